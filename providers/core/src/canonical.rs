@@ -1,0 +1,100 @@
+//! Canonical JSON: object keys sorted, no insignificant whitespace, so that identical state
+//! always gives identical bytes whatever order a provider returned fields in.
+
+use serde_json::{Map, Value};
+
+/// Rebuilds `value` with every object's keys in sorted order.
+///
+/// `serde_json` keeps insertion order when any crate in the build enables its `preserve_order`
+/// feature, so sorting is done here explicitly rather than relied upon.
+pub fn normalize(value: Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            let mut sorted = Map::new();
+            for (k, v) in entries {
+                sorted.insert(k, normalize(v));
+            }
+            Value::Object(sorted)
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(normalize).collect()),
+        other => other,
+    }
+}
+
+/// Serializes `value` canonically: sorted keys, compact.
+pub fn to_string(value: &Value) -> String {
+    let mut out = String::new();
+    write_value(value, &mut out);
+    out
+}
+
+fn write_value(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push(':');
+                write_value(&map[k], out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_value(v, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
+/// Removes the named top-level and nested fields (dot-separated paths) from an object.
+/// Used by connectors to drop volatile fields such as `lastLogin` or `_links`.
+pub fn drop_fields(value: &mut Value, paths: &[&str]) {
+    for path in paths {
+        let mut parts = path.split('.').peekable();
+        let mut cursor = &mut *value;
+        while let Some(part) = parts.next() {
+            let Value::Object(map) = cursor else { break };
+            if parts.peek().is_none() {
+                map.remove(part);
+                break;
+            }
+            match map.get_mut(part) {
+                Some(next) => cursor = next,
+                None => break,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn sorts_nested_keys_and_escapes_strings() {
+        let v = json!({"b": [{"d": 1, "c": "x\"y"}], "a": null});
+        assert_eq!(to_string(&v), r#"{"a":null,"b":[{"c":"x\"y","d":1}]}"#);
+    }
+
+    #[test]
+    fn drops_nested_volatile_fields() {
+        let mut v = json!({"_links": {}, "profile": {"lastLogin": 1, "name": "a"}, "id": "1"});
+        drop_fields(&mut v, &["_links", "profile.lastLogin", "missing.path"]);
+        assert_eq!(v, json!({"profile": {"name": "a"}, "id": "1"}));
+    }
+}

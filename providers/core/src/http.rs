@@ -1,0 +1,1 @@
+//! Shared HTTP kit for connectors (filled by the first connector that uses it).

@@ -1,0 +1,5 @@
+//! Okta connector.
+
+pub mod config;
+
+pub use config::OktaConfig;

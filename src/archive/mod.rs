@@ -1,0 +1,3 @@
+//! Snapshot archives: records → canonical JSON lines → tar → zstd → age, and back.
+
+pub mod spool;

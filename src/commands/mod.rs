@@ -1,0 +1,138 @@
+//! One module per subcommand; this file holds the global options and the dispatch.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::OnceLock;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::config::{Config, ConfigError};
+use crate::error::{ExitStatus, status_of};
+
+pub mod backup;
+pub mod diff;
+pub mod export;
+pub mod forget;
+pub mod init;
+pub mod key;
+pub mod restore;
+pub mod show;
+pub mod snapshots;
+pub mod verify;
+
+/// Encrypted, signed, versioned backups of identity providers, with diff and restore.
+#[derive(Debug, Parser)]
+#[command(name = "iamsnap", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct GlobalArgs {
+    /// Configuration file.
+    #[arg(long, global = true, env = "IAMSNAP_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// More detail on stderr (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the repository (writes iamsnap-repo.json; never overwrites one).
+    Init(init::Args),
+    /// Generate encryption and signing keys.
+    #[command(subcommand)]
+    Key(key::KeyCommand),
+    /// Back up sources into new snapshots.
+    Backup(backup::Args),
+    /// List snapshots.
+    Snapshots(snapshots::Args),
+    /// Show a snapshot's manifest.
+    Show(show::Args),
+    /// Check signatures, checksums and (with an identity) every entry.
+    Verify(verify::Args),
+    /// Write a snapshot's manifest and records as plaintext files.
+    Export(export::Args),
+    /// Compare two snapshots, or a snapshot and the live provider.
+    Diff(diff::Args),
+    /// Plan, then apply, the return of a provider to a snapshot's state.
+    Restore(restore::Args),
+    /// Delete old snapshots by a retention policy.
+    Forget(forget::Args),
+}
+
+/// What every command gets: the global options and, on demand, the configuration.
+pub struct Context {
+    pub global: GlobalArgs,
+    config: OnceLock<Config>,
+}
+
+impl Context {
+    pub fn new(global: GlobalArgs) -> Self {
+        Context {
+            global,
+            config: OnceLock::new(),
+        }
+    }
+
+    /// The configuration file, loaded on first use.
+    pub fn config(&self) -> Result<&Config, ConfigError> {
+        if let Some(config) = self.config.get() {
+            return Ok(config);
+        }
+        let path = self.global.config.as_ref().ok_or(ConfigError::Missing)?;
+        let config = Config::load(path)?;
+        Ok(self.config.get_or_init(|| config))
+    }
+}
+
+/// Runs the command and turns its result into the process exit code.
+pub fn run(cli: Cli) -> ExitCode {
+    crate::logging::init(&cli.global);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(ExitStatus::Failure as u8);
+        }
+    };
+    let ctx = Context::new(cli.global.clone());
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Init(args) => init::run(&ctx, args).await,
+            Command::Key(cmd) => key::run(&ctx, cmd).await,
+            Command::Backup(args) => backup::run(&ctx, args).await,
+            Command::Snapshots(args) => snapshots::run(&ctx, args).await,
+            Command::Show(args) => show::run(&ctx, args).await,
+            Command::Verify(args) => verify::run(&ctx, args).await,
+            Command::Export(args) => export::run(&ctx, args).await,
+            Command::Diff(args) => diff::run(&ctx, args).await,
+            Command::Restore(args) => restore::run(&ctx, args).await,
+            Command::Forget(args) => forget::run(&ctx, args).await,
+        }
+    });
+    match result {
+        Ok(status) => ExitCode::from(status as u8),
+        Err(err) => {
+            let status = status_of(&err);
+            eprintln!("error: {}", crate::error::render(&err));
+            ExitCode::from(status as u8)
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! Sources: a name in the configuration bound to a connector chosen by `provider = "…"`.
+
+use std::path::Path;
+
+use iamsnap_provider::{Provider, ProviderError};
+use serde::Deserialize;
+
+/// `[sources.NAME]`: the `provider` field picks the connector, the rest is its configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "provider")]
+pub enum SourceConfig {
+    #[cfg(feature = "okta")]
+    #[serde(rename = "okta")]
+    Okta(iamsnap_okta::OktaConfig),
+}
+
+impl SourceConfig {
+    /// The provider type as written in configuration.
+    pub fn provider_type(&self) -> &'static str {
+        match self {
+            #[cfg(feature = "okta")]
+            SourceConfig::Okta(_) => "okta",
+        }
+    }
+
+    /// Builds the connector. Relative paths in the source's configuration are taken from
+    /// `base_dir`, the configuration file's folder.
+    pub fn connect(&self, name: &str, base_dir: &Path) -> Result<Box<dyn Provider>, ProviderError> {
+        let _ = (name, base_dir);
+        match self {
+            #[cfg(feature = "okta")]
+            SourceConfig::Okta(_) => Err(ProviderError::Config(format!(
+                "source {name}: the okta connector is not wired in yet"
+            ))),
+        }
+    }
+}
