@@ -13,4 +13,5 @@ pub mod commands;
 pub mod config;
 pub mod error;
 pub mod logging;
+pub mod metrics;
 pub mod sources;

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs every check and test on a fresh machine: installs the tools the tests use (Debian's
+# age, minisign, zstd, OpenLDAP; moto's server from PyPI), then fmt, clippy and the tests.
+# Servers (moto, emulators) are started by the tests themselves on free loopback ports.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+for tool in age minisign zstd; do
+    command -v "$tool" >/dev/null 2>&1 || need_apt+=("$tool")
+done
+if ((${#need_apt[@]})); then
+    echo "installing ${need_apt[*]} (apt)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+if ! command -v moto_server >/dev/null 2>&1; then
+    echo "installing moto[server] (pip)"
+    python3 -m pip install --quiet 'moto[server]'
+    hash -r
+fi
+command -v moto_server >/dev/null || { echo "moto_server not on PATH after install" >&2; exit 1; }
+
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+cargo test --workspace

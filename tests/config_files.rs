@@ -1,0 +1,62 @@
+//! Every example under `config/` parses, and configuration mistakes are reported with the
+//! file, line and field.
+
+use std::path::Path;
+
+use iamsnap::config::Config;
+
+#[test]
+fn every_example_config_parses() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let config = Config::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            assert!(
+                !config.sources.is_empty(),
+                "{} configures no source",
+                path.display()
+            );
+            seen += 1;
+        }
+    }
+    assert!(seen >= 2, "expected the example configs, found {seen}");
+}
+
+#[test]
+fn unknown_field_names_file_line_and_field() {
+    let text = "[repository]\nurl = \"file:///tmp/x\"\nrecipents = []\n";
+    let err = Config::parse(text, Path::new("/etc/iamsnap.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("/etc/iamsnap.toml"), "{err}");
+    assert!(err.contains("line 3"), "{err}");
+    assert!(err.contains("recipents"), "{err}");
+}
+
+#[test]
+fn unknown_provider_is_an_error() {
+    let text = "[repository]\nurl = \"/tmp/x\"\n[sources.a]\nprovider = \"nope\"\n";
+    let err = Config::parse(text, Path::new("c.toml")).unwrap_err().to_string();
+    assert!(err.contains("nope"), "{err}");
+}
+
+#[test]
+fn object_lock_needs_s3_and_days() {
+    let text = "[repository]\nurl = \"/tmp/x\"\nobject_lock = { mode = \"governance\", days = 1 }\n";
+    assert!(Config::parse(text, Path::new("c.toml")).is_err());
+    let text = "[repository]\nurl = \"s3://b/p\"\nobject_lock = { mode = \"governance\", days = 0 }\n";
+    assert!(Config::parse(text, Path::new("c.toml")).is_err());
+    let text = "[repository]\nurl = \"s3://b/p\"\nobject_lock = { mode = \"compliance\", days = 7 }\n";
+    assert!(Config::parse(text, Path::new("c.toml")).is_ok());
+}
+
+#[test]
+fn unknown_field_in_a_source_is_named() {
+    let text = "[repository]\nurl = \"/tmp/x\"\n\n[sources.a]\nprovider = \"okta\"\norg_url = \"https://x\"\ntokn_env = \"X\"\n";
+    let err = Config::parse(text, Path::new("c.toml")).unwrap_err().to_string();
+    assert!(err.contains("tokn_env"), "{err}");
+    assert!(err.contains("c.toml"), "{err}");
+    assert!(err.contains("sources"), "{err}");
+}
