@@ -12,6 +12,9 @@ pub enum SourceConfig {
     #[cfg(feature = "okta")]
     #[serde(rename = "okta")]
     Okta(iamsnap_okta::OktaConfig),
+    #[cfg(feature = "aws-iam")]
+    #[serde(rename = "aws-iam")]
+    AwsIam(iamsnap_aws_iam::AwsIamConfig),
 }
 
 impl SourceConfig {
@@ -20,6 +23,8 @@ impl SourceConfig {
         match self {
             #[cfg(feature = "okta")]
             SourceConfig::Okta(_) => "okta",
+            #[cfg(feature = "aws-iam")]
+            SourceConfig::AwsIam(_) => "aws-iam",
         }
     }
 
@@ -32,6 +37,10 @@ impl SourceConfig {
             SourceConfig::Okta(_) => Err(ProviderError::Config(format!(
                 "source {name}: the okta connector is not wired in yet"
             ))),
+            #[cfg(feature = "aws-iam")]
+            SourceConfig::AwsIam(cfg) => Ok(Box::new(iamsnap_aws_iam::AwsIamProvider::new(
+                name, cfg, base_dir,
+            )?)),
         }
     }
 }

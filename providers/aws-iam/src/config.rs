@@ -1,0 +1,68 @@
+//! `[sources.NAME]` with `provider = "aws-iam"`.
+//!
+//! Credentials never appear here: they come from the standard AWS chain (environment,
+//! `~/.aws/config` profiles, SSO, `credential_process`, container and instance roles), optionally
+//! followed by one assumed role.
+
+use serde::Deserialize;
+
+/// Requests in flight at once when `concurrency` is not set.
+pub const DEFAULT_CONCURRENCY: usize = 8;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsIamConfig {
+    /// Custom IAM endpoint (`http://127.0.0.1:5000` for moto, or a VPC endpoint).
+    pub endpoint: Option<String>,
+    /// Signing region. IAM is global; the default is the chain's region, else `us-east-1`
+    /// (use `cn-north-1` or `us-gov-west-1` for those partitions).
+    pub region: Option<String>,
+    /// Named profile from `~/.aws/config` / `~/.aws/credentials`.
+    pub profile: Option<String>,
+    /// Role assumed with the chain's credentials before any IAM call, e.g. a read-only backup
+    /// role in the account being backed up.
+    pub assume_role_arn: Option<String>,
+    /// Requests in flight at once for per-object reads (tags, login profiles, keys); default 8.
+    pub concurrency: Option<usize>,
+}
+
+impl AwsIamConfig {
+    /// `concurrency`, checked.
+    pub fn concurrency(&self) -> Result<usize, String> {
+        match self.concurrency {
+            None => Ok(DEFAULT_CONCURRENCY),
+            Some(0) => Err("concurrency must be at least 1".into()),
+            Some(n) => Ok(n),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_field_and_rejects_unknown_ones() {
+        let cfg: AwsIamConfig = toml::from_str(
+            r#"
+            endpoint = "http://127.0.0.1:5000"
+            region = "us-east-1"
+            profile = "backup"
+            assume_role_arn = "arn:aws:iam::123456789012:role/iamsnap-backup"
+            concurrency = 4
+            "#,
+        )
+        .unwrap();
+        assert_eq!(cfg.concurrency(), Ok(4));
+        assert_eq!(cfg.profile.as_deref(), Some("backup"));
+
+        let err = toml::from_str::<AwsIamConfig>("secret_access_key = \"x\"").unwrap_err();
+        assert!(err.to_string().contains("unknown field"), "{err}");
+        assert!(
+            toml::from_str::<AwsIamConfig>("concurrency = 0")
+                .unwrap()
+                .concurrency()
+                .is_err()
+        );
+    }
+}

@@ -1,0 +1,213 @@
+//! AWS IAM connector for iamsnap: backs up an account's users, groups, roles, customer-managed
+//! policies (every version), attachments, inline policies, instance profiles, SAML and OIDC
+//! providers, password policy and alias, and restores them in dependency order.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), iamsnap_provider::ProviderError> {
+//! use iamsnap_aws_iam::{AwsIamConfig, AwsIamProvider};
+//! use iamsnap_provider::Provider;
+//!
+//! let cfg = AwsIamConfig { profile: Some("backup".into()), ..AwsIamConfig::default() };
+//! let provider = AwsIamProvider::new("aws-prod", &cfg, std::path::Path::new("."))?;
+//! let (sink, mut records) = tokio::sync::mpsc::channel(1024);
+//! let reader = tokio::spawn(async move { while let Some(r) = records.recv().await { println!("{}", r.key) } });
+//! provider.snapshot(sink).await?;
+//! # reader.await.unwrap();
+//! # Ok(()) }
+//! ```
+//!
+//! Credentials come from the standard AWS chain; nothing is sent until the first call. Every
+//! call retries throttling with adaptive backoff ([`client::MAX_ATTEMPTS`] attempts) and is
+//! counted for [`Provider::stats`]. See `docs/aws-iam.md` for the IAM permissions each side needs.
+
+pub mod client;
+pub mod config;
+pub mod kinds;
+mod snapshot;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use iamsnap_provider::{KindInfo, Provider, ProviderError, Record, RecordSink, RequestStats};
+use tokio::sync::OnceCell;
+
+pub use config::AwsIamConfig;
+
+use crate::client::{Base, Counter};
+use crate::snapshot::Scope;
+
+/// A connection to one AWS account's IAM.
+pub struct AwsIamProvider {
+    source: String,
+    config: AwsIamConfig,
+    concurrency: usize,
+    base: std::sync::Mutex<Option<Base>>,
+    client: OnceCell<(aws_sdk_iam::Client, aws_config::SdkConfig)>,
+    counter: Arc<Counter>,
+}
+
+impl std::fmt::Debug for AwsIamProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwsIamProvider")
+            .field("source", &self.source)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AwsIamProvider {
+    /// A provider for source `source_name` using the standard AWS credential chain. The
+    /// configuration has no relative paths, so `base_dir` is not used.
+    pub fn new(
+        source_name: &str,
+        config: &AwsIamConfig,
+        base_dir: &Path,
+    ) -> Result<Self, ProviderError> {
+        let _ = base_dir;
+        Self::build(source_name, config, Base::Chain)
+    }
+
+    /// A provider using an SDK configuration the caller built (credentials, region, HTTP
+    /// client). `endpoint` and `assume_role_arn` from `config` still apply on top of it.
+    pub fn with_sdk_config(
+        source_name: &str,
+        config: &AwsIamConfig,
+        sdk: aws_config::SdkConfig,
+    ) -> Result<Self, ProviderError> {
+        Self::build(source_name, config, Base::Given(Box::new(sdk)))
+    }
+
+    fn build(source_name: &str, config: &AwsIamConfig, base: Base) -> Result<Self, ProviderError> {
+        let concurrency = config
+            .concurrency()
+            .map_err(|e| ProviderError::Config(format!("sources.{source_name}: {e}")))?;
+        Ok(AwsIamProvider {
+            source: source_name.to_string(),
+            config: config.clone(),
+            concurrency,
+            base: std::sync::Mutex::new(Some(base)),
+            client: OnceCell::new(),
+            counter: Arc::new(Counter::default()),
+        })
+    }
+
+    /// The IAM client, built on first use.
+    async fn client(&self) -> Result<&aws_sdk_iam::Client, ProviderError> {
+        let (client, _) = self
+            .client
+            .get_or_try_init(|| async {
+                let base = self
+                    .base
+                    .lock()
+                    .expect("the base configuration lock is never poisoned")
+                    .take()
+                    .unwrap_or(Base::Chain);
+                client::build(&self.config, base, self.counter.clone()).await
+            })
+            .await?;
+        Ok(client)
+    }
+
+    async fn read(&self, scope: Scope) -> Result<Vec<Record>, ProviderError> {
+        let client = self.client().await?;
+        let account = snapshot::read(client, scope, self.concurrency).await?;
+        snapshot::records(&account)
+    }
+}
+
+#[async_trait]
+impl Provider for AwsIamProvider {
+    fn provider_type(&self) -> &'static str {
+        "aws-iam"
+    }
+
+    fn kinds(&self) -> &'static [KindInfo] {
+        kinds::KINDS
+    }
+
+    /// The first read a snapshot makes: one page of `GetAccountAuthorizationDetails`.
+    async fn healthcheck(&self) -> Result<(), ProviderError> {
+        use crate::client::Api;
+        let client = self.client().await?;
+        client
+            .get_account_authorization_details()
+            .max_items(1)
+            .send()
+            .await
+            .api("GetAccountAuthorizationDetails")
+            .map(|_| ())
+            .map_err(|e| e.context(&format!("healthcheck of source {}", self.source)))
+    }
+
+    async fn snapshot(&self, sink: RecordSink) -> Result<(), ProviderError> {
+        for record in self.read(Scope::ALL).await? {
+            sink.send(record)
+                .await
+                .map_err(|_| ProviderError::Cancelled)?;
+        }
+        Ok(())
+    }
+
+    /// Reads the parts of the account that records of `kind` come from and picks `key`.
+    async fn fetch(&self, kind: &str, key: &str) -> Result<Option<Record>, ProviderError> {
+        let scope = Scope::for_kind(kind).ok_or_else(|| ProviderError::Unsupported {
+            kind: kind.to_string(),
+            key: key.to_string(),
+            action: "fetch".into(),
+            reason: "not a kind of the aws-iam connector".into(),
+        })?;
+        Ok(self
+            .read(scope)
+            .await?
+            .into_iter()
+            .find(|r| r.kind == kind && r.key == key))
+    }
+
+    /// The user or role the credentials belong to (`sts:GetCallerIdentity`).
+    async fn self_identity(&self) -> Result<Option<(String, String)>, ProviderError> {
+        self.client().await?;
+        let (_, sdk) = self.client.get().expect("the client was just built");
+        let sts = aws_sdk_sts::Client::new(sdk);
+        let out = sts.get_caller_identity().send().await.map_err(|e| {
+            client::ApiError::from_sdk("GetCallerIdentity", e)
+                .context("the credentials of this source")
+        })?;
+        Ok(out.arn().and_then(identity_of_arn))
+    }
+
+    fn stats(&self) -> RequestStats {
+        self.counter.stats()
+    }
+}
+
+/// `arn:aws:iam::1:user/path/ada` → user `ada`; `arn:aws:sts::1:assumed-role/Admin/session` →
+/// role `Admin`; the account root has no record.
+fn identity_of_arn(arn: &str) -> Option<(String, String)> {
+    let resource = arn.splitn(6, ':').nth(5)?;
+    let mut parts = resource.split('/');
+    match parts.next()? {
+        "user" => Some((kinds::USER.into(), resource.rsplit('/').next()?.into())),
+        "assumed-role" => Some((kinds::ROLE.into(), parts.next()?.into())),
+        "role" => Some((kinds::ROLE.into(), resource.rsplit('/').next()?.into())),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caller_arns_name_the_record_restore_must_keep() {
+        assert_eq!(
+            identity_of_arn("arn:aws:iam::123456789012:user/ops/ada"),
+            Some((kinds::USER.into(), "ada".into()))
+        );
+        assert_eq!(
+            identity_of_arn("arn:aws:sts::123456789012:assumed-role/iamsnap-restore/iamsnap"),
+            Some((kinds::ROLE.into(), "iamsnap-restore".into()))
+        );
+        assert_eq!(identity_of_arn("arn:aws:iam::123456789012:root"), None);
+    }
+}
