@@ -11,6 +11,7 @@
 pub mod archive;
 pub mod commands;
 pub mod config;
+pub mod diff;
 pub mod error;
 pub mod logging;
 pub mod metrics;
