@@ -43,6 +43,18 @@ pub fn status_of(err: &anyhow::Error) -> ExitStatus {
         if let Some(e) = cause.downcast_ref::<iamsnap_provider::ProviderError>() {
             return e.exit_status();
         }
+        if let Some(e) = cause.downcast_ref::<crate::archive::ArchiveError>() {
+            return e.exit_status();
+        }
+        if let Some(e) = cause.downcast_ref::<crate::keys::KeyError>() {
+            return e.exit_status();
+        }
+        if let Some(e) = cause.downcast_ref::<crate::repo::RepoError>() {
+            return e.exit_status();
+        }
+        if let Some(e) = cause.downcast_ref::<crate::retention::EmptyPolicy>() {
+            return e.exit_status();
+        }
         if let Some(e) = cause.downcast_ref::<UsageError>() {
             return e.exit_status();
         }

@@ -55,8 +55,12 @@ impl Spool {
     /// A spool writing its runs under `parent` (the system temp dir when `None`).
     pub fn new(parent: Option<&Path>, budget: usize) -> io::Result<Self> {
         let dir = match parent {
-            Some(p) => tempfile::Builder::new().prefix("iamsnap-spool-").tempdir_in(p)?,
-            None => tempfile::Builder::new().prefix("iamsnap-spool-").tempdir()?,
+            Some(p) => tempfile::Builder::new()
+                .prefix("iamsnap-spool-")
+                .tempdir_in(p)?,
+            None => tempfile::Builder::new()
+                .prefix("iamsnap-spool-")
+                .tempdir()?,
         };
         Ok(Spool {
             dir,
@@ -121,7 +125,10 @@ impl Spool {
         for (index, path) in self.runs.iter().enumerate() {
             let mut reader = BufReader::new(File::open(path)?);
             if let Some(head) = read_line(&mut reader)? {
-                heap.push(Head { line: head, run: index });
+                heap.push(Head {
+                    line: head,
+                    run: index,
+                });
             }
             readers.push(reader);
         }
@@ -249,7 +256,10 @@ mod tests {
             let kind = if i % 2 == 0 { "t.user" } else { "t.group" };
             spool.push(&record(kind, id)).unwrap();
         }
-        assert!(spool.runs.len() > 1, "the small budget must force several runs");
+        assert!(
+            spool.runs.len() > 1,
+            "the small budget must force several runs"
+        );
         let out: Vec<(String, String)> = spool
             .finish()
             .unwrap()

@@ -1,0 +1,553 @@
+use std::io::Write;
+
+use chrono::{TimeZone, Utc};
+use iamsnap_provider::{Record, Ref, RequestStats};
+use proptest::prelude::*;
+use serde_json::json;
+
+use super::*;
+
+struct Keys {
+    recipients: Vec<Box<dyn age::Recipient + Send>>,
+    identities: Vec<Box<dyn age::Identity>>,
+}
+
+fn keys() -> Keys {
+    let identity = age::x25519::Identity::generate();
+    Keys {
+        recipients: vec![Box::new(identity.to_public())],
+        identities: vec![Box::new(identity)],
+    }
+}
+
+fn header() -> ManifestHeader {
+    ManifestHeader {
+        source: "okta-prod".into(),
+        provider: "okta".into(),
+        started: Utc.with_ymd_and_hms(2026, 11, 27, 2, 0, 0).unwrap(),
+        finished: Utc.with_ymd_and_hms(2026, 11, 27, 2, 5, 0).unwrap(),
+        requests: RequestStats {
+            requests: 12,
+            throttled: 1,
+            retries: 2,
+        },
+    }
+}
+
+fn sorted(records: &[Record], budget: usize) -> SortedRecords {
+    let mut spool = Spool::new(None, budget).unwrap();
+    for record in records {
+        spool.push(record).unwrap();
+    }
+    spool.finish().unwrap()
+}
+
+fn sample() -> Vec<Record> {
+    vec![
+        Record::new(
+            "okta.user",
+            "00u2",
+            "bob@example.com",
+            json!({"login": "bob"}),
+            vec![],
+        ),
+        Record::new(
+            "okta.user",
+            "00u1",
+            "ada@example.com",
+            json!({"login": "ada"}),
+            vec![],
+        ),
+        Record::new(
+            "okta.group_membership",
+            "00g1:00u1",
+            "Engineering/ada@example.com",
+            json!({}),
+            vec![
+                Ref::new("group", "okta.group", "00g1"),
+                Ref::new("user", "okta.user", "00u1"),
+            ],
+        ),
+        Record::new(
+            "okta.group",
+            "00g1",
+            "Engineering",
+            json!({"name": "Engineering"}),
+            vec![],
+        ),
+    ]
+}
+
+fn archive_of(records: &[Record], keys: &Keys) -> (Vec<u8>, Manifest) {
+    let mut out = Vec::new();
+    let manifest = write_archive(
+        header(),
+        sorted(records, 1 << 20),
+        &keys.recipients,
+        &mut out,
+    )
+    .unwrap();
+    (out, manifest)
+}
+
+fn read_all(bytes: &[u8], keys: &Keys) -> Result<Vec<Record>, ArchiveError> {
+    let mut reader = ArchiveReader::open(bytes, &keys.identities)?;
+    reader.records()?.collect()
+}
+
+/// An archive made by hand from raw tar entries, to test what the writer never produces.
+fn raw_archive(entries: &[(&str, Vec<u8>)], keys: &Keys) -> Vec<u8> {
+    let mut out = Vec::new();
+    let encryptor = age::Encryptor::with_recipients(
+        keys.recipients
+            .iter()
+            .map(|r| r.as_ref() as &dyn age::Recipient),
+    )
+    .unwrap();
+    let stream = encryptor.wrap_output(&mut out).unwrap();
+    let mut tar = tar::Builder::new(zstd::Encoder::new(stream, 1).unwrap());
+    for (path, bytes) in entries {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        // Written by hand: the tar crate refuses to write `..`, an attacker would not.
+        header.as_old_mut().name[..path.len()].copy_from_slice(path.as_bytes());
+        header.set_cksum();
+        tar.append(&header, &bytes[..]).unwrap();
+    }
+    tar.into_inner()
+        .unwrap()
+        .finish()
+        .unwrap()
+        .finish()
+        .unwrap();
+    out
+}
+
+fn manifest_for(files: &[(&str, &[u8], u64)]) -> Vec<u8> {
+    let mut manifest = Manifest {
+        format_version: FORMAT_VERSION,
+        tool_version: "test".into(),
+        source: "s".into(),
+        provider: "p".into(),
+        started: header().started,
+        finished: header().finished,
+        counts: Default::default(),
+        entries: Default::default(),
+        requests: RequestStats::default(),
+    };
+    for (kind, bytes, count) in files {
+        manifest.counts.insert(kind.to_string(), *count);
+        manifest.entries.insert(
+            manifest::records_path(kind),
+            EntryDigest {
+                sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes)),
+                size: bytes.len() as u64,
+            },
+        );
+    }
+    manifest.to_json()
+}
+
+fn line(kind: &str, id: &str) -> String {
+    format!(
+        "{}\n",
+        Record::new(kind, id, id, json!({}), vec![]).to_canonical_json()
+    )
+}
+
+#[test]
+fn round_trip_keeps_records_in_kind_then_id_order() {
+    let keys = keys();
+    let (bytes, manifest) = archive_of(&sample(), &keys);
+    assert_eq!(manifest.counts["okta.user"], 2);
+    assert_eq!(manifest.counts["okta.group"], 1);
+    assert_eq!(manifest.entries.len(), 3);
+    assert_eq!(manifest.requests.throttled, 1);
+
+    let mut reader = ArchiveReader::open(&bytes[..], &keys.identities).unwrap();
+    assert_eq!(reader.manifest(), &manifest);
+    let ids: Vec<(String, String)> = reader
+        .records()
+        .unwrap()
+        .map(|r| r.map(|r| (r.kind, r.id)).unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            ("okta.group", "00g1"),
+            ("okta.group_membership", "00g1:00u1"),
+            ("okta.user", "00u1"),
+            ("okta.user", "00u2"),
+        ]
+        .map(|(k, i)| (k.to_string(), i.to_string()))
+    );
+    assert!(matches!(
+        reader.records(),
+        Err(ArchiveError::RecordsAlreadyRead)
+    ));
+    assert_eq!(
+        read_manifest_only(&bytes[..], &keys.identities).unwrap(),
+        manifest
+    );
+}
+
+#[test]
+fn identical_duplicates_are_written_once_and_conflicting_ones_refused() {
+    let keys = keys();
+    let mut records = sample();
+    records.push(records[0].clone());
+    let (bytes, manifest) = archive_of(&records, &keys);
+    assert_eq!(manifest.counts["okta.user"], 2);
+    assert_eq!(read_all(&bytes, &keys).unwrap().len(), 4);
+
+    let mut conflicting = sample();
+    conflicting.push(Record::new(
+        "okta.user",
+        "00u1",
+        "ada@example.com",
+        json!({"login": "ADA"}),
+        vec![],
+    ));
+    let err = write_archive(
+        header(),
+        sorted(&conflicting, 1 << 20),
+        &keys.recipients,
+        Vec::new(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, ArchiveError::DuplicateRecord { .. }), "{err}");
+}
+
+#[test]
+fn kinds_that_are_not_file_names_are_refused() {
+    let keys = keys();
+    let records = [Record::new("../evil", "1", "k", json!({}), vec![])];
+    let err = write_archive(
+        header(),
+        sorted(&records, 1 << 20),
+        &keys.recipients,
+        Vec::new(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, ArchiveError::InvalidKind { .. }), "{err}");
+}
+
+#[test]
+fn empty_snapshot_round_trips() {
+    let keys = keys();
+    let (bytes, manifest) = archive_of(&[], &keys);
+    assert_eq!(manifest.total_records(), 0);
+    assert!(read_all(&bytes, &keys).unwrap().is_empty());
+}
+
+#[test]
+fn a_wrong_key_is_an_integrity_error_that_says_so() {
+    let (bytes, _) = archive_of(&sample(), &keys());
+    let err = ArchiveReader::open(&bytes[..], &keys().identities)
+        .err()
+        .unwrap();
+    assert!(matches!(err, ArchiveError::WrongKey));
+    assert_eq!(err.exit_status(), ExitStatus::Integrity);
+    assert!(
+        err.to_string()
+            .contains("does not match the archive's recipients")
+    );
+}
+
+#[test]
+fn every_flipped_byte_is_an_integrity_error() {
+    let keys = keys();
+    let (bytes, _) = archive_of(&sample(), &keys);
+    for position in (0..bytes.len()).step_by(7).chain([bytes.len() - 1]) {
+        let mut damaged = bytes.clone();
+        damaged[position] ^= 0x20;
+        let err = read_all(&damaged, &keys).err();
+        let err = err.unwrap_or_else(|| panic!("flipping byte {position} went unnoticed"));
+        assert_eq!(
+            err.exit_status(),
+            ExitStatus::Integrity,
+            "byte {position}: {err}"
+        );
+    }
+}
+
+#[test]
+fn every_truncation_is_an_integrity_error() {
+    let keys = keys();
+    let many: Vec<Record> = (0..3000)
+        .map(|i| Record::new("t.user", format!("{i:06}"), format!("u{i}"), json!({"n": i, "noise": hex::encode(<sha2::Sha256 as sha2::Digest>::digest(i.to_string()))}), vec![]))
+        .collect();
+    let (bytes, _) = archive_of(&many, &keys);
+    assert!(
+        bytes.len() > 64 * 1024,
+        "the archive must span several age chunks"
+    );
+    for cut in [
+        bytes.len() - 1,
+        bytes.len() - 17,
+        65536 + 16 + 200,
+        bytes.len() / 2,
+        100,
+        0,
+    ] {
+        let err = read_all(&bytes[..cut], &keys).err();
+        let err = err.unwrap_or_else(|| panic!("cutting at {cut} went unnoticed"));
+        assert_eq!(
+            err.exit_status(),
+            ExitStatus::Integrity,
+            "cut at {cut}: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_changed_record_fails_the_manifest_hash() {
+    let keys = keys();
+    let users = format!("{}{}", line("t.user", "1"), line("t.user", "2"));
+    let manifest = manifest_for(&[("t.user", users.as_bytes(), 2)]);
+    let good = raw_archive(
+        &[
+            ("manifest.json", manifest.clone()),
+            ("records/t.user.jsonl", users.clone().into_bytes()),
+        ],
+        &keys,
+    );
+    assert_eq!(read_all(&good, &keys).unwrap().len(), 2);
+
+    let changed = users.replace("\"1\"", "\"0\"");
+    assert_eq!(changed.len(), users.len());
+    let bad = raw_archive(
+        &[
+            ("manifest.json", manifest.clone()),
+            ("records/t.user.jsonl", changed.into_bytes()),
+        ],
+        &keys,
+    );
+    assert!(matches!(
+        read_all(&bad, &keys),
+        Err(ArchiveError::HashMismatch { .. })
+    ));
+
+    let shorter = line("t.user", "1");
+    let bad = raw_archive(
+        &[
+            ("manifest.json", manifest),
+            ("records/t.user.jsonl", shorter.into_bytes()),
+        ],
+        &keys,
+    );
+    assert!(matches!(
+        read_all(&bad, &keys),
+        Err(ArchiveError::SizeMismatch { .. })
+    ));
+}
+
+#[test]
+fn counts_order_and_entries_are_checked() {
+    let keys = keys();
+    let users = format!("{}{}", line("t.user", "1"), line("t.user", "2"));
+    let wrong_count = manifest_for(&[("t.user", users.as_bytes(), 3)]);
+    let bad = raw_archive(
+        &[
+            ("manifest.json", wrong_count),
+            ("records/t.user.jsonl", users.into_bytes()),
+        ],
+        &keys,
+    );
+    assert!(matches!(
+        read_all(&bad, &keys),
+        Err(ArchiveError::CountMismatch { .. })
+    ));
+
+    let unsorted = format!("{}{}", line("t.user", "2"), line("t.user", "1"));
+    let manifest = manifest_for(&[("t.user", unsorted.as_bytes(), 2)]);
+    let bad = raw_archive(
+        &[
+            ("manifest.json", manifest),
+            ("records/t.user.jsonl", unsorted.into_bytes()),
+        ],
+        &keys,
+    );
+    assert!(matches!(
+        read_all(&bad, &keys),
+        Err(ArchiveError::OutOfOrder { .. })
+    ));
+
+    let a = line("a.x", "1");
+    let b = line("b.x", "1");
+    let manifest = manifest_for(&[("a.x", a.as_bytes(), 1), ("b.x", b.as_bytes(), 1)]);
+    let swapped = raw_archive(
+        &[
+            ("manifest.json", manifest.clone()),
+            ("records/b.x.jsonl", b.clone().into_bytes()),
+            ("records/a.x.jsonl", a.clone().into_bytes()),
+        ],
+        &keys,
+    );
+    assert!(matches!(
+        read_all(&swapped, &keys),
+        Err(ArchiveError::OutOfOrder { .. })
+    ));
+    let missing = raw_archive(
+        &[
+            ("manifest.json", manifest.clone()),
+            ("records/a.x.jsonl", a.clone().into_bytes()),
+        ],
+        &keys,
+    );
+    assert!(matches!(
+        read_all(&missing, &keys),
+        Err(ArchiveError::MissingEntry { .. })
+    ));
+    let extra = raw_archive(
+        &[
+            ("manifest.json", manifest.clone()),
+            ("records/a.x.jsonl", a.clone().into_bytes()),
+            ("records/b.x.jsonl", b.into_bytes()),
+            ("notes.txt", b"hi".to_vec()),
+        ],
+        &keys,
+    );
+    assert!(matches!(
+        read_all(&extra, &keys),
+        Err(ArchiveError::UnexpectedEntry { .. })
+    ));
+    let traversal = raw_archive(
+        &[
+            ("manifest.json", manifest),
+            ("records/../a.x.jsonl", a.into_bytes()),
+        ],
+        &keys,
+    );
+    assert!(matches!(
+        read_all(&traversal, &keys),
+        Err(ArchiveError::UnexpectedEntry { .. })
+    ));
+}
+
+#[test]
+fn the_manifest_must_come_first_and_be_known() {
+    let keys = keys();
+    let a = line("a.x", "1");
+    let manifest = manifest_for(&[("a.x", a.as_bytes(), 1)]);
+    let late = raw_archive(
+        &[
+            ("records/a.x.jsonl", a.into_bytes()),
+            ("manifest.json", manifest),
+        ],
+        &keys,
+    );
+    let err = ArchiveReader::open(&late[..], &keys.identities)
+        .err()
+        .unwrap();
+    assert!(matches!(err, ArchiveError::Corrupt { .. }), "{err}");
+
+    let future = raw_archive(
+        &[("manifest.json", br#"{"format_version": 99}"#.to_vec())],
+        &keys,
+    );
+    let err = ArchiveReader::open(&future[..], &keys.identities)
+        .err()
+        .unwrap();
+    assert!(
+        matches!(err, ArchiveError::UnsupportedFormat { version: 99 }),
+        "{err}"
+    );
+}
+
+#[test]
+fn build_signs_the_encrypted_bytes() {
+    let keys = keys();
+    let dir = tempfile::tempdir().unwrap();
+    let key_path = dir.path().join("signing.key");
+    let public = crate::keys::generate_signing_key(&key_path).unwrap();
+    let signing = SigningKey::load(&key_path).unwrap();
+    let built = build(
+        header(),
+        sorted(&sample(), 1 << 20),
+        &keys.recipients,
+        &signing,
+        Some(dir.path()),
+    )
+    .unwrap();
+    assert_eq!(built.size, std::fs::metadata(built.path()).unwrap().len());
+    assert!(built.path().starts_with(dir.path()));
+    let bytes = std::fs::read(built.path()).unwrap();
+    crate::keys::verify(&public, &built.signature, &bytes[..]).unwrap();
+    assert_eq!(read_all(&bytes, &keys).unwrap().len(), 4);
+    let mut flipped = bytes.clone();
+    flipped[bytes.len() / 2] ^= 1;
+    assert!(crate::keys::verify(&public, &built.signature, &flipped[..]).is_err());
+}
+
+fn arb_record() -> impl Strategy<Value = Record> {
+    (
+        prop::sample::select(vec!["okta.user", "okta.group", "aws.role", "t.x-y_z"]),
+        "[a-zA-Z0-9:_é-]{1,12}",
+        ".{0,20}",
+        prop::collection::btree_map(
+            "[a-z]{1,6}",
+            prop_oneof![
+                any::<i64>().prop_map(|n| json!(n)),
+                ".{0,16}".prop_map(|s| json!(s)),
+                any::<bool>().prop_map(|b| json!(b))
+            ],
+            0..4,
+        ),
+        prop::collection::vec(("[a-z]{1,5}", "[a-z.]{1,8}", "[0-9a-z]{1,6}"), 0..3),
+    )
+        .prop_map(|(kind, id, key, attrs, refs)| {
+            Record::new(
+                kind,
+                id,
+                key,
+                serde_json::to_value(attrs).unwrap(),
+                refs.into_iter()
+                    .map(|(rel, kind, id)| Ref::new(rel, kind, id))
+                    .collect(),
+            )
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn records_survive_archive_round_trip(records in prop::collection::vec(arb_record(), 0..60), budget in 200usize..5000) {
+        let keys = keys();
+        let mut expected: std::collections::BTreeMap<(String, String), Record> = Default::default();
+        let mut unique = Vec::new();
+        for record in records {
+            if expected.contains_key(&(record.kind.clone(), record.id.clone())) {
+                continue;
+            }
+            expected.insert((record.kind.clone(), record.id.clone()), record.clone());
+            unique.push(record);
+        }
+        let mut out = Vec::new();
+        let manifest = write_archive(header(), sorted(&unique, budget), &keys.recipients, &mut out).unwrap();
+        prop_assert_eq!(manifest.total_records(), expected.len() as u64);
+        let back = read_all(&out, &keys).unwrap();
+        let expected: Vec<Record> = expected.into_values().collect();
+        prop_assert_eq!(back, expected);
+    }
+}
+
+#[test]
+fn writing_to_a_failing_sink_is_a_storage_failure() {
+    struct Full;
+    impl Write for Full {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::other("disk full"))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let keys = keys();
+    let err =
+        write_archive(header(), sorted(&sample(), 1 << 20), &keys.recipients, Full).unwrap_err();
+    assert_eq!(err.exit_status(), ExitStatus::Failure, "{err}");
+    assert!(err.to_string().contains("disk full"));
+}

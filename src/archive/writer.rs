@@ -1,0 +1,255 @@
+//! Writing an archive: sorted records → per-kind JSONL files → tar → zstd → age.
+//!
+//! A tar header needs the entry's size and the manifest (the first entry) needs every entry's
+//! hash, so the records are first drained into one scratch file per kind, hashed on the way.
+//! Then the manifest and the files are streamed into the encrypted tar. Memory stays flat
+//! whatever the number of records.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::ArchiveError;
+use super::manifest::{
+    EntryDigest, FORMAT_VERSION, MANIFEST_PATH, Manifest, ManifestHeader, records_path, valid_kind,
+};
+use super::spool::SortedRecords;
+
+/// zstd level: a good ratio for JSON at a speed far above any provider's API.
+const ZSTD_LEVEL: i32 = 9;
+
+/// Writes the archive of `records` to `out`, encrypted to `recipients`, using the system temp
+/// dir for scratch files. Returns the manifest written.
+pub fn write_archive(
+    header: ManifestHeader,
+    records: SortedRecords,
+    recipients: &[Box<dyn age::Recipient + Send>],
+    out: impl Write,
+) -> Result<Manifest, ArchiveError> {
+    write_archive_in(None, header, records, recipients, out)
+}
+
+/// [`write_archive`] with scratch files under `scratch` (the system temp dir when `None`).
+pub fn write_archive_in(
+    scratch: Option<&Path>,
+    header: ManifestHeader,
+    mut records: SortedRecords,
+    recipients: &[Box<dyn age::Recipient + Send>],
+    out: impl Write,
+) -> Result<Manifest, ArchiveError> {
+    if recipients.is_empty() {
+        return Err(ArchiveError::NoRecipients);
+    }
+    let dir = match scratch {
+        Some(parent) => tempfile::Builder::new()
+            .prefix("iamsnap-archive-")
+            .tempdir_in(parent),
+        None => tempfile::Builder::new()
+            .prefix("iamsnap-archive-")
+            .tempdir(),
+    }
+    .map_err(|e| write_error("creating a scratch directory", e))?;
+
+    let kinds = drain_by_kind(dir.path(), &mut records)?;
+    let manifest = Manifest {
+        format_version: FORMAT_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        source: header.source,
+        provider: header.provider,
+        started: header.started,
+        finished: header.finished,
+        counts: kinds.iter().map(|(k, f)| (k.clone(), f.count)).collect(),
+        entries: kinds
+            .iter()
+            .map(|(k, f)| (records_path(k), f.digest.clone()))
+            .collect(),
+        requests: header.requests,
+    };
+
+    let encryptor = age::Encryptor::with_recipients(
+        recipients.iter().map(|r| r.as_ref() as &dyn age::Recipient),
+    )
+    .map_err(|e| ArchiveError::Encrypt {
+        reason: e.to_string(),
+    })?;
+    let encrypted = encryptor
+        .wrap_output(out)
+        .map_err(|e| write_error("writing the age header", e))?;
+    let mut compressed =
+        zstd::Encoder::new(encrypted, ZSTD_LEVEL).map_err(|e| write_error("starting zstd", e))?;
+    compressed
+        .include_checksum(true)
+        .map_err(|e| write_error("starting zstd", e))?;
+    let mut tar = tar::Builder::new(compressed);
+    let mtime = manifest.finished.timestamp().max(0) as u64;
+
+    let manifest_bytes = manifest.to_json();
+    append(
+        &mut tar,
+        MANIFEST_PATH,
+        manifest_bytes.len() as u64,
+        mtime,
+        &manifest_bytes[..],
+    )?;
+    for (kind, file) in &kinds {
+        let reader = File::open(&file.path)
+            .map(BufReader::new)
+            .map_err(|e| write_error("reopening a scratch file", e))?;
+        append(
+            &mut tar,
+            &records_path(kind),
+            file.digest.size,
+            mtime,
+            reader,
+        )?;
+    }
+    let compressed = tar
+        .into_inner()
+        .map_err(|e| write_error("finishing the tar stream", e))?;
+    let encrypted = compressed
+        .finish()
+        .map_err(|e| write_error("finishing the zstd stream", e))?;
+    let mut out = encrypted
+        .finish()
+        .map_err(|e| write_error("finishing the age stream", e))?;
+    out.flush()
+        .map_err(|e| write_error("flushing the archive", e))?;
+    Ok(manifest)
+}
+
+fn append<W: Write>(
+    tar: &mut tar::Builder<W>,
+    path: &str,
+    size: u64,
+    mtime: u64,
+    data: impl io::Read,
+) -> Result<(), ArchiveError> {
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(tar::EntryType::Regular);
+    header.set_size(size);
+    header.set_mode(0o644);
+    header.set_mtime(mtime);
+    header.set_uid(0);
+    header.set_gid(0);
+    tar.append_data(&mut header, path, data)
+        .map_err(|e| write_error(&format!("adding {path}"), e))
+}
+
+/// One kind's scratch file.
+struct KindFile {
+    path: PathBuf,
+    count: u64,
+    digest: EntryDigest,
+}
+
+/// Writes each kind's lines to its own scratch file, hashing as it goes.
+fn drain_by_kind(
+    dir: &Path,
+    records: &mut SortedRecords,
+) -> Result<BTreeMap<String, KindFile>, ArchiveError> {
+    let mut done: BTreeMap<String, KindFile> = BTreeMap::new();
+    let mut current: Option<(String, HashingFile)> = None;
+    let mut last: Option<(String, String)> = None;
+    while let Some(line) = records
+        .next_line()
+        .map_err(|e| write_error("reading the record spool", e))?
+    {
+        if let Some((kind, id)) = &last
+            && *kind == line.kind
+            && *id == line.id
+        {
+            // The same object twice (pages overlapping while the provider changed) is
+            // written once; two different states under one id are a connector bug.
+            if current
+                .as_ref()
+                .is_some_and(|(_, f)| f.last_line == line.json)
+            {
+                continue;
+            }
+            return Err(ArchiveError::DuplicateRecord {
+                kind: line.kind,
+                id: line.id,
+            });
+        }
+        if current.as_ref().is_none_or(|(kind, _)| *kind != line.kind) {
+            if !valid_kind(&line.kind) {
+                return Err(ArchiveError::InvalidKind { kind: line.kind });
+            }
+            if let Some((kind, file)) = current.take() {
+                done.insert(kind, file.finish()?);
+            }
+            let path = dir.join(format!("kind-{:05}.jsonl", done.len()));
+            current = Some((line.kind.clone(), HashingFile::create(path)?));
+        }
+        let (_, file) = current
+            .as_mut()
+            .expect("a file is open for the current kind");
+        file.write_line(&line.json)?;
+        last = Some((line.kind, line.id));
+    }
+    if let Some((kind, file)) = current.take() {
+        done.insert(kind, file.finish()?);
+    }
+    Ok(done)
+}
+
+/// A scratch file that counts lines and hashes what is written to it.
+struct HashingFile {
+    path: PathBuf,
+    out: BufWriter<File>,
+    hasher: Sha256,
+    size: u64,
+    count: u64,
+    last_line: String,
+}
+
+impl HashingFile {
+    fn create(path: PathBuf) -> Result<Self, ArchiveError> {
+        let file = File::create(&path).map_err(|e| write_error("creating a scratch file", e))?;
+        Ok(HashingFile {
+            path,
+            out: BufWriter::new(file),
+            hasher: Sha256::new(),
+            size: 0,
+            count: 0,
+            last_line: String::new(),
+        })
+    }
+
+    fn write_line(&mut self, json: &str) -> Result<(), ArchiveError> {
+        for part in [json.as_bytes(), b"\n"] {
+            self.out
+                .write_all(part)
+                .map_err(|e| write_error("writing a scratch file", e))?;
+            self.hasher.update(part);
+            self.size += part.len() as u64;
+        }
+        self.count += 1;
+        json.clone_into(&mut self.last_line);
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<KindFile, ArchiveError> {
+        self.out
+            .flush()
+            .map_err(|e| write_error("writing a scratch file", e))?;
+        Ok(KindFile {
+            path: self.path,
+            count: self.count,
+            digest: EntryDigest {
+                sha256: hex::encode(self.hasher.finalize()),
+                size: self.size,
+            },
+        })
+    }
+}
+
+fn write_error(context: &str, source: io::Error) -> ArchiveError {
+    ArchiveError::Write {
+        context: context.to_string(),
+        source,
+    }
+}
