@@ -196,6 +196,25 @@ impl ApiError {
         }
     }
 
+    /// An error found by the connector itself in what IAM answered.
+    pub fn local(op: &'static str, message: &str) -> Self {
+        ApiError {
+            op,
+            code: None,
+            message: message.to_string(),
+            status: None,
+            transport: false,
+        }
+    }
+
+    /// A missing object found without IAM saying so (a name absent from a listing).
+    pub fn no_such_entity(op: &'static str, message: &str) -> Self {
+        ApiError {
+            code: Some("NoSuchEntity".into()),
+            ..ApiError::local(op, message)
+        }
+    }
+
     /// True when AWS answered with error code `code` (`NoSuchEntity`, `EntityAlreadyExists`).
     pub fn is(&self, code: &str) -> bool {
         self.code.as_deref() == Some(code)

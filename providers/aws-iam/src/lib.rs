@@ -23,13 +23,16 @@
 pub mod client;
 pub mod config;
 pub mod kinds;
+mod restore;
 mod snapshot;
 
 use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use iamsnap_provider::{KindInfo, Provider, ProviderError, Record, RecordSink, RequestStats};
+use iamsnap_provider::{
+    IdMap, KindInfo, Operation, Outcome, Provider, ProviderError, Record, RecordSink, RequestStats,
+};
 use tokio::sync::OnceCell;
 
 pub use config::AwsIamConfig;
@@ -45,6 +48,8 @@ pub struct AwsIamProvider {
     base: std::sync::Mutex<Option<Base>>,
     client: OnceCell<(aws_sdk_iam::Client, aws_config::SdkConfig)>,
     counter: Arc<Counter>,
+    caller: OnceCell<restore::Caller>,
+    restore: restore::State,
 }
 
 impl std::fmt::Debug for AwsIamProvider {
@@ -89,6 +94,8 @@ impl AwsIamProvider {
             base: std::sync::Mutex::new(Some(base)),
             client: OnceCell::new(),
             counter: Arc::new(Counter::default()),
+            caller: OnceCell::new(),
+            restore: restore::State::default(),
         })
     }
 
@@ -107,6 +114,23 @@ impl AwsIamProvider {
             })
             .await?;
         Ok(client)
+    }
+
+    /// The ARN the credentials act as (`sts:GetCallerIdentity`).
+    async fn caller_arn(&self) -> Result<String, ProviderError> {
+        self.client().await?;
+        let (_, sdk) = self.client.get().expect("the client was just built");
+        let sts = aws_sdk_sts::Client::new(sdk);
+        let out = sts.get_caller_identity().send().await.map_err(|e| {
+            client::ApiError::from_sdk("GetCallerIdentity", e)
+                .context("the credentials of this source")
+        })?;
+        out.arn()
+            .map(str::to_string)
+            .ok_or_else(|| ProviderError::Decode {
+                url: "sts:GetCallerIdentity".into(),
+                message: "the answer has no Arn".into(),
+            })
     }
 
     async fn read(&self, scope: Scope) -> Result<Vec<Record>, ProviderError> {
@@ -164,16 +188,35 @@ impl Provider for AwsIamProvider {
             .find(|r| r.kind == kind && r.key == key))
     }
 
+    async fn apply(&self, op: &Operation, ids: &dyn IdMap) -> Result<Outcome, ProviderError> {
+        let client = self.client().await?;
+        let caller = self
+            .caller
+            .get_or_try_init(|| async {
+                let arn = self.caller_arn().await?;
+                restore::Caller::from_arn(&arn).ok_or_else(|| ProviderError::Decode {
+                    url: "sts:GetCallerIdentity".into(),
+                    message: format!("cannot read account and partition from {arn}"),
+                })
+            })
+            .await?;
+        let ctx = restore::Ctx {
+            client,
+            state: &self.restore,
+            caller,
+            ids,
+        };
+        restore::apply(&ctx, op).await
+    }
+
+    /// Per user, what a re-created user does not get back: only what the user had.
+    fn cannot_restore(&self, record: &Record) -> Vec<String> {
+        restore::cannot_restore(record)
+    }
+
     /// The user or role the credentials belong to (`sts:GetCallerIdentity`).
     async fn self_identity(&self) -> Result<Option<(String, String)>, ProviderError> {
-        self.client().await?;
-        let (_, sdk) = self.client.get().expect("the client was just built");
-        let sts = aws_sdk_sts::Client::new(sdk);
-        let out = sts.get_caller_identity().send().await.map_err(|e| {
-            client::ApiError::from_sdk("GetCallerIdentity", e)
-                .context("the credentials of this source")
-        })?;
-        Ok(out.arn().and_then(identity_of_arn))
+        Ok(identity_of_arn(&self.caller_arn().await?))
     }
 
     fn stats(&self) -> RequestStats {

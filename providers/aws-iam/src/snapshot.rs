@@ -402,18 +402,28 @@ async fn read_instance_profiles(
     )
     .await
     .map_err(|e| e.context("instance profiles"))?;
-    futures::stream::iter(profiles)
-        .map(|profile| async move {
-            let name = profile.instance_profile_name().to_string();
-            let tags = paged!(
-                "ListInstanceProfileTags",
-                client
-                    .list_instance_profile_tags()
-                    .instance_profile_name(&name),
-                tags
-            )
-            .await
-            .map_err(|e| e.context(&format!("instance profile {name}")))?;
+    let names: Vec<String> = profiles
+        .iter()
+        .map(|p| p.instance_profile_name().to_string())
+        .collect();
+    // ListInstanceProfiles leaves tags out; GetInstanceProfile has them.
+    futures::stream::iter(names)
+        .map(|name| async move {
+            let out = client
+                .get_instance_profile()
+                .instance_profile_name(&name)
+                .send()
+                .await
+                .api("GetInstanceProfile")
+                .map_err(|e| e.context(&format!("instance profile {name}")))?;
+            let profile = out
+                .instance_profile()
+                .cloned()
+                .ok_or_else(|| ProviderError::Decode {
+                    url: format!("iam:GetInstanceProfile instance profile {name}"),
+                    message: "the answer has no InstanceProfile".into(),
+                })?;
+            let tags = profile.tags().to_vec();
             Ok::<_, ProviderError>((profile, tags))
         })
         .buffer_unordered(concurrency)
