@@ -160,6 +160,26 @@ impl Config {
         }
     }
 
+    /// The `[repository]` table with relative paths (a plain-path or `file://` URL, the signing
+    /// key file) taken from the configuration file's folder.
+    pub fn repository(&self) -> RepositoryConfig {
+        let mut repo = self.repository.clone();
+        if !repo.url.starts_with("s3://") {
+            let path = repo.url.strip_prefix("file://").unwrap_or(&repo.url);
+            repo.url = self.resolve_path(Path::new(path)).display().to_string();
+        }
+        repo.signing_key_file = repo.signing_key_file.map(|p| self.resolve_path(&p));
+        repo
+    }
+
+    /// The folder relative paths in the file are taken from.
+    pub fn base_dir(&self) -> PathBuf {
+        match self.path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
+    }
+
     /// The source named `name`, or an error listing the configured ones.
     pub fn source(&self, name: &str) -> Result<&SourceConfig, ConfigError> {
         self.sources.get(name).ok_or_else(|| ConfigError::Invalid {

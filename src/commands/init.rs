@@ -1,11 +1,18 @@
-//! `iamsnap init`.
+//! `iamsnap init`: create the repository named in the configuration.
 
 use crate::commands::Context;
 use crate::error::ExitStatus;
+use crate::repo::Repository;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {}
 
-pub async fn run(_ctx: &Context, _args: Args) -> anyhow::Result<ExitStatus> {
-    anyhow::bail!("`init` is not available yet")
+pub async fn run(ctx: &Context, _args: Args) -> anyhow::Result<ExitStatus> {
+    let config = ctx.config()?;
+    let repo = Repository::init(&config.repository()).await?;
+    println!("created repository at {}", repo.location());
+    if let Some(lock) = repo.object_lock() {
+        println!("object lock: {lock:?} applied to every snapshot");
+    }
+    Ok(ExitStatus::Ok)
 }

@@ -15,6 +15,7 @@ pub mod export;
 pub mod forget;
 pub mod init;
 pub mod key;
+pub mod open;
 pub mod restore;
 pub mod show;
 pub mod snapshots;

@@ -1,11 +1,50 @@
-//! `iamsnap show`.
+//! `iamsnap show`: a snapshot's manifest (with an identity) or its listing entry.
 
 use crate::commands::Context;
+use crate::commands::open::{self, OpenArgs};
+use crate::commands::snapshots::human_bytes;
 use crate::error::ExitStatus;
+use crate::repo::Repository;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// SOURCE@latest, SOURCE@latest~N, SOURCE@YYYY-MM-DD or a snapshot name.
+    snap: String,
+    #[command(flatten)]
+    open: OpenArgs,
+    /// Print the manifest as JSON.
+    #[arg(long)]
+    json: bool,
+}
 
-pub async fn run(_ctx: &Context, _args: Args) -> anyhow::Result<ExitStatus> {
-    anyhow::bail!("`show` is not available yet")
+pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
+    let config = ctx.config()?;
+    let repo = Repository::open(&config.repository()).await?;
+    let (info, reader, _file) = open::open_snapshot(ctx, &repo, &args.snap, &args.open).await?;
+    let manifest = reader.manifest();
+    if args.json {
+        let out = serde_json::json!({ "snapshot": info, "manifest": manifest });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(ExitStatus::Ok);
+    }
+    println!("snapshot   {}", info.name);
+    println!("source     {} ({})", manifest.source, manifest.provider);
+    println!(
+        "taken      {} → {} ({:.1}s)",
+        manifest.started.format("%Y-%m-%d %H:%M:%S UTC"),
+        manifest.finished.format("%H:%M:%S UTC"),
+        (manifest.finished - manifest.started).as_seconds_f64()
+    );
+    println!("size       {} encrypted", human_bytes(info.size));
+    println!("tool       iamsnap {} (format {})", manifest.tool_version, manifest.format_version);
+    println!(
+        "requests   {} (throttled {}, retried {})",
+        manifest.requests.requests, manifest.requests.throttled, manifest.requests.retries
+    );
+    println!("records    {}", manifest.total_records());
+    let width = manifest.counts.keys().map(|k| k.len()).max().unwrap_or(0);
+    for (kind, count) in &manifest.counts {
+        println!("  {kind:<width$}  {count:>9}");
+    }
+    Ok(ExitStatus::Ok)
 }

@@ -1,11 +1,73 @@
-//! `iamsnap verify`.
+//! `iamsnap verify`: check snapshots without restoring them.
+//!
+//! Without an identity: the signature and the storage checksum (verified on download).
+//! With one: also decrypt and check every entry's hash, size, count and order.
 
+use std::fs::File;
+
+use crate::archive::ArchiveReader;
 use crate::commands::Context;
-use crate::error::ExitStatus;
+use crate::commands::open::{self, OpenArgs};
+use crate::error::{ExitStatus, UsageError, render, status_of};
+use crate::repo::Repository;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// The snapshot to check (SOURCE@latest, …, or a name).
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    snap: Option<String>,
+    /// Check every snapshot in the repository.
+    #[arg(long)]
+    all: bool,
+    #[command(flatten)]
+    open: OpenArgs,
+}
 
-pub async fn run(_ctx: &Context, _args: Args) -> anyhow::Result<ExitStatus> {
-    anyhow::bail!("`verify` is not available yet")
+pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
+    let config = ctx.config()?;
+    let repo = Repository::open(&config.repository()).await?;
+    let names: Vec<String> = match &args.snap {
+        Some(reference) => vec![repo.resolve(reference).await?.name],
+        None => repo.snapshots(None).await?.into_iter().map(|s| s.name).collect(),
+    };
+    if names.is_empty() {
+        return Err(UsageError(format!("no snapshots in {}", repo.location())).into());
+    }
+    let identities = match &args.open.identity {
+        Some(_) => Some(open::identities(&args.open)?),
+        None => None,
+    };
+    let mut worst = ExitStatus::Ok;
+    let mut failed = 0;
+    for name in &names {
+        let result = async {
+            let fetched = open::fetch_verified(ctx, &repo, name, &args.open).await?;
+            let Some(identities) = &identities else {
+                return Ok::<_, anyhow::Error>("signature and checksum ok".to_string());
+            };
+            let file = File::open(fetched.file.path())?;
+            let manifest = ArchiveReader::open(file, identities)?.verify()?;
+            Ok(format!(
+                "signature, checksum and {} records in {} entries ok",
+                manifest.total_records(),
+                manifest.entries.len()
+            ))
+        }
+        .await;
+        match result {
+            Ok(message) => println!("ok      {name}: {message}"),
+            Err(err) => {
+                failed += 1;
+                let status = status_of(&err);
+                if status as u8 > worst as u8 {
+                    worst = status;
+                }
+                println!("FAILED  {name}: {}", render(&err));
+            }
+        }
+    }
+    if names.len() > 1 {
+        println!("{} of {} snapshot(s) ok", names.len() - failed, names.len());
+    }
+    Ok(worst)
 }
