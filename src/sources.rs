@@ -34,9 +34,9 @@ impl SourceConfig {
         let _ = (name, base_dir);
         match self {
             #[cfg(feature = "okta")]
-            SourceConfig::Okta(_) => Err(ProviderError::Config(format!(
-                "source {name}: the okta connector is not wired in yet"
-            ))),
+            SourceConfig::Okta(config) => Ok(Box::new(iamsnap_okta::OktaProvider::new(
+                name, config, base_dir,
+            )?)),
             #[cfg(feature = "aws-iam")]
             SourceConfig::AwsIam(cfg) => Ok(Box::new(iamsnap_aws_iam::AwsIamProvider::new(
                 name, cfg, base_dir,

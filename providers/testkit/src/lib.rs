@@ -1,4 +1,9 @@
 //! Emulators of identity-provider APIs, built from their public references, for iamsnap's
 //! tests, benchmarks and quickstart; and helpers that start real local servers (moto).
+//!
+//! - [`okta`]: an Okta org (Management API), seeded deterministically, up to hundreds of
+//!   thousands of users, with real paging, rate limits and write semantics.
+//! - [`moto`]: moto's S3/IAM server for the AWS connector and the S3 repository.
 
 pub mod moto;
+pub mod okta;

@@ -1,0 +1,142 @@
+//! The Okta Management API over the shared HTTP kit: `SSWS` auth, org URL checks, paging.
+
+use iamsnap_provider::http::{HttpClient, HttpConfig, status_of};
+use iamsnap_provider::{ProviderError, RequestStats, Secret};
+use reqwest::Method;
+use serde_json::Value;
+use url::Url;
+
+/// A client for one Okta org.
+#[derive(Debug, Clone)]
+pub(crate) struct OktaClient {
+    http: HttpClient,
+    base: Url,
+}
+
+impl OktaClient {
+    /// `org_url` must be `https://…`; plain `http` is accepted for loopback addresses only
+    /// (local emulators), since the token would otherwise cross the network in clear.
+    pub(crate) fn new(
+        source: &str,
+        org_url: &str,
+        token: Secret,
+        concurrency: usize,
+    ) -> Result<Self, ProviderError> {
+        let base = Url::parse(org_url.trim_end_matches('/')).map_err(|e| {
+            ProviderError::Config(format!(
+                "sources.{source}.org_url: {org_url:?} is not a URL ({e}); write it as https://your-org.okta.com"
+            ))
+        })?;
+        let loopback = matches!(
+            base.host_str(),
+            Some("localhost" | "127.0.0.1" | "[::1]" | "::1")
+        );
+        if base.scheme() != "https" && !(base.scheme() == "http" && loopback) {
+            return Err(ProviderError::Config(format!(
+                "sources.{source}.org_url: {org_url:?} must start with https:// (plain http is only accepted for a local emulator)"
+            )));
+        }
+        if base.path() != "/" && !base.path().is_empty() {
+            return Err(ProviderError::Config(format!(
+                "sources.{source}.org_url: {org_url:?} must be the org's address alone, without a path such as /api/v1 or /admin"
+            )));
+        }
+        let token = token.expose().trim();
+        let token = token.strip_prefix("SSWS ").unwrap_or(token);
+        let mut config = HttpConfig::new("Authorization", Secret::new(format!("SSWS {token}")));
+        config.concurrency = concurrency.max(1);
+        Ok(OktaClient {
+            http: HttpClient::new(config)?,
+            base,
+        })
+    }
+
+    pub(crate) fn stats(&self) -> RequestStats {
+        self.http.stats()
+    }
+
+    /// `path` (starting `/api/v1/`) with query parameters, on the org.
+    pub(crate) fn url(&self, path: &str, query: &[(&str, &str)]) -> Url {
+        let mut url = self.base.clone();
+        url.set_path(path);
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        url
+    }
+
+    /// A path segment escaped for the URL (logins hold `@` and `+`).
+    pub(crate) fn segment(value: &str) -> String {
+        url::form_urlencoded::byte_serialize(value.as_bytes())
+            .collect::<String>()
+            .replace('+', "%20")
+    }
+
+    pub(crate) async fn get(&self, url: &Url) -> Result<Value, ProviderError> {
+        self.http.get_json(url).await
+    }
+
+    /// `GET`, with a 404 read as "does not exist".
+    pub(crate) async fn get_opt(&self, url: &Url) -> Result<Option<Value>, ProviderError> {
+        match self.http.get_json(url).await {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if status_of(&e) == Some(404) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub(crate) async fn send(
+        &self,
+        method: Method,
+        url: &Url,
+        body: Option<&Value>,
+    ) -> Result<Option<Value>, ProviderError> {
+        self.http.send_json(method, url, body).await
+    }
+
+    /// Pages of a list, one request at a time, following `Link: rel="next"`.
+    pub(crate) fn pages(&self, first: Url) -> Pages<'_> {
+        Pages {
+            client: self,
+            next: Some(first),
+        }
+    }
+
+    /// Every item of a small list (types, zones, one policy's rules), all pages read.
+    pub(crate) async fn all(&self, first: Url) -> Result<Vec<Value>, ProviderError> {
+        let mut pages = self.pages(first);
+        let mut out = Vec::new();
+        while let Some(items) = pages.next().await? {
+            out.extend(items);
+        }
+        Ok(out)
+    }
+}
+
+/// A cursor over the pages of one list.
+pub(crate) struct Pages<'a> {
+    client: &'a OktaClient,
+    next: Option<Url>,
+}
+
+impl Pages<'_> {
+    /// The next page, or `None` after the last.
+    pub(crate) async fn next(&mut self) -> Result<Option<Vec<Value>>, ProviderError> {
+        let Some(url) = self.next.take() else {
+            return Ok(None);
+        };
+        let page = self.client.http.get_page::<Value>(&url).await?;
+        if let Some(next) = &page.next
+            && next.origin() != self.client.base.origin()
+        {
+            // The token goes with every request: never follow a link off the org.
+            return Err(ProviderError::Decode {
+                url: url.to_string(),
+                message: format!("the next-page link points outside the org: {next}"),
+            });
+        }
+        // A server repeating the same cursor would loop forever: stop instead.
+        self.next = page.next.filter(|n| *n != url);
+        Ok(Some(page.items))
+    }
+}

@@ -1,0 +1,259 @@
+//! Reading one object again by natural key (verification after a restore, idempotent writes).
+
+use iamsnap_provider::{ProviderError, Record};
+use serde_json::Value;
+
+use crate::client::OktaClient;
+use crate::kinds::*;
+use crate::records::{self, AppHead, GroupHead, Principal, str_at};
+use crate::snapshot::{POLICY_TYPES, limits, role_records};
+
+/// Splits a relationship key `a|b` at its last `|` (logins never hold one; names might).
+pub(crate) fn split_pair<'a>(
+    kind: &str,
+    key: &'a str,
+) -> Result<(&'a str, &'a str), ProviderError> {
+    key.rsplit_once('|')
+        .ok_or_else(|| ProviderError::Precondition {
+            kind: kind.to_string(),
+            key: key.to_string(),
+            message: "the key should read `a|b`".into(),
+        })
+}
+
+pub(crate) async fn user(c: &OktaClient, login: &str) -> Result<Option<Value>, ProviderError> {
+    let url = c.url(
+        &format!("/api/v1/users/{}", OktaClient::segment(login)),
+        &[],
+    );
+    c.get_opt(&url).await
+}
+
+pub(crate) async fn group(c: &OktaClient, name: &str) -> Result<Option<Value>, ProviderError> {
+    let search = format!("profile.name eq \"{}\"", name.replace('"', "\\\""));
+    let url = c.url(
+        "/api/v1/groups",
+        &[("search", &search), ("limit", limits::GROUPS)],
+    );
+    Ok(c.all(url)
+        .await?
+        .into_iter()
+        .find(|g| str_at(g, "/profile/name") == name))
+}
+
+pub(crate) async fn group_rule(c: &OktaClient, name: &str) -> Result<Option<Value>, ProviderError> {
+    let url = c.url(
+        "/api/v1/groups/rules",
+        &[("search", name), ("limit", limits::GROUP_RULES)],
+    );
+    Ok(c.all(url)
+        .await?
+        .into_iter()
+        .find(|r| str_at(r, "/name") == name))
+}
+
+pub(crate) async fn app(c: &OktaClient, label: &str) -> Result<Option<Value>, ProviderError> {
+    let url = c.url("/api/v1/apps", &[("q", label), ("limit", limits::APPS)]);
+    Ok(c.all(url)
+        .await?
+        .into_iter()
+        .find(|a| str_at(a, "/label") == label))
+}
+
+pub(crate) async fn policy(c: &OktaClient, key: &str) -> Result<Option<Value>, ProviderError> {
+    let Some((policy_type, name)) = key.split_once('|') else {
+        return Ok(None);
+    };
+    if !POLICY_TYPES.contains(&policy_type) {
+        return Ok(None);
+    }
+    let url = c.url(
+        "/api/v1/policies",
+        &[("type", policy_type), ("limit", limits::POLICIES)],
+    );
+    Ok(c.all(url)
+        .await?
+        .into_iter()
+        .find(|p| str_at(p, "/name") == name))
+}
+
+/// A rule of a policy, by `TYPE|policy name|rule name`; with its policy's id.
+pub(crate) async fn policy_rule(
+    c: &OktaClient,
+    key: &str,
+) -> Result<Option<(String, Value)>, ProviderError> {
+    let Some((policy_key, rule)) = key.rsplit_once('|') else {
+        return Ok(None);
+    };
+    let Some(p) = policy(c, policy_key).await? else {
+        return Ok(None);
+    };
+    let id = str_at(&p, "/id").to_string();
+    let url = c.url(
+        &format!("/api/v1/policies/{id}/rules"),
+        &[("limit", limits::POLICY_RULES)],
+    );
+    Ok(c.all(url)
+        .await?
+        .into_iter()
+        .find(|r| str_at(r, "/name") == rule)
+        .map(|r| (id, r)))
+}
+
+pub(crate) async fn zone(c: &OktaClient, name: &str) -> Result<Option<Value>, ProviderError> {
+    let url = c.url("/api/v1/zones", &[("limit", limits::ZONES)]);
+    Ok(c.all(url)
+        .await?
+        .into_iter()
+        .find(|z| str_at(z, "/name") == name))
+}
+
+pub(crate) async fn user_type(c: &OktaClient, name: &str) -> Result<Option<Value>, ProviderError> {
+    let types = c.get(&c.url("/api/v1/meta/types/user", &[])).await?;
+    Ok(types
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|t| str_at(t, "/name") == name)
+        .cloned())
+}
+
+/// Whether `user_id` is a member of `group_id`, read from the user's groups (shorter than the
+/// group's members for big groups).
+pub(crate) async fn is_member(
+    c: &OktaClient,
+    group_id: &str,
+    user_id: &str,
+) -> Result<bool, ProviderError> {
+    let url = c.url(
+        &format!("/api/v1/users/{user_id}/groups"),
+        &[("limit", limits::GROUPS)],
+    );
+    let mut pages = c.pages(url);
+    while let Some(items) = pages.next().await? {
+        if items.iter().any(|g| str_at(g, "/id") == group_id) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// The principal of a role key `user:LOGIN|TYPE` / `group:NAME|TYPE`, if it exists.
+pub(crate) async fn principal(
+    c: &OktaClient,
+    key: &str,
+) -> Result<Option<(Principal, String)>, ProviderError> {
+    let Some((who, role)) = key.rsplit_once('|') else {
+        return Ok(None);
+    };
+    let found = if let Some(login) = who.strip_prefix("user:") {
+        user(c, login).await?.map(|u| Principal::User {
+            id: str_at(&u, "/id").to_string(),
+            login: str_at(&u, "/profile/login").to_string(),
+        })
+    } else if let Some(name) = who.strip_prefix("group:") {
+        group(c, name).await?.map(|g| Principal::Group {
+            id: str_at(&g, "/id").to_string(),
+            name: name.to_string(),
+        })
+    } else {
+        None
+    };
+    Ok(found.map(|p| (p, role.to_string())))
+}
+
+/// One record by kind and natural key, read live.
+pub(crate) async fn record(
+    c: &OktaClient,
+    kind: &str,
+    key: &str,
+) -> Result<Option<Record>, ProviderError> {
+    match kind {
+        USER => user(c, key).await?.map(records::user).transpose(),
+        GROUP => group(c, key).await?.map(records::group).transpose(),
+        GROUP_RULE => group_rule(c, key)
+            .await?
+            .map(records::group_rule)
+            .transpose(),
+        APP => app(c, key).await?.map(records::app).transpose(),
+        POLICY => policy(c, key).await?.map(records::policy).transpose(),
+        POLICY_RULE => match policy_rule(c, key).await? {
+            Some((pid, rule)) => {
+                let policy_key = key.rsplit_once('|').map_or("", |(p, _)| p);
+                records::policy_rule(&pid, policy_key, rule).map(Some)
+            }
+            None => Ok(None),
+        },
+        NETWORK_ZONE => zone(c, key).await?.map(records::zone).transpose(),
+        USER_TYPE => user_type(c, key).await?.map(records::user_type).transpose(),
+        USER_SCHEMA => Ok(Some(records::user_schema(
+            c.get(&c.url("/api/v1/meta/schemas/user/default", &[]))
+                .await?,
+        ))),
+        GROUP_MEMBERSHIP => {
+            let (group_name, login) = split_pair(kind, key)?;
+            let (Some(g), Some(u)) = (group(c, group_name).await?, user(c, login).await?) else {
+                return Ok(None);
+            };
+            let head = GroupHead::of(&g);
+            if !is_member(c, &head.id, str_at(&u, "/id")).await? {
+                return Ok(None);
+            }
+            records::membership(&head, &u).map(Some)
+        }
+        APP_USER => {
+            let (label, login) = split_pair(kind, key)?;
+            let (Some(a), Some(u)) = (app(c, label).await?, user(c, login).await?) else {
+                return Ok(None);
+            };
+            let head = AppHead {
+                id: str_at(&a, "/id").to_string(),
+                label: label.to_string(),
+            };
+            let url = c.url(
+                &format!("/api/v1/apps/{}/users/{}", head.id, str_at(&u, "/id")),
+                &[("expand", "user")],
+            );
+            match c.get_opt(&url).await? {
+                Some(v) => records::app_user(&head, v),
+                None => Ok(None),
+            }
+        }
+        APP_GROUP => {
+            let (label, name) = split_pair(kind, key)?;
+            let (Some(a), Some(g)) = (app(c, label).await?, group(c, name).await?) else {
+                return Ok(None);
+            };
+            let head = AppHead {
+                id: str_at(&a, "/id").to_string(),
+                label: label.to_string(),
+            };
+            let url = c.url(
+                &format!("/api/v1/apps/{}/groups/{}", head.id, str_at(&g, "/id")),
+                &[],
+            );
+            match c.get_opt(&url).await? {
+                Some(mut v) => {
+                    v["_embedded"] = serde_json::json!({"group": g});
+                    records::app_group(&head, v).map(Some)
+                }
+                None => Ok(None),
+            }
+        }
+        ADMIN_ROLE => {
+            let Some((p, _)) = principal(c, key).await? else {
+                return Ok(None);
+            };
+            Ok(role_records(c, &p)
+                .await?
+                .into_iter()
+                .find(|r| r.key == key))
+        }
+        other => Err(ProviderError::Unsupported {
+            kind: other.to_string(),
+            key: key.to_string(),
+            action: "fetch".into(),
+            reason: "the okta connector has no such kind".into(),
+        }),
+    }
+}

@@ -1,0 +1,142 @@
+//! The Okta record kinds, their restore order, capabilities and what they can never give back.
+
+use iamsnap_provider::{Capabilities, KindInfo};
+
+pub const USER_SCHEMA: &str = "okta.user_schema";
+pub const USER_TYPE: &str = "okta.user_type";
+pub const USER: &str = "okta.user";
+pub const GROUP: &str = "okta.group";
+pub const GROUP_MEMBERSHIP: &str = "okta.group_membership";
+pub const GROUP_RULE: &str = "okta.group_rule";
+pub const APP: &str = "okta.app";
+pub const APP_USER: &str = "okta.app_user_assignment";
+pub const APP_GROUP: &str = "okta.app_group_assignment";
+pub const NETWORK_ZONE: &str = "okta.network_zone";
+pub const POLICY: &str = "okta.policy";
+pub const POLICY_RULE: &str = "okta.policy_rule";
+pub const ADMIN_ROLE: &str = "okta.admin_role_assignment";
+
+const UPDATE_ONLY: Capabilities = Capabilities {
+    create: false,
+    update: true,
+    delete: false,
+};
+
+pub(crate) const USER_CANNOT_RESTORE: &str = "password and MFA factors: a re-created user has no credentials; it comes back STAGED (or PROVISIONED with --activate-users, which emails an activation link), so the person needs activation or a password reset and must enrol MFA again";
+
+pub(crate) static KINDS: &[KindInfo] = &[
+    KindInfo {
+        name: USER_SCHEMA,
+        description: "the default user profile schema (custom attributes)",
+        depends_on: &[],
+        capabilities: UPDATE_ONLY,
+        cannot_restore: &[
+            "base attributes' definitions are fixed by Okta; only custom attributes are restored",
+        ],
+    },
+    KindInfo {
+        name: USER_TYPE,
+        description: "user types",
+        depends_on: &[USER_SCHEMA],
+        capabilities: Capabilities::ALL,
+        cannot_restore: &["original ids: a re-created user type gets a new id"],
+    },
+    KindInfo {
+        name: USER,
+        description: "users: profile (custom attributes included), status, type, credential provider",
+        depends_on: &[USER_SCHEMA, USER_TYPE],
+        capabilities: Capabilities::ALL,
+        cannot_restore: &[
+            USER_CANNOT_RESTORE,
+            "original ids: a re-created user gets a new id (references are rewritten)",
+            "users mastered by a directory (Active Directory, LDAP) or an identity provider come back as Okta-mastered; re-import them from their source",
+            "status SUSPENDED, LOCKED_OUT, RECOVERY and PASSWORD_EXPIRED cannot be set on a user without credentials",
+        ],
+    },
+    KindInfo {
+        name: GROUP,
+        description: "groups (OKTA_GROUP, APP_GROUP and the built-in Everyone)",
+        depends_on: &[],
+        capabilities: Capabilities::ALL,
+        cannot_restore: &[
+            "original ids: a re-created group gets a new id (references are rewritten)",
+            "APP_GROUP and BUILT_IN groups are owned by their app or by Okta; re-import app groups from the app",
+        ],
+    },
+    KindInfo {
+        name: GROUP_MEMBERSHIP,
+        description: "membership of a user in a group (Everyone's implicit members excluded)",
+        depends_on: &[USER, GROUP],
+        capabilities: Capabilities::LINK,
+        cannot_restore: &[
+            "members of APP_GROUP groups are managed by their app; re-import them from the app",
+        ],
+    },
+    KindInfo {
+        name: GROUP_RULE,
+        description: "group rules (expression and target groups)",
+        depends_on: &[GROUP, USER],
+        capabilities: Capabilities::ALL,
+        cannot_restore: &["original ids: a re-created rule gets a new id"],
+    },
+    KindInfo {
+        name: APP,
+        description: "app integrations: sign-on mode, settings, credentials without secrets",
+        depends_on: &[],
+        capabilities: Capabilities::ALL,
+        cannot_restore: &[
+            "app secrets: OIDC client secrets and SAML signing keys are new on a re-created app; update the client secret and the IdP certificate/metadata in the service provider",
+            "catalog (OIN) apps other than bookmark and SWA, and their provisioning settings, must be added again from the catalog",
+            "original ids: a re-created app gets a new id and a new client_id",
+        ],
+    },
+    KindInfo {
+        name: APP_USER,
+        description: "direct assignment of a user to an app, with its app profile",
+        depends_on: &[APP, USER],
+        capabilities: Capabilities::ALL,
+        cannot_restore: &["app passwords stored for SWA apps: the person enters them again"],
+    },
+    KindInfo {
+        name: APP_GROUP,
+        description: "assignment of a group to an app, with priority and profile",
+        depends_on: &[APP, GROUP],
+        capabilities: Capabilities::ALL,
+        cannot_restore: &[],
+    },
+    KindInfo {
+        name: NETWORK_ZONE,
+        description: "network zones (IP and dynamic)",
+        depends_on: &[],
+        capabilities: Capabilities::ALL,
+        cannot_restore: &[
+            "system zones (LegacyIpZone, BlockedIpZone) can be updated but never re-created",
+        ],
+    },
+    KindInfo {
+        name: POLICY,
+        description: "policies of every type (sign-on, password, MFA enrollment, IdP discovery, access, profile enrollment, …)",
+        depends_on: &[GROUP, USER, NETWORK_ZONE],
+        capabilities: Capabilities::ALL,
+        cannot_restore: &[
+            "default (system) policies can be updated but never re-created",
+            "access policies are bound to apps by Okta; re-bind a re-created access policy to its apps",
+        ],
+    },
+    KindInfo {
+        name: POLICY_RULE,
+        description: "rules of each policy",
+        depends_on: &[POLICY, GROUP, USER, NETWORK_ZONE],
+        capabilities: Capabilities::ALL,
+        cannot_restore: &["default (system) rules can be updated but never re-created"],
+    },
+    KindInfo {
+        name: ADMIN_ROLE,
+        description: "admin role assignments to users and groups, with their group and app targets",
+        depends_on: &[USER, GROUP, APP],
+        capabilities: Capabilities::LINK,
+        cannot_restore: &[
+            "custom roles and resource sets are not backed up; only standard roles are restored",
+        ],
+    },
+];

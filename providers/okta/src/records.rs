@@ -1,0 +1,442 @@
+//! Okta JSON → [`Record`]: natural keys, volatile fields dropped, references as [`Ref`]s.
+//!
+//! Keys are what survives re-creation: a user's login, a group's name, an app's label,
+//! `TYPE|name` for policies, and `a|b` pairs for relationships (`group name|user login`).
+
+use iamsnap_provider::canonical::drop_fields;
+use iamsnap_provider::{ProviderError, Record, Ref};
+use serde_json::{Value, json};
+
+use crate::kinds::*;
+
+/// Fields that change without anyone changing the object, or that only Okta can set.
+const COMMON_VOLATILE: &[&str] = &[
+    "id",
+    "_links",
+    "_embedded",
+    "created",
+    "lastUpdated",
+    "createdBy",
+    "lastUpdatedBy",
+];
+
+pub(crate) fn str_at<'a>(v: &'a Value, pointer: &str) -> &'a str {
+    v.pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+fn required<'a>(v: &'a Value, pointer: &str, kind: &str) -> Result<&'a str, ProviderError> {
+    v.pointer(pointer)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ProviderError::Decode {
+            url: String::new(),
+            message: format!("{kind}: an object has no {pointer}: {}", excerpt(v)),
+        })
+}
+
+fn excerpt(v: &Value) -> String {
+    v.to_string().chars().take(200).collect()
+}
+
+fn cleaned(mut v: Value, extra: &[&str]) -> Value {
+    drop_fields(&mut v, COMMON_VOLATILE);
+    drop_fields(&mut v, extra);
+    v
+}
+
+/// Ids in an array at `pointer`, as refs of `kind` with relation `rel`.
+fn refs_at(v: &Value, pointer: &str, rel: &str, kind: &str) -> Vec<Ref> {
+    v.pointer(pointer)
+        .and_then(Value::as_array)
+        .map(|ids| {
+            ids.iter()
+                .filter_map(Value::as_str)
+                .map(|id| Ref::new(rel, kind, id))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub(crate) fn user(v: Value) -> Result<Record, ProviderError> {
+    let id = required(&v, "/id", USER)?.to_string();
+    let login = required(&v, "/profile/login", USER)?.to_string();
+    let mut refs = Vec::new();
+    if let Some(t) = v.pointer("/type/id").and_then(Value::as_str) {
+        refs.push(Ref::new("type", USER_TYPE, t));
+    }
+    let attrs = cleaned(
+        v,
+        &[
+            "activated",
+            "statusChanged",
+            "lastLogin",
+            "passwordChanged",
+            "transitioningToStatus",
+            "credentials.password",
+            "credentials.recovery_question",
+            "credentials.emails",
+        ],
+    );
+    Ok(Record::new(USER, id, login, attrs, refs))
+}
+
+pub(crate) fn group(v: Value) -> Result<Record, ProviderError> {
+    let id = required(&v, "/id", GROUP)?.to_string();
+    let name = required(&v, "/profile/name", GROUP)?.to_string();
+    let mut refs = Vec::new();
+    if let Some(app) = v.pointer("/source/id").and_then(Value::as_str) {
+        refs.push(Ref::new("source", APP, app));
+    }
+    let attrs = cleaned(v, &["lastMembershipUpdated"]);
+    Ok(Record::new(GROUP, id, name, attrs, refs))
+}
+
+/// The pieces of a group needed to read its members and roles.
+#[derive(Debug, Clone)]
+pub(crate) struct GroupHead {
+    pub id: String,
+    pub name: String,
+    pub group_type: String,
+}
+
+impl GroupHead {
+    pub(crate) fn of(v: &Value) -> GroupHead {
+        GroupHead {
+            id: str_at(v, "/id").to_string(),
+            name: str_at(v, "/profile/name").to_string(),
+            group_type: str_at(v, "/type").to_string(),
+        }
+    }
+}
+
+pub(crate) fn membership(group: &GroupHead, member: &Value) -> Result<Record, ProviderError> {
+    let user_id = required(member, "/id", GROUP_MEMBERSHIP)?;
+    let login = required(member, "/profile/login", GROUP_MEMBERSHIP)?;
+    Ok(Record::new(
+        GROUP_MEMBERSHIP,
+        format!("{}:{user_id}", group.id),
+        format!("{}|{login}", group.name),
+        json!({"group": group.name, "user": login}),
+        vec![
+            Ref::new("group", GROUP, &group.id),
+            Ref::new("user", USER, user_id),
+        ],
+    ))
+}
+
+pub(crate) fn group_rule(v: Value) -> Result<Record, ProviderError> {
+    let id = required(&v, "/id", GROUP_RULE)?.to_string();
+    let name = required(&v, "/name", GROUP_RULE)?.to_string();
+    let mut refs = refs_at(&v, "/actions/assignUserToGroups/groupIds", "assigns", GROUP);
+    refs.extend(refs_at(
+        &v,
+        "/conditions/people/groups/exclude",
+        "excludes",
+        GROUP,
+    ));
+    refs.extend(refs_at(
+        &v,
+        "/conditions/people/users/exclude",
+        "excludes",
+        USER,
+    ));
+    let attrs = cleaned(v, &[]);
+    Ok(Record::new(GROUP_RULE, id, name, attrs, refs))
+}
+
+pub(crate) fn app(v: Value) -> Result<Record, ProviderError> {
+    let id = required(&v, "/id", APP)?.to_string();
+    let label = required(&v, "/label", APP)?.to_string();
+    let attrs = cleaned(
+        v,
+        &[
+            "credentials.oauthClient.client_secret",
+            "credentials.oauthClient.client_id",
+            "credentials.password",
+            "credentials.signing.kid",
+            "credentials.signing.lastRotated",
+            "credentials.signing.nextRotation",
+        ],
+    );
+    Ok(Record::new(APP, id, label, attrs, Vec::new()))
+}
+
+/// The pieces of an app needed to read its assignments.
+#[derive(Debug, Clone)]
+pub(crate) struct AppHead {
+    pub id: String,
+    pub label: String,
+}
+
+/// A direct (`USER`-scoped) assignment; group-derived ones are implied by the group's.
+pub(crate) fn app_user(app: &AppHead, v: Value) -> Result<Option<Record>, ProviderError> {
+    if str_at(&v, "/scope") != "USER" {
+        return Ok(None);
+    }
+    let user_id = required(&v, "/id", APP_USER)?.to_string();
+    let login = required(&v, "/_embedded/user/profile/login", APP_USER)?.to_string();
+    let attrs = cleaned(
+        v,
+        &[
+            "statusChanged",
+            "passwordChanged",
+            "syncState",
+            "lastSync",
+            "status",
+            "externalId",
+            "credentials.password",
+        ],
+    );
+    Ok(Some(Record::new(
+        APP_USER,
+        format!("{}:{user_id}", app.id),
+        format!("{}|{login}", app.label),
+        attrs,
+        vec![
+            Ref::new("app", APP, &app.id),
+            Ref::new("user", USER, user_id),
+        ],
+    )))
+}
+
+pub(crate) fn app_group(app: &AppHead, v: Value) -> Result<Record, ProviderError> {
+    let group_id = required(&v, "/id", APP_GROUP)?.to_string();
+    let name = required(&v, "/_embedded/group/profile/name", APP_GROUP)?.to_string();
+    let attrs = cleaned(v, &[]);
+    Ok(Record::new(
+        APP_GROUP,
+        format!("{}:{group_id}", app.id),
+        format!("{}|{name}", app.label),
+        attrs,
+        vec![
+            Ref::new("app", APP, &app.id),
+            Ref::new("group", GROUP, group_id),
+        ],
+    ))
+}
+
+/// Group and user references in a policy's or rule's `conditions.people`.
+fn people_refs(v: &Value) -> Vec<Ref> {
+    let mut refs = Vec::new();
+    for (list, rel) in [("include", "includes"), ("exclude", "excludes")] {
+        refs.extend(refs_at(
+            v,
+            &format!("/conditions/people/groups/{list}"),
+            rel,
+            GROUP,
+        ));
+        refs.extend(refs_at(
+            v,
+            &format!("/conditions/people/users/{list}"),
+            rel,
+            USER,
+        ));
+        refs.extend(refs_at(
+            v,
+            &format!("/conditions/network/{list}"),
+            rel,
+            NETWORK_ZONE,
+        ));
+    }
+    refs
+}
+
+pub(crate) fn policy_key(v: &Value) -> String {
+    format!("{}|{}", str_at(v, "/type"), str_at(v, "/name"))
+}
+
+pub(crate) fn policy(v: Value) -> Result<Record, ProviderError> {
+    let id = required(&v, "/id", POLICY)?.to_string();
+    required(&v, "/name", POLICY)?;
+    let key = policy_key(&v);
+    let refs = people_refs(&v);
+    let attrs = cleaned(v, &[]);
+    Ok(Record::new(POLICY, id, key, attrs, refs))
+}
+
+pub(crate) fn policy_rule(
+    policy_id: &str,
+    policy_key: &str,
+    v: Value,
+) -> Result<Record, ProviderError> {
+    let id = required(&v, "/id", POLICY_RULE)?.to_string();
+    let name = required(&v, "/name", POLICY_RULE)?.to_string();
+    let mut refs = people_refs(&v);
+    refs.push(Ref::new("policy", POLICY, policy_id));
+    let attrs = cleaned(v, &[]);
+    Ok(Record::new(
+        POLICY_RULE,
+        id,
+        format!("{policy_key}|{name}"),
+        attrs,
+        refs,
+    ))
+}
+
+pub(crate) fn zone(v: Value) -> Result<Record, ProviderError> {
+    let id = required(&v, "/id", NETWORK_ZONE)?.to_string();
+    let name = required(&v, "/name", NETWORK_ZONE)?.to_string();
+    let attrs = cleaned(v, &[]);
+    Ok(Record::new(NETWORK_ZONE, id, name, attrs, Vec::new()))
+}
+
+pub(crate) fn user_type(v: Value) -> Result<Record, ProviderError> {
+    let id = required(&v, "/id", USER_TYPE)?.to_string();
+    let name = required(&v, "/name", USER_TYPE)?.to_string();
+    let attrs = cleaned(v, &[]);
+    Ok(Record::new(USER_TYPE, id, name, attrs, Vec::new()))
+}
+
+pub(crate) fn user_schema(v: Value) -> Record {
+    let attrs = cleaned(v, &["$schema"]);
+    Record::new(USER_SCHEMA, "default", "default", attrs, Vec::new())
+}
+
+/// Who holds a role: a user (by login) or a group (by name).
+#[derive(Debug, Clone)]
+pub(crate) enum Principal {
+    User { id: String, login: String },
+    Group { id: String, name: String },
+}
+
+impl Principal {
+    pub(crate) fn key(&self) -> String {
+        match self {
+            Principal::User { login, .. } => format!("user:{login}"),
+            Principal::Group { name, .. } => format!("group:{name}"),
+        }
+    }
+
+    pub(crate) fn path(&self) -> String {
+        match self {
+            Principal::User { id, .. } => format!("/api/v1/users/{id}/roles"),
+            Principal::Group { id, .. } => format!("/api/v1/groups/{id}/roles"),
+        }
+    }
+
+    fn as_ref(&self) -> Ref {
+        match self {
+            Principal::User { id, .. } => Ref::new("assignee", USER, id),
+            Principal::Group { id, .. } => Ref::new("assignee", GROUP, id),
+        }
+    }
+}
+
+/// A role assignment key: `user:LOGIN|TYPE` or `group:NAME|TYPE` (custom roles by label).
+pub(crate) fn role_key(principal: &Principal, role: &Value) -> String {
+    let role_type = str_at(role, "/type");
+    if role_type == "CUSTOM" {
+        format!("{}|CUSTOM:{}", principal.key(), str_at(role, "/label"))
+    } else {
+        format!("{}|{role_type}", principal.key())
+    }
+}
+
+/// A role assignment with its targets: groups by name, apps by label, ids in refs.
+pub(crate) fn admin_role(
+    principal: &Principal,
+    role: &Value,
+    target_groups: &[Value],
+    target_apps: &[Value],
+) -> Result<Record, ProviderError> {
+    let id = required(role, "/id", ADMIN_ROLE)?.to_string();
+    let mut refs = vec![principal.as_ref()];
+    let mut groups: Vec<String> = Vec::new();
+    for g in target_groups {
+        refs.push(Ref::new("target", GROUP, str_at(g, "/id")));
+        groups.push(str_at(g, "/profile/name").to_string());
+    }
+    let mut apps: Vec<Value> = Vec::new();
+    for a in target_apps {
+        match a.get("id").and_then(Value::as_str) {
+            Some(app_id) => {
+                refs.push(Ref::new("target", APP, app_id));
+                apps.push(json!({"name": str_at(a, "/name"), "label": str_at(a, "/displayName")}));
+            }
+            None => apps.push(json!({"name": str_at(a, "/name")})),
+        }
+    }
+    groups.sort();
+    apps.sort_by_key(|a| a.to_string());
+    let attrs = json!({
+        "type": str_at(role, "/type"),
+        "label": str_at(role, "/label"),
+        "status": str_at(role, "/status"),
+        "assignmentType": str_at(role, "/assignmentType"),
+        "targets": {"groups": groups, "apps": apps},
+    });
+    Ok(Record::new(
+        ADMIN_ROLE,
+        id,
+        role_key(principal, role),
+        attrs,
+        refs,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_records_keep_what_recreates_them_and_drop_volatile_fields() {
+        let v = json!({
+            "id": "00u1", "status": "ACTIVE", "created": "x", "activated": "x", "statusChanged": "x",
+            "lastLogin": "x", "lastUpdated": "x", "passwordChanged": "x", "type": {"id": "oty1"},
+            "profile": {"login": "ada@example.com", "firstName": "Ada", "badgeId": "B1"},
+            "credentials": {"password": {}, "emails": [], "provider": {"type": "OKTA", "name": "OKTA"}},
+            "_links": {"self": {"href": "x"}},
+        });
+        let r = user(v).unwrap();
+        assert_eq!(r.key, "ada@example.com");
+        assert_eq!(
+            r.attrs,
+            json!({"status": "ACTIVE", "type": {"id": "oty1"},
+                   "profile": {"login": "ada@example.com", "firstName": "Ada", "badgeId": "B1"},
+                   "credentials": {"provider": {"type": "OKTA", "name": "OKTA"}}})
+        );
+        assert_eq!(r.refs, vec![Ref::new("type", USER_TYPE, "oty1")]);
+    }
+
+    #[test]
+    fn app_records_never_hold_secrets() {
+        let v = json!({"id": "0oa1", "label": "Web", "name": "oidc_client",
+            "credentials": {"oauthClient": {"client_id": "0oa1", "client_secret": "s3cret", "autoKeyRotation": true}}});
+        let r = app(v).unwrap();
+        assert!(!r.to_canonical_json().contains("s3cret"));
+        assert_eq!(
+            r.attrs["credentials"]["oauthClient"],
+            json!({"autoKeyRotation": true})
+        );
+    }
+
+    #[test]
+    fn policy_rules_reference_groups_users_zones_and_their_policy() {
+        let v = json!({"id": "0pr1", "name": "R", "type": "SIGN_ON",
+            "conditions": {"people": {"groups": {"include": ["00g1"]}, "users": {"exclude": ["00u1"]}},
+                           "network": {"connection": "ZONE", "include": ["nzo1"]}}});
+        let r = policy_rule("00p1", "OKTA_SIGN_ON|P", v).unwrap();
+        assert_eq!(r.key, "OKTA_SIGN_ON|P|R");
+        let kinds: Vec<(&str, &str)> = r
+            .refs
+            .iter()
+            .map(|r| (r.kind.as_str(), r.id.as_str()))
+            .collect();
+        assert!(kinds.contains(&(GROUP, "00g1")));
+        assert!(kinds.contains(&(USER, "00u1")));
+        assert!(kinds.contains(&(NETWORK_ZONE, "nzo1")));
+        assert!(kinds.contains(&(POLICY, "00p1")));
+    }
+
+    #[test]
+    fn group_derived_app_assignments_are_not_records() {
+        let app = AppHead {
+            id: "0oa1".into(),
+            label: "Web".into(),
+        };
+        let v = json!({"id": "00u1", "scope": "GROUP", "_embedded": {"user": {"profile": {"login": "a"}}}});
+        assert!(app_user(&app, v).unwrap().is_none());
+    }
+}

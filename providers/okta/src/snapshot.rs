@@ -1,0 +1,294 @@
+//! Reading a whole org: independent lists run concurrently, each streamed page by page to the
+//! sink, so memory holds a few pages, never the org.
+
+use futures::{StreamExt, TryStreamExt};
+use iamsnap_provider::{ProviderError, Record, RecordSink};
+use serde_json::Value;
+
+use crate::client::{OktaClient, Pages};
+use crate::records::{self, AppHead, GroupHead, Principal, str_at};
+
+/// Every policy type of the Management API; each is listed separately (`type` is required).
+pub(crate) const POLICY_TYPES: &[&str] = &[
+    "OKTA_SIGN_ON",
+    "PASSWORD",
+    "MFA_ENROLL",
+    "IDP_DISCOVERY",
+    "ACCESS_POLICY",
+    "PROFILE_ENROLLMENT",
+    "POST_AUTH_SESSION",
+    "ENTITY_RISK",
+    "DEVICE_SIGNAL_COLLECTION",
+];
+
+/// Page sizes: each list endpoint's documented maximum.
+pub(crate) mod limits {
+    pub const USERS: &str = "200";
+    pub const GROUPS: &str = "10000";
+    pub const GROUP_MEMBERS: &str = "1000";
+    pub const GROUP_RULES: &str = "200";
+    pub const APPS: &str = "200";
+    pub const APP_USERS: &str = "500";
+    pub const APP_GROUPS: &str = "200";
+    pub const POLICIES: &str = "200";
+    pub const POLICY_RULES: &str = "200";
+    pub const ZONES: &str = "200";
+    pub const ROLE_ASSIGNEES: &str = "100";
+    pub const ROLE_TARGETS: &str = "100";
+}
+
+pub(crate) struct Snapshot<'a> {
+    pub client: &'a OktaClient,
+    pub sink: RecordSink,
+    /// Lists of children (members of each group, assignments of each app) read at once.
+    pub fan_out: usize,
+}
+
+impl Snapshot<'_> {
+    async fn send(&self, record: Record) -> Result<(), ProviderError> {
+        self.sink
+            .send(record)
+            .await
+            .map_err(|_| ProviderError::Cancelled)
+    }
+
+    async fn drain(
+        &self,
+        mut pages: Pages<'_>,
+        build: impl Fn(Value) -> Result<Option<Record>, ProviderError>,
+    ) -> Result<(), ProviderError> {
+        while let Some(items) = pages.next().await? {
+            for item in items {
+                if let Some(record) = build(item)? {
+                    self.send(record).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn run(&self) -> Result<(), ProviderError> {
+        tokio::try_join!(
+            self.users(),
+            self.groups(),
+            self.group_rules(),
+            self.apps(),
+            self.policies(),
+            self.zones(),
+            self.meta(),
+            self.user_roles(),
+        )?;
+        Ok(())
+    }
+
+    async fn users(&self) -> Result<(), ProviderError> {
+        let c = self.client;
+        // The plain list leaves deprovisioned users out; a search brings them.
+        let active = c.url("/api/v1/users", &[("limit", limits::USERS)]);
+        let deprovisioned = c.url(
+            "/api/v1/users",
+            &[
+                ("search", "status eq \"DEPROVISIONED\""),
+                ("limit", limits::USERS),
+            ],
+        );
+        tokio::try_join!(
+            self.drain(c.pages(active), |v| records::user(v).map(Some)),
+            self.drain(c.pages(deprovisioned), |v| records::user(v).map(Some)),
+        )?;
+        Ok(())
+    }
+
+    async fn groups(&self) -> Result<(), ProviderError> {
+        let c = self.client;
+        // Group heads (id, name, type) are kept to read each group's members and roles.
+        let mut heads: Vec<GroupHead> = Vec::new();
+        let mut pages = c.pages(c.url("/api/v1/groups", &[("limit", limits::GROUPS)]));
+        while let Some(items) = pages.next().await? {
+            for item in items {
+                heads.push(GroupHead::of(&item));
+                self.send(records::group(item)?).await?;
+            }
+        }
+        futures::stream::iter(heads.iter().map(Ok))
+            .try_for_each_concurrent(self.fan_out, |head| async move {
+                // Everyone's members are every user: implied, not recorded.
+                if head.group_type != "BUILT_IN" {
+                    let path = format!("/api/v1/groups/{}/users", head.id);
+                    let url = c.url(&path, &[("limit", limits::GROUP_MEMBERS)]);
+                    self.drain(c.pages(url), |m| records::membership(head, &m).map(Some))
+                        .await?;
+                }
+                if head.group_type == "OKTA_GROUP" {
+                    let principal = Principal::Group {
+                        id: head.id.clone(),
+                        name: head.name.clone(),
+                    };
+                    self.roles_of(&principal).await?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn group_rules(&self) -> Result<(), ProviderError> {
+        let c = self.client;
+        let url = c.url("/api/v1/groups/rules", &[("limit", limits::GROUP_RULES)]);
+        self.drain(c.pages(url), |v| records::group_rule(v).map(Some))
+            .await
+    }
+
+    async fn apps(&self) -> Result<(), ProviderError> {
+        let c = self.client;
+        let mut heads: Vec<AppHead> = Vec::new();
+        let mut pages = c.pages(c.url("/api/v1/apps", &[("limit", limits::APPS)]));
+        while let Some(items) = pages.next().await? {
+            for item in items {
+                heads.push(AppHead {
+                    id: str_at(&item, "/id").to_string(),
+                    label: str_at(&item, "/label").to_string(),
+                });
+                self.send(records::app(item)?).await?;
+            }
+        }
+        futures::stream::iter(heads.iter().map(Ok))
+            .try_for_each_concurrent(self.fan_out, |app| async move {
+                let users = c.url(
+                    &format!("/api/v1/apps/{}/users", app.id),
+                    &[("limit", limits::APP_USERS), ("expand", "user")],
+                );
+                let groups = c.url(
+                    &format!("/api/v1/apps/{}/groups", app.id),
+                    &[("limit", limits::APP_GROUPS), ("expand", "group")],
+                );
+                tokio::try_join!(
+                    self.drain(c.pages(users), |v| records::app_user(app, v)),
+                    self.drain(c.pages(groups), |v| records::app_group(app, v).map(Some)),
+                )?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn policies(&self) -> Result<(), ProviderError> {
+        let c = self.client;
+        futures::stream::iter(POLICY_TYPES.iter().map(Ok))
+            .try_for_each_concurrent(self.fan_out, |policy_type| async move {
+                let url = c.url(
+                    "/api/v1/policies",
+                    &[("type", policy_type), ("limit", limits::POLICIES)],
+                );
+                for policy in c.all(url).await? {
+                    let id = str_at(&policy, "/id").to_string();
+                    let key = records::policy_key(&policy);
+                    self.send(records::policy(policy)?).await?;
+                    let rules = c.url(
+                        &format!("/api/v1/policies/{id}/rules"),
+                        &[("limit", limits::POLICY_RULES)],
+                    );
+                    self.drain(c.pages(rules), |r| {
+                        records::policy_rule(&id, &key, r).map(Some)
+                    })
+                    .await?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn zones(&self) -> Result<(), ProviderError> {
+        let c = self.client;
+        let url = c.url("/api/v1/zones", &[("limit", limits::ZONES)]);
+        self.drain(c.pages(url), |v| records::zone(v).map(Some))
+            .await
+    }
+
+    async fn meta(&self) -> Result<(), ProviderError> {
+        let c = self.client;
+        let types = c.get(&c.url("/api/v1/meta/types/user", &[])).await?;
+        for t in types.as_array().cloned().unwrap_or_default() {
+            self.send(records::user_type(t)?).await?;
+        }
+        let schema = c
+            .get(&c.url("/api/v1/meta/schemas/user/default", &[]))
+            .await?;
+        self.send(records::user_schema(schema)).await
+    }
+
+    /// Users holding roles, found through the IAM assignees list (paged in its JSON body).
+    async fn user_roles(&self) -> Result<(), ProviderError> {
+        let c = self.client;
+        let mut next = Some(c.url(
+            "/api/v1/iam/assignees/users",
+            &[("limit", limits::ROLE_ASSIGNEES)],
+        ));
+        while let Some(url) = next.take() {
+            let body = c.get(&url).await?;
+            let ids: Vec<String> = body["value"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|u| str_at(u, "/id").to_string())
+                        .filter(|id| !id.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default();
+            futures::stream::iter(ids.into_iter().map(Ok))
+                .try_for_each_concurrent(self.fan_out, |id| async move {
+                    let user = c.get(&c.url(&format!("/api/v1/users/{id}"), &[])).await?;
+                    let principal = Principal::User {
+                        login: str_at(&user, "/profile/login").to_string(),
+                        id,
+                    };
+                    self.roles_of(&principal).await
+                })
+                .await?;
+            next = body
+                .pointer("/_links/next/href")
+                .and_then(Value::as_str)
+                .and_then(|href| url.join(href).ok())
+                .filter(|n| n.origin() == url.origin() && *n != url);
+        }
+        Ok(())
+    }
+
+    async fn roles_of(&self, principal: &Principal) -> Result<(), ProviderError> {
+        for record in role_records(self.client, principal).await? {
+            self.send(record).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The role assignments of one user or group, each with its targets.
+pub(crate) async fn role_records(
+    c: &OktaClient,
+    principal: &Principal,
+) -> Result<Vec<Record>, ProviderError> {
+    let roles = c.get(&c.url(&principal.path(), &[])).await?;
+    let roles = roles.as_array().cloned().unwrap_or_default();
+    futures::stream::iter(roles)
+        .then(|role| async move {
+            let base = format!("{}/{}/targets", principal.path(), str_at(&role, "/id"));
+            let (groups, apps) = match str_at(&role, "/type") {
+                "USER_ADMIN" | "HELP_DESK_ADMIN" | "GROUP_MEMBERSHIP_ADMIN" => {
+                    let url = c.url(
+                        &format!("{base}/groups"),
+                        &[("limit", limits::ROLE_TARGETS)],
+                    );
+                    (c.all(url).await?, Vec::new())
+                }
+                "APP_ADMIN" => {
+                    let url = c.url(
+                        &format!("{base}/catalog/apps"),
+                        &[("limit", limits::ROLE_TARGETS)],
+                    );
+                    (Vec::new(), c.all(url).await?)
+                }
+                _ => (Vec::new(), Vec::new()),
+            };
+            records::admin_role(principal, &role, &groups, &apps)
+        })
+        .try_collect()
+        .await
+}

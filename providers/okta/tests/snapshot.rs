@@ -1,0 +1,216 @@
+//! Reading a whole emulated org: completeness, paging, throttling, retries, auth errors.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use iamsnap_okta::kinds::*;
+use iamsnap_provider::{Provider, ProviderError};
+use iamsnap_testkit::okta::OktaEmulator;
+
+use common::{count, counts, provider, snapshot};
+
+#[tokio::test]
+async fn full_read_matches_the_seed_and_pages_through_big_lists() {
+    let okta = OktaEmulator::builder()
+        .users(2_500)
+        .groups(30)
+        .apps(8)
+        .seed(42)
+        .token("read-token")
+        .start()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let p = provider(&okta, dir.path(), "read-token", 8);
+    let records = snapshot(&p).await.unwrap();
+    let got = counts(&records);
+    let want = okta.with_org(|org| org.counts());
+
+    assert_eq!(
+        count(&got, USER),
+        2_500,
+        "every seeded user, deprovisioned ones included"
+    );
+    assert_eq!(count(&got, USER), want.users);
+    assert_eq!(count(&got, GROUP), want.groups);
+    assert_eq!(count(&got, GROUP), 30);
+    assert_eq!(count(&got, GROUP_MEMBERSHIP), want.group_memberships);
+    assert_eq!(count(&got, GROUP_RULE), want.group_rules);
+    assert_eq!(count(&got, APP), want.apps);
+    assert_eq!(count(&got, APP_USER), want.app_user_assignments);
+    assert_eq!(count(&got, APP_GROUP), want.app_group_assignments);
+    assert_eq!(count(&got, POLICY), want.policies);
+    assert_eq!(count(&got, POLICY_RULE), want.policy_rules);
+    assert_eq!(count(&got, NETWORK_ZONE), want.network_zones);
+    assert_eq!(count(&got, ADMIN_ROLE), want.admin_role_assignments);
+    assert_eq!(count(&got, USER_TYPE), want.user_types);
+    assert_eq!(count(&got, USER_SCHEMA), 1);
+    assert!(
+        want.group_memberships > 1_000
+            && want.app_user_assignments > 0
+            && want.admin_role_assignments > 0
+    );
+
+    // Paging really happened: users come 200 a page, members 1,000 a page.
+    assert!(
+        okta.requests("/api/v1/users") >= 13,
+        "{}",
+        okta.requests("/api/v1/users")
+    );
+    let (big, size) = okta.with_org(|org| org.largest_group()).unwrap();
+    assert!(
+        size > 1_000,
+        "the seed has a group bigger than one page ({size})"
+    );
+    assert!(okta.requests(&format!("/api/v1/groups/{big}/users")) >= 2);
+
+    // Ids are unique per kind, and no secret or volatile field made it into a record.
+    let mut seen = BTreeSet::new();
+    for r in &records {
+        assert!(
+            seen.insert((r.kind.clone(), r.id.clone())),
+            "duplicate {} {}",
+            r.kind,
+            r.id
+        );
+        let line = r.to_canonical_json();
+        for volatile in [
+            "\"lastLogin\"",
+            "\"lastUpdated\"",
+            "\"_links\"",
+            "\"client_secret\"",
+            "\"passwordChanged\"",
+        ] {
+            assert!(!line.contains(volatile), "{volatile} in {line}");
+        }
+    }
+    let stats = p.stats();
+    assert_eq!(stats.requests, okta.requests("*"));
+    assert_eq!((stats.throttled, stats.retries), (0, 0));
+}
+
+#[tokio::test]
+async fn every_kind_can_be_fetched_back_by_key() {
+    let okta = OktaEmulator::builder()
+        .users(300)
+        .groups(12)
+        .apps(4)
+        .seed(5)
+        .token("t")
+        .start()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let p = provider(&okta, dir.path(), "t", 4);
+    let records = snapshot(&p).await.unwrap();
+    let mut checked = BTreeSet::new();
+    for r in &records {
+        if !checked.insert(r.kind.clone()) {
+            continue;
+        }
+        let fetched = p.fetch(&r.kind, &r.key).await.unwrap();
+        assert_eq!(fetched.as_ref(), Some(r), "{} {}", r.kind, r.key);
+    }
+    assert_eq!(checked.len(), KINDS_COUNT);
+    assert_eq!(p.fetch(USER, "nobody@example.com").await.unwrap(), None);
+    assert_eq!(
+        p.fetch(GROUP_MEMBERSHIP, "Staff|nobody@example.com")
+            .await
+            .unwrap(),
+        None
+    );
+    let me = okta
+        .with_org(|org| org.login_of(org.token_owner()))
+        .unwrap();
+    assert_eq!(
+        p.self_identity().await.unwrap(),
+        Some((USER.to_string(), me))
+    );
+}
+
+const KINDS_COUNT: usize = 13;
+
+#[tokio::test]
+async fn a_tight_rate_limit_is_waited_out_and_counted() {
+    let seed = |b: OktaEmulator| b.users(450).groups(6).apps(2).seed(9).token("t");
+    let free = seed(OktaEmulator::builder()).start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let baseline = counts(
+        &snapshot(&provider(&free, dir.path(), "t", 8))
+            .await
+            .unwrap(),
+    );
+
+    let tight = seed(OktaEmulator::builder())
+        .rate_limit(6, Duration::from_secs(1))
+        .start()
+        .await
+        .unwrap();
+    let p = provider(&tight, dir.path(), "t", 8);
+    let got = counts(&snapshot(&p).await.unwrap());
+    assert_eq!(
+        got, baseline,
+        "a throttled read is as complete as a free one"
+    );
+    assert!(tight.requests("429") > 0, "the emulator answered 429");
+    assert_eq!(p.stats().throttled, tight.requests("429"));
+}
+
+#[tokio::test]
+async fn server_errors_are_retried() {
+    let okta = OktaEmulator::builder()
+        .users(250)
+        .groups(5)
+        .apps(2)
+        .seed(3)
+        .token("t")
+        .start()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let p = provider(&okta, dir.path(), "t", 4);
+    let baseline = counts(&snapshot(&p).await.unwrap());
+    let before = p.stats();
+    okta.fail_next(3, 500);
+    okta.fail_next(1, 503);
+    let again = counts(&snapshot(&p).await.unwrap());
+    assert_eq!(again, baseline);
+    assert_eq!(p.stats().retries - before.retries, 4);
+}
+
+#[tokio::test]
+async fn a_wrong_token_fails_clearly_without_showing_it() {
+    let okta = OktaEmulator::builder()
+        .users(10)
+        .groups(3)
+        .apps(1)
+        .token("right")
+        .start()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let p = provider(&okta, dir.path(), "wrong-token-value", 2);
+    let err = snapshot(&p).await.unwrap_err();
+    assert!(matches!(err, ProviderError::Unauthorized { .. }), "{err:?}");
+    let text = format!("{err} / {err:?} / {p:?}");
+    assert!(text.contains(okta.base_url()), "{text}");
+    assert!(text.contains("Invalid token provided"), "{text}");
+    assert!(!text.contains("wrong-token-value"), "{text}");
+    assert!(p.healthcheck().await.unwrap_err().is_auth());
+}
+
+#[test]
+fn plain_http_is_refused_off_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("t"), "x").unwrap();
+    let config = iamsnap_okta::OktaConfig {
+        org_url: "http://acme.okta.com".into(),
+        token_env: None,
+        token_file: Some("t".into()),
+        concurrency: None,
+    };
+    let err = iamsnap_okta::OktaProvider::new("prod", &config, dir.path()).unwrap_err();
+    assert!(err.to_string().contains("https://"), "{err}");
+}

@@ -1,0 +1,269 @@
+//! What every Okta endpoint shares: error bodies, `limit`/`after` paging with `Link` headers,
+//! and the tiny subset of Okta's filter expressions the connector and tests use.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+/// An Okta error answer: `{errorCode, errorSummary, errorLink, errorId, errorCauses}`.
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub summary: String,
+    pub causes: Vec<String>,
+}
+
+impl ApiError {
+    pub(crate) fn new(status: StatusCode, code: &'static str, summary: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            summary: summary.into(),
+            causes: Vec::new(),
+        }
+    }
+
+    pub(crate) fn not_found(id: &str, what: &str) -> Self {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "E0000007",
+            format!("Not found: Resource not found: {id} ({what})"),
+        )
+    }
+
+    pub(crate) fn validation(field: &str, cause: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: "E0000001",
+            summary: format!("Api validation failed: {field}"),
+            causes: vec![cause.into()],
+        }
+    }
+
+    pub(crate) fn bad_request(summary: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, "E0000001", summary)
+    }
+
+    pub(crate) fn unauthorized() -> Self {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "E0000011",
+            "Invalid token provided",
+        )
+    }
+
+    pub(crate) fn rate_limited() -> Self {
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "E0000047",
+            "API call exceeded rate limit due to too many requests.",
+        )
+    }
+
+    pub(crate) fn internal() -> Self {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "E0000009",
+            "Internal Server Error",
+        )
+    }
+
+    pub(crate) fn body(&self) -> Value {
+        let id: String = format!("oae{:020x}", fastrand_like(&self.summary));
+        json!({
+            "errorCode": self.code,
+            "errorSummary": self.summary,
+            "errorLink": self.code,
+            "errorId": &id[..23],
+            "errorCauses": self.causes.iter().map(|c| json!({"errorSummary": c})).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// A stable, cheap fingerprint for error ids (they only need to look like Okta's).
+fn fastrand_like(text: &str) -> u128 {
+    text.bytes().fold(0xcbf29ce484222325u128, |h, b| {
+        (h ^ b as u128).wrapping_mul(0x100000001b3)
+    })
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.body())).into_response()
+    }
+}
+
+pub(crate) type ApiResult = Result<Response, ApiError>;
+
+/// Query parameters as Okta reads them.
+pub(crate) type Params = HashMap<String, String>;
+
+/// The page size: `limit` clamped to `max`, `default` when absent or not a number.
+pub(crate) fn limit(params: &Params, default: usize, max: usize) -> usize {
+    params
+        .get("limit")
+        .and_then(|l| l.parse::<i64>().ok())
+        .filter(|l| *l > 0)
+        .map_or(default, |l| (l as usize).min(max))
+}
+
+/// A JSON array answer with `Link` headers: `self`, and `next` (an `after` cursor) when more.
+pub(crate) fn page(
+    base: &str,
+    path: &str,
+    params: &Params,
+    limit: usize,
+    items: Vec<Value>,
+    next_after: Option<String>,
+) -> Response {
+    let mut headers = HeaderMap::new();
+    let self_url = link_url(
+        base,
+        path,
+        params,
+        limit,
+        params.get("after").map(String::as_str),
+    );
+    headers.append(
+        header::LINK,
+        HeaderValue::from_str(&format!("<{self_url}>; rel=\"self\"")).expect("ascii link"),
+    );
+    if let Some(after) = next_after {
+        let next = link_url(base, path, params, limit, Some(&after));
+        headers.append(
+            header::LINK,
+            HeaderValue::from_str(&format!("<{next}>; rel=\"next\"")).expect("ascii link"),
+        );
+    }
+    (StatusCode::OK, headers, Json(Value::Array(items))).into_response()
+}
+
+pub(crate) fn link_url(
+    base: &str,
+    path: &str,
+    params: &Params,
+    limit: usize,
+    after: Option<&str>,
+) -> String {
+    let mut url = url::Url::parse(&format!("{base}{path}")).expect("emulator url");
+    {
+        let mut q = url.query_pairs_mut();
+        let mut keys: Vec<&String> = params
+            .keys()
+            .filter(|k| *k != "after" && *k != "limit")
+            .collect();
+        keys.sort();
+        for k in keys {
+            q.append_pair(k, &params[k]);
+        }
+        if let Some(after) = after {
+            q.append_pair("after", after);
+        }
+        q.append_pair("limit", &limit.to_string());
+    }
+    url.to_string()
+}
+
+/// Takes up to `limit` items and says where the next page starts (the last id returned).
+pub(crate) fn take_page<'a, I>(iter: I, limit: usize) -> (Vec<&'a str>, Option<String>)
+where
+    I: Iterator<Item = &'a String>,
+{
+    let mut ids: Vec<&str> = Vec::with_capacity(limit.min(1024));
+    let mut more = false;
+    for id in iter {
+        if ids.len() == limit {
+            more = true;
+            break;
+        }
+        ids.push(id);
+    }
+    let next = more.then(|| ids.last().map(|s| s.to_string())).flatten();
+    (ids, next)
+}
+
+/// One `attribute eq "value"` condition of Okta's `filter`/`search` expressions; several may be
+/// joined with `and`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Condition {
+    pub attribute: String,
+    pub value: String,
+}
+
+/// Parses `a eq "x" and b eq "y"`. Anything else is a 400, as in Okta.
+pub(crate) fn parse_expression(expr: &str) -> Result<Vec<Condition>, ApiError> {
+    let mut out = Vec::new();
+    for part in expr.split(" and ") {
+        let part = part.trim();
+        let Some((attribute, rest)) = part.split_once(" eq ") else {
+            return Err(ApiError::bad_request(format!(
+                "Invalid search criteria. Unsupported expression: {part}"
+            )));
+        };
+        let value = rest.trim().trim_matches('"').to_string();
+        out.push(Condition {
+            attribute: attribute.trim().to_string(),
+            value,
+        });
+    }
+    Ok(out)
+}
+
+/// The conditions of `filter` and `search` together.
+pub(crate) fn conditions(params: &Params) -> Result<Vec<Condition>, ApiError> {
+    let mut all = Vec::new();
+    for key in ["filter", "search"] {
+        if let Some(expr) = params.get(key) {
+            all.extend(parse_expression(expr)?);
+        }
+    }
+    Ok(all)
+}
+
+/// True when `value` matches every condition (attributes are JSON pointers written with dots).
+pub(crate) fn matches(value: &Value, conditions: &[Condition]) -> bool {
+    conditions.iter().all(|c| {
+        let pointer = format!("/{}", c.attribute.replace('.', "/"));
+        match value.pointer(&pointer) {
+            Some(Value::String(s)) => s.eq_ignore_ascii_case(&c.value),
+            Some(other) => other.to_string() == c.value,
+            None => false,
+        }
+    })
+}
+
+/// Reads a JSON request body, answering Okta's 400 when it is not JSON.
+pub(crate) fn json_body(body: &axum::body::Bytes) -> Result<Value, ApiError> {
+    if body.is_empty() {
+        return Ok(json!({}));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "E0000003",
+            format!("The request body was not well-formed: {e}"),
+        )
+    })
+}
+
+pub(crate) fn ok(value: Value) -> ApiResult {
+    Ok((StatusCode::OK, Json(value)).into_response())
+}
+
+pub(crate) fn created(value: Value) -> ApiResult {
+    Ok((StatusCode::OK, Json(value)).into_response())
+}
+
+pub(crate) fn no_content() -> ApiResult {
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub(crate) fn flag(params: &Params, name: &str, default: bool) -> bool {
+    params
+        .get(name)
+        .map_or(default, |v| v.eq_ignore_ascii_case("true"))
+}

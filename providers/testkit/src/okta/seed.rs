@@ -1,0 +1,730 @@
+//! Deterministic seeding of an org: the same seed and sizes give the same org, ids included.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rand::Rng;
+use rand::seq::SliceRandom;
+use serde_json::{Value, json};
+
+use super::model::{
+    AppUser, DEPARTMENTS, DOMAIN, FIRST_NAMES, LAST_NAMES, Org, Profile, Role, TITLES, User, ts,
+};
+
+/// What to seed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SeedSpec {
+    pub users: usize,
+    pub groups: usize,
+    pub apps: usize,
+    pub seed: u64,
+}
+
+pub(crate) const POLICY_TYPES: &[&str] = &[
+    "OKTA_SIGN_ON",
+    "PASSWORD",
+    "MFA_ENROLL",
+    "IDP_DISCOVERY",
+    "ACCESS_POLICY",
+    "PROFILE_ENROLLMENT",
+    "POST_AUTH_SESSION",
+    "ENTITY_RISK",
+    "DEVICE_SIGNAL_COLLECTION",
+];
+
+pub(crate) fn seed(spec: SeedSpec) -> Org {
+    let mut org = Org::empty(spec.seed);
+    seed_meta(&mut org);
+    seed_users(&mut org, spec.users);
+    seed_apps(&mut org, spec.apps);
+    seed_groups(&mut org, spec.groups);
+    seed_memberships(&mut org);
+    seed_assignments(&mut org);
+    seed_rules(&mut org);
+    seed_zones(&mut org);
+    seed_policies(&mut org);
+    seed_roles(&mut org);
+    org
+}
+
+fn past(org: &mut Org) -> i64 {
+    org.now - org.rng.gen_range(3_600..2 * 365 * 86_400)
+}
+
+fn seed_meta(org: &mut Org) {
+    for (name, display, default) in [("user", "User", true), ("contractor", "Contractor", false)] {
+        let id = org.new_id("oty");
+        let created = past(org);
+        let value = json!({
+            "id": id,
+            "name": name,
+            "displayName": display,
+            "description": format!("{display} type"),
+            "default": default,
+            "createdBy": "00u000000000000000",
+            "lastUpdatedBy": "00u000000000000000",
+            "created": ts(created),
+            "lastUpdated": ts(created),
+        });
+        org.user_types.insert(id, value);
+    }
+    org.schema = default_schema();
+}
+
+pub(crate) fn default_schema() -> Value {
+    let base_string = |title: &str, required: bool| {
+        json!({"title": title, "type": "string", "required": required, "mutability": "READ_WRITE",
+               "scope": "NONE", "permissions": [{"principal": "SELF", "action": "READ_WRITE"}]})
+    };
+    json!({
+        "id": "https://example.okta.com/meta/schemas/user/default",
+        "$schema": "http://json-schema.org/draft-04/schema#",
+        "name": "user",
+        "title": "User",
+        "description": "Okta user profile template with default permission settings",
+        "type": "object",
+        "created": "2024-01-01T00:00:00.000Z",
+        "lastUpdated": "2024-01-01T00:00:00.000Z",
+        "definitions": {
+            "base": {
+                "id": "#base",
+                "type": "object",
+                "properties": {
+                    "login": base_string("Username", true),
+                    "firstName": base_string("First name", true),
+                    "lastName": base_string("Last name", true),
+                    "email": base_string("Primary email", true),
+                    "displayName": base_string("Display name", false),
+                    "department": base_string("Department", false),
+                    "title": base_string("Title", false),
+                    "employeeNumber": base_string("Employee number", false),
+                    "costCenter": base_string("Cost center", false),
+                    "mobilePhone": base_string("Mobile phone", false),
+                    "secondEmail": base_string("Secondary email", false),
+                },
+                "required": ["login", "firstName", "lastName", "email"],
+            },
+            "custom": {
+                "id": "#custom",
+                "type": "object",
+                "properties": {
+                    "badgeId": {"title": "Badge", "description": "Building badge number",
+                                "type": "string", "maxLength": 20, "mutability": "READ_WRITE",
+                                "scope": "NONE", "permissions": [{"principal": "SELF", "action": "READ_ONLY"}]},
+                    "clearanceLevel": {"title": "Clearance level", "type": "integer", "minimum": 0,
+                                       "maximum": 5, "mutability": "READ_WRITE", "scope": "NONE",
+                                       "permissions": [{"principal": "SELF", "action": "HIDE"}]},
+                },
+                "required": [],
+            },
+        },
+        "properties": {
+            "profile": {"allOf": [{"$ref": "#/definitions/custom"}, {"$ref": "#/definitions/base"}]},
+        },
+    })
+}
+
+fn seed_users(org: &mut Org, n: usize) {
+    let types: Vec<String> = org.user_types.keys().cloned().collect();
+    let default_type = org
+        .user_types
+        .iter()
+        .find(|(_, t)| t["default"] == true)
+        .map(|(id, _)| id.clone())
+        .expect("a default user type");
+    let contractor = types
+        .iter()
+        .find(|t| **t != default_type)
+        .cloned()
+        .unwrap_or_else(|| default_type.clone());
+    for i in 0..n {
+        let id = org.new_id("00u");
+        let r: u32 = org.rng.gen_range(0..100);
+        // The first user is the admin the token belongs to: always ACTIVE.
+        let status = if i == 0 {
+            "ACTIVE"
+        } else {
+            match r {
+                0..=2 => "STAGED",
+                3..=4 => "PROVISIONED",
+                5..=7 => "SUSPENDED",
+                8..=9 => "DEPROVISIONED",
+                10 => "PASSWORD_EXPIRED",
+                11 => "LOCKED_OUT",
+                _ => "ACTIVE",
+            }
+        };
+        let created = past(org);
+        let activated = (!matches!(status, "STAGED" | "PROVISIONED")).then_some(created + 60);
+        let provider = if org.rng.gen_ratio(1, 20) {
+            ("ACTIVE_DIRECTORY", "corp.example.com")
+        } else {
+            ("OKTA", "OKTA")
+        };
+        let profile = Profile::Seeded {
+            n: i as u32,
+            first: org.rng.gen_range(0..FIRST_NAMES.len()) as u8,
+            last: org.rng.gen_range(0..LAST_NAMES.len()) as u8,
+            department: org.rng.gen_range(0..DEPARTMENTS.len()) as u8,
+            title: org.rng.gen_range(0..TITLES.len()) as u8,
+            cost_center: org.rng.gen_range(100..160),
+            clearance: org.rng.gen_range(0..4),
+        };
+        let type_id = if org.rng.gen_ratio(1, 10) {
+            contractor.clone()
+        } else {
+            default_type.clone()
+        };
+        let user = User {
+            id: id.clone(),
+            status,
+            type_id,
+            created,
+            activated,
+            status_changed: activated,
+            last_login: activated.map(|a| a + 86_400),
+            last_updated: created + 120,
+            password_changed: activated.filter(|_| provider.0 == "OKTA"),
+            provider,
+            profile,
+        };
+        if i == 0 {
+            org.me = id.clone();
+        }
+        org.logins.insert(user.profile.login(), id.clone());
+        org.users.insert(id, user);
+    }
+}
+
+fn seed_apps(org: &mut Org, n: usize) {
+    for i in 0..n {
+        let id = org.new_id("0oa");
+        let created = past(org);
+        let dept = DEPARTMENTS[i % DEPARTMENTS.len()];
+        let status = if i % 9 == 8 { "INACTIVE" } else { "ACTIVE" };
+        let app = match i % 4 {
+            0 => bookmark_app(&id, &format!("{dept} Wiki {i}"), i),
+            1 => swa_app(&id, &format!("{dept} Portal {i}"), i),
+            2 => saml_app(&id, &format!("{dept} SAML {i}"), i),
+            _ => oidc_app(org, &id, &format!("{dept} Web {i}"), i),
+        };
+        let mut app = app;
+        app["status"] = json!(status);
+        app["created"] = json!(ts(created));
+        app["lastUpdated"] = json!(ts(created + 300));
+        app["accessibility"] =
+            json!({"selfService": false, "errorRedirectUrl": null, "loginRedirectUrl": null});
+        app["visibility"] = json!({"autoSubmitToolbar": false,
+            "hide": {"iOS": false, "web": false}, "appLinks": {}});
+        app["_links"] = json!({"self": {"href": format!("/api/v1/apps/{id}")}});
+        org.apps.insert(id.clone(), app);
+        org.app_users.insert(id.clone(), BTreeMap::new());
+        org.app_groups.insert(id, BTreeMap::new());
+    }
+}
+
+pub(crate) fn bookmark_app(id: &str, label: &str, i: usize) -> Value {
+    json!({
+        "id": id, "name": "bookmark", "label": label, "signOnMode": "BOOKMARK", "features": [],
+        "credentials": {"scheme": "EDIT_USERNAME_AND_PASSWORD", "userNameTemplate": {"template": "${source.login}", "type": "BUILT_IN"}},
+        "settings": {"app": {"requestIntegration": false, "url": format!("https://wiki{i}.{DOMAIN}/")},
+                      "notifications": {"vpn": {"network": {"connection": "DISABLED"}}}},
+    })
+}
+
+pub(crate) fn swa_app(id: &str, label: &str, i: usize) -> Value {
+    json!({
+        "id": id, "name": "template_swa", "label": label, "signOnMode": "BROWSER_PLUGIN", "features": [],
+        "credentials": {"scheme": "EDIT_USERNAME_AND_PASSWORD", "revealPassword": false,
+                        "userNameTemplate": {"template": "${source.login}", "type": "BUILT_IN"}},
+        "settings": {"app": {"buttonField": "btn-login", "passwordField": "password", "usernameField": "username",
+                             "url": format!("https://portal{i}.{DOMAIN}/login"), "loginUrlRegex": null}},
+    })
+}
+
+pub(crate) fn saml_app(id: &str, label: &str, i: usize) -> Value {
+    json!({
+        "id": id, "name": format!("examplecom_saml{i}_1"), "label": label, "signOnMode": "SAML_2_0",
+        "features": [],
+        "credentials": {"userNameTemplate": {"template": "${source.email}", "type": "BUILT_IN"},
+                        "signing": {"kid": format!("kid-{i}")}},
+        "settings": {"app": {}, "signOn": {
+            "defaultRelayState": "", "ssoAcsUrl": format!("https://saml{i}.{DOMAIN}/acs"),
+            "idpIssuer": "http://www.okta.com/${org.externalKey}",
+            "audience": format!("https://saml{i}.{DOMAIN}/metadata"),
+            "recipient": format!("https://saml{i}.{DOMAIN}/acs"),
+            "destination": format!("https://saml{i}.{DOMAIN}/acs"),
+            "subjectNameIdTemplate": "${user.userName}",
+            "subjectNameIdFormat": "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
+            "responseSigned": true, "assertionSigned": true,
+            "signatureAlgorithm": "RSA_SHA256", "digestAlgorithm": "SHA256",
+            "honorForceAuthn": true, "authnContextClassRef": "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport",
+            "attributeStatements": [{"type": "EXPRESSION", "name": "department", "namespace": "urn:oasis:names:tc:SAML:2.0:attrname-format:unspecified", "values": ["user.department"]}],
+        }},
+    })
+}
+
+pub(crate) fn oidc_app(org: &mut Org, id: &str, label: &str, i: usize) -> Value {
+    let secret: String = (0..40)
+        .map(|_| {
+            let c = org.rng.gen_range(0..62u8);
+            (match c {
+                0..=9 => b'0' + c,
+                10..=35 => b'a' + c - 10,
+                _ => b'A' + c - 36,
+            }) as char
+        })
+        .collect();
+    json!({
+        "id": id, "name": "oidc_client", "label": label, "signOnMode": "OPENID_CONNECT", "features": [],
+        "credentials": {"userNameTemplate": {"template": "${source.login}", "type": "BUILT_IN"},
+                        "signing": {"kid": format!("kid-{i}")},
+                        "oauthClient": {"autoKeyRotation": true, "client_id": id,
+                                        "client_secret": secret,
+                                        "token_endpoint_auth_method": "client_secret_basic"}},
+        "settings": {"app": {}, "oauthClient": {
+            "client_uri": format!("https://app{i}.{DOMAIN}"), "logo_uri": null,
+            "redirect_uris": [format!("https://app{i}.{DOMAIN}/callback")],
+            "post_logout_redirect_uris": [format!("https://app{i}.{DOMAIN}/")],
+            "response_types": ["code"], "grant_types": ["authorization_code", "refresh_token"],
+            "application_type": "web", "consent_method": "REQUIRED", "issuer_mode": "DYNAMIC",
+        }},
+    })
+}
+
+fn seed_groups(org: &mut Org, n: usize) {
+    if n == 0 {
+        return;
+    }
+    let everyone = org.new_id("00g");
+    let created = past(org);
+    org.groups.insert(
+        everyone.clone(),
+        group_json(
+            &everyone,
+            "BUILT_IN",
+            "Everyone",
+            "All users in your organization",
+            created,
+            None,
+        ),
+    );
+    org.everyone = everyone;
+    let app_ids: Vec<String> = org.apps.keys().cloned().collect();
+    for i in 1..n {
+        let id = org.new_id("00g");
+        let created = past(org);
+        let dept = DEPARTMENTS[i % DEPARTMENTS.len()];
+        // One group in five comes from an app (imported from a directory), when there are apps.
+        let group = if i % 5 == 4 && !app_ids.is_empty() {
+            let app = &app_ids[i % app_ids.len()];
+            group_json(
+                &id,
+                "APP_GROUP",
+                &format!("{dept} Directory {i}"),
+                &format!("Imported {dept} group"),
+                created,
+                Some(app),
+            )
+        } else if i == 1 {
+            group_json(
+                &id,
+                "OKTA_GROUP",
+                "Staff",
+                "Every second person",
+                created,
+                None,
+            )
+        } else {
+            group_json(
+                &id,
+                "OKTA_GROUP",
+                &format!("{dept} Team {i}"),
+                &format!("{dept} people, team {i}"),
+                created,
+                None,
+            )
+        };
+        org.groups.insert(id.clone(), group);
+        org.members.insert(id, BTreeSet::new());
+    }
+}
+
+pub(crate) fn group_json(
+    id: &str,
+    kind: &str,
+    name: &str,
+    description: &str,
+    created: i64,
+    source_app: Option<&String>,
+) -> Value {
+    let mut g = json!({
+        "id": id,
+        "created": ts(created),
+        "lastUpdated": ts(created),
+        "lastMembershipUpdated": ts(created),
+        "objectClass": ["okta:user_group"],
+        "type": kind,
+        "profile": {"name": name, "description": description},
+        "_links": {
+            "users": {"href": format!("/api/v1/groups/{id}/users")},
+            "apps": {"href": format!("/api/v1/groups/{id}/apps")},
+        },
+    });
+    if let Some(app) = source_app {
+        g["objectClass"] = json!(["okta:windows_security_principal"]);
+        g["source"] = json!({"id": app});
+        g["profile"]["windowsDomainQualifiedName"] = json!(format!("CORP\\{name}"));
+    }
+    g
+}
+
+fn seed_memberships(org: &mut Org) {
+    let okta: Vec<String> = org
+        .groups
+        .iter()
+        .filter(|(_, g)| g["type"] == "OKTA_GROUP")
+        .map(|(id, _)| id.clone())
+        .collect();
+    let app_groups: Vec<String> = org
+        .groups
+        .iter()
+        .filter(|(_, g)| g["type"] == "APP_GROUP")
+        .map(|(id, _)| id.clone())
+        .collect();
+    let staff = org
+        .groups
+        .iter()
+        .find(|(_, g)| g["profile"]["name"] == "Staff")
+        .map(|(id, _)| id.clone());
+    let users: Vec<String> = org.users.keys().cloned().collect();
+    for (i, user) in users.iter().enumerate() {
+        if let Some(staff) = &staff
+            && i % 2 == 0
+        {
+            org.members
+                .get_mut(staff)
+                .expect("group")
+                .insert(user.clone());
+        }
+        if okta.len() > 1 {
+            // Skewed towards the first groups, so sizes vary as in a real org.
+            for _ in 0..org.rng.gen_range(0..3) {
+                let x: f64 = org.rng.r#gen();
+                let idx = 1 + ((x * x) * (okta.len() - 1) as f64) as usize;
+                let g = &okta[idx.min(okta.len() - 1)];
+                org.members.get_mut(g).expect("group").insert(user.clone());
+            }
+        }
+        if !app_groups.is_empty() && org.rng.gen_ratio(3, 10) {
+            let g = &app_groups[org.rng.gen_range(0..app_groups.len())];
+            org.members.get_mut(g).expect("group").insert(user.clone());
+        }
+    }
+}
+
+fn seed_assignments(org: &mut Org) {
+    let apps: Vec<String> = org.apps.keys().cloned().collect();
+    if apps.is_empty() {
+        return;
+    }
+    let okta: Vec<String> = org
+        .groups
+        .iter()
+        .filter(|(_, g)| g["type"] == "OKTA_GROUP")
+        .map(|(id, _)| id.clone())
+        .collect();
+    let users: Vec<String> = org.users.keys().cloned().collect();
+    for user in &users {
+        if org.rng.gen_ratio(1, 10) {
+            let app = apps[org.rng.gen_range(0..apps.len())].clone();
+            let created = past(org);
+            let profile = (org.apps[&app]["signOnMode"] == "SAML_2_0").then(|| {
+                let mut p = serde_json::Map::new();
+                p.insert("role".into(), json!("member"));
+                Box::new(p)
+            });
+            org.app_users.get_mut(&app).expect("app").insert(
+                user.clone(),
+                AppUser {
+                    created,
+                    user_name: None,
+                    profile,
+                },
+            );
+        }
+    }
+    for app in &apps {
+        if okta.is_empty() {
+            break;
+        }
+        let k = org.rng.gen_range(1..=2.min(okta.len()));
+        let chosen: Vec<String> = okta.choose_multiple(&mut org.rng, k).cloned().collect();
+        for (priority, g) in chosen.into_iter().enumerate() {
+            let created = past(org);
+            let assignment = json!({
+                "id": g, "priority": priority, "lastUpdated": ts(created), "profile": {},
+                "_links": {"app": {"href": format!("/api/v1/apps/{app}")},
+                           "group": {"href": format!("/api/v1/groups/{g}")}},
+            });
+            org.app_groups
+                .get_mut(app)
+                .expect("app")
+                .insert(g, assignment);
+        }
+    }
+}
+
+fn seed_rules(org: &mut Org) {
+    let okta: Vec<String> = org
+        .groups
+        .iter()
+        .filter(|(_, g)| g["type"] == "OKTA_GROUP")
+        .map(|(id, _)| id.clone())
+        .collect();
+    let n = okta.len() / 10 + usize::from(okta.len() >= 2);
+    for i in 0..n {
+        let id = org.new_id("0pr");
+        let created = past(org);
+        let dept = DEPARTMENTS[i % DEPARTMENTS.len()];
+        let target = okta[(i * 7 + 1) % okta.len()].clone();
+        let status = if i % 4 == 3 { "INACTIVE" } else { "ACTIVE" };
+        let rule = json!({
+            "type": "group_rule", "id": id, "status": status,
+            "name": format!("{dept} by department {i}"),
+            "created": ts(created), "lastUpdated": ts(created),
+            "conditions": {
+                "people": {"users": {"exclude": []}, "groups": {"exclude": []}},
+                "expression": {"value": format!("user.department==\"{dept}\""), "type": "urn:okta:expression:1.0"},
+            },
+            "actions": {"assignUserToGroups": {"groupIds": [target]}},
+        });
+        org.rules.insert(id, rule);
+    }
+}
+
+fn seed_zones(org: &mut Org) {
+    let zones = [
+        ("LegacyIpZone", "IP", true, "ACTIVE"),
+        ("BlockedIpZone", "IP", true, "ACTIVE"),
+        ("Offices", "IP", false, "ACTIVE"),
+        ("VPN egress", "IP", false, "ACTIVE"),
+        ("Embargoed countries", "DYNAMIC", false, "INACTIVE"),
+    ];
+    for (i, (name, kind, system, status)) in zones.into_iter().enumerate() {
+        let id = org.new_id("nzo");
+        let created = past(org);
+        let mut zone = json!({
+            "type": kind, "id": id, "name": name, "status": status, "usage": if name == "BlockedIpZone" { "BLOCKLIST" } else { "POLICY" },
+            "system": system, "created": ts(created), "lastUpdated": ts(created),
+            "_links": {"self": {"href": format!("/api/v1/zones/{id}")}},
+        });
+        if kind == "IP" {
+            zone["gateways"] = if system {
+                json!([])
+            } else {
+                json!([{"type": "CIDR", "value": format!("198.51.100.{}/32", i * 8)},
+                       {"type": "RANGE", "value": format!("203.0.113.{}-203.0.113.{}", i * 10, i * 10 + 9)}])
+            };
+            zone["proxies"] = json!(null);
+        } else {
+            zone["locations"] =
+                json!([{"country": "KP", "region": null}, {"country": "IR", "region": null}]);
+            zone["proxyType"] = json!("ANY");
+            zone["asns"] = json!([]);
+        }
+        org.zones.insert(id, zone);
+    }
+}
+
+fn seed_policies(org: &mut Org) {
+    let okta: Vec<String> = org
+        .groups
+        .iter()
+        .filter(|(_, g)| g["type"] == "OKTA_GROUP")
+        .map(|(id, _)| id.clone())
+        .collect();
+    let office = org
+        .zones
+        .iter()
+        .find(|(_, z)| z["name"] == "Offices")
+        .map(|(id, _)| id.clone());
+    let everyone = org.everyone.clone();
+    for (t, policy_type) in POLICY_TYPES.iter().enumerate() {
+        let customs = if okta.is_empty() { 0 } else { 1 + t % 2 };
+        for p in 0..=customs {
+            let id = org.new_id("00p");
+            let created = past(org);
+            let system = p == 0;
+            let name = if system {
+                "Default Policy".to_string()
+            } else {
+                format!(
+                    "{} policy {p}",
+                    policy_type.to_lowercase().replace('_', " ")
+                )
+            };
+            let include: Vec<String> = if system {
+                vec![everyone.clone()]
+            } else {
+                vec![okta[(t + p) % okta.len()].clone()]
+            };
+            let mut policy = json!({
+                "id": id, "type": policy_type, "name": name,
+                "description": format!("{name} for {policy_type}"),
+                "status": if !system && t % 3 == 2 { "INACTIVE" } else { "ACTIVE" },
+                "system": system,
+                "priority": if system { customs + 1 } else { p },
+                "created": ts(created), "lastUpdated": ts(created),
+                "conditions": {"people": {"groups": {"include": include}}},
+                "settings": policy_settings(policy_type),
+                "_links": {"self": {"href": format!("/api/v1/policies/{id}")},
+                           "rules": {"href": format!("/api/v1/policies/{id}/rules")}},
+            });
+            if *policy_type == "ACCESS_POLICY" || *policy_type == "PROFILE_ENROLLMENT" {
+                policy["conditions"] = Value::Null;
+            }
+            let mut rules = Vec::new();
+            let rule_count = if system { 1 } else { 2 };
+            for r in 0..rule_count {
+                let rid = org.new_id("0pr");
+                let rule_system = system && r == 0;
+                let mut rule = json!({
+                    "id": rid, "type": rule_type(policy_type),
+                    "name": if rule_system { "Default Rule".to_string() } else { format!("Rule {r}") },
+                    "priority": if rule_system { 99 } else { r + 1 },
+                    "status": "ACTIVE", "system": rule_system,
+                    "created": ts(created), "lastUpdated": ts(created),
+                    "conditions": {"people": {"users": {"exclude": []}}, "network": {"connection": "ANYWHERE"}},
+                    "actions": rule_actions(policy_type),
+                    "_links": {"self": {"href": format!("/api/v1/policies/{id}/rules/{rid}")}},
+                });
+                if !rule_system && let Some(zone) = &office {
+                    rule["conditions"]["network"] =
+                        json!({"connection": "ZONE", "include": [zone]});
+                }
+                if !rule_system && r == 1 {
+                    rule["conditions"]["people"]["users"]["exclude"] = json!([org.me.clone()]);
+                }
+                rules.push(rule);
+            }
+            org.policy_rules.insert(id.clone(), rules);
+            org.policies.insert(id, policy);
+        }
+    }
+}
+
+fn rule_type(policy_type: &str) -> &'static str {
+    match policy_type {
+        "OKTA_SIGN_ON" => "SIGN_ON",
+        "PASSWORD" => "PASSWORD",
+        "MFA_ENROLL" => "MFA_ENROLL",
+        "IDP_DISCOVERY" => "IDP_DISCOVERY",
+        "ACCESS_POLICY" => "ACCESS_POLICY",
+        "PROFILE_ENROLLMENT" => "PROFILE_ENROLLMENT",
+        "POST_AUTH_SESSION" => "POST_AUTH_SESSION",
+        "ENTITY_RISK" => "ENTITY_RISK",
+        _ => "DEVICE_SIGNAL_COLLECTION",
+    }
+}
+
+fn policy_settings(policy_type: &str) -> Value {
+    match policy_type {
+        "PASSWORD" => json!({"password": {
+            "complexity": {"minLength": 12, "minLowerCase": 1, "minUpperCase": 1, "minNumber": 1, "minSymbol": 0,
+                           "excludeUsername": true, "dictionary": {"common": {"exclude": true}}},
+            "age": {"maxAgeDays": 0, "expireWarnDays": 0, "minAgeMinutes": 0, "historyCount": 4},
+            "lockout": {"maxAttempts": 10, "autoUnlockMinutes": 0, "showLockoutFailures": false}},
+            "recovery": {"factors": {"okta_email": {"status": "ACTIVE"}}},
+            "delegation": {"options": {"skipUnlock": false}}}),
+        "MFA_ENROLL" => json!({"type": "AUTHENTICATORS", "authenticators": [
+            {"key": "okta_verify", "enroll": {"self": "REQUIRED"}},
+            {"key": "okta_email", "enroll": {"self": "NOT_ALLOWED"}}]}),
+        "OKTA_SIGN_ON" | "ACCESS_POLICY" | "PROFILE_ENROLLMENT" => Value::Null,
+        _ => json!({}),
+    }
+}
+
+fn rule_actions(policy_type: &str) -> Value {
+    match policy_type {
+        "OKTA_SIGN_ON" => {
+            json!({"signon": {"access": "ALLOW", "requireFactor": true, "factorPromptMode": "ALWAYS",
+            "primaryFactor": "PASSWORD_IDP_ANY_FACTOR",
+            "session": {"usePersistentCookie": false, "maxSessionIdleMinutes": 120, "maxSessionLifetimeMinutes": 0}}})
+        }
+        "PASSWORD" => {
+            json!({"passwordChange": {"access": "ALLOW"}, "selfServicePasswordReset": {"access": "ALLOW"},
+            "selfServiceUnlock": {"access": "DENY"}})
+        }
+        "MFA_ENROLL" => json!({"enroll": {"self": "CHALLENGE"}}),
+        "IDP_DISCOVERY" => json!({"idp": {"providers": [{"type": "OKTA"}]}}),
+        "ACCESS_POLICY" => json!({"appSignOn": {"access": "ALLOW", "verificationMethod": {
+            "factorMode": "2FA", "type": "ASSURANCE", "reauthenticateIn": "PT2H", "constraints": []}}}),
+        "PROFILE_ENROLLMENT" => {
+            json!({"profileEnrollment": {"access": "ALLOW", "activationRequirements": {"emailVerification": true},
+            "profileAttributes": [{"name": "email", "label": "Email", "required": true}]}})
+        }
+        _ => json!({}),
+    }
+}
+
+fn seed_roles(org: &mut Org) {
+    // The token's owner is the super admin; a few other active users hold lesser roles.
+    let users: Vec<String> = std::iter::once(org.me.clone())
+        .filter(|me| !me.is_empty())
+        .chain(
+            org.users
+                .values()
+                .filter(|u| u.status == "ACTIVE" && u.id != org.me)
+                .map(|u| u.id.clone())
+                .take(5),
+        )
+        .collect();
+    let okta: Vec<String> = org
+        .groups
+        .iter()
+        .filter(|(_, g)| g["type"] == "OKTA_GROUP")
+        .map(|(id, _)| id.clone())
+        .collect();
+    let apps: Vec<String> = org.apps.keys().cloned().collect();
+    let plan: [(&str, bool, bool); 6] = [
+        ("SUPER_ADMIN", false, false),
+        ("ORG_ADMIN", false, false),
+        ("USER_ADMIN", true, false),
+        ("APP_ADMIN", false, true),
+        ("HELP_DESK_ADMIN", true, false),
+        ("READ_ONLY_ADMIN", false, false),
+    ];
+    for (user, (role_type, group_target, app_target)) in users.iter().zip(plan) {
+        let role = new_role(
+            org,
+            role_type,
+            group_target.then(|| okta.first().cloned()).flatten(),
+            app_target.then(|| apps.first().cloned()).flatten(),
+        );
+        org.user_roles.entry(user.clone()).or_default().push(role);
+    }
+    for (g, role_type) in okta
+        .iter()
+        .skip(1)
+        .take(2)
+        .zip(["GROUP_MEMBERSHIP_ADMIN", "REPORT_ADMIN"])
+    {
+        let target = (role_type == "GROUP_MEMBERSHIP_ADMIN")
+            .then(|| okta.first().cloned())
+            .flatten();
+        let role = new_role(org, role_type, target, None);
+        org.group_roles.entry(g.clone()).or_default().push(role);
+    }
+}
+
+fn new_role(org: &mut Org, role_type: &str, group: Option<String>, app: Option<String>) -> Role {
+    let id = org.new_id("ra1");
+    let created = past(org);
+    Role {
+        id,
+        role_type: role_type.to_string(),
+        created,
+        target_groups: group.into_iter().collect(),
+        target_apps: app.into_iter().collect(),
+    }
+}
