@@ -562,8 +562,8 @@ impl<'a> Index<'a> {
             }
         }
         for p in &account.policies {
-            if let (Some(arn), Some(id)) = (p.arn(), p.policy_id()) {
-                index.policy_by_arn.insert(arn, id);
+            if let Some(arn) = p.arn() {
+                index.policy_by_arn.insert(arn, policy_id(p).unwrap_or(arn));
             }
         }
         index
@@ -623,15 +623,23 @@ fn document(kind: &str, key: &str, text: Option<&str>) -> Result<Value, Provider
     })
 }
 
+/// A policy's unique id. Some emulators leave `PolicyId` (and `PolicyName`) out of
+/// `GetAccountAuthorizationDetails`; the ARN, also unique, stands in then.
+fn policy_id(p: &ManagedPolicyDetail) -> Option<&str> {
+    p.policy_id().or(p.arn())
+}
+
 /// Turns what was read into records. Pure: no calls.
 pub(crate) fn records(account: &Account) -> Result<Vec<Record>, ProviderError> {
     let index = Index::new(account);
     let mut out = Vec::new();
 
     for p in &account.policies {
-        let (Some(name), Some(id), Some(arn)) = (p.policy_name(), p.policy_id(), p.arn()) else {
+        let Some(arn) = p.arn() else {
             continue;
         };
+        let name = p.policy_name().unwrap_or_else(|| kinds::arn_name(arn));
+        let id = policy_id(p).unwrap_or(arn);
         let mut versions = Vec::new();
         for v in p.policy_version_list() {
             let doc = document(kinds::POLICY, name, v.document())?;

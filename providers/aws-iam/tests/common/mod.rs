@@ -1,0 +1,211 @@
+//! Shared helpers of the aws-iam tests: a moto server with AWS-managed policies loaded, a
+//! provider and a plain IAM client pointed at it, and record comparisons.
+
+#![allow(dead_code)]
+
+pub mod seed;
+
+use std::collections::{BTreeMap, HashMap};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
+use iamsnap_aws_iam::{AwsIamConfig, AwsIamProvider, kinds};
+use iamsnap_provider::{Action, IdMap, Operation, Outcome, Provider, Record};
+use serde_json::Value;
+
+/// moto's server on a free loopback port, with AWS-managed policies loaded (moto leaves them
+/// out unless told), stopped when dropped. Fails, never skips, when moto is missing.
+pub struct Moto {
+    child: Child,
+    pub endpoint: String,
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        let port = iamsnap_testkit::moto::free_port();
+        let program = std::env::var("IAMSNAP_MOTO_SERVER").unwrap_or_else(|_| "moto_server".into());
+        let child = Command::new(&program)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start {program}: {e}; install it with `pip install 'moto[server]'`")
+            });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "moto_server did not start on port {port}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Moto {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    fn sdk(&self) -> aws_config::SdkConfig {
+        aws_config::SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+                "testing", "testing", None, None, "tests",
+            )))
+            .build()
+    }
+
+    /// The connector under test, with its endpoint set in its configuration as a user would.
+    pub fn provider(&self) -> AwsIamProvider {
+        let cfg = AwsIamConfig {
+            endpoint: Some(self.endpoint.clone()),
+            concurrency: Some(4),
+            ..AwsIamConfig::default()
+        };
+        AwsIamProvider::with_sdk_config("aws-test", &cfg, self.sdk()).unwrap()
+    }
+
+    /// A plain IAM client for seeding and breaking the account.
+    pub fn iam(&self) -> aws_sdk_iam::Client {
+        let conf = aws_sdk_iam::config::Builder::from(&self.sdk())
+            .endpoint_url(&self.endpoint)
+            .build();
+        aws_sdk_iam::Client::from_conf(conf)
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Every record of a snapshot.
+pub async fn snapshot(provider: &AwsIamProvider) -> Vec<Record> {
+    let (sink, mut rx) = tokio::sync::mpsc::channel(64);
+    let collect = tokio::spawn(async move {
+        let mut out = Vec::new();
+        while let Some(r) = rx.recv().await {
+            out.push(r);
+        }
+        out
+    });
+    provider.snapshot(sink).await.expect("snapshot");
+    collect.await.unwrap()
+}
+
+pub fn counts(records: &[Record]) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for r in records {
+        *out.entry(r.kind.clone()).or_default() += 1;
+    }
+    out
+}
+
+pub fn by_key(records: &[Record]) -> BTreeMap<(String, String), Record> {
+    records
+        .iter()
+        .map(|r| ((r.kind.clone(), r.key.clone()), r.clone()))
+        .collect()
+}
+
+/// A record with ids replaced by what survives re-creation: refs point at (kind, key) and
+/// what a user cannot get back is cleared.
+pub fn comparable(record: &Record, keys_by_id: &HashMap<(String, String), String>) -> Value {
+    let mut attrs = record.attrs.clone();
+    if record.kind == kinds::USER {
+        attrs["console_password"] = Value::Bool(false);
+        attrs["access_keys"] = Value::Array(vec![]);
+        attrs["mfa_devices"] = Value::Array(vec![]);
+    }
+    let mut refs: Vec<String> = record
+        .refs
+        .iter()
+        .map(|r| {
+            let key = keys_by_id
+                .get(&(r.kind.clone(), r.id.clone()))
+                .cloned()
+                .unwrap_or_else(|| format!("unknown id {}", r.id));
+            format!("{} {} {}", r.rel, r.kind, key)
+        })
+        .collect();
+    refs.sort();
+    serde_json::json!({"kind": record.kind, "key": record.key, "attrs": attrs, "refs": refs})
+}
+
+pub fn keys_by_id(records: &[Record]) -> HashMap<(String, String), String> {
+    records
+        .iter()
+        .map(|r| ((r.kind.clone(), r.id.clone()), r.key.clone()))
+        .collect()
+}
+
+/// Applies `action` to every record, kinds in restore order (deletes in reverse), recording
+/// re-created ids in `ids`. Returns the outcomes by (kind, key).
+pub async fn apply_all(
+    provider: &AwsIamProvider,
+    records: &[Record],
+    action: Action,
+    ids: &mut BTreeMap<(String, String), String>,
+) -> BTreeMap<(String, String), Outcome> {
+    let mut order: Vec<&str> = provider.kinds().iter().map(|k| k.name).collect();
+    if action == Action::Delete {
+        order.reverse();
+    }
+    let mut outcomes = BTreeMap::new();
+    for kind in order {
+        let mut of_kind: Vec<&Record> = records.iter().filter(|r| r.kind == kind).collect();
+        of_kind.sort_by(|a, b| a.key.cmp(&b.key));
+        for record in of_kind {
+            let op = Operation {
+                action,
+                kind: record.kind.clone(),
+                key: record.key.clone(),
+                desired: (action != Action::Delete).then(|| record.clone()),
+                current: (action == Action::Delete).then(|| record.clone()),
+            };
+            let outcome = provider
+                .apply(&op, &*ids)
+                .await
+                .unwrap_or_else(|e| panic!("{action:?} {} {}: {e}", record.kind, record.key));
+            if let Outcome::Applied { id } | Outcome::AlreadyDone { id } = &outcome {
+                if action != Action::Delete && id != &record.id {
+                    ids.insert((record.kind.clone(), record.id.clone()), id.clone());
+                }
+            }
+            outcomes.insert((record.kind.clone(), record.key.clone()), outcome);
+        }
+    }
+    outcomes
+}
+
+/// Asserts two snapshots hold the same objects, ids aside.
+pub fn assert_same_modulo_ids(before: &[Record], after: &[Record]) {
+    let (kb, ka) = (keys_by_id(before), keys_by_id(after));
+    let b: BTreeMap<_, _> = before
+        .iter()
+        .map(|r| ((r.kind.clone(), r.key.clone()), comparable(r, &kb)))
+        .collect();
+    let a: BTreeMap<_, _> = after
+        .iter()
+        .map(|r| ((r.kind.clone(), r.key.clone()), comparable(r, &ka)))
+        .collect();
+    let missing: Vec<_> = b.keys().filter(|k| !a.contains_key(*k)).collect();
+    let extra: Vec<_> = a.keys().filter(|k| !b.contains_key(*k)).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "missing after restore: {missing:?}\nextra after restore: {extra:?}"
+    );
+    for (key, value) in &b {
+        assert_eq!(value, &a[key], "{key:?} differs after restore");
+    }
+}
+
+/// A map that resolves nothing: every object still has its snapshot id.
+pub fn no_ids() -> impl IdMap {
+    BTreeMap::<(String, String), String>::new()
+}
