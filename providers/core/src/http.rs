@@ -5,7 +5,11 @@
 //! - retries with exponential backoff and full jitter on 5xx answers, connection errors and
 //!   bodies cut short;
 //! - `429 Too Many Requests` retried once the provider's window resets (`X-Rate-Limit-Reset`,
-//!   epoch seconds, as Okta sends it; `Retry-After`, seconds, as Microsoft Graph sends it);
+//!   epoch seconds, as Okta sends it; `Retry-After`, seconds, as Microsoft Graph sends it),
+//!   and `503 Service Unavailable` carrying `Retry-After` treated the same way;
+//! - a credential that can be replaced while requests run ([`HttpClient::set_credential`], for
+//!   short-lived OAuth2 tokens), and throttles seen inside batch answers counted and obeyed
+//!   ([`HttpClient::note_throttled`]);
 //! - a [`RateLimiter`] fed by `X-Rate-Limit-Remaining/Limit/Reset` that slows down as the
 //!   window's budget runs low and pauses before it reaches zero, so that 429s stay rare;
 //! - bounded concurrency (a semaphore shared by every request of the client);
@@ -117,6 +121,8 @@ pub struct HttpClient {
     permits: Arc<Semaphore>,
     limiter: Arc<RateLimiter>,
     counters: Arc<Counters>,
+    /// The credential header's value; starts as `config.auth_value`.
+    credential: Arc<std::sync::RwLock<Secret>>,
 }
 
 impl fmt::Debug for HttpClient {
@@ -144,15 +150,10 @@ impl HttpClient {
             .connect_timeout(Duration::from_secs(20))
             .build()
             .map_err(|e| ProviderError::Config(format!("cannot build the HTTP client: {e}")))?;
-        HeaderValue::from_str(config.auth_value.expose()).map_err(|_| {
-            ProviderError::Config(
-                "the credential contains characters that cannot be sent in an HTTP header; \
-                 check for stray quotes or line breaks"
-                    .into(),
-            )
-        })?;
+        check_header_value(&config.auth_value)?;
         Ok(HttpClient {
             inner,
+            credential: Arc::new(std::sync::RwLock::new(config.auth_value.clone())),
             permits: Arc::new(Semaphore::new(config.concurrency.max(1))),
             limiter: Arc::new(RateLimiter::default()),
             counters: Arc::new(Counters::default()),
@@ -167,6 +168,26 @@ impl HttpClient {
             throttled: self.counters.throttled.load(Ordering::Relaxed),
             retries: self.counters.retries.load(Ordering::Relaxed),
         }
+    }
+
+    /// Replaces the credential header's value (scheme included) for every later request, e.g.
+    /// with a refreshed OAuth2 access token.
+    pub fn set_credential(&self, value: Secret) -> Result<(), ProviderError> {
+        check_header_value(&value)?;
+        *self.credential.write().unwrap_or_else(|e| e.into_inner()) = value;
+        Ok(())
+    }
+
+    /// Counts a throttle the provider reported outside the HTTP status of an answer (one item of
+    /// a batch answered 429) and holds every request of the client for `wait`.
+    pub fn note_throttled(&self, wait: Duration) {
+        self.counters.throttled.fetch_add(1, Ordering::Relaxed);
+        self.limiter.pause_until(SystemTime::now() + wait);
+    }
+
+    /// Counts a retry made by the caller (one item of a batch sent again after a 5xx).
+    pub fn note_retry(&self) {
+        self.counters.retries.fetch_add(1, Ordering::Relaxed);
     }
 
     /// `GET url`, decoded as JSON.
@@ -252,11 +273,16 @@ impl HttpClient {
             .await
             .expect("the client's semaphore is never closed");
         self.counters.requests.fetch_add(1, Ordering::Relaxed);
+        let credential = self
+            .credential
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         let mut request = self
             .inner
             .request(method.clone(), url.clone())
             .header(reqwest::header::ACCEPT, "application/json")
-            .header(self.config.auth_header, self.config.auth_value.expose());
+            .header(self.config.auth_header, credential.expose());
         if let Some(body) = body {
             request = request.json(body);
         }
@@ -278,7 +304,9 @@ impl HttpClient {
                 body,
             });
         }
-        if status == StatusCode::TOO_MANY_REQUESTS {
+        if status == StatusCode::TOO_MANY_REQUESTS
+            || (status == StatusCode::SERVICE_UNAVAILABLE && headers.contains_key("retry-after"))
+        {
             return Attempt::Throttled {
                 wait: retry_wait(&headers, SystemTime::now()),
             };
@@ -311,6 +339,16 @@ impl HttpClient {
             }
         }
     }
+}
+
+fn check_header_value(value: &Secret) -> Result<(), ProviderError> {
+    HeaderValue::from_str(value.expose()).map(|_| ()).map_err(|_| {
+        ProviderError::Config(
+            "the credential contains characters that cannot be sent in an HTTP header; \
+             check for stray quotes or line breaks"
+                .into(),
+        )
+    })
 }
 
 enum Attempt {
@@ -797,6 +835,26 @@ mod tests {
         let v: Value = client.get_json(&url).await.unwrap();
         assert_eq!(v["ok"], true);
         assert_eq!(client.stats().throttled, 1);
+    }
+
+    #[tokio::test]
+    async fn unavailable_with_retry_after_waits_and_a_new_credential_is_sent() {
+        let (addr, seen) = serve(vec![
+            reply("503 Service Unavailable", "Retry-After: 0\r\n", ""),
+            reply("200 OK", "", r#"{"ok":true}"#),
+        ])
+        .await;
+        let client = fast_client("old");
+        client
+            .set_credential(Secret::new("Bearer new-token"))
+            .unwrap();
+        let url = Url::parse(&format!("http://{addr}/x")).unwrap();
+        let v: Value = client.get_json(&url).await.unwrap();
+        assert_eq!(v["ok"], true);
+        assert_eq!((client.stats().throttled, client.stats().retries), (1, 0));
+        let heads = seen.lock().unwrap();
+        assert!(heads[1].to_lowercase().contains("authorization: bearer new-token"));
+        assert!(client.set_credential(Secret::new("a\nb")).is_err());
     }
 
     #[tokio::test]
