@@ -16,6 +16,7 @@ pub mod error;
 pub mod keys;
 pub mod logging;
 pub mod repo;
+pub mod restore;
 pub mod retention;
 pub mod metrics;
 pub mod sources;

@@ -23,15 +23,6 @@ pub enum LiveError {
     },
 }
 
-impl crate::error::Classify for LiveError {
-    fn exit_status(&self) -> crate::error::ExitStatus {
-        match self {
-            LiveError::Provider { source, .. } => crate::error::Classify::exit_status(source),
-            LiveError::Spool { .. } => crate::error::ExitStatus::Failure,
-        }
-    }
-}
-
 /// Reads every record of `provider` and gives them back sorted by (kind, id), spilling to
 /// disk beyond the spool budget.
 pub async fn read_live(

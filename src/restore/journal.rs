@@ -1,0 +1,251 @@
+//! The restore journal: every operation recorded before and after it runs, as new small
+//! objects (the repository never overwrites), so a killed restore can be resumed.
+//!
+//! Layout under `journals/<target>/<restore-id>/`:
+//! - `plan.json` — the [`Plan`] being applied, written first;
+//! - `ops/<seq>.<attempt>.start.json` — written just before an operation runs;
+//! - `ops/<seq>.<attempt>.end.json` — its [`OpEnd`] (outcome or error);
+//! - `finished.json` — written once every operation has ended without failure.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use async_trait::async_trait;
+use iamsnap_provider::Outcome;
+use serde::{Deserialize, Serialize};
+
+use crate::restore::Plan;
+
+/// Why the journal could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("restore journal {path}: {message}")]
+    Storage { path: String, message: String },
+    #[error("restore journal {path} is damaged: {message}; start a new restore without --resume")]
+    Damaged { path: String, message: String },
+}
+
+/// Where journals are kept: small objects that are created once and never overwritten.
+#[async_trait]
+pub trait JournalStore: Send + Sync {
+    /// Creates `path`; fails if it exists.
+    async fn put_new(&self, path: &str, bytes: Vec<u8>) -> Result<(), JournalError>;
+    /// Reads `path`, `None` if it does not exist.
+    async fn get(&self, path: &str) -> Result<Option<Vec<u8>>, JournalError>;
+    /// Every object path under `prefix`.
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, JournalError>;
+}
+
+/// A journal store in a local folder.
+pub struct LocalJournalStore {
+    root: PathBuf,
+}
+
+impl LocalJournalStore {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        LocalJournalStore { root: root.into() }
+    }
+}
+
+fn storage(path: &str, e: impl std::fmt::Display) -> JournalError {
+    JournalError::Storage {
+        path: path.to_string(),
+        message: e.to_string(),
+    }
+}
+
+#[async_trait]
+impl JournalStore for LocalJournalStore {
+    async fn put_new(&self, path: &str, bytes: Vec<u8>) -> Result<(), JournalError> {
+        use std::io::Write;
+        let full = self.root.join(path);
+        if let Some(dir) = full.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| storage(path, e))?;
+        }
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&full)
+            .map_err(|e| storage(path, e))?;
+        file.write_all(&bytes).map_err(|e| storage(path, e))?;
+        file.sync_all().map_err(|e| storage(path, e))
+    }
+
+    async fn get(&self, path: &str) -> Result<Option<Vec<u8>>, JournalError> {
+        match std::fs::read(self.root.join(path)) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(storage(path, e)),
+        }
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, JournalError> {
+        let mut out = Vec::new();
+        let mut stack = vec![self.root.join(prefix)];
+        while let Some(dir) = stack.pop() {
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(storage(prefix, e)),
+            };
+            for entry in entries {
+                let path = entry.map_err(|e| storage(prefix, e))?.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if let Ok(rel) = path.strip_prefix(&self.root) {
+                    out.push(rel.to_string_lossy().replace('\\', "/"));
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+}
+
+/// How an operation ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum OpEnd {
+    Done { outcome: Outcome },
+    Failed { error: String },
+}
+
+/// What a journal says about one operation.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OpState {
+    /// Highest attempt number started.
+    pub attempts: u32,
+    /// How the highest attempt ended, if it did.
+    pub end: Option<OpEnd>,
+}
+
+/// One restore's journal.
+pub struct Journal<'a> {
+    store: &'a dyn JournalStore,
+    /// `journals/<target>/<restore-id>`.
+    pub dir: String,
+}
+
+impl<'a> Journal<'a> {
+    /// Starts a new journal for `plan` (restore id: UTC time + random suffix, so the
+    /// latest sorts last).
+    pub async fn create(
+        store: &'a dyn JournalStore,
+        plan: &Plan,
+    ) -> Result<Journal<'a>, JournalError> {
+        let id = format!(
+            "{}-{:08x}",
+            chrono::Utc::now().format("%Y%m%dT%H%M%SZ"),
+            rand::random::<u32>()
+        );
+        let journal = Journal {
+            store,
+            dir: format!("journals/{}/{id}", plan.target),
+        };
+        let bytes = serde_json::to_vec(plan).map_err(|e| storage(&journal.dir, e))?;
+        store
+            .put_new(&format!("{}/plan.json", journal.dir), bytes)
+            .await?;
+        Ok(journal)
+    }
+
+    /// The latest journal for `target` restoring `snapshot` that has not finished, with its plan.
+    pub async fn latest_unfinished(
+        store: &'a dyn JournalStore,
+        target: &str,
+        snapshot: &str,
+    ) -> Result<Option<(Journal<'a>, Plan)>, JournalError> {
+        let prefix = format!("journals/{target}/");
+        let paths = store.list(&prefix).await?;
+        let mut dirs: Vec<&str> = paths
+            .iter()
+            .filter_map(|p| p.strip_prefix(&prefix)?.split('/').next())
+            .collect();
+        dirs.sort();
+        dirs.dedup();
+        for id in dirs.into_iter().rev() {
+            let dir = format!("{prefix}{id}");
+            if paths.iter().any(|p| *p == format!("{dir}/finished.json")) {
+                continue;
+            }
+            let plan_path = format!("{dir}/plan.json");
+            let Some(bytes) = store.get(&plan_path).await? else {
+                continue;
+            };
+            let plan: Plan = serde_json::from_slice(&bytes).map_err(|e| JournalError::Damaged {
+                path: plan_path.clone(),
+                message: e.to_string(),
+            })?;
+            if plan.snapshot == snapshot {
+                return Ok(Some((Journal { store, dir }, plan)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The state of every operation the journal mentions, by `seq`.
+    pub async fn states(&self) -> Result<BTreeMap<usize, OpState>, JournalError> {
+        let prefix = format!("{}/ops/", self.dir);
+        let mut states: BTreeMap<usize, OpState> = BTreeMap::new();
+        let mut ends: BTreeMap<(usize, u32), String> = BTreeMap::new();
+        for path in self.store.list(&prefix).await? {
+            let Some(name) = path.strip_prefix(&prefix) else {
+                continue;
+            };
+            let parts: Vec<&str> = name.split('.').collect();
+            let (Some(seq), Some(attempt), Some(what)) = (
+                parts.first().and_then(|s| s.parse::<usize>().ok()),
+                parts.get(1).and_then(|s| s.parse::<u32>().ok()),
+                parts.get(2),
+            ) else {
+                continue;
+            };
+            let state = states.entry(seq).or_default();
+            state.attempts = state.attempts.max(attempt);
+            if *what == "end" {
+                ends.insert((seq, attempt), path.clone());
+            }
+        }
+        for (seq, state) in states.iter_mut() {
+            let Some(path) = ends.get(&(*seq, state.attempts)) else {
+                continue;
+            };
+            let bytes = self.store.get(path).await?.unwrap_or_default();
+            state.end =
+                Some(
+                    serde_json::from_slice(&bytes).map_err(|e| JournalError::Damaged {
+                        path: path.clone(),
+                        message: e.to_string(),
+                    })?,
+                );
+        }
+        Ok(states)
+    }
+
+    fn op_path(&self, seq: usize, attempt: u32, what: &str) -> String {
+        format!("{}/ops/{seq:06}.{attempt}.{what}.json", self.dir)
+    }
+
+    pub async fn started(&self, seq: usize, attempt: u32) -> Result<(), JournalError> {
+        let at = chrono::Utc::now().to_rfc3339();
+        let bytes = serde_json::to_vec(&serde_json::json!({ "started": at }))
+            .map_err(|e| storage(&self.dir, e))?;
+        self.store
+            .put_new(&self.op_path(seq, attempt, "start"), bytes)
+            .await
+    }
+
+    pub async fn ended(&self, seq: usize, attempt: u32, end: &OpEnd) -> Result<(), JournalError> {
+        let bytes = serde_json::to_vec(end).map_err(|e| storage(&self.dir, e))?;
+        self.store
+            .put_new(&self.op_path(seq, attempt, "end"), bytes)
+            .await
+    }
+
+    pub async fn finished(&self, summary: &serde_json::Value) -> Result<(), JournalError> {
+        let bytes = serde_json::to_vec(summary).map_err(|e| storage(&self.dir, e))?;
+        self.store
+            .put_new(&format!("{}/finished.json", self.dir), bytes)
+            .await
+    }
+}

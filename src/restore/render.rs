@@ -1,0 +1,193 @@
+//! Printing plans and apply reports, as text for operators and JSON for programs.
+
+use std::io::{self, Write};
+
+use iamsnap_provider::Action;
+use serde_json::json;
+
+use crate::diff::render::short_value;
+use crate::restore::{ApplyReport, CannotRestore, Plan, Skipped};
+
+fn verb(action: Action) -> &'static str {
+    match action {
+        Action::Create => "create",
+        Action::Update => "update",
+        Action::Delete => "delete",
+    }
+}
+
+/// The plan for an operator: counts, operations by level with the fields they change, what
+/// is skipped and what cannot be restored.
+pub fn plan_text(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
+    let mode = match plan.mode {
+        crate::restore::Mode::Additive => "additive: nothing is deleted",
+        crate::restore::Mode::Authoritative => {
+            "authoritative: objects the snapshot lacks are deleted"
+        }
+    };
+    writeln!(
+        out,
+        "Restore plan: {} → {} ({mode})",
+        plan.snapshot, plan.target
+    )?;
+    if plan.operations.is_empty() {
+        writeln!(out, "Nothing to do: the live state matches the snapshot.")?;
+    } else {
+        writeln!(
+            out,
+            "{} operations: {} create, {} update, {} delete",
+            plan.operations.len(),
+            plan.count(Action::Create),
+            plan.count(Action::Update),
+            plan.count(Action::Delete)
+        )?;
+    }
+    let mut level = None;
+    for op in &plan.operations {
+        if level != Some(op.level) {
+            writeln!(out, "\nstep {}", op.level + 1)?;
+            level = Some(op.level);
+        }
+        let ids = match (op.action, &op.snapshot_id, &op.live_id) {
+            (Action::Update, Some(s), Some(l)) if s != l => {
+                format!(" (snapshot id {s}, live id {l})")
+            }
+            (Action::Create, Some(s), _) => format!(" (snapshot id {s})"),
+            (_, _, Some(l)) => format!(" (id {l})"),
+            _ => String::new(),
+        };
+        writeln!(
+            out,
+            "  {:>5}. {} {} {}{ids}",
+            op.seq + 1,
+            verb(op.action),
+            op.kind,
+            op.key
+        )?;
+        for f in &op.fields {
+            writeln!(
+                out,
+                "           {}: {} → {}",
+                f.path,
+                short_value(f.old.as_ref()),
+                short_value(f.new.as_ref())
+            )?;
+        }
+    }
+    skipped_text(&plan.skipped, out)?;
+    cannot_restore_text(&plan.cannot_restore, out)
+}
+
+fn skipped_text(skipped: &[Skipped], out: &mut dyn Write) -> io::Result<()> {
+    if skipped.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "\nNot restored ({}):", skipped.len())?;
+    for s in skipped {
+        writeln!(
+            out,
+            "  - {} {} {}: {}",
+            verb(s.action),
+            s.kind,
+            s.key,
+            s.reason
+        )?;
+    }
+    Ok(())
+}
+
+/// The "cannot restore" report: per kind and reason, how many objects and which.
+pub fn cannot_restore_text(items: &[CannotRestore], out: &mut dyn Write) -> io::Result<()> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "\nCannot be restored — needs action after the restore:"
+    )?;
+    for item in items {
+        writeln!(out, "  {} × {}: {}", item.count, item.kind, item.reason)?;
+        for key in &item.keys {
+            writeln!(out, "      {key}")?;
+        }
+    }
+    Ok(())
+}
+
+/// `{"operations": [...], "cannot_restore": [...], "skipped": [...], ...}`.
+pub fn plan_json(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
+    let value = json!({
+        "snapshot": plan.snapshot,
+        "target": plan.target,
+        "mode": plan.mode,
+        "operations": plan.operations,
+        "skipped": plan.skipped,
+        "cannot_restore": plan.cannot_restore,
+    });
+    serde_json::to_writer_pretty(&mut *out, &value)?;
+    writeln!(out)
+}
+
+/// The outcome of `--apply` for an operator.
+pub fn report_text(report: &ApplyReport, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "Applied: {} done, {} failed, {} skipped (journal {}).",
+        report.done, report.failed, report.skipped, report.journal
+    )?;
+    if !report.failures.is_empty() {
+        writeln!(
+            out,
+            "\nFailed ({}); fix the cause, then run again with --resume:",
+            report.failed
+        )?;
+        for f in &report.failures {
+            writeln!(
+                out,
+                "  {:>5}. {} {} {}: {}",
+                f.seq + 1,
+                verb(f.action),
+                f.kind,
+                f.key,
+                f.error
+            )?;
+        }
+    }
+    skipped_text(&report.skipped_operations, out)?;
+    if !report.residual.is_empty() {
+        writeln!(
+            out,
+            "\nStill different from the snapshot ({}):",
+            report.residual.len()
+        )?;
+        for r in &report.residual {
+            let problem = r
+                .problem
+                .as_deref()
+                .map(|p| format!(": {p}"))
+                .unwrap_or_default();
+            writeln!(out, "  {} {}{problem}", r.kind, r.key)?;
+            for f in &r.fields {
+                writeln!(
+                    out,
+                    "      {}: {} → {}",
+                    f.path,
+                    short_value(f.old.as_ref()),
+                    short_value(f.new.as_ref())
+                )?;
+            }
+        }
+    }
+    cannot_restore_text(&report.cannot_restore, out)?;
+    if report.is_complete() {
+        writeln!(out, "\nEverything restorable matches the snapshot.")
+    } else {
+        writeln!(out, "\nThe restore is incomplete.")
+    }
+}
+
+/// `{"done": N, "failed": N, "skipped": N, "residual": [...], "cannot_restore": [...], ...}`.
+pub fn report_json(report: &ApplyReport, out: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, report)?;
+    writeln!(out)
+}

@@ -1,0 +1,526 @@
+use std::collections::{BTreeMap, BTreeSet};
+
+use iamsnap_provider::{Action, Record, Ref};
+use proptest::prelude::*;
+use serde_json::json;
+
+use super::journal::{JournalStore, OpState};
+use super::memory::{KINDS, MemoryProvider};
+use super::*;
+
+fn sorted(mut records: Vec<Record>) -> impl Iterator<Item = Result<Record, std::io::Error>> {
+    records.sort_by(|a, b| (&a.kind, &a.id).cmp(&(&b.kind, &b.id)));
+    records.into_iter().map(Ok)
+}
+
+fn user(id: &str, login: &str, name: &str) -> Record {
+    Record::new("t.user", id, login, json!({"name": name}), vec![])
+}
+
+fn group(id: &str, name: &str) -> Record {
+    Record::new("t.group", id, name, json!({"name": name}), vec![])
+}
+
+fn member(group_id: &str, group: &str, user_id: &str, login: &str) -> Record {
+    Record::new(
+        "t.membership",
+        format!("{group_id}:{user_id}"),
+        format!("{group}/{login}"),
+        json!({}),
+        vec![
+            Ref::new("group", "t.group", group_id),
+            Ref::new("user", "t.user", user_id),
+        ],
+    )
+}
+
+fn snapshot() -> Vec<Record> {
+    vec![
+        user("u1", "ada", "Ada"),
+        user("u2", "grace", "Grace"),
+        user("u3", "linus", "Linus"),
+        group("g1", "Engineering"),
+        group("g2", "Sales"),
+        member("g1", "Engineering", "u1", "ada"),
+        member("g1", "Engineering", "u2", "grace"),
+        member("g2", "Sales", "u3", "linus"),
+    ]
+}
+
+/// The incident: Engineering and Grace deleted (with their memberships), Ada renamed, a
+/// stranger added to Sales.
+fn damaged() -> Vec<Record> {
+    vec![
+        user("u1", "ada", "Ada L."),
+        user("u3", "linus", "Linus"),
+        user("u9", "mallory", "Mallory"),
+        group("g2", "Sales"),
+        member("g2", "Sales", "u3", "linus"),
+        member("g2", "Sales", "u9", "mallory"),
+    ]
+}
+
+fn plan_for(
+    snapshot: &[Record],
+    live: &MemoryProvider,
+    options: &PlanOptions,
+) -> Result<Plan, RestoreError> {
+    let mut p = plan(sorted(snapshot.to_vec()), sorted(live.all()), live, options)?;
+    p.snapshot = "mem/20261127T020000Z-00000000".into();
+    p.target = "mem".into();
+    Ok(p)
+}
+
+fn ops(plan: &Plan) -> Vec<String> {
+    plan.operations
+        .iter()
+        .map(|o| format!("{}:{:?} {} {}", o.level, o.action, o.kind, o.key))
+        .collect()
+}
+
+#[test]
+fn creates_follow_dependencies_and_deletes_come_last_in_reverse() {
+    let live = MemoryProvider::new(damaged());
+    let options = PlanOptions {
+        mode: Mode::Authoritative,
+        max_deletes: 10,
+        ..PlanOptions::default()
+    };
+    let plan = plan_for(&snapshot(), &live, &options).unwrap();
+    assert_eq!(
+        ops(&plan),
+        [
+            "0:Create t.user grace",
+            "0:Update t.user ada",
+            "0:Create t.group Engineering",
+            "1:Create t.membership Engineering/ada",
+            "1:Create t.membership Engineering/grace",
+            "2:Delete t.membership Sales/mallory",
+            "3:Delete t.user mallory",
+        ]
+    );
+    assert_eq!(plan.operations[1].fields[0].path, "/attrs/name");
+}
+
+#[test]
+fn additive_never_deletes() {
+    let live = MemoryProvider::new(damaged());
+    let plan = plan_for(&snapshot(), &live, &PlanOptions::default()).unwrap();
+    assert_eq!(plan.count(Action::Delete), 0);
+    assert_eq!(plan.operations.len(), 5);
+}
+
+#[test]
+fn deletes_beyond_the_limit_are_refused_and_the_runner_is_never_deleted() {
+    let mut live = MemoryProvider::new(damaged());
+    let options = PlanOptions {
+        mode: Mode::Authoritative,
+        ..PlanOptions::default()
+    };
+    let err = plan_for(&snapshot(), &live, &options).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("deletes 2 objects but --max-deletes is 0"),
+        "{err}"
+    );
+    live.me = Some(("t.user".into(), "mallory".into()));
+    let options = PlanOptions {
+        max_deletes: 1,
+        self_identity: live.me.clone(),
+        ..options
+    };
+    let plan = plan_for(&snapshot(), &live, &options).unwrap();
+    assert_eq!(plan.count(Action::Delete), 1);
+    assert_eq!(plan.skipped.len(), 1);
+    assert!(plan.skipped[0].reason.contains("runs as"));
+}
+
+#[test]
+fn only_selects_the_object_its_relationships_and_what_they_need() {
+    let live = MemoryProvider::new(damaged());
+    let only = vec![Selector::parse("group:Engineering", KINDS).unwrap()];
+    let options = PlanOptions {
+        only,
+        ..PlanOptions::default()
+    };
+    let plan = plan_for(&snapshot(), &live, &options).unwrap();
+    assert_eq!(
+        ops(&plan),
+        [
+            "0:Create t.user grace",
+            "0:Create t.group Engineering",
+            "1:Create t.membership Engineering/ada",
+            "1:Create t.membership Engineering/grace",
+        ]
+    );
+    let bad = Selector::parse("group:Nope", KINDS).unwrap();
+    let err = plan_for(
+        &snapshot(),
+        &live,
+        &PlanOptions {
+            only: vec![bad],
+            ..PlanOptions::default()
+        },
+    );
+    assert!(matches!(
+        err,
+        Err(RestoreError::Refused(Refusal::NoMatch(_)))
+    ));
+    assert!(Selector::parse("widget:x", KINDS).is_err());
+    assert!(Selector::parse("Engineering", KINDS).is_err());
+}
+
+#[test]
+fn kinds_filter_and_capabilities() {
+    let mut snap = snapshot();
+    snap.push(Record::new("t.audit", "a1", "log", json!({}), vec![]));
+    snap.push(Record::new("t.unknown", "x1", "x", json!({}), vec![]));
+    let live = MemoryProvider::new(damaged());
+    let options = PlanOptions {
+        kinds: Some(["t.user".to_string(), "t.audit".into(), "t.unknown".into()].into()),
+        ..PlanOptions::default()
+    };
+    let plan = plan_for(&snap, &live, &options).unwrap();
+    assert_eq!(ops(&plan), ["0:Create t.user grace", "0:Update t.user ada"]);
+    let reasons: Vec<&str> = plan.skipped.iter().map(|s| s.reason.as_str()).collect();
+    assert_eq!(
+        reasons,
+        [
+            "the connector cannot create t.audit; do it by hand",
+            "the connector does not know kind t.unknown"
+        ]
+    );
+}
+
+#[test]
+fn plan_text_report() {
+    let mut live = MemoryProvider::new(damaged());
+    live.me = Some(("t.user".into(), "mallory".into()));
+    let options = PlanOptions {
+        mode: Mode::Authoritative,
+        max_deletes: 5,
+        self_identity: live.me.clone(),
+        ..PlanOptions::default()
+    };
+    let plan = plan_for(&snapshot(), &live, &options).unwrap();
+    let mut out = Vec::new();
+    render::plan_text(&plan, &mut out).unwrap();
+    insta::assert_snapshot!(String::from_utf8(out).unwrap());
+    let mut out = Vec::new();
+    render::plan_json(&plan, &mut out).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["operations"].as_array().unwrap().len(), 6);
+    assert_eq!(v["cannot_restore"][0]["keys"], json!(["grace"]));
+}
+
+/// Every record as (kind, key, attrs, refs as (kind, key) of their targets): equal when two
+/// states are the same modulo ids.
+fn by_keys(records: &[Record]) -> BTreeSet<String> {
+    let keys: BTreeMap<(String, String), String> = records
+        .iter()
+        .map(|r| ((r.kind.clone(), r.id.clone()), r.key.clone()))
+        .collect();
+    records
+        .iter()
+        .map(|r| {
+            let refs: Vec<String> = r
+                .refs
+                .iter()
+                .map(|x| {
+                    format!(
+                        "{}={}:{}",
+                        x.rel,
+                        x.kind,
+                        keys.get(&(x.kind.clone(), x.id.clone()))
+                            .cloned()
+                            .unwrap_or_default()
+                    )
+                })
+                .collect();
+            format!("{}|{}|{}|{}", r.kind, r.key, r.attrs, refs.join(","))
+        })
+        .collect()
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+async fn restore(
+    snapshot: &[Record],
+    live: &MemoryProvider,
+    store: &dyn JournalStore,
+    options: &PlanOptions,
+) -> Result<ApplyReport, RestoreError> {
+    let plan = plan_for(snapshot, live, options)?;
+    let journal = Journal::create(store, &plan).await?;
+    apply(
+        &plan,
+        live,
+        &journal,
+        &BTreeMap::new(),
+        &ApplyOptions::default(),
+    )
+    .await
+}
+
+#[test]
+fn applied_plan_restores_the_snapshot_and_a_second_plan_is_empty() {
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalJournalStore::new(dir.path());
+        let live = MemoryProvider::new(damaged());
+        let options = PlanOptions {
+            mode: Mode::Authoritative,
+            max_deletes: 10,
+            ..PlanOptions::default()
+        };
+        let report = restore(&snapshot(), &live, &store, &options).await.unwrap();
+        assert_eq!(
+            (report.done, report.failed, report.residual.len()),
+            (7, 0, 0)
+        );
+        assert!(report.is_complete());
+        assert_eq!(by_keys(&live.all()), by_keys(&snapshot()));
+        assert!(
+            plan_for(&snapshot(), &live, &options)
+                .unwrap()
+                .operations
+                .is_empty()
+        );
+        let journal = store.list("journals/mem/").await.unwrap();
+        assert_eq!(
+            journal
+                .iter()
+                .filter(|p| p.ends_with("finished.json"))
+                .count(),
+            1
+        );
+        assert_eq!(
+            journal
+                .iter()
+                .filter(|p| p.ends_with(".start.json"))
+                .count(),
+            7
+        );
+    });
+}
+
+#[test]
+fn failures_are_reported_and_resume_finishes_the_job() {
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalJournalStore::new(dir.path());
+        let mut live = MemoryProvider::new(damaged());
+        live.fail_after = Some(2);
+        let options = PlanOptions {
+            mode: Mode::Authoritative,
+            max_deletes: 10,
+            ..PlanOptions::default()
+        };
+        let report = restore(&snapshot(), &live, &store, &options).await.unwrap();
+        assert_eq!((report.done, report.failed), (2, 5));
+        assert!(report.failures[0].error.contains("injected failure"));
+        assert!(!report.is_complete());
+        live.fail_after = None;
+        let (journal, plan) =
+            Journal::latest_unfinished(&store, "mem", "mem/20261127T020000Z-00000000")
+                .await
+                .unwrap()
+                .expect("an unfinished journal");
+        let states = journal.states().await.unwrap();
+        let report = apply(&plan, &live, &journal, &states, &ApplyOptions::default())
+            .await
+            .unwrap();
+        assert!(report.is_complete(), "{report:?}");
+        assert_eq!(by_keys(&live.all()), by_keys(&snapshot()));
+        assert!(
+            Journal::latest_unfinished(&store, "mem", &plan.snapshot)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    });
+}
+
+/// A journal store that stops writing after `limit` objects, like a process killed mid-run:
+/// operations it lets start but not end have taken effect at the provider.
+struct Killed<'a> {
+    inner: &'a LocalJournalStore,
+    limit: usize,
+    writes: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl JournalStore for Killed<'_> {
+    async fn put_new(&self, path: &str, bytes: Vec<u8>) -> Result<(), JournalError> {
+        if self
+            .writes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            >= self.limit
+        {
+            return Err(JournalError::Storage {
+                path: path.into(),
+                message: "killed".into(),
+            });
+        }
+        self.inner.put_new(path, bytes).await
+    }
+    async fn get(&self, path: &str) -> Result<Option<Vec<u8>>, JournalError> {
+        self.inner.get(path).await
+    }
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, JournalError> {
+        self.inner.list(prefix).await
+    }
+}
+
+async fn crash_then_resume(snapshot: Vec<Record>, live: Vec<Record>, limit: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalJournalStore::new(dir.path());
+    let live = MemoryProvider::new(live);
+    let options = PlanOptions {
+        mode: Mode::Authoritative,
+        max_deletes: u64::MAX,
+        ..PlanOptions::default()
+    };
+    let killed = Killed {
+        inner: &store,
+        limit,
+        writes: 0.into(),
+    };
+    let first = restore(&snapshot, &live, &killed, &options).await;
+    if first.is_ok() {
+        // The kill came after the last write: nothing to resume.
+        assert_eq!(by_keys(&live.all()), by_keys(&snapshot));
+        return;
+    }
+    let plan_name = "mem/20261127T020000Z-00000000";
+    let Some((journal, plan)) = Journal::latest_unfinished(&store, "mem", plan_name)
+        .await
+        .unwrap()
+    else {
+        // Killed before the plan was written: nothing ran.
+        return;
+    };
+    let states: BTreeMap<usize, OpState> = journal.states().await.unwrap();
+    let report = apply(&plan, &live, &journal, &states, &ApplyOptions::default())
+        .await
+        .unwrap();
+    assert!(report.is_complete(), "{report:?}");
+    let all = live.all();
+    let keys: Vec<(String, String)> = all
+        .iter()
+        .map(|r| (r.kind.clone(), r.key.clone()))
+        .collect();
+    let unique: BTreeSet<&(String, String)> = keys.iter().collect();
+    assert_eq!(keys.len(), unique.len(), "a create was repeated");
+    assert_eq!(by_keys(&all), by_keys(&snapshot));
+}
+
+#[test]
+fn kill_at_every_point_then_resume_never_duplicates() {
+    for limit in 0..16 {
+        runtime().block_on(crash_then_resume(snapshot(), damaged(), limit));
+    }
+}
+
+/// A random organisation: users, groups and memberships between them.
+fn arb_org() -> impl Strategy<Value = Vec<Record>> {
+    (
+        1usize..6,
+        1usize..4,
+        prop::collection::vec((0usize..6, 0usize..4), 0..10),
+        0u8..3,
+    )
+        .prop_map(|(users, groups, links, flavour)| {
+            let mut out = Vec::new();
+            for u in 0..users {
+                out.push(user(
+                    &format!("u{u}"),
+                    &format!("user{u}"),
+                    &format!("N{}", u as u8 + flavour),
+                ));
+            }
+            for g in 0..groups {
+                out.push(group(&format!("g{g}"), &format!("group{g}")));
+            }
+            let links: BTreeSet<(usize, usize)> = links
+                .into_iter()
+                .map(|(u, g)| (u % users, g % groups))
+                .collect();
+            for (u, g) in links {
+                out.push(member(
+                    &format!("g{g}"),
+                    &format!("group{g}"),
+                    &format!("u{u}"),
+                    &format!("user{u}"),
+                ));
+            }
+            out
+        })
+}
+
+/// The live side: the snapshot's records, some dropped, some re-created under new ids.
+fn arb_live(snapshot: Vec<Record>) -> impl Strategy<Value = (Vec<Record>, Vec<Record>)> {
+    let n = snapshot.len();
+    (prop::collection::vec(0u8..4, n), arb_org()).prop_map(move |(fate, other)| {
+        let mut live = Vec::new();
+        for (r, f) in snapshot.iter().zip(&fate) {
+            match f {
+                0 => {}
+                1 if r.kind != "t.membership" => {
+                    let mut again = r.clone();
+                    again.id = format!("re-{}", r.id);
+                    live.push(again);
+                }
+                _ => live.push(r.clone()),
+            }
+        }
+        // Memberships whose ends vanished go with them, as in a real provider.
+        let ids: BTreeSet<(String, String)> = live
+            .iter()
+            .map(|r| (r.kind.clone(), r.id.clone()))
+            .collect();
+        live.retain(|r| {
+            r.refs
+                .iter()
+                .all(|x| ids.contains(&(x.kind.clone(), x.id.clone())))
+        });
+        for mut r in other.into_iter().filter(|r| r.kind == "t.user") {
+            r.id = format!("x-{}", r.id);
+            r.key = format!("x-{}", r.key);
+            live.push(r);
+        }
+        (snapshot.clone(), live)
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn applying_a_plan_reaches_the_snapshot_and_replanning_is_empty(
+        (snap, live) in arb_org().prop_flat_map(arb_live)
+    ) {
+        let provider = MemoryProvider::new(live);
+        let options = PlanOptions { mode: Mode::Authoritative, max_deletes: u64::MAX, ..PlanOptions::default() };
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalJournalStore::new(dir.path());
+        let report = runtime().block_on(restore(&snap, &provider, &store, &options)).unwrap();
+        prop_assert!(report.is_complete(), "{:?}", report);
+        prop_assert_eq!(by_keys(&provider.all()), by_keys(&snap));
+        let again = plan_for(&snap, &provider, &options).unwrap();
+        prop_assert!(again.operations.is_empty(), "{:?}", ops(&again));
+    }
+
+    #[test]
+    fn a_crash_anywhere_then_resume_reaches_the_snapshot(
+        (snap, live) in arb_org().prop_flat_map(arb_live),
+        limit in 0usize..30,
+    ) {
+        runtime().block_on(crash_then_resume(snap, live, limit));
+    }
+}
