@@ -276,7 +276,10 @@ impl SigningKey {
                     path: path.to_path_buf(),
                 });
             }
-            Err(e) => return Err(bad(e.to_string())),
+            Err(e) => match unchecked_passwordless_key(&text) {
+                Some(secret) => secret,
+                None => return Err(bad(e.to_string())),
+            },
         };
         let public =
             minisign::PublicKey::from_secret_key(&secret).map_err(|e| bad(e.to_string()))?;
@@ -312,6 +315,24 @@ impl SigningKey {
             },
         })
     }
+}
+
+/// A passwordless key as `minisign -G -W` 0.11 writes it: with an all-zero checksum, which the
+/// minisign crate rejects as corrupted. A damaged key still cannot sign unnoticed: its
+/// signatures fail verification against the `.pub` file.
+fn unchecked_passwordless_key(text: &str) -> Option<minisign::SecretKey> {
+    use base64::Engine as _;
+    const LEN: usize = 158;
+    const CHECKSUM: std::ops::Range<usize> = 126..158;
+    let line = text.lines().nth(1)?.trim();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(line)
+        .ok()?;
+    let passwordless = bytes.len() == LEN && bytes[2..4] == [0, 0];
+    if !passwordless || bytes[CHECKSUM].iter().any(|b| *b != 0) {
+        return None;
+    }
+    minisign::SecretKey::from_bytes(&bytes).ok()
 }
 
 /// Creates a minisign key pair without password: the secret key in a new file `out` (mode
