@@ -9,7 +9,7 @@
 //!
 //! let cfg = AwsIamConfig { profile: Some("backup".into()), ..AwsIamConfig::default() };
 //! let provider = AwsIamProvider::new("aws-prod", &cfg, std::path::Path::new("."))?;
-//! let (sink, mut records) = tokio::sync::mpsc::channel(1024);
+//! let (sink, mut records) = tokio::sync::mpsc::channel::<iamsnap_provider::Record>(1024);
 //! let reader = tokio::spawn(async move { while let Some(r) = records.recv().await { println!("{}", r.key) } });
 //! provider.snapshot(sink).await?;
 //! # reader.await.unwrap();

@@ -15,7 +15,9 @@ use iamsnap_provider::{Action, IdMap, Operation, Outcome, Provider, Record};
 use serde_json::Value;
 
 /// moto's server on a free loopback port, with AWS-managed policies loaded (moto leaves them
-/// out unless told), stopped when dropped. Fails, never skips, when moto is missing.
+/// out unless `MOTO_IAM_LOAD_MANAGED_POLICIES` is set in its environment, which is why this is
+/// not the testkit's `MotoServer`), stopped when dropped. Fails, never skips, when moto is
+/// missing; `IAMSNAP_MOTO_SERVER` names another program.
 pub struct Moto {
     child: Child,
     pub endpoint: String,
@@ -23,7 +25,7 @@ pub struct Moto {
 
 impl Moto {
     pub fn start() -> Moto {
-        let port = iamsnap_testkit::moto::free_port();
+        let port = free_port();
         let program = std::env::var("IAMSNAP_MOTO_SERVER").unwrap_or_else(|_| "moto_server".into());
         let child = Command::new(&program)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
@@ -75,6 +77,14 @@ impl Moto {
             .build();
         aws_sdk_iam::Client::from_conf(conf)
     }
+}
+
+/// A loopback port nobody listens on right now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
 }
 
 impl Drop for Moto {
