@@ -249,3 +249,32 @@ impl<'a> Journal<'a> {
             .await
     }
 }
+
+/// Journals live in the repository, beside the snapshots, under `journals/`.
+#[async_trait]
+impl JournalStore for crate::repo::Repository {
+    async fn put_new(&self, path: &str, bytes: Vec<u8>) -> Result<(), JournalError> {
+        self.put_new_bytes(path, &bytes)
+            .await
+            .map_err(|e| storage(path, e))
+    }
+
+    async fn get(&self, path: &str) -> Result<Option<Vec<u8>>, JournalError> {
+        match self.get_bytes(path).await {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(crate::repo::RepoError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(storage(path, e)),
+        }
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, JournalError> {
+        let mut paths: Vec<String> = crate::repo::Repository::list(self, prefix)
+            .await
+            .map_err(|e| storage(prefix, e))?
+            .into_iter()
+            .map(|o| o.path)
+            .collect();
+        paths.sort();
+        Ok(paths)
+    }
+}
