@@ -1,0 +1,152 @@
+//! Shared helpers of the end-to-end tests: a workspace with fresh keys and a configuration,
+//! the `iamsnap` binary, and an emulated Okta org served in-process.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+use iamsnap_testkit::okta::{OktaEmulator, RunningOkta};
+
+/// The Okta API token the emulated orgs accept; tests check it never leaks.
+pub const OKTA_TOKEN: &str = "okta-token-DO-NOT-LEAK-4242";
+
+/// An emulated Okta org on its own runtime thread, stopped when dropped.
+pub struct Org {
+    pub okta: RunningOkta,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Org {
+    pub fn start(users: usize, groups: usize, apps: usize) -> Org {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let okta = runtime
+            .block_on(
+                OktaEmulator::builder()
+                    .users(users)
+                    .groups(groups)
+                    .apps(apps)
+                    .seed(7)
+                    .token(OKTA_TOKEN)
+                    .start(),
+            )
+            .expect("the Okta emulator starts");
+        Org { okta, runtime }
+    }
+
+    pub fn url(&self) -> String {
+        self.okta.base_url().to_string()
+    }
+}
+
+/// A folder with an identity, a signing key, a configuration and an initialised repository.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+    pub recipient: String,
+    pub verify_key: String,
+}
+
+impl Workspace {
+    /// Keys and a configuration whose repository is `repository` (TOML lines) and whose only
+    /// source is the Okta org at `org_url` named `okta-test`.
+    pub fn new(org_url: &str) -> Workspace {
+        Workspace::with_repository(org_url, "url = \"repo\"")
+    }
+
+    pub fn with_repository(org_url: &str, repository: &str) -> Workspace {
+        let dir = tempfile::tempdir().unwrap();
+        let recipient = stdout(&run_in(dir.path(), &["key", "generate", "--out", "identity.txt"]));
+        let verify_key = stdout(&run_in(dir.path(), &["key", "signing", "--out", "signing.key"]));
+        let ws = Workspace {
+            dir,
+            recipient: recipient.trim().to_string(),
+            verify_key: verify_key.trim().to_string(),
+        };
+        ws.write_config(org_url, repository, true);
+        ws
+    }
+
+    /// (Re)writes iamsnap.toml; `verify` decides whether `verify_key` is set.
+    pub fn write_config(&self, org_url: &str, repository: &str, verify: bool) {
+        let verify_line = if verify {
+            format!("verify_key = \"{}\"\n", self.verify_key)
+        } else {
+            String::new()
+        };
+        let text = format!(
+            "[repository]\n{repository}\nrecipients = [\"{}\"]\nsigning_key_file = \"signing.key\"\n{verify_line}\n[sources.okta-test]\nprovider = \"okta\"\norg_url = \"{org_url}\"\ntoken_env = \"IAMSNAP_TEST_OKTA_TOKEN\"\n",
+            self.recipient
+        );
+        std::fs::write(self.path("iamsnap.toml"), text).unwrap();
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// `iamsnap ARGS` with this workspace's configuration and identity.
+    pub fn iamsnap(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::cargo_bin("iamsnap").unwrap();
+        cmd.current_dir(self.dir.path())
+            .env("IAMSNAP_CONFIG", self.path("iamsnap.toml"))
+            .env("IAMSNAP_IDENTITY", self.path("identity.txt"))
+            .env("IAMSNAP_TEST_OKTA_TOKEN", OKTA_TOKEN)
+            .env_remove("IAMSNAP_LOG")
+            .args(args);
+        cmd.output().unwrap()
+    }
+
+    /// The archives under the repository folder, oldest first.
+    pub fn archives(&self, source: &str) -> Vec<PathBuf> {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(self.path("repo/snapshots").join(source))
+            .map(|dir| {
+                dir.map(|e| e.unwrap().path())
+                    .filter(|p| p.extension().is_some_and(|e| e == "iamsnap"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        found.sort();
+        found
+    }
+}
+
+/// `iamsnap ARGS` in `dir` without configuration.
+pub fn run_in(dir: &Path, args: &[&str]) -> Output {
+    let output = Command::cargo_bin("iamsnap")
+        .unwrap()
+        .current_dir(dir)
+        .env_remove("IAMSNAP_CONFIG")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "iamsnap {args:?}: {}", describe(&output));
+    output
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+pub fn describe(output: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        output.status.code(),
+        stdout(output),
+        stderr(output)
+    )
+}
+
+/// Asserts the exit code, showing the output when it differs.
+#[track_caller]
+pub fn assert_exit(output: &Output, code: i32) {
+    assert_eq!(output.status.code(), Some(code), "{}", describe(output));
+}
