@@ -16,7 +16,7 @@ apps=${QUICKSTART_APPS:-30}
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
 step "building iamsnap and the emulators"
-cargo build --quiet --bin iamsnap --bin iamsnap-testkit
+cargo build --quiet -p iamsnap -p iamsnap-testkit --bins
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 bin=$target_dir/debug
 iamsnap() { "$bin/iamsnap" "$@"; }
