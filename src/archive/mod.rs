@@ -15,6 +15,8 @@ use std::path::Path;
 use crate::error::{Classify, ExitStatus};
 use crate::keys::{KeyError, SigningKey};
 
+#[doc(hidden)]
+pub mod fuzz;
 pub mod manifest;
 pub mod reader;
 pub mod spool;
