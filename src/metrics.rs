@@ -98,7 +98,10 @@ fn render(runs: &[SourceRun], previous: &BTreeMap<String, i64>) -> String {
             .filter(|r| r.success)
             .flat_map(|r| {
                 r.records.iter().map(move |(kind, n)| {
-                    (format!("{},kind=\"{}\"", labels(r), escape(kind)), n.to_string())
+                    (
+                        format!("{},kind=\"{}\"", labels(r), escape(kind)),
+                        n.to_string(),
+                    )
                 })
             })
             .collect(),
@@ -150,7 +153,8 @@ fn escape(value: &str) -> String {
 fn last_successes(text: &str) -> BTreeMap<String, i64> {
     let mut found = BTreeMap::new();
     for line in text.lines() {
-        let Some(rest) = line.strip_prefix("iamsnap_backup_last_success_timestamp_seconds{source=\"")
+        let Some(rest) =
+            line.strip_prefix("iamsnap_backup_last_success_timestamp_seconds{source=\"")
         else {
             continue;
         };

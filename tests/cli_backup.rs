@@ -17,7 +17,12 @@ fn backup_list_show_verify_export() {
     let backup = ws.iamsnap(&["backup", "--all", "--metrics-file", "metrics.prom"]);
     assert_exit(&backup, 0);
     let metrics = std::fs::read_to_string(ws.path("metrics.prom")).unwrap();
-    assert!(metrics.contains("iamsnap_backup_records{source=\"okta-test\",provider=\"okta\",kind=\"okta.user\"} 300"), "{metrics}");
+    assert!(
+        metrics.contains(
+            "iamsnap_backup_records{source=\"okta-test\",provider=\"okta\",kind=\"okta.user\"} 300"
+        ),
+        "{metrics}"
+    );
     assert!(metrics.contains("iamsnap_backup_success{source=\"okta-test\",provider=\"okta\"} 1"));
 
     let list = ws.iamsnap(&["snapshots", "--json"]);
@@ -40,7 +45,12 @@ fn backup_list_show_verify_export() {
     assert_eq!(users.lines().count(), 300);
     let ids: Vec<String> = users
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].as_str().unwrap().to_string())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
     let mut sorted = ids.clone();
     sorted.sort();
@@ -67,7 +77,11 @@ fn damaged_unsigned_and_foreign_archives_exit_4() {
     std::fs::write(&archive, &flipped).unwrap();
     let out = ws.iamsnap(&["verify", "okta-test@latest"]);
     assert_exit(&out, 4);
-    assert!(stdout(&out).to_lowercase().contains("signature"), "{}", describe(&out));
+    assert!(
+        stdout(&out).to_lowercase().contains("signature"),
+        "{}",
+        describe(&out)
+    );
     let out = ws.iamsnap(&["show", "okta-test@latest"]);
     assert_exit(&out, 4);
     std::fs::write(&archive, &pristine).unwrap();
@@ -111,7 +125,10 @@ fn damaged_unsigned_and_foreign_archives_exit_4() {
     // Without verify_key, unsigned archives need an explicit opt-out.
     ws.write_config(&org.url(), "url = \"repo\"", false);
     assert_exit(&ws.iamsnap(&["show", "okta-test@latest"]), 2);
-    assert_exit(&ws.iamsnap(&["show", "okta-test@latest", "--insecure-skip-signature"]), 0);
+    assert_exit(
+        &ws.iamsnap(&["show", "okta-test@latest", "--insecure-skip-signature"]),
+        0,
+    );
 }
 
 #[test]
@@ -124,7 +141,11 @@ fn a_failing_source_publishes_nothing_and_exits_3() {
     assert_exit(&out, 3);
     assert!(ws.archives("okta-test").is_empty());
     let leftovers: Vec<_> = walk(&ws.path("repo"));
-    assert_eq!(leftovers, vec![ws.path("repo/iamsnap-repo.json")], "nothing but the repo file");
+    assert_eq!(
+        leftovers,
+        vec![ws.path("repo/iamsnap-repo.json")],
+        "nothing but the repo file"
+    );
     assert!(!stderr(&out).contains(OKTA_TOKEN));
 }
 

@@ -96,7 +96,10 @@ fn backup_to_s3_with_object_lock_and_forget_refuses_locked() {
     );
     let until = head.object_lock_retain_until_date().unwrap().secs();
     let days = (until - chrono::Utc::now().timestamp()) / 86_400;
-    assert!((29..=30).contains(&days), "retain until {days} days from now");
+    assert!(
+        (29..=30).contains(&days),
+        "retain until {days} days from now"
+    );
 
     let verify = aws(&["verify", "--all"]);
     assert_exit(&verify, 0);
@@ -112,5 +115,9 @@ fn backup_to_s3_with_object_lock_and_forget_refuses_locked() {
     assert!(stdout(&forget).contains("locked"), "{}", describe(&forget));
     let list = aws(&["snapshots", "--json"]);
     let listed: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
-    assert_eq!(listed.as_array().unwrap().len(), 2, "the locked snapshot is still there");
+    assert_eq!(
+        listed.as_array().unwrap().len(),
+        2,
+        "the locked snapshot is still there"
+    );
 }

@@ -38,24 +38,31 @@ fn unknown_field_names_file_line_and_field() {
 #[test]
 fn unknown_provider_is_an_error() {
     let text = "[repository]\nurl = \"/tmp/x\"\n[sources.a]\nprovider = \"nope\"\n";
-    let err = Config::parse(text, Path::new("c.toml")).unwrap_err().to_string();
+    let err = Config::parse(text, Path::new("c.toml"))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("nope"), "{err}");
 }
 
 #[test]
 fn object_lock_needs_s3_and_days() {
-    let text = "[repository]\nurl = \"/tmp/x\"\nobject_lock = { mode = \"governance\", days = 1 }\n";
+    let text =
+        "[repository]\nurl = \"/tmp/x\"\nobject_lock = { mode = \"governance\", days = 1 }\n";
     assert!(Config::parse(text, Path::new("c.toml")).is_err());
-    let text = "[repository]\nurl = \"s3://b/p\"\nobject_lock = { mode = \"governance\", days = 0 }\n";
+    let text =
+        "[repository]\nurl = \"s3://b/p\"\nobject_lock = { mode = \"governance\", days = 0 }\n";
     assert!(Config::parse(text, Path::new("c.toml")).is_err());
-    let text = "[repository]\nurl = \"s3://b/p\"\nobject_lock = { mode = \"compliance\", days = 7 }\n";
+    let text =
+        "[repository]\nurl = \"s3://b/p\"\nobject_lock = { mode = \"compliance\", days = 7 }\n";
     assert!(Config::parse(text, Path::new("c.toml")).is_ok());
 }
 
 #[test]
 fn unknown_field_in_a_source_is_named() {
     let text = "[repository]\nurl = \"/tmp/x\"\n\n[sources.a]\nprovider = \"okta\"\norg_url = \"https://x\"\ntokn_env = \"X\"\n";
-    let err = Config::parse(text, Path::new("c.toml")).unwrap_err().to_string();
+    let err = Config::parse(text, Path::new("c.toml"))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("tokn_env"), "{err}");
     assert!(err.contains("c.toml"), "{err}");
     assert!(err.contains("sources"), "{err}");

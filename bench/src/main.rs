@@ -57,7 +57,10 @@ fn main() -> anyhow::Result<()> {
 /// The directory holding the release binaries (beside this one).
 fn bin_dir() -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe()?;
-    let dir = exe.parent().context("the bench binary has no folder")?.to_path_buf();
+    let dir = exe
+        .parent()
+        .context("the bench binary has no folder")?
+        .to_path_buf();
     for name in ["iamsnap", "iamsnap-testkit"] {
         if !dir.join(name).exists() {
             bail!(
@@ -123,12 +126,24 @@ fn children_peak_rss_mib() -> anyhow::Result<f64> {
     Ok(usage.max_rss() as f64 / 1024.0)
 }
 
-fn backup(users: usize, groups: usize, apps: usize, rate_limit: u64, latency_ms: u64) -> anyhow::Result<()> {
+fn backup(
+    users: usize,
+    groups: usize,
+    apps: usize,
+    rate_limit: u64,
+    latency_ms: u64,
+) -> anyhow::Result<()> {
     let bin = bin_dir()?;
     let work = tempfile::tempdir()?;
     let dir = work.path();
     let mut args: Vec<String> = [
-        "okta", "--port", "0", "--token", "bench-token", "--seed", "1",
+        "okta",
+        "--port",
+        "0",
+        "--token",
+        "bench-token",
+        "--seed",
+        "1",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -165,7 +180,11 @@ fn backup(users: usize, groups: usize, apps: usize, rate_limit: u64, latency_ms:
     let baseline = children_peak_rss_mib()?;
 
     let started = Instant::now();
-    iamsnap(&bin, dir, &["backup", "--all", "--metrics-file", "metrics.prom"])?;
+    iamsnap(
+        &bin,
+        dir,
+        &["backup", "--all", "--metrics-file", "metrics.prom"],
+    )?;
     let wall = started.elapsed().as_secs_f64();
     let peak = children_peak_rss_mib()?;
     drop(emulator);
@@ -180,12 +199,21 @@ fn backup(users: usize, groups: usize, apps: usize, rate_limit: u64, latency_ms:
     };
     let records = value("iamsnap_backup_records{");
     println!("scenario            okta backup → local repository");
-    println!("org                 {users} users, {groups} groups, {apps} apps (seeded in {:.1}s)", seeded.as_secs_f64());
+    println!(
+        "org                 {users} users, {groups} groups, {apps} apps (seeded in {:.1}s)",
+        seeded.as_secs_f64()
+    );
     println!("records             {records:.0}");
     println!("wall time           {wall:.2} s");
     println!("records/s           {:.0}", records / wall);
-    println!("requests            {:.0}", value("iamsnap_backup_requests{"));
-    println!("throttled           {:.0}", value("iamsnap_backup_throttled{"));
+    println!(
+        "requests            {:.0}",
+        value("iamsnap_backup_requests{")
+    );
+    println!(
+        "throttled           {:.0}",
+        value("iamsnap_backup_throttled{")
+    );
     println!("archive bytes       {:.0}", value("iamsnap_backup_bytes{"));
     println!("peak RSS (iamsnap)  {peak:.1} MiB (key/init commands peaked at {baseline:.1} MiB)");
     Ok(())

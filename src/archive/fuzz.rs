@@ -7,16 +7,20 @@ use std::io::Write;
 use crate::archive::ArchiveReader;
 
 /// A throwaway identity used only to wrap fuzz inputs; it protects nothing.
-const FUZZ_IDENTITY: &str = "AGE-SECRET-KEY-1GPZCT065JGZ69CT4WK2L543KMDDTJRVRJAKCC002QVXN8YDDKSSQ55LNVX";
+const FUZZ_IDENTITY: &str =
+    "AGE-SECRET-KEY-1GPZCT065JGZ69CT4WK2L543KMDDTJRVRJAKCC002QVXN8YDDKSSQ55LNVX";
 
 /// Encrypts `plaintext` to the fuzz key, opens it as an archive and reads every record.
 pub fn read_plaintext(plaintext: &[u8]) {
     let identity: age::x25519::Identity = FUZZ_IDENTITY.parse().expect("the fuzz identity parses");
     let recipient = identity.to_public();
-    let encryptor = age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
-        .expect("one recipient");
+    let encryptor =
+        age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
+            .expect("one recipient");
     let mut encrypted = Vec::new();
-    let mut writer = encryptor.wrap_output(&mut encrypted).expect("in-memory output");
+    let mut writer = encryptor
+        .wrap_output(&mut encrypted)
+        .expect("in-memory output");
     writer.write_all(plaintext).expect("in-memory output");
     writer.finish().expect("in-memory output");
 

@@ -95,7 +95,10 @@ fn selected_sources(config: &Config, args: &Args) -> anyhow::Result<Vec<String>>
         return Ok(config.sources.keys().cloned().collect());
     }
     if args.sources.is_empty() {
-        return Err(UsageError("name the sources to back up with --source NAME, or pass --all".into()).into());
+        return Err(UsageError(
+            "name the sources to back up with --source NAME, or pass --all".into(),
+        )
+        .into());
     }
     for name in &args.sources {
         config.source(name)?;
@@ -129,7 +132,12 @@ async fn backup_one(
     });
     let read = provider.snapshot(tx).await;
     let spool = spooler.await.context("the spool task failed")?;
-    read.with_context(|| format!("source {name}: reading {} failed; nothing was published", provider.provider_type()))?;
+    read.with_context(|| {
+        format!(
+            "source {name}: reading {} failed; nothing was published",
+            provider.provider_type()
+        )
+    })?;
     let spool = spool.context("cannot spool records to a temporary file")?;
     progress.finish();
 
@@ -145,8 +153,7 @@ async fn backup_one(
     let built = tokio::task::spawn_blocking(move || {
         let recipients = keys::parse_recipients(&recipients)?;
         let sorted = spool.finish()?;
-        archive::build(header, sorted, &recipients, &signing_key, None)
-            .map_err(anyhow::Error::from)
+        archive::build(header, sorted, &recipients, &signing_key, None).map_err(anyhow::Error::from)
     })
     .await
     .context("the archive task failed")??;

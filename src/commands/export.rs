@@ -37,8 +37,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     }
     let config = ctx.config()?;
     let repo = Repository::open(&config.repository()).await?;
-    let (info, mut reader, _file) =
-        open::open_snapshot(ctx, &repo, &args.snap, &args.open).await?;
+    let (info, mut reader, _file) = open::open_snapshot(ctx, &repo, &args.snap, &args.open).await?;
 
     // Written into a hidden sibling first and renamed at the end: a failed check leaves
     // nothing that looks like a complete export.
@@ -60,7 +59,10 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     let mut total = 0u64;
     for record in reader.records()? {
         let record = record.with_context(|| format!("snapshot {}", info.name))?;
-        if current.as_ref().is_none_or(|(kind, _)| *kind != record.kind) {
+        if current
+            .as_ref()
+            .is_none_or(|(kind, _)| *kind != record.kind)
+        {
             if let Some((_, mut out)) = current.take() {
                 out.flush()?;
             }

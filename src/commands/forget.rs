@@ -72,9 +72,17 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         for kept in &plan.keep {
-            println!("keep    {}  ({})", kept.snapshot.name, kept.reasons.join(", "));
+            println!(
+                "keep    {}  ({})",
+                kept.snapshot.name,
+                kept.reasons.join(", ")
+            );
         }
-        let verb = if args.dry_run { "would remove" } else { "removed" };
+        let verb = if args.dry_run {
+            "would remove"
+        } else {
+            "removed"
+        };
         let removed = if args.dry_run { &plan.remove } else { &deleted };
         for s in removed {
             println!("{verb:<7} {}", s.name);

@@ -36,7 +36,10 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         (manifest.finished - manifest.started).as_seconds_f64()
     );
     println!("size       {} encrypted", human_bytes(info.size));
-    println!("tool       iamsnap {} (format {})", manifest.tool_version, manifest.format_version);
+    println!(
+        "tool       iamsnap {} (format {})",
+        manifest.tool_version, manifest.format_version
+    );
     println!(
         "requests   {} (throttled {}, retried {})",
         manifest.requests.requests, manifest.requests.throttled, manifest.requests.retries

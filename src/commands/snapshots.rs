@@ -26,7 +26,12 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         println!("no snapshots in {}", repo.location());
         return Ok(ExitStatus::Ok);
     }
-    let width = snapshots.iter().map(|s| s.name.len()).max().unwrap_or(4).max(4);
+    let width = snapshots
+        .iter()
+        .map(|s| s.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
     println!("{:<width$}  {:<20}  {:>12}", "NAME", "TIME (UTC)", "SIZE");
     for s in &snapshots {
         println!(

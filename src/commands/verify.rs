@@ -28,7 +28,12 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     let repo = Repository::open(&config.repository()).await?;
     let names: Vec<String> = match &args.snap {
         Some(reference) => vec![repo.resolve(reference).await?.name],
-        None => repo.snapshots(None).await?.into_iter().map(|s| s.name).collect(),
+        None => repo
+            .snapshots(None)
+            .await?
+            .into_iter()
+            .map(|s| s.name)
+            .collect(),
     };
     if names.is_empty() {
         return Err(UsageError(format!("no snapshots in {}", repo.location())).into());

@@ -60,8 +60,14 @@ impl Workspace {
 
     pub fn with_repository(org_url: &str, repository: &str) -> Workspace {
         let dir = tempfile::tempdir().unwrap();
-        let recipient = stdout(&run_in(dir.path(), &["key", "generate", "--out", "identity.txt"]));
-        let verify_key = stdout(&run_in(dir.path(), &["key", "signing", "--out", "signing.key"]));
+        let recipient = stdout(&run_in(
+            dir.path(),
+            &["key", "generate", "--out", "identity.txt"],
+        ));
+        let verify_key = stdout(&run_in(
+            dir.path(),
+            &["key", "signing", "--out", "signing.key"],
+        ));
         let ws = Workspace {
             dir,
             recipient: recipient.trim().to_string(),
@@ -124,7 +130,11 @@ pub fn run_in(dir: &Path, args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap();
-    assert!(output.status.success(), "iamsnap {args:?}: {}", describe(&output));
+    assert!(
+        output.status.success(),
+        "iamsnap {args:?}: {}",
+        describe(&output)
+    );
     output
 }
 
