@@ -106,7 +106,10 @@ impl Context {
 /// Runs the command and turns its result into the process exit code.
 pub fn run(cli: Cli) -> ExitCode {
     crate::logging::init(&cli.global);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
