@@ -3,7 +3,11 @@
 //!
 //! - [`okta`]: an Okta org (Management API), seeded deterministically, up to hundreds of
 //!   thousands of users, with real paging, rate limits and write semantics.
+//! - [`entra`]: a Microsoft Entra ID tenant (Microsoft Graph v1.0 and the token endpoint),
+//!   seeded deterministically, with `@odata.nextLink` paging, `$batch`, throttling, permissions
+//!   and the recycle bin.
 //! - [`moto`]: moto's S3/IAM server for the AWS connector and the S3 repository.
 
+pub mod entra;
 pub mod moto;
 pub mod okta;

@@ -22,6 +22,78 @@ struct Cli {
 enum Command {
     /// Serve an emulated Okta org (Management API) on 127.0.0.1.
     Okta(OktaArgs),
+    /// Serve an emulated Microsoft Entra ID tenant (Microsoft Graph v1.0 and its token
+    /// endpoint) on 127.0.0.1.
+    Entra(EntraArgs),
+}
+
+#[derive(clap::Args)]
+struct EntraArgs {
+    /// Port to listen on (0: any free port).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Tenant id token requests must name (`/{tenant}/oauth2/v2.0/token`).
+    #[arg(long, default_value = "contoso")]
+    tenant: String,
+    /// Application (client) id of the client allowed to request tokens.
+    #[arg(long)]
+    client_id: String,
+    /// Its client secret.
+    #[arg(long, env = "IAMSNAP_TESTKIT_CLIENT_SECRET")]
+    client_secret: String,
+    /// Users to seed.
+    #[arg(long, default_value_t = 100)]
+    users: usize,
+    /// Groups to seed.
+    #[arg(long, default_value_t = 20)]
+    groups: usize,
+    /// Applications (each with its service principal) to seed.
+    #[arg(long, default_value_t = 8)]
+    apps: usize,
+    /// Conditional access policies to seed.
+    #[arg(long, default_value_t = 8)]
+    policies: usize,
+    /// Seed of the generator: the same seed gives the same tenant.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Graph requests allowed per minute (batch items counted one by one), answered with 429
+    /// and Retry-After beyond (default: unlimited).
+    #[arg(long, value_name = "REQUESTS_PER_MINUTE")]
+    rate_limit: Option<u64>,
+    /// Delay added to every answer, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+}
+
+async fn serve_entra(args: EntraArgs) -> ExitCode {
+    let mut emulator = iamsnap_testkit::entra::EntraEmulator::builder()
+        .port(args.port)
+        .tenant(args.tenant)
+        .client(args.client_id, args.client_secret)
+        .users(args.users)
+        .groups(args.groups)
+        .apps(args.apps)
+        .policies(args.policies)
+        .seed(args.seed)
+        .latency(Duration::from_millis(args.latency_ms));
+    if let Some(limit) = args.rate_limit {
+        emulator = emulator.rate_limit(limit, Duration::from_secs(60));
+    }
+    let running = match emulator.start().await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("iamsnap-testkit: cannot start the Entra emulator: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut stdout = std::io::stdout();
+    let _ = writeln!(stdout, "listening on {}", running.base_url());
+    let _ = stdout.flush();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = running.wait() => {}
+    }
+    ExitCode::SUCCESS
 }
 
 #[derive(clap::Args)]
@@ -56,6 +128,7 @@ struct OktaArgs {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Entra(args) => serve_entra(args).await,
         Command::Okta(args) => {
             let mut emulator = OktaEmulator::builder()
                 .port(args.port)

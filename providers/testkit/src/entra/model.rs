@@ -1,0 +1,353 @@
+//! The emulated tenant: directory objects by collection, the links between them (members,
+//! owners, managers, app role assignments, grants, role assignments), policies, and the
+//! recycle bin (`directory/deletedItems`) with what each deleted object was linked to.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::Value;
+
+/// Collections of directory objects, as named in Graph paths.
+pub const USERS: &str = "users";
+pub const GROUPS: &str = "groups";
+pub const APPLICATIONS: &str = "applications";
+pub const SERVICE_PRINCIPALS: &str = "servicePrincipals";
+pub const ADMINISTRATIVE_UNITS: &str = "administrativeUnits";
+pub const DEVICES: &str = "devices";
+
+pub(crate) const COLLECTIONS: [&str; 6] = [
+    USERS,
+    GROUPS,
+    APPLICATIONS,
+    SERVICE_PRINCIPALS,
+    ADMINISTRATIVE_UNITS,
+    DEVICES,
+];
+
+/// The `@odata.type` of the objects of a collection.
+pub(crate) fn odata_type(collection: &str) -> &'static str {
+    match collection {
+        USERS => "#microsoft.graph.user",
+        GROUPS => "#microsoft.graph.group",
+        APPLICATIONS => "#microsoft.graph.application",
+        SERVICE_PRINCIPALS => "#microsoft.graph.servicePrincipal",
+        ADMINISTRATIVE_UNITS => "#microsoft.graph.administrativeUnit",
+        _ => "#microsoft.graph.device",
+    }
+}
+
+/// A link a deleted object had, given back when it is restored from the recycle bin.
+#[derive(Debug, Clone)]
+pub(crate) enum Link {
+    /// Member of the group or administrative unit.
+    MemberOf(String),
+    /// Owner of the group.
+    OwnerOf(String),
+    /// This group's or unit's own members and owners.
+    Members(BTreeSet<String>),
+    Owners(BTreeSet<String>),
+    /// Manager of this user / manager of another user.
+    Manager(String),
+    Reports(String),
+    AppRoleAssignment(Value),
+    Grant(Value),
+    RoleAssignment(Value),
+}
+
+/// An object in `directory/deletedItems`.
+#[derive(Debug, Clone)]
+pub struct Deleted {
+    pub collection: &'static str,
+    pub object: Value,
+    pub(crate) links: Vec<Link>,
+}
+
+/// Everything the emulated tenant holds.
+#[derive(Debug)]
+pub struct Tenant {
+    pub tenant_id: String,
+    /// Directory objects by collection, then id.
+    pub objects: BTreeMap<&'static str, BTreeMap<String, Value>>,
+    pub deleted: BTreeMap<String, Deleted>,
+    /// Members of groups and administrative units.
+    pub members: BTreeMap<String, BTreeSet<String>>,
+    pub owners: BTreeMap<String, BTreeSet<String>>,
+    /// User id → manager id.
+    pub managers: BTreeMap<String, String>,
+    pub app_role_assignments: BTreeMap<String, Value>,
+    pub grants: BTreeMap<String, Value>,
+    pub role_definitions: BTreeMap<String, Value>,
+    pub role_assignments: BTreeMap<String, Value>,
+    pub ca_policies: BTreeMap<String, Value>,
+    pub named_locations: BTreeMap<String, Value>,
+    pub authentication_methods_policy: Value,
+    /// Multi-tenant applications published elsewhere (Microsoft Graph…): appId → name and roles.
+    pub external_apps: BTreeMap<String, Value>,
+    pub(crate) base: String,
+    ids: StdRng,
+}
+
+impl Tenant {
+    pub(crate) fn new(tenant_id: String, seed: u64) -> Self {
+        Tenant {
+            tenant_id,
+            objects: COLLECTIONS.iter().map(|c| (*c, BTreeMap::new())).collect(),
+            deleted: BTreeMap::new(),
+            members: BTreeMap::new(),
+            owners: BTreeMap::new(),
+            managers: BTreeMap::new(),
+            app_role_assignments: BTreeMap::new(),
+            grants: BTreeMap::new(),
+            role_definitions: BTreeMap::new(),
+            role_assignments: BTreeMap::new(),
+            ca_policies: BTreeMap::new(),
+            named_locations: BTreeMap::new(),
+            authentication_methods_policy: Value::Null,
+            external_apps: BTreeMap::new(),
+            base: String::new(),
+            ids: StdRng::seed_from_u64(seed ^ 0x9e37_79b9_7f4a_7c15),
+        }
+    }
+
+    /// A fresh object id (a GUID), deterministic for a given seed and history.
+    pub fn new_id(&mut self) -> String {
+        guid(&mut self.ids)
+    }
+
+    pub fn collection(&self, name: &str) -> &BTreeMap<String, Value> {
+        self.objects.get(name).expect("known collection")
+    }
+
+    pub fn collection_mut(&mut self, name: &str) -> &mut BTreeMap<String, Value> {
+        self.objects.get_mut(name).expect("known collection")
+    }
+
+    /// The live directory object with this id, and its collection.
+    pub fn find(&self, id: &str) -> Option<(&'static str, &Value)> {
+        self.objects
+            .iter()
+            .find_map(|(c, objs)| objs.get(id).map(|o| (*c, o)))
+    }
+
+    /// True when `user`'s userPrincipalName (case-insensitive) is taken by another live user.
+    pub(crate) fn upn_taken(&self, upn: &str, except: &str) -> bool {
+        self.collection(USERS).values().any(|u| {
+            u["id"].as_str() != Some(except)
+                && u["userPrincipalName"]
+                    .as_str()
+                    .is_some_and(|x| x.eq_ignore_ascii_case(upn))
+        })
+    }
+
+    /// Whether deleting an object of this collection sends it to the recycle bin. Security
+    /// groups are deleted for good; Microsoft 365 groups are kept, as in Entra ID.
+    pub(crate) fn soft_deletes(collection: &str, object: &Value) -> bool {
+        match collection {
+            USERS | APPLICATIONS | SERVICE_PRINCIPALS | ADMINISTRATIVE_UNITS => true,
+            GROUPS => object["groupTypes"]
+                .as_array()
+                .is_some_and(|t| t.iter().any(|t| t == "Unified")),
+            _ => false,
+        }
+    }
+
+    /// Removes a live object with every link it has; soft-deletable objects go to the recycle
+    /// bin with those links, others are gone for good (policies keep naming the stale id).
+    pub fn delete(&mut self, collection: &'static str, id: &str) -> Option<Value> {
+        let mut object = self.collection_mut(collection).remove(id)?;
+        let mut links = Vec::new();
+        for (parent, set) in self.members.iter_mut() {
+            if set.remove(id) {
+                links.push(Link::MemberOf(parent.clone()));
+            }
+        }
+        for (parent, set) in self.owners.iter_mut() {
+            if set.remove(id) {
+                links.push(Link::OwnerOf(parent.clone()));
+            }
+        }
+        if let Some(own) = self.members.remove(id) {
+            links.push(Link::Members(own));
+        }
+        if let Some(own) = self.owners.remove(id) {
+            links.push(Link::Owners(own));
+        }
+        if let Some(m) = self.managers.remove(id) {
+            links.push(Link::Manager(m));
+        }
+        let reports: Vec<String> = self
+            .managers
+            .iter()
+            .filter(|(_, m)| m.as_str() == id)
+            .map(|(u, _)| u.clone())
+            .collect();
+        for u in reports {
+            self.managers.remove(&u);
+            links.push(Link::Reports(u));
+        }
+        let touches =
+            |v: &Value, fields: &[&str]| fields.iter().any(|f| v[*f].as_str() == Some(id));
+        drain(&mut self.app_role_assignments, |v| {
+            touches(v, &["principalId", "resourceId"])
+        })
+        .into_iter()
+        .for_each(|v| links.push(Link::AppRoleAssignment(v)));
+        drain(&mut self.grants, |v| {
+            touches(v, &["clientId", "resourceId", "principalId"])
+        })
+        .into_iter()
+        .for_each(|v| links.push(Link::Grant(v)));
+        drain(&mut self.role_assignments, |v| touches(v, &["principalId"]))
+            .into_iter()
+            .for_each(|v| links.push(Link::RoleAssignment(v)));
+        if Tenant::soft_deletes(collection, &object) {
+            object["deletedDateTime"] = Value::String(now());
+            self.deleted.insert(
+                id.to_string(),
+                Deleted {
+                    collection,
+                    object: object.clone(),
+                    links,
+                },
+            );
+        }
+        Some(object)
+    }
+
+    /// Brings an object back from the recycle bin with its original id and the links whose
+    /// other end still exists.
+    pub fn restore(&mut self, id: &str) -> Result<Value, String> {
+        let Some(item) = self.deleted.get(id) else {
+            return Err(String::new());
+        };
+        if item.collection == USERS {
+            let upn = item.object["userPrincipalName"]
+                .as_str()
+                .unwrap_or_default();
+            if self.upn_taken(upn, id) {
+                return Err(format!(
+                    "Another object with the same value for property userPrincipalName already exists: {upn}"
+                ));
+            }
+        }
+        let item = self.deleted.remove(id).expect("checked above");
+        let mut object = item.object;
+        object["deletedDateTime"] = Value::Null;
+        self.collection_mut(item.collection)
+            .insert(id.to_string(), object.clone());
+        for link in item.links {
+            match link {
+                Link::MemberOf(p) if self.find(&p).is_some() => {
+                    self.members.entry(p).or_default().insert(id.to_string());
+                }
+                Link::OwnerOf(p) if self.find(&p).is_some() => {
+                    self.owners.entry(p).or_default().insert(id.to_string());
+                }
+                Link::Members(set) => {
+                    let live: BTreeSet<String> =
+                        set.into_iter().filter(|m| self.find(m).is_some()).collect();
+                    self.members.insert(id.to_string(), live);
+                }
+                Link::Owners(set) => {
+                    let live: BTreeSet<String> =
+                        set.into_iter().filter(|m| self.find(m).is_some()).collect();
+                    self.owners.insert(id.to_string(), live);
+                }
+                Link::Manager(m) if self.find(&m).is_some() => {
+                    self.managers.insert(id.to_string(), m);
+                }
+                Link::Reports(u) if self.find(&u).is_some() => {
+                    self.managers.insert(u, id.to_string());
+                }
+                Link::AppRoleAssignment(v)
+                    if self.ends_exist(&v, &["principalId", "resourceId"]) =>
+                {
+                    self.app_role_assignments
+                        .insert(v["id"].as_str().unwrap_or_default().to_string(), v);
+                }
+                Link::Grant(v) if self.ends_exist(&v, &["clientId", "resourceId"]) => {
+                    self.grants
+                        .insert(v["id"].as_str().unwrap_or_default().to_string(), v);
+                }
+                Link::RoleAssignment(v) if self.ends_exist(&v, &["principalId"]) => {
+                    self.role_assignments
+                        .insert(v["id"].as_str().unwrap_or_default().to_string(), v);
+                }
+                _ => {}
+            }
+        }
+        Ok(object)
+    }
+
+    fn ends_exist(&self, v: &Value, fields: &[&str]) -> bool {
+        fields
+            .iter()
+            .all(|f| v[*f].as_str().is_some_and(|id| self.find(id).is_some()))
+    }
+
+    /// Counts of what the tenant holds, for tests and the command line.
+    pub fn counts(&self) -> BTreeMap<String, usize> {
+        let mut out: BTreeMap<String, usize> = self
+            .objects
+            .iter()
+            .map(|(c, o)| (c.to_string(), o.len()))
+            .collect();
+        out.insert(
+            "members".into(),
+            self.members.values().map(BTreeSet::len).sum(),
+        );
+        out.insert(
+            "owners".into(),
+            self.owners.values().map(BTreeSet::len).sum(),
+        );
+        out.insert("appRoleAssignments".into(), self.app_role_assignments.len());
+        out.insert("oauth2PermissionGrants".into(), self.grants.len());
+        out.insert("roleAssignments".into(), self.role_assignments.len());
+        out.insert("conditionalAccessPolicies".into(), self.ca_policies.len());
+        out.insert("namedLocations".into(), self.named_locations.len());
+        out.insert("deletedItems".into(), self.deleted.len());
+        out
+    }
+
+    /// The live id of the user with this userPrincipalName.
+    pub fn user_id(&self, upn: &str) -> Option<String> {
+        self.by_property(USERS, "userPrincipalName", upn)
+    }
+
+    /// The live id of the object of `collection` whose `property` equals `value`.
+    pub fn by_property(&self, collection: &str, property: &str, value: &str) -> Option<String> {
+        self.collection(collection)
+            .iter()
+            .find(|(_, o)| {
+                o[property]
+                    .as_str()
+                    .is_some_and(|v| v.eq_ignore_ascii_case(value))
+            })
+            .map(|(id, _)| id.clone())
+    }
+}
+
+fn drain(map: &mut BTreeMap<String, Value>, pick: impl Fn(&Value) -> bool) -> Vec<Value> {
+    let ids: Vec<String> = map
+        .iter()
+        .filter(|(_, v)| pick(v))
+        .map(|(k, _)| k.clone())
+        .collect();
+    ids.into_iter().filter_map(|k| map.remove(&k)).collect()
+}
+
+/// A random GUID in Graph's lowercase form.
+pub(crate) fn guid(rng: &mut StdRng) -> String {
+    let a: u32 = rng.r#gen();
+    let b: u16 = rng.r#gen();
+    let c: u16 = rng.r#gen::<u16>() & 0x0fff | 0x4000;
+    let d: u16 = rng.r#gen::<u16>() & 0x3fff | 0x8000;
+    let e: u64 = rng.r#gen::<u64>() & 0xffff_ffff_ffff;
+    format!("{a:08x}-{b:04x}-{c:04x}-{d:04x}-{e:012x}")
+}
+
+/// Now, as Graph writes timestamps.
+pub(crate) fn now() -> String {
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}

@@ -1,0 +1,246 @@
+//! The Microsoft identity platform's token endpoint (`POST /{tenant}/oauth2/v2.0/token`, client
+//! credentials grant) and the application permissions each Graph request needs.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::Shared;
+
+/// A registered client: its secret and the application permissions granted to it.
+#[derive(Debug, Clone)]
+pub(crate) struct Client {
+    pub secret: String,
+    pub permissions: Vec<String>,
+}
+
+/// An access token the emulator issued.
+#[derive(Debug, Clone)]
+pub(crate) struct Issued {
+    pub expires: Instant,
+    pub client_id: String,
+}
+
+fn oauth_error(status: StatusCode, error: &str, code: u32, description: String) -> Response {
+    let body = json!({
+        "error": error,
+        "error_description": format!("AADSTS{code}: {description}\r\nTrace ID: 3c7f1a2e-0000-4000-8000-000000000000\r\nCorrelation ID: 5d1e2f3a-0000-4000-8000-000000000000\r\nTimestamp: {}", chrono::Utc::now().format("%Y-%m-%d %H:%M:%SZ")),
+        "error_codes": [code],
+        "timestamp": chrono::Utc::now().format("%Y-%m-%d %H:%M:%SZ").to_string(),
+        "trace_id": "3c7f1a2e-0000-4000-8000-000000000000",
+        "correlation_id": "5d1e2f3a-0000-4000-8000-000000000000",
+        "error_uri": format!("https://login.microsoftonline.com/error?code={code}"),
+    });
+    (status, axum::Json(body)).into_response()
+}
+
+pub(crate) async fn token(
+    State(shared): State<Arc<Shared>>,
+    Path(tenant): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    shared.count("token");
+    if !tenant.eq_ignore_ascii_case(&shared.tenant_id) {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            90002,
+            format!(
+                "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."
+            ),
+        );
+    }
+    if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            70003,
+            "The app requested an unsupported grant type.".into(),
+        );
+    }
+    let client_id = form.get("client_id").cloned().unwrap_or_default();
+    let Some(client) = shared.clients.get(&client_id) else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            700016,
+            format!(
+                "Application with identifier '{client_id}' was not found in the directory '{tenant}'."
+            ),
+        );
+    };
+    if form.get("client_secret") != Some(&client.secret) {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            7000215,
+            "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app.".into(),
+        );
+    }
+    let scope = form.get("scope").cloned().unwrap_or_default();
+    if !scope.ends_with("/.default") {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            1002012,
+            format!(
+                "The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."
+            ),
+        );
+    }
+    let lifetime = shared.token_lifetime;
+    let access = format!(
+        "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.{}.{:016x}",
+        hex(&client_id),
+        shared.next_token_serial()
+    );
+    shared
+        .tokens
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(
+            access.clone(),
+            Issued {
+                expires: Instant::now() + lifetime,
+                client_id,
+            },
+        );
+    let secs = lifetime.as_secs();
+    axum::Json(json!({
+        "token_type": "Bearer", "expires_in": secs, "ext_expires_in": secs, "access_token": access,
+    }))
+    .into_response()
+}
+
+fn hex(s: &str) -> String {
+    s.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Default lifetime of issued tokens, as Entra ID issues them.
+pub(crate) const DEFAULT_LIFETIME: Duration = Duration::from_secs(3599);
+
+/// Every application permission the emulator knows, all granted unless the builder narrows them.
+pub const ALL_PERMISSIONS: &[&str] = &[
+    "Directory.ReadWrite.All",
+    "User.ReadWrite.All",
+    "Group.ReadWrite.All",
+    "GroupMember.ReadWrite.All",
+    "Application.ReadWrite.All",
+    "AppRoleAssignment.ReadWrite.All",
+    "DelegatedPermissionGrant.ReadWrite.All",
+    "RoleManagement.ReadWrite.Directory",
+    "AdministrativeUnit.ReadWrite.All",
+    "Policy.Read.All",
+    "Policy.ReadWrite.ConditionalAccess",
+    "Policy.ReadWrite.AuthenticationMethod",
+    "Device.Read.All",
+];
+
+/// The permissions any one of which allows `method path` (Graph's "least privileged" tables).
+pub(crate) fn required(method: &str, segments: &[String]) -> &'static [&'static str] {
+    let read = method == "GET";
+    let first = segments.first().map(String::as_str).unwrap_or("");
+    let second = segments.get(1).map(String::as_str).unwrap_or("");
+    let relation = segments.get(2).map(String::as_str).unwrap_or("");
+    match (first, read) {
+        ("users", true) => &[
+            "User.Read.All",
+            "User.ReadWrite.All",
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+        ],
+        ("users", false) => &["User.ReadWrite.All", "Directory.ReadWrite.All"],
+        ("groups", true) => &[
+            "GroupMember.Read.All",
+            "Group.Read.All",
+            "Group.ReadWrite.All",
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+        ],
+        ("groups", false) if matches!(relation, "members" | "owners") => &[
+            "GroupMember.ReadWrite.All",
+            "Group.ReadWrite.All",
+            "Directory.ReadWrite.All",
+        ],
+        ("groups", false) => &["Group.ReadWrite.All", "Directory.ReadWrite.All"],
+        ("applications", true) => &[
+            "Application.Read.All",
+            "Application.ReadWrite.All",
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+        ],
+        ("applications", false) => &["Application.ReadWrite.All", "Directory.ReadWrite.All"],
+        ("servicePrincipals", true) => &[
+            "Application.Read.All",
+            "Application.ReadWrite.All",
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+        ],
+        ("servicePrincipals", false) if relation == "appRoleAssignedTo" => {
+            &["AppRoleAssignment.ReadWrite.All"]
+        }
+        ("servicePrincipals", false) => &["Application.ReadWrite.All", "Directory.ReadWrite.All"],
+        ("oauth2PermissionGrants", true) => &[
+            "DelegatedPermissionGrant.Read.All",
+            "DelegatedPermissionGrant.ReadWrite.All",
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+        ],
+        ("oauth2PermissionGrants", false) => &["DelegatedPermissionGrant.ReadWrite.All"],
+        ("roleManagement", true) => &[
+            "RoleManagement.Read.Directory",
+            "RoleManagement.Read.All",
+            "RoleManagement.ReadWrite.Directory",
+            "Directory.Read.All",
+        ],
+        ("roleManagement", false) => &["RoleManagement.ReadWrite.Directory"],
+        ("administrativeUnits", true) => &[
+            "AdministrativeUnit.Read.All",
+            "AdministrativeUnit.ReadWrite.All",
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+        ],
+        ("administrativeUnits", false) => &[
+            "AdministrativeUnit.ReadWrite.All",
+            "Directory.ReadWrite.All",
+        ],
+        ("identity", true) => &["Policy.Read.All", "Policy.ReadWrite.ConditionalAccess"],
+        ("identity", false) => &["Policy.ReadWrite.ConditionalAccess"],
+        ("policies", true) => &["Policy.Read.All", "Policy.ReadWrite.AuthenticationMethod"],
+        ("policies", false) => &["Policy.ReadWrite.AuthenticationMethod"],
+        ("devices", true) => &[
+            "Device.Read.All",
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+        ],
+        ("directoryObjects", _) => &[
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+            "User.Read.All",
+            "User.ReadWrite.All",
+        ],
+        ("directory", true) if second == "deletedItems" => &[
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+            "User.Read.All",
+            "User.ReadWrite.All",
+            "Group.Read.All",
+            "Group.ReadWrite.All",
+            "Application.Read.All",
+            "Application.ReadWrite.All",
+        ],
+        ("directory", false) => &[
+            "Directory.ReadWrite.All",
+            "User.ReadWrite.All",
+            "Group.ReadWrite.All",
+            "Application.ReadWrite.All",
+        ],
+        _ => &["Directory.ReadWrite.All"],
+    }
+}
