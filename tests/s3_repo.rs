@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use aws_sdk_s3::Client;
-use aws_sdk_s3::types::{ChecksumMode, ObjectLockMode};
+use aws_sdk_s3::types::{ChecksumMode, ObjectLockMode, ServerSideEncryption};
 use base64::Engine as _;
 use chrono::{TimeDelta, TimeZone, Utc};
 use iamsnap::archive::{self, ArchiveReader, ManifestHeader, Spool};
@@ -269,6 +269,29 @@ async fn big_files_go_up_in_parts_and_unlocked_objects_delete() {
         .await
         .unwrap_err();
     assert!(matches!(err, RepoError::AlreadyExists { .. }), "{err}");
+
+    let kms =
+        S3Backend::new(client.clone(), "plain", "kms").with_sse_kms(Some("alias/iamsnap".into()));
+    kms.put_new("journals/secret.json", Body::Bytes(b"{}"), None)
+        .await
+        .unwrap();
+    let head = client
+        .head_object()
+        .bucket("plain")
+        .key("kms/journals/secret.json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        head.server_side_encryption(),
+        Some(&ServerSideEncryption::AwsKms)
+    );
+    assert!(
+        head.ssekms_key_id()
+            .is_some_and(|k| k.contains("alias/iamsnap")),
+        "{:?}",
+        head.ssekms_key_id()
+    );
 
     repo.put_new_bytes("journals/r1/1.json", b"{}")
         .await

@@ -5,10 +5,9 @@
 //! records stream by; any mismatch is an integrity error. Nothing is held in memory beyond the
 //! manifest and one record.
 
-use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::io::{self, BufRead, BufReader, Read};
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
 use iamsnap_provider::Record;
 use sha2::{Digest, Sha256};
@@ -61,7 +60,7 @@ impl<R: Read> ArchiveReader<R> {
                 },
             })?;
         let decoded = zstd::Decoder::new(plaintext).map_err(corrupt)?;
-        let mut shared = Shared(Rc::new(RefCell::new(decoded)));
+        let mut shared = Shared(Arc::new(Mutex::new(decoded)));
         let manifest = read_manifest(&mut shared)?;
         Ok(ArchiveReader {
             manifest,
@@ -357,18 +356,22 @@ impl<T: Read> Read for Hashing<T> {
 }
 
 /// The plaintext stream, shared by the tar reader and the final check that it ends cleanly.
-/// Reads never overlap: both sides are used from one thread, one after the other.
-struct Shared<T>(Rc<RefCell<T>>);
+/// Reads never overlap: the two sides read one after the other. A mutex rather than a
+/// `RefCell` keeps [`ArchiveReader`] `Send`, so it can move to a blocking thread.
+struct Shared<T>(Arc<Mutex<T>>);
 
 impl<T> Clone for Shared<T> {
     fn clone(&self) -> Self {
-        Shared(Rc::clone(&self.0))
+        Shared(Arc::clone(&self.0))
     }
 }
 
 impl<T: Read> Read for Shared<T> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.borrow_mut().read(buf)
+        self.0
+            .lock()
+            .map_err(|_| io::Error::other("an earlier read of the archive panicked"))?
+            .read(buf)
     }
 }
 

@@ -551,3 +551,16 @@ fn writing_to_a_failing_sink_is_a_storage_failure() {
     assert_eq!(err.exit_status(), ExitStatus::Failure, "{err}");
     assert!(err.to_string().contains("disk full"));
 }
+
+#[test]
+fn an_open_reader_can_move_to_another_thread() {
+    fn assert_send<T: Send>(_: &T) {}
+    let keys = keys();
+    let (bytes, _) = archive_of(&sample(), &keys);
+    let reader = ArchiveReader::open(std::io::Cursor::new(bytes), &keys.identities).unwrap();
+    assert_send(&reader);
+    let manifest = std::thread::spawn(move || reader.verify().unwrap())
+        .join()
+        .unwrap();
+    assert_eq!(manifest.total_records(), 4);
+}

@@ -116,7 +116,7 @@ impl LocalBackend {
         Ok(found)
     }
 
-    fn put_new_blocking(&self, path: &str, body: Body<'_>) -> Result<(), RepoError> {
+    fn put_new_blocking(&self, path: &str, body: OwnedBody) -> Result<(), RepoError> {
         let target = self.full(path)?;
         let dir = target.parent().expect("a checked path has a parent");
         fs::create_dir_all(dir).map_err(|e| self.io("create the folder of", path, e))?;
@@ -125,8 +125,8 @@ impl LocalBackend {
             .tempfile_in(dir)
             .map_err(|e| self.io("write", path, e))?;
         match body {
-            Body::Bytes(bytes) => temp.write_all(bytes),
-            Body::File(source) => {
+            OwnedBody::Bytes(bytes) => temp.write_all(&bytes),
+            OwnedBody::File(source) => {
                 File::open(source).and_then(|mut f| io::copy(&mut f, temp.as_file_mut()).map(drop))
             }
         }
@@ -216,14 +216,7 @@ impl WriteBackend for LocalBackend {
             Body::Bytes(b) => OwnedBody::Bytes(b.to_vec()),
             Body::File(p) => OwnedBody::File(p.to_path_buf()),
         };
-        blocking(move || {
-            let body = match &owned {
-                OwnedBody::Bytes(b) => Body::Bytes(b),
-                OwnedBody::File(p) => Body::File(p),
-            };
-            this.put_new_blocking(&path, body)
-        })
-        .await
+        blocking(move || this.put_new_blocking(&path, owned)).await
     }
 
     async fn delete(&self, path: &str) -> Result<(), RepoError> {
@@ -248,6 +241,7 @@ impl WriteBackend for LocalBackend {
     }
 }
 
+/// A [`Body`] that can move to a blocking thread.
 enum OwnedBody {
     Bytes(Vec<u8>),
     File(PathBuf),
