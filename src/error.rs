@@ -58,6 +58,9 @@ pub fn status_of(err: &anyhow::Error) -> ExitStatus {
         if let Some(e) = cause.downcast_ref::<crate::restore::Refusal>() {
             return e.exit_status();
         }
+        if let Some(e) = cause.downcast_ref::<crate::restore::JournalError>() {
+            return e.exit_status();
+        }
         if let Some(e) = cause.downcast_ref::<UsageError>() {
             return e.exit_status();
         }

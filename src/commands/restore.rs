@@ -130,34 +130,6 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     let target = args.target.clone().unwrap_or_else(|| info.source.clone());
     let provider = connect(config, &target, args.activate_users)?;
 
-    if args.resume {
-        let Some((journal, plan)) = Journal::latest_unfinished(&repo, &target, &info.name).await?
-        else {
-            return Err(Refusal::NothingToResume {
-                target,
-                snapshot: info.name,
-            }
-            .into());
-        };
-        let states = journal.states().await?;
-        let finished = states.values().filter(|s| s.end.is_some()).count();
-        eprintln!(
-            "resuming {}: {finished} of {} operations already ended",
-            journal.dir,
-            plan.operations.len()
-        );
-        confirm(&args, &plan)?;
-        let report = crate::restore::apply(
-            &plan,
-            provider.as_ref(),
-            &journal,
-            &states,
-            &ApplyOptions::default(),
-        )
-        .await?;
-        return print_report(&args, &report);
-    }
-
     let (info, mut reader, _file) = open::open_snapshot(ctx, &repo, &info.name, &args.open).await?;
     let snapshot_type = reader.manifest().provider.clone();
     if snapshot_type != provider.provider_type() {
@@ -184,6 +156,37 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         .records()
         .with_context(|| format!("snapshot {}", info.name))?
         .map(|r| r.map_err(ReadError::Archive));
+    if args.resume {
+        let Some((journal, plan)) = Journal::latest_unfinished(&repo, &target, &info.name).await?
+        else {
+            return Err(Refusal::NothingToResume {
+                target,
+                snapshot: info.name,
+            }
+            .into());
+        };
+        tokio::task::block_in_place(|| {
+            crate::restore::resume::check(&plan, snapshot, live.records()?, &options)
+                .map_err(anyhow::Error::from)
+        })?;
+        let states = journal.states().await?;
+        let ended = states.values().filter(|s| s.end.is_some()).count();
+        eprintln!(
+            "resuming {}: {ended} of {} operations already ended",
+            journal.dir,
+            plan.operations.len()
+        );
+        confirm(&args, &plan)?;
+        let report = crate::restore::apply(
+            &plan,
+            provider.as_ref(),
+            &journal,
+            &states,
+            &ApplyOptions::default(),
+        )
+        .await?;
+        return print_report(&args, &report);
+    }
     let mut plan = tokio::task::block_in_place(|| {
         plan(snapshot, live.records()?, provider.as_ref(), &options).map_err(anyhow::Error::from)
     })?;

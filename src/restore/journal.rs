@@ -23,6 +23,21 @@ pub enum JournalError {
     Storage { path: String, message: String },
     #[error("restore journal {path} is damaged: {message}; start a new restore without --resume")]
     Damaged { path: String, message: String },
+    #[error(
+        "the journal of the restore of {snapshot} does not match the snapshot or the live state: {detail}; it may have been altered in the repository; start a new restore without --resume"
+    )]
+    Mismatch { snapshot: String, detail: String },
+}
+
+impl crate::error::Classify for JournalError {
+    fn exit_status(&self) -> crate::error::ExitStatus {
+        match self {
+            JournalError::Storage { .. } => crate::error::ExitStatus::Failure,
+            JournalError::Damaged { .. } | JournalError::Mismatch { .. } => {
+                crate::error::ExitStatus::Integrity
+            }
+        }
+    }
 }
 
 /// Where journals are kept: small objects that are created once and never overwritten.

@@ -16,6 +16,7 @@ pub mod ids;
 pub mod journal;
 pub mod plan;
 pub mod render;
+pub mod resume;
 
 pub use apply::{ApplyOptions, ApplyReport, Failure, Residual, apply};
 pub use ids::LiveIds;

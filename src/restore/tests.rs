@@ -213,6 +213,80 @@ fn plan_text_report() {
     assert_eq!(v["cannot_restore"][0]["keys"], json!(["grace"]));
 }
 
+#[test]
+fn a_resumed_plan_must_agree_with_the_snapshot_and_live_state() {
+    let live = MemoryProvider::new(damaged());
+    let options = PlanOptions {
+        mode: Mode::Authoritative,
+        max_deletes: 10,
+        ..PlanOptions::default()
+    };
+    let genuine = plan_for(&snapshot(), &live, &options).unwrap();
+    let check = |plan: &Plan, options: &PlanOptions| {
+        resume::check(plan, sorted(snapshot()), sorted(live.all()), options)
+    };
+    check(&genuine, &options).unwrap();
+    // Ada renamed live, then resumed before the update ran: still genuine.
+    let renamed = MemoryProvider::new(
+        damaged()
+            .into_iter()
+            .map(|r| {
+                if r.id == "u1" {
+                    user("u1", "ada.l", "Ada L.")
+                } else {
+                    r
+                }
+            })
+            .collect(),
+    );
+    let plan = plan_for(&snapshot(), &renamed, &options).unwrap();
+    resume::check(&plan, sorted(snapshot()), sorted(renamed.all()), &options).unwrap();
+
+    let mut forged = genuine.clone();
+    let grace = forged
+        .operations
+        .iter_mut()
+        .find(|o| o.key == "grace")
+        .unwrap();
+    grace.desired.as_mut().unwrap().attrs = json!({"name": "Grace", "admin": true});
+    let err = check(&forged, &options).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("t.user grace differs from the snapshot"),
+        "{err}"
+    );
+
+    let mut forged = genuine.clone();
+    forged.ids.push(("t.user".into(), "u3".into(), "u9".into()));
+    forged
+        .ids
+        .retain(|(k, s, l)| !(k == "t.user" && s == "u3" && l == "u3"));
+    assert!(
+        check(&forged, &options)
+            .unwrap_err()
+            .to_string()
+            .contains("onto live object")
+    );
+
+    let additive = PlanOptions::default();
+    assert!(
+        check(&genuine, &additive)
+            .unwrap_err()
+            .to_string()
+            .contains("--mode authoritative")
+    );
+    let runner = PlanOptions {
+        self_identity: Some(("t.user".into(), "mallory".into())),
+        ..options
+    };
+    assert!(
+        check(&genuine, &runner)
+            .unwrap_err()
+            .to_string()
+            .contains("runs as")
+    );
+}
+
 /// Every record as (kind, key, attrs, refs as (kind, key) of their targets): equal when two
 /// states are the same modulo ids.
 fn by_keys(records: &[Record]) -> BTreeSet<String> {
