@@ -549,7 +549,7 @@ mod tests {
             .last()
             .unwrap()
             .to_string();
-        let err = parse_recipients(&[secret.clone()])
+        let err = parse_recipients(std::slice::from_ref(&secret))
             .err()
             .unwrap()
             .to_string();

@@ -126,7 +126,10 @@ async fn publish_list_resolve_fetch_and_delete() {
     assert_eq!(check(&setup, &repo, &second).await, Ok(20));
 
     repo.delete_snapshot(&first).await.unwrap();
-    assert_eq!(repo.snapshots(None).await.unwrap(), [second.clone()]);
+    assert_eq!(
+        repo.snapshots(None).await.unwrap(),
+        std::slice::from_ref(&second)
+    );
     let root = setup.dir.path().join("repo");
     assert!(!root.join(first.signature_path()).exists());
 }
