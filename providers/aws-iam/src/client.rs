@@ -25,7 +25,9 @@ use iamsnap_provider::{ProviderError, RequestStats};
 use crate::config::AwsIamConfig;
 
 /// Attempts per call, the first included. IAM's control plane throttles hard (a few requests
-/// per second per account), so a backup of a large account must outlast long bursts.
+/// per second per account), so a backup of a large account must outlast long bursts. The
+/// standard retry mode is used: the adaptive mode's client-side rate limiter, estimated from the
+/// few calls of a short run, slowed a single throttled call to tens of seconds.
 pub const MAX_ATTEMPTS: u32 = 10;
 
 /// Where the SDK configuration comes from.
@@ -76,7 +78,7 @@ pub(crate) async fn build(
     }
     let conf = aws_sdk_iam::config::Builder::from(&sdk)
         .retry_config(
-            RetryConfig::adaptive()
+            RetryConfig::standard()
                 .with_max_attempts(MAX_ATTEMPTS)
                 .with_initial_backoff(Duration::from_millis(500))
                 .with_max_backoff(Duration::from_secs(20)),

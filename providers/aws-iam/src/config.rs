@@ -65,4 +65,15 @@ mod tests {
                 .is_err()
         );
     }
+
+    #[test]
+    fn the_documented_example_parses() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/aws-iam.toml");
+        let file: toml::Table = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let mut source = file["sources"]["aws-prod"].as_table().unwrap().clone();
+        assert_eq!(source.remove("provider").unwrap().as_str(), Some("aws-iam"));
+        let cfg: AwsIamConfig = source.try_into().unwrap();
+        assert!(cfg.assume_role_arn.as_deref().unwrap().contains(":role/"));
+        assert!(cfg.concurrency().is_ok());
+    }
 }

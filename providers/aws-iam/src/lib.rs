@@ -17,7 +17,7 @@
 //! ```
 //!
 //! Credentials come from the standard AWS chain; nothing is sent until the first call. Every
-//! call retries throttling with adaptive backoff ([`client::MAX_ATTEMPTS`] attempts) and is
+//! call retries throttling with exponential backoff and jitter ([`client::MAX_ATTEMPTS`] attempts) and is
 //! counted for [`Provider::stats`]. See `docs/aws-iam.md` for the IAM permissions each side needs.
 
 pub mod client;

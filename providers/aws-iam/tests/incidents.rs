@@ -26,6 +26,12 @@ async fn changed_trust_deleted_version_and_lost_membership_are_restored() {
     let iam = moto.iam();
     seed::seed(&iam, seed::SMALL).await;
     let provider = moto.provider();
+    provider.healthcheck().await.unwrap();
+    // moto's caller is the user `moto`: restore must never delete it.
+    assert_eq!(
+        provider.self_identity().await.unwrap(),
+        Some((kinds::USER.to_string(), "moto".to_string()))
+    );
     let before = snapshot(&provider).await;
     let snap = by_key(&before);
     let get = |kind: &str, key: &str| snap[&(kind.to_string(), key.to_string())].clone();
