@@ -38,12 +38,13 @@ pub(crate) enum Base {
     Given(Box<aws_config::SdkConfig>),
 }
 
-/// Builds the IAM client for `cfg`. Nothing is sent: credentials are resolved on first use.
+/// Builds the IAM client for `cfg` (checked by [`AwsIamConfig::validate`]). Nothing is sent:
+/// credentials are resolved on first use.
 pub(crate) async fn build(
     cfg: &AwsIamConfig,
     base: Base,
     counter: Arc<Counter>,
-) -> Result<(aws_sdk_iam::Client, aws_config::SdkConfig), ProviderError> {
+) -> (aws_sdk_iam::Client, aws_config::SdkConfig) {
     let mut sdk = match base {
         Base::Given(sdk) => *sdk,
         Base::Chain => {
@@ -58,11 +59,6 @@ pub(crate) async fn build(
         }
     };
     if let Some(arn) = &cfg.assume_role_arn {
-        if !arn.starts_with("arn:") || !arn.contains(":role/") {
-            return Err(ProviderError::Config(format!(
-                "assume_role_arn {arn:?} is not a role ARN (arn:aws:iam::ACCOUNT:role/NAME)"
-            )));
-        }
         let provider = AssumeRoleProvider::builder(arn.clone())
             .session_name("iamsnap")
             .configure(&sdk)
@@ -84,7 +80,7 @@ pub(crate) async fn build(
                 .with_max_backoff(Duration::from_secs(20)),
         )
         .interceptor(CountRequests(counter));
-    Ok((aws_sdk_iam::Client::from_conf(conf.build()), sdk))
+    (aws_sdk_iam::Client::from_conf(conf.build()), sdk)
 }
 
 /// Request counters shared by the client's interceptor and the provider.

@@ -35,6 +35,29 @@ impl AwsIamConfig {
             Some(n) => Ok(n),
         }
     }
+
+    /// Checks what can be checked without calling AWS.
+    pub fn validate(&self) -> Result<(), String> {
+        self.concurrency()?;
+        if let Some(arn) = &self.assume_role_arn {
+            let parts: Vec<&str> = arn.splitn(6, ':').collect();
+            let is_role = matches!(parts.as_slice(), ["arn", _, "iam", "", account, resource]
+                if account.len() == 12 && resource.starts_with("role/"));
+            if !is_role {
+                return Err(format!(
+                    "assume_role_arn {arn:?} is not a role ARN (arn:aws:iam::123456789012:role/NAME)"
+                ));
+            }
+        }
+        if let Some(endpoint) = &self.endpoint {
+            if !endpoint.starts_with("https://") && !endpoint.starts_with("http://") {
+                return Err(format!(
+                    "endpoint {endpoint:?} must start with https:// or http://"
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -74,6 +97,6 @@ mod tests {
         assert_eq!(source.remove("provider").unwrap().as_str(), Some("aws-iam"));
         let cfg: AwsIamConfig = source.try_into().unwrap();
         assert!(cfg.assume_role_arn.as_deref().unwrap().contains(":role/"));
-        assert!(cfg.concurrency().is_ok());
+        assert_eq!(cfg.validate(), Ok(()));
     }
 }

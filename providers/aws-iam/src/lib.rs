@@ -84,9 +84,10 @@ impl AwsIamProvider {
     }
 
     fn build(source_name: &str, config: &AwsIamConfig, base: Base) -> Result<Self, ProviderError> {
-        let concurrency = config
-            .concurrency()
+        config
+            .validate()
             .map_err(|e| ProviderError::Config(format!("sources.{source_name}: {e}")))?;
+        let concurrency = config.concurrency().unwrap_or(config::DEFAULT_CONCURRENCY);
         Ok(AwsIamProvider {
             source: source_name.to_string(),
             config: config.clone(),
@@ -100,10 +101,14 @@ impl AwsIamProvider {
     }
 
     /// The IAM client, built on first use.
-    async fn client(&self) -> Result<&aws_sdk_iam::Client, ProviderError> {
-        let (client, _) = self
-            .client
-            .get_or_try_init(|| async {
+    async fn client(&self) -> &aws_sdk_iam::Client {
+        &self.connection().await.0
+    }
+
+    /// The IAM client and the SDK configuration it was built from, built on first use.
+    async fn connection(&self) -> &(aws_sdk_iam::Client, aws_config::SdkConfig) {
+        self.client
+            .get_or_init(|| async {
                 let base = self
                     .base
                     .lock()
@@ -112,15 +117,12 @@ impl AwsIamProvider {
                     .unwrap_or(Base::Chain);
                 client::build(&self.config, base, self.counter.clone()).await
             })
-            .await?;
-        Ok(client)
+            .await
     }
 
     /// The ARN the credentials act as (`sts:GetCallerIdentity`).
     async fn caller_arn(&self) -> Result<String, ProviderError> {
-        self.client().await?;
-        let (_, sdk) = self.client.get().expect("the client was just built");
-        let sts = aws_sdk_sts::Client::new(sdk);
+        let sts = aws_sdk_sts::Client::new(&self.connection().await.1);
         let out = sts.get_caller_identity().send().await.map_err(|e| {
             client::ApiError::from_sdk("GetCallerIdentity", e)
                 .context("the credentials of this source")
@@ -134,7 +136,7 @@ impl AwsIamProvider {
     }
 
     async fn read(&self, scope: Scope) -> Result<Vec<Record>, ProviderError> {
-        let client = self.client().await?;
+        let client = self.client().await;
         let account = snapshot::read(client, scope, self.concurrency).await?;
         snapshot::records(&account)
     }
@@ -153,7 +155,7 @@ impl Provider for AwsIamProvider {
     /// The first read a snapshot makes: one page of `GetAccountAuthorizationDetails`.
     async fn healthcheck(&self) -> Result<(), ProviderError> {
         use crate::client::Api;
-        let client = self.client().await?;
+        let client = self.client().await;
         client
             .get_account_authorization_details()
             .max_items(1)
@@ -189,7 +191,7 @@ impl Provider for AwsIamProvider {
     }
 
     async fn apply(&self, op: &Operation, ids: &dyn IdMap) -> Result<Outcome, ProviderError> {
-        let client = self.client().await?;
+        let client = self.client().await;
         let caller = self
             .caller
             .get_or_try_init(|| async {

@@ -83,10 +83,14 @@ pub(crate) async fn prepare_trust(
     if missing.is_empty() {
         deferred.remove(role);
     } else {
-        tracing::info!(
+        let waiting: Vec<String> = missing
+            .iter()
+            .map(|(p, name)| format!("{}/{name}", p.as_str()))
+            .collect();
+        tracing::warn!(
             role,
-            waiting_for = missing.len(),
-            "trust policy saved without principals that do not exist yet"
+            waiting_for = %waiting.join(", "),
+            "trust policy saved without principals that do not exist yet; it is saved in full when this restore creates them"
         );
         deferred.insert(
             role.to_string(),
