@@ -342,13 +342,15 @@ impl HttpClient {
 }
 
 fn check_header_value(value: &Secret) -> Result<(), ProviderError> {
-    HeaderValue::from_str(value.expose()).map(|_| ()).map_err(|_| {
-        ProviderError::Config(
-            "the credential contains characters that cannot be sent in an HTTP header; \
+    HeaderValue::from_str(value.expose())
+        .map(|_| ())
+        .map_err(|_| {
+            ProviderError::Config(
+                "the credential contains characters that cannot be sent in an HTTP header; \
              check for stray quotes or line breaks"
-                .into(),
-        )
-    })
+                    .into(),
+            )
+        })
 }
 
 enum Attempt {
@@ -853,7 +855,11 @@ mod tests {
         assert_eq!(v["ok"], true);
         assert_eq!((client.stats().throttled, client.stats().retries), (1, 0));
         let heads = seen.lock().unwrap();
-        assert!(heads[1].to_lowercase().contains("authorization: bearer new-token"));
+        assert!(
+            heads[1]
+                .to_lowercase()
+                .contains("authorization: bearer new-token")
+        );
         assert!(client.set_credential(Secret::new("a\nb")).is_err());
     }
 

@@ -134,7 +134,7 @@ pub(crate) static KINDS: &[KindInfo] = &[
         name: ADMIN_ROLE,
         description: "admin role assignments to users and groups, with their group and app targets",
         depends_on: &[USER, GROUP, APP],
-        capabilities: Capabilities::LINK,
+        capabilities: Capabilities::ALL,
         cannot_restore: &[
             "custom roles and resource sets are not backed up; only standard roles are restored",
         ],

@@ -230,7 +230,11 @@ pub(crate) fn matches(value: &Value, conditions: &[Condition]) -> bool {
         let pointer = format!("/{}", c.attribute.replace('.', "/"));
         match value.pointer(&pointer) {
             Some(Value::String(s)) => s.eq_ignore_ascii_case(&c.value),
-            Some(other) => other.to_string() == c.value,
+            // Numbers and booleans compare by their JSON text (`clearanceLevel eq "2"`).
+            Some(other) => {
+                let text = other.to_string();
+                text == c.value
+            }
             None => false,
         }
     })

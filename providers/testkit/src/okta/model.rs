@@ -62,18 +62,6 @@ pub(crate) const TITLES: &[&str] = &[
 ];
 pub(crate) const DOMAIN: &str = "example.com";
 
-/// Okta's user lifecycle states.
-pub(crate) const USER_STATUSES: &[&str] = &[
-    "STAGED",
-    "PROVISIONED",
-    "ACTIVE",
-    "RECOVERY",
-    "PASSWORD_EXPIRED",
-    "LOCKED_OUT",
-    "SUSPENDED",
-    "DEPROVISIONED",
-];
-
 /// A user's profile: seeded ones are indices into the name tables, written ones are JSON.
 #[derive(Debug, Clone)]
 pub(crate) enum Profile {
