@@ -211,3 +211,37 @@ async fn journals_are_write_once() {
             .is_err()
     );
 }
+
+#[test]
+fn exit_statuses_survive_error_context() {
+    use iamsnap::archive::ArchiveError;
+    use iamsnap::error::status_of;
+    use iamsnap::keys::KeyError;
+    let status = |e: anyhow::Error| status_of(&e.context("snapshot okta-prod/x").context("verify"));
+    let missing = RepoError::MissingSignature {
+        snapshot: "okta-prod/x".into(),
+    };
+    assert_eq!(status(missing.into()), ExitStatus::Integrity);
+    let mismatch = KeyError::SignatureMismatch {
+        reason: "bad".into(),
+    };
+    assert_eq!(status(mismatch.into()), ExitStatus::Integrity);
+    assert_eq!(status(ArchiveError::WrongKey.into()), ExitStatus::Integrity);
+    let bad_key = ArchiveError::Key(KeyError::EncryptedSigningKey { path: "k".into() });
+    assert_eq!(status(bad_key.into()), ExitStatus::Usage);
+    let missing_repo = RepoError::NotInitialized {
+        location: "/r".into(),
+    };
+    assert_eq!(status(missing_repo.into()), ExitStatus::Usage);
+    let storage = RepoError::Storage {
+        location: "s3://b/".into(),
+        action: "upload",
+        path: "p".into(),
+        message: "timeout".into(),
+    };
+    assert_eq!(status(storage.into()), ExitStatus::Failure);
+    assert_eq!(
+        status(iamsnap::retention::EmptyPolicy.into()),
+        ExitStatus::Usage
+    );
+}
