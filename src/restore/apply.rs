@@ -47,6 +47,11 @@ pub struct Residual {
     /// Fields that differ, live value → snapshot value.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<FieldChange>,
+    /// For an object that was re-created (its live id is not the snapshot's): what the
+    /// connector says it can never restore, which explains the differences (a re-created user
+    /// cannot be active without credentials). Such residuals do not make a restore incomplete.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cannot_restore: Vec<String>,
 }
 
 /// The result of applying a plan.
@@ -67,7 +72,15 @@ pub struct ApplyReport {
 impl ApplyReport {
     /// True when every operation succeeded and nothing restorable still differs.
     pub fn is_complete(&self) -> bool {
-        self.failed == 0 && self.residual.is_empty()
+        self.failed == 0 && self.unexplained() == 0
+    }
+
+    /// Residual differences that what cannot be restored does not explain.
+    pub fn unexplained(&self) -> usize {
+        self.residual
+            .iter()
+            .filter(|r| r.cannot_restore.is_empty())
+            .count()
     }
 }
 
@@ -296,6 +309,7 @@ async fn check(op: &PlannedOp, provider: &dyn Provider, ids: &LiveIds) -> Option
         key: op.key.clone(),
         problem,
         fields,
+        cannot_restore: Vec::new(),
     };
     let live = match provider.fetch(&op.kind, &op.key).await {
         Ok(live) => live,
@@ -312,12 +326,22 @@ async fn check(op: &PlannedOp, provider: &dyn Provider, ids: &LiveIds) -> Option
         (_, _, None) => Some(residual(Some("missing".into()), Vec::new())),
         (_, None, Some(_)) => None,
         (_, Some(desired), Some(live)) => {
+            let recreated = desired.id != live.id;
             let desired = to_live(desired, ids);
             if same_state(&desired, &live) {
-                None
-            } else {
-                Some(residual(None, field_changes(&live, &desired)))
+                return None;
             }
+            // A re-created object lacks what the connector cannot give back; differences on
+            // it are put down to that, and the operator is told so.
+            let cannot_restore = if recreated {
+                provider.cannot_restore(&desired)
+            } else {
+                Vec::new()
+            };
+            Some(Residual {
+                cannot_restore,
+                ..residual(None, field_changes(&live, &desired))
+            })
         }
     }
 }

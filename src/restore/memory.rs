@@ -52,6 +52,8 @@ pub struct MemoryProvider {
     pub fail_after: Option<usize>,
     pub idempotent: bool,
     pub me: Option<(String, String)>,
+    /// An attribute that created objects lose, like a status that needs credentials.
+    pub lose_on_create: Option<&'static str>,
 }
 
 impl MemoryProvider {
@@ -68,6 +70,7 @@ impl MemoryProvider {
             fail_after: None,
             idempotent: false,
             me: None,
+            lose_on_create: None,
         }
     }
 
@@ -149,6 +152,11 @@ impl Provider for MemoryProvider {
                 let mut record =
                     self.resolve(op.desired.as_ref().expect("create has desired"), ids)?;
                 record.id = format!("new{}", self.next_id.fetch_add(1, Ordering::SeqCst));
+                if let (Some(field), Some(attrs)) =
+                    (self.lose_on_create, record.attrs.as_object_mut())
+                {
+                    attrs.remove(field);
+                }
                 let id = record.id.clone();
                 self.records
                     .lock()

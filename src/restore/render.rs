@@ -157,8 +157,9 @@ pub fn report_text(report: &ApplyReport, out: &mut dyn Write) -> io::Result<()> 
     if !report.residual.is_empty() {
         writeln!(
             out,
-            "\nStill different from the snapshot ({}):",
-            report.residual.len()
+            "\nStill different from the snapshot ({}, {} of them because of what cannot be restored):",
+            report.residual.len(),
+            report.residual.len() - report.unexplained()
         )?;
         for r in &report.residual {
             let problem = r
@@ -167,6 +168,9 @@ pub fn report_text(report: &ApplyReport, out: &mut dyn Write) -> io::Result<()> 
                 .map(|p| format!(": {p}"))
                 .unwrap_or_default();
             writeln!(out, "  {} {}{problem}", r.kind, r.key)?;
+            for reason in &r.cannot_restore {
+                writeln!(out, "      (cannot restore: {reason})")?;
+            }
             for f in &r.fields {
                 writeln!(
                     out,

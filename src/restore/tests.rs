@@ -420,6 +420,41 @@ fn failures_are_reported_and_resume_finishes_the_job() {
     });
 }
 
+#[test]
+fn residuals_on_recreated_objects_are_explained_by_what_cannot_be_restored() {
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalJournalStore::new(dir.path());
+        let mut live = MemoryProvider::new(damaged());
+        live.lose_on_create = Some("name");
+        let report = restore(&snapshot(), &live, &store, &PlanOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(report.failed, 0);
+        let residual: Vec<(&str, &str, bool)> = report
+            .residual
+            .iter()
+            .map(|r| (r.kind.as_str(), r.key.as_str(), r.cannot_restore.is_empty()))
+            .collect();
+        // The user lost its name, which t.user declares it cannot restore; the group did too,
+        // which nothing explains.
+        assert_eq!(
+            residual,
+            [("t.user", "grace", false), ("t.group", "Engineering", true)]
+        );
+        assert_eq!(report.residual[0].fields[0].path, "/attrs/name");
+        assert_eq!(report.unexplained(), 1);
+        assert!(!report.is_complete());
+        let mut out = Vec::new();
+        render::report_text(&report, &mut out).unwrap();
+        insta::assert_snapshot!(
+            String::from_utf8(out)
+                .unwrap()
+                .replace(&report.journal, "JOURNAL")
+        );
+    });
+}
+
 /// A journal store that stops writing after `limit` objects, like a process killed mid-run:
 /// operations it lets start but not end have taken effect at the provider.
 struct Killed<'a> {
