@@ -728,3 +728,60 @@ fn new_role(org: &mut Org, role_type: &str, group: Option<String>, app: Option<S
         target_apps: app.into_iter().collect(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(users: usize, seed: u64) -> SeedSpec {
+        SeedSpec {
+            users,
+            groups: 30,
+            apps: 6,
+            seed,
+        }
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_org() {
+        let a = seed(spec(500, 7));
+        let b = seed(spec(500, 7));
+        let c = seed(spec(500, 8));
+        assert!(a.users.keys().eq(b.users.keys()));
+        assert!(a.groups.keys().eq(b.groups.keys()));
+        assert_eq!(a.members, b.members);
+        assert_eq!(a.policies, b.policies);
+        assert!(!a.users.keys().eq(c.users.keys()));
+    }
+
+    #[test]
+    fn sizes_are_exact_and_the_org_is_realistic() {
+        let org = seed(spec(2_345, 1));
+        let counts = org.counts();
+        assert_eq!(counts.users, 2_345);
+        assert_eq!(counts.groups, 30);
+        assert_eq!(counts.apps, 6);
+        assert_eq!(org.logins.len(), 2_345, "logins are unique");
+        let (_, largest) = org.largest_group().unwrap();
+        assert!(
+            largest > 1_000,
+            "some group is bigger than a page of members"
+        );
+        assert!(counts.group_rules > 0 && counts.app_group_assignments > 0);
+        assert!(counts.policies >= POLICY_TYPES.len() && counts.policy_rules > counts.policies);
+        for status in [
+            "STAGED",
+            "PROVISIONED",
+            "ACTIVE",
+            "SUSPENDED",
+            "DEPROVISIONED",
+        ] {
+            assert!(!org.user_ids_with_status(status).is_empty(), "{status}");
+        }
+        let me = org.user_roles.get(&org.me).unwrap();
+        assert_eq!(
+            me[0].role_type, "SUPER_ADMIN",
+            "the token's owner is a super admin"
+        );
+    }
+}
