@@ -15,6 +15,9 @@ pub enum SourceConfig {
     #[cfg(feature = "aws-iam")]
     #[serde(rename = "aws-iam")]
     AwsIam(iamsnap_aws_iam::AwsIamConfig),
+    #[cfg(feature = "entra")]
+    #[serde(rename = "entra")]
+    Entra(iamsnap_entra::EntraConfig),
 }
 
 impl SourceConfig {
@@ -25,6 +28,8 @@ impl SourceConfig {
             SourceConfig::Okta(_) => "okta",
             #[cfg(feature = "aws-iam")]
             SourceConfig::AwsIam(_) => "aws-iam",
+            #[cfg(feature = "entra")]
+            SourceConfig::Entra(_) => "entra",
         }
     }
 
@@ -39,6 +44,10 @@ impl SourceConfig {
             )?)),
             #[cfg(feature = "aws-iam")]
             SourceConfig::AwsIam(cfg) => Ok(Box::new(iamsnap_aws_iam::AwsIamProvider::new(
+                name, cfg, base_dir,
+            )?)),
+            #[cfg(feature = "entra")]
+            SourceConfig::Entra(cfg) => Ok(Box::new(iamsnap_entra::EntraProvider::new(
                 name, cfg, base_dir,
             )?)),
         }

@@ -1,0 +1,334 @@
+//! Microsoft Graph over the shared HTTP kit: bearer tokens refreshed before they expire,
+//! `@odata.nextLink` paging, and JSON `$batch` with per-item throttling obeyed.
+
+use std::time::Duration;
+
+use futures::{StreamExt, TryStreamExt};
+use iamsnap_provider::http::{HttpClient, HttpConfig, backoff, error_message, status_of};
+use iamsnap_provider::{ProviderError, RequestStats, Secret};
+use reqwest::Method;
+use serde_json::{Value, json};
+use url::Url;
+
+use crate::token::TokenSource;
+
+/// Most requests Graph accepts in one `$batch`.
+pub(crate) const MAX_BATCH: usize = 20;
+/// Rounds a batch item may be throttled before the snapshot gives up.
+const MAX_BATCH_ROUNDS: u32 = 20;
+
+/// A client for one tenant's Graph.
+#[derive(Debug)]
+pub(crate) struct GraphClient {
+    http: HttpClient,
+    tokens: TokenSource,
+    /// `https://graph.microsoft.com/v1.0`.
+    root: String,
+    origin: url::Origin,
+    concurrency: usize,
+}
+
+/// A URL must be `https://…`; plain `http` is accepted for loopback addresses only (local
+/// emulators), since tokens and secrets would otherwise cross the network in clear.
+pub(crate) fn endpoint(source: &str, field: &str, value: &str) -> Result<Url, ProviderError> {
+    let url = Url::parse(value.trim_end_matches('/')).map_err(|e| {
+        ProviderError::Config(format!(
+            "sources.{source}.{field}: {value:?} is not a URL ({e})"
+        ))
+    })?;
+    let loopback = matches!(
+        url.host_str(),
+        Some("localhost" | "127.0.0.1" | "[::1]" | "::1")
+    );
+    if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
+        return Err(ProviderError::Config(format!(
+            "sources.{source}.{field}: {value:?} must start with https:// (plain http is only accepted for a local emulator)"
+        )));
+    }
+    if url.path() != "/" && !url.path().is_empty() {
+        return Err(ProviderError::Config(format!(
+            "sources.{source}.{field}: {value:?} must be the service's address alone, without a path such as /v1.0"
+        )));
+    }
+    Ok(url)
+}
+
+impl GraphClient {
+    pub(crate) fn new(
+        graph: Url,
+        tokens: TokenSource,
+        concurrency: usize,
+    ) -> Result<Self, ProviderError> {
+        let mut config = HttpConfig::new("Authorization", Secret::new("Bearer"));
+        config.concurrency = concurrency.max(1);
+        Ok(GraphClient {
+            http: HttpClient::new(config)?,
+            tokens,
+            root: format!("{}/v1.0", graph.as_str().trim_end_matches('/')),
+            origin: graph.origin(),
+            concurrency: concurrency.max(1),
+        })
+    }
+
+    pub(crate) fn stats(&self) -> RequestStats {
+        self.http.stats()
+    }
+
+    /// `path` (starting with `/`, query included) under `/v1.0`.
+    pub(crate) fn url(&self, path: &str) -> Url {
+        Url::parse(&format!("{}{path}", self.root)).expect("Graph URLs are well formed")
+    }
+
+    /// Runs `call` with a valid token; once more with a new token when Graph says the token
+    /// expired or was revoked meanwhile.
+    async fn authorized<T, F, Fut>(&self, call: F) -> Result<T, ProviderError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T, ProviderError>>,
+    {
+        let token = self.tokens.bearer(None).await?;
+        self.http.set_credential(token.clone())?;
+        match call().await {
+            Err(ProviderError::Unauthorized { message, .. })
+                if message.starts_with("InvalidAuthenticationToken") =>
+            {
+                let fresh = self.tokens.bearer(Some(&token)).await?;
+                self.http.set_credential(fresh)?;
+                call().await
+            }
+            other => other,
+        }
+    }
+
+    /// Gets a token now: the first thing a snapshot does, so bad credentials fail fast.
+    pub(crate) async fn sign_in(&self) -> Result<(), ProviderError> {
+        let token = self.tokens.bearer(None).await?;
+        self.http.set_credential(token)
+    }
+
+    pub(crate) async fn get(&self, url: &Url) -> Result<Value, ProviderError> {
+        self.authorized(|| self.http.get_json::<Value>(url)).await
+    }
+
+    /// `GET`, with a 404 read as "does not exist".
+    pub(crate) async fn get_opt(&self, url: &Url) -> Result<Option<Value>, ProviderError> {
+        match self.get(url).await {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if status_of(&e) == Some(404) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub(crate) async fn send(
+        &self,
+        method: Method,
+        url: &Url,
+        body: Option<&Value>,
+    ) -> Result<Option<Value>, ProviderError> {
+        self.authorized(|| self.http.send_json(method.clone(), url, body))
+            .await
+    }
+
+    /// One page of a collection and the link to the next one.
+    pub(crate) async fn page(&self, url: &Url) -> Result<(Vec<Value>, Option<Url>), ProviderError> {
+        let body = self.get(url).await?;
+        self.split_page(url, body)
+    }
+
+    fn split_page(
+        &self,
+        url: &Url,
+        body: Value,
+    ) -> Result<(Vec<Value>, Option<Url>), ProviderError> {
+        let next = match body.get("@odata.nextLink").and_then(Value::as_str) {
+            None => None,
+            Some(link) => {
+                let next = Url::parse(link).map_err(|e| ProviderError::Decode {
+                    url: url.to_string(),
+                    message: format!("@odata.nextLink is not a URL ({e}): {link}"),
+                })?;
+                // The token goes with every request: never follow a link off Graph.
+                if next.origin() != self.origin {
+                    return Err(ProviderError::Decode {
+                        url: url.to_string(),
+                        message: format!("@odata.nextLink points outside Microsoft Graph: {next}"),
+                    });
+                }
+                // A server repeating the same link would loop forever.
+                (next != *url).then_some(next)
+            }
+        };
+        let items = match body.get("value") {
+            Some(Value::Array(items)) => items.clone(),
+            _ => {
+                return Err(ProviderError::Decode {
+                    url: url.to_string(),
+                    message: "a collection answer without a \"value\" array".into(),
+                });
+            }
+        };
+        Ok((items, next))
+    }
+
+    /// Every item of a collection, all pages read.
+    pub(crate) async fn all(&self, path: &str) -> Result<Vec<Value>, ProviderError> {
+        self.all_from(self.url(path)).await
+    }
+
+    async fn all_from(&self, first: Url) -> Result<Vec<Value>, ProviderError> {
+        let mut out = Vec::new();
+        let mut next = Some(first);
+        while let Some(url) = next {
+            let (items, following) = self.page(&url).await?;
+            out.extend(items);
+            next = following;
+        }
+        Ok(out)
+    }
+
+    /// Every item of each of `paths` (GET collections under `/v1.0`), read through `$batch`
+    /// 20 at a time with as many batches in flight as the concurrency allows. `None` for a
+    /// collection whose parent no longer exists (deleted while the snapshot ran).
+    pub(crate) async fn batch_lists(
+        &self,
+        paths: &[String],
+    ) -> Result<Vec<Option<Vec<Value>>>, ProviderError> {
+        let owned: Vec<Vec<String>> = paths.chunks(MAX_BATCH).map(<[String]>::to_vec).collect();
+        let chunks: Vec<Vec<Option<Vec<Value>>>> = futures::stream::iter(owned)
+            .map(move |chunk: Vec<String>| async move { self.batch_chunk(&chunk).await })
+            .buffered(self.concurrency)
+            .try_collect()
+            .await?;
+        Ok(chunks.into_iter().flatten().collect())
+    }
+
+    async fn batch_chunk(
+        &self,
+        paths: &[String],
+    ) -> Result<Vec<Option<Vec<Value>>>, ProviderError> {
+        let batch_url = self.url("/$batch");
+        let mut results: Vec<Option<Option<Vec<Value>>>> = vec![None; paths.len()];
+        let mut pending: Vec<usize> = (0..paths.len()).collect();
+        let mut round = 0u32;
+        while !pending.is_empty() {
+            round += 1;
+            if round > MAX_BATCH_ROUNDS {
+                return Err(ProviderError::Throttled {
+                    url: self.url(&paths[pending[0]]).to_string(),
+                    attempts: MAX_BATCH_ROUNDS,
+                });
+            }
+            let requests: Vec<Value> = pending
+                .iter()
+                .map(|i| json!({"id": i.to_string(), "method": "GET", "url": paths[*i]}))
+                .collect();
+            let body = json!({ "requests": requests });
+            let answer = self
+                .send(Method::POST, &batch_url, Some(&body))
+                .await?
+                .unwrap_or(Value::Null);
+            let responses =
+                answer["responses"]
+                    .as_array()
+                    .ok_or_else(|| ProviderError::Decode {
+                        url: batch_url.to_string(),
+                        message: "a $batch answer without a \"responses\" array".into(),
+                    })?;
+            let mut again = Vec::new();
+            let mut wait: Option<Duration> = None;
+            for response in responses {
+                let Some(i) = response["id"]
+                    .as_str()
+                    .and_then(|id| id.parse::<usize>().ok())
+                else {
+                    continue;
+                };
+                if !pending.contains(&i) || results[i].is_some() {
+                    continue;
+                }
+                let url = self.url(&paths[i]);
+                let status = response["status"].as_u64().unwrap_or(0) as u16;
+                match status {
+                    200 => {
+                        let (mut items, next) = self.split_page(&url, response["body"].clone())?;
+                        if let Some(next) = next {
+                            items.extend(self.all_from(next).await?);
+                        }
+                        results[i] = Some(Some(items));
+                    }
+                    404 => results[i] = Some(None),
+                    429 | 503 | 504 => {
+                        let retry_after = header(&response["headers"], "retry-after")
+                            .and_then(|v| v.trim().parse::<u64>().ok())
+                            .map(Duration::from_secs);
+                        let item_wait = match retry_after {
+                            Some(d) => {
+                                self.http.note_throttled(d);
+                                d
+                            }
+                            None if status == 429 => {
+                                let d = backoff(
+                                    &HttpConfig::new("Authorization", Secret::new("")),
+                                    round,
+                                );
+                                self.http.note_throttled(d);
+                                d
+                            }
+                            None => {
+                                self.http.note_retry();
+                                backoff(&HttpConfig::new("Authorization", Secret::new("")), round)
+                            }
+                        };
+                        tracing::debug!(%url, status, wait_ms = item_wait.as_millis() as u64, "batch item throttled; sending it again");
+                        wait = Some(wait.map_or(item_wait, |w| w.max(item_wait)));
+                        again.push(i);
+                    }
+                    _ => return Err(item_error(&url, status, &response["body"])),
+                }
+            }
+            // Items the answer left out are sent again.
+            for i in &pending {
+                if results[*i].is_none() && !again.contains(i) {
+                    again.push(*i);
+                }
+            }
+            if let Some(wait) = wait {
+                tokio::time::sleep(wait).await;
+            }
+            pending = again;
+        }
+        Ok(results.into_iter().map(|r| r.unwrap_or(None)).collect())
+    }
+}
+
+/// A header of a batch item (names compared without case).
+fn header<'a>(headers: &'a Value, name: &str) -> Option<&'a str> {
+    headers
+        .as_object()?
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .and_then(|(_, v)| v.as_str())
+}
+
+fn item_error(url: &Url, status: u16, body: &Value) -> ProviderError {
+    let message = error_message(body.to_string().as_bytes());
+    let url = url.to_string();
+    match status {
+        401 => ProviderError::Unauthorized {
+            url,
+            status,
+            message,
+        },
+        403 => ProviderError::Forbidden {
+            url,
+            status,
+            message,
+        },
+        _ => ProviderError::Http {
+            method: "GET".into(),
+            url,
+            status,
+            message,
+        },
+    }
+}

@@ -1,0 +1,276 @@
+//! One record read again by kind and natural key, in the same form the snapshot gives it
+//! (verification after a restore, and the restore's own "does it exist already?" checks).
+
+use iamsnap_provider::{ProviderError, Record};
+use serde_json::{Value, json};
+
+use crate::client::GraphClient;
+use crate::kinds::*;
+use crate::records::{self, Index, MEMBER_SELECT, id_of, select};
+use crate::snapshot::role_names;
+
+/// A path segment or OData string escaped for the URL.
+pub(crate) fn segment(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
+/// `$filter=property eq 'value'`, quotes doubled as OData wants.
+fn eq(property: &str, value: &str) -> String {
+    segment(&format!("{property} eq '{}'", value.replace('\'', "''")))
+}
+
+fn fields(kind: &str) -> &'static [&'static str] {
+    match kind {
+        USER => records::USER_SELECT,
+        GROUP => records::GROUP_SELECT,
+        APPLICATION => records::APPLICATION_SELECT,
+        SERVICE_PRINCIPAL => records::SERVICE_PRINCIPAL_SELECT,
+        _ => records::UNIT_SELECT,
+    }
+}
+
+fn collection(kind: &str) -> &'static str {
+    match kind {
+        USER => "users",
+        GROUP => "groups",
+        APPLICATION => "applications",
+        SERVICE_PRINCIPAL => "servicePrincipals",
+        _ => "administrativeUnits",
+    }
+}
+
+/// The live directory object of `kind` (user, group, application, service principal,
+/// administrative unit) with this natural key.
+pub(crate) async fn object(
+    client: &GraphClient,
+    kind: &str,
+    key: &str,
+) -> Result<Option<Value>, ProviderError> {
+    if kind == USER {
+        let url = client.url(&format!(
+            "/users/{}?$select={}&$expand=manager($select=id)",
+            segment(key),
+            select(records::USER_SELECT)
+        ));
+        return client.get_opt(&url).await;
+    }
+    let url = client.url(&format!(
+        "/{}?$filter={}&$select={}",
+        collection(kind),
+        eq("displayName", key),
+        select(fields(kind))
+    ));
+    Ok(client.page(&url).await?.0.into_iter().next())
+}
+
+pub(crate) async fn record(
+    client: &GraphClient,
+    kind: &str,
+    key: &str,
+) -> Result<Option<Record>, ProviderError> {
+    match kind {
+        USER => Ok(object(client, USER, key).await?.map(|v| records::user(&v))),
+        GROUP | ADMINISTRATIVE_UNIT => Ok(object(client, kind, key).await?.map(|v| {
+            records::simple(
+                if kind == GROUP {
+                    GROUP
+                } else {
+                    ADMINISTRATIVE_UNIT
+                },
+                &v,
+            )
+        })),
+        APPLICATION => Ok(object(client, APPLICATION, key)
+            .await?
+            .map(|v| records::application(&v))),
+        SERVICE_PRINCIPAL => {
+            let Some(sp) = object(client, SERVICE_PRINCIPAL, key).await? else {
+                return Ok(None);
+            };
+            let mut index = Index::default();
+            let url = client.url(&format!(
+                "/applications?$filter={}&$select=id,appId,displayName",
+                eq("appId", sp["appId"].as_str().unwrap_or_default())
+            ));
+            for app in client.page(&url).await?.0 {
+                index.add(APPLICATION, &app);
+            }
+            Ok(Some(records::service_principal(&sp, &index)))
+        }
+        GROUP_MEMBER | GROUP_OWNER | ADMINISTRATIVE_UNIT_MEMBER => link(client, kind, key).await,
+        CONDITIONAL_ACCESS_POLICY => Ok(client
+            .all("/identity/conditionalAccess/policies")
+            .await?
+            .iter()
+            .find(|p| p["displayName"] == key)
+            .map(records::conditional_access_policy)),
+        NAMED_LOCATION => Ok(client
+            .all("/identity/conditionalAccess/namedLocations")
+            .await?
+            .iter()
+            .find(|p| p["displayName"] == key)
+            .map(|v| records::simple(NAMED_LOCATION, v))),
+        AUTHENTICATION_METHODS_POLICY => {
+            let v = client
+                .get(&client.url("/policies/authenticationMethodsPolicy"))
+                .await?;
+            Ok(Some(records::authentication_methods_policy(&v)))
+        }
+        APP_ROLE_ASSIGNMENT => app_role_assignment(client, key).await,
+        OAUTH2_PERMISSION_GRANT => {
+            let grants = client.all("/oauth2PermissionGrants").await?;
+            let index =
+                index_of(client, &grants, &["clientId", "resourceId", "principalId"]).await?;
+            Ok(grants
+                .iter()
+                .filter_map(|g| records::grant(g, &index))
+                .find(|r| r.key == key))
+        }
+        DIRECTORY_ROLE_ASSIGNMENT => {
+            let all = client
+                .all("/roleManagement/directory/roleAssignments")
+                .await?;
+            let mut index = index_of(client, &all, &["principalId"]).await?;
+            for unit in client
+                .all("/administrativeUnits?$top=999&$select=id,displayName")
+                .await?
+            {
+                index.add(ADMINISTRATIVE_UNIT, &unit);
+            }
+            let roles = role_names(client).await?;
+            Ok(all
+                .iter()
+                .filter_map(|a| records::role_assignment(a, &index, &roles))
+                .find(|r| r.key == key))
+        }
+        _ => Err(ProviderError::Unsupported {
+            kind: kind.to_string(),
+            key: key.to_string(),
+            action: "fetch".into(),
+            reason: "not a kind of the entra connector".into(),
+        }),
+    }
+}
+
+/// An index of the directory objects that `fields` of `items` name, read with
+/// `directoryObjects/getByIds` (1,000 ids per request).
+pub(crate) async fn index_of(
+    client: &GraphClient,
+    items: &[Value],
+    fields: &[&str],
+) -> Result<Index, ProviderError> {
+    let mut ids: Vec<&str> = items
+        .iter()
+        .flat_map(|i| fields.iter().filter_map(move |f| i[*f].as_str()))
+        .filter(|s| !s.is_empty())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut index = Index::default();
+    let url = client.url("/directoryObjects/getByIds");
+    for chunk in ids.chunks(1000) {
+        let body = json!({"ids": chunk, "types": ["user", "group", "servicePrincipal"]});
+        let answer = client
+            .send(reqwest::Method::POST, &url, Some(&body))
+            .await?
+            .unwrap_or(Value::Null);
+        for v in answer["value"].as_array().into_iter().flatten() {
+            if let Some(kind) = records::kind_of(v) {
+                index.add(kind, v);
+            }
+        }
+    }
+    Ok(index)
+}
+
+async fn link(
+    client: &GraphClient,
+    kind: &str,
+    key: &str,
+) -> Result<Option<Record>, ProviderError> {
+    let Some((parent_key, _, _)) = records::split_link_key(key) else {
+        return Ok(None);
+    };
+    let (parent_kind, path) = match kind {
+        GROUP_MEMBER => (GROUP, "members"),
+        GROUP_OWNER => (GROUP, "owners"),
+        _ => (ADMINISTRATIVE_UNIT, "members"),
+    };
+    let Some(parent) = object(client, parent_kind, parent_key).await? else {
+        return Ok(None);
+    };
+    let parent_id = id_of(&parent).to_string();
+    let list = client
+        .all(&format!(
+            "/{}/{parent_id}/{path}?$top=999&$select={}",
+            collection(parent_kind),
+            select(MEMBER_SELECT)
+        ))
+        .await?;
+    let kind = match kind {
+        GROUP_MEMBER => GROUP_MEMBER,
+        GROUP_OWNER => GROUP_OWNER,
+        _ => ADMINISTRATIVE_UNIT_MEMBER,
+    };
+    Ok(list
+        .iter()
+        .filter_map(|m| records::link(kind, (parent_kind, &parent_id, parent_key), m))
+        .find(|r| r.key == key))
+}
+
+/// Splits `resource|appRoleId|label:principal` at the app role id (resource names may hold `|`).
+pub(crate) fn split_assignment_key(key: &str) -> Option<(&str, &str, &str)> {
+    let parts: Vec<&str> = key.split('|').collect();
+    let at = (1..parts.len().saturating_sub(1)).find(|j| {
+        parts[*j].len() == 36 && parts[*j].chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+    })?;
+    let resource_len: usize = parts[..at].iter().map(|p| p.len() + 1).sum::<usize>() - 1;
+    let role_start = resource_len + 1;
+    let role = &key[role_start..role_start + 36];
+    Some((&key[..resource_len], role, &key[role_start + 37..]))
+}
+
+async fn app_role_assignment(
+    client: &GraphClient,
+    key: &str,
+) -> Result<Option<Record>, ProviderError> {
+    let Some((resource, _, _)) = split_assignment_key(key) else {
+        return Ok(None);
+    };
+    let Some(sp) = object(client, SERVICE_PRINCIPAL, resource).await? else {
+        return Ok(None);
+    };
+    let list = client
+        .all(&format!(
+            "/servicePrincipals/{}/appRoleAssignedTo?$top=999",
+            id_of(&sp)
+        ))
+        .await?;
+    let mut index = index_of(client, &list, &["principalId"]).await?;
+    index.add(SERVICE_PRINCIPAL, &sp);
+    Ok(list
+        .iter()
+        .filter_map(|a| records::app_role_assignment(a, &index))
+        .find(|r| r.key == key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn assignment_keys_split_at_the_role_id() {
+        let key = "App|One|8a0b7c1d-0000-4000-8000-000000000001|user:ada@contoso.com";
+        assert_eq!(
+            split_assignment_key(key),
+            Some((
+                "App|One",
+                "8a0b7c1d-0000-4000-8000-000000000001",
+                "user:ada@contoso.com"
+            ))
+        );
+        assert_eq!(split_assignment_key("nothing|here"), None);
+    }
+}

@@ -1,0 +1,156 @@
+//! The Entra ID record kinds, their restore order, capabilities and what they can never give back.
+
+use iamsnap_provider::{Capabilities, KindInfo};
+
+pub const USER: &str = "entra.user";
+pub const GROUP: &str = "entra.group";
+pub const GROUP_MEMBER: &str = "entra.group_member";
+pub const GROUP_OWNER: &str = "entra.group_owner";
+pub const APPLICATION: &str = "entra.application";
+pub const SERVICE_PRINCIPAL: &str = "entra.service_principal";
+pub const APP_ROLE_ASSIGNMENT: &str = "entra.app_role_assignment";
+pub const OAUTH2_PERMISSION_GRANT: &str = "entra.oauth2_permission_grant";
+pub const DIRECTORY_ROLE_ASSIGNMENT: &str = "entra.directory_role_assignment";
+pub const ADMINISTRATIVE_UNIT: &str = "entra.administrative_unit";
+pub const ADMINISTRATIVE_UNIT_MEMBER: &str = "entra.administrative_unit_member";
+pub const CONDITIONAL_ACCESS_POLICY: &str = "entra.conditional_access_policy";
+pub const NAMED_LOCATION: &str = "entra.named_location";
+pub const AUTHENTICATION_METHODS_POLICY: &str = "entra.authentication_methods_policy";
+
+/// Devices and organisational contacts appear as members only: referenced by id, never
+/// backed up or restored themselves.
+pub const DEVICE: &str = "entra.device";
+pub const ORG_CONTACT: &str = "entra.org_contact";
+
+const UPDATE_ONLY: Capabilities = Capabilities {
+    create: false,
+    update: true,
+    delete: false,
+};
+
+pub(crate) const USER_PASSWORD: &str = "password and authentication methods (MFA, passkeys, Authenticator): a user re-created from the snapshot gets a random temporary password that must be reset at first sign-in, and must register MFA again; a user restored from the recycle bin keeps them";
+pub(crate) const APP_SECRETS: &str = "client secrets and certificates: a re-created application has none; add new ones and hand them to the software that signs in as the app";
+pub(crate) const CA_REPORT_ONLY: &str = "state: a re-created or changed policy is saved in report-only mode (enabledForReportingButNotEnforced) unless the restore is told to restore policy states; enable it once the sign-in logs show it does what is intended";
+
+pub(crate) static KINDS: &[KindInfo] = &[
+    KindInfo {
+        name: USER,
+        description: "users: profile, account state, usage location, manager",
+        depends_on: &[],
+        capabilities: Capabilities::ALL,
+        cannot_restore: &[
+            USER_PASSWORD,
+            "original ids: a user deleted for good (purged from the recycle bin, or older than 30 days) is re-created with a new id; references are rewritten",
+            "guest users gone for good must be invited again; they are not re-created",
+            "users synchronised from on-premises Active Directory come back from the next sync, not from here",
+        ],
+    },
+    KindInfo {
+        name: GROUP,
+        description: "groups: security, Microsoft 365, dynamic membership rules, role-assignable",
+        depends_on: &[],
+        capabilities: Capabilities::ALL,
+        cannot_restore: &[
+            "original ids: security groups are deleted for good at once (only Microsoft 365 groups go to the recycle bin); a re-created group gets a new id and references are rewritten",
+            "Microsoft 365 group content (mailbox, SharePoint site, Teams) is not part of the directory and comes back only from the recycle bin",
+        ],
+    },
+    KindInfo {
+        name: ADMINISTRATIVE_UNIT,
+        description: "administrative units",
+        depends_on: &[],
+        capabilities: Capabilities::ALL,
+        cannot_restore: &[],
+    },
+    KindInfo {
+        name: NAMED_LOCATION,
+        description: "conditional access named locations (IP ranges, countries)",
+        depends_on: &[],
+        capabilities: Capabilities::ALL,
+        cannot_restore: &[],
+    },
+    KindInfo {
+        name: APPLICATION,
+        description: "app registrations (credential metadata only, never secrets)",
+        depends_on: &[],
+        capabilities: Capabilities::ALL,
+        cannot_restore: &[
+            APP_SECRETS,
+            "original appId: an application deleted for good is re-created with a new application (client) id; configure it wherever the old one was used",
+        ],
+    },
+    KindInfo {
+        name: SERVICE_PRINCIPAL,
+        description: "service principals (enterprise applications)",
+        depends_on: &[APPLICATION],
+        capabilities: Capabilities::ALL,
+        cannot_restore: &[
+            "service principals of applications published by other organisations are re-created from the publisher's application, with the publisher's current settings",
+        ],
+    },
+    KindInfo {
+        name: GROUP_MEMBER,
+        description: "membership of a user, group, service principal or device in a group (dynamic groups excluded: their rule decides)",
+        depends_on: &[USER, GROUP, SERVICE_PRINCIPAL],
+        capabilities: Capabilities::LINK,
+        cannot_restore: &[
+            "devices are referenced by id: a device deleted from the directory must join again",
+        ],
+    },
+    KindInfo {
+        name: GROUP_OWNER,
+        description: "owners of groups",
+        depends_on: &[USER, GROUP, SERVICE_PRINCIPAL],
+        capabilities: Capabilities::LINK,
+        cannot_restore: &[],
+    },
+    KindInfo {
+        name: ADMINISTRATIVE_UNIT_MEMBER,
+        description: "members of administrative units",
+        depends_on: &[USER, GROUP, ADMINISTRATIVE_UNIT],
+        capabilities: Capabilities::LINK,
+        cannot_restore: &[],
+    },
+    KindInfo {
+        name: APP_ROLE_ASSIGNMENT,
+        description: "app roles assigned to users, groups and service principals (application permissions included)",
+        depends_on: &[USER, GROUP, SERVICE_PRINCIPAL],
+        capabilities: Capabilities::LINK,
+        cannot_restore: &[],
+    },
+    KindInfo {
+        name: OAUTH2_PERMISSION_GRANT,
+        description: "delegated permission grants (admin and user consent)",
+        depends_on: &[USER, SERVICE_PRINCIPAL],
+        capabilities: Capabilities::ALL,
+        cannot_restore: &[],
+    },
+    KindInfo {
+        name: DIRECTORY_ROLE_ASSIGNMENT,
+        description: "directory role assignments (roleManagement/directory), tenant-wide or scoped to an administrative unit",
+        depends_on: &[USER, GROUP, SERVICE_PRINCIPAL, ADMINISTRATIVE_UNIT],
+        capabilities: Capabilities::LINK,
+        cannot_restore: &[
+            "eligible (PIM) assignments are not read: only active assignments are backed up",
+        ],
+    },
+    KindInfo {
+        name: CONDITIONAL_ACCESS_POLICY,
+        description: "conditional access policies",
+        depends_on: &[USER, GROUP, NAMED_LOCATION, SERVICE_PRINCIPAL],
+        capabilities: Capabilities::ALL,
+        cannot_restore: &[
+            CA_REPORT_ONLY,
+            "applications are named by application (client) id: a policy scoped to an application that was re-created with a new appId must be edited by hand",
+        ],
+    },
+    KindInfo {
+        name: AUTHENTICATION_METHODS_POLICY,
+        description: "the tenant's authentication methods policy and each method's configuration",
+        depends_on: &[GROUP],
+        capabilities: UPDATE_ONLY,
+        cannot_restore: &[
+            "users' registered authentication methods are not part of the policy and cannot be restored",
+        ],
+    },
+];
