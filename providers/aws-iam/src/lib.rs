@@ -50,7 +50,19 @@ pub struct AwsIamProvider {
     counter: Arc<Counter>,
     caller: OnceCell<restore::Caller>,
     restore: restore::State,
+    fetched: tokio::sync::Mutex<FetchCache>,
 }
+
+/// Records of one kind read by `fetch`, so that verifying many objects after a restore reads
+/// each kind's family once instead of once per object. Dropped by every `apply` and after
+/// [`FETCH_CACHE_TTL`].
+#[derive(Debug, Default)]
+struct FetchCache {
+    by_kind: std::collections::HashMap<String, (std::time::Instant, Vec<Record>)>,
+}
+
+/// How long a `fetch` read is reused.
+const FETCH_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl std::fmt::Debug for AwsIamProvider {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -97,6 +109,7 @@ impl AwsIamProvider {
             counter: Arc::new(Counter::default()),
             caller: OnceCell::new(),
             restore: restore::State::default(),
+            fetched: tokio::sync::Mutex::new(FetchCache::default()),
         })
     }
 
@@ -175,7 +188,10 @@ impl Provider for AwsIamProvider {
         Ok(())
     }
 
-    /// Reads the parts of the account that records of `kind` come from and picks `key`.
+    /// Reads the parts of the account that records of `kind` come from and picks `key`. IAM
+    /// has no single read that gives a whole record with its refs, so the family is read (with
+    /// the same calls as a snapshot) and reused for further fetches of the kind until the next
+    /// `apply` or for a minute.
     async fn fetch(&self, kind: &str, key: &str) -> Result<Option<Record>, ProviderError> {
         let scope = Scope::for_kind(kind).ok_or_else(|| ProviderError::Unsupported {
             kind: kind.to_string(),
@@ -183,14 +199,27 @@ impl Provider for AwsIamProvider {
             action: "fetch".into(),
             reason: "not a kind of the aws-iam connector".into(),
         })?;
-        Ok(self
-            .read(scope)
-            .await?
-            .into_iter()
-            .find(|r| r.kind == kind && r.key == key))
+        let mut cache = self.fetched.lock().await;
+        let fresh = cache
+            .by_kind
+            .get(kind)
+            .is_some_and(|(at, _)| at.elapsed() < FETCH_CACHE_TTL);
+        if !fresh {
+            let records = self
+                .read(scope)
+                .await?
+                .into_iter()
+                .filter(|r| r.kind == kind)
+                .collect();
+            cache
+                .by_kind
+                .insert(kind.to_string(), (std::time::Instant::now(), records));
+        }
+        Ok(cache.by_kind[kind].1.iter().find(|r| r.key == key).cloned())
     }
 
     async fn apply(&self, op: &Operation, ids: &dyn IdMap) -> Result<Outcome, ProviderError> {
+        self.fetched.lock().await.by_kind.clear();
         let client = self.client().await;
         let caller = self
             .caller

@@ -163,6 +163,8 @@ async fn changed_trust_deleted_version_and_lost_membership_are_restored() {
         .unwrap()
         .unwrap();
     assert_eq!(fetched.attrs, role.attrs);
+    // Further fetches of the kind reuse that read; an apply drops it.
+    let requests = provider.stats().requests;
     assert!(
         provider
             .fetch(kinds::ROLE, "no-such-role")
@@ -170,6 +172,24 @@ async fn changed_trust_deleted_version_and_lost_membership_are_restored() {
             .unwrap()
             .is_none()
     );
+    assert_eq!(
+        provider.stats().requests,
+        requests,
+        "a second fetch of roles read again"
+    );
+    let mut renamed = role.clone();
+    renamed.attrs["description"] = json!("changed by a restore");
+    let outcome = provider
+        .apply(&op(Action::Update, Some(&renamed), None), &ids)
+        .await
+        .unwrap();
+    assert!(matches!(outcome, Outcome::Applied { .. }), "{outcome:?}");
+    let fetched = provider
+        .fetch(kinds::ROLE, "role-01")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(fetched.attrs["description"], "changed by a restore");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
