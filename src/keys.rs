@@ -170,13 +170,32 @@ fn parse_recipient(text: &str) -> Result<Box<dyn age::Recipient + Send>, KeyErro
                 })
             });
     }
-    if trimmed.starts_with("AGE-SECRET-KEY-") {
+    if looks_secret(trimmed) {
         return Err(KeyError::BadRecipient {
-            recipient: "AGE-SECRET-KEY-…".into(),
-            reason: "this is a secret identity, not a public recipient; remove it from the configuration and rotate it".into(),
+            recipient: "(a secret key, not shown)".into(),
+            reason: "this is a secret key, not a public recipient; remove it from the configuration and rotate it".into(),
         });
     }
-    Err(bad("unknown key format".into()))
+    Err(KeyError::BadRecipient {
+        recipient: shortened(trimmed),
+        reason: "unknown key format".into(),
+    })
+}
+
+/// Secret material pasted where a public key belongs must not be echoed back.
+fn looks_secret(text: &str) -> bool {
+    text.starts_with("AGE-SECRET-KEY-")
+        || text.starts_with("AGE-PLUGIN-")
+        || text.contains("PRIVATE KEY")
+        || text.starts_with("untrusted comment:")
+}
+
+/// At most the first 40 characters of an unrecognised value.
+fn shortened(text: &str) -> String {
+    match text.char_indices().nth(40) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_string(),
+    }
 }
 
 /// Reads the identities in `path`: an age identity file (one or more `AGE-SECRET-KEY-1…`
@@ -554,6 +573,20 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(!err.contains(&secret), "a secret must not be echoed: {err}");
+    }
+
+    #[test]
+    fn pasted_private_keys_are_not_echoed() {
+        let pem = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----".to_string();
+        let err = parse_recipients(std::slice::from_ref(&pem))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(!err.contains("b3BlbnNzaC1rZXkt"), "{err}");
+        assert!(err.contains("secret key"), "{err}");
+        let long = format!("nonsense{}", "x".repeat(200));
+        let err = parse_recipients(&[long]).err().unwrap().to_string();
+        assert!(err.contains("nonsense") && err.len() < 300, "{err}");
     }
 
     #[test]
