@@ -1,0 +1,410 @@
+//! End to end: an incident on the emulated Okta org made through the Okta API, then
+//! `iamsnap restore` — plan, refusal without --yes, --only, apply, verification, a second plan,
+//! authoritative deletes, and a restore killed mid-way then resumed.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use iamsnap_okta::{OktaConfig, OktaProvider};
+use iamsnap_provider::{Action, Operation, Outcome, Provider, Record};
+use serde_json::Value;
+use support::*;
+
+/// The Okta API, through the connector, for making incidents.
+struct Api {
+    provider: OktaProvider,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Api {
+    fn new(ws: &Workspace, url: &str) -> Api {
+        std::fs::write(ws.path("okta.token"), OKTA_TOKEN).unwrap();
+        let config = OktaConfig {
+            org_url: url.to_string(),
+            token_env: None,
+            token_file: Some("okta.token".into()),
+            concurrency: None,
+        };
+        Api {
+            provider: OktaProvider::new("incident", &config, ws.dir.path()).unwrap(),
+            runtime: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap(),
+        }
+    }
+
+    fn records(&self) -> Vec<Record> {
+        self.runtime.block_on(async {
+            let (sink, mut rx) = tokio::sync::mpsc::channel(256);
+            let read = self.provider.snapshot(sink);
+            let collect = async {
+                let mut out = Vec::new();
+                while let Some(r) = rx.recv().await {
+                    out.push(r);
+                }
+                out
+            };
+            let (read, out) = futures::join!(read, collect);
+            read.unwrap();
+            out
+        })
+    }
+
+    fn delete(&self, record: &Record) {
+        let op = Operation {
+            action: Action::Delete,
+            kind: record.kind.clone(),
+            key: record.key.clone(),
+            desired: None,
+            current: Some(record.clone()),
+        };
+        let ids: BTreeMap<(String, String), String> = BTreeMap::new();
+        let outcome = self
+            .runtime
+            .block_on(self.provider.apply(&op, &ids))
+            .unwrap();
+        assert!(matches!(outcome, Outcome::Applied { .. }), "{outcome:?}");
+    }
+}
+
+fn count_by_kind_key(records: &[Record]) -> BTreeMap<(String, String), usize> {
+    let mut counts = BTreeMap::new();
+    for r in records {
+        *counts.entry((r.kind.clone(), r.key.clone())).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// Deletes a group with members, three users, and four memberships of another group.
+/// Returns the deleted group's name.
+fn incident(api: &Api) -> String {
+    let records = api.records();
+    let me = api
+        .runtime
+        .block_on(api.provider.self_identity())
+        .unwrap()
+        .unwrap();
+    let mut members: BTreeMap<String, usize> = BTreeMap::new();
+    for r in records.iter().filter(|r| r.kind == "okta.group_membership") {
+        *members
+            .entry(r.target("group").unwrap().id.clone())
+            .or_insert(0) += 1;
+    }
+    let groups: Vec<&Record> = records
+        .iter()
+        .filter(|r| r.kind == "okta.group" && r.attrs["type"] == "OKTA_GROUP")
+        .filter(|r| members.get(&r.id).is_some_and(|n| *n >= 2))
+        .collect();
+    let (victim, stripped) = (groups[0], groups[1]);
+    api.delete(victim);
+    // Memberships of app-managed groups come from their app, not from a restore: pick users
+    // outside them.
+    let app_groups: Vec<&str> = records
+        .iter()
+        .filter(|r| r.kind == "okta.group" && r.attrs["type"] == "APP_GROUP")
+        .map(|r| r.id.as_str())
+        .collect();
+    let in_app_group = |user: &Record| {
+        records.iter().any(|m| {
+            m.kind == "okta.group_membership"
+                && m.target("user").is_some_and(|u| u.id == user.id)
+                && m.target("group")
+                    .is_some_and(|g| app_groups.contains(&g.id.as_str()))
+        })
+    };
+    let users: Vec<&Record> = records
+        .iter()
+        .filter(|r| r.kind == "okta.user" && r.key != me.1 && r.attrs["status"] == "ACTIVE")
+        .filter(|r| !in_app_group(r))
+        .take(3)
+        .collect();
+    assert_eq!(users.len(), 3);
+    for user in users {
+        api.delete(user);
+    }
+    let live = api.records();
+    let strip: Vec<&Record> = live
+        .iter()
+        .filter(|r| r.kind == "okta.group_membership")
+        .filter(|r| r.target("group").unwrap().id == stripped.id)
+        .take(4)
+        .collect();
+    for m in strip {
+        api.delete(m);
+    }
+    victim.key.clone()
+}
+
+fn json(output: &std::process::Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {}", describe(output)))
+}
+
+#[test]
+fn restore_after_an_incident() {
+    let org = Org::start(200, 20, 5);
+    let ws = Workspace::new(&org.url());
+    assert_exit(&ws.iamsnap(&["init"]), 0);
+    assert_exit(&ws.iamsnap(&["backup", "--all"]), 0);
+    let api = Api::new(&ws, &org.url());
+    let group = incident(&api);
+    assert_exit(&ws.iamsnap(&["diff", "okta-test@latest", "live"]), 1);
+
+    let plan = ws.iamsnap(&["restore", "okta-test@latest"]);
+    assert_exit(&plan, 1);
+    let text = stdout(&plan);
+    assert!(
+        text.contains(&format!("create okta.group {group}")),
+        "{text}"
+    );
+    assert!(text.contains("Cannot be restored"), "{text}");
+    assert!(text.contains("3 × okta.user"), "{text}");
+
+    let refused = ws.iamsnap(&["restore", "okta-test@latest", "--apply"]);
+    assert_exit(&refused, 2);
+    assert!(stderr(&refused).contains("--yes"), "{}", describe(&refused));
+
+    let only = json(&ws.iamsnap(&[
+        "restore",
+        "okta-test@latest",
+        "--only",
+        &format!("group:{group}"),
+        "--format",
+        "json",
+    ]));
+    let ops = only["operations"].as_array().unwrap();
+    assert!(
+        ops.iter()
+            .any(|o| o["kind"] == "okta.group" && o["key"] == group.as_str())
+    );
+    for op in ops {
+        let related = op["key"] == group.as_str()
+            || op["desired"]["refs"]
+                .as_array()
+                .is_some_and(|refs| refs.iter().any(|r| r["kind"] == "okta.group"))
+            || op["kind"] == "okta.user";
+        assert!(related, "--only {group} plans an unrelated {op}");
+    }
+    assert!(
+        ops.len()
+            < json(&ws.iamsnap(&["restore", "okta-test@latest", "--format", "json"]))["operations"]
+                .as_array()
+                .unwrap()
+                .len()
+    );
+
+    let applied = ws.iamsnap(&[
+        "restore",
+        "okta-test@latest",
+        "--apply",
+        "--yes",
+        "--format",
+        "json",
+    ]);
+    assert_exit(&applied, 0);
+    let report = json(&applied);
+    assert_eq!(report["failed"], 0, "{report:#}");
+    assert!(report["done"].as_u64().unwrap() > 5, "{report:#}");
+    assert_eq!(report["cannot_restore"][0]["count"], 3, "{report:#}");
+    for residual in report["residual"].as_array().unwrap() {
+        assert!(
+            !residual["cannot_restore"].as_array().unwrap().is_empty(),
+            "unexplained {residual}"
+        );
+    }
+
+    // Nothing restorable is left: a second plan only touches re-created users, if anything.
+    let again = json(&ws.iamsnap(&["restore", "okta-test@latest", "--format", "json"]));
+    for op in again["operations"].as_array().unwrap() {
+        assert!(
+            op["kind"] == "okta.user" && op["snapshot_id"] != op["live_id"],
+            "replanned {op}"
+        );
+    }
+    let counts = count_by_kind_key(&api.records());
+    assert!(
+        counts.values().all(|n| *n == 1),
+        "duplicates after the restore"
+    );
+
+    let diff = json(&ws.iamsnap(&["diff", "okta-test@latest", "live", "--format", "json"]));
+    for change in diff["changes"].as_array().unwrap() {
+        assert_eq!(change["status"], "changed", "{change}");
+        assert_eq!(
+            change["matched_by"], "key",
+            "only re-created objects still differ: {change}"
+        );
+    }
+    for output in [&plan, &applied] {
+        assert!(!stdout(output).contains(OKTA_TOKEN) && !stderr(output).contains(OKTA_TOKEN));
+    }
+}
+
+#[test]
+fn authoritative_restore_deletes_only_within_the_limit() {
+    let org = Org::start(40, 5, 1);
+    let ws = Workspace::new(&org.url());
+    assert_exit(&ws.iamsnap(&["init"]), 0);
+    let api = Api::new(&ws, &org.url());
+    let before = api.records();
+    let user = before
+        .iter()
+        .find(|r| r.kind == "okta.user" && r.attrs["status"] == "ACTIVE")
+        .unwrap()
+        .clone();
+    api.delete(&user);
+    assert_exit(&ws.iamsnap(&["backup", "--all"]), 0);
+    // The user comes back after the snapshot: authoritative mode would delete it.
+    let ids: BTreeMap<(String, String), String> = BTreeMap::new();
+    let create = Operation {
+        action: Action::Create,
+        kind: user.kind.clone(),
+        key: user.key.clone(),
+        desired: Some(Record {
+            refs: Vec::new(),
+            ..user.clone()
+        }),
+        current: None,
+    };
+    api.runtime
+        .block_on(api.provider.apply(&create, &ids))
+        .unwrap();
+
+    assert_exit(&ws.iamsnap(&["restore", "okta-test@latest"]), 0);
+    let refused = ws.iamsnap(&["restore", "okta-test@latest", "--mode", "authoritative"]);
+    assert_exit(&refused, 2);
+    assert!(
+        stderr(&refused).contains("--max-deletes is 0"),
+        "{}",
+        describe(&refused)
+    );
+    let plan = json(&ws.iamsnap(&[
+        "restore",
+        "okta-test@latest",
+        "--mode",
+        "authoritative",
+        "--max-deletes",
+        "5",
+        "--format",
+        "json",
+    ]));
+    let ops = plan["operations"].as_array().unwrap();
+    assert!(
+        ops.iter()
+            .any(|o| o["action"] == "delete" && o["key"] == user.key.as_str()),
+        "{plan:#}"
+    );
+    let applied = ws.iamsnap(&[
+        "restore",
+        "okta-test@latest",
+        "--mode",
+        "authoritative",
+        "--max-deletes",
+        "5",
+        "--apply",
+        "--yes",
+    ]);
+    assert_exit(&applied, 0);
+    assert!(
+        !count_by_kind_key(&api.records())
+            .contains_key(&("okta.user".to_string(), user.key.clone()))
+    );
+}
+
+#[test]
+fn killed_restore_resumes_without_duplicates() {
+    let org = Org::start(150, 12, 3);
+    let ws = Workspace::new(&org.url());
+    assert_exit(&ws.iamsnap(&["init"]), 0);
+    assert_exit(&ws.iamsnap(&["backup", "--all"]), 0);
+    let api = Api::new(&ws, &org.url());
+    for record in api
+        .records()
+        .iter()
+        .filter(|r| r.kind == "okta.group" && r.attrs["type"] == "OKTA_GROUP")
+        .take(6)
+    {
+        api.delete(record);
+    }
+    let total =
+        json(&ws.iamsnap(&["restore", "okta-test@latest", "--format", "json"]))["operations"]
+            .as_array()
+            .unwrap()
+            .len();
+    assert!(total > 10, "{total} operations");
+
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("iamsnap"))
+        .current_dir(ws.dir.path())
+        .env("IAMSNAP_CONFIG", ws.path("iamsnap.toml"))
+        .env("IAMSNAP_IDENTITY", ws.path("identity.txt"))
+        .env("IAMSNAP_TEST_OKTA_TOKEN", OKTA_TOKEN)
+        .args(["restore", "okta-test@latest", "--apply", "--yes"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let journals = ws.path("repo/journals/okta-test");
+    let started = std::time::Instant::now();
+    let count_ends = || {
+        walk(&journals)
+            .iter()
+            .filter(|p| p.ends_with(".end.json"))
+            .count()
+    };
+    while count_ends() < total / 3 && started.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let ended = count_ends();
+    assert!(
+        ended < total,
+        "the restore finished before it could be killed ({ended} of {total})"
+    );
+
+    let resumed = ws.iamsnap(&[
+        "restore",
+        "okta-test@latest",
+        "--resume",
+        "--yes",
+        "--format",
+        "json",
+    ]);
+    assert_exit(&resumed, 0);
+    let report = json(&resumed);
+    assert_eq!(report["failed"], 0, "{report:#}");
+    let counts = count_by_kind_key(&api.records());
+    let dups: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(dups.is_empty(), "duplicates: {dups:?}");
+    let again = json(&ws.iamsnap(&["restore", "okta-test@latest", "--format", "json"]));
+    assert_eq!(
+        again["operations"].as_array().unwrap().len(),
+        0,
+        "{again:#}"
+    );
+    let none = ws.iamsnap(&["restore", "okta-test@latest", "--resume", "--yes"]);
+    assert_exit(&none, 2);
+    assert!(
+        stderr(&none).contains("no unfinished restore"),
+        "{}",
+        describe(&none)
+    );
+}
+
+fn walk(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path.to_string_lossy().into_owned());
+        }
+    }
+    out
+}
