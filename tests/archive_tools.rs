@@ -1,6 +1,6 @@
 //! An archive opens with standard tools alone: Debian's `age`, `zstd`, `tar` and `minisign`
 //! read what iamsnap writes, and iamsnap reads keys those tools (and `ssh-keygen`) make.
-//! The tools must be installed (`apt-get install age minisign zstd openssh-client`): a missing
+//! The tools must be installed (`apt-get install age minisign zstd`): a missing
 //! tool fails these tests.
 
 use std::path::{Path, PathBuf};
@@ -19,8 +19,17 @@ fn run(program: &str, args: &[&str], dir: &Path) -> Output {
         .current_dir(dir)
         .output()
         .unwrap_or_else(|e| {
-            panic!("cannot run {program}: {e}; install it with `apt-get install -y age minisign zstd openssh-client`")
+            panic!(
+                "cannot run {program}: {e}; install it with `apt-get install -y age minisign zstd`"
+            )
         })
+}
+
+/// Test-only ssh keys (`tests/data/keys`, made with `ssh-keygen`; they protect nothing).
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/keys")
+        .join(name)
 }
 
 fn records() -> Vec<Record> {
@@ -201,27 +210,15 @@ fn keys_made_by_the_standard_tools_work() {
         .trim()
         .to_string();
 
-    let ssh = run(
-        "ssh-keygen",
-        &[
-            "-q",
-            "-t",
-            "ed25519",
-            "-N",
-            "",
-            "-C",
-            "test",
-            "-f",
-            "id_ed25519",
-        ],
-        dir.path(),
-    );
-    assert!(
-        ssh.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ssh.stderr)
-    );
-    let ssh_recipient = std::fs::read_to_string(dir.path().join("id_ed25519.pub")).unwrap();
+    let ssh_recipients: Vec<String> = ["ssh_ed25519.pub", "ssh_rsa.pub"]
+        .iter()
+        .map(|name| {
+            std::fs::read_to_string(fixture(name))
+                .unwrap()
+                .trim()
+                .to_string()
+        })
+        .collect();
 
     let signing = run(
         "minisign",
@@ -236,44 +233,39 @@ fn keys_made_by_the_standard_tools_work() {
 
     let (archive, _) = build_archive(
         dir.path(),
-        &[age_recipient, ssh_recipient.trim().to_string()],
+        &[vec![age_recipient], ssh_recipients].concat(),
         &dir.path().join("mini.key"),
     );
     let public = std::fs::read_to_string(dir.path().join("mini.pub")).unwrap();
     let signature = std::fs::read_to_string(dir.path().join("snap.iamsnap.minisig")).unwrap();
     keys::verify(&public, &signature, std::fs::File::open(&archive).unwrap()).unwrap();
 
-    for identity in ["age.txt", "id_ed25519"] {
-        let identities = keys::load_identities(&dir.path().join(identity)).unwrap();
-        let manifest = ArchiveReader::open(std::fs::File::open(&archive).unwrap(), &identities)
+    let identities = [
+        dir.path().join("age.txt"),
+        fixture("ssh_ed25519"),
+        fixture("ssh_rsa"),
+    ];
+    for identity in &identities {
+        let loaded = keys::load_identities(identity).unwrap();
+        let manifest = ArchiveReader::open(std::fs::File::open(&archive).unwrap(), &loaded)
             .unwrap()
             .verify()
             .unwrap();
-        assert_eq!(manifest.total_records(), 252, "{identity}");
+        assert_eq!(manifest.total_records(), 252, "{}", identity.display());
+        let command = format!(
+            "age -d -i {} snap.iamsnap | zstd -d | tar -t",
+            identity.display()
+        );
+        let listed = run("bash", &["-o", "pipefail", "-c", &command], dir.path());
+        assert!(
+            listed.status.success(),
+            "{}: {}",
+            identity.display(),
+            String::from_utf8_lossy(&listed.stderr)
+        );
     }
-    let by_ssh = run(
-        "bash",
-        &[
-            "-o",
-            "pipefail",
-            "-c",
-            "age -d -i id_ed25519 snap.iamsnap | zstd -d | tar -t",
-        ],
-        dir.path(),
-    );
-    assert!(
-        by_ssh.status.success(),
-        "{}",
-        String::from_utf8_lossy(&by_ssh.stderr)
-    );
 
-    let locked = run(
-        "ssh-keygen",
-        &["-q", "-t", "ed25519", "-N", "secret words", "-f", "locked"],
-        dir.path(),
-    );
-    assert!(locked.status.success());
-    let err = keys::load_identities(&dir.path().join("locked"))
+    let err = keys::load_identities(&fixture("ssh_ed25519_passphrase"))
         .err()
         .unwrap();
     assert!(matches!(err, KeyError::EncryptedIdentity { .. }), "{err}");
