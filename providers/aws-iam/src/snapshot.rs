@@ -37,9 +37,14 @@ macro_rules! paged {
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Scope {
     pub users: bool,
+    /// Login profile, MFA devices and access keys: three calls per user, needed only for
+    /// `aws.user` records themselves.
+    pub user_extras: bool,
     pub groups: bool,
     pub roles: bool,
     pub policies: bool,
+    /// One call per policy, needed only for `aws.policy` records themselves.
+    pub policy_tags: bool,
     pub instance_profiles: bool,
     pub saml: bool,
     pub oidc: bool,
@@ -50,6 +55,8 @@ pub(crate) struct Scope {
 impl Scope {
     pub const ALL: Scope = Scope {
         users: true,
+        user_extras: true,
+        policy_tags: true,
         groups: true,
         roles: true,
         policies: true,
@@ -66,6 +73,7 @@ impl Scope {
         Some(match kind {
             kinds::USER => Scope {
                 users: true,
+                user_extras: true,
                 policies: true,
                 ..none
             },
@@ -86,6 +94,7 @@ impl Scope {
             },
             kinds::POLICY => Scope {
                 policies: true,
+                policy_tags: true,
                 ..none
             },
             kinds::POLICY_ATTACHMENT | kinds::INLINE_POLICY => Scope {
@@ -169,13 +178,19 @@ pub(crate) async fn read(
     concurrency: usize,
 ) -> Result<Account, ProviderError> {
     let (users, groups, roles, policies) = tokio::try_join!(
-        read_if(scope.users, read_users(client, concurrency)),
+        read_if(
+            scope.users,
+            read_users(client, concurrency, scope.user_extras)
+        ),
         read_if(
             scope.groups,
             details(client, EntityType::Group, "filter Group")
         ),
         read_if(scope.roles, read_roles(client)),
-        read_if(scope.policies, read_policies(client, concurrency)),
+        read_if(
+            scope.policies,
+            read_policies(client, concurrency, scope.policy_tags)
+        ),
     )?;
     let (instance_profiles, saml, oidc, password_policy, aliases) = tokio::try_join!(
         read_if(
@@ -268,10 +283,14 @@ async fn details(
 async fn read_users(
     client: &Client,
     concurrency: usize,
+    with_extras: bool,
 ) -> Result<(Vec<UserDetail>, HashMap<String, UserExtras>), ProviderError> {
     let users = details(client, EntityType::User, "filter User")
         .await?
         .users;
+    if !with_extras {
+        return Ok((users, HashMap::new()));
+    }
     let names: Vec<String> = users
         .iter()
         .filter_map(|u| u.user_name().map(str::to_string))
@@ -362,6 +381,7 @@ async fn read_roles(
 async fn read_policies(
     client: &Client,
     concurrency: usize,
+    with_tags: bool,
 ) -> Result<(Vec<ManagedPolicyDetail>, HashMap<String, Vec<Tag>>), ProviderError> {
     let policies = details(
         client,
@@ -370,6 +390,9 @@ async fn read_policies(
     )
     .await?
     .policies;
+    if !with_tags {
+        return Ok((policies, HashMap::new()));
+    }
     let arns: Vec<String> = policies
         .iter()
         .filter_map(|p| p.arn().map(str::to_string))

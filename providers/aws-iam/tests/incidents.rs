@@ -34,6 +34,26 @@ async fn changed_trust_deleted_version_and_lost_membership_are_restored() {
     );
     let before = snapshot(&provider).await;
     let snap = by_key(&before);
+    // A user fetched alone has what a snapshot reads about it beyond the details.
+    let user = provider
+        .fetch(kinds::USER, "user-00")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        user,
+        snap[&(kinds::USER.to_string(), "user-00".to_string())]
+    );
+    assert_eq!(user.attrs["console_password"], true);
+    let policy = provider
+        .fetch(kinds::POLICY, "policy-01")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        policy,
+        snap[&(kinds::POLICY.to_string(), "policy-01".to_string())]
+    );
     let get = |kind: &str, key: &str| snap[&(kind.to_string(), key.to_string())].clone();
 
     // An attacker widens one role's trust, retags it and shortens its sessions, deletes a
