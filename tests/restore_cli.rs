@@ -408,3 +408,89 @@ fn walk(dir: &std::path::Path) -> Vec<String> {
     }
     out
 }
+
+#[test]
+fn restore_into_another_org_with_target() {
+    let prod = Org::start(30, 4, 2);
+    let fresh = Org::start(1, 1, 0);
+    let ws = Workspace::new(&prod.url());
+    let config = std::fs::read_to_string(ws.path("iamsnap.toml")).unwrap();
+    std::fs::write(
+        ws.path("iamsnap.toml"),
+        format!(
+            "{config}\n[sources.okta-dr]\nprovider = \"okta\"\norg_url = \"{}\"\ntoken_env = \"IAMSNAP_TEST_OKTA_TOKEN\"\n",
+            fresh.url()
+        ),
+    )
+    .unwrap();
+    assert_exit(&ws.iamsnap(&["init"]), 0);
+    assert_exit(&ws.iamsnap(&["backup", "--source", "okta-test"]), 0);
+
+    let plan = json(&ws.iamsnap(&[
+        "restore",
+        "okta-test@latest",
+        "--target",
+        "okta-dr",
+        "--kinds",
+        "user,group,group_membership",
+        "--format",
+        "json",
+    ]));
+    let ops = plan["operations"].as_array().unwrap();
+    assert!(
+        ops.iter()
+            .all(|o| o["action"] == "create" || o["action"] == "update"),
+        "{plan:#}"
+    );
+    assert!(ops.iter().any(|o| o["kind"] == "okta.group_membership"));
+    let applied = ws.iamsnap(&[
+        "restore",
+        "okta-test@latest",
+        "--target",
+        "okta-dr",
+        "--kinds",
+        "user,group,group_membership",
+        "--apply",
+        "--yes",
+        "--format",
+        "json",
+    ]);
+    let report = json(&applied);
+    assert_eq!(report["failed"], 0, "{report:#}");
+    assert_eq!(
+        report["journal"].as_str().unwrap().split('/').nth(1),
+        Some("okta-dr")
+    );
+
+    let diff = json(&ws.iamsnap(&[
+        "diff",
+        "okta-test@latest",
+        "live:okta-dr",
+        "--format",
+        "json",
+    ]));
+    for change in diff["changes"].as_array().unwrap() {
+        let kind = change["kind"].as_str().unwrap();
+        if ["okta.user", "okta.group", "okta.group_membership"].contains(&kind) {
+            assert_ne!(
+                change["status"], "removed",
+                "not restored into okta-dr: {change}"
+            );
+        }
+    }
+    let again = json(&ws.iamsnap(&[
+        "restore",
+        "okta-test@latest",
+        "--target",
+        "okta-dr",
+        "--kinds",
+        "group,group_membership",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(
+        again["operations"].as_array().unwrap().len(),
+        0,
+        "{again:#}"
+    );
+}
