@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The whole iamsnap story on one machine, no cloud account needed: an emulated Okta org,
-# a local-folder repository, fresh keys, a backup, the snapshot list and its manifest.
+# a local-folder repository, fresh keys, a backup, the snapshot list and its manifest; then an
+# incident made through the Okta API, the damage shown by `diff`, the restore plan, `--apply`,
+# and a final diff in which only what Okta can never give back remains.
 #
 #   ./scripts/quickstart.sh [WORKDIR]      (default: ./quickstart)
 #
@@ -12,6 +14,18 @@ work=${1:-$root/quickstart}
 users=${QUICKSTART_USERS:-2000}
 groups=${QUICKSTART_GROUPS:-200}
 apps=${QUICKSTART_APPS:-30}
+
+# Runs a command that exits 0 when there is nothing to report and 1 when it reports
+# differences or planned operations; any other status stops the quickstart.
+differences() {
+    local status=0
+    "$@" || status=$?
+    if [ "$status" -gt 1 ]; then
+        echo "'$*' failed with exit $status" >&2
+        exit "$status"
+    fi
+    return 0
+}
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
@@ -87,5 +101,23 @@ if command -v age >/dev/null && command -v minisign >/dev/null; then
 else
     echo "(install age, minisign and zstd to try: age -d -i identity.txt $archive | zstd -d | tar -x)"
 fi
+
+step "an incident: a group, users and memberships deleted, a policy weakened (through the Okta API)"
+python3 "$root/scripts/okta-incident.py" "$org_url"
+
+step "iamsnap diff okta-demo@latest live   (what the incident changed)"
+differences iamsnap diff okta-demo@latest live
+
+step "iamsnap restore okta-demo@latest   (the plan only)"
+differences iamsnap restore okta-demo@latest
+
+step "iamsnap restore okta-demo@latest --apply --yes"
+iamsnap restore okta-demo@latest --apply --yes
+
+step "iamsnap restore okta-demo@latest   (again: nothing left to do)"
+differences iamsnap restore okta-demo@latest
+
+step "iamsnap diff okta-demo@latest live   (only what cannot be restored: original ids)"
+differences iamsnap diff okta-demo@latest live
 
 printf '\nDone. Everything is in %s: IAMSNAP_CONFIG=%s\n' "$work" "$IAMSNAP_CONFIG"
