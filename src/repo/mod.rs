@@ -64,13 +64,12 @@ pub enum RepoError {
         message: String,
     },
     #[error(
-        "{location}: {path} failed its checksum on download (stored {expected}, received {actual}); retry, and if it persists the object is damaged"
+        "{location}: {path} failed its checksum on download ({detail}); retry, and if it persists the stored object is damaged"
     )]
     ChecksumMismatch {
         location: String,
         path: String,
-        expected: String,
-        actual: String,
+        detail: String,
     },
     #[error(
         "snapshot {snapshot} has no signature ({SIGNATURE}); it cannot be trusted",

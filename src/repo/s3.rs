@@ -204,8 +204,7 @@ impl S3Backend {
                 RepoError::ChecksumMismatch {
                     location: self.location(),
                     path: path.to_string(),
-                    expected: stored.clone().unwrap_or_default(),
-                    actual: "a different value".into(),
+                    detail: text,
                 }
             } else {
                 RepoError::Storage {
@@ -229,8 +228,7 @@ impl S3Backend {
             RepoError::ChecksumMismatch {
                 location: self.location(),
                 path: path.to_string(),
-                expected,
-                actual,
+                detail: format!("stored SHA-256 {expected}, received {actual}"),
             }
         })?;
         Ok(size)
