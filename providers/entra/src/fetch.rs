@@ -50,9 +50,10 @@ pub(crate) async fn object(
 ) -> Result<Option<Value>, ProviderError> {
     if kind == USER {
         let url = client.url(&format!(
-            "/users/{}?$select={}&$expand=manager($select=id)",
+            "/users/{}?$select={}&{}",
             segment(key),
-            select(records::USER_SELECT)
+            select(records::USER_SELECT),
+            records::MANAGER_EXPAND
         ));
         return client.get_opt(&url).await;
     }
@@ -72,6 +73,15 @@ pub(crate) async fn record(
 ) -> Result<Option<Record>, ProviderError> {
     match kind {
         USER => Ok(object(client, USER, key).await?.map(|v| records::user(&v))),
+        USER_MANAGER => {
+            let Some((user, _, _)) = records::split_link_key(key) else {
+                return Ok(None);
+            };
+            Ok(object(client, USER, user)
+                .await?
+                .and_then(|v| records::manager(&v))
+                .filter(|r| r.key == key))
+        }
         GROUP | ADMINISTRATIVE_UNIT => Ok(object(client, kind, key).await?.map(|v| {
             records::simple(
                 if kind == GROUP {

@@ -3,6 +3,7 @@
 use iamsnap_provider::{Capabilities, KindInfo};
 
 pub const USER: &str = "entra.user";
+pub const USER_MANAGER: &str = "entra.user_manager";
 pub const GROUP: &str = "entra.group";
 pub const GROUP_MEMBER: &str = "entra.group_member";
 pub const GROUP_OWNER: &str = "entra.group_owner";
@@ -35,7 +36,7 @@ pub(crate) const CA_REPORT_ONLY: &str = "state: a re-created or changed policy i
 pub(crate) static KINDS: &[KindInfo] = &[
     KindInfo {
         name: USER,
-        description: "users: profile, account state, usage location, manager",
+        description: "users: profile, account state, usage location",
         depends_on: &[],
         capabilities: Capabilities::ALL,
         cannot_restore: &[
@@ -44,6 +45,13 @@ pub(crate) static KINDS: &[KindInfo] = &[
             "guest users gone for good must be invited again; they are not re-created",
             "users synchronised from on-premises Active Directory come back from the next sync, not from here",
         ],
+    },
+    KindInfo {
+        name: USER_MANAGER,
+        description: "a user's manager (a relationship of its own, so that managers restore after every user exists)",
+        depends_on: &[USER],
+        capabilities: Capabilities::LINK,
+        cannot_restore: &[],
     },
     KindInfo {
         name: GROUP,

@@ -222,14 +222,37 @@ impl Index {
     }
 }
 
+/// How users are read: with their manager's id and userPrincipalName.
+pub(crate) const MANAGER_EXPAND: &str = "$expand=manager($select=id,userPrincipalName)";
+
 pub(crate) fn user(v: &Value) -> Record {
-    let attrs = kept(v);
-    let mut refs = Vec::new();
-    let mut attrs = Value::Object(attrs);
-    if let Some(manager) = attrs.as_object_mut().and_then(|m| m.remove("manager")) {
-        refs.push(Ref::new("manager", USER, id_of(&manager)));
-    }
-    Record::new(USER, id_of(v), key_of(USER, v), attrs, refs)
+    let mut attrs = kept(v);
+    attrs.remove("manager");
+    Record::new(
+        USER,
+        id_of(v),
+        key_of(USER, v),
+        Value::Object(attrs),
+        Vec::new(),
+    )
+}
+
+/// The user's manager as a relationship record, when the user (read with
+/// [`MANAGER_EXPAND`]) has one.
+pub(crate) fn manager(v: &Value) -> Option<Record> {
+    let manager = v.get("manager").filter(|m| m.is_object())?;
+    let user_key = key_of(USER, v);
+    let manager_key = format!("user:{}", str_of(manager, "userPrincipalName"));
+    Some(Record::new(
+        USER_MANAGER,
+        format!("{}/{}", id_of(v), id_of(manager)),
+        format!("{user_key}|{manager_key}"),
+        json!({"user": user_key, "manager": manager_key}),
+        vec![
+            Ref::new("user", USER, id_of(v)),
+            Ref::new("manager", USER, id_of(manager)),
+        ],
+    ))
 }
 
 pub(crate) fn simple(kind: &'static str, v: &Value) -> Record {

@@ -72,7 +72,8 @@ impl Restore<'_> {
                 self.authentication_methods(&record).await
             }
             (
-                GROUP_MEMBER
+                USER_MANAGER
+                | GROUP_MEMBER
                 | GROUP_OWNER
                 | ADMINISTRATIVE_UNIT_MEMBER
                 | APP_ROLE_ASSIGNMENT
@@ -176,7 +177,7 @@ impl Restore<'_> {
         }
         let live = self.existing(record).await?;
         // What creation cannot set in one go: rewritten identifier URIs, service principal
-        // settings, the manager.
+        // settings.
         self.update_object(record, &live).await?;
         Ok(Outcome::Applied { id })
     }
@@ -266,43 +267,11 @@ impl Restore<'_> {
                 .await?;
             changed = true;
         }
-        if record.kind == USER {
-            changed |= self.manager(record, &id, live).await?;
-        }
         Ok(if changed {
             Outcome::Applied { id }
         } else {
             Outcome::AlreadyDone { id }
         })
-    }
-
-    /// Sets the user's manager to the snapshot's; true when it changed.
-    async fn manager(
-        &self,
-        record: &Record,
-        id: &str,
-        live: &Value,
-    ) -> Result<bool, ProviderError> {
-        let Some(manager) = record.target("manager") else {
-            return Ok(false);
-        };
-        if live["manager"]["id"] == manager.id.as_str() {
-            return Ok(false);
-        }
-        let url = self.client.url(&format!("/users/{id}/manager/$ref"));
-        let body =
-            json!({"@odata.id": self.client.url(&format!("/users/{}", manager.id)).to_string()});
-        match self.client.send(Method::PUT, &url, Some(&body)).await {
-            Ok(_) => Ok(true),
-            Err(e) if status_of(&e) == Some(404) => Err(precondition(
-                record,
-                &format!(
-                    "its manager ({}) does not exist in the live tenant; restore that user first",
-                    manager.id
-                ),
-            )),
-            Err(e) => Err(e),
-        }
     }
 
     async fn delete_object(&self, record: &Record) -> Result<Outcome, ProviderError> {

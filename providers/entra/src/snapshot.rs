@@ -78,14 +78,23 @@ impl Snapshot<'_> {
 
     async fn users(&self, index: &Mutex<Index>) -> Result<(), ProviderError> {
         let path = format!(
-            "/users?$top=999&$select={}&$expand=manager($select=id)",
-            select(records::USER_SELECT)
+            "/users?$top=999&$select={}&{}",
+            select(records::USER_SELECT),
+            records::MANAGER_EXPAND
         );
-        self.each_item(&path, |v| {
-            lock(index).add(USER, v);
-            Some(records::user(v))
-        })
-        .await
+        let mut next = Some(self.client.url(&path));
+        while let Some(url) = next {
+            let (items, following) = self.client.page(&url).await?;
+            for v in &items {
+                lock(index).add(USER, v);
+                self.emit(records::user(v)).await?;
+                if let Some(manager) = records::manager(v) {
+                    self.emit(manager).await?;
+                }
+            }
+            next = following;
+        }
+        Ok(())
     }
 
     async fn groups(&self, index: &Mutex<Index>) -> Result<Vec<Parent>, ProviderError> {

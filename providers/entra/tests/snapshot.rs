@@ -83,11 +83,9 @@ async fn reads_every_kind_across_pages_and_batches() {
         "{batches}"
     );
 
-    // Managers are refs; users keep the properties needed to re-create them.
-    let with_manager = records
-        .iter()
-        .filter(|r| r.kind == USER && r.target("manager").is_some())
-        .count();
+    // Managers are relationships; users keep the properties needed to re-create them.
+    let with_manager = counts[USER_MANAGER];
+    assert_eq!(with_manager, entra.with_tenant(|t| t.managers.len()));
     assert!(with_manager > 1_000, "{with_manager}");
     let user = records.iter().find(|r| r.kind == USER).unwrap();
     for field in [

@@ -36,6 +36,8 @@ impl Links<'_, '_> {
         record: &Record,
     ) -> Result<Outcome, ProviderError> {
         match (record.kind.as_str(), action) {
+            (USER_MANAGER, Action::Create) => self.set_manager(record).await,
+            (USER_MANAGER, Action::Delete) => self.remove_manager(record).await,
             (GROUP_MEMBER | GROUP_OWNER | ADMINISTRATIVE_UNIT_MEMBER, Action::Create) => {
                 self.add_link(record).await
             }
@@ -121,6 +123,55 @@ impl Links<'_, '_> {
             )),
             Err(e) => Err(e),
         }
+    }
+
+    /// The live manager's id of `user`, if it has one.
+    async fn live_manager(&self, user: &str) -> Result<Option<String>, ProviderError> {
+        let url = self
+            .client()
+            .url(&format!("/users/{user}/manager?$select=id"));
+        Ok(self
+            .client()
+            .get_opt(&url)
+            .await?
+            .map(|m| id_of(&m).to_string()))
+    }
+
+    async fn set_manager(&self, record: &Record) -> Result<Outcome, ProviderError> {
+        let user = end(record, "user")?;
+        let manager = end(record, "manager")?;
+        let id = format!("{user}/{manager}");
+        if self.live_manager(user).await?.as_deref() == Some(manager) {
+            return Ok(Outcome::AlreadyDone { id });
+        }
+        let url = self.client().url(&format!("/users/{user}/manager/$ref"));
+        let body =
+            json!({"@odata.id": self.client().url(&format!("/users/{manager}")).to_string()});
+        match self.client().send(Method::PUT, &url, Some(&body)).await {
+            Ok(_) => Ok(Outcome::Applied { id }),
+            Err(e) if status_of(&e) == Some(404) => Err(precondition(
+                record,
+                &format!(
+                    "the user {user} or the manager {manager} does not exist in the live tenant; restore it first"
+                ),
+            )),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Removes the manager only while it is still the one the record names.
+    async fn remove_manager(&self, record: &Record) -> Result<Outcome, ProviderError> {
+        let user = end(record, "user")?;
+        let manager = end(record, "manager")?;
+        let id = format!("{user}/{manager}");
+        match self.live_manager(user).await {
+            Ok(Some(live)) if live == manager => {}
+            Ok(_) => return Ok(Outcome::AlreadyDone { id }),
+            Err(e) if status_of(&e) == Some(404) => return Ok(Outcome::AlreadyDone { id }),
+            Err(e) => return Err(e),
+        }
+        self.delete(&format!("/users/{user}/manager/$ref"), &id)
+            .await
     }
 
     async fn remove_link(&self, record: &Record) -> Result<Outcome, ProviderError> {

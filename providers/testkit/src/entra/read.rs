@@ -218,18 +218,24 @@ fn shape(t: &Tenant, req: &GraphRequest, object: &Value, collection: Option<&str
         m.remove("@odata.type");
     }
     if collection == Some(USERS)
-        && req
+        && let Some(expand) = req
             .query
             .get("$expand")
-            .is_some_and(|e| e.starts_with("manager"))
+            .filter(|e| e.starts_with("manager"))
         && let Value::Object(m) = &mut v
     {
+        // `manager` or `manager($select=id,userPrincipalName)`.
+        let nested: Option<Vec<String>> = expand
+            .strip_prefix("manager(")
+            .and_then(|e| e.strip_suffix(')'))
+            .and_then(|e| e.strip_prefix("$select="))
+            .map(|s| s.split(',').map(|f| f.trim().to_string()).collect());
         let id = object["id"].as_str().unwrap_or_default();
         let manager = t
             .managers
             .get(id)
             .and_then(|mid| t.find(mid))
-            .map(|(_, o)| json!({"@odata.type": o["@odata.type"], "id": o["id"]}));
+            .map(|(_, o)| project(o, nested.as_deref(), None));
         if let Some(manager) = manager {
             m.insert("manager".into(), manager);
         }

@@ -1,0 +1,448 @@
+//! Restore against the emulated tenant, driving `apply` in dependency order the way the engine
+//! does: soft-deleted objects come back from the recycle bin with their ids, objects gone for
+//! good are re-created and every reference to them rewritten, conditional access policies
+//! come back report-only, and a second pass does nothing.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use common::*;
+use iamsnap_entra::EntraProvider;
+use iamsnap_entra::kinds::*;
+use iamsnap_provider::kind::dependency_order;
+use iamsnap_provider::{Action, Operation, Outcome, Provider, ProviderError, Record};
+use iamsnap_testkit::entra::RunningEntra;
+use serde_json::Value;
+
+type Ids = BTreeMap<(String, String), String>;
+
+/// The snapshot record as it should look live, ids rewritten (as the engine's planner does).
+fn to_live(record: &Record, ids: &Ids) -> Record {
+    let live = |kind: &str, id: &str| ids.get(&(kind.to_string(), id.to_string())).cloned();
+    let mut out = record.clone();
+    if let Some(id) = live(&record.kind, &record.id) {
+        out.id = id;
+    }
+    let mut rewrites = BTreeMap::new();
+    for r in &mut out.refs {
+        if let Some(id) = live(&r.kind, &r.id) {
+            rewrites.insert(r.id.clone(), id.clone());
+            r.id = id;
+        }
+    }
+    fn walk(v: &mut Value, rewrites: &BTreeMap<String, String>) {
+        match v {
+            Value::String(s) => {
+                if let Some(n) = rewrites.get(s.as_str()) {
+                    *s = n.clone();
+                }
+            }
+            Value::Array(a) => a.iter_mut().for_each(|v| walk(v, rewrites)),
+            Value::Object(m) => m.values_mut().for_each(|v| walk(v, rewrites)),
+            _ => {}
+        }
+    }
+    walk(&mut out.attrs, &rewrites);
+    out.refs.sort();
+    out
+}
+
+fn same_state(a: &Record, b: &Record) -> bool {
+    a.key == b.key
+        && a.attrs == b.attrs
+        && a.refs.iter().collect::<BTreeSet<_>>() == b.refs.iter().collect::<BTreeSet<_>>()
+}
+
+/// One restore pass over the snapshot, planned like the engine does from a live snapshot:
+/// each record missing live is created, each differing one updated, kinds in dependency order,
+/// snapshot ids resolved through the id map as objects are re-created. Returns the operations
+/// and their outcomes.
+async fn restore_pass(
+    provider: &EntraProvider,
+    snapshot: &[Record],
+    ids: &mut Ids,
+) -> Vec<(Operation, Outcome)> {
+    let live_records = common::snapshot(provider).await;
+    let live: BTreeMap<(&str, &str), &Record> = live_records
+        .iter()
+        .map(|r| ((r.kind.as_str(), r.key.as_str()), r))
+        .collect();
+    let mut done = Vec::new();
+    for kind in dependency_order(provider.kinds()) {
+        for record in snapshot.iter().filter(|r| r.kind == kind.name) {
+            let (action, current) = match live.get(&(record.kind.as_str(), record.key.as_str())) {
+                None => (Action::Create, None),
+                Some(live) if !same_state(&to_live(record, ids), live) => {
+                    (Action::Update, Some((*live).clone()))
+                }
+                Some(_) => continue,
+            };
+            let op = Operation {
+                action,
+                kind: record.kind.clone(),
+                key: record.key.clone(),
+                desired: Some(record.clone()),
+                current,
+            };
+            let outcome = provider
+                .apply(&op, ids)
+                .await
+                .unwrap_or_else(|e| panic!("{action:?} {} {}: {e}", record.kind, record.key));
+            if let Outcome::Applied { id } | Outcome::AlreadyDone { id } = &outcome {
+                ids.insert((record.kind.clone(), record.id.clone()), id.clone());
+            }
+            done.push((op, outcome));
+        }
+    }
+    done
+}
+
+fn outcome_of<'a>(done: &'a [(Operation, Outcome)], kind: &str, key: &str) -> &'a Outcome {
+    &done
+        .iter()
+        .find(|(op, _)| op.kind == kind && op.key == key)
+        .unwrap_or_else(|| panic!("no operation on {kind} {key}"))
+        .1
+}
+
+fn find<'a>(records: &'a [Record], kind: &str, pick: impl Fn(&Record) -> bool) -> &'a Record {
+    records
+        .iter()
+        .find(|r| r.kind == kind && pick(r))
+        .unwrap_or_else(|| panic!("no {kind} matches"))
+}
+
+/// Removes a directory object; `purge` also empties it from the recycle bin.
+fn delete(entra: &RunningEntra, collection: &'static str, id: &str, purge: bool) {
+    entra.with_tenant(|t| {
+        t.delete(collection, id).expect("object exists");
+        if purge {
+            t.deleted.remove(id);
+        }
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleted_and_changed_objects_come_back_and_a_second_pass_does_nothing() {
+    // The size the connector is expected to handle in one go.
+    let entra = emulator()
+        .users(2_000)
+        .groups(300)
+        .apps(50)
+        .policies(20)
+        .seed(5)
+        .start()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let provider = connect(&entra, SECRET, &dir);
+    let before = snapshot(&provider).await;
+
+    // An enabled policy scoped to a security group: both deleted for good.
+    let security = |id: &str| {
+        before.iter().any(|r| {
+            r.kind == GROUP && r.id == id && r.attrs["groupTypes"] == serde_json::json!([])
+        })
+    };
+    let policy = find(&before, CONDITIONAL_ACCESS_POLICY, |p| {
+        p.attrs["state"] == "enabled"
+            && p.attrs["conditions"]["users"]["includeGroups"]
+                .as_array()
+                .is_some_and(|g| g.len() == 1 && security(g[0].as_str().unwrap()))
+    })
+    .clone();
+    let gone_group = policy.attrs["conditions"]["users"]["includeGroups"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The break-glass account every policy excludes: purged as well.
+    let gone_user = policy.attrs["conditions"]["users"]["excludeUsers"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let has_manager = |u: &Record| {
+        before
+            .iter()
+            .any(|m| m.kind == USER_MANAGER && m.target("user").is_some_and(|x| x.id == u.id))
+    };
+    let soft_user = find(&before, USER, |u| {
+        u.id != gone_user && u.attrs["userType"] == "Member" && has_manager(u)
+    })
+    .clone();
+    let changed_user = find(&before, USER, |u| u.id != gone_user && u.id != soft_user.id).clone();
+    let m365 = find(&before, GROUP, |g| {
+        g.attrs["groupTypes"] == serde_json::json!(["Unified"])
+    })
+    .clone();
+    let apps: Vec<&Record> = before.iter().filter(|r| r.kind == APPLICATION).collect();
+    let (soft_app, gone_app) = (apps[0].clone(), apps[1].clone());
+    let sp_of = |app: &Record| {
+        find(&before, SERVICE_PRINCIPAL, |s| {
+            s.attrs["appId"] == app.attrs["appId"]
+        })
+        .clone()
+    };
+    let (soft_sp, gone_sp) = (sp_of(&soft_app), sp_of(&gone_app));
+    let gone_group_members: BTreeSet<String> =
+        entra.with_tenant(|t| t.members[&gone_group].clone());
+    assert!(!gone_group_members.is_empty());
+
+    delete(&entra, "users", &soft_user.id, false);
+    delete(&entra, "users", &gone_user, true);
+    delete(&entra, "groups", &m365.id, false);
+    delete(&entra, "groups", &gone_group, false);
+    delete(&entra, "applications", &soft_app.id, false);
+    delete(&entra, "servicePrincipals", &soft_sp.id, false);
+    delete(&entra, "applications", &gone_app.id, true);
+    delete(&entra, "servicePrincipals", &gone_sp.id, true);
+    entra.with_tenant(|t| {
+        assert!(
+            !t.deleted.contains_key(&gone_group),
+            "security groups are not soft-deleted"
+        );
+        t.ca_policies.remove(&policy.id);
+        t.objects
+            .get_mut("users")
+            .unwrap()
+            .get_mut(&changed_user.id)
+            .unwrap()["department"] = "Changed".into();
+    });
+
+    let mut ids = Ids::new();
+    let first = restore_pass(&provider, &before, &mut ids).await;
+
+    // From the recycle bin, with their original ids.
+    for (kind, record) in [
+        (USER, &soft_user),
+        (GROUP, &m365),
+        (APPLICATION, &soft_app),
+        (SERVICE_PRINCIPAL, &soft_sp),
+    ] {
+        assert_eq!(
+            outcome_of(&first, kind, &record.key),
+            &Outcome::Applied {
+                id: record.id.clone()
+            },
+            "{kind} {}",
+            record.key
+        );
+    }
+    // Gone for good: re-created under new ids, which references now use.
+    let new_group = ids[&(GROUP.to_string(), gone_group.clone())].clone();
+    let new_user = ids[&(USER.to_string(), gone_user.clone())].clone();
+    assert_ne!(new_group, gone_group);
+    assert_ne!(new_user, gone_user);
+    assert_ne!(
+        ids[&(APPLICATION.to_string(), gone_app.id.clone())],
+        gone_app.id
+    );
+    let (live_members, restored_policy) = entra.with_tenant(|t| {
+        let policy = t
+            .ca_policies
+            .values()
+            .find(|p| p["displayName"] == policy.key.as_str())
+            .cloned()
+            .expect("policy re-created");
+        (
+            t.members.get(&new_group).cloned().unwrap_or_default(),
+            policy,
+        )
+    });
+    let expected_members: BTreeSet<String> = gone_group_members
+        .iter()
+        .map(|m| {
+            if *m == gone_user {
+                new_user.clone()
+            } else {
+                m.clone()
+            }
+        })
+        .collect();
+    assert_eq!(
+        live_members, expected_members,
+        "memberships of the re-created group"
+    );
+    assert_eq!(
+        restored_policy["state"],
+        "enabledForReportingButNotEnforced"
+    );
+    assert_eq!(
+        restored_policy["conditions"]["users"]["includeGroups"],
+        serde_json::json!([new_group])
+    );
+    assert_eq!(
+        restored_policy["conditions"]["users"]["excludeUsers"],
+        serde_json::json!([new_user])
+    );
+    assert!(matches!(
+        outcome_of(&first, USER, &changed_user.key),
+        Outcome::Applied { .. }
+    ));
+
+    // Everything is back as it was, except what Entra cannot give back.
+    let after = snapshot(&provider).await;
+    let live: BTreeMap<(&str, &str), &Record> = after
+        .iter()
+        .map(|r| ((r.kind.as_str(), r.key.as_str()), r))
+        .collect();
+    for record in &before {
+        let expected = to_live(record, &ids);
+        let got = live
+            .get(&(record.kind.as_str(), record.key.as_str()))
+            .unwrap_or_else(|| panic!("{} {} not restored", record.kind, record.key));
+        let mut expected_attrs = expected.attrs.clone();
+        let mut got_attrs = got.attrs.clone();
+        let documented: &[&str] = if record.id == policy.id {
+            &["state"]
+        } else if record.id == gone_app.id {
+            &[
+                "appId",
+                "identifierUris",
+                "passwordCredentials",
+                "keyCredentials",
+            ]
+        } else if record.id == gone_sp.id {
+            &["appId"]
+        } else {
+            &[]
+        };
+        for field in documented {
+            expected_attrs.as_object_mut().unwrap().remove(*field);
+            got_attrs.as_object_mut().unwrap().remove(*field);
+        }
+        assert_eq!(got_attrs, expected_attrs, "{} {}", record.kind, record.key);
+        assert_eq!(
+            got.refs.iter().collect::<BTreeSet<_>>(),
+            expected.refs.iter().collect::<BTreeSet<_>>(),
+            "{} {}",
+            record.kind,
+            record.key
+        );
+    }
+    assert_eq!(after.len(), before.len());
+    let new_app = &live[&(APPLICATION, gone_app.key.as_str())];
+    let new_app_id = new_app.attrs["appId"].as_str().unwrap();
+    assert_eq!(
+        new_app.attrs["identifierUris"],
+        serde_json::json!([format!("api://{new_app_id}")])
+    );
+
+    // The same operations again: nothing left to do.
+    for (op, _) in &first {
+        let again = provider.apply(op, &ids).await.unwrap();
+        assert!(
+            matches!(again, Outcome::AlreadyDone { .. }),
+            "{} {}: {again:?}",
+            op.kind,
+            op.key
+        );
+    }
+
+    // What the report lists: the re-created user's password, the application's credentials.
+    let gone_user_record = find(&before, USER, |u| u.id == gone_user);
+    assert!(
+        provider
+            .cannot_restore(gone_user_record)
+            .iter()
+            .any(|l| l.contains("temporary password"))
+    );
+    let notes = provider.cannot_restore(&gone_app);
+    let credentials = gone_app.attrs["passwordCredentials"]
+        .as_array()
+        .unwrap()
+        .len()
+        + gone_app.attrs["keyCredentials"].as_array().unwrap().len();
+    assert_eq!(
+        notes.iter().filter(|l| l.contains("keyId")).count(),
+        credentials
+    );
+    assert!(
+        provider
+            .cannot_restore(&policy)
+            .iter()
+            .any(|l| l.contains("report-only"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn policy_state_is_restored_when_asked_and_links_are_removed_idempotently() {
+    let entra = emulator()
+        .users(20)
+        .groups(8)
+        .apps(2)
+        .policies(4)
+        .seed(2)
+        .start()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let provider = connect(&entra, SECRET, &dir);
+    let before = snapshot(&provider).await;
+    let policy = find(&before, CONDITIONAL_ACCESS_POLICY, |p| {
+        p.attrs["state"] == "enabled"
+    })
+    .clone();
+    entra.with_tenant(|t| t.ca_policies.remove(&policy.id));
+    provider.set_restore_policy_state(true);
+    let ids = Ids::new();
+    let create = Operation {
+        action: Action::Create,
+        kind: policy.kind.clone(),
+        key: policy.key.clone(),
+        desired: Some(policy.clone()),
+        current: None,
+    };
+    assert!(matches!(
+        provider.apply(&create, &ids).await.unwrap(),
+        Outcome::Applied { .. }
+    ));
+    let live = provider
+        .fetch(&policy.kind, &policy.key)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(live.attrs["state"], "enabled");
+
+    // Authoritative mode removes a membership the snapshot lacks; twice is harmless.
+    let member = find(&before, GROUP_MEMBER, |m| m.key.contains("|user:")).clone();
+    let delete = Operation {
+        action: Action::Delete,
+        kind: member.kind.clone(),
+        key: member.key.clone(),
+        desired: None,
+        current: Some(member.clone()),
+    };
+    assert!(matches!(
+        provider.apply(&delete, &ids).await.unwrap(),
+        Outcome::Applied { .. }
+    ));
+    assert_eq!(
+        provider.fetch(&member.kind, &member.key).await.unwrap(),
+        None
+    );
+    assert!(matches!(
+        provider.apply(&delete, &ids).await.unwrap(),
+        Outcome::AlreadyDone { .. }
+    ));
+
+    // A membership whose group is gone cannot be created: the error says what to restore first.
+    let group = member.target("group").unwrap().id.clone();
+    delete_group(&entra, &group);
+    let create = Operation {
+        action: Action::Create,
+        desired: Some(member.clone()),
+        current: None,
+        ..delete
+    };
+    let err = provider.apply(&create, &ids).await.unwrap_err();
+    assert!(matches!(err, ProviderError::Precondition { .. }), "{err:?}");
+    assert!(err.to_string().contains("restore it first"), "{err}");
+}
+
+fn delete_group(entra: &RunningEntra, id: &str) {
+    entra.with_tenant(|t| {
+        t.delete("groups", id);
+        t.deleted.remove(id);
+    });
+}
