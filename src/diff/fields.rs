@@ -64,19 +64,21 @@ pub fn compare_values(
     new: Option<&Value>,
     out: &mut Vec<FieldChange>,
 ) {
+    if old == new {
+        return;
+    }
     match (old, new) {
         (Some(Value::Object(a)), Some(Value::Object(b))) => compare_objects(path, a, b, out),
         (Some(Value::Array(a)), Some(Value::Array(b))) if a.len() == b.len() => {
-            for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            for (i, (x, y)) in a.iter().zip(b).enumerate().filter(|(_, (x, y))| x != y) {
                 compare_values(&format!("{path}/{i}"), Some(x), Some(y), out);
             }
         }
-        (a, b) if a != b => out.push(FieldChange {
+        (a, b) => out.push(FieldChange {
             path: path.to_string(),
             old: a.cloned(),
             new: b.cloned(),
         }),
-        _ => {}
     }
 }
 
@@ -90,8 +92,11 @@ fn compare_objects(
     keys.sort();
     keys.dedup();
     for key in keys {
-        let child = format!("{path}/{}", escape_token(key));
-        compare_values(&child, a.get(key), b.get(key), out);
+        let (x, y) = (a.get(key), b.get(key));
+        if x != y {
+            let child = format!("{path}/{}", escape_token(key));
+            compare_values(&child, x, y, out);
+        }
     }
 }
 

@@ -123,6 +123,9 @@ impl Change {
                 fields: Vec::new(),
             }),
             Joined::Both { left, right, by } => {
+                if left == right {
+                    return None;
+                }
                 let fields = field_changes(&left, &right);
                 if fields.is_empty() && left.id == right.id {
                     return None;
