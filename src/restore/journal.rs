@@ -142,15 +142,15 @@ pub struct Journal<'a> {
 }
 
 impl<'a> Journal<'a> {
-    /// Starts a new journal for `plan` (restore id: UTC time + random suffix, so the
-    /// latest sorts last).
+    /// Starts a new journal for `plan` (restore id: UTC time to the millisecond + random
+    /// suffix, so the latest sorts last).
     pub async fn create(
         store: &'a dyn JournalStore,
         plan: &Plan,
     ) -> Result<Journal<'a>, JournalError> {
         let id = format!(
             "{}-{:08x}",
-            chrono::Utc::now().format("%Y%m%dT%H%M%SZ"),
+            chrono::Utc::now().format("%Y%m%dT%H%M%S%3fZ"),
             rand::random::<u32>()
         );
         let journal = Journal {
@@ -164,7 +164,8 @@ impl<'a> Journal<'a> {
         Ok(journal)
     }
 
-    /// The latest journal for `target` restoring `snapshot` that has not finished, with its plan.
+    /// The latest journal of a restore of `snapshot` into `target`, with its plan, unless that
+    /// restore finished (an older unfinished one was superseded by it).
     pub async fn latest_unfinished(
         store: &'a dyn JournalStore,
         target: &str,
@@ -180,9 +181,6 @@ impl<'a> Journal<'a> {
         dirs.dedup();
         for id in dirs.into_iter().rev() {
             let dir = format!("{prefix}{id}");
-            if paths.iter().any(|p| *p == format!("{dir}/finished.json")) {
-                continue;
-            }
             let plan_path = format!("{dir}/plan.json");
             let Some(bytes) = store.get(&plan_path).await? else {
                 continue;
@@ -191,9 +189,13 @@ impl<'a> Journal<'a> {
                 path: plan_path.clone(),
                 message: e.to_string(),
             })?;
-            if plan.snapshot == snapshot {
-                return Ok(Some((Journal { store, dir }, plan)));
+            if plan.snapshot != snapshot {
+                continue;
             }
+            if paths.iter().any(|p| *p == format!("{dir}/finished.json")) {
+                return Ok(None);
+            }
+            return Ok(Some((Journal { store, dir }, plan)));
         }
         Ok(None)
     }

@@ -421,6 +421,45 @@ fn failures_are_reported_and_resume_finishes_the_job() {
 }
 
 #[test]
+fn a_finished_restore_supersedes_an_older_unfinished_one() {
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalJournalStore::new(dir.path());
+        let mut live = MemoryProvider::new(damaged());
+        live.fail_after = Some(1);
+        let first = restore(&snapshot(), &live, &store, &PlanOptions::default())
+            .await
+            .unwrap();
+        assert!(!first.is_complete());
+        let name = "mem/20261127T020000Z-00000000";
+        let (unfinished, _) = Journal::latest_unfinished(&store, "mem", name)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(unfinished.dir, first.journal);
+        live.fail_after = None;
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let second = restore(&snapshot(), &live, &store, &PlanOptions::default())
+            .await
+            .unwrap();
+        assert!(second.is_complete());
+        assert!(second.journal > first.journal);
+        assert!(
+            Journal::latest_unfinished(&store, "mem", name)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            Journal::latest_unfinished(&store, "mem", "mem/other")
+                .await
+                .unwrap()
+                .is_none()
+        );
+    });
+}
+
+#[test]
 fn residuals_on_recreated_objects_are_explained_by_what_cannot_be_restored() {
     runtime().block_on(async {
         let dir = tempfile::tempdir().unwrap();
