@@ -38,8 +38,18 @@ pub async fn fetch_verified(
     reference: &str,
     open: &OpenArgs,
 ) -> anyhow::Result<Fetched> {
-    let config = ctx.config()?;
     let info = repo.resolve(reference).await?;
+    fetch_verified_info(ctx, repo, info, open).await
+}
+
+/// Downloads the listed snapshot `info` and checks its signature.
+pub async fn fetch_verified_info(
+    ctx: &Context,
+    repo: &Repository,
+    info: SnapshotInfo,
+    open: &OpenArgs,
+) -> anyhow::Result<Fetched> {
+    let config = ctx.config()?;
     let (file, signature) = repo.fetch(&info).await?;
     match (&config.repository.verify_key, open.insecure_skip_signature) {
         (Some(_), true) => {

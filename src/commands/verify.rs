@@ -26,16 +26,11 @@ pub struct Args {
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     let config = ctx.config()?;
     let repo = Repository::open(&config.repository()).await?;
-    let names: Vec<String> = match &args.snap {
-        Some(reference) => vec![repo.resolve(reference).await?.name],
-        None => repo
-            .snapshots(None)
-            .await?
-            .into_iter()
-            .map(|s| s.name)
-            .collect(),
+    let snapshots = match &args.snap {
+        Some(reference) => vec![repo.resolve(reference).await?],
+        None => repo.snapshots(None).await?,
     };
-    if names.is_empty() {
+    if snapshots.is_empty() {
         return Err(UsageError(format!("no snapshots in {}", repo.location())).into());
     }
     let identities = match &args.open.identity {
@@ -44,9 +39,11 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     };
     let mut worst = ExitStatus::Ok;
     let mut failed = 0;
-    for name in &names {
+    for snapshot in &snapshots {
+        let name = &snapshot.name;
         let result = async {
-            let fetched = open::fetch_verified(ctx, &repo, name, &args.open).await?;
+            let fetched =
+                open::fetch_verified_info(ctx, &repo, snapshot.clone(), &args.open).await?;
             let Some(identities) = &identities else {
                 return Ok::<_, anyhow::Error>("signature and checksum ok".to_string());
             };
@@ -71,8 +68,12 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
             }
         }
     }
-    if names.len() > 1 {
-        println!("{} of {} snapshot(s) ok", names.len() - failed, names.len());
+    if snapshots.len() > 1 {
+        println!(
+            "{} of {} snapshot(s) ok",
+            snapshots.len() - failed,
+            snapshots.len()
+        );
     }
     Ok(worst)
 }
