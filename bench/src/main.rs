@@ -1,20 +1,28 @@
-//! `iamsnap-bench`: runs the release `iamsnap` binary against the emulators and prints
-//! figures (wall time, records per second, requests, peak RSS of the iamsnap process).
+//! `iamsnap-bench`: measures iamsnap against the emulators and prints the figures of
+//! `BENCHMARKS.md` as Markdown tables.
 //!
-//! Build the binaries first, then run a scenario:
+//! The emulators run inside this process; `iamsnap` runs as the release binary beside this
+//! one, each command's peak memory measured on its own. Build both, then run a scenario or
+//! `all`:
 //!
 //! ```sh
-//! cargo build --release --bin iamsnap --bin iamsnap-testkit
-//! cargo run --release -p iamsnap-bench -- backup --users 200000
+//! cargo build --release --bin iamsnap -p iamsnap-bench
+//! target/release/iamsnap-bench all
+//! target/release/iamsnap-bench okta --users 200000 --groups 10000 --apps 500
 //! ```
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Instant;
+mod aws;
+mod entra;
+mod harness;
+mod okta;
+mod pipeline;
+mod scale;
 
-use anyhow::{Context, bail};
+use std::path::PathBuf;
+
 use clap::{Parser, Subcommand};
+
+use harness::{Row, print_table};
 
 #[derive(Parser)]
 #[command(about = "Benchmarks of iamsnap against the emulators")]
@@ -25,196 +33,94 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Scenario {
-    /// Back up an emulated Okta org to a local repository; report time and peak memory.
-    Backup {
-        #[arg(long, default_value_t = 200_000)]
-        users: usize,
-        #[arg(long, default_value_t = 2_000)]
+    /// Okta backup against the rate-limit floor.
+    Okta(okta::OktaArgs),
+    /// Entra ID backup against the rate-limit floor.
+    Entra(entra::EntraArgs),
+    /// AWS IAM backup on moto beside `aws iam get-account-authorization-details`.
+    Aws(aws::AwsArgs),
+    /// Local pipeline throughput: records → canonical JSON → zstd → age → disk.
+    Pipeline {
+        #[arg(long, default_value_t = 1_000_000)]
+        records: usize,
+    },
+    /// Peak memory of backup, diff and restore planning at two sizes; diff beside GNU diff.
+    Scale {
+        #[arg(long, value_delimiter = ',', default_values_t = [100_000, 1_000_000])]
+        users: Vec<usize>,
+        #[arg(long, default_value_t = 1_000)]
         groups: usize,
-        #[arg(long, default_value_t = 100)]
-        apps: usize,
-        /// Emulator rate limit in requests per minute (0: none).
-        #[arg(long, default_value_t = 0)]
-        rate_limit: u64,
-        /// Emulator latency per request in milliseconds.
-        #[arg(long, default_value_t = 0)]
-        latency_ms: u64,
+    },
+    /// Okta restore throughput against the rate-limit floor.
+    Restore(okta::RestoreArgs),
+    /// Every scenario with its defaults, one table.
+    All,
+    /// Runs a program and writes its peak resident memory (KiB) to FILE (used internally).
+    #[command(hide = true)]
+    Rss {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(last = true, required = true)]
+        program: Vec<String>,
     },
 }
 
 fn main() -> anyhow::Result<()> {
-    match Cli::parse().scenario {
-        Scenario::Backup {
-            users,
-            groups,
-            apps,
-            rate_limit,
-            latency_ms,
-        } => backup(users, groups, apps, rate_limit, latency_ms),
+    let scenario = Cli::parse().scenario;
+    if let Scenario::Rss { out, program } = &scenario {
+        std::process::exit(harness::rss_wrapper(out, program)?);
     }
+    let rt = tokio::runtime::Runtime::new()?;
+    let (title, rows): (&str, Vec<Row>) = match scenario {
+        Scenario::Okta(a) => ("Okta backup", okta::backup_floor(&rt, &a)?),
+        Scenario::Entra(a) => ("Entra backup", entra::backup_floor(&rt, &a)?),
+        Scenario::Aws(a) => ("AWS IAM backup", aws::run(&a)?),
+        Scenario::Pipeline { records } => ("Local pipeline", pipeline::run(records)?),
+        Scenario::Scale { users, groups } => {
+            let mut rows = Vec::new();
+            for n in users {
+                rows.extend(scale::run(&rt, n, groups)?);
+            }
+            ("Memory and diff at scale", rows)
+        }
+        Scenario::Restore(a) => ("Okta restore", okta::restore(&rt, &a)?),
+        Scenario::All => ("All", all(&rt)),
+        Scenario::Rss { .. } => unreachable!("handled above"),
+    };
+    print_table(title, &rows);
+    Ok(())
 }
 
-/// The directory holding the release binaries (beside this one).
-fn bin_dir() -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    let dir = exe
-        .parent()
-        .context("the bench binary has no folder")?
-        .to_path_buf();
-    for name in ["iamsnap", "iamsnap-testkit"] {
-        if !dir.join(name).exists() {
-            bail!(
-                "{} is missing: run `cargo build --release --bin iamsnap --bin iamsnap-testkit` first",
-                dir.join(name).display()
-            );
+/// Every scenario with its defaults; a failing one is reported in its row and the rest run.
+fn all(rt: &tokio::runtime::Runtime) -> Vec<Row> {
+    let defaults = |args: &[&str]| Cli::parse_from(args).scenario;
+    let scenarios = [
+        ("okta", defaults(&["bench", "okta"])),
+        ("entra", defaults(&["bench", "entra"])),
+        ("aws", defaults(&["bench", "aws"])),
+        ("pipeline", defaults(&["bench", "pipeline"])),
+        ("scale", defaults(&["bench", "scale"])),
+        ("restore", defaults(&["bench", "restore"])),
+    ];
+    let mut rows = Vec::new();
+    for (name, scenario) in scenarios {
+        let result = match scenario {
+            Scenario::Okta(a) => okta::backup_floor(rt, &a),
+            Scenario::Entra(a) => entra::backup_floor(rt, &a),
+            Scenario::Aws(a) => aws::run(&a),
+            Scenario::Pipeline { records } => pipeline::run(records),
+            Scenario::Scale { users, groups } => users
+                .into_iter()
+                .map(|n| scale::run(rt, n, groups))
+                .collect::<anyhow::Result<Vec<Vec<Row>>>>()
+                .map(|r| r.into_iter().flatten().collect()),
+            Scenario::Restore(a) => okta::restore(rt, &a),
+            Scenario::All | Scenario::Rss { .. } => Ok(Vec::new()),
+        };
+        match result {
+            Ok(r) => rows.extend(r),
+            Err(e) => rows.push(harness::row(name, format!("failed: {e:#}"), "")),
         }
     }
-    Ok(dir)
-}
-
-/// A running emulator, killed when dropped.
-struct Emulator {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_emulator(bin: &Path, args: &[String]) -> anyhow::Result<Emulator> {
-    let mut child = Command::new(bin.join("iamsnap-testkit"))
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .context("cannot start iamsnap-testkit")?;
-    let stdout = child.stdout.take().context("no emulator stdout")?;
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line)?;
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .with_context(|| format!("unexpected emulator output {line:?}"))?
-        .to_string();
-    Ok(Emulator { child, url })
-}
-
-fn iamsnap(bin: &Path, dir: &Path, args: &[&str]) -> anyhow::Result<String> {
-    let out = Command::new(bin.join("iamsnap"))
-        .current_dir(dir)
-        .env("IAMSNAP_CONFIG", dir.join("iamsnap.toml"))
-        .env("BENCH_OKTA_TOKEN", "bench-token")
-        .args(args)
-        .output()?;
-    if !out.status.success() {
-        bail!(
-            "iamsnap {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
-/// Peak resident memory, in MiB, of the largest child process waited for so far.
-fn children_peak_rss_mib() -> anyhow::Result<f64> {
-    let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)?;
-    // Linux reports ru_maxrss in KiB.
-    Ok(usage.max_rss() as f64 / 1024.0)
-}
-
-fn backup(
-    users: usize,
-    groups: usize,
-    apps: usize,
-    rate_limit: u64,
-    latency_ms: u64,
-) -> anyhow::Result<()> {
-    let bin = bin_dir()?;
-    let work = tempfile::tempdir()?;
-    let dir = work.path();
-    let mut args: Vec<String> = [
-        "okta",
-        "--port",
-        "0",
-        "--token",
-        "bench-token",
-        "--seed",
-        "1",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    args.extend([
-        "--users".into(),
-        users.to_string(),
-        "--groups".into(),
-        groups.to_string(),
-        "--apps".into(),
-        apps.to_string(),
-    ]);
-    if rate_limit > 0 {
-        args.extend(["--rate-limit".into(), rate_limit.to_string()]);
-    }
-    if latency_ms > 0 {
-        args.extend(["--latency-ms".into(), latency_ms.to_string()]);
-    }
-    let seeding = Instant::now();
-    let emulator = start_emulator(&bin, &args)?;
-    let seeded = seeding.elapsed();
-
-    std::fs::write(dir.join("iamsnap.toml"), "[repository]\nurl = \"repo\"\n")?;
-    let recipient = iamsnap(&bin, dir, &["key", "generate", "--out", "identity.txt"])?;
-    iamsnap(&bin, dir, &["key", "signing", "--out", "signing.key"])?;
-    std::fs::write(
-        dir.join("iamsnap.toml"),
-        format!(
-            "[repository]\nurl = \"repo\"\nrecipients = [\"{recipient}\"]\nsigning_key_file = \"signing.key\"\n\n[sources.bench]\nprovider = \"okta\"\norg_url = \"{}\"\ntoken_env = \"BENCH_OKTA_TOKEN\"\n",
-            emulator.url
-        ),
-    )?;
-    iamsnap(&bin, dir, &["init"])?;
-    let baseline = children_peak_rss_mib()?;
-
-    let started = Instant::now();
-    iamsnap(
-        &bin,
-        dir,
-        &["backup", "--all", "--metrics-file", "metrics.prom"],
-    )?;
-    let wall = started.elapsed().as_secs_f64();
-    let peak = children_peak_rss_mib()?;
-    drop(emulator);
-
-    let metrics = std::fs::read_to_string(dir.join("metrics.prom"))?;
-    let value = |name: &str| -> f64 {
-        metrics
-            .lines()
-            .filter(|l| l.starts_with(name) && !l.starts_with('#'))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum()
-    };
-    let records = value("iamsnap_backup_records{");
-    println!("scenario            okta backup → local repository");
-    println!(
-        "org                 {users} users, {groups} groups, {apps} apps (seeded in {:.1}s)",
-        seeded.as_secs_f64()
-    );
-    println!("records             {records:.0}");
-    println!("wall time           {wall:.2} s");
-    println!("records/s           {:.0}", records / wall);
-    println!(
-        "requests            {:.0}",
-        value("iamsnap_backup_requests{")
-    );
-    println!(
-        "throttled           {:.0}",
-        value("iamsnap_backup_throttled{")
-    );
-    println!("archive bytes       {:.0}", value("iamsnap_backup_bytes{"));
-    println!("peak RSS (iamsnap)  {peak:.1} MiB (key/init commands peaked at {baseline:.1} MiB)");
-    Ok(())
+    rows
 }

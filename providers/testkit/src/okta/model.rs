@@ -381,6 +381,36 @@ impl Org {
         }
     }
 
+    /// Sizes of the lists a full read pages through, for working out the fewest requests the
+    /// API allows: (group type, members) per group and (users, groups) assigned per app.
+    pub fn list_sizes(&self) -> ListSizes {
+        ListSizes {
+            group_members: self
+                .groups
+                .iter()
+                .map(|(id, g)| {
+                    let kind = g["type"].as_str().unwrap_or_default().to_string();
+                    (kind, self.members.get(id).map_or(0, |m| m.len()))
+                })
+                .collect(),
+            app_assignments: self
+                .apps
+                .keys()
+                .map(|id| {
+                    (
+                        self.app_users.get(id).map_or(0, |m| m.len()),
+                        self.app_groups.get(id).map_or(0, |m| m.len()),
+                    )
+                })
+                .collect(),
+            deprovisioned_users: self
+                .users
+                .values()
+                .filter(|u| u.status == "DEPROVISIONED")
+                .count(),
+        }
+    }
+
     /// The id of the largest group of type `OKTA_GROUP`.
     pub fn largest_group(&self) -> Option<(String, usize)> {
         self.members
@@ -474,6 +504,16 @@ pub struct OrgCounts {
     pub network_zones: usize,
     pub admin_role_assignments: usize,
     pub user_types: usize,
+}
+
+/// Sizes of an org's paged lists ([`Org::list_sizes`]).
+#[derive(Debug, Clone, Default)]
+pub struct ListSizes {
+    /// (group type, member count) per group.
+    pub group_members: Vec<(String, usize)>,
+    /// (users, groups) assigned per app.
+    pub app_assignments: Vec<(usize, usize)>,
+    pub deprovisioned_users: usize,
 }
 
 /// Okta's timestamp format: `2024-05-01T10:00:00.000Z`.

@@ -1,0 +1,127 @@
+//! AWS IAM backup of an account on moto, beside `aws iam get-account-authorization-details`
+//! (awscli, all pages) for the same account.
+
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use iamsnap_testkit::moto::MotoServer;
+
+use crate::harness::{Row, Workdir, metric, row};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct AwsArgs {
+    /// IAM users, groups, roles and customer managed policies seeded, in all.
+    #[arg(long, default_value_t = 3_000)]
+    pub objects: usize,
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+}
+
+/// Seeds the account with boto3: half users (each in a group, one managed policy attached),
+/// a third roles (one managed policy attached), the rest groups and policies.
+const SEED: &str = r#"
+import sys, json, boto3
+endpoint, total = sys.argv[1], int(sys.argv[2])
+iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1")
+users, roles = total // 2, total // 3
+groups = max(1, (total - users - roles) // 4)
+policies = max(1, total - users - roles - groups)
+doc = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]})
+trust = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+arns = [iam.create_policy(PolicyName=f"policy-{i}", PolicyDocument=doc)["Policy"]["Arn"] for i in range(policies)]
+for g in range(groups):
+    iam.create_group(GroupName=f"group-{g}")
+for u in range(users):
+    iam.create_user(UserName=f"user-{u}", Tags=[{"Key": "team", "Value": f"t{u % 30}"}])
+    iam.add_user_to_group(GroupName=f"group-{u % groups}", UserName=f"user-{u}")
+    iam.attach_user_policy(UserName=f"user-{u}", PolicyArn=arns[u % policies])
+for r in range(roles):
+    iam.create_role(RoleName=f"role-{r}", AssumeRolePolicyDocument=trust)
+    iam.attach_role_policy(RoleName=f"role-{r}", PolicyArn=arns[r % policies])
+"#;
+
+const CREDENTIALS: [(&str, &str); 3] = [
+    ("AWS_ACCESS_KEY_ID", "testing"),
+    ("AWS_SECRET_ACCESS_KEY", "testing"),
+    ("AWS_DEFAULT_REGION", "us-east-1"),
+];
+
+pub fn run(a: &AwsArgs) -> anyhow::Result<Vec<Row>> {
+    let moto = MotoServer::start();
+    let seeding = Instant::now();
+    let status = Command::new("python3")
+        .args(["-c", SEED, &moto.endpoint, &a.objects.to_string()])
+        .envs(CREDENTIALS)
+        .status()
+        .context("cannot run python3 to seed moto (boto3 comes with moto)")?;
+    if !status.success() {
+        bail!("seeding moto failed");
+    }
+    eprintln!(
+        "aws: {} objects seeded in {:.1} s",
+        a.objects,
+        seeding.elapsed().as_secs_f64()
+    );
+
+    let mut work = Workdir::new()?;
+    work.add_source(
+        "aws",
+        &format!(
+            "provider = \"aws-iam\"\nendpoint = \"{}\"\nregion = \"us-east-1\"\nconcurrency = {}",
+            moto.endpoint, a.concurrency
+        ),
+        &CREDENTIALS,
+    )?;
+    let backup = work.iamsnap(&[
+        "backup",
+        "--source",
+        "aws",
+        "--metrics-file",
+        "metrics.prom",
+    ])?;
+    let metrics = std::fs::read_to_string(work.path().join("metrics.prom"))?;
+
+    let started = Instant::now();
+    let cli = Command::new("aws")
+        .args([
+            "iam",
+            "get-account-authorization-details",
+            "--endpoint-url",
+            &moto.endpoint,
+            "--output",
+            "json",
+        ])
+        .envs(CREDENTIALS)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .context("cannot run awscli (`pip install awscli`)")?;
+    let awscli = started.elapsed().as_secs_f64();
+    if !cli.success() {
+        bail!("aws iam get-account-authorization-details failed");
+    }
+    let wall = backup.wall.as_secs_f64();
+    Ok(vec![
+        row(
+            format!("AWS IAM backup of {} objects on moto", a.objects),
+            format!(
+                "{wall:.1} s, {:.0} records, {:.0} requests, {:.0} MiB peak RSS (exit {})",
+                metric(&metrics, "iamsnap_backup_records"),
+                metric(&metrics, "iamsnap_backup_requests"),
+                backup.peak_rss_mib,
+                backup.status
+            ),
+            "",
+        ),
+        row(
+            "aws iam get-account-authorization-details, same account",
+            format!("{awscli:.1} s"),
+            "",
+        ),
+        row(
+            "iamsnap / awscli wall time",
+            format!("{:.2}", wall / awscli),
+            "",
+        ),
+    ])
+}

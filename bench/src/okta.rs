@@ -1,0 +1,325 @@
+//! Okta scenarios on the in-process emulated org: backup against the rate-limit floor and
+//! restore throughput.
+//!
+//! The emulator budgets each endpoint apart, as Okta does (method and route: all
+//! `GET /api/v1/groups/{id}/users` share one window). The floor of a run is therefore the
+//! busiest bucket's fewest requests divided by its rate, or the longest chain of pages that
+//! must be read one after another times the latency, whichever is longer.
+
+use std::time::Duration;
+
+use iamsnap_testkit::okta::{OktaEmulator, RunningOkta};
+
+use crate::harness::{Row, Workdir, metric, row};
+
+/// Size, latency and rate limit of an emulated org.
+#[derive(Debug, Clone, clap::Args)]
+pub struct OktaArgs {
+    #[arg(long, default_value_t = 200_000)]
+    pub users: usize,
+    #[arg(long, default_value_t = 10_000)]
+    pub groups: usize,
+    #[arg(long, default_value_t = 500)]
+    pub apps: usize,
+    /// Delay the emulator adds to every answer, in milliseconds.
+    #[arg(long, default_value_t = 20)]
+    pub latency_ms: u64,
+    /// Requests each endpoint accepts per window (0: no limit).
+    #[arg(long, default_value_t = 2_500)]
+    pub rate_limit: u64,
+    /// Length of the rate-limit window in seconds (Okta's is 60; shorter keeps a scaled run
+    /// under a minute while still crossing several windows).
+    #[arg(long, default_value_t = 10)]
+    pub window_secs: u64,
+    /// `concurrency` of the source.
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: usize,
+}
+
+pub const TOKEN: &str = "bench-token";
+
+pub fn start(rt: &tokio::runtime::Runtime, a: &OktaArgs) -> anyhow::Result<RunningOkta> {
+    let mut builder = OktaEmulator::builder()
+        .token(TOKEN)
+        .users(a.users)
+        .groups(a.groups)
+        .apps(a.apps)
+        .seed(1)
+        .latency(Duration::from_millis(a.latency_ms));
+    if a.rate_limit > 0 {
+        builder = builder.rate_limit(a.rate_limit, Duration::from_secs(a.window_secs));
+    }
+    Ok(rt.block_on(builder.start())?)
+}
+
+pub fn add_source(
+    work: &mut Workdir,
+    name: &str,
+    org: &RunningOkta,
+    concurrency: usize,
+) -> anyhow::Result<()> {
+    work.add_source(
+        name,
+        &format!(
+            "provider = \"okta\"\norg_url = \"{}\"\ntoken_env = \"BENCH_OKTA_TOKEN\"\nconcurrency = {concurrency}",
+            org.base_url()
+        ),
+        &[("BENCH_OKTA_TOKEN", TOKEN)],
+    )
+}
+
+/// One rate-limit bucket: its route, the fewest requests the API allows for the org's data,
+/// and the requests the emulator received on it.
+struct Bucket {
+    route: &'static str,
+    minimum: u64,
+    made: u64,
+}
+
+fn pages(items: usize, per_page: usize) -> u64 {
+    items.div_ceil(per_page).max(1) as u64
+}
+
+/// The fewest requests per bucket a full read needs, from the org's list sizes and each list's
+/// largest page (the connector's `limit`s are the documented maxima).
+fn minimum_requests(org: &RunningOkta) -> Vec<(&'static str, u64)> {
+    org.with_org(|o| {
+        let sizes = o.list_sizes();
+        let counts = o.counts();
+        let members: u64 = sizes
+            .group_members
+            .iter()
+            .filter(|(kind, _)| kind != "BUILT_IN")
+            .map(|(_, n)| pages(*n, 1000))
+            .sum();
+        let okta_groups = sizes
+            .group_members
+            .iter()
+            .filter(|(kind, _)| kind == "OKTA_GROUP")
+            .count() as u64;
+        let active = counts.users - sizes.deprovisioned_users;
+        vec![
+            (
+                "/api/v1/users",
+                pages(active, 200) + pages(sizes.deprovisioned_users, 200),
+            ),
+            ("/api/v1/groups", pages(counts.groups, 10_000)),
+            ("/api/v1/groups/{id}/users", members),
+            // Okta has no list of group role assignments: each group is asked.
+            ("/api/v1/groups/{id}/roles", okta_groups),
+            ("/api/v1/apps", pages(counts.apps, 200)),
+            (
+                "/api/v1/apps/{id}/users",
+                sizes
+                    .app_assignments
+                    .iter()
+                    .map(|(u, _)| pages(*u, 500))
+                    .sum(),
+            ),
+            (
+                "/api/v1/apps/{id}/groups",
+                sizes
+                    .app_assignments
+                    .iter()
+                    .map(|(_, g)| pages(*g, 200))
+                    .sum(),
+            ),
+        ]
+    })
+}
+
+pub fn backup_floor(rt: &tokio::runtime::Runtime, a: &OktaArgs) -> anyhow::Result<Vec<Row>> {
+    let org = start(rt, a)?;
+    let minimum = minimum_requests(&org);
+    let chain = org.with_org(|o| {
+        let c = o.counts();
+        pages(c.users - o.list_sizes().deprovisioned_users, 200)
+    });
+    let mut work = Workdir::new()?;
+    add_source(&mut work, "okta", &org, a.concurrency)?;
+    let before = org.requests("*");
+    let run = work.iamsnap(&[
+        "backup",
+        "--source",
+        "okta",
+        "--metrics-file",
+        "metrics.prom",
+    ])?;
+    let metrics = std::fs::read_to_string(work.path().join("metrics.prom"))?;
+
+    let buckets: Vec<Bucket> = minimum
+        .iter()
+        .map(|(route, min)| Bucket {
+            route,
+            minimum: *min,
+            made: org.requests(route),
+        })
+        .collect();
+    let listed_made: u64 = buckets.iter().map(|b| b.made).sum();
+    let all_made = org.requests("*") - before;
+    let throttled = org.requests("429");
+    // Small lists (policies and their rules, zones, types, role assignees and targets) are
+    // taken as made: a few dozen requests beside tens of thousands.
+    let others = all_made - listed_made;
+    let minimum_total: u64 = buckets.iter().map(|b| b.minimum).sum::<u64>() + others;
+
+    let window = a.window_secs as f64;
+    let rate_floor = if a.rate_limit == 0 {
+        0.0
+    } else {
+        buckets
+            .iter()
+            .map(|b| b.minimum as f64 * window / a.rate_limit as f64)
+            .fold(0.0, f64::max)
+    };
+    let latency_floor = chain as f64 * a.latency_ms as f64 / 1000.0;
+    let floor = rate_floor.max(latency_floor);
+    let wall = run.wall.as_secs_f64();
+
+    for b in &buckets {
+        eprintln!(
+            "okta bucket {:<28} minimum {:>6} made {:>6}",
+            b.route, b.minimum, b.made
+        );
+    }
+    let limit = if a.rate_limit == 0 {
+        "no rate limit".to_string()
+    } else {
+        format!("{}/{}s per endpoint", a.rate_limit, a.window_secs)
+    };
+    Ok(vec![
+        row(
+            format!(
+                "Okta backup, {} users / {} groups / {} apps, {} ms latency, {limit}, concurrency {}",
+                a.users, a.groups, a.apps, a.latency_ms, a.concurrency
+            ),
+            format!(
+                "{wall:.1} s for {:.0} records; floor {floor:.1} s (rate {rate_floor:.1} s, page chain {latency_floor:.1} s)",
+                metric(&metrics, "iamsnap_backup_records")
+            ),
+            "",
+        ),
+        row(
+            "Okta backup wall time / floor",
+            format!("{:.2}", wall / floor),
+            "≤ 1.10",
+        ),
+        row(
+            "Okta requests made / minimum",
+            format!(
+                "{all_made} / {minimum_total} = {:.3} ({throttled} answered 429)",
+                all_made as f64 / minimum_total as f64
+            ),
+            "",
+        ),
+        row(
+            "Okta backup peak RSS",
+            format!("{:.0} MiB", run.peak_rss_mib),
+            "< 300 MB",
+        ),
+    ])
+}
+
+/// Restore throughput: a snapshot of an org of `users` users (with groups and memberships) is
+/// restored into an empty org under a rate limit.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RestoreArgs {
+    #[arg(long, default_value_t = 10_000)]
+    pub users: usize,
+    #[arg(long, default_value_t = 200)]
+    pub groups: usize,
+    #[arg(long, default_value_t = 20)]
+    pub latency_ms: u64,
+    /// Requests each endpoint of the target org accepts per window.
+    #[arg(long, default_value_t = 1_000)]
+    pub rate_limit: u64,
+    #[arg(long, default_value_t = 10)]
+    pub window_secs: u64,
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: usize,
+}
+
+pub fn restore(rt: &tokio::runtime::Runtime, a: &RestoreArgs) -> anyhow::Result<Vec<Row>> {
+    let source_args = OktaArgs {
+        users: a.users,
+        groups: a.groups,
+        apps: 0,
+        latency_ms: 0,
+        rate_limit: 0,
+        window_secs: a.window_secs,
+        concurrency: a.concurrency,
+    };
+    let source = start(rt, &source_args)?;
+    let target = start(
+        rt,
+        &OktaArgs {
+            users: 0,
+            groups: 1,
+            apps: 0,
+            latency_ms: a.latency_ms,
+            rate_limit: a.rate_limit,
+            ..source_args.clone()
+        },
+    )?;
+    let counts = source.with_org(|o| o.counts());
+    let mut work = Workdir::new()?;
+    add_source(&mut work, "okta", &source, a.concurrency)?;
+    add_source(&mut work, "target", &target, a.concurrency)?;
+    work.iamsnap(&["backup", "--source", "okta"])?;
+    let before = target.requests("*");
+    let run = work.iamsnap(&[
+        "restore",
+        "okta@latest",
+        "--target",
+        "target",
+        "--kinds",
+        "user,group,group_membership",
+        "--apply",
+        "--yes",
+    ])?;
+    let wall = run.wall.as_secs_f64();
+    let made = target.requests("*") - before;
+    let writes = [
+        ("/api/v1/users", counts.users as u64),
+        ("/api/v1/groups", counts.groups.saturating_sub(1) as u64),
+        (
+            "/api/v1/groups/{id}/users/{user}",
+            counts.group_memberships as u64,
+        ),
+    ];
+    for (route, minimum) in writes {
+        eprintln!(
+            "okta restore bucket {route:<40} minimum {minimum:>6} received {:>6}",
+            target.requests(route)
+        );
+    }
+    let floor = writes
+        .iter()
+        .map(|(_, n)| *n as f64 * a.window_secs as f64 / a.rate_limit as f64)
+        .fold(0.0, f64::max);
+    let minimum: u64 = writes.iter().map(|(_, n)| n).sum();
+    Ok(vec![
+        row(
+            format!(
+                "Okta restore of {} users, {} groups, {} memberships into an empty org, {} ms latency, {}/{}s per endpoint",
+                counts.users,
+                counts.groups.saturating_sub(1),
+                counts.group_memberships,
+                a.latency_ms,
+                a.rate_limit,
+                a.window_secs
+            ),
+            format!(
+                "{wall:.1} s; floor {floor:.1} s; {made} requests for {minimum} writes ({} answered 429); exit {}",
+                target.requests("429"),
+                run.status
+            ),
+            "",
+        ),
+        row(
+            "Okta restore wall time / floor",
+            format!("{:.2}", wall / floor),
+            "≤ 1.15",
+        ),
+    ])
+}

@@ -1,0 +1,122 @@
+//! The local end of a backup, without any API: records → canonical JSON lines → sort spool →
+//! tar → zstd → age → signed file on disk, through the library as `backup` uses it.
+
+use std::time::Instant;
+
+use chrono::Utc;
+use iamsnap::archive::{self, ManifestHeader, Spool, spool::DEFAULT_BUDGET};
+use iamsnap::keys::{SigningKey, generate_identity, generate_signing_key, parse_recipients};
+use iamsnap_provider::{Record, Ref, RequestStats};
+use serde_json::json;
+
+use crate::harness::{Row, row};
+
+/// A user-like record and, for every other one, a membership, shaped like a connector's.
+fn records(n: usize) -> impl Iterator<Item = Record> {
+    (0..n).map(|i| {
+        if i % 2 == 1 {
+            let user = i / 2;
+            return Record::new(
+                "bench.group_membership",
+                format!("00g{:07}:00u{user:017}", user % 5_000),
+                format!("group-{}:user{user}@example.com", user % 5_000),
+                json!({}),
+                vec![
+                    Ref::new("group", "bench.group", format!("00g{:07}", user % 5_000)),
+                    Ref::new("user", "bench.user", format!("00u{user:017}")),
+                ],
+            );
+        }
+        let user = i / 2;
+        let title = ["Engineer", "Manager", "Analyst", "Director"][user % 4];
+        Record::new(
+            "bench.user",
+            format!("00u{user:017}"),
+            format!("user{user}@example.com"),
+            json!({
+                "status": "ACTIVE",
+                "type": {"id": "oty1"},
+                "profile": {
+                    "login": format!("user{user}@example.com"),
+                    "email": format!("user{user}@example.com"),
+                    "firstName": format!("First{}", user % 997),
+                    "lastName": format!("Last{}", user % 1009),
+                    "department": format!("Department {}", user % 40),
+                    "title": title,
+                    "costCenter": format!("cc-{}", user % 300),
+                    "employeeNumber": format!("{:08}", user * 7 + 13),
+                },
+                "credentials": {"provider": {"type": "OKTA", "name": "OKTA"}},
+            }),
+            Vec::new(),
+        )
+    })
+}
+
+/// CPU seconds (user + system) this process has used.
+fn cpu_seconds() -> anyhow::Result<f64> {
+    let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF)?;
+    let secs = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
+    Ok(secs(usage.user_time()) + secs(usage.system_time()))
+}
+
+pub fn run(n: usize) -> anyhow::Result<Vec<Row>> {
+    let dir = tempfile::Builder::new()
+        .prefix("iamsnap-bench-")
+        .tempdir()?;
+    let identity = generate_identity();
+    let recipients = parse_recipients(&[identity.recipient().to_string()])?;
+    let key_file = dir.path().join("signing.key");
+    generate_signing_key(&key_file)?;
+    let signing_key = SigningKey::load(&key_file)?;
+
+    let cpu = cpu_seconds()?;
+    let started = Instant::now();
+    let mut spool = Spool::new(Some(dir.path()), DEFAULT_BUDGET)?;
+    for record in records(n) {
+        spool.push(&record)?;
+    }
+    let header = ManifestHeader {
+        source: "bench".into(),
+        provider: "bench".into(),
+        started: Utc::now(),
+        finished: Utc::now(),
+        requests: RequestStats::default(),
+    };
+    let built = archive::build(
+        header,
+        spool.finish()?,
+        &recipients,
+        &signing_key,
+        Some(dir.path()),
+    )?;
+    let wall = started.elapsed().as_secs_f64();
+    let cpu = cpu_seconds()? - cpu;
+
+    let raw: u64 = built.manifest.entries.values().map(|e| e.size).sum();
+    let mb = raw as f64 / 1e6;
+    Ok(vec![
+        row(
+            format!("Pipeline: {n} synthetic records (users and memberships) → signed archive"),
+            format!(
+                "{wall:.1} s wall, {cpu:.1} s CPU; {mb:.0} MB canonical JSON → {:.1} MB archive",
+                built.size as f64 / 1e6
+            ),
+            "",
+        ),
+        row(
+            "Pipeline throughput per core",
+            format!(
+                "{:.1} MB/s, {:.0} records/s (per CPU second)",
+                mb / cpu,
+                n as f64 / cpu
+            ),
+            "",
+        ),
+        row(
+            "Archive bytes / raw JSON",
+            format!("{:.1} %", 100.0 * built.size as f64 / raw as f64),
+            "",
+        ),
+    ])
+}

@@ -1,0 +1,135 @@
+//! Memory and time at scale: backup of N users (twice, with about 1% of the org changed in
+//! between), diff of the two snapshots beside GNU diff on their exported JSONL, and restore
+//! planning of the older snapshot against the live org. Run at two sizes to show memory stays
+//! flat in the number of records.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+
+use crate::harness::{Row, Workdir, metric, row};
+use crate::okta::{self, OktaArgs};
+
+pub fn run(rt: &tokio::runtime::Runtime, users: usize, groups: usize) -> anyhow::Result<Vec<Row>> {
+    let args = OktaArgs {
+        users,
+        groups,
+        apps: 20,
+        latency_ms: 0,
+        rate_limit: 0,
+        window_secs: 60,
+        concurrency: 8,
+    };
+    let seeding = Instant::now();
+    let org = okta::start(rt, &args)?;
+    eprintln!(
+        "scale {users}: org seeded in {:.1} s",
+        seeding.elapsed().as_secs_f64()
+    );
+    let mut work = Workdir::new()?;
+    okta::add_source(&mut work, "okta", &org, args.concurrency)?;
+
+    let first = work.iamsnap(&["backup", "--source", "okta", "--metrics-file", "first.prom"])?;
+    let records = metric(
+        &std::fs::read_to_string(work.path().join("first.prom"))?,
+        "iamsnap_backup_records",
+    );
+    // About 1% of users change a profile field; one in 200 leaves a group.
+    org.with_org(|o| {
+        let ids = o.user_ids_with_status("ACTIVE");
+        for id in ids.iter().step_by(100) {
+            o.set_profile_field(id, "title", serde_json::json!("Changed by the benchmark"));
+        }
+        if let Some((group, _)) = o.largest_group() {
+            for id in ids.iter().step_by(200) {
+                o.remove_member(&group, id);
+            }
+        }
+    });
+    work.iamsnap(&["backup", "--source", "okta"])?;
+
+    let diff = work.iamsnap(&["diff", "okta@latest~1", "okta@latest"])?;
+    let plan = work.iamsnap(&["restore", "okta@latest~1"])?;
+
+    let names = work.snapshots("okta")?;
+    let [old, new] = names.as_slice() else {
+        bail!("expected two snapshots, found {names:?}");
+    };
+    let old = export(work.path(), old, "old")?;
+    let new = export(work.path(), new, "new")?;
+    let started = Instant::now();
+    let status = Command::new("diff")
+        .arg(&old)
+        .arg(&new)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .context("cannot run GNU diff")?;
+    let gnu = started.elapsed().as_secs_f64();
+    if status.code() != Some(1) {
+        bail!("GNU diff exited with {status}");
+    }
+    let bytes = std::fs::metadata(&old)?.len() as f64 / 1e6;
+
+    let label = format!("{users} users ({records:.0} records)");
+    Ok(vec![
+        row(
+            format!("Backup of {label}, no rate limit: wall, peak RSS"),
+            format!(
+                "{:.1} s, {:.0} MiB",
+                first.wall.as_secs_f64(),
+                first.peak_rss_mib
+            ),
+            "flat, < 300 MB",
+        ),
+        row(
+            format!("Diff of two snapshots of {label}: wall, peak RSS"),
+            format!(
+                "{:.1} s, {:.0} MiB (exit {})",
+                diff.wall.as_secs_f64(),
+                diff.peak_rss_mib,
+                diff.status
+            ),
+            "flat, < 300 MB",
+        ),
+        row(
+            format!("GNU diff of the same two exported JSONL files ({bytes:.0} MB each)"),
+            format!("{gnu:.1} s"),
+            "",
+        ),
+        row(
+            format!("Restore plan of {label} against the live org: wall, peak RSS"),
+            format!(
+                "{:.1} s, {:.0} MiB (exit {})",
+                plan.wall.as_secs_f64(),
+                plan.peak_rss_mib,
+                plan.status
+            ),
+            "flat, < 300 MB",
+        ),
+    ])
+}
+
+/// Decrypts and unpacks an archive with age, zstd and tar, and joins its record files (in
+/// kind order) into one JSONL file.
+fn export(dir: &Path, name: &str, side: &str) -> anyhow::Result<std::path::PathBuf> {
+    let out = dir.join(side);
+    std::fs::create_dir_all(&out)?;
+    let archive = dir.join("repo").join("snapshots").join("okta").join(name);
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "age -d -i identity.txt '{}' | zstd -dq | tar -x -C '{}' && cat '{}'/records/*.jsonl > '{}.jsonl'",
+            archive.display(),
+            out.display(),
+            out.display(),
+            out.display()
+        ))
+        .current_dir(dir)
+        .status()?;
+    if !status.success() {
+        bail!("cannot export {name} with age, zstd and tar");
+    }
+    Ok(dir.join(format!("{side}.jsonl")))
+}
