@@ -18,6 +18,7 @@
 //! - JSON error bodies (Okta `errorCode`/`errorSummary`/`errorCauses`, Graph `error.message`)
 //!   turned into a [`ProviderError`] that names the method and URL, never the credential.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -248,7 +249,8 @@ impl HttpClient {
                         .unwrap_or_else(|| backoff(&self.config, throttled))
                         .min(self.config.max_reset_wait);
                     tracing::debug!(%method, %url, wait_ms = wait.as_millis() as u64, "rate limited; waiting for the window to reset");
-                    self.limiter.pause_until(SystemTime::now() + wait);
+                    self.limiter
+                        .pause_bucket(&bucket(&method, url), SystemTime::now() + wait);
                     tokio::time::sleep(wait).await;
                 }
                 Attempt::Retry(error) => {
@@ -266,7 +268,8 @@ impl HttpClient {
     }
 
     async fn attempt(&self, method: &Method, url: &Url, body: Option<&Value>) -> Attempt {
-        self.limiter.acquire().await;
+        let bucket = bucket(method, url);
+        self.limiter.acquire(&bucket).await;
         let _permit = self
             .permits
             .acquire()
@@ -292,7 +295,7 @@ impl HttpClient {
         };
         let status = response.status();
         let headers = response.headers().clone();
-        self.limiter.observe(&headers);
+        self.limiter.observe(&bucket, &headers);
         let body = match response.bytes().await {
             Ok(b) => b.to_vec(),
             Err(e) => return Attempt::Retry(transport_error(url, &e)),
@@ -530,15 +533,18 @@ pub fn error_message(body: &[u8]) -> String {
     text.chars().take(300).collect()
 }
 
-/// Client-side view of the provider's rate-limit window, fed by its response headers.
+/// Client-side view of the provider's rate-limit windows, fed by its response headers.
 ///
-/// The budget left (`X-Rate-Limit-Remaining`) is decremented locally for every request sent, so
-/// requests in flight count before their answers arrive. When less than a tenth of the window's
-/// limit is left, requests are spread over the time until the reset; with nothing left (or one
-/// request per permit in flight could exhaust it) they wait for the reset.
+/// Providers budget each endpoint separately (Okta: `/api/v1/users`, `/api/v1/groups/{id}/users`,
+/// … each have their own limit), so windows are kept per bucket: the method and the URL path
+/// with its ids replaced by `{id}` ([`bucket`]). The budget left (`X-Rate-Limit-Remaining`) is
+/// decremented locally for every request sent, so requests in flight count before their answers
+/// arrive. When less than a tenth of a window's limit is left, its requests are spread over the
+/// time until the reset; with nothing left they wait for the reset.
 #[derive(Debug, Default)]
 pub struct RateLimiter {
-    state: Mutex<RateWindow>,
+    buckets: Mutex<HashMap<String, RateWindow>>,
+    paused_until: Mutex<Option<SystemTime>>,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -549,11 +555,26 @@ struct RateWindow {
     paused_until: Option<SystemTime>,
 }
 
+/// The rate-limit bucket of a request: method and path, ids replaced by `{id}`. A path segment
+/// is taken for an id when it holds a digit, `@` or `%` (Okta `00u…`, Graph GUIDs, logins).
+pub fn bucket(method: &Method, url: &Url) -> String {
+    let mut key = format!("{method} ");
+    for segment in url.path().split('/').filter(|s| !s.is_empty()) {
+        key.push('/');
+        let id_like = segment.len() > 3
+            && segment
+                .chars()
+                .any(|c| c.is_ascii_digit() || c == '@' || c == '%');
+        key.push_str(if id_like { "{id}" } else { segment });
+    }
+    key
+}
+
 impl RateLimiter {
-    /// Waits until a request may be sent, and counts it against the window.
-    pub async fn acquire(&self) {
+    /// Waits until a request of `bucket` may be sent, and counts it against its window.
+    pub async fn acquire(&self, bucket: &str) {
         loop {
-            let wait = self.reserve(SystemTime::now());
+            let wait = self.reserve(bucket, SystemTime::now());
             match wait {
                 None => return,
                 Some(wait) => tokio::time::sleep(wait).await,
@@ -561,9 +582,20 @@ impl RateLimiter {
         }
     }
 
-    /// Either takes one request from the budget (`None`) or says how long to wait first.
-    fn reserve(&self, now: SystemTime) -> Option<Duration> {
-        let mut w = self.state.lock().expect("rate limiter lock");
+    /// Either takes one request from the bucket's budget (`None`) or says how long to wait.
+    fn reserve(&self, bucket: &str, now: SystemTime) -> Option<Duration> {
+        {
+            let mut global = self.paused_until.lock().expect("rate limiter lock");
+            if let Some(until) = *global {
+                if until > now {
+                    return Some(until.duration_since(now).unwrap_or_default());
+                }
+                *global = None;
+            }
+        }
+        let mut buckets = self.buckets.lock().expect("rate limiter lock");
+        // A bucket never answered yet has no known budget: nothing to wait for.
+        let w = buckets.get_mut(bucket)?;
         if let Some(until) = w.paused_until {
             if until > now {
                 return Some(until.duration_since(now).unwrap_or_default());
@@ -593,8 +625,8 @@ impl RateLimiter {
         None
     }
 
-    /// Records the window reported by a response.
-    pub fn observe(&self, headers: &HeaderMap) {
+    /// Records the window a response of `bucket` reported.
+    pub fn observe(&self, bucket: &str, headers: &HeaderMap) {
         let remaining = header_u64(headers, "x-rate-limit-remaining");
         let reset =
             header_u64(headers, "x-rate-limit-reset").map(|s| UNIX_EPOCH + Duration::from_secs(s));
@@ -602,7 +634,8 @@ impl RateLimiter {
         let (Some(remaining), Some(reset)) = (remaining, reset) else {
             return;
         };
-        let mut w = self.state.lock().expect("rate limiter lock");
+        let mut buckets = self.buckets.lock().expect("rate limiter lock");
+        let w = buckets.entry(bucket.to_string()).or_default();
         match w.reset {
             // Same window: answers arrive out of order, the smallest budget is the truest.
             Some(current) if current == reset => {
@@ -619,10 +652,17 @@ impl RateLimiter {
         }
     }
 
-    /// Holds every request until `until` (after a 429).
-    pub fn pause_until(&self, until: SystemTime) {
-        let mut w = self.state.lock().expect("rate limiter lock");
+    /// Holds the requests of `bucket` until `until` (after a 429 on it).
+    pub fn pause_bucket(&self, bucket: &str, until: SystemTime) {
+        let mut buckets = self.buckets.lock().expect("rate limiter lock");
+        let w = buckets.entry(bucket.to_string()).or_default();
         w.paused_until = Some(w.paused_until.map_or(until, |p| p.max(until)));
+    }
+
+    /// Holds every request until `until` (a throttle reported for the whole client).
+    pub fn pause_until(&self, until: SystemTime) {
+        let mut global = self.paused_until.lock().expect("rate limiter lock");
+        *global = Some(global.map_or(until, |p| p.max(until)));
     }
 }
 
@@ -718,35 +758,101 @@ mod tests {
     #[test]
     fn limiter_slows_when_the_budget_runs_low_and_stops_at_zero() {
         let limiter = RateLimiter::default();
+        let b = "GET /api/v1/users";
         let now = SystemTime::now();
         let reset = epoch_secs(now) + 10;
-        limiter.observe(&headers(&[
-            ("x-rate-limit-limit", "100"),
-            ("x-rate-limit-remaining", "50"),
-            ("x-rate-limit-reset", &reset.to_string()),
-        ]));
-        assert_eq!(limiter.reserve(now), None, "plenty left: no wait");
+        limiter.observe(
+            b,
+            &headers(&[
+                ("x-rate-limit-limit", "100"),
+                ("x-rate-limit-remaining", "50"),
+                ("x-rate-limit-reset", &reset.to_string()),
+            ]),
+        );
+        assert_eq!(limiter.reserve(b, now), None, "plenty left: no wait");
         // A later answer from the same window with a smaller budget wins.
-        limiter.observe(&headers(&[
-            ("x-rate-limit-limit", "100"),
-            ("x-rate-limit-remaining", "5"),
-            ("x-rate-limit-reset", &reset.to_string()),
-        ]));
-        assert_eq!(limiter.reserve(now), None, "low budget: this one goes");
-        let spread = limiter.reserve(now).expect("then the next waits its share");
+        limiter.observe(
+            b,
+            &headers(&[
+                ("x-rate-limit-limit", "100"),
+                ("x-rate-limit-remaining", "5"),
+                ("x-rate-limit-reset", &reset.to_string()),
+            ]),
+        );
+        assert_eq!(limiter.reserve(b, now), None, "low budget: this one goes");
+        let spread = limiter
+            .reserve(b, now)
+            .expect("then the next waits its share");
         assert!(spread > Duration::ZERO && spread < Duration::from_secs(10));
-        limiter.observe(&headers(&[
-            ("x-rate-limit-limit", "100"),
-            ("x-rate-limit-remaining", "0"),
-            ("x-rate-limit-reset", &reset.to_string()),
-        ]));
+        limiter.observe(
+            b,
+            &headers(&[
+                ("x-rate-limit-limit", "100"),
+                ("x-rate-limit-remaining", "0"),
+                ("x-rate-limit-reset", &reset.to_string()),
+            ]),
+        );
         let later = now + spread + Duration::from_millis(1);
         let wait = limiter
-            .reserve(later)
+            .reserve(b, later)
             .expect("nothing left: wait for the reset");
         assert!(wait >= Duration::from_secs(6), "{wait:?}");
         let after_reset = UNIX_EPOCH + Duration::from_secs(reset + 1);
-        assert_eq!(limiter.reserve(after_reset), None, "a new window starts");
+        assert_eq!(limiter.reserve(b, after_reset), None, "a new window starts");
+    }
+
+    #[test]
+    fn each_endpoint_has_its_own_window() {
+        let url = |s: &str| Url::parse(s).unwrap();
+        let users = bucket(
+            &Method::GET,
+            &url("https://x.okta.com/api/v1/users?limit=200"),
+        );
+        let members = bucket(
+            &Method::GET,
+            &url("https://x.okta.com/api/v1/groups/00g1a2b3c4/users"),
+        );
+        assert_eq!(users, "GET /api/v1/users");
+        assert_eq!(members, "GET /api/v1/groups/{id}/users");
+        assert_eq!(
+            members,
+            bucket(
+                &Method::GET,
+                &url("https://x.okta.com/api/v1/groups/00g9z8y7x6/users?after=1")
+            )
+        );
+        assert_eq!(
+            bucket(
+                &Method::GET,
+                &url("https://x.okta.com/api/v1/users/ada%40example.com")
+            ),
+            "GET /api/v1/users/{id}"
+        );
+        let limiter = RateLimiter::default();
+        let now = SystemTime::now();
+        let reset = (epoch_secs(now) + 30).to_string();
+        limiter.observe(
+            &members,
+            &headers(&[
+                ("x-rate-limit-limit", "100"),
+                ("x-rate-limit-remaining", "0"),
+                ("x-rate-limit-reset", &reset),
+            ]),
+        );
+        assert!(
+            limiter.reserve(&members, now).is_some(),
+            "the spent window waits"
+        );
+        assert_eq!(
+            limiter.reserve(&users, now),
+            None,
+            "another endpoint goes on"
+        );
+        limiter.pause_until(now + Duration::from_secs(5));
+        assert!(
+            limiter.reserve(&users, now).is_some(),
+            "a client-wide pause holds everything"
+        );
     }
 
     /// A one-shot HTTP/1.1 server answering each connection with the next canned response and

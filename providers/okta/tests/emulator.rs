@@ -168,6 +168,11 @@ async fn the_rate_limit_answers_429_with_the_reset_time() {
         .as_secs();
     assert!(reset > now && reset <= now + 61);
     assert_eq!(api.okta.requests("429"), 1);
+    assert_eq!(
+        api.get("/api/v1/users").await.status,
+        200,
+        "each endpoint has its own budget"
+    );
 }
 
 #[tokio::test]

@@ -116,7 +116,7 @@ struct OktaArgs {
     /// Seed of the generator: the same seed gives the same org.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Requests allowed per minute, answered with 429 beyond (default: unlimited).
+    /// Requests allowed per minute on each endpoint, answered with 429 beyond (default: unlimited).
     #[arg(long, value_name = "REQUESTS_PER_MINUTE")]
     rate_limit: Option<u64>,
     /// Delay added to every answer, in milliseconds.

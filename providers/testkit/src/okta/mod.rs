@@ -100,7 +100,8 @@ impl OktaEmulator {
         self
     }
 
-    /// At most `requests` per window of length `per`, answered with 429 beyond.
+    /// At most `requests` per window of length `per` on each endpoint (method and route),
+    /// answered with 429 beyond.
     pub fn rate_limit(mut self, requests: u64, per: Duration) -> Self {
         self.rate_limit = Some((requests, per));
         self
@@ -132,7 +133,7 @@ impl OktaEmulator {
             org: RwLock::new(org),
             token: self.token,
             rate_limit: Mutex::new(self.rate_limit),
-            window: Mutex::new((0, 0)),
+            windows: Mutex::new(HashMap::new()),
             latency: self.latency,
             counts: Mutex::new(HashMap::new()),
             faults: Mutex::new(VecDeque::new()),
@@ -159,8 +160,8 @@ pub(crate) struct Shared {
     pub(crate) org: RwLock<Org>,
     token: String,
     rate_limit: Mutex<Option<(u64, Duration)>>,
-    /// (window index, requests counted in it).
-    window: Mutex<(u128, u64)>,
+    /// Per bucket (method and route): (window index, requests counted in it).
+    windows: Mutex<HashMap<String, (u128, u64)>>,
     latency: Duration,
     counts: Mutex<HashMap<String, u64>>,
     faults: Mutex<VecDeque<StatusCode>>,
@@ -180,9 +181,9 @@ impl Shared {
         *counts.entry(key.to_string()).or_default() += 1;
     }
 
-    /// Counts the request against the window: `Ok((limit, remaining, reset))` or `Err` with the
-    /// same headers' values when the budget is spent.
-    fn take_budget(&self) -> Result<(u64, u64, u64), (u64, u64, u64)> {
+    /// Counts the request against its bucket's window, as Okta budgets each endpoint apart:
+    /// `Ok((limit, remaining, reset))`, or `Err` with the same headers' values when spent.
+    fn take_budget(&self, bucket: &str) -> Result<(u64, u64, u64), (u64, u64, u64)> {
         let (limit, per) = self
             .rate_limit
             .lock()
@@ -195,7 +196,8 @@ impl Shared {
         let per_ms = per.as_millis().max(1);
         let index = now / per_ms;
         let reset = ((index + 1) * per_ms).div_ceil(1000) as u64;
-        let mut window = self.window.lock().unwrap_or_else(|e| e.into_inner());
+        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        let window = windows.entry(bucket.to_string()).or_default();
         if window.0 != index {
             *window = (index, 0);
         }
@@ -242,7 +244,12 @@ async fn gate(
     if !authorized {
         return ApiError::unauthorized().into_response();
     }
-    let (mut response, (limit, remaining, reset)) = match shared.take_budget() {
+    let bucket = format!(
+        "{} {}",
+        req.method(),
+        matched.as_ref().map_or(req.uri().path(), |m| m.as_str())
+    );
+    let (mut response, (limit, remaining, reset)) = match shared.take_budget(&bucket) {
         Err(headers) => (ApiError::rate_limited().into_response(), headers),
         Ok(headers) => {
             let fault = shared
