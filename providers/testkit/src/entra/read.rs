@@ -1,6 +1,8 @@
 //! The read side of the emulated Graph: collections with `$top`/`$skiptoken` paging, `$select`,
 //! `$filter` and `$expand=manager`, single objects, relationship lists and the recycle bin.
 
+use std::ops::Bound::{Excluded, Unbounded};
+
 use serde_json::{Map, Value, json};
 
 use super::api::{
@@ -259,9 +261,14 @@ fn list_objects(t: &Tenant, req: &GraphRequest, collection: &str) -> GraphResult
     let size = top(&req.query, DEFAULT_TOP, MAX_TOP)?;
     let conditions = filter(&req.query)?;
     let after = skip_after(&req.query)?;
+    // Large collections: start the page at the skip token instead of scanning up to it.
+    let from = match after.as_deref() {
+        Some(a) => Excluded(a),
+        None => Unbounded,
+    };
     let (items, last) = take_page(
         t.collection(collection)
-            .iter()
+            .range::<str, _>((from, Unbounded))
             .filter(|(_, o)| matches(o, &conditions)),
         after.as_deref(),
         size,

@@ -192,10 +192,9 @@ fn seed_users(t: &mut Tenant, rng: &mut StdRng, n: usize) -> Vec<String> {
                 "department": dept, "companyName": "Contoso", "officeLocation": format!("{city} {}", rng.gen_range(1..9)),
                 "employeeId": format!("E{:06}", i + 1), "employeeType": "Employee",
                 "usageLocation": usage, "preferredLanguage": "en-US", "city": city, "country": country,
-                "state": null, "streetAddress": null, "postalCode": null,
+                // Unset properties are not stored: `$select` answers them as null.
                 "mobilePhone": format!("+1 555 01{:04}", i % 10_000), "businessPhones": [],
-                "otherMails": [], "passwordPolicies": null, "ageGroup": null,
-                "onPremisesImmutableId": null, "createdDateTime": "2024-01-15T09:00:00Z",
+                "otherMails": [], "createdDateTime": "2024-01-15T09:00:00Z",
                 "lastPasswordChangeDateTime": "2025-06-01T08:00:00Z",
             }),
         );
@@ -221,6 +220,20 @@ fn seed_groups(
 ) -> Vec<String> {
     let mut ids: Vec<String> = Vec::with_capacity(n);
     let average = (users.len() * 3 / n.max(1)).clamp(1, 400);
+    // Dynamic groups select users by department and office, as rules commonly do.
+    let mut by_office: std::collections::HashMap<(String, String), Vec<String>> =
+        std::collections::HashMap::new();
+    for u in users {
+        let user = &t.objects[USERS][u];
+        let key = (
+            user["department"].as_str().unwrap_or_default().to_string(),
+            user["officeLocation"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        );
+        by_office.entry(key).or_default().push(u.clone());
+    }
     for i in 0..n {
         let id = guid(rng);
         let dept = DEPARTMENTS[i % DEPARTMENTS.len()];
@@ -251,7 +264,10 @@ fn seed_groups(
             }
             8 => {
                 group["groupTypes"] = json!(["DynamicMembership"]);
-                group["membershipRule"] = json!(format!("(user.department -eq \"{dept}\")"));
+                group["membershipRule"] = json!(format!(
+                    "(user.department -eq \"{dept}\") -and (user.officeLocation -eq \"{}\")",
+                    office(i)
+                ));
                 group["membershipRuleProcessingState"] = json!("On");
             }
             9 => group["isAssignableToRole"] = json!(true),
@@ -261,11 +277,8 @@ fn seed_groups(
         let members = t.members.entry(id.clone()).or_default();
         if shape == 8 {
             // What the rule evaluated to: every user of the department.
-            for u in users {
-                if t.objects[USERS][u]["department"] == dept {
-                    members.insert(u.clone());
-                }
-            }
+            let key = (dept.to_string(), office(i));
+            members.extend(by_office.get(&key).into_iter().flatten().cloned());
         } else {
             for _ in 0..rng.gen_range(0..=average * 2) {
                 if let Some(u) = pick(rng, users) {
@@ -295,6 +308,11 @@ fn seed_groups(
         ids.push(id);
     }
     ids
+}
+
+/// The office a dynamic group's rule selects.
+fn office(i: usize) -> String {
+    format!("{} {}", CITIES[(i / 10) % CITIES.len()].0, (i / 40) % 8 + 1)
 }
 
 pub(crate) fn sp_object(
