@@ -31,8 +31,8 @@ fn required<'a>(v: &'a Value, pointer: &str, kind: &str) -> Result<&'a str, Prov
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
         .ok_or_else(|| ProviderError::Decode {
-            url: String::new(),
-            message: format!("{kind}: an object has no {pointer}: {}", excerpt(v)),
+            url: format!("okta {kind}"),
+            message: format!("an object has no {pointer}: {}", excerpt(v)),
         })
 }
 

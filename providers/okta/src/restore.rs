@@ -917,8 +917,8 @@ fn created_id(op: &Operation, body: Option<Value>) -> Result<String, ProviderErr
         .and_then(Value::as_str)
         .map(str::to_string)
         .ok_or_else(|| ProviderError::Decode {
-            url: String::new(),
-            message: format!("{} {}: the create answer has no id", op.kind, op.key),
+            url: format!("{} {}", op.kind, op.key),
+            message: "the answer to the create has no id".into(),
         })
 }
 

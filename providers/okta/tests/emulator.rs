@@ -69,6 +69,16 @@ impl Api {
     }
 }
 
+async fn member_ids(api: &Api, group: &str) -> Vec<String> {
+    let page = api.get(&format!("/api/v1/groups/{group}/users")).await;
+    page.body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
 fn next_link(a: &Answer) -> Option<String> {
     a.headers
         .get_all("link")
@@ -261,12 +271,41 @@ async fn rules_start_inactive_and_change_only_while_inactive() {
         .await;
     assert_eq!(created.body["status"], "INACTIVE");
     let rid = created.body["id"].as_str().unwrap().to_string();
+    let ops = |login: &str| json!({"profile": {"login": login, "email": login, "firstName": "O", "lastName": "P", "department": "Ops"}});
+    let early = api
+        .call(
+            Method::POST,
+            "/api/v1/users?activate=false",
+            Some(ops("early@example.com")),
+        )
+        .await;
+    assert!(
+        member_ids(&api, &gid).await.is_empty(),
+        "an inactive rule adds nobody"
+    );
     api.call(
         Method::POST,
         &format!("/api/v1/groups/rules/{rid}/lifecycle/activate"),
         None,
     )
     .await;
+    assert_eq!(
+        member_ids(&api, &gid).await,
+        vec![early.body["id"].as_str().unwrap().to_string()]
+    );
+    let late = api
+        .call(
+            Method::POST,
+            "/api/v1/users?activate=false",
+            Some(ops("late@example.com")),
+        )
+        .await;
+    assert!(
+        member_ids(&api, &gid)
+            .await
+            .contains(&late.body["id"].as_str().unwrap().to_string()),
+        "an active rule takes in new users that match"
+    );
     let update = api
         .call(
             Method::PUT,

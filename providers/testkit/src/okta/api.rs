@@ -56,6 +56,29 @@ impl ApiError {
         )
     }
 
+    /// A write with a token whose administrator may only read; the cause names the
+    /// permission (as an OAuth scope) the endpoint needs.
+    pub(crate) fn forbidden(method: &str, path: &str) -> Self {
+        let resource = path
+            .strip_prefix("/api/v1/")
+            .and_then(|p| p.split('/').next())
+            .unwrap_or("");
+        let scope = match resource {
+            "zones" => "okta.networkZones.manage".to_string(),
+            "meta" => "okta.schemas.manage".to_string(),
+            "iam" => "okta.roles.manage".to_string(),
+            other => format!("okta.{other}.manage"),
+        };
+        ApiError {
+            status: StatusCode::FORBIDDEN,
+            code: "E0000006",
+            summary: "You do not have permission to perform the requested action".into(),
+            causes: vec![format!(
+                "{method} {path} needs the {scope} permission, which this token's administrator lacks"
+            )],
+        }
+    }
+
     pub(crate) fn rate_limited() -> Self {
         ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,

@@ -13,12 +13,14 @@
 //!
 //! The org is seeded deterministically from the seed: the same sizes and seed give the same
 //! ids, names, memberships and assignments. Writes follow Okta's semantics (new ids on create,
-//! lifecycle transitions, deactivate before delete, rules created inactive). Group rules are
-//! stored but not evaluated: they never add members by themselves.
+//! lifecycle transitions, deactivate before delete, rules created inactive). Active group rules
+//! add the users their expression matches (`user.attr=="value"`, `!=`, `&&`, `||`) to their
+//! groups, on activation and when a user is created or changed.
 
 mod api;
 mod model;
 mod read;
+mod rules;
 mod seed;
 mod write;
 
@@ -45,6 +47,7 @@ pub struct OktaEmulator {
     apps: usize,
     seed: u64,
     token: String,
+    read_only_token: Option<String>,
     port: u16,
     rate_limit: Option<(u64, Duration)>,
     latency: Duration,
@@ -59,6 +62,7 @@ impl OktaEmulator {
             apps: 8,
             seed: 1,
             token: "test-token".into(),
+            read_only_token: None,
             port: 0,
             rate_limit: None,
             latency: Duration::ZERO,
@@ -91,6 +95,13 @@ impl OktaEmulator {
     /// The API token clients must send as `Authorization: SSWS <token>`.
     pub fn token(mut self, token: impl Into<String>) -> Self {
         self.token = token.into();
+        self
+    }
+
+    /// A second token that may read but not write: writes sent with it get Okta's 403
+    /// `E0000006`, naming the permission they need.
+    pub fn read_only_token(mut self, token: impl Into<String>) -> Self {
+        self.read_only_token = Some(token.into());
         self
     }
 
@@ -132,6 +143,7 @@ impl OktaEmulator {
         let shared = Arc::new(Shared {
             org: RwLock::new(org),
             token: self.token,
+            read_only_token: self.read_only_token,
             rate_limit: Mutex::new(self.rate_limit),
             windows: Mutex::new(HashMap::new()),
             latency: self.latency,
@@ -159,6 +171,7 @@ impl OktaEmulator {
 pub(crate) struct Shared {
     pub(crate) org: RwLock<Org>,
     token: String,
+    read_only_token: Option<String>,
     rate_limit: Mutex<Option<(u64, Duration)>>,
     /// Per bucket (method and route): (window index, requests counted in it).
     windows: Mutex<HashMap<String, (u128, u64)>>,
@@ -242,7 +255,18 @@ async fn gate(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v == expected);
     if !authorized {
-        return ApiError::unauthorized().into_response();
+        let read_only = shared.read_only_token.as_ref().is_some_and(|t| {
+            req.headers()
+                .get(axum::http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v == format!("SSWS {t}"))
+        });
+        if !read_only {
+            return ApiError::unauthorized().into_response();
+        }
+        if req.method() != axum::http::Method::GET && req.method() != axum::http::Method::HEAD {
+            return ApiError::forbidden(req.method().as_str(), req.uri().path()).into_response();
+        }
     }
     let bucket = format!(
         "{} {}",

@@ -94,6 +94,20 @@ impl Profile {
         }
     }
 
+    /// One profile attribute, without building the whole profile of a seeded user.
+    pub(crate) fn get(&self, attr: &str) -> Option<Value> {
+        match self {
+            Profile::Written(map) => map.get(attr).cloned(),
+            Profile::Seeded {
+                department, title, ..
+            } => match attr {
+                "department" => Some(json!(DEPARTMENTS[*department as usize])),
+                "title" => Some(json!(TITLES[*title as usize])),
+                _ => self.to_map().remove(attr),
+            },
+        }
+    }
+
     pub(crate) fn to_map(&self) -> Map<String, Value> {
         match self {
             Profile::Written(map) => (**map).clone(),

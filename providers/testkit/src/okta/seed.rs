@@ -40,6 +40,10 @@ pub(crate) fn seed(spec: SeedSpec) -> Org {
     seed_memberships(&mut org);
     seed_assignments(&mut org);
     seed_rules(&mut org);
+    let rules: Vec<String> = org.rules.keys().cloned().collect();
+    for rule in rules {
+        org.run_rule(&rule);
+    }
     seed_zones(&mut org);
     seed_policies(&mut org);
     seed_roles(&mut org);

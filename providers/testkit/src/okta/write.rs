@@ -231,6 +231,7 @@ async fn create_user(State(s): S, Query(p): Q, body: Bytes) -> ApiResult {
     for g in group_ids {
         org.members.entry(g).or_default().insert(id.clone());
     }
+    org.run_rules_for(&id);
     created(org.users[&id].to_json(&org.base))
 }
 
@@ -270,6 +271,7 @@ fn write_profile(org: &mut Org, id: &str, body: &Value, merge: bool) -> ApiResul
         user.type_id = t;
     }
     user.last_updated = now;
+    org.run_rules_for(&uid);
     ok(org.users[&uid].to_json(&org.base))
 }
 
@@ -827,6 +829,7 @@ async fn rule_lifecycle(State(s): S, Path((id, action)): Path<(String, String)>)
         .ok_or_else(|| ApiError::not_found(&id, "GroupRule"))?;
     rule["status"] = json!(status);
     rule["lastUpdated"] = json!(now);
+    org.run_rule(&id);
     no_content()
 }
 
