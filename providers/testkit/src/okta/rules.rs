@@ -39,7 +39,11 @@ fn clause_holds(clause: &str, profile: &Profile) -> bool {
     let same = match &actual {
         Some(Value::String(s)) => s == value,
         Some(Value::Null) | None => false,
-        Some(other) => other.to_string() == value,
+        // Numbers and booleans compare by their JSON text (`user.clearanceLevel=="2"`).
+        Some(other) => {
+            let text = other.to_string();
+            text == value
+        }
     };
     same == equal
 }
