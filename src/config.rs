@@ -135,6 +135,10 @@ impl Config {
                 "repository.object_lock.days must be at least 1".into(),
             ));
         }
+        if let Some(key) = &self.repository.verify_key {
+            crate::keys::parse_public_key(key)
+                .map_err(|e| invalid(format!("repository.verify_key: {e}")))?;
+        }
         for name in self.sources.keys() {
             if name.is_empty()
                 || !name

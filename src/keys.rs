@@ -467,11 +467,13 @@ fn read_key_file(path: &Path) -> Result<String, KeyError> {
         source,
     };
     let file = File::open(path).map_err(read)?;
-    let mut text = String::new();
+    let mut bytes = Vec::new();
     file.take(KEY_FILE_LIMIT)
-        .read_to_string(&mut text)
+        .read_to_end(&mut bytes)
         .map_err(read)?;
-    Ok(text)
+    // Not `read_to_string`: a passphrase-protected identity (`age -p`) is binary after its
+    // header, and must reach the check that says so rather than fail as invalid UTF-8.
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 fn write_error(path: &Path, source: io::Error) -> KeyError {

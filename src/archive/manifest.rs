@@ -85,6 +85,31 @@ impl Manifest {
         Ok(manifest)
     }
 
+    /// Refuses the manifest unless it describes the snapshot stored as `name` (of `source`,
+    /// taken at `time`). The signature covers the encrypted bytes only, so an archive renamed
+    /// into another source's folder, or replayed under a newer name, still carries a valid
+    /// one; only the manifest inside says where it belongs.
+    pub fn check_stored_as(
+        &self,
+        name: &str,
+        source: &str,
+        time: DateTime<Utc>,
+    ) -> Result<(), ArchiveError> {
+        let started = self.started.timestamp();
+        if self.source != source || started != time.timestamp() {
+            let at = DateTime::from_timestamp(started, 0).unwrap_or(self.started);
+            return Err(ArchiveError::Misplaced {
+                name: name.to_string(),
+                found: format!(
+                    "source {} taken at {}",
+                    self.source,
+                    at.format("%Y-%m-%dT%H:%M:%SZ")
+                ),
+            });
+        }
+        Ok(())
+    }
+
     /// The manifest as pretty JSON with sorted keys.
     pub fn to_json(&self) -> Vec<u8> {
         let mut bytes = serde_json::to_vec_pretty(self).expect("a manifest always serializes");

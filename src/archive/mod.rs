@@ -88,6 +88,10 @@ pub enum ArchiveError {
     MissingEntry { path: String },
     #[error("the archive is damaged: {path}: {reason}")]
     OutOfOrder { path: String, reason: String },
+    #[error(
+        "snapshot {name} holds an archive of {found}: it was moved or copied there from another snapshot, and is refused"
+    )]
+    Misplaced { name: String, found: String },
     #[error("the records of this archive were already read; open it again")]
     RecordsAlreadyRead,
     #[error(transparent)]

@@ -1,7 +1,8 @@
 //! `iamsnap backup`: read each source and publish one signed, encrypted snapshot per source.
 //!
 //! Sources are independent: one failing does not stop the others, and the exit status says
-//! whether all succeeded (0) or some failed (3). Nothing is published for a failed source.
+//! whether all succeeded (0), some failed (3), or a source's configuration is wrong (2, when
+//! nothing worse happened). Nothing is published for a failed source.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -53,6 +54,9 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     let repo = Repository::open(&repo_config).await?;
 
     let mut runs = Vec::new();
+    // A source whose configuration is wrong (a missing secret variable) fails as a usage
+    // error, one the provider or storage failed as a failure; the run exits with the worst.
+    let mut worst = ExitStatus::Ok;
     for name in &names {
         let started = Instant::now();
         let source = config.source(name)?;
@@ -64,6 +68,10 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         match backup_one(config, &repo, name, &recipients, &signing_key, &mut run).await {
             Ok(()) => run.success = true,
             Err(err) => {
+                let status = crate::error::status_of(&err);
+                if status as u8 > worst as u8 {
+                    worst = status;
+                }
                 tracing::error!(source = %name, error = %crate::error::render(&err), "backup failed");
                 eprintln!("{name}: backup failed: {}", crate::error::render(&err));
             }
@@ -76,11 +84,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         metrics::write(path, &runs)
             .with_context(|| format!("cannot write the metrics file {}", path.display()))?;
     }
-    Ok(if runs.iter().all(|r| r.success) {
-        ExitStatus::Ok
-    } else {
-        ExitStatus::Failure
-    })
+    Ok(worst)
 }
 
 fn selected_sources(config: &Config, args: &Args) -> anyhow::Result<Vec<String>> {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 
-use crate::archive::ArchiveReader;
+use crate::archive::{ArchiveReader, Manifest};
 use crate::commands::Context;
 use crate::error::UsageError;
 use crate::keys;
@@ -101,5 +101,11 @@ pub async fn open_snapshot(
         .with_context(|| format!("cannot read the downloaded {}", fetched.info.name))?;
     let reader = ArchiveReader::open(file, &identities)
         .with_context(|| format!("snapshot {}", fetched.info.name))?;
+    check_stored_as(&fetched.info, reader.manifest())?;
     Ok((fetched.info, reader, fetched.file))
+}
+
+/// Refuses an archive whose manifest names another source or time than where it is stored.
+pub fn check_stored_as(info: &SnapshotInfo, manifest: &Manifest) -> anyhow::Result<()> {
+    Ok(manifest.check_stored_as(&info.name, &info.source, info.time)?)
 }

@@ -48,7 +48,9 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
                 return Ok::<_, anyhow::Error>("signature and checksum ok".to_string());
             };
             let file = File::open(fetched.file.path())?;
-            let manifest = ArchiveReader::open(file, identities)?.verify()?;
+            let reader = ArchiveReader::open(file, identities)?;
+            open::check_stored_as(&fetched.info, reader.manifest())?;
+            let manifest = reader.verify()?;
             Ok(format!(
                 "signature, checksum and {} records in {} entries ok",
                 manifest.total_records(),

@@ -7,7 +7,9 @@
 //!   seeded deterministically, with `@odata.nextLink` paging, `$batch`, throttling, permissions
 //!   and the recycle bin.
 //! - [`moto`]: moto's S3/IAM server for the AWS connector and the S3 repository.
+//! - [`faults`]: a fault-injecting HTTP proxy to put between iamsnap and any of these.
 
 pub mod entra;
+pub mod faults;
 pub mod moto;
 pub mod okta;

@@ -1,0 +1,264 @@
+//! Helpers of the reliability suite (`tests/reliability_*.rs`): a fault proxy on its own
+//! runtime, moto buckets, exported records, repository listings, the Okta API through the
+//! connector, and the figures each test prints for the README.
+//!
+//! Each test file includes it with `#[path = "support/reliability.rs"] mod reliability;`
+//! after `mod support;`.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use iamsnap_okta::{OktaConfig, OktaProvider};
+use iamsnap_provider::{Action, Operation, Outcome, Provider, Record};
+use iamsnap_testkit::faults::{FaultPlan, FaultProxy};
+
+use crate::support::{OKTA_TOKEN, Workspace, describe};
+
+/// Prints one figure of the suite, as `reliability: <name> <n>`, for the README's section.
+/// Run with `--nocapture` and sum the lines per name.
+pub fn figure(name: &str, n: u64) {
+    println!("reliability: {name} {n}");
+}
+
+/// A fault proxy on its own runtime thread, stopped when dropped.
+pub struct Proxy {
+    pub proxy: FaultProxy,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Proxy {
+    pub fn start(upstream: &str, plan: impl FaultPlan) -> Proxy {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let proxy = runtime
+            .block_on(FaultProxy::start(upstream, plan))
+            .expect("the fault proxy starts");
+        Proxy { proxy, runtime }
+    }
+
+    pub fn url(&self) -> String {
+        self.proxy.url().to_string()
+    }
+}
+
+/// `iamsnap ARGS` in the workspace, with extra environment (AWS credentials for moto).
+pub fn iamsnap_env(ws: &Workspace, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = assert_cmd::Command::cargo_bin("iamsnap").unwrap();
+    cmd.current_dir(ws.dir.path())
+        .env("IAMSNAP_CONFIG", ws.path("iamsnap.toml"))
+        .env("IAMSNAP_IDENTITY", ws.path("identity.txt"))
+        .env("IAMSNAP_TEST_OKTA_TOKEN", OKTA_TOKEN)
+        .env_remove("IAMSNAP_LOG")
+        .env_remove("AWS_PROFILE")
+        .envs(env.iter().copied())
+        .args(args);
+    cmd.output().unwrap()
+}
+
+/// moto's fixed test credentials.
+pub const AWS_ENV: &[(&str, &str)] = &[
+    ("AWS_ACCESS_KEY_ID", "testing"),
+    ("AWS_SECRET_ACCESS_KEY", "testing"),
+    ("AWS_REGION", "us-east-1"),
+];
+
+/// `iamsnap ARGS` against an S3 repository on moto.
+pub fn aws(ws: &Workspace, args: &[&str]) -> Output {
+    iamsnap_env(ws, args, AWS_ENV)
+}
+
+/// An S3 client of moto's server at `endpoint`.
+pub fn s3_client(endpoint: &str) -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+/// Creates `bucket` on moto, with Object Lock enabled when `object_lock`.
+pub fn create_bucket(endpoint: &str, bucket: &str, object_lock: bool) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = s3_client(endpoint);
+    runtime
+        .block_on(
+            client
+                .create_bucket()
+                .bucket(bucket)
+                .object_lock_enabled_for_bucket(object_lock)
+                .send(),
+        )
+        .unwrap();
+}
+
+/// The `[repository]` lines of an S3 repository on moto (or a proxy in front of it).
+pub fn s3_repository(endpoint: &str, bucket: &str, lock: Option<(&str, u32)>) -> String {
+    let lock = lock
+        .map(|(mode, days)| format!("\nobject_lock = {{ mode = \"{mode}\", days = {days} }}"))
+        .unwrap_or_default();
+    format!(
+        "url = \"s3://{bucket}/nightly\"\nendpoint = \"{endpoint}\"\nregion = \"us-east-1\"\npath_style = true{lock}"
+    )
+}
+
+/// The names `snapshots --json` lists.
+pub fn listed(output: &Output) -> Vec<String> {
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", describe(output)));
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// `export SNAP` into a fresh folder, read back as file name → contents (the records only:
+/// the manifest holds times and request counts that differ between runs).
+pub fn exported(ws: &Workspace, snap: &str, run: impl Fn(&[&str]) -> Output) -> BTreeMap<String, String> {
+    let out_dir = ws.path(&format!("export-{}", rand::random::<u32>()));
+    let out_arg = out_dir.to_string_lossy().into_owned();
+    let export = run(&["export", snap, "--out", &out_arg]);
+    assert_eq!(export.status.code(), Some(0), "{}", describe(&export));
+    let mut files = BTreeMap::new();
+    for path in walk(&out_dir.join("records")) {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        files.insert(name, std::fs::read_to_string(&path).unwrap());
+    }
+    std::fs::remove_dir_all(&out_dir).unwrap();
+    assert!(!files.is_empty(), "the export holds records");
+    files
+}
+
+/// Every file under `dir`, sorted; empty when `dir` does not exist.
+pub fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Asserts that none of `secrets` appears in `text`, naming `what` it was.
+#[track_caller]
+pub fn assert_clean(what: &str, text: &str, secrets: &[&str]) {
+    for secret in secrets {
+        assert!(
+            !text.contains(secret),
+            "{what} contains the secret {secret:?}:\n{text}"
+        );
+    }
+}
+
+/// The Okta API through the connector: reading every record, deleting some.
+pub struct Api {
+    provider: OktaProvider,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Api {
+    pub fn new(ws: &Workspace, url: &str) -> Api {
+        std::fs::write(ws.path("okta.token"), OKTA_TOKEN).unwrap();
+        let config = OktaConfig {
+            org_url: url.to_string(),
+            token_env: None,
+            token_file: Some("okta.token".into()),
+            concurrency: None,
+        };
+        Api {
+            provider: OktaProvider::new("incident", &config, ws.dir.path()).unwrap(),
+            runtime: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap(),
+        }
+    }
+
+    pub fn records(&self) -> Vec<Record> {
+        self.runtime.block_on(async {
+            let (sink, mut rx) = tokio::sync::mpsc::channel(256);
+            let read = self.provider.snapshot(sink);
+            let collect = async {
+                let mut out = Vec::new();
+                while let Some(r) = rx.recv().await {
+                    out.push(r);
+                }
+                out
+            };
+            let (read, out) = futures::join!(read, collect);
+            read.unwrap();
+            out
+        })
+    }
+
+    pub fn delete(&self, record: &Record) {
+        let op = Operation {
+            action: Action::Delete,
+            kind: record.kind.clone(),
+            key: record.key.clone(),
+            desired: None,
+            current: Some(record.clone()),
+        };
+        let ids: BTreeMap<(String, String), String> = BTreeMap::new();
+        let outcome = self
+            .runtime
+            .block_on(self.provider.apply(&op, &ids))
+            .unwrap();
+        assert!(matches!(outcome, Outcome::Applied { .. }), "{outcome:?}");
+    }
+
+    /// Deletes the first `n` OKTA_GROUP groups (their memberships go with them).
+    pub fn delete_groups(&self, n: usize) {
+        let records = self.records();
+        let groups: Vec<&Record> = records
+            .iter()
+            .filter(|r| r.kind == "okta.group" && r.attrs["type"] == "OKTA_GROUP")
+            .take(n)
+            .collect();
+        assert_eq!(groups.len(), n);
+        for group in groups {
+            self.delete(group);
+        }
+    }
+
+    /// Live objects per (kind, key).
+    pub fn counts(&self) -> BTreeMap<(String, String), usize> {
+        let mut counts = BTreeMap::new();
+        for r in self.records() {
+            *counts.entry((r.kind.clone(), r.key.clone())).or_insert(0) += 1;
+        }
+        counts
+    }
+
+    /// Objects that exist more than once under the same (kind, key).
+    pub fn duplicates(&self) -> Vec<(String, String)> {
+        self.counts()
+            .into_iter()
+            .filter(|(_, n)| *n > 1)
+            .map(|(k, _)| k)
+            .collect()
+    }
+}
