@@ -181,7 +181,7 @@ impl Provider for EntraProvider {
     }
 
     fn cannot_restore(&self, record: &Record) -> Vec<String> {
-        restore::cannot_restore(record)
+        restore::cannot_restore(record, self.restore_policy_state.load(Ordering::Relaxed))
     }
 
     /// The service principal iamsnap signs in as: restore never deletes it.

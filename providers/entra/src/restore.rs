@@ -530,39 +530,42 @@ fn temporary_password() -> String {
     format!("Rst-{random}-9a!")
 }
 
-/// What restoring `record` cannot give back, for the restore report.
-pub(crate) fn cannot_restore(record: &Record) -> Vec<String> {
-    let mut out = Vec::new();
-    match record.kind.as_str() {
-        USER => {
-            out.push(format!("{}: {USER_PASSWORD}", record.key));
-            if record.attrs["userType"] == "Guest" {
+/// What restoring `record` cannot give back, for the restore report (which lists the keys of
+/// the records sharing a reason): the kind's notes, narrowed to the record, and each
+/// application credential by name.
+pub(crate) fn cannot_restore(record: &Record, restore_policy_state: bool) -> Vec<String> {
+    let notes = KINDS
+        .iter()
+        .find(|k| k.name == record.kind)
+        .map(|k| k.cannot_restore)
+        .unwrap_or_default();
+    let mut out: Vec<String> = notes
+        .iter()
+        .filter(|note| match record.kind.as_str() {
+            USER => record.attrs["userType"] == "Guest" || !note.starts_with("guest users"),
+            APPLICATION => **note != APP_SECRETS,
+            CONDITIONAL_ACCESS_POLICY => {
+                **note != CA_REPORT_ONLY
+                    || (record.attrs["state"] == "enabled" && !restore_policy_state)
+            }
+            _ => true,
+        })
+        .map(|note| note.to_string())
+        .collect();
+    if record.kind == APPLICATION {
+        for (field, what) in [
+            ("passwordCredentials", "client secret"),
+            ("keyCredentials", "certificate"),
+        ] {
+            for c in record.attrs[field].as_array().into_iter().flatten() {
                 out.push(format!(
-                    "{}: a guest gone for good must be invited again",
-                    record.key
+                    "{what} {:?} (keyId {}, expires {}): a re-created application has none; add a new one and configure it where this one was used",
+                    c["displayName"].as_str().unwrap_or(""),
+                    c["keyId"].as_str().unwrap_or("?"),
+                    c["endDateTime"].as_str().unwrap_or("never"),
                 ));
             }
         }
-        APPLICATION => {
-            for (field, what) in [
-                ("passwordCredentials", "client secret"),
-                ("keyCredentials", "certificate"),
-            ] {
-                for c in record.attrs[field].as_array().into_iter().flatten() {
-                    out.push(format!(
-                        "{}: {what} {:?} (keyId {}, expires {}) cannot be restored; add a new one if the application is re-created",
-                        record.key,
-                        c["displayName"].as_str().unwrap_or(""),
-                        c["keyId"].as_str().unwrap_or("?"),
-                        c["endDateTime"].as_str().unwrap_or("never"),
-                    ));
-                }
-            }
-        }
-        CONDITIONAL_ACCESS_POLICY if record.attrs["state"] == "enabled" => {
-            out.push(format!("{}: {CA_REPORT_ONLY}", record.key));
-        }
-        _ => {}
     }
     out
 }

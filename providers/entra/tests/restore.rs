@@ -384,7 +384,19 @@ async fn policy_state_is_restored_when_asked_and_links_are_removed_idempotently(
     })
     .clone();
     entra.with_tenant(|t| t.ca_policies.remove(&policy.id));
+    assert!(
+        provider
+            .cannot_restore(&policy)
+            .iter()
+            .any(|l| l.contains("report-only"))
+    );
     provider.set_restore_policy_state(true);
+    assert!(
+        !provider
+            .cannot_restore(&policy)
+            .iter()
+            .any(|l| l.contains("report-only"))
+    );
     let ids = Ids::new();
     let create = Operation {
         action: Action::Create,

@@ -554,6 +554,16 @@ impl RunningEntra {
         faults.extend(std::iter::repeat_n(status, n));
     }
 
+    /// Invalidates every token issued so far, as when the signing keys roll over: requests
+    /// carrying one are answered 401 `InvalidAuthenticationToken`.
+    pub fn revoke_tokens(&self) {
+        self.shared
+            .tokens
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
     /// Changes the rate limit of the running tenant (`None`: unlimited).
     pub fn set_rate_limit(&self, limit: Option<(u64, Duration)>) {
         *self
