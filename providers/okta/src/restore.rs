@@ -174,8 +174,33 @@ impl Restore<'_> {
                     return Ok(Outcome::AlreadyDone { id });
                 }
                 let url = c.url(&format!("/api/v1/groups/{g}/users/{u}"), &[]);
-                c.send(Method::PUT, &url, None).await?;
-                Ok(Outcome::Applied { id })
+                match c.send(Method::PUT, &url, None).await {
+                    Ok(_) => Ok(Outcome::Applied { id }),
+                    Err(e) if matches!(status_of(&e), Some(400 | 403)) => {
+                        // Only Okta groups take members through the API; say so plainly.
+                        let group = c.get(&c.url(&format!("/api/v1/groups/{g}"), &[])).await?;
+                        match str_at(&group, "/type") {
+                            "OKTA_GROUP" => Err(e),
+                            other => Err(unsupported(
+                                op,
+                                &format!(
+                                    "members of {other} groups are managed by {}; {}",
+                                    if other == "APP_GROUP" {
+                                        "their app"
+                                    } else {
+                                        "Okta"
+                                    },
+                                    if other == "APP_GROUP" {
+                                        "re-import them from the app"
+                                    } else {
+                                        "nothing to restore"
+                                    }
+                                ),
+                            )),
+                        }
+                    }
+                    Err(e) => Err(e),
+                }
             }
             GROUP_RULE => {
                 let want_active = attrs["status"] == "ACTIVE";

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use iamsnap_okta::OktaProvider;
 use iamsnap_okta::kinds::*;
-use iamsnap_provider::{Action, Operation, Outcome, Provider, Record};
+use iamsnap_provider::{Action, Operation, Outcome, Provider, ProviderError, Record};
 use iamsnap_testkit::okta::{OktaEmulator, RunningOkta};
 use serde_json::json;
 
@@ -442,6 +442,24 @@ async fn what_okta_cannot_do_is_refused_with_a_reason() {
     };
     let err = o.p.apply(&op, &o.ids).await.unwrap_err().to_string();
     assert!(err.contains("app"), "{err}");
+    let app_member = o.find(GROUP_MEMBERSHIP, |r| {
+        r.target("group").unwrap().id == app_group.id
+    });
+    let user = app_member.target("user").unwrap().id.clone();
+    assert!(
+        o.okta
+            .with_org(|org| org.remove_member(&app_group.id, &user))
+    );
+    let op = Operation {
+        action: Action::Create,
+        kind: GROUP_MEMBERSHIP.into(),
+        key: app_member.key.clone(),
+        desired: Some(app_member.clone()),
+        current: None,
+    };
+    let err = o.p.apply(&op, &o.ids).await.unwrap_err();
+    assert!(matches!(err, ProviderError::Unsupported { .. }), "{err}");
+    assert!(err.to_string().contains("re-import"), "{err}");
     let default_policy = o.find(POLICY, |r| r.attrs["system"] == true);
     let op = Operation {
         action: Action::Delete,
