@@ -13,7 +13,7 @@ use crate::harness::{Row, row};
 
 /// A user-like record and, for every other one, a membership, shaped like a connector's.
 fn records(n: usize) -> impl Iterator<Item = Record> {
-    (0..n).map(|i| {
+    (0..n).map(move |i| {
         if i % 2 == 1 {
             let user = i / 2;
             return Record::new(
@@ -29,6 +29,8 @@ fn records(n: usize) -> impl Iterator<Item = Record> {
         }
         let user = i / 2;
         let title = ["Engineer", "Manager", "Analyst", "Director"][user % 4];
+        // Values real directories hold that repeat little: hashes, phone numbers, dates.
+        let h = mix(user as u64);
         Record::new(
             "bench.user",
             format!("00u{user:017}"),
@@ -45,12 +47,24 @@ fn records(n: usize) -> impl Iterator<Item = Record> {
                     "title": title,
                     "costCenter": format!("cc-{}", user % 300),
                     "employeeNumber": format!("{:08}", user * 7 + 13),
+                    "externalId": format!("{h:016x}{:016x}", mix(h)),
+                    "mobilePhone": format!("+1 {:03} {:03} {:04}", h % 1000, (h >> 10) % 1000, (h >> 20) % 10_000),
+                    "startDate": format!("20{:02}-{:02}-{:02}", 10 + h % 16, 1 + (h >> 8) % 12, 1 + (h >> 16) % 28),
+                    "manager": format!("user{}@example.com", (h >> 24) % (n as u64 / 2 + 1)),
                 },
                 "credentials": {"provider": {"type": "OKTA", "name": "OKTA"}},
             }),
             Vec::new(),
         )
     })
+}
+
+/// A 64-bit mix (splitmix64's finaliser): deterministic values that compress like real ones.
+fn mix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 /// CPU seconds (user + system) this process has used.
