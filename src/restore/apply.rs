@@ -234,6 +234,11 @@ async fn run(
                     },
                 )
                 .await?;
+            // Credentials that may not write fail every operation alike: stop here rather
+            // than try the rest, and say which permission is missing.
+            if e.is_auth() {
+                return Err(RestoreError::Provider(e));
+            }
             Ok(failed(op, e))
         }
     }
