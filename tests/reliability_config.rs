@@ -3,9 +3,9 @@
 //! fields, a missing secret variable or key file give exit 2 with the file, field or variable
 //! named.
 
-mod support;
 #[path = "support/reliability.rs"]
 mod reliability;
+mod support;
 
 use std::io::Write;
 
@@ -48,7 +48,11 @@ fn protect_identity(ws: &Workspace, armored: bool) -> String {
         text.push_str("-----END AGE ENCRYPTED FILE-----\n");
         out = text.into_bytes();
     }
-    let name = if armored { "identity.age.asc" } else { "identity.age" };
+    let name = if armored {
+        "identity.age.asc"
+    } else {
+        "identity.age"
+    };
     std::fs::write(ws.path(name), out).unwrap();
     name.to_string()
 }
@@ -66,7 +70,11 @@ fn keys_and_configuration_errors_name_what_is_wrong() {
     run_in(ws.dir.path(), &["key", "generate", "--out", "other.txt"]);
     let out = ws.iamsnap(&["show", "okta-test@latest", "--identity", "other.txt"]);
     assert_exit(&out, 4);
-    assert!(stderr(&out).contains("identity does not match"), "{}", describe(&out));
+    assert!(
+        stderr(&out).contains("identity does not match"),
+        "{}",
+        describe(&out)
+    );
     tried += 1;
 
     // Passphrase-protected identities, binary and armored: iamsnap never prompts.
@@ -107,10 +115,18 @@ fn keys_and_configuration_errors_name_what_is_wrong() {
     ));
     usage_error(&ws, &["backup", "--all"], &["recipients"]);
     with(&good.replace(&ws.recipient, "age1notarecipient"));
-    usage_error(&ws, &["backup", "--all"], &["age1notarecipient", "recipient"]);
+    usage_error(
+        &ws,
+        &["backup", "--all"],
+        &["age1notarecipient", "recipient"],
+    );
     with(&good.replace(&format!("recipients = [\"{}\"]\n", ws.recipient), ""));
     usage_error(&ws, &["backup", "--all"], &["recipients"]);
-    assert_eq!(org.okta.requests("*"), before, "no request with a bad configuration");
+    assert_eq!(
+        org.okta.requests("*"),
+        before,
+        "no request with a bad configuration"
+    );
     tried += 3;
 
     // Malformed TOML: the file and the line.
@@ -140,7 +156,11 @@ fn keys_and_configuration_errors_name_what_is_wrong() {
     with(&good.replace("signing.key", "no-such-signing.key"));
     usage_error(&ws, &["backup", "--all"], &["no-such-signing.key"]);
     with(&good.replace(&ws.verify_key, "RWnotakey"));
-    usage_error(&ws, &["verify", "okta-test@latest"], &[&config_name, "repository.verify_key"]);
+    usage_error(
+        &ws,
+        &["verify", "okta-test@latest"],
+        &[&config_name, "repository.verify_key"],
+    );
     tried += 4;
 
     // No configuration at all.
@@ -152,11 +172,19 @@ fn keys_and_configuration_errors_name_what_is_wrong() {
         .output()
         .unwrap();
     assert_exit(&out, 2);
-    assert!(stderr(&out).contains("IAMSNAP_CONFIG"), "{}", describe(&out));
+    assert!(
+        stderr(&out).contains("IAMSNAP_CONFIG"),
+        "{}",
+        describe(&out)
+    );
     tried += 1;
 
     with(&good);
-    assert_eq!(ws.archives("okta-test").len(), 1, "no failed run published anything");
+    assert_eq!(
+        ws.archives("okta-test").len(),
+        1,
+        "no failed run published anything"
+    );
     assert_exit(&ws.iamsnap(&["verify", "--all"]), 0);
     figure("bad_inputs_tried", tried);
 }

@@ -3,9 +3,9 @@
 //! resets, truncated bodies, slow answers and stalls. A backup either completes with exactly
 //! the records of a clean run, or fails with exit 3 and publishes nothing.
 
-mod support;
 #[path = "support/reliability.rs"]
 mod reliability;
+mod support;
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -53,8 +53,16 @@ fn provider_faults_give_the_clean_records_or_exit_3_with_nothing_published() {
 
     type Scenario = (&'static str, Box<dyn Fn(&mut StdRng) -> Fault + Send>, u32);
     let scenarios: Vec<Scenario> = vec![
-        ("429 with X-Rate-Limit-Reset", Box::new(|_| Fault::RateLimitedWithReset), 2),
-        ("429 without reset headers", Box::new(|_| Fault::RateLimitedBare), 3),
+        (
+            "429 with X-Rate-Limit-Reset",
+            Box::new(|_| Fault::RateLimitedWithReset),
+            2,
+        ),
+        (
+            "429 without reset headers",
+            Box::new(|_| Fault::RateLimitedBare),
+            3,
+        ),
         (
             "500, 502 and 503",
             Box::new(|rng| Fault::Status([500, 502, 503][rng.gen_range(0..3)])),
@@ -84,7 +92,10 @@ fn provider_faults_give_the_clean_records_or_exit_3_with_nothing_published() {
         published += 1;
         assert_eq!(ws.archives("okta-test").len(), published, "{name}");
         let records = exported(&ws, "okta-test@latest", |a| ws.iamsnap(a));
-        assert_eq!(records, clean, "{name}: the records differ from a clean run");
+        assert_eq!(
+            records, clean,
+            "{name}: the records differ from a clean run"
+        );
         assert!(!stderr(&out).contains(OKTA_TOKEN));
     }
 
@@ -101,7 +112,11 @@ fn provider_faults_give_the_clean_records_or_exit_3_with_nothing_published() {
     assert_exit(&out, 3);
     injected += proxy.proxy.injected() - before;
     assert!(stderr(&out).contains("502"), "{}", describe(&out));
-    assert!(stderr(&out).contains("nothing was published"), "{}", describe(&out));
+    assert!(
+        stderr(&out).contains("nothing was published"),
+        "{}",
+        describe(&out)
+    );
     assert_eq!(ws.archives("okta-test").len(), published, "nothing new");
     let metrics = std::fs::read_to_string(ws.path("metrics.prom")).unwrap();
     assert!(
@@ -141,7 +156,10 @@ fn storage_faults_never_list_a_partial_snapshot() {
         ("503 on upload", Fault::Status(503)),
         ("500 on upload", Fault::Status(500)),
         ("reset during upload", Fault::Reset),
-        ("upload stalled then cut", Fault::Stall(Duration::from_secs(2))),
+        (
+            "upload stalled then cut",
+            Fault::Stall(Duration::from_secs(2)),
+        ),
         ("slow upload", Fault::Delay(Duration::from_millis(800))),
     ];
     for (name, fault) in transient {
@@ -153,7 +171,11 @@ fn storage_faults_never_list_a_partial_snapshot() {
             }
             let tries = faulted.entry(req.target.clone()).or_insert(0);
             *tries += 1;
-            if *tries == 1 { fault.clone() } else { Fault::Pass }
+            if *tries == 1 {
+                fault.clone()
+            } else {
+                Fault::Pass
+            }
         });
         let out = aws(&ws, &["backup", "--all"]);
         let now = proxy.proxy.injected() - before;
@@ -175,7 +197,8 @@ fn storage_faults_never_list_a_partial_snapshot() {
     for fault in [Fault::Status(503), Fault::Reset] {
         let before = proxy.proxy.injected();
         proxy.proxy.set_plan(move |req: &RequestInfo| {
-            if is_put(req) && (req.target.ends_with(".iamsnap") || req.target.contains(".iamsnap?")) {
+            if is_put(req) && (req.target.ends_with(".iamsnap") || req.target.contains(".iamsnap?"))
+            {
                 fault.clone()
             } else {
                 Fault::Pass

@@ -4,9 +4,9 @@
 //! what was locked still verifies afterwards. (moto lets a compliance lock be shortened with
 //! PutObjectRetention, which S3 refuses; that is not tested here.)
 
-mod support;
 #[path = "support/reliability.rs"]
 mod reliability;
+mod support;
 
 use std::sync::Arc;
 
@@ -35,7 +35,11 @@ fn compliance_locked_snapshots_survive_forget_and_direct_deletes() {
     let forget = aws(&ws, &["forget", "--keep-last", "1", "--min-age-hours", "0"]);
     assert_ne!(forget.status.code(), Some(0), "{}", describe(&forget));
     assert!(stdout(&forget).contains("locked"), "{}", describe(&forget));
-    assert!(stdout(&forget).contains("compliance"), "{}", describe(&forget));
+    assert!(
+        stdout(&forget).contains("compliance"),
+        "{}",
+        describe(&forget)
+    );
     assert!(stdout(&forget).contains(&names[0]), "{}", describe(&forget));
     attempts += 1;
     assert_eq!(listed(&aws(&ws, &["snapshots", "--json"])), names);
@@ -67,7 +71,10 @@ fn compliance_locked_snapshots_survive_forget_and_direct_deletes() {
                     .bypass_governance_retention(true)
                     .send(),
             );
-            assert!(deleted.is_err(), "{key}: a compliance-locked version was deleted");
+            assert!(
+                deleted.is_err(),
+                "{key}: a compliance-locked version was deleted"
+            );
             attempts += 1;
             let still = runtime.block_on(
                 client

@@ -4,9 +4,9 @@
 //! whose manifest does not match its entries. Every one is refused with exit 4 and a message
 //! saying what is wrong, and a restore from it changes nothing in the org.
 
-mod support;
 #[path = "support/reliability.rs"]
 mod reliability;
+mod support;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -41,7 +41,14 @@ fn signature_of(archive: &Path) -> PathBuf {
 
 /// Stores `bytes` and `signature` as a new snapshot of `source` with the stamp of `like`
 /// (so its name matches its manifest) and another hex suffix; returns its name.
-fn plant(ws: &Workspace, source: &str, like: &Path, hex: &str, bytes: &[u8], signature: &[u8]) -> String {
+fn plant(
+    ws: &Workspace,
+    source: &str,
+    like: &Path,
+    hex: &str,
+    bytes: &[u8],
+    signature: &[u8],
+) -> String {
     let stem = like.file_name().unwrap().to_string_lossy().into_owned();
     let stamp = stem.split('-').next().unwrap();
     let name = format!("{stamp}-{hex}");
@@ -139,7 +146,11 @@ fn damaged_archives_are_refused_with_exit_4() {
     let offsets = [0, 20, 60, len / 3, len / 2, len - 17, len - 1];
     for (verify, what) in [(true, "signature"), (false, "")] {
         ws.write_config(&org.url(), "url = \"repo\"", verify);
-        let skip: &[&str] = if verify { &[] } else { &["--insecure-skip-signature"] };
+        let skip: &[&str] = if verify {
+            &[]
+        } else {
+            &["--insecure-skip-signature"]
+        };
         for offset in offsets {
             let mut bytes = pristine.clone();
             bytes[offset] ^= 0x01;
@@ -159,9 +170,14 @@ fn damaged_archives_are_refused_with_exit_4() {
                     assert!(
                         // A flip inside the recipient stanza reads as a key that does
                         // not match: age cannot tell the two apart.
-                        ["damaged", "not an iamsnap archive", "decrypt", "does not match"]
-                            .iter()
-                            .any(|w| message.contains(w)),
+                        [
+                            "damaged",
+                            "not an iamsnap archive",
+                            "decrypt",
+                            "does not match"
+                        ]
+                        .iter()
+                        .any(|w| message.contains(w)),
                         "offset {offset}: {}",
                         describe(&out)
                     );
@@ -212,7 +228,11 @@ fn swapped_replayed_and_forged_archives_are_refused_before_anything_is_applied()
     let restore_refused = |snap: &str, what: &str| {
         let out = ws.iamsnap(&["restore", snap, "--apply", "--yes"]);
         refused(&out, what);
-        assert_eq!(api.counts(), damaged, "the org changed after a refused restore");
+        assert_eq!(
+            api.counts(),
+            damaged,
+            "the org changed after a refused restore"
+        );
         assert!(
             walk(&ws.path("repo/journals")).is_empty(),
             "a refused restore wrote a journal"
@@ -265,7 +285,14 @@ fn swapped_replayed_and_forged_archives_are_refused_before_anything_is_applied()
     let sealed = seal(&ws, &entries);
     run_in(ws.dir.path(), &["key", "signing", "--out", "other.key"]);
     let foreign_sig = iamsnap::keys::sign(&ws.path("other.key"), sealed.as_slice()).unwrap();
-    let name = plant(&ws, "okta-test", newest, "0000000a", &sealed, foreign_sig.as_bytes());
+    let name = plant(
+        &ws,
+        "okta-test",
+        newest,
+        "0000000a",
+        &sealed,
+        foreign_sig.as_bytes(),
+    );
     restore_refused(&name, "signature");
     tried += 1;
 
@@ -290,7 +317,11 @@ fn swapped_replayed_and_forged_archives_are_refused_before_anything_is_applied()
     let set_manifest = |entries: &mut Vec<(String, Vec<u8>)>, m: &serde_json::Value| {
         entries[0].1 = serde_json::to_vec_pretty(m).unwrap();
     };
-    type Forgery = (&'static str, Box<dyn Fn(&mut Vec<(String, Vec<u8>)>)>, &'static str);
+    type Forgery = (
+        &'static str,
+        Box<dyn Fn(&mut Vec<(String, Vec<u8>)>)>,
+        &'static str,
+    );
     let forgeries: Vec<Forgery> = vec![
         (
             "a renamed group, same length",

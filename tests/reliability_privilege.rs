@@ -2,9 +2,9 @@
 //! with it stops at the first refused write with exit 3, naming the missing permission, with
 //! nothing changed in the org; the same restore then resumes with a token that may write.
 
-mod support;
 #[path = "support/reliability.rs"]
 mod reliability;
+mod support;
 
 use iamsnap_testkit::okta::OktaEmulator;
 use reliability::*;
@@ -71,7 +71,10 @@ fn a_read_only_token_restores_nothing_and_says_which_permission_is_missing() {
         .iter()
         .filter(|p| p.to_string_lossy().ends_with(".end.json"))
         .count();
-    assert!(ended > 0 && ended < total, "{ended} of {total} operations tried");
+    assert!(
+        ended > 0 && ended < total,
+        "{ended} of {total} operations tried"
+    );
 
     // With a token that may write, the interrupted restore resumes and completes.
     let resumed = ws.iamsnap(&["restore", "okta-test@latest", "--resume", "--yes"]);

@@ -3,9 +3,9 @@
 //! none of the values appears in stdout, stderr, the archive's plaintext, the metrics file or
 //! the restore journals.
 
-mod support;
 #[path = "support/reliability.rs"]
 mod reliability;
+mod support;
 
 use std::process::Output;
 
@@ -76,7 +76,13 @@ fn no_token_or_key_reaches_output_archives_metrics_or_journals() {
             &["show", "okta-test@latest", "--json"],
             &["verify", "--all"],
             &["diff", "okta-test@latest", "live:okta-test"],
-            &["diff", "okta-test@latest", "live:okta-test", "--format", "json"],
+            &[
+                "diff",
+                "okta-test@latest",
+                "live:okta-test",
+                "--format",
+                "json",
+            ],
             &["restore", "okta-test@latest"],
         ] {
             let out = with(args);
@@ -136,7 +142,11 @@ fn no_token_or_key_reaches_output_archives_metrics_or_journals() {
     }
     // A token with a line break cannot be sent; the message must not quote it.
     let broken = format!("{OKTA_TOKEN}\nsecond-line");
-    let out = iamsnap_env(&ws, &["-vvv", "backup", "--all"], &[("IAMSNAP_TEST_OKTA_TOKEN", &broken)]);
+    let out = iamsnap_env(
+        &ws,
+        &["-vvv", "backup", "--all"],
+        &[("IAMSNAP_TEST_OKTA_TOKEN", &broken)],
+    );
     assert!(!out.status.success());
     check("backup with an unsendable token", &out);
     figure("secret_checks", checked);
@@ -149,7 +159,8 @@ fn no_aws_secret_reaches_output_with_an_s3_repository() {
     let moto = MotoServer::start();
     create_bucket(&moto.endpoint, "secrets", false);
     let org = Org::start(20, 3, 1);
-    let ws = Workspace::with_repository(&org.url(), &s3_repository(&moto.endpoint, "secrets", None));
+    let ws =
+        Workspace::with_repository(&org.url(), &s3_repository(&moto.endpoint, "secrets", None));
     let mut secrets = key_secrets(&ws);
     secrets.extend([OKTA_TOKEN.to_string(), aws_secret.to_string()]);
     let secrets_ref: Vec<&str> = secrets.iter().map(String::as_str).collect();
@@ -165,7 +176,15 @@ fn no_aws_secret_reaches_output_with_an_s3_repository() {
         &["--log-format", "json", "-vvv", "backup", "--all"],
         &["-vvv", "snapshots"],
         &["--log-format", "json", "-vvv", "verify", "--all"],
-        &["-vvv", "forget", "--keep-last", "1", "--min-age-hours", "0", "--dry-run"],
+        &[
+            "-vvv",
+            "forget",
+            "--keep-last",
+            "1",
+            "--min-age-hours",
+            "0",
+            "--dry-run",
+        ],
     ] {
         let out = iamsnap_env(&ws, args, &env);
         assert_exit(&out, 0);

@@ -129,7 +129,11 @@ pub fn listed(output: &Output) -> Vec<String> {
 
 /// `export SNAP` into a fresh folder, read back as file name → contents (the records only:
 /// the manifest holds times and request counts that differ between runs).
-pub fn exported(ws: &Workspace, snap: &str, run: impl Fn(&[&str]) -> Output) -> BTreeMap<String, String> {
+pub fn exported(
+    ws: &Workspace,
+    snap: &str,
+    run: impl Fn(&[&str]) -> Output,
+) -> BTreeMap<String, String> {
     let out_dir = ws.path(&format!("export-{}", rand::random::<u32>()));
     let out_arg = out_dir.to_string_lossy().into_owned();
     let export = run(&["export", snap, "--out", &out_arg]);
