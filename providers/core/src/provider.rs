@@ -42,7 +42,8 @@ pub trait IdMap: Send + Sync {
 
 impl IdMap for BTreeMap<(String, String), String> {
     fn live_id(&self, kind: &str, snapshot_id: &str) -> Option<String> {
-        self.get(&(kind.to_string(), snapshot_id.to_string())).cloned()
+        self.get(&(kind.to_string(), snapshot_id.to_string()))
+            .cloned()
     }
 }
 
@@ -111,6 +112,17 @@ pub trait Provider: Send + Sync {
             .find(|k| k.name == record.kind)
             .map(|k| k.cannot_restore.iter().map(|s| s.to_string()).collect())
             .unwrap_or_default()
+    }
+
+    /// The closest state to `desired` that restore can bring the live object `live` to.
+    ///
+    /// Some fields can never be set through the provider's API, such as the ACTIVE status of a
+    /// re-created Okta user who has no credentials. Returning `desired` with those fields taken
+    /// from `live` keeps a restore from planning an update that can never take effect, so a
+    /// second restore plans nothing. Both records carry live ids.
+    fn reachable(&self, desired: Record, live: &Record) -> Record {
+        let _ = live;
+        desired
     }
 
     /// The (kind, key) of the identity the connector runs as: restore never deletes it.

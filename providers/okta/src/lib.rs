@@ -132,6 +132,10 @@ impl Provider for OktaProvider {
         restore::cannot_restore(record)
     }
 
+    fn reachable(&self, desired: Record, live: &Record) -> Record {
+        restore::reachable(desired, live, self.activate_users.load(Ordering::Relaxed))
+    }
+
     async fn self_identity(&self) -> Result<Option<(String, String)>, ProviderError> {
         let me = self
             .client

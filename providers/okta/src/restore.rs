@@ -22,6 +22,34 @@ pub(crate) struct Restore<'a> {
     pub activate_users: bool,
 }
 
+/// `desired` with the user status a restore can actually reach from `live`'s: a user without
+/// credentials cannot be made ACTIVE (or any other signed-in status) through the API, and with
+/// `activate_users` gets no further than PROVISIONED. Mirrors [`Restore::converge_user`].
+pub(crate) fn reachable(mut desired: Record, live: &Record, activate_users: bool) -> Record {
+    if desired.kind != USER {
+        return desired;
+    }
+    let (Some(want), Some(have)) = (
+        desired.attrs["status"].as_str().map(str::to_string),
+        live.attrs["status"].as_str(),
+    ) else {
+        return desired;
+    };
+    let reachable = want == have
+        || match (have, want.as_str()) {
+            (_, "DEPROVISIONED") => true,
+            ("STAGED" | "DEPROVISIONED", "PROVISIONED") => true,
+            ("SUSPENDED", "ACTIVE") => true,
+            ("ACTIVE", "SUSPENDED") => true,
+            ("STAGED" | "DEPROVISIONED", d) => SIGNED_IN.contains(&d) && activate_users,
+            _ => false,
+        };
+    if !reachable {
+        desired.attrs["status"] = Value::String(have.to_string());
+    }
+    desired
+}
+
 /// Statuses a user holds only after signing in; restored users have no credentials.
 const SIGNED_IN: &[&str] = &[
     "ACTIVE",
@@ -1043,4 +1071,49 @@ pub(crate) fn cannot_restore(record: &Record) -> Vec<String> {
         _ => {}
     }
     out
+}
+
+#[cfg(test)]
+mod reachable_tests {
+    use super::*;
+
+    fn user(status: &str) -> Record {
+        Record::new(
+            USER,
+            "00u1",
+            "a@example.com",
+            json!({"status": status}),
+            vec![],
+        )
+    }
+
+    fn status(desired: &str, live: &str, activate: bool) -> String {
+        reachable(user(desired), &user(live), activate).attrs["status"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    #[test]
+    fn a_user_without_credentials_is_not_planned_towards_active() {
+        assert_eq!(status("ACTIVE", "STAGED", false), "STAGED");
+        assert_eq!(status("ACTIVE", "PROVISIONED", true), "PROVISIONED");
+        assert_eq!(status("LOCKED_OUT", "PROVISIONED", false), "PROVISIONED");
+    }
+
+    #[test]
+    fn statuses_the_api_can_set_stay_desired() {
+        assert_eq!(status("ACTIVE", "STAGED", true), "ACTIVE");
+        assert_eq!(status("PROVISIONED", "STAGED", false), "PROVISIONED");
+        assert_eq!(status("DEPROVISIONED", "ACTIVE", false), "DEPROVISIONED");
+        assert_eq!(status("SUSPENDED", "ACTIVE", false), "SUSPENDED");
+        assert_eq!(status("ACTIVE", "SUSPENDED", false), "ACTIVE");
+    }
+
+    #[test]
+    fn other_kinds_are_untouched() {
+        let group = Record::new(GROUP, "00g1", "Eng", json!({"status": "ACTIVE"}), vec![]);
+        let live = Record::new(GROUP, "00g1", "Eng", json!({"status": "X"}), vec![]);
+        assert_eq!(reachable(group.clone(), &live, false), group);
+    }
 }
