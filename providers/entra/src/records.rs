@@ -43,6 +43,7 @@ pub(crate) const USER_SELECT: &[&str] = &[
     "passwordPolicies",
     "ageGroup",
     "onPremisesImmutableId",
+    "onPremisesSyncEnabled",
 ];
 pub(crate) const GROUP_SELECT: &[&str] = &[
     "id",

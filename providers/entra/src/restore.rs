@@ -468,7 +468,7 @@ fn collection(kind: &str) -> &'static str {
 /// The properties of `attrs` Graph lets a client write; nulls are left out of creations.
 fn writable(kind: &str, attrs: &Value, creating: bool) -> Map<String, Value> {
     let read_only: &[&str] = match kind {
-        USER => &["userType", "onPremisesImmutableId"],
+        USER => &["userType", "onPremisesImmutableId", "onPremisesSyncEnabled"],
         GROUP if creating => &["mail"],
         GROUP => &["mail", "isAssignableToRole"],
         APPLICATION => &["appId", "keyCredentials", "passwordCredentials"],
@@ -530,6 +530,12 @@ fn temporary_password() -> String {
     format!("Rst-{random}-9a!")
 }
 
+fn unified(group: &Record) -> bool {
+    group.attrs["groupTypes"]
+        .as_array()
+        .is_some_and(|t| t.iter().any(|t| t == "Unified"))
+}
+
 /// What restoring `record` cannot give back, for the restore report (which lists the keys of
 /// the records sharing a reason): the kind's notes, narrowed to the record, and each
 /// application credential by name.
@@ -542,7 +548,13 @@ pub(crate) fn cannot_restore(record: &Record, restore_policy_state: bool) -> Vec
     let mut out: Vec<String> = notes
         .iter()
         .filter(|note| match record.kind.as_str() {
-            USER => record.attrs["userType"] == "Guest" || !note.starts_with("guest users"),
+            USER if note.starts_with("guest users") => record.attrs["userType"] == "Guest",
+            USER if note.starts_with("users synchronised") => {
+                record.attrs["onPremisesSyncEnabled"] == true
+            }
+            GROUP if note.starts_with("Microsoft 365") => unified(record),
+            GROUP => !unified(record),
+            GROUP_MEMBER => record.target("member").is_some_and(|m| m.kind == DEVICE),
             APPLICATION => **note != APP_SECRETS,
             CONDITIONAL_ACCESS_POLICY => {
                 **note != CA_REPORT_ONLY
