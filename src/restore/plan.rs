@@ -231,7 +231,7 @@ where
         ops.push(planned(Action::Create, Some(snap), None, Vec::new()));
     }
     for (snap, live) in updates {
-        let desired = to_live(&snap, &ids);
+        let desired = connector.reachable(to_live(&snap, &ids), &live);
         if same_state(&desired, &live) {
             continue;
         }
