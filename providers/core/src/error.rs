@@ -5,14 +5,18 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum ProviderError {
     /// The provider refused the credentials.
-    #[error("{url}: the provider refused the credentials (HTTP {status}): {message}. Check the token or key configured for this source and that it has not expired")]
+    #[error(
+        "{url}: the provider refused the credentials (HTTP {status}): {message}. Check the token or key configured for this source and that it has not expired"
+    )]
     Unauthorized {
         url: String,
         status: u16,
         message: String,
     },
     /// The credentials are valid but lack a permission.
-    #[error("{url}: permission denied (HTTP {status}): {message}. Grant the permissions listed in the documentation for this provider")]
+    #[error(
+        "{url}: permission denied (HTTP {status}): {message}. Grant the permissions listed in the documentation for this provider"
+    )]
     Forbidden {
         url: String,
         status: u16,
@@ -27,7 +31,9 @@ pub enum ProviderError {
         message: String,
     },
     /// The provider kept throttling after every retry.
-    #[error("{url}: still rate limited after {attempts} attempts; run again later or lower the concurrency")]
+    #[error(
+        "{url}: still rate limited after {attempts} attempts; run again later or lower the concurrency"
+    )]
     Throttled { url: String, attempts: u32 },
     /// The connection failed (refused, reset, timed out, body cut short).
     #[error("{url}: {message}")]

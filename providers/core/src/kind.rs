@@ -82,11 +82,7 @@ mod tests {
 
     #[test]
     fn dependencies_come_first() {
-        let kinds = [
-            kind("m", &["u", "g"]),
-            kind("g", &[]),
-            kind("u", &["x"]),
-        ];
+        let kinds = [kind("m", &["u", "g"]), kind("g", &[]), kind("u", &["x"])];
         let names: Vec<_> = dependency_order(&kinds).iter().map(|k| k.name).collect();
         assert_eq!(names, ["g", "u", "m"]);
     }

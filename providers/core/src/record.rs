@@ -87,7 +87,10 @@ mod tests {
             "00u1",
             "ada@example.com",
             json!({"z": 1, "a": {"y": 2, "b": 3}}),
-            vec![Ref::new("member", "okta.group", "00g2"), Ref::new("member", "okta.group", "00g1")],
+            vec![
+                Ref::new("member", "okta.group", "00g2"),
+                Ref::new("member", "okta.group", "00g1"),
+            ],
         );
         assert_eq!(
             record.to_canonical_json(),

@@ -81,9 +81,13 @@ mod resolve_tests {
 
     #[test]
     fn missing_variable_is_named_and_value_never_shown() {
-        let err = resolve(Some("IAMSNAP_TEST_SURELY_UNSET"), None, "sources.x.token_env")
-            .unwrap_err()
-            .to_string();
+        let err = resolve(
+            Some("IAMSNAP_TEST_SURELY_UNSET"),
+            None,
+            "sources.x.token_env",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("IAMSNAP_TEST_SURELY_UNSET"), "{err}");
         assert!(err.contains("sources.x.token_env"), "{err}");
     }
