@@ -26,6 +26,8 @@ pub(crate) struct GraphClient {
     root: String,
     origin: url::Origin,
     concurrency: usize,
+    /// Backoff settings, shared with the HTTP kit, for batch items sent again.
+    retry: HttpConfig,
 }
 
 /// A URL must be `https://…`; plain `http` is accepted for loopback addresses only (local
@@ -62,7 +64,8 @@ impl GraphClient {
         let mut config = HttpConfig::new("Authorization", Secret::new("Bearer"));
         config.concurrency = concurrency.max(1);
         Ok(GraphClient {
-            http: HttpClient::new(config)?,
+            http: HttpClient::new(config.clone())?,
+            retry: config,
             tokens,
             root: format!("{}/v1.0", graph.as_str().trim_end_matches('/')),
             origin: graph.origin(),
@@ -263,20 +266,18 @@ impl GraphClient {
                             .map(Duration::from_secs);
                         let item_wait = match retry_after {
                             Some(d) => {
+                                let d = d.min(self.retry.max_reset_wait);
                                 self.http.note_throttled(d);
                                 d
                             }
                             None if status == 429 => {
-                                let d = backoff(
-                                    &HttpConfig::new("Authorization", Secret::new("")),
-                                    round,
-                                );
+                                let d = backoff(&self.retry, round);
                                 self.http.note_throttled(d);
                                 d
                             }
                             None => {
                                 self.http.note_retry();
-                                backoff(&HttpConfig::new("Authorization", Secret::new("")), round)
+                                backoff(&self.retry, round)
                             }
                         };
                         tracing::debug!(%url, status, wait_ms = item_wait.as_millis() as u64, "batch item throttled; sending it again");
