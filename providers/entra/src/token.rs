@@ -123,7 +123,21 @@ impl TokenSource {
             };
             let status = response.status();
             let headers = response.headers().clone();
-            let body = response.bytes().await.unwrap_or_default();
+            // A body cut short is a transport failure, retried like one; never an empty answer.
+            let body = match response.bytes().await {
+                Ok(body) => body,
+                Err(e) if attempt < config.max_attempts => {
+                    tracing::debug!(%url, error = %e, "token answer cut short; retrying");
+                    tokio::time::sleep(backoff(&config, attempt)).await;
+                    continue;
+                }
+                Err(e) => {
+                    return Err(ProviderError::Transport {
+                        url,
+                        message: format!("the token answer was cut short: {e}"),
+                    });
+                }
+            };
             if status.is_success() {
                 let answer: TokenAnswer =
                     serde_json::from_slice(&body).map_err(|e| ProviderError::Decode {

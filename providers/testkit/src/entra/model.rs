@@ -154,7 +154,19 @@ impl Tenant {
 
     /// Removes a live object with every link it has; soft-deletable objects go to the recycle
     /// bin with those links, others are gone for good (policies keep naming the stale id).
+    /// Deleting an application deletes its service principal too (each is restored on its own).
     pub fn delete(&mut self, collection: &'static str, id: &str) -> Option<Value> {
+        if collection == APPLICATIONS {
+            let app_id = self.collection(APPLICATIONS).get(id)?["appId"].clone();
+            let sp = self
+                .collection(SERVICE_PRINCIPALS)
+                .iter()
+                .find(|(_, sp)| sp["appId"] == app_id)
+                .map(|(sp, _)| sp.clone());
+            if let Some(sp) = sp {
+                self.delete(SERVICE_PRINCIPALS, &sp);
+            }
+        }
         let mut object = self.collection_mut(collection).remove(id)?;
         let mut links = Vec::new();
         for (parent, set) in self.members.iter_mut() {
