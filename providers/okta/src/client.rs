@@ -1,8 +1,11 @@
 //! The Okta Management API over the shared HTTP kit: `SSWS` auth, org URL checks, paging.
 
+use std::marker::PhantomData;
+
 use iamsnap_provider::http::{HttpClient, HttpConfig, status_of};
 use iamsnap_provider::{ProviderError, RequestStats, Secret};
 use reqwest::Method;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use url::Url;
 
@@ -96,9 +99,15 @@ impl OktaClient {
 
     /// Pages of a list, one request at a time, following `Link: rel="next"`.
     pub(crate) fn pages(&self, first: Url) -> Pages<'_> {
+        self.pages_of(first)
+    }
+
+    /// [`OktaClient::pages`] with each item decoded as `T` (only the fields it names are kept).
+    pub(crate) fn pages_of<T: DeserializeOwned>(&self, first: Url) -> Pages<'_, T> {
         Pages {
             client: self,
             next: Some(first),
+            item: PhantomData,
         }
     }
 
@@ -114,18 +123,19 @@ impl OktaClient {
 }
 
 /// A cursor over the pages of one list.
-pub(crate) struct Pages<'a> {
+pub(crate) struct Pages<'a, T = Value> {
     client: &'a OktaClient,
     next: Option<Url>,
+    item: PhantomData<T>,
 }
 
-impl Pages<'_> {
+impl<T: DeserializeOwned> Pages<'_, T> {
     /// The next page, or `None` after the last.
-    pub(crate) async fn next(&mut self) -> Result<Option<Vec<Value>>, ProviderError> {
+    pub(crate) async fn next(&mut self) -> Result<Option<Vec<T>>, ProviderError> {
         let Some(url) = self.next.take() else {
             return Ok(None);
         };
-        let page = self.client.http.get_page::<Value>(&url).await?;
+        let page = self.client.http.get_page::<T>(&url).await?;
         if let Some(next) = &page.next
             && next.origin() != self.client.base.origin()
         {

@@ -199,7 +199,7 @@ pub(crate) async fn record(
             if !is_member(c, &head.id, str_at(&u, "/id")).await? {
                 return Ok(None);
             }
-            records::membership(&head, &u).map(Some)
+            records::membership(&head, &records::Member::of(&u)).map(Some)
         }
         APP_USER => {
             let (label, login) = split_pair(kind, key)?;

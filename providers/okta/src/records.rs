@@ -111,9 +111,48 @@ impl GroupHead {
     }
 }
 
-pub(crate) fn membership(group: &GroupHead, member: &Value) -> Result<Record, ProviderError> {
-    let user_id = required(member, "/id", GROUP_MEMBERSHIP)?;
-    let login = required(member, "/profile/login", GROUP_MEMBERSHIP)?;
+/// A group member as the members list returns it, reduced to what its membership record
+/// needs: the rest of each user object is skipped while parsing, not built and then dropped.
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct Member {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub profile: MemberProfile,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct MemberProfile {
+    #[serde(default)]
+    pub login: String,
+}
+
+impl Member {
+    pub(crate) fn of(user: &Value) -> Member {
+        Member {
+            id: str_at(user, "/id").to_string(),
+            profile: MemberProfile {
+                login: str_at(user, "/profile/login").to_string(),
+            },
+        }
+    }
+}
+
+pub(crate) fn membership(group: &GroupHead, member: &Member) -> Result<Record, ProviderError> {
+    let missing = |pointer: &str| ProviderError::Decode {
+        url: format!("okta {GROUP_MEMBERSHIP}"),
+        message: format!(
+            "a member of group {} has no {pointer} (id {:?})",
+            group.name, member.id
+        ),
+    };
+    if member.id.is_empty() {
+        return Err(missing("/id"));
+    }
+    if member.profile.login.is_empty() {
+        return Err(missing("/profile/login"));
+    }
+    let (user_id, login) = (&member.id, &member.profile.login);
     Ok(Record::new(
         GROUP_MEMBERSHIP,
         format!("{}:{user_id}", group.id),

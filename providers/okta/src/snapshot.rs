@@ -116,8 +116,12 @@ impl Snapshot<'_> {
                 if head.group_type != "BUILT_IN" {
                     let path = format!("/api/v1/groups/{}/users", head.id);
                     let url = c.url(&path, &[("limit", limits::GROUP_MEMBERS)]);
-                    self.drain(c.pages(url), |m| records::membership(head, &m).map(Some))
-                        .await?;
+                    let mut pages = c.pages_of::<records::Member>(url);
+                    while let Some(members) = pages.next().await? {
+                        for member in members {
+                            self.send(records::membership(head, &member)?).await?;
+                        }
+                    }
                 }
                 if head.group_type == "OKTA_GROUP" {
                     let principal = Principal::Group {
