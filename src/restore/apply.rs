@@ -332,7 +332,7 @@ async fn check(op: &PlannedOp, provider: &dyn Provider, ids: &LiveIds) -> Option
         (_, None, Some(_)) => None,
         (_, Some(desired), Some(live)) => {
             let recreated = desired.id != live.id;
-            let desired = to_live(desired, ids);
+            let desired = provider.reachable(to_live(desired, ids), &live);
             if same_state(&desired, &live) {
                 return None;
             }
