@@ -1,5 +1,5 @@
 //! Provider and storage faults, injected by a real TCP proxy between iamsnap and the emulated
-//! Okta org or moto's S3: 429 storms with and without reset headers, 5xx answers, connection
+//! Okta org, the emulated Entra tenant, or moto's S3: 429 storms with and without reset headers, 5xx answers, connection
 //! resets, truncated bodies, slow answers and stalls. A backup either completes with exactly
 //! the records of a clean run, or fails with exit 3 and publishes nothing.
 
@@ -10,6 +10,7 @@ mod support;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
+use iamsnap_testkit::entra::EntraEmulator;
 use iamsnap_testkit::faults::{Fault, RequestInfo};
 use iamsnap_testkit::moto::MotoServer;
 use rand::rngs::StdRng;
@@ -213,5 +214,66 @@ fn storage_faults_never_list_a_partial_snapshot() {
     proxy.proxy.set_plan(|_: &RequestInfo| Fault::Pass);
     let verify = aws(&ws, &["verify", "--all"]);
     assert_exit(&verify, 0);
+    figure("faults_injected", injected);
+}
+
+#[test]
+fn entra_faults_give_the_clean_records() {
+    const CLIENT_ID: &str = "5d1e2f3a-1111-4000-8000-00000000c11e";
+    const SECRET: &str = "entra-secret-DO-NOT-LEAK-3c3c";
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let entra = runtime
+        .block_on(
+            EntraEmulator::builder()
+                .tenant("contoso-test")
+                .client(CLIENT_ID, SECRET)
+                .users(60)
+                .groups(8)
+                .apps(3)
+                .seed(5)
+                .start(),
+        )
+        .unwrap();
+    let proxy = Proxy::start(entra.base_url(), |_: &RequestInfo| Fault::Pass);
+    let ws = Workspace::new("http://unused.invalid");
+    let config = std::fs::read_to_string(ws.path("iamsnap.toml")).unwrap();
+    let repository = &config[..config.find("[sources.").unwrap()];
+    std::fs::write(
+        ws.path("iamsnap.toml"),
+        format!(
+            "{repository}[sources.entra-test]\nprovider = \"entra\"\ntenant_id = \"{}\"\nclient_id = \"{CLIENT_ID}\"\nclient_secret_env = \"IAMSNAP_TEST_ENTRA_SECRET\"\nlogin_url = \"{url}\"\ngraph_url = \"{url}\"\n",
+            entra.tenant_id(),
+            url = proxy.url()
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| iamsnap_env(&ws, args, &[("IAMSNAP_TEST_ENTRA_SECRET", SECRET)]);
+    assert_exit(&run(&["init"]), 0);
+    assert_exit(&run(&["backup", "--all"]), 0);
+    let clean = exported(&ws, "entra-test@latest", run);
+    let mut injected = 0;
+    let scenarios: Vec<(&str, Fault)> = vec![
+        ("429 with Retry-After", Fault::RetryAfter(1)),
+        ("503", Fault::Status(503)),
+        ("connection resets", Fault::Reset),
+        ("truncated bodies", Fault::Truncate),
+    ];
+    for (seed, (name, fault)) in scenarios.into_iter().enumerate() {
+        let before = proxy.proxy.injected();
+        proxy
+            .proxy
+            .set_plan(transient(100 + seed as u64, 3, 1, move |_| fault.clone()));
+        let out = run(&["backup", "--all"]);
+        let now = proxy.proxy.injected() - before;
+        assert!(now > 0, "{name}: no fault was injected");
+        injected += now;
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", describe(&out));
+        assert_eq!(exported(&ws, "entra-test@latest", run), clean, "{name}");
+        assert!(!stderr(&out).contains(SECRET), "{}", describe(&out));
+    }
     figure("faults_injected", injected);
 }

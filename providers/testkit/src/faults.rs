@@ -41,6 +41,8 @@ pub enum Fault {
     RateLimitedWithReset,
     /// `429` without any header saying when to come back.
     RateLimitedBare,
+    /// `429` with `Retry-After: N` seconds (Microsoft Graph).
+    RetryAfter(u64),
     /// Close the client's connection with a TCP reset, without forwarding.
     Reset,
     /// Forward it, then send the answer's head and only half its body, and close.
@@ -60,6 +62,7 @@ impl Fault {
             Fault::Status(_) => "4xx",
             Fault::RateLimitedWithReset => "429-reset",
             Fault::RateLimitedBare => "429-bare",
+            Fault::RetryAfter(_) => "429-retry-after",
             Fault::Reset => "reset",
             Fault::Truncate => "truncate",
             Fault::Delay(_) => "delay",
@@ -262,6 +265,13 @@ async fn serve(mut client: TcpStream, shared: Arc<Shared>) -> io::Result<()> {
                     return Ok(());
                 }
             }
+            Fault::RetryAfter(secs) => {
+                let headers = [("Retry-After", secs.to_string())];
+                client.write_all(&error_answer(429, &headers)).await?;
+                if request.close {
+                    return Ok(());
+                }
+            }
             Fault::RateLimitedBare => {
                 client.write_all(&error_answer(429, &[])).await?;
                 if request.close {
@@ -336,20 +346,46 @@ async fn forward(
         client.set_zero_linger()?;
         return Ok(false);
     };
-    let head = String::from_utf8_lossy(&answer[..end + 4]);
     let authority = lock(&shared.authority).clone();
-    let head = head.replace(&shared.upstream, &authority);
-    let body = &answer[end + 4..];
+    let mut head =
+        String::from_utf8_lossy(&answer[..end + 4]).replace(&shared.upstream, &authority);
+    let mut body = answer[end + 4..].to_vec();
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
+    if !chunked && find(&body, shared.upstream.as_bytes()).is_some() {
+        // Graph's `@odata.nextLink` and Okta's `_links` are absolute URLs in the body.
+        body = String::from_utf8_lossy(&body)
+            .replace(&shared.upstream, &authority)
+            .into_bytes();
+        head = set_content_length(&head, body.len());
+    }
     client.write_all(head.as_bytes()).await?;
     if truncate {
         client.write_all(&body[..body.len() / 2]).await?;
         client.flush().await?;
         return Ok(false);
     }
-    client.write_all(body).await?;
+    client.write_all(&body).await?;
     client.flush().await?;
     // Upstream closed after answering ("connection: close" went up, and comes back down).
     Ok(!head.to_ascii_lowercase().contains("connection: close"))
+}
+
+/// `head` (ending in a blank line) with its `Content-Length` set to `length`.
+fn set_content_length(head: &str, length: usize) -> String {
+    let mut out = String::new();
+    for line in head.split_inclusive("\r\n") {
+        if line
+            .split_once(':')
+            .is_some_and(|(name, _)| name.eq_ignore_ascii_case("content-length"))
+        {
+            out.push_str(&format!("content-length: {length}\r\n"));
+        } else {
+            out.push_str(line);
+        }
+    }
+    out
 }
 
 /// Reads one request (head and framed body) from `client`; `None` at a clean end of stream.
@@ -512,5 +548,40 @@ mod tests {
         );
         assert_eq!(proxy.requests(), 5);
         assert!(proxy.injected() >= 4);
+    }
+
+    #[tokio::test]
+    async fn rewrites_upstream_urls_in_headers_and_bodies() {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+        let upstream = format!("http://{}", listener.local_addr().unwrap());
+        let next = format!("{upstream}/x?after=2");
+        let app = axum::Router::new().route(
+            "/x",
+            axum::routing::get(move || {
+                let next = next.clone();
+                async move {
+                    (
+                        [("link", format!("<{next}>; rel=\"next\""))],
+                        format!("{{\"@odata.nextLink\":\"{next}\"}}"),
+                    )
+                }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let proxy = FaultProxy::start(&upstream, |_: &RequestInfo| Fault::Pass)
+            .await
+            .unwrap();
+        let (status, text) = get(proxy.url()).await.unwrap();
+        assert_eq!(status, 200);
+        let expected = format!("{}/x?after=2", proxy.url());
+        assert!(text.contains(&format!("<{expected}>")), "{text}");
+        let body = format!("{{\"@odata.nextLink\":\"{expected}\"}}");
+        assert!(text.ends_with(&body), "{text}");
+        assert!(
+            text.to_ascii_lowercase()
+                .contains(&format!("content-length: {}", body.len())),
+            "{text}"
+        );
+        assert!(!text.contains(&upstream), "{text}");
     }
 }
