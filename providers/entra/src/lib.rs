@@ -184,6 +184,14 @@ impl Provider for EntraProvider {
         restore::cannot_restore(record, self.restore_policy_state.load(Ordering::Relaxed))
     }
 
+    fn reachable(&self, desired: Record, live: &Record) -> Record {
+        restore::reachable(
+            desired,
+            live,
+            self.restore_policy_state.load(Ordering::Relaxed),
+        )
+    }
+
     /// The service principal iamsnap signs in as: restore never deletes it.
     async fn self_identity(&self) -> Result<Option<(String, String)>, ProviderError> {
         let url = self.client.url(&format!(

@@ -530,6 +530,47 @@ fn temporary_password() -> String {
     format!("Rst-{random}-9a!")
 }
 
+/// The closest state to `desired` a restore can bring `live` to: the properties Graph never
+/// lets a client write (an application's appId and credentials, a group's mail, whether a group
+/// is role-assignable once created) are taken from `live`, identifier URIs follow a new appId,
+/// and an enabled policy stays as `live` has it unless policy states are restored.
+pub(crate) fn reachable(mut desired: Record, live: &Record, restore_policy_state: bool) -> Record {
+    let fixed: &[&str] = match desired.kind.as_str() {
+        USER => &["userType", "onPremisesImmutableId", "onPremisesSyncEnabled"],
+        GROUP => &["mail", "isAssignableToRole"],
+        APPLICATION => &["appId", "keyCredentials", "passwordCredentials"],
+        SERVICE_PRINCIPAL => &["appId", "appOwnerOrganizationId", "servicePrincipalType"],
+        AUTHENTICATION_METHODS_POLICY => &["displayName", "description", "policyVersion"],
+        CONDITIONAL_ACCESS_POLICY
+            if !restore_policy_state
+                && desired.attrs["state"] == "enabled"
+                && live.attrs["state"] != "enabled" =>
+        {
+            &["state"]
+        }
+        _ => &[],
+    };
+    if desired.kind == APPLICATION {
+        let old = desired.attrs["appId"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let new = live.attrs["appId"].as_str().unwrap_or_default();
+        if !old.is_empty() && old != new {
+            rewrite_within(&mut desired.attrs["identifierUris"], &old, new);
+        }
+    }
+    if let (Value::Object(d), Value::Object(l)) = (&mut desired.attrs, &live.attrs) {
+        for field in fixed {
+            match l.get(*field) {
+                Some(v) => d.insert(field.to_string(), v.clone()),
+                None => d.remove(*field),
+            };
+        }
+    }
+    desired
+}
+
 fn unified(group: &Record) -> bool {
     group.attrs["groupTypes"]
         .as_array()
