@@ -237,7 +237,7 @@ async fn run(
             // Credentials that may not write fail every operation alike: stop here rather
             // than try the rest, and say which permission is missing.
             if e.is_auth() {
-                return Err(RestoreError::Provider(e));
+                return Err(RestoreError::Denied(e));
             }
             Ok(failed(op, e))
         }

@@ -69,8 +69,10 @@ pub enum RestoreError {
     Compare(#[from] crate::diff::DiffError),
     #[error("{0}; the restore stopped: resume it with --resume once the repository is reachable")]
     Journal(#[from] JournalError),
-    #[error("asking the provider")]
-    Provider(#[from] iamsnap_provider::ProviderError),
+    #[error(
+        "the restore stopped at the first write these credentials may not make; nothing further was tried"
+    )]
+    Denied(#[source] iamsnap_provider::ProviderError),
 }
 
 #[cfg(test)]
