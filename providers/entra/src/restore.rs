@@ -596,6 +596,7 @@ pub(crate) fn cannot_restore(record: &Record, restore_policy_state: bool) -> Vec
             GROUP if note.starts_with("Microsoft 365") => unified(record),
             GROUP => !unified(record),
             GROUP_MEMBER => record.target("member").is_some_and(|m| m.kind == DEVICE),
+            SERVICE_PRINCIPAL => record.target("application").is_none(),
             APPLICATION => **note != APP_SECRETS,
             CONDITIONAL_ACCESS_POLICY => {
                 **note != CA_REPORT_ONLY
