@@ -46,32 +46,43 @@ fn backups_killed_at_random_points_leave_only_whole_snapshots() {
     let org = Org::start(400, 30, 6);
     let ws = Workspace::new(&org.url());
     assert_exit(&ws.iamsnap(&["init"]), 0);
-    let started = Instant::now();
-    assert_exit(&ws.iamsnap(&["backup", "--all"]), 0);
-    let clean = started.elapsed();
+    // The shorter of two clean runs: the first one warms caches up.
+    let clean = (0..2)
+        .map(|_| {
+            let started = Instant::now();
+            assert_exit(&ws.iamsnap(&["backup", "--all"]), 0);
+            started.elapsed()
+        })
+        .min()
+        .unwrap();
     let mut rng = StdRng::seed_from_u64(0x1a2b_3c4d);
     let runs = 10;
     let mut killed = 0;
-    let mut finished = 1;
+    let mut stored = 2;
     for _ in 0..runs {
-        // Anywhere from process start to a little past a clean run's duration.
-        let at = clean.mul_f64(rng.gen_range(0.0..1.1));
+        // Anywhere from process start to near the end of a clean run.
+        let at = clean.mul_f64(rng.gen_range(0.0..0.9));
         let child = spawn(&ws, &["backup", "--all"]);
         std::thread::sleep(at);
-        if kill(child) {
-            killed += 1;
-        } else {
-            finished += 1;
-        }
-        // No partial archive is ever visible: every archive listed opens and verifies.
+        let was_killed = kill(child);
+        killed += u64::from(was_killed);
+        // A run killed after its archive was stored (before it could exit) leaves a whole
+        // snapshot; any other kill leaves none. Never a partial one: all are verified below.
         let list = ws.iamsnap(&["snapshots", "--json"]);
         assert_exit(&list, 0);
-        assert_eq!(listed(&list).len(), finished);
+        let now = listed(&list).len();
+        if was_killed {
+            assert!(now == stored || now == stored + 1, "{now} after {stored}");
+        } else {
+            assert_eq!(now, stored + 1);
+        }
+        stored = now;
     }
     assert!(
-        killed >= runs / 2,
+        killed >= 3,
         "only {killed} of {runs} runs were killed mid-way"
     );
+    let finished = stored;
 
     let verify = ws.iamsnap(&["verify", "--all"]);
     assert_exit(&verify, 0);
