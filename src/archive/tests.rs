@@ -625,3 +625,23 @@ proptest! {
         let _ = read_all(&seal(&tar, &keys), &keys);
     }
 }
+
+#[test]
+fn a_manifest_belongs_only_where_it_was_stored() {
+    let manifest = Manifest::from_json(&manifest_for(&[])).unwrap();
+    let at = manifest.started;
+    manifest.check_stored_as("s/x", "s", at).unwrap();
+    let whole_second = at - chrono::TimeDelta::nanoseconds(i64::from(at.timestamp_subsec_nanos()));
+    manifest.check_stored_as("s/x", "s", whole_second).unwrap();
+    let moved = manifest.check_stored_as("t/x", "t", at).unwrap_err();
+    assert!(matches!(moved, ArchiveError::Misplaced { .. }), "{moved}");
+    assert!(moved.to_string().contains("source s taken at"), "{moved}");
+    assert_eq!(moved.exit_status(), ExitStatus::Integrity);
+    let replayed = manifest
+        .check_stored_as("s/y", "s", at + chrono::TimeDelta::hours(1))
+        .unwrap_err();
+    assert!(
+        matches!(replayed, ArchiveError::Misplaced { .. }),
+        "{replayed}"
+    );
+}
