@@ -70,27 +70,57 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
     /// Activate restored users that were active (the provider emails them an activation link).
+    /// Okta only.
     #[arg(long)]
     activate_users: bool,
+    /// Restore conditional access policies in the state they had (enabled, disabled), instead
+    /// of report-only. Entra ID only: check the policies' exclusions first, a restored enabled
+    /// policy can lock people out.
+    #[arg(long)]
+    restore_policy_state: bool,
 }
 
-/// Builds the connector for `name`, passing `--activate-users` to connectors that take it.
-fn connect(config: &Config, name: &str, activate_users: bool) -> anyhow::Result<Box<dyn Provider>> {
+/// Builds the connector for `name`, passing the options only some connectors take; giving one
+/// to a connector that has no use for it is a usage error rather than silently ignored.
+fn connect(config: &Config, name: &str, args: &Args) -> anyhow::Result<Box<dyn Provider>> {
     let source = config.source(name)?;
-    #[cfg(feature = "okta")]
-    if let crate::sources::SourceConfig::Okta(okta) = source {
-        let provider = iamsnap_okta::OktaProvider::new(name, okta, &config.base_dir())?;
-        provider.set_activate_users(activate_users);
-        return Ok(Box::new(provider));
-    }
-    if activate_users {
-        return Err(UsageError(format!(
-            "--activate-users applies to okta sources; {name} is {}",
+    let refuse = |flag: &str, applies: &str| -> anyhow::Error {
+        UsageError(format!(
+            "{flag} applies to {applies} sources; {name} is {}",
             source.provider_type()
         ))
-        .into());
+        .into()
+    };
+    match source {
+        #[cfg(feature = "okta")]
+        crate::sources::SourceConfig::Okta(okta) => {
+            if args.restore_policy_state {
+                return Err(refuse("--restore-policy-state", "entra"));
+            }
+            let provider = iamsnap_okta::OktaProvider::new(name, okta, &config.base_dir())?;
+            provider.set_activate_users(args.activate_users);
+            Ok(Box::new(provider))
+        }
+        #[cfg(feature = "entra")]
+        crate::sources::SourceConfig::Entra(entra) => {
+            if args.activate_users {
+                return Err(refuse("--activate-users", "okta"));
+            }
+            let provider = iamsnap_entra::EntraProvider::new(name, entra, &config.base_dir())?;
+            provider.set_restore_policy_state(args.restore_policy_state);
+            Ok(Box::new(provider))
+        }
+        #[allow(unreachable_patterns)]
+        other => {
+            if args.activate_users {
+                return Err(refuse("--activate-users", "okta"));
+            }
+            if args.restore_policy_state {
+                return Err(refuse("--restore-policy-state", "entra"));
+            }
+            Ok(other.connect(name, &config.base_dir())?)
+        }
     }
-    Ok(source.connect(name, &config.base_dir())?)
 }
 
 fn plan_options(args: &Args, provider: &dyn Provider) -> anyhow::Result<PlanOptions> {
@@ -128,7 +158,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     let repo = Repository::open(&config.repository()).await?;
     let info = repo.resolve(&args.snap).await?;
     let target = args.target.clone().unwrap_or_else(|| info.source.clone());
-    let provider = connect(config, &target, args.activate_users)?;
+    let provider = connect(config, &target, &args)?;
 
     let (info, mut reader, _file) = open::open_snapshot(ctx, &repo, &info.name, &args.open).await?;
     let snapshot_type = reader.manifest().provider.clone();

@@ -533,7 +533,8 @@ fn temporary_password() -> String {
 /// The closest state to `desired` a restore can bring `live` to: the properties Graph never
 /// lets a client write (an application's appId and credentials, a group's mail, whether a group
 /// is role-assignable once created) are taken from `live`, identifier URIs follow a new appId,
-/// and an enabled policy stays as `live` has it unless policy states are restored.
+/// and an enabled policy found switched off is brought back report-only unless policy states
+/// are restored.
 pub(crate) fn reachable(mut desired: Record, live: &Record, restore_policy_state: bool) -> Record {
     let fixed: &[&str] = match desired.kind.as_str() {
         USER => &["userType", "onPremisesImmutableId", "onPremisesSyncEnabled"],
@@ -541,15 +542,17 @@ pub(crate) fn reachable(mut desired: Record, live: &Record, restore_policy_state
         APPLICATION => &["appId", "keyCredentials", "passwordCredentials"],
         SERVICE_PRINCIPAL => &["appId", "appOwnerOrganizationId", "servicePrincipalType"],
         AUTHENTICATION_METHODS_POLICY => &["displayName", "description", "policyVersion"],
-        CONDITIONAL_ACCESS_POLICY
-            if !restore_policy_state
-                && desired.attrs["state"] == "enabled"
-                && live.attrs["state"] != "enabled" =>
-        {
-            &["state"]
-        }
         _ => &[],
     };
+    // Mirrors `policy_state`: an enabled policy found switched off comes back report-only,
+    // never enforced, unless policy states are restored.
+    if desired.kind == CONDITIONAL_ACCESS_POLICY
+        && !restore_policy_state
+        && desired.attrs["state"] == "enabled"
+        && live.attrs["state"] != "enabled"
+    {
+        desired.attrs["state"] = Value::String(REPORT_ONLY.into());
+    }
     if desired.kind == APPLICATION {
         let old = desired.attrs["appId"]
             .as_str()
