@@ -10,7 +10,7 @@ use std::time::Duration;
 use iamsnap_testkit::entra::EntraEmulator;
 use serde_json::Value;
 
-use crate::harness::{Row, Workdir, metric, row};
+use crate::harness::{Row, Workdir, epoch_ms, metric, row, window_floor};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct EntraArgs {
@@ -120,6 +120,7 @@ pub fn backup_floor(rt: &tokio::runtime::Runtime, a: &EntraArgs) -> anyhow::Resu
         ),
         &[("BENCH_ENTRA_SECRET", SECRET)],
     )?;
+    let start_ms = epoch_ms();
     let run = work.iamsnap(&[
         "backup",
         "--source",
@@ -132,10 +133,13 @@ pub fn backup_floor(rt: &tokio::runtime::Runtime, a: &EntraArgs) -> anyhow::Resu
     let throttled = tenant.requests("429");
     let batches = tenant.requests("$batch");
     let wall = run.wall.as_secs_f64();
-    let rate_floor = if a.rate_limit == 0 {
-        0.0
+    let (rate_floor, fluid) = if a.rate_limit == 0 {
+        (0.0, 0.0)
     } else {
-        minimum as f64 * a.window_secs as f64 / a.rate_limit as f64
+        (
+            window_floor(minimum, a.rate_limit, a.window_secs, start_ms),
+            minimum as f64 * a.window_secs as f64 / a.rate_limit as f64,
+        )
     };
     let latency_floor = chain as f64 * a.latency_ms as f64 / 1000.0;
     let floor = rate_floor.max(latency_floor);
@@ -151,7 +155,7 @@ pub fn backup_floor(rt: &tokio::runtime::Runtime, a: &EntraArgs) -> anyhow::Resu
                 a.users, a.groups, a.latency_ms, a.concurrency
             ),
             format!(
-                "{wall:.1} s for {:.0} records; floor {floor:.1} s (rate {rate_floor:.1} s, page chain {latency_floor:.1} s); exit {}",
+                "{wall:.1} s for {:.0} records; floor {floor:.1} s (rate windows {rate_floor:.1} s, steady rate {fluid:.1} s, page chain {latency_floor:.1} s); exit {}",
                 metric(&metrics, "iamsnap_backup_records"),
                 run.status
             ),

@@ -208,3 +208,25 @@ pub fn print_table(title: &str, rows: &[Row]) {
         println!("| {} | {} | {} |", r.name, r.figure, r.target);
     }
 }
+
+/// Milliseconds since the Unix epoch.
+pub fn epoch_ms() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis()
+}
+
+/// The earliest a run started at `start_ms` can have sent `requests` to an endpoint that
+/// accepts `limit` per fixed window of `window_secs` (windows start at multiples of the window
+/// since the epoch, as the emulators count): the last request falls in the
+/// `ceil(requests / limit)`-th window touched, at its start at best.
+pub fn window_floor(requests: u64, limit: u64, window_secs: u64, start_ms: u128) -> f64 {
+    let windows = requests.div_ceil(limit.max(1));
+    if windows <= 1 {
+        return 0.0;
+    }
+    let w = u128::from(window_secs) * 1000;
+    let first_boundary = start_ms.div_ceil(w) * w;
+    ((first_boundary - start_ms) + (u128::from(windows) - 2) * w) as f64 / 1000.0
+}

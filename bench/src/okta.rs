@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use iamsnap_testkit::okta::{OktaEmulator, RunningOkta};
 
-use crate::harness::{Row, Workdir, metric, row};
+use crate::harness::{Row, Workdir, epoch_ms, metric, row, window_floor};
 
 /// Size, latency and rate limit of an emulated org.
 #[derive(Debug, Clone, clap::Args)]
@@ -145,6 +145,7 @@ pub fn backup_floor(rt: &tokio::runtime::Runtime, a: &OktaArgs) -> anyhow::Resul
     let mut work = Workdir::new()?;
     add_source(&mut work, "okta", &org, a.concurrency)?;
     let before = org.requests("*");
+    let start_ms = epoch_ms();
     let run = work.iamsnap(&[
         "backup",
         "--source",
@@ -171,13 +172,14 @@ pub fn backup_floor(rt: &tokio::runtime::Runtime, a: &OktaArgs) -> anyhow::Resul
     let minimum_total: u64 = buckets.iter().map(|b| b.minimum).sum::<u64>() + others;
 
     let window = a.window_secs as f64;
-    let rate_floor = if a.rate_limit == 0 {
-        0.0
+    let (rate_floor, fluid) = if a.rate_limit == 0 {
+        (0.0, 0.0)
     } else {
-        buckets
-            .iter()
-            .map(|b| b.minimum as f64 * window / a.rate_limit as f64)
-            .fold(0.0, f64::max)
+        let busiest = buckets.iter().map(|b| b.minimum).max().unwrap_or(0);
+        (
+            window_floor(busiest, a.rate_limit, a.window_secs, start_ms),
+            busiest as f64 * window / a.rate_limit as f64,
+        )
     };
     let latency_floor = chain as f64 * a.latency_ms as f64 / 1000.0;
     let floor = rate_floor.max(latency_floor);
@@ -201,7 +203,7 @@ pub fn backup_floor(rt: &tokio::runtime::Runtime, a: &OktaArgs) -> anyhow::Resul
                 a.users, a.groups, a.apps, a.latency_ms, a.concurrency
             ),
             format!(
-                "{wall:.1} s for {:.0} records; floor {floor:.1} s (rate {rate_floor:.1} s, page chain {latency_floor:.1} s)",
+                "{wall:.1} s for {:.0} records; floor {floor:.1} s (rate windows {rate_floor:.1} s, steady rate {fluid:.1} s, page chain {latency_floor:.1} s)",
                 metric(&metrics, "iamsnap_backup_records")
             ),
             "",
@@ -274,6 +276,7 @@ pub fn restore(rt: &tokio::runtime::Runtime, a: &RestoreArgs) -> anyhow::Result<
     add_source(&mut work, "target", &target, a.concurrency)?;
     work.iamsnap(&["backup", "--source", "okta"])?;
     let before = target.requests("*");
+    let start_ms = epoch_ms();
     let run = work.iamsnap(&[
         "restore",
         "okta@latest",
@@ -300,10 +303,9 @@ pub fn restore(rt: &tokio::runtime::Runtime, a: &RestoreArgs) -> anyhow::Result<
             made_on(&target, route)
         );
     }
-    let floor = writes
-        .iter()
-        .map(|(_, n)| *n as f64 * a.window_secs as f64 / a.rate_limit as f64)
-        .fold(0.0, f64::max);
+    let busiest = writes.iter().map(|(_, n)| *n).max().unwrap_or(0);
+    let floor = window_floor(busiest, a.rate_limit, a.window_secs, start_ms);
+    let fluid = busiest as f64 * a.window_secs as f64 / a.rate_limit as f64;
     let minimum: u64 = writes.iter().map(|(_, n)| n).sum();
     Ok(vec![
         row(
@@ -317,7 +319,7 @@ pub fn restore(rt: &tokio::runtime::Runtime, a: &RestoreArgs) -> anyhow::Result<
                 a.window_secs
             ),
             format!(
-                "{wall:.1} s; floor {floor:.1} s; {made} requests for {minimum} writes ({} answered 429); exit {}",
+                "{wall:.1} s; floor {floor:.1} s (steady rate {fluid:.1} s); {made} requests for {minimum} writes ({} answered 429); exit {}",
                 target.requests("429"),
                 run.status
             ),
