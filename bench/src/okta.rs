@@ -235,12 +235,12 @@ pub fn backup_floor(rt: &tokio::runtime::Runtime, a: &OktaArgs) -> anyhow::Resul
 pub struct RestoreArgs {
     #[arg(long, default_value_t = 10_000)]
     pub users: usize,
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 50)]
     pub groups: usize,
     #[arg(long, default_value_t = 20)]
     pub latency_ms: u64,
     /// Requests each endpoint of the target org accepts per window.
-    #[arg(long, default_value_t = 1_000)]
+    #[arg(long, default_value_t = 5_000)]
     pub rate_limit: u64,
     #[arg(long, default_value_t = 10)]
     pub window_secs: u64,
