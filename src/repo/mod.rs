@@ -366,9 +366,10 @@ impl Repository {
                 source,
             })?
             .len();
+        let name = SnapshotInfo::new_name(source, time);
         let time = time.with_nanosecond(0).unwrap_or(time);
         let info = SnapshotInfo {
-            name: SnapshotInfo::new_name(source, time),
+            name,
             source: source.to_string(),
             time,
             size,

@@ -31,12 +31,15 @@ pub struct SnapshotInfo {
 }
 
 impl SnapshotInfo {
-    /// A new, unique name for a snapshot of `source` taken at `time`.
+    /// A new, unique name for a snapshot of `source` taken at `time`. The stamp has whole
+    /// seconds; the suffix starts with the milliseconds (3 hex digits) so that snapshots taken
+    /// within one second still sort in the order they were taken, then 20 random bits.
     pub(crate) fn new_name(source: &str, time: DateTime<Utc>) -> String {
+        let millis = time.timestamp_subsec_millis().min(999);
         format!(
-            "{source}/{}-{:08x}",
+            "{source}/{}-{millis:03x}{:05x}",
             time.format(STAMP_FORMAT),
-            rand::random::<u32>()
+            rand::random::<u32>() & 0xf_ffff
         )
     }
 
@@ -214,6 +217,36 @@ mod tests {
         let time = Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap();
         let name = format!("{source}/{}-{hex}", time.format(STAMP_FORMAT));
         SnapshotInfo::from_archive_path(&format!("snapshots/{name}.iamsnap"), 10).unwrap()
+    }
+
+    #[test]
+    fn names_within_one_second_sort_in_time_order() {
+        let second = Utc.with_ymd_and_hms(2026, 11, 27, 2, 3, 4).unwrap();
+        let batch = |millis: i64| -> Vec<String> {
+            (0..50)
+                .map(|_| {
+                    SnapshotInfo::new_name(
+                        "okta-prod",
+                        second + chrono::TimeDelta::milliseconds(millis),
+                    )
+                })
+                .collect()
+        };
+        let steps = [0, 1, 9, 10, 255, 256, 998, 999];
+        for pair in steps.windows(2) {
+            let (earlier, later) = (batch(pair[0]), batch(pair[1]));
+            assert!(
+                earlier.iter().max() < later.iter().min(),
+                "{} ms sorts before {} ms",
+                pair[0],
+                pair[1]
+            );
+        }
+        for name in batch(999) {
+            let info =
+                SnapshotInfo::from_archive_path(&format!("snapshots/{name}.iamsnap"), 1).unwrap();
+            assert_eq!(info.time, second);
+        }
     }
 
     #[test]
