@@ -10,19 +10,6 @@ use aws_sdk_s3::types::{
 use iamsnap_testkit::moto::MotoServer;
 use support::*;
 
-fn s3_client(endpoint: &str) -> aws_sdk_s3::Client {
-    let config = aws_sdk_s3::Config::builder()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            "testing", "testing", None, None, "test",
-        ))
-        .force_path_style(true)
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
-}
-
 #[test]
 fn backup_to_s3_with_object_lock_and_forget_refuses_locked() {
     let moto = MotoServer::start();

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use reliability::*;
+use support::okta_api::Api;
 use support::*;
 
 fn spawn(ws: &Workspace, args: &[&str]) -> Child {

@@ -12,6 +12,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use reliability::*;
+use support::okta_api::Api;
 use support::*;
 
 /// Two sources on the same emulated org, so archives can be swapped between them.

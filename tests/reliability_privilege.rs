@@ -8,6 +8,7 @@ mod support;
 
 use iamsnap_testkit::okta::OktaEmulator;
 use reliability::*;
+use support::okta_api::Api;
 use support::*;
 
 const READ_ONLY_TOKEN: &str = "okta-readonly-DO-NOT-LEAK-0e0e";

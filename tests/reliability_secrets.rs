@@ -11,6 +11,7 @@ use std::process::Output;
 
 use iamsnap_testkit::moto::MotoServer;
 use reliability::*;
+use support::okta_api::Api;
 use support::*;
 
 /// The secret lines of the workspace's key files: the age identity and the minisign key.

@@ -7,76 +7,11 @@ mod support;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use iamsnap_okta::{OktaConfig, OktaProvider};
-use iamsnap_provider::{Action, Operation, Outcome, Provider, Record};
+use iamsnap_provider::{Action, Operation, Provider, Record};
 use serde_json::Value;
+use support::okta_api::Api;
+use support::okta_api::count_by_kind_key;
 use support::*;
-
-/// The Okta API, through the connector, for making incidents.
-struct Api {
-    provider: OktaProvider,
-    runtime: tokio::runtime::Runtime,
-}
-
-impl Api {
-    fn new(ws: &Workspace, url: &str) -> Api {
-        std::fs::write(ws.path("okta.token"), OKTA_TOKEN).unwrap();
-        let config = OktaConfig {
-            org_url: url.to_string(),
-            token_env: None,
-            token_file: Some("okta.token".into()),
-            concurrency: None,
-        };
-        Api {
-            provider: OktaProvider::new("incident", &config, ws.dir.path()).unwrap(),
-            runtime: tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap(),
-        }
-    }
-
-    fn records(&self) -> Vec<Record> {
-        self.runtime.block_on(async {
-            let (sink, mut rx) = tokio::sync::mpsc::channel(256);
-            let read = self.provider.snapshot(sink);
-            let collect = async {
-                let mut out = Vec::new();
-                while let Some(r) = rx.recv().await {
-                    out.push(r);
-                }
-                out
-            };
-            let (read, out) = futures::join!(read, collect);
-            read.unwrap();
-            out
-        })
-    }
-
-    fn delete(&self, record: &Record) {
-        let op = Operation {
-            action: Action::Delete,
-            kind: record.kind.clone(),
-            key: record.key.clone(),
-            desired: None,
-            current: Some(record.clone()),
-        };
-        let ids: BTreeMap<(String, String), String> = BTreeMap::new();
-        let outcome = self
-            .runtime
-            .block_on(self.provider.apply(&op, &ids))
-            .unwrap();
-        assert!(matches!(outcome, Outcome::Applied { .. }), "{outcome:?}");
-    }
-}
-
-fn count_by_kind_key(records: &[Record]) -> BTreeMap<(String, String), usize> {
-    let mut counts = BTreeMap::new();
-    for r in records {
-        *counts.entry((r.kind.clone(), r.key.clone())).or_insert(0) += 1;
-    }
-    counts
-}
 
 /// Deletes a group with members, three users, and four memberships of another group.
 /// Returns the deleted group's name.
@@ -485,29 +420,6 @@ fn restore_into_another_org_with_target() {
     );
 }
 
-impl Api {
-    /// Brings `record` to `changed` through the connector (ids are live ids already).
-    fn update(&self, record: &Record, changed: Record) {
-        let op = Operation {
-            action: Action::Update,
-            kind: record.kind.clone(),
-            key: record.key.clone(),
-            desired: Some(changed),
-            current: Some(record.clone()),
-        };
-        let ids: BTreeMap<(String, String), String> = self
-            .records()
-            .into_iter()
-            .map(|r| ((r.kind, r.id.clone()), r.id))
-            .collect();
-        let outcome = self
-            .runtime
-            .block_on(self.provider.apply(&op, &ids))
-            .unwrap();
-        assert!(matches!(outcome, Outcome::Applied { .. }), "{outcome:?}");
-    }
-}
-
 /// At the size the restore promise is made for (2,000 users, 200 groups, 30 apps): one object
 /// of every kind that can be deleted is deleted, and objects of several kinds are changed, all
 /// through the Okta API. The restore brings back everything but what Okta cannot give back.
@@ -518,11 +430,7 @@ fn restore_after_a_mixed_incident_at_scale() {
     assert_exit(&ws.iamsnap(&["init"]), 0);
     assert_exit(&ws.iamsnap(&["backup", "--all"]), 0);
     let api = Api::new(&ws, &org.url());
-    let me = api
-        .runtime
-        .block_on(api.provider.self_identity())
-        .unwrap()
-        .unwrap();
+    let me = (String::new(), api.self_login());
     let before = api.records();
     let pick = |kind: &str, ok: &dyn Fn(&Record) -> bool| -> Record {
         before

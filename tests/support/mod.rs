@@ -9,6 +9,8 @@ use std::process::Output;
 use assert_cmd::Command;
 use iamsnap_testkit::okta::{OktaEmulator, RunningOkta};
 
+pub mod okta_api;
+
 /// The Okta API token the emulated orgs accept; tests check it never leaks.
 pub const OKTA_TOKEN: &str = "okta-token-DO-NOT-LEAK-4242";
 
@@ -159,4 +161,18 @@ pub fn describe(output: &Output) -> String {
 #[track_caller]
 pub fn assert_exit(output: &Output, code: i32) {
     assert_eq!(output.status.code(), Some(code), "{}", describe(output));
+}
+
+/// An S3 client of moto's server at `endpoint`.
+pub fn s3_client(endpoint: &str) -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
 }

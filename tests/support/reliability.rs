@@ -11,11 +11,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use iamsnap_okta::{OktaConfig, OktaProvider};
-use iamsnap_provider::{Action, Operation, Outcome, Provider, Record};
 use iamsnap_testkit::faults::{FaultPlan, FaultProxy};
 
-use crate::support::{OKTA_TOKEN, Workspace, describe};
+use crate::support::{OKTA_TOKEN, Workspace, describe, s3_client};
 
 /// Prints one figure of the suite, as `reliability: <name> <n>`, for the README's section.
 /// Run with `--nocapture` and sum the lines per name.
@@ -71,20 +69,6 @@ pub const AWS_ENV: &[(&str, &str)] = &[
 /// `iamsnap ARGS` against an S3 repository on moto.
 pub fn aws(ws: &Workspace, args: &[&str]) -> Output {
     iamsnap_env(ws, args, AWS_ENV)
-}
-
-/// An S3 client of moto's server at `endpoint`.
-pub fn s3_client(endpoint: &str) -> aws_sdk_s3::Client {
-    let config = aws_sdk_s3::Config::builder()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            "testing", "testing", None, None, "test",
-        ))
-        .force_path_style(true)
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
 }
 
 /// Creates `bucket` on moto, with Object Lock enabled when `object_lock`.
@@ -174,95 +158,5 @@ pub fn assert_clean(what: &str, text: &str, secrets: &[&str]) {
             !text.contains(secret),
             "{what} contains the secret {secret:?}:\n{text}"
         );
-    }
-}
-
-/// The Okta API through the connector: reading every record, deleting some.
-pub struct Api {
-    provider: OktaProvider,
-    runtime: tokio::runtime::Runtime,
-}
-
-impl Api {
-    pub fn new(ws: &Workspace, url: &str) -> Api {
-        std::fs::write(ws.path("okta.token"), OKTA_TOKEN).unwrap();
-        let config = OktaConfig {
-            org_url: url.to_string(),
-            token_env: None,
-            token_file: Some("okta.token".into()),
-            concurrency: None,
-        };
-        Api {
-            provider: OktaProvider::new("incident", &config, ws.dir.path()).unwrap(),
-            runtime: tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap(),
-        }
-    }
-
-    pub fn records(&self) -> Vec<Record> {
-        self.runtime.block_on(async {
-            let (sink, mut rx) = tokio::sync::mpsc::channel(256);
-            let read = self.provider.snapshot(sink);
-            let collect = async {
-                let mut out = Vec::new();
-                while let Some(r) = rx.recv().await {
-                    out.push(r);
-                }
-                out
-            };
-            let (read, out) = futures::join!(read, collect);
-            read.unwrap();
-            out
-        })
-    }
-
-    pub fn delete(&self, record: &Record) {
-        let op = Operation {
-            action: Action::Delete,
-            kind: record.kind.clone(),
-            key: record.key.clone(),
-            desired: None,
-            current: Some(record.clone()),
-        };
-        let ids: BTreeMap<(String, String), String> = BTreeMap::new();
-        let outcome = self
-            .runtime
-            .block_on(self.provider.apply(&op, &ids))
-            .unwrap();
-        assert!(matches!(outcome, Outcome::Applied { .. }), "{outcome:?}");
-    }
-
-    /// Deletes the first `n` OKTA_GROUP groups (their memberships go with them).
-    pub fn delete_groups(&self, n: usize) {
-        let records = self.records();
-        let groups: Vec<&Record> = records
-            .iter()
-            .filter(|r| r.kind == "okta.group" && r.attrs["type"] == "OKTA_GROUP")
-            .take(n)
-            .collect();
-        assert_eq!(groups.len(), n);
-        for group in groups {
-            self.delete(group);
-        }
-    }
-
-    /// Live objects per (kind, key).
-    pub fn counts(&self) -> BTreeMap<(String, String), usize> {
-        let mut counts = BTreeMap::new();
-        for r in self.records() {
-            *counts.entry((r.kind.clone(), r.key.clone())).or_insert(0) += 1;
-        }
-        counts
-    }
-
-    /// Objects that exist more than once under the same (kind, key).
-    pub fn duplicates(&self) -> Vec<(String, String)> {
-        self.counts()
-            .into_iter()
-            .filter(|(_, n)| *n > 1)
-            .map(|(k, _)| k)
-            .collect()
     }
 }
