@@ -15,10 +15,21 @@ impl MotoServer {
     /// Starts `moto_server` and waits until it answers. Panics with an install hint when the
     /// program is missing: tests that need it must fail, not skip.
     pub fn start() -> MotoServer {
+        MotoServer::start_with_env(&[])
+    }
+
+    /// Starts `moto_server` with AWS-managed IAM policies loaded, which moto leaves out unless
+    /// `MOTO_IAM_LOAD_MANAGED_POLICIES` is set in its environment.
+    pub fn start_with_managed_policies() -> MotoServer {
+        MotoServer::start_with_env(&[("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")])
+    }
+
+    fn start_with_env(env: &[(&str, &str)]) -> MotoServer {
         let port = free_port();
         let program = std::env::var("IAMSNAP_MOTO_SERVER").unwrap_or_else(|_| "moto_server".into());
         let child = Command::new(&program)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

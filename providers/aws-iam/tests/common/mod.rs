@@ -6,47 +6,28 @@
 pub mod seed;
 
 use std::collections::{BTreeMap, HashMap};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
 use iamsnap_aws_iam::{AwsIamConfig, AwsIamProvider, kinds};
 use iamsnap_provider::{Action, IdMap, Operation, Outcome, Provider, Record};
+use iamsnap_testkit::moto::MotoServer;
 use serde_json::Value;
 
-/// moto's server on a free loopback port, with AWS-managed policies loaded (moto leaves them
-/// out unless `MOTO_IAM_LOAD_MANAGED_POLICIES` is set in its environment, which is why this is
-/// not the testkit's `MotoServer`), stopped when dropped. Fails, never skips, when moto is
-/// missing; `IAMSNAP_MOTO_SERVER` names another program.
+/// moto's server with AWS-managed policies loaded, and clients of it.
 pub struct Moto {
-    child: Child,
+    /// Kept for its lifetime: dropping it stops the server.
+    _server: MotoServer,
     pub endpoint: String,
 }
 
 impl Moto {
+    /// Fails, never skips, when moto is missing; `IAMSNAP_MOTO_SERVER` names another program.
     pub fn start() -> Moto {
-        let port = free_port();
-        let program = std::env::var("IAMSNAP_MOTO_SERVER").unwrap_or_else(|_| "moto_server".into());
-        let child = Command::new(&program)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot start {program}: {e}; install it with `pip install 'moto[server]'`")
-            });
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "moto_server did not start on port {port}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        let server = MotoServer::start_with_managed_policies();
+        let endpoint = server.endpoint.clone();
         Moto {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
+            _server: server,
+            endpoint,
         }
     }
 
@@ -76,21 +57,6 @@ impl Moto {
             .endpoint_url(&self.endpoint)
             .build();
         aws_sdk_iam::Client::from_conf(conf)
-    }
-}
-
-/// A loopback port nobody listens on right now.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
