@@ -162,7 +162,13 @@ pub async fn apply(
     Ok(report)
 }
 
+/// Records the live id of an object a create made (or found made). Updates and deletes act on
+/// objects whose live id the plan already joined; a connector may name them differently in its
+/// outcome (an ARN instead of a unique id), which must not overwrite the joined id.
 fn remember(ids: &LiveIds, op: &PlannedOp, outcome: &Outcome) {
+    if op.action != Action::Create {
+        return;
+    }
     if let (Some(snapshot_id), Outcome::Applied { id } | Outcome::AlreadyDone { id }) =
         (&op.snapshot_id, outcome)
     {

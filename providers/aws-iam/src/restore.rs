@@ -52,6 +52,10 @@ pub(crate) struct State {
     deferred_trust: tokio::sync::Mutex<BTreeMap<String, Deferred>>,
     /// ARNs of live users and roles by unique id, to rewrite unique-id principals.
     arns: tokio::sync::Mutex<BTreeMap<String, String>>,
+    /// Held while a user or role is written and the trust policies waiting for it are saved
+    /// again: a role's trust policy is checked for missing principals and saved in one step, so
+    /// a principal created concurrently cannot slip between the check and the save.
+    principals: tokio::sync::Mutex<()>,
 }
 
 #[derive(Debug, Clone)]
@@ -104,6 +108,11 @@ pub(crate) async fn apply(ctx: &Ctx<'_>, op: &Operation) -> Result<Outcome, Prov
                     key: op.key.clone(),
                     message: "the operation carries no desired state".into(),
                 })?;
+            let _principals = if matches!(op.kind.as_str(), kinds::USER | kinds::ROLE) {
+                Some(ctx.state.principals.lock().await)
+            } else {
+                None
+            };
             let done = match op.kind.as_str() {
                 kinds::POLICY => converge_policy(ctx, desired).await.map_err(api)?,
                 kinds::GROUP => converge_group(ctx, desired).await.map_err(api)?,
