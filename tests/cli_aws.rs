@@ -5,6 +5,7 @@
 
 mod support;
 
+#[allow(dead_code)]
 #[path = "../providers/aws-iam/tests/common/seed.rs"]
 mod seed;
 
