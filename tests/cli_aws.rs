@@ -1,13 +1,15 @@
-//! End to end on an AWS account emulated by moto: backup through the CLI, an incident (a role
-//! and a user deleted, a policy given a new default version, a user removed from a group, a
-//! role's trust policy rewritten), `restore --apply`, a second restore that plans nothing, and a
-//! diff in which only re-created objects' ids remain.
+//! End to end on an AWS account emulated by moto, through the CLI: an incident (a role and a
+//! user deleted, a policy given a new default version, a user removed from a group, a role's
+//! trust policy rewritten) and a wiped account (every object deleted) are each brought back by
+//! `restore --apply`; a second restore plans nothing, and a diff against a new backup shows only
+//! re-created objects' ids and what IAM cannot give back.
 
 mod support;
 
-#[allow(dead_code)]
-#[path = "../providers/aws-iam/tests/common/seed.rs"]
-mod seed;
+#[path = "../providers/aws-iam/tests/common/mod.rs"]
+mod common;
+
+use common::seed;
 
 use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region};
 use iamsnap_testkit::moto::MotoServer;
@@ -24,6 +26,42 @@ fn iam(endpoint: &str) -> aws_sdk_iam::Client {
     aws_sdk_iam::Client::from_conf(config)
 }
 
+/// User attributes IAM cannot give back: a re-created user has no console password, no access
+/// keys and no MFA device until an administrator issues new ones.
+const CANNOT_RESTORE: &[&str] = &[
+    "/attrs/console_password",
+    "/attrs/access_keys",
+    "/attrs/mfa_devices",
+];
+
+/// A workspace whose only source is the moto account at `endpoint`, and a runner of `iamsnap`
+/// in it with moto's credentials.
+fn aws_workspace(endpoint: &str) -> (Workspace, impl Fn(&[&str]) -> std::process::Output) {
+    let ws = Workspace::new("http://127.0.0.1:9");
+    let text = format!(
+        "[repository]\nurl = \"repo\"\nrecipients = [\"{}\"]\nsigning_key_file = \"signing.key\"\nverify_key = \"{}\"\n\n[sources.aws-test]\nprovider = \"aws-iam\"\nendpoint = \"{endpoint}\"\nregion = \"us-east-1\"\n",
+        ws.recipient, ws.verify_key
+    );
+    std::fs::write(ws.path("iamsnap.toml"), text).unwrap();
+    let (config, identity, dir) = (
+        ws.path("iamsnap.toml"),
+        ws.path("identity.txt"),
+        ws.dir.path().to_path_buf(),
+    );
+    let run = move |args: &[&str]| {
+        let mut cmd = assert_cmd::Command::cargo_bin("iamsnap").unwrap();
+        cmd.current_dir(&dir)
+            .env("IAMSNAP_CONFIG", &config)
+            .env("IAMSNAP_IDENTITY", &identity)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env_remove("AWS_PROFILE")
+            .args(args);
+        cmd.output().unwrap()
+    };
+    (ws, run)
+}
+
 fn json_of(output: &std::process::Output) -> Value {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {}", describe(output)))
 }
@@ -34,24 +72,7 @@ fn aws_incident_restores_through_the_cli() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let client = iam(&moto.endpoint);
     let expected = runtime.block_on(seed::seed(&client, seed::SMALL));
-
-    let ws = Workspace::new("http://127.0.0.1:9");
-    let text = format!(
-        "[repository]\nurl = \"repo\"\nrecipients = [\"{}\"]\nsigning_key_file = \"signing.key\"\nverify_key = \"{}\"\n\n[sources.aws-test]\nprovider = \"aws-iam\"\nendpoint = \"{}\"\nregion = \"us-east-1\"\n",
-        ws.recipient, ws.verify_key, moto.endpoint
-    );
-    std::fs::write(ws.path("iamsnap.toml"), text).unwrap();
-    let run = |args: &[&str]| {
-        let mut cmd = assert_cmd::Command::cargo_bin("iamsnap").unwrap();
-        cmd.current_dir(ws.dir.path())
-            .env("IAMSNAP_CONFIG", ws.path("iamsnap.toml"))
-            .env("IAMSNAP_IDENTITY", ws.path("identity.txt"))
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env_remove("AWS_PROFILE")
-            .args(args);
-        cmd.output().unwrap()
-    };
+    let (_ws, run) = aws_workspace(&moto.endpoint);
     assert_exit(&run(&["init"]), 0);
     assert_exit(&run(&["backup", "--all"]), 0);
     let shown = json_of(&run(&["show", "aws-test@latest", "--json"]));
@@ -203,6 +224,84 @@ fn aws_incident_restores_through_the_cli() {
             assert!(
                 field["path"].as_str().unwrap().starts_with("/refs/"),
                 "only ids differ after the restore: {change}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_wiped_aws_account_comes_back_through_the_cli() {
+    let moto = common::Moto::start();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(seed::seed(&moto.iam(), seed::FULL));
+    let (_ws, run) = aws_workspace(&moto.endpoint);
+    assert_exit(&run(&["init"]), 0);
+    assert_exit(&run(&["backup", "--all"]), 0);
+
+    // Everything is deleted, through the connector's own delete operations.
+    let provider = moto.provider();
+    let before = runtime.block_on(async {
+        let records = common::snapshot(&provider).await;
+        let mut ids = std::collections::BTreeMap::new();
+        common::apply_all(
+            &provider,
+            &records,
+            iamsnap_provider::Action::Delete,
+            &mut ids,
+        )
+        .await;
+        assert!(
+            common::snapshot(&provider).await.is_empty(),
+            "the account is empty"
+        );
+        records
+    });
+    assert!(before.len() > 300, "{} records", before.len());
+
+    let applied = run(&[
+        "restore",
+        "aws-test@latest",
+        "--apply",
+        "--yes",
+        "--format",
+        "json",
+    ]);
+    assert_exit(&applied, 0);
+    let report = json_of(&applied);
+    assert_eq!(report["failed"], 0, "{report:#}");
+    let cannot = report["cannot_restore"].as_array().unwrap();
+    assert!(
+        !cannot.is_empty(),
+        "passwords, keys and MFA are reported: {report:#}"
+    );
+    let again = json_of(&run(&["restore", "aws-test@latest", "--format", "json"]));
+    assert_eq!(again["operations"], json!([]), "{again:#}");
+
+    assert_exit(&run(&["backup", "--all"]), 0);
+    let diff = json_of(&run(&[
+        "diff",
+        "aws-test@latest~1",
+        "aws-test@latest",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(
+        diff["summary"]["total"]["added"], 0,
+        "{:#}",
+        diff["summary"]
+    );
+    assert_eq!(
+        diff["summary"]["total"]["removed"], 0,
+        "{:#}",
+        diff["summary"]
+    );
+    let no_fields = Vec::new();
+    for change in diff["changes"].as_array().unwrap() {
+        for field in change["fields"].as_array().unwrap_or(&no_fields) {
+            let path = field["path"].as_str().unwrap();
+            assert!(
+                path.starts_with("/refs/") || CANNOT_RESTORE.iter().any(|p| path.starts_with(p)),
+                "only ids and what IAM cannot give back differ: {change}"
             );
         }
     }

@@ -245,6 +245,17 @@ impl Provider for AwsIamProvider {
         restore::cannot_restore(record)
     }
 
+    /// A user's console password, access keys and MFA devices are credentials IAM never lets
+    /// anyone set back: they are taken from `live`, so a restore does not plan them forever.
+    fn reachable(&self, mut desired: Record, live: &Record) -> Record {
+        if desired.kind == kinds::USER {
+            for field in ["console_password", "access_keys", "mfa_devices"] {
+                desired.attrs[field] = live.attrs[field].clone();
+            }
+        }
+        desired
+    }
+
     /// The user or role the credentials belong to (`sts:GetCallerIdentity`).
     async fn self_identity(&self) -> Result<Option<(String, String)>, ProviderError> {
         Ok(identity_of_arn(&self.caller_arn().await?))

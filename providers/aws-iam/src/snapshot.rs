@@ -390,6 +390,29 @@ async fn read_policies(
     )
     .await?
     .policies;
+    let mut policies = policies;
+    if policies.iter().any(|p| p.policy_id().is_none()) {
+        // Some emulators leave PolicyId out of the authorization details; ListPolicies has it,
+        // and ids must be the same whichever call a record was read with.
+        let listed = paged!(
+            "ListPolicies",
+            client
+                .list_policies()
+                .scope(aws_sdk_iam::types::PolicyScopeType::Local),
+            policies
+        )
+        .await
+        .map_err(|e| e.context("customer-managed policies"))?;
+        let ids: HashMap<String, String> = listed
+            .into_iter()
+            .filter_map(|p| Some((p.arn?, p.policy_id?)))
+            .collect();
+        for policy in &mut policies {
+            if policy.policy_id.is_none() {
+                policy.policy_id = policy.arn().and_then(|arn| ids.get(arn).cloned());
+            }
+        }
+    }
     if !with_tags {
         return Ok((policies, HashMap::new()));
     }
