@@ -7,8 +7,8 @@
 //!
 //! ```no_run
 //! # async fn demo() {
-//! use iamsnap_testkit::faults::{Fault, FaultProxy};
-//! let proxy = FaultProxy::start("http://127.0.0.1:8080", |req| {
+//! use iamsnap_testkit::faults::{Fault, FaultProxy, RequestInfo};
+//! let proxy = FaultProxy::start("http://127.0.0.1:8080", |req: &RequestInfo| {
 //!     if req.index % 5 == 0 { Fault::Status(503) } else { Fault::Pass }
 //! })
 //! .await
