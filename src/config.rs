@@ -48,6 +48,9 @@ pub struct RepositoryConfig {
     pub object_lock: Option<ObjectLockConfig>,
     /// S3 only: named AWS profile.
     pub profile: Option<String>,
+    /// S3 only: seconds to wait for the first byte of an answer before the attempt is given up
+    /// and retried (default 120), so a connection that stalls cannot hang a backup.
+    pub timeout_seconds: Option<u64>,
 }
 
 /// `object_lock = { mode = "governance", days = 30 }`.
@@ -126,6 +129,11 @@ impl Config {
         } else if self.repository.object_lock.is_some() {
             return Err(invalid(
                 "repository.object_lock applies to S3 repositories only".into(),
+            ));
+        }
+        if self.repository.timeout_seconds == Some(0) {
+            return Err(invalid(
+                "repository.timeout_seconds must be at least 1".into(),
             ));
         }
         if let Some(lock) = self.repository.object_lock

@@ -277,3 +277,45 @@ fn entra_faults_give_the_clean_records() {
     }
     figure("faults_injected", injected);
 }
+
+#[test]
+fn an_upload_that_never_answers_times_out_and_is_retried() {
+    let moto = MotoServer::start();
+    create_bucket(&moto.endpoint, "hung", false);
+    let org = Org::start(20, 3, 1);
+    let is_archive_put = |req: &RequestInfo| {
+        req.method == "PUT"
+            && req
+                .target
+                .split('?')
+                .next()
+                .is_some_and(|path| path.ends_with(".iamsnap"))
+    };
+    let mut stalled = 0;
+    let proxy = Proxy::start(&moto.endpoint, move |req: &RequestInfo| {
+        if is_archive_put(req) && stalled == 0 {
+            stalled += 1;
+            // Far longer than the test: only the client's timeout can end this attempt.
+            Fault::Stall(Duration::from_secs(3600))
+        } else {
+            Fault::Pass
+        }
+    });
+    let repository = format!(
+        "{}\ntimeout_seconds = 2",
+        s3_repository(&proxy.url(), "hung", None)
+    );
+    let ws = Workspace::with_repository(&org.url(), &repository);
+    assert_exit(&aws(&ws, &["init"]), 0);
+    let started = std::time::Instant::now();
+    let out = aws(&ws, &["backup", "--all"]);
+    assert_exit(&out, 0);
+    assert_eq!(proxy.proxy.injected(), 1, "the archive upload stalled once");
+    assert!(
+        started.elapsed() < Duration::from_secs(120),
+        "the stall did not hang the backup"
+    );
+    assert_eq!(listed(&aws(&ws, &["snapshots", "--json"])).len(), 1);
+    assert_exit(&aws(&ws, &["verify", "--all"]), 0);
+    figure("faults_injected", 1);
+}

@@ -42,6 +42,9 @@ pub struct S3Backend {
     part_size: u64,
 }
 
+/// How long an S3 request attempt waits for the first byte of an answer by default.
+pub const DEFAULT_TIMEOUT_SECONDS: u64 = 120;
+
 impl S3Backend {
     /// A backend on `bucket` under `prefix`, with an already configured client.
     pub fn new(client: Client, bucket: impl Into<String>, prefix: &str) -> S3Backend {
@@ -76,6 +79,9 @@ impl S3Backend {
     /// From the repository configuration: the standard AWS credential chain (environment,
     /// profile, SSO, web identity, instance role), with `profile`, `region`, `endpoint` and
     /// `path_style` applied.
+    /// Builds the backend `config` names. Each attempt waits `timeout_seconds` (default
+    /// [`DEFAULT_TIMEOUT_SECONDS`]) for the first byte of an answer; the SDK retries one that
+    /// stalls.
     pub async fn from_config(config: &RepositoryConfig) -> Result<S3Backend, RepoError> {
         let (bucket, prefix) = parse_url(&config.url)?;
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
@@ -94,6 +100,15 @@ impl S3Backend {
             builder = builder.endpoint_url(endpoint);
         }
         builder = builder.force_path_style(config.path_style);
+        let first_byte = std::time::Duration::from_secs(
+            config.timeout_seconds.unwrap_or(DEFAULT_TIMEOUT_SECONDS),
+        );
+        builder = builder.timeout_config(
+            aws_sdk_s3::config::timeout::TimeoutConfig::builder()
+                .connect_timeout(std::time::Duration::from_secs(10))
+                .read_timeout(first_byte)
+                .build(),
+        );
         let client = Client::from_conf(builder.build());
         Ok(S3Backend::new(client, bucket, &prefix).with_sse_kms(config.sse_kms_key_id.clone()))
     }
