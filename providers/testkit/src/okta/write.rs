@@ -1109,47 +1109,42 @@ async fn unassign_app_group(State(s): S, Path((id, group)): Path<(String, String
 // ----------------------------------------------------------------------- policies and rules
 
 fn check_refs(org: &Org, body: &Value) -> Result<(), ApiError> {
+    type Exists<'a> = &'a dyn Fn(&str) -> bool;
+    // Each condition that names objects by id: where it sits, its field in errors, what it
+    // names, and whether an id exists.
+    let groups: Exists = &|id| org.groups.contains_key(id);
+    let users: Exists = &|id| org.users.contains_key(id);
+    let zones: Exists = &|id| org.zones.contains_key(id);
+    let conditions = [
+        (
+            "/conditions/people/groups",
+            "conditions.people.groups",
+            "group",
+            groups,
+        ),
+        (
+            "/conditions/people/users",
+            "conditions.people.users",
+            "user",
+            users,
+        ),
+        ("/conditions/network", "conditions.network", "zone", zones),
+    ];
     for list in ["include", "exclude"] {
-        for g in body
-            .pointer(&format!("/conditions/people/groups/{list}"))
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let g = g.as_str().unwrap_or_default();
-            if !org.groups.contains_key(g) {
-                return Err(ApiError::validation(
-                    "conditions.people.groups",
-                    format!("conditions.people.groups.{list}: Invalid group id {g}"),
-                ));
-            }
-        }
-        for u in body
-            .pointer(&format!("/conditions/people/users/{list}"))
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let u = u.as_str().unwrap_or_default();
-            if !org.users.contains_key(u) {
-                return Err(ApiError::validation(
-                    "conditions.people.users",
-                    format!("conditions.people.users.{list}: Invalid user id {u}"),
-                ));
-            }
-        }
-        for z in body
-            .pointer(&format!("/conditions/network/{list}"))
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let z = z.as_str().unwrap_or_default();
-            if !org.zones.contains_key(z) {
-                return Err(ApiError::validation(
-                    "conditions.network",
-                    format!("conditions.network.{list}: Invalid zone id {z}"),
-                ));
+        for (pointer, field, noun, exists) in conditions {
+            for id in body
+                .pointer(&format!("{pointer}/{list}"))
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let id = id.as_str().unwrap_or_default();
+                if !exists(id) {
+                    return Err(ApiError::validation(
+                        field,
+                        format!("{field}.{list}: Invalid {noun} id {id}"),
+                    ));
+                }
             }
         }
     }
