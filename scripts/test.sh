@@ -18,6 +18,8 @@ fi
 if ! command -v moto_server >/dev/null 2>&1; then
     echo "installing moto[server] (pip)"
     python3 -m pip install --quiet 'moto[server]'
+    # pyenv installs console scripts behind shims that exist only after a rehash.
+    if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
     hash -r
 fi
 command -v moto_server >/dev/null || { echo "moto_server not on PATH after install" >&2; exit 1; }
