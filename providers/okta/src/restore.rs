@@ -50,6 +50,16 @@ pub(crate) fn reachable(mut desired: Record, live: &Record, activate_users: bool
     desired
 }
 
+/// The `activate` query parameter of a create: everything but an INACTIVE object is created
+/// active.
+fn activate_param(attrs: &Value) -> &'static str {
+    if attrs["status"] == "INACTIVE" {
+        "false"
+    } else {
+        "true"
+    }
+}
+
 /// Statuses a user holds only after signing in; restored users have no credentials.
 const SIGNED_IN: &[&str] = &[
     "ACTIVE",
@@ -258,11 +268,7 @@ impl Restore<'_> {
                     return Ok(Outcome::AlreadyDone { id });
                 }
                 let body = app_body(op, attrs, true)?;
-                let active = if attrs["status"] == "INACTIVE" {
-                    "false"
-                } else {
-                    "true"
-                };
+                let active = activate_param(attrs);
                 let url = c.url("/api/v1/apps", &[("activate", active)]);
                 applied(op, c.send(Method::POST, &url, Some(&body)).await?)
             }
@@ -313,11 +319,7 @@ impl Restore<'_> {
                     ));
                 }
                 let body = self.policy_body(op, attrs)?;
-                let active = if attrs["status"] == "INACTIVE" {
-                    "false"
-                } else {
-                    "true"
-                };
+                let active = activate_param(attrs);
                 let url = c.url("/api/v1/policies", &[("activate", active)]);
                 applied(op, c.send(Method::POST, &url, Some(&body)).await?)
             }
@@ -340,11 +342,7 @@ impl Restore<'_> {
                     ));
                 }
                 let body = self.policy_body(op, attrs)?;
-                let active = if attrs["status"] == "INACTIVE" {
-                    "false"
-                } else {
-                    "true"
-                };
+                let active = activate_param(attrs);
                 let url = c.url(
                     &format!("/api/v1/policies/{policy}/rules"),
                     &[("activate", active)],
