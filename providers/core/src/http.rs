@@ -386,6 +386,36 @@ fn transport_error(url: &Url, error: &reqwest::Error) -> ProviderError {
     }
 }
 
+/// The base URL of a service from `sources.SOURCE.FIELD`: `https://…` without a path. Plain
+/// `http` is accepted for loopback addresses only (local emulators), since tokens and secrets
+/// would otherwise cross the network in clear. `example` shows the expected form in errors.
+pub fn service_url(
+    source: &str,
+    field: &str,
+    value: &str,
+    example: &str,
+) -> Result<Url, ProviderError> {
+    let what = format!("sources.{source}.{field}: {value:?}");
+    let url = Url::parse(value.trim_end_matches('/')).map_err(|e| {
+        ProviderError::Config(format!("{what} is not a URL ({e}); write it as {example}"))
+    })?;
+    let loopback = matches!(
+        url.host_str(),
+        Some("localhost" | "127.0.0.1" | "[::1]" | "::1")
+    );
+    if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
+        return Err(ProviderError::Config(format!(
+            "{what} must start with https:// (plain http is only accepted for a local emulator)"
+        )));
+    }
+    if url.path() != "/" && !url.path().is_empty() {
+        return Err(ProviderError::Config(format!(
+            "{what} must be the service's address alone, without a path; write it as {example}"
+        )));
+    }
+    Ok(url)
+}
+
 /// The HTTP status of an error the provider answered with, if it answered.
 pub fn status_of(error: &ProviderError) -> Option<u16> {
     match error {
@@ -669,6 +699,22 @@ impl RateLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn service_urls_are_https_without_a_path_except_on_loopback() {
+        let ok = |v: &str| service_url("s", "url", v, "https://example.com").is_ok();
+        assert!(ok("https://acme.okta.com/"));
+        assert!(ok("http://127.0.0.1:8080"));
+        assert!(!ok("http://acme.okta.com"));
+        assert!(!ok("https://acme.okta.com/api/v1"));
+        let err = service_url("okta-prod", "org_url", "acme", "https://x.okta.com")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("sources.okta-prod.org_url") && err.contains("https://x.okta.com"),
+            "{err}"
+        );
+    }
     use std::net::SocketAddr;
     use std::sync::atomic::AtomicUsize;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

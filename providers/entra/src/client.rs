@@ -30,31 +30,6 @@ pub(crate) struct GraphClient {
     retry: HttpConfig,
 }
 
-/// A URL must be `https://…`; plain `http` is accepted for loopback addresses only (local
-/// emulators), since tokens and secrets would otherwise cross the network in clear.
-pub(crate) fn endpoint(source: &str, field: &str, value: &str) -> Result<Url, ProviderError> {
-    let url = Url::parse(value.trim_end_matches('/')).map_err(|e| {
-        ProviderError::Config(format!(
-            "sources.{source}.{field}: {value:?} is not a URL ({e})"
-        ))
-    })?;
-    let loopback = matches!(
-        url.host_str(),
-        Some("localhost" | "127.0.0.1" | "[::1]" | "::1")
-    );
-    if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
-        return Err(ProviderError::Config(format!(
-            "sources.{source}.{field}: {value:?} must start with https:// (plain http is only accepted for a local emulator)"
-        )));
-    }
-    if url.path() != "/" && !url.path().is_empty() {
-        return Err(ProviderError::Config(format!(
-            "sources.{source}.{field}: {value:?} must be the service's address alone, without a path such as /v1.0"
-        )));
-    }
-    Ok(url)
-}
-
 impl GraphClient {
     pub(crate) fn new(
         graph: Url,

@@ -34,6 +34,7 @@ mod restore;
 mod snapshot;
 mod token;
 
+use iamsnap_provider::http::service_url;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -92,21 +93,23 @@ impl EntraProvider {
                 "sources.{source_name}.client_id: empty; write the application (client) id of the app registration"
             )));
         }
-        let login = client::endpoint(
+        let login = service_url(
             source_name,
             "login_url",
             config
                 .login_url
                 .as_deref()
                 .unwrap_or(config::DEFAULT_LOGIN_URL),
+            config::DEFAULT_LOGIN_URL,
         )?;
-        let graph = client::endpoint(
+        let graph = service_url(
             source_name,
             "graph_url",
             config
                 .graph_url
                 .as_deref()
                 .unwrap_or(config::DEFAULT_GRAPH_URL),
+            config::DEFAULT_GRAPH_URL,
         )?;
         let token_url = login
             .join(&format!("{tenant}/oauth2/v2.0/token"))

@@ -1,5 +1,6 @@
 //! The Okta Management API over the shared HTTP kit: `SSWS` auth, org URL checks, paging.
 
+use iamsnap_provider::http::service_url;
 use std::marker::PhantomData;
 
 use iamsnap_provider::http::{HttpClient, HttpConfig, status_of};
@@ -25,25 +26,7 @@ impl OktaClient {
         token: Secret,
         concurrency: usize,
     ) -> Result<Self, ProviderError> {
-        let base = Url::parse(org_url.trim_end_matches('/')).map_err(|e| {
-            ProviderError::Config(format!(
-                "sources.{source}.org_url: {org_url:?} is not a URL ({e}); write it as https://your-org.okta.com"
-            ))
-        })?;
-        let loopback = matches!(
-            base.host_str(),
-            Some("localhost" | "127.0.0.1" | "[::1]" | "::1")
-        );
-        if base.scheme() != "https" && !(base.scheme() == "http" && loopback) {
-            return Err(ProviderError::Config(format!(
-                "sources.{source}.org_url: {org_url:?} must start with https:// (plain http is only accepted for a local emulator)"
-            )));
-        }
-        if base.path() != "/" && !base.path().is_empty() {
-            return Err(ProviderError::Config(format!(
-                "sources.{source}.org_url: {org_url:?} must be the org's address alone, without a path such as /api/v1 or /admin"
-            )));
-        }
+        let base = service_url(source, "org_url", org_url, "https://your-org.okta.com")?;
         let token = token.expose().trim();
         let token = token.strip_prefix("SSWS ").unwrap_or(token);
         let mut config = HttpConfig::new("Authorization", Secret::new(format!("SSWS {token}")));
