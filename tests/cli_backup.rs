@@ -148,17 +148,3 @@ fn a_failing_source_publishes_nothing_and_exits_3() {
     );
     assert!(!stderr(&out).contains(OKTA_TOKEN));
 }
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out.sort();
-    out
-}

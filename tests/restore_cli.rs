@@ -275,7 +275,7 @@ fn killed_restore_resumes_without_duplicates() {
     let count_ends = || {
         walk(&journals)
             .iter()
-            .filter(|p| p.ends_with(".end.json"))
+            .filter(|p| p.to_string_lossy().ends_with(".end.json"))
             .count()
     };
     while count_ends() < total / 3 && started.elapsed() < Duration::from_secs(60) {
@@ -316,22 +316,6 @@ fn killed_restore_resumes_without_duplicates() {
         "{}",
         describe(&none)
     );
-}
-
-fn walk(dir: &std::path::Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return out;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else {
-            out.push(path.to_string_lossy().into_owned());
-        }
-    }
-    out
 }
 
 #[test]

@@ -8,12 +8,12 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+
 use std::process::Output;
 
 use iamsnap_testkit::faults::{FaultPlan, FaultProxy};
 
-use crate::support::{OKTA_TOKEN, Workspace, describe, s3_client};
+use crate::support::{OKTA_TOKEN, Workspace, describe, s3_client, walk};
 
 /// Prints one figure of the suite, as `reliability: <name> <n>`, for the README's section.
 /// Run with `--nocapture` and sum the lines per name.
@@ -130,24 +130,6 @@ pub fn exported(
     std::fs::remove_dir_all(&out_dir).unwrap();
     assert!(!files.is_empty(), "the export holds records");
     files
-}
-
-/// Every file under `dir`, sorted; empty when `dir` does not exist.
-pub fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return out;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out.sort();
-    out
 }
 
 /// Asserts that none of `secrets` appears in `text`, naming `what` it was.
