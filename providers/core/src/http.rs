@@ -416,6 +416,15 @@ pub fn service_url(
     Ok(url)
 }
 
+/// A read whose 404 means "does not exist": `Ok(None)` then, other errors kept.
+pub fn found<T>(result: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(e) if status_of(&e) == Some(404) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// The HTTP status of an error the provider answered with, if it answered.
 pub fn status_of(error: &ProviderError) -> Option<u16> {
     match error {

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
-use iamsnap_provider::http::{HttpClient, HttpConfig, backoff, error_message, status_of};
+use iamsnap_provider::http::{HttpClient, HttpConfig, backoff, error_message, found};
 use iamsnap_provider::{ProviderError, RequestStats, Secret};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -90,11 +90,7 @@ impl GraphClient {
 
     /// `GET`, with a 404 read as "does not exist".
     pub(crate) async fn get_opt(&self, url: &Url) -> Result<Option<Value>, ProviderError> {
-        match self.get(url).await {
-            Ok(v) => Ok(Some(v)),
-            Err(e) if status_of(&e) == Some(404) => Ok(None),
-            Err(e) => Err(e),
-        }
+        found(self.get(url).await)
     }
 
     pub(crate) async fn send(

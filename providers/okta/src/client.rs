@@ -1,9 +1,8 @@
 //! The Okta Management API over the shared HTTP kit: `SSWS` auth, org URL checks, paging.
 
-use iamsnap_provider::http::service_url;
 use std::marker::PhantomData;
 
-use iamsnap_provider::http::{HttpClient, HttpConfig, status_of};
+use iamsnap_provider::http::{HttpClient, HttpConfig, found, service_url};
 use iamsnap_provider::{ProviderError, RequestStats, Secret};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
@@ -64,11 +63,7 @@ impl OktaClient {
 
     /// `GET`, with a 404 read as "does not exist".
     pub(crate) async fn get_opt(&self, url: &Url) -> Result<Option<Value>, ProviderError> {
-        match self.http.get_json(url).await {
-            Ok(v) => Ok(Some(v)),
-            Err(e) if status_of(&e) == Some(404) => Ok(None),
-            Err(e) => Err(e),
-        }
+        found(self.http.get_json(url).await)
     }
 
     pub(crate) async fn send(
