@@ -16,6 +16,7 @@ mod entra;
 mod harness;
 mod okta;
 mod pipeline;
+mod restore;
 mod scale;
 
 use std::path::PathBuf;
@@ -54,7 +55,7 @@ enum Scenario {
         groups: usize,
     },
     /// Okta restore throughput against the rate-limit floor.
-    Restore(okta::RestoreArgs),
+    Restore(restore::RestoreArgs),
     /// Every scenario with its defaults, one table.
     All,
     /// Runs a program and writes its peak resident memory (KiB) to FILE (used internally).
@@ -85,7 +86,7 @@ fn main() -> anyhow::Result<()> {
             }
             ("Memory and diff at scale", rows)
         }
-        Scenario::Restore(a) => ("Okta restore", okta::restore(&rt, &a)?),
+        Scenario::Restore(a) => ("Okta restore", restore::restore(&rt, &a)?),
         Scenario::All => ("All", all(&rt)),
         Scenario::Rss { .. } => unreachable!("handled above"),
     };
@@ -132,7 +133,7 @@ fn all(rt: &tokio::runtime::Runtime) -> Vec<Row> {
                 .map(|n| scale::run(rt, n, groups))
                 .collect::<anyhow::Result<Vec<Vec<Row>>>>()
                 .map(|r| r.into_iter().flatten().collect()),
-            Scenario::Restore(a) => okta::restore(rt, &a),
+            Scenario::Restore(a) => restore::restore(rt, &a),
             Scenario::All | Scenario::Rss { .. } => Ok(Vec::new()),
         };
         match result {

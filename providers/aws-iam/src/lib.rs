@@ -261,6 +261,10 @@ impl Provider for AwsIamProvider {
         Ok(identity_of_arn(&self.caller_arn().await?))
     }
 
+    fn concurrency(&self) -> usize {
+        self.concurrency
+    }
+
     fn stats(&self) -> RequestStats {
         self.counter.stats()
     }

@@ -130,6 +130,12 @@ pub trait Provider: Send + Sync {
         Ok(None)
     }
 
+    /// Operations of one kind a restore runs at once (the source's `concurrency`): each kind
+    /// has its own budget, so a kind held back by its rate limit does not stall the others.
+    fn concurrency(&self) -> usize {
+        8
+    }
+
     /// Requests made so far.
     fn stats(&self) -> RequestStats;
 }

@@ -54,6 +54,7 @@ pub struct EntraProvider {
     source: String,
     client_id: String,
     client: GraphClient,
+    concurrency: usize,
     restore_policy_state: AtomicBool,
 }
 
@@ -125,6 +126,7 @@ impl EntraProvider {
             source: source_name.to_string(),
             client_id: config.client_id.trim().to_string(),
             client: GraphClient::new(graph, tokens, concurrency)?,
+            concurrency,
             restore_policy_state: AtomicBool::new(false),
         })
     }
@@ -210,6 +212,10 @@ impl Provider for EntraProvider {
                 .as_str()
                 .map(|name| (kinds::SERVICE_PRINCIPAL.to_string(), name.to_string()))
         }))
+    }
+
+    fn concurrency(&self) -> usize {
+        self.concurrency
     }
 
     fn stats(&self) -> RequestStats {

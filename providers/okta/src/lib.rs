@@ -147,6 +147,10 @@ impl Provider for OktaProvider {
             .map(|login| (kinds::USER.to_string(), login.to_string())))
     }
 
+    fn concurrency(&self) -> usize {
+        self.concurrency
+    }
+
     fn stats(&self) -> RequestStats {
         self.client.stats()
     }
