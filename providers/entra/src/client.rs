@@ -7,6 +7,8 @@ use futures::{StreamExt, TryStreamExt};
 use iamsnap_provider::http::{HttpClient, HttpConfig, backoff, error_message, found};
 use iamsnap_provider::{ProviderError, RequestStats, Secret};
 use reqwest::Method;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use url::Url;
 
@@ -85,7 +87,12 @@ impl GraphClient {
     }
 
     pub(crate) async fn get(&self, url: &Url) -> Result<Value, ProviderError> {
-        self.authorized(|| self.http.get_json::<Value>(url)).await
+        self.get_as(url).await
+    }
+
+    /// `GET`, decoded straight into `T`.
+    pub(crate) async fn get_as<T: DeserializeOwned>(&self, url: &Url) -> Result<T, ProviderError> {
+        self.authorized(|| self.http.get_json::<T>(url)).await
     }
 
     /// `GET`, with a 404 read as "does not exist".
@@ -105,16 +112,24 @@ impl GraphClient {
 
     /// One page of a collection and the link to the next one.
     pub(crate) async fn page(&self, url: &Url) -> Result<(Vec<Value>, Option<Url>), ProviderError> {
-        let body = self.get(url).await?;
+        self.page_of(url).await
+    }
+
+    /// One page of a collection, its items decoded as `T`, and the link to the next one.
+    pub(crate) async fn page_of<T: DeserializeOwned>(
+        &self,
+        url: &Url,
+    ) -> Result<(Vec<T>, Option<Url>), ProviderError> {
+        let body: Page<T> = self.get_as(url).await?;
         self.split_page(url, body)
     }
 
-    fn split_page(
+    fn split_page<T>(
         &self,
         url: &Url,
-        body: Value,
-    ) -> Result<(Vec<Value>, Option<Url>), ProviderError> {
-        let next = match body.get("@odata.nextLink").and_then(Value::as_str) {
+        body: Page<T>,
+    ) -> Result<(Vec<T>, Option<Url>), ProviderError> {
+        let next = match body.next.as_deref() {
             None => None,
             Some(link) => {
                 let next = Url::parse(link).map_err(|e| ProviderError::Decode {
@@ -132,28 +147,33 @@ impl GraphClient {
                 (next != *url).then_some(next)
             }
         };
-        let items = match body.get("value") {
-            Some(Value::Array(items)) => items.clone(),
-            _ => {
-                return Err(ProviderError::Decode {
-                    url: url.to_string(),
-                    message: "a collection answer without a \"value\" array".into(),
-                });
-            }
+        let Some(items) = body.value else {
+            return Err(ProviderError::Decode {
+                url: url.to_string(),
+                message: "a collection answer without a \"value\" array".into(),
+            });
         };
         Ok((items, next))
     }
 
     /// Every item of a collection, all pages read.
     pub(crate) async fn all(&self, path: &str) -> Result<Vec<Value>, ProviderError> {
+        self.all_of(path).await
+    }
+
+    /// Every item of a collection, decoded as `T`, all pages read.
+    pub(crate) async fn all_of<T: DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<Vec<T>, ProviderError> {
         self.all_from(self.url(path)).await
     }
 
-    async fn all_from(&self, first: Url) -> Result<Vec<Value>, ProviderError> {
+    async fn all_from<T: DeserializeOwned>(&self, first: Url) -> Result<Vec<T>, ProviderError> {
         let mut out = Vec::new();
         let mut next = Some(first);
         while let Some(url) = next {
-            let (items, following) = self.page(&url).await?;
+            let (items, following) = self.page_of(&url).await?;
             out.extend(items);
             next = following;
         }
@@ -163,12 +183,12 @@ impl GraphClient {
     /// Every item of each of `paths` (GET collections under `/v1.0`), read through `$batch`
     /// 20 at a time with as many batches in flight as the concurrency allows. `None` for a
     /// collection whose parent no longer exists (deleted while the snapshot ran).
-    pub(crate) async fn batch_lists(
+    pub(crate) async fn batch_lists<T: DeserializeOwned + Send>(
         &self,
         paths: &[String],
-    ) -> Result<Vec<Option<Vec<Value>>>, ProviderError> {
+    ) -> Result<Vec<Option<Vec<T>>>, ProviderError> {
         let owned: Vec<Vec<String>> = paths.chunks(MAX_BATCH).map(<[String]>::to_vec).collect();
-        let chunks: Vec<Vec<Option<Vec<Value>>>> = futures::stream::iter(owned)
+        let chunks: Vec<Vec<Option<Vec<T>>>> = futures::stream::iter(owned)
             .map(move |chunk: Vec<String>| async move { self.batch_chunk(&chunk).await })
             .buffered(self.concurrency)
             .try_collect()
@@ -176,12 +196,12 @@ impl GraphClient {
         Ok(chunks.into_iter().flatten().collect())
     }
 
-    async fn batch_chunk(
+    async fn batch_chunk<T: DeserializeOwned>(
         &self,
         paths: &[String],
-    ) -> Result<Vec<Option<Vec<Value>>>, ProviderError> {
+    ) -> Result<Vec<Option<Vec<T>>>, ProviderError> {
         let batch_url = self.url("/$batch");
-        let mut results: Vec<Option<Option<Vec<Value>>>> = vec![None; paths.len()];
+        let mut results: Vec<Option<Option<Vec<T>>>> = (0..paths.len()).map(|_| None).collect();
         let mut pending: Vec<usize> = (0..paths.len()).collect();
         let mut round = 0u32;
         while !pending.is_empty() {
@@ -197,34 +217,33 @@ impl GraphClient {
                 .map(|i| json!({"id": i.to_string(), "method": "GET", "url": paths[*i]}))
                 .collect();
             let body = json!({ "requests": requests });
-            let answer = self
-                .send(Method::POST, &batch_url, Some(&body))
-                .await?
-                .unwrap_or(Value::Null);
-            let responses =
-                answer["responses"]
-                    .as_array()
-                    .ok_or_else(|| ProviderError::Decode {
-                        url: batch_url.to_string(),
-                        message: "a $batch answer without a \"responses\" array".into(),
-                    })?;
+            let answer: BatchAnswer<T> = self
+                .authorized(|| async {
+                    self.http
+                        .send(Method::POST, &batch_url, Some(&body))
+                        .await?
+                        .json(&batch_url)
+                })
+                .await?;
+            let responses = answer.responses.ok_or_else(|| ProviderError::Decode {
+                url: batch_url.to_string(),
+                message: "a $batch answer without a \"responses\" array".into(),
+            })?;
             let mut again = Vec::new();
             let mut wait: Option<Duration> = None;
             for response in responses {
-                let Some(i) = response["id"]
-                    .as_str()
-                    .and_then(|id| id.parse::<usize>().ok())
-                else {
+                let Some(i) = response.id.as_str().and_then(|id| id.parse::<usize>().ok()) else {
                     continue;
                 };
                 if !pending.contains(&i) || results[i].is_some() {
                     continue;
                 }
                 let url = self.url(&paths[i]);
-                let status = response["status"].as_u64().unwrap_or(0) as u16;
+                let status = response.status.as_u64().unwrap_or(0) as u16;
                 match status {
                     200 => {
-                        let (mut items, next) = self.split_page(&url, response["body"].clone())?;
+                        let body = response.body.unwrap_or_default();
+                        let (mut items, next) = self.split_page(&url, body.into())?;
                         if let Some(next) = next {
                             items.extend(self.all_from(next).await?);
                         }
@@ -232,7 +251,7 @@ impl GraphClient {
                     }
                     404 => results[i] = Some(None),
                     429 | 503 | 504 => {
-                        let retry_after = header(&response["headers"], "retry-after")
+                        let retry_after = header(&response.headers, "retry-after")
                             .and_then(|v| v.trim().parse::<u64>().ok())
                             .map(Duration::from_secs);
                         let item_wait = match retry_after {
@@ -255,7 +274,10 @@ impl GraphClient {
                         wait = Some(wait.map_or(item_wait, |w| w.max(item_wait)));
                         again.push(i);
                     }
-                    _ => return Err(item_error(&url, status, &response["body"])),
+                    _ => {
+                        let error = response.body.and_then(|b| b.error);
+                        return Err(item_error(&url, status, error));
+                    }
                 }
             }
             // Items the answer left out are sent again.
@@ -273,6 +295,63 @@ impl GraphClient {
     }
 }
 
+/// A collection answer: its items decoded as `T`, everything else skipped unread.
+#[derive(Debug, Deserialize)]
+#[serde(bound = "T: Deserialize<'de>")]
+struct Page<T> {
+    #[serde(rename = "@odata.nextLink")]
+    next: Option<String>,
+    value: Option<Vec<T>>,
+}
+
+/// An item's body inside a `$batch` answer: a collection page, or Graph's error.
+#[derive(Debug, Deserialize)]
+#[serde(bound = "T: Deserialize<'de>")]
+struct BatchBody<T> {
+    #[serde(rename = "@odata.nextLink")]
+    next: Option<String>,
+    value: Option<Vec<T>>,
+    error: Option<Value>,
+}
+
+impl<T> Default for BatchBody<T> {
+    fn default() -> Self {
+        BatchBody {
+            next: None,
+            value: None,
+            error: None,
+        }
+    }
+}
+
+impl<T> From<BatchBody<T>> for Page<T> {
+    fn from(body: BatchBody<T>) -> Self {
+        Page {
+            next: body.next,
+            value: body.value,
+        }
+    }
+}
+
+/// A `$batch` answer, each item decoded where it stands: no `Value` tree of the whole answer.
+#[derive(Debug, Deserialize)]
+#[serde(bound = "T: Deserialize<'de>")]
+struct BatchAnswer<T> {
+    responses: Option<Vec<BatchItem<T>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(bound = "T: Deserialize<'de>")]
+struct BatchItem<T> {
+    #[serde(default)]
+    id: Value,
+    #[serde(default)]
+    status: Value,
+    #[serde(default)]
+    headers: Value,
+    body: Option<BatchBody<T>>,
+}
+
 /// A header of a batch item (names compared without case).
 fn header<'a>(headers: &'a Value, name: &str) -> Option<&'a str> {
     headers
@@ -282,7 +361,8 @@ fn header<'a>(headers: &'a Value, name: &str) -> Option<&'a str> {
         .and_then(|(_, v)| v.as_str())
 }
 
-fn item_error(url: &Url, status: u16, body: &Value) -> ProviderError {
+fn item_error(url: &Url, status: u16, error: Option<Value>) -> ProviderError {
+    let body = error.map_or(Value::Null, |e| json!({ "error": e }));
     let message = error_message(body.to_string().as_bytes());
     let url = url.to_string();
     match status {

@@ -1,6 +1,7 @@
 //! One record read again by kind and natural key, in the same form the snapshot gives it
 //! (verification after a restore, and the restore's own "does it exist already?" checks).
 
+use iamsnap_provider::http::found;
 use iamsnap_provider::{ProviderError, Record};
 use serde_json::{Value, json};
 
@@ -41,6 +42,20 @@ fn collection(kind: &str) -> &'static str {
     }
 }
 
+/// The live user with this userPrincipalName, read as the snapshot reads users.
+async fn user(client: &GraphClient, upn: &str) -> Result<Option<records::User>, ProviderError> {
+    found(client.get_as(&user_url(client, upn)).await)
+}
+
+fn user_url(client: &GraphClient, upn: &str) -> url::Url {
+    client.url(&format!(
+        "/users/{}?$select={}&{}",
+        segment(upn),
+        select(records::USER_SELECT),
+        records::MANAGER_EXPAND
+    ))
+}
+
 /// The live directory object of `kind` (user, group, application, service principal,
 /// administrative unit) with this natural key.
 pub(crate) async fn object(
@@ -49,13 +64,7 @@ pub(crate) async fn object(
     key: &str,
 ) -> Result<Option<Value>, ProviderError> {
     if kind == USER {
-        let url = client.url(&format!(
-            "/users/{}?$select={}&{}",
-            segment(key),
-            select(records::USER_SELECT),
-            records::MANAGER_EXPAND
-        ));
-        return client.get_opt(&url).await;
+        return client.get_opt(&user_url(client, key)).await;
     }
     let url = client.url(&format!(
         "/{}?$filter={}&$select={}",
@@ -72,14 +81,14 @@ pub(crate) async fn record(
     key: &str,
 ) -> Result<Option<Record>, ProviderError> {
     match kind {
-        USER => Ok(object(client, USER, key).await?.map(|v| records::user(&v))),
+        USER => Ok(user(client, key).await?.map(|u| records::user(u).0)),
         USER_MANAGER => {
-            let Some((user, _, _)) = records::split_link_key(key) else {
+            let Some((upn, _, _)) = records::split_link_key(key) else {
                 return Ok(None);
             };
-            Ok(object(client, USER, user)
+            Ok(user(client, upn)
                 .await?
-                .and_then(|v| records::manager(&v))
+                .and_then(|u| records::user(u).1)
                 .filter(|r| r.key == key))
         }
         GROUP | ADMINISTRATIVE_UNIT => Ok(object(client, kind, key).await?.map(|v| {
@@ -212,8 +221,8 @@ async fn link(
         return Ok(None);
     };
     let parent_id = id_of(&parent).to_string();
-    let list = client
-        .all(&format!(
+    let list: Vec<records::Member> = client
+        .all_of(&format!(
             "/{}/{parent_id}/{path}?$top=999&$select={}",
             collection(parent_kind),
             select(MEMBER_SELECT)

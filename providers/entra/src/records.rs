@@ -8,8 +8,12 @@
 //! refs, and where a policy names objects by id its refs say which.
 
 use std::collections::HashMap;
+use std::fmt;
+use std::sync::LazyLock;
 
 use iamsnap_provider::{Record, Ref};
+use serde::Deserialize;
+use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::{Map, Value, json};
 
 use crate::kinds::*;
@@ -130,11 +134,12 @@ pub(crate) fn select(fields: &[&str]) -> String {
 /// The object without volatile properties.
 fn kept(v: &Value) -> Map<String, Value> {
     let mut m = v.as_object().cloned().unwrap_or_default();
-    for k in VOLATILE {
-        m.remove(*k);
-    }
-    m.retain(|k, _| !k.contains("@odata."));
+    m.retain(|k, _| !is_volatile(k));
     m
+}
+
+fn is_volatile(name: &str) -> bool {
+    VOLATILE.contains(&name) || name.contains("@odata.")
 }
 
 pub(crate) fn id_of(v: &Value) -> &str {
@@ -147,7 +152,11 @@ fn str_of<'a>(v: &'a Value, field: &str) -> &'a str {
 
 /// The kind of a directory object from its `@odata.type`.
 pub(crate) fn kind_of(v: &Value) -> Option<&'static str> {
-    Some(match v["@odata.type"].as_str()? {
+    kind_of_type(v["@odata.type"].as_str()?)
+}
+
+fn kind_of_type(odata_type: &str) -> Option<&'static str> {
+    Some(match odata_type {
         "#microsoft.graph.user" => USER,
         "#microsoft.graph.group" => GROUP,
         "#microsoft.graph.servicePrincipal" => SERVICE_PRINCIPAL,
@@ -207,12 +216,15 @@ pub(crate) struct Index {
 
 impl Index {
     pub(crate) fn add(&mut self, kind: &'static str, v: &Value) {
-        self.by_id
-            .insert(id_of(v).to_string(), (kind, key_of(kind, v)));
+        self.insert(kind, id_of(v), key_of(kind, v));
         if kind == APPLICATION {
             self.app_by_app_id
                 .insert(str_of(v, "appId").to_lowercase(), id_of(v).to_string());
         }
+    }
+
+    pub(crate) fn insert(&mut self, kind: &'static str, id: &str, key: String) {
+        self.by_id.insert(id.to_string(), (kind, key));
     }
 
     /// `(kind, "label:key")` of the object with this id.
@@ -226,34 +238,158 @@ impl Index {
 /// How users are read: with their manager's id and userPrincipalName.
 pub(crate) const MANAGER_EXPAND: &str = "$expand=manager($select=id,userPrincipalName)";
 
-pub(crate) fn user(v: &Value) -> Record {
-    let mut attrs = kept(v);
-    attrs.remove("manager");
-    Record::new(
-        USER,
-        id_of(v),
-        key_of(USER, v),
-        Value::Object(attrs),
-        Vec::new(),
-    )
+/// A user as Graph lists it, decoded straight from the answer's bytes: every property Graph
+/// returned goes into `attrs` except the volatile ones, which are skipped unread, and the
+/// expanded `manager`, kept apart. Users are most of a tenant, and building a `Value` tree per
+/// page, then copying each user out of it, was most of a backup's CPU.
+#[derive(Debug, Default)]
+pub(crate) struct User {
+    pub id: String,
+    /// The userPrincipalName, the natural key.
+    pub key: String,
+    /// `(id, userPrincipalName)` of the manager, when Graph expanded one.
+    pub manager: Option<(String, String)>,
+    pub attrs: Map<String, Value>,
 }
 
-/// The user's manager as a relationship record, when the user (read with
-/// [`MANAGER_EXPAND`]) has one.
-pub(crate) fn manager(v: &Value) -> Option<Record> {
-    let manager = v.get("manager").filter(|m| m.is_object())?;
-    let user_key = key_of(USER, v);
-    let manager_key = format!("user:{}", str_of(manager, "userPrincipalName"));
-    Some(Record::new(
-        USER_MANAGER,
-        format!("{}/{}", id_of(v), id_of(manager)),
-        format!("{user_key}|{manager_key}"),
-        json!({"user": user_key, "manager": manager_key}),
-        vec![
-            Ref::new("user", USER, id_of(v)),
-            Ref::new("manager", USER, id_of(manager)),
-        ],
-    ))
+impl<'de> Deserialize<'de> for User {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(UserVisitor)
+    }
+}
+
+struct UserVisitor;
+
+impl<'de> Visitor<'de> for UserVisitor {
+    type Value = User;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a user object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<User, A::Error> {
+        let mut user = User::default();
+        while let Some(name) = map.next_key::<String>()? {
+            match name.as_str() {
+                "id" => user.id = map.next_value::<Text>()?.0.unwrap_or_default(),
+                "manager" => {
+                    // Anything but an object (null when there is none) is no manager.
+                    if let Value::Object(mut m) = map.next_value::<Value>()? {
+                        let mut take = |k: &str| match m.remove(k) {
+                            Some(Value::String(s)) => s,
+                            _ => String::new(),
+                        };
+                        user.manager = Some((take("id"), take("userPrincipalName")));
+                    }
+                }
+                n if is_volatile(n) => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+                _ => {
+                    let value: Value = map.next_value()?;
+                    if name == "userPrincipalName" {
+                        user.key = value.as_str().unwrap_or_default().to_string();
+                    }
+                    user.attrs.insert(name, value);
+                }
+            }
+        }
+        Ok(user)
+    }
+}
+
+/// A string property read leniently, as `Value::as_str` would: anything else reads as absent.
+#[derive(Debug, Default)]
+pub(crate) struct Text(pub Option<String>);
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Text(match Value::deserialize(deserializer)? {
+            Value::String(s) => Some(s),
+            _ => None,
+        }))
+    }
+}
+
+fn text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    Text::deserialize(deserializer).map(|t| t.0)
+}
+
+/// A member or owner as Graph lists it (read with [`MEMBER_SELECT`]): what says which object it
+/// is and its key, nothing else.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Member {
+    #[serde(rename = "@odata.type", default, deserialize_with = "text")]
+    pub odata_type: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    pub id: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    pub user_principal_name: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    pub display_name: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    pub device_id: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    pub mail: Option<String>,
+}
+
+impl Member {
+    fn kind(&self) -> Option<&'static str> {
+        kind_of_type(self.odata_type.as_deref()?)
+    }
+
+    /// As [`key_of`] for the object's kind.
+    fn key(&self, kind: &str) -> &str {
+        let display = self.display_name.as_deref().unwrap_or_default();
+        match kind {
+            USER => self.user_principal_name.as_deref().unwrap_or_default(),
+            DEVICE => self.device_id.as_deref().unwrap_or_default(),
+            ORG_CONTACT => self.mail.as_deref().unwrap_or(display),
+            _ => display,
+        }
+    }
+}
+
+/// A record whose attributes come straight from a decoded `serde_json::Map`. Without
+/// serde_json's `preserve_order` feature such a map (and every map inside it) already keeps
+/// its keys sorted, so [`Record::new`]'s normalizing copy would rebuild the same tree; it is
+/// skipped then, and taken if a build ever enables that feature.
+fn decoded_record(kind: &str, id: String, key: String, attrs: Map<String, Value>) -> Record {
+    static SORTED_MAPS: LazyLock<bool> = LazyLock::new(|| {
+        let mut m = Map::new();
+        m.insert("b".into(), Value::Null);
+        m.insert("a".into(), Value::Null);
+        m.keys().next().is_some_and(|k| k == "a")
+    });
+    if !*SORTED_MAPS {
+        return Record::new(kind, id, key, Value::Object(attrs), Vec::new());
+    }
+    Record {
+        kind: kind.to_string(),
+        id,
+        key,
+        attrs: Value::Object(attrs),
+        refs: Vec::new(),
+    }
+}
+
+/// The user record, and the manager relationship when Graph expanded one.
+pub(crate) fn user(v: User) -> (Record, Option<Record>) {
+    let manager = v.manager.map(|(manager_id, manager_upn)| {
+        let manager_key = format!("user:{manager_upn}");
+        Record::new(
+            USER_MANAGER,
+            format!("{}/{manager_id}", v.id),
+            format!("{}|{manager_key}", v.key),
+            json!({"user": v.key, "manager": manager_key}),
+            vec![
+                Ref::new("user", USER, v.id.as_str()),
+                Ref::new("manager", USER, manager_id),
+            ],
+        )
+    });
+    (decoded_record(USER, v.id, v.key, v.attrs), manager)
 }
 
 pub(crate) fn simple(kind: &'static str, v: &Value) -> Record {
@@ -306,11 +442,12 @@ pub(crate) fn service_principal(v: &Value, index: &Index) -> Record {
 pub(crate) fn link(
     kind: &'static str,
     parent: (&'static str, &str, &str),
-    member: &Value,
+    member: &Member,
 ) -> Option<Record> {
     let (parent_kind, parent_id, parent_key) = parent;
-    let member_kind = kind_of(member)?;
-    let member_key = format!("{}:{}", label(member_kind), key_of(member_kind, member));
+    let member_kind = member.kind()?;
+    let member_id = member.id.as_deref().unwrap_or_default();
+    let member_key = format!("{}:{}", label(member_kind), member.key(member_kind));
     let rel = if kind == GROUP_OWNER {
         "owner"
     } else {
@@ -323,12 +460,12 @@ pub(crate) fn link(
     };
     Some(Record::new(
         kind,
-        format!("{parent_id}/{}", id_of(member)),
+        format!("{parent_id}/{member_id}"),
         format!("{parent_key}|{member_key}"),
         json!({ parent_rel: parent_key, rel: member_key }),
         vec![
             Ref::new(parent_rel, parent_kind, parent_id),
-            Ref::new(rel, member_kind, id_of(member)),
+            Ref::new(rel, member_kind, member_id),
         ],
     ))
 }

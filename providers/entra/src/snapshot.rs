@@ -84,11 +84,17 @@ impl Snapshot<'_> {
         );
         let mut next = Some(self.client.url(&path));
         while let Some(url) = next {
-            let (items, following) = self.client.page(&url).await?;
-            for v in &items {
-                lock(index).add(USER, v);
-                self.emit(records::user(v)).await?;
-                if let Some(manager) = records::manager(v) {
+            let (users, following) = self.client.page_of::<records::User>(&url).await?;
+            {
+                let mut index = lock(index);
+                for u in &users {
+                    index.insert(USER, &u.id, u.key.clone());
+                }
+            }
+            for u in users {
+                let (user, manager) = records::user(u);
+                self.emit(user).await?;
+                if let Some(manager) = manager {
                     self.emit(manager).await?;
                 }
             }
@@ -211,7 +217,7 @@ impl Snapshot<'_> {
         }
         for window in wanted.chunks(WINDOW) {
             let paths: Vec<String> = window.iter().map(|w| w.3.clone()).collect();
-            let lists = self.client.batch_lists(&paths).await?;
+            let lists = self.client.batch_lists::<records::Member>(&paths).await?;
             for ((kind, parent_kind, parent, _), items) in window.iter().zip(lists) {
                 for member in items.into_iter().flatten() {
                     if let Some(r) =
@@ -235,7 +241,7 @@ impl Snapshot<'_> {
                 .iter()
                 .map(|id| format!("/servicePrincipals/{id}/appRoleAssignedTo?$top=999"))
                 .collect();
-            for items in self.client.batch_lists(&paths).await? {
+            for items in self.client.batch_lists::<Value>(&paths).await? {
                 for v in items.into_iter().flatten() {
                     match records::app_role_assignment(&v, index) {
                         Some(r) => self.emit(r).await?,
