@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
 use serde_json::{Map, Value, json};
 
 /// One request to Graph, relative to `/v1.0`.
@@ -49,23 +51,29 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// An answer: status, headers and an optional JSON body.
+/// An answer: status, headers and an optional JSON body, already serialized (a `$batch`
+/// answer embeds its items' bodies as they are).
 #[derive(Debug, Clone)]
 pub(crate) struct GraphResponse {
     pub status: u16,
     pub headers: Vec<(String, String)>,
-    pub body: Option<Value>,
+    pub body: Option<Vec<u8>>,
 }
 
 impl GraphResponse {
     pub(crate) fn json(status: u16, body: Value) -> Self {
+        GraphResponse::serialized(status, &body)
+    }
+
+    /// An answer whose body is `body` as JSON, written without building a `Value` first.
+    pub(crate) fn serialized(status: u16, body: &impl Serialize) -> Self {
         GraphResponse {
             status,
             headers: vec![(
                 "Content-Type".into(),
                 "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8".into(),
             )],
-            body: Some(body),
+            body: Some(serde_json::to_vec(body).expect("JSON of the emulator's own values")),
         }
     }
 
@@ -238,37 +246,125 @@ pub(crate) fn project(
     selected: Option<&[String]>,
     defaults: Option<&[&str]>,
 ) -> Value {
-    let Some(map) = object.as_object() else {
-        return object.clone();
-    };
-    let keep = |k: &str| -> bool {
-        if k == "@odata.type" {
-            return true;
+    match projected(object, selected, defaults) {
+        Some(view) => view.to_value(),
+        None => object.clone(),
+    }
+}
+
+/// The properties of `object` an answer shows, as [`project`] chooses them, borrowed from the
+/// tenant and written out directly: list answers are the emulator's hot path. `None` when
+/// `object` is not a JSON object.
+pub(crate) fn projected<'a>(
+    object: &'a Value,
+    selected: Option<&'a [String]>,
+    defaults: Option<&[&str]>,
+) -> Option<Projected<'a>> {
+    let map = object.as_object()?;
+    let fields = match (selected, defaults) {
+        (Some(sel), _) if sel.iter().any(|s| s == "*") => all_fields(map),
+        (Some(sel), _) => {
+            let mut fields = Vec::with_capacity(sel.len() + 1);
+            if let Some((k, v)) = map.get_key_value("@odata.type") {
+                fields.push((k.as_str(), Field::Value(v)));
+            }
+            for s in sel {
+                let found = map
+                    .get_key_value(s.as_str())
+                    .or_else(|| map.iter().find(|(k, _)| k.eq_ignore_ascii_case(s)));
+                // Selected properties that are unset still appear, as null.
+                fields.push(match found {
+                    Some((k, v)) => (k.as_str(), Field::Value(v)),
+                    None => (s.as_str(), Field::Value(&NULL)),
+                });
+            }
+            fields.sort_by(|a, b| a.0.cmp(b.0));
+            fields.dedup_by(|a, b| a.0 == b.0);
+            fields
         }
-        match (selected, defaults) {
-            (Some(sel), _) => sel.iter().any(|s| s.eq_ignore_ascii_case(k)),
-            (None, Some(def)) => def.contains(&k),
-            (None, None) => true,
-        }
+        (None, Some(def)) => map
+            .iter()
+            .filter(|(k, _)| *k == "@odata.type" || def.contains(&k.as_str()))
+            .map(|(k, v)| (k.as_str(), Field::Value(v)))
+            .collect(),
+        (None, None) => all_fields(map),
     };
-    let mut out = Map::new();
-    for (k, v) in map {
-        if keep(k) {
-            out.insert(k.clone(), v.clone());
+    Some(Projected { fields })
+}
+
+static NULL: Value = Value::Null;
+
+fn all_fields(map: &Map<String, Value>) -> Vec<(&str, Field<'_>)> {
+    map.iter()
+        .map(|(k, v)| (k.as_str(), Field::Value(v)))
+        .collect()
+}
+
+/// An object as an answer shows it: its properties sorted by name, borrowed where they come
+/// from the tenant.
+#[derive(Debug)]
+pub(crate) struct Projected<'a> {
+    fields: Vec<(&'a str, Field<'a>)>,
+}
+
+#[derive(Debug)]
+enum Field<'a> {
+    Value(&'a Value),
+    Owned(Value),
+    Object(Projected<'a>),
+}
+
+impl<'a> Projected<'a> {
+    /// Sets `name` (replacing it if present), keeping the properties sorted.
+    pub(crate) fn set(&mut self, name: &'a str, value: Value) {
+        self.put(name, Field::Owned(value));
+    }
+
+    /// Sets `name` to a nested object.
+    pub(crate) fn set_object(&mut self, name: &'a str, value: Projected<'a>) {
+        self.put(name, Field::Object(value));
+    }
+
+    pub(crate) fn remove(&mut self, name: &str) {
+        self.fields.retain(|(k, _)| *k != name);
+    }
+
+    fn put(&mut self, name: &'a str, field: Field<'a>) {
+        match self.fields.binary_search_by(|(k, _)| (*k).cmp(name)) {
+            Ok(at) => self.fields[at].1 = field,
+            Err(at) => self.fields.insert(at, (name, field)),
         }
     }
-    // Selected properties that are unset still appear, as null.
-    if let Some(sel) = selected {
-        for s in sel {
-            if !out.keys().any(|k| k.eq_ignore_ascii_case(s)) && s != "*" {
-                out.insert(s.clone(), Value::Null);
+
+    fn to_value(&self) -> Value {
+        let map = self
+            .fields
+            .iter()
+            .map(|(k, f)| {
+                let v = match f {
+                    Field::Value(v) => (*v).clone(),
+                    Field::Owned(v) => v.clone(),
+                    Field::Object(o) => o.to_value(),
+                };
+                (k.to_string(), v)
+            })
+            .collect();
+        Value::Object(map)
+    }
+}
+
+impl Serialize for Projected<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.fields.len()))?;
+        for (k, f) in &self.fields {
+            match f {
+                Field::Value(v) => map.serialize_entry(k, v)?,
+                Field::Owned(v) => map.serialize_entry(k, v)?,
+                Field::Object(o) => map.serialize_entry(k, o)?,
             }
         }
-        if sel.iter().any(|s| s == "*") {
-            return object.clone();
-        }
+        map.end()
     }
-    Value::Object(out)
 }
 
 /// One `property eq 'value'` condition; several may be joined with `and`.
@@ -353,19 +449,14 @@ fn skip_token(id: &str) -> String {
 
 /// A collection answer: `@odata.context`, `value`, and `@odata.nextLink` (absolute, carrying the
 /// same query options and a `$skiptoken`) when more items follow.
-pub(crate) fn page(
+pub(crate) fn page<T: Serialize>(
     base: &str,
     req: &GraphRequest,
     context: &str,
-    items: Vec<Value>,
+    items: Vec<T>,
     last_id: Option<&str>,
 ) -> GraphResponse {
-    let mut body = Map::new();
-    body.insert(
-        "@odata.context".into(),
-        Value::String(format!("{base}/v1.0/$metadata#{context}")),
-    );
-    if let Some(last) = last_id {
+    let next = last_id.map(|last| {
         let mut url = url::Url::parse(&format!("{base}/v1.0{}", req.path)).expect("emulator url");
         {
             let mut q = url.query_pairs_mut();
@@ -376,10 +467,25 @@ pub(crate) fn page(
             }
             q.append_pair("$skiptoken", &skip_token(last));
         }
-        body.insert("@odata.nextLink".into(), Value::String(url.to_string()));
-    }
-    body.insert("value".into(), Value::Array(items));
-    GraphResponse::json(200, Value::Object(body))
+        url.to_string()
+    });
+    GraphResponse::serialized(
+        200,
+        &PageBody {
+            context: format!("{base}/v1.0/$metadata#{context}"),
+            next,
+            value: items,
+        },
+    )
+}
+
+#[derive(Serialize)]
+struct PageBody<T> {
+    #[serde(rename = "@odata.context")]
+    context: String,
+    #[serde(rename = "@odata.nextLink", skip_serializing_if = "Option::is_none")]
+    next: Option<String>,
+    value: Vec<T>,
 }
 
 /// Takes one page from `items` (sorted by id, already filtered): the page and, when more

@@ -125,9 +125,19 @@ impl Tenant {
 
     /// The live directory object with this id, and its collection.
     pub fn find(&self, id: &str) -> Option<(&'static str, &Value)> {
-        self.objects
-            .iter()
-            .find_map(|(c, objs)| objs.get(id).map(|o| (*c, o)))
+        // Ids are GUIDs, unique across collections: look first where most members are.
+        const ORDER: [&str; 6] = [
+            USERS,
+            GROUPS,
+            SERVICE_PRINCIPALS,
+            DEVICES,
+            APPLICATIONS,
+            ADMINISTRATIVE_UNITS,
+        ];
+        ORDER.iter().find_map(|c| {
+            let (c, objs) = self.objects.get_key_value(c)?;
+            objs.get(id).map(|o| (*c, o))
+        })
     }
 
     /// True when `user`'s userPrincipalName (case-insensitive) is taken by another live user.

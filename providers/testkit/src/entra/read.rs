@@ -6,8 +6,8 @@ use std::ops::Bound::{Excluded, Unbounded};
 use serde_json::{Map, Value, json};
 
 use super::api::{
-    GraphError, GraphRequest, GraphResponse, GraphResult, filter, matches, page, project, select,
-    skip_after, take_page, top,
+    GraphError, GraphRequest, GraphResponse, GraphResult, Projected, filter, matches, page,
+    project, projected, select, skip_after, take_page, top,
 };
 use super::model::{
     ADMINISTRATIVE_UNITS, APPLICATIONS, COLLECTIONS, DEVICES, GROUPS, SERVICE_PRINCIPALS, Tenant,
@@ -201,48 +201,64 @@ fn object_answer(
     object: &Value,
     collection: Option<&str>,
 ) -> GraphResponse {
-    let mut v = shape(t, req, object, collection);
-    if let Value::Object(m) = &mut v {
-        m.insert(
-            "@odata.context".into(),
-            Value::String(format!("{}/v1.0/$metadata#{context}", t.base)),
-        );
-    }
-    GraphResponse::json(200, v)
+    let selected = select(&req.query);
+    let expand = Expansion::of(req);
+    let Some(mut v) = shape(t, object, collection, selected.as_deref(), &expand) else {
+        return GraphResponse::json(200, object.clone());
+    };
+    v.set(
+        "@odata.context",
+        Value::String(format!("{}/v1.0/$metadata#{context}", t.base)),
+    );
+    GraphResponse::serialized(200, &v)
 }
 
-fn shape(t: &Tenant, req: &GraphRequest, object: &Value, collection: Option<&str>) -> Value {
-    let selected = select(&req.query);
-    let mut v = project(object, selected.as_deref(), collection.and_then(defaults));
-    if collection.is_none() || collection == Some(DEVICES) {
-        // Members of polymorphic lists say what they are.
-    } else if let Value::Object(m) = &mut v {
-        m.remove("@odata.type");
-    }
-    if collection == Some(USERS)
-        && let Some(expand) = req
+/// `$expand=manager` or `manager($select=id,userPrincipalName)`, parsed once per request.
+struct Expansion {
+    manager: bool,
+    nested: Option<Vec<String>>,
+}
+
+impl Expansion {
+    fn of(req: &GraphRequest) -> Self {
+        let expand = req
             .query
             .get("$expand")
-            .filter(|e| e.starts_with("manager"))
-        && let Value::Object(m) = &mut v
-    {
-        // `manager` or `manager($select=id,userPrincipalName)`.
-        let nested: Option<Vec<String>> = expand
-            .strip_prefix("manager(")
-            .and_then(|e| e.strip_suffix(')'))
-            .and_then(|e| e.strip_prefix("$select="))
-            .map(|s| s.split(',').map(|f| f.trim().to_string()).collect());
-        let id = object["id"].as_str().unwrap_or_default();
-        let manager = t
-            .managers
-            .get(id)
-            .and_then(|mid| t.find(mid))
-            .map(|(_, o)| project(o, nested.as_deref(), None));
-        if let Some(manager) = manager {
-            m.insert("manager".into(), manager);
+            .filter(|e| e.starts_with("manager"));
+        Expansion {
+            manager: expand.is_some(),
+            nested: expand
+                .and_then(|e| e.strip_prefix("manager("))
+                .and_then(|e| e.strip_suffix(')'))
+                .and_then(|e| e.strip_prefix("$select="))
+                .map(|s| s.split(',').map(|f| f.trim().to_string()).collect()),
         }
     }
-    v
+}
+
+fn shape<'a>(
+    t: &'a Tenant,
+    object: &'a Value,
+    collection: Option<&str>,
+    selected: Option<&'a [String]>,
+    expand: &'a Expansion,
+) -> Option<Projected<'a>> {
+    let mut v = projected(object, selected, collection.and_then(defaults))?;
+    if collection.is_some() && collection != Some(DEVICES) {
+        // Only members of polymorphic lists say what they are.
+        v.remove("@odata.type");
+    }
+    if collection == Some(USERS) && expand.manager {
+        let id = object["id"].as_str().unwrap_or_default();
+        let manager = t.managers.get(id).and_then(|mid| t.find(mid));
+        if let Some((_, manager)) = manager {
+            match projected(manager, expand.nested.as_deref(), None) {
+                Some(m) => v.set_object("manager", m),
+                None => v.set("manager", manager.clone()),
+            }
+        }
+    }
+    Some(v)
 }
 
 fn single(t: &Tenant, req: &GraphRequest, collection: &str, key: &str) -> GraphResult {
@@ -273,9 +289,11 @@ fn list_objects(t: &Tenant, req: &GraphRequest, collection: &str) -> GraphResult
         after.as_deref(),
         size,
     );
-    let values = items
+    let selected = select(&req.query);
+    let expand = Expansion::of(req);
+    let values: Vec<Projected> = items
         .iter()
-        .map(|o| shape(t, req, o, Some(collection)))
+        .filter_map(|o| shape(t, o, Some(collection), selected.as_deref(), &expand))
         .collect();
     Ok(page(&t.base, req, collection, values, last.as_deref()))
 }
@@ -327,23 +345,24 @@ fn list_values(
         size,
     );
     let selected = select(&req.query);
-    let values = page_items
+    let values: Vec<Projected> = page_items
         .iter()
-        .map(|o| project(o, selected.as_deref(), None))
+        .filter_map(|o| projected(o, selected.as_deref(), None))
         .collect();
     Ok(page(&t.base, req, context, values, last.as_deref()))
 }
 
 fn one(t: &Tenant, req: &GraphRequest, item: Option<&Value>, id: &str) -> GraphResult {
     let item = item.ok_or_else(|| GraphError::not_found(id))?;
-    let mut v = project(item, select(&req.query).as_deref(), None);
-    if let Value::Object(m) = &mut v {
-        m.insert(
-            "@odata.context".into(),
-            Value::String(format!("{}/v1.0/$metadata#$entity", t.base)),
-        );
-    }
-    Ok(GraphResponse::json(200, v))
+    let selected = select(&req.query);
+    let Some(mut v) = projected(item, selected.as_deref(), None) else {
+        return Ok(GraphResponse::json(200, item.clone()));
+    };
+    v.set(
+        "@odata.context",
+        Value::String(format!("{}/v1.0/$metadata#$entity", t.base)),
+    );
+    Ok(GraphResponse::serialized(200, &v))
 }
 
 /// `POST /directoryObjects/getByIds`: the live objects among `ids`, of the `types` asked.
