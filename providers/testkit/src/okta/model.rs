@@ -4,9 +4,11 @@
 //! seeded user's profile is a handful of indices into name tables, expanded into JSON only when
 //! it is served. Every other object is small in number and kept as the JSON Okta returns.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::Write as _;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, TimeZone, Timelike, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Map, Value, json};
@@ -94,18 +96,25 @@ impl Profile {
         }
     }
 
-    /// One profile attribute, without building the whole profile of a seeded user.
-    pub(crate) fn get(&self, attr: &str) -> Option<Value> {
-        match self {
-            Profile::Written(map) => map.get(attr).cloned(),
+    /// One profile attribute as text (a number or boolean as its JSON text), `None` when it is
+    /// absent or null. A seeded user's department and title are read without allocating: group
+    /// rules test them (and the cost center) for every user of the org.
+    pub(crate) fn text(&self, attr: &str) -> Option<Cow<'_, str>> {
+        let value = match self {
+            Profile::Written(map) => return map.get(attr).and_then(value_text),
             Profile::Seeded {
-                department, title, ..
+                department,
+                title,
+                cost_center,
+                ..
             } => match attr {
-                "department" => Some(json!(DEPARTMENTS[*department as usize])),
-                "title" => Some(json!(TITLES[*title as usize])),
-                _ => self.to_map().remove(attr),
+                "department" => return Some(Cow::Borrowed(DEPARTMENTS[*department as usize])),
+                "title" => return Some(Cow::Borrowed(TITLES[*title as usize])),
+                "costCenter" => return Some(Cow::Owned(format!("CC-{cost_center}"))),
+                _ => self.to_map().remove(attr)?,
             },
-        }
+        };
+        value_text(&value).map(|t| Cow::Owned(t.into_owned()))
     }
 
     pub(crate) fn to_map(&self) -> Map<String, Value> {
@@ -201,6 +210,125 @@ impl User {
             "_links": links,
         })
     }
+}
+
+impl User {
+    /// [`User::to_json`] written straight as JSON text, keys in the order serializing that
+    /// `Value` gives them (sorted). Users and group members are most of what the emulator
+    /// serves, and building a `Value` tree per user (and formatting its six timestamps through
+    /// `strftime`) made the emulator the busier process of a large backup.
+    pub(crate) fn write_json(&self, base: &str, out: &mut Vec<u8>) {
+        // Ids and the base URL are the emulator's own (base62, loopback URL): nothing to escape.
+        let raw = |out: &mut Vec<u8>, parts: &[&str]| {
+            out.push(b'"');
+            for p in parts {
+                out.extend_from_slice(p.as_bytes());
+            }
+            out.push(b'"');
+        };
+        out.extend_from_slice(b"{\"_links\":{\"schema\":{\"href\":");
+        raw(out, &[base, "/api/v1/meta/schemas/user/default"]);
+        out.extend_from_slice(b"},\"self\":{\"href\":");
+        raw(out, &[base, "/api/v1/users/", &self.id]);
+        out.extend_from_slice(b"},\"type\":{\"href\":");
+        raw(out, &[base, "/api/v1/meta/types/user/", &self.type_id]);
+        out.extend_from_slice(b"}},\"activated\":");
+        write_ts(out, self.activated);
+        out.extend_from_slice(b",\"created\":");
+        write_ts(out, Some(self.created));
+        out.extend_from_slice(b",\"credentials\":{");
+        if self.provider.0 == "OKTA" && self.status != "STAGED" && self.status != "PROVISIONED" {
+            out.extend_from_slice(b"\"emails\":[{\"status\":\"VERIFIED\",\"type\":\"PRIMARY\",\"value\":");
+            write_str(out, &self.profile.login());
+            out.extend_from_slice(b"}],\"password\":{},");
+        }
+        out.extend_from_slice(b"\"provider\":{\"name\":");
+        write_str(out, self.provider.1);
+        out.extend_from_slice(b",\"type\":");
+        write_str(out, self.provider.0);
+        out.extend_from_slice(b"}},\"id\":");
+        raw(out, &[&self.id]);
+        out.extend_from_slice(b",\"lastLogin\":");
+        write_ts(out, self.last_login);
+        out.extend_from_slice(b",\"lastUpdated\":");
+        write_ts(out, Some(self.last_updated));
+        out.extend_from_slice(b",\"passwordChanged\":");
+        write_ts(out, self.password_changed);
+        out.extend_from_slice(b",\"profile\":");
+        self.profile.write_json(out);
+        out.extend_from_slice(b",\"realmId\":null,\"status\":");
+        write_str(out, self.status);
+        out.extend_from_slice(b",\"statusChanged\":");
+        write_ts(out, self.status_changed);
+        out.extend_from_slice(b",\"transitioningToStatus\":null,\"type\":{\"id\":");
+        raw(out, &[&self.type_id]);
+        out.extend_from_slice(b"}}");
+    }
+}
+
+impl Profile {
+    /// [`Profile::to_map`] written as JSON text, keys sorted. The name tables hold nothing
+    /// that JSON escapes.
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let &Profile::Seeded {
+            n,
+            first,
+            last,
+            department,
+            title,
+            cost_center,
+            clearance,
+        } = self
+        else {
+            if let Profile::Written(map) = self {
+                serde_json::to_writer(&mut *out, &**map)
+                    .expect("writing JSON to memory cannot fail");
+            }
+            return;
+        };
+        let (first, last) = (FIRST_NAMES[first as usize], LAST_NAMES[last as usize]);
+        let (department, title) = (DEPARTMENTS[department as usize], TITLES[title as usize]);
+        let login = self.login();
+        let _ = write!(
+            out,
+            "{{\"badgeId\":\"B{:07}\",\"clearanceLevel\":{clearance},\"costCenter\":\"CC-{cost_center}\",\
+             \"department\":\"{department}\",\"displayName\":\"{first} {last}\",\"email\":",
+            n * 7 + 3
+        );
+        write_str(out, &login);
+        let _ = write!(
+            out,
+            ",\"employeeNumber\":\"{n:06}\",\"firstName\":\"{first}\",\"lastName\":\"{last}\",\"login\":"
+        );
+        write_str(out, &login);
+        let _ = write!(
+            out,
+            ",\"mobilePhone\":null,\"secondEmail\":null,\"title\":\"{title}\"}}"
+        );
+    }
+}
+
+fn write_str(out: &mut Vec<u8>, s: &str) {
+    serde_json::to_writer(&mut *out, s).expect("writing JSON to memory cannot fail");
+}
+
+/// [`ts`] as a JSON string, `null` for `None`, without going through `strftime`.
+fn write_ts(out: &mut Vec<u8>, secs: Option<i64>) {
+    let Some(secs) = secs else {
+        out.extend_from_slice(b"null");
+        return;
+    };
+    let t: DateTime<Utc> = Utc.timestamp_opt(secs, 0).single().unwrap_or_default();
+    let _ = write!(
+        out,
+        "\"{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.000Z\"",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    );
 }
 
 /// One direct or group-derived assignment of a user to an app.
@@ -530,8 +658,44 @@ pub struct ListSizes {
     pub deprovisioned_users: usize,
 }
 
+fn value_text(value: &Value) -> Option<Cow<'_, str>> {
+    match value {
+        Value::Null => None,
+        Value::String(s) => Some(Cow::Borrowed(s)),
+        other => Some(Cow::Owned(other.to_string())),
+    }
+}
+
 /// Okta's timestamp format: `2024-05-01T10:00:00.000Z`.
 pub(crate) fn ts(secs: i64) -> String {
     let t: DateTime<Utc> = Utc.timestamp_opt(secs, 0).single().unwrap_or_default();
     t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::okta::seed::{SeedSpec, seed};
+
+    #[test]
+    fn users_written_as_text_are_their_json_values() {
+        let mut org = seed(SeedSpec {
+            users: 300,
+            groups: 5,
+            apps: 1,
+            seed: 9,
+        });
+        let id = org.users.keys().nth(3).cloned().unwrap();
+        org.set_profile_field(&id, "nickName", json!("Q \"the\" \\ é"));
+        let base = "http://127.0.0.1:1";
+        for user in org.users.values() {
+            let mut text = Vec::new();
+            user.write_json(base, &mut text);
+            assert_eq!(
+                String::from_utf8(text).unwrap(),
+                serde_json::to_string(&user.to_json(base)).unwrap()
+            );
+        }
+    }
+}
+

@@ -8,44 +8,66 @@ use serde_json::Value;
 
 use super::model::{Org, Profile};
 
-/// Whether `expression` holds for a user profile. Unknown forms never match.
-pub(crate) fn matches(expression: &str, profile: &Profile) -> bool {
-    expression.split("||").any(|any| {
-        any.split("&&")
-            .all(|clause| clause_holds(clause.trim(), profile))
-    })
+/// An expression parsed once, so that a rule run over a whole org does not read its text
+/// again for every user: alternatives (`||`) of conjunctions (`&&`) of clauses.
+struct Expression {
+    any: Vec<Vec<Option<Clause>>>,
 }
 
-fn clause_holds(clause: &str, profile: &Profile) -> bool {
-    let (attr, value, equal) = if let Some((a, v)) = clause.split_once("!=") {
-        (a, v, false)
-    } else if let Some((a, v)) = clause.split_once("==") {
-        (a, v, true)
-    } else {
-        return false;
-    };
-    let Some(attr) = attr.trim().strip_prefix("user.") else {
-        return false;
-    };
-    let value = value.trim();
-    let Some(value) = value
-        .strip_prefix('"')
-        .and_then(|v| v.strip_suffix('"'))
-        .or_else(|| value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
-    else {
-        return false;
-    };
-    let actual = profile.get(attr);
-    let same = match &actual {
-        Some(Value::String(s)) => s == value,
-        Some(Value::Null) | None => false,
-        // Numbers and booleans compare by their JSON text (`user.clearanceLevel=="2"`).
-        Some(other) => {
-            let text = other.to_string();
-            text == value
+/// `user.attr=="value"` (`equal`) or `!=`. A clause of an unknown form is `None`: it never
+/// holds.
+struct Clause {
+    attr: String,
+    value: String,
+    equal: bool,
+}
+
+impl Expression {
+    fn parse(expression: &str) -> Expression {
+        Expression {
+            any: expression
+                .split("||")
+                .map(|all| all.split("&&").map(|c| Clause::parse(c.trim())).collect())
+                .collect(),
         }
-    };
-    same == equal
+    }
+
+    fn holds(&self, profile: &Profile) -> bool {
+        self.any.iter().any(|all| {
+            all.iter()
+                .all(|clause| clause.as_ref().is_some_and(|c| c.holds(profile)))
+        })
+    }
+}
+
+impl Clause {
+    fn parse(clause: &str) -> Option<Clause> {
+        let (attr, value, equal) = if let Some((a, v)) = clause.split_once("!=") {
+            (a, v, false)
+        } else if let Some((a, v)) = clause.split_once("==") {
+            (a, v, true)
+        } else {
+            return None;
+        };
+        let attr = attr.trim().strip_prefix("user.")?;
+        let value = value.trim();
+        let value = value
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .or_else(|| value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))?;
+        Some(Clause {
+            attr: attr.to_string(),
+            value: value.to_string(),
+            equal,
+        })
+    }
+
+    fn holds(&self, profile: &Profile) -> bool {
+        // Numbers and booleans compare by their JSON text (`user.clearanceLevel=="2"`); an
+        // absent or null attribute equals nothing.
+        let same = profile.text(&self.attr).is_some_and(|t| t == self.value);
+        same == self.equal
+    }
 }
 
 impl Org {
@@ -57,18 +79,18 @@ impl Org {
         if rule["status"] != "ACTIVE" {
             return;
         }
-        let expression = rule
-            .pointer("/conditions/expression/value")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
+        let expression = Expression::parse(
+            rule.pointer("/conditions/expression/value")
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
+        );
         let excluded = ids_at(rule, "/conditions/people/users/exclude");
         let targets = ids_at(rule, "/actions/assignUserToGroups/groupIds");
         let matching: Vec<String> = self
             .users
             .values()
             .filter(|u| u.status != "DEPROVISIONED" && !excluded.contains(&u.id))
-            .filter(|u| matches(&expression, &u.profile))
+            .filter(|u| expression.holds(&u.profile))
             .map(|u| u.id.clone())
             .collect();
         for group in targets {
@@ -93,7 +115,7 @@ impl Org {
                 .and_then(Value::as_str)
                 .unwrap_or_default();
             if ids_at(rule, "/conditions/people/users/exclude").contains(&user.id)
-                || !matches(expression, &user.profile)
+                || !Expression::parse(expression).holds(&user.profile)
             {
                 continue;
             }
@@ -124,6 +146,10 @@ fn ids_at(value: &Value, pointer: &str) -> Vec<String> {
 mod tests {
     use super::*;
     use serde_json::{Map, json};
+
+    fn matches(expression: &str, profile: &Profile) -> bool {
+        Expression::parse(expression).holds(profile)
+    }
 
     fn profile(department: &str, title: &str) -> Profile {
         let mut m = Map::new();

@@ -1,4 +1,10 @@
 //! Deterministic seeding of an org: the same seed and sizes give the same org, ids included.
+//!
+//! The org's shape follows real ones whatever its size: a user is in about three groups
+//! besides Everyone on average (half of them in Staff, one to three teams each, three in ten in
+//! a directory group, at most one rule-derived group), so memberships grow with users, not
+//! with groups (2.8 to 3.0 per user from 30 to 3,000 groups at 3,000 users);
+//! one user in ten has a direct app assignment; apps are assigned to one or two groups.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -170,7 +176,7 @@ fn seed_users(org: &mut Org, n: usize) {
             last: org.rng.gen_range(0..LAST_NAMES.len()) as u8,
             department: org.rng.gen_range(0..DEPARTMENTS.len()) as u8,
             title: org.rng.gen_range(0..TITLES.len()) as u8,
-            cost_center: org.rng.gen_range(100..160),
+            cost_center: org.rng.gen_range(COST_CENTERS),
             clearance: org.rng.gen_range(0..4),
         };
         let type_id = if org.rng.gen_ratio(1, 10) {
@@ -382,6 +388,10 @@ pub(crate) fn group_json(
     g
 }
 
+/// Direct memberships: every second user in Staff, one to three teams each (a few big teams,
+/// many small ones), three users in ten in one directory group. With the rules' slices
+/// ([`seed_rules`]) a user is in about three groups besides Everyone on average, four with
+/// it, however many groups there are.
 fn seed_memberships(org: &mut Org) {
     let okta: Vec<String> = org
         .groups
@@ -412,7 +422,7 @@ fn seed_memberships(org: &mut Org) {
         }
         if okta.len() > 1 {
             // Skewed towards the first groups, so sizes vary as in a real org.
-            for _ in 0..org.rng.gen_range(0..3) {
+            for _ in 0..org.rng.gen_range(1..4) {
                 let x: f64 = org.rng.r#gen();
                 let idx = 1 + ((x * x) * (okta.len() - 1) as f64) as usize;
                 let g = &okta[idx.min(okta.len() - 1)];
@@ -478,6 +488,16 @@ fn seed_assignments(org: &mut Org) {
     }
 }
 
+/// Cost centers of seeded users (`CC-100` to `CC-159`).
+const COST_CENTERS: std::ops::Range<u16> = 100..160;
+
+/// One group rule per ten `OKTA_GROUP`s, three in four active, each adding a slice of one
+/// department to one group. Real orgs scope a rule to a team, a role or a site, not to a
+/// whole department, and a rule's slice here narrows as rules grow in number: the whole
+/// department while there are at most ten rules, one title in it up to 80 rules, one title in
+/// one cost center beyond (4,800 distinct slices). No two rules share a slice up to 4,800
+/// rules (48,000 groups), so each user is matched by one rule at most and rules add fewer than
+/// one membership per user, whatever the group count.
 fn seed_rules(org: &mut Org) {
     let okta: Vec<String> = org
         .groups
@@ -486,19 +506,39 @@ fn seed_rules(org: &mut Org) {
         .map(|(id, _)| id.clone())
         .collect();
     let n = okta.len() / 10 + usize::from(okta.len() >= 2);
+    let (departments, titles) = (DEPARTMENTS.len(), TITLES.len());
+    let cost_centers = COST_CENTERS.len();
     for i in 0..n {
         let id = org.new_id("0pr");
         let created = past(org);
-        let dept = DEPARTMENTS[i % DEPARTMENTS.len()];
+        let dept = DEPARTMENTS[i % departments];
+        let title = TITLES[(i / departments) % titles];
+        let cost_center = COST_CENTERS.start + ((i / (departments * titles)) % cost_centers) as u16;
+        let department = format!("user.department==\"{dept}\"");
+        let (name, expression) = if n <= departments {
+            (format!("{dept} by department {i}"), department)
+        } else if n <= departments * titles {
+            (
+                format!("{dept} {title} by title {i}"),
+                format!("{department} && user.title==\"{title}\""),
+            )
+        } else {
+            (
+                format!("{dept} {title} in CC-{cost_center} {i}"),
+                format!(
+                    "{department} && user.title==\"{title}\" && user.costCenter==\"CC-{cost_center}\""
+                ),
+            )
+        };
         let target = okta[(i * 7 + 1) % okta.len()].clone();
         let status = if i % 4 == 3 { "INACTIVE" } else { "ACTIVE" };
         let rule = json!({
             "type": "group_rule", "id": id, "status": status,
-            "name": format!("{dept} by department {i}"),
+            "name": name,
             "created": ts(created), "lastUpdated": ts(created),
             "conditions": {
                 "people": {"users": {"exclude": []}, "groups": {"exclude": []}},
-                "expression": {"value": format!("user.department==\"{dept}\""), "type": "urn:okta:expression:1.0"},
+                "expression": {"value": expression, "type": "urn:okta:expression:1.0"},
             },
             "actions": {"assignUserToGroups": {"groupIds": [target]}},
         });
@@ -787,5 +827,35 @@ mod tests {
             me[0].role_type, "SUPER_ADMIN",
             "the token's owner is a super admin"
         );
+    }
+
+    #[test]
+    fn memberships_per_user_stay_realistic_whatever_the_group_count() {
+        for (users, groups) in [(3_000, 30), (3_000, 300), (3_000, 3_000)] {
+            let org = seed(SeedSpec {
+                users,
+                groups,
+                apps: 20,
+                seed: 3,
+            });
+            let counts = org.counts();
+            let per_user = counts.group_memberships as f64 / users as f64;
+            assert!(
+                (2.5..4.5).contains(&per_user),
+                "{groups} groups: {per_user:.2} memberships per user"
+            );
+            let ruled: usize = org
+                .rules
+                .values()
+                .filter(|r| r["status"] == "ACTIVE")
+                .map(|r| {
+                    org.members[r["actions"]["assignUserToGroups"]["groupIds"][0]
+                        .as_str()
+                        .unwrap()]
+                    .len()
+                })
+                .sum();
+            assert!(ruled > 0, "{groups} groups: active rules add members");
+        }
     }
 }
