@@ -143,6 +143,19 @@ pub(crate) fn page(
     items: Vec<Value>,
     next_after: Option<String>,
 ) -> Response {
+    let body = serde_json::to_vec(&Value::Array(items)).expect("JSON values always serialize");
+    page_of_text(base, path, params, limit, body, next_after)
+}
+
+/// [`page`] with the array already written as JSON text (`body`).
+pub(crate) fn page_of_text(
+    base: &str,
+    path: &str,
+    params: &Params,
+    limit: usize,
+    body: Vec<u8>,
+    next_after: Option<String>,
+) -> Response {
     let mut headers = HeaderMap::new();
     let self_url = link_url(
         base,
@@ -162,7 +175,11 @@ pub(crate) fn page(
             HeaderValue::from_str(&format!("<{next}>; rel=\"next\"")).expect("ascii link"),
         );
     }
-    (StatusCode::OK, headers, Json(Value::Array(items))).into_response()
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    (StatusCode::OK, headers, body).into_response()
 }
 
 pub(crate) fn link_url(
