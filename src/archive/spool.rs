@@ -8,7 +8,7 @@
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::path::Path;
 
 use iamsnap_provider::Record;
@@ -30,6 +30,17 @@ impl Line {
             id: record.id.clone(),
             json: record.to_canonical_json(),
         }
+    }
+
+    /// Writes the line to a run as three length-prefixed fields (kind, id, canonical JSON), so
+    /// that the merge reads its sort key back without parsing the record.
+    fn write_to(&self, out: &mut impl Write) -> io::Result<()> {
+        for field in [&self.kind, &self.id, &self.json] {
+            let len = u32::try_from(field.len()).map_err(io::Error::other)?;
+            out.write_all(&len.to_le_bytes())?;
+            out.write_all(field.as_bytes())?;
+        }
+        Ok(())
     }
 
     fn cost(&self) -> usize {
@@ -100,8 +111,7 @@ impl Spool {
         let path = self.dir.path().join(format!("run-{:05}", self.runs.len()));
         let mut out = BufWriter::new(File::create(&path)?);
         for line in self.buffer.drain(..) {
-            out.write_all(line.json.as_bytes())?;
-            out.write_all(b"\n")?;
+            line.write_to(&mut out)?;
         }
         out.flush()?;
         self.runs.push(path);
@@ -140,19 +150,25 @@ impl Spool {
 }
 
 fn read_line(reader: &mut BufReader<File>) -> io::Result<Option<Line>> {
-    let mut json = String::new();
-    if reader.read_line(&mut json)? == 0 {
+    let Some(kind) = read_field(reader, true)? else {
+        return Ok(None);
+    };
+    let id = read_field(reader, false)?.unwrap_or_default();
+    let json = read_field(reader, false)?.unwrap_or_default();
+    Ok(Some(Line { kind, id, json }))
+}
+
+/// One length-prefixed field of a run; `None` at the end of the file when `first` (the start of
+/// an entry), an error anywhere else.
+fn read_field(reader: &mut BufReader<File>, first: bool) -> io::Result<Option<String>> {
+    let mut len = [0u8; 4];
+    if first && reader.fill_buf()?.is_empty() {
         return Ok(None);
     }
-    if json.ends_with('\n') {
-        json.pop();
-    }
-    let record: Record = serde_json::from_str(&json).map_err(io::Error::other)?;
-    Ok(Some(Line {
-        kind: record.kind,
-        id: record.id,
-        json,
-    }))
+    reader.read_exact(&mut len)?;
+    let mut bytes = vec![0u8; u32::from_le_bytes(len) as usize];
+    reader.read_exact(&mut bytes)?;
+    String::from_utf8(bytes).map(Some).map_err(io::Error::other)
 }
 
 /// The head of one run in the merge; ordered so that the heap pops the smallest line first.

@@ -1,26 +1,16 @@
 //! Canonical JSON: object keys sorted, no insignificant whitespace, so that identical state
 //! always gives identical bytes whatever order a provider returned fields in.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-/// Rebuilds `value` with every object's keys in sorted order.
+/// Puts `value` in canonical form: every object's keys in sorted order.
 ///
 /// `serde_json` keeps insertion order when any crate in the build enables its `preserve_order`
-/// feature, so sorting is done here explicitly rather than relied upon.
-pub fn normalize(value: Value) -> Value {
-    match value {
-        Value::Object(map) => {
-            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(&b.0));
-            let mut sorted = Map::new();
-            for (k, v) in entries {
-                sorted.insert(k, normalize(v));
-            }
-            Value::Object(sorted)
-        }
-        Value::Array(items) => Value::Array(items.into_iter().map(normalize).collect()),
-        other => other,
-    }
+/// feature, so sorting is asked for explicitly rather than relied upon; without that feature
+/// maps are always sorted and this does no work.
+pub fn normalize(mut value: Value) -> Value {
+    value.sort_all_objects();
+    value
 }
 
 /// Serializes `value` canonically: sorted keys, compact.
@@ -30,24 +20,20 @@ pub fn to_string(value: &Value) -> String {
     String::from_utf8(out).expect("serde_json writes UTF-8")
 }
 
-/// Writes into one buffer: keys and scalars go straight through serde_json's writer, without
-/// a `String` (and a cloned key) allocated for each, which made this the hottest spot of a
-/// large backup.
-fn write_value(value: &Value, out: &mut Vec<u8>) {
+/// Writes `value` canonically into one buffer: keys and scalars go straight through
+/// serde_json's writer, without a `String` (and a cloned key) allocated for each, which made
+/// this the hottest spot of a large backup. Objects whose keys are already in order (all of
+/// them unless `preserve_order` is on) are written without collecting their entries.
+pub(crate) fn write_value(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::Object(map) => {
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(b.0));
-            out.push(b'{');
-            for (i, (k, v)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_scalar(k, out);
-                out.push(b':');
-                write_value(v, out);
+            if map.keys().is_sorted() {
+                write_entries(map.iter(), out);
+            } else {
+                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+                write_entries(entries.into_iter(), out);
             }
-            out.push(b'}');
         }
         Value::Array(items) => {
             out.push(b'[');
@@ -63,7 +49,21 @@ fn write_value(value: &Value, out: &mut Vec<u8>) {
     }
 }
 
-fn write_scalar(value: &(impl serde::Serialize + ?Sized), out: &mut Vec<u8>) {
+fn write_entries<'a>(entries: impl Iterator<Item = (&'a String, &'a Value)>, out: &mut Vec<u8>) {
+    out.push(b'{');
+    for (i, (k, v)) in entries.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_scalar(k.as_str(), out);
+        out.push(b':');
+        write_value(v, out);
+    }
+    out.push(b'}');
+}
+
+/// Writes a string or other scalar as JSON (quoted and escaped for a string).
+pub(crate) fn write_scalar(value: &(impl serde::Serialize + ?Sized), out: &mut Vec<u8>) {
     serde_json::to_writer(&mut *out, value).expect("writing JSON to memory cannot fail");
 }
 

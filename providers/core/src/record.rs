@@ -64,9 +64,38 @@ impl Record {
     }
 
     /// The record as one canonical JSON line (sorted keys, no trailing newline).
+    ///
+    /// Written field by field in sorted order, as serde would write the record through
+    /// [`crate::canonical::to_string`], without first copying it into a `Value` tree.
     pub fn to_canonical_json(&self) -> String {
-        let value = serde_json::to_value(self).expect("a record always serializes");
-        crate::canonical::to_string(&value)
+        use crate::canonical::{write_scalar, write_value};
+        let mut out = Vec::with_capacity(256);
+        out.extend_from_slice(b"{\"attrs\":");
+        write_value(&self.attrs, &mut out);
+        out.extend_from_slice(b",\"id\":");
+        write_scalar(self.id.as_str(), &mut out);
+        out.extend_from_slice(b",\"key\":");
+        write_scalar(self.key.as_str(), &mut out);
+        out.extend_from_slice(b",\"kind\":");
+        write_scalar(self.kind.as_str(), &mut out);
+        if !self.refs.is_empty() {
+            out.extend_from_slice(b",\"refs\":[");
+            for (i, r) in self.refs.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(b"{\"id\":");
+                write_scalar(r.id.as_str(), &mut out);
+                out.extend_from_slice(b",\"kind\":");
+                write_scalar(r.kind.as_str(), &mut out);
+                out.extend_from_slice(b",\"rel\":");
+                write_scalar(r.rel.as_str(), &mut out);
+                out.push(b'}');
+            }
+            out.push(b']');
+        }
+        out.push(b'}');
+        String::from_utf8(out).expect("serde_json writes UTF-8")
     }
 
     /// The first ref with relation `rel`, if any.
@@ -98,5 +127,20 @@ mod tests {
         );
         let back: Record = serde_json::from_str(&record.to_canonical_json()).unwrap();
         assert_eq!(back, record);
+    }
+
+    #[test]
+    fn canonical_line_is_the_canonical_form_of_the_serialized_record() {
+        for refs in [vec![], vec![Ref::new("m\"e", "okta.group", "00g\n1")]] {
+            let record = Record::new(
+                "okta.user",
+                "00u\u{e9}1",
+                "a\"da@example.com",
+                json!({"z": [1, {"b": null, "a": "x\\y"}], "a": true}),
+                refs,
+            );
+            let via_value = crate::canonical::to_string(&serde_json::to_value(&record).unwrap());
+            assert_eq!(record.to_canonical_json(), via_value);
+        }
     }
 }
