@@ -238,7 +238,9 @@ impl User {
         write_ts(out, Some(self.created));
         out.extend_from_slice(b",\"credentials\":{");
         if self.provider.0 == "OKTA" && self.status != "STAGED" && self.status != "PROVISIONED" {
-            out.extend_from_slice(b"\"emails\":[{\"status\":\"VERIFIED\",\"type\":\"PRIMARY\",\"value\":");
+            out.extend_from_slice(
+                b"\"emails\":[{\"status\":\"VERIFIED\",\"type\":\"PRIMARY\",\"value\":",
+            );
             write_str(out, &self.profile.login());
             out.extend_from_slice(b"}],\"password\":{},");
         }
@@ -698,4 +700,3 @@ mod tests {
         }
     }
 }
-

@@ -131,7 +131,10 @@ async fn list_users(State(s): S, Query(p): Q) -> ApiResult {
             }
         }
         let rendered = if status_only {
-            if !conds.iter().all(|c| user.status.eq_ignore_ascii_case(&c.value)) {
+            if !conds
+                .iter()
+                .all(|c| user.status.eq_ignore_ascii_case(&c.value))
+            {
                 continue;
             }
             None
@@ -157,7 +160,14 @@ async fn list_users(State(s): S, Query(p): Q) -> ApiResult {
         last = Some(id);
     }
     body.push(b']');
-    Ok(page_of_text(&org.base, "/api/v1/users", &p, limit, body, next))
+    Ok(page_of_text(
+        &org.base,
+        "/api/v1/users",
+        &p,
+        limit,
+        body,
+        next,
+    ))
 }
 
 async fn get_user(State(s): S, Path(id): Path<String>) -> ApiResult {
