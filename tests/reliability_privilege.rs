@@ -68,10 +68,7 @@ fn a_read_only_token_restores_nothing_and_says_which_permission_is_missing() {
         .as_array()
         .unwrap()
         .len();
-    let ended = walk(&ws.path("repo/journals"))
-        .iter()
-        .filter(|p| p.to_string_lossy().ends_with(".end.json"))
-        .count();
+    let ended = journal_ends(&ws.path("repo/journals"));
     assert!(
         ended > 0 && ended < total,
         "{ended} of {total} operations tried"

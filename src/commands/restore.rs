@@ -177,7 +177,13 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
             .await
             .with_context(|| format!("asking {target} which identity iamsnap runs as"))?;
     }
+    let before = provider.stats().requests;
     let live = read_live(&target, provider.as_ref(), &options.join).await?;
+    let apply_options = ApplyOptions {
+        concurrency: provider.concurrency(),
+        // Verifying through one more whole read costs what this read did.
+        read_all_above: (provider.stats().requests - before) as usize,
+    };
     let mut live = Opened::Live {
         source: target.clone(),
         records: live,
@@ -207,14 +213,9 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
             plan.operations.len()
         );
         confirm(&args, &plan)?;
-        let report = crate::restore::apply(
-            &plan,
-            provider.as_ref(),
-            &journal,
-            &states,
-            &ApplyOptions::default(),
-        )
-        .await?;
+        let report =
+            crate::restore::apply(&plan, provider.as_ref(), &journal, &states, &apply_options)
+                .await?;
         return print_report(&args, &report);
     }
     let mut plan = tokio::task::block_in_place(|| {

@@ -1,10 +1,18 @@
-//! Executing a plan: level by level, operations of one level concurrently, each journalled
-//! before and after it runs; then every touched object read back and compared.
+//! Executing a plan, each operation journalled before and after it runs; then every touched
+//! object read back and compared.
+//!
+//! Creates and updates run as soon as what they need exists, not level by level: a membership
+//! waits for its own user and group (the objects its record references), not for every user of
+//! the plan. A kind the record does not reference but depends on (a user on the profile
+//! schema) is waited for as a whole. Each kind has its own concurrency budget, so a kind whose
+//! rate-limit window is spent (user creation) does not hold back another whose window is not
+//! (group membership). Deletes follow, after every create and update, level by level.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use futures::StreamExt;
-use iamsnap_provider::{Action, Outcome, Provider, ProviderError};
+use futures::stream::FuturesUnordered;
+use iamsnap_provider::{Action, KindInfo, Outcome, Provider, ProviderError, Record};
 use serde::{Deserialize, Serialize};
 
 use crate::diff::{FieldChange, field_changes};
@@ -15,13 +23,19 @@ use crate::restore::{CannotRestore, Plan, PlannedOp, RestoreError, Skipped};
 /// How to apply.
 #[derive(Debug, Clone)]
 pub struct ApplyOptions {
-    /// Operations of one level running at the same time.
+    /// Operations of one kind running at the same time.
     pub concurrency: usize,
+    /// Verify by reading the whole live state once, instead of each touched object by key,
+    /// when more objects than this were touched (the requests one whole read takes).
+    pub read_all_above: usize,
 }
 
 impl Default for ApplyOptions {
     fn default() -> Self {
-        ApplyOptions { concurrency: 8 }
+        ApplyOptions {
+            concurrency: 8,
+            read_all_above: usize::MAX,
+        }
     }
 }
 
@@ -99,7 +113,7 @@ pub async fn apply(
     resumed: &BTreeMap<usize, OpState>,
     options: &ApplyOptions,
 ) -> Result<ApplyReport, RestoreError> {
-    let ids = LiveIds::new(plan.id_seed());
+    let ids = plan.live_ids();
     for op in &plan.operations {
         if let Some(OpState {
             end: Some(OpEnd::Done { outcome }),
@@ -116,36 +130,40 @@ pub async fn apply(
         journal: journal.dir.clone(),
         ..ApplyReport::default()
     };
+    let (writes, deletes): (Vec<&PlannedOp>, Vec<&PlannedOp>) = plan
+        .operations
+        .iter()
+        .partition(|op| op.action != Action::Delete);
+    let runner = Runner {
+        resumed,
+        provider,
+        journal,
+        ids: &ids,
+        concurrency: options.concurrency.max(1),
+    };
+    let mut ended = runner.schedule(&writes, provider.kinds()).await?;
     let mut levels: BTreeMap<usize, Vec<&PlannedOp>> = BTreeMap::new();
-    for op in &plan.operations {
+    for op in deletes {
         levels.entry(op.level).or_default().push(op);
     }
-    let no_state = OpState::default();
-    let mut touched: Vec<&PlannedOp> = Vec::new();
     for ops in levels.into_values() {
-        let results: Vec<(&PlannedOp, Result<Ended, RestoreError>)> = futures::stream::iter(ops)
-            .map(|op| {
-                let state = resumed.get(&op.seq).unwrap_or(&no_state);
-                let ids = &ids;
-                async move { (op, run(op, state, provider, journal, ids).await) }
-            })
-            .buffer_unordered(options.concurrency.max(1))
-            .collect()
-            .await;
-        for (op, result) in results {
-            match result? {
-                Ended::Done => {
-                    report.done += 1;
-                    touched.push(op);
-                }
-                Ended::Skipped(s) => {
-                    report.skipped += 1;
-                    report.skipped_operations.push(s);
-                }
-                Ended::Failed(f) => {
-                    report.failed += 1;
-                    report.failures.push(f);
-                }
+        // Deletes of one level have no order among them: no references to wait for.
+        ended.extend(runner.schedule(&ops, &[]).await?);
+    }
+    let mut touched: Vec<&PlannedOp> = Vec::new();
+    for (op, result) in ended {
+        match result {
+            Ended::Done => {
+                report.done += 1;
+                touched.push(op);
+            }
+            Ended::Skipped(s) => {
+                report.skipped += 1;
+                report.skipped_operations.push(s);
+            }
+            Ended::Failed(f) => {
+                report.failed += 1;
+                report.failures.push(f);
             }
         }
     }
@@ -160,6 +178,154 @@ pub async fn apply(
         journal.finished(&summary).await?;
     }
     Ok(report)
+}
+
+/// What each operation waits for: the operations on the objects its record references, and
+/// whole kinds it depends on without referencing them. Only kinds an operation's kind depends
+/// on count, so there are no cycles.
+struct Waits {
+    /// Per operation: how many operations and kinds it still waits for.
+    count: Vec<usize>,
+    /// Per operation: the operations waiting for it.
+    dependents: Vec<Vec<usize>>,
+    /// Per kind: operations of that kind not ended yet, and the operations waiting for all of
+    /// them.
+    kinds: HashMap<String, (usize, Vec<usize>)>,
+}
+
+impl Waits {
+    fn new(ops: &[&PlannedOp], kinds: &[KindInfo]) -> Waits {
+        let mut waits = Waits {
+            count: vec![0; ops.len()],
+            dependents: vec![Vec::new(); ops.len()],
+            kinds: HashMap::new(),
+        };
+        let mut by_id: HashMap<(&str, &str), usize> = HashMap::new();
+        for (i, op) in ops.iter().enumerate() {
+            waits.kinds.entry(op.kind.clone()).or_default().0 += 1;
+            if let Some(id) = &op.snapshot_id {
+                by_id.insert((op.kind.as_str(), id.as_str()), i);
+            }
+        }
+        for (i, op) in ops.iter().enumerate() {
+            let Some(info) = kinds.iter().find(|k| k.name == op.kind) else {
+                continue;
+            };
+            let refs = op
+                .desired
+                .as_ref()
+                .map_or(&[][..], |r: &Record| &r.refs[..]);
+            for needed in info.depends_on.iter().filter(|k| **k != op.kind) {
+                let referenced: BTreeSet<usize> = refs
+                    .iter()
+                    .filter(|r| r.kind == *needed)
+                    .filter_map(|r| by_id.get(&(r.kind.as_str(), r.id.as_str())).copied())
+                    .collect();
+                if refs.iter().any(|r| r.kind == *needed) {
+                    for j in referenced {
+                        waits.dependents[j].push(i);
+                        waits.count[i] += 1;
+                    }
+                } else if let Some((_, waiting)) = waits.kinds.get_mut(*needed) {
+                    waiting.push(i);
+                    waits.count[i] += 1;
+                }
+            }
+        }
+        waits
+    }
+
+    /// Operation `i` (of `kind`) ended: the operations now free to run.
+    fn ended(&mut self, i: usize, kind: &str) -> Vec<usize> {
+        let mut free = Vec::new();
+        let mut release = |j: usize, count: &mut Vec<usize>| {
+            count[j] -= 1;
+            if count[j] == 0 {
+                free.push(j);
+            }
+        };
+        for j in std::mem::take(&mut self.dependents[i]) {
+            release(j, &mut self.count);
+        }
+        if let Some((left, waiting)) = self.kinds.get_mut(kind) {
+            *left -= 1;
+            if *left == 0 {
+                for j in std::mem::take(waiting) {
+                    release(j, &mut self.count);
+                }
+            }
+        }
+        free
+    }
+}
+
+/// What running one operation needs.
+struct Runner<'r> {
+    resumed: &'r BTreeMap<usize, OpState>,
+    provider: &'r dyn Provider,
+    journal: &'r Journal<'r>,
+    ids: &'r LiveIds,
+    concurrency: usize,
+}
+
+impl Runner<'_> {
+    /// Runs `ops`, each once what it waits for has ended, at most `concurrency` of one kind at a
+    /// time. On an error that stops the restore, what is running finishes and nothing new starts.
+    async fn schedule<'p>(
+        &self,
+        ops: &[&'p PlannedOp],
+        kinds: &[KindInfo],
+    ) -> Result<Vec<(&'p PlannedOp, Ended)>, RestoreError> {
+        let no_state = OpState::default();
+        let mut waits = Waits::new(ops, kinds);
+        let mut ready: BTreeMap<&str, VecDeque<usize>> = BTreeMap::new();
+        for (i, op) in ops.iter().enumerate() {
+            if waits.count[i] == 0 {
+                ready.entry(op.kind.as_str()).or_default().push_back(i);
+            }
+        }
+        let mut running: HashMap<&str, usize> = HashMap::new();
+        let mut in_flight = FuturesUnordered::new();
+        let mut ended = Vec::with_capacity(ops.len());
+        let mut stop: Option<RestoreError> = None;
+        loop {
+            if stop.is_none() {
+                for (kind, queue) in ready.iter_mut() {
+                    let busy = running.entry(kind).or_default();
+                    while *busy < self.concurrency
+                        && let Some(i) = queue.pop_front()
+                    {
+                        *busy += 1;
+                        let op = ops[i];
+                        let state = self.resumed.get(&op.seq).unwrap_or(&no_state);
+                        in_flight.push(async move {
+                            let result =
+                                run(op, state, self.provider, self.journal, self.ids).await;
+                            (i, result)
+                        });
+                    }
+                }
+            }
+            let Some((i, result)) = in_flight.next().await else {
+                break;
+            };
+            let op = ops[i];
+            *running.entry(op.kind.as_str()).or_default() -= 1;
+            match result {
+                Ok(end) => ended.push((op, end)),
+                Err(e) => {
+                    stop.get_or_insert(e);
+                }
+            }
+            for j in waits.ended(i, &op.kind) {
+                ready.entry(ops[j].kind.as_str()).or_default().push_back(j);
+            }
+        }
+        match stop {
+            Some(e) => Err(e),
+            None => Ok(ended),
+        }
+    }
 }
 
 /// Records the live id of an object a create made (or found made). Updates and deletes act on
@@ -293,27 +459,81 @@ async fn reconcile(
     }
 }
 
-/// Reads every touched object back and reports those that still differ from the snapshot.
+/// Reads every touched object back and reports those that still differ from the snapshot:
+/// one by one, or, past `read_all_above` objects, through one read of the whole live state.
 async fn verify(
     ops: &[&PlannedOp],
     provider: &dyn Provider,
     ids: &LiveIds,
     options: &ApplyOptions,
 ) -> Vec<Residual> {
-    let residual: Vec<(usize, Option<Residual>)> = futures::stream::iter(ops.iter().copied())
-        .map(|op| async move { (op.seq, check(op, provider, ids).await) })
-        .buffer_unordered(options.concurrency.max(1))
-        .collect()
-        .await;
-    let mut residual: Vec<(usize, Residual)> = residual
-        .into_iter()
-        .filter_map(|(seq, r)| r.map(|r| (seq, r)))
-        .collect();
-    residual.sort_by_key(|(seq, _)| *seq);
-    residual.into_iter().map(|(_, r)| r).collect()
+    let residual: Vec<Option<Residual>> = if ops.len() > options.read_all_above {
+        match read_back(ops, provider).await {
+            Ok(mut live) => ops
+                .iter()
+                .enumerate()
+                .map(|(i, op)| check_against(op, Ok(live.remove(&i)), provider, ids))
+                .collect(),
+            Err(e) => ops
+                .iter()
+                .map(|op| check_against(op, Err(e.clone()), provider, ids))
+                .collect(),
+        }
+    } else {
+        futures::stream::iter(ops.iter().copied())
+            .map(|op| async move {
+                let live = provider
+                    .fetch(&op.kind, &op.key)
+                    .await
+                    .map_err(|e| e.to_string());
+                check_against(op, live, provider, ids)
+            })
+            .buffered(options.concurrency.max(1))
+            .collect()
+            .await
+    };
+    residual.into_iter().flatten().collect()
 }
 
-async fn check(op: &PlannedOp, provider: &dyn Provider, ids: &LiveIds) -> Option<Residual> {
+/// The live records of the touched objects, by position in `ops`, from one read of the whole
+/// state.
+async fn read_back(
+    ops: &[&PlannedOp],
+    provider: &dyn Provider,
+) -> Result<HashMap<usize, Record>, String> {
+    let mut wanted: HashMap<&str, HashMap<&str, usize>> = HashMap::new();
+    for (i, op) in ops.iter().enumerate() {
+        wanted
+            .entry(op.kind.as_str())
+            .or_default()
+            .insert(op.key.as_str(), i);
+    }
+    let (sink, mut records) = tokio::sync::mpsc::channel::<Record>(1024);
+    let read = provider.snapshot(sink);
+    let collect = async {
+        let mut found = HashMap::new();
+        while let Some(record) = records.recv().await {
+            let at = wanted
+                .get(record.kind.as_str())
+                .and_then(|keys| keys.get(record.key.as_str()))
+                .copied();
+            if let Some(i) = at {
+                found.insert(i, record);
+            }
+        }
+        found
+    };
+    let (read, found) = futures::join!(read, collect);
+    read.map_err(|e| e.to_string())?;
+    Ok(found)
+}
+
+fn check_against(
+    op: &PlannedOp,
+    live: Result<Option<Record>, String>,
+    provider: &dyn Provider,
+    ids: &LiveIds,
+) -> Option<Residual> {
     let residual = |problem: Option<String>, fields: Vec<FieldChange>| Residual {
         action: op.action,
         kind: op.kind.clone(),
@@ -322,7 +542,7 @@ async fn check(op: &PlannedOp, provider: &dyn Provider, ids: &LiveIds) -> Option
         fields,
         cannot_restore: Vec::new(),
     };
-    let live = match provider.fetch(&op.kind, &op.key).await {
+    let live = match live {
         Ok(live) => live,
         Err(e) => {
             return Some(residual(
@@ -354,5 +574,98 @@ async fn check(op: &PlannedOp, provider: &dyn Provider, ids: &LiveIds) -> Option
                 ..residual(None, field_changes(&live, &desired))
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use iamsnap_provider::{Capabilities, Ref};
+    use serde_json::json;
+
+    use super::*;
+
+    const KINDS: &[KindInfo] = &[
+        KindInfo {
+            name: "t.schema",
+            description: "profile attributes",
+            depends_on: &[],
+            capabilities: Capabilities::ALL,
+            cannot_restore: &[],
+        },
+        KindInfo {
+            name: "t.user",
+            description: "a person",
+            depends_on: &["t.schema"],
+            capabilities: Capabilities::ALL,
+            cannot_restore: &[],
+        },
+        KindInfo {
+            name: "t.group",
+            description: "a group",
+            depends_on: &[],
+            capabilities: Capabilities::ALL,
+            cannot_restore: &[],
+        },
+        KindInfo {
+            name: "t.membership",
+            description: "a user in a group",
+            depends_on: &["t.user", "t.group"],
+            capabilities: Capabilities::LINK,
+            cannot_restore: &[],
+        },
+    ];
+
+    fn create(kind: &str, id: &str, refs: Vec<Ref>) -> PlannedOp {
+        PlannedOp {
+            seq: 0,
+            level: 0,
+            action: Action::Create,
+            kind: kind.into(),
+            key: id.into(),
+            snapshot_id: Some(id.into()),
+            live_id: None,
+            fields: Vec::new(),
+            desired: Some(Record::new(kind, id, id, json!({}), refs)),
+            current: None,
+        }
+    }
+
+    #[test]
+    fn an_operation_waits_for_what_it_references_and_for_whole_kinds_it_does_not() {
+        let ops = [
+            create("t.schema", "s", vec![]),
+            create("t.user", "u1", vec![]),
+            create("t.user", "u2", vec![]),
+            create("t.group", "g", vec![]),
+            create(
+                "t.membership",
+                "g:u1",
+                vec![
+                    Ref::new("group", "t.group", "g"),
+                    Ref::new("user", "t.user", "u1"),
+                ],
+            ),
+            // Its group exists live already: it waits for its user only.
+            create(
+                "t.membership",
+                "h:u2",
+                vec![
+                    Ref::new("group", "t.group", "h"),
+                    Ref::new("user", "t.user", "u2"),
+                ],
+            ),
+        ];
+        let ops: Vec<&PlannedOp> = ops.iter().collect();
+        let mut waits = Waits::new(&ops, KINDS);
+        // Users wait for the schema kind as a whole (their records do not reference it).
+        assert_eq!(waits.count, [0, 1, 1, 0, 2, 1]);
+        assert_eq!(waits.ended(0, "t.schema"), [1, 2]);
+        assert_eq!(
+            waits.ended(2, "t.user"),
+            [5],
+            "u2's membership need not wait for u1"
+        );
+        assert!(waits.ended(3, "t.group").is_empty());
+        assert_eq!(waits.ended(1, "t.user"), [4]);
     }
 }

@@ -6,18 +6,38 @@ use std::sync::RwLock;
 use iamsnap_provider::{IdMap, Record};
 use serde_json::Value;
 
-/// Snapshot id → live id, per kind. Seeded from the records found live by key, extended by
-/// every create as it succeeds; shared by concurrent operations.
+/// Snapshot id → live id, per kind, for the objects whose live id is not their snapshot id:
+/// found live by key under another id, or created by this restore. Shared by concurrent
+/// operations.
+///
+/// Only ids that differ are kept, so the map stays as small as the difference between the
+/// snapshot and the live state. An object the snapshot holds but the live state lacks is
+/// *absent* until a create gives it a live id; any other id is the same live as in the snapshot.
 #[derive(Debug, Default)]
 pub struct LiveIds {
     map: RwLock<BTreeMap<(String, String), String>>,
+    absent: BTreeSet<(String, String)>,
 }
 
 impl LiveIds {
-    pub fn new(seed: BTreeMap<(String, String), String>) -> Self {
+    /// `moved`: snapshot id → live id where they differ; `absent`: snapshot ids not found live.
+    pub fn new(
+        moved: BTreeMap<(String, String), String>,
+        absent: BTreeSet<(String, String)>,
+    ) -> Self {
         LiveIds {
-            map: RwLock::new(seed),
+            map: RwLock::new(moved),
+            absent,
         }
+    }
+
+    /// The ids that differ, as known now.
+    pub fn moved(&self) -> BTreeMap<(String, String), String> {
+        self.map.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn absent(&self) -> &BTreeSet<(String, String)> {
+        &self.absent
     }
 
     pub fn insert(&self, kind: &str, snapshot_id: &str, live_id: &str) {
@@ -26,20 +46,19 @@ impl LiveIds {
             live_id.to_string(),
         );
     }
-
-    /// A copy of the whole map.
-    pub fn snapshot(&self) -> BTreeMap<(String, String), String> {
-        self.map.read().unwrap_or_else(|e| e.into_inner()).clone()
-    }
 }
 
 impl IdMap for LiveIds {
     fn live_id(&self, kind: &str, snapshot_id: &str) -> Option<String> {
-        self.map
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&(kind.to_string(), snapshot_id.to_string()))
-            .cloned()
+        let at = (kind.to_string(), snapshot_id.to_string());
+        if let Some(id) = self.map.read().unwrap_or_else(|e| e.into_inner()).get(&at) {
+            return Some(id.clone());
+        }
+        if self.absent.contains(&at) {
+            None
+        } else {
+            Some(snapshot_id.to_string())
+        }
     }
 }
 
@@ -98,8 +117,15 @@ mod tests {
 
     #[test]
     fn rewrites_refs_and_the_ids_they_name_in_attrs() {
-        let ids = LiveIds::default();
+        let ids = LiveIds::new(
+            BTreeMap::new(),
+            BTreeSet::from([("okta.group".to_string(), "00g3".to_string())]),
+        );
         ids.insert("okta.group", "00g1", "00g9");
+        assert_eq!(ids.live_id("okta.group", "00g2").as_deref(), Some("00g2"));
+        assert_eq!(ids.live_id("okta.group", "00g3"), None);
+        ids.insert("okta.group", "00g3", "00g7");
+        assert_eq!(ids.live_id("okta.group", "00g3").as_deref(), Some("00g7"));
         let rule = Record::new(
             "okta.group_rule",
             "0pr1",

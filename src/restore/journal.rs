@@ -1,14 +1,22 @@
-//! The restore journal: every operation recorded before and after it runs, as new small
-//! objects (the repository never overwrites), so a killed restore can be resumed.
+//! The restore journal: every operation recorded before and after it runs, as new objects
+//! (the repository never overwrites), so a killed restore can be resumed.
 //!
 //! Layout under `journals/<target>/<restore-id>/`:
 //! - `plan.json` — the [`Plan`] being applied, written first;
-//! - `ops/<seq>.<attempt>.start.json` — written just before an operation runs;
-//! - `ops/<seq>.<attempt>.end.json` — its [`OpEnd`] (outcome or error);
+//! - `ops/<segment>.jsonl` — events, one JSON object a line: `{"seq":4,"attempt":1,"started":
+//!   "<time>"}` just before an operation runs, `{"seq":4,"attempt":1,"end":{…}}` with its
+//!   [`OpEnd`] (outcome or error) after;
 //! - `finished.json` — written once every operation has ended without failure.
+//!
+//! Events are group-committed: an operation waits until its event is stored, and every event
+//! recorded while one segment is being written goes into the next, so a restore running
+//! hundreds of operations at once writes a few segments a second, not one object per event.
+//! A segment cut short by a crash loses only its last, incomplete line, whose operation never
+//! learnt that its event was stored and so never ran (or never reported).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Mutex;
 
 use async_trait::async_trait;
 use iamsnap_provider::Outcome;
@@ -134,14 +142,57 @@ pub struct OpState {
     pub end: Option<OpEnd>,
 }
 
+/// One line of a segment.
+#[derive(Debug, Serialize, Deserialize)]
+struct Event {
+    seq: usize,
+    attempt: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    started: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    end: Option<OpEnd>,
+}
+
+/// Events recorded and not yet stored.
+#[derive(Default)]
+struct Pending {
+    lines: Vec<u8>,
+    /// Events recorded so far, stored or not.
+    recorded: u64,
+}
+
+/// The writer's side: one segment stored at a time.
+struct Log {
+    next_segment: u64,
+    /// Events stored so far.
+    stored: u64,
+    /// Why storing failed: every later event fails too, so no operation runs unjournalled.
+    broken: Option<String>,
+}
+
 /// One restore's journal.
 pub struct Journal<'a> {
     store: &'a dyn JournalStore,
     /// `journals/<target>/<restore-id>`.
     pub dir: String,
+    pending: Mutex<Pending>,
+    log: tokio::sync::Mutex<Log>,
 }
 
 impl<'a> Journal<'a> {
+    fn open(store: &'a dyn JournalStore, dir: String, next_segment: u64) -> Journal<'a> {
+        Journal {
+            store,
+            dir,
+            pending: Mutex::new(Pending::default()),
+            log: tokio::sync::Mutex::new(Log {
+                next_segment,
+                stored: 0,
+                broken: None,
+            }),
+        }
+    }
+
     /// Starts a new journal for `plan` (restore id: UTC time to the millisecond + random
     /// suffix, so the latest sorts last).
     pub async fn create(
@@ -153,10 +204,7 @@ impl<'a> Journal<'a> {
             chrono::Utc::now().format("%Y%m%dT%H%M%S%3fZ"),
             rand::random::<u32>()
         );
-        let journal = Journal {
-            store,
-            dir: format!("journals/{}/{id}", plan.target),
-        };
+        let journal = Journal::open(store, format!("journals/{}/{id}", plan.target), 0);
         let bytes = serde_json::to_vec(plan).map_err(|e| storage(&journal.dir, e))?;
         store
             .put_new(&format!("{}/plan.json", journal.dir), bytes)
@@ -195,7 +243,13 @@ impl<'a> Journal<'a> {
             if paths.iter().any(|p| *p == format!("{dir}/finished.json")) {
                 return Ok(None);
             }
-            return Ok(Some((Journal { store, dir }, plan)));
+            let ops = format!("{dir}/ops/");
+            let next_segment = paths
+                .iter()
+                .filter_map(|p| segment_number(p.strip_prefix(&ops)?))
+                .max()
+                .map_or(0, |n| n + 1);
+            return Ok(Some((Journal::open(store, dir, next_segment), plan)));
         }
         Ok(None)
     }
@@ -204,59 +258,95 @@ impl<'a> Journal<'a> {
     pub async fn states(&self) -> Result<BTreeMap<usize, OpState>, JournalError> {
         let prefix = format!("{}/ops/", self.dir);
         let mut states: BTreeMap<usize, OpState> = BTreeMap::new();
-        let mut ends: BTreeMap<(usize, u32), String> = BTreeMap::new();
+        let mut ends: BTreeMap<(usize, u32), OpEnd> = BTreeMap::new();
         for path in self.store.list(&prefix).await? {
-            let Some(name) = path.strip_prefix(&prefix) else {
+            if path
+                .strip_prefix(&prefix)
+                .and_then(segment_number)
+                .is_none()
+            {
                 continue;
+            }
+            let bytes = self.store.get(&path).await?.unwrap_or_default();
+            // Only whole lines count: a segment cut short by a crash ends without a newline.
+            let whole = match bytes.iter().rposition(|b| *b == b'\n') {
+                Some(end) => &bytes[..=end],
+                None => &[][..],
             };
-            let parts: Vec<&str> = name.split('.').collect();
-            let (Some(seq), Some(attempt), Some(what)) = (
-                parts.first().and_then(|s| s.parse::<usize>().ok()),
-                parts.get(1).and_then(|s| s.parse::<u32>().ok()),
-                parts.get(2),
-            ) else {
-                continue;
-            };
-            let state = states.entry(seq).or_default();
-            state.attempts = state.attempts.max(attempt);
-            if *what == "end" {
-                ends.insert((seq, attempt), path.clone());
+            for line in whole.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+                let event: Event =
+                    serde_json::from_slice(line).map_err(|e| JournalError::Damaged {
+                        path: path.clone(),
+                        message: e.to_string(),
+                    })?;
+                let state = states.entry(event.seq).or_default();
+                state.attempts = state.attempts.max(event.attempt);
+                if let Some(end) = event.end {
+                    ends.insert((event.seq, event.attempt), end);
+                }
             }
         }
         for (seq, state) in states.iter_mut() {
-            let Some(path) = ends.get(&(*seq, state.attempts)) else {
-                continue;
-            };
-            let bytes = self.store.get(path).await?.unwrap_or_default();
-            state.end =
-                Some(
-                    serde_json::from_slice(&bytes).map_err(|e| JournalError::Damaged {
-                        path: path.clone(),
-                        message: e.to_string(),
-                    })?,
-                );
+            state.end = ends.remove(&(*seq, state.attempts));
         }
         Ok(states)
     }
 
-    fn op_path(&self, seq: usize, attempt: u32, what: &str) -> String {
-        format!("{}/ops/{seq:06}.{attempt}.{what}.json", self.dir)
-    }
-
+    /// Records that attempt `attempt` of operation `seq` is about to run; returns once that is
+    /// stored.
     pub async fn started(&self, seq: usize, attempt: u32) -> Result<(), JournalError> {
-        let at = chrono::Utc::now().to_rfc3339();
-        let bytes = serde_json::to_vec(&serde_json::json!({ "started": at }))
-            .map_err(|e| storage(&self.dir, e))?;
-        self.store
-            .put_new(&self.op_path(seq, attempt, "start"), bytes)
-            .await
+        self.record(Event {
+            seq,
+            attempt,
+            started: Some(chrono::Utc::now().to_rfc3339()),
+            end: None,
+        })
+        .await
     }
 
+    /// Records how attempt `attempt` of operation `seq` ended; returns once that is stored.
     pub async fn ended(&self, seq: usize, attempt: u32, end: &OpEnd) -> Result<(), JournalError> {
-        let bytes = serde_json::to_vec(end).map_err(|e| storage(&self.dir, e))?;
-        self.store
-            .put_new(&self.op_path(seq, attempt, "end"), bytes)
-            .await
+        self.record(Event {
+            seq,
+            attempt,
+            started: None,
+            end: Some(end.clone()),
+        })
+        .await
+    }
+
+    async fn record(&self, event: Event) -> Result<(), JournalError> {
+        let ticket = {
+            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            serde_json::to_writer(&mut pending.lines, &event).map_err(|e| storage(&self.dir, e))?;
+            pending.lines.push(b'\n');
+            pending.recorded += 1;
+            pending.recorded
+        };
+        let mut log = self.log.lock().await;
+        if let Some(why) = &log.broken {
+            return Err(storage(&self.dir, why));
+        }
+        if log.stored >= ticket {
+            // Stored with the segment another operation wrote while this one waited.
+            return Ok(());
+        }
+        let (lines, recorded) = {
+            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            (std::mem::take(&mut pending.lines), pending.recorded)
+        };
+        let path = format!("{}/ops/{:08}.jsonl", self.dir, log.next_segment);
+        log.next_segment += 1;
+        match self.store.put_new(&path, lines).await {
+            Ok(()) => {
+                log.stored = recorded;
+                Ok(())
+            }
+            Err(e) => {
+                log.broken = Some(e.to_string());
+                Err(e)
+            }
+        }
     }
 
     pub async fn finished(&self, summary: &serde_json::Value) -> Result<(), JournalError> {
@@ -265,6 +355,11 @@ impl<'a> Journal<'a> {
             .put_new(&format!("{}/finished.json", self.dir), bytes)
             .await
     }
+}
+
+/// `00000012.jsonl` → 12.
+fn segment_number(name: &str) -> Option<u64> {
+    name.strip_suffix(".jsonl")?.parse().ok()
 }
 
 /// Journals live in the repository, beside the snapshots, under `journals/`.

@@ -6,7 +6,7 @@ use iamsnap_provider::{Action, KindInfo, Operation, Provider, Record, kind::depe
 use serde::{Deserialize, Serialize};
 
 use crate::diff::{FieldChange, JoinOptions, Joined, field_changes, join};
-use crate::restore::ids::{same_state, to_live};
+use crate::restore::ids::{LiveIds, same_state, to_live};
 use crate::restore::{Refusal, RestoreError};
 
 /// Whether a restore may delete.
@@ -147,8 +147,13 @@ pub struct Plan {
     pub operations: Vec<PlannedOp>,
     pub skipped: Vec<Skipped>,
     pub cannot_restore: Vec<CannotRestore>,
-    /// Snapshot id → live id of every object found live by key: `(kind, snapshot id, live id)`.
+    /// Snapshot id → live id of every object found live under another id (joined by key):
+    /// `(kind, snapshot id, live id)`. Objects joined by id are not listed.
     pub ids: Vec<(String, String, String)>,
+    /// Snapshot ids of the objects not found live: `(kind, snapshot id)`. They have no live id
+    /// until the restore creates them.
+    #[serde(default)]
+    pub absent: Vec<(String, String)>,
 }
 
 impl Plan {
@@ -157,6 +162,11 @@ impl Plan {
             .iter()
             .map(|(k, s, l)| ((k.clone(), s.clone()), l.clone()))
             .collect()
+    }
+
+    /// The ids to resolve references through, as the plan found them.
+    pub fn live_ids(&self) -> LiveIds {
+        LiveIds::new(self.id_seed(), self.absent.iter().cloned().collect())
     }
 
     pub fn count(&self, action: Action) -> usize {
@@ -182,7 +192,8 @@ where
 {
     let selected =
         |kind: &str, key: &str| options.only.iter().any(|s| s.kind == kind && s.key == key);
-    let mut ids: BTreeMap<(String, String), String> = BTreeMap::new();
+    let mut moved: BTreeMap<(String, String), String> = BTreeMap::new();
+    let mut absent: BTreeSet<(String, String)> = BTreeSet::new();
     let mut creates: Vec<Record> = Vec::new();
     let mut updates: Vec<(Record, Record)> = Vec::new();
     let mut deletes: Vec<Record> = Vec::new();
@@ -195,7 +206,9 @@ where
                     targets_snapshot.insert((left.kind.clone(), left.id.clone()));
                     targets_live.insert((right.kind.clone(), right.id.clone()));
                 }
-                ids.insert((left.kind.clone(), left.id.clone()), right.id.clone());
+                if left.id != right.id {
+                    moved.insert((left.kind.clone(), left.id.clone()), right.id.clone());
+                }
                 if left.key != right.key || left.attrs != right.attrs || left.refs != right.refs {
                     updates.push((left, right));
                 }
@@ -204,6 +217,7 @@ where
                 if selected(&s.kind, &s.key) {
                     targets_snapshot.insert((s.kind.clone(), s.id.clone()));
                 }
+                absent.insert((s.kind.clone(), s.id.clone()));
                 creates.push(s);
             }
             Joined::Right(l) => {
@@ -226,6 +240,7 @@ where
         return Err(Refusal::NoMatch(wanted.join(", ")).into());
     }
 
+    let ids = LiveIds::new(moved, absent);
     let mut ops: Vec<PlannedOp> = Vec::new();
     for snap in creates {
         ops.push(planned(Action::Create, Some(snap), None, Vec::new()));
@@ -283,7 +298,12 @@ where
         operations: ops,
         skipped,
         cannot_restore,
-        ids: ids.into_iter().map(|((k, s), l)| (k, s, l)).collect(),
+        ids: ids
+            .moved()
+            .into_iter()
+            .map(|((k, s), l)| (k, s, l))
+            .collect(),
+        absent: ids.absent().iter().cloned().collect(),
         mode: options.mode,
         ..Plan::default()
     })

@@ -1,10 +1,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
-use iamsnap_provider::{Action, Record, Ref};
+use iamsnap_provider::{Action, Outcome, Record, Ref};
 use proptest::prelude::*;
 use serde_json::json;
 
-use super::journal::{JournalStore, OpState};
+use super::journal::{JournalStore, OpEnd, OpState};
 use super::memory::{KINDS, MemoryProvider};
 use super::*;
 
@@ -329,16 +329,19 @@ async fn restore(
     store: &dyn JournalStore,
     options: &PlanOptions,
 ) -> Result<ApplyReport, RestoreError> {
+    restore_with(snapshot, live, store, options, &ApplyOptions::default()).await
+}
+
+async fn restore_with(
+    snapshot: &[Record],
+    live: &MemoryProvider,
+    store: &dyn JournalStore,
+    options: &PlanOptions,
+    apply_options: &ApplyOptions,
+) -> Result<ApplyReport, RestoreError> {
     let plan = plan_for(snapshot, live, options)?;
     let journal = Journal::create(store, &plan).await?;
-    apply(
-        &plan,
-        live,
-        &journal,
-        &BTreeMap::new(),
-        &ApplyOptions::default(),
-    )
-    .await
+    apply(&plan, live, &journal, &BTreeMap::new(), apply_options).await
 }
 
 #[test]
@@ -373,13 +376,23 @@ fn applied_plan_restores_the_snapshot_and_a_second_plan_is_empty() {
                 .count(),
             1
         );
-        assert_eq!(
-            journal
-                .iter()
-                .filter(|p| p.ends_with(".start.json"))
-                .count(),
-            7
-        );
+        let segments: Vec<String> = store
+            .list("journals/mem/")
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|p| p.ends_with(".jsonl"))
+            .collect();
+        let mut events = Vec::new();
+        for path in &segments {
+            let bytes = store.get(path).await.unwrap().unwrap();
+            for line in String::from_utf8(bytes).unwrap().lines() {
+                events.push(serde_json::from_str::<serde_json::Value>(line).unwrap());
+            }
+        }
+        let started = events.iter().filter(|e| e.get("started").is_some()).count();
+        let ended = events.iter().filter(|e| e.get("end").is_some()).count();
+        assert_eq!((started, ended), (7, 7));
     });
 }
 
@@ -491,6 +504,24 @@ fn residuals_on_recreated_objects_are_explained_by_what_cannot_be_restored() {
                 .unwrap()
                 .replace(&report.journal, "JOURNAL")
         );
+
+        // Verifying through one read of the whole live state finds the same.
+        let mut live = MemoryProvider::new(damaged());
+        live.lose_on_create = Some("name");
+        let read_all = ApplyOptions {
+            read_all_above: 0,
+            ..ApplyOptions::default()
+        };
+        let bulk = restore_with(
+            &snapshot(),
+            &live,
+            &store,
+            &PlanOptions::default(),
+            &read_all,
+        )
+        .await
+        .unwrap();
+        assert_eq!(bulk.residual, report.residual);
     });
 }
 
@@ -671,4 +702,112 @@ proptest! {
     ) {
         runtime().block_on(crash_then_resume(snap, live, limit));
     }
+}
+
+/// A journal store that takes a while to store each object, like a remote repository.
+struct Slow<'a> {
+    inner: &'a LocalJournalStore,
+}
+
+#[async_trait::async_trait]
+impl JournalStore for Slow<'_> {
+    async fn put_new(&self, path: &str, bytes: Vec<u8>) -> Result<(), JournalError> {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        self.inner.put_new(path, bytes).await
+    }
+    async fn get(&self, path: &str) -> Result<Option<Vec<u8>>, JournalError> {
+        self.inner.get(path).await
+    }
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, JournalError> {
+        self.inner.list(prefix).await
+    }
+}
+
+#[test]
+fn journal_events_are_committed_in_groups_and_read_back_whole() {
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let local = LocalJournalStore::new(dir.path());
+        let slow = Slow { inner: &local };
+        let plan = Plan {
+            snapshot: "mem/20261127T020000Z-00000000".into(),
+            target: "mem".into(),
+            ..Plan::default()
+        };
+        let journal = Journal::create(&slow, &plan).await.unwrap();
+        let done = OpEnd::Done {
+            outcome: Outcome::Applied { id: "x".into() },
+        };
+        futures::future::join_all((0..100).map(|seq| {
+            let journal = &journal;
+            let done = &done;
+            async move {
+                journal.started(seq, 1).await.unwrap();
+                if seq % 2 == 0 {
+                    journal.ended(seq, 1, done).await.unwrap();
+                }
+            }
+        }))
+        .await;
+        let segments: Vec<String> = local
+            .list(&format!("{}/ops/", journal.dir))
+            .await
+            .unwrap();
+        assert!(
+            segments.len() < 20,
+            "150 events took {} segments",
+            segments.len()
+        );
+
+        // A segment cut short by a crash: its incomplete last line does not count.
+        let cut = format!("{}/ops/{:08}.jsonl", journal.dir, 999);
+        local
+            .put_new(
+                &cut,
+                br#"{"seq":1,"attempt":1,"end":{"result":"done","outcome":{"outcome":"applied","id":"x"}}}
+{"seq":3,"attempt":1,"end":{"res"#
+                    .to_vec(),
+            )
+            .await
+            .unwrap();
+        let (resumed, _) = Journal::latest_unfinished(&local, "mem", &plan.snapshot)
+            .await
+            .unwrap()
+            .expect("unfinished");
+        let states = resumed.states().await.unwrap();
+        assert_eq!(states.len(), 100);
+        let ended = |seq: usize| states[&seq].end.is_some();
+        assert!(ended(0) && ended(1) && !ended(3), "{states:?}");
+        assert_eq!(states.values().filter(|s| s.end.is_some()).count(), 51);
+        // New events of the resumed run go to new segments, after the existing ones.
+        resumed.started(3, 2).await.unwrap();
+        assert!(
+            local
+                .get(&format!("{}/ops/{:08}.jsonl", journal.dir, 1000))
+                .await
+                .unwrap()
+                .is_some()
+        );
+    });
+}
+
+#[test]
+fn a_journal_that_failed_to_store_refuses_every_later_event() {
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let local = LocalJournalStore::new(dir.path());
+        let killed = Killed {
+            inner: &local,
+            limit: 2,
+            writes: 0.into(),
+        };
+        let plan = Plan {
+            target: "mem".into(),
+            ..Plan::default()
+        };
+        let journal = Journal::create(&killed, &plan).await.unwrap();
+        journal.started(0, 1).await.unwrap();
+        assert!(journal.started(1, 1).await.is_err());
+        assert!(journal.started(2, 1).await.is_err(), "stays broken");
+    });
 }

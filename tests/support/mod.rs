@@ -178,6 +178,23 @@ pub fn s3_client(endpoint: &str) -> aws_sdk_s3::Client {
 }
 
 /// Every file under `dir`, sorted; empty when `dir` does not exist.
+/// Restore operations that ended (done or failed), counted in the journal segments
+/// (`ops/*.jsonl`) under `dir`; a segment being written may lack its last line.
+#[allow(dead_code)]
+pub fn journal_ends(dir: &Path) -> usize {
+    walk(dir)
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .map(|text| {
+            text.lines()
+                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                .filter(|event| event.get("end").is_some())
+                .count()
+        })
+        .sum()
+}
+
 pub fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else {

@@ -92,8 +92,9 @@ pub trait Provider: Send + Sync {
     /// Reads one object again by natural key, for verification after a restore.
     async fn fetch(&self, kind: &str, key: &str) -> Result<Option<Record>, ProviderError>;
 
-    /// Performs one restore operation. Re-running an operation that already took effect
-    /// returns [`Outcome::AlreadyDone`] instead of doing it twice.
+    /// Performs one restore operation. Re-running an operation that already took effect never
+    /// does it twice: it returns [`Outcome::AlreadyDone`], or [`Outcome::Applied`] where the
+    /// provider's own write is idempotent (adding a member who is one already).
     async fn apply(&self, op: &Operation, ids: &dyn IdMap) -> Result<Outcome, ProviderError> {
         let _ = ids;
         Err(ProviderError::Unsupported {

@@ -2,7 +2,9 @@
 //!
 //! Creates first look the object up by its natural key: an object that already exists (an
 //! operation re-run after a crash) is brought to the desired status and reported as
-//! [`Outcome::AlreadyDone`] with its live id. References in desired records carry snapshot ids
+//! [`Outcome::AlreadyDone`] with its live id. Users, the bulk of a large restore, are posted
+//! first and looked up only when Okta refuses the login as taken; memberships are put, which
+//! Okta accepts again for a member. References in desired records carry snapshot ids
 //! and are rewritten through the engine's [`IdMap`]; relationship endpoints fall back to a
 //! lookup by natural key. Nothing here ever sends an email unless `activate_users` is set.
 
@@ -176,18 +178,28 @@ impl Restore<'_> {
         let attrs = &desired.attrs;
         match op.kind.as_str() {
             USER => {
-                if let Some(live) = fetch::user(c, &op.key).await? {
-                    let id = str_at(&live, "/id").to_string();
-                    self.converge_user(&id, str_at(&live, "/status"), str_at(attrs, "/status"))
-                        .await?;
-                    return Ok(Outcome::AlreadyDone { id });
-                }
                 let mut body = json!({"profile": attrs["profile"]});
                 if let Some(t) = desired.target("type") {
                     body["type"] = json!({"id": self.live(op, USER_TYPE, &t.id)?});
                 }
+                // Create first: the plan saw no such user. Okta refuses a login that exists
+                // (a retried request that went through, a user made meanwhile): that user is
+                // then the one to converge.
                 let url = c.url("/api/v1/users", &[("activate", "false")]);
-                let id = created_id(op, c.send(Method::POST, &url, Some(&body)).await?)?;
+                let created = match c.send(Method::POST, &url, Some(&body)).await {
+                    Ok(created) => created,
+                    Err(e) if status_of(&e) == Some(400) => {
+                        let Some(live) = fetch::user(c, &op.key).await? else {
+                            return Err(e);
+                        };
+                        let id = str_at(&live, "/id").to_string();
+                        self.converge_user(&id, str_at(&live, "/status"), str_at(attrs, "/status"))
+                            .await?;
+                        return Ok(Outcome::AlreadyDone { id });
+                    }
+                    Err(e) => return Err(e),
+                };
+                let id = created_id(op, created)?;
                 self.converge_user(&id, "STAGED", str_at(attrs, "/status"))
                     .await?;
                 Ok(Outcome::Applied { id })
@@ -208,9 +220,7 @@ impl Restore<'_> {
                     .await?;
                 let u = self.endpoint(op, desired, "user", USER, login).await?;
                 let id = format!("{g}:{u}");
-                if fetch::is_member(c, &g, &u).await? {
-                    return Ok(Outcome::AlreadyDone { id });
-                }
+                // Adding a member is idempotent in Okta: no need to ask first.
                 let url = c.url(&format!("/api/v1/groups/{g}/users/{u}"), &[]);
                 match c.send(Method::PUT, &url, None).await {
                     Ok(_) => Ok(Outcome::Applied { id }),
