@@ -19,7 +19,12 @@ pub struct RestoreArgs {
     pub rate_limit: u64,
     #[arg(long, default_value_t = 10)]
     pub window_secs: u64,
-    #[arg(long, default_value_t = 16)]
+    /// `concurrency` of the target source: requests in flight, and operations of one kind at
+    /// once. Okta allows 75 simultaneous transactions per org by default (its concurrency
+    /// limit); 64 stays under it. With 20 ms of latency, 16 in flight make at most 800 requests a
+    /// second, so the 38,000 writes of the default org take 48 s at the least whatever the rate
+    /// limit: the client, not the limit, would bind.
+    #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
 }
 
@@ -102,7 +107,11 @@ pub fn restore(rt: &tokio::runtime::Runtime, a: &RestoreArgs) -> anyhow::Result<
         ),
         row(
             "Okta restore wall time / floor",
-            format!("{:.2}", wall / floor),
+            format!(
+                "{:.2} ({:.2} against the steady rate)",
+                wall / floor,
+                wall / fluid
+            ),
             "≤ 1.15",
         ),
     ])

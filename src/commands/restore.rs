@@ -261,7 +261,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         provider.as_ref(),
         &journal,
         &states,
-        &ApplyOptions::default(),
+        &apply_options,
     )
     .await?;
     print_report(&args, &report)
