@@ -229,13 +229,17 @@ pub(crate) fn top(params: &Params, default: usize, max: usize) -> Result<usize, 
     }
 }
 
-/// The properties named by `$select`, if given.
+/// The properties named by `$select`, if given, sorted and without repeats.
 pub(crate) fn select(params: &Params) -> Option<Vec<String>> {
     params.get("$select").map(|s| {
-        s.split(',')
+        let mut names: Vec<String> = s
+            .split(',')
             .map(|p| p.trim().to_string())
             .filter(|p| !p.is_empty())
-            .collect()
+            .collect();
+        names.sort();
+        names.dedup();
+        names
     })
 }
 
@@ -264,18 +268,26 @@ pub(crate) fn projected<'a>(
     let fields = match (selected, defaults) {
         (Some(sel), _) if sel.iter().any(|s| s == "*") => all_fields(map),
         (Some(sel), _) => {
+            // The object's properties and the selection are both sorted: one merge finds the
+            // exact matches; a name matched in another case only is looked for afterwards.
             let mut fields = Vec::with_capacity(sel.len() + 1);
-            if let Some((k, v)) = map.get_key_value("@odata.type") {
-                fields.push((k.as_str(), Field::Value(v)));
+            let mut unmatched: Vec<&'a str> = Vec::new();
+            let mut names = sel.iter().map(String::as_str).peekable();
+            for (k, v) in map {
+                while let Some(s) = names.next_if(|s| *s < k.as_str()) {
+                    unmatched.push(s);
+                }
+                if names.next_if(|s| *s == k.as_str()).is_some() || k == "@odata.type" {
+                    fields.push((k.as_str(), Field::Value(v)));
+                }
             }
-            for s in sel {
-                let found = map
-                    .get_key_value(s.as_str())
-                    .or_else(|| map.iter().find(|(k, _)| k.eq_ignore_ascii_case(s)));
+            unmatched.extend(names);
+            for s in unmatched {
+                let found = map.iter().find(|(k, _)| k.eq_ignore_ascii_case(s));
                 // Selected properties that are unset still appear, as null.
                 fields.push(match found {
                     Some((k, v)) => (k.as_str(), Field::Value(v)),
-                    None => (s.as_str(), Field::Value(&NULL)),
+                    None => (s, Field::Value(&NULL)),
                 });
             }
             fields.sort_by(|a, b| a.0.cmp(b.0));

@@ -205,6 +205,7 @@ impl EntraEmulator {
             window: Mutex::new((0, 0)),
             latency: self.latency,
             counts: Mutex::new(HashMap::new()),
+            last_request_ms: AtomicU64::new(0),
             faults: Mutex::new(VecDeque::new()),
         });
         let app = Router::new()
@@ -243,6 +244,8 @@ pub(crate) struct Shared {
     window: Mutex<(u128, u64)>,
     latency: Duration,
     counts: Mutex<HashMap<String, u64>>,
+    /// When the last Graph request arrived, in milliseconds since the epoch.
+    last_request_ms: AtomicU64,
     faults: Mutex<VecDeque<u16>>,
 }
 
@@ -253,7 +256,12 @@ impl Shared {
 
     pub(crate) fn count(&self, key: &str) {
         let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        *counts.entry(key.to_string()).or_default() += 1;
+        match counts.get_mut(key) {
+            Some(n) => *n += 1,
+            None => {
+                counts.insert(key.to_string(), 1);
+            }
+        }
     }
 
     pub(crate) fn next_token_serial(&self) -> u64 {
@@ -305,6 +313,11 @@ impl Shared {
 /// permissions, then the handler.
 fn handle(shared: &Shared, req: &GraphRequest) -> GraphResponse {
     shared.count("*");
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as u64;
+    shared.last_request_ms.fetch_max(now_ms, Ordering::Relaxed);
     shared.count(&format!("{} {}", req.method, req.path));
     if req.query.contains_key("$skiptoken") {
         shared.count("nextLink");
@@ -567,6 +580,12 @@ impl RunningEntra {
             .get(key)
             .copied()
             .unwrap_or(0)
+    }
+
+    /// When the last Graph request (a batch item included) arrived, in milliseconds since the
+    /// epoch; 0 before the first.
+    pub fn last_request_ms(&self) -> u64 {
+        self.shared.last_request_ms.load(Ordering::Relaxed)
     }
 
     /// The next `n` authenticated requests within the rate limit fail with `status` (429 and
