@@ -4,11 +4,11 @@
 use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
-use iamsnap_provider::http::{HttpClient, HttpConfig, backoff, error_message, found};
+use iamsnap_provider::http::{HttpClient, HttpConfig, Response, backoff, error_message, found};
 use iamsnap_provider::{ProviderError, RequestStats, Secret};
 use reqwest::Method;
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::{Value, json};
 use url::Url;
 
@@ -124,6 +124,18 @@ impl GraphClient {
         self.split_page(url, body)
     }
 
+    /// One page of a collection, read but not decoded yet, and the link to the next one
+    /// (found by skipping over the items), so that a long chain of pages can ask for the next
+    /// page while this one is decoded.
+    pub(crate) async fn raw_page(&self, url: Url) -> Result<(RawPage, Option<Url>), ProviderError> {
+        let response = self
+            .authorized(|| self.http.send(Method::GET, &url, None))
+            .await?;
+        let head: Page<IgnoredAny> = response.json(&url)?;
+        let (_, next) = self.split_page(&url, head)?;
+        Ok((RawPage { url, response }, next))
+    }
+
     fn split_page<T>(
         &self,
         url: &Url,
@@ -189,14 +201,22 @@ impl GraphClient {
     ) -> Result<Vec<Option<Vec<T>>>, ProviderError> {
         let owned: Vec<Vec<String>> = paths.chunks(MAX_BATCH).map(<[String]>::to_vec).collect();
         let chunks: Vec<Vec<Option<Vec<T>>>> = futures::stream::iter(owned)
-            .map(move |chunk: Vec<String>| async move { self.batch_chunk(&chunk).await })
-            .buffered(self.concurrency)
+            .map(move |chunk: Vec<String>| async move { self.batch(&chunk).await })
+            .buffered(self.batches_in_flight())
             .try_collect()
             .await?;
         Ok(chunks.into_iter().flatten().collect())
     }
 
-    async fn batch_chunk<T: DeserializeOwned>(
+    /// Batches sent at once: one request slot fewer than the concurrency, so that a chain of
+    /// pages read beside them (the users) never queues behind a batch.
+    pub(crate) fn batches_in_flight(&self) -> usize {
+        self.concurrency.saturating_sub(1).max(1)
+    }
+
+    /// Every item of each of `paths` (at most [`MAX_BATCH`]) in one `$batch`, items that Graph
+    /// throttles sent again; `None` for a collection whose parent no longer exists.
+    pub(crate) async fn batch<T: DeserializeOwned>(
         &self,
         paths: &[String],
     ) -> Result<Vec<Option<Vec<T>>>, ProviderError> {
@@ -251,9 +271,11 @@ impl GraphClient {
                     }
                     404 => results[i] = Some(None),
                     429 | 503 | 504 => {
+                        // Seconds, whole as a rule; Graph's own examples show fractions too.
                         let retry_after = header(&response.headers, "retry-after")
-                            .and_then(|v| v.trim().parse::<u64>().ok())
-                            .map(Duration::from_secs);
+                            .and_then(|v| v.trim().parse::<f64>().ok())
+                            .filter(|s| s.is_finite() && *s >= 0.0)
+                            .map(Duration::from_secs_f64);
                         let item_wait = match retry_after {
                             Some(d) => {
                                 let d = d.min(self.retry.max_reset_wait);
@@ -292,6 +314,21 @@ impl GraphClient {
             pending = again;
         }
         Ok(results.into_iter().map(|r| r.unwrap_or(None)).collect())
+    }
+}
+
+/// A page as Graph sent it; see [`GraphClient::raw_page`].
+#[derive(Debug)]
+pub(crate) struct RawPage {
+    url: Url,
+    response: Response,
+}
+
+impl RawPage {
+    /// The page's items, decoded as `T`.
+    pub(crate) fn decode<T: DeserializeOwned>(self) -> Result<Vec<T>, ProviderError> {
+        let page: Page<T> = self.response.json(&self.url)?;
+        Ok(page.value.unwrap_or_default())
     }
 }
 

@@ -4,11 +4,14 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
+use futures::StreamExt;
+use futures::stream::FuturesOrdered;
 use iamsnap_provider::{ProviderError, Record, RecordSink};
 use serde_json::Value;
 
-use crate::client::GraphClient;
+use crate::client::{GraphClient, MAX_BATCH};
 use crate::kinds::*;
 use crate::records::{self, Index, MEMBER_SELECT, id_of, select};
 
@@ -32,17 +35,26 @@ impl Snapshot<'_> {
     pub(crate) async fn run(self) -> Result<(), ProviderError> {
         self.client.sign_in().await?;
         let index = Mutex::new(Index::default());
-        let (groups, units, (), (), ()) = futures::try_join!(
-            self.groups(&index),
-            self.units(&index),
-            self.users(&index),
-            self.applications(&index),
-            self.policies(),
-        )?;
-        let sps = self.service_principals(&index).await?;
+        // Members and owners, most of the requests, are read as soon as the groups and units
+        // are known, beside the users' chain of pages: a rate limit's window is then never
+        // left idle while the users are read one page after another.
+        let users_read = AtomicBool::new(false);
+        let links = async {
+            let (groups, units) = futures::try_join!(self.groups(&index), self.units(&index))?;
+            self.links(&groups, &units, &users_read).await
+        };
+        let sps = async {
+            let users = async {
+                self.users(&index).await?;
+                users_read.store(true, Ordering::Relaxed);
+                Ok(())
+            };
+            let ((), ()) = futures::try_join!(users, self.applications(&index))?;
+            self.service_principals(&index).await
+        };
+        let ((), sps, ()) = futures::try_join!(links, sps, self.policies())?;
         let index = index.into_inner().unwrap_or_else(|e| e.into_inner());
         futures::try_join!(
-            self.links(&groups, &units),
             self.app_role_assignments(&sps, &index),
             self.grants(&index),
             self.role_assignments(&index),
@@ -82,9 +94,25 @@ impl Snapshot<'_> {
             select(records::USER_SELECT),
             records::MANAGER_EXPAND
         );
-        let mut next = Some(self.client.url(&path));
-        while let Some(url) = next {
-            let (users, following) = self.client.page_of::<records::User>(&url).await?;
+        let mut page = Some(self.client.raw_page(self.client.url(&path)).await?);
+        while let Some((raw, next)) = page.take() {
+            // The users are one chain of pages, the longest of a tenant: the next page is on
+            // its way while this one is decoded.
+            let decode = async {
+                tokio::task::spawn_blocking(move || raw.decode::<records::User>())
+                    .await
+                    .map_err(|e| ProviderError::Decode {
+                        url: path.clone(),
+                        message: format!("decoding a page of users stopped: {e}"),
+                    })?
+            };
+            let fetch = async {
+                match next {
+                    Some(url) => self.client.raw_page(url).await.map(Some),
+                    None => Ok(None),
+                }
+            };
+            let (users, following) = futures::try_join!(decode, fetch)?;
             {
                 let mut index = lock(index);
                 for u in &users {
@@ -98,7 +126,7 @@ impl Snapshot<'_> {
                     self.emit(manager).await?;
                 }
             }
-            next = following;
+            page = following;
         }
         Ok(())
     }
@@ -188,7 +216,12 @@ impl Snapshot<'_> {
 
     /// Members and owners of groups (members of dynamic groups left out: their rule decides)
     /// and members of administrative units.
-    async fn links(&self, groups: &[Parent], units: &[Parent]) -> Result<(), ProviderError> {
+    async fn links(
+        &self,
+        groups: &[Parent],
+        units: &[Parent],
+        users_read: &AtomicBool,
+    ) -> Result<(), ProviderError> {
         let query = format!("$top=999&$select={}", select(MEMBER_SELECT));
         let mut wanted: Vec<(&'static str, &'static str, &Parent, String)> = Vec::new();
         for g in groups {
@@ -215,10 +248,37 @@ impl Snapshot<'_> {
                 format!("/administrativeUnits/{}/members?{query}", u.id),
             ));
         }
-        for window in wanted.chunks(WINDOW) {
-            let paths: Vec<String> = window.iter().map(|w| w.3.clone()).collect();
-            let lists = self.client.batch_lists::<records::Member>(&paths).await?;
-            for ((kind, parent_kind, parent, _), items) in window.iter().zip(lists) {
+        // One stream of batches, each one's records written as it comes back, so that no batch
+        // waits for the slowest of a group of them.
+        let wanted = &wanted;
+        let chunk = move |i: usize| &wanted[i * MAX_BATCH..((i + 1) * MAX_BATCH).min(wanted.len())];
+        let send = move |i: usize| async move {
+            let paths: Vec<String> = chunk(i).iter().map(|w| w.3.clone()).collect();
+            let lists = self.client.batch::<records::Member>(&paths).await?;
+            Ok::<_, ProviderError>((i, lists))
+        };
+        let chunks = wanted.len().div_ceil(MAX_BATCH);
+        let mut sent = 0;
+        let mut answers = FuturesOrdered::new();
+        loop {
+            // While the users' chain of pages is read, the longest path of the snapshot, the
+            // batches keep to a quarter of the request slots, leaving it CPU and a share of a
+            // rate limit's window; then they take them all.
+            let in_flight = if users_read.load(Ordering::Relaxed) {
+                self.client.batches_in_flight()
+            } else {
+                self.client.batches_in_flight().div_ceil(4)
+            };
+            while answers.len() < in_flight && sent < chunks {
+                answers.push_back(send(sent));
+                sent += 1;
+            }
+            let Some(answer) = answers.next().await else {
+                break;
+            };
+            let (i, lists) = answer?;
+            let chunk = chunk(i);
+            for ((kind, parent_kind, parent, _), items) in chunk.iter().zip(lists) {
                 for member in items.into_iter().flatten() {
                     if let Some(r) =
                         records::link(kind, (parent_kind, &parent.id, &parent.key), &member)
