@@ -1,12 +1,11 @@
 //! The Okta Management API over the shared HTTP kit: `SSWS` auth, org URL checks, paging.
 
-use std::marker::PhantomData;
-
-use iamsnap_provider::http::{HttpClient, HttpConfig, found, service_url};
+use iamsnap_provider::http::{HttpClient, HttpConfig, Page, found, service_url};
 use iamsnap_provider::{ProviderError, RequestStats, Secret};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use tokio::task::JoinHandle;
 use url::Url;
 
 /// A client for one Okta org.
@@ -34,6 +33,24 @@ impl OktaClient {
             http: HttpClient::new(config)?,
             base,
         })
+    }
+
+    /// The same client, its requests holding at most `permits` of its concurrency at once
+    /// ([`HttpClient::with_share`]).
+    pub(crate) fn with_share(&self, permits: usize) -> OktaClient {
+        OktaClient {
+            http: self.http.with_share(permits),
+            base: self.base.clone(),
+        }
+    }
+
+    /// The same share, its requests letting the share's other requests go first
+    /// ([`HttpClient::yielding`]).
+    pub(crate) fn yielding(&self) -> OktaClient {
+        OktaClient {
+            http: self.http.yielding(),
+            base: self.base.clone(),
+        }
     }
 
     pub(crate) fn stats(&self) -> RequestStats {
@@ -81,12 +98,28 @@ impl OktaClient {
     }
 
     /// [`OktaClient::pages`] with each item decoded as `T` (only the fields it names are kept).
-    pub(crate) fn pages_of<T: DeserializeOwned>(&self, first: Url) -> Pages<'_, T> {
+    pub(crate) fn pages_of<T: DeserializeOwned + Send + 'static>(
+        &self,
+        first: Url,
+    ) -> Pages<'_, T> {
         Pages {
             client: self,
             next: Some(first),
-            item: PhantomData,
+            ahead: None,
+            read_ahead: false,
         }
+    }
+
+    /// [`OktaClient::pages_of`] for a list read to its end: each next page is asked for as
+    /// soon as the current one has come, while the caller works through it, so that a long
+    /// chain of pages costs one round trip per page and not that plus the caller's work.
+    pub(crate) fn pages_ahead<T: DeserializeOwned + Send + 'static>(
+        &self,
+        first: Url,
+    ) -> Pages<'_, T> {
+        let mut pages = self.pages_of(first);
+        pages.read_ahead = true;
+        pages
     }
 
     /// Every item of a small list (types, zones, one policy's rules), all pages read.
@@ -104,16 +137,24 @@ impl OktaClient {
 pub(crate) struct Pages<'a, T = Value> {
     client: &'a OktaClient,
     next: Option<Url>,
-    item: PhantomData<T>,
+    /// The request for `next`, already sent ([`OktaClient::pages_ahead`]).
+    ahead: Option<JoinHandle<Result<Page<T>, ProviderError>>>,
+    read_ahead: bool,
 }
 
-impl<T: DeserializeOwned> Pages<'_, T> {
+impl<T: DeserializeOwned + Send + 'static> Pages<'_, T> {
     /// The next page, or `None` after the last.
     pub(crate) async fn next(&mut self) -> Result<Option<Vec<T>>, ProviderError> {
         let Some(url) = self.next.take() else {
             return Ok(None);
         };
-        let page = self.client.http.get_page::<T>(&url).await?;
+        let page = match self.ahead.take() {
+            Some(request) => request.await.map_err(|e| ProviderError::Decode {
+                url: url.to_string(),
+                message: format!("reading the page failed: {e}"),
+            })??,
+            None => self.client.http.get_page::<T>(&url).await?,
+        };
         if let Some(next) = &page.next
             && next.origin() != self.client.base.origin()
         {
@@ -125,6 +166,20 @@ impl<T: DeserializeOwned> Pages<'_, T> {
         }
         // A server repeating the same cursor would loop forever: stop instead.
         self.next = page.next.filter(|n| *n != url);
+        if self.read_ahead
+            && let Some(next) = &self.next
+        {
+            let (http, next) = (self.client.http.clone(), next.clone());
+            self.ahead = Some(tokio::spawn(async move { http.get_page::<T>(&next).await }));
+        }
         Ok(Some(page.items))
+    }
+}
+
+impl<T> Drop for Pages<'_, T> {
+    fn drop(&mut self) {
+        if let Some(request) = self.ahead.take() {
+            request.abort();
+        }
     }
 }

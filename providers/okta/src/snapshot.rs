@@ -21,6 +21,10 @@ pub(crate) const POLICY_TYPES: &[&str] = &[
     "DEVICE_SIGNAL_COLLECTION",
 ];
 
+/// Concurrency kept for the chain of user pages (the deprovisioned search beside it is a few
+/// pages long).
+const USER_CHAINS: usize = 1;
+
 /// Page sizes: each list endpoint's documented maximum.
 pub(crate) mod limits {
     pub const USERS: &str = "200";
@@ -68,11 +72,17 @@ impl Snapshot<'_> {
     }
 
     pub(crate) async fn run(&self) -> Result<(), ProviderError> {
+        // The user list is one chain of pages, the longest of the read: the lists fanned out
+        // over groups and apps share what is left of the concurrency, so that the chain's next
+        // page never waits behind them.
+        let children = self
+            .client
+            .with_share(self.fan_out.saturating_sub(USER_CHAINS).max(1));
         tokio::try_join!(
             self.users(),
-            self.groups(),
+            self.groups(&children),
             self.group_rules(),
-            self.apps(),
+            self.apps(&children),
             self.policies(),
             self.zones(),
             self.meta(),
@@ -93,13 +103,13 @@ impl Snapshot<'_> {
             ],
         );
         tokio::try_join!(
-            self.drain(c.pages(active), |v| records::user(v).map(Some)),
-            self.drain(c.pages(deprovisioned), |v| records::user(v).map(Some)),
+            self.drain(c.pages_ahead(active), |v| records::user(v).map(Some)),
+            self.drain(c.pages_ahead(deprovisioned), |v| records::user(v).map(Some)),
         )?;
         Ok(())
     }
 
-    async fn groups(&self) -> Result<(), ProviderError> {
+    async fn groups(&self, children: &OktaClient) -> Result<(), ProviderError> {
         let c = self.client;
         // Group heads (id, name, type) are kept to read each group's members and roles.
         let mut heads: Vec<GroupHead> = Vec::new();
@@ -110,25 +120,49 @@ impl Snapshot<'_> {
                 self.send(records::group(item)?).await?;
             }
         }
-        futures::stream::iter(heads.iter().map(Ok))
+        // Members and roles are two endpoints with two rate-limit budgets: read apart, so that
+        // groups waiting for one window never hold up requests the other could still send.
+        let yielding = children.yielding();
+        tokio::try_join!(
+            self.members(children, &heads),
+            self.group_roles(&yielding, &heads)
+        )?;
+        Ok(())
+    }
+
+    /// Every group's members (Everyone's are every user: implied, not recorded).
+    async fn members(&self, c: &OktaClient, heads: &[GroupHead]) -> Result<(), ProviderError> {
+        let listed = heads.iter().filter(|h| h.group_type != "BUILT_IN");
+        futures::stream::iter(listed.map(Ok))
             .try_for_each_concurrent(self.fan_out, |head| async move {
-                // Everyone's members are every user: implied, not recorded.
-                if head.group_type != "BUILT_IN" {
-                    let path = format!("/api/v1/groups/{}/users", head.id);
-                    let url = c.url(&path, &[("limit", limits::GROUP_MEMBERS)]);
-                    let mut pages = c.pages_of::<records::Member>(url);
-                    while let Some(members) = pages.next().await? {
-                        for member in members {
-                            self.send(records::membership(head, &member)?).await?;
-                        }
+                let path = format!("/api/v1/groups/{}/users", head.id);
+                let url = c.url(&path, &[("limit", limits::GROUP_MEMBERS)]);
+                let mut pages = c.pages_ahead::<records::Member>(url);
+                while let Some(members) = pages.next().await? {
+                    for member in members {
+                        self.send(records::membership(head, &member)?).await?;
                     }
                 }
-                if head.group_type == "OKTA_GROUP" {
-                    let principal = Principal::Group {
-                        id: head.id.clone(),
-                        name: head.name.clone(),
-                    };
-                    self.roles_of(&principal).await?;
+                Ok(())
+            })
+            .await
+    }
+
+    /// The roles of every `OKTA_GROUP` (Okta lists no group role assignments as a whole).
+    /// Read through a yielding handle: the members' endpoint carries at least as many requests
+    /// (a page or more for every group, roles one request per `OKTA_GROUP`) and so decides when
+    /// the read can end; roles take the slots members leave while they wait for their
+    /// rate-limit window.
+    async fn group_roles(&self, c: &OktaClient, heads: &[GroupHead]) -> Result<(), ProviderError> {
+        let okta_groups = heads.iter().filter(|h| h.group_type == "OKTA_GROUP");
+        futures::stream::iter(okta_groups.map(Ok))
+            .try_for_each_concurrent(self.fan_out, |head| async move {
+                let principal = Principal::Group {
+                    id: head.id.clone(),
+                    name: head.name.clone(),
+                };
+                for record in role_records(c, &principal).await? {
+                    self.send(record).await?;
                 }
                 Ok(())
             })
@@ -142,7 +176,7 @@ impl Snapshot<'_> {
             .await
     }
 
-    async fn apps(&self) -> Result<(), ProviderError> {
+    async fn apps(&self, children: &OktaClient) -> Result<(), ProviderError> {
         let c = self.client;
         let mut heads: Vec<AppHead> = Vec::new();
         let mut pages = c.pages(c.url("/api/v1/apps", &[("limit", limits::APPS)]));
@@ -155,8 +189,10 @@ impl Snapshot<'_> {
                 self.send(records::app(item)?).await?;
             }
         }
+        // Two lists per app at once, in the slots the groups' members leave.
+        let c = &children.yielding();
         futures::stream::iter(heads.iter().map(Ok))
-            .try_for_each_concurrent(self.fan_out, |app| async move {
+            .try_for_each_concurrent((self.fan_out / 2).max(1), |app| async move {
                 let users = c.url(
                     &format!("/api/v1/apps/{}/users", app.id),
                     &[("limit", limits::APP_USERS), ("expand", "user")],
