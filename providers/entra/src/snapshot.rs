@@ -261,14 +261,16 @@ impl Snapshot<'_> {
         let mut sent = 0;
         let mut answers = FuturesOrdered::new();
         loop {
-            // While the users' chain of pages is read, the longest path of the snapshot, the
-            // batches keep to a quarter of the request slots, leaving it CPU and a share of a
-            // rate limit's window; then they take them all.
-            let in_flight = if users_read.load(Ordering::Relaxed) {
-                self.client.batches_in_flight()
-            } else {
-                self.client.batches_in_flight().div_ceil(4)
-            };
+            // Once Graph throttles, and while the users' chain of pages is read (the longest
+            // path of the snapshot), the batches keep to a quarter of the request slots, which
+            // leaves the chain CPU and a share of each window of the rate limit; before the
+            // first throttle and after the users, they take them all.
+            let in_flight =
+                if users_read.load(Ordering::Relaxed) || self.client.stats().throttled == 0 {
+                    self.client.batches_in_flight()
+                } else {
+                    self.client.batches_in_flight().div_ceil(4)
+                };
             while answers.len() < in_flight && sent < chunks {
                 answers.push_back(send(sent));
                 sent += 1;
