@@ -1,9 +1,9 @@
 //! Deterministic seeding of an org: the same seed and sizes give the same org, ids included.
 //!
 //! The org's shape follows real ones whatever its size: a user is in about three groups
-//! besides Everyone on average (half of them in Staff, one to three teams each, three in ten in
-//! a directory group, at most one rule-derived group), so memberships grow with users, not
-//! with groups (2.8 to 3.0 per user from 30 to 3,000 groups at 3,000 users);
+//! besides Everyone on average (half of them in Staff, one to four teams each, directory users
+//! in a directory group, at most one rule-derived group), so memberships grow with users, not
+//! with groups (3.1 to 3.2 per user from 30 to 3,000 groups at 3,000 users);
 //! one user in ten has a direct app assignment; apps are assigned to one or two groups.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -388,8 +388,8 @@ pub(crate) fn group_json(
     g
 }
 
-/// Direct memberships: every second user in Staff, one to three teams each (a few big teams,
-/// many small ones), three users in ten in one directory group. With the rules' slices
+/// Direct memberships: every second user in Staff, one to four teams each (a few big teams,
+/// many small ones), each directory-sourced user (one in twenty) in one directory group. With the rules' slices
 /// ([`seed_rules`]) a user is in about three groups besides Everyone on average, four with
 /// it, however many groups there are.
 fn seed_memberships(org: &mut Org) {
@@ -422,14 +422,15 @@ fn seed_memberships(org: &mut Org) {
         }
         if okta.len() > 1 {
             // Skewed towards the first groups, so sizes vary as in a real org.
-            for _ in 0..org.rng.gen_range(1..4) {
+            for _ in 0..org.rng.gen_range(1..5) {
                 let x: f64 = org.rng.r#gen();
                 let idx = 1 + ((x * x) * (okta.len() - 1) as f64) as usize;
                 let g = &okta[idx.min(okta.len() - 1)];
                 org.members.get_mut(g).expect("group").insert(user.clone());
             }
         }
-        if !app_groups.is_empty() && org.rng.gen_ratio(3, 10) {
+        // Directory groups hold the users their directory brings in, as imported groups do.
+        if !app_groups.is_empty() && org.users[user].provider.0 == "ACTIVE_DIRECTORY" {
             let g = &app_groups[org.rng.gen_range(0..app_groups.len())];
             org.members.get_mut(g).expect("group").insert(user.clone());
         }
