@@ -420,16 +420,20 @@ fn restore_after_a_mixed_incident_at_scale() {
             .clone()
     };
     let custom = |r: &Record| r.attrs["system"] != true && r.attrs["default"] != true;
+    let app = pick("okta.app", &|r| {
+        custom(r)
+            && ["BOOKMARK", "BROWSER_PLUGIN"]
+                .contains(&r.attrs["signOnMode"].as_str().unwrap_or(""))
+    });
     let deleted = [
-        pick("okta.app", &|r| {
-            custom(r)
-                && ["BOOKMARK", "BROWSER_PLUGIN"]
-                    .contains(&r.attrs["signOnMode"].as_str().unwrap_or(""))
-        }),
+        app.clone(),
         pick("okta.group_rule", &|_| true),
         pick("okta.policy_rule", &custom),
         pick("okta.network_zone", &custom),
-        pick("okta.app_group_assignment", &|_| true),
+        // Another app's: deleting the app above takes its own assignments with it.
+        pick("okta.app_group_assignment", &|r| {
+            r.target("app").is_some_and(|t| t.id != app.id)
+        }),
         pick("okta.admin_role_assignment", &|r| !r.key.contains(&me.1)),
     ];
     for record in &deleted {
