@@ -84,8 +84,11 @@ pub fn restore(rt: &tokio::runtime::Runtime, a: &RestoreArgs) -> anyhow::Result<
         );
     }
     let busiest = writes.iter().map(|(_, n)| *n).max().unwrap_or(0);
-    let floor = window_floor(busiest, a.rate_limit, a.window_secs, start_ms);
-    let fluid = busiest as f64 * a.window_secs as f64 / a.rate_limit as f64;
+    // The floor as the issue defines it: the busiest endpoint's fewest writes divided by its
+    // permitted rate. Fixed windows let a client beat it at their boundaries; the window bound
+    // is the earliest its last write can be accepted given when the run started.
+    let floor = busiest as f64 * a.window_secs as f64 / a.rate_limit as f64;
+    let bound = window_floor(busiest, a.rate_limit, a.window_secs, start_ms);
     let minimum: u64 = writes.iter().map(|(_, n)| n).sum();
     Ok(vec![
         row(
@@ -99,20 +102,21 @@ pub fn restore(rt: &tokio::runtime::Runtime, a: &RestoreArgs) -> anyhow::Result<
                 a.window_secs
             ),
             format!(
-                "{wall:.1} s; floor {floor:.1} s (steady rate {fluid:.1} s); {made} requests for {minimum} writes ({} answered 429); exit {}",
+                "{wall:.1} s; floor {floor:.1} s (fewest writes ÷ rate); fixed-window bound {bound:.1} s; {made} requests for {minimum} writes ({} answered 429); exit {}",
                 target.requests("429"),
                 run.status
             ),
             "",
         ),
         row(
-            "Okta restore wall time / floor",
-            format!(
-                "{:.2} ({:.2} against the steady rate)",
-                wall / floor,
-                wall / fluid
-            ),
+            "Okta restore wall time / floor (fewest writes ÷ permitted rate)",
+            format!("{:.2}", wall / floor),
             "≤ 1.15",
+        ),
+        row(
+            "Okta restore wall time / fixed-window bound",
+            format!("{:.2}", wall / bound),
+            "",
         ),
     ])
 }
