@@ -180,6 +180,11 @@ pub fn backup_floor(rt: &tokio::runtime::Runtime, a: &OktaArgs) -> anyhow::Resul
             busiest as f64 * window / a.rate_limit as f64,
         )
     };
+    // The first window is whatever is left of the one the run starts in: the floor counts it
+    // as usable in full, which a client can only approach when it is long enough, so its
+    // length is printed beside the floor.
+    let window_ms = u128::from(a.window_secs) * 1000;
+    let first_window = (start_ms.div_ceil(window_ms) * window_ms - start_ms) as f64 / 1000.0;
     let latency_floor = chain as f64 * a.latency_ms as f64 / 1000.0;
     let floor = rate_floor.max(latency_floor);
     let wall = run.wall.as_secs_f64();
@@ -202,7 +207,7 @@ pub fn backup_floor(rt: &tokio::runtime::Runtime, a: &OktaArgs) -> anyhow::Resul
                 a.users, a.groups, a.apps, a.latency_ms, a.concurrency
             ),
             format!(
-                "{wall:.1} s for {:.0} records; floor {floor:.1} s (rate windows {rate_floor:.1} s, steady rate {fluid:.1} s, page chain {latency_floor:.1} s)",
+                "{wall:.1} s for {:.0} records; floor {floor:.1} s (rate windows {rate_floor:.1} s, the first {first_window:.1} s long; steady rate {fluid:.1} s; page chain {latency_floor:.1} s)",
                 metric(&metrics, "iamsnap_backup_records")
             ),
             "",
