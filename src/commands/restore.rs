@@ -256,14 +256,8 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     confirm(&args, &plan)?;
     let journal = Journal::create(&repo, &plan).await?;
     let states = Default::default();
-    let report = crate::restore::apply(
-        &plan,
-        provider.as_ref(),
-        &journal,
-        &states,
-        &apply_options,
-    )
-    .await?;
+    let report =
+        crate::restore::apply(&plan, provider.as_ref(), &journal, &states, &apply_options).await?;
     print_report(&args, &report)
 }
 
