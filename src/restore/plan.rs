@@ -192,6 +192,11 @@ where
 {
     let selected =
         |kind: &str, key: &str| options.only.iter().any(|s| s.kind == kind && s.key == key);
+    // Without --only (whose closure may pull in objects of any kind), records of kinds left
+    // out by --kinds are never held: only their ids are.
+    let wanted = |kind: &str| {
+        !options.only.is_empty() || options.kinds.as_ref().is_none_or(|k| k.contains(kind))
+    };
     let mut moved: BTreeMap<(String, String), String> = BTreeMap::new();
     let mut absent: BTreeSet<(String, String)> = BTreeSet::new();
     let mut creates: Vec<Record> = Vec::new();
@@ -209,7 +214,11 @@ where
                 if left.id != right.id {
                     moved.insert((left.kind.clone(), left.id.clone()), right.id.clone());
                 }
-                if left.key != right.key || left.attrs != right.attrs || left.refs != right.refs {
+                if wanted(&left.kind)
+                    && (left.key != right.key
+                        || left.attrs != right.attrs
+                        || left.refs != right.refs)
+                {
                     updates.push((left, right));
                 }
             }
@@ -218,13 +227,15 @@ where
                     targets_snapshot.insert((s.kind.clone(), s.id.clone()));
                 }
                 absent.insert((s.kind.clone(), s.id.clone()));
-                creates.push(s);
+                if wanted(&s.kind) {
+                    creates.push(s);
+                }
             }
             Joined::Right(l) => {
                 if selected(&l.kind, &l.key) {
                     targets_live.insert((l.kind.clone(), l.id.clone()));
                 }
-                if options.mode == Mode::Authoritative {
+                if options.mode == Mode::Authoritative && wanted(&l.kind) {
                     deletes.push(l);
                 }
             }

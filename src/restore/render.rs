@@ -3,10 +3,9 @@
 use std::io::{self, Write};
 
 use iamsnap_provider::Action;
-use serde_json::json;
 
 use crate::diff::render::short_value;
-use crate::restore::{ApplyReport, CannotRestore, Plan, Skipped};
+use crate::restore::{ApplyReport, CannotRestore, Mode, Plan, PlannedOp, Skipped};
 
 fn verb(action: Action) -> &'static str {
     match action {
@@ -116,16 +115,30 @@ pub fn cannot_restore_text(items: &[CannotRestore], out: &mut dyn Write) -> io::
 
 /// `{"operations": [...], "cannot_restore": [...], "skipped": [...], ...}`.
 pub fn plan_json(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
-    let value = json!({
-        "snapshot": plan.snapshot,
-        "target": plan.target,
-        "mode": plan.mode,
-        "operations": plan.operations,
-        "skipped": plan.skipped,
-        "cannot_restore": plan.cannot_restore,
-    });
-    serde_json::to_writer_pretty(&mut *out, &value)?;
-    writeln!(out)
+    /// The plan as printed: written straight from the plan, without a copy of it.
+    #[derive(serde::Serialize)]
+    struct Printed<'p> {
+        snapshot: &'p str,
+        target: &'p str,
+        mode: Mode,
+        operations: &'p [PlannedOp],
+        skipped: &'p [Skipped],
+        cannot_restore: &'p [CannotRestore],
+    }
+    let mut out = io::BufWriter::new(out);
+    serde_json::to_writer_pretty(
+        &mut out,
+        &Printed {
+            snapshot: &plan.snapshot,
+            target: &plan.target,
+            mode: plan.mode,
+            operations: &plan.operations,
+            skipped: &plan.skipped,
+            cannot_restore: &plan.cannot_restore,
+        },
+    )?;
+    writeln!(out)?;
+    out.flush()
 }
 
 /// The outcome of `--apply` for an operator.
