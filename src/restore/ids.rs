@@ -6,6 +6,9 @@ use std::sync::RwLock;
 use iamsnap_provider::{IdMap, Record};
 use serde_json::Value;
 
+/// (kind, snapshot id).
+pub type IdKey = (String, String);
+
 /// Snapshot id → live id, per kind, for the objects whose live id is not their snapshot id:
 /// found live by key under another id, or created by this restore. Shared by concurrent
 /// operations.
@@ -15,29 +18,25 @@ use serde_json::Value;
 /// *absent* until a create gives it a live id; any other id is the same live as in the snapshot.
 #[derive(Debug, Default)]
 pub struct LiveIds {
-    map: RwLock<BTreeMap<(String, String), String>>,
-    absent: BTreeSet<(String, String)>,
+    map: RwLock<BTreeMap<IdKey, String>>,
+    absent: BTreeSet<IdKey>,
 }
 
 impl LiveIds {
     /// `moved`: snapshot id → live id where they differ; `absent`: snapshot ids not found live.
-    pub fn new(
-        moved: BTreeMap<(String, String), String>,
-        absent: BTreeSet<(String, String)>,
-    ) -> Self {
+    pub fn new(moved: BTreeMap<IdKey, String>, absent: BTreeSet<IdKey>) -> Self {
         LiveIds {
             map: RwLock::new(moved),
             absent,
         }
     }
 
-    /// The ids that differ, as known now.
-    pub fn moved(&self) -> BTreeMap<(String, String), String> {
-        self.map.read().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    pub fn absent(&self) -> &BTreeSet<(String, String)> {
-        &self.absent
+    /// The ids that differ and the ids absent live, as known now.
+    pub fn into_parts(self) -> (BTreeMap<IdKey, String>, BTreeSet<IdKey>) {
+        (
+            self.map.into_inner().unwrap_or_else(|e| e.into_inner()),
+            self.absent,
+        )
     }
 
     pub fn insert(&self, kind: &str, snapshot_id: &str, live_id: &str) {

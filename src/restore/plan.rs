@@ -305,16 +305,13 @@ where
     }
     order(&mut ops, kinds);
     let cannot_restore = cannot_restore(&ops, connector);
+    let (moved, absent) = ids.into_parts();
     Ok(Plan {
         operations: ops,
         skipped,
         cannot_restore,
-        ids: ids
-            .moved()
-            .into_iter()
-            .map(|((k, s), l)| (k, s, l))
-            .collect(),
-        absent: ids.absent().iter().cloned().collect(),
+        ids: moved.into_iter().map(|((k, s), l)| (k, s, l)).collect(),
+        absent: absent.into_iter().collect(),
         mode: options.mode,
         ..Plan::default()
     })
