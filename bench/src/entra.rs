@@ -10,7 +10,7 @@ use std::time::Duration;
 use iamsnap_testkit::entra::EntraEmulator;
 use serde_json::Value;
 
-use crate::harness::{Row, Workdir, epoch_ms, metric, row, window_floor};
+use crate::harness::{Row, Workdir, epoch_ms, metric, rate_floors, row};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct EntraArgs {
@@ -144,14 +144,7 @@ pub fn backup_floor(rt: &tokio::runtime::Runtime, a: &EntraArgs) -> anyhow::Resu
     // signing the archive) is outside the rate limit's reach.
     let last_request =
         (u128::from(tenant.last_request_ms()).saturating_sub(start_ms)) as f64 / 1000.0;
-    let (rate_floor, fluid) = if a.rate_limit == 0 {
-        (0.0, 0.0)
-    } else {
-        (
-            window_floor(minimum, a.rate_limit, a.window_secs, start_ms),
-            minimum as f64 * a.window_secs as f64 / a.rate_limit as f64,
-        )
-    };
+    let (fluid, rate_floor) = rate_floors(minimum, a.rate_limit, a.window_secs, start_ms);
     let latency_floor = chain as f64 * a.latency_ms as f64 / 1000.0;
     // The floor as the issue defines it: the fewest requests divided by the permitted rate (or
     // the page chain, if longer). Fixed windows let a client beat it at their boundaries; the

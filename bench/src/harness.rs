@@ -217,6 +217,19 @@ pub fn epoch_ms() -> u128 {
         .as_millis()
 }
 
+/// For `requests` to an endpoint that accepts `limit` per window of `window_secs` (0: no
+/// limit): the floor as the issue defines it, the requests divided by the permitted rate, and
+/// the stricter fixed-window bound of [`window_floor`].
+pub fn rate_floors(requests: u64, limit: u64, window_secs: u64, start_ms: u128) -> (f64, f64) {
+    if limit == 0 {
+        return (0.0, 0.0);
+    }
+    (
+        requests as f64 * window_secs as f64 / limit as f64,
+        window_floor(requests, limit, window_secs, start_ms),
+    )
+}
+
 /// The earliest a run started at `start_ms` can have sent `requests` to an endpoint that
 /// accepts `limit` per fixed window of `window_secs` (windows start at multiples of the window
 /// since the epoch, as the emulators count): the last request falls in the

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use iamsnap_testkit::okta::{OktaEmulator, RunningOkta};
 
-use crate::harness::{Row, Workdir, epoch_ms, metric, row, window_floor};
+use crate::harness::{Row, Workdir, epoch_ms, metric, rate_floors, row};
 
 /// Size, latency and rate limit of an emulated org.
 #[derive(Debug, Clone, clap::Args)]
@@ -170,16 +170,8 @@ pub fn backup_floor(rt: &tokio::runtime::Runtime, a: &OktaArgs) -> anyhow::Resul
     let others = all_made - listed_made;
     let minimum_total: u64 = buckets.iter().map(|b| b.minimum).sum::<u64>() + others;
 
-    let window = a.window_secs as f64;
-    let (rate_floor, fluid) = if a.rate_limit == 0 {
-        (0.0, 0.0)
-    } else {
-        let busiest = buckets.iter().map(|b| b.minimum).max().unwrap_or(0);
-        (
-            window_floor(busiest, a.rate_limit, a.window_secs, start_ms),
-            busiest as f64 * window / a.rate_limit as f64,
-        )
-    };
+    let busiest = buckets.iter().map(|b| b.minimum).max().unwrap_or(0);
+    let (fluid, rate_floor) = rate_floors(busiest, a.rate_limit, a.window_secs, start_ms);
     // The first window is whatever is left of the one the run starts in: the floor counts it
     // as usable in full, which a client can only approach when it is long enough, so its
     // length is printed beside the floor.

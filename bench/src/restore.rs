@@ -1,7 +1,7 @@
 //! Okta restore throughput: a snapshot of an emulated org restored into an empty one under a
 //! rate limit, against the floor of its busiest write endpoint.
 
-use crate::harness::{Row, Workdir, epoch_ms, row, window_floor};
+use crate::harness::{Row, Workdir, epoch_ms, rate_floors, row};
 use crate::okta::{OktaArgs, add_source, made_on, start};
 
 /// Restore throughput: a snapshot of an org of `users` users (with groups and memberships) is
@@ -87,8 +87,7 @@ pub fn restore(rt: &tokio::runtime::Runtime, a: &RestoreArgs) -> anyhow::Result<
     // The floor as the issue defines it: the busiest endpoint's fewest writes divided by its
     // permitted rate. Fixed windows let a client beat it at their boundaries; the window bound
     // is the earliest its last write can be accepted given when the run started.
-    let floor = busiest as f64 * a.window_secs as f64 / a.rate_limit as f64;
-    let bound = window_floor(busiest, a.rate_limit, a.window_secs, start_ms);
+    let (floor, bound) = rate_floors(busiest, a.rate_limit, a.window_secs, start_ms);
     let minimum: u64 = writes.iter().map(|(_, n)| n).sum();
     Ok(vec![
         row(
