@@ -36,22 +36,34 @@ pub async fn read_live(
     };
     let mut spool =
         Spool::new(options.spool_dir.as_deref(), options.spool_budget).map_err(spool_error)?;
+    each_record(provider, |record| spool.push(&record))
+        .await
+        // The spool's error is the cause worth showing over the provider's cancellation.
+        .map_err(spool_error)?
+        .map_err(|source| LiveError::Provider {
+            source_name: source_name.to_string(),
+            source,
+        })?;
+    spool.finish().map_err(spool_error)
+}
+
+/// Reads every record of `provider`, handing each to `take` as it arrives. An error of `take`
+/// stops the read and is returned first (outer `Err`); otherwise the provider's own result.
+pub async fn each_record<E>(
+    provider: &dyn Provider,
+    mut take: impl FnMut(Record) -> Result<(), E>,
+) -> Result<Result<(), ProviderError>, E> {
     let (sink, mut records) = tokio::sync::mpsc::channel::<Record>(1024);
     let read = provider.snapshot(sink);
     // Owning the receiver, the collector closes the channel when it fails, so the provider
     // stops (with a cancellation) instead of waiting on a full channel.
     let collect = async move {
         while let Some(record) = records.recv().await {
-            spool.push(&record)?;
+            take(record)?;
         }
-        Ok::<Spool, std::io::Error>(spool)
+        Ok(())
     };
     let (read, collected) = futures::join!(read, collect);
-    // The spool's error is the cause worth showing over the provider's cancellation.
-    let spool = collected.map_err(spool_error)?;
-    read.map_err(|source| LiveError::Provider {
-        source_name: source_name.to_string(),
-        source,
-    })?;
-    spool.finish().map_err(spool_error)
+    collected?;
+    Ok(read)
 }

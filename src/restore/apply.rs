@@ -508,22 +508,19 @@ async fn read_back(
             .or_default()
             .insert(op.key.as_str(), i);
     }
-    let (sink, mut records) = tokio::sync::mpsc::channel::<Record>(1024);
-    let read = provider.snapshot(sink);
-    let collect = async {
-        let mut found = HashMap::new();
-        while let Some(record) = records.recv().await {
-            let at = wanted
-                .get(record.kind.as_str())
-                .and_then(|keys| keys.get(record.key.as_str()))
-                .copied();
-            if let Some(i) = at {
-                found.insert(i, record);
-            }
+    let mut found = HashMap::new();
+    let read = crate::diff::live::each_record(provider, |record| {
+        let at = wanted
+            .get(record.kind.as_str())
+            .and_then(|keys| keys.get(record.key.as_str()))
+            .copied();
+        if let Some(i) = at {
+            found.insert(i, record);
         }
-        found
-    };
-    let (read, found) = futures::join!(read, collect);
+        Ok::<(), std::convert::Infallible>(())
+    })
+    .await;
+    let Ok(read) = read;
     read.map_err(|e| e.to_string())?;
     Ok(found)
 }
