@@ -93,7 +93,16 @@ impl Spool {
     }
 
     pub fn push(&mut self, record: &Record) -> io::Result<()> {
-        let line = Line::from_record(record);
+        self.push_line(Line::from_record(record))
+    }
+
+    /// Pushes an entry that is not a record: `json` comes back in (`kind`, `id`, `json`)
+    /// order from [`SortedRecords::next_line`].
+    pub fn push_entry(&mut self, kind: String, id: String, json: String) -> io::Result<()> {
+        self.push_line(Line { kind, id, json })
+    }
+
+    fn push_line(&mut self, line: Line) -> io::Result<()> {
         self.used += line.cost();
         self.buffer.push(line);
         self.count += 1;

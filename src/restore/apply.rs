@@ -113,8 +113,9 @@ pub async fn apply(
     resumed: &BTreeMap<usize, OpState>,
     options: &ApplyOptions,
 ) -> Result<ApplyReport, RestoreError> {
-    let ids = plan.live_ids();
-    for op in &plan.operations {
+    let ids = plan.live_ids().map_err(RestoreError::Spill)?;
+    let operations = plan.operations.to_vec().map_err(RestoreError::Spill)?;
+    for op in &operations {
         if let Some(OpState {
             end: Some(OpEnd::Done { outcome }),
             ..
@@ -130,8 +131,7 @@ pub async fn apply(
         journal: journal.dir.clone(),
         ..ApplyReport::default()
     };
-    let (writes, deletes): (Vec<&PlannedOp>, Vec<&PlannedOp>) = plan
-        .operations
+    let (writes, deletes): (Vec<&PlannedOp>, Vec<&PlannedOp>) = operations
         .iter()
         .partition(|op| op.action != Action::Delete);
     let runner = Runner {

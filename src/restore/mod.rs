@@ -4,7 +4,9 @@
 //!    differences into [`PlannedOp`]s: creates and updates in the kinds' dependency order,
 //!    deletes (authoritative mode only, within `max_deletes`) in reverse order, filtered by
 //!    `--only` and `--kinds`, minus what the connector cannot do (reported as [`Skipped`]),
-//!    plus the [`CannotRestore`] report of what re-created objects lose.
+//!    plus the [`CannotRestore`] report of what re-created objects lose. The plan's long lists
+//!    are [`spill::Spilled`] to temporary files, so planning the re-creation of a whole
+//!    organisation takes no more memory than planning a small change.
 //! 2. [`render`] prints the plan as text or JSON.
 //! 3. [`apply()`] runs it level by level with bounded concurrency, resolving snapshot ids to
 //!    live ids through [`LiveIds`], writing every operation to a [`Journal`] before and after
@@ -17,12 +19,14 @@ pub mod journal;
 pub mod plan;
 pub mod render;
 pub mod resume;
+pub mod spill;
 
 pub use apply::{ApplyOptions, ApplyReport, Failure, Residual, apply};
 pub use ids::LiveIds;
 pub use journal::{Journal, JournalError, JournalStore, LocalJournalStore};
 pub use plan::{
-    CannotRestore, Mode, Plan, PlanOptions, PlannedOp, Selector, Skipped, plan, resolve_kind,
+    CannotRestore, Counts, Mode, Plan, PlanOptions, PlannedOp, Selector, Skipped, plan,
+    resolve_kind,
 };
 
 /// A restore refused before anything ran: the request itself has to change.
@@ -69,6 +73,10 @@ pub enum RestoreError {
     Compare(#[from] crate::diff::DiffError),
     #[error("{0}; the restore stopped: resume it with --resume once the repository is reachable")]
     Journal(#[from] JournalError),
+    #[error(
+        "reading or writing the plan's temporary files (in the system temp folder, or TMPDIR); check the free space there"
+    )]
+    Spill(#[source] std::io::Error),
     #[error(
         "the restore stopped at the first write these credentials may not make; nothing further was tried"
     )]

@@ -1,12 +1,16 @@
 //! Turning diff(snapshot → live) into an ordered list of operations.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io;
+use std::path::Path;
 
 use iamsnap_provider::{Action, KindInfo, Operation, Provider, Record, kind::dependency_order};
 use serde::{Deserialize, Serialize};
 
+use crate::archive::Spool;
 use crate::diff::{FieldChange, JoinOptions, Joined, field_changes, join};
 use crate::restore::ids::{LiveIds, same_state, to_live};
+use crate::restore::spill::{SpillWriter, Spilled};
 use crate::restore::{Refusal, RestoreError};
 
 /// Whether a restore may delete.
@@ -132,11 +136,13 @@ pub struct CannotRestore {
     /// What is lost and what the operator has to do about it.
     pub reason: String,
     pub count: usize,
-    /// The natural keys of the affected objects.
-    pub keys: Vec<String>,
+    /// The natural keys of the affected objects, in plan order.
+    pub keys: Spilled<String>,
 }
 
-/// An ordered, serializable restore plan.
+/// An ordered, serializable restore plan. Its operations, the ids absent live and the keys of
+/// what cannot be restored are kept on disk (see [`Spilled`]): a plan that re-creates a whole
+/// organisation takes no more memory than one that changes a group.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     /// The snapshot restored from, as resolved (`okta-prod/20261127T020000Z-1a2b3c4d`).
@@ -144,7 +150,8 @@ pub struct Plan {
     /// The configured source written to.
     pub target: String,
     pub mode: Mode,
-    pub operations: Vec<PlannedOp>,
+    /// In order: creates and updates by dependency level, then deletes in reverse.
+    pub operations: Spilled<PlannedOp>,
     pub skipped: Vec<Skipped>,
     pub cannot_restore: Vec<CannotRestore>,
     /// Snapshot id → live id of every object found live under another id (joined by key):
@@ -153,7 +160,15 @@ pub struct Plan {
     /// Snapshot ids of the objects not found live: `(kind, snapshot id)`. They have no live id
     /// until the restore creates them.
     #[serde(default)]
-    pub absent: Vec<(String, String)>,
+    pub absent: Spilled<(String, String)>,
+}
+
+/// How many operations of each action a plan has.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub create: usize,
+    pub update: usize,
+    pub delete: usize,
 }
 
 impl Plan {
@@ -165,19 +180,31 @@ impl Plan {
     }
 
     /// The ids to resolve references through, as the plan found them.
-    pub fn live_ids(&self) -> LiveIds {
-        LiveIds::new(self.id_seed(), self.absent.iter().cloned().collect())
+    pub fn live_ids(&self) -> io::Result<LiveIds> {
+        let absent = self.absent.iter()?.collect::<io::Result<_>>()?;
+        Ok(LiveIds::new(self.id_seed(), absent))
     }
 
-    pub fn count(&self, action: Action) -> usize {
-        self.operations
-            .iter()
-            .filter(|o| o.action == action)
-            .count()
+    /// The operations per action, in one read of the plan.
+    pub fn counts(&self) -> io::Result<Counts> {
+        let mut counts = Counts::default();
+        for op in self.operations.iter()? {
+            match op?.action {
+                Action::Create => counts.create += 1,
+                Action::Update => counts.update += 1,
+                Action::Delete => counts.delete += 1,
+            }
+        }
+        Ok(counts)
     }
 }
 
 /// Plans the return of `live` to the state of `snapshot` (both sorted by (kind, id)).
+///
+/// Memory does not grow with the plan: creates and deletes go to an external sort as the join
+/// finds them, updates are set aside on disk until every moved id is known, and the sorted
+/// operations are written to the plan's file. Only the ids that moved, the objects `--only`
+/// selects and the skipped operations are held.
 pub fn plan<S, L, ES, EL>(
     snapshot: S,
     live: L,
@@ -197,13 +224,24 @@ where
     let wanted = |kind: &str| {
         !options.only.is_empty() || options.kinds.as_ref().is_none_or(|k| k.contains(kind))
     };
+    let dir = options.join.spool_dir.as_deref();
     let mut moved: BTreeMap<(String, String), String> = BTreeMap::new();
-    let mut absent: BTreeSet<(String, String)> = BTreeSet::new();
-    let mut creates: Vec<Record> = Vec::new();
-    let mut updates: Vec<(Record, Record)> = Vec::new();
-    let mut deletes: Vec<Record> = Vec::new();
+    let mut absent = SpillWriter::new(dir).map_err(RestoreError::Spill)?;
+    let mut updates = SpillWriter::<(Record, Record)>::new(dir).map_err(RestoreError::Spill)?;
     let mut targets_snapshot: BTreeSet<(String, String)> = BTreeSet::new();
     let mut targets_live: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut sorter = Sorter::new(connector.kinds(), options)?;
+    // With --only, the operations are held until the selection is known.
+    let mut held: Option<Vec<PlannedOp>> = (!options.only.is_empty()).then(Vec::new);
+    let mut put = |op: PlannedOp, sorter: &mut Sorter| -> io::Result<()> {
+        match &mut held {
+            Some(held) => {
+                held.push(op);
+                Ok(())
+            }
+            None => sorter.add(op),
+        }
+    };
     join(snapshot, live, &options.join, |joined| {
         match joined {
             Joined::Both { left, right, .. } => {
@@ -219,16 +257,19 @@ where
                         || left.attrs != right.attrs
                         || left.refs != right.refs)
                 {
-                    updates.push((left, right));
+                    updates.push(&(left, right))?;
                 }
             }
             Joined::Left(s) => {
                 if selected(&s.kind, &s.key) {
                     targets_snapshot.insert((s.kind.clone(), s.id.clone()));
                 }
-                absent.insert((s.kind.clone(), s.id.clone()));
+                absent.push(&(s.kind.clone(), s.id.clone()))?;
                 if wanted(&s.kind) {
-                    creates.push(s);
+                    put(
+                        planned(Action::Create, Some(s), None, Vec::new()),
+                        &mut sorter,
+                    )?;
                 }
             }
             Joined::Right(l) => {
@@ -236,7 +277,10 @@ where
                     targets_live.insert((l.kind.clone(), l.id.clone()));
                 }
                 if options.mode == Mode::Authoritative && wanted(&l.kind) {
-                    deletes.push(l);
+                    put(
+                        planned(Action::Delete, None, Some(l), Vec::new()),
+                        &mut sorter,
+                    )?;
                 }
             }
         }
@@ -251,70 +295,195 @@ where
         return Err(Refusal::NoMatch(wanted.join(", ")).into());
     }
 
-    let ids = LiveIds::new(moved, absent);
-    let mut ops: Vec<PlannedOp> = Vec::new();
-    for snap in creates {
-        ops.push(planned(Action::Create, Some(snap), None, Vec::new()));
-    }
-    for (snap, live) in updates {
+    // Updates compare the snapshot, seen through every moved id, with the live record; refs
+    // to objects absent live keep their snapshot ids either way.
+    let ids = LiveIds::new(moved, BTreeSet::new());
+    for pair in updates
+        .finish()
+        .map_err(RestoreError::Spill)?
+        .iter()
+        .map_err(RestoreError::Spill)?
+    {
+        let (snap, live) = pair.map_err(RestoreError::Spill)?;
         let desired = connector.reachable(to_live(&snap, &ids), &live);
         if same_state(&desired, &live) {
             continue;
         }
         let fields = field_changes(&live, &desired);
-        ops.push(planned(Action::Update, Some(snap), Some(live), fields));
+        put(
+            planned(Action::Update, Some(snap), Some(live), fields),
+            &mut sorter,
+        )
+        .map_err(RestoreError::Spill)?;
     }
-    for live in deletes {
-        ops.push(planned(Action::Delete, None, Some(live), Vec::new()));
+    if let Some(held) = held {
+        for op in select(held, options, &targets_snapshot, &targets_live) {
+            sorter.add(op).map_err(RestoreError::Spill)?;
+        }
     }
-    if !options.only.is_empty() {
-        ops = select(ops, options, &targets_snapshot, &targets_live);
-    }
-    if let Some(kinds) = &options.kinds {
-        ops.retain(|o| kinds.contains(&o.kind));
+    let (moved, _) = ids.into_parts();
+    let mut plan = sorter.finish(connector, dir)?;
+    plan.ids = moved.into_iter().map(|((k, s), l)| (k, s, l)).collect();
+    plan.absent = absent.finish().map_err(RestoreError::Spill)?;
+    plan.mode = options.mode;
+    Ok(plan)
+}
+
+/// Where operations go in the plan: creates and updates in dependency order, one level per
+/// dependency depth; then deletes in reverse order.
+struct Ranks {
+    depth: BTreeMap<&'static str, usize>,
+    position: BTreeMap<&'static str, usize>,
+    deepest: usize,
+}
+
+impl Ranks {
+    fn new(kinds: &'static [KindInfo]) -> Ranks {
+        let mut depth: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut position: BTreeMap<&str, usize> = BTreeMap::new();
+        for (i, k) in dependency_order(kinds).iter().enumerate() {
+            let d = k
+                .depends_on
+                .iter()
+                .filter_map(|dep| depth.get(dep).map(|d| d + 1))
+                .max()
+                .unwrap_or(0);
+            depth.insert(k.name, d);
+            position.insert(k.name, i);
+        }
+        let deepest = depth.values().copied().max().unwrap_or(0);
+        Ranks {
+            depth,
+            position,
+            deepest,
+        }
     }
 
-    let kinds = connector.kinds();
-    let mut skipped = Vec::new();
-    ops.retain(|op| match refusal(op, kinds, options) {
-        None => true,
-        Some(reason) => {
-            skipped.push(Skipped {
+    /// (level, position within the level).
+    fn of(&self, op: &PlannedOp) -> (usize, usize) {
+        let d = self.depth.get(op.kind.as_str()).copied().unwrap_or(0);
+        let p = self.position.get(op.kind.as_str()).copied().unwrap_or(0);
+        match op.action {
+            Action::Delete => (self.deepest + 1 + (self.deepest - d), usize::MAX - p),
+            _ => (d, p),
+        }
+    }
+
+    /// A text that sorts like (level, position, action); the key follows it.
+    fn sort_key(&self, op: &PlannedOp) -> String {
+        let (level, position) = self.of(op);
+        let action = match op.action {
+            Action::Create => 0,
+            Action::Update => 1,
+            Action::Delete => 2,
+        };
+        format!("{level:06}{position:020}{action}")
+    }
+}
+
+/// Sorts operations into plan order on disk, after leaving out the kinds not asked for and
+/// what the connector cannot do.
+struct Sorter<'a> {
+    kinds: &'static [KindInfo],
+    options: &'a PlanOptions,
+    ranks: Ranks,
+    spool: Spool,
+    skipped: Vec<Skipped>,
+    deletes: u64,
+    first_deletes: Vec<String>,
+}
+
+impl<'a> Sorter<'a> {
+    fn new(kinds: &'static [KindInfo], options: &'a PlanOptions) -> Result<Self, RestoreError> {
+        Ok(Sorter {
+            kinds,
+            options,
+            ranks: Ranks::new(kinds),
+            spool: Spool::new(options.join.spool_dir.as_deref(), options.join.spool_budget)
+                .map_err(RestoreError::Spill)?,
+            skipped: Vec::new(),
+            deletes: 0,
+            first_deletes: Vec::new(),
+        })
+    }
+
+    fn add(&mut self, op: PlannedOp) -> io::Result<()> {
+        if let Some(kinds) = &self.options.kinds
+            && !kinds.contains(&op.kind)
+        {
+            return Ok(());
+        }
+        if let Some(reason) = refusal(&op, self.kinds, self.options) {
+            self.skipped.push(Skipped {
                 action: op.action,
-                kind: op.kind.clone(),
-                key: op.key.clone(),
+                kind: op.kind,
+                key: op.key,
                 reason,
             });
-            false
+            return Ok(());
         }
-    });
-    let delete_count = ops.iter().filter(|o| o.action == Action::Delete).count() as u64;
-    if delete_count > options.max_deletes {
-        let examples: Vec<String> = ops
-            .iter()
-            .filter(|o| o.action == Action::Delete)
-            .take(5)
-            .map(|o| format!("{} {}", o.kind, o.key))
-            .collect();
-        return Err(Refusal::TooManyDeletes {
-            count: delete_count,
-            max: options.max_deletes,
-            examples: examples.join(", "),
+        if op.action == Action::Delete {
+            self.deletes += 1;
+            if self.first_deletes.len() < 5 {
+                self.first_deletes.push(format!("{} {}", op.kind, op.key));
+            }
         }
-        .into());
+        let json = serde_json::to_string(&op).map_err(io::Error::other)?;
+        self.spool
+            .push_entry(self.ranks.sort_key(&op), op.key, json)
     }
-    order(&mut ops, kinds);
-    let cannot_restore = cannot_restore(&ops, connector);
-    let (moved, absent) = ids.into_parts();
-    Ok(Plan {
-        operations: ops,
-        skipped,
-        cannot_restore,
-        ids: moved.into_iter().map(|((k, s), l)| (k, s, l)).collect(),
-        absent: absent.into_iter().collect(),
-        mode: options.mode,
-        ..Plan::default()
-    })
+
+    /// Numbers the operations in order and writes them to the plan, noting what re-created
+    /// objects lose.
+    fn finish(self, connector: &dyn Provider, dir: Option<&Path>) -> Result<Plan, RestoreError> {
+        if self.deletes > self.options.max_deletes {
+            return Err(Refusal::TooManyDeletes {
+                count: self.deletes,
+                max: self.options.max_deletes,
+                examples: self.first_deletes.join(", "),
+            }
+            .into());
+        }
+        let spill = RestoreError::Spill;
+        let mut sorted = self.spool.finish().map_err(spill)?;
+        let mut operations = SpillWriter::new(dir).map_err(spill)?;
+        let mut lost: BTreeMap<(String, String), SpillWriter<String>> = BTreeMap::new();
+        while let Some(line) = sorted.next_line().map_err(spill)? {
+            let mut op: PlannedOp =
+                serde_json::from_str(&line.json).map_err(|e| spill(io::Error::other(e)))?;
+            op.seq = operations.len();
+            op.level = self.ranks.of(&op).0;
+            if op.action == Action::Create
+                && let Some(desired) = &op.desired
+            {
+                for reason in connector.cannot_restore(desired) {
+                    let keys = match lost.entry((op.kind.clone(), reason)) {
+                        std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                        std::collections::btree_map::Entry::Vacant(e) => {
+                            e.insert(SpillWriter::new(dir).map_err(spill)?)
+                        }
+                    };
+                    keys.push(&op.key).map_err(spill)?;
+                }
+            }
+            operations.push(&op).map_err(spill)?;
+        }
+        let mut cannot_restore = Vec::with_capacity(lost.len());
+        for ((kind, reason), keys) in lost {
+            cannot_restore.push(CannotRestore {
+                kind,
+                reason,
+                count: keys.len(),
+                keys: keys.finish().map_err(spill)?,
+            });
+        }
+        Ok(Plan {
+            operations: operations.finish().map_err(spill)?,
+            skipped: self.skipped,
+            cannot_restore,
+            ..Plan::default()
+        })
+    }
 }
 
 fn planned(
@@ -416,61 +585,4 @@ fn refusal(op: &PlannedOp, kinds: &[KindInfo], options: &PlanOptions) -> Option<
         return Some("this is the identity iamsnap runs as; it is never deleted".into());
     }
     None
-}
-
-/// Creates and updates in dependency order, one level per dependency depth; then deletes in
-/// reverse order. Numbers operations and levels.
-fn order(ops: &mut [PlannedOp], kinds: &[KindInfo]) {
-    let ordered = dependency_order(kinds);
-    let mut depth: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut position: BTreeMap<&str, usize> = BTreeMap::new();
-    for (i, k) in ordered.iter().enumerate() {
-        let d = k
-            .depends_on
-            .iter()
-            .filter_map(|dep| depth.get(dep).map(|d| d + 1))
-            .max()
-            .unwrap_or(0);
-        depth.insert(k.name, d);
-        position.insert(k.name, i);
-    }
-    let deepest = depth.values().copied().max().unwrap_or(0);
-    let rank = |op: &PlannedOp| {
-        let d = depth.get(op.kind.as_str()).copied().unwrap_or(0);
-        let p = position.get(op.kind.as_str()).copied().unwrap_or(0);
-        match op.action {
-            Action::Delete => (deepest + 1 + (deepest - d), usize::MAX - p),
-            _ => (d, p),
-        }
-    };
-    ops.sort_by(|a, b| {
-        rank(a)
-            .cmp(&rank(b))
-            .then(a.action.cmp(&b.action))
-            .then(a.key.cmp(&b.key))
-    });
-    for (seq, op) in ops.iter_mut().enumerate() {
-        op.seq = seq;
-        op.level = rank(op).0;
-    }
-}
-
-fn cannot_restore(ops: &[PlannedOp], connector: &dyn Provider) -> Vec<CannotRestore> {
-    let mut lost: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
-    for op in ops.iter().filter(|o| o.action == Action::Create) {
-        let Some(desired) = &op.desired else { continue };
-        for reason in connector.cannot_restore(desired) {
-            lost.entry((op.kind.clone(), reason))
-                .or_default()
-                .push(op.key.clone());
-        }
-    }
-    lost.into_iter()
-        .map(|((kind, reason), keys)| CannotRestore {
-            kind,
-            reason,
-            count: keys.len(),
-            keys,
-        })
-        .collect()
 }

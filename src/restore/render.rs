@@ -5,6 +5,7 @@ use std::io::{self, Write};
 use iamsnap_provider::Action;
 
 use crate::diff::render::short_value;
+use crate::restore::spill::Spilled;
 use crate::restore::{ApplyReport, CannotRestore, Mode, Plan, PlannedOp, Skipped};
 
 fn verb(action: Action) -> &'static str {
@@ -32,17 +33,19 @@ pub fn plan_text(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
     if plan.operations.is_empty() {
         writeln!(out, "Nothing to do: the live state matches the snapshot.")?;
     } else {
+        let counts = plan.counts()?;
         writeln!(
             out,
             "{} operations: {} create, {} update, {} delete",
             plan.operations.len(),
-            plan.count(Action::Create),
-            plan.count(Action::Update),
-            plan.count(Action::Delete)
+            counts.create,
+            counts.update,
+            counts.delete
         )?;
     }
     let mut level = None;
-    for op in &plan.operations {
+    for op in plan.operations.iter()? {
+        let op = op?;
         if level != Some(op.level) {
             writeln!(out, "\nstep {}", op.level + 1)?;
             level = Some(op.level);
@@ -106,7 +109,8 @@ pub fn cannot_restore_text(items: &[CannotRestore], out: &mut dyn Write) -> io::
     )?;
     for item in items {
         writeln!(out, "  {} × {}: {}", item.count, item.kind, item.reason)?;
-        for key in &item.keys {
+        for key in item.keys.iter()? {
+            let key = key?;
             writeln!(out, "      {key}")?;
         }
     }
@@ -121,7 +125,7 @@ pub fn plan_json(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
         snapshot: &'p str,
         target: &'p str,
         mode: Mode,
-        operations: &'p [PlannedOp],
+        operations: &'p Spilled<PlannedOp>,
         skipped: &'p [Skipped],
         cannot_restore: &'p [CannotRestore],
     }

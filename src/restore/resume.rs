@@ -48,8 +48,8 @@ where
     ES: std::error::Error + Send + Sync + 'static,
     EL: std::error::Error + Send + Sync + 'static,
 {
-    let deletes: BTreeSet<(String, String)> = plan
-        .operations
+    let operations = plan.operations.to_vec().map_err(RestoreError::Spill)?;
+    let deletes: BTreeSet<(String, String)> = operations
         .iter()
         .filter(|o| o.action == Action::Delete)
         .map(|o| (o.kind.clone(), o.key.clone()))
@@ -79,7 +79,7 @@ where
         ));
     }
     let mut desired: BTreeMap<(String, String), String> = BTreeMap::new();
-    for op in &plan.operations {
+    for op in &operations {
         if let Some(d) = &op.desired {
             desired.insert((d.kind.clone(), d.id.clone()), d.to_canonical_json());
         }
@@ -124,8 +124,7 @@ where
             "it maps ids of objects the snapshot does not hold".into(),
         ));
     }
-    let renames: BTreeSet<(&str, &str, &str)> = plan
-        .operations
+    let renames: BTreeSet<(&str, &str, &str)> = operations
         .iter()
         .filter(|o| o.action == Action::Update)
         .filter_map(|o| o.current.as_ref())

@@ -1,11 +1,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
-use iamsnap_provider::{Action, Outcome, Record, Ref};
+use iamsnap_provider::{Outcome, Record, Ref};
 use proptest::prelude::*;
 use serde_json::json;
 
 use super::journal::{JournalStore, OpEnd, OpState};
 use super::memory::{KINDS, MemoryProvider};
+use super::spill::Spilled;
 use super::*;
 
 fn sorted(mut records: Vec<Record>) -> impl Iterator<Item = Result<Record, std::io::Error>> {
@@ -73,6 +74,8 @@ fn plan_for(
 
 fn ops(plan: &Plan) -> Vec<String> {
     plan.operations
+        .to_vec()
+        .unwrap()
         .iter()
         .map(|o| format!("{}:{:?} {} {}", o.level, o.action, o.kind, o.key))
         .collect()
@@ -99,14 +102,17 @@ fn creates_follow_dependencies_and_deletes_come_last_in_reverse() {
             "3:Delete t.user mallory",
         ]
     );
-    assert_eq!(plan.operations[1].fields[0].path, "/attrs/name");
+    assert_eq!(
+        plan.operations.to_vec().unwrap()[1].fields[0].path,
+        "/attrs/name"
+    );
 }
 
 #[test]
 fn additive_never_deletes() {
     let live = MemoryProvider::new(damaged());
     let plan = plan_for(&snapshot(), &live, &PlanOptions::default()).unwrap();
-    assert_eq!(plan.count(Action::Delete), 0);
+    assert_eq!(plan.counts().unwrap().delete, 0);
     assert_eq!(plan.operations.len(), 5);
 }
 
@@ -130,7 +136,7 @@ fn deletes_beyond_the_limit_are_refused_and_the_runner_is_never_deleted() {
         ..options
     };
     let plan = plan_for(&snapshot(), &live, &options).unwrap();
-    assert_eq!(plan.count(Action::Delete), 1);
+    assert_eq!(plan.counts().unwrap().delete, 1);
     assert_eq!(plan.skipped.len(), 1);
     assert!(plan.skipped[0].reason.contains("runs as"));
 }
@@ -243,12 +249,10 @@ fn a_resumed_plan_must_agree_with_the_snapshot_and_live_state() {
     resume::check(&plan, sorted(snapshot()), sorted(renamed.all()), &options).unwrap();
 
     let mut forged = genuine.clone();
-    let grace = forged
-        .operations
-        .iter_mut()
-        .find(|o| o.key == "grace")
-        .unwrap();
+    let mut operations = forged.operations.to_vec().unwrap();
+    let grace = operations.iter_mut().find(|o| o.key == "grace").unwrap();
     grace.desired.as_mut().unwrap().attrs = json!({"name": "Grace", "admin": true});
+    forged.operations = Spilled::collect(operations).unwrap();
     let err = check(&forged, &options).unwrap_err();
     assert!(
         err.to_string()

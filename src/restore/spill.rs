@@ -1,0 +1,266 @@
+//! Lists that a plan holds on disk rather than in memory.
+//!
+//! A plan that re-creates a whole organisation has as many operations as the snapshot has
+//! records, each with its desired record. Held as values, that is several kilobytes per
+//! operation. A [`Spilled`] list is a temporary file of JSON lines, written once through a
+//! [`SpillWriter`] and read back as often as needed, so that planning, printing and
+//! journalling a plan take memory that does not grow with it.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::marker::PhantomData;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// An immutable list of `T` kept in a temporary file, one JSON value per line. Clones share
+/// the file, which is removed when the last clone is dropped.
+pub struct Spilled<T> {
+    file: Option<Arc<tempfile::NamedTempFile>>,
+    len: usize,
+    _items: PhantomData<fn() -> T>,
+}
+
+/// Writes a [`Spilled`] list, item by item.
+pub struct SpillWriter<T> {
+    file: tempfile::NamedTempFile,
+    out: BufWriter<File>,
+    len: usize,
+    line: Vec<u8>,
+    _items: PhantomData<fn(T)>,
+}
+
+impl<T: Serialize> SpillWriter<T> {
+    /// A writer whose file goes under `dir` (the system temp dir when `None`).
+    pub fn new(dir: Option<&Path>) -> io::Result<Self> {
+        let mut builder = tempfile::Builder::new();
+        builder.prefix("iamsnap-plan-");
+        let file = match dir {
+            Some(dir) => builder.tempfile_in(dir)?,
+            None => builder.tempfile()?,
+        };
+        let out = BufWriter::with_capacity(256 * 1024, file.reopen()?);
+        Ok(SpillWriter {
+            file,
+            out,
+            len: 0,
+            line: Vec::new(),
+            _items: PhantomData,
+        })
+    }
+
+    pub fn push(&mut self, item: &T) -> io::Result<()> {
+        let mut line = std::mem::take(&mut self.line);
+        line.clear();
+        serde_json::to_writer(&mut line, item).map_err(io::Error::other)?;
+        let pushed = self.push_json(&line);
+        self.line = line;
+        pushed
+    }
+
+    /// Appends an item already written as one line of JSON (no newline inside).
+    pub fn push_json(&mut self, json: &[u8]) -> io::Result<()> {
+        self.out.write_all(json)?;
+        self.out.write_all(b"\n")?;
+        self.len += 1;
+        Ok(())
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn finish(mut self) -> io::Result<Spilled<T>> {
+        self.out.flush()?;
+        Ok(Spilled {
+            file: (self.len > 0).then(|| Arc::new(self.file)),
+            len: self.len,
+            _items: PhantomData,
+        })
+    }
+}
+
+impl<T> Spilled<T> {
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl<T: Serialize + DeserializeOwned> Spilled<T> {
+    /// A list of `items`, written to a temporary file.
+    pub fn collect(items: impl IntoIterator<Item = T>) -> io::Result<Self> {
+        let mut writer = SpillWriter::new(None)?;
+        for item in items {
+            writer.push(&item)?;
+        }
+        writer.finish()
+    }
+
+    /// The items in order, read back from the file.
+    pub fn iter(&self) -> io::Result<Items<T>> {
+        let lines = match &self.file {
+            Some(file) => Some(BufReader::with_capacity(256 * 1024, file.reopen()?)),
+            None => None,
+        };
+        Ok(Items {
+            lines,
+            line: String::new(),
+            _items: PhantomData,
+        })
+    }
+
+    /// Every item, in memory.
+    pub fn to_vec(&self) -> io::Result<Vec<T>> {
+        self.iter()?.collect()
+    }
+}
+
+/// The items of a [`Spilled`] list.
+pub struct Items<T> {
+    lines: Option<BufReader<File>>,
+    line: String,
+    _items: PhantomData<fn() -> T>,
+}
+
+impl<T: DeserializeOwned> Iterator for Items<T> {
+    type Item = io::Result<T>;
+
+    fn next(&mut self) -> Option<io::Result<T>> {
+        let lines = self.lines.as_mut()?;
+        self.line.clear();
+        match lines.read_line(&mut self.line) {
+            Ok(0) => None,
+            Ok(_) => Some(serde_json::from_str(self.line.trim_end()).map_err(io::Error::other)),
+            Err(e) => Some(Err(e)),
+        }
+    }
+}
+
+impl<T> Default for Spilled<T> {
+    fn default() -> Self {
+        Spilled {
+            file: None,
+            len: 0,
+            _items: PhantomData,
+        }
+    }
+}
+
+impl<T> Clone for Spilled<T> {
+    fn clone(&self) -> Self {
+        Spilled {
+            file: self.file.clone(),
+            len: self.len,
+            _items: PhantomData,
+        }
+    }
+}
+
+impl<T> fmt::Debug for Spilled<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Spilled")
+            .field("len", &self.len)
+            .field("file", &self.file.as_ref().map(|f| f.path().to_path_buf()))
+            .finish()
+    }
+}
+
+/// Equal when the items are; a list that cannot be read back equals nothing.
+impl<T: Serialize + DeserializeOwned + PartialEq> PartialEq for Spilled<T> {
+    fn eq(&self, other: &Self) -> bool {
+        if self.len != other.len {
+            return false;
+        }
+        let (Ok(mine), Ok(theirs)) = (self.iter(), other.iter()) else {
+            return false;
+        };
+        mine.zip(theirs)
+            .all(|(a, b)| matches!((a, b), (Ok(a), Ok(b)) if a == b))
+    }
+}
+
+impl<T: Serialize + DeserializeOwned + Eq> Eq for Spilled<T> {}
+
+/// Written as a JSON array, item by item from the file.
+impl<T: Serialize + DeserializeOwned> Serialize for Spilled<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error, SerializeSeq};
+        let mut seq = serializer.serialize_seq(Some(self.len))?;
+        for item in self.iter().map_err(S::Error::custom)? {
+            seq.serialize_element(&item.map_err(S::Error::custom)?)?;
+        }
+        seq.end()
+    }
+}
+
+/// Read from a JSON array, item by item into a new file.
+impl<'de, T: Serialize + DeserializeOwned> Deserialize<'de> for Spilled<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit<T>(PhantomData<fn() -> T>);
+        impl<'de, T: Serialize + DeserializeOwned> serde::de::Visitor<'de> for Visit<T> {
+            type Value = Spilled<T>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list")
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                use serde::de::Error;
+                let mut writer = SpillWriter::new(None).map_err(A::Error::custom)?;
+                while let Some(item) = seq.next_element::<T>()? {
+                    writer.push(&item).map_err(A::Error::custom)?;
+                }
+                writer.finish().map_err(A::Error::custom)
+            }
+        }
+        deserializer.deserialize_seq(Visit(PhantomData))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn items_come_back_in_order_through_the_file_and_through_serde() {
+        let list = Spilled::collect((0..1000).map(|i| (format!("k{i}"), i))).unwrap();
+        assert_eq!(list.len(), 1000);
+        let back = list.to_vec().unwrap();
+        assert_eq!(back[0], ("k0".to_string(), 0));
+        assert_eq!(back[999], ("k999".to_string(), 999));
+        let json = serde_json::to_string(&list).unwrap();
+        assert!(json.starts_with(r#"[["k0",0],["k1",1]"#), "{json:.40}");
+        let again: Spilled<(String, i32)> = serde_json::from_str(&json).unwrap();
+        assert_eq!(again, list);
+        assert_ne!(again, Spilled::collect([("k0".to_string(), 0)]).unwrap());
+        let empty: Spilled<(String, i32)> = serde_json::from_str("[]").unwrap();
+        assert!(empty.is_empty() && empty.to_vec().unwrap().is_empty());
+        assert_eq!(serde_json::to_string(&empty).unwrap(), "[]");
+    }
+
+    #[test]
+    fn the_file_goes_when_the_last_clone_does() {
+        let list = Spilled::collect(["a".to_string()]).unwrap();
+        let path = list.file.as_ref().unwrap().path().to_path_buf();
+        let copy = list.clone();
+        drop(list);
+        assert!(path.exists());
+        assert_eq!(copy.to_vec().unwrap(), ["a"]);
+        drop(copy);
+        assert!(!path.exists());
+    }
+}
