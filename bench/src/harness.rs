@@ -110,9 +110,34 @@ impl Workdir {
         Ok(run)
     }
 
+    /// Like [`Workdir::iamsnap`], with standard output written to `file` in the working folder
+    /// instead of kept (a plan of millions of operations).
+    pub fn iamsnap_to(&self, file: &str, args: &[&str]) -> anyhow::Result<Run> {
+        let out = self.path().join(file);
+        let out = out.to_str().context("working folder is not UTF-8")?;
+        let bin = self.bin.join("iamsnap");
+        let mut with = vec!["--stdout", out, "--"];
+        with.push(bin.to_str().context("binary path is not UTF-8")?);
+        with.extend_from_slice(args);
+        let run = self.measure_with(&with)?;
+        if run.status > 1 {
+            bail!("iamsnap {args:?} exited with {}", run.status);
+        }
+        Ok(run)
+    }
+
     /// Runs any program in the working folder with the sources' environment, through this
     /// binary's `rss` wrapper so that its peak memory is its own.
     pub fn measure(&self, program: &Path, args: &[&str]) -> anyhow::Result<Run> {
+        let program = program.to_str().context("program path is not UTF-8")?;
+        let mut with = vec!["--"];
+        with.push(program);
+        with.extend_from_slice(args);
+        self.measure_with(&with)
+    }
+
+    /// Runs the `rss` wrapper with `with` (its options, `--`, the program and its arguments).
+    fn measure_with(&self, with: &[&str]) -> anyhow::Result<Run> {
         let rss_file = self.path().join(".rss");
         let started = Instant::now();
         let out = Command::new(std::env::current_exe()?)
@@ -123,19 +148,13 @@ impl Workdir {
             .arg("rss")
             .arg("--out")
             .arg(&rss_file)
-            .arg("--")
-            .arg(program)
-            .args(args)
+            .args(with)
             .output()
-            .with_context(|| format!("cannot run {}", program.display()))?;
+            .with_context(|| format!("cannot run {with:?}"))?;
         let wall = started.elapsed();
         let status = out.status.code().unwrap_or(-1);
         if status > 1 {
-            eprintln!(
-                "{} {args:?}: {}",
-                program.display(),
-                String::from_utf8_lossy(&out.stderr)
-            );
+            eprintln!("{with:?}: {}", String::from_utf8_lossy(&out.stderr));
         }
         let kib: f64 = std::fs::read_to_string(&rss_file)
             .unwrap_or_default()
@@ -165,9 +184,14 @@ impl Workdir {
 
 /// Runs a program, waits for it and writes its peak resident memory (KiB) to `out`: the
 /// wrapper has no other child, so `RUSAGE_CHILDREN` is that program's alone.
-pub fn rss_wrapper(out: &Path, program: &[String]) -> anyhow::Result<i32> {
+pub fn rss_wrapper(out: &Path, stdout: Option<&Path>, program: &[String]) -> anyhow::Result<i32> {
     let (first, rest) = program.split_first().context("no program to run")?;
-    let status = Command::new(first).args(rest).status()?;
+    let mut command = Command::new(first);
+    command.args(rest);
+    if let Some(path) = stdout {
+        command.stdout(std::fs::File::create(path)?);
+    }
+    let status = command.status()?;
     let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)?;
     // Linux reports ru_maxrss in KiB.
     std::fs::write(out, usage.max_rss().to_string())?;

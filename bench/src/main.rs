@@ -63,6 +63,9 @@ enum Scenario {
     Rss {
         #[arg(long)]
         out: PathBuf,
+        /// Writes the program's standard output to this file.
+        #[arg(long)]
+        stdout: Option<PathBuf>,
         #[arg(last = true, required = true)]
         program: Vec<String>,
     },
@@ -70,8 +73,13 @@ enum Scenario {
 
 fn main() -> anyhow::Result<()> {
     let scenario = Cli::parse().scenario;
-    if let Scenario::Rss { out, program } = &scenario {
-        std::process::exit(harness::rss_wrapper(out, program)?);
+    if let Scenario::Rss {
+        out,
+        stdout,
+        program,
+    } = &scenario
+    {
+        std::process::exit(harness::rss_wrapper(out, stdout.as_deref(), program)?);
     }
     let rt = tokio::runtime::Runtime::new()?;
     let (title, rows): (&str, Vec<Row>) = match scenario {

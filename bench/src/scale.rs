@@ -1,6 +1,6 @@
 //! Memory and time at scale: backup of N users (twice, with about 1% of the org changed in
 //! between), diff of the two snapshots beside GNU diff on their exported JSONL, and restore
-//! planning of the older snapshot against the live org. Run at two sizes to show memory stays
+//! planning of the older snapshot against the live org and into an empty one. Run at two sizes to show memory stays
 //! flat in the number of records.
 
 use std::path::Path;
@@ -52,6 +52,36 @@ pub fn run(rt: &tokio::runtime::Runtime, users: usize, groups: usize) -> anyhow:
 
     let diff = work.iamsnap(&["diff", "okta@latest~1", "okta@latest"])?;
     let plan = work.iamsnap(&["restore", "okta@latest~1"])?;
+    // Disaster recovery: the same snapshot planned into an empty org, every record re-created.
+    let empty = okta::start(
+        rt,
+        &OktaArgs {
+            users: 0,
+            groups: 0,
+            apps: 0,
+            ..args.clone()
+        },
+    )?;
+    okta::add_source(&mut work, "empty", &empty, args.concurrency)?;
+    let recreate = work.iamsnap_to(
+        "recreate.txt",
+        &["restore", "okta@latest~1", "--target", "empty"],
+    )?;
+    let recreate_json = work.iamsnap_to(
+        "recreate.json",
+        &[
+            "restore",
+            "okta@latest~1",
+            "--target",
+            "empty",
+            "--format",
+            "json",
+        ],
+    )?;
+    let creates = std::fs::read_to_string(work.path().join("recreate.txt"))?
+        .lines()
+        .filter(|l| l.contains(". create "))
+        .count();
 
     let names = work.snapshots("okta")?;
     let [old, new] = names.as_slice() else {
@@ -105,6 +135,20 @@ pub fn run(rt: &tokio::runtime::Runtime, users: usize, groups: usize) -> anyhow:
                 plan.wall.as_secs_f64(),
                 plan.peak_rss_mib,
                 plan.status
+            ),
+            "flat, < 300 MB",
+        ),
+        row(
+            format!(
+                "Restore plan of {label} into an empty org ({creates} creates): wall, peak RSS, text / JSON"
+            ),
+            format!(
+                "{:.1} s, {:.0} MiB / {:.1} s, {:.0} MiB (exit {})",
+                recreate.wall.as_secs_f64(),
+                recreate.peak_rss_mib,
+                recreate_json.wall.as_secs_f64(),
+                recreate_json.peak_rss_mib,
+                recreate.status
             ),
             "flat, < 300 MB",
         ),
