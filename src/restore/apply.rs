@@ -9,6 +9,7 @@
 //! (group membership). Deletes follow, after every create and update, level by level.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::diff::{FieldChange, field_changes};
 use crate::restore::ids::{LiveIds, same_state, to_live};
 use crate::restore::journal::{Journal, OpEnd, OpState};
+use crate::restore::spill::Positions;
 use crate::restore::{CannotRestore, Plan, PlannedOp, RestoreError, Skipped};
 
 /// How to apply.
@@ -104,6 +106,30 @@ enum Ended {
     Failed(Failure),
 }
 
+/// The plan's operations as a restore holds them: a few fields each, the rest read back from
+/// the plan's file when an operation runs or is verified. A restore that re-creates a whole
+/// organisation takes tens of bytes per operation, not the operations' records.
+struct Ops {
+    heads: Vec<Head>,
+    file: Positions<PlannedOp>,
+}
+
+struct Head {
+    seq: usize,
+    level: usize,
+    action: Action,
+    kind: Arc<str>,
+    offset: u64,
+}
+
+impl Ops {
+    fn get(&self, i: usize) -> Result<PlannedOp, RestoreError> {
+        self.file
+            .get(self.heads[i].offset)
+            .map_err(RestoreError::Spill)
+    }
+}
+
 /// Applies `plan` to `provider`, continuing from `resumed` (the journal's record of an
 /// earlier, interrupted run; empty for a new restore).
 pub async fn apply(
@@ -113,17 +139,54 @@ pub async fn apply(
     resumed: &BTreeMap<usize, OpState>,
     options: &ApplyOptions,
 ) -> Result<ApplyReport, RestoreError> {
-    let ids = plan.live_ids().map_err(RestoreError::Spill)?;
-    let operations = plan.operations.to_vec().map_err(RestoreError::Spill)?;
-    for op in &operations {
+    let spill = RestoreError::Spill;
+    let ids = plan.live_ids().map_err(spill)?;
+    // One read of the plan for the heads, the objects creates and updates make and the ids
+    // an interrupted run already made; a second for what each create and update waits for.
+    let mut heads = Vec::with_capacity(plan.operations.len());
+    let mut kind_names: HashMap<String, Arc<str>> = HashMap::new();
+    let mut waits = Waits::with_len(plan.operations.len());
+    let mut by_id = ById::new();
+    let mut items = plan.operations.iter().map_err(spill)?;
+    loop {
+        let offset = items.offset();
+        let Some(op) = items.next() else { break };
+        let op = op.map_err(spill)?;
+        let i = heads.len();
         if let Some(OpState {
             end: Some(OpEnd::Done { outcome }),
             ..
         }) = resumed.get(&op.seq)
         {
-            remember(&ids, op, outcome);
+            remember(&ids, &op, outcome);
+        }
+        if op.action != Action::Delete {
+            waits.known(i, &op, &mut by_id);
+        }
+        let kind = kind_names
+            .entry(op.kind.clone())
+            .or_insert_with(|| Arc::from(op.kind.as_str()))
+            .clone();
+        heads.push(Head {
+            seq: op.seq,
+            level: op.level,
+            action: op.action,
+            kind,
+            offset,
+        });
+    }
+    for (i, op) in plan.operations.iter().map_err(spill)?.enumerate() {
+        let op = op.map_err(spill)?;
+        if op.action != Action::Delete {
+            waits.needs(i, &op, &by_id, provider.kinds());
         }
     }
+    drop(by_id);
+    let ops = Ops {
+        heads,
+        file: plan.operations.positions().map_err(spill)?,
+    };
+
     let mut report = ApplyReport {
         cannot_restore: plan.cannot_restore.clone(),
         skipped: plan.skipped.len(),
@@ -131,31 +194,32 @@ pub async fn apply(
         journal: journal.dir.clone(),
         ..ApplyReport::default()
     };
-    let (writes, deletes): (Vec<&PlannedOp>, Vec<&PlannedOp>) = operations
-        .iter()
-        .partition(|op| op.action != Action::Delete);
+    let (writes, deletes): (Vec<usize>, Vec<usize>) =
+        (0..ops.heads.len()).partition(|&i| ops.heads[i].action != Action::Delete);
     let runner = Runner {
         resumed,
         provider,
         journal,
         ids: &ids,
+        ops: &ops,
         concurrency: options.concurrency.max(1),
     };
-    let mut ended = runner.schedule(&writes, provider.kinds()).await?;
-    let mut levels: BTreeMap<usize, Vec<&PlannedOp>> = BTreeMap::new();
-    for op in deletes {
-        levels.entry(op.level).or_default().push(op);
+    let mut ended = runner.schedule(&writes, &mut waits).await?;
+    drop(waits);
+    let mut levels: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for i in deletes {
+        levels.entry(ops.heads[i].level).or_default().push(i);
     }
-    for ops in levels.into_values() {
+    for members in levels.into_values() {
         // Deletes of one level have no order among them: no references to wait for.
-        ended.extend(runner.schedule(&ops, &[]).await?);
+        ended.extend(runner.schedule(&members, &mut Waits::with_len(0)).await?);
     }
-    let mut touched: Vec<&PlannedOp> = Vec::new();
-    for (op, result) in ended {
+    let mut touched: Vec<usize> = Vec::new();
+    for (i, result) in ended {
         match result {
             Ended::Done => {
                 report.done += 1;
-                touched.push(op);
+                touched.push(i);
             }
             Ended::Skipped(s) => {
                 report.skipped += 1;
@@ -168,8 +232,8 @@ pub async fn apply(
         }
     }
     report.failures.sort_by_key(|f| f.seq);
-    touched.sort_by_key(|op| op.seq);
-    report.residual = verify(&touched, provider, &ids, options).await;
+    touched.sort_unstable();
+    report.residual = verify(&touched, &ops, provider, &ids, options).await?;
     if report.failed == 0 {
         let summary = serde_json::json!({
             "done": report.done, "skipped": report.skipped, "residual": report.residual.len(),
@@ -180,12 +244,16 @@ pub async fn apply(
     Ok(report)
 }
 
+/// Kind → snapshot id → operation, of the creates and updates, while their waits are built.
+type ById = HashMap<String, HashMap<String, usize>>;
+
 /// What each operation waits for: the operations on the objects its record references, and
 /// whole kinds it depends on without referencing them. Only kinds an operation's kind depends
-/// on count, so there are no cycles.
+/// on count, so there are no cycles. Built in two reads of the operations: [`Waits::known`]
+/// for each, then [`Waits::needs`] for each.
 struct Waits {
     /// Per operation: how many operations and kinds it still waits for.
-    count: Vec<usize>,
+    count: Vec<u32>,
     /// Per operation: the operations waiting for it.
     dependents: Vec<Vec<usize>>,
     /// Per kind: operations of that kind not ended yet, and the operations waiting for all of
@@ -194,58 +262,74 @@ struct Waits {
 }
 
 impl Waits {
-    fn new(ops: &[&PlannedOp], kinds: &[KindInfo]) -> Waits {
-        let mut waits = Waits {
-            count: vec![0; ops.len()],
-            dependents: vec![Vec::new(); ops.len()],
+    fn with_len(len: usize) -> Waits {
+        Waits {
+            count: vec![0; len],
+            dependents: vec![Vec::new(); len],
             kinds: HashMap::new(),
-        };
-        let mut by_id: HashMap<(&str, &str), usize> = HashMap::new();
-        for (i, op) in ops.iter().enumerate() {
-            waits.kinds.entry(op.kind.clone()).or_default().0 += 1;
-            if let Some(id) = &op.snapshot_id {
-                by_id.insert((op.kind.as_str(), id.as_str()), i);
+        }
+    }
+
+    /// Operation `i` will run: it may be waited for.
+    fn known(&mut self, i: usize, op: &PlannedOp, by_id: &mut ById) {
+        match self.kinds.get_mut(&op.kind) {
+            Some((left, _)) => *left += 1,
+            None => {
+                self.kinds.insert(op.kind.clone(), (1, Vec::new()));
             }
         }
-        for (i, op) in ops.iter().enumerate() {
-            let Some(info) = kinds.iter().find(|k| k.name == op.kind) else {
-                continue;
-            };
-            let refs = op
-                .desired
-                .as_ref()
-                .map_or(&[][..], |r: &Record| &r.refs[..]);
-            for needed in info.depends_on.iter().filter(|k| **k != op.kind) {
+        if let Some(id) = &op.snapshot_id {
+            by_id
+                .entry(op.kind.clone())
+                .or_default()
+                .insert(id.clone(), i);
+        }
+    }
+
+    /// What operation `i` waits for.
+    fn needs(&mut self, i: usize, op: &PlannedOp, by_id: &ById, kinds: &[KindInfo]) {
+        let Some(info) = kinds.iter().find(|k| k.name == op.kind) else {
+            return;
+        };
+        let refs = op
+            .desired
+            .as_ref()
+            .map_or(&[][..], |r: &Record| &r.refs[..]);
+        for needed in info.depends_on.iter().filter(|k| **k != op.kind) {
+            if refs.iter().any(|r| r.kind == *needed) {
                 let referenced: BTreeSet<usize> = refs
                     .iter()
                     .filter(|r| r.kind == *needed)
-                    .filter_map(|r| by_id.get(&(r.kind.as_str(), r.id.as_str())).copied())
+                    .filter_map(|r| by_id.get(r.kind.as_str())?.get(r.id.as_str()).copied())
                     .collect();
-                if refs.iter().any(|r| r.kind == *needed) {
-                    for j in referenced {
-                        waits.dependents[j].push(i);
-                        waits.count[i] += 1;
-                    }
-                } else if let Some((_, waiting)) = waits.kinds.get_mut(*needed) {
-                    waiting.push(i);
-                    waits.count[i] += 1;
+                for j in referenced {
+                    self.dependents[j].push(i);
+                    self.count[i] += 1;
                 }
+            } else if let Some((_, waiting)) = self.kinds.get_mut(*needed) {
+                waiting.push(i);
+                self.count[i] += 1;
             }
         }
-        waits
+    }
+
+    fn ready(&self, i: usize) -> bool {
+        self.count.get(i).is_none_or(|c| *c == 0)
     }
 
     /// Operation `i` (of `kind`) ended: the operations now free to run.
     fn ended(&mut self, i: usize, kind: &str) -> Vec<usize> {
         let mut free = Vec::new();
-        let mut release = |j: usize, count: &mut Vec<usize>| {
+        let mut release = |j: usize, count: &mut Vec<u32>| {
             count[j] -= 1;
             if count[j] == 0 {
                 free.push(j);
             }
         };
-        for j in std::mem::take(&mut self.dependents[i]) {
-            release(j, &mut self.count);
+        if let Some(dependents) = self.dependents.get_mut(i) {
+            for j in std::mem::take(dependents) {
+                release(j, &mut self.count);
+            }
         }
         if let Some((left, waiting)) = self.kinds.get_mut(kind) {
             *left -= 1;
@@ -265,42 +349,50 @@ struct Runner<'r> {
     provider: &'r dyn Provider,
     journal: &'r Journal<'r>,
     ids: &'r LiveIds,
+    ops: &'r Ops,
     concurrency: usize,
 }
 
 impl Runner<'_> {
-    /// Runs `ops`, each once what it waits for has ended, at most `concurrency` of one kind at a
-    /// time. On an error that stops the restore, what is running finishes and nothing new starts.
-    async fn schedule<'p>(
+    /// Runs the operations `members` (indices into the plan), each once what it waits for has
+    /// ended, at most `concurrency` of one kind at a time. On an error that stops the restore,
+    /// what is running finishes and nothing new starts.
+    async fn schedule(
         &self,
-        ops: &[&'p PlannedOp],
-        kinds: &[KindInfo],
-    ) -> Result<Vec<(&'p PlannedOp, Ended)>, RestoreError> {
+        members: &[usize],
+        waits: &mut Waits,
+    ) -> Result<Vec<(usize, Ended)>, RestoreError> {
         let no_state = OpState::default();
-        let mut waits = Waits::new(ops, kinds);
-        let mut ready: BTreeMap<&str, VecDeque<usize>> = BTreeMap::new();
-        for (i, op) in ops.iter().enumerate() {
-            if waits.count[i] == 0 {
-                ready.entry(op.kind.as_str()).or_default().push_back(i);
+        let heads = &self.ops.heads;
+        let mut ready: BTreeMap<Arc<str>, VecDeque<usize>> = BTreeMap::new();
+        for &i in members {
+            if waits.ready(i) {
+                ready.entry(heads[i].kind.clone()).or_default().push_back(i);
             }
         }
-        let mut running: HashMap<&str, usize> = HashMap::new();
+        let mut running: HashMap<Arc<str>, usize> = HashMap::new();
         let mut in_flight = FuturesUnordered::new();
-        let mut ended = Vec::with_capacity(ops.len());
+        let mut ended = Vec::with_capacity(members.len());
         let mut stop: Option<RestoreError> = None;
         loop {
             if stop.is_none() {
-                for (kind, queue) in ready.iter_mut() {
-                    let busy = running.entry(kind).or_default();
+                'kinds: for (kind, queue) in ready.iter_mut() {
+                    let busy = running.entry(kind.clone()).or_default();
                     while *busy < self.concurrency
                         && let Some(i) = queue.pop_front()
                     {
+                        let op = match self.ops.get(i) {
+                            Ok(op) => op,
+                            Err(e) => {
+                                stop = Some(e);
+                                break 'kinds;
+                            }
+                        };
                         *busy += 1;
-                        let op = ops[i];
-                        let state = self.resumed.get(&op.seq).unwrap_or(&no_state);
+                        let state = self.resumed.get(&heads[i].seq).unwrap_or(&no_state);
                         in_flight.push(async move {
                             let result =
-                                run(op, state, self.provider, self.journal, self.ids).await;
+                                run(&op, state, self.provider, self.journal, self.ids).await;
                             (i, result)
                         });
                     }
@@ -309,16 +401,18 @@ impl Runner<'_> {
             let Some((i, result)) = in_flight.next().await else {
                 break;
             };
-            let op = ops[i];
-            *running.entry(op.kind.as_str()).or_default() -= 1;
+            let kind = &heads[i].kind;
+            if let Some(busy) = running.get_mut(kind) {
+                *busy -= 1;
+            }
             match result {
-                Ok(end) => ended.push((op, end)),
+                Ok(end) => ended.push((i, end)),
                 Err(e) => {
                     stop.get_or_insert(e);
                 }
             }
-            for j in waits.ended(i, &op.kind) {
-                ready.entry(ops[j].kind.as_str()).or_default().push_back(j);
+            for j in waits.ended(i, kind) {
+                ready.entry(heads[j].kind.clone()).or_default().push_back(j);
             }
         }
         match stop {
@@ -459,70 +553,89 @@ async fn reconcile(
     }
 }
 
-/// Reads every touched object back and reports those that still differ from the snapshot:
-/// one by one, or, past `read_all_above` objects, through one read of the whole live state.
+/// Reads every touched object (`touched`: indices into the plan, in order) back and reports
+/// those that still differ from the snapshot: one by one, or, past `read_all_above` objects,
+/// through one read of the whole live state.
 async fn verify(
-    ops: &[&PlannedOp],
+    touched: &[usize],
+    ops: &Ops,
     provider: &dyn Provider,
     ids: &LiveIds,
     options: &ApplyOptions,
-) -> Vec<Residual> {
-    let residual: Vec<Option<Residual>> = if ops.len() > options.read_all_above {
-        match read_back(ops, provider).await {
-            Ok(mut live) => ops
-                .iter()
-                .enumerate()
-                .map(|(i, op)| check_against(op, Ok(live.remove(&i)), provider, ids))
-                .collect(),
-            Err(e) => ops
-                .iter()
-                .map(|op| check_against(op, Err(e.clone()), provider, ids))
-                .collect(),
-        }
-    } else {
-        futures::stream::iter(ops.iter().copied())
-            .map(|op| async move {
+) -> Result<Vec<Residual>, RestoreError> {
+    if touched.len() > options.read_all_above {
+        return read_back(touched, ops, provider, ids).await;
+    }
+    let checked: Vec<Result<Option<Residual>, RestoreError>> =
+        futures::stream::iter(touched.iter().copied())
+            .map(|i| async move {
+                let op = ops.get(i)?;
                 let live = provider
                     .fetch(&op.kind, &op.key)
                     .await
                     .map_err(|e| e.to_string());
-                check_against(op, live, provider, ids)
+                Ok(check_against(&op, live, provider, ids))
             })
             .buffered(options.concurrency.max(1))
             .collect()
-            .await
-    };
-    residual.into_iter().flatten().collect()
+            .await;
+    let mut residual = Vec::new();
+    for r in checked {
+        residual.extend(r?);
+    }
+    Ok(residual)
 }
 
-/// The live records of the touched objects, by position in `ops`, from one read of the whole
-/// state.
+/// Checks the touched objects against one read of the whole live state, each as it arrives.
 async fn read_back(
-    ops: &[&PlannedOp],
+    touched: &[usize],
+    ops: &Ops,
     provider: &dyn Provider,
-) -> Result<HashMap<usize, Record>, String> {
-    let mut wanted: HashMap<&str, HashMap<&str, usize>> = HashMap::new();
-    for (i, op) in ops.iter().enumerate() {
+    ids: &LiveIds,
+) -> Result<Vec<Residual>, RestoreError> {
+    let mut wanted: HashMap<Arc<str>, HashMap<String, usize>> = HashMap::new();
+    for &i in touched {
+        let op = ops.get(i)?;
         wanted
-            .entry(op.kind.as_str())
+            .entry(ops.heads[i].kind.clone())
             .or_default()
-            .insert(op.key.as_str(), i);
+            .insert(op.key, i);
     }
-    let mut found = HashMap::new();
+    let mut residual: Vec<(usize, Residual)> = Vec::new();
     let read = crate::diff::live::each_record(provider, |record| {
         let at = wanted
-            .get(record.kind.as_str())
-            .and_then(|keys| keys.get(record.key.as_str()))
-            .copied();
+            .get_mut(record.kind.as_str())
+            .and_then(|keys| keys.remove(record.key.as_str()));
         if let Some(i) = at {
-            found.insert(i, record);
+            let op = ops.get(i)?;
+            if let Some(r) = check_against(&op, Ok(Some(record)), provider, ids) {
+                residual.push((i, r));
+            }
         }
-        Ok::<(), std::convert::Infallible>(())
+        Ok::<(), RestoreError>(())
     })
-    .await;
-    let Ok(read) = read;
-    read.map_err(|e| e.to_string())?;
-    Ok(found)
+    .await?;
+    match read {
+        // Every touched object still wanted was not found.
+        Ok(()) => {
+            for i in wanted.into_values().flat_map(|keys| keys.into_values()) {
+                let op = ops.get(i)?;
+                if let Some(r) = check_against(&op, Ok(None), provider, ids) {
+                    residual.push((i, r));
+                }
+            }
+        }
+        Err(e) => {
+            residual.clear();
+            for &i in touched {
+                let op = ops.get(i)?;
+                residual
+                    .extend(check_against(&op, Err(e.to_string()), provider, ids).map(|r| (i, r)));
+            }
+        }
+    }
+    residual.sort_by_key(|(i, _)| *i);
+    Ok(residual.into_iter().map(|(_, r)| r).collect())
 }
 
 fn check_against(
@@ -652,8 +765,14 @@ mod tests {
                 ],
             ),
         ];
-        let ops: Vec<&PlannedOp> = ops.iter().collect();
-        let mut waits = Waits::new(&ops, KINDS);
+        let mut waits = Waits::with_len(ops.len());
+        let mut by_id = ById::new();
+        for (i, op) in ops.iter().enumerate() {
+            waits.known(i, op, &mut by_id);
+        }
+        for (i, op) in ops.iter().enumerate() {
+            waits.needs(i, op, &by_id, KINDS);
+        }
         // Users wait for the schema kind as a whole (their records do not reference it).
         assert_eq!(waits.count, [0, 1, 1, 0, 2, 1]);
         assert_eq!(waits.ended(0, "t.schema"), [1, 2]);

@@ -2,7 +2,8 @@
 //! (the repository never overwrites), so a killed restore can be resumed.
 //!
 //! Layout under `journals/<target>/<restore-id>/`:
-//! - `plan.json` — the [`Plan`] being applied, written first;
+//! - `plan.json.zst` — the [`Plan`] being applied (JSON, zstd-compressed: a plan re-creating a
+//!   whole organisation is hundreds of megabytes of JSON), written first;
 //! - `ops/<segment>.jsonl` — events, one JSON object a line: `{"seq":4,"attempt":1,"started":
 //!   "<time>"}` just before an operation runs, `{"seq":4,"attempt":1,"end":{…}}` with its
 //!   [`OpEnd`] (outcome or error) after;
@@ -179,6 +180,20 @@ pub struct Journal<'a> {
     log: tokio::sync::Mutex<Log>,
 }
 
+/// The plan's object in a journal.
+const PLAN: &str = "plan.json.zst";
+
+fn compressed(plan: &Plan) -> std::io::Result<Vec<u8>> {
+    let mut out = zstd::Encoder::new(Vec::new(), 3)?;
+    serde_json::to_writer(&mut out, plan)?;
+    out.finish()
+}
+
+fn decompressed(bytes: &[u8]) -> std::io::Result<Plan> {
+    let json = std::io::BufReader::new(zstd::Decoder::new(bytes)?);
+    Ok(serde_json::from_reader(json)?)
+}
+
 impl<'a> Journal<'a> {
     fn open(store: &'a dyn JournalStore, dir: String, next_segment: u64) -> Journal<'a> {
         Journal {
@@ -205,9 +220,9 @@ impl<'a> Journal<'a> {
             rand::random::<u32>()
         );
         let journal = Journal::open(store, format!("journals/{}/{id}", plan.target), 0);
-        let bytes = serde_json::to_vec(plan).map_err(|e| storage(&journal.dir, e))?;
+        let bytes = compressed(plan).map_err(|e| storage(&journal.dir, e))?;
         store
-            .put_new(&format!("{}/plan.json", journal.dir), bytes)
+            .put_new(&format!("{}/{PLAN}", journal.dir), bytes)
             .await?;
         Ok(journal)
     }
@@ -229,14 +244,15 @@ impl<'a> Journal<'a> {
         dirs.dedup();
         for id in dirs.into_iter().rev() {
             let dir = format!("{prefix}{id}");
-            let plan_path = format!("{dir}/plan.json");
+            let plan_path = format!("{dir}/{PLAN}");
             let Some(bytes) = store.get(&plan_path).await? else {
                 continue;
             };
-            let plan: Plan = serde_json::from_slice(&bytes).map_err(|e| JournalError::Damaged {
+            let plan = decompressed(&bytes).map_err(|e| JournalError::Damaged {
                 path: plan_path.clone(),
                 message: e.to_string(),
             })?;
+            drop(bytes);
             if plan.snapshot != snapshot {
                 continue;
             }

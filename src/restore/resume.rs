@@ -13,6 +13,15 @@ use iamsnap_provider::{Action, Record};
 use crate::diff::{DiffError, Side};
 use crate::restore::{JournalError, Mode, Plan, PlanOptions, RestoreError};
 
+/// SHA-256 of a record's canonical JSON: what the plan writes is compared with the snapshot
+/// without holding either.
+type Digest = [u8; 32];
+
+fn digest(record: &Record) -> Digest {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(record.to_canonical_json().as_bytes()).into()
+}
+
 fn mismatch(plan: &Plan, detail: String) -> RestoreError {
     JournalError::Mismatch {
         snapshot: plan.snapshot.clone(),
@@ -48,12 +57,25 @@ where
     ES: std::error::Error + Send + Sync + 'static,
     EL: std::error::Error + Send + Sync + 'static,
 {
-    let operations = plan.operations.to_vec().map_err(RestoreError::Spill)?;
-    let deletes: BTreeSet<(String, String)> = operations
-        .iter()
-        .filter(|o| o.action == Action::Delete)
-        .map(|o| (o.kind.clone(), o.key.clone()))
-        .collect();
+    // One read of the plan: the deletes, a digest of every record it writes, and the objects
+    // its updates rename.
+    let mut deletes: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut desired: BTreeMap<(String, String), Digest> = BTreeMap::new();
+    let mut renames: BTreeSet<(String, String, String)> = BTreeSet::new();
+    for op in plan.operations.iter().map_err(RestoreError::Spill)? {
+        let op = op.map_err(RestoreError::Spill)?;
+        if op.action == Action::Delete {
+            deletes.insert((op.kind.clone(), op.key.clone()));
+        }
+        if op.action == Action::Update
+            && let Some(c) = op.current
+        {
+            renames.insert((c.kind, c.id, c.key));
+        }
+        if let Some(d) = op.desired {
+            desired.insert((d.kind.clone(), d.id.clone()), digest(&d));
+        }
+    }
     if !deletes.is_empty() && options.mode != Mode::Authoritative {
         return Err(mismatch(
             plan,
@@ -78,20 +100,14 @@ where
             format!("it deletes {} {}, the identity iamsnap runs as", me.0, me.1),
         ));
     }
-    let mut desired: BTreeMap<(String, String), String> = BTreeMap::new();
-    for op in &operations {
-        if let Some(d) = &op.desired {
-            desired.insert((d.kind.clone(), d.id.clone()), d.to_canonical_json());
-        }
-    }
     let seed = plan.id_seed();
     let mut expected_keys: BTreeMap<(String, String), String> = BTreeMap::new();
     let mut seeded = 0usize;
     for record in snapshot {
         let record = read(Side::Left, record)?;
         let at = (record.kind.clone(), record.id.clone());
-        if let Some(json) = desired.remove(&at)
-            && json != record.to_canonical_json()
+        if let Some(expected) = desired.remove(&at)
+            && expected != digest(&record)
         {
             return Err(mismatch(
                 plan,
@@ -124,12 +140,6 @@ where
             "it maps ids of objects the snapshot does not hold".into(),
         ));
     }
-    let renames: BTreeSet<(&str, &str, &str)> = operations
-        .iter()
-        .filter(|o| o.action == Action::Update)
-        .filter_map(|o| o.current.as_ref())
-        .map(|c| (c.kind.as_str(), c.id.as_str(), c.key.as_str()))
-        .collect();
     let mut found = 0usize;
     for record in live {
         let record = read(Side::Right, record)?;
@@ -138,11 +148,8 @@ where
         };
         found += 1;
         // A renamed object is joined by id; its update restores the key.
-        let renamed = renames.contains(&(
-            record.kind.as_str(),
-            record.id.as_str(),
-            record.key.as_str(),
-        ));
+        let renamed =
+            renames.contains(&(record.kind.clone(), record.id.clone(), record.key.clone()));
         if *key != record.key && !renamed {
             return Err(mismatch(
                 plan,

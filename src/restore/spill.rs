@@ -8,10 +8,10 @@
 
 use std::fmt;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Seek, SeekFrom, Write};
 use std::marker::PhantomData;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -116,6 +116,7 @@ impl<T: Serialize + DeserializeOwned> Spilled<T> {
         Ok(Items {
             lines,
             line: String::new(),
+            offset: 0,
             _items: PhantomData,
         })
     }
@@ -124,13 +125,52 @@ impl<T: Serialize + DeserializeOwned> Spilled<T> {
     pub fn to_vec(&self) -> io::Result<Vec<T>> {
         self.iter()?.collect()
     }
+
+    /// Reads items by position: [`Positions::get`] with an offset from [`Items::offset`].
+    pub fn positions(&self) -> io::Result<Positions<T>> {
+        let file = match &self.file {
+            Some(file) => Some(Mutex::new(BufReader::new(file.reopen()?))),
+            None => None,
+        };
+        Ok(Positions {
+            file,
+            _items: PhantomData,
+        })
+    }
+}
+
+/// Items of a [`Spilled`] list read one at a time, by where they start in the file.
+pub struct Positions<T> {
+    file: Option<Mutex<BufReader<File>>>,
+    _items: PhantomData<fn() -> T>,
+}
+
+impl<T: DeserializeOwned> Positions<T> {
+    pub fn get(&self, offset: u64) -> io::Result<T> {
+        let Some(file) = &self.file else {
+            return Err(io::Error::other("the list is empty"));
+        };
+        let mut file = file.lock().unwrap_or_else(|e| e.into_inner());
+        file.seek(SeekFrom::Start(offset))?;
+        let mut line = String::new();
+        file.read_line(&mut line)?;
+        serde_json::from_str(line.trim_end()).map_err(io::Error::other)
+    }
 }
 
 /// The items of a [`Spilled`] list.
 pub struct Items<T> {
     lines: Option<BufReader<File>>,
     line: String,
+    offset: u64,
     _items: PhantomData<fn() -> T>,
+}
+
+impl<T> Items<T> {
+    /// Where the next item starts in the file.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
 }
 
 impl<T: DeserializeOwned> Iterator for Items<T> {
@@ -141,7 +181,10 @@ impl<T: DeserializeOwned> Iterator for Items<T> {
         self.line.clear();
         match lines.read_line(&mut self.line) {
             Ok(0) => None,
-            Ok(_) => Some(serde_json::from_str(self.line.trim_end()).map_err(io::Error::other)),
+            Ok(n) => Some({
+                self.offset += n as u64;
+                serde_json::from_str(self.line.trim_end()).map_err(io::Error::other)
+            }),
             Err(e) => Some(Err(e)),
         }
     }
@@ -250,6 +293,24 @@ mod tests {
         let empty: Spilled<(String, i32)> = serde_json::from_str("[]").unwrap();
         assert!(empty.is_empty() && empty.to_vec().unwrap().is_empty());
         assert_eq!(serde_json::to_string(&empty).unwrap(), "[]");
+    }
+
+    #[test]
+    fn items_are_read_back_by_position() {
+        let list = Spilled::collect((0..50).map(|i| "x".repeat(i))).unwrap();
+        let mut items = list.iter().unwrap();
+        let mut offsets = Vec::new();
+        loop {
+            let at = items.offset();
+            if items.next().is_none() {
+                break;
+            }
+            offsets.push(at);
+        }
+        let positions = list.positions().unwrap();
+        for i in [49, 0, 17, 17, 3] {
+            assert_eq!(positions.get(offsets[i]).unwrap(), "x".repeat(i));
+        }
     }
 
     #[test]
