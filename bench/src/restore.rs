@@ -101,8 +101,9 @@ pub fn restore(rt: &tokio::runtime::Runtime, a: &RestoreArgs) -> anyhow::Result<
                 a.window_secs
             ),
             format!(
-                "{wall:.1} s; floor {floor:.1} s (fewest writes ÷ rate); fixed-window bound {bound:.1} s; {made} requests for {minimum} writes ({} answered 429); exit {}",
+                "{wall:.1} s; floor {floor:.1} s (fewest writes ÷ rate); fixed-window bound {bound:.1} s; {made} requests for {minimum} writes ({} answered 429); peak RSS {:.0} MiB; exit {}",
                 target.requests("429"),
+                run.peak_rss_mib,
                 run.status
             ),
             "",
