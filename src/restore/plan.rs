@@ -4,7 +4,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::path::Path;
 
-use iamsnap_provider::{Action, KindInfo, Operation, Provider, Record, kind::dependency_order};
+use iamsnap_provider::{
+    Action, IdMap, KindInfo, Operation, Provider, Record, kind::dependency_order,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::archive::Spool;
@@ -156,7 +158,7 @@ pub struct Plan {
     pub cannot_restore: Vec<CannotRestore>,
     /// Snapshot id → live id of every object found live under another id (joined by key):
     /// `(kind, snapshot id, live id)`. Objects joined by id are not listed.
-    pub ids: Vec<(String, String, String)>,
+    pub ids: Spilled<(String, String, String)>,
     /// Snapshot ids of the objects not found live: `(kind, snapshot id)`. They have no live id
     /// until the restore creates them.
     #[serde(default)]
@@ -172,17 +174,17 @@ pub struct Counts {
 }
 
 impl Plan {
-    pub fn id_seed(&self) -> BTreeMap<(String, String), String> {
+    pub fn id_seed(&self) -> io::Result<BTreeMap<(String, String), String>> {
         self.ids
-            .iter()
-            .map(|(k, s, l)| ((k.clone(), s.clone()), l.clone()))
+            .iter()?
+            .map(|ids| ids.map(|(k, s, l)| ((k, s), l)))
             .collect()
     }
 
     /// The ids to resolve references through, as the plan found them.
     pub fn live_ids(&self) -> io::Result<LiveIds> {
         let absent = self.absent.iter()?.collect::<io::Result<_>>()?;
-        Ok(LiveIds::new(self.id_seed(), absent))
+        Ok(LiveIds::new(self.id_seed()?, absent))
     }
 
     /// The operations per action, in one read of the plan.
@@ -203,8 +205,8 @@ impl Plan {
 ///
 /// Memory does not grow with the plan: creates and deletes go to an external sort as the join
 /// finds them, updates are set aside on disk until every moved id is known, and the sorted
-/// operations are written to the plan's file. Only the ids that moved, the objects `--only`
-/// selects and the skipped operations are held.
+/// operations are written to the plan's file. Only the objects `--only` selects and the
+/// skipped operations are held.
 pub fn plan<S, L, ES, EL>(
     snapshot: S,
     live: L,
@@ -225,7 +227,10 @@ where
         !options.only.is_empty() || options.kinds.as_ref().is_none_or(|k| k.contains(kind))
     };
     let dir = options.join.spool_dir.as_deref();
-    let mut moved: BTreeMap<(String, String), String> = BTreeMap::new();
+    let mut moved = SpillWriter::new(dir).map_err(RestoreError::Spill)?;
+    // The moved ids and the refs of the updates, to be joined after the join (see
+    // [`resolve_refs`]).
+    let mut refs = Spool::new(dir, options.join.spool_budget).map_err(RestoreError::Spill)?;
     let mut absent = SpillWriter::new(dir).map_err(RestoreError::Spill)?;
     let mut updates = SpillWriter::<(Record, Record)>::new(dir).map_err(RestoreError::Spill)?;
     let mut targets_snapshot: BTreeSet<(String, String)> = BTreeSet::new();
@@ -250,13 +255,18 @@ where
                     targets_live.insert((right.kind.clone(), right.id.clone()));
                 }
                 if left.id != right.id {
-                    moved.insert((left.kind.clone(), left.id.clone()), right.id.clone());
+                    moved.push(&(left.kind.clone(), left.id.clone(), right.id.clone()))?;
+                    refs.push_entry(left.kind.clone(), left.id.clone(), format!("0{}", right.id))?;
                 }
                 if wanted(&left.kind)
                     && (left.key != right.key
                         || left.attrs != right.attrs
                         || left.refs != right.refs)
                 {
+                    let k = updates.len();
+                    for r in &left.refs {
+                        refs.push_entry(r.kind.clone(), r.id.clone(), format!("1{k:020}"))?;
+                    }
                     updates.push(&(left, right))?;
                 }
             }
@@ -295,16 +305,24 @@ where
         return Err(Refusal::NoMatch(wanted.join(", ")).into());
     }
 
-    // Updates compare the snapshot, seen through every moved id, with the live record; refs
-    // to objects absent live keep their snapshot ids either way.
-    let ids = LiveIds::new(moved, BTreeSet::new());
-    for pair in updates
+    // Updates compare the snapshot, seen through the moved ids it references, with the live
+    // record; refs to objects absent live keep their snapshot ids either way.
+    let mut resolved = resolve_refs(refs, options)
+        .map_err(RestoreError::Spill)?
+        .peekable();
+    for (k, pair) in updates
         .finish()
         .map_err(RestoreError::Spill)?
         .iter()
         .map_err(RestoreError::Spill)?
+        .enumerate()
     {
         let (snap, live) = pair.map_err(RestoreError::Spill)?;
+        let mut ids = RecordIds::default();
+        while let Some(next) = resolved.next_if(|r| r.as_ref().map_or(true, |(at, _)| *at == k)) {
+            let (_, (kind, id, live_id)) = next?;
+            ids.0.insert((kind, id), live_id);
+        }
         let desired = connector.reachable(to_live(&snap, &ids), &live);
         if same_state(&desired, &live) {
             continue;
@@ -321,12 +339,68 @@ where
             sorter.add(op).map_err(RestoreError::Spill)?;
         }
     }
-    let (moved, _) = ids.into_parts();
     let mut plan = sorter.finish(connector, dir)?;
-    plan.ids = moved.into_iter().map(|((k, s), l)| (k, s, l)).collect();
+    plan.ids = moved.finish().map_err(RestoreError::Spill)?;
     plan.absent = absent.finish().map_err(RestoreError::Spill)?;
     plan.mode = options.mode;
     Ok(plan)
+}
+
+/// The live ids of the refs of the updates, by update: `(update, (kind, snapshot id, live id))`
+/// in update order. `refs` holds, sorted by (kind, id), each moved id (`0` and its live id) and
+/// each ref of an update (`1` and the update's number), so that a merge pairs them on disk:
+/// after a restore that re-created a whole organisation every id has moved, too many to hold.
+fn resolve_refs(
+    refs: Spool,
+    options: &PlanOptions,
+) -> io::Result<impl Iterator<Item = Result<(usize, MovedId), RestoreError>>> {
+    let mut sorted = refs.finish()?;
+    let mut by_update = Spool::new(options.join.spool_dir.as_deref(), options.join.spool_budget)?;
+    let mut moved: Option<MovedId> = None;
+    while let Some(line) = sorted.next_line()? {
+        if let Some(live_id) = line.json.strip_prefix('0') {
+            moved = Some((line.kind, line.id, live_id.to_string()));
+        } else if let (Some(update), Some((kind, id, live_id))) =
+            (line.json.strip_prefix('1'), &moved)
+            && *kind == line.kind
+            && *id == line.id
+        {
+            let json = serde_json::to_string(&(kind, id, live_id)).map_err(io::Error::other)?;
+            by_update.push_entry(update.to_string(), String::new(), json)?;
+        }
+    }
+    let mut sorted = by_update.finish()?;
+    Ok(std::iter::from_fn(move || {
+        let line = match sorted.next_line() {
+            Ok(line) => line?,
+            Err(e) => return Some(Err(RestoreError::Spill(e))),
+        };
+        let parsed = line
+            .kind
+            .parse::<usize>()
+            .map_err(io::Error::other)
+            .and_then(|k| Ok((k, serde_json::from_str(&line.json)?)));
+        Some(parsed.map_err(RestoreError::Spill))
+    }))
+}
+
+/// `(kind, snapshot id, live id)` of an object found live under another id.
+type MovedId = (String, String, String);
+
+/// The moved ids one record references; any other id is the same live.
+#[derive(Default)]
+struct RecordIds(BTreeMap<(String, String), String>);
+
+impl IdMap for RecordIds {
+    fn live_id(&self, kind: &str, snapshot_id: &str) -> Option<String> {
+        let at = (kind.to_string(), snapshot_id.to_string());
+        Some(
+            self.0
+                .get(&at)
+                .cloned()
+                .unwrap_or_else(|| snapshot_id.to_string()),
+        )
+    }
 }
 
 /// Where operations go in the plan: creates and updates in dependency order, one level per

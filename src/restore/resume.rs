@@ -100,7 +100,7 @@ where
             format!("it deletes {} {}, the identity iamsnap runs as", me.0, me.1),
         ));
     }
-    let seed = plan.id_seed();
+    let seed = plan.id_seed().map_err(RestoreError::Spill)?;
     let mut expected_keys: BTreeMap<(String, String), String> = BTreeMap::new();
     let mut seeded = 0usize;
     for record in snapshot {
