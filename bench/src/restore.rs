@@ -69,6 +69,26 @@ pub fn restore(rt: &tokio::runtime::Runtime, a: &RestoreArgs) -> anyhow::Result<
     ])?;
     let wall = run.wall.as_secs_f64();
     let made = target.requests("*") - before;
+    // Planned again, the restored org matches the snapshot: every id has moved, and the refs
+    // of every membership resolve through them.
+    let again = work.iamsnap_to(
+        "again.txt",
+        &[
+            "restore",
+            "okta@latest",
+            "--target",
+            "target",
+            "--kinds",
+            "user,group,group_membership",
+        ],
+    )?;
+    if again.status != 0 {
+        let text = std::fs::read_to_string(work.path().join("again.txt"))?;
+        eprintln!("restore planned again:");
+        for line in text.lines().take(40) {
+            eprintln!("  {line}");
+        }
+    }
     let writes = [
         ("/api/v1/users", counts.users as u64),
         ("/api/v1/groups", counts.groups.saturating_sub(1) as u64),
@@ -107,6 +127,16 @@ pub fn restore(rt: &tokio::runtime::Runtime, a: &RestoreArgs) -> anyhow::Result<
                 run.status
             ),
             "",
+        ),
+        row(
+            "Restore planned again after it: wall, peak RSS, exit (0: nothing to do)",
+            format!(
+                "{:.1} s, {:.0} MiB, exit {}",
+                again.wall.as_secs_f64(),
+                again.peak_rss_mib,
+                again.status
+            ),
+            "exit 0",
         ),
         row(
             "Okta restore wall time / floor (fewest writes ÷ permitted rate)",

@@ -473,8 +473,16 @@ impl<'a> Sorter<'a> {
             kinds,
             options,
             ranks: Ranks::new(kinds),
-            spool: Spool::new(options.join.spool_dir.as_deref(), options.join.spool_budget)
-                .map_err(RestoreError::Spill)?,
+            // The operations with their records: a larger budget keeps the number of runs
+            // (files open at once in the merge) low for a plan of millions of operations.
+            spool: Spool::new(
+                options.join.spool_dir.as_deref(),
+                options
+                    .join
+                    .spool_budget
+                    .max(crate::archive::spool::DEFAULT_BUDGET),
+            )
+            .map_err(RestoreError::Spill)?,
             skipped: Vec::new(),
             deletes: 0,
             first_deletes: Vec::new(),
