@@ -24,12 +24,24 @@ pub(crate) struct Restore<'a> {
     pub activate_users: bool,
 }
 
-/// `desired` with the user status a restore can actually reach from `live`'s: a user without
+/// `desired` trimmed to what a restore can reach from `live`. A user's credential provider is
+/// Okta's to set (a user re-created through the API is Okta-mastered; one mastered by a
+/// directory comes back only by importing it again): the live one is kept. A user without
 /// credentials cannot be made ACTIVE (or any other signed-in status) through the API, and with
 /// `activate_users` gets no further than PROVISIONED. Mirrors [`Restore::converge_user`].
 pub(crate) fn reachable(mut desired: Record, live: &Record, activate_users: bool) -> Record {
     if desired.kind != USER {
         return desired;
+    }
+    if let Some(credentials) = desired
+        .attrs
+        .get_mut("credentials")
+        .and_then(Value::as_object_mut)
+    {
+        match live.attrs.pointer("/credentials/provider") {
+            Some(provider) => credentials.insert("provider".into(), provider.clone()),
+            None => credentials.remove("provider"),
+        };
     }
     let (Some(want), Some(have)) = (
         desired.attrs["status"].as_str().map(str::to_string),
@@ -1116,6 +1128,22 @@ mod reachable_tests {
         assert_eq!(status("DEPROVISIONED", "ACTIVE", false), "DEPROVISIONED");
         assert_eq!(status("SUSPENDED", "ACTIVE", false), "SUSPENDED");
         assert_eq!(status("ACTIVE", "SUSPENDED", false), "ACTIVE");
+    }
+
+    fn mastered_by(provider: (&str, &str)) -> Record {
+        let mut u = user("ACTIVE");
+        u.attrs["credentials"] = json!({"provider": {"type": provider.0, "name": provider.1}});
+        u
+    }
+
+    #[test]
+    fn the_credential_provider_is_the_live_one() {
+        let ad = mastered_by(("ACTIVE_DIRECTORY", "corp.example.com"));
+        let okta = mastered_by(("OKTA", "OKTA"));
+        assert_eq!(reachable(ad.clone(), &okta, false), okta);
+        assert_eq!(reachable(okta.clone(), &ad, true), ad);
+        // A record without credentials gains none.
+        assert_eq!(reachable(user("ACTIVE"), &okta, false), user("ACTIVE"));
     }
 
     #[test]

@@ -13,9 +13,10 @@
 //!
 //! The org is seeded deterministically from the seed: the same sizes and seed give the same
 //! ids, names, memberships and assignments. Writes follow Okta's semantics (new ids on create,
-//! lifecycle transitions, deactivate before delete, rules created inactive). Active group rules
-//! add the users their expression matches (`user.attr=="value"`, `!=`, `&&`, `||`) to their
-//! groups, on activation and when a user is created or changed.
+//! drawn apart from the seed so that, as in Okta, no two orgs share an id; lifecycle
+//! transitions, deactivate before delete, rules created inactive). Active group rules add the
+//! users their expression matches (`user.attr=="value"`, `!=`, `&&`, `||`) to their groups, on
+//! activation and when a user is created or changed.
 
 mod api;
 mod model;

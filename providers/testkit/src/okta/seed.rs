@@ -8,8 +8,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use rand::Rng;
+use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 
 use super::model::{
@@ -53,6 +54,10 @@ pub(crate) fn seed(spec: SeedSpec) -> Org {
     seed_zones(&mut org);
     seed_policies(&mut org);
     seed_roles(&mut org);
+    // Okta's ids are unique across orgs. Objects made through the API afterwards draw their ids
+    // from fresh entropy, not from the seed's stream: two orgs started from one seed (a source
+    // and the empty org it is restored into) would otherwise hand out each other's seeded ids.
+    org.rng = StdRng::from_entropy();
     org
 }
 
