@@ -31,14 +31,6 @@ impl LiveIds {
         }
     }
 
-    /// The ids that differ and the ids absent live, as known now.
-    pub fn into_parts(self) -> (BTreeMap<IdKey, String>, BTreeSet<IdKey>) {
-        (
-            self.map.into_inner().unwrap_or_else(|e| e.into_inner()),
-            self.absent,
-        )
-    }
-
     pub fn insert(&self, kind: &str, snapshot_id: &str, live_id: &str) {
         self.map.write().unwrap_or_else(|e| e.into_inner()).insert(
             (kind.to_string(), snapshot_id.to_string()),

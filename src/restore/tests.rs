@@ -576,15 +576,36 @@ fn residuals_on_recreated_objects_are_explained_by_what_cannot_be_restored() {
 
 /// A journal store that stops writing after `limit` objects, like a process killed mid-run:
 /// operations it lets start but not end have taken effect at the provider.
-struct Killed<'a> {
+/// A journal store that fails every write after the first `limit`, and takes `delay` for each.
+struct Faulty<'a> {
     inner: &'a LocalJournalStore,
     limit: usize,
+    delay: std::time::Duration,
     writes: std::sync::atomic::AtomicUsize,
 }
 
+impl<'a> Faulty<'a> {
+    fn killed_after(inner: &'a LocalJournalStore, limit: usize) -> Self {
+        Faulty {
+            inner,
+            limit,
+            delay: std::time::Duration::ZERO,
+            writes: 0.into(),
+        }
+    }
+
+    fn slow(inner: &'a LocalJournalStore) -> Self {
+        Faulty {
+            delay: std::time::Duration::from_millis(20),
+            ..Faulty::killed_after(inner, usize::MAX)
+        }
+    }
+}
+
 #[async_trait::async_trait]
-impl JournalStore for Killed<'_> {
+impl JournalStore for Faulty<'_> {
     async fn put_new(&self, path: &str, bytes: Vec<u8>) -> Result<(), JournalError> {
+        tokio::time::sleep(self.delay).await;
         if self
             .writes
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
@@ -614,11 +635,7 @@ async fn crash_then_resume(snapshot: Vec<Record>, live: Vec<Record>, limit: usiz
         max_deletes: u64::MAX,
         ..PlanOptions::default()
     };
-    let killed = Killed {
-        inner: &store,
-        limit,
-        writes: 0.into(),
-    };
+    let killed = Faulty::killed_after(&store, limit);
     let first = restore(&snapshot, &live, &killed, &options).await;
     if first.is_ok() {
         // The kill came after the last write: nothing to resume.
@@ -754,30 +771,12 @@ proptest! {
 }
 
 /// A journal store that takes a while to store each object, like a remote repository.
-struct Slow<'a> {
-    inner: &'a LocalJournalStore,
-}
-
-#[async_trait::async_trait]
-impl JournalStore for Slow<'_> {
-    async fn put_new(&self, path: &str, bytes: Vec<u8>) -> Result<(), JournalError> {
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        self.inner.put_new(path, bytes).await
-    }
-    async fn get(&self, path: &str) -> Result<Option<Vec<u8>>, JournalError> {
-        self.inner.get(path).await
-    }
-    async fn list(&self, prefix: &str) -> Result<Vec<String>, JournalError> {
-        self.inner.list(prefix).await
-    }
-}
-
 #[test]
 fn journal_events_are_committed_in_groups_and_read_back_whole() {
     runtime().block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let local = LocalJournalStore::new(dir.path());
-        let slow = Slow { inner: &local };
+        let slow = Faulty::slow(&local);
         let plan = Plan {
             snapshot: "mem/20261127T020000Z-00000000".into(),
             target: "mem".into(),
@@ -845,11 +844,7 @@ fn a_journal_that_failed_to_store_refuses_every_later_event() {
     runtime().block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let local = LocalJournalStore::new(dir.path());
-        let killed = Killed {
-            inner: &local,
-            limit: 2,
-            writes: 0.into(),
-        };
+        let killed = Faulty::killed_after(&local, 2);
         let plan = Plan {
             target: "mem".into(),
             ..Plan::default()
