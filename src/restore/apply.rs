@@ -140,7 +140,7 @@ pub async fn apply(
     options: &ApplyOptions,
 ) -> Result<ApplyReport, RestoreError> {
     let spill = RestoreError::Spill;
-    let ids = plan.live_ids().map_err(spill)?;
+    let mut ids = plan.live_ids().map_err(spill)?;
     // One read of the plan for the heads, the objects creates and updates make and the ids
     // an interrupted run already made; a second for what each create and update waits for.
     let mut heads = Vec::with_capacity(plan.operations.len());
@@ -233,6 +233,7 @@ pub async fn apply(
     }
     report.failures.sort_by_key(|f| f.seq);
     touched.sort_unstable();
+    ids.forget_absent();
     report.residual = verify(&touched, &ops, provider, &ids, options).await?;
     if report.failed == 0 {
         let summary = serde_json::json!({

@@ -31,6 +31,12 @@ impl LiveIds {
         }
     }
 
+    /// Forgets which objects were absent: once every create has run, an id still unknown is
+    /// taken as is (verification compares it, it does not resolve it for a write).
+    pub fn forget_absent(&mut self) {
+        self.absent = BTreeSet::new();
+    }
+
     pub fn insert(&self, kind: &str, snapshot_id: &str, live_id: &str) {
         self.map.write().unwrap_or_else(|e| e.into_inner()).insert(
             (kind.to_string(), snapshot_id.to_string()),
