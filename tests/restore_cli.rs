@@ -388,7 +388,7 @@ fn restore_into_another_org_with_target() {
         "--target",
         "okta-dr",
         "--kinds",
-        "group,group_membership",
+        "user,group,group_membership",
         "--format",
         "json",
     ]));
