@@ -64,15 +64,7 @@ fn a_restore_into_an_empty_org_leaves_nothing_to_do() {
     assert!(ad_mastered > 0);
 
     let ws = Workspace::new(prod.base_url());
-    let config = std::fs::read_to_string(ws.path("iamsnap.toml")).unwrap();
-    std::fs::write(
-        ws.path("iamsnap.toml"),
-        format!(
-            "{config}\n[sources.okta-dr]\nprovider = \"okta\"\norg_url = \"{}\"\ntoken_env = \"IAMSNAP_TEST_OKTA_TOKEN\"\nconcurrency = 16\n",
-            empty.base_url()
-        ),
-    )
-    .unwrap();
+    ws.add_okta_source("okta-dr", empty.base_url(), "concurrency = 16\n");
     assert_exit(&ws.iamsnap(&["init"]), 0);
     assert_exit(&ws.iamsnap(&["backup", "--source", "okta-test"]), 0);
 

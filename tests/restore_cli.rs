@@ -318,15 +318,7 @@ fn restore_into_another_org_with_target() {
     let prod = Org::start(30, 4, 2);
     let fresh = Org::start(1, 1, 0);
     let ws = Workspace::new(&prod.url());
-    let config = std::fs::read_to_string(ws.path("iamsnap.toml")).unwrap();
-    std::fs::write(
-        ws.path("iamsnap.toml"),
-        format!(
-            "{config}\n[sources.okta-dr]\nprovider = \"okta\"\norg_url = \"{}\"\ntoken_env = \"IAMSNAP_TEST_OKTA_TOKEN\"\n",
-            fresh.url()
-        ),
-    )
-    .unwrap();
+    ws.add_okta_source("okta-dr", &fresh.url(), "");
     assert_exit(&ws.iamsnap(&["init"]), 0);
     assert_exit(&ws.iamsnap(&["backup", "--source", "okta-test"]), 0);
 

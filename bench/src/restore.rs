@@ -57,31 +57,20 @@ pub fn restore(rt: &tokio::runtime::Runtime, a: &RestoreArgs) -> anyhow::Result<
     work.iamsnap(&["backup", "--source", "okta"])?;
     let before = target.requests("*");
     let start_ms = epoch_ms();
-    let run = work.iamsnap(&[
+    let restore = [
         "restore",
         "okta@latest",
         "--target",
         "target",
         "--kinds",
         "user,group,group_membership",
-        "--apply",
-        "--yes",
-    ])?;
+    ];
+    let run = work.iamsnap(&[&restore[..], &["--apply", "--yes"]].concat())?;
     let wall = run.wall.as_secs_f64();
     let made = target.requests("*") - before;
     // Planned again, the restored org matches the snapshot: every id has moved, and the refs
     // of every membership resolve through them.
-    let again = work.iamsnap_to(
-        "again.txt",
-        &[
-            "restore",
-            "okta@latest",
-            "--target",
-            "target",
-            "--kinds",
-            "user,group,group_membership",
-        ],
-    )?;
+    let again = work.iamsnap_to("again.txt", &restore)?;
     if again.status != 0 {
         let text = std::fs::read_to_string(work.path().join("again.txt"))?;
         eprintln!("restore planned again:");

@@ -93,6 +93,18 @@ impl Workspace {
         std::fs::write(self.path("iamsnap.toml"), text).unwrap();
     }
 
+    /// Adds the Okta org at `org_url` as source `name` (same token), with `extra` TOML lines.
+    pub fn add_okta_source(&self, name: &str, org_url: &str, extra: &str) {
+        let config = std::fs::read_to_string(self.path("iamsnap.toml")).unwrap();
+        std::fs::write(
+            self.path("iamsnap.toml"),
+            format!(
+                "{config}\n[sources.{name}]\nprovider = \"okta\"\norg_url = \"{org_url}\"\ntoken_env = \"IAMSNAP_TEST_OKTA_TOKEN\"\n{extra}"
+            ),
+        )
+        .unwrap();
+    }
+
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
