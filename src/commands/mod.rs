@@ -106,7 +106,11 @@ impl Context {
 /// Runs the command and turns its result into the process exit code.
 pub fn run(cli: Cli) -> ExitCode {
     crate::logging::init(&cli.global);
+    // Blocking threads decode large provider pages and do file work; beyond a few per core
+    // they add no speed, only allocator arenas (tens of megabytes of resident memory).
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads((2 * cores).max(4))
         .enable_all()
         .build()
     {
