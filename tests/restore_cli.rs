@@ -322,7 +322,7 @@ fn restore_into_another_org_with_target() {
     assert_exit(&ws.iamsnap(&["init"]), 0);
     assert_exit(&ws.iamsnap(&["backup", "--source", "okta-test"]), 0);
 
-    let plan = json(&ws.iamsnap(&[
+    let restore = [
         "restore",
         "okta-test@latest",
         "--target",
@@ -331,7 +331,8 @@ fn restore_into_another_org_with_target() {
         "user,group,group_membership",
         "--format",
         "json",
-    ]));
+    ];
+    let plan = json(&ws.iamsnap(&restore));
     let ops = plan["operations"].as_array().unwrap();
     assert!(
         ops.iter()
@@ -339,18 +340,7 @@ fn restore_into_another_org_with_target() {
         "{plan:#}"
     );
     assert!(ops.iter().any(|o| o["kind"] == "okta.group_membership"));
-    let applied = ws.iamsnap(&[
-        "restore",
-        "okta-test@latest",
-        "--target",
-        "okta-dr",
-        "--kinds",
-        "user,group,group_membership",
-        "--apply",
-        "--yes",
-        "--format",
-        "json",
-    ]);
+    let applied = ws.iamsnap(&[&restore[..], &["--apply", "--yes"]].concat());
     let report = json(&applied);
     assert_eq!(report["failed"], 0, "{report:#}");
     assert_eq!(
@@ -374,16 +364,7 @@ fn restore_into_another_org_with_target() {
             );
         }
     }
-    let again = json(&ws.iamsnap(&[
-        "restore",
-        "okta-test@latest",
-        "--target",
-        "okta-dr",
-        "--kinds",
-        "user,group,group_membership",
-        "--format",
-        "json",
-    ]));
+    let again = json(&ws.iamsnap(&restore));
     assert_eq!(
         again["operations"].as_array().unwrap().len(),
         0,
