@@ -227,7 +227,6 @@ where
         !options.only.is_empty() || options.kinds.as_ref().is_none_or(|k| k.contains(kind))
     };
     let dir = options.join.spool_dir.as_deref();
-    let mut moved = SpillWriter::new(dir).map_err(RestoreError::Spill)?;
     // The moved ids and the refs of the updates, to be joined after the join (see
     // [`resolve_refs`]).
     let mut refs = Spool::new(dir, options.join.spool_budget).map_err(RestoreError::Spill)?;
@@ -255,7 +254,6 @@ where
                     targets_live.insert((right.kind.clone(), right.id.clone()));
                 }
                 if left.id != right.id {
-                    moved.push(&(left.kind.clone(), left.id.clone(), right.id.clone()))?;
                     refs.push_entry(left.kind.clone(), left.id.clone(), format!("0{}", right.id))?;
                 }
                 if wanted(&left.kind)
@@ -307,9 +305,8 @@ where
 
     // Updates compare the snapshot, seen through the moved ids it references, with the live
     // record; refs to objects absent live keep their snapshot ids either way.
-    let mut resolved = resolve_refs(refs, options)
-        .map_err(RestoreError::Spill)?
-        .peekable();
+    let (moved, resolved) = resolve_refs(refs, options).map_err(RestoreError::Spill)?;
+    let mut resolved = resolved.peekable();
     for (k, pair) in updates
         .finish()
         .map_err(RestoreError::Spill)?
@@ -340,26 +337,33 @@ where
         }
     }
     let mut plan = sorter.finish(connector, dir)?;
-    plan.ids = moved.finish().map_err(RestoreError::Spill)?;
+    plan.ids = moved;
     plan.absent = absent.finish().map_err(RestoreError::Spill)?;
     plan.mode = options.mode;
     Ok(plan)
 }
 
-/// The live ids of the refs of the updates, by update: `(update, (kind, snapshot id, live id))`
-/// in update order. `refs` holds, sorted by (kind, id), each moved id (`0` and its live id) and
-/// each ref of an update (`1` and the update's number), so that a merge pairs them on disk:
-/// after a restore that re-created a whole organisation every id has moved, too many to hold.
+/// Every moved id, for the plan, and the live ids of the refs of the updates, by update:
+/// `(update, (kind, snapshot id, live id))` in update order. `refs` holds, sorted by (kind, id),
+/// each moved id (`0` and its live id) and each ref of an update (`1` and the update's number),
+/// so that a merge pairs them on disk: after a restore that re-created a whole organisation
+/// every id has moved, too many to hold.
 fn resolve_refs(
     refs: Spool,
     options: &PlanOptions,
-) -> io::Result<impl Iterator<Item = Result<(usize, MovedId), RestoreError>>> {
+) -> io::Result<(
+    Spilled<MovedId>,
+    impl Iterator<Item = Result<ResolvedRef, RestoreError>>,
+)> {
     let mut sorted = refs.finish()?;
+    let mut all_moved = SpillWriter::new(options.join.spool_dir.as_deref())?;
     let mut by_update = Spool::new(options.join.spool_dir.as_deref(), options.join.spool_budget)?;
     let mut moved: Option<MovedId> = None;
     while let Some(line) = sorted.next_line()? {
         if let Some(live_id) = line.json.strip_prefix('0') {
-            moved = Some((line.kind, line.id, live_id.to_string()));
+            let entry = (line.kind, line.id, live_id.to_string());
+            all_moved.push(&entry)?;
+            moved = Some(entry);
         } else if let (Some(update), Some((kind, id, live_id))) =
             (line.json.strip_prefix('1'), &moved)
             && *kind == line.kind
@@ -370,7 +374,7 @@ fn resolve_refs(
         }
     }
     let mut sorted = by_update.finish()?;
-    Ok(std::iter::from_fn(move || {
+    let resolved = std::iter::from_fn(move || {
         let line = match sorted.next_line() {
             Ok(line) => line?,
             Err(e) => return Some(Err(RestoreError::Spill(e))),
@@ -381,11 +385,15 @@ fn resolve_refs(
             .map_err(io::Error::other)
             .and_then(|k| Ok((k, serde_json::from_str(&line.json)?)));
         Some(parsed.map_err(RestoreError::Spill))
-    }))
+    });
+    Ok((all_moved.finish()?, resolved))
 }
 
 /// `(kind, snapshot id, live id)` of an object found live under another id.
 type MovedId = (String, String, String);
+
+/// A moved id one update references: `(update, moved id)`.
+type ResolvedRef = (usize, MovedId);
 
 /// The moved ids one record references; any other id is the same live.
 #[derive(Default)]

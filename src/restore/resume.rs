@@ -148,9 +148,9 @@ where
         };
         found += 1;
         // A renamed object is joined by id; its update restores the key.
-        let renamed =
-            renames.contains(&(record.kind.clone(), record.id.clone(), record.key.clone()));
-        if *key != record.key && !renamed {
+        if *key != record.key
+            && !renames.contains(&(record.kind.clone(), record.id.clone(), record.key.clone()))
+        {
             return Err(mismatch(
                 plan,
                 format!(
