@@ -33,6 +33,15 @@ impl Classify for iamsnap_provider::ProviderError {
     }
 }
 
+impl Classify for crate::sources::ConnectError {
+    fn exit_status(&self) -> ExitStatus {
+        match self {
+            crate::sources::ConnectError::Switch(_) => ExitStatus::Usage,
+            crate::sources::ConnectError::Provider(e) => e.exit_status(),
+        }
+    }
+}
+
 /// The exit status of an error returned by a command: the first error in its chain that
 /// knows its class decides; anything else is a provider or storage failure.
 pub fn status_of(err: &anyhow::Error) -> ExitStatus {
@@ -59,6 +68,9 @@ pub fn status_of(err: &anyhow::Error) -> ExitStatus {
             return e.exit_status();
         }
         if let Some(e) = cause.downcast_ref::<crate::restore::JournalError>() {
+            return e.exit_status();
+        }
+        if let Some(e) = cause.downcast_ref::<crate::sources::ConnectError>() {
             return e.exit_status();
         }
         if let Some(e) = cause.downcast_ref::<UsageError>() {

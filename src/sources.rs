@@ -1,8 +1,9 @@
-//! Sources: a name in the configuration bound to a connector chosen by `provider = "…"`.
+//! The registry of connectors: `provider = "…"` in a source's configuration mapped to its
+//! configuration type and constructor. The only place that names a connector crate.
 
 use std::path::Path;
 
-use iamsnap_provider::{Provider, ProviderError};
+use iamsnap_provider::{ConnectOptions, Connector, ProviderError, Switch};
 use serde::Deserialize;
 
 /// `[sources.NAME]`: the `provider` field picks the connector, the rest is its configuration.
@@ -20,6 +21,25 @@ pub enum SourceConfig {
     Entra(iamsnap_entra::EntraConfig),
 }
 
+/// A switch of [`ConnectOptions`] given to a provider that takes no such switch.
+#[derive(Debug, thiserror::Error)]
+#[error("{flag} applies to {applies} sources; {source_name} is {provider}")]
+pub struct SwitchRefused {
+    pub flag: &'static str,
+    pub applies: &'static str,
+    pub source_name: String,
+    pub provider: &'static str,
+}
+
+/// Why a connector could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error(transparent)]
+    Switch(#[from] SwitchRefused),
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+}
+
 impl SourceConfig {
     /// The provider type as written in configuration.
     pub fn provider_type(&self) -> &'static str {
@@ -33,23 +53,61 @@ impl SourceConfig {
         }
     }
 
-    /// Builds the connector. Relative paths in the source's configuration are taken from
-    /// `base_dir`, the configuration file's folder.
-    pub fn connect(&self, name: &str, base_dir: &Path) -> Result<Box<dyn Provider>, ProviderError> {
-        let _ = (name, base_dir);
+    /// The switches of [`ConnectOptions`] this provider takes.
+    fn switches(&self) -> &'static [Switch] {
         match self {
             #[cfg(feature = "okta")]
-            SourceConfig::Okta(config) => Ok(Box::new(iamsnap_okta::OktaProvider::new(
-                name, config, base_dir,
-            )?)),
+            SourceConfig::Okta(_) => &[Switch::ActivateUsers],
             #[cfg(feature = "aws-iam")]
-            SourceConfig::AwsIam(cfg) => Ok(Box::new(iamsnap_aws_iam::AwsIamProvider::new(
-                name, cfg, base_dir,
-            )?)),
+            SourceConfig::AwsIam(_) => &[],
             #[cfg(feature = "entra")]
-            SourceConfig::Entra(cfg) => Ok(Box::new(iamsnap_entra::EntraProvider::new(
-                name, cfg, base_dir,
-            )?)),
+            SourceConfig::Entra(_) => &[Switch::RestorePolicyState],
         }
+    }
+
+    /// Builds the connector for source `name`. Relative paths in the source's configuration
+    /// are taken from `base_dir`, the configuration file's folder. A switch in `options` the
+    /// provider has no use for is refused rather than silently ignored.
+    pub fn connect(
+        &self,
+        name: &str,
+        base_dir: &Path,
+        options: &ConnectOptions,
+    ) -> Result<Connector, ConnectError> {
+        if let Some(switch) = options
+            .switches()
+            .into_iter()
+            .find(|s| !self.switches().contains(s))
+        {
+            return Err(SwitchRefused {
+                flag: switch.flag(),
+                applies: registry_providers_taking(switch),
+                source_name: name.to_string(),
+                provider: self.provider_type(),
+            }
+            .into());
+        }
+        Ok(match self {
+            #[cfg(feature = "okta")]
+            SourceConfig::Okta(config) => Connector::read_write(iamsnap_okta::OktaProvider::new(
+                name, config, base_dir, options,
+            )?),
+            #[cfg(feature = "aws-iam")]
+            SourceConfig::AwsIam(config) => Connector::read_write(
+                iamsnap_aws_iam::AwsIamProvider::new(name, config, base_dir, options)?,
+            ),
+            #[cfg(feature = "entra")]
+            SourceConfig::Entra(config) => Connector::read_write(
+                iamsnap_entra::EntraProvider::new(name, config, base_dir, options)?,
+            ),
+        })
+    }
+}
+
+/// The providers that take `switch`, for the refusal's message.
+fn registry_providers_taking(switch: Switch) -> &'static str {
+    match switch {
+        Switch::ActivateUsers => "okta",
+        Switch::RestorePolicyState => "entra",
     }
 }

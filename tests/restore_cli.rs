@@ -7,7 +7,7 @@ mod support;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use iamsnap_provider::{Action, Operation, Provider, Record};
+use iamsnap_provider::{Action, Operation, Record, WriteProvider};
 use serde_json::Value;
 use support::okta_api::Api;
 use support::okta_api::count_by_kind_key;

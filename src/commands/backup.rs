@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 use chrono::Utc;
+use iamsnap_provider::ConnectOptions;
 use iamsnap_provider::Record;
 
 use crate::archive::{self, ManifestHeader, Spool};
@@ -119,7 +120,8 @@ async fn backup_one(
     run: &mut SourceRun,
 ) -> anyhow::Result<()> {
     let source = config.source(name)?;
-    let provider = source.connect(name, &config.base_dir())?;
+    let connector = source.connect(name, &config.base_dir(), &ConnectOptions::default())?;
+    let provider = connector.reader();
     let started = Utc::now();
     tracing::info!(source = %name, provider = provider.provider_type(), "backup started");
 
@@ -199,7 +201,7 @@ impl Progress {
 
     fn tick(&self, records: u64) {
         if let Some(bar) = &self.0
-            && records % 256 == 0
+            && records.is_multiple_of(256)
         {
             bar.set_message(format!("{records} records"));
         }

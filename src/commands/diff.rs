@@ -8,6 +8,7 @@ use std::fs::File;
 use std::io::{IsTerminal, Write};
 
 use anyhow::Context as _;
+use iamsnap_provider::ConnectOptions;
 use iamsnap_provider::Record;
 
 use crate::archive::spool::SortedRecords;
@@ -87,8 +88,11 @@ impl Opened {
 /// Reads the live state of configured source `name` into a sorted spool.
 pub async fn open_live(ctx: &Context, name: &str) -> anyhow::Result<Opened> {
     let config = ctx.config()?;
-    let provider = config.source(name)?.connect(name, &config.base_dir())?;
-    let records = read_live(name, provider.as_ref(), &JoinOptions::default()).await?;
+    let connector =
+        config
+            .source(name)?
+            .connect(name, &config.base_dir(), &ConnectOptions::default())?;
+    let records = read_live(name, connector.reader(), &JoinOptions::default()).await?;
     Ok(Opened::Live {
         source: name.to_string(),
         records,

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::Context as _;
-use iamsnap_provider::Provider;
+use iamsnap_provider::{ConnectOptions, Connector, WriteProvider};
 
 use crate::commands::Context;
 use crate::commands::diff::{Opened, ReadError};
@@ -80,50 +80,19 @@ pub struct Args {
     restore_policy_state: bool,
 }
 
-/// Builds the connector for `name`, passing the options only some connectors take; giving one
-/// to a connector that has no use for it is a usage error rather than silently ignored.
-fn connect(config: &Config, name: &str, args: &Args) -> anyhow::Result<Box<dyn Provider>> {
-    let source = config.source(name)?;
-    let refuse = |flag: &str, applies: &str| -> anyhow::Error {
-        UsageError(format!(
-            "{flag} applies to {applies} sources; {name} is {}",
-            source.provider_type()
-        ))
-        .into()
+/// Builds the connector for `name` with the restore switches of `args`.
+fn connect(config: &Config, name: &str, args: &Args) -> anyhow::Result<Connector> {
+    let options = ConnectOptions {
+        activate_users: args.activate_users,
+        restore_policy_state: args.restore_policy_state,
+        ..ConnectOptions::default()
     };
-    match source {
-        #[cfg(feature = "okta")]
-        crate::sources::SourceConfig::Okta(okta) => {
-            if args.restore_policy_state {
-                return Err(refuse("--restore-policy-state", "entra"));
-            }
-            let provider = iamsnap_okta::OktaProvider::new(name, okta, &config.base_dir())?;
-            provider.set_activate_users(args.activate_users);
-            Ok(Box::new(provider))
-        }
-        #[cfg(feature = "entra")]
-        crate::sources::SourceConfig::Entra(entra) => {
-            if args.activate_users {
-                return Err(refuse("--activate-users", "okta"));
-            }
-            let provider = iamsnap_entra::EntraProvider::new(name, entra, &config.base_dir())?;
-            provider.set_restore_policy_state(args.restore_policy_state);
-            Ok(Box::new(provider))
-        }
-        #[allow(unreachable_patterns)]
-        other => {
-            if args.activate_users {
-                return Err(refuse("--activate-users", "okta"));
-            }
-            if args.restore_policy_state {
-                return Err(refuse("--restore-policy-state", "entra"));
-            }
-            Ok(other.connect(name, &config.base_dir())?)
-        }
-    }
+    Ok(config
+        .source(name)?
+        .connect(name, &config.base_dir(), &options)?)
 }
 
-fn plan_options(args: &Args, provider: &dyn Provider) -> anyhow::Result<PlanOptions> {
+fn plan_options(args: &Args, provider: &dyn WriteProvider) -> anyhow::Result<PlanOptions> {
     let kinds = provider.kinds();
     let only = args
         .only
@@ -158,7 +127,13 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     let repo = Repository::open(&config.repository()).await?;
     let info = repo.resolve(&args.snap).await?;
     let target = args.target.clone().unwrap_or_else(|| info.source.clone());
-    let provider = connect(config, &target, &args)?;
+    let connector = connect(config, &target, &args)?;
+    let provider = connector.writer().ok_or_else(|| {
+        UsageError(format!(
+            "{target} is a {} source, and that connector cannot restore yet",
+            connector.reader().provider_type()
+        ))
+    })?;
 
     let (info, mut reader, _file) = open::open_snapshot(ctx, &repo, &info.name, &args.open).await?;
     let snapshot_type = reader.manifest().provider.clone();
@@ -170,7 +145,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         }
         .into());
     }
-    let mut options = plan_options(&args, provider.as_ref())?;
+    let mut options = plan_options(&args, provider)?;
     if options.mode == Mode::Authoritative {
         options.self_identity = provider
             .self_identity()
@@ -178,7 +153,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
             .with_context(|| format!("asking {target} which identity iamsnap runs as"))?;
     }
     let before = provider.stats().requests;
-    let live = read_live(&target, provider.as_ref(), &options.join).await?;
+    let live = read_live(&target, provider, &options.join).await?;
     let apply_options = ApplyOptions {
         concurrency: provider.concurrency(),
         // Verifying through one more whole read costs what this read did.
@@ -214,12 +189,11 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         );
         confirm(&args, &plan)?;
         let report =
-            crate::restore::apply(&plan, provider.as_ref(), &journal, &states, &apply_options)
-                .await?;
+            crate::restore::apply(&plan, provider, &journal, &states, &apply_options).await?;
         return print_report(&args, &report);
     }
     let mut plan = tokio::task::block_in_place(|| {
-        plan(snapshot, live.records()?, provider.as_ref(), &options).map_err(anyhow::Error::from)
+        plan(snapshot, live.records()?, provider, &options).map_err(anyhow::Error::from)
     })?;
     plan.snapshot = info.name.clone();
     plan.target = target.clone();
@@ -256,8 +230,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     confirm(&args, &plan)?;
     let journal = Journal::create(&repo, &plan).await?;
     let states = Default::default();
-    let report =
-        crate::restore::apply(&plan, provider.as_ref(), &journal, &states, &apply_options).await?;
+    let report = crate::restore::apply(&plan, provider, &journal, &states, &apply_options).await?;
     print_report(&args, &report)
 }
 

@@ -1,6 +1,6 @@
 //! Reading a provider now, as a sorted record stream like an archive's.
 
-use iamsnap_provider::{Provider, ProviderError, Record};
+use iamsnap_provider::{ProviderError, ReadProvider, Record};
 
 use crate::archive::spool::{SortedRecords, Spool};
 use crate::diff::JoinOptions;
@@ -27,7 +27,7 @@ pub enum LiveError {
 /// disk beyond the spool budget.
 pub async fn read_live(
     source_name: &str,
-    provider: &dyn Provider,
+    provider: &dyn ReadProvider,
     options: &JoinOptions,
 ) -> Result<SortedRecords, LiveError> {
     let spool_error = |source| LiveError::Spool {
@@ -50,7 +50,7 @@ pub async fn read_live(
 /// Reads every record of `provider`, handing each to `take` as it arrives. An error of `take`
 /// stops the read and is returned first (outer `Err`); otherwise the provider's own result.
 pub async fn each_record<E>(
-    provider: &dyn Provider,
+    provider: &dyn ReadProvider,
     mut take: impl FnMut(Record) -> Result<(), E>,
 ) -> Result<Result<(), ProviderError>, E> {
     let (sink, mut records) = tokio::sync::mpsc::channel::<Record>(1024);

@@ -13,11 +13,13 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use iamsnap_provider::{Action, KindInfo, Outcome, Provider, ProviderError, Record};
+use iamsnap_provider::{
+    Action, KindInfo, Outcome, ProviderError, Record, WriteProvider, same_state, to_live,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::diff::{FieldChange, field_changes};
-use crate::restore::ids::{LiveIds, same_state, to_live};
+use crate::restore::ids::LiveIds;
 use crate::restore::journal::{Journal, OpEnd, OpState};
 use crate::restore::spill::Positions;
 use crate::restore::{CannotRestore, Plan, PlannedOp, RestoreError, Skipped};
@@ -134,7 +136,7 @@ impl Ops {
 /// earlier, interrupted run; empty for a new restore).
 pub async fn apply(
     plan: &Plan,
-    provider: &dyn Provider,
+    provider: &dyn WriteProvider,
     journal: &Journal<'_>,
     resumed: &BTreeMap<usize, OpState>,
     options: &ApplyOptions,
@@ -347,7 +349,7 @@ impl Waits {
 /// What running one operation needs.
 struct Runner<'r> {
     resumed: &'r BTreeMap<usize, OpState>,
-    provider: &'r dyn Provider,
+    provider: &'r dyn WriteProvider,
     journal: &'r Journal<'r>,
     ids: &'r LiveIds,
     ops: &'r Ops,
@@ -442,7 +444,7 @@ fn remember(ids: &LiveIds, op: &PlannedOp, outcome: &Outcome) {
 async fn run(
     op: &PlannedOp,
     state: &OpState,
-    provider: &dyn Provider,
+    provider: &dyn WriteProvider,
     journal: &Journal<'_>,
     ids: &LiveIds,
 ) -> Result<Ended, RestoreError> {
@@ -537,7 +539,7 @@ fn failed(op: &PlannedOp, e: ProviderError) -> Ended {
 /// that is gone. Updates are simply run again (connectors apply them idempotently).
 async fn reconcile(
     op: &PlannedOp,
-    provider: &dyn Provider,
+    provider: &dyn WriteProvider,
 ) -> Result<Option<Outcome>, ProviderError> {
     match op.action {
         Action::Update => Ok(None),
@@ -560,7 +562,7 @@ async fn reconcile(
 async fn verify(
     touched: &[usize],
     ops: &Ops,
-    provider: &dyn Provider,
+    provider: &dyn WriteProvider,
     ids: &LiveIds,
     options: &ApplyOptions,
 ) -> Result<Vec<Residual>, RestoreError> {
@@ -591,7 +593,7 @@ async fn verify(
 async fn read_back(
     touched: &[usize],
     ops: &Ops,
-    provider: &dyn Provider,
+    provider: &dyn WriteProvider,
     ids: &LiveIds,
 ) -> Result<Vec<Residual>, RestoreError> {
     let mut wanted: HashMap<Arc<str>, HashMap<String, usize>> = HashMap::new();
@@ -642,7 +644,7 @@ async fn read_back(
 fn check_against(
     op: &PlannedOp,
     live: Result<Option<Record>, String>,
-    provider: &dyn Provider,
+    provider: &dyn WriteProvider,
     ids: &LiveIds,
 ) -> Option<Residual> {
     let residual = |problem: Option<String>, fields: Vec<FieldChange>| Residual {

@@ -3,8 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::RwLock;
 
-use iamsnap_provider::{IdMap, Record};
-use serde_json::Value;
+use iamsnap_provider::IdMap;
 
 /// (kind, snapshot id).
 pub type IdKey = (String, String);
@@ -59,87 +58,21 @@ impl IdMap for LiveIds {
     }
 }
 
-/// `record` (from the snapshot) as it should look live: its id and the ids of its refs
-/// replaced by their live ids where known, and every attribute string equal to the snapshot
-/// id of a referenced record replaced as well (rules and policies name groups and users by id
-/// inside their conditions; the refs declare which ids those are).
-pub fn to_live(record: &Record, ids: &dyn IdMap) -> Record {
-    let mut out = record.clone();
-    if let Some(id) = ids.live_id(&record.kind, &record.id) {
-        out.id = id;
-    }
-    let mut rewrites: BTreeMap<String, String> = BTreeMap::new();
-    for r in &mut out.refs {
-        if let Some(id) = ids.live_id(&r.kind, &r.id) {
-            if id != r.id {
-                rewrites.insert(r.id.clone(), id.clone());
-            }
-            r.id = id;
-        }
-    }
-    out.refs.sort();
-    out.refs.dedup();
-    if !rewrites.is_empty() {
-        rewrite_strings(&mut out.attrs, &rewrites);
-    }
-    out
-}
-
-fn rewrite_strings(value: &mut Value, rewrites: &BTreeMap<String, String>) {
-    match value {
-        Value::String(s) => {
-            if let Some(new) = rewrites.get(s.as_str()) {
-                *s = new.clone();
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(|v| rewrite_strings(v, rewrites)),
-        Value::Object(map) => map.values_mut().for_each(|v| rewrite_strings(v, rewrites)),
-        _ => {}
-    }
-}
-
-/// True when `desired` (already seen through [`to_live`]) and `live` describe the same state:
-/// same key, attributes and refs; ids may differ.
-pub fn same_state(desired: &Record, live: &Record) -> bool {
-    desired.key == live.key
-        && desired.attrs == live.attrs
-        && desired.refs.iter().collect::<BTreeSet<_>>() == live.refs.iter().collect::<BTreeSet<_>>()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use iamsnap_provider::Ref;
-    use serde_json::json;
 
     #[test]
-    fn rewrites_refs_and_the_ids_they_name_in_attrs() {
+    fn moved_absent_and_created_ids() {
         let ids = LiveIds::new(
             BTreeMap::new(),
             BTreeSet::from([("okta.group".to_string(), "00g3".to_string())]),
         );
         ids.insert("okta.group", "00g1", "00g9");
+        assert_eq!(ids.live_id("okta.group", "00g1").as_deref(), Some("00g9"));
         assert_eq!(ids.live_id("okta.group", "00g2").as_deref(), Some("00g2"));
         assert_eq!(ids.live_id("okta.group", "00g3"), None);
         ids.insert("okta.group", "00g3", "00g7");
         assert_eq!(ids.live_id("okta.group", "00g3").as_deref(), Some("00g7"));
-        let rule = Record::new(
-            "okta.group_rule",
-            "0pr1",
-            "Engineers",
-            json!({"actions": {"assignUserToGroups": {"groupIds": ["00g1", "00g2"]}}, "name": "00g1x"}),
-            vec![
-                Ref::new("group", "okta.group", "00g1"),
-                Ref::new("group", "okta.group", "00g2"),
-            ],
-        );
-        let live = to_live(&rule, &ids);
-        assert_eq!(live.id, "0pr1");
-        assert_eq!(
-            live.attrs["actions"]["assignUserToGroups"]["groupIds"],
-            json!(["00g9", "00g2"])
-        );
-        assert_eq!(live.attrs["name"], "00g1x");
-        assert!(live.refs.contains(&Ref::new("group", "okta.group", "00g9")));
     }
 }

@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 use iamsnap_provider::{
-    Action, Capabilities, IdMap, KindInfo, Operation, Outcome, Provider, ProviderError, Record,
-    RecordSink, RequestStats,
+    Action, Capabilities, IdMap, KindInfo, Operation, Outcome, ProviderError, ReadProvider, Record,
+    RecordSink, RequestStats, WriteProvider,
 };
 
 pub const KINDS: &[KindInfo] = &[
@@ -108,7 +108,7 @@ impl MemoryProvider {
 }
 
 #[async_trait]
-impl Provider for MemoryProvider {
+impl ReadProvider for MemoryProvider {
     fn provider_type(&self) -> &'static str {
         "memory"
     }
@@ -132,6 +132,13 @@ impl Provider for MemoryProvider {
         Ok(self.find(kind, key))
     }
 
+    fn stats(&self) -> RequestStats {
+        RequestStats::default()
+    }
+}
+
+#[async_trait]
+impl WriteProvider for MemoryProvider {
     async fn apply(&self, op: &Operation, ids: &dyn IdMap) -> Result<Outcome, ProviderError> {
         let n = self.applied.fetch_add(1, Ordering::SeqCst);
         if self.fail_after.is_some_and(|limit| n >= limit) {
@@ -198,9 +205,5 @@ impl Provider for MemoryProvider {
 
     async fn self_identity(&self) -> Result<Option<(String, String)>, ProviderError> {
         Ok(self.me.clone())
-    }
-
-    fn stats(&self) -> RequestStats {
-        RequestStats::default()
     }
 }

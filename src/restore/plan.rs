@@ -5,13 +5,14 @@ use std::io;
 use std::path::Path;
 
 use iamsnap_provider::{
-    Action, IdMap, KindInfo, Operation, Provider, Record, kind::dependency_order,
+    Action, IdMap, KindInfo, Operation, Record, WriteProvider, kind::dependency_order, same_state,
+    to_live,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::archive::Spool;
 use crate::diff::{FieldChange, JoinOptions, Joined, field_changes, join};
-use crate::restore::ids::{LiveIds, same_state, to_live};
+use crate::restore::ids::LiveIds;
 use crate::restore::spill::{SpillWriter, Spilled};
 use crate::restore::{Refusal, RestoreError};
 
@@ -210,7 +211,7 @@ impl Plan {
 pub fn plan<S, L, ES, EL>(
     snapshot: S,
     live: L,
-    connector: &dyn Provider,
+    connector: &dyn WriteProvider,
     options: &PlanOptions,
 ) -> Result<Plan, RestoreError>
 where
@@ -525,7 +526,11 @@ impl<'a> Sorter<'a> {
 
     /// Numbers the operations in order and writes them to the plan, noting what re-created
     /// objects lose.
-    fn finish(self, connector: &dyn Provider, dir: Option<&Path>) -> Result<Plan, RestoreError> {
+    fn finish(
+        self,
+        connector: &dyn WriteProvider,
+        dir: Option<&Path>,
+    ) -> Result<Plan, RestoreError> {
         if self.deletes > self.options.max_deletes {
             return Err(Refusal::TooManyDeletes {
                 count: self.deletes,

@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use iamsnap_okta::{OktaConfig, OktaProvider};
-use iamsnap_provider::{Action, Operation, Outcome, Provider, Record};
+use iamsnap_provider::{
+    Action, ConnectOptions, Operation, Outcome, ReadProvider, Record, WriteProvider,
+};
 
 use super::{OKTA_TOKEN, Workspace};
 
@@ -33,7 +35,13 @@ impl Api {
             concurrency: None,
         };
         Api {
-            provider: OktaProvider::new("incident", &config, ws.dir.path()).unwrap(),
+            provider: OktaProvider::new(
+                "incident",
+                &config,
+                ws.dir.path(),
+                &ConnectOptions::default(),
+            )
+            .unwrap(),
             runtime: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()

@@ -49,12 +49,13 @@ impl AwsIamConfig {
                 ));
             }
         }
-        if let Some(endpoint) = &self.endpoint {
-            if !endpoint.starts_with("https://") && !endpoint.starts_with("http://") {
-                return Err(format!(
-                    "endpoint {endpoint:?} must start with https:// or http://"
-                ));
-            }
+        if let Some(endpoint) = &self.endpoint
+            && !endpoint.starts_with("https://")
+            && !endpoint.starts_with("http://")
+        {
+            return Err(format!(
+                "endpoint {endpoint:?} must start with https:// or http://"
+            ));
         }
         Ok(())
     }

@@ -5,10 +5,11 @@
 //! ```no_run
 //! # async fn run() -> Result<(), iamsnap_provider::ProviderError> {
 //! use iamsnap_aws_iam::{AwsIamConfig, AwsIamProvider};
-//! use iamsnap_provider::Provider;
+//! use iamsnap_provider::{ConnectOptions, ReadProvider};
 //!
 //! let cfg = AwsIamConfig { profile: Some("backup".into()), ..AwsIamConfig::default() };
-//! let provider = AwsIamProvider::new("aws-prod", &cfg, std::path::Path::new("."))?;
+//! let provider =
+//!     AwsIamProvider::new("aws-prod", &cfg, std::path::Path::new("."), &ConnectOptions::default())?;
 //! let (sink, mut records) = tokio::sync::mpsc::channel::<iamsnap_provider::Record>(1024);
 //! let reader = tokio::spawn(async move { while let Some(r) = records.recv().await { println!("{}", r.key) } });
 //! provider.snapshot(sink).await?;
@@ -18,7 +19,7 @@
 //!
 //! Credentials come from the standard AWS chain; nothing is sent until the first call. Every
 //! call retries throttling with exponential backoff and jitter ([`client::MAX_ATTEMPTS`] attempts) and is
-//! counted for [`Provider::stats`]. See `docs/aws-iam.md` for the IAM permissions each side needs.
+//! counted for [`ReadProvider::stats`]. See `docs/aws-iam.md` for the IAM permissions each side needs.
 
 pub mod client;
 pub mod config;
@@ -31,7 +32,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use iamsnap_provider::{
-    IdMap, KindInfo, Operation, Outcome, Provider, ProviderError, Record, RecordSink, RequestStats,
+    ConnectOptions, IdMap, KindInfo, Operation, Outcome, ProviderError, ReadProvider, Record,
+    RecordSink, RequestStats, WriteProvider,
 };
 use tokio::sync::OnceCell;
 
@@ -80,9 +82,10 @@ impl AwsIamProvider {
         source_name: &str,
         config: &AwsIamConfig,
         base_dir: &Path,
+        options: &ConnectOptions,
     ) -> Result<Self, ProviderError> {
         let _ = base_dir;
-        Self::build(source_name, config, Base::Chain)
+        Self::build(source_name, config, options, Base::Chain)
     }
 
     /// A provider using an SDK configuration the caller built (credentials, region, HTTP
@@ -90,16 +93,24 @@ impl AwsIamProvider {
     pub fn with_sdk_config(
         source_name: &str,
         config: &AwsIamConfig,
+        options: &ConnectOptions,
         sdk: aws_config::SdkConfig,
     ) -> Result<Self, ProviderError> {
-        Self::build(source_name, config, Base::Given(Box::new(sdk)))
+        Self::build(source_name, config, options, Base::Given(Box::new(sdk)))
     }
 
-    fn build(source_name: &str, config: &AwsIamConfig, base: Base) -> Result<Self, ProviderError> {
+    fn build(
+        source_name: &str,
+        config: &AwsIamConfig,
+        options: &ConnectOptions,
+        base: Base,
+    ) -> Result<Self, ProviderError> {
         config
             .validate()
             .map_err(|e| ProviderError::Config(format!("sources.{source_name}: {e}")))?;
-        let concurrency = config.concurrency().unwrap_or(config::DEFAULT_CONCURRENCY);
+        let concurrency = options
+            .concurrency
+            .unwrap_or_else(|| config.concurrency().unwrap_or(config::DEFAULT_CONCURRENCY));
         Ok(AwsIamProvider {
             source: source_name.to_string(),
             config: config.clone(),
@@ -156,7 +167,7 @@ impl AwsIamProvider {
 }
 
 #[async_trait]
-impl Provider for AwsIamProvider {
+impl ReadProvider for AwsIamProvider {
     fn provider_type(&self) -> &'static str {
         "aws-iam"
     }
@@ -218,6 +229,13 @@ impl Provider for AwsIamProvider {
         Ok(cache.by_kind[kind].1.iter().find(|r| r.key == key).cloned())
     }
 
+    fn stats(&self) -> RequestStats {
+        self.counter.stats()
+    }
+}
+
+#[async_trait]
+impl WriteProvider for AwsIamProvider {
     async fn apply(&self, op: &Operation, ids: &dyn IdMap) -> Result<Outcome, ProviderError> {
         self.fetched.lock().await.by_kind.clear();
         let client = self.client().await;
@@ -263,10 +281,6 @@ impl Provider for AwsIamProvider {
 
     fn concurrency(&self) -> usize {
         self.concurrency
-    }
-
-    fn stats(&self) -> RequestStats {
-        self.counter.stats()
     }
 }
 

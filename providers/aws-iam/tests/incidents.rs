@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use common::{Moto, assert_same_modulo_ids, by_key, no_ids, seed, snapshot};
 use iamsnap_aws_iam::kinds;
-use iamsnap_provider::{Action, Operation, Outcome, Provider, Record};
+use iamsnap_provider::{Action, Operation, Outcome, ReadProvider, Record, WriteProvider};
 use serde_json::json;
 
 fn op(action: Action, desired: Option<&Record>, current: Option<&Record>) -> Operation {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use common::{Moto, apply_all, assert_same_modulo_ids, counts, seed, snapshot};
 use iamsnap_aws_iam::kinds;
-use iamsnap_provider::{Action, Outcome, Provider};
+use iamsnap_provider::{Action, Outcome, ReadProvider, WriteProvider};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_account_survives_deletion_and_restore() {

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
 use iamsnap_aws_iam::{AwsIamConfig, AwsIamProvider, kinds};
-use iamsnap_provider::Provider;
+use iamsnap_provider::{ConnectOptions, ReadProvider};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 type Script = Arc<dyn Fn(usize, &str) -> (u16, String) + Send + Sync>;
@@ -75,7 +75,7 @@ fn provider(endpoint: &str) -> AwsIamProvider {
         endpoint: Some(endpoint.to_string()),
         ..AwsIamConfig::default()
     };
-    AwsIamProvider::with_sdk_config("scripted", &cfg, sdk).unwrap()
+    AwsIamProvider::with_sdk_config("scripted", &cfg, &ConnectOptions::default(), sdk).unwrap()
 }
 
 const THROTTLED: &str = r#"<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>r</RequestId></ErrorResponse>"#;

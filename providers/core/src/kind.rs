@@ -3,17 +3,22 @@
 /// Which restore operations a connector supports for a kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Capabilities {
+    /// Restore can create a missing object.
     pub create: bool,
+    /// Restore can change a live object back.
     pub update: bool,
+    /// An authoritative restore can delete an object the snapshot lacks.
     pub delete: bool,
 }
 
 impl Capabilities {
+    /// Create, update and delete.
     pub const ALL: Capabilities = Capabilities {
         create: true,
         update: true,
         delete: true,
     };
+    /// Read only: restore reports differences but never writes.
     pub const NONE: Capabilities = Capabilities {
         create: false,
         update: false,

@@ -1,29 +1,39 @@
 //! The contract between the iamsnap engine and its identity-provider connectors.
 //!
-//! A connector turns a provider's API into [`Record`]s and back:
-//! - [`Provider::snapshot`] reads the full state and hands every record to a [`RecordSink`];
-//! - [`Provider::fetch`] reads one object again (verification after a restore);
-//! - [`Provider::apply`] creates, updates or deletes one record, idempotently.
+//! A connector turns a provider's API into [`Record`]s and back. It has two halves:
+//! - [`ReadProvider`], which every connector implements: [`ReadProvider::snapshot`] reads the
+//!   full state and hands every record to a [`RecordSink`], [`ReadProvider::fetch`] reads one
+//!   object again (verification after a restore), [`ReadProvider::healthcheck`] makes the
+//!   first reads of a snapshot and nothing broader;
+//! - [`WriteProvider`], for connectors that can restore: [`WriteProvider::apply`] creates,
+//!   updates or deletes one record idempotently, and the connector says what it can never
+//!   give back ([`WriteProvider::cannot_restore`]) or never set ([`WriteProvider::reachable`]).
 //!
 //! Each connector declares its kinds with [`KindInfo`]: the order they must be restored in, which
 //! operations it supports and what it can never give back (passwords, MFA factors, secrets).
-//! The engine never knows which provider it talks to; a provider never knows about archives.
-//!
-//! [`http`] is the shared HTTP kit: retries with backoff, a rate limiter fed by the provider's
-//! own headers, request and throttle counters, and `Link`-header pagination.
+//! The engine holds a built connector as a [`Connector`] and never knows which provider it
+//! talks to; a provider never knows about archives. Records of a snapshot carry the snapshot's
+//! ids: [`to_live`] rewrites them through an [`IdMap`] for the live provider.
+
+#![warn(missing_docs)]
 
 pub mod canonical;
+pub mod connect;
 pub mod error;
+#[allow(missing_docs)]
 pub mod http;
+pub mod ids;
 pub mod kind;
-pub mod provider;
+pub mod read;
 pub mod record;
 pub mod secret;
+pub mod write;
 
+pub use connect::{ConnectOptions, Connector, Switch};
 pub use error::ProviderError;
+pub use ids::{IdMap, same_state, to_live};
 pub use kind::{Capabilities, KindInfo};
-pub use provider::{
-    Action, IdMap, Operation, Outcome, Provider, RecordSink, RequestStats, SnapshotStats,
-};
+pub use read::{ReadProvider, RecordSink, RequestStats, SnapshotStats};
 pub use record::{Record, Ref};
 pub use secret::Secret;
+pub use write::{Action, Operation, Outcome, WriteProvider};

@@ -34,6 +34,7 @@ pub struct Ref {
 }
 
 impl Ref {
+    /// An edge `rel` to the record of `kind` with provider id `id`.
     pub fn new(rel: impl Into<String>, kind: impl Into<String>, id: impl Into<String>) -> Self {
         Ref {
             rel: rel.into(),

@@ -7,10 +7,12 @@ use std::fmt;
 pub struct Secret(String);
 
 impl Secret {
+    /// Wraps `value`.
     pub fn new(value: impl Into<String>) -> Self {
         Secret(value.into())
     }
 
+    /// The value itself, for the one place it is sent.
     pub fn expose(&self) -> &str {
         &self.0
     }

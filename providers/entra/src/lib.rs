@@ -21,7 +21,7 @@
 //! Restore brings soft-deleted users, groups, applications, service principals and
 //! administrative units back from `directory/deletedItems` (original id kept) and creates only
 //! what is gone for good. Conditional access policies are written in report-only state unless
-//! [`EntraProvider::set_restore_policy_state`] is on. The Graph application permissions needed
+//! [`ConnectOptions::restore_policy_state`] is on. The Graph application permissions needed
 //! are listed in `docs/entra.md`.
 
 pub mod config;
@@ -35,12 +35,12 @@ mod snapshot;
 mod token;
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use iamsnap_provider::http::service_url;
 use iamsnap_provider::{
-    IdMap, KindInfo, Operation, Outcome, Provider, ProviderError, Record, RecordSink, RequestStats,
+    ConnectOptions, IdMap, KindInfo, Operation, Outcome, ProviderError, ReadProvider, Record,
+    RecordSink, RequestStats, WriteProvider,
 };
 
 pub use config::EntraConfig;
@@ -55,7 +55,10 @@ pub struct EntraProvider {
     client_id: String,
     client: GraphClient,
     concurrency: usize,
-    restore_policy_state: AtomicBool,
+    /// Restored conditional access policies get the state they had in the snapshot (`enabled`
+    /// included). Off by default: they are written in report-only state
+    /// (`enabledForReportingButNotEnforced`), so that a restore can never lock everyone out.
+    restore_policy_state: bool,
 }
 
 impl EntraProvider {
@@ -65,6 +68,7 @@ impl EntraProvider {
         source_name: &str,
         config: &EntraConfig,
         base_dir: &Path,
+        options: &ConnectOptions,
     ) -> Result<Self, ProviderError> {
         let secret_file = config.client_secret_file.as_ref().map(|f| base_dir.join(f));
         let what = format!("sources.{source_name}.client_secret_env");
@@ -73,7 +77,7 @@ impl EntraProvider {
             secret_file.as_deref(),
             &what,
         )?;
-        let concurrency = config.concurrency.unwrap_or(4);
+        let concurrency = options.concurrency.or(config.concurrency).unwrap_or(4);
         if !(1..=20).contains(&concurrency) {
             return Err(ProviderError::Config(format!(
                 "sources.{source_name}.concurrency: {concurrency} is outside 1..=20; Graph throttles an application that sends more requests at once"
@@ -127,15 +131,8 @@ impl EntraProvider {
             client_id: config.client_id.trim().to_string(),
             client: GraphClient::new(graph, tokens, concurrency)?,
             concurrency,
-            restore_policy_state: AtomicBool::new(false),
+            restore_policy_state: options.restore_policy_state,
         })
-    }
-
-    /// When on, restored conditional access policies get the state they had in the snapshot
-    /// (`enabled` included). Off by default: they are written in report-only state
-    /// (`enabledForReportingButNotEnforced`), so that a restore can never lock everyone out.
-    pub fn set_restore_policy_state(&self, restore: bool) {
-        self.restore_policy_state.store(restore, Ordering::Relaxed);
     }
 
     /// The configured source name.
@@ -145,7 +142,7 @@ impl EntraProvider {
 }
 
 #[async_trait]
-impl Provider for EntraProvider {
+impl ReadProvider for EntraProvider {
     fn provider_type(&self) -> &'static str {
         "entra"
     }
@@ -175,26 +172,29 @@ impl Provider for EntraProvider {
         fetch::record(&self.client, kind, key).await
     }
 
+    fn stats(&self) -> RequestStats {
+        self.client.stats()
+    }
+}
+
+#[async_trait]
+impl WriteProvider for EntraProvider {
     async fn apply(&self, op: &Operation, ids: &dyn IdMap) -> Result<Outcome, ProviderError> {
         restore::Restore {
             client: &self.client,
             ids,
-            restore_policy_state: self.restore_policy_state.load(Ordering::Relaxed),
+            restore_policy_state: self.restore_policy_state,
         }
         .apply(op)
         .await
     }
 
     fn cannot_restore(&self, record: &Record) -> Vec<String> {
-        restore::cannot_restore(record, self.restore_policy_state.load(Ordering::Relaxed))
+        restore::cannot_restore(record, self.restore_policy_state)
     }
 
     fn reachable(&self, desired: Record, live: &Record) -> Record {
-        restore::reachable(
-            desired,
-            live,
-            self.restore_policy_state.load(Ordering::Relaxed),
-        )
+        restore::reachable(desired, live, self.restore_policy_state)
     }
 
     /// The service principal iamsnap signs in as: restore never deletes it.
@@ -216,9 +216,5 @@ impl Provider for EntraProvider {
 
     fn concurrency(&self) -> usize {
         self.concurrency
-    }
-
-    fn stats(&self) -> RequestStats {
-        self.client.stats()
     }
 }

@@ -97,21 +97,7 @@ impl Restore<'_> {
     /// `record` with snapshot ids replaced by live ids: its own, its refs', and every attribute
     /// string equal to a rewritten ref id (policies name users, groups and locations by id).
     pub(crate) fn live(&self, record: &Record) -> Record {
-        let mut out = record.clone();
-        if let Some(id) = self.ids.live_id(&record.kind, &record.id) {
-            out.id = id;
-        }
-        let mut rewrites = std::collections::BTreeMap::new();
-        for r in &mut out.refs {
-            if let Some(id) = self.ids.live_id(&r.kind, &r.id) {
-                if id != r.id {
-                    rewrites.insert(r.id.clone(), id.clone());
-                }
-                r.id = id;
-            }
-        }
-        rewrite(&mut out.attrs, &rewrites);
-        out
+        iamsnap_provider::to_live(record, self.ids)
     }
 
     async fn existing(&self, record: &Record) -> Result<Value, ProviderError> {
@@ -248,10 +234,11 @@ impl Restore<'_> {
                 record.attrs["appId"].as_str().unwrap_or_default(),
                 live["appId"].as_str().unwrap_or_default(),
             );
-            if !old.is_empty() && old != new {
-                if let Some(uris) = desired.get_mut("identifierUris") {
-                    rewrite_within(uris, old, new);
-                }
+            if !old.is_empty()
+                && old != new
+                && let Some(uris) = desired.get_mut("identifierUris")
+            {
+                rewrite_within(uris, old, new);
             }
         }
         let patch: Map<String, Value> = desired
@@ -491,22 +478,6 @@ fn same(desired: &Value, live: &Value) -> bool {
         || (desired.is_null() && live.is_null())
         || iamsnap_provider::canonical::normalize(desired.clone())
             == iamsnap_provider::canonical::normalize(live.clone())
-}
-
-fn rewrite(value: &mut Value, rewrites: &std::collections::BTreeMap<String, String>) {
-    if rewrites.is_empty() {
-        return;
-    }
-    match value {
-        Value::String(s) => {
-            if let Some(new) = rewrites.get(s.as_str()) {
-                *s = new.clone();
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(|v| rewrite(v, rewrites)),
-        Value::Object(map) => map.values_mut().for_each(|v| rewrite(v, rewrites)),
-        _ => {}
-    }
 }
 
 fn rewrite_within(value: &mut Value, old: &str, new: &str) {

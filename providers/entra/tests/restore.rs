@@ -11,48 +11,13 @@ use common::*;
 use iamsnap_entra::EntraProvider;
 use iamsnap_entra::kinds::*;
 use iamsnap_provider::kind::dependency_order;
-use iamsnap_provider::{Action, Operation, Outcome, Provider, ProviderError, Record};
+use iamsnap_provider::{
+    Action, ConnectOptions, Operation, Outcome, ProviderError, ReadProvider, Record, WriteProvider,
+    same_state, to_live,
+};
 use iamsnap_testkit::entra::RunningEntra;
-use serde_json::Value;
 
 type Ids = BTreeMap<(String, String), String>;
-
-/// The snapshot record as it should look live, ids rewritten (as the engine's planner does).
-fn to_live(record: &Record, ids: &Ids) -> Record {
-    let live = |kind: &str, id: &str| ids.get(&(kind.to_string(), id.to_string())).cloned();
-    let mut out = record.clone();
-    if let Some(id) = live(&record.kind, &record.id) {
-        out.id = id;
-    }
-    let mut rewrites = BTreeMap::new();
-    for r in &mut out.refs {
-        if let Some(id) = live(&r.kind, &r.id) {
-            rewrites.insert(r.id.clone(), id.clone());
-            r.id = id;
-        }
-    }
-    fn walk(v: &mut Value, rewrites: &BTreeMap<String, String>) {
-        match v {
-            Value::String(s) => {
-                if let Some(n) = rewrites.get(s.as_str()) {
-                    *s = n.clone();
-                }
-            }
-            Value::Array(a) => a.iter_mut().for_each(|v| walk(v, rewrites)),
-            Value::Object(m) => m.values_mut().for_each(|v| walk(v, rewrites)),
-            _ => {}
-        }
-    }
-    walk(&mut out.attrs, &rewrites);
-    out.refs.sort();
-    out
-}
-
-fn same_state(a: &Record, b: &Record) -> bool {
-    a.key == b.key
-        && a.attrs == b.attrs
-        && a.refs.iter().collect::<BTreeSet<_>>() == b.refs.iter().collect::<BTreeSet<_>>()
-}
 
 /// One restore pass over the snapshot, planned like the engine does from a live snapshot:
 /// each record missing live is created, each differing one updated, kinds in dependency order,
@@ -409,7 +374,14 @@ async fn policy_state_is_restored_when_asked_and_links_are_removed_idempotently(
             .iter()
             .any(|l| l.contains("report-only"))
     );
-    provider.set_restore_policy_state(true);
+    let provider = common::connect_options(
+        &entra,
+        &dir,
+        &ConnectOptions {
+            restore_policy_state: true,
+            ..ConnectOptions::default()
+        },
+    );
     assert!(
         !provider
             .cannot_restore(&policy)

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::*;
 use iamsnap_entra::kinds::*;
-use iamsnap_provider::{Provider, ProviderError};
+use iamsnap_provider::{ProviderError, ReadProvider};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_every_kind_across_pages_and_batches() {

@@ -26,11 +26,11 @@ mod restore;
 mod snapshot;
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use iamsnap_provider::{
-    IdMap, KindInfo, Operation, Outcome, Provider, ProviderError, Record, RecordSink, RequestStats,
+    ConnectOptions, IdMap, KindInfo, Operation, Outcome, ProviderError, ReadProvider, Record,
+    RecordSink, RequestStats, WriteProvider,
 };
 
 pub use config::OktaConfig;
@@ -43,7 +43,9 @@ pub struct OktaProvider {
     source: String,
     client: OktaClient,
     concurrency: usize,
-    activate_users: AtomicBool,
+    /// Restored users whose snapshot status was active are activated with Okta's activation
+    /// email (`sendEmail=true`); otherwise restore never sends any email.
+    activate_users: bool,
 }
 
 impl OktaProvider {
@@ -53,6 +55,7 @@ impl OktaProvider {
         source_name: &str,
         config: &OktaConfig,
         base_dir: &Path,
+        options: &ConnectOptions,
     ) -> Result<Self, ProviderError> {
         let token_file = config.token_file.as_ref().map(|f| base_dir.join(f));
         let what = format!("sources.{source_name}.token_env");
@@ -61,7 +64,7 @@ impl OktaProvider {
             token_file.as_deref(),
             &what,
         )?;
-        let concurrency = config.concurrency.unwrap_or(8);
+        let concurrency = options.concurrency.or(config.concurrency).unwrap_or(8);
         if concurrency == 0 {
             return Err(ProviderError::Config(format!(
                 "sources.{source_name}.concurrency: must be at least 1"
@@ -71,14 +74,8 @@ impl OktaProvider {
             source: source_name.to_string(),
             client: OktaClient::new(source_name, &config.org_url, token, concurrency)?,
             concurrency,
-            activate_users: AtomicBool::new(false),
+            activate_users: options.activate_users,
         })
-    }
-
-    /// When set, restored users whose snapshot status was active are activated with Okta's
-    /// activation email (`sendEmail=true`); otherwise restore never sends any email.
-    pub fn set_activate_users(&self, activate: bool) {
-        self.activate_users.store(activate, Ordering::Relaxed);
     }
 
     /// The configured source name.
@@ -88,7 +85,7 @@ impl OktaProvider {
 }
 
 #[async_trait]
-impl Provider for OktaProvider {
+impl ReadProvider for OktaProvider {
     fn provider_type(&self) -> &'static str {
         "okta"
     }
@@ -118,11 +115,18 @@ impl Provider for OktaProvider {
         fetch::record(&self.client, kind, key).await
     }
 
+    fn stats(&self) -> RequestStats {
+        self.client.stats()
+    }
+}
+
+#[async_trait]
+impl WriteProvider for OktaProvider {
     async fn apply(&self, op: &Operation, ids: &dyn IdMap) -> Result<Outcome, ProviderError> {
         restore::Restore {
             client: &self.client,
             ids,
-            activate_users: self.activate_users.load(Ordering::Relaxed),
+            activate_users: self.activate_users,
         }
         .apply(op)
         .await
@@ -133,7 +137,7 @@ impl Provider for OktaProvider {
     }
 
     fn reachable(&self, desired: Record, live: &Record) -> Record {
-        restore::reachable(desired, live, self.activate_users.load(Ordering::Relaxed))
+        restore::reachable(desired, live, self.activate_users)
     }
 
     async fn self_identity(&self) -> Result<Option<(String, String)>, ProviderError> {
@@ -149,9 +153,5 @@ impl Provider for OktaProvider {
 
     fn concurrency(&self) -> usize {
         self.concurrency
-    }
-
-    fn stats(&self) -> RequestStats {
-        self.client.stats()
     }
 }

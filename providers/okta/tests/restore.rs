@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 
 use iamsnap_okta::OktaProvider;
 use iamsnap_okta::kinds::*;
-use iamsnap_provider::{Action, Operation, Outcome, Provider, ProviderError, Record};
+use iamsnap_provider::{
+    Action, ConnectOptions, Operation, Outcome, ProviderError, ReadProvider, Record, WriteProvider,
+};
 use iamsnap_testkit::okta::{OktaEmulator, RunningOkta};
 use serde_json::json;
 
@@ -298,16 +300,31 @@ async fn deleted_users_are_gone_for_good_and_come_back_without_credentials() {
     assert_eq!(back.attrs["profile"], active.attrs["profile"]);
 
     // With --activate-users the person gets Okta's activation email and the user is PROVISIONED.
-    o.p.set_activate_users(true);
+    let activating = common::provider_with(
+        &o.okta,
+        o._dir.path(),
+        "w",
+        4,
+        &ConnectOptions {
+            activate_users: true,
+            ..ConnectOptions::default()
+        },
+    );
+    let update = Operation {
+        action: Action::Update,
+        kind: active.kind.clone(),
+        key: active.key.clone(),
+        desired: Some(active.clone()),
+        current: Some(back.clone()),
+    };
     assert!(matches!(
-        o.run(Action::Update, Some(&active), Some(&back)).await,
+        activating.apply(&update, &o.ids).await.unwrap(),
         Outcome::Applied { .. }
     ));
     assert_eq!(
         o.live(&active).await.unwrap().attrs["status"],
         "PROVISIONED"
     );
-    o.p.set_activate_users(false);
 
     // A suspended user can only be staged again; the restore report says why.
     let suspended = o.find(USER, |r| r.attrs["status"] == "SUSPENDED");

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use iamsnap_okta::kinds::*;
-use iamsnap_provider::{Provider, ProviderError};
+use iamsnap_provider::{ProviderError, ReadProvider, WriteProvider};
 use iamsnap_testkit::okta::OktaEmulator;
 
 use common::{count, counts, provider, snapshot};
@@ -211,6 +211,12 @@ fn plain_http_is_refused_off_loopback() {
         token_file: Some("t".into()),
         concurrency: None,
     };
-    let err = iamsnap_okta::OktaProvider::new("prod", &config, dir.path()).unwrap_err();
+    let err = iamsnap_okta::OktaProvider::new(
+        "prod",
+        &config,
+        dir.path(),
+        &iamsnap_provider::ConnectOptions::default(),
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("https://"), "{err}");
 }

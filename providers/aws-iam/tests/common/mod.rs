@@ -9,7 +9,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
 use iamsnap_aws_iam::{AwsIamConfig, AwsIamProvider, kinds};
-use iamsnap_provider::{Action, IdMap, Operation, Outcome, Provider, Record};
+use iamsnap_provider::{
+    Action, ConnectOptions, IdMap, Operation, Outcome, ReadProvider, Record, WriteProvider,
+};
 use iamsnap_testkit::moto::MotoServer;
 use serde_json::Value;
 
@@ -48,7 +50,8 @@ impl Moto {
             concurrency: Some(4),
             ..AwsIamConfig::default()
         };
-        AwsIamProvider::with_sdk_config("aws-test", &cfg, self.sdk()).unwrap()
+        AwsIamProvider::with_sdk_config("aws-test", &cfg, &ConnectOptions::default(), self.sdk())
+            .unwrap()
     }
 
     /// A plain IAM client for seeding and breaking the account.
@@ -148,10 +151,11 @@ pub async fn apply_all(
                 .apply(&op, &*ids)
                 .await
                 .unwrap_or_else(|e| panic!("{action:?} {} {}: {e}", record.kind, record.key));
-            if let Outcome::Applied { id } | Outcome::AlreadyDone { id } = &outcome {
-                if action != Action::Delete && id != &record.id {
-                    ids.insert((record.kind.clone(), record.id.clone()), id.clone());
-                }
+            if let Outcome::Applied { id } | Outcome::AlreadyDone { id } = &outcome
+                && action != Action::Delete
+                && id != &record.id
+            {
+                ids.insert((record.kind.clone(), record.id.clone()), id.clone());
             }
             outcomes.insert((record.kind.clone(), record.key.clone()), outcome);
         }

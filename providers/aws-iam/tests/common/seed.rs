@@ -57,7 +57,11 @@ pub fn policy_name(i: usize) -> String {
 }
 
 pub fn policy_arn(i: usize) -> String {
-    let path = if i % 2 == 0 { "/" } else { "/team/ops/" };
+    let path = if i.is_multiple_of(2) {
+        "/"
+    } else {
+        "/team/ops/"
+    };
     format!("arn:aws:iam::{ACCOUNT}:policy{path}{}", policy_name(i))
 }
 
@@ -66,7 +70,7 @@ pub fn user_name(i: usize) -> String {
 }
 
 pub fn user_arn(i: usize) -> String {
-    let path = if i % 3 == 0 { "/staff/" } else { "/" };
+    let path = if i.is_multiple_of(3) { "/staff/" } else { "/" };
     format!("arn:aws:iam::{ACCOUNT}:user{path}{}", user_name(i))
 }
 

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use iamsnap_entra::{EntraConfig, EntraProvider};
-use iamsnap_provider::{Provider, Record};
+use iamsnap_provider::{ConnectOptions, ReadProvider, Record};
 use iamsnap_testkit::entra::{EntraEmulator, RunningEntra};
 
 pub const CLIENT_ID: &str = "5d1e2f3a-1111-4000-8000-00000000c11e";
@@ -22,12 +22,39 @@ pub fn connect(entra: &RunningEntra, secret: &str, dir: &tempfile::TempDir) -> E
     connect_with(entra, CLIENT_ID, secret, dir, 4)
 }
 
+/// [`connect`] built with restore `options`.
+pub fn connect_options(
+    entra: &RunningEntra,
+    dir: &tempfile::TempDir,
+    options: &ConnectOptions,
+) -> EntraProvider {
+    build(entra, CLIENT_ID, SECRET, dir, 4, options)
+}
+
 pub fn connect_with(
     entra: &RunningEntra,
     client_id: &str,
     secret: &str,
     dir: &tempfile::TempDir,
     concurrency: usize,
+) -> EntraProvider {
+    build(
+        entra,
+        client_id,
+        secret,
+        dir,
+        concurrency,
+        &ConnectOptions::default(),
+    )
+}
+
+fn build(
+    entra: &RunningEntra,
+    client_id: &str,
+    secret: &str,
+    dir: &tempfile::TempDir,
+    concurrency: usize,
+    options: &ConnectOptions,
 ) -> EntraProvider {
     std::fs::write(dir.path().join("entra.secret"), format!("{secret}\n")).unwrap();
     let config: EntraConfig = toml::from_str(&format!(
@@ -43,7 +70,7 @@ concurrency = {concurrency}
         url = entra.base_url()
     ))
     .unwrap();
-    EntraProvider::new("entra-test", &config, dir.path()).unwrap()
+    EntraProvider::new("entra-test", &config, dir.path(), options).unwrap()
 }
 
 /// Every record of a snapshot, sorted by kind and key.

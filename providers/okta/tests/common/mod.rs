@@ -6,11 +6,22 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use iamsnap_okta::{OktaConfig, OktaProvider};
-use iamsnap_provider::{Provider, ProviderError, Record};
+use iamsnap_provider::{ConnectOptions, ProviderError, ReadProvider, Record};
 use iamsnap_testkit::okta::RunningOkta;
 
 /// A connector for `okta`, its token read from a file as a user would configure it.
 pub fn provider(okta: &RunningOkta, dir: &Path, token: &str, concurrency: usize) -> OktaProvider {
+    provider_with(okta, dir, token, concurrency, &ConnectOptions::default())
+}
+
+/// [`provider`] built with restore `options`.
+pub fn provider_with(
+    okta: &RunningOkta,
+    dir: &Path,
+    token: &str,
+    concurrency: usize,
+    options: &ConnectOptions,
+) -> OktaProvider {
     std::fs::write(dir.join("okta.token"), format!("{token}\n")).unwrap();
     let config = OktaConfig {
         org_url: okta.base_url().to_string(),
@@ -18,7 +29,7 @@ pub fn provider(okta: &RunningOkta, dir: &Path, token: &str, concurrency: usize)
         token_file: Some("okta.token".into()),
         concurrency: Some(concurrency),
     };
-    OktaProvider::new("test-org", &config, dir).unwrap()
+    OktaProvider::new("test-org", &config, dir, options).unwrap()
 }
 
 /// Runs a snapshot, collecting every record.

@@ -1,30 +1,30 @@
-//! The [`Provider`] trait every connector implements.
-
-use std::collections::BTreeMap;
+//! The writing half of a connector: [`WriteProvider`], and the operations a restore sends it.
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::{KindInfo, ProviderError, Record};
-
-/// Where a connector sends the records of a snapshot. Bounded: a slow archive writer slows the
-/// reads instead of piling records up in memory.
-pub type RecordSink = tokio::sync::mpsc::Sender<Record>;
+use crate::{IdMap, ProviderError, ReadProvider, Record};
 
 /// What a restore operation does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
+    /// Bring back an object the live provider lacks.
     Create,
+    /// Change a live object back to its snapshot state.
     Update,
+    /// Remove a live object the snapshot lacks (authoritative restores only).
     Delete,
 }
 
 /// One step of a restore: bring one record of the live provider to the snapshot's state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Operation {
+    /// Create, update or delete.
     pub action: Action,
+    /// The record's kind.
     pub kind: String,
+    /// The record's natural key.
     pub key: String,
     /// The state to reach, from the snapshot (create and update). Its ids are the snapshot's:
     /// resolve them with the [`IdMap`].
@@ -33,77 +33,36 @@ pub struct Operation {
     pub current: Option<Record>,
 }
 
-/// Maps ids of the snapshot to ids of the live provider, for objects that were re-created or
-/// that exist under another id in a target tenant.
-pub trait IdMap: Send + Sync {
-    /// The live id of the object that had `snapshot_id` in the snapshot, if it exists live.
-    fn live_id(&self, kind: &str, snapshot_id: &str) -> Option<String>;
-}
-
-impl IdMap for BTreeMap<(String, String), String> {
-    fn live_id(&self, kind: &str, snapshot_id: &str) -> Option<String> {
-        self.get(&(kind.to_string(), snapshot_id.to_string()))
-            .cloned()
-    }
-}
-
-/// What [`Provider::apply`] did.
+/// What [`WriteProvider::apply`] did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
     /// The change was made; `id` is the live id of the object now.
-    Applied { id: String },
+    Applied {
+        /// The object's live id.
+        id: String,
+    },
     /// The live state already matched (an operation re-run after a crash).
-    AlreadyDone { id: String },
+    AlreadyDone {
+        /// The object's live id.
+        id: String,
+    },
     /// Nothing was done, for the reason given.
-    Skipped { reason: String },
+    Skipped {
+        /// Why, in the operator's words.
+        reason: String,
+    },
 }
 
-/// Requests and throttles counted by a connector's HTTP kit.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RequestStats {
-    pub requests: u64,
-    pub throttled: u64,
-    pub retries: u64,
-}
-
-/// Summary of one snapshot run, filled by the engine.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct SnapshotStats {
-    pub counts: BTreeMap<String, u64>,
-    pub requests: RequestStats,
-}
-
-/// An identity-provider connector.
+/// What a connector that can restore adds to reading: writes, and what it knows about the
+/// limits of its writes. A connector that cannot write yet implements only [`ReadProvider`],
+/// and the engine refuses to restore into it.
 #[async_trait]
-pub trait Provider: Send + Sync {
-    /// The provider type as written in configuration (`okta`, `aws-iam`).
-    fn provider_type(&self) -> &'static str;
-
-    /// Every kind this connector reads, with its restore metadata.
-    fn kinds(&self) -> &'static [KindInfo];
-
-    /// Makes exactly the reads `snapshot` starts with, nothing broader.
-    async fn healthcheck(&self) -> Result<(), ProviderError>;
-
-    /// Reads the full state and sends every record to `sink`.
-    async fn snapshot(&self, sink: RecordSink) -> Result<(), ProviderError>;
-
-    /// Reads one object again by natural key, for verification after a restore.
-    async fn fetch(&self, kind: &str, key: &str) -> Result<Option<Record>, ProviderError>;
-
+pub trait WriteProvider: ReadProvider {
     /// Performs one restore operation. Re-running an operation that already took effect never
     /// does it twice: it returns [`Outcome::AlreadyDone`], or [`Outcome::Applied`] where the
     /// provider's own write is idempotent (adding a member who is one already).
-    async fn apply(&self, op: &Operation, ids: &dyn IdMap) -> Result<Outcome, ProviderError> {
-        let _ = ids;
-        Err(ProviderError::Unsupported {
-            kind: op.kind.clone(),
-            key: op.key.clone(),
-            action: format!("{:?}", op.action).to_lowercase(),
-            reason: format!("the {} connector cannot write yet", self.provider_type()),
-        })
-    }
+    async fn apply(&self, op: &Operation, ids: &dyn IdMap) -> Result<Outcome, ProviderError>;
 
     /// What restoring `record` cannot give back (a password, MFA factors, a secret), with
     /// what the operator has to do about it. Empty when the record restores completely.
@@ -136,7 +95,4 @@ pub trait Provider: Send + Sync {
     fn concurrency(&self) -> usize {
         8
     }
-
-    /// Requests made so far.
-    fn stats(&self) -> RequestStats;
 }
