@@ -9,12 +9,11 @@
 //! operations it supports and what it can never give back (passwords, MFA factors, secrets).
 //! The engine never knows which provider it talks to; a provider never knows about archives.
 //!
-//! [`http`] is the shared HTTP kit: retries with backoff, a rate limiter fed by the provider's
-//! own headers, request and throttle counters, and `Link`-header pagination.
+//! The HTTP kit that the connectors to SaaS providers share lives in its own crate,
+//! `iamsnap-http`, so that this contract pulls in no HTTP client.
 
 pub mod canonical;
 pub mod error;
-pub mod http;
 pub mod kind;
 pub mod provider;
 pub mod record;

@@ -38,7 +38,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
-use iamsnap_provider::http::service_url;
+use iamsnap_http::service_url;
 use iamsnap_provider::{
     IdMap, KindInfo, Operation, Outcome, Provider, ProviderError, Record, RecordSink, RequestStats,
 };
