@@ -31,7 +31,8 @@ pub(crate) fn backoffs(
 /// attempts (items of a batch sent again, token requests): the same schedule as
 /// [`HttpClient::send`](crate::HttpClient::send).
 pub fn backoff(config: &HttpConfig, attempt: u32) -> Duration {
-    backoffs(config, attempt.max(1))
+    // The walk along the schedule stops at 2^16 times the base, past any cap in use.
+    backoffs(config, attempt.clamp(1, 17))
         .last()
         .unwrap_or(config.backoff_max)
 }
@@ -102,6 +103,7 @@ mod tests {
         let later = backoff(&config, 4);
         assert!(later >= Duration::from_secs(2) && later <= Duration::from_secs(4));
         assert!(backoff(&config, 30) <= Duration::from_secs(30));
+        assert!(backoff(&config, u32::MAX) >= Duration::from_secs(15));
     }
 
     #[test]
