@@ -20,8 +20,6 @@
 pub mod canonical;
 pub mod connect;
 pub mod error;
-#[allow(missing_docs)]
-pub mod http;
 pub mod ids;
 pub mod kind;
 pub mod read;

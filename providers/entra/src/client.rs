@@ -1,10 +1,12 @@
 //! Microsoft Graph over the shared HTTP kit: bearer tokens refreshed before they expire,
-//! `@odata.nextLink` paging, and JSON `$batch` with per-item throttling obeyed.
+//! `@odata.nextLink` paging, JSON `$batch` with per-item throttling obeyed, and Graph's error
+//! bodies.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
-use iamsnap_provider::http::{HttpClient, HttpConfig, Response, backoff, error_message, found};
+use iamsnap_http::{ErrorBody, HttpClient, HttpConfig, Response, backoff, error_message, found};
 use iamsnap_provider::{ProviderError, RequestStats, Secret};
 use reqwest::Method;
 use serde::Deserialize;
@@ -40,6 +42,7 @@ impl GraphClient {
     ) -> Result<Self, ProviderError> {
         let mut config = HttpConfig::new("Authorization", Secret::new("Bearer"));
         config.concurrency = concurrency.max(1);
+        config.error_body = Arc::new(GraphErrorBody);
         Ok(GraphClient {
             http: HttpClient::new(config.clone())?,
             retry: config,
@@ -400,7 +403,7 @@ fn header<'a>(headers: &'a Value, name: &str) -> Option<&'a str> {
 
 fn item_error(url: &Url, status: u16, error: Option<Value>) -> ProviderError {
     let body = error.map_or(Value::Null, |e| json!({ "error": e }));
-    let message = error_message(body.to_string().as_bytes());
+    let message = error_message(body.to_string().as_bytes(), &GraphErrorBody);
     let url = url.to_string();
     match status {
         401 => ProviderError::Unauthorized {
@@ -419,5 +422,47 @@ fn item_error(url: &Url, status: u16, error: Option<Value>) -> ProviderError {
             status,
             message,
         },
+    }
+}
+
+/// Graph's error body, `{"error": {"code": …, "message": …}}`, read as `code: message`. The
+/// code leads, so that callers can tell an expired token (`InvalidAuthenticationToken`) from a
+/// missing permission.
+#[derive(Debug)]
+pub(crate) struct GraphErrorBody;
+
+impl ErrorBody for GraphErrorBody {
+    fn message(&self, body: &[u8]) -> Option<String> {
+        let value = serde_json::from_slice::<Value>(body).ok()?;
+        let error = value.get("error")?;
+        let message = error.get("message").and_then(Value::as_str)?;
+        Some(match error.get("code").and_then(Value::as_str) {
+            Some(code) => format!("{code}: {message}"),
+            None => message.to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn graph_error_bodies_read_as_code_and_message() {
+        let graph = br#"{"error":{"code":"Request_ResourceNotFound","message":"Resource does not exist."}}"#;
+        assert_eq!(
+            error_message(graph, &GraphErrorBody),
+            "Request_ResourceNotFound: Resource does not exist."
+        );
+        let oauth = br#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided."}"#;
+        assert_eq!(
+            error_message(oauth, &GraphErrorBody),
+            "invalid_client: AADSTS7000215: Invalid client secret provided."
+        );
+        assert_eq!(error_message(b"", &GraphErrorBody), "no error body");
+        assert_eq!(
+            error_message(b"<html>bad gateway</html>", &GraphErrorBody),
+            "<html>bad gateway</html>"
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! One record read again by kind and natural key, in the same form the snapshot gives it
 //! (verification after a restore, and the restore's own "does it exist already?" checks).
 
-use iamsnap_provider::http::found;
+use iamsnap_http::found;
 use iamsnap_provider::{ProviderError, Record};
 use serde_json::{Value, json};
 

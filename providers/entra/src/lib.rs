@@ -37,7 +37,7 @@ mod token;
 use std::path::Path;
 
 use async_trait::async_trait;
-use iamsnap_provider::http::service_url;
+use iamsnap_http::service_url;
 use iamsnap_provider::{
     ConnectOptions, IdMap, KindInfo, Operation, Outcome, ProviderError, ReadProvider, Record,
     RecordSink, RequestStats, WriteProvider,

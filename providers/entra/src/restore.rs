@@ -9,7 +9,7 @@
 
 mod links;
 
-use iamsnap_provider::http::status_of;
+use iamsnap_http::status_of;
 use iamsnap_provider::{Action, IdMap, Operation, Outcome, ProviderError, Record};
 use rand::Rng;
 use rand::distributions::Alphanumeric;

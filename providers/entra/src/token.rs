@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use iamsnap_provider::http::{HttpConfig, backoff, error_message, retry_wait};
+use iamsnap_http::{HttpConfig, OAuth2Error, backoff, error_message, retry_wait};
 use iamsnap_provider::{ProviderError, Secret};
 use serde::Deserialize;
 use url::Url;
@@ -154,7 +154,7 @@ impl TokenSource {
                 tokio::time::sleep(wait.min(config.max_reset_wait)).await;
                 continue;
             }
-            let message = first_line(&error_message(&body));
+            let message = first_line(&error_message(&body, &OAuth2Error));
             return Err(match status.as_u16() {
                 400 | 401 | 403 => ProviderError::Unauthorized {
                     url,

@@ -1,6 +1,9 @@
-//! The Okta Management API over the shared HTTP kit: `SSWS` auth, org URL checks, paging.
+//! The Okta Management API over the shared HTTP kit: `SSWS` auth, org URL checks, paging, and
+//! Okta's error bodies.
 
-use iamsnap_provider::http::{HttpClient, HttpConfig, Page, found, service_url};
+use std::sync::Arc;
+
+use iamsnap_http::{ErrorBody, HttpClient, HttpConfig, Page, found, service_url};
 use iamsnap_provider::{ProviderError, RequestStats, Secret};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
@@ -29,6 +32,7 @@ impl OktaClient {
         let token = token.strip_prefix("SSWS ").unwrap_or(token);
         let mut config = HttpConfig::new("Authorization", Secret::new(format!("SSWS {token}")));
         config.concurrency = concurrency.max(1);
+        config.error_body = Arc::new(OktaErrorBody);
         Ok(OktaClient {
             http: HttpClient::new(config)?,
             base,
@@ -181,5 +185,64 @@ impl<T> Drop for Pages<'_, T> {
         if let Some(request) = self.ahead.take() {
             request.abort();
         }
+    }
+}
+
+/// Okta's error body: `{errorCode, errorSummary, errorLink, errorId, errorCauses}`, read as
+/// `E0000001: summary (cause; cause) [errorId …]`. The errorId is what Okta support asks for.
+#[derive(Debug)]
+pub(crate) struct OktaErrorBody;
+
+impl ErrorBody for OktaErrorBody {
+    fn message(&self, body: &[u8]) -> Option<String> {
+        let value = serde_json::from_slice::<Value>(body).ok()?;
+        let summary = value.get("errorSummary").and_then(Value::as_str)?;
+        let mut message = match value.get("errorCode").and_then(Value::as_str) {
+            Some(code) => format!("{code}: {summary}"),
+            None => summary.to_string(),
+        };
+        let causes: Vec<&str> = value
+            .get("errorCauses")
+            .and_then(Value::as_array)
+            .map(|c| {
+                c.iter()
+                    .filter_map(|c| c.get("errorSummary").and_then(Value::as_str))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !causes.is_empty() {
+            message.push_str(" (");
+            message.push_str(&causes.join("; "));
+            message.push(')');
+        }
+        if let Some(id) = value.get("errorId").and_then(Value::as_str) {
+            message.push_str(&format!(" [errorId {id}]"));
+        }
+        Some(message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use iamsnap_http::error_message;
+
+    use super::*;
+
+    #[test]
+    fn okta_error_bodies_read_as_code_summary_and_causes() {
+        let body = br#"{"errorCode":"E0000001","errorSummary":"Api validation failed: login","errorLink":"E0000001","errorId":"oaeX","errorCauses":[{"errorSummary":"login: An object with this field already exists"}]}"#;
+        assert_eq!(
+            error_message(body, &OktaErrorBody),
+            "E0000001: Api validation failed: login (login: An object with this field already exists) [errorId oaeX]"
+        );
+        assert_eq!(
+            error_message(br#"{"errorSummary":"Not found"}"#, &OktaErrorBody),
+            "Not found"
+        );
+        assert_eq!(error_message(b"", &OktaErrorBody), "no error body");
+        assert_eq!(
+            error_message(b"<html>bad gateway</html>", &OktaErrorBody),
+            "<html>bad gateway</html>"
+        );
     }
 }

@@ -8,7 +8,7 @@
 //! and are rewritten through the engine's [`IdMap`]; relationship endpoints fall back to a
 //! lookup by natural key. Nothing here ever sends an email unless `activate_users` is set.
 
-use iamsnap_provider::http::status_of;
+use iamsnap_http::status_of;
 use iamsnap_provider::{Action, IdMap, Operation, Outcome, ProviderError, Record};
 use reqwest::Method;
 use serde_json::{Map, Value, json};

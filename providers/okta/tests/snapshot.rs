@@ -196,7 +196,10 @@ async fn a_wrong_token_fails_clearly_without_showing_it() {
     assert!(matches!(err, ProviderError::Unauthorized { .. }), "{err:?}");
     let text = format!("{err} / {err:?} / {p:?}");
     assert!(text.contains(okta.base_url()), "{text}");
-    assert!(text.contains("Invalid token provided"), "{text}");
+    assert!(
+        text.contains("E0000011: Invalid token provided"),
+        "Okta's error read as code and summary: {text}"
+    );
     assert!(!text.contains("wrong-token-value"), "{text}");
     assert!(p.healthcheck().await.unwrap_err().is_auth());
 }

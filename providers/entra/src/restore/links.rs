@@ -2,7 +2,7 @@
 //! delegated permission grants and directory role assignments. Each end is named by its live
 //! id (refs already rewritten), and a link that exists already is `AlreadyDone`.
 
-use iamsnap_provider::http::status_of;
+use iamsnap_http::status_of;
 use iamsnap_provider::{Action, Outcome, ProviderError, Record};
 use reqwest::Method;
 use serde_json::{Value, json};
