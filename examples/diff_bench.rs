@@ -8,7 +8,7 @@
 
 use std::time::Instant;
 
-use iamsnap::diff::{DiffOptions, diff, render};
+use iamsnap_engine::diff::{DiffOptions, diff, render};
 use iamsnap_provider::{Record, Ref};
 use serde_json::json;
 

@@ -1,83 +1,72 @@
-//! Exit codes, shared by every command.
+//! Errors as the operator sees them: one line on stderr and one exit status.
 //!
-//! 0 ok · 1 differences found or partial success · 2 usage or configuration error ·
-//! 3 provider or storage failure · 4 integrity failure (signature, corruption, wrong key).
+//! Every error type of the engine and of the registry says which status it means
+//! ([`Classify`]); this is the one place that knows them all, walking an error's chain from
+//! the outside in until one decides.
 
-/// The exit status an error maps to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExitStatus {
-    Ok = 0,
-    Different = 1,
-    Usage = 2,
-    Failure = 3,
-    Integrity = 4,
-}
+use std::error::Error;
 
-/// Errors that know which exit status they mean.
-pub trait Classify {
-    fn exit_status(&self) -> ExitStatus;
-}
+use crate::{ConfigError, registry::ConnectError};
+use iamsnap_engine::archive::ArchiveError;
+use iamsnap_engine::backup::BackupError;
+use iamsnap_engine::diff::DiffError;
+use iamsnap_engine::diff::sides::SideError;
+use iamsnap_engine::error::{Classify, ExitStatus};
+use iamsnap_engine::keys::KeyError;
+use iamsnap_engine::live::LiveError;
+use iamsnap_engine::open::OpenError;
+use iamsnap_engine::repo::RepoError;
+use iamsnap_engine::restore::{JournalError, Refusal, RestoreError};
+use iamsnap_engine::retention::EmptyPolicy;
+use iamsnap_provider::ProviderError;
 
-impl Classify for crate::config::ConfigError {
-    fn exit_status(&self) -> ExitStatus {
-        ExitStatus::Usage
+/// A command used wrongly (a bad snapshot reference, conflicting options): exit 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+impl Classify for UsageError {
+    fn exit_status(&self) -> Option<ExitStatus> {
+        Some(ExitStatus::Usage)
     }
 }
 
-impl Classify for iamsnap_provider::ProviderError {
-    fn exit_status(&self) -> ExitStatus {
-        match self {
-            iamsnap_provider::ProviderError::Config(_) => ExitStatus::Usage,
-            _ => ExitStatus::Failure,
-        }
+/// The status one error means by itself, if it is of a kind that says.
+fn classify(error: &(dyn Error + 'static)) -> Option<ExitStatus> {
+    macro_rules! first_of {
+        ($($type:ty),* $(,)?) => {
+            $(if let Some(e) = error.downcast_ref::<$type>() {
+                return e.exit_status();
+            })*
+        };
     }
-}
-
-impl Classify for crate::sources::ConnectError {
-    fn exit_status(&self) -> ExitStatus {
-        match self {
-            crate::sources::ConnectError::Switch(_) => ExitStatus::Usage,
-            crate::sources::ConnectError::Provider(e) => e.exit_status(),
-        }
-    }
+    first_of!(
+        UsageError,
+        ConfigError,
+        ConnectError,
+        ProviderError,
+        ArchiveError,
+        KeyError,
+        RepoError,
+        OpenError,
+        BackupError,
+        LiveError,
+        SideError,
+        DiffError,
+        Refusal,
+        JournalError,
+        RestoreError,
+        EmptyPolicy,
+    );
+    None
 }
 
 /// The exit status of an error returned by a command: the first error in its chain that
 /// knows its class decides; anything else is a provider or storage failure.
 pub fn status_of(err: &anyhow::Error) -> ExitStatus {
-    for cause in err.chain() {
-        if let Some(e) = cause.downcast_ref::<crate::config::ConfigError>() {
-            return e.exit_status();
-        }
-        if let Some(e) = cause.downcast_ref::<iamsnap_provider::ProviderError>() {
-            return e.exit_status();
-        }
-        if let Some(e) = cause.downcast_ref::<crate::archive::ArchiveError>() {
-            return e.exit_status();
-        }
-        if let Some(e) = cause.downcast_ref::<crate::keys::KeyError>() {
-            return e.exit_status();
-        }
-        if let Some(e) = cause.downcast_ref::<crate::repo::RepoError>() {
-            return e.exit_status();
-        }
-        if let Some(e) = cause.downcast_ref::<crate::retention::EmptyPolicy>() {
-            return e.exit_status();
-        }
-        if let Some(e) = cause.downcast_ref::<crate::restore::Refusal>() {
-            return e.exit_status();
-        }
-        if let Some(e) = cause.downcast_ref::<crate::restore::JournalError>() {
-            return e.exit_status();
-        }
-        if let Some(e) = cause.downcast_ref::<crate::sources::ConnectError>() {
-            return e.exit_status();
-        }
-        if let Some(e) = cause.downcast_ref::<UsageError>() {
-            return e.exit_status();
-        }
-    }
-    ExitStatus::Failure
+    err.chain()
+        .find_map(classify)
+        .unwrap_or(ExitStatus::Failure)
 }
 
 /// The error chain on one line: `outer: inner: root`, without repeating a message that the
@@ -92,15 +81,4 @@ pub fn render(err: &anyhow::Error) -> String {
         parts.push(text);
     }
     parts.join(": ")
-}
-
-/// A command used wrongly (a bad snapshot reference, conflicting options): exit 2.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
-
-impl Classify for UsageError {
-    fn exit_status(&self) -> ExitStatus {
-        ExitStatus::Usage
-    }
 }

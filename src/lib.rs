@@ -1,22 +1,14 @@
-//! iamsnap keeps an organisation's identities recoverable.
+//! The iamsnap command line's library half: the configuration file ([`config::Config`]),
+//! the registry that turns a source's `provider = "…"` into a connector ([`registry`]), and
+//! how errors reach the operator ([`error`]: one line, one exit status).
 //!
-//! The engine reads every object of an identity provider through a connector
-//! ([`iamsnap_provider::Provider`]), writes it as canonical records into an age-encrypted,
-//! minisign-signed, zstd-compressed tar archive ([`archive`]), and stores the archive in a
-//! [`repo::Repository`] (a local folder or S3). Snapshots are compared by merge-join ([`diff`])
-//! and replayed onto a provider as an ordered, journalled plan ([`restore`]).
-//!
-//! `src/main.rs` only parses arguments; each command lives in [`commands`].
+//! The engine ([`iamsnap_engine`]) never names a connector; the binary (`src/main.rs`, one
+//! module per command under `src/commands/`) parses arguments, builds connectors through the
+//! registry, calls one engine function per command, renders the result and maps errors to
+//! exit codes.
 
-pub mod archive;
-pub mod commands;
 pub mod config;
-pub mod diff;
 pub mod error;
-pub mod keys;
-pub mod logging;
-pub mod metrics;
-pub mod repo;
-pub mod restore;
-pub mod retention;
-pub mod sources;
+pub mod registry;
+
+pub use config::{Config, ConfigError};

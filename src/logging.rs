@@ -2,10 +2,17 @@
 
 use tracing_subscriber::EnvFilter;
 
-use crate::commands::{GlobalArgs, LogFormat};
+/// Log format on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
 
-pub fn init(global: &GlobalArgs) {
-    let level = match (global.quiet, global.verbose) {
+/// Starts logging: errors only when `quiet`, more with each `verbose` step; `IAMSNAP_LOG`
+/// (an `EnvFilter`) overrides both.
+pub fn init(format: LogFormat, quiet: bool, verbose: u8) {
+    let level = match (quiet, verbose) {
         (true, _) => "error",
         (false, 0) => "warn",
         (false, 1) => "info",
@@ -21,7 +28,7 @@ pub fn init(global: &GlobalArgs) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false);
-    let _ = match global.log_format {
+    let _ = match format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
         LogFormat::Text => builder
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))

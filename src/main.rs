@@ -4,7 +4,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+mod commands;
+mod logging;
+
 fn main() -> ExitCode {
-    let cli = iamsnap::commands::Cli::parse();
-    iamsnap::commands::run(cli)
+    let cli = commands::Cli::parse();
+    commands::run(cli)
 }

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use iamsnap::config::Config;
+use iamsnap::Config;
 
 #[test]
 fn every_example_config_parses() {

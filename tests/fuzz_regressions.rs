@@ -22,14 +22,14 @@ fn inputs(target: &str) -> Vec<Vec<u8>> {
 #[test]
 fn archive_reader_inputs() {
     for input in inputs("archive_reader") {
-        iamsnap::archive::fuzz::read_plaintext(&input);
+        iamsnap_engine::archive::fuzz::read_plaintext(&input);
     }
 }
 
 #[test]
 fn manifest_inputs() {
     for input in inputs("manifest") {
-        let _ = iamsnap::archive::Manifest::from_json(&input);
+        let _ = iamsnap_engine::archive::Manifest::from_json(&input);
     }
 }
 
@@ -37,7 +37,7 @@ fn manifest_inputs() {
 fn snapshot_ref_inputs() {
     for input in inputs("snapshot_ref") {
         if let Ok(text) = std::str::from_utf8(&input) {
-            let _ = text.parse::<iamsnap::repo::SnapshotRef>();
+            let _ = text.parse::<iamsnap_engine::repo::SnapshotRef>();
         }
     }
 }
@@ -46,7 +46,7 @@ fn snapshot_ref_inputs() {
 fn config_inputs() {
     for input in inputs("config") {
         if let Ok(text) = std::str::from_utf8(&input) {
-            let _ = iamsnap::config::Config::parse(text, Path::new("fuzz.toml"));
+            let _ = iamsnap::Config::parse(text, Path::new("fuzz.toml"));
         }
     }
 }

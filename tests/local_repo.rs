@@ -4,11 +4,12 @@
 use std::path::Path;
 
 use chrono::{TimeZone, Utc};
-use iamsnap::archive::{self, ArchiveReader, ManifestHeader, Spool};
-use iamsnap::config::{Config, RepositoryConfig};
-use iamsnap::error::{Classify, ExitStatus};
-use iamsnap::keys::{self, SigningKey};
-use iamsnap::repo::{RepoError, Repository, SnapshotInfo};
+use iamsnap::Config;
+use iamsnap_engine::archive::{self, ArchiveReader, ManifestHeader, Spool};
+use iamsnap_engine::config::RepositoryConfig;
+use iamsnap_engine::error::{Classify, ExitStatus};
+use iamsnap_engine::keys::{self, SigningKey};
+use iamsnap_engine::repo::{RepoError, Repository, SnapshotInfo};
 use iamsnap_provider::{Record, RequestStats};
 use serde_json::json;
 
@@ -75,13 +76,16 @@ async fn check(
     repo: &Repository,
     snapshot: &SnapshotInfo,
 ) -> Result<u64, ExitStatus> {
-    let (file, signature) = repo.fetch(snapshot).await.map_err(|e| e.exit_status())?;
+    let (file, signature) = repo
+        .fetch(snapshot)
+        .await
+        .map_err(|e| e.exit_status().unwrap_or(ExitStatus::Failure))?;
     keys::verify(&setup.public_key, &signature, file.reopen().unwrap())
-        .map_err(|e| e.exit_status())?;
+        .map_err(|e| e.exit_status().unwrap_or(ExitStatus::Failure))?;
     let identities = keys::load_identities(&setup.dir.path().join("key.txt")).unwrap();
     let manifest = ArchiveReader::open(file.reopen().unwrap(), &identities)
         .and_then(|r| r.verify())
-        .map_err(|e| e.exit_status())?;
+        .map_err(|e| e.exit_status().unwrap_or(ExitStatus::Failure))?;
     Ok(manifest.total_records())
 }
 
@@ -89,7 +93,7 @@ async fn check(
 async fn init_refuses_twice_and_open_needs_init() {
     let setup = setup();
     let err = Repository::open(&setup.config).await.unwrap_err();
-    assert_eq!(err.exit_status(), ExitStatus::Usage);
+    assert_eq!(err.exit_status(), Some(ExitStatus::Usage));
     assert!(err.to_string().contains("iamsnap init"), "{err}");
     Repository::init(&setup.config).await.unwrap();
     let err = Repository::init(&setup.config).await.unwrap_err();
@@ -118,9 +122,9 @@ async fn publish_list_resolve_fetch_and_delete() {
     assert_eq!(repo.resolve("okta-prod@2026-11-26").await.unwrap(), first);
     assert_eq!(repo.resolve(&first.name).await.unwrap(), first);
     let err = repo.resolve("okta-prod@latest~2").await.unwrap_err();
-    assert_eq!(err.exit_status(), ExitStatus::Usage);
+    assert_eq!(err.exit_status(), Some(ExitStatus::Usage));
     let err = repo.resolve("okta-prod@sometime").await.unwrap_err();
-    assert_eq!(err.exit_status(), ExitStatus::Usage);
+    assert_eq!(err.exit_status(), Some(ExitStatus::Usage));
 
     assert_eq!(check(&setup, &repo, &first).await, Ok(10));
     assert_eq!(check(&setup, &repo, &second).await, Ok(20));
@@ -164,14 +168,14 @@ async fn damage_and_missing_signatures_are_integrity_errors() {
     std::fs::remove_file(root.join(unsigned.signature_path())).unwrap();
     let err = repo.fetch(&unsigned).await.unwrap_err();
     assert!(matches!(err, RepoError::MissingSignature { .. }), "{err}");
-    assert_eq!(err.exit_status(), ExitStatus::Integrity);
+    assert_eq!(err.exit_status(), Some(ExitStatus::Integrity));
 
     let other = setup.dir.path().join("other.key");
     let other_public = keys::generate_signing_key(&other).unwrap();
     let good = repo.publish_built(&build(&setup, 23, 5)).await.unwrap();
     let (file, signature) = repo.fetch(&good).await.unwrap();
     let err = keys::verify(&other_public, &signature, file.reopen().unwrap()).unwrap_err();
-    assert_eq!(err.exit_status(), ExitStatus::Integrity);
+    assert_eq!(err.exit_status(), Some(ExitStatus::Integrity));
 }
 
 #[tokio::test]
@@ -214,9 +218,9 @@ async fn journals_are_write_once() {
 
 #[test]
 fn exit_statuses_survive_error_context() {
-    use iamsnap::archive::ArchiveError;
     use iamsnap::error::status_of;
-    use iamsnap::keys::KeyError;
+    use iamsnap_engine::archive::ArchiveError;
+    use iamsnap_engine::keys::KeyError;
     let status = |e: anyhow::Error| status_of(&e.context("snapshot okta-prod/x").context("verify"));
     let missing = RepoError::MissingSignature {
         snapshot: "okta-prod/x".into(),
@@ -241,7 +245,7 @@ fn exit_statuses_survive_error_context() {
     };
     assert_eq!(status(storage.into()), ExitStatus::Failure);
     assert_eq!(
-        status(iamsnap::retention::EmptyPolicy.into()),
+        status(iamsnap_engine::retention::EmptyPolicy.into()),
         ExitStatus::Usage
     );
 }

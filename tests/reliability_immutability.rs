@@ -10,7 +10,7 @@ mod support;
 
 use std::sync::Arc;
 
-use iamsnap::repo::{RepoError, WriteBackend, s3::S3Backend};
+use iamsnap_engine::repo::{RepoError, WriteBackend, s3::S3Backend};
 use iamsnap_testkit::moto::MotoServer;
 use reliability::*;
 use support::*;

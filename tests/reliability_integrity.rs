@@ -63,12 +63,12 @@ fn plant(
 
 /// Signs `bytes` with the workspace's signing key, as a backup would.
 fn sign(ws: &Workspace, bytes: &[u8]) -> String {
-    iamsnap::keys::sign(&ws.path("signing.key"), bytes).unwrap()
+    iamsnap_engine::keys::sign(&ws.path("signing.key"), bytes).unwrap()
 }
 
 /// The plaintext tar entries of an archive, in order.
 fn open_entries(ws: &Workspace, archive: &Path) -> Vec<(String, Vec<u8>)> {
-    let identities = iamsnap::keys::load_identities(&ws.path("identity.txt")).unwrap();
+    let identities = iamsnap_engine::keys::load_identities(&ws.path("identity.txt")).unwrap();
     let encrypted = std::fs::read(archive).unwrap();
     let decryptor = age::Decryptor::new(encrypted.as_slice()).unwrap();
     let mut plaintext = Vec::new();
@@ -107,7 +107,8 @@ fn seal(ws: &Workspace, entries: &[(String, Vec<u8>)]) -> Vec<u8> {
     }
     let tar_bytes = builder.into_inner().unwrap();
     let compressed = zstd::encode_all(tar_bytes.as_slice(), 3).unwrap();
-    let recipients = iamsnap::keys::parse_recipients(std::slice::from_ref(&ws.recipient)).unwrap();
+    let recipients =
+        iamsnap_engine::keys::parse_recipients(std::slice::from_ref(&ws.recipient)).unwrap();
     let encryptor = age::Encryptor::with_recipients(
         recipients.iter().map(|r| r.as_ref() as &dyn age::Recipient),
     )
@@ -285,7 +286,7 @@ fn swapped_replayed_and_forged_archives_are_refused_before_anything_is_applied()
     let entries = open_entries(&ws, newest);
     let sealed = seal(&ws, &entries);
     run_in(ws.dir.path(), &["key", "signing", "--out", "other.key"]);
-    let foreign_sig = iamsnap::keys::sign(&ws.path("other.key"), sealed.as_slice()).unwrap();
+    let foreign_sig = iamsnap_engine::keys::sign(&ws.path("other.key"), sealed.as_slice()).unwrap();
     let name = plant(
         &ws,
         "okta-test",

@@ -8,12 +8,12 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::types::{ChecksumMode, ObjectLockMode, ServerSideEncryption};
 use base64::Engine as _;
 use chrono::{TimeDelta, TimeZone, Utc};
-use iamsnap::archive::{self, ArchiveReader, ManifestHeader, Spool};
-use iamsnap::config::LockMode;
-use iamsnap::error::{Classify, ExitStatus};
-use iamsnap::keys::{self, SigningKey};
-use iamsnap::repo::s3::S3Backend;
-use iamsnap::repo::{Body, LockDefaults, ReadBackend, RepoError, Repository, WriteBackend};
+use iamsnap_engine::archive::{self, ArchiveReader, ManifestHeader, Spool};
+use iamsnap_engine::config::LockMode;
+use iamsnap_engine::error::{Classify, ExitStatus};
+use iamsnap_engine::keys::{self, SigningKey};
+use iamsnap_engine::repo::s3::S3Backend;
+use iamsnap_engine::repo::{Body, LockDefaults, ReadBackend, RepoError, Repository, WriteBackend};
 use iamsnap_provider::{Record, RequestStats};
 use iamsnap_testkit::moto::MotoServer;
 use serde_json::json;
@@ -200,7 +200,7 @@ async fn snapshots_are_locked_write_once_and_checksummed() {
     );
 
     // A missing signature is an integrity error.
-    let unsigned = iamsnap::repo::SnapshotInfo {
+    let unsigned = iamsnap_engine::repo::SnapshotInfo {
         name: "okta-prod/20260101T000000Z-0000abcd".into(),
         ..info.clone()
     };
@@ -210,7 +210,7 @@ async fn snapshots_are_locked_write_once_and_checksummed() {
         .unwrap();
     let err = repo.fetch(&unsigned).await.unwrap_err();
     assert!(matches!(err, RepoError::MissingSignature { .. }), "{err}");
-    assert_eq!(err.exit_status(), ExitStatus::Integrity);
+    assert_eq!(err.exit_status(), Some(ExitStatus::Integrity));
 }
 
 #[tokio::test]
@@ -233,7 +233,7 @@ async fn big_files_go_up_in_parts_and_unlocked_objects_delete() {
     .await
     .unwrap_err();
     assert!(matches!(err, RepoError::LockUnsupported { .. }), "{err}");
-    assert_eq!(err.exit_status(), ExitStatus::Usage);
+    assert_eq!(err.exit_status(), Some(ExitStatus::Usage));
     let err = Repository::open_with(backend.clone(), None)
         .await
         .unwrap_err();

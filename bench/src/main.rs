@@ -86,7 +86,7 @@ fn main() -> anyhow::Result<()> {
         Scenario::Okta(a) => ("Okta backup", okta::backup_floor(&rt, &a)?),
         Scenario::Entra(a) => ("Entra backup", entra::backup_floor(&rt, &a)?),
         Scenario::Aws(a) => ("AWS IAM backup", aws::run(&a)?),
-        Scenario::Pipeline { records } => ("Local pipeline", pipeline::run(records)?),
+        Scenario::Pipeline { records } => ("Local pipeline", pipeline::run(&rt, records)?),
         Scenario::Scale { users, groups } => {
             let mut rows = Vec::new();
             for n in users {
@@ -135,7 +135,7 @@ fn all(rt: &tokio::runtime::Runtime) -> Vec<Row> {
             Scenario::Okta(a) => okta::backup_floor(rt, &a),
             Scenario::Entra(a) => entra::backup_floor(rt, &a),
             Scenario::Aws(a) => aws::run(&a),
-            Scenario::Pipeline { records } => pipeline::run(records),
+            Scenario::Pipeline { records } => pipeline::run(rt, records),
             Scenario::Scale { users, groups } => users
                 .into_iter()
                 .map(|n| scale::run(rt, n, groups))

@@ -6,5 +6,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    iamsnap::archive::fuzz::read_plaintext(data);
+    iamsnap_engine::archive::fuzz::read_plaintext(data);
 });

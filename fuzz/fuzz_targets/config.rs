@@ -4,6 +4,6 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = iamsnap::config::Config::parse(text, std::path::Path::new("fuzz.toml"));
+        let _ = iamsnap::Config::parse(text, std::path::Path::new("fuzz.toml"));
     }
 });

@@ -3,5 +3,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = iamsnap::archive::Manifest::from_json(data);
+    let _ = iamsnap_engine::archive::Manifest::from_json(data);
 });

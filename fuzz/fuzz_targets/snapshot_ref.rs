@@ -4,6 +4,6 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = text.parse::<iamsnap::repo::SnapshotRef>();
+        let _ = text.parse::<iamsnap_engine::repo::SnapshotRef>();
     }
 });

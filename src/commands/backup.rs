@@ -10,17 +10,18 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 use chrono::Utc;
+use iamsnap::Config;
+use iamsnap_engine::backup::{self, Seal};
+use iamsnap_engine::error::ExitStatus;
+use iamsnap_engine::keys::SigningKey;
+use iamsnap_engine::live::Progress;
+use iamsnap_engine::metrics::{self, SourceRun};
+use iamsnap_engine::repo::Repository;
 use iamsnap_provider::ConnectOptions;
-use iamsnap_provider::Record;
 
-use crate::archive::{self, ManifestHeader, Spool};
 use crate::commands::Context;
 use crate::commands::snapshots::human_bytes;
-use crate::config::Config;
-use crate::error::{ExitStatus, UsageError};
-use crate::keys::{self, SigningKey};
-use crate::metrics::{self, SourceRun};
-use crate::repo::Repository;
+use iamsnap::error::{UsageError, render, status_of};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -35,23 +36,19 @@ pub struct Args {
     metrics_file: Option<PathBuf>,
 }
 
-/// Channel depth between a connector and the spool: enough to keep both busy, small enough
-/// that memory does not follow the tenant's size.
-const CHANNEL_DEPTH: usize = 1024;
-
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     let config = ctx.config()?;
     let names = selected_sources(config, &args)?;
-    // Checked up front so a bad key fails the run before any provider is read.
-    keys::parse_recipients(&config.repository.recipients)?;
-    let recipients = Arc::new(config.repository.recipients.clone());
     let repo_config = config.repository();
     let key_path = repo_config.signing_key_file.clone().ok_or_else(|| {
         UsageError(
             "repository.signing_key_file is not set: backups must be signed; create a key with `iamsnap key signing --out FILE`".into(),
         )
     })?;
-    let signing_key = Arc::new(SigningKey::load(&key_path)?);
+    let seal = Seal::new(
+        config.repository.recipients.clone(),
+        SigningKey::load(&key_path)?,
+    )?;
     let repo = Repository::open(&repo_config).await?;
 
     let mut runs = Vec::new();
@@ -66,15 +63,12 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
             provider: source.provider_type().to_string(),
             ..SourceRun::default()
         };
-        match backup_one(config, &repo, name, &recipients, &signing_key, &mut run).await {
+        match backup_one(config, &repo, name, &seal, &mut run).await {
             Ok(()) => run.success = true,
             Err(err) => {
-                let status = crate::error::status_of(&err);
-                if status as u8 > worst as u8 {
-                    worst = status;
-                }
-                tracing::error!(source = %name, error = %crate::error::render(&err), "backup failed");
-                eprintln!("{name}: backup failed: {}", crate::error::render(&err));
+                worst = worst.max(status_of(&err));
+                tracing::error!(source = %name, error = %render(&err), "backup failed");
+                eprintln!("{name}: backup failed: {}", render(&err));
             }
         }
         run.duration_seconds = started.elapsed().as_secs_f64();
@@ -115,79 +109,38 @@ async fn backup_one(
     config: &Config,
     repo: &Repository,
     name: &str,
-    recipients: &Arc<Vec<String>>,
-    signing_key: &Arc<SigningKey>,
+    seal: &Seal,
     run: &mut SourceRun,
 ) -> anyhow::Result<()> {
-    let source = config.source(name)?;
-    let connector = source.connect(name, &config.base_dir(), &ConnectOptions::default())?;
-    let provider = connector.reader();
-    let started = Utc::now();
-    tracing::info!(source = %name, provider = provider.provider_type(), "backup started");
-
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Record>(CHANNEL_DEPTH);
-    let progress = Progress::new(name);
-    let spool_progress = progress.clone();
-    let spooler = tokio::task::spawn_blocking(move || -> std::io::Result<Spool> {
-        let mut spool = Spool::new(None, archive::spool::DEFAULT_BUDGET)?;
-        while let Some(record) = rx.blocking_recv() {
-            spool.push(&record)?;
-            spool_progress.tick(spool.len());
-        }
-        Ok(spool)
-    });
-    let read = provider.snapshot(tx).await;
-    let spool = spooler.await.context("the spool task failed")?;
-    read.with_context(|| {
-        format!(
-            "source {name}: reading {} failed; nothing was published",
-            provider.provider_type()
-        )
-    })?;
-    let spool = spool.context("cannot spool records to a temporary file")?;
+    let connector =
+        config
+            .source(name)?
+            .connect(name, &config.base_dir(), &ConnectOptions::default())?;
+    let progress = Arc::new(Spinner::new(name));
+    let published = backup::run(repo, name, connector.reader(), seal, progress.clone()).await;
     progress.finish();
-
-    let header = ManifestHeader {
-        source: name.to_string(),
-        provider: provider.provider_type().to_string(),
-        started,
-        finished: Utc::now(),
-        requests: provider.stats(),
-    };
-    let recipients = Arc::clone(recipients);
-    let signing_key = Arc::clone(signing_key);
-    let built = tokio::task::spawn_blocking(move || {
-        let recipients = keys::parse_recipients(&recipients)?;
-        let sorted = spool.finish()?;
-        archive::build(header, sorted, &recipients, &signing_key, None).map_err(anyhow::Error::from)
-    })
-    .await
-    .context("the archive task failed")??;
-    let info = repo.publish_built(&built).await?;
-
-    run.records = built.manifest.counts.clone();
-    run.bytes = built.size;
-    run.requests = built.manifest.requests;
+    let published = published?;
+    run.records = published.manifest.counts.clone();
+    run.bytes = published.size;
+    run.requests = published.manifest.requests;
     println!(
         "{name}: snapshot {} — {} records, {} (requests {}, throttled {})",
-        info.name,
-        built.manifest.total_records(),
-        human_bytes(built.size),
+        published.info.name,
+        published.manifest.total_records(),
+        human_bytes(published.size),
         run.requests.requests,
         run.requests.throttled
     );
-    tracing::info!(source = %name, snapshot = %info.name, records = built.manifest.total_records(), bytes = built.size, "backup published");
     Ok(())
 }
 
 /// A spinner with the record count, on a terminal only: cron logs stay clean.
-#[derive(Clone)]
-struct Progress(Option<indicatif::ProgressBar>);
+struct Spinner(Option<indicatif::ProgressBar>);
 
-impl Progress {
-    fn new(source: &str) -> Progress {
+impl Spinner {
+    fn new(source: &str) -> Spinner {
         if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-            return Progress(None);
+            return Spinner(None);
         }
         let bar = indicatif::ProgressBar::new_spinner();
         bar.set_style(
@@ -196,20 +149,20 @@ impl Progress {
         );
         bar.set_prefix(source.to_string());
         bar.enable_steady_tick(std::time::Duration::from_millis(120));
-        Progress(Some(bar))
-    }
-
-    fn tick(&self, records: u64) {
-        if let Some(bar) = &self.0
-            && records.is_multiple_of(256)
-        {
-            bar.set_message(format!("{records} records"));
-        }
+        Spinner(Some(bar))
     }
 
     fn finish(&self) {
         if let Some(bar) = &self.0 {
             bar.finish_and_clear();
+        }
+    }
+}
+
+impl Progress for Spinner {
+    fn records(&self, records: u64) {
+        if let Some(bar) = &self.0 {
+            bar.set_message(format!("{records} records"));
         }
     }
 }

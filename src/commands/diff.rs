@@ -4,20 +4,17 @@
 //! `SOURCE@YYYY-MM-DD`, a snapshot name) or `live:SOURCE`; plain `live` means the live state
 //! of the other side's source. Exit status like diff(1): 0 same, 1 different.
 
-use std::fs::File;
 use std::io::{IsTerminal, Write};
 
-use anyhow::Context as _;
+use iamsnap_engine::diff::sides::{self, Opened, SideRef};
+use iamsnap_engine::diff::{DiffOptions, JoinOptions, diff, render};
+use iamsnap_engine::error::ExitStatus;
+use iamsnap_engine::live::read_live;
+use iamsnap_engine::repo::Repository;
 use iamsnap_provider::ConnectOptions;
-use iamsnap_provider::Record;
 
-use crate::archive::spool::SortedRecords;
-use crate::archive::{ArchiveError, ArchiveReader};
 use crate::commands::Context;
-use crate::commands::open::{self, OpenArgs};
-use crate::diff::{DiffOptions, JoinOptions, diff, live::read_live, render};
-use crate::error::{ExitStatus, UsageError};
-use crate::repo::Repository;
+use crate::commands::open::OpenArgs;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -40,107 +37,36 @@ pub struct Args {
     format: Format,
 }
 
-/// A record read from either kind of side.
-#[derive(Debug, thiserror::Error)]
-pub enum ReadError {
-    #[error("{0}")]
-    Archive(#[source] ArchiveError),
-    #[error("{0}")]
-    Spool(#[source] std::io::Error),
-}
-
-/// One side of a comparison, opened.
-pub enum Opened {
-    Snapshot {
-        name: String,
-        reader: ArchiveReader<File>,
-        _file: tempfile::NamedTempFile,
-    },
-    Live {
-        source: String,
-        records: SortedRecords,
-    },
-}
-
-impl Opened {
-    pub fn label(&self) -> String {
-        match self {
-            Opened::Snapshot { name, .. } => name.clone(),
-            Opened::Live { source, .. } => format!("live:{source}"),
-        }
-    }
-
-    pub fn records(
-        &mut self,
-    ) -> anyhow::Result<Box<dyn Iterator<Item = Result<Record, ReadError>> + '_>> {
-        Ok(match self {
-            Opened::Snapshot { name, reader, .. } => Box::new(
-                reader
-                    .records()
-                    .with_context(|| format!("snapshot {name}"))?
-                    .map(|r| r.map_err(ReadError::Archive)),
-            ),
-            Opened::Live { records, .. } => Box::new(records.map(|r| r.map_err(ReadError::Spool))),
-        })
-    }
-}
-
-/// Reads the live state of configured source `name` into a sorted spool.
-pub async fn open_live(ctx: &Context, name: &str) -> anyhow::Result<Opened> {
-    let config = ctx.config()?;
-    let connector =
-        config
-            .source(name)?
-            .connect(name, &config.base_dir(), &ConnectOptions::default())?;
-    let records = read_live(name, connector.reader(), &JoinOptions::default()).await?;
-    Ok(Opened::Live {
-        source: name.to_string(),
-        records,
-    })
-}
-
-/// What a side argument names, with `live` resolved against the other side.
-async fn side(
+/// Opens one side: a verified snapshot, or the live state read through the registry.
+async fn open(
+    ctx: &Context,
     repo: &Repository,
-    this: &str,
-    other: &str,
-) -> anyhow::Result<Result<String, String>> {
-    if let Some(source) = this.strip_prefix("live:") {
-        return Ok(Err(source.to_string()));
-    }
-    if this == "live" {
-        if other == "live" || other.starts_with("live:") {
-            return Err(UsageError(
-                "`live` needs a snapshot on the other side to know which source; write live:SOURCE"
-                    .into(),
-            )
-            .into());
+    side: SideRef,
+    args: &OpenArgs,
+) -> anyhow::Result<Opened> {
+    Ok(match side {
+        SideRef::Snapshot(reference) => {
+            Opened::Snapshot(Box::new(args.open(ctx, repo, &reference).await?))
         }
-        return Ok(Err(repo.resolve(other).await?.source));
-    }
-    Ok(Ok(this.to_string()))
+        SideRef::Live(source) => {
+            let config = ctx.config()?;
+            let connector = config.source(&source)?.connect(
+                &source,
+                &config.base_dir(),
+                &ConnectOptions::default(),
+            )?;
+            let records = read_live(&source, connector.reader(), &JoinOptions::default()).await?;
+            Opened::Live { source, records }
+        }
+    })
 }
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     let config = ctx.config()?;
     let repo = Repository::open(&config.repository()).await?;
-    let mut sides = Vec::with_capacity(2);
-    for (this, other) in [(&args.a, &args.b), (&args.b, &args.a)] {
-        sides.push(match side(&repo, this, other).await? {
-            Ok(reference) => {
-                let (info, reader, file) =
-                    open::open_snapshot(ctx, &repo, &reference, &args.open).await?;
-                Opened::Snapshot {
-                    name: info.name,
-                    reader,
-                    _file: file,
-                }
-            }
-            Err(source) => open_live(ctx, &source).await?,
-        });
-    }
-    let mut new = sides.pop().expect("two sides");
-    let mut old = sides.pop().expect("two sides");
+    let (a, b) = sides::resolve(&repo, &args.a, &args.b).await?;
+    let mut old = open(ctx, &repo, a, &args.open).await?;
+    let mut new = open(ctx, &repo, b, &args.open).await?;
     let options = DiffOptions {
         old_label: old.label(),
         new_label: new.label(),

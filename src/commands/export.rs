@@ -7,11 +7,13 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 
-use crate::archive::manifest::records_path;
 use crate::commands::Context;
-use crate::commands::open::{self, OpenArgs};
-use crate::error::{ExitStatus, UsageError};
-use crate::repo::Repository;
+use crate::commands::open::OpenArgs;
+use iamsnap_engine::archive::manifest::records_path;
+use iamsnap_engine::error::ExitStatus;
+
+use iamsnap::error::UsageError;
+use iamsnap_engine::repo::Repository;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -37,7 +39,8 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     }
     let config = ctx.config()?;
     let repo = Repository::open(&config.repository()).await?;
-    let (info, mut reader, _file) = open::open_snapshot(ctx, &repo, &args.snap, &args.open).await?;
+    let snapshot = args.open.open(ctx, &repo, &args.snap).await?;
+    let (info, mut reader) = (snapshot.info, snapshot.reader);
 
     // Written into a hidden sibling first and renamed at the end: a failed check leaves
     // nothing that looks like a complete export.

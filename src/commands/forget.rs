@@ -3,9 +3,9 @@
 use chrono::{TimeDelta, Utc};
 
 use crate::commands::Context;
-use crate::error::ExitStatus;
-use crate::repo::Repository;
-use crate::retention::{self, KeepPolicy};
+use iamsnap_engine::error::ExitStatus;
+use iamsnap_engine::repo::Repository;
+use iamsnap_engine::retention::{self, KeepPolicy};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

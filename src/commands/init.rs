@@ -1,8 +1,8 @@
 //! `iamsnap init`: create the repository named in the configuration.
 
 use crate::commands::Context;
-use crate::error::ExitStatus;
-use crate::repo::Repository;
+use iamsnap_engine::error::ExitStatus;
+use iamsnap_engine::repo::Repository;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {}

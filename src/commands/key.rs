@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use crate::commands::Context;
-use crate::error::ExitStatus;
-use crate::keys;
+use iamsnap_engine::error::ExitStatus;
+use iamsnap_engine::keys;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum KeyCommand {

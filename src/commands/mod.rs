@@ -4,10 +4,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::OnceLock;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 
-use crate::config::{Config, ConfigError};
-use crate::error::{ExitStatus, status_of};
+use iamsnap::{Config, ConfigError};
+use iamsnap_engine::error::ExitStatus;
+
+use crate::logging::LogFormat;
 
 pub mod backup;
 pub mod diff;
@@ -20,6 +22,8 @@ pub mod restore;
 pub mod show;
 pub mod snapshots;
 pub mod verify;
+
+use iamsnap::error::{self, status_of};
 
 /// Encrypted, signed, versioned backups of identity providers, with diff and restore.
 #[derive(Debug, Parser)]
@@ -45,12 +49,6 @@ pub struct GlobalArgs {
     /// More detail on stderr (-v info, -vv debug, -vvv trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    Text,
-    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -105,7 +103,7 @@ impl Context {
 
 /// Runs the command and turns its result into the process exit code.
 pub fn run(cli: Cli) -> ExitCode {
-    crate::logging::init(&cli.global);
+    crate::logging::init(cli.global.log_format, cli.global.quiet, cli.global.verbose);
     // Blocking threads decode large provider pages and do file work; beyond a few per core
     // they add no speed, only allocator arenas (tens of megabytes of resident memory).
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -139,7 +137,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Ok(status) => ExitCode::from(status as u8),
         Err(err) => {
             let status = status_of(&err);
-            eprintln!("error: {}", crate::error::render(&err));
+            eprintln!("error: {}", error::render(&err));
             ExitCode::from(status as u8)
         }
     }

@@ -1,17 +1,12 @@
-//! Opening a stored snapshot for reading, shared by `show`, `verify`, `export`, `diff` and
-//! `restore`: resolve the reference, download, check the signature before anything is
-//! decrypted, then decrypt with the operator's identity.
+//! `--identity` and `--insecure-skip-signature`, shared by every command that reads a
+//! snapshot; opening itself is [`iamsnap_engine::open`].
 
-use std::fs::File;
 use std::path::PathBuf;
 
-use anyhow::Context as _;
+use iamsnap_engine::open::{OpenOptions, OpenedSnapshot};
+use iamsnap_engine::repo::Repository;
 
-use crate::archive::{ArchiveReader, Manifest};
 use crate::commands::Context;
-use crate::error::UsageError;
-use crate::keys;
-use crate::repo::{Repository, SnapshotInfo};
 
 /// How to open archives: `--identity` and `--insecure-skip-signature`.
 #[derive(Debug, Clone, clap::Args)]
@@ -25,87 +20,24 @@ pub struct OpenArgs {
     pub insecure_skip_signature: bool,
 }
 
-/// A downloaded snapshot whose signature has been checked.
-pub struct Fetched {
-    pub info: SnapshotInfo,
-    pub file: tempfile::NamedTempFile,
-}
-
-/// Resolves `reference`, downloads the archive and checks its signature.
-pub async fn fetch_verified(
-    ctx: &Context,
-    repo: &Repository,
-    reference: &str,
-    open: &OpenArgs,
-) -> anyhow::Result<Fetched> {
-    let info = repo.resolve(reference).await?;
-    fetch_verified_info(ctx, repo, info, open).await
-}
-
-/// Downloads the listed snapshot `info` and checks its signature.
-pub async fn fetch_verified_info(
-    ctx: &Context,
-    repo: &Repository,
-    info: SnapshotInfo,
-    open: &OpenArgs,
-) -> anyhow::Result<Fetched> {
-    let config = ctx.config()?;
-    let (file, signature) = repo.fetch(&info).await?;
-    match (&config.repository.verify_key, open.insecure_skip_signature) {
-        (Some(_), true) => {
-            return Err(UsageError(
-                "--insecure-skip-signature is refused while repository.verify_key is set: the signature is always checked then".into(),
-            )
-            .into());
-        }
-        (Some(key), false) => {
-            let data = File::open(file.path())
-                .with_context(|| format!("cannot read the downloaded {}", info.name))?;
-            keys::verify(key, &signature, data)
-                .with_context(|| format!("snapshot {}", info.name))?;
-        }
-        (None, true) => {
-            tracing::warn!(snapshot = %info.name, "signature not checked (--insecure-skip-signature)");
-        }
-        (None, false) => {
-            return Err(UsageError(
-                "repository.verify_key is not set, so the archive's signature cannot be checked; set it to the `RW…` public key from `iamsnap key signing` (or pass --insecure-skip-signature to accept unsigned archives)".into(),
-            )
-            .into());
-        }
+impl OpenArgs {
+    /// The engine's options: these flags and the configuration's `verify_key`.
+    pub fn options(&self, ctx: &Context) -> anyhow::Result<OpenOptions> {
+        Ok(OpenOptions {
+            verify_key: ctx.config()?.repository.verify_key.clone(),
+            insecure_skip_signature: self.insecure_skip_signature,
+            identity: self.identity.clone(),
+        })
     }
-    Ok(Fetched { info, file })
-}
 
-/// The identities from `--identity` / `IAMSNAP_IDENTITY`.
-pub fn identities(open: &OpenArgs) -> anyhow::Result<Vec<Box<dyn age::Identity>>> {
-    let path = open.identity.as_ref().ok_or_else(|| {
-        UsageError(
-            "no identity to decrypt the archive: pass --identity FILE or set IAMSNAP_IDENTITY"
-                .into(),
-        )
-    })?;
-    Ok(keys::load_identities(path)?)
-}
-
-/// Fetches, verifies and opens `reference` for reading records.
-pub async fn open_snapshot(
-    ctx: &Context,
-    repo: &Repository,
-    reference: &str,
-    open: &OpenArgs,
-) -> anyhow::Result<(SnapshotInfo, ArchiveReader<File>, tempfile::NamedTempFile)> {
-    let identities = identities(open)?;
-    let fetched = fetch_verified(ctx, repo, reference, open).await?;
-    let file = File::open(fetched.file.path())
-        .with_context(|| format!("cannot read the downloaded {}", fetched.info.name))?;
-    let reader = ArchiveReader::open(file, &identities)
-        .with_context(|| format!("snapshot {}", fetched.info.name))?;
-    check_stored_as(&fetched.info, reader.manifest())?;
-    Ok((fetched.info, reader, fetched.file))
-}
-
-/// Refuses an archive whose manifest names another source or time than where it is stored.
-pub fn check_stored_as(info: &SnapshotInfo, manifest: &Manifest) -> anyhow::Result<()> {
-    Ok(manifest.check_stored_as(&info.name, &info.source, info.time)?)
+    /// Fetches, verifies and opens `reference`.
+    pub async fn open(
+        &self,
+        ctx: &Context,
+        repo: &Repository,
+        reference: &str,
+    ) -> anyhow::Result<OpenedSnapshot> {
+        let options = self.options(ctx)?;
+        Ok(options.open(repo, reference).await?)
+    }
 }

@@ -5,23 +5,17 @@
 //! everything restorable matches the snapshot afterwards, 1 when operations failed or
 //! differences remain; 2 for a refused request (too many deletes, no confirmation).
 
-use std::collections::BTreeSet;
 use std::io::{BufRead, IsTerminal, Write};
 
-use anyhow::Context as _;
-use iamsnap_provider::{ConnectOptions, Connector, WriteProvider};
+use iamsnap::Config;
+use iamsnap_engine::error::ExitStatus;
+use iamsnap_engine::repo::Repository;
+use iamsnap_engine::restore::{self, ApplyReport, Mode, Plan, Request, render};
+use iamsnap_provider::{ConnectOptions, Connector};
 
 use crate::commands::Context;
-use crate::commands::diff::{Opened, ReadError};
-use crate::commands::open::{self, OpenArgs};
-use crate::config::Config;
-use crate::diff::{JoinOptions, live::read_live};
-use crate::error::{ExitStatus, UsageError};
-use crate::repo::Repository;
-use crate::restore::{
-    ApplyOptions, ApplyReport, Journal, Mode, Plan, PlanOptions, Refusal, Selector, plan, render,
-    resolve_kind,
-};
+use crate::commands::open::OpenArgs;
+use iamsnap::error::UsageError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ModeArg {
@@ -92,36 +86,6 @@ fn connect(config: &Config, name: &str, args: &Args) -> anyhow::Result<Connector
         .connect(name, &config.base_dir(), &options)?)
 }
 
-fn plan_options(args: &Args, provider: &dyn WriteProvider) -> anyhow::Result<PlanOptions> {
-    let kinds = provider.kinds();
-    let only = args
-        .only
-        .iter()
-        .map(|s| Selector::parse(s, kinds))
-        .collect::<Result<Vec<_>, _>>()?;
-    let filter = if args.kinds.is_empty() {
-        None
-    } else {
-        Some(
-            args.kinds
-                .iter()
-                .map(|k| resolve_kind(k.trim(), kinds))
-                .collect::<Result<BTreeSet<_>, _>>()?,
-        )
-    };
-    Ok(PlanOptions {
-        mode: match args.mode {
-            ModeArg::Additive => Mode::Additive,
-            ModeArg::Authoritative => Mode::Authoritative,
-        },
-        max_deletes: args.max_deletes,
-        only,
-        kinds: filter,
-        self_identity: None,
-        join: JoinOptions::default(),
-    })
-}
-
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     let config = ctx.config()?;
     let repo = Repository::open(&config.repository()).await?;
@@ -134,75 +98,36 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
             connector.reader().provider_type()
         ))
     })?;
-
-    let (info, mut reader, _file) = open::open_snapshot(ctx, &repo, &info.name, &args.open).await?;
-    let snapshot_type = reader.manifest().provider.clone();
-    if snapshot_type != provider.provider_type() {
-        return Err(Refusal::TargetType {
-            target,
-            target_type: provider.provider_type().to_string(),
-            source_type: snapshot_type,
-        }
-        .into());
-    }
-    let mut options = plan_options(&args, provider)?;
-    if options.mode == Mode::Authoritative {
-        options.self_identity = provider
-            .self_identity()
-            .await
-            .with_context(|| format!("asking {target} which identity iamsnap runs as"))?;
-    }
-    let before = provider.stats().requests;
-    let live = read_live(&target, provider, &options.join).await?;
-    let apply_options = ApplyOptions {
-        concurrency: provider.concurrency(),
-        // Verifying through one more whole read costs what this read did.
-        read_all_above: (provider.stats().requests - before) as usize,
+    let snapshot = args.open.open(ctx, &repo, &info.name).await?;
+    let request = Request {
+        target,
+        only: args.only.clone(),
+        kinds: args.kinds.clone(),
+        mode: match args.mode {
+            ModeArg::Additive => Mode::Additive,
+            ModeArg::Authoritative => Mode::Authoritative,
+        },
+        max_deletes: args.max_deletes,
+        resume: args.resume,
     };
-    let mut live = Opened::Live {
-        source: target.clone(),
-        records: live,
-    };
-    let snapshot = reader
-        .records()
-        .with_context(|| format!("snapshot {}", info.name))?
-        .map(|r| r.map_err(ReadError::Archive));
-    if args.resume {
-        let Some((journal, plan)) = Journal::latest_unfinished(&repo, &target, &info.name).await?
-        else {
-            return Err(Refusal::NothingToResume {
-                target,
-                snapshot: info.name,
-            }
-            .into());
-        };
-        tokio::task::block_in_place(|| {
-            crate::restore::resume::check(&plan, snapshot, live.records()?, &options)
-                .map_err(anyhow::Error::from)
-        })?;
-        let states = journal.states().await?;
-        let ended = states.values().filter(|s| s.end.is_some()).count();
+    let prepared = restore::prepare(&repo, snapshot, provider, &request).await?;
+    let plan = &prepared.plan;
+    if let Some(resumed) = &prepared.resumed {
         eprintln!(
-            "resuming {}: {ended} of {} operations already ended",
-            journal.dir,
+            "resuming {}: {} of {} operations already ended",
+            resumed.journal.dir,
+            resumed.ended(),
             plan.operations.len()
         );
-        confirm(&args, &plan)?;
-        let report =
-            crate::restore::apply(&plan, provider, &journal, &states, &apply_options).await?;
-        return print_report(&args, &report);
+        confirm(&args, plan)?;
+        return print_report(&args, &prepared.execute(provider).await?);
     }
-    let mut plan = tokio::task::block_in_place(|| {
-        plan(snapshot, live.records()?, provider, &options).map_err(anyhow::Error::from)
-    })?;
-    plan.snapshot = info.name.clone();
-    plan.target = target.clone();
 
     if !args.apply || args.format == Format::Text {
         let mut out = std::io::stdout().lock();
         match args.format {
-            Format::Text => render::plan_text(&plan, &mut out)?,
-            Format::Json => render::plan_json(&plan, &mut out)?,
+            Format::Text => render::plan_text(plan, &mut out)?,
+            Format::Json => render::plan_json(plan, &mut out)?,
         }
         out.flush()?;
     }
@@ -227,11 +152,8 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         }
         return Ok(ExitStatus::Ok);
     }
-    confirm(&args, &plan)?;
-    let journal = Journal::create(&repo, &plan).await?;
-    let states = Default::default();
-    let report = crate::restore::apply(&plan, provider, &journal, &states, &apply_options).await?;
-    print_report(&args, &report)
+    confirm(&args, plan)?;
+    print_report(&args, &prepared.execute(provider).await?)
 }
 
 /// Asks before changing anything, unless `--yes`; refuses when nobody can be asked.

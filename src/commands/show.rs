@@ -1,10 +1,10 @@
 //! `iamsnap show`: a snapshot's manifest (with an identity) or its listing entry.
 
 use crate::commands::Context;
-use crate::commands::open::{self, OpenArgs};
+use crate::commands::open::OpenArgs;
 use crate::commands::snapshots::human_bytes;
-use crate::error::ExitStatus;
-use crate::repo::Repository;
+use iamsnap_engine::error::ExitStatus;
+use iamsnap_engine::repo::Repository;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -20,8 +20,8 @@ pub struct Args {
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     let config = ctx.config()?;
     let repo = Repository::open(&config.repository()).await?;
-    let (info, reader, _file) = open::open_snapshot(ctx, &repo, &args.snap, &args.open).await?;
-    let manifest = reader.manifest();
+    let snapshot = args.open.open(ctx, &repo, &args.snap).await?;
+    let (info, manifest) = (&snapshot.info, snapshot.reader.manifest());
     if args.json {
         let out = serde_json::json!({ "snapshot": info, "manifest": manifest });
         println!("{}", serde_json::to_string_pretty(&out)?);

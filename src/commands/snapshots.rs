@@ -1,8 +1,8 @@
 //! `iamsnap snapshots`: list what the repository holds. Needs no private key.
 
 use crate::commands::Context;
-use crate::error::ExitStatus;
-use crate::repo::Repository;
+use iamsnap_engine::error::ExitStatus;
+use iamsnap_engine::repo::Repository;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -3,13 +3,13 @@
 //! Without an identity: the signature and the storage checksum (verified on download).
 //! With one: also decrypt and check every entry's hash, size, count and order.
 
-use std::fs::File;
+use iamsnap_engine::error::ExitStatus;
+use iamsnap_engine::open::OpenError;
+use iamsnap_engine::repo::Repository;
 
-use crate::archive::ArchiveReader;
 use crate::commands::Context;
-use crate::commands::open::{self, OpenArgs};
-use crate::error::{ExitStatus, UsageError, render, status_of};
-use crate::repo::Repository;
+use crate::commands::open::OpenArgs;
+use iamsnap::error::{UsageError, render, status_of};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -33,8 +33,9 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     if snapshots.is_empty() {
         return Err(UsageError(format!("no snapshots in {}", repo.location())).into());
     }
+    let options = args.open.options(ctx)?;
     let identities = match &args.open.identity {
-        Some(_) => Some(open::identities(&args.open)?),
+        Some(_) => Some(options.identities()?),
         None => None,
     };
     let mut worst = ExitStatus::Ok;
@@ -42,15 +43,16 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     for snapshot in &snapshots {
         let name = &snapshot.name;
         let result = async {
-            let fetched =
-                open::fetch_verified_info(ctx, &repo, snapshot.clone(), &args.open).await?;
+            let fetched = options.fetch_verified(&repo, snapshot.clone()).await?;
             let Some(identities) = &identities else {
                 return Ok::<_, anyhow::Error>("signature and checksum ok".to_string());
             };
-            let file = File::open(fetched.file.path())?;
-            let reader = ArchiveReader::open(file, identities)?;
-            open::check_stored_as(&fetched.info, reader.manifest())?;
-            let manifest = reader.verify()?;
+            // Each line already names the snapshot: the archive's own error is enough.
+            let opened = options.decrypt(fetched, identities).map_err(|e| match e {
+                OpenError::Archive { source, .. } => anyhow::Error::from(source),
+                e => e.into(),
+            })?;
+            let manifest = opened.reader.verify()?;
             Ok(format!(
                 "signature, checksum and {} records in {} entries ok",
                 manifest.total_records(),

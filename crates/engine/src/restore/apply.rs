@@ -605,7 +605,7 @@ async fn read_back(
             .insert(op.key, i);
     }
     let mut residual: Vec<(usize, Residual)> = Vec::new();
-    let read = crate::diff::live::each_record(provider, |record| {
+    let read = crate::live::each_record(provider, |record| {
         let at = wanted
             .get_mut(record.kind.as_str())
             .and_then(|keys| keys.remove(record.key.as_str()));

@@ -64,8 +64,8 @@ pub struct ForgetPlan {
 pub struct EmptyPolicy;
 
 impl crate::error::Classify for EmptyPolicy {
-    fn exit_status(&self) -> crate::error::ExitStatus {
-        crate::error::ExitStatus::Usage
+    fn exit_status(&self) -> Option<crate::error::ExitStatus> {
+        Some(crate::error::ExitStatus::Usage)
     }
 }
 

@@ -99,8 +99,8 @@ pub enum ArchiveError {
 }
 
 impl Classify for ArchiveError {
-    fn exit_status(&self) -> ExitStatus {
-        match self {
+    fn exit_status(&self) -> Option<ExitStatus> {
+        Some(match self {
             ArchiveError::NoRecipients
             | ArchiveError::Encrypt { .. }
             | ArchiveError::NoIdentity => ExitStatus::Usage,
@@ -109,9 +109,9 @@ impl Classify for ArchiveError {
             | ArchiveError::DuplicateRecord { .. }
             | ArchiveError::UnsupportedFormat { .. }
             | ArchiveError::RecordsAlreadyRead => ExitStatus::Failure,
-            ArchiveError::Key(e) => e.exit_status(),
+            ArchiveError::Key(e) => return e.exit_status(),
             _ => ExitStatus::Integrity,
-        }
+        })
     }
 }
 

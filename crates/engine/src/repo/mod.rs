@@ -97,8 +97,8 @@ pub enum RepoError {
 }
 
 impl Classify for RepoError {
-    fn exit_status(&self) -> ExitStatus {
-        match self {
+    fn exit_status(&self) -> Option<ExitStatus> {
+        Some(match self {
             RepoError::BadUrl { .. }
             | RepoError::NotInitialized { .. }
             | RepoError::AlreadyInitialized { .. }
@@ -115,7 +115,7 @@ impl Classify for RepoError {
             | RepoError::Io { .. }
             | RepoError::Storage { .. }
             | RepoError::Locked { .. } => ExitStatus::Failure,
-        }
+        })
     }
 }
 

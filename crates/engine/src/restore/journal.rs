@@ -39,13 +39,13 @@ pub enum JournalError {
 }
 
 impl crate::error::Classify for JournalError {
-    fn exit_status(&self) -> crate::error::ExitStatus {
-        match self {
+    fn exit_status(&self) -> Option<crate::error::ExitStatus> {
+        Some(match self {
             JournalError::Storage { .. } => crate::error::ExitStatus::Failure,
             JournalError::Damaged { .. } | JournalError::Mismatch { .. } => {
                 crate::error::ExitStatus::Integrity
             }
-        }
+        })
     }
 }
 

@@ -332,7 +332,7 @@ mod tests {
             "okta/2026",
         ] {
             let err = bad.parse::<SnapshotRef>().unwrap_err();
-            assert_eq!(err.exit_status(), ExitStatus::Usage, "{bad}");
+            assert_eq!(err.exit_status(), Some(ExitStatus::Usage), "{bad}");
             assert!(err.to_string().contains(bad), "{err}");
         }
     }

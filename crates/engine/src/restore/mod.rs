@@ -19,6 +19,7 @@ pub mod journal;
 pub mod plan;
 pub mod render;
 pub mod resume;
+pub mod run;
 pub mod spill;
 
 pub use apply::{ApplyOptions, ApplyReport, Failure, Residual, apply};
@@ -28,6 +29,7 @@ pub use plan::{
     CannotRestore, Counts, Mode, Plan, PlanOptions, PlannedOp, Selector, Skipped, plan,
     resolve_kind,
 };
+pub use run::{Prepared, Request, Resumed, prepare};
 
 /// A restore refused before anything ran: the request itself has to change.
 #[derive(Debug, thiserror::Error)]
@@ -59,8 +61,8 @@ pub enum Refusal {
 }
 
 impl crate::error::Classify for Refusal {
-    fn exit_status(&self) -> crate::error::ExitStatus {
-        crate::error::ExitStatus::Usage
+    fn exit_status(&self) -> Option<crate::error::ExitStatus> {
+        Some(crate::error::ExitStatus::Usage)
     }
 }
 
@@ -71,6 +73,20 @@ pub enum RestoreError {
     Refused(#[from] Refusal),
     #[error("comparing the snapshot with the live state")]
     Compare(#[from] crate::diff::DiffError),
+    #[error(transparent)]
+    Live(#[from] crate::live::LiveError),
+    #[error("snapshot {name}")]
+    Snapshot {
+        name: String,
+        #[source]
+        source: crate::archive::ArchiveError,
+    },
+    #[error("asking {target} which identity iamsnap runs as")]
+    SelfIdentity {
+        target: String,
+        #[source]
+        source: iamsnap_provider::ProviderError,
+    },
     #[error("{0}; the restore stopped: resume it with --resume once the repository is reachable")]
     Journal(#[from] JournalError),
     #[error(
@@ -81,6 +97,22 @@ pub enum RestoreError {
         "the restore stopped at the first write these credentials may not make; nothing further was tried"
     )]
     Denied(#[source] iamsnap_provider::ProviderError),
+}
+
+impl crate::error::Classify for RestoreError {
+    fn exit_status(&self) -> Option<crate::error::ExitStatus> {
+        match self {
+            RestoreError::Refused(e) => e.exit_status(),
+            RestoreError::Journal(e) => e.exit_status(),
+            RestoreError::Compare(_) => None,
+            RestoreError::Live(e) => e.exit_status(),
+            RestoreError::Snapshot { source, .. } => source.exit_status(),
+            RestoreError::SelfIdentity { source, .. } => source.exit_status(),
+            RestoreError::Spill(_) | RestoreError::Denied(_) => {
+                Some(crate::error::ExitStatus::Failure)
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -71,8 +71,8 @@ pub enum KeyError {
 }
 
 impl Classify for KeyError {
-    fn exit_status(&self) -> ExitStatus {
-        match self {
+    fn exit_status(&self) -> Option<ExitStatus> {
+        Some(match self {
             KeyError::MalformedSignature { .. } | KeyError::SignatureMismatch { .. } => {
                 ExitStatus::Integrity
             }
@@ -80,7 +80,7 @@ impl Classify for KeyError {
                 ExitStatus::Failure
             }
             _ => ExitStatus::Usage,
-        }
+        })
     }
 }
 
@@ -563,7 +563,7 @@ mod tests {
         assert!(matches!(parse_recipients(&[]), Err(KeyError::NoRecipients)));
         let err = parse_recipients(&["age1notakey".into()]).err().unwrap();
         assert!(err.to_string().contains("age1notakey"), "{err}");
-        assert_eq!(err.exit_status(), ExitStatus::Usage);
+        assert_eq!(err.exit_status(), Some(ExitStatus::Usage));
         let secret = generate_identity()
             .file_text()
             .lines()
@@ -619,15 +619,15 @@ mod tests {
 
         let err = verify(&public, &signature, &b"archive bytez"[..]).unwrap_err();
         assert!(matches!(err, KeyError::SignatureMismatch { .. }), "{err}");
-        assert_eq!(err.exit_status(), ExitStatus::Integrity);
+        assert_eq!(err.exit_status(), Some(ExitStatus::Integrity));
 
         let other = dir.path().join("other.key");
         let other_public = generate_signing_key(&other).unwrap();
         let err = verify(&other_public, &signature, &b"archive bytes"[..]).unwrap_err();
-        assert_eq!(err.exit_status(), ExitStatus::Integrity);
+        assert_eq!(err.exit_status(), Some(ExitStatus::Integrity));
 
         let err = verify(&public, "garbage", &b"archive bytes"[..]).unwrap_err();
-        assert_eq!(err.exit_status(), ExitStatus::Integrity);
+        assert_eq!(err.exit_status(), Some(ExitStatus::Integrity));
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! The registry of connectors: `provider = "…"` in a source's configuration mapped to its
-//! configuration type and constructor. The only place that names a connector crate.
+//! configuration type, its constructor and the restore switches it takes. The only place in
+//! iamsnap that names a connector crate; each is behind a cargo feature of the same name.
 
 use std::path::Path;
 
+use iamsnap_engine::error::{Classify, ExitStatus};
 use iamsnap_provider::{ConnectOptions, Connector, ProviderError, Switch};
 use serde::Deserialize;
 
@@ -21,23 +23,38 @@ pub enum SourceConfig {
     Entra(iamsnap_entra::EntraConfig),
 }
 
-/// A switch of [`ConnectOptions`] given to a provider that takes no such switch.
-#[derive(Debug, thiserror::Error)]
-#[error("{flag} applies to {applies} sources; {source_name} is {provider}")]
-pub struct SwitchRefused {
-    pub flag: &'static str,
-    pub applies: &'static str,
-    pub source_name: String,
-    pub provider: &'static str,
-}
+/// Every provider of this build, with the switches of [`ConnectOptions`] it takes.
+const PROVIDERS: &[(&str, &[Switch])] = &[
+    #[cfg(feature = "okta")]
+    ("okta", &[Switch::ActivateUsers]),
+    #[cfg(feature = "aws-iam")]
+    ("aws-iam", &[]),
+    #[cfg(feature = "entra")]
+    ("entra", &[Switch::RestorePolicyState]),
+];
 
 /// Why a connector could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
-    #[error(transparent)]
-    Switch(#[from] SwitchRefused),
+    /// A switch given to a provider that has no use for it: refused rather than ignored.
+    #[error("{flag} applies to {applies} sources; {source_name} is {provider}")]
+    Switch {
+        flag: &'static str,
+        applies: String,
+        source_name: String,
+        provider: &'static str,
+    },
     #[error(transparent)]
     Provider(#[from] ProviderError),
+}
+
+impl Classify for ConnectError {
+    fn exit_status(&self) -> Option<ExitStatus> {
+        match self {
+            ConnectError::Switch { .. } => Some(ExitStatus::Usage),
+            ConnectError::Provider(e) => e.exit_status(),
+        }
+    }
 }
 
 impl SourceConfig {
@@ -53,40 +70,15 @@ impl SourceConfig {
         }
     }
 
-    /// The switches of [`ConnectOptions`] this provider takes.
-    fn switches(&self) -> &'static [Switch] {
-        match self {
-            #[cfg(feature = "okta")]
-            SourceConfig::Okta(_) => &[Switch::ActivateUsers],
-            #[cfg(feature = "aws-iam")]
-            SourceConfig::AwsIam(_) => &[],
-            #[cfg(feature = "entra")]
-            SourceConfig::Entra(_) => &[Switch::RestorePolicyState],
-        }
-    }
-
     /// Builds the connector for source `name`. Relative paths in the source's configuration
-    /// are taken from `base_dir`, the configuration file's folder. A switch in `options` the
-    /// provider has no use for is refused rather than silently ignored.
+    /// are taken from `base_dir`, the configuration file's folder.
     pub fn connect(
         &self,
         name: &str,
         base_dir: &Path,
         options: &ConnectOptions,
     ) -> Result<Connector, ConnectError> {
-        if let Some(switch) = options
-            .switches()
-            .into_iter()
-            .find(|s| !self.switches().contains(s))
-        {
-            return Err(SwitchRefused {
-                flag: switch.flag(),
-                applies: registry_providers_taking(switch),
-                source_name: name.to_string(),
-                provider: self.provider_type(),
-            }
-            .into());
-        }
+        self.check_switches(name, options)?;
         Ok(match self {
             #[cfg(feature = "okta")]
             SourceConfig::Okta(config) => Connector::read_write(iamsnap_okta::OktaProvider::new(
@@ -102,12 +94,30 @@ impl SourceConfig {
             ),
         })
     }
-}
 
-/// The providers that take `switch`, for the refusal's message.
-fn registry_providers_taking(switch: Switch) -> &'static str {
-    match switch {
-        Switch::ActivateUsers => "okta",
-        Switch::RestorePolicyState => "entra",
+    fn check_switches(&self, name: &str, options: &ConnectOptions) -> Result<(), ConnectError> {
+        let takes = |provider: &str, switch: Switch| {
+            PROVIDERS
+                .iter()
+                .any(|(p, switches)| *p == provider && switches.contains(&switch))
+        };
+        match options
+            .switches()
+            .into_iter()
+            .find(|s| !takes(self.provider_type(), *s))
+        {
+            None => Ok(()),
+            Some(switch) => Err(ConnectError::Switch {
+                flag: switch.flag(),
+                applies: PROVIDERS
+                    .iter()
+                    .filter(|(p, _)| takes(p, switch))
+                    .map(|(p, _)| *p)
+                    .collect::<Vec<_>>()
+                    .join(" or "),
+                source_name: name.to_string(),
+                provider: self.provider_type(),
+            }),
+        }
     }
 }

@@ -25,8 +25,9 @@ use crate::archive::spool::{SortedRecords, Spool};
 
 pub mod fields;
 pub mod join;
-pub mod live;
+
 pub mod render;
+pub mod sides;
 
 pub use fields::{FieldChange, field_changes};
 pub use join::{JoinOptions, Joined, MatchedBy, join};
@@ -68,6 +69,17 @@ pub enum DiffError {
     Spool(#[from] std::io::Error),
     #[error("writing the report: {0}")]
     Output(std::io::Error),
+}
+
+impl crate::error::Classify for DiffError {
+    fn exit_status(&self) -> Option<crate::error::ExitStatus> {
+        use crate::error::ExitStatus;
+        match self {
+            DiffError::Read { .. } => None,
+            DiffError::Unsorted { .. } => Some(ExitStatus::Integrity),
+            DiffError::Spool(_) | DiffError::Output(_) => Some(ExitStatus::Failure),
+        }
+    }
 }
 
 /// What happened to one object.
