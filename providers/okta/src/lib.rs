@@ -20,10 +20,9 @@ pub mod config;
 pub mod kinds;
 
 mod client;
-mod fetch;
+mod read;
 mod records;
 mod restore;
-mod snapshot;
 
 use std::path::Path;
 
@@ -102,7 +101,7 @@ impl ReadProvider for OktaProvider {
     }
 
     async fn snapshot(&self, sink: RecordSink) -> Result<(), ProviderError> {
-        snapshot::Snapshot {
+        read::Snapshot {
             client: &self.client,
             sink,
             fan_out: self.concurrency,
@@ -112,7 +111,7 @@ impl ReadProvider for OktaProvider {
     }
 
     async fn fetch(&self, kind: &str, key: &str) -> Result<Option<Record>, ProviderError> {
-        fetch::record(&self.client, kind, key).await
+        read::fetch::record(&self.client, kind, key).await
     }
 
     fn stats(&self) -> RequestStats {

@@ -14,8 +14,8 @@ use reqwest::Method;
 use serde_json::{Map, Value, json};
 
 use crate::client::OktaClient;
-use crate::fetch::{self, split_pair};
 use crate::kinds::*;
+use crate::read::fetch::{self, split_pair};
 use crate::records::str_at;
 
 pub(crate) struct Restore<'a> {

@@ -3,10 +3,10 @@
 use iamsnap_provider::{ProviderError, Record};
 use serde_json::Value;
 
+use super::{POLICY_TYPES, limits, role_records};
 use crate::client::OktaClient;
 use crate::kinds::*;
 use crate::records::{self, AppHead, GroupHead, Principal, str_at};
-use crate::snapshot::{POLICY_TYPES, limits, role_records};
 
 /// Splits a relationship key `a|b` at its last `|` (logins never hold one; names might).
 pub(crate) fn split_pair<'a>(

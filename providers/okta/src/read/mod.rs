@@ -1,5 +1,7 @@
 //! Reading a whole org: independent lists run concurrently, each streamed page by page to the
-//! sink, so memory holds a few pages, never the org.
+//! sink, so memory holds a few pages, never the org. [`fetch`] reads one object again.
+
+pub(crate) mod fetch;
 
 use futures::{StreamExt, TryStreamExt};
 use iamsnap_provider::{ProviderError, Record, RecordSink};
