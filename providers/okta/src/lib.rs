@@ -63,15 +63,16 @@ impl OktaProvider {
             token_file.as_deref(),
             &what,
         )?;
-        let concurrency = options.concurrency.or(config.concurrency).unwrap_or(8);
-        if concurrency == 0 {
-            return Err(ProviderError::Config(format!(
-                "sources.{source_name}.concurrency: must be at least 1"
-            )));
-        }
+        // A concurrency given by the command stands in for the configured one, checked alike.
+        let config = OktaConfig {
+            concurrency: options.concurrency.or(config.concurrency),
+            ..config.clone()
+        };
+        config.validate(source_name)?;
+        let concurrency = config.concurrency();
         Ok(OktaProvider {
             source: source_name.to_string(),
-            client: OktaClient::new(source_name, &config.org_url, token, concurrency)?,
+            client: OktaClient::new(config.org(source_name)?, token, concurrency)?,
             concurrency,
             activate_users: options.activate_users,
         })
@@ -94,10 +95,7 @@ impl ReadProvider for OktaProvider {
     }
 
     async fn healthcheck(&self) -> Result<(), ProviderError> {
-        let c = &self.client;
-        c.get(&c.url("/api/v1/users", &[("limit", "1")])).await?;
-        c.get(&c.url("/api/v1/groups", &[("limit", "1")])).await?;
-        Ok(())
+        read::healthcheck(&self.client).await
     }
 
     async fn snapshot(&self, sink: RecordSink) -> Result<(), ProviderError> {
@@ -140,14 +138,7 @@ impl WriteProvider for OktaProvider {
     }
 
     async fn self_identity(&self) -> Result<Option<(String, String)>, ProviderError> {
-        let me = self
-            .client
-            .get(&self.client.url("/api/v1/users/me", &[]))
-            .await?;
-        Ok(me
-            .pointer("/profile/login")
-            .and_then(|l| l.as_str())
-            .map(|login| (kinds::USER.to_string(), login.to_string())))
+        read::fetch::me(&self.client).await
     }
 
     fn concurrency(&self) -> usize {

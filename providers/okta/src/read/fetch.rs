@@ -118,6 +118,15 @@ pub(crate) async fn user_type(c: &OktaClient, name: &str) -> Result<Option<Value
         .cloned())
 }
 
+/// The user the token acts as, as `(kind, login)`.
+pub(crate) async fn me(c: &OktaClient) -> Result<Option<(String, String)>, ProviderError> {
+    let me = c.get(&c.url("/api/v1/users/me", &[])).await?;
+    Ok(me
+        .pointer("/profile/login")
+        .and_then(|l| l.as_str())
+        .map(|login| (USER.to_string(), login.to_string())))
+}
+
 /// Whether `user_id` is a member of `group_id`, read from the user's groups (shorter than the
 /// group's members for big groups).
 pub(crate) async fn is_member(

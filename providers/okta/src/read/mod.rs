@@ -50,6 +50,14 @@ pub(crate) struct Snapshot<'a> {
     pub fan_out: usize,
 }
 
+/// One item of the users list and one of the groups list: the reads a snapshot starts with,
+/// nothing broader.
+pub(crate) async fn healthcheck(c: &OktaClient) -> Result<(), ProviderError> {
+    c.get(&c.url("/api/v1/users", &[("limit", "1")])).await?;
+    c.get(&c.url("/api/v1/groups", &[("limit", "1")])).await?;
+    Ok(())
+}
+
 impl Snapshot<'_> {
     async fn send(&self, record: Record) -> Result<(), ProviderError> {
         self.sink
