@@ -15,6 +15,10 @@
 //!
 //! The token needs read access for backups (a read-only admin token is enough) and super-admin
 //! rights for restores.
+//!
+//! [`config`] holds and checks the source's configuration; `client` speaks the Management API;
+//! `read` takes the snapshot and reads single objects back; `records` turns API objects into
+//! records; `restore` writes records back, one file per family of kinds.
 
 pub mod config;
 pub mod kinds;

@@ -1,4 +1,5 @@
-//! Reading one object again by natural key (verification after a restore, idempotent writes).
+//! Reading one object again by natural key (verification after a restore, idempotent writes),
+//! and the user the token acts as.
 
 use iamsnap_provider::{ProviderError, Record};
 use serde_json::Value;
