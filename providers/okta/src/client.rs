@@ -1,9 +1,9 @@
-//! The Okta Management API over the shared HTTP kit: `SSWS` auth, org URL checks, paging, and
-//! Okta's error bodies.
+//! The Okta Management API over the shared HTTP kit: `SSWS` auth, paging, and Okta's error
+//! bodies.
 
 use std::sync::Arc;
 
-use iamsnap_http::{ErrorBody, HttpClient, HttpConfig, Page, found, service_url};
+use iamsnap_http::{ErrorBody, HttpClient, HttpConfig, Page, found};
 use iamsnap_provider::{ProviderError, RequestStats, Secret};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
@@ -19,15 +19,8 @@ pub(crate) struct OktaClient {
 }
 
 impl OktaClient {
-    /// `org_url` must be `https://…`; plain `http` is accepted for loopback addresses only
-    /// (local emulators), since the token would otherwise cross the network in clear.
-    pub(crate) fn new(
-        source: &str,
-        org_url: &str,
-        token: Secret,
-        concurrency: usize,
-    ) -> Result<Self, ProviderError> {
-        let base = service_url(source, "org_url", org_url, "https://your-org.okta.com")?;
+    /// A client for the org at `base` ([`OktaConfig::org`](crate::config::OktaConfig::org)).
+    pub(crate) fn new(base: Url, token: Secret, concurrency: usize) -> Result<Self, ProviderError> {
         let token = token.expose().trim();
         let token = token.strip_prefix("SSWS ").unwrap_or(token);
         let mut config = HttpConfig::new("Authorization", Secret::new(format!("SSWS {token}")));

@@ -15,15 +15,18 @@
 //!
 //! The token needs read access for backups (a read-only admin token is enough) and super-admin
 //! rights for restores.
+//!
+//! [`config`] holds and checks the source's configuration; `client` speaks the Management API;
+//! `read` takes the snapshot and reads single objects back; `records` turns API objects into
+//! records; `restore` writes records back, one file per family of kinds.
 
 pub mod config;
 pub mod kinds;
 
 mod client;
-mod fetch;
+mod read;
 mod records;
 mod restore;
-mod snapshot;
 
 use std::path::Path;
 
@@ -64,15 +67,16 @@ impl OktaProvider {
             token_file.as_deref(),
             &what,
         )?;
-        let concurrency = options.concurrency.or(config.concurrency).unwrap_or(8);
-        if concurrency == 0 {
-            return Err(ProviderError::Config(format!(
-                "sources.{source_name}.concurrency: must be at least 1"
-            )));
-        }
+        // A concurrency given by the command stands in for the configured one, checked alike.
+        let config = OktaConfig {
+            concurrency: options.concurrency.or(config.concurrency),
+            ..config.clone()
+        };
+        config.validate(source_name)?;
+        let concurrency = config.concurrency();
         Ok(OktaProvider {
             source: source_name.to_string(),
-            client: OktaClient::new(source_name, &config.org_url, token, concurrency)?,
+            client: OktaClient::new(config.org(source_name)?, token, concurrency)?,
             concurrency,
             activate_users: options.activate_users,
         })
@@ -95,14 +99,11 @@ impl ReadProvider for OktaProvider {
     }
 
     async fn healthcheck(&self) -> Result<(), ProviderError> {
-        let c = &self.client;
-        c.get(&c.url("/api/v1/users", &[("limit", "1")])).await?;
-        c.get(&c.url("/api/v1/groups", &[("limit", "1")])).await?;
-        Ok(())
+        read::healthcheck(&self.client).await
     }
 
     async fn snapshot(&self, sink: RecordSink) -> Result<(), ProviderError> {
-        snapshot::Snapshot {
+        read::Snapshot {
             client: &self.client,
             sink,
             fan_out: self.concurrency,
@@ -112,7 +113,7 @@ impl ReadProvider for OktaProvider {
     }
 
     async fn fetch(&self, kind: &str, key: &str) -> Result<Option<Record>, ProviderError> {
-        fetch::record(&self.client, kind, key).await
+        read::fetch::record(&self.client, kind, key).await
     }
 
     fn stats(&self) -> RequestStats {
@@ -141,14 +142,7 @@ impl WriteProvider for OktaProvider {
     }
 
     async fn self_identity(&self) -> Result<Option<(String, String)>, ProviderError> {
-        let me = self
-            .client
-            .get(&self.client.url("/api/v1/users/me", &[]))
-            .await?;
-        Ok(me
-            .pointer("/profile/login")
-            .and_then(|l| l.as_str())
-            .map(|login| (kinds::USER.to_string(), login.to_string())))
+        read::fetch::me(&self.client).await
     }
 
     fn concurrency(&self) -> usize {

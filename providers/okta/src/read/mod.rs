@@ -1,5 +1,7 @@
 //! Reading a whole org: independent lists run concurrently, each streamed page by page to the
-//! sink, so memory holds a few pages, never the org.
+//! sink, so memory holds a few pages, never the org. [`fetch`] reads one object again.
+
+pub(crate) mod fetch;
 
 use futures::{StreamExt, TryStreamExt};
 use iamsnap_provider::{ProviderError, Record, RecordSink};
@@ -46,6 +48,14 @@ pub(crate) struct Snapshot<'a> {
     pub sink: RecordSink,
     /// Lists of children (members of each group, assignments of each app) read at once.
     pub fan_out: usize,
+}
+
+/// One item of the users list and one of the groups list: the reads a snapshot starts with,
+/// nothing broader.
+pub(crate) async fn healthcheck(c: &OktaClient) -> Result<(), ProviderError> {
+    c.get(&c.url("/api/v1/users", &[("limit", "1")])).await?;
+    c.get(&c.url("/api/v1/groups", &[("limit", "1")])).await?;
+    Ok(())
 }
 
 impl Snapshot<'_> {

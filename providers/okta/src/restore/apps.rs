@@ -1,0 +1,197 @@
+//! Apps and their user and group assignments. Only apps defined by their settings alone can
+//! be created (bookmark, SWA, OIDC clients, custom SAML); catalog apps must be added again
+//! from the catalog.
+
+use iamsnap_provider::{Operation, Outcome, ProviderError, Record};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::{LiveId, Restore, activate_param, applied, unsupported, without};
+use crate::kinds::*;
+use crate::read::fetch::{self, split_pair};
+use crate::records::str_at;
+
+impl Restore<'_> {
+    pub(super) async fn create_app(
+        &self,
+        op: &Operation,
+        desired: &Record,
+    ) -> Result<Outcome, ProviderError> {
+        let c = self.c();
+        let attrs = &desired.attrs;
+        if let Some(live) = fetch::app(c, &op.key).await? {
+            let id = str_at(&live, "/id").to_string();
+            self.converge_status(&format!("/api/v1/apps/{id}"), &live, attrs)
+                .await?;
+            return Ok(Outcome::AlreadyDone { id });
+        }
+        let body = app_body(op, attrs, true)?;
+        let active = activate_param(attrs);
+        let url = c.url("/api/v1/apps", &[("activate", active)]);
+        applied(op, c.send(Method::POST, &url, Some(&body)).await?)
+    }
+
+    pub(super) async fn update_app(
+        &self,
+        op: &Operation,
+        desired: &Record,
+        live_id: LiveId,
+    ) -> Result<Outcome, ProviderError> {
+        let c = self.c();
+        let attrs = &desired.attrs;
+        let id = live_id?;
+        let path = format!("/api/v1/apps/{id}");
+        let body = app_body(op, attrs, false)?;
+        let live = c
+            .send(Method::PUT, &c.url(&path, &[]), Some(&body))
+            .await?
+            .unwrap_or_default();
+        self.converge_status(&path, &live, attrs).await?;
+        Ok(Outcome::Applied { id })
+    }
+
+    pub(super) async fn delete_app(&self, id: String) -> Result<Outcome, ProviderError> {
+        let c = self.c();
+        let path = format!("/api/v1/apps/{id}");
+        if let Some(live) = c.get_opt(&c.url(&path, &[])).await?
+            && live["status"] == "ACTIVE"
+        {
+            self.lifecycle(&path, false).await?;
+        }
+        self.delete_at(&path, id).await
+    }
+
+    pub(super) async fn create_app_user(
+        &self,
+        op: &Operation,
+        desired: &Record,
+    ) -> Result<Outcome, ProviderError> {
+        let c = self.c();
+        let attrs = &desired.attrs;
+        let (label, login) = split_pair(&op.kind, &op.key)?;
+        let a = self.endpoint(op, desired, "app", APP, label).await?;
+        let u = self.endpoint(op, desired, "user", USER, login).await?;
+        let id = format!("{a}:{u}");
+        let existing = c
+            .get_opt(&c.url(&format!("/api/v1/apps/{a}/users/{u}"), &[]))
+            .await?;
+        if existing.is_some_and(|e| e["scope"] == "USER") {
+            return Ok(Outcome::AlreadyDone { id });
+        }
+        let body = json!({
+            "id": u, "scope": "USER",
+            "credentials": {"userName": attrs.pointer("/credentials/userName")},
+            "profile": attrs.get("profile").cloned().unwrap_or_else(|| json!({})),
+        });
+        let url = c.url(&format!("/api/v1/apps/{a}/users"), &[]);
+        c.send(Method::POST, &url, Some(&body)).await?;
+        Ok(Outcome::Applied { id })
+    }
+
+    pub(super) async fn update_app_user(
+        &self,
+        op: &Operation,
+        desired: &Record,
+    ) -> Result<Outcome, ProviderError> {
+        let c = self.c();
+        let attrs = &desired.attrs;
+        let (label, login) = split_pair(&op.kind, &op.key)?;
+        let a = self.endpoint(op, desired, "app", APP, label).await?;
+        let u = self.endpoint(op, desired, "user", USER, login).await?;
+        let body = json!({
+            "credentials": {"userName": attrs.pointer("/credentials/userName")},
+            "profile": attrs.get("profile").cloned().unwrap_or_else(|| json!({})),
+        });
+        let url = c.url(&format!("/api/v1/apps/{a}/users/{u}"), &[]);
+        c.send(Method::POST, &url, Some(&body)).await?;
+        Ok(Outcome::Applied {
+            id: format!("{a}:{u}"),
+        })
+    }
+
+    pub(super) async fn delete_app_user(&self, id: String) -> Result<Outcome, ProviderError> {
+        let (a, u) = id.split_once(':').unwrap_or_default();
+        let path = format!("/api/v1/apps/{a}/users/{u}");
+        self.delete_at(&path, id).await
+    }
+
+    pub(super) async fn create_app_group(
+        &self,
+        op: &Operation,
+        desired: &Record,
+    ) -> Result<Outcome, ProviderError> {
+        let c = self.c();
+        let attrs = &desired.attrs;
+        let (label, name) = split_pair(&op.kind, &op.key)?;
+        let a = self.endpoint(op, desired, "app", APP, label).await?;
+        let g = self.endpoint(op, desired, "group", GROUP, name).await?;
+        let id = format!("{a}:{g}");
+        let url = c.url(&format!("/api/v1/apps/{a}/groups/{g}"), &[]);
+        if c.get_opt(&url).await?.is_some() {
+            return Ok(Outcome::AlreadyDone { id });
+        }
+        c.send(Method::PUT, &url, Some(&app_group_body(attrs)))
+            .await?;
+        Ok(Outcome::Applied { id })
+    }
+
+    pub(super) async fn update_app_group(
+        &self,
+        op: &Operation,
+        desired: &Record,
+    ) -> Result<Outcome, ProviderError> {
+        let c = self.c();
+        let attrs = &desired.attrs;
+        let (label, name) = split_pair(&op.kind, &op.key)?;
+        let a = self.endpoint(op, desired, "app", APP, label).await?;
+        let g = self.endpoint(op, desired, "group", GROUP, name).await?;
+        let url = c.url(&format!("/api/v1/apps/{a}/groups/{g}"), &[]);
+        c.send(Method::PUT, &url, Some(&app_group_body(attrs)))
+            .await?;
+        Ok(Outcome::Applied {
+            id: format!("{a}:{g}"),
+        })
+    }
+
+    pub(super) async fn delete_app_group(&self, id: String) -> Result<Outcome, ProviderError> {
+        let (a, g) = id.split_once(':').unwrap_or_default();
+        let path = format!("/api/v1/apps/{a}/groups/{g}");
+        self.delete_at(&path, id).await
+    }
+}
+
+/// What an app create or replace sends: settings without status and signing keys; custom SAML
+/// apps without their generated `name`. Catalog apps cannot be created from settings.
+fn app_body(op: &Operation, attrs: &Value, create: bool) -> Result<Value, ProviderError> {
+    let name = str_at(attrs, "/name");
+    let mode = str_at(attrs, "/signOnMode");
+    let custom_saml = mode == "SAML_2_0" && attrs.pointer("/settings/signOn/ssoAcsUrl").is_some();
+    let from_settings = matches!(
+        name,
+        "bookmark" | "template_swa" | "template_swa3field" | "oidc_client"
+    ) || custom_saml;
+    if create && !from_settings {
+        return Err(unsupported(
+            op,
+            &format!(
+                "{name} is a catalog (OIN) app; add it again from the Okta catalog, then restore its assignments"
+            ),
+        ));
+    }
+    let mut body = without(attrs, &["status"]);
+    if let Some(credentials) = body.get_mut("credentials").and_then(Value::as_object_mut) {
+        credentials.remove("signing");
+    }
+    if create && custom_saml {
+        body.as_object_mut().map(|m| m.remove("name"));
+    }
+    Ok(body)
+}
+
+fn app_group_body(attrs: &Value) -> Value {
+    let mut body = json!({"profile": attrs.get("profile").cloned().unwrap_or_else(|| json!({}))});
+    if let Some(p) = attrs.get("priority").filter(|p| !p.is_null()) {
+        body["priority"] = p.clone();
+    }
+    body
+}
