@@ -6,15 +6,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
-use iamsnap_http::{ErrorBody, HttpClient, HttpConfig, Response, backoff, error_message, found};
+use iamsnap_http::{
+    ErrorBody, HttpClient, HttpConfig, Response, TokenSource, backoff, error_message, found,
+};
 use iamsnap_provider::{ProviderError, RequestStats, Secret};
 use reqwest::Method;
 use serde::Deserialize;
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::{Value, json};
 use url::Url;
-
-use crate::token::TokenSource;
 
 /// Most requests Graph accepts in one `$batch`.
 pub(crate) const MAX_BATCH: usize = 20;
@@ -30,8 +30,6 @@ pub(crate) struct GraphClient {
     root: String,
     origin: url::Origin,
     concurrency: usize,
-    /// Backoff settings, shared with the HTTP kit, for batch items sent again.
-    retry: HttpConfig,
 }
 
 impl GraphClient {
@@ -44,8 +42,7 @@ impl GraphClient {
         config.concurrency = concurrency.max(1);
         config.error_body = Arc::new(GraphErrorBody);
         Ok(GraphClient {
-            http: HttpClient::new(config.clone())?,
-            retry: config,
+            http: HttpClient::new(config)?,
             tokens,
             root: format!("{}/v1.0", graph.as_str().trim_end_matches('/')),
             origin: graph.origin(),
@@ -279,20 +276,21 @@ impl GraphClient {
                             .and_then(|v| v.trim().parse::<f64>().ok())
                             .filter(|s| s.is_finite() && *s >= 0.0)
                             .map(Duration::from_secs_f64);
+                        let retry = self.http.config();
                         let item_wait = match retry_after {
                             Some(d) => {
-                                let d = d.min(self.retry.max_reset_wait);
+                                let d = d.min(retry.max_reset_wait);
                                 self.http.note_throttled(d);
                                 d
                             }
                             None if status == 429 => {
-                                let d = backoff(&self.retry, round);
+                                let d = backoff(retry, round);
                                 self.http.note_throttled(d);
                                 d
                             }
                             None => {
                                 self.http.note_retry();
-                                backoff(&self.retry, round)
+                                backoff(retry, round)
                             }
                         };
                         tracing::debug!(%url, status, wait_ms = item_wait.as_millis() as u64, "batch item throttled; sending it again");

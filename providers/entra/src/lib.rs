@@ -32,12 +32,11 @@ mod fetch;
 mod records;
 mod restore;
 mod snapshot;
-mod token;
 
 use std::path::Path;
 
 use async_trait::async_trait;
-use iamsnap_http::service_url;
+use iamsnap_http::{ClientCredentials, TokenSource, service_url};
 use iamsnap_provider::{
     ConnectOptions, IdMap, KindInfo, Operation, Outcome, ProviderError, ReadProvider, Record,
     RecordSink, RequestStats, WriteProvider,
@@ -120,12 +119,13 @@ impl EntraProvider {
             .join(&format!("{tenant}/oauth2/v2.0/token"))
             .map_err(|e| ProviderError::Config(format!("sources.{source_name}.login_url: {e}")))?;
         let scope = format!("{}/.default", graph.as_str().trim_end_matches('/'));
-        let tokens = token::TokenSource::new(
+        let tokens = TokenSource::new(ClientCredentials {
             token_url,
-            config.client_id.trim().to_string(),
-            secret,
+            client_id: config.client_id.trim().to_string(),
+            client_secret: secret,
             scope,
-        )?;
+            guidance: "check tenant_id, client_id and the client secret configured for this source, and that the secret has not expired".into(),
+        })?;
         Ok(EntraProvider {
             source: source_name.to_string(),
             client_id: config.client_id.trim().to_string(),
