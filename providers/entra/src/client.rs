@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
 use iamsnap_http::{
-    ErrorBody, HttpClient, HttpConfig, Response, TokenSource, backoff, error_message, found,
+    ClientCredentials, ErrorBody, HttpClient, HttpConfig, Response, TokenSource, backoff,
+    error_message, found,
 };
 use iamsnap_provider::{ProviderError, RequestStats, Secret};
 use reqwest::Method;
@@ -15,6 +16,8 @@ use serde::Deserialize;
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::{Value, json};
 use url::Url;
+
+use crate::config::EntraConfig;
 
 /// Most requests Graph accepts in one `$batch`.
 pub(crate) const MAX_BATCH: usize = 20;
@@ -33,20 +36,32 @@ pub(crate) struct GraphClient {
 }
 
 impl GraphClient {
+    /// The client of a validated `config`, signing in with `secret`.
     pub(crate) fn new(
-        graph: Url,
-        tokens: TokenSource,
-        concurrency: usize,
+        source_name: &str,
+        config: &EntraConfig,
+        secret: Secret,
     ) -> Result<Self, ProviderError> {
-        let mut config = HttpConfig::new("Authorization", Secret::new("Bearer"));
-        config.concurrency = concurrency.max(1);
-        config.error_body = Arc::new(GraphErrorBody);
+        let (token_url, graph) = config.endpoints(source_name)?;
+        let tokens = TokenSource::new(ClientCredentials {
+            token_url,
+            client_id: config.client_id.trim().to_string(),
+            client_secret: secret,
+            // Every Graph permission granted to the app registration: the client-credentials
+            // grant takes no finer scope.
+            scope: format!("{}/.default", graph.as_str().trim_end_matches('/')),
+            guidance: "check tenant_id, client_id and the client secret configured for this source, and that the secret has not expired".into(),
+        })?;
+        let concurrency = config.concurrency();
+        let mut http = HttpConfig::new("Authorization", Secret::new("Bearer"));
+        http.concurrency = concurrency;
+        http.error_body = Arc::new(GraphErrorBody);
         Ok(GraphClient {
-            http: HttpClient::new(config)?,
+            http: HttpClient::new(http)?,
             tokens,
             root: format!("{}/v1.0", graph.as_str().trim_end_matches('/')),
             origin: graph.origin(),
-            concurrency: concurrency.max(1),
+            concurrency,
         })
     }
 
