@@ -43,6 +43,7 @@ pub struct ClientCredentials {
     pub token_url: Url,
     /// The application (client) id.
     pub client_id: String,
+    /// Sent in the form body of token requests, never in errors or logs.
     pub client_secret: Secret,
     /// The `scope` asked for, e.g. `https://api.example.com/.default`.
     pub scope: String,
@@ -85,6 +86,7 @@ fn refresh_margin(lifetime: Duration) -> Duration {
 }
 
 impl TokenSource {
+    /// A source that asks for its first token at the first [`bearer`](Self::bearer).
     pub fn new(credentials: ClientCredentials) -> Result<Self, ProviderError> {
         let http = reqwest::Client::builder()
             .user_agent(concat!("iamsnap/", env!("CARGO_PKG_VERSION")))
@@ -125,6 +127,7 @@ impl TokenSource {
     }
 
     async fn request(&self) -> Result<(Secret, Duration), ProviderError> {
+        // The kit's default attempts and backoff schedule; the credential is never sent.
         let config = HttpConfig::new("Authorization", Secret::new(""));
         let form = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("grant_type", "client_credentials")
