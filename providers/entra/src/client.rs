@@ -6,7 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
-use iamsnap_http::{ErrorBody, HttpClient, HttpConfig, Response, backoff, error_message, found};
+use iamsnap_http::{
+    ClientCredentials, ErrorBody, HttpClient, HttpConfig, Response, TokenSource, backoff,
+    error_message, found,
+};
 use iamsnap_provider::{ProviderError, RequestStats, Secret};
 use reqwest::Method;
 use serde::Deserialize;
@@ -14,7 +17,7 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::{Value, json};
 use url::Url;
 
-use crate::token::TokenSource;
+use crate::config::EntraConfig;
 
 /// Most requests Graph accepts in one `$batch`.
 pub(crate) const MAX_BATCH: usize = 20;
@@ -30,26 +33,35 @@ pub(crate) struct GraphClient {
     root: String,
     origin: url::Origin,
     concurrency: usize,
-    /// Backoff settings, shared with the HTTP kit, for batch items sent again.
-    retry: HttpConfig,
 }
 
 impl GraphClient {
+    /// The client of a validated `config`, signing in with `secret`.
     pub(crate) fn new(
-        graph: Url,
-        tokens: TokenSource,
-        concurrency: usize,
+        source_name: &str,
+        config: &EntraConfig,
+        secret: Secret,
     ) -> Result<Self, ProviderError> {
-        let mut config = HttpConfig::new("Authorization", Secret::new("Bearer"));
-        config.concurrency = concurrency.max(1);
-        config.error_body = Arc::new(GraphErrorBody);
+        let (token_url, graph) = config.endpoints(source_name)?;
+        let tokens = TokenSource::new(ClientCredentials {
+            token_url,
+            client_id: config.client_id.trim().to_string(),
+            client_secret: secret,
+            // Every Graph permission granted to the app registration: the client-credentials
+            // grant takes no finer scope.
+            scope: format!("{}/.default", graph.as_str().trim_end_matches('/')),
+            guidance: "check tenant_id, client_id and the client secret configured for this source, and that the secret has not expired".into(),
+        })?;
+        let concurrency = config.concurrency();
+        let mut http = HttpConfig::new("Authorization", Secret::new("Bearer"));
+        http.concurrency = concurrency;
+        http.error_body = Arc::new(GraphErrorBody);
         Ok(GraphClient {
-            http: HttpClient::new(config.clone())?,
-            retry: config,
+            http: HttpClient::new(http)?,
             tokens,
             root: format!("{}/v1.0", graph.as_str().trim_end_matches('/')),
             origin: graph.origin(),
-            concurrency: concurrency.max(1),
+            concurrency,
         })
     }
 
@@ -279,20 +291,21 @@ impl GraphClient {
                             .and_then(|v| v.trim().parse::<f64>().ok())
                             .filter(|s| s.is_finite() && *s >= 0.0)
                             .map(Duration::from_secs_f64);
+                        let retry = self.http.config();
                         let item_wait = match retry_after {
                             Some(d) => {
-                                let d = d.min(self.retry.max_reset_wait);
+                                let d = d.min(retry.max_reset_wait);
                                 self.http.note_throttled(d);
                                 d
                             }
                             None if status == 429 => {
-                                let d = backoff(&self.retry, round);
+                                let d = backoff(retry, round);
                                 self.http.note_throttled(d);
                                 d
                             }
                             None => {
                                 self.http.note_retry();
-                                backoff(&self.retry, round)
+                                backoff(retry, round)
                             }
                         };
                         tracing::debug!(%url, status, wait_ms = item_wait.as_millis() as u64, "batch item throttled; sending it again");

@@ -28,16 +28,13 @@ pub mod config;
 pub mod kinds;
 
 mod client;
-mod fetch;
+mod read;
 mod records;
 mod restore;
-mod snapshot;
-mod token;
 
 use std::path::Path;
 
 use async_trait::async_trait;
-use iamsnap_http::service_url;
 use iamsnap_provider::{
     ConnectOptions, IdMap, KindInfo, Operation, Outcome, ProviderError, ReadProvider, Record,
     RecordSink, RequestStats, WriteProvider,
@@ -77,60 +74,17 @@ impl EntraProvider {
             secret_file.as_deref(),
             &what,
         )?;
-        let concurrency = options.concurrency.or(config.concurrency).unwrap_or(4);
-        if !(1..=20).contains(&concurrency) {
-            return Err(ProviderError::Config(format!(
-                "sources.{source_name}.concurrency: {concurrency} is outside 1..=20; Graph throttles an application that sends more requests at once"
-            )));
-        }
-        let tenant = config.tenant_id.trim();
-        let valid_tenant = !tenant.is_empty()
-            && tenant
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
-        if !valid_tenant {
-            return Err(ProviderError::Config(format!(
-                "sources.{source_name}.tenant_id: {tenant:?} is not a tenant id; write the directory (tenant) id GUID or a verified domain such as contoso.onmicrosoft.com"
-            )));
-        }
-        if config.client_id.trim().is_empty() {
-            return Err(ProviderError::Config(format!(
-                "sources.{source_name}.client_id: empty; write the application (client) id of the app registration"
-            )));
-        }
-        let login = service_url(
-            source_name,
-            "login_url",
-            config
-                .login_url
-                .as_deref()
-                .unwrap_or(config::DEFAULT_LOGIN_URL),
-            config::DEFAULT_LOGIN_URL,
-        )?;
-        let graph = service_url(
-            source_name,
-            "graph_url",
-            config
-                .graph_url
-                .as_deref()
-                .unwrap_or(config::DEFAULT_GRAPH_URL),
-            config::DEFAULT_GRAPH_URL,
-        )?;
-        let token_url = login
-            .join(&format!("{tenant}/oauth2/v2.0/token"))
-            .map_err(|e| ProviderError::Config(format!("sources.{source_name}.login_url: {e}")))?;
-        let scope = format!("{}/.default", graph.as_str().trim_end_matches('/'));
-        let tokens = token::TokenSource::new(
-            token_url,
-            config.client_id.trim().to_string(),
-            secret,
-            scope,
-        )?;
+        // The command's concurrency stands in for the configured one, checked as if configured.
+        let config = EntraConfig {
+            concurrency: options.concurrency.or(config.concurrency),
+            ..config.clone()
+        };
+        config.validate(source_name)?;
         Ok(EntraProvider {
             source: source_name.to_string(),
             client_id: config.client_id.trim().to_string(),
-            client: GraphClient::new(graph, tokens, concurrency)?,
-            concurrency,
+            client: GraphClient::new(source_name, &config, secret)?,
+            concurrency: config.concurrency(),
             restore_policy_state: options.restore_policy_state,
         })
     }
@@ -152,15 +106,11 @@ impl ReadProvider for EntraProvider {
     }
 
     async fn healthcheck(&self) -> Result<(), ProviderError> {
-        let c = &self.client;
-        c.sign_in().await?;
-        c.get(&c.url("/users?$top=1&$select=id")).await?;
-        c.get(&c.url("/groups?$top=1&$select=id")).await?;
-        Ok(())
+        read::healthcheck(&self.client).await
     }
 
     async fn snapshot(&self, sink: RecordSink) -> Result<(), ProviderError> {
-        snapshot::Snapshot {
+        read::Snapshot {
             client: &self.client,
             sink,
         }
@@ -169,7 +119,7 @@ impl ReadProvider for EntraProvider {
     }
 
     async fn fetch(&self, kind: &str, key: &str) -> Result<Option<Record>, ProviderError> {
-        fetch::record(&self.client, kind, key).await
+        read::fetch::record(&self.client, kind, key).await
     }
 
     fn stats(&self) -> RequestStats {
@@ -199,19 +149,7 @@ impl WriteProvider for EntraProvider {
 
     /// The service principal iamsnap signs in as: restore never deletes it.
     async fn self_identity(&self) -> Result<Option<(String, String)>, ProviderError> {
-        let url = self.client.url(&format!(
-            "/servicePrincipals?$filter={}&$select=id,displayName",
-            fetch::segment(&format!(
-                "appId eq '{}'",
-                self.client_id.replace('\'', "''")
-            ))
-        ));
-        let (items, _) = self.client.page(&url).await?;
-        Ok(items.first().and_then(|sp| {
-            sp["displayName"]
-                .as_str()
-                .map(|name| (kinds::SERVICE_PRINCIPAL.to_string(), name.to_string()))
-        }))
+        read::fetch::self_identity(&self.client, &self.client_id).await
     }
 
     fn concurrency(&self) -> usize {

@@ -177,6 +177,12 @@ impl HttpClient {
         }
     }
 
+    /// The settings the client was built with, for callers that pace retries of their own
+    /// (items of a batch sent again) on the client's schedule.
+    pub fn config(&self) -> &HttpConfig {
+        &self.config
+    }
+
     /// Requests, throttles and retries so far.
     pub fn stats(&self) -> RequestStats {
         RequestStats {
@@ -379,52 +385,9 @@ enum Attempt {
 
 #[cfg(test)]
 mod tests {
-    use std::net::SocketAddr;
-    use std::sync::Mutex;
-    use std::sync::atomic::AtomicUsize;
-
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
     use super::*;
-    use crate::testing::Fault;
+    use crate::testing::{Fault, reply, serve};
     use crate::{Page, status_of};
-
-    /// A one-shot HTTP/1.1 server answering each connection with the next canned response and
-    /// recording every request head.
-    async fn serve(responses: Vec<String>) -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let log = seen.clone();
-        let next = Arc::new(AtomicUsize::new(0));
-        tokio::spawn(async move {
-            loop {
-                let Ok((mut stream, _)) = listener.accept().await else {
-                    return;
-                };
-                let mut buf = vec![0u8; 8192];
-                let n = stream.read(&mut buf).await.unwrap_or(0);
-                log.lock()
-                    .unwrap()
-                    .push(String::from_utf8_lossy(&buf[..n]).to_string());
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                let response = responses
-                    .get(i)
-                    .cloned()
-                    .unwrap_or_else(|| responses.last().cloned().unwrap());
-                let _ = stream.write_all(response.as_bytes()).await;
-                let _ = stream.shutdown().await;
-            }
-        });
-        (addr, seen)
-    }
-
-    fn reply(status: &str, extra: &str, body: &str) -> String {
-        format!(
-            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nConnection: close\r\n{extra}Content-Length: {}\r\n\r\n{body}",
-            body.len()
-        )
-    }
 
     fn fast_client(token: &str) -> HttpClient {
         let mut config = HttpConfig::new("Authorization", Secret::new(format!("SSWS {token}")));

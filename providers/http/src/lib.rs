@@ -18,6 +18,9 @@
 //!   method and URL, never the credential, and carries the provider's own explanation, read by
 //!   the [`ErrorBody`] parser the connector sets in its [`HttpConfig`].
 //!
+//! For the APIs that take short-lived bearer tokens, [`TokenSource`] gets them with the OAuth2
+//! client-credentials grant and refreshes them before they expire.
+//!
 //! ```no_run
 //! # async fn run() -> Result<(), iamsnap_provider::ProviderError> {
 //! use iamsnap_http::{HttpClient, HttpConfig, Page, service_url};
@@ -38,6 +41,7 @@ mod client;
 mod config;
 mod error;
 mod limiter;
+mod oauth2;
 mod paging;
 mod retry;
 
@@ -45,6 +49,7 @@ pub use client::{HttpClient, Response};
 pub use config::{HttpConfig, service_url};
 pub use error::{ErrorBody, OAuth2Error, error_message, found, status_of};
 pub use limiter::{RateLimiter, bucket};
+pub use oauth2::{ClientCredentials, TokenSource};
 pub use paging::{Page, next_link};
 pub use retry::{backoff, retry_wait};
 

@@ -8,8 +8,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::{Restore, precondition};
-use crate::fetch::segment;
 use crate::kinds::*;
+use crate::read::fetch::segment;
 use crate::records::id_of;
 
 pub(super) struct Links<'a, 'b> {

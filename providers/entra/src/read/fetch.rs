@@ -5,10 +5,10 @@ use iamsnap_http::found;
 use iamsnap_provider::{ProviderError, Record};
 use serde_json::{Value, json};
 
+use super::role_names;
 use crate::client::GraphClient;
 use crate::kinds::*;
 use crate::records::{self, Index, MEMBER_SELECT, id_of, select};
-use crate::snapshot::role_names;
 
 /// A path segment or OData string escaped for the URL.
 pub(crate) fn segment(value: &str) -> String {
@@ -32,7 +32,8 @@ fn fields(kind: &str) -> &'static [&'static str] {
     }
 }
 
-fn collection(kind: &str) -> &'static str {
+/// The collection under `/v1.0` holding directory objects of `kind`.
+pub(crate) fn collection(kind: &str) -> &'static str {
     match kind {
         USER => "users",
         GROUP => "groups",
@@ -171,6 +172,24 @@ pub(crate) async fn record(
             reason: "not a kind of the entra connector".into(),
         }),
     }
+}
+
+/// The kind and key of the service principal of the application with this `app_id` (the one
+/// iamsnap signs in as), if the tenant has it.
+pub(crate) async fn self_identity(
+    client: &GraphClient,
+    app_id: &str,
+) -> Result<Option<(String, String)>, ProviderError> {
+    let url = client.url(&format!(
+        "/servicePrincipals?$filter={}&$select=id,displayName",
+        eq("appId", app_id)
+    ));
+    let (items, _) = client.page(&url).await?;
+    Ok(items.first().and_then(|sp| {
+        sp["displayName"]
+            .as_str()
+            .map(|name| (SERVICE_PRINCIPAL.to_string(), name.to_string()))
+    }))
 }
 
 /// An index of the directory objects that `fields` of `items` name, read with

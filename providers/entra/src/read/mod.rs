@@ -1,6 +1,9 @@
 //! Reads a whole tenant: top-level collections page by page at Graph's largest `$top`, the
 //! independent ones concurrently; then per-object lists (members, owners, app role
-//! assignments) through `$batch`; records stream to the engine as pages arrive.
+//! assignments) through `$batch`; records stream to the engine as pages arrive. One object is
+//! read again by [`fetch`].
+
+pub(crate) mod fetch;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -18,6 +21,14 @@ use crate::records::{self, Index, MEMBER_SELECT, id_of, select};
 /// Per-object lists sent through `$batch` before their records are written: bounds memory on
 /// large tenants while keeping enough batches in flight.
 const WINDOW: usize = 400;
+
+/// Signs in and makes the first reads of a snapshot, one item each.
+pub(crate) async fn healthcheck(client: &GraphClient) -> Result<(), ProviderError> {
+    client.sign_in().await?;
+    client.get(&client.url("/users?$top=1&$select=id")).await?;
+    client.get(&client.url("/groups?$top=1&$select=id")).await?;
+    Ok(())
+}
 
 pub(crate) struct Snapshot<'a> {
     pub client: &'a GraphClient,

@@ -1,0 +1,237 @@
+//! Restore: one operation at a time, idempotent. [`Restore::apply`] sends each kind to its
+//! family: directory objects (`objects`: users, groups, applications, service principals,
+//! administrative units, brought back from the recycle bin where they still are), access
+//! policies (`policies`) and relationships (`links`). Snapshot ids in refs, memberships and
+//! policies are replaced by live ids from the [`IdMap`] first. Beside it: what a restore can
+//! reach ([`reachable`]) and what it can never give back ([`cannot_restore`]), for the plan and
+//! its report.
+
+mod links;
+mod objects;
+mod policies;
+
+use iamsnap_provider::{Action, IdMap, Operation, Outcome, ProviderError, Record};
+use serde_json::{Map, Value};
+
+use crate::client::GraphClient;
+use crate::kinds::*;
+
+pub(crate) struct Restore<'a> {
+    pub client: &'a GraphClient,
+    pub ids: &'a dyn IdMap,
+    pub restore_policy_state: bool,
+}
+
+impl Restore<'_> {
+    pub(crate) async fn apply(&self, op: &Operation) -> Result<Outcome, ProviderError> {
+        let record = match op.action {
+            Action::Delete => op.current.as_ref().or(op.desired.as_ref()),
+            _ => op.desired.as_ref(),
+        }
+        .ok_or_else(|| ProviderError::Precondition {
+            kind: op.kind.clone(),
+            key: op.key.clone(),
+            message: "the operation carries no record to apply".into(),
+        })?;
+        let record = if op.action == Action::Delete {
+            record.clone()
+        } else {
+            self.live(record)
+        };
+        match (op.kind.as_str(), op.action) {
+            (
+                USER | GROUP | APPLICATION | SERVICE_PRINCIPAL | ADMINISTRATIVE_UNIT,
+                Action::Create,
+            ) => self.create_object(&record).await,
+            (
+                USER | GROUP | APPLICATION | SERVICE_PRINCIPAL | ADMINISTRATIVE_UNIT,
+                Action::Update,
+            ) => {
+                let live = self.existing(&record).await?;
+                self.update_object(&record, &live).await
+            }
+            (
+                USER | GROUP | APPLICATION | SERVICE_PRINCIPAL | ADMINISTRATIVE_UNIT,
+                Action::Delete,
+            ) => self.delete_object(&record).await,
+            (CONDITIONAL_ACCESS_POLICY | NAMED_LOCATION, Action::Create | Action::Update) => {
+                self.save_policy(&record).await
+            }
+            (CONDITIONAL_ACCESS_POLICY | NAMED_LOCATION, Action::Delete) => {
+                self.delete_policy(&record).await
+            }
+            (AUTHENTICATION_METHODS_POLICY, Action::Create | Action::Update) => {
+                self.authentication_methods(&record).await
+            }
+            (
+                USER_MANAGER
+                | GROUP_MEMBER
+                | GROUP_OWNER
+                | ADMINISTRATIVE_UNIT_MEMBER
+                | APP_ROLE_ASSIGNMENT
+                | OAUTH2_PERMISSION_GRANT
+                | DIRECTORY_ROLE_ASSIGNMENT,
+                _,
+            ) => {
+                links::Links { restore: self }
+                    .apply(op.action, &record)
+                    .await
+            }
+            (kind, action) => Err(ProviderError::Unsupported {
+                kind: kind.to_string(),
+                key: op.key.clone(),
+                action: format!("{action:?}").to_lowercase(),
+                reason: "see the kinds' capabilities in docs/entra.md".into(),
+            }),
+        }
+    }
+
+    /// `record` with snapshot ids replaced by live ids: its own, its refs', and every attribute
+    /// string equal to a rewritten ref id (policies name users, groups and locations by id).
+    pub(crate) fn live(&self, record: &Record) -> Record {
+        iamsnap_provider::to_live(record, self.ids)
+    }
+}
+
+pub(crate) fn precondition(record: &Record, message: &str) -> ProviderError {
+    ProviderError::Precondition {
+        kind: record.kind.clone(),
+        key: record.key.clone(),
+        message: message.to_string(),
+    }
+}
+
+/// The properties of `attrs` Graph lets a client write; nulls are left out of creations.
+fn writable(kind: &str, attrs: &Value, creating: bool) -> Map<String, Value> {
+    let read_only: &[&str] = match kind {
+        USER => &["userType", "onPremisesImmutableId", "onPremisesSyncEnabled"],
+        GROUP if creating => &["mail"],
+        GROUP => &["mail", "isAssignableToRole"],
+        APPLICATION => &["appId", "keyCredentials", "passwordCredentials"],
+        SERVICE_PRINCIPAL => &["appId", "appOwnerOrganizationId", "servicePrincipalType"],
+        CONDITIONAL_ACCESS_POLICY => &["templateId"],
+        _ => &[],
+    };
+    attrs
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, v)| !(read_only.contains(&k.as_str()) || creating && v.is_null()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// Equal, reading a missing property as null (Graph omits some unset properties).
+fn same(desired: &Value, live: &Value) -> bool {
+    desired == live
+        || (desired.is_null() && live.is_null())
+        || iamsnap_provider::canonical::normalize(desired.clone())
+            == iamsnap_provider::canonical::normalize(live.clone())
+}
+
+fn rewrite_within(value: &mut Value, old: &str, new: &str) {
+    if let Value::Array(items) = value {
+        for item in items {
+            if let Value::String(s) = item {
+                *s = s.replace(old, new);
+            }
+        }
+    }
+}
+
+/// The closest state to `desired` a restore can bring `live` to: the properties Graph never
+/// lets a client write (an application's appId and credentials, a group's mail, whether a group
+/// is role-assignable once created) are taken from `live`, identifier URIs follow a new appId,
+/// and an enabled policy found switched off is brought back report-only unless policy states
+/// are restored.
+pub(crate) fn reachable(mut desired: Record, live: &Record, restore_policy_state: bool) -> Record {
+    let fixed: &[&str] = match desired.kind.as_str() {
+        USER => &["userType", "onPremisesImmutableId", "onPremisesSyncEnabled"],
+        GROUP => &["mail", "isAssignableToRole"],
+        APPLICATION => &["appId", "keyCredentials", "passwordCredentials"],
+        SERVICE_PRINCIPAL => &["appId", "appOwnerOrganizationId", "servicePrincipalType"],
+        AUTHENTICATION_METHODS_POLICY => &["displayName", "description", "policyVersion"],
+        _ => &[],
+    };
+    // Mirrors `policy_state`: an enabled policy found switched off comes back report-only,
+    // never enforced, unless policy states are restored.
+    if desired.kind == CONDITIONAL_ACCESS_POLICY
+        && !restore_policy_state
+        && desired.attrs["state"] == "enabled"
+        && live.attrs["state"] != "enabled"
+    {
+        desired.attrs["state"] = Value::String(policies::REPORT_ONLY.into());
+    }
+    if desired.kind == APPLICATION {
+        let old = desired.attrs["appId"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let new = live.attrs["appId"].as_str().unwrap_or_default();
+        if !old.is_empty() && old != new {
+            rewrite_within(&mut desired.attrs["identifierUris"], &old, new);
+        }
+    }
+    if let (Value::Object(d), Value::Object(l)) = (&mut desired.attrs, &live.attrs) {
+        for field in fixed {
+            match l.get(*field) {
+                Some(v) => d.insert(field.to_string(), v.clone()),
+                None => d.remove(*field),
+            };
+        }
+    }
+    desired
+}
+
+fn unified(group: &Record) -> bool {
+    group.attrs["groupTypes"]
+        .as_array()
+        .is_some_and(|t| t.iter().any(|t| t == "Unified"))
+}
+
+/// What restoring `record` cannot give back, for the restore report (which lists the keys of
+/// the records sharing a reason): the kind's notes, narrowed to the record, and each
+/// application credential by name.
+pub(crate) fn cannot_restore(record: &Record, restore_policy_state: bool) -> Vec<String> {
+    let notes = KINDS
+        .iter()
+        .find(|k| k.name == record.kind)
+        .map(|k| k.cannot_restore)
+        .unwrap_or_default();
+    let mut out: Vec<String> = notes
+        .iter()
+        .filter(|note| match record.kind.as_str() {
+            USER if note.starts_with("guest users") => record.attrs["userType"] == "Guest",
+            USER if note.starts_with("users synchronised") => {
+                record.attrs["onPremisesSyncEnabled"] == true
+            }
+            GROUP if note.starts_with("Microsoft 365") => unified(record),
+            GROUP => !unified(record),
+            GROUP_MEMBER => record.target("member").is_some_and(|m| m.kind == DEVICE),
+            SERVICE_PRINCIPAL => record.target("application").is_none(),
+            APPLICATION => **note != APP_SECRETS,
+            CONDITIONAL_ACCESS_POLICY => {
+                **note != CA_REPORT_ONLY
+                    || (record.attrs["state"] == "enabled" && !restore_policy_state)
+            }
+            _ => true,
+        })
+        .map(|note| note.to_string())
+        .collect();
+    if record.kind == APPLICATION {
+        for (field, what) in [
+            ("passwordCredentials", "client secret"),
+            ("keyCredentials", "certificate"),
+        ] {
+            for c in record.attrs[field].as_array().into_iter().flatten() {
+                out.push(format!(
+                    "{what} {:?} (keyId {}, expires {}): a re-created application has none; add a new one and configure it where this one was used",
+                    c["displayName"].as_str().unwrap_or(""),
+                    c["keyId"].as_str().unwrap_or("?"),
+                    c["endDateTime"].as_str().unwrap_or("never"),
+                ));
+            }
+        }
+    }
+    out
+}
