@@ -1,7 +1,8 @@
 //! The IAM client: the standard AWS credential chain, an optional assumed role, retries with
-//! backoff for throttling, and counters of requests for `stats()`.
+//! backoff for throttling, counters of requests for `stats()`, the errors of IAM calls with the
+//! operation they came from, and the pages of IAM listings as the SDK's paginators fetch them.
 
-use std::future::Future;
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -12,15 +13,19 @@ use aws_config::retry::RetryConfig;
 use aws_config::sts::AssumeRoleProvider;
 use aws_sdk_iam::config::{Region, SharedCredentialsProvider};
 use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_iam::operation as op;
+use aws_smithy_async::future::pagination_stream::PaginationStream;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::{
     BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
     FinalizerInterceptorContextRef,
 };
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use iamsnap_provider::{ProviderError, RequestStats};
+use tokio::sync::OnceCell;
 
 use crate::config::AwsIamConfig;
 
@@ -38,9 +43,67 @@ pub(crate) enum Base {
     Given(Box<aws_config::SdkConfig>),
 }
 
+/// The IAM client of one source and its request counters. The client is built on first use:
+/// building resolves the profile and the assumed role, which a provider that is only
+/// constructed (`iamsnap config check`) must not do.
+pub(crate) struct Connection {
+    config: AwsIamConfig,
+    base: std::sync::Mutex<Option<Base>>,
+    built: OnceCell<(aws_sdk_iam::Client, aws_config::SdkConfig)>,
+    counter: Arc<Counter>,
+}
+
+impl Connection {
+    pub fn new(config: &AwsIamConfig, base: Base) -> Self {
+        Connection {
+            config: config.clone(),
+            base: std::sync::Mutex::new(Some(base)),
+            built: OnceCell::new(),
+            counter: Arc::new(Counter::default()),
+        }
+    }
+
+    /// The IAM client, built on first use.
+    pub async fn iam(&self) -> &aws_sdk_iam::Client {
+        &self.built().await.0
+    }
+
+    async fn built(&self) -> &(aws_sdk_iam::Client, aws_config::SdkConfig) {
+        self.built
+            .get_or_init(|| async {
+                let base = self
+                    .base
+                    .lock()
+                    .expect("the base configuration lock is never poisoned")
+                    .take()
+                    .unwrap_or(Base::Chain);
+                build(&self.config, base, self.counter.clone()).await
+            })
+            .await
+    }
+
+    /// The ARN the credentials act as (`sts:GetCallerIdentity`).
+    pub async fn caller_arn(&self) -> Result<String, ProviderError> {
+        let sts = aws_sdk_sts::Client::new(&self.built().await.1);
+        let out = sts.get_caller_identity().send().await.map_err(|e| {
+            ApiError::from_sdk("GetCallerIdentity", e).context("the credentials of this source")
+        })?;
+        out.arn()
+            .map(str::to_string)
+            .ok_or_else(|| ProviderError::Decode {
+                url: "sts:GetCallerIdentity".into(),
+                message: "the answer has no Arn".into(),
+            })
+    }
+
+    pub fn stats(&self) -> RequestStats {
+        self.counter.stats()
+    }
+}
+
 /// Builds the IAM client for `cfg` (checked by [`AwsIamConfig::validate`]). Nothing is sent:
 /// credentials are resolved on first use.
-pub(crate) async fn build(
+async fn build(
     cfg: &AwsIamConfig,
     base: Base,
     counter: Arc<Counter>,
@@ -286,52 +349,125 @@ where
     }
 }
 
-/// One page of a `Marker`-paged IAM listing.
-pub(crate) struct Page<T> {
-    pub items: Vec<T>,
-    pub is_truncated: bool,
-    pub marker: Option<String>,
+/// The answer of a `Marker`-paged IAM listing: whether more pages follow and where the next
+/// one starts. Every listing output of the SDK has both, as inherent methods: this trait lets
+/// [`Pages`] check them whatever the listing.
+pub(crate) trait Page {
+    fn is_truncated(&self) -> bool;
+    fn marker(&self) -> Option<&str>;
 }
 
-/// Reads every page of a listing: calls `fetch` with the previous page's marker for as long as
-/// the answer says `IsTruncated`. A truncated page without a marker, or a marker seen before, is
-/// an error rather than an endless loop or a silently short listing.
-pub(crate) async fn all_pages<T, F, Fut>(op: &'static str, mut fetch: F) -> Result<Vec<T>, ApiError>
-where
-    F: FnMut(Option<String>) -> Fut,
-    Fut: Future<Output = Result<Page<T>, ApiError>>,
-{
-    let mut items = Vec::new();
-    let mut marker: Option<String> = None;
-    let mut seen = std::collections::HashSet::new();
-    loop {
-        let page = fetch(marker.take()).await?;
-        items.extend(page.items);
-        if !page.is_truncated {
-            return Ok(items);
+/// Implements [`Page`] with the output's own `is_truncated` and `marker`, for the listings the
+/// connector reads.
+macro_rules! page {
+    ($($output:ty),* $(,)?) => {$(
+        impl Page for $output {
+            fn is_truncated(&self) -> bool {
+                <$output>::is_truncated(self)
+            }
+            fn marker(&self) -> Option<&str> {
+                <$output>::marker(self)
+            }
         }
-        match page.marker {
-            Some(next) if seen.insert(next.clone()) => marker = Some(next),
-            Some(_) => {
-                return Err(ApiError {
-                    op,
-                    code: None,
-                    message:
-                        "the service returned the same Marker twice; the listing would never end"
-                            .into(),
-                    status: None,
-                    transport: false,
-                });
-            }
-            None => {
-                return Err(ApiError {
-                    op,
-                    code: None,
-                    message: "the page says IsTruncated but carries no Marker".into(),
-                    status: None,
-                    transport: false,
-                });
-            }
+    )*};
+}
+
+page!(
+    op::get_account_authorization_details::GetAccountAuthorizationDetailsOutput,
+    op::get_group::GetGroupOutput,
+    op::list_access_keys::ListAccessKeysOutput,
+    op::list_account_aliases::ListAccountAliasesOutput,
+    op::list_attached_group_policies::ListAttachedGroupPoliciesOutput,
+    op::list_attached_role_policies::ListAttachedRolePoliciesOutput,
+    op::list_attached_user_policies::ListAttachedUserPoliciesOutput,
+    op::list_entities_for_policy::ListEntitiesForPolicyOutput,
+    op::list_group_policies::ListGroupPoliciesOutput,
+    op::list_groups_for_user::ListGroupsForUserOutput,
+    op::list_instance_profiles::ListInstanceProfilesOutput,
+    op::list_instance_profiles_for_role::ListInstanceProfilesForRoleOutput,
+    op::list_mfa_devices::ListMfaDevicesOutput,
+    op::list_policies::ListPoliciesOutput,
+    op::list_policy_tags::ListPolicyTagsOutput,
+    op::list_policy_versions::ListPolicyVersionsOutput,
+    op::list_role_policies::ListRolePoliciesOutput,
+    op::list_roles::ListRolesOutput,
+    op::list_signing_certificates::ListSigningCertificatesOutput,
+    op::list_ssh_public_keys::ListSshPublicKeysOutput,
+    op::list_user_policies::ListUserPoliciesOutput,
+    op::list_user_tags::ListUserTagsOutput,
+    op::list_users::ListUsersOutput,
+);
+
+/// The stream an SDK paginator's `send()` gives.
+type PageStream<T, E> = PaginationStream<Result<T, SdkError<E, HttpResponse>>>;
+
+/// The pages of one IAM listing, fetched by the SDK's paginator, with the API operation named on
+/// errors. The listing ends after the page that says it is the last (`IsTruncated` false), even
+/// if that page carries a marker, so no request is made past it. A truncated page without a
+/// marker, or a marker seen before, is an error: the paginator alone would end the listing
+/// there, and the backup would be silently short.
+pub(crate) struct Pages<T, E> {
+    op: &'static str,
+    stream: PageStream<T, E>,
+    markers: HashSet<String>,
+    done: bool,
+}
+
+impl<T, E> Pages<T, E>
+where
+    T: Page,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    /// The next page; `None` after the last one.
+    pub async fn next(&mut self) -> Result<Option<T>, ApiError> {
+        if self.done {
+            return Ok(None);
+        }
+        let Some(page) = self.stream.next().await else {
+            self.done = true;
+            return Ok(None);
+        };
+        let page = page.api(self.op)?;
+        if !page.is_truncated() {
+            self.done = true;
+            return Ok(Some(page));
+        }
+        match page.marker().filter(|m| !m.is_empty()) {
+            Some(marker) if self.markers.insert(marker.to_string()) => Ok(Some(page)),
+            Some(_) => Err(ApiError::local(
+                self.op,
+                "the service returned the same Marker twice; the listing would never end",
+            )),
+            None => Err(ApiError::local(
+                self.op,
+                "the page says IsTruncated but carries no Marker",
+            )),
+        }
+    }
+
+    /// Every item of every page; `items` takes them out of one page.
+    pub async fn items<I>(mut self, items: impl Fn(T) -> Vec<I>) -> Result<Vec<I>, ApiError> {
+        let mut all = Vec::new();
+        while let Some(page) = self.next().await? {
+            all.extend(items(page));
+        }
+        Ok(all)
+    }
+}
+
+/// Names the API operation of a paginator's stream:
+/// `client.list_users().into_paginator().send().pages("ListUsers")`.
+pub(crate) trait Paginated<T, E> {
+    fn pages(self, op: &'static str) -> Pages<T, E>;
+}
+
+impl<T, E> Paginated<T, E> for PageStream<T, E> {
+    fn pages(self, op: &'static str) -> Pages<T, E> {
+        Pages {
+            op,
+            stream: self,
+            markers: HashSet::new(),
+            done: false,
         }
     }
 }
@@ -339,54 +475,70 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Mutex;
 
-    fn page(items: &[u32], marker: Option<&str>) -> Result<Page<u32>, ApiError> {
-        Ok(Page {
-            items: items.to_vec(),
-            is_truncated: marker.is_some(),
-            marker: marker.map(str::to_string),
-        })
+    use aws_sdk_iam::operation::list_users::{ListUsersError, ListUsersOutput};
+    use aws_smithy_async::future::pagination_stream::fn_stream::FnStream;
+
+    fn page(marker: Option<&str>, truncated: bool) -> ListUsersOutput {
+        ListUsersOutput::builder()
+            .set_users(Some(Vec::new()))
+            .set_marker(marker.map(str::to_string))
+            .is_truncated(truncated)
+            .build()
+            .unwrap()
+    }
+
+    /// A paginator's stream serving `answers` in turn, and how many of them were asked for.
+    fn scripted(
+        answers: Vec<ListUsersOutput>,
+    ) -> (Pages<ListUsersOutput, ListUsersError>, Arc<AtomicU64>) {
+        let asked = Arc::new(AtomicU64::new(0));
+        let count = asked.clone();
+        let stream = PaginationStream::new(FnStream::new(move |tx| {
+            Box::pin(async move {
+                for answer in answers {
+                    count.fetch_add(1, Ordering::SeqCst);
+                    if tx.send(Ok(answer)).await.is_err() {
+                        return;
+                    }
+                }
+            })
+        }));
+        (stream.pages("ListUsers"), asked)
     }
 
     #[tokio::test]
-    async fn follows_markers_to_the_last_page() {
-        let asked = Mutex::new(Vec::new());
-        let all = all_pages("ListUsers", |marker| {
-            asked.lock().unwrap().push(marker.clone());
-            let answer = match marker.as_deref() {
-                None => page(&[1, 2], Some("m1")),
-                Some("m1") => page(&[3], Some("m2")),
-                Some("m2") => page(&[4, 5], None),
-                other => panic!("unexpected marker {other:?}"),
-            };
-            async move { answer }
-        })
-        .await
-        .unwrap();
-        assert_eq!(all, [1, 2, 3, 4, 5]);
-        assert_eq!(
-            *asked.lock().unwrap(),
-            [None, Some("m1".to_string()), Some("m2".to_string())]
-        );
+    async fn reads_to_the_last_page_and_no_further() {
+        let (mut pages, asked) = scripted(vec![
+            page(Some("m1"), true),
+            page(Some("m2"), true),
+            // The last page by IsTruncated, whatever its marker says.
+            page(Some("m3"), false),
+            page(None, false),
+        ]);
+        let mut markers = Vec::new();
+        while let Some(p) = pages.next().await.unwrap() {
+            markers.push(p.marker().map(str::to_string));
+        }
+        assert_eq!(markers.len(), 3);
+        assert_eq!(markers[2].as_deref(), Some("m3"));
+        assert_eq!(asked.load(Ordering::SeqCst), 3);
     }
 
     #[tokio::test]
     async fn refuses_a_truncated_page_without_marker_and_a_repeated_marker() {
-        let err = all_pages("ListRoles", |_| async {
-            page(&[1], None).map(|p| Page {
-                is_truncated: true,
-                ..p
-            })
-        })
-        .await
-        .unwrap_err();
+        let (pages, _) = scripted(vec![page(None, true)]);
+        let err = pages.items(|p| p.users).await.unwrap_err();
         assert!(err.message.contains("no Marker"), "{}", err.message);
 
-        let err = all_pages("ListRoles", |_| async { page(&[1], Some("same")) })
-            .await
-            .unwrap_err();
+        let (pages, _) = scripted(vec![
+            page(Some("a"), true),
+            page(Some("b"), true),
+            page(Some("a"), true),
+        ]);
+        let err = pages.items(|p| p.users).await.unwrap_err();
         assert!(err.message.contains("same Marker twice"), "{}", err.message);
+        assert_eq!(err.op, "ListUsers");
     }
 
     #[test]

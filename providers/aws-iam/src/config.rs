@@ -4,6 +4,7 @@
 //! `~/.aws/config` profiles, SSO, `credential_process`, container and instance roles), optionally
 //! followed by one assumed role.
 
+use iamsnap_provider::ProviderError;
 use serde::Deserialize;
 
 /// Requests in flight at once when `concurrency` is not set.
@@ -27,24 +28,29 @@ pub struct AwsIamConfig {
 }
 
 impl AwsIamConfig {
-    /// `concurrency`, checked.
-    pub fn concurrency(&self) -> Result<usize, String> {
-        match self.concurrency {
-            None => Ok(DEFAULT_CONCURRENCY),
-            Some(0) => Err("concurrency must be at least 1".into()),
-            Some(n) => Ok(n),
-        }
+    /// Requests in flight at once for per-object reads: `concurrency`, else the default.
+    pub fn concurrency(&self) -> usize {
+        self.concurrency.unwrap_or(DEFAULT_CONCURRENCY)
     }
 
-    /// Checks what can be checked without calling AWS.
-    pub fn validate(&self) -> Result<(), String> {
-        self.concurrency()?;
+    /// Every check of the configuration, all made without calling AWS. Errors name the source:
+    /// `sources.aws-prod: concurrency must be at least 1`.
+    pub fn validate(&self, source_name: &str) -> Result<(), ProviderError> {
+        self.problem().map_or(Ok(()), |e| {
+            Err(ProviderError::Config(format!("sources.{source_name}: {e}")))
+        })
+    }
+
+    fn problem(&self) -> Option<String> {
+        if self.concurrency == Some(0) {
+            return Some("concurrency must be at least 1".into());
+        }
         if let Some(arn) = &self.assume_role_arn {
             let parts: Vec<&str> = arn.splitn(6, ':').collect();
             let is_role = matches!(parts.as_slice(), ["arn", _, "iam", "", account, resource]
                 if account.len() == 12 && resource.starts_with("role/"));
             if !is_role {
-                return Err(format!(
+                return Some(format!(
                     "assume_role_arn {arn:?} is not a role ARN (arn:aws:iam::123456789012:role/NAME)"
                 ));
             }
@@ -53,11 +59,11 @@ impl AwsIamConfig {
             && !endpoint.starts_with("https://")
             && !endpoint.starts_with("http://")
         {
-            return Err(format!(
+            return Some(format!(
                 "endpoint {endpoint:?} must start with https:// or http://"
             ));
         }
-        Ok(())
+        None
     }
 }
 
@@ -77,16 +83,34 @@ mod tests {
             "#,
         )
         .unwrap();
-        assert_eq!(cfg.concurrency(), Ok(4));
+        assert_eq!(cfg.concurrency(), 4);
         assert_eq!(cfg.profile.as_deref(), Some("backup"));
 
         let err = toml::from_str::<AwsIamConfig>("secret_access_key = \"x\"").unwrap_err();
         assert!(err.to_string().contains("unknown field"), "{err}");
-        assert!(
-            toml::from_str::<AwsIamConfig>("concurrency = 0")
-                .unwrap()
-                .concurrency()
-                .is_err()
+        assert_eq!(AwsIamConfig::default().concurrency(), DEFAULT_CONCURRENCY);
+    }
+
+    #[test]
+    fn validation_names_the_source_and_the_problem() {
+        let message = |toml: &str| match toml::from_str::<AwsIamConfig>(toml)
+            .unwrap()
+            .validate("aws-prod")
+        {
+            Err(ProviderError::Config(message)) => message,
+            other => panic!("{toml}: {other:?}"),
+        };
+        assert_eq!(
+            message("concurrency = 0"),
+            "sources.aws-prod: concurrency must be at least 1"
+        );
+        assert_eq!(
+            message(r#"assume_role_arn = "arn:aws:iam::123456789012:user/ada""#),
+            r#"sources.aws-prod: assume_role_arn "arn:aws:iam::123456789012:user/ada" is not a role ARN (arn:aws:iam::123456789012:role/NAME)"#
+        );
+        assert_eq!(
+            message(r#"endpoint = "127.0.0.1:5000""#),
+            r#"sources.aws-prod: endpoint "127.0.0.1:5000" must start with https:// or http://"#
         );
     }
 
@@ -98,6 +122,6 @@ mod tests {
         assert_eq!(source.remove("provider").unwrap().as_str(), Some("aws-iam"));
         let cfg: AwsIamConfig = source.try_into().unwrap();
         assert!(cfg.assume_role_arn.as_deref().unwrap().contains(":role/"));
-        assert_eq!(cfg.validate(), Ok(()));
+        assert!(cfg.validate("aws-prod").is_ok());
     }
 }

@@ -1,11 +1,13 @@
 //! The client against a scripted IAM endpoint: answers moto cannot give (throttling,
 //! `GetAccountAuthorizationDetails` in several pages).
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
 use iamsnap_aws_iam::{AwsIamConfig, AwsIamProvider, kinds};
-use iamsnap_provider::{ConnectOptions, ReadProvider};
+use iamsnap_provider::{ConnectOptions, ReadProvider, Ref};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 type Script = Arc<dyn Fn(usize, &str) -> (u16, String) + Send + Sync>;
@@ -162,4 +164,146 @@ async fn access_denied_names_the_call_and_the_permission_to_grant() {
         "{text}"
     );
     assert!(text.contains("Grant the permissions"), "{text}");
+}
+
+/// An IAM answer of `action` with `result` inside.
+fn answer(action: &str, result: &str) -> (u16, String) {
+    (
+        200,
+        format!(
+            r#"<{action}Response xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><{action}Result>{result}</{action}Result><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></{action}Response>"#
+        ),
+    )
+}
+
+fn encoded(doc: serde_json::Value) -> String {
+    percent_encoding::utf8_percent_encode(&doc.to_string(), percent_encoding::NON_ALPHANUMERIC)
+        .to_string()
+}
+
+fn trusting(arns: &[String]) -> String {
+    encoded(
+        serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": arns}, "Action": "sts:AssumeRole"}]}),
+    )
+}
+
+/// One page of authorization details for `filter`: the first or the second half of the
+/// account, in the shape AWS pages it.
+fn details_of(filter: &str, second: bool) -> String {
+    let arn = |kind: &str, name: &str| format!("arn:aws:iam::123456789012:{kind}/{name}");
+    let n = if second { 2 } else { 1 };
+    // The entity of the other page, which every relation points at.
+    let m = 3 - n;
+    let entity = match filter {
+        "LocalManagedPolicy" => format!(
+            "<Policies><member><PolicyName>p{n}</PolicyName><PolicyId>ANPA{n}</PolicyId><Arn>{}</Arn><Path>/</Path><DefaultVersionId>v1</DefaultVersionId><PolicyVersionList><member><Document>{}</Document><VersionId>v1</VersionId><IsDefaultVersion>true</IsDefaultVersion></member></PolicyVersionList></member></Policies>",
+            arn("policy", &format!("p{n}")),
+            encoded(serde_json::json!({"Version": "2012-10-17", "Statement": []}))
+        ),
+        // Each group holds the policy of the other page: attachments need every policy id.
+        "Group" => format!(
+            "<GroupDetailList><member><Path>/</Path><GroupName>g{n}</GroupName><GroupId>AGPA{n}</GroupId><Arn>{}</Arn><GroupPolicyList/><AttachedManagedPolicies><member><PolicyName>p{m}</PolicyName><PolicyArn>{}</PolicyArn></member></AttachedManagedPolicies></member></GroupDetailList>",
+            arn("group", &format!("g{n}")),
+            arn("policy", &format!("p{m}"))
+        ),
+        // Each user is a member of the group of the other page.
+        "User" => format!(
+            "<UserDetailList><member><Path>/</Path><UserName>u{n}</UserName><UserId>AIDA{n}</UserId><Arn>{}</Arn><GroupList><member>g{m}</member></GroupList><UserPolicyList/><AttachedManagedPolicies/><Tags/></member></UserDetailList>",
+            arn("user", &format!("u{n}"))
+        ),
+        // Each role trusts the role and the user of the other page.
+        "Role" => format!(
+            "<RoleDetailList><member><Path>/</Path><RoleName>r{n}</RoleName><RoleId>AROA{n}</RoleId><Arn>{}</Arn><AssumeRolePolicyDocument>{}</AssumeRolePolicyDocument><InstanceProfileList/><RolePolicyList/><AttachedManagedPolicies/><Tags/></member></RoleDetailList>",
+            arn("role", &format!("r{n}")),
+            trusting(&[arn("role", &format!("r{m}")), arn("user", &format!("u{m}"))])
+        ),
+        other => panic!("unexpected filter {other}"),
+    };
+    let paging = if second {
+        "<IsTruncated>false</IsTruncated>".to_string()
+    } else {
+        format!("<IsTruncated>true</IsTruncated><Marker>{filter}-2</Marker>")
+    };
+    format!("{paging}{entity}")
+}
+
+/// A whole account whose authorization details come in two pages per filter, as AWS pages
+/// them (moto gives one), with every relation pointing across pages.
+fn paged_account(_: usize, body: &str) -> (u16, String) {
+    let field = |name: &str| {
+        body.split('&')
+            .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+            .map(str::to_string)
+    };
+    let action = field("Action").unwrap();
+    let list = |inner: &str| answer(&action, &format!("<IsTruncated>false</IsTruncated>{inner}"));
+    match action.as_str() {
+        "GetAccountAuthorizationDetails" => {
+            let filter = field("Filter.member.1").unwrap();
+            answer(&action, &details_of(&filter, field("Marker").is_some()))
+        }
+        "ListRoles" => {
+            let roles: String = (1..=2)
+                .map(|n| format!("<member><Path>/</Path><RoleName>r{n}</RoleName><RoleId>AROA{n}</RoleId><Arn>arn:aws:iam::123456789012:role/r{n}</Arn><CreateDate>2024-01-01T00:00:00Z</CreateDate><Description>role {n}</Description><MaxSessionDuration>7200</MaxSessionDuration></member>"))
+                .collect();
+            list(&format!("<Roles>{roles}</Roles>"))
+        }
+        "ListPolicyTags" => list("<Tags/>"),
+        "ListMFADevices" => list("<MFADevices/>"),
+        "ListAccessKeys" => list("<AccessKeyMetadata/>"),
+        "ListInstanceProfiles" => list("<InstanceProfiles/>"),
+        "ListAccountAliases" => list("<AccountAliases/>"),
+        "ListSAMLProviders" => answer(&action, "<SAMLProviderList/>"),
+        "ListOpenIDConnectProviders" => answer(&action, "<OpenIDConnectProviderList/>"),
+        "GetLoginProfile" | "GetAccountPasswordPolicy" => (
+            404,
+            r#"<ErrorResponse><Error><Type>Sender</Type><Code>NoSuchEntity</Code><Message>none</Message></Error><RequestId>r</RequestId></ErrorResponse>"#.to_string(),
+        ),
+        other => panic!("unexpected call {other}: {body}"),
+    }
+}
+
+#[tokio::test]
+async fn a_snapshot_resolves_refs_across_pages_of_every_filter() {
+    let (endpoint, seen) = serve(Arc::new(paged_account)).await;
+    let records = common::snapshot(&provider(&endpoint)).await;
+    let find = |kind: &str, key: &str| {
+        records
+            .iter()
+            .find(|r| r.kind == kind && r.key == key)
+            .unwrap_or_else(|| panic!("{kind} {key} in {records:#?}"))
+    };
+    for n in [1, 2] {
+        find(kinds::POLICY, &format!("p{n}"));
+        let role = find(kinds::ROLE, &format!("r{n}"));
+        let m = 3 - n;
+        assert_eq!(
+            role.refs,
+            vec![
+                Ref::new("trusts", kinds::ROLE, format!("AROA{m}")),
+                Ref::new("trusts", kinds::USER, format!("AIDA{m}")),
+            ]
+        );
+        assert_eq!(role.attrs["description"], format!("role {n}"));
+        let membership = find(kinds::GROUP_MEMBERSHIP, &format!("g{m}|u{n}"));
+        assert_eq!(membership.id, format!("AGPA{m}|AIDA{n}"));
+        let attachment = find(
+            kinds::POLICY_ATTACHMENT,
+            &format!("group/g{n}|arn:aws:iam::123456789012:policy/p{m}"),
+        );
+        assert!(
+            attachment
+                .refs
+                .contains(&Ref::new("policy", kinds::POLICY, format!("ANPA{m}"))),
+            "{attachment:?}"
+        );
+    }
+    assert_eq!(records.len(), 12, "{records:#?}");
+    let details = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|body| body.contains("Action=GetAccountAuthorizationDetails"))
+        .count();
+    assert_eq!(details, 8, "two pages for each of four filters");
 }

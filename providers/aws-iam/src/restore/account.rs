@@ -384,12 +384,14 @@ pub(super) async fn delete_password_policy(ctx: &Ctx<'_>) -> Result<(), ApiError
 
 pub(super) async fn create_alias(ctx: &Ctx<'_>, desired: &Record) -> Result<Done, ApiError> {
     let alias = &desired.key;
-    let live = paged!(
-        "ListAccountAliases",
-        ctx.client.list_account_aliases(),
-        account_aliases
-    )
-    .await?;
+    let live = ctx
+        .client
+        .list_account_aliases()
+        .into_paginator()
+        .send()
+        .pages("ListAccountAliases")
+        .items(|o| o.account_aliases)
+        .await?;
     if live.contains(alias) {
         return Ok(Done::Unchanged(alias.clone()));
     }

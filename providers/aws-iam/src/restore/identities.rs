@@ -121,12 +121,15 @@ pub(super) async fn converge_user(ctx: &Ctx<'_>, desired: &Record) -> Result<Don
                         .map(drop)?,
                 }
             }
-            let live_tags = paged!(
-                "ListUserTags",
-                ctx.client.list_user_tags().user_name(name),
-                tags
-            )
-            .await?;
+            let live_tags = ctx
+                .client
+                .list_user_tags()
+                .user_name(name)
+                .into_paginator()
+                .send()
+                .pages("ListUserTags")
+                .items(|o| o.tags)
+                .await?;
             changed |= converge_tags(
                 &live_tags,
                 &desired.attrs,
@@ -172,12 +175,14 @@ pub(super) async fn delete_user(ctx: &Ctx<'_>, name: &str) -> Result<(), ApiErro
         Err(e) if !e.is("NoSuchEntity") => return Err(e),
         _ => {}
     }
-    for key in paged!(
-        "ListAccessKeys",
-        c.list_access_keys().user_name(name),
-        access_key_metadata
-    )
-    .await?
+    for key in c
+        .list_access_keys()
+        .user_name(name)
+        .into_paginator()
+        .send()
+        .pages("ListAccessKeys")
+        .items(|o| o.access_key_metadata)
+        .await?
     {
         c.delete_access_key()
             .user_name(name)
@@ -186,12 +191,14 @@ pub(super) async fn delete_user(ctx: &Ctx<'_>, name: &str) -> Result<(), ApiErro
             .await
             .api("DeleteAccessKey")?;
     }
-    for device in paged!(
-        "ListMFADevices",
-        c.list_mfa_devices().user_name(name),
-        mfa_devices
-    )
-    .await?
+    for device in c
+        .list_mfa_devices()
+        .user_name(name)
+        .into_paginator()
+        .send()
+        .pages("ListMFADevices")
+        .items(|o| o.mfa_devices)
+        .await?
     {
         c.deactivate_mfa_device()
             .user_name(name)
@@ -200,12 +207,14 @@ pub(super) async fn delete_user(ctx: &Ctx<'_>, name: &str) -> Result<(), ApiErro
             .await
             .api("DeactivateMFADevice")?;
     }
-    for cert in paged!(
-        "ListSigningCertificates",
-        c.list_signing_certificates().user_name(name),
-        certificates
-    )
-    .await?
+    for cert in c
+        .list_signing_certificates()
+        .user_name(name)
+        .into_paginator()
+        .send()
+        .pages("ListSigningCertificates")
+        .items(|o| o.certificates)
+        .await?
     {
         c.delete_signing_certificate()
             .user_name(name)
@@ -214,12 +223,14 @@ pub(super) async fn delete_user(ctx: &Ctx<'_>, name: &str) -> Result<(), ApiErro
             .await
             .api("DeleteSigningCertificate")?;
     }
-    for key in paged!(
-        "ListSSHPublicKeys",
-        c.list_ssh_public_keys().user_name(name),
-        ssh_public_keys
-    )
-    .await?
+    for key in c
+        .list_ssh_public_keys()
+        .user_name(name)
+        .into_paginator()
+        .send()
+        .pages("ListSSHPublicKeys")
+        .items(|o| o.ssh_public_keys.unwrap_or_default())
+        .await?
     {
         c.delete_ssh_public_key()
             .user_name(name)
@@ -228,12 +239,14 @@ pub(super) async fn delete_user(ctx: &Ctx<'_>, name: &str) -> Result<(), ApiErro
             .await
             .api("DeleteSSHPublicKey")?;
     }
-    for group in paged!(
-        "ListGroupsForUser",
-        c.list_groups_for_user().user_name(name),
-        groups
-    )
-    .await?
+    for group in c
+        .list_groups_for_user()
+        .user_name(name)
+        .into_paginator()
+        .send()
+        .pages("ListGroupsForUser")
+        .items(|o| o.groups)
+        .await?
     {
         c.remove_user_from_group()
             .user_name(name)
@@ -242,12 +255,14 @@ pub(super) async fn delete_user(ctx: &Ctx<'_>, name: &str) -> Result<(), ApiErro
             .await
             .api("RemoveUserFromGroup")?;
     }
-    for policy in paged!(
-        "ListAttachedUserPolicies",
-        c.list_attached_user_policies().user_name(name),
-        attached_policies
-    )
-    .await?
+    for policy in c
+        .list_attached_user_policies()
+        .user_name(name)
+        .into_paginator()
+        .send()
+        .pages("ListAttachedUserPolicies")
+        .items(|o| o.attached_policies.unwrap_or_default())
+        .await?
     {
         c.detach_user_policy()
             .user_name(name)
@@ -256,12 +271,14 @@ pub(super) async fn delete_user(ctx: &Ctx<'_>, name: &str) -> Result<(), ApiErro
             .await
             .api("DetachUserPolicy")?;
     }
-    for policy in paged!(
-        "ListUserPolicies",
-        c.list_user_policies().user_name(name),
-        policy_names
-    )
-    .await?
+    for policy in c
+        .list_user_policies()
+        .user_name(name)
+        .into_paginator()
+        .send()
+        .pages("ListUserPolicies")
+        .items(|o| o.policy_names)
+        .await?
     {
         c.delete_user_policy()
             .user_name(name)
@@ -280,7 +297,15 @@ pub(super) async fn delete_user(ctx: &Ctx<'_>, name: &str) -> Result<(), ApiErro
 
 pub(super) async fn delete_group(ctx: &Ctx<'_>, name: &str) -> Result<(), ApiError> {
     let c = ctx.client;
-    for user in paged!("GetGroup", c.get_group().group_name(name), users).await? {
+    for user in c
+        .get_group()
+        .group_name(name)
+        .into_paginator()
+        .send()
+        .pages("GetGroup")
+        .items(|o| o.users)
+        .await?
+    {
         c.remove_user_from_group()
             .group_name(name)
             .user_name(user.user_name())
@@ -288,12 +313,14 @@ pub(super) async fn delete_group(ctx: &Ctx<'_>, name: &str) -> Result<(), ApiErr
             .await
             .api("RemoveUserFromGroup")?;
     }
-    for policy in paged!(
-        "ListAttachedGroupPolicies",
-        c.list_attached_group_policies().group_name(name),
-        attached_policies
-    )
-    .await?
+    for policy in c
+        .list_attached_group_policies()
+        .group_name(name)
+        .into_paginator()
+        .send()
+        .pages("ListAttachedGroupPolicies")
+        .items(|o| o.attached_policies.unwrap_or_default())
+        .await?
     {
         c.detach_group_policy()
             .group_name(name)
@@ -302,12 +329,14 @@ pub(super) async fn delete_group(ctx: &Ctx<'_>, name: &str) -> Result<(), ApiErr
             .await
             .api("DetachGroupPolicy")?;
     }
-    for policy in paged!(
-        "ListGroupPolicies",
-        c.list_group_policies().group_name(name),
-        policy_names
-    )
-    .await?
+    for policy in c
+        .list_group_policies()
+        .group_name(name)
+        .into_paginator()
+        .send()
+        .pages("ListGroupPolicies")
+        .items(|o| o.policy_names)
+        .await?
     {
         c.delete_group_policy()
             .group_name(name)
@@ -334,12 +363,15 @@ pub(super) fn membership_key(key: &str) -> Result<(&str, &str), ApiError> {
 pub(super) async fn add_membership(ctx: &Ctx<'_>, desired: &Record) -> Result<Done, ApiError> {
     let (group, user) = membership_key(&desired.key)?;
     let id = relation_id(ctx, desired, &["group", "member"]);
-    let groups = paged!(
-        "ListGroupsForUser",
-        ctx.client.list_groups_for_user().user_name(user),
-        groups
-    )
-    .await?;
+    let groups = ctx
+        .client
+        .list_groups_for_user()
+        .user_name(user)
+        .into_paginator()
+        .send()
+        .pages("ListGroupsForUser")
+        .items(|o| o.groups)
+        .await?;
     if groups.iter().any(|g| g.group_name() == group) {
         return Ok(Done::Unchanged(id));
     }
@@ -531,12 +563,14 @@ pub(super) async fn update_role(
 
 pub(super) async fn delete_role(ctx: &Ctx<'_>, name: &str) -> Result<(), ApiError> {
     let c = ctx.client;
-    for profile in paged!(
-        "ListInstanceProfilesForRole",
-        c.list_instance_profiles_for_role().role_name(name),
-        instance_profiles
-    )
-    .await?
+    for profile in c
+        .list_instance_profiles_for_role()
+        .role_name(name)
+        .into_paginator()
+        .send()
+        .pages("ListInstanceProfilesForRole")
+        .items(|o| o.instance_profiles)
+        .await?
     {
         c.remove_role_from_instance_profile()
             .instance_profile_name(profile.instance_profile_name())
@@ -545,12 +579,14 @@ pub(super) async fn delete_role(ctx: &Ctx<'_>, name: &str) -> Result<(), ApiErro
             .await
             .api("RemoveRoleFromInstanceProfile")?;
     }
-    for policy in paged!(
-        "ListAttachedRolePolicies",
-        c.list_attached_role_policies().role_name(name),
-        attached_policies
-    )
-    .await?
+    for policy in c
+        .list_attached_role_policies()
+        .role_name(name)
+        .into_paginator()
+        .send()
+        .pages("ListAttachedRolePolicies")
+        .items(|o| o.attached_policies.unwrap_or_default())
+        .await?
     {
         c.detach_role_policy()
             .role_name(name)
@@ -559,12 +595,14 @@ pub(super) async fn delete_role(ctx: &Ctx<'_>, name: &str) -> Result<(), ApiErro
             .await
             .api("DetachRolePolicy")?;
     }
-    for policy in paged!(
-        "ListRolePolicies",
-        c.list_role_policies().role_name(name),
-        policy_names
-    )
-    .await?
+    for policy in c
+        .list_role_policies()
+        .role_name(name)
+        .into_paginator()
+        .send()
+        .pages("ListRolePolicies")
+        .items(|o| o.policy_names)
+        .await?
     {
         c.delete_role_policy()
             .role_name(name)

@@ -10,28 +10,31 @@ pub(super) async fn attach(ctx: &Ctx<'_>, desired: &Record) -> Result<Done, ApiE
     let c = ctx.client;
     let attached = match principal {
         Principal::User => {
-            paged!(
-                "ListAttachedUserPolicies",
-                c.list_attached_user_policies().user_name(&name),
-                attached_policies
-            )
-            .await?
+            c.list_attached_user_policies()
+                .user_name(&name)
+                .into_paginator()
+                .send()
+                .pages("ListAttachedUserPolicies")
+                .items(|o| o.attached_policies.unwrap_or_default())
+                .await?
         }
         Principal::Group => {
-            paged!(
-                "ListAttachedGroupPolicies",
-                c.list_attached_group_policies().group_name(&name),
-                attached_policies
-            )
-            .await?
+            c.list_attached_group_policies()
+                .group_name(&name)
+                .into_paginator()
+                .send()
+                .pages("ListAttachedGroupPolicies")
+                .items(|o| o.attached_policies.unwrap_or_default())
+                .await?
         }
         Principal::Role => {
-            paged!(
-                "ListAttachedRolePolicies",
-                c.list_attached_role_policies().role_name(&name),
-                attached_policies
-            )
-            .await?
+            c.list_attached_role_policies()
+                .role_name(&name)
+                .into_paginator()
+                .send()
+                .pages("ListAttachedRolePolicies")
+                .items(|o| o.attached_policies.unwrap_or_default())
+                .await?
         }
     };
     if attached

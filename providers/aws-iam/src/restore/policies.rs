@@ -75,12 +75,15 @@ pub(super) async fn converge_policy(ctx: &Ctx<'_>, desired: &Record) -> Result<D
                 .unwrap_or_default()
                 .to_string();
             let mut changed = converge_versions(ctx, &arn, &versions).await?;
-            let live_tags = paged!(
-                "ListPolicyTags",
-                ctx.client.list_policy_tags().policy_arn(&arn),
-                tags
-            )
-            .await?;
+            let live_tags = ctx
+                .client
+                .list_policy_tags()
+                .policy_arn(&arn)
+                .into_paginator()
+                .send()
+                .pages("ListPolicyTags")
+                .items(|o| o.tags)
+                .await?;
             changed |= converge_tags(
                 &live_tags,
                 &desired.attrs,
@@ -128,12 +131,15 @@ pub(super) async fn converge_versions(
     arn: &str,
     desired: &[(String, bool)],
 ) -> Result<bool, ApiError> {
-    let listed = paged!(
-        "ListPolicyVersions",
-        ctx.client.list_policy_versions().policy_arn(arn),
-        versions
-    )
-    .await?;
+    let listed = ctx
+        .client
+        .list_policy_versions()
+        .policy_arn(arn)
+        .into_paginator()
+        .send()
+        .pages("ListPolicyVersions")
+        .items(|o| o.versions.unwrap_or_default())
+        .await?;
     let mut live: Vec<(String, String, bool)> = Vec::new();
     for v in listed {
         let id = v.version_id().unwrap_or_default().to_string();
@@ -257,12 +263,14 @@ pub(super) async fn set_default(ctx: &Ctx<'_>, arn: &str, id: &str) -> Result<()
 pub(super) async fn delete_policy(ctx: &Ctx<'_>, name: &str) -> Result<(), ApiError> {
     let arn = find_policy_arn(ctx, name).await?;
     let c = ctx.client;
-    let users = paged!(
-        "ListEntitiesForPolicy",
-        c.list_entities_for_policy().policy_arn(&arn),
-        policy_users
-    )
-    .await?;
+    let users = c
+        .list_entities_for_policy()
+        .policy_arn(&arn)
+        .into_paginator()
+        .send()
+        .pages("ListEntitiesForPolicy")
+        .items(|o| o.policy_users.unwrap_or_default())
+        .await?;
     for u in users {
         c.detach_user_policy()
             .user_name(u.user_name().unwrap_or_default())
@@ -271,12 +279,14 @@ pub(super) async fn delete_policy(ctx: &Ctx<'_>, name: &str) -> Result<(), ApiEr
             .await
             .api("DetachUserPolicy")?;
     }
-    let groups = paged!(
-        "ListEntitiesForPolicy",
-        c.list_entities_for_policy().policy_arn(&arn),
-        policy_groups
-    )
-    .await?;
+    let groups = c
+        .list_entities_for_policy()
+        .policy_arn(&arn)
+        .into_paginator()
+        .send()
+        .pages("ListEntitiesForPolicy")
+        .items(|o| o.policy_groups.unwrap_or_default())
+        .await?;
     for g in groups {
         c.detach_group_policy()
             .group_name(g.group_name().unwrap_or_default())
@@ -285,12 +295,14 @@ pub(super) async fn delete_policy(ctx: &Ctx<'_>, name: &str) -> Result<(), ApiEr
             .await
             .api("DetachGroupPolicy")?;
     }
-    let roles = paged!(
-        "ListEntitiesForPolicy",
-        c.list_entities_for_policy().policy_arn(&arn),
-        policy_roles
-    )
-    .await?;
+    let roles = c
+        .list_entities_for_policy()
+        .policy_arn(&arn)
+        .into_paginator()
+        .send()
+        .pages("ListEntitiesForPolicy")
+        .items(|o| o.policy_roles.unwrap_or_default())
+        .await?;
     for r in roles {
         c.detach_role_policy()
             .role_name(r.role_name().unwrap_or_default())
@@ -299,12 +311,14 @@ pub(super) async fn delete_policy(ctx: &Ctx<'_>, name: &str) -> Result<(), ApiEr
             .await
             .api("DetachRolePolicy")?;
     }
-    for v in paged!(
-        "ListPolicyVersions",
-        c.list_policy_versions().policy_arn(&arn),
-        versions
-    )
-    .await?
+    for v in c
+        .list_policy_versions()
+        .policy_arn(&arn)
+        .into_paginator()
+        .send()
+        .pages("ListPolicyVersions")
+        .items(|o| o.versions.unwrap_or_default())
+        .await?
     {
         if !v.is_default_version() {
             delete_version(ctx, &arn, v.version_id().unwrap_or_default()).await?;
@@ -320,14 +334,15 @@ pub(super) async fn delete_policy(ctx: &Ctx<'_>, name: &str) -> Result<(), ApiEr
 
 /// The ARN of the customer-managed policy named `name`, whatever its path.
 pub(super) async fn find_policy_arn(ctx: &Ctx<'_>, name: &str) -> Result<String, ApiError> {
-    let policies = paged!(
-        "ListPolicies",
-        ctx.client
-            .list_policies()
-            .scope(aws_sdk_iam::types::PolicyScopeType::Local),
-        policies
-    )
-    .await?;
+    let policies = ctx
+        .client
+        .list_policies()
+        .scope(aws_sdk_iam::types::PolicyScopeType::Local)
+        .into_paginator()
+        .send()
+        .pages("ListPolicies")
+        .items(|o| o.policies.unwrap_or_default())
+        .await?;
     policies
         .iter()
         .find(|p| p.policy_name() == Some(name))

@@ -11,8 +11,8 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value, json};
 
-use super::{Ctx, Deferred, paged};
-use crate::client::{Api, ApiError, Page, all_pages};
+use super::{Ctx, Deferred};
+use crate::client::{Api, ApiError, Paginated};
 use crate::kinds::{self, Principal, document_text};
 
 /// The account and partition restore writes into, from `sts:GetCallerIdentity`.
@@ -54,6 +54,20 @@ impl Caller {
             _ => return None,
         };
         Some((principal, rest.rsplit('/').next()?.to_string()))
+    }
+}
+
+/// The record of the user or role the credentials act as, which a restore must not delete:
+/// `arn:aws:iam::1:user/path/ada` → user `ada`; `arn:aws:sts::1:assumed-role/Admin/session` →
+/// role `Admin`; the account root has no record.
+pub(crate) fn identity_of_arn(arn: &str) -> Option<(String, String)> {
+    let resource = arn.splitn(6, ':').nth(5)?;
+    let mut parts = resource.split('/');
+    match parts.next()? {
+        "user" => Some((kinds::USER.into(), resource.rsplit('/').next()?.into())),
+        "assumed-role" => Some((kinds::ROLE.into(), parts.next()?.into())),
+        "role" => Some((kinds::ROLE.into(), resource.rsplit('/').next()?.into())),
+        _ => None,
     }
 }
 
@@ -264,8 +278,22 @@ async fn arn_of(ctx: &Ctx<'_>, id: &str) -> Result<Option<String>, ApiError> {
     if let Some(arn) = ctx.state.arns.lock().await.get(id) {
         return Ok(Some(arn.clone()));
     }
-    let users = paged!("ListUsers", ctx.client.list_users(), users).await?;
-    let roles = paged!("ListRoles", ctx.client.list_roles(), roles).await?;
+    let users = ctx
+        .client
+        .list_users()
+        .into_paginator()
+        .send()
+        .pages("ListUsers")
+        .items(|o| o.users)
+        .await?;
+    let roles = ctx
+        .client
+        .list_roles()
+        .into_paginator()
+        .send()
+        .pages("ListRoles")
+        .items(|o| o.roles)
+        .await?;
     let mut arns = ctx.state.arns.lock().await;
     for u in users {
         arns.insert(u.user_id().to_string(), u.arn().to_string());
@@ -300,6 +328,19 @@ mod tests {
             caller.own_principal("arn:aws-us-gov:iam::123456789012:root"),
             None
         );
+    }
+
+    #[test]
+    fn caller_arns_name_the_record_restore_must_keep() {
+        assert_eq!(
+            identity_of_arn("arn:aws:iam::123456789012:user/ops/ada"),
+            Some((kinds::USER.into(), "ada".into()))
+        );
+        assert_eq!(
+            identity_of_arn("arn:aws:sts::123456789012:assumed-role/iamsnap-restore/iamsnap"),
+            Some((kinds::ROLE.into(), "iamsnap-restore".into()))
+        );
+        assert_eq!(identity_of_arn("arn:aws:iam::123456789012:root"), None);
     }
 
     #[test]

@@ -15,10 +15,10 @@ use aws_sdk_iam::Client;
 use iamsnap_provider::{Action, IdMap, Operation, Outcome, ProviderError, Record};
 use serde_json::Value;
 
-use crate::client::{Api, ApiError, Page, all_pages};
+use crate::client::{Api, ApiError, Connection, Paginated};
 use crate::kinds::{self, Principal, document_text, parse_document, tags_of};
-pub(crate) use principals::Caller;
-use principals::prepare_trust;
+pub(crate) use principals::identity_of_arn;
+use principals::{Caller, prepare_trust};
 use tags::{converge_tags, tag_list};
 
 use account::*;
@@ -26,27 +26,11 @@ use identities::*;
 use links::*;
 use policies::*;
 
-/// Reads every page of an IAM listing whose output has `IsTruncated`/`Marker`.
-macro_rules! paged {
-    ($op:literal, $request:expr, $items:ident) => {
-        all_pages($op, |marker| {
-            let request = $request.set_marker(marker);
-            async move {
-                let out = request.send().await.api($op)?;
-                Ok(Page {
-                    items: out.$items().to_vec(),
-                    is_truncated: out.is_truncated(),
-                    marker: out.marker().map(str::to_string),
-                })
-            }
-        })
-    };
-}
-pub(crate) use paged;
-
 /// What one provider remembers between operations of a restore.
 #[derive(Debug, Default)]
 pub(crate) struct State {
+    /// The account and partition written into, read once.
+    caller: tokio::sync::OnceCell<Caller>,
     /// Trust policies saved without principals that did not exist yet, by role name: saved
     /// again in full once those users and roles are created.
     deferred_trust: tokio::sync::Mutex<BTreeMap<String, Deferred>>,
@@ -95,7 +79,34 @@ impl Done {
     }
 }
 
-pub(crate) async fn apply(ctx: &Ctx<'_>, op: &Operation) -> Result<Outcome, ProviderError> {
+/// Brings one object to the state `op` asks for, in the account of `connection`.
+pub(crate) async fn apply(
+    connection: &Connection,
+    state: &State,
+    op: &Operation,
+    ids: &dyn IdMap,
+) -> Result<Outcome, ProviderError> {
+    let client = connection.iam().await;
+    let caller = state
+        .caller
+        .get_or_try_init(|| async {
+            let arn = connection.caller_arn().await?;
+            Caller::from_arn(&arn).ok_or_else(|| ProviderError::Decode {
+                url: "sts:GetCallerIdentity".into(),
+                message: format!("cannot read account and partition from {arn}"),
+            })
+        })
+        .await?;
+    let ctx = Ctx {
+        client,
+        state,
+        caller,
+        ids,
+    };
+    run(&ctx, op).await
+}
+
+async fn run(ctx: &Ctx<'_>, op: &Operation) -> Result<Outcome, ProviderError> {
     let subject = format!("{} {}", op.kind, op.key);
     let api = |e: ApiError| e.context(&subject);
     match op.action {
@@ -211,6 +222,17 @@ pub(crate) fn cannot_restore(record: &Record) -> Vec<String> {
         ));
     }
     out
+}
+
+/// A user's console password, access keys and MFA devices are credentials IAM never lets
+/// anyone set back: they are taken from `live`, so a restore does not plan them forever.
+pub(crate) fn reachable(mut desired: Record, live: &Record) -> Record {
+    if desired.kind == kinds::USER {
+        for field in ["console_password", "access_keys", "mfa_devices"] {
+            desired.attrs[field] = live.attrs[field].clone();
+        }
+    }
+    desired
 }
 
 fn str_attr<'a>(record: &'a Record, name: &str) -> &'a str {
