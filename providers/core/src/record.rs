@@ -11,7 +11,7 @@ use serde_json::Value;
 pub struct Record {
     /// Provider-qualified type, e.g. `okta.user`, `aws.role`.
     pub kind: String,
-    /// The provider's own identifier (Okta `00u…`, AWS unique id, LDAP entryUUID).
+    /// The provider's own identifier (Okta `00u…`, Entra object id, AWS unique id).
     pub id: String,
     /// The natural key that survives re-creation (login, group name, role name, DN).
     pub key: String,

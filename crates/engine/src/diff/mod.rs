@@ -8,8 +8,8 @@
 //! writes them as text, JSON or Markdown.
 //!
 //! ```no_run
-//! # fn example(old: Vec<iamsnap_provider::Record>, new: Vec<iamsnap_provider::Record>) -> Result<(), iamsnap::diff::DiffError> {
-//! use iamsnap::diff::{diff, render, DiffOptions};
+//! # fn example(old: Vec<iamsnap_provider::Record>, new: Vec<iamsnap_provider::Record>) -> Result<(), iamsnap_engine::diff::DiffError> {
+//! use iamsnap_engine::diff::{diff, render, DiffOptions};
 //! let ok = |r| Ok::<_, std::io::Error>(r);
 //! let result = diff(old.into_iter().map(ok), new.into_iter().map(ok), &DiffOptions::default())?;
 //! render::text(result, &mut std::io::stdout().lock(), false)?;
