@@ -2,7 +2,7 @@
 //!
 //! Every request is read whole from the client, shown to a [`FaultPlan`], and then either
 //! forwarded to the upstream server (on a fresh connection) or answered with a fault: an
-//! error status (429 with or without rate-limit headers, 5xx), a connection reset, an
+//! error status (429 with or without rate-limit headers, AWS's `Throttling`, 5xx), a connection reset, an
 //! answer whose body is cut short, or a delay before forwarding.
 //!
 //! ```no_run
@@ -43,6 +43,9 @@ pub enum Fault {
     RateLimitedBare,
     /// `429` with `Retry-After: N` seconds (Microsoft Graph).
     RetryAfter(u64),
+    /// `400` with an AWS query-protocol `Throttling` error (`Rate exceeded`), as IAM answers
+    /// once an account's request rate is spent.
+    AwsThrottling,
     /// Close the client's connection with a TCP reset, without forwarding.
     Reset,
     /// Forward it, then send the answer's head and only half its body, and close.
@@ -63,6 +66,7 @@ impl Fault {
             Fault::RateLimitedWithReset => "429-reset",
             Fault::RateLimitedBare => "429-bare",
             Fault::RetryAfter(_) => "429-retry-after",
+            Fault::AwsThrottling => "aws-throttling",
             Fault::Reset => "reset",
             Fault::Truncate => "truncate",
             Fault::Delay(_) => "delay",
@@ -278,6 +282,12 @@ async fn serve(mut client: TcpStream, shared: Arc<Shared>) -> io::Result<()> {
                     return Ok(());
                 }
             }
+            Fault::AwsThrottling => {
+                client.write_all(&aws_throttling_answer()).await?;
+                if request.close {
+                    return Ok(());
+                }
+            }
         }
     }
 }
@@ -303,6 +313,19 @@ fn error_answer(status: u16, headers: &[(&str, String)]) -> Vec<u8> {
     }
     head.push_str("\r\n");
     let mut out = head.into_bytes();
+    out.extend_from_slice(body.as_bytes());
+    out
+}
+
+/// IAM's answer to a request over the account's rate: HTTP 400 with a `Sender` error whose
+/// code is `Throttling`, in the query protocol's XML.
+fn aws_throttling_answer() -> Vec<u8> {
+    let body = "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>7a62c49f-347e-4fc4-9331-6e8eEXAMPLE</RequestId></ErrorResponse>";
+    let mut out = format!(
+        "HTTP/1.1 400 Bad Request\r\ncontent-type: text/xml\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
     out.extend_from_slice(body.as_bytes());
     out
 }
@@ -527,6 +550,7 @@ mod tests {
             1 => Fault::Status(503),
             2 => Fault::RateLimitedWithReset,
             3 => Fault::Truncate,
+            4 => Fault::AwsThrottling,
             _ => Fault::Reset,
         })
         .await
@@ -541,13 +565,16 @@ mod tests {
         let (status, text) = get(proxy.url()).await.unwrap();
         assert_eq!(status, 200);
         assert!(text.ends_with("\r\n\r\n0123456789"), "{text}");
+        let (status, text) = get(proxy.url()).await.unwrap();
+        assert_eq!(status, 400);
+        assert!(text.contains("<Code>Throttling</Code>"), "{text}");
         let reset = get(proxy.url()).await;
         assert!(
             reset.as_ref().is_err() || reset.as_ref().is_ok_and(|(s, _)| *s == 0),
             "{reset:?}"
         );
-        assert_eq!(proxy.requests(), 5);
-        assert!(proxy.injected() >= 4);
+        assert_eq!(proxy.requests(), 6);
+        assert!(proxy.injected() >= 5);
     }
 
     #[tokio::test]
