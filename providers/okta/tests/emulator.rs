@@ -386,3 +386,26 @@ async fn app_users_include_group_assignments_with_their_scope() {
     let direct = api.okta.with_org(|o| o.counts().app_user_assignments);
     assert!(user <= direct);
 }
+
+#[tokio::test]
+async fn a_network_zone_a_policy_rule_uses_cannot_be_deleted() {
+    let api = Api::new(5).await;
+    let zones = api.get("/api/v1/zones").await.body;
+    let id_of = |name: &str| {
+        zones
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|z| z["name"] == name)
+            .map(|z| z["id"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    for (name, deleted) in [("Offices", 400), ("VPN egress", 204)] {
+        let id = id_of(name);
+        let path = format!("/api/v1/zones/{id}");
+        api.call(Method::POST, &format!("{path}/lifecycle/deactivate"), None)
+            .await;
+        let answer = api.call(Method::DELETE, &path, None).await;
+        assert_eq!(answer.status, deleted, "{name}: {}", answer.body);
+    }
+}

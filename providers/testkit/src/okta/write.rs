@@ -1447,6 +1447,22 @@ async fn delete_zone(State(s): S, Path(id): Path<String>) -> ApiResult {
             "Deactivate the network zone before deleting it.",
         ));
     }
+    // Okta's reference: a network zone used by a policy or a rule cannot be deleted.
+    let names_zone = |v: &Value| {
+        ["include", "exclude"].iter().any(|list| {
+            v.pointer(&format!("/conditions/network/{list}"))
+                .and_then(Value::as_array)
+                .is_some_and(|ids| ids.iter().any(|z| z == id.as_str()))
+        })
+    };
+    let in_use = org.policies.values().any(names_zone)
+        || org.policy_rules.values().flatten().any(names_zone);
+    if in_use {
+        return Err(ApiError::validation(
+            "zone",
+            "zone: The network zone is used by a policy or a policy rule and cannot be deleted",
+        ));
+    }
     org.zones.remove(&id);
     no_content()
 }
