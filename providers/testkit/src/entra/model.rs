@@ -89,7 +89,7 @@ pub struct Tenant {
 }
 
 impl Tenant {
-    pub(crate) fn new(tenant_id: String, seed: u64) -> Self {
+    pub(crate) fn new(tenant_id: String) -> Self {
         Tenant {
             tenant_id,
             objects: COLLECTIONS.iter().map(|c| (*c, BTreeMap::new())).collect(),
@@ -106,11 +106,15 @@ impl Tenant {
             authentication_methods_policy: Value::Null,
             external_apps: BTreeMap::new(),
             base: String::new(),
-            ids: StdRng::seed_from_u64(seed ^ 0x9e37_79b9_7f4a_7c15),
+            // Graph's object ids are GUIDs, unique across tenants: objects made through the
+            // API draw theirs from fresh entropy, not from the seed, or two tenants started
+            // from one seed (a source and the empty tenant it is restored into) would hand out
+            // each other's ids.
+            ids: StdRng::from_entropy(),
         }
     }
 
-    /// A fresh object id (a GUID), deterministic for a given seed and history.
+    /// A fresh object id (a GUID) for an object made through the API.
     pub fn new_id(&mut self) -> String {
         guid(&mut self.ids)
     }

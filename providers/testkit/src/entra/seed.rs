@@ -108,7 +108,7 @@ const METHODS: [&str; 7] = [
 
 pub(crate) fn seed(spec: &SeedSpec) -> Tenant {
     let mut rng = StdRng::seed_from_u64(spec.seed);
-    let mut t = Tenant::new(spec.tenant.clone(), spec.seed);
+    let mut t = Tenant::new(spec.tenant.clone());
     for (id, name) in ROLES {
         t.role_definitions.insert(
             id.to_string(),
