@@ -74,6 +74,17 @@ pub trait WriteProvider: ReadProvider {
             .unwrap_or_default()
     }
 
+    /// Why restore can never perform `action` on `record`, when the record alone tells: an
+    /// object only the provider itself makes (a group an app imports, a default policy), or
+    /// one that can be brought back only from elsewhere (a catalog app). The plan lists such
+    /// an operation as skipped, with this reason, instead of running it and failing, so that a
+    /// restore that did all it could leaves nothing more to plan. `record` is the snapshot's
+    /// for creates and updates, the live one for deletes.
+    fn refuses(&self, action: Action, record: &Record) -> Option<String> {
+        let _ = (action, record);
+        None
+    }
+
     /// The closest state to `desired` that restore can bring the live object `live` to.
     ///
     /// Some fields can never be set through the provider's API, such as the ACTIVE status of a

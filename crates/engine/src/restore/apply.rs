@@ -14,7 +14,7 @@ use std::sync::Arc;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use iamsnap_provider::{
-    Action, KindInfo, Outcome, ProviderError, Record, WriteProvider, same_state, to_live,
+    Action, KindInfo, Operation, Outcome, ProviderError, Record, WriteProvider, same_state, to_live,
 };
 use serde::{Deserialize, Serialize};
 
@@ -452,7 +452,7 @@ async fn run(
         return Ok(ended(op, outcome));
     }
     if state.attempts > 0 && state.end.is_none() {
-        match reconcile(op, provider).await {
+        match reconcile(op, provider, ids).await {
             Ok(Some(outcome)) => {
                 remember(ids, op, &outcome);
                 journal
@@ -537,16 +537,44 @@ fn failed(op: &PlannedOp, e: ProviderError) -> Ended {
 
 /// Whether an interrupted operation took effect: a created object that exists, a deleted one
 /// that is gone. Updates are simply run again (connectors apply them idempotently).
+///
+/// A create cut short may have made its object without the rest of its state (an Okta role
+/// assignment without its targets, a user without its groups' rules having run): when the
+/// object differs from the snapshot, an update brings the rest, and the create counts as done.
 async fn reconcile(
     op: &PlannedOp,
     provider: &dyn WriteProvider,
+    ids: &LiveIds,
 ) -> Result<Option<Outcome>, ProviderError> {
     match op.action {
         Action::Update => Ok(None),
-        Action::Create => Ok(provider
-            .fetch(&op.kind, &op.key)
-            .await?
-            .map(|live| Outcome::AlreadyDone { id: live.id })),
+        Action::Create => {
+            let Some(live) = provider.fetch(&op.kind, &op.key).await? else {
+                return Ok(None);
+            };
+            let updatable = provider
+                .kinds()
+                .iter()
+                .any(|k| k.name == op.kind && k.capabilities.update);
+            if let Some(desired) = op.desired.as_ref().filter(|_| updatable) {
+                let reached = provider.reachable(to_live(desired, ids), &live);
+                if !same_state(&reached, &live) {
+                    let update = Operation {
+                        action: Action::Update,
+                        kind: op.kind.clone(),
+                        key: op.key.clone(),
+                        desired: Some(desired.clone()),
+                        current: Some(live.clone()),
+                    };
+                    if let Outcome::Skipped { reason } = provider.apply(&update, ids).await? {
+                        return Ok(Some(Outcome::Skipped { reason }));
+                    }
+                    // The object's id, not whatever names it in the update's outcome.
+                    return Ok(Some(Outcome::Applied { id: live.id }));
+                }
+            }
+            Ok(Some(Outcome::AlreadyDone { id: live.id }))
+        }
         Action::Delete => match provider.fetch(&op.kind, &op.key).await? {
             Some(_) => Ok(None),
             None => Ok(Some(Outcome::AlreadyDone {

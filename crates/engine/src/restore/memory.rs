@@ -34,6 +34,13 @@ pub const KINDS: &[KindInfo] = &[
         cannot_restore: &[],
     },
     KindInfo {
+        name: "t.policy",
+        description: "a rule naming the groups it applies to",
+        depends_on: &["t.group"],
+        capabilities: Capabilities::ALL,
+        cannot_restore: &[],
+    },
+    KindInfo {
         name: "t.audit",
         description: "read-only",
         depends_on: &[],
@@ -54,6 +61,8 @@ pub struct MemoryProvider {
     pub me: Option<(String, String)>,
     /// An attribute that created objects lose, like a status that needs credentials.
     pub lose_on_create: Option<&'static str>,
+    /// The key of an object the provider never lets a restore create (an app's own group).
+    pub refused: Option<&'static str>,
 }
 
 impl MemoryProvider {
@@ -71,6 +80,7 @@ impl MemoryProvider {
             idempotent: false,
             me: None,
             lose_on_create: None,
+            refused: None,
         }
     }
 
@@ -205,5 +215,10 @@ impl WriteProvider for MemoryProvider {
 
     async fn self_identity(&self) -> Result<Option<(String, String)>, ProviderError> {
         Ok(self.me.clone())
+    }
+
+    fn refuses(&self, action: Action, record: &Record) -> Option<String> {
+        (action == Action::Create && self.refused == Some(record.key.as_str()))
+            .then(|| "it belongs to an app".to_string())
     }
 }

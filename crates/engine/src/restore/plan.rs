@@ -233,9 +233,24 @@ where
     let mut refs = Spool::new(dir, options.join.spool_budget).map_err(RestoreError::Spill)?;
     let mut absent = SpillWriter::new(dir).map_err(RestoreError::Spill)?;
     let mut updates = SpillWriter::<(Record, Record)>::new(dir).map_err(RestoreError::Spill)?;
+    // Records equal on both sides that reference other objects, with their live ids: one
+    // whose reference names an object this plan re-creates still names it by its old id (a
+    // provider keeps a deleted object's id where it was referenced), so it is updated too.
+    let mut unchanged = SpillWriter::<(Record, String)>::new(dir).map_err(RestoreError::Spill)?;
+    let kinds = connector.kinds();
+    let can = |kind: &str, action: Action| {
+        kinds.iter().any(|k| {
+            k.name == kind
+                && match action {
+                    Action::Create => k.capabilities.create,
+                    Action::Update => k.capabilities.update,
+                    Action::Delete => k.capabilities.delete,
+                }
+        })
+    };
     let mut targets_snapshot: BTreeSet<(String, String)> = BTreeSet::new();
     let mut targets_live: BTreeSet<(String, String)> = BTreeSet::new();
-    let mut sorter = Sorter::new(connector.kinds(), options)?;
+    let mut sorter = Sorter::new(connector, options)?;
     // With --only, the operations are held until the selection is known.
     let mut held: Option<Vec<PlannedOp>> = (!options.only.is_empty()).then(Vec::new);
     let mut put = |op: PlannedOp, sorter: &mut Sorter| -> io::Result<()> {
@@ -267,6 +282,15 @@ where
                         refs.push_entry(r.kind.clone(), r.id.clone(), format!("1{k:020}"))?;
                     }
                     updates.push(&(left, right))?;
+                } else if wanted(&left.kind)
+                    && !left.refs.is_empty()
+                    && can(&left.kind, Action::Update)
+                {
+                    let k = unchanged.len();
+                    for r in &left.refs {
+                        refs.push_entry(r.kind.clone(), r.id.clone(), format!("2{k:020}"))?;
+                    }
+                    unchanged.push(&(left, right.id))?;
                 }
             }
             Joined::Left(s) => {
@@ -274,6 +298,12 @@ where
                     targets_snapshot.insert((s.kind.clone(), s.id.clone()));
                 }
                 absent.push(&(s.kind.clone(), s.id.clone()))?;
+                if wanted(&s.kind)
+                    && can(&s.kind, Action::Create)
+                    && connector.refuses(Action::Create, &s).is_none()
+                {
+                    refs.push_entry(s.kind.clone(), s.id.clone(), "/".to_string())?;
+                }
                 if wanted(&s.kind) {
                     put(
                         planned(Action::Create, Some(s), None, Vec::new()),
@@ -306,7 +336,7 @@ where
 
     // Updates compare the snapshot, seen through the moved ids it references, with the live
     // record; refs to objects absent live keep their snapshot ids either way.
-    let (moved, resolved) = resolve_refs(refs, options).map_err(RestoreError::Spill)?;
+    let (moved, recreated, resolved) = resolve_refs(refs, options).map_err(RestoreError::Spill)?;
     let mut resolved = resolved.peekable();
     for (k, pair) in updates
         .finish()
@@ -332,6 +362,38 @@ where
         )
         .map_err(RestoreError::Spill)?;
     }
+    if !recreated.is_empty() {
+        for (k, pair) in unchanged
+            .finish()
+            .map_err(RestoreError::Spill)?
+            .iter()
+            .map_err(RestoreError::Spill)?
+            .enumerate()
+        {
+            let (snap, live_id) = pair.map_err(RestoreError::Spill)?;
+            if let Some(stale) = recreated.get(&k) {
+                let live = Record {
+                    id: live_id,
+                    ..snap.clone()
+                };
+                let fields = stale
+                    .iter()
+                    .map(|(kind, id)| FieldChange {
+                        path: "/refs".into(),
+                        old: Some(serde_json::json!({"kind": kind, "id": id})),
+                        new: Some(
+                            serde_json::json!({"kind": kind, "id": "(re-created by this restore)"}),
+                        ),
+                    })
+                    .collect();
+                put(
+                    planned(Action::Update, Some(snap), Some(live), fields),
+                    &mut sorter,
+                )
+                .map_err(RestoreError::Spill)?;
+            }
+        }
+    }
     if let Some(held) = held {
         for op in select(held, options, &targets_snapshot, &targets_live) {
             sorter.add(op).map_err(RestoreError::Spill)?;
@@ -344,24 +406,39 @@ where
     Ok(plan)
 }
 
-/// Every moved id, for the plan, and the live ids of the refs of the updates, by update:
-/// `(update, (kind, snapshot id, live id))` in update order. `refs` holds, sorted by (kind, id),
-/// each moved id (`0` and its live id) and each ref of an update (`1` and the update's number),
-/// so that a merge pairs them on disk: after a restore that re-created a whole organisation
-/// every id has moved, too many to hold.
+/// Every moved id, for the plan; the unchanged records that reference an object the plan
+/// re-creates, with those references; and the live ids of the refs of the updates, by
+/// update: `(update, (kind, snapshot id, live id))` in update order. `refs` holds, sorted by
+/// (kind, id), each object to re-create (`/`), each moved id (`0` and its live id), each ref
+/// of an update (`1` and the update's number) and each ref of an unchanged record (`2` and
+/// its number), so that a merge pairs them on disk: after a restore that re-created a whole
+/// organisation every id has moved, too many to hold.
 fn resolve_refs(
     refs: Spool,
     options: &PlanOptions,
 ) -> io::Result<(
     Spilled<MovedId>,
+    Stale,
     impl Iterator<Item = Result<ResolvedRef, RestoreError>>,
 )> {
     let mut sorted = refs.finish()?;
     let mut all_moved = SpillWriter::new(options.join.spool_dir.as_deref())?;
     let mut by_update = Spool::new(options.join.spool_dir.as_deref(), options.join.spool_budget)?;
     let mut moved: Option<MovedId> = None;
+    let mut recreated: Option<(String, String)> = None;
+    let mut stale = Stale::new();
     while let Some(line) = sorted.next_line()? {
-        if let Some(live_id) = line.json.strip_prefix('0') {
+        if line.json == "/" {
+            recreated = Some((line.kind, line.id));
+        } else if let Some(unchanged) = line.json.strip_prefix('2') {
+            if recreated
+                .as_ref()
+                .is_some_and(|(kind, id)| *kind == line.kind && *id == line.id)
+            {
+                let k = unchanged.parse::<usize>().map_err(io::Error::other)?;
+                stale.entry(k).or_default().push((line.kind, line.id));
+            }
+        } else if let Some(live_id) = line.json.strip_prefix('0') {
             let entry = (line.kind, line.id, live_id.to_string());
             all_moved.push(&entry)?;
             moved = Some(entry);
@@ -387,11 +464,15 @@ fn resolve_refs(
             .and_then(|k| Ok((k, serde_json::from_str(&line.json)?)));
         Some(parsed.map_err(RestoreError::Spill))
     });
-    Ok((all_moved.finish()?, resolved))
+    Ok((all_moved.finish()?, stale, resolved))
 }
 
 /// `(kind, snapshot id, live id)` of an object found live under another id.
 type MovedId = (String, String, String);
+
+/// The unchanged records, by number, that name objects the plan re-creates: (kind, id) of
+/// each such object.
+type Stale = BTreeMap<usize, Vec<(String, String)>>;
 
 /// A moved id one update references: `(update, moved id)`.
 type ResolvedRef = (usize, MovedId);
@@ -467,8 +548,10 @@ impl Ranks {
 /// Sorts operations into plan order on disk, after leaving out the kinds not asked for and
 /// what the connector cannot do.
 struct Sorter<'a> {
-    kinds: &'static [KindInfo],
+    connector: &'a dyn WriteProvider,
     options: &'a PlanOptions,
+    /// Objects the plan does not create: (kind, snapshot id) → key.
+    refused: BTreeMap<(String, String), String>,
     ranks: Ranks,
     spool: Spool,
     skipped: Vec<Skipped>,
@@ -477,11 +560,15 @@ struct Sorter<'a> {
 }
 
 impl<'a> Sorter<'a> {
-    fn new(kinds: &'static [KindInfo], options: &'a PlanOptions) -> Result<Self, RestoreError> {
+    fn new(
+        connector: &'a dyn WriteProvider,
+        options: &'a PlanOptions,
+    ) -> Result<Self, RestoreError> {
         Ok(Sorter {
-            kinds,
+            connector,
             options,
-            ranks: Ranks::new(kinds),
+            refused: BTreeMap::new(),
+            ranks: Ranks::new(connector.kinds()),
             // The operations with their records: a larger budget keeps the number of runs
             // (files open at once in the merge) low for a plan of millions of operations.
             spool: Spool::new(
@@ -504,7 +591,13 @@ impl<'a> Sorter<'a> {
         {
             return Ok(());
         }
-        if let Some(reason) = refusal(&op, self.kinds, self.options) {
+        if let Some(reason) = refusal(&op, self.connector, self.options) {
+            if op.action == Action::Create
+                && let Some(id) = &op.snapshot_id
+            {
+                self.refused
+                    .insert((op.kind.clone(), id.clone()), op.key.clone());
+            }
             self.skipped.push(Skipped {
                 action: op.action,
                 kind: op.kind,
@@ -543,9 +636,33 @@ impl<'a> Sorter<'a> {
         let mut sorted = self.spool.finish().map_err(spill)?;
         let mut operations = SpillWriter::new(dir).map_err(spill)?;
         let mut lost: BTreeMap<(String, String), SpillWriter<String>> = BTreeMap::new();
+        let (mut refused, mut skipped) = (self.refused, self.skipped);
         while let Some(line) = sorted.next_line().map_err(spill)? {
             let mut op: PlannedOp =
                 serde_json::from_str(&line.json).map_err(|e| spill(io::Error::other(e)))?;
+            // Operations come in dependency order: what needs an object the plan does not
+            // create is left out with it, before anything that needs it in turn.
+            let needed = op.desired.as_ref().and_then(|d| {
+                d.refs.iter().find_map(|r| {
+                    refused
+                        .get(&(r.kind.clone(), r.id.clone()))
+                        .map(|key| format!("{} {key}", r.kind))
+                })
+            });
+            if let Some(needed) = needed {
+                if op.action == Action::Create
+                    && let Some(id) = &op.snapshot_id
+                {
+                    refused.insert((op.kind.clone(), id.clone()), op.key.clone());
+                }
+                skipped.push(Skipped {
+                    action: op.action,
+                    kind: op.kind,
+                    key: op.key,
+                    reason: format!("it needs {needed}, which the restore does not create"),
+                });
+                continue;
+            }
             op.seq = operations.len();
             op.level = self.ranks.of(&op).0;
             if op.action == Action::Create
@@ -574,7 +691,7 @@ impl<'a> Sorter<'a> {
         }
         Ok(Plan {
             operations: operations.finish().map_err(spill)?,
-            skipped: self.skipped,
+            skipped,
             cannot_restore,
             ..Plan::default()
         })
@@ -659,8 +776,8 @@ fn select(
 }
 
 /// Why the connector will not run `op`, if it will not.
-fn refusal(op: &PlannedOp, kinds: &[KindInfo], options: &PlanOptions) -> Option<String> {
-    let Some(info) = kinds.iter().find(|k| k.name == op.kind) else {
+fn refusal(op: &PlannedOp, connector: &dyn WriteProvider, options: &PlanOptions) -> Option<String> {
+    let Some(info) = connector.kinds().iter().find(|k| k.name == op.kind) else {
         return Some(format!("the connector does not know kind {}", op.kind));
     };
     let (can, verb) = match op.action {
@@ -679,5 +796,9 @@ fn refusal(op: &PlannedOp, kinds: &[KindInfo], options: &PlanOptions) -> Option<
     {
         return Some("this is the identity iamsnap runs as; it is never deleted".into());
     }
-    None
+    let record = match op.action {
+        Action::Delete => op.current.as_ref(),
+        _ => op.desired.as_ref(),
+    }?;
+    connector.refuses(op.action, record)
 }

@@ -243,6 +243,144 @@ fn refs_resolve_through_moved_ids_on_disk() {
     assert_eq!(skipped, [(Action::Update, "team0/user042")]);
 }
 
+fn policy(id: &str, name: &str, groups: &[&str]) -> Record {
+    Record::new(
+        "t.policy",
+        id,
+        name,
+        json!({"name": name}),
+        groups
+            .iter()
+            .map(|g| Ref::new("include", "t.group", *g))
+            .collect(),
+    )
+}
+
+#[test]
+fn an_unchanged_record_naming_a_recreated_object_is_updated_to_its_new_id() {
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalJournalStore::new(dir.path());
+        let snapshot = vec![
+            group("g1", "Engineering"),
+            group("g2", "Sales"),
+            policy("p1", "MFA", &["g1"]),
+            policy("p2", "Sessions", &["g2"]),
+        ];
+        // Engineering was deleted; the policy still names it by its old id, as providers that
+        // keep a deleted object's id where it was referenced do.
+        let live = MemoryProvider::new(vec![
+            group("g2", "Sales"),
+            policy("p1", "MFA", &["g1"]),
+            policy("p2", "Sessions", &["g2"]),
+        ]);
+        let plan = plan_for(&snapshot, &live, &PlanOptions::default()).unwrap();
+        assert_eq!(
+            ops(&plan),
+            ["0:Create t.group Engineering", "1:Update t.policy MFA"]
+        );
+        let report = restore(&snapshot, &live, &store, &PlanOptions::default())
+            .await
+            .unwrap();
+        assert!(report.is_complete(), "{report:?}");
+        let engineering = live
+            .all()
+            .into_iter()
+            .find(|r| r.key == "Engineering")
+            .unwrap();
+        let mfa = live.all().into_iter().find(|r| r.key == "MFA").unwrap();
+        assert_eq!(mfa.refs, [Ref::new("include", "t.group", engineering.id)]);
+        assert!(
+            plan_for(&snapshot, &live, &PlanOptions::default())
+                .unwrap()
+                .operations
+                .is_empty()
+        );
+    });
+}
+
+#[test]
+fn what_the_connector_refuses_is_skipped_with_what_needs_it() {
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalJournalStore::new(dir.path());
+        let mut live = MemoryProvider::new(damaged());
+        live.refused = Some("Engineering");
+        let plan = plan_for(&snapshot(), &live, &PlanOptions::default()).unwrap();
+        assert_eq!(ops(&plan), ["0:Create t.user grace", "0:Update t.user ada"]);
+        let skipped: Vec<String> = plan
+            .skipped
+            .iter()
+            .map(|s| format!("{:?} {} {}: {}", s.action, s.kind, s.key, s.reason))
+            .collect();
+        assert_eq!(
+            skipped,
+            [
+                "Create t.group Engineering: it belongs to an app",
+                "Create t.membership Engineering/ada: it needs t.group Engineering, which the restore does not create",
+                "Create t.membership Engineering/grace: it needs t.group Engineering, which the restore does not create",
+            ]
+        );
+        let report = restore(&snapshot(), &live, &store, &PlanOptions::default())
+            .await
+            .unwrap();
+        assert!(report.is_complete(), "{report:?}");
+        assert!(
+            plan_for(&snapshot(), &live, &PlanOptions::default())
+                .unwrap()
+                .operations
+                .is_empty()
+        );
+    });
+}
+
+#[test]
+fn a_create_cut_short_is_finished_by_an_update_when_resumed() {
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalJournalStore::new(dir.path());
+        let plan = plan_for(
+            &snapshot(),
+            &MemoryProvider::new(damaged()),
+            &PlanOptions::default(),
+        )
+        .unwrap();
+        let create = plan
+            .operations
+            .to_vec()
+            .unwrap()
+            .into_iter()
+            .find(|op| op.action == Action::Create && op.key == "grace")
+            .unwrap();
+        // The killed run made Grace without her name, and never learnt that it had.
+        let mut records = damaged();
+        records.push(user("u7", "grace", ""));
+        let live = MemoryProvider::new(records);
+        let journal = Journal::create(&store, &plan).await.unwrap();
+        let resumed = BTreeMap::from([(
+            create.seq,
+            OpState {
+                attempts: 1,
+                end: None,
+            },
+        )]);
+        let report = apply(&plan, &live, &journal, &resumed, &ApplyOptions::default())
+            .await
+            .unwrap();
+        assert!(report.is_complete(), "{report:?}");
+        let graces: Vec<Record> = live
+            .all()
+            .into_iter()
+            .filter(|r| r.key == "grace")
+            .collect();
+        assert_eq!(graces.len(), 1, "no duplicate");
+        assert_eq!(
+            (graces[0].id.as_str(), &graces[0].attrs),
+            ("u7", &json!({"name": "Grace"}))
+        );
+    });
+}
+
 #[test]
 fn plan_text_report() {
     let mut live = MemoryProvider::new(damaged());
