@@ -32,8 +32,8 @@ use std::path::Path;
 
 use async_trait::async_trait;
 use iamsnap_provider::{
-    ConnectOptions, IdMap, KindInfo, Operation, Outcome, ProviderError, ReadProvider, Record,
-    RecordSink, RequestStats, WriteProvider,
+    Action, ConnectOptions, IdMap, KindInfo, Operation, Outcome, ProviderError, ReadProvider,
+    Record, RecordSink, RequestStats, WriteProvider,
 };
 
 pub use config::OktaConfig;
@@ -135,6 +135,10 @@ impl WriteProvider for OktaProvider {
 
     fn cannot_restore(&self, record: &Record) -> Vec<String> {
         restore::cannot_restore(record)
+    }
+
+    fn refuses(&self, action: Action, record: &Record) -> Option<String> {
+        restore::refuses(action, record)
     }
 
     fn reachable(&self, desired: Record, live: &Record) -> Record {

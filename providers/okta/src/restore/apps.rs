@@ -163,20 +163,9 @@ impl Restore<'_> {
 /// What an app create or replace sends: settings without status and signing keys; custom SAML
 /// apps without their generated `name`. Catalog apps cannot be created from settings.
 fn app_body(op: &Operation, attrs: &Value, create: bool) -> Result<Value, ProviderError> {
-    let name = str_at(attrs, "/name");
-    let mode = str_at(attrs, "/signOnMode");
-    let custom_saml = mode == "SAML_2_0" && attrs.pointer("/settings/signOn/ssoAcsUrl").is_some();
-    let from_settings = matches!(
-        name,
-        "bookmark" | "template_swa" | "template_swa3field" | "oidc_client"
-    ) || custom_saml;
-    if create && !from_settings {
-        return Err(unsupported(
-            op,
-            &format!(
-                "{name} is a catalog (OIN) app; add it again from the Okta catalog, then restore its assignments"
-            ),
-        ));
+    let custom_saml = custom_saml(attrs);
+    if create && let Some(reason) = from_catalog(attrs) {
+        return Err(unsupported(op, &reason));
     }
     let mut body = without(attrs, &["status"]);
     if let Some(credentials) = body.get_mut("credentials").and_then(Value::as_object_mut) {
@@ -186,6 +175,27 @@ fn app_body(op: &Operation, attrs: &Value, create: bool) -> Result<Value, Provid
         body.as_object_mut().map(|m| m.remove("name"));
     }
     Ok(body)
+}
+
+/// Why an app cannot be created from its settings, if it cannot: a catalog (OIN) app comes
+/// back only from the catalog.
+pub(super) fn from_catalog(attrs: &Value) -> Option<String> {
+    let name = str_at(attrs, "/name");
+    let from_settings = matches!(
+        name,
+        "bookmark" | "template_swa" | "template_swa3field" | "oidc_client"
+    ) || custom_saml(attrs);
+    (!from_settings).then(|| {
+        format!(
+            "{name} is a catalog (OIN) app; add it again from the Okta catalog, then restore its assignments"
+        )
+    })
+}
+
+/// A SAML app defined by its own settings (an ACS URL) rather than taken from the catalog.
+pub(super) fn custom_saml(attrs: &Value) -> bool {
+    str_at(attrs, "/signOnMode") == "SAML_2_0"
+        && attrs.pointer("/settings/signOn/ssoAcsUrl").is_some()
 }
 
 fn app_group_body(attrs: &Value) -> Value {

@@ -178,12 +178,19 @@ impl Restore<'_> {
 /// Only Okta groups are written through the API: app groups belong to their app, built-in
 /// ones to Okta.
 fn writable_group(op: &Operation, attrs: &Value) -> Result<(), ProviderError> {
+    match not_writable(attrs) {
+        None => Ok(()),
+        Some(reason) => Err(unsupported(op, &reason)),
+    }
+}
+
+/// Why a group cannot be written through the API, if it cannot.
+pub(super) fn not_writable(attrs: &Value) -> Option<String> {
     match str_at(attrs, "/type") {
-        "OKTA_GROUP" | "" => Ok(()),
-        "APP_GROUP" => Err(unsupported(
-            op,
-            "app groups are owned by their app; re-import them from the app",
-        )),
-        other => Err(unsupported(op, &format!("{other} groups are Okta's own"))),
+        "OKTA_GROUP" | "" => None,
+        "APP_GROUP" => {
+            Some("app groups are owned by their app; re-import them from the app".into())
+        }
+        other => Some(format!("{other} groups are Okta's own")),
     }
 }

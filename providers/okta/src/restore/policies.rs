@@ -12,6 +12,14 @@ use crate::kinds::*;
 use crate::read::fetch;
 use crate::records::str_at;
 
+/// Okta's own objects: updated, never re-created or deleted.
+pub(super) const DEFAULT_POLICY: &str =
+    "Okta creates default policies itself and never deletes them; they can only be updated";
+pub(super) const DEFAULT_RULE: &str =
+    "a default rule comes and goes with its policy; it can only be updated";
+pub(super) const SYSTEM_ZONE: &str =
+    "system zones are Okta's; they are never re-created or deleted, only updated";
+
 impl Restore<'_> {
     pub(super) async fn create_policy(
         &self,
@@ -27,10 +35,7 @@ impl Restore<'_> {
             return Ok(Outcome::AlreadyDone { id });
         }
         if attrs["system"] == true {
-            return Err(unsupported(
-                op,
-                "Okta creates default policies itself; it cannot be re-created, only updated",
-            ));
+            return Err(unsupported(op, DEFAULT_POLICY));
         }
         let body = self.policy_body(op, attrs)?;
         let active = activate_param(attrs);
@@ -67,7 +72,7 @@ impl Restore<'_> {
             .as_ref()
             .is_some_and(|r| r.attrs["system"] == true)
         {
-            return Err(unsupported(op, "Okta never deletes a default policy"));
+            return Err(unsupported(op, DEFAULT_POLICY));
         }
         let path = format!("/api/v1/policies/{id}");
         self.delete_at(&path, id).await
@@ -92,10 +97,7 @@ impl Restore<'_> {
             return Ok(Outcome::AlreadyDone { id });
         }
         if attrs["system"] == true {
-            return Err(unsupported(
-                op,
-                "a default rule comes with its policy; it cannot be re-created, only updated",
-            ));
+            return Err(unsupported(op, DEFAULT_RULE));
         }
         let body = self.policy_body(op, attrs)?;
         let active = activate_param(attrs);
@@ -134,10 +136,7 @@ impl Restore<'_> {
         let c = self.c();
         let current = op.current.as_ref();
         if current.is_some_and(|r| r.attrs["system"] == true) {
-            return Err(unsupported(
-                op,
-                "Okta never deletes a policy's default rule",
-            ));
+            return Err(unsupported(op, DEFAULT_RULE));
         }
         let policy = match current.and_then(|r| r.target("policy")) {
             Some(p) => p.id.clone(),
@@ -164,10 +163,7 @@ impl Restore<'_> {
             return Ok(Outcome::AlreadyDone { id });
         }
         if attrs["system"] == true {
-            return Err(unsupported(
-                op,
-                "system zones are Okta's; they cannot be re-created, only updated",
-            ));
+            return Err(unsupported(op, SYSTEM_ZONE));
         }
         let body = without(attrs, &["status", "system"]);
         let url = c.url("/api/v1/zones", &[]);
@@ -210,7 +206,7 @@ impl Restore<'_> {
             .as_ref()
             .is_some_and(|r| r.attrs["system"] == true)
         {
-            return Err(unsupported(op, "Okta never deletes a system zone"));
+            return Err(unsupported(op, SYSTEM_ZONE));
         }
         let path = format!("/api/v1/zones/{id}");
         if let Some(live) = c.get_opt(&c.url(&path, &[])).await?
