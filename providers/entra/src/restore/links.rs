@@ -115,6 +115,18 @@ impl Links<'_, '_> {
         match self.client().send(Method::POST, &url, Some(&body)).await {
             Ok(_) => Ok(Outcome::Applied { id }),
             Err(e) if already_exists(&e) => Ok(Outcome::AlreadyDone { id }),
+            // Devices are never restored, only referenced: one gone from the tenant (or never
+            // in it, in another tenant) must join again before it can be a member.
+            Err(e)
+                if status_of(&e) == Some(404)
+                    && record.target(child_rel).is_some_and(|c| c.kind == DEVICE) =>
+            {
+                Ok(Outcome::Skipped {
+                    reason: format!(
+                        "device {child} does not exist in the live tenant: a device must join the directory again before it can be a member"
+                    ),
+                })
+            }
             Err(e) if status_of(&e) == Some(404) => Err(precondition(
                 record,
                 &format!(

@@ -52,6 +52,12 @@ impl Restore<'_> {
             desired.insert("state".into(), state);
         }
         let Some(live) = live else {
+            if record.kind == NAMED_LOCATION {
+                desired.insert(
+                    "@odata.type".into(),
+                    Value::from(named_location_type(&record.attrs)),
+                );
+            }
             let created = self
                 .client
                 .send(
@@ -171,5 +177,33 @@ impl Restore<'_> {
         } else {
             Outcome::AlreadyDone { id }
         })
+    }
+}
+
+/// The type Graph requires on a new named location, which a snapshot does not keep (Graph
+/// writes `@odata.type` on every object it returns): IP ranges make an IP location, the rest
+/// are country locations.
+fn named_location_type(attrs: &Value) -> &'static str {
+    if attrs.get("ipRanges").is_some() {
+        "#microsoft.graph.ipNamedLocation"
+    } else {
+        "#microsoft.graph.countryNamedLocation"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_new_named_location_says_which_type_it_is() {
+        let ip = json!({"displayName": "Office", "ipRanges": [{"cidrAddress": "203.0.113.0/24"}], "isTrusted": true});
+        let countries = json!({"displayName": "Embargo", "countriesAndRegions": ["KP"], "includeUnknownCountriesAndRegions": false});
+        assert_eq!(named_location_type(&ip), "#microsoft.graph.ipNamedLocation");
+        assert_eq!(
+            named_location_type(&countries),
+            "#microsoft.graph.countryNamedLocation"
+        );
     }
 }
