@@ -8,7 +8,11 @@
 //!   and the recycle bin.
 //! - [`moto`]: moto's S3/IAM server for the AWS connector and the S3 repository.
 //! - [`faults`]: a fault-injecting HTTP proxy to put between iamsnap and any of these.
+//! - `conformance` (feature `conformance`): the suite every connector passes, run by each
+//!   connector's integration test against these systems.
 
+#[cfg(feature = "conformance")]
+pub mod conformance;
 pub mod entra;
 pub mod faults;
 pub mod moto;

@@ -1,0 +1,297 @@
+//! The conformance suite on the Okta connector, against emulated orgs; and the suite itself
+//! shown to catch a connector that drops a kind or changes what `fetch` reads.
+
+use std::path::Path;
+
+use async_trait::async_trait;
+use iamsnap_provider::{ConnectOptions, Connector, Record};
+use iamsnap_testkit::conformance::broken::Broken;
+use iamsnap_testkit::conformance::{self, Check, Options, Subject};
+use iamsnap_testkit::faults::Fault;
+use iamsnap_testkit::okta::{OktaEmulator, RunningOkta};
+use reqwest::Method;
+use serde_json::Value;
+
+const TOKEN: &str = "okta-conformance-token-DO-NOT-LEAK-5151";
+
+/// An emulated Okta org, reached with an API token read from a file.
+struct OktaOrg;
+
+#[async_trait]
+impl Subject for OktaOrg {
+    type System = RunningOkta;
+
+    fn provider(&self) -> &'static str {
+        "okta"
+    }
+
+    async fn seeded(&self) -> Result<RunningOkta, String> {
+        start(OktaEmulator::builder().users(14).groups(7).apps(4)).await
+    }
+
+    /// A new org: its administrator, the Everyone group, the default policies and zones.
+    async fn empty(&self) -> Result<RunningOkta, String> {
+        start(OktaEmulator::builder().users(1).groups(1).apps(0)).await
+    }
+
+    fn url(&self, org: &RunningOkta) -> String {
+        org.base_url().to_string()
+    }
+
+    fn source(&self, _: &RunningOkta, url: &str, dir: &Path) -> String {
+        std::fs::write(dir.join("okta.token"), TOKEN).expect("the token file is written");
+        format!("provider = \"okta\"\norg_url = \"{url}\"\ntoken_file = \"okta.token\"\n")
+    }
+
+    fn secret(&self) -> String {
+        TOKEN.to_string()
+    }
+
+    fn connect(&self, config: &Path, name: &str) -> Result<Connector, String> {
+        let config = iamsnap::Config::load(config).map_err(|e| e.to_string())?;
+        let source = config.source(name).map_err(|e| e.to_string())?;
+        source
+            .connect(name, &config.base_dir(), &ConnectOptions::default())
+            .map_err(|e| e.to_string())
+    }
+
+    async fn delete(&self, org: &RunningOkta, record: &Record) -> Result<(), String> {
+        OktaApi::new(org).delete(record).await
+    }
+
+    fn spare(&self, record: &Record, snapshot: &[Record], me: Option<&Record>) -> Option<String> {
+        let attrs = &record.attrs;
+        let system = attrs["system"] == true || attrs["default"] == true;
+        let okta_group = |id: &str| {
+            snapshot
+                .iter()
+                .any(|g| g.kind == "okta.group" && g.id == id && g.attrs["type"] == "OKTA_GROUP")
+        };
+        match record.kind.as_str() {
+            "okta.group" if attrs["type"] != "OKTA_GROUP" => {
+                Some("only OKTA_GROUP groups can be deleted; Everyone and app groups are not Okta's to delete".into())
+            }
+            "okta.group_membership"
+                if !record.target("group").is_some_and(|g| okta_group(&g.id)) =>
+            {
+                Some("members of app groups are the app's to change, not Okta's".into())
+            }
+            "okta.network_zone"
+                if snapshot.iter().any(|r| {
+                    r.refs.iter().any(|to| to.kind == record.kind && to.id == record.id)
+                }) =>
+            {
+                Some("Okta refuses to delete a network zone a policy or rule uses".into())
+            }
+            "okta.policy" | "okta.policy_rule" | "okta.network_zone" | "okta.user_type"
+                if system =>
+            {
+                Some("Okta never deletes its default and system objects".into())
+            }
+            "okta.user_type"
+                if me.is_some_and(|me| me.attrs.pointer("/type/id") == Some(&Value::from(record.id.as_str()))) =>
+            {
+                Some("the token's own user has this type, and deleting the type deletes its users".into())
+            }
+            _ => None,
+        }
+    }
+
+    fn throttle(&self) -> Fault {
+        Fault::RateLimitedWithReset
+    }
+}
+
+async fn start(builder: OktaEmulator) -> Result<RunningOkta, String> {
+    builder
+        .seed(7)
+        .token(TOKEN)
+        .start()
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// The Okta Management API of an org, called directly.
+struct OktaApi {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl OktaApi {
+    fn new(org: &RunningOkta) -> OktaApi {
+        OktaApi {
+            base: org.base_url().to_string(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// `METHOD path?query`; a 404 is no error (the object is gone already).
+    async fn call(&self, method: Method, path: &str) -> Result<Value, String> {
+        self.call_with(method, path, &[]).await
+    }
+
+    async fn call_with(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<Value, String> {
+        let response = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base))
+            .query(query)
+            .header("Authorization", format!("SSWS {TOKEN}"))
+            .header("Accept", "application/json")
+            .send()
+            .await
+            .map_err(|e| format!("{method} {path}: {e}"))?;
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        if status.is_success() || status.as_u16() == 404 {
+            Ok(serde_json::from_str(&body).unwrap_or(Value::Null))
+        } else {
+            Err(format!("{method} {path}: HTTP {status}: {body}"))
+        }
+    }
+
+    /// Deletes `record` as an administrator would: what must be deactivated first is.
+    async fn delete(&self, record: &Record) -> Result<(), String> {
+        let id = &record.id;
+        let target = |rel: &str| {
+            record
+                .target(rel)
+                .map(|r| r.id.clone())
+                .ok_or_else(|| format!("{} {} has no {rel} ref", record.kind, record.key))
+        };
+        let (deactivate, delete) = match record.kind.as_str() {
+            "okta.user" => return self.delete_user(id).await,
+            "okta.user_type" => {
+                for user in self.users_of_type(id).await? {
+                    self.delete_user(&user).await?;
+                }
+                (None, format!("/api/v1/meta/types/user/{id}"))
+            }
+            "okta.group" => (None, format!("/api/v1/groups/{id}")),
+            "okta.group_membership" => (
+                None,
+                format!(
+                    "/api/v1/groups/{}/users/{}",
+                    target("group")?,
+                    target("user")?
+                ),
+            ),
+            "okta.group_rule" => (
+                Some(format!("/api/v1/groups/rules/{id}")),
+                format!("/api/v1/groups/rules/{id}"),
+            ),
+            "okta.app" => (
+                Some(format!("/api/v1/apps/{id}")),
+                format!("/api/v1/apps/{id}"),
+            ),
+            "okta.app_user_assignment" => (
+                None,
+                format!("/api/v1/apps/{}/users/{}", target("app")?, target("user")?),
+            ),
+            "okta.app_group_assignment" => (
+                None,
+                format!(
+                    "/api/v1/apps/{}/groups/{}",
+                    target("app")?,
+                    target("group")?
+                ),
+            ),
+            "okta.network_zone" => (
+                Some(format!("/api/v1/zones/{id}")),
+                format!("/api/v1/zones/{id}"),
+            ),
+            "okta.policy" => (None, format!("/api/v1/policies/{id}")),
+            "okta.policy_rule" => (
+                None,
+                format!("/api/v1/policies/{}/rules/{id}", target("policy")?),
+            ),
+            "okta.admin_role_assignment" => {
+                let assignee = target("assignee")?;
+                let of = if record.key.starts_with("user:") {
+                    "users"
+                } else {
+                    "groups"
+                };
+                (None, format!("/api/v1/{of}/{assignee}/roles/{id}"))
+            }
+            other => return Err(format!("no delete for kind {other}")),
+        };
+        if let Some(path) = deactivate {
+            self.call(Method::POST, &format!("{path}/lifecycle/deactivate"))
+                .await?;
+        }
+        self.call(Method::DELETE, &delete).await.map(|_| ())
+    }
+
+    /// The first `DELETE` deactivates a user, the second deletes it.
+    async fn delete_user(&self, id: &str) -> Result<(), String> {
+        let path = format!("/api/v1/users/{id}");
+        self.call(Method::DELETE, &path).await?;
+        self.call(Method::DELETE, &path).await.map(|_| ())
+    }
+
+    /// The ids of the users of user type `type_id`, deprovisioned ones included.
+    async fn users_of_type(&self, type_id: &str) -> Result<Vec<String>, String> {
+        let mut ids = Vec::new();
+        for search in [
+            format!("type.id eq \"{type_id}\""),
+            format!("type.id eq \"{type_id}\" and status eq \"DEPROVISIONED\""),
+        ] {
+            let query = [("search", search.as_str()), ("limit", "200")];
+            let users = self.call_with(Method::GET, "/api/v1/users", &query).await?;
+            ids.extend(
+                users
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|u| u["id"].as_str().map(str::to_string)),
+            );
+        }
+        Ok(ids)
+    }
+}
+
+fn options() -> Options {
+    Options::new(env!("CARGO_BIN_EXE_iamsnap"))
+}
+
+#[test]
+fn the_okta_connector_conforms() {
+    let report =
+        conformance::run(&OktaOrg, &options()).unwrap_or_else(|report| panic!("{report:#}"));
+    println!("{report}");
+}
+
+#[test]
+fn a_connector_that_drops_a_kind_fails_the_every_kind_check() {
+    let broken = Broken::dropping_kind(OktaOrg, "okta.group_rule");
+    let only = [Check::EveryKind, Check::FetchEqualsSnapshot];
+    let report = conformance::run(&broken, &options().only(&only)).unwrap_err();
+    assert_eq!(report.failed(), [Check::EveryKind], "{report}");
+    let problems = report.problems(Check::EveryKind);
+    assert!(
+        problems.len() == 1 && problems[0].starts_with("okta.group_rule: no record"),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_connector_whose_fetch_changes_a_record_fails_the_fetch_check() {
+    let broken = Broken::altering_fetch(OktaOrg, "okta.user");
+    let only = [Check::EveryKind, Check::FetchEqualsSnapshot];
+    let report = conformance::run(&broken, &options().only(&only)).unwrap_err();
+    assert_eq!(report.failed(), [Check::FetchEqualsSnapshot], "{report}");
+    let problems = report.problems(Check::FetchEqualsSnapshot);
+    assert!(!problems.is_empty(), "{report}");
+    for problem in problems {
+        assert!(
+            problem.starts_with("okta.user ") && problem.contains("/attrs/conformance"),
+            "{problem}"
+        );
+    }
+    assert!(report.to_string().contains("okta: okta.user"), "{report}");
+}
