@@ -24,6 +24,7 @@ pub mod ids;
 pub mod kind;
 pub mod read;
 pub mod record;
+pub mod redact;
 pub mod secret;
 pub mod write;
 
@@ -34,4 +35,4 @@ pub use kind::{Capabilities, KindInfo};
 pub use read::{ReadProvider, RecordSink, RequestStats, SnapshotStats};
 pub use record::{Record, Ref};
 pub use secret::Secret;
-pub use write::{Action, Operation, Outcome, WriteProvider};
+pub use write::{Action, Grant, Operation, Outcome, SelfIdentity, WriteProvider};

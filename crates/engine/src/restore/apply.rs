@@ -14,7 +14,7 @@ use std::sync::Arc;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use iamsnap_provider::{
-    Action, KindInfo, Outcome, ProviderError, Record, WriteProvider, same_state, to_live,
+    Action, KindInfo, Outcome, ProviderError, Record, WriteProvider, redact, same_state, to_live,
 };
 use serde::{Deserialize, Serialize};
 
@@ -469,7 +469,7 @@ async fn run(
             Ok(None) => {}
             Err(e) => {
                 let end = OpEnd::Failed {
-                    error: e.to_string(),
+                    error: redact::scrubbed(e.to_string()),
                 };
                 journal.ended(op.seq, state.attempts, &end).await?;
                 return Ok(failed(op, e));
@@ -499,7 +499,7 @@ async fn run(
                     op.seq,
                     attempt,
                     &OpEnd::Failed {
-                        error: e.to_string(),
+                        error: redact::scrubbed(e.to_string()),
                     },
                 )
                 .await?;
@@ -519,7 +519,7 @@ fn ended(op: &PlannedOp, outcome: &Outcome) -> Ended {
             action: op.action,
             kind: op.kind.clone(),
             key: op.key.clone(),
-            reason: reason.clone(),
+            reason: redact::scrubbed(reason),
         }),
         _ => Ended::Done,
     }
@@ -531,7 +531,7 @@ fn failed(op: &PlannedOp, e: ProviderError) -> Ended {
         action: op.action,
         kind: op.kind.clone(),
         key: op.key.clone(),
-        error: e.to_string(),
+        error: redact::scrubbed(e.to_string()),
     })
 }
 
@@ -576,7 +576,7 @@ async fn verify(
                 let live = provider
                     .fetch(&op.kind, &op.key)
                     .await
-                    .map_err(|e| e.to_string());
+                    .map_err(|e| redact::scrubbed(e.to_string()));
                 Ok(check_against(&op, live, provider, ids))
             })
             .buffered(options.concurrency.max(1))
@@ -633,7 +633,7 @@ async fn read_back(
             for &i in touched {
                 let op = ops.get(i)?;
                 residual
-                    .extend(check_against(&op, Err(e.to_string()), provider, ids).map(|r| (i, r)));
+                    .extend(check_against(&op, Err(redact::scrubbed(e.to_string())), provider, ids).map(|r| (i, r)));
             }
         }
     }

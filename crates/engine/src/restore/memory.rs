@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use async_trait::async_trait;
 use iamsnap_provider::{
     Action, Capabilities, IdMap, KindInfo, Operation, Outcome, ProviderError, ReadProvider, Record,
-    RecordSink, RequestStats, WriteProvider,
+    RecordSink, RequestStats, SelfIdentity, WriteProvider,
 };
 
 pub const KINDS: &[KindInfo] = &[
@@ -51,7 +51,7 @@ pub struct MemoryProvider {
     /// Applies beyond this many fail (before taking effect).
     pub fail_after: Option<usize>,
     pub idempotent: bool,
-    pub me: Option<(String, String)>,
+    pub me: Option<SelfIdentity>,
     /// An attribute that created objects lose, like a status that needs credentials.
     pub lose_on_create: Option<&'static str>,
 }
@@ -78,7 +78,7 @@ impl MemoryProvider {
         self.records.lock().unwrap().values().cloned().collect()
     }
 
-    fn find(&self, kind: &str, key: &str) -> Option<Record> {
+    pub fn find(&self, kind: &str, key: &str) -> Option<Record> {
         self.records
             .lock()
             .unwrap()
@@ -203,7 +203,7 @@ impl WriteProvider for MemoryProvider {
         }
     }
 
-    async fn self_identity(&self) -> Result<Option<(String, String)>, ProviderError> {
+    async fn self_identity(&self) -> Result<Option<SelfIdentity>, ProviderError> {
         Ok(self.me.clone())
     }
 }

@@ -1,6 +1,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
-use iamsnap_provider::{Action, Outcome, Record, Ref};
+use iamsnap_provider::{Action, Outcome, Record, Ref, SelfIdentity};
 use proptest::prelude::*;
 use serde_json::json;
 
@@ -129,7 +129,7 @@ fn deletes_beyond_the_limit_are_refused_and_the_runner_is_never_deleted() {
             .contains("deletes 2 objects but --max-deletes is 0"),
         "{err}"
     );
-    live.me = Some(("t.user".into(), "mallory".into()));
+    live.me = Some(SelfIdentity::new("t.user", "mallory"));
     let options = PlanOptions {
         max_deletes: 1,
         self_identity: live.me.clone(),
@@ -139,6 +139,96 @@ fn deletes_beyond_the_limit_are_refused_and_the_runner_is_never_deleted() {
     assert_eq!(plan.counts().unwrap().delete, 1);
     assert_eq!(plan.skipped.len(), 1);
     assert!(plan.skipped[0].reason.contains("runs as"));
+}
+
+/// The identity the connector runs as keeps its state and its rights in every mode: an
+/// additive restore does not switch it off as the snapshot has it, an authoritative one removes
+/// none of what grants it its rights; the plan says why and what to do by hand, nothing of it
+/// is applied, and a journalled plan that would do it is not resumed.
+#[test]
+fn the_runner_and_its_grants_are_never_weakened_in_any_mode() {
+    let mut snap = snapshot();
+    snap.push(Record::new(
+        "t.user",
+        "u9",
+        "mallory",
+        json!({"name": "Mallory", "status": "off"}),
+        vec![],
+    ));
+    let live = MemoryProvider::new(damaged());
+    let mut me = SelfIdentity::new("t.user", "mallory");
+    me.grant(
+        "t.membership",
+        "Sales/mallory",
+        "makes t.user mallory a member of Sales, which holds ADMIN",
+    );
+    for (mode, expected) in [
+        (Mode::Additive, vec!["Update mallory"]),
+        (
+            Mode::Authoritative,
+            vec!["Update mallory", "Delete Sales/mallory"],
+        ),
+    ] {
+        let options = PlanOptions {
+            mode,
+            max_deletes: 10,
+            self_identity: Some(me.clone()),
+            ..PlanOptions::default()
+        };
+        let plan = plan_for(&snap, &live, &options).unwrap();
+        assert!(
+            ops(&plan).iter().all(|o| !o.contains("mallory")),
+            "{:?}",
+            ops(&plan)
+        );
+        let mut skipped: Vec<String> = plan
+            .skipped
+            .iter()
+            .map(|s| format!("{:?} {}", s.action, s.key))
+            .collect();
+        skipped.sort_by(|a, b| b.cmp(a));
+        assert_eq!(skipped, expected);
+        assert!(
+            plan.skipped
+                .iter()
+                .all(|s| s.reason.contains("the identity iamsnap runs as"))
+        );
+        let by_hand: Vec<String> = plan
+            .cannot_restore
+            .iter()
+            .filter(|c| c.reason.contains("make it by hand"))
+            .flat_map(|c| c.keys.to_vec().unwrap())
+            .collect();
+        assert_eq!(by_hand.len(), expected.len(), "{by_hand:?}");
+
+        runtime().block_on(async {
+            let live = MemoryProvider::new(damaged());
+            let dir = tempfile::tempdir().unwrap();
+            let store = LocalJournalStore::new(dir.path());
+            let report = restore(&snap, &live, &store, &options).await.unwrap();
+            assert!(report.is_complete(), "{report:?}");
+            assert_eq!(live.find("t.user", "mallory").unwrap().attrs, json!({"name": "Mallory"}));
+            assert!(live.find("t.membership", "Sales/mallory").is_some());
+        });
+    }
+
+    // A plan journalled by a run that did not protect the runner is not resumed.
+    let unprotected = PlanOptions {
+        mode: Mode::Authoritative,
+        max_deletes: 10,
+        ..PlanOptions::default()
+    };
+    let journalled = plan_for(&snap, &live, &unprotected).unwrap();
+    let protected = PlanOptions {
+        self_identity: Some(me),
+        ..unprotected
+    };
+    let err = resume::check(&journalled, sorted(snap.clone()), sorted(live.all()), &live, &protected)
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("t.user mallory is the identity iamsnap runs as"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -246,7 +336,13 @@ fn refs_resolve_through_moved_ids_on_disk() {
 #[test]
 fn plan_text_report() {
     let mut live = MemoryProvider::new(damaged());
-    live.me = Some(("t.user".into(), "mallory".into()));
+    let mut me = SelfIdentity::new("t.user", "mallory");
+    me.grant(
+        "t.membership",
+        "Sales/mallory",
+        "makes t.user mallory a member of Sales, which holds ADMIN",
+    );
+    live.me = Some(me);
     let options = PlanOptions {
         mode: Mode::Authoritative,
         max_deletes: 5,
@@ -260,8 +356,9 @@ fn plan_text_report() {
     let mut out = Vec::new();
     render::plan_json(&plan, &mut out).unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
-    assert_eq!(v["operations"].as_array().unwrap().len(), 6);
-    assert_eq!(v["cannot_restore"][0]["keys"], json!(["grace"]));
+    assert_eq!(v["operations"].as_array().unwrap().len(), 5);
+    assert_eq!(v["skipped"].as_array().unwrap().len(), 2);
+    assert_eq!(v["cannot_restore"][2]["keys"], json!(["grace"]));
 }
 
 #[test]
@@ -274,7 +371,7 @@ fn a_resumed_plan_must_agree_with_the_snapshot_and_live_state() {
     };
     let genuine = plan_for(&snapshot(), &live, &options).unwrap();
     let check = |plan: &Plan, options: &PlanOptions| {
-        resume::check(plan, sorted(snapshot()), sorted(live.all()), options)
+        resume::check(plan, sorted(snapshot()), sorted(live.all()), &live, options)
     };
     check(&genuine, &options).unwrap();
     // Ada renamed live, then resumed before the update ran: still genuine.
@@ -291,7 +388,7 @@ fn a_resumed_plan_must_agree_with_the_snapshot_and_live_state() {
             .collect(),
     );
     let plan = plan_for(&snapshot(), &renamed, &options).unwrap();
-    resume::check(&plan, sorted(snapshot()), sorted(renamed.all()), &options).unwrap();
+    resume::check(&plan, sorted(snapshot()), sorted(renamed.all()), &renamed, &options).unwrap();
 
     let mut forged = genuine.clone();
     let mut operations = forged.operations.to_vec().unwrap();
@@ -325,7 +422,7 @@ fn a_resumed_plan_must_agree_with_the_snapshot_and_live_state() {
             .contains("--mode authoritative")
     );
     let runner = PlanOptions {
-        self_identity: Some(("t.user".into(), "mallory".into())),
+        self_identity: Some(SelfIdentity::new("t.user", "mallory")),
         ..options
     };
     assert!(
