@@ -58,7 +58,9 @@ impl<'a> MakeWriter<'a> for ScrubbedStderr {
 impl Write for ScrubbedStderr {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let text = String::from_utf8_lossy(buf);
-        io::stderr().lock().write_all(redact::scrub(&text).as_bytes())?;
+        io::stderr()
+            .lock()
+            .write_all(redact::scrub(&text).as_bytes())?;
         Ok(buf.len())
     }
 

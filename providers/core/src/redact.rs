@@ -123,7 +123,9 @@ fn words<'t>(text: &'t str, name: &'t str) -> impl Iterator<Item = usize> + 't {
             from = at + name.len();
             let before = lower[..at].chars().next_back();
             let after = lower[at + name.len()..].chars().next();
-            let bounded = |c: Option<char>| c.is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'));
+            let bounded = |c: Option<char>| {
+                c.is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+            };
             if bounded(before) && bounded(after) {
                 return Some(at);
             }

@@ -91,7 +91,12 @@ impl SelfIdentity {
     }
 
     /// Adds the record `kind`/`key`, which `gives` some of the identity's rights.
-    pub fn grant(&mut self, kind: impl Into<String>, key: impl Into<String>, gives: impl Into<String>) {
+    pub fn grant(
+        &mut self,
+        kind: impl Into<String>,
+        key: impl Into<String>,
+        gives: impl Into<String>,
+    ) {
         let (kind, key) = (kind.into(), key.into());
         if !self.grants.iter().any(|g| g.kind == kind && g.key == key) {
             self.grants.push(Grant {
@@ -240,10 +245,25 @@ mod tests {
                 .unwrap()
                 .contains("t.user admin is the identity iamsnap runs as")
         );
-        let grant = reason(&op(Action::Delete, "t.role", "admin|SUPER", Some("admin|SUPER")));
-        assert!(grant.unwrap().starts_with("it assigns SUPER to t.user admin"));
+        let grant = reason(&op(
+            Action::Delete,
+            "t.role",
+            "admin|SUPER",
+            Some("admin|SUPER"),
+        ));
+        assert!(
+            grant
+                .unwrap()
+                .starts_with("it assigns SUPER to t.user admin")
+        );
         assert_eq!(reason(&op(Action::Create, "t.user", "admin", None)), None);
-        assert_eq!(reason(&op(Action::Delete, "t.user", "ada", Some("ada"))), None);
-        assert_eq!(reason(&op(Action::Delete, "t.group", "admin", Some("admin"))), None);
+        assert_eq!(
+            reason(&op(Action::Delete, "t.user", "ada", Some("ada"))),
+            None
+        );
+        assert_eq!(
+            reason(&op(Action::Delete, "t.group", "admin", Some("admin"))),
+            None
+        );
     }
 }

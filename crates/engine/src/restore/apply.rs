@@ -632,8 +632,10 @@ async fn read_back(
             residual.clear();
             for &i in touched {
                 let op = ops.get(i)?;
-                residual
-                    .extend(check_against(&op, Err(redact::scrubbed(e.to_string())), provider, ids).map(|r| (i, r)));
+                residual.extend(
+                    check_against(&op, Err(redact::scrubbed(e.to_string())), provider, ids)
+                        .map(|r| (i, r)),
+                );
             }
         }
     }

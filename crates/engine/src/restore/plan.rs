@@ -481,7 +481,10 @@ struct Sorter<'a> {
 }
 
 impl<'a> Sorter<'a> {
-    fn new(connector: &'a dyn WriteProvider, options: &'a PlanOptions) -> Result<Self, RestoreError> {
+    fn new(
+        connector: &'a dyn WriteProvider,
+        options: &'a PlanOptions,
+    ) -> Result<Self, RestoreError> {
         Ok(Sorter {
             connector,
             options,

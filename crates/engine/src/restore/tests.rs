@@ -207,7 +207,10 @@ fn the_runner_and_its_grants_are_never_weakened_in_any_mode() {
             let store = LocalJournalStore::new(dir.path());
             let report = restore(&snap, &live, &store, &options).await.unwrap();
             assert!(report.is_complete(), "{report:?}");
-            assert_eq!(live.find("t.user", "mallory").unwrap().attrs, json!({"name": "Mallory"}));
+            assert_eq!(
+                live.find("t.user", "mallory").unwrap().attrs,
+                json!({"name": "Mallory"})
+            );
             assert!(live.find("t.membership", "Sales/mallory").is_some());
         });
     }
@@ -223,10 +226,17 @@ fn the_runner_and_its_grants_are_never_weakened_in_any_mode() {
         self_identity: Some(me),
         ..unprotected
     };
-    let err = resume::check(&journalled, sorted(snap.clone()), sorted(live.all()), &live, &protected)
-        .unwrap_err();
+    let err = resume::check(
+        &journalled,
+        sorted(snap.clone()),
+        sorted(live.all()),
+        &live,
+        &protected,
+    )
+    .unwrap_err();
     assert!(
-        err.to_string().contains("t.user mallory is the identity iamsnap runs as"),
+        err.to_string()
+            .contains("t.user mallory is the identity iamsnap runs as"),
         "{err}"
     );
 }
@@ -388,7 +398,14 @@ fn a_resumed_plan_must_agree_with_the_snapshot_and_live_state() {
             .collect(),
     );
     let plan = plan_for(&snapshot(), &renamed, &options).unwrap();
-    resume::check(&plan, sorted(snapshot()), sorted(renamed.all()), &renamed, &options).unwrap();
+    resume::check(
+        &plan,
+        sorted(snapshot()),
+        sorted(renamed.all()),
+        &renamed,
+        &options,
+    )
+    .unwrap();
 
     let mut forged = genuine.clone();
     let mut operations = forged.operations.to_vec().unwrap();
