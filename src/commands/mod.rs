@@ -119,6 +119,13 @@ impl Context {
 
 /// Runs the command and turns its result into the process exit code.
 pub fn run(cli: Cli) -> ExitCode {
+    // The AWS SDK reads these itself, so they never become `Secret`s: registered here, no
+    // message of this process shows them either.
+    for variable in ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"] {
+        if let Ok(value) = std::env::var(variable) {
+            iamsnap_provider::redact::register(&value);
+        }
+    }
     crate::logging::init(cli.global.log_format, cli.global.quiet, cli.global.verbose);
     // Blocking threads decode large provider pages and do file work; beyond a few per core
     // they add no speed, only allocator arenas (tens of megabytes of resident memory).

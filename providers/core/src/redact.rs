@@ -126,7 +126,12 @@ fn words<'t>(text: &'t str, name: &'t str) -> impl Iterator<Item = usize> + 't {
             let bounded = |c: Option<char>| {
                 c.is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
             };
-            if bounded(before) && bounded(after) {
+            // A line break escaped in a JSON string (`\r\nauthorization: …` in a JSON log
+            // line) starts a word too.
+            let escaped = [r"\n", r"\r", r"\t"]
+                .iter()
+                .any(|e| lower[..at].ends_with(e));
+            if (bounded(before) || escaped) && bounded(after) {
                 return Some(at);
             }
         }
@@ -200,8 +205,10 @@ fn mask_headers(text: &str) -> Option<String> {
                     .find(['&', ' ', '\r', '\n', '"', '\''])
                     .map_or(text.len(), |n| from + n)
             } else {
+                // To the end of the header line, written out or escaped as in a JSON string
+                // (a log line in JSON), whose closing quote also ends it.
                 text[start..]
-                    .find(['\r', '\n'])
+                    .find(['\r', '\n', '\\', '"'])
                     .map_or(text.len(), |n| start + n)
             };
             if end > start && &text[start..end] != REDACTED {
@@ -325,6 +332,21 @@ mod tests {
         for (text, want) in cases {
             assert_eq!(scrub(text), want, "{text}");
         }
+    }
+
+    #[test]
+    fn json_log_lines_stay_json() {
+        let line = serde_json::json!({
+            "level": "ERROR",
+            "error": "HTTP 502: GET /x HTTP/1.1\r\nauthorization: SSWS 00Aa-never-registered-1\r\nhost: h",
+        })
+        .to_string();
+        let scrubbed = scrub(&line);
+        let parsed: serde_json::Value = serde_json::from_str(&scrubbed).unwrap();
+        assert_eq!(
+            parsed["error"],
+            "HTTP 502: GET /x HTTP/1.1\r\nauthorization: [redacted]\r\nhost: h"
+        );
     }
 
     #[test]
