@@ -478,7 +478,7 @@ async fn run(
     }
     let attempt = state.attempts + 1;
     journal.started(op.seq, attempt).await?;
-    match provider.apply(&op.operation(), ids).await {
+    match provider.apply(&op.operation(), ids).await.map(scrubbed) {
         Ok(outcome) => {
             remember(ids, op, &outcome);
             journal
@@ -510,6 +510,16 @@ async fn run(
             }
             Ok(failed(op, e))
         }
+    }
+}
+
+/// `outcome` with what the connector said scrubbed of secrets, before it is journalled.
+fn scrubbed(outcome: Outcome) -> Outcome {
+    match outcome {
+        Outcome::Skipped { reason } => Outcome::Skipped {
+            reason: redact::scrubbed(reason),
+        },
+        other => other,
     }
 }
 

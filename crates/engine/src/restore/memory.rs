@@ -48,8 +48,9 @@ pub struct MemoryProvider {
     pub records: Mutex<BTreeMap<(String, String), Record>>,
     next_id: AtomicUsize,
     applied: AtomicUsize,
-    /// Applies beyond this many fail (before taking effect).
+    /// Applies beyond this many fail (before taking effect), with this message.
     pub fail_after: Option<usize>,
+    pub failure: String,
     pub idempotent: bool,
     pub me: Option<SelfIdentity>,
     /// An attribute that created objects lose, like a status that needs credentials.
@@ -68,6 +69,7 @@ impl MemoryProvider {
             next_id: AtomicUsize::new(1),
             applied: AtomicUsize::new(0),
             fail_after: None,
+            failure: "injected failure".into(),
             idempotent: false,
             me: None,
             lose_on_create: None,
@@ -146,7 +148,7 @@ impl WriteProvider for MemoryProvider {
                 method: "POST".into(),
                 url: format!("memory://{}/{}", op.kind, op.key),
                 status: 503,
-                message: "injected failure".into(),
+                message: self.failure.clone(),
             });
         }
         match op.action {

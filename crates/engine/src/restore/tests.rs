@@ -969,3 +969,77 @@ fn a_journal_that_failed_to_store_refuses_every_later_event() {
         assert!(journal.started(2, 1).await.is_err(), "stays broken");
     });
 }
+
+/// What a provider said reaches the printed report scrubbed of credentials.
+#[test]
+fn reports_never_show_credentials_a_provider_echoed() {
+    let secret = iamsnap_provider::Secret::new("tok-0f9e-echoed-in-a-report");
+    let echoed = format!(
+        "okta.user ada: HTTP 502: <pre>authorization: SSWS {}</pre>",
+        secret.expose()
+    );
+    let report = ApplyReport {
+        failed: 1,
+        failures: vec![Failure {
+            seq: 0,
+            action: Action::Update,
+            kind: "t.user".into(),
+            key: "ada".into(),
+            error: echoed.clone(),
+        }],
+        skipped_operations: vec![Skipped {
+            action: Action::Delete,
+            kind: "t.user".into(),
+            key: "ada".into(),
+            reason: echoed.clone(),
+        }],
+        residual: vec![Residual {
+            action: Action::Update,
+            kind: "t.user".into(),
+            key: "ada".into(),
+            problem: Some(echoed),
+            fields: Vec::new(),
+            cannot_restore: Vec::new(),
+        }],
+        ..ApplyReport::default()
+    };
+    let mut out = Vec::new();
+    render::report_text(&report, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(!text.contains(secret.expose()), "{text}");
+    assert_eq!(
+        text.matches("authorization: [redacted]").count(),
+        3,
+        "{text}"
+    );
+}
+
+/// A failure whose message echoes a credential is journalled and reported without it.
+#[test]
+fn failures_are_journalled_and_reported_without_credentials() {
+    runtime().block_on(async {
+        let mut live = MemoryProvider::new(damaged());
+        live.fail_after = Some(0);
+        live.failure =
+            "<pre>GET /x\r\nauthorization: Bearer eyJhbGci.eyJzdWIi.c2lnbmF0dXJl</pre>".into();
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalJournalStore::new(dir.path());
+        let report = restore(&snapshot(), &live, &store, &PlanOptions::default())
+            .await
+            .unwrap();
+        assert!(report.failed > 0);
+        let json = serde_json::to_string(&report).unwrap();
+        assert!(!json.contains("eyJzdWIi"), "{json}");
+        assert!(json.contains("authorization: [redacted]"), "{json}");
+        let mut files = vec![dir.path().to_path_buf()];
+        while let Some(path) = files.pop() {
+            if path.is_dir() {
+                files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            } else {
+                let bytes = std::fs::read(&path).unwrap();
+                let text = String::from_utf8_lossy(&bytes);
+                assert!(!text.contains("eyJzdWIi"), "{}: {text}", path.display());
+            }
+        }
+    });
+}
