@@ -18,7 +18,7 @@ use iamsnap_engine::open::OpenError;
 use iamsnap_engine::repo::RepoError;
 use iamsnap_engine::restore::{JournalError, Refusal, RestoreError};
 use iamsnap_engine::retention::EmptyPolicy;
-use iamsnap_provider::ProviderError;
+use iamsnap_provider::{ProviderError, redact};
 
 /// A command used wrongly (a bad snapshot reference, conflicting options): exit 2.
 #[derive(Debug, thiserror::Error)]
@@ -70,7 +70,8 @@ pub fn status_of(err: &anyhow::Error) -> ExitStatus {
 }
 
 /// The error chain on one line: `outer: inner: root`, without repeating a message that the
-/// outer one already includes.
+/// outer one already includes, and without any secret the process knows or anything that looks
+/// like a credential ([`redact::scrub`]).
 pub fn render(err: &anyhow::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
     for cause in err.chain() {
@@ -80,5 +81,5 @@ pub fn render(err: &anyhow::Error) -> String {
         }
         parts.push(text);
     }
-    parts.join(": ")
+    redact::scrubbed(parts.join(": "))
 }

@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 use chrono::{TimeZone, Utc};
 use iamsnap_engine::archive::{self, ArchiveError, ArchiveReader, Manifest, ManifestHeader, Spool};
 use iamsnap_engine::error::{Classify, ExitStatus};
-use iamsnap_engine::keys::{self, KeyError, SigningKey};
+use iamsnap_engine::keys::{self, KeyError, KeyPermissions, SigningKey};
 use iamsnap_provider::{Record, Ref, RequestStats};
 use serde_json::json;
 
@@ -66,6 +66,7 @@ fn records() -> Vec<Record> {
 fn header() -> ManifestHeader {
     ManifestHeader {
         source: "okta-prod".into(),
+        snapshot: "okta-prod/20261127T020000Z-00000001".into(),
         provider: "okta".into(),
         started: Utc.with_ymd_and_hms(2026, 11, 27, 2, 0, 0).unwrap(),
         finished: Utc.with_ymd_and_hms(2026, 11, 27, 2, 1, 0).unwrap(),
@@ -81,7 +82,7 @@ fn build_archive(dir: &Path, recipients: &[String], signing_key: &Path) -> (Path
         spool.push(&record).unwrap();
     }
     let recipients = keys::parse_recipients(recipients).unwrap();
-    let signing = SigningKey::load(signing_key).unwrap();
+    let signing = SigningKey::load(signing_key, KeyPermissions::OwnerOnly).unwrap();
     let built = archive::build(
         header(),
         spool.finish().unwrap(),
@@ -246,7 +247,8 @@ fn keys_made_by_the_standard_tools_work() {
         fixture("ssh_rsa"),
     ];
     for identity in &identities {
-        let loaded = keys::load_identities(identity).unwrap();
+        // The fixtures are checked out readable by all.
+        let loaded = keys::load_identities(identity, KeyPermissions::AllowInsecure).unwrap();
         let manifest = ArchiveReader::open(std::fs::File::open(&archive).unwrap(), &loaded)
             .unwrap()
             .verify()
@@ -265,9 +267,12 @@ fn keys_made_by_the_standard_tools_work() {
         );
     }
 
-    let err = keys::load_identities(&fixture("ssh_ed25519_passphrase"))
-        .err()
-        .unwrap();
+    let err = keys::load_identities(
+        &fixture("ssh_ed25519_passphrase"),
+        KeyPermissions::AllowInsecure,
+    )
+    .err()
+    .unwrap();
     assert!(matches!(err, KeyError::EncryptedIdentity { .. }), "{err}");
     assert_eq!(err.exit_status(), Some(ExitStatus::Usage));
 }
@@ -280,7 +285,8 @@ fn a_key_that_is_not_a_recipient_is_an_integrity_error() {
     keys::generate_signing_key(&dir.path().join("signing.key")).unwrap();
     let (archive, _) = build_archive(dir.path(), &[recipient], &dir.path().join("signing.key"));
 
-    let other = keys::load_identities(&dir.path().join("other.txt")).unwrap();
+    let other =
+        keys::load_identities(&dir.path().join("other.txt"), KeyPermissions::OwnerOnly).unwrap();
     let err = ArchiveReader::open(std::fs::File::open(&archive).unwrap(), &other)
         .err()
         .unwrap();

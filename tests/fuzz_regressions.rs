@@ -36,9 +36,7 @@ fn manifest_inputs() {
 #[test]
 fn snapshot_ref_inputs() {
     for input in inputs("snapshot_ref") {
-        if let Ok(text) = std::str::from_utf8(&input) {
-            let _ = text.parse::<iamsnap_engine::repo::SnapshotRef>();
-        }
+        iamsnap_engine::repo::snapshot::fuzz_resolve(&input);
     }
 }
 

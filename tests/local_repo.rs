@@ -8,7 +8,7 @@ use iamsnap::Config;
 use iamsnap_engine::archive::{self, ArchiveReader, ManifestHeader, Spool};
 use iamsnap_engine::config::RepositoryConfig;
 use iamsnap_engine::error::{Classify, ExitStatus};
-use iamsnap_engine::keys::{self, SigningKey};
+use iamsnap_engine::keys::{self, KeyPermissions, SigningKey};
 use iamsnap_engine::repo::{RepoError, Repository, SnapshotInfo};
 use iamsnap_provider::{Record, RequestStats};
 use serde_json::json;
@@ -57,15 +57,21 @@ fn build(setup: &Setup, day: u32, users: usize) -> archive::BuiltArchive {
             ))
             .unwrap();
     }
+    let started = Utc.with_ymd_and_hms(2026, 11, day, 2, 0, 0).unwrap();
     let header = ManifestHeader {
         source: "okta-prod".into(),
+        snapshot: SnapshotInfo::new_name("okta-prod", started),
         provider: "okta".into(),
-        started: Utc.with_ymd_and_hms(2026, 11, day, 2, 0, 0).unwrap(),
+        started,
         finished: Utc.with_ymd_and_hms(2026, 11, day, 2, 3, 0).unwrap(),
         requests: RequestStats::default(),
     };
     let recipients = keys::parse_recipients(&recipient(setup.dir.path())).unwrap();
-    let signing = SigningKey::load(&setup.dir.path().join("signing.key")).unwrap();
+    let signing = SigningKey::load(
+        &setup.dir.path().join("signing.key"),
+        KeyPermissions::OwnerOnly,
+    )
+    .unwrap();
     archive::build(header, spool.finish().unwrap(), &recipients, &signing, None).unwrap()
 }
 
@@ -82,7 +88,9 @@ async fn check(
         .map_err(|e| e.exit_status().unwrap_or(ExitStatus::Failure))?;
     keys::verify(&setup.public_key, &signature, file.reopen().unwrap())
         .map_err(|e| e.exit_status().unwrap_or(ExitStatus::Failure))?;
-    let identities = keys::load_identities(&setup.dir.path().join("key.txt")).unwrap();
+    let identities =
+        keys::load_identities(&setup.dir.path().join("key.txt"), KeyPermissions::OwnerOnly)
+            .unwrap();
     let manifest = ArchiveReader::open(file.reopen().unwrap(), &identities)
         .and_then(|r| r.verify())
         .map_err(|e| e.exit_status().unwrap_or(ExitStatus::Failure))?;

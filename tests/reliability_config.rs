@@ -26,6 +26,16 @@ fn usage_error(ws: &Workspace, args: &[&str], named: &[&str]) {
     }
 }
 
+/// Writes a key file as key tools do: readable by its owner only (iamsnap refuses others).
+fn write_private(path: &std::path::Path, bytes: impl AsRef<[u8]>) {
+    std::fs::write(path, bytes).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+}
+
 /// The workspace's identity file, encrypted with a passphrase as `age -p` (armored or not)
 /// writes it.
 fn protect_identity(ws: &Workspace, armored: bool) -> String {
@@ -53,7 +63,7 @@ fn protect_identity(ws: &Workspace, armored: bool) -> String {
     } else {
         "identity.age"
     };
-    std::fs::write(ws.path(name), out).unwrap();
+    write_private(&ws.path(name), out);
     name.to_string()
 }
 
@@ -95,7 +105,7 @@ fn keys_and_configuration_errors_name_what_is_wrong() {
         &["show", "okta-test@latest", "--identity", "missing.txt"],
         &["missing.txt"],
     );
-    std::fs::write(ws.path("empty.txt"), "# nothing here\n").unwrap();
+    write_private(&ws.path("empty.txt"), "# nothing here\n");
     usage_error(
         &ws,
         &["show", "okta-test@latest", "--identity", "empty.txt"],

@@ -40,8 +40,16 @@ fn signature_of(archive: &Path) -> PathBuf {
     PathBuf::from(sig)
 }
 
-/// Stores `bytes` and `signature` as a new snapshot of `source` with the stamp of `like`
-/// (so its name matches its manifest) and another hex suffix; returns its name.
+/// The name of a snapshot of `source` with the stamp of the archive `like` and the suffix
+/// `hex`.
+fn name_like(source: &str, like: &Path, hex: &str) -> String {
+    let stem = like.file_name().unwrap().to_string_lossy().into_owned();
+    let stamp = stem.split('-').next().unwrap();
+    format!("{source}/{stamp}-{hex}")
+}
+
+/// Stores `bytes` and `signature` as a new snapshot of `source` named [`name_like`]; returns
+/// its name.
 fn plant(
     ws: &Workspace,
     source: &str,
@@ -50,25 +58,26 @@ fn plant(
     bytes: &[u8],
     signature: &[u8],
 ) -> String {
-    let stem = like.file_name().unwrap().to_string_lossy().into_owned();
-    let stamp = stem.split('-').next().unwrap();
-    let name = format!("{stamp}-{hex}");
-    let dir = ws.path("repo/snapshots").join(source);
-    std::fs::create_dir_all(&dir).unwrap();
-    let archive = dir.join(format!("{name}.iamsnap"));
+    let name = name_like(source, like, hex);
+    std::fs::create_dir_all(ws.path("repo/snapshots").join(source)).unwrap();
+    let archive = ws.path(&format!("repo/snapshots/{name}.iamsnap"));
     std::fs::write(&archive, bytes).unwrap();
     std::fs::write(signature_of(&archive), signature).unwrap();
-    format!("{source}/{name}")
+    name
 }
 
-/// Signs `bytes` with the workspace's signing key, as a backup would.
-fn sign(ws: &Workspace, bytes: &[u8]) -> String {
-    iamsnap_engine::keys::sign(&ws.path("signing.key"), bytes).unwrap()
+/// Signs `bytes` with the workspace's signing key as snapshot `name`, as a backup would.
+fn sign(ws: &Workspace, name: &str, bytes: &[u8]) -> String {
+    iamsnap_engine::keys::sign(&ws.path("signing.key"), name, bytes).unwrap()
 }
 
 /// The plaintext tar entries of an archive, in order.
 fn open_entries(ws: &Workspace, archive: &Path) -> Vec<(String, Vec<u8>)> {
-    let identities = iamsnap_engine::keys::load_identities(&ws.path("identity.txt")).unwrap();
+    let identities = iamsnap_engine::keys::load_identities(
+        &ws.path("identity.txt"),
+        iamsnap_engine::keys::KeyPermissions::OwnerOnly,
+    )
+    .unwrap();
     let encrypted = std::fs::read(archive).unwrap();
     let decryptor = age::Decryptor::new(encrypted.as_slice()).unwrap();
     let mut plaintext = Vec::new();
@@ -286,7 +295,12 @@ fn swapped_replayed_and_forged_archives_are_refused_before_anything_is_applied()
     let entries = open_entries(&ws, newest);
     let sealed = seal(&ws, &entries);
     run_in(ws.dir.path(), &["key", "signing", "--out", "other.key"]);
-    let foreign_sig = iamsnap_engine::keys::sign(&ws.path("other.key"), sealed.as_slice()).unwrap();
+    let foreign_sig = iamsnap_engine::keys::sign(
+        &ws.path("other.key"),
+        &name_like("okta-test", newest, "0000000a"),
+        sealed.as_slice(),
+    )
+    .unwrap();
     let name = plant(
         &ws,
         "okta-test",
@@ -375,10 +389,16 @@ fn swapped_replayed_and_forged_archives_are_refused_before_anything_is_applied()
         ),
     ];
     for (i, (name, forge, what)) in forgeries.into_iter().enumerate() {
+        // A forger holding the signing key also records the name it will store the archive
+        // under, in the manifest and in the signature.
+        let planted = name_like("okta-test", newest, &format!("f00d{i:04x}"));
         let mut forged = entries.clone();
+        let mut manifest = manifest_of(&forged);
+        manifest["snapshot"] = planted.clone().into();
+        set_manifest(&mut forged, &manifest);
         forge(&mut forged);
         let sealed = seal(&ws, &forged);
-        let signature = sign(&ws, &sealed);
+        let signature = sign(&ws, &planted, &sealed);
         let snap = plant(
             &ws,
             "okta-test",

@@ -52,7 +52,7 @@ fn incident(api: &Api) -> String {
     };
     let users: Vec<&Record> = records
         .iter()
-        .filter(|r| r.kind == "okta.user" && r.key != me.1 && r.attrs["status"] == "ACTIVE")
+        .filter(|r| r.kind == "okta.user" && r.key != me.key && r.attrs["status"] == "ACTIVE")
         .filter(|r| !in_app_group(r))
         .take(3)
         .collect();

@@ -11,9 +11,11 @@ use chrono::{TimeDelta, TimeZone, Utc};
 use iamsnap_engine::archive::{self, ArchiveReader, ManifestHeader, Spool};
 use iamsnap_engine::config::LockMode;
 use iamsnap_engine::error::{Classify, ExitStatus};
-use iamsnap_engine::keys::{self, SigningKey};
+use iamsnap_engine::keys::{self, KeyPermissions, SigningKey};
 use iamsnap_engine::repo::s3::S3Backend;
-use iamsnap_engine::repo::{Body, LockDefaults, ReadBackend, RepoError, Repository, WriteBackend};
+use iamsnap_engine::repo::{
+    Body, LockDefaults, ReadBackend, RepoError, Repository, SnapshotInfo, WriteBackend,
+};
 use iamsnap_provider::{Record, RequestStats};
 use iamsnap_testkit::moto::MotoServer;
 use serde_json::json;
@@ -77,15 +79,21 @@ fn build(keys: &Keys, users: usize) -> archive::BuiltArchive {
             ))
             .unwrap();
     }
+    let started = Utc.with_ymd_and_hms(2026, 11, 27, 2, 0, 0).unwrap();
     let header = ManifestHeader {
         source: "okta-prod".into(),
+        snapshot: SnapshotInfo::new_name("okta-prod", started),
         provider: "okta".into(),
-        started: Utc.with_ymd_and_hms(2026, 11, 27, 2, 0, 0).unwrap(),
+        started,
         finished: Utc.with_ymd_and_hms(2026, 11, 27, 2, 3, 0).unwrap(),
         requests: RequestStats::default(),
     };
     let recipients = keys::parse_recipients(&[recipient]).unwrap();
-    let signing = SigningKey::load(&keys.dir.path().join("signing.key")).unwrap();
+    let signing = SigningKey::load(
+        &keys.dir.path().join("signing.key"),
+        KeyPermissions::OwnerOnly,
+    )
+    .unwrap();
     archive::build(header, spool.finish().unwrap(), &recipients, &signing, None).unwrap()
 }
 
@@ -164,7 +172,8 @@ async fn snapshots_are_locked_write_once_and_checksummed() {
     let (file, signature) = repo.fetch(&info).await.unwrap();
     assert_eq!(std::fs::read(file.path()).unwrap(), local);
     keys::verify(&keys.public, &signature, file.reopen().unwrap()).unwrap();
-    let identities = keys::load_identities(&keys.dir.path().join("key.txt")).unwrap();
+    let identities =
+        keys::load_identities(&keys.dir.path().join("key.txt"), KeyPermissions::OwnerOnly).unwrap();
     let manifest = ArchiveReader::open(file.reopen().unwrap(), &identities)
         .unwrap()
         .verify()

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use iamsnap_engine::backup::{self, Seal};
 use iamsnap_engine::config::RepositoryConfig;
-use iamsnap_engine::keys::{SigningKey, generate_identity, generate_signing_key};
+use iamsnap_engine::keys::{KeyPermissions, SigningKey, generate_identity, generate_signing_key};
 use iamsnap_engine::repo::Repository;
 use iamsnap_provider::{
     KindInfo, ProviderError, ReadProvider, Record, RecordSink, Ref, RequestStats,
@@ -124,7 +124,7 @@ pub fn run(rt: &tokio::runtime::Runtime, n: usize) -> anyhow::Result<Vec<Row>> {
     generate_signing_key(&key_file)?;
     let seal = Seal::new(
         vec![identity.recipient().to_string()],
-        SigningKey::load(&key_file)?,
+        SigningKey::load(&key_file, KeyPermissions::OwnerOnly)?,
     )?;
     let config = RepositoryConfig {
         url: dir.path().join("repo").display().to_string(),

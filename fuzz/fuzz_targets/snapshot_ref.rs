@@ -2,8 +2,7 @@
 
 use libfuzzer_sys::fuzz_target;
 
+// Parsing and resolving: a reference that parses must resolve to a snapshot or to an error.
 fuzz_target!(|data: &[u8]| {
-    if let Ok(text) = std::str::from_utf8(data) {
-        let _ = text.parse::<iamsnap_engine::repo::SnapshotRef>();
-    }
+    iamsnap_engine::repo::snapshot::fuzz_resolve(data);
 });

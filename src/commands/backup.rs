@@ -47,7 +47,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     })?;
     let seal = Seal::new(
         config.repository.recipients.clone(),
-        SigningKey::load(&key_path)?,
+        SigningKey::load(&key_path, ctx.global.key_permissions())?,
     )?;
     let repo = Repository::open(&repo_config).await?;
 

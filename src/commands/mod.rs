@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 use iamsnap::{Config, ConfigError};
 use iamsnap_engine::error::ExitStatus;
+use iamsnap_engine::keys::KeyPermissions;
 
 use crate::logging::LogFormat;
 
@@ -49,6 +50,21 @@ pub struct GlobalArgs {
     /// More detail on stderr (-v info, -vv debug, -vvv trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Use identity and signing key files that other users may read or write (refused by
+    /// default, as ssh refuses such private keys).
+    #[arg(long, global = true)]
+    pub allow_insecure_key_permissions: bool,
+}
+
+impl GlobalArgs {
+    /// Which key files may be used.
+    pub fn key_permissions(&self) -> KeyPermissions {
+        if self.allow_insecure_key_permissions {
+            KeyPermissions::AllowInsecure
+        } else {
+            KeyPermissions::OwnerOnly
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -103,6 +119,13 @@ impl Context {
 
 /// Runs the command and turns its result into the process exit code.
 pub fn run(cli: Cli) -> ExitCode {
+    // The AWS SDK reads these itself, so they never become `Secret`s: registered here, no
+    // message of this process shows them either.
+    for variable in ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"] {
+        if let Ok(value) = std::env::var(variable) {
+            iamsnap_provider::redact::register(&value);
+        }
+    }
     crate::logging::init(cli.global.log_format, cli.global.quiet, cli.global.verbose);
     // Blocking threads decode large provider pages and do file work; beyond a few per core
     // they add no speed, only allocator arenas (tens of megabytes of resident memory).

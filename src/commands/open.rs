@@ -27,6 +27,7 @@ impl OpenArgs {
             verify_key: ctx.config()?.repository.verify_key.clone(),
             insecure_skip_signature: self.insecure_skip_signature,
             identity: self.identity.clone(),
+            key_permissions: ctx.global.key_permissions(),
         })
     }
 

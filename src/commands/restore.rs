@@ -3,7 +3,9 @@
 //!
 //! Exit status: plan only — 0 nothing to do, 1 operations pending; with `--apply` — 0 when
 //! everything restorable matches the snapshot afterwards, 1 when operations failed or
-//! differences remain; 2 for a refused request (too many deletes, no confirmation).
+//! differences remain; 2 for a refused request (too many deletes, no confirmation). Operations
+//! the plan leaves out (what the connector cannot do, what would weaken the identity it runs
+//! as) are no failure: they are listed, with what to do by hand.
 
 use std::io::{BufRead, IsTerminal, Write};
 

@@ -1,7 +1,8 @@
 //! `iamsnap verify`: check snapshots without restoring them.
 //!
-//! Without an identity: the signature and the storage checksum (verified on download).
-//! With one: also decrypt and check every entry's hash, size, count and order.
+//! Without an identity: the signature, that it was made for the name the archive is stored
+//! under, and the storage checksum (verified on download). With one: also decrypt and check
+//! the name the manifest records and every entry's hash, size, count and order.
 
 use iamsnap_engine::error::ExitStatus;
 use iamsnap_engine::open::OpenError;
@@ -22,6 +23,9 @@ pub struct Args {
     #[command(flatten)]
     open: OpenArgs,
 }
+
+/// The note on an archive signed before signatures named their snapshot.
+const UNSIGNED_NAME: &str = "note: signed before signatures named their snapshot, so only --identity checks that it is stored under its own name";
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     let config = ctx.config()?;
@@ -45,19 +49,30 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         let result = async {
             let fetched = options.fetch_verified(&repo, snapshot.clone()).await?;
             let Some(identities) = &identities else {
-                return Ok::<_, anyhow::Error>("signature and checksum ok".to_string());
+                return Ok::<_, anyhow::Error>(if fetched.name_signed {
+                    "signature, name and checksum ok".to_string()
+                } else {
+                    format!("signature and checksum ok; {UNSIGNED_NAME}")
+                });
             };
+            let name_signed = fetched.name_signed;
             // Each line already names the snapshot: the archive's own error is enough.
             let opened = options.decrypt(fetched, identities).map_err(|e| match e {
                 OpenError::Archive { source, .. } => anyhow::Error::from(source),
                 e => e.into(),
             })?;
             let manifest = opened.reader.verify()?;
-            Ok(format!(
-                "signature, checksum and {} records in {} entries ok",
+            let checked = format!(
+                "checksum and {} records in {} entries ok",
                 manifest.total_records(),
                 manifest.entries.len()
-            ))
+            );
+            // An archive that predates recorded names is checked on its source and second.
+            Ok(if name_signed || manifest.snapshot.is_some() {
+                format!("signature, name, {checked}")
+            } else {
+                format!("signature, {checked}; note: written before archives recorded their name, so only its source and time are checked")
+            })
         }
         .await;
         match result {

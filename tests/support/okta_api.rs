@@ -128,7 +128,7 @@ impl Api {
             .block_on(self.provider.self_identity())
             .unwrap()
             .expect("the token belongs to a user")
-            .1
+            .key
     }
 
     /// Objects that exist more than once under the same (kind, key).

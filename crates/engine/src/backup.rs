@@ -104,6 +104,7 @@ pub async fn run(
         })?;
     let header = ManifestHeader {
         source: source_name.to_string(),
+        snapshot: SnapshotInfo::new_name(source_name, started),
         provider: provider.provider_type().to_string(),
         started,
         finished: Utc::now(),

@@ -3,7 +3,11 @@
 //! The backup host holds only public material: age recipients to encrypt to, and a minisign
 //! secret key that can sign new archives but read none. The restore side holds an age identity
 //! and the minisign public key. Secret keys never reach `Debug` output, errors or logs: the types
-//! holding them print as `[redacted]`, and errors name the file, never its contents.
+//! holding them print as `[redacted]`, errors name the file, never its contents, and the key
+//! material read is registered with [`iamsnap_provider::redact`], which scrubs it from any text.
+//!
+//! Like ssh, iamsnap refuses identity and signing key files that users other than their owner
+//! may read or write ([`KeyPermissions`]), unless told otherwise.
 
 use std::fmt;
 use std::fs::{File, OpenOptions};
@@ -17,11 +21,25 @@ use crate::error::{Classify, ExitStatus};
 /// Identity and key files larger than this are not key files.
 const KEY_FILE_LIMIT: u64 = 1024 * 1024;
 
+/// Which secret key files are used: by default only those no one but their owner can read or
+/// write (group and others have no access, as ssh requires of private keys);
+/// `--allow-insecure-key-permissions` takes any.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum KeyPermissions {
+    #[default]
+    OwnerOnly,
+    AllowInsecure,
+}
+
 /// A key that could not be made, read or used.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     #[error("cannot read key file {path}: {source}")]
     Read { path: PathBuf, source: io::Error },
+    #[error(
+        "{path} is a secret key that other users may read or write (mode {mode:04o}); restrict it to its owner with `chmod 600 {path}`, or pass --allow-insecure-key-permissions to use it anyway"
+    )]
+    InsecurePermissions { path: PathBuf, mode: u32 },
     #[error("cannot write key file {path}: {source}")]
     Write { path: PathBuf, source: io::Error },
     #[error("{path} already exists; refusing to overwrite a key: choose another --out path")]
@@ -199,9 +217,13 @@ fn shortened(text: &str) -> String {
 }
 
 /// Reads the identities in `path`: an age identity file (one or more `AGE-SECRET-KEY-1…`
-/// lines) or an unencrypted OpenSSH/PEM `ssh-ed25519`/`ssh-rsa` private key.
-pub fn load_identities(path: &Path) -> Result<Vec<Box<dyn age::Identity>>, KeyError> {
-    let text = read_key_file(path)?;
+/// lines) or an unencrypted OpenSSH/PEM `ssh-ed25519`/`ssh-rsa` private key. A file others may
+/// read is refused unless `permissions` allows it.
+pub fn load_identities(
+    path: &Path,
+    permissions: KeyPermissions,
+) -> Result<Vec<Box<dyn age::Identity>>, KeyError> {
+    let text = read_key_file(path, permissions)?;
     let trimmed = text.trim_start();
     if trimmed.starts_with("age-encryption.org/")
         || trimmed.starts_with("-----BEGIN AGE ENCRYPTED FILE-----")
@@ -278,8 +300,9 @@ impl fmt::Debug for SigningKey {
 
 impl SigningKey {
     /// Reads a minisign secret key file written by [`generate_signing_key`] (or `minisign -G -W`).
-    pub fn load(path: &Path) -> Result<SigningKey, KeyError> {
-        let text = read_key_file(path)?;
+    /// A file others may read is refused unless `permissions` allows it.
+    pub fn load(path: &Path, permissions: KeyPermissions) -> Result<SigningKey, KeyError> {
+        let text = read_key_file(path, permissions)?;
         let bad = |reason: String| KeyError::BadSigningKey {
             path: path.to_path_buf(),
             reason,
@@ -310,10 +333,12 @@ impl SigningKey {
         self.public.to_base64()
     }
 
-    /// Signs `data` and returns the contents of a `.minisig` file.
-    pub fn sign(&self, data: impl Read) -> Result<String, KeyError> {
+    /// Signs `data`, the archive of snapshot `name`, and returns the contents of a `.minisig`
+    /// file. The trusted comment, which the signature covers, names the snapshot, so that a
+    /// copy stored under another name is refused without decrypting it ([`verify`]).
+    pub fn sign(&self, name: &str, data: impl Read) -> Result<String, KeyError> {
         let trusted = format!(
-            "timestamp:{}\tiamsnap {}",
+            "timestamp:{}\tiamsnap {}\t{SNAPSHOT_FIELD}{name}",
             chrono::Utc::now().timestamp(),
             env!("CARGO_PKG_VERSION")
         );
@@ -397,9 +422,10 @@ pub fn public_key_path(secret: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Signs `data` with the secret key in `secret_key_file`; returns the `.minisig` contents.
-pub fn sign(secret_key_file: &Path, data: impl Read) -> Result<String, KeyError> {
-    SigningKey::load(secret_key_file)?.sign(data)
+/// Signs `data` with the secret key in `secret_key_file` (readable by its owner only) as the
+/// archive of snapshot `name`; returns the `.minisig` contents.
+pub fn sign(secret_key_file: &Path, name: &str, data: impl Read) -> Result<String, KeyError> {
+    SigningKey::load(secret_key_file, KeyPermissions::OwnerOnly)?.sign(name, data)
 }
 
 /// Parses a minisign public key: the `RW…` base64 line, or a whole `.pub` file's text.
@@ -416,9 +442,21 @@ pub fn parse_public_key(text: &str) -> Result<minisign::PublicKey, KeyError> {
     })
 }
 
+/// The trusted comment's field naming the snapshot signed.
+const SNAPSHOT_FIELD: &str = "snapshot:";
+
+/// What a verified signature says about what it signed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signed {
+    /// The snapshot the archive was signed as; `None` for signatures made before signatures
+    /// named their snapshot.
+    pub snapshot: Option<String>,
+}
+
 /// Checks that `signature` (a `.minisig` file's text) was made over `data` by `public_key`
-/// (an `RW…` line or a `.pub` file's text). Reads `data` once, in bounded memory.
-pub fn verify(public_key: &str, signature: &str, data: impl Read) -> Result<(), KeyError> {
+/// (an `RW…` line or a `.pub` file's text), and returns what its trusted comment says. Reads
+/// `data` once, in bounded memory.
+pub fn verify(public_key: &str, signature: &str, data: impl Read) -> Result<Signed, KeyError> {
     let public = parse_public_key(public_key)?;
     let signature = minisign::SignatureBox::from_string(signature).map_err(|e| {
         KeyError::MalformedSignature {
@@ -430,16 +468,28 @@ pub fn verify(public_key: &str, signature: &str, data: impl Read) -> Result<(), 
             reason: "legacy (not prehashed) signatures are not accepted".into(),
         });
     }
-    minisign::verify(&public, &signature, ForwardOnly(data), true, false, false).map_err(
-        |e| match e.kind() {
+    minisign::verify(&public, &signature, ForwardOnly(data), true, false, false).map_err(|e| {
+        match e.kind() {
             minisign::ErrorKind::Io => KeyError::Data {
                 source: io::Error::other(e.to_string()),
             },
             _ => KeyError::SignatureMismatch {
                 reason: e.to_string(),
             },
-        },
-    )
+        }
+    })?;
+    // Verified together with the signature above, so it is as trustworthy as the archive.
+    let trusted = signature
+        .trusted_comment()
+        .map_err(|e| KeyError::MalformedSignature {
+            reason: e.to_string(),
+        })?;
+    Ok(Signed {
+        snapshot: trusted
+            .split('\t')
+            .find_map(|field| field.strip_prefix(SNAPSHOT_FIELD))
+            .map(str::to_string),
+    })
 }
 
 /// Lets a plain reader go where minisign asks for `Seek`: it only seeks to copy the data to
@@ -461,19 +511,48 @@ impl<R> Seek for ForwardOnly<R> {
     }
 }
 
-fn read_key_file(path: &Path) -> Result<String, KeyError> {
+/// The text of the secret key file `path`, its key lines registered as secrets. Its mode is
+/// checked on the file opened, not on the path, so the file read is the file checked.
+fn read_key_file(path: &Path, permissions: KeyPermissions) -> Result<String, KeyError> {
     let read = |source| KeyError::Read {
         path: path.to_path_buf(),
         source,
     };
     let file = File::open(path).map_err(read)?;
+    #[cfg(unix)]
+    if permissions == KeyPermissions::OwnerOnly {
+        use std::os::unix::fs::PermissionsExt;
+        let metadata = file.metadata().map_err(read)?;
+        // Pipes and devices (`--identity /dev/stdin`, process substitution) have no file mode
+        // to speak of.
+        let mode = metadata.permissions().mode() & 0o7777;
+        if metadata.is_file() && mode & 0o077 != 0 {
+            return Err(KeyError::InsecurePermissions {
+                path: path.to_path_buf(),
+                mode,
+            });
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = permissions;
     let mut bytes = Vec::new();
     file.take(KEY_FILE_LIMIT)
         .read_to_end(&mut bytes)
         .map_err(read)?;
     // Not `read_to_string`: a passphrase-protected identity (`age -p`) is binary after its
     // header, and must reach the check that says so rather than fail as invalid UTF-8.
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    for line in text.lines() {
+        let line = line.trim();
+        if !line.is_empty()
+            && !line.starts_with('#')
+            && !line.starts_with("untrusted comment:")
+            && !line.starts_with("-----")
+        {
+            iamsnap_provider::redact::register(line);
+        }
+    }
+    Ok(text)
 }
 
 fn write_error(path: &Path, source: io::Error) -> KeyError {
@@ -526,7 +605,12 @@ mod tests {
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
-        assert_eq!(load_identities(&path).unwrap().len(), 1);
+        assert_eq!(
+            load_identities(&path, KeyPermissions::OwnerOnly)
+                .unwrap()
+                .len(),
+            1
+        );
         assert!(matches!(
             write_identity(&path),
             Err(KeyError::Exists { .. })
@@ -543,7 +627,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("signing.key");
         generate_signing_key(&path).unwrap();
-        let key = SigningKey::load(&path).unwrap();
+        let key = SigningKey::load(&path, KeyPermissions::OwnerOnly).unwrap();
         let secret_b64 = std::fs::read_to_string(&path)
             .unwrap()
             .lines()
@@ -596,12 +680,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("key.age");
         std::fs::write(&path, "age-encryption.org/v1\n-> scrypt abc 18\nxyz\n").unwrap();
-        let err = load_identities(&path).err().unwrap();
+        let err = load_identities(&path, KeyPermissions::AllowInsecure)
+            .err()
+            .unwrap();
         assert!(matches!(err, KeyError::EncryptedIdentity { .. }), "{err}");
         assert!(err.to_string().contains("passphrase"));
 
         std::fs::write(&path, "not a key\n").unwrap();
-        let err = load_identities(&path).err().unwrap();
+        let err = load_identities(&path, KeyPermissions::AllowInsecure)
+            .err()
+            .unwrap();
         assert!(matches!(err, KeyError::BadIdentityFile { .. }), "{err}");
         assert!(!err.to_string().contains("not a key"));
     }
@@ -613,8 +701,17 @@ mod tests {
         let public = generate_signing_key(&path).unwrap();
         let public_file = std::fs::read_to_string(public_key_path(&path)).unwrap();
         assert!(public_file.contains(&public));
-        let signature = sign(&path, &b"archive bytes"[..]).unwrap();
-        verify(&public, &signature, &b"archive bytes"[..]).unwrap();
+        let signature = sign(
+            &path,
+            "okta/20261127T020000Z-00000001",
+            &b"archive bytes"[..],
+        )
+        .unwrap();
+        let signed = verify(&public, &signature, &b"archive bytes"[..]).unwrap();
+        assert_eq!(
+            signed.snapshot.as_deref(),
+            Some("okta/20261127T020000Z-00000001")
+        );
         verify(&public_file, &signature, &b"archive bytes"[..]).unwrap();
 
         let err = verify(&public, &signature, &b"archive bytez"[..]).unwrap_err();
@@ -636,7 +733,84 @@ mod tests {
         let path = dir.path().join("pw.key");
         let pair = minisign::KeyPair::generate_encrypted_keypair(Some("pw".into())).unwrap();
         std::fs::write(&path, pair.sk.to_box(None).unwrap().to_string()).unwrap();
-        let err = SigningKey::load(&path).unwrap_err();
+        let err = SigningKey::load(&path, KeyPermissions::AllowInsecure).unwrap_err();
         assert!(matches!(err, KeyError::EncryptedSigningKey { .. }), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn key_files_others_may_read_are_refused_unless_allowed() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let identity = dir.path().join("key.txt");
+        let signing = dir.path().join("signing.key");
+        write_identity(&identity).unwrap();
+        generate_signing_key(&signing).unwrap();
+        for mode in [0o640, 0o604, 0o660, 0o644] {
+            for path in [&identity, &signing] {
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+            }
+            let err = load_identities(&identity, KeyPermissions::OwnerOnly)
+                .err()
+                .unwrap();
+            assert!(
+                matches!(err, KeyError::InsecurePermissions { .. }),
+                "{mode:o}: {err}"
+            );
+            let text = err.to_string();
+            assert!(text.contains(&format!("{mode:04o}")), "{text}");
+            assert!(text.contains("chmod 600"), "{text}");
+            assert!(text.contains("--allow-insecure-key-permissions"), "{text}");
+            assert_eq!(err.exit_status(), Some(ExitStatus::Usage));
+            assert!(matches!(
+                SigningKey::load(&signing, KeyPermissions::OwnerOnly),
+                Err(KeyError::InsecurePermissions { .. })
+            ));
+            load_identities(&identity, KeyPermissions::AllowInsecure).unwrap();
+            SigningKey::load(&signing, KeyPermissions::AllowInsecure).unwrap();
+        }
+        for path in [&identity, &signing] {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o400)).unwrap();
+        }
+        load_identities(&identity, KeyPermissions::OwnerOnly).unwrap();
+        SigningKey::load(&signing, KeyPermissions::OwnerOnly).unwrap();
+    }
+
+    #[test]
+    fn key_material_read_is_scrubbed_from_any_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("signing.key");
+        generate_signing_key(&path).unwrap();
+        SigningKey::load(&path, KeyPermissions::OwnerOnly).unwrap();
+        let secret_line = std::fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .nth(1)
+            .unwrap()
+            .to_string();
+        let text = format!("error near {secret_line} here");
+        assert_eq!(
+            iamsnap_provider::redact::scrub(&text),
+            "error near [redacted] here"
+        );
+    }
+
+    #[test]
+    fn signatures_made_before_they_named_their_snapshot_still_verify() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("signing.key");
+        let public = generate_signing_key(&path).unwrap();
+        let key = SigningKey::load(&path, KeyPermissions::OwnerOnly).unwrap();
+        let old = minisign::sign(
+            Some(&key.public),
+            &key.secret,
+            &b"archive bytes"[..],
+            Some("timestamp:1764208800\tiamsnap 0.1.0"),
+            Some("signature from iamsnap"),
+        )
+        .unwrap()
+        .into_string();
+        let signed = verify(&public, &old, &b"archive bytes"[..]).unwrap();
+        assert_eq!(signed.snapshot, None);
     }
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use crate::archive::{ArchiveError, ArchiveReader};
 use crate::error::{Classify, ExitStatus};
-use crate::keys::{self, KeyError};
+use crate::keys::{self, KeyError, KeyPermissions};
 use crate::repo::{RepoError, Repository, SnapshotInfo};
 
 /// Why a snapshot could not be opened.
@@ -75,6 +75,8 @@ pub struct OpenOptions {
     pub insecure_skip_signature: bool,
     /// age identity file (or ssh private key) that decrypts the archives.
     pub identity: Option<PathBuf>,
+    /// Whether an identity file others may read is used.
+    pub key_permissions: KeyPermissions,
 }
 
 /// A downloaded snapshot whose signature has been checked.
@@ -83,6 +85,10 @@ pub struct Fetched {
     pub info: SnapshotInfo,
     /// The encrypted archive, deleted when dropped.
     pub file: tempfile::NamedTempFile,
+    /// Whether the signature names the snapshot (and so proves the archive is stored under its
+    /// own name). Signatures made before they named their snapshot do not; such an archive's
+    /// name is checked only once it is decrypted, against its manifest.
+    pub name_signed: bool,
 }
 
 /// A snapshot open for reading its manifest and records.
@@ -96,13 +102,16 @@ pub struct OpenedSnapshot {
 }
 
 impl OpenOptions {
-    /// Downloads the listed snapshot `info` and checks its signature.
+    /// Downloads the listed snapshot `info` and checks its signature, and that the signature
+    /// was made for the name it is stored under: an archive copied or renamed within the
+    /// repository (an older snapshot replayed as the newest) is refused before it is decrypted.
     pub async fn fetch_verified(
         &self,
         repo: &Repository,
         info: SnapshotInfo,
     ) -> Result<Fetched, OpenError> {
         let (file, signature) = repo.fetch(&info).await?;
+        let mut name_signed = false;
         match (&self.verify_key, self.insecure_skip_signature) {
             (Some(_), true) => return Err(OpenError::SkipRefused),
             (Some(key), false) => {
@@ -110,23 +119,40 @@ impl OpenOptions {
                     name: info.name.clone(),
                     source,
                 })?;
-                keys::verify(key, &signature, data).map_err(|source| OpenError::Signature {
-                    name: info.name.clone(),
-                    source,
-                })?;
+                let signed =
+                    keys::verify(key, &signature, data).map_err(|source| OpenError::Signature {
+                        name: info.name.clone(),
+                        source,
+                    })?;
+                match signed.snapshot {
+                    Some(signed) if signed != info.name => {
+                        return Err(OpenError::Misplaced(ArchiveError::Misplaced {
+                            name: info.name,
+                            found: format!("snapshot {signed}, as its signature says"),
+                        }));
+                    }
+                    Some(_) => name_signed = true,
+                    None => {
+                        tracing::info!(snapshot = %info.name, "the signature predates signed snapshot names: the name is checked against the manifest once decrypted");
+                    }
+                }
             }
             (None, true) => {
                 tracing::warn!(snapshot = %info.name, "signature not checked (--insecure-skip-signature)");
             }
             (None, false) => return Err(OpenError::NoVerifyKey),
         }
-        Ok(Fetched { info, file })
+        Ok(Fetched {
+            info,
+            file,
+            name_signed,
+        })
     }
 
     /// The identities that decrypt archives.
     pub fn identities(&self) -> Result<Vec<Box<dyn age::Identity>>, OpenError> {
         let path = self.identity.as_ref().ok_or(OpenError::NoIdentity)?;
-        Ok(keys::load_identities(path)?)
+        Ok(keys::load_identities(path, self.key_permissions)?)
     }
 
     /// Fetches, verifies and opens `reference` for reading records.

@@ -33,7 +33,7 @@ use std::path::Path;
 use async_trait::async_trait;
 use iamsnap_provider::{
     ConnectOptions, IdMap, KindInfo, Operation, Outcome, ProviderError, ReadProvider, Record,
-    RecordSink, RequestStats, WriteProvider,
+    RecordSink, RequestStats, SelfIdentity, WriteProvider,
 };
 
 pub use config::AwsIamConfig;
@@ -151,11 +151,15 @@ impl WriteProvider for AwsIamProvider {
         restore::reachable(desired, live)
     }
 
-    /// The user or role the credentials belong to (`sts:GetCallerIdentity`).
-    async fn self_identity(&self) -> Result<Option<(String, String)>, ProviderError> {
-        Ok(restore::identity_of_arn(
-            &self.connection.caller_arn().await?,
-        ))
+    /// The user or role the credentials belong to (`sts:GetCallerIdentity`), its policies and
+    /// permissions boundary, and for a user the groups through which it has more.
+    async fn self_identity(&self) -> Result<Option<SelfIdentity>, ProviderError> {
+        let arn = self.connection.caller_arn().await?;
+        read::me::self_identity(self.connection.iam().await, &arn).await
+    }
+
+    fn protects(&self, op: &Operation, me: &SelfIdentity) -> Option<String> {
+        restore::protects(op, me)
     }
 
     fn concurrency(&self) -> usize {

@@ -28,10 +28,9 @@ async fn changed_trust_deleted_version_and_lost_membership_are_restored() {
     let provider = moto.provider();
     provider.healthcheck().await.unwrap();
     // moto's caller is the user `moto`: restore must never delete it.
-    assert_eq!(
-        provider.self_identity().await.unwrap(),
-        Some((kinds::USER.to_string(), "moto".to_string()))
-    );
+    let me = provider.self_identity().await.unwrap().unwrap();
+    assert_eq!((me.kind.as_str(), me.key.as_str()), (kinds::USER, "moto"));
+    assert!(me.grants.is_empty(), "moto's caller is no IAM user: {me:?}");
     let before = snapshot(&provider).await;
     let snap = by_key(&before);
     // A user fetched alone has what a snapshot reads about it beyond the details.

@@ -7,7 +7,12 @@
 //!   first reads of a snapshot and nothing broader;
 //! - [`WriteProvider`], for connectors that can restore: [`WriteProvider::apply`] creates,
 //!   updates or deletes one record idempotently, and the connector says what it can never
-//!   give back ([`WriteProvider::cannot_restore`]) or never set ([`WriteProvider::reachable`]).
+//!   give back ([`WriteProvider::cannot_restore`]) or never set ([`WriteProvider::reachable`]),
+//!   which identity it runs as ([`WriteProvider::self_identity`]) and which operations would
+//!   weaken it ([`WriteProvider::protects`]).
+//!
+//! Secrets are [`Secret`]s: making one registers it with [`redact`], whose
+//! [`scrub`](redact::scrub) removes it (and anything that looks like a credential) from any text.
 //!
 //! Each connector declares its kinds with [`KindInfo`]: the order they must be restored in, which
 //! operations it supports and what it can never give back (passwords, MFA factors, secrets).
@@ -24,6 +29,7 @@ pub mod ids;
 pub mod kind;
 pub mod read;
 pub mod record;
+pub mod redact;
 pub mod secret;
 pub mod write;
 
@@ -34,4 +40,4 @@ pub use kind::{Capabilities, KindInfo};
 pub use read::{ReadProvider, RecordSink, RequestStats, SnapshotStats};
 pub use record::{Record, Ref};
 pub use secret::Secret;
-pub use write::{Action, Operation, Outcome, WriteProvider};
+pub use write::{Action, Grant, Operation, Outcome, SelfIdentity, WriteProvider};

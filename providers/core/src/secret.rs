@@ -1,4 +1,5 @@
-//! A string that never shows itself in `Debug` or `Display` output.
+//! A string that never shows itself in `Debug` or `Display` output, and that
+//! [`redact::scrub`](crate::redact::scrub) removes from any text it reaches.
 
 use std::fmt;
 
@@ -7,9 +8,12 @@ use std::fmt;
 pub struct Secret(String);
 
 impl Secret {
-    /// Wraps `value`.
+    /// Wraps `value` and registers it with [`redact`](crate::redact), so that no message,
+    /// log line or report of this process shows it, however it got there.
     pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
+        let value = value.into();
+        crate::redact::register(&value);
+        Secret(value)
     }
 
     /// The value itself, for the one place it is sent.
@@ -39,6 +43,16 @@ mod tests {
         let s = Secret::new("tok-123");
         assert!(!format!("{s:?} {s}").contains("tok-123"));
         assert_eq!(s.expose(), "tok-123");
+    }
+
+    #[test]
+    fn is_scrubbed_from_any_text_once_made() {
+        let s = Secret::new("tok-4f2a-9c1e-registered");
+        let echoed = format!("<html>x-forwarded-token: {}</html>", s.expose());
+        assert_eq!(
+            crate::redact::scrub(&echoed),
+            "<html>x-forwarded-token: [redacted]</html>"
+        );
     }
 }
 

@@ -1,5 +1,7 @@
 //! The writing half of a connector: [`WriteProvider`], and the operations a restore sends it.
 
+use std::fmt;
+
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
@@ -54,6 +56,104 @@ pub enum Outcome {
     },
 }
 
+/// The identity a connector runs as (an Okta user, an Entra service principal, an IAM user or
+/// role) and the records that give it its rights. A restore never weakens either: see
+/// [`WriteProvider::protects`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SelfIdentity {
+    /// The identity's record kind.
+    pub kind: String,
+    /// The identity's natural key, as it is live.
+    pub key: String,
+    /// The records that give it its rights.
+    pub grants: Vec<Grant>,
+}
+
+/// A record that gives the identity a connector runs as some of its rights.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    /// The record's kind.
+    pub kind: String,
+    /// The record's natural key, as it is live.
+    pub key: String,
+    /// What it gives, in the operator's words: `assigns SUPER_ADMIN to admin@example.com`.
+    pub gives: String,
+}
+
+impl SelfIdentity {
+    /// The identity of `kind` and `key`, with no grants yet.
+    pub fn new(kind: impl Into<String>, key: impl Into<String>) -> Self {
+        SelfIdentity {
+            kind: kind.into(),
+            key: key.into(),
+            grants: Vec::new(),
+        }
+    }
+
+    /// Adds the record `kind`/`key`, which `gives` some of the identity's rights.
+    pub fn grant(
+        &mut self,
+        kind: impl Into<String>,
+        key: impl Into<String>,
+        gives: impl Into<String>,
+    ) {
+        let (kind, key) = (kind.into(), key.into());
+        if !self.grants.iter().any(|g| g.kind == kind && g.key == key) {
+            self.grants.push(Grant {
+                kind,
+                key,
+                gives: gives.into(),
+            });
+        }
+    }
+
+    /// Whether `op` works on the identity's own record.
+    pub fn is_identity(&self, op: &Operation) -> bool {
+        works_on(op, &self.kind, &self.key)
+    }
+
+    /// The grant `op` works on, if it works on one.
+    pub fn grant_of(&self, op: &Operation) -> Option<&Grant> {
+        self.grants.iter().find(|g| works_on(op, &g.kind, &g.key))
+    }
+
+    /// Refuses every delete and every update of the identity and of its grants; creates
+    /// never weaken it.
+    pub fn guard(&self, op: &Operation) -> Option<String> {
+        if op.action == Action::Create {
+            return None;
+        }
+        let verb = if op.action == Action::Delete {
+            "deletes"
+        } else {
+            "changes"
+        };
+        if self.is_identity(op) {
+            return Some(format!(
+                "{self} is the identity iamsnap runs as: a restore never {verb} it"
+            ));
+        }
+        self.grant_of(op).map(|g| {
+            format!(
+                "it {}: a restore never {verb} what gives {self}, the identity iamsnap runs as, its rights",
+                g.gives
+            )
+        })
+    }
+}
+
+impl fmt::Display for SelfIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.kind, self.key)
+    }
+}
+
+/// Whether `op` works on the live record `kind`/`key`: by the plan's key, or, for an update
+/// that renames, by the live record's.
+fn works_on(op: &Operation, kind: &str, key: &str) -> bool {
+    op.kind == kind && (op.key == key || op.current.as_ref().is_some_and(|c| c.key == key))
+}
+
 /// What a connector that can restore adds to reading: writes, and what it knows about the
 /// limits of its writes. A connector that cannot write yet implements only [`ReadProvider`],
 /// and the engine refuses to restore into it.
@@ -96,14 +196,85 @@ pub trait WriteProvider: ReadProvider {
         desired
     }
 
-    /// The (kind, key) of the identity the connector runs as: restore never deletes it.
-    async fn self_identity(&self) -> Result<Option<(String, String)>, ProviderError> {
+    /// The identity the connector runs as and the records that give it its rights, read live
+    /// before every restore plan (in every mode): the plan never weakens them (see
+    /// [`WriteProvider::protects`]). `None` when the credentials belong to no record (an
+    /// account's root).
+    async fn self_identity(&self) -> Result<Option<SelfIdentity>, ProviderError> {
         Ok(None)
+    }
+
+    /// Why `op` must not run because it would weaken `me`, the identity the connector runs
+    /// as: delete, deactivate, suspend or demote it, take away a role or a membership or
+    /// attachment that gives it one, or touch its credentials. The restore plan leaves such an
+    /// operation out with this reason, and tells the operator to make the change by hand.
+    ///
+    /// The default ([`SelfIdentity::guard`]) refuses every delete and every update of the
+    /// identity and of its grants. A connector that can tell which changes are harmless (a
+    /// new display name) lets those through.
+    fn protects(&self, op: &Operation, me: &SelfIdentity) -> Option<String> {
+        me.guard(op)
     }
 
     /// Operations of one kind a restore runs at once (the source's `concurrency`): each kind
     /// has its own budget, so a kind held back by its rate limit does not stall the others.
     fn concurrency(&self) -> usize {
         8
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn op(action: Action, kind: &str, key: &str, live_key: Option<&str>) -> Operation {
+        let record = |key: &str| Record::new(kind, "id1", key, json!({}), vec![]);
+        Operation {
+            action,
+            kind: kind.into(),
+            key: key.into(),
+            desired: (action != Action::Delete).then(|| record(key)),
+            current: live_key.map(record),
+        }
+    }
+
+    #[test]
+    fn the_guard_refuses_deletes_and_updates_of_the_identity_and_its_grants() {
+        let mut me = SelfIdentity::new("t.user", "admin");
+        me.grant("t.role", "admin|SUPER", "assigns SUPER to t.user admin");
+        let reason = |o: &Operation| me.guard(o);
+        assert!(
+            reason(&op(Action::Delete, "t.user", "admin", Some("admin")))
+                .unwrap()
+                .contains("never deletes it")
+        );
+        // A rename is found by the live key.
+        assert!(
+            reason(&op(Action::Update, "t.user", "root", Some("admin")))
+                .unwrap()
+                .contains("t.user admin is the identity iamsnap runs as")
+        );
+        let grant = reason(&op(
+            Action::Delete,
+            "t.role",
+            "admin|SUPER",
+            Some("admin|SUPER"),
+        ));
+        assert!(
+            grant
+                .unwrap()
+                .starts_with("it assigns SUPER to t.user admin")
+        );
+        assert_eq!(reason(&op(Action::Create, "t.user", "admin", None)), None);
+        assert_eq!(
+            reason(&op(Action::Delete, "t.user", "ada", Some("ada"))),
+            None
+        );
+        assert_eq!(
+            reason(&op(Action::Delete, "t.group", "admin", Some("admin"))),
+            None
+        );
     }
 }

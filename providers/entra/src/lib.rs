@@ -37,7 +37,7 @@ use std::path::Path;
 use async_trait::async_trait;
 use iamsnap_provider::{
     ConnectOptions, IdMap, KindInfo, Operation, Outcome, ProviderError, ReadProvider, Record,
-    RecordSink, RequestStats, WriteProvider,
+    RecordSink, RequestStats, SelfIdentity, WriteProvider,
 };
 
 pub use config::EntraConfig;
@@ -147,9 +147,15 @@ impl WriteProvider for EntraProvider {
         restore::reachable(desired, live, self.restore_policy_state)
     }
 
-    /// The service principal iamsnap signs in as: restore never deletes it.
-    async fn self_identity(&self) -> Result<Option<(String, String)>, ProviderError> {
-        read::fetch::self_identity(&self.client, &self.client_id).await
+    /// The service principal iamsnap signs in as (the one of the configured application), its
+    /// application, its application permissions and directory roles, and the groups through
+    /// which it holds roles.
+    async fn self_identity(&self) -> Result<Option<SelfIdentity>, ProviderError> {
+        read::me::self_identity(&self.client, &self.client_id).await
+    }
+
+    fn protects(&self, op: &Operation, me: &SelfIdentity) -> Option<String> {
+        restore::protects(op, me)
     }
 
     fn concurrency(&self) -> usize {

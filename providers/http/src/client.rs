@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
-use iamsnap_provider::{ProviderError, RequestStats, Secret};
+use iamsnap_provider::{ProviderError, RequestStats, Secret, redact};
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
@@ -36,7 +36,7 @@ impl Response {
             &self.body
         };
         serde_json::from_slice(body).map_err(|e| ProviderError::Decode {
-            url: url.to_string(),
+            url: redact::scrubbed(url.as_str()),
             message: format!("the body is not the JSON expected: {e}"),
         })
     }
@@ -263,7 +263,7 @@ impl HttpClient {
                     self.counters.throttled.fetch_add(1, Ordering::Relaxed);
                     let Some(backoff) = throttles.next() else {
                         return Err(ProviderError::Throttled {
-                            url: url.to_string(),
+                            url: redact::scrubbed(url.as_str()),
                             attempts: throttled,
                         });
                     };
@@ -335,7 +335,7 @@ impl HttpClient {
             };
         }
         let message = error_message(&body, &*self.config.error_body);
-        let url_text = url.to_string();
+        let url_text = redact::scrubbed(url.as_str());
         match status.as_u16() {
             401 => Attempt::Fail(ProviderError::Unauthorized {
                 url: url_text,

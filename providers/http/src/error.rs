@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use iamsnap_provider::ProviderError;
+use iamsnap_provider::{ProviderError, redact};
 use serde_json::Value;
 use url::Url;
 
@@ -36,18 +36,24 @@ impl ErrorBody for OAuth2Error {
 }
 
 /// The explanation of an error answer: what `provider` reads in `body`, else a standard OAuth2
-/// error, else the start of the body itself (an HTML page from a proxy, plain text).
+/// error, else the start of the body itself (an HTML page from a proxy, plain text). Secrets and
+/// credentials are scrubbed from it ([`redact::scrub`]): proxies and gateways echo the request's
+/// headers, the credential's among them, in their error pages.
 pub fn error_message(body: &[u8], provider: &dyn ErrorBody) -> String {
     if let Some(message) = provider.message(body).or_else(|| OAuth2Error.message(body)) {
-        return message;
+        return redact::scrubbed(message);
     }
-    let text = String::from_utf8_lossy(body);
-    let text = text.trim();
+    // Scrubbed before it is cut, so that a secret cut in two is still found whole.
+    let text = String::from_utf8_lossy(&body[..body.len().min(SCRUBBED_PREFIX)]);
+    let text = redact::scrub(text.trim());
     if text.is_empty() {
         return "no error body".to_string();
     }
     text.chars().take(300).collect()
 }
+
+/// How much of a body that is not in the provider's format is read for its explanation.
+const SCRUBBED_PREFIX: usize = 16 * 1024;
 
 /// A read whose 404 means "does not exist": `Ok(None)` then, other errors kept.
 pub fn found<T>(result: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
@@ -87,8 +93,8 @@ pub(crate) fn transport_error(url: &Url, error: &reqwest::Error) -> ProviderErro
         message.push_str(" (timed out)");
     }
     ProviderError::Transport {
-        url: url.to_string(),
-        message,
+        url: redact::scrubbed(url.as_str()),
+        message: redact::scrubbed(message),
     }
 }
 
@@ -113,6 +119,30 @@ mod tests {
         );
         let long = "x".repeat(1000);
         assert_eq!(error_message(long.as_bytes(), &Fault).len(), 300);
+    }
+
+    #[test]
+    fn echoed_credentials_never_reach_the_message() {
+        let token = iamsnap_provider::Secret::new("00Tok-echoed-by-a-gateway-4242");
+        let echo = |prefix: usize| {
+            format!(
+                "<html>{}GET /api/v1/users HTTP/1.1\r\naccept: application/json\r\nauthorization: SSWS {}\r\nuser-agent: iamsnap</html>",
+                " ".repeat(prefix),
+                token.expose()
+            )
+        };
+        // The token whole, and cut by the 300 characters kept.
+        for prefix in [0, 200] {
+            let message = error_message(echo(prefix).as_bytes(), &Fault);
+            assert!(!message.contains("00Tok-echoed"), "{message}");
+            assert!(!message.contains("00Tok"), "{message}");
+        }
+        let json = format!(
+            r#"{{"fault":{{"id":"E1","text":"headers: Authorization=SSWS {}"}}}}"#,
+            token.expose()
+        );
+        let message = error_message(json.as_bytes(), &Fault);
+        assert_eq!(message, "E1: headers: Authorization=[redacted]");
     }
 
     #[test]

@@ -30,7 +30,7 @@
 
 use std::time::{Duration, Instant};
 
-use iamsnap_provider::{ProviderError, Secret};
+use iamsnap_provider::{ProviderError, Secret, redact};
 use serde::Deserialize;
 use url::Url;
 
@@ -135,7 +135,7 @@ impl TokenSource {
             .append_pair("client_secret", self.secret.expose())
             .append_pair("scope", &self.scope)
             .finish();
-        let url = self.endpoint.to_string();
+        let url = redact::scrubbed(self.endpoint.as_str());
         let mut attempt = 0u32;
         loop {
             attempt += 1;
@@ -160,7 +160,7 @@ impl TokenSource {
                 Err(e) => {
                     return Err(ProviderError::Transport {
                         url,
-                        message: format!("cannot reach the token endpoint: {e}"),
+                        message: redact::scrubbed(format!("cannot reach the token endpoint: {e}")),
                     });
                 }
             };
@@ -177,7 +177,7 @@ impl TokenSource {
                 Err(e) => {
                     return Err(ProviderError::Transport {
                         url,
-                        message: format!("the token answer was cut short: {e}"),
+                        message: redact::scrubbed(format!("the token answer was cut short: {e}")),
                     });
                 }
             };

@@ -49,7 +49,7 @@ impl HttpClient {
             tokio::task::spawn_blocking(move || response.json(&owned))
                 .await
                 .map_err(|e| ProviderError::Decode {
-                    url: url.to_string(),
+                    url: iamsnap_provider::redact::scrubbed(url.as_str()),
                     message: format!("decoding the page failed: {e}"),
                 })??
         } else {

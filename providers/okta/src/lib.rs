@@ -33,7 +33,7 @@ use std::path::Path;
 use async_trait::async_trait;
 use iamsnap_provider::{
     Action, ConnectOptions, IdMap, KindInfo, Operation, Outcome, ProviderError, ReadProvider,
-    Record, RecordSink, RequestStats, WriteProvider,
+    Record, RecordSink, RequestStats, SelfIdentity, WriteProvider,
 };
 
 pub use config::OktaConfig;
@@ -145,8 +145,14 @@ impl WriteProvider for OktaProvider {
         restore::reachable(desired, live, self.activate_users)
     }
 
-    async fn self_identity(&self) -> Result<Option<(String, String)>, ProviderError> {
-        read::fetch::me(&self.client).await
+    /// The user the token acts as, its admin role assignments, and the groups (and its
+    /// memberships of them) through which it holds more.
+    async fn self_identity(&self) -> Result<Option<SelfIdentity>, ProviderError> {
+        read::me::self_identity(&self.client).await
+    }
+
+    fn protects(&self, op: &Operation, me: &SelfIdentity) -> Option<String> {
+        restore::protects(op, me, self.activate_users)
     }
 
     fn concurrency(&self) -> usize {

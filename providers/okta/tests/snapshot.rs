@@ -124,9 +124,18 @@ async fn every_kind_can_be_fetched_back_by_key() {
     let me = okta
         .with_org(|org| org.login_of(org.token_owner()))
         .unwrap();
+    let identity = p.self_identity().await.unwrap().unwrap();
     assert_eq!(
-        p.self_identity().await.unwrap(),
-        Some((USER.to_string(), me))
+        (identity.kind.as_str(), identity.key.as_str()),
+        (USER, me.as_str())
+    );
+    // The emulator's token owner is a super admin.
+    assert!(
+        identity
+            .grants
+            .iter()
+            .any(|g| g.kind == ADMIN_ROLE && g.key == format!("user:{me}|SUPER_ADMIN")),
+        "{identity:?}"
     );
 }
 

@@ -54,6 +54,10 @@ pub enum Fault {
     Delay(Duration),
     /// Read the request, wait this long, then reset the connection without forwarding.
     Stall(Duration),
+    /// Answer with this status and a body that echoes the request back, its headers (the
+    /// credential's among them) and body included, as misconfigured gateways and debugging
+    /// proxies do: an HTML page, or with `json` an error body in Okta's and Graph's shapes.
+    Echo { status: u16, json: bool },
 }
 
 impl Fault {
@@ -71,6 +75,7 @@ impl Fault {
             Fault::Truncate => "truncate",
             Fault::Delay(_) => "delay",
             Fault::Stall(_) => "stall",
+            Fault::Echo { .. } => "echo",
         }
     }
 }
@@ -288,6 +293,14 @@ async fn serve(mut client: TcpStream, shared: Arc<Shared>) -> io::Result<()> {
                     return Ok(());
                 }
             }
+            Fault::Echo { status, json } => {
+                client
+                    .write_all(&echo_answer(status, json, &request))
+                    .await?;
+                if request.close {
+                    return Ok(());
+                }
+            }
         }
     }
 }
@@ -323,6 +336,42 @@ fn aws_throttling_answer() -> Vec<u8> {
     let body = "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>7a62c49f-347e-4fc4-9331-6e8eEXAMPLE</RequestId></ErrorResponse>";
     let mut out = format!(
         "HTTP/1.1 400 Bad Request\r\ncontent-type: text/xml\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(body.as_bytes());
+    out
+}
+
+/// An error answer whose body is `request` itself, as text.
+fn echo_answer(status: u16, json: bool, request: &Request) -> Vec<u8> {
+    let mut echoed = format!("{} {} HTTP/1.1\r\n", request.method, request.target);
+    for (name, value) in &request.headers {
+        echoed.push_str(&format!("{name}: {value}\r\n"));
+    }
+    echoed.push_str("\r\n");
+    echoed.push_str(&String::from_utf8_lossy(&request.body));
+    let (content_type, body) = if json {
+        let summary = format!("The gateway refused the request: {echoed}");
+        let body = serde_json::json!({
+            "errorCode": "E0000001",
+            "errorSummary": summary,
+            "errorCauses": [],
+            "error": {"code": "BadGateway", "message": summary},
+        });
+        ("application/json", body.to_string())
+    } else {
+        (
+            "text/html",
+            format!(
+                "<html><head><title>{status} {}</title></head><body><pre>{echoed}</pre></body></html>",
+                reason(status)
+            ),
+        )
+    };
+    let mut out = format!(
+        "HTTP/1.1 {status} {}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n\r\n",
+        reason(status),
         body.len()
     )
     .into_bytes();

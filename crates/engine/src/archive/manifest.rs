@@ -25,6 +25,11 @@ pub struct Manifest {
     pub tool_version: String,
     /// The configured source name, e.g. `okta-prod`.
     pub source: String,
+    /// The snapshot's name, chosen before the archive was written
+    /// (`okta-prod/20261127T020000Z-1a2b3c4d`); absent from archives written before names
+    /// were recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<String>,
     /// The provider type, e.g. `okta`.
     pub provider: String,
     pub started: DateTime<Utc>,
@@ -49,6 +54,11 @@ pub struct EntryDigest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ManifestHeader {
     pub source: String,
+    /// The name the snapshot will be stored under ([`SnapshotInfo::new_name`]): the manifest
+    /// and the signature carry it, and the archive is refused under any other.
+    ///
+    /// [`SnapshotInfo::new_name`]: crate::repo::SnapshotInfo::new_name
+    pub snapshot: String,
     pub provider: String,
     pub started: DateTime<Utc>,
     pub finished: DateTime<Utc>,
@@ -86,15 +96,25 @@ impl Manifest {
     }
 
     /// Refuses the manifest unless it describes the snapshot stored as `name` (of `source`,
-    /// taken at `time`). The signature covers the encrypted bytes only, so an archive renamed
-    /// into another source's folder, or replayed under a newer name, still carries a valid
-    /// one; only the manifest inside says where it belongs.
+    /// taken at `time`): the name it records must be `name` exactly. An archive copied or
+    /// renamed to another name, in its source's folder or another's, is refused here even when
+    /// its signature predates signed names (see [`crate::keys::verify`]). A manifest written
+    /// before names were recorded is checked on its source and second only.
     pub fn check_stored_as(
         &self,
         name: &str,
         source: &str,
         time: DateTime<Utc>,
     ) -> Result<(), ArchiveError> {
+        if let Some(recorded) = &self.snapshot {
+            if recorded != name {
+                return Err(ArchiveError::Misplaced {
+                    name: name.to_string(),
+                    found: format!("snapshot {recorded}"),
+                });
+            }
+            return Ok(());
+        }
         let started = self.started.timestamp();
         if self.source != source || started != time.timestamp() {
             let at = DateTime::from_timestamp(started, 0).unwrap_or(self.started);

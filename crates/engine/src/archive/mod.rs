@@ -133,7 +133,8 @@ impl BuiltArchive {
 }
 
 /// Writes the archive of `records` into a temporary file under `dir` (the system temp dir when
-/// `None`), encrypted to `recipients`, and signs the encrypted bytes with `signing_key`.
+/// `None`), encrypted to `recipients`, and signs the encrypted bytes with `signing_key` as the
+/// archive of the snapshot `header` names.
 pub fn build(
     header: ManifestHeader,
     records: SortedRecords,
@@ -150,6 +151,7 @@ pub fn build(
         b.prefix(".iamsnap-").suffix(".iamsnap.tmp");
         b
     };
+    let name = header.snapshot.clone();
     let file = match dir {
         Some(dir) => builder.tempfile_in(dir),
         None => builder.tempfile(),
@@ -170,7 +172,7 @@ pub fn build(
     let reread = file
         .reopen()
         .map_err(write("reopening the temporary file"))?;
-    let signature = signing_key.sign(io::BufReader::new(reread))?;
+    let signature = signing_key.sign(&name, io::BufReader::new(reread))?;
     Ok(BuiltArchive {
         file,
         signature,

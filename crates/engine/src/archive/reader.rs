@@ -18,6 +18,9 @@ use super::manifest::{MANIFEST_LIMIT, MANIFEST_PATH, Manifest, kind_of_path};
 /// One record line longer than this is not a record.
 const LINE_LIMIT: u64 = 64 * 1024 * 1024;
 
+/// A tar block; a tar ends with two zero blocks.
+const BLOCK: usize = 512;
+
 type Plaintext<R> = zstd::Decoder<'static, BufReader<age::stream::StreamReader<BufReader<R>>>>;
 
 /// An opened archive: its manifest, and its records on demand.
@@ -232,8 +235,11 @@ impl<'a, R: Read> Records<'a, R> {
         Ok(())
     }
 
-    /// After the last entry: every listed entry was present, and the encrypted stream ends
-    /// where it should (age authenticates its last chunk only when it is read).
+    /// After the last entry: every listed entry was present, the tar ends with its second
+    /// zero block and nothing after it, and the encrypted stream ends where it should (age
+    /// authenticates its last chunk only when it is read). The tar reader stops at the first
+    /// zero block; whatever follows is read here, a block and a byte at most, so that data
+    /// appended after the tar's end is refused at once rather than decompressed to its end.
     fn finish(&mut self) -> Result<(), ArchiveError> {
         if let Some(missing) = self
             .manifest
@@ -245,7 +251,20 @@ impl<'a, R: Read> Records<'a, R> {
                 path: missing.clone(),
             });
         }
-        io::copy(&mut self.tail.clone(), &mut io::sink()).map_err(corrupt)?;
+        let mut tail = Vec::with_capacity(BLOCK + 1);
+        (&mut self.tail.clone())
+            .take(BLOCK as u64 + 1)
+            .read_to_end(&mut tail)
+            .map_err(corrupt)?;
+        if tail.len() != BLOCK || tail.iter().any(|b| *b != 0) {
+            return Err(ArchiveError::Corrupt {
+                reason: if tail.len() < BLOCK {
+                    "the tar ends without its end-of-archive blocks".into()
+                } else {
+                    "data follows the end of the tar".into()
+                },
+            });
+        }
         Ok(())
     }
 }

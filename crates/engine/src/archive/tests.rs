@@ -23,6 +23,7 @@ fn keys() -> Keys {
 fn header() -> ManifestHeader {
     ManifestHeader {
         source: "okta-prod".into(),
+        snapshot: "okta-prod/20261127T020000Z-00000001".into(),
         provider: "okta".into(),
         started: Utc.with_ymd_and_hms(2026, 11, 27, 2, 0, 0).unwrap(),
         finished: Utc.with_ymd_and_hms(2026, 11, 27, 2, 5, 0).unwrap(),
@@ -129,6 +130,8 @@ fn manifest_for(files: &[(&str, &[u8], u64)]) -> Vec<u8> {
         format_version: FORMAT_VERSION,
         tool_version: "test".into(),
         source: "s".into(),
+        // As archives written before names were recorded.
+        snapshot: None,
         provider: "p".into(),
         started: header().started,
         finished: header().finished,
@@ -462,7 +465,7 @@ fn build_signs_the_encrypted_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let key_path = dir.path().join("signing.key");
     let public = crate::keys::generate_signing_key(&key_path).unwrap();
-    let signing = SigningKey::load(&key_path).unwrap();
+    let signing = SigningKey::load(&key_path, crate::keys::KeyPermissions::OwnerOnly).unwrap();
     let built = build(
         header(),
         sorted(&sample(), 1 << 20),
@@ -474,7 +477,12 @@ fn build_signs_the_encrypted_bytes() {
     assert_eq!(built.size, std::fs::metadata(built.path()).unwrap().len());
     assert!(built.path().starts_with(dir.path()));
     let bytes = std::fs::read(built.path()).unwrap();
-    crate::keys::verify(&public, &built.signature, &bytes[..]).unwrap();
+    let signed = crate::keys::verify(&public, &built.signature, &bytes[..]).unwrap();
+    assert_eq!(
+        signed.snapshot.as_deref(),
+        Some("okta-prod/20261127T020000Z-00000001"),
+        "the signature names the snapshot"
+    );
     assert_eq!(read_all(&bytes, &keys).unwrap().len(), 4);
     let mut flipped = bytes.clone();
     flipped[bytes.len() / 2] ^= 1;
@@ -624,6 +632,66 @@ proptest! {
         let keys = keys();
         let _ = read_all(&seal(&tar, &keys), &keys);
     }
+}
+
+/// A manifest that records its snapshot's name is refused under any other, even one with the
+/// same source and second (another millisecond prefix or random suffix).
+#[test]
+fn a_manifest_that_names_its_snapshot_is_refused_under_another_name() {
+    let mut manifest = Manifest::from_json(&manifest_for(&[])).unwrap();
+    let at = manifest.started;
+    manifest.snapshot = Some("s/20261127T020000Z-1f4abcde".into());
+    let json = manifest.to_json();
+    let manifest = Manifest::from_json(&json).unwrap();
+    assert_eq!(
+        manifest.snapshot.as_deref(),
+        Some("s/20261127T020000Z-1f4abcde")
+    );
+    manifest
+        .check_stored_as("s/20261127T020000Z-1f4abcde", "s", at)
+        .unwrap();
+    for other in [
+        "s/20261127T020000Z-2004abcd",
+        "s/20261127T020000Z-1f4abcdf",
+        "t/20261127T020000Z-1f4abcde",
+    ] {
+        let err = manifest.check_stored_as(other, "s", at).unwrap_err();
+        assert!(matches!(err, ArchiveError::Misplaced { .. }), "{err}");
+        assert!(
+            err.to_string().contains("s/20261127T020000Z-1f4abcde"),
+            "{err}"
+        );
+        assert_eq!(err.exit_status(), Some(ExitStatus::Integrity));
+    }
+}
+
+/// Data after the tar's two end blocks makes the archive invalid; it is not read to its end
+/// (zeros appended compress to almost nothing, and would take time to read).
+#[test]
+fn data_after_the_end_of_the_tar_is_refused() {
+    let keys = keys();
+    let mut tar = plaintext_tar(&keys);
+    assert!(read_all(&seal(&tar, &keys), &keys).is_ok());
+    let end = tar.len();
+    for tail in [
+        vec![0u8; 1],
+        vec![0u8; 512],
+        b"junk".to_vec(),
+        vec![0u8; 10240],
+    ] {
+        tar.truncate(end);
+        tar.extend_from_slice(&tail);
+        let err = read_all(&seal(&tar, &keys), &keys).unwrap_err();
+        assert!(
+            err.to_string().contains("data follows the end of the tar"),
+            "{err}"
+        );
+        assert_eq!(err.exit_status(), Some(ExitStatus::Integrity));
+    }
+    // Without its second end block.
+    tar.truncate(end - 512);
+    let err = read_all(&seal(&tar, &keys), &keys).unwrap_err();
+    assert!(err.to_string().contains("end-of-archive"), "{err}");
 }
 
 #[test]

@@ -65,6 +65,7 @@ pub fn write_archive_in(
         format_version: FORMAT_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         source: header.source,
+        snapshot: Some(header.snapshot),
         provider: header.provider,
         started: header.started,
         finished: header.finished,

@@ -14,7 +14,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{DateTime, TimeDelta, Timelike, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{LockMode, ObjectLockConfig, RepositoryConfig};
@@ -343,21 +343,21 @@ impl Repository {
         parsed.pick(&snapshots, Utc::now()).cloned()
     }
 
-    /// Stores a signed archive as a new snapshot of `source` taken at `time`: the signature
-    /// first, then the archive, so that an archive present is a complete snapshot.
+    /// Stores a signed archive as the new snapshot `name` (`SOURCE/STAMP-HEX`, made by
+    /// [`SnapshotInfo::new_name`]): the signature first, then the archive, so that an archive
+    /// present is a complete snapshot.
     pub async fn publish(
         &self,
-        source: &str,
-        time: DateTime<Utc>,
+        name: &str,
         archive: &Path,
         signature: &str,
     ) -> Result<SnapshotInfo, RepoError> {
-        if !snapshot::valid_source(source) {
+        let Some((source, time)) = snapshot::parse_name(name) else {
             return Err(RepoError::BadPath {
-                path: source.to_string(),
-                reason: "source names use letters, digits, '-', '_' and '.'",
+                path: name.to_string(),
+                reason: "snapshot names read SOURCE/YYYYMMDDTHHMMSSZ-XXXXXXXX, with a source name of letters, digits, '-', '_' and '.'",
             });
-        }
+        };
         let size = std::fs::metadata(archive)
             .map_err(|source| RepoError::Io {
                 location: "local".into(),
@@ -366,10 +366,8 @@ impl Repository {
                 source,
             })?
             .len();
-        let name = SnapshotInfo::new_name(source, time);
-        let time = time.with_nanosecond(0).unwrap_or(time);
         let info = SnapshotInfo {
-            name,
+            name: name.to_string(),
             source: source.to_string(),
             time,
             size,
@@ -391,18 +389,13 @@ impl Repository {
         Ok(info)
     }
 
-    /// Publishes what [`crate::archive::build`] made, named after its manifest.
+    /// Publishes what [`crate::archive::build`] made, under the name its manifest records.
     pub async fn publish_built(
         &self,
         built: &crate::archive::BuiltArchive,
     ) -> Result<SnapshotInfo, RepoError> {
-        self.publish(
-            &built.manifest.source,
-            built.manifest.started,
-            built.path(),
-            &built.signature,
-        )
-        .await
+        let name = built.manifest.snapshot.as_deref().unwrap_or_default();
+        self.publish(name, built.path(), &built.signature).await
     }
 
     /// Downloads a snapshot to a temporary file (in the system temp dir) with its signature.

@@ -34,7 +34,7 @@ impl SnapshotInfo {
     /// A new, unique name for a snapshot of `source` taken at `time`. The stamp has whole
     /// seconds; the suffix starts with the milliseconds (3 hex digits) so that snapshots taken
     /// within one second still sort in the order they were taken, then 20 random bits.
-    pub(crate) fn new_name(source: &str, time: DateTime<Utc>) -> String {
+    pub fn new_name(source: &str, time: DateTime<Utc>) -> String {
         let millis = time.timestamp_subsec_millis().min(999);
         format!(
             "{source}/{}-{millis:03x}{:05x}",
@@ -69,7 +69,7 @@ impl SnapshotInfo {
 }
 
 /// Splits `<source>/<stamp>-<hex>` into source and time.
-fn parse_name(name: &str) -> Option<(&str, DateTime<Utc>)> {
+pub(crate) fn parse_name(name: &str) -> Option<(&str, DateTime<Utc>)> {
     let (source, rest) = name.split_once('/')?;
     let (stamp, hex) = rest.split_once('-')?;
     if !valid_source(source)
@@ -134,10 +134,10 @@ impl SnapshotRef {
             SnapshotRef::Day { day, .. } => {
                 of_source.into_iter().find(|s| s.time.date_naive() == *day)
             }
-            SnapshotRef::DaysAgo { days, .. } => {
-                let cutoff = now - TimeDelta::days(i64::from(*days));
-                of_source.into_iter().find(|s| s.time <= cutoff)
-            }
+            // A cutoff before the earliest time there is: no snapshot is that old.
+            SnapshotRef::DaysAgo { days, .. } => TimeDelta::try_days(i64::from(*days))
+                .and_then(|age| now.checked_sub_signed(age))
+                .and_then(|cutoff| of_source.into_iter().find(|s| s.time <= cutoff)),
             SnapshotRef::Name(name) => of_source.into_iter().find(|s| s.name == *name),
         };
         found.ok_or_else(|| RepoError::NoSuchSnapshot {
@@ -205,6 +205,36 @@ impl FromStr for SnapshotRef {
         Err(bad(
             "write SOURCE@latest, SOURCE@latest~N, SOURCE@YYYY-MM-DD, SOURCE@-Nd or a snapshot name SOURCE/YYYYMMDDTHHMMSSZ-XXXXXXXX",
         ))
+    }
+}
+
+/// The entry point of the `snapshot_ref` fuzz target and its regression test: `input` as a
+/// reference, parsed and resolved among a few snapshots at the earliest, the latest and the
+/// current time. Every outcome but a panic is fine.
+#[doc(hidden)]
+pub fn fuzz_resolve(input: &[u8]) {
+    let Ok(text) = std::str::from_utf8(input) else {
+        return;
+    };
+    let Ok(reference) = text.parse::<SnapshotRef>() else {
+        return;
+    };
+    let snapshots: Vec<SnapshotInfo> = [
+        "okta/20261127T020000Z-00000001",
+        "okta/19700101T000000Z-00000002",
+        "a/20261128T235959Z-3e700003",
+    ]
+    .iter()
+    .filter_map(|name| {
+        SnapshotInfo::from_archive_path(&format!("{SNAPSHOTS_DIR}{name}{ARCHIVE_SUFFIX}"), 1)
+    })
+    .collect();
+    for now in [
+        DateTime::<Utc>::MIN_UTC,
+        Utc::now(),
+        DateTime::<Utc>::MAX_UTC,
+    ] {
+        let _ = reference.pick(&snapshots, now);
     }
 }
 
@@ -308,6 +338,8 @@ mod tests {
             "okta@latest~4",
             "okta@2026-11-20",
             "okta@-30d",
+            "okta@-100000000d",
+            "okta@-4294967295d",
             "ldap@latest",
         ] {
             let err = pick(missing).unwrap_err();

@@ -14,7 +14,8 @@ use std::sync::Arc;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use iamsnap_provider::{
-    Action, KindInfo, Operation, Outcome, ProviderError, Record, WriteProvider, same_state, to_live,
+    Action, KindInfo, Operation, Outcome, ProviderError, Record, WriteProvider, redact, same_state,
+    to_live,
 };
 use serde::{Deserialize, Serialize};
 
@@ -469,7 +470,7 @@ async fn run(
             Ok(None) => {}
             Err(e) => {
                 let end = OpEnd::Failed {
-                    error: e.to_string(),
+                    error: redact::scrubbed(e.to_string()),
                 };
                 journal.ended(op.seq, state.attempts, &end).await?;
                 return Ok(failed(op, e));
@@ -478,7 +479,7 @@ async fn run(
     }
     let attempt = state.attempts + 1;
     journal.started(op.seq, attempt).await?;
-    match provider.apply(&op.operation(), ids).await {
+    match provider.apply(&op.operation(), ids).await.map(scrubbed) {
         Ok(outcome) => {
             remember(ids, op, &outcome);
             journal
@@ -499,7 +500,7 @@ async fn run(
                     op.seq,
                     attempt,
                     &OpEnd::Failed {
-                        error: e.to_string(),
+                        error: redact::scrubbed(e.to_string()),
                     },
                 )
                 .await?;
@@ -513,13 +514,23 @@ async fn run(
     }
 }
 
+/// `outcome` with what the connector said scrubbed of secrets, before it is journalled.
+fn scrubbed(outcome: Outcome) -> Outcome {
+    match outcome {
+        Outcome::Skipped { reason } => Outcome::Skipped {
+            reason: redact::scrubbed(reason),
+        },
+        other => other,
+    }
+}
+
 fn ended(op: &PlannedOp, outcome: &Outcome) -> Ended {
     match outcome {
         Outcome::Skipped { reason } => Ended::Skipped(Skipped {
             action: op.action,
             kind: op.kind.clone(),
             key: op.key.clone(),
-            reason: reason.clone(),
+            reason: redact::scrubbed(reason),
         }),
         _ => Ended::Done,
     }
@@ -531,7 +542,7 @@ fn failed(op: &PlannedOp, e: ProviderError) -> Ended {
         action: op.action,
         kind: op.kind.clone(),
         key: op.key.clone(),
-        error: e.to_string(),
+        error: redact::scrubbed(e.to_string()),
     })
 }
 
@@ -604,7 +615,7 @@ async fn verify(
                 let live = provider
                     .fetch(&op.kind, &op.key)
                     .await
-                    .map_err(|e| e.to_string());
+                    .map_err(|e| redact::scrubbed(e.to_string()));
                 Ok(check_against(&op, live, provider, ids))
             })
             .buffered(options.concurrency.max(1))
@@ -660,8 +671,10 @@ async fn read_back(
             residual.clear();
             for &i in touched {
                 let op = ops.get(i)?;
-                residual
-                    .extend(check_against(&op, Err(e.to_string()), provider, ids).map(|r| (i, r)));
+                residual.extend(
+                    check_against(&op, Err(redact::scrubbed(e.to_string())), provider, ids)
+                        .map(|r| (i, r)),
+                );
             }
         }
     }

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use async_trait::async_trait;
 use iamsnap_provider::{
     Action, Capabilities, IdMap, KindInfo, Operation, Outcome, ProviderError, ReadProvider, Record,
-    RecordSink, RequestStats, WriteProvider,
+    RecordSink, RequestStats, SelfIdentity, WriteProvider,
 };
 
 pub const KINDS: &[KindInfo] = &[
@@ -55,10 +55,11 @@ pub struct MemoryProvider {
     pub records: Mutex<BTreeMap<(String, String), Record>>,
     next_id: AtomicUsize,
     applied: AtomicUsize,
-    /// Applies beyond this many fail (before taking effect).
+    /// Applies beyond this many fail (before taking effect), with this message.
     pub fail_after: Option<usize>,
+    pub failure: String,
     pub idempotent: bool,
-    pub me: Option<(String, String)>,
+    pub me: Option<SelfIdentity>,
     /// An attribute that created objects lose, like a status that needs credentials.
     pub lose_on_create: Option<&'static str>,
     /// The key of an object the provider never lets a restore create (an app's own group).
@@ -77,6 +78,7 @@ impl MemoryProvider {
             next_id: AtomicUsize::new(1),
             applied: AtomicUsize::new(0),
             fail_after: None,
+            failure: "injected failure".into(),
             idempotent: false,
             me: None,
             lose_on_create: None,
@@ -88,7 +90,7 @@ impl MemoryProvider {
         self.records.lock().unwrap().values().cloned().collect()
     }
 
-    fn find(&self, kind: &str, key: &str) -> Option<Record> {
+    pub fn find(&self, kind: &str, key: &str) -> Option<Record> {
         self.records
             .lock()
             .unwrap()
@@ -156,7 +158,7 @@ impl WriteProvider for MemoryProvider {
                 method: "POST".into(),
                 url: format!("memory://{}/{}", op.kind, op.key),
                 status: 503,
-                message: "injected failure".into(),
+                message: self.failure.clone(),
             });
         }
         match op.action {
@@ -213,7 +215,7 @@ impl WriteProvider for MemoryProvider {
         }
     }
 
-    async fn self_identity(&self) -> Result<Option<(String, String)>, ProviderError> {
+    async fn self_identity(&self) -> Result<Option<SelfIdentity>, ProviderError> {
         Ok(self.me.clone())
     }
 

@@ -5,8 +5,8 @@ use std::io;
 use std::path::Path;
 
 use iamsnap_provider::{
-    Action, IdMap, KindInfo, Operation, Record, WriteProvider, kind::dependency_order, same_state,
-    to_live,
+    Action, IdMap, KindInfo, Operation, Record, SelfIdentity, WriteProvider,
+    kind::dependency_order, same_state, to_live,
 };
 use serde::{Deserialize, Serialize};
 
@@ -82,8 +82,9 @@ pub struct PlanOptions {
     pub only: Vec<Selector>,
     /// `--kinds` (full names); `None` means every kind.
     pub kinds: Option<BTreeSet<String>>,
-    /// The (kind, key) the connector runs as: never deleted.
-    pub self_identity: Option<(String, String)>,
+    /// The identity the connector runs as and what gives it its rights: an operation that
+    /// would weaken them is left out ([`WriteProvider::protects`]), in every mode.
+    pub self_identity: Option<SelfIdentity>,
     pub join: JoinOptions,
 }
 
@@ -399,7 +400,7 @@ where
             sorter.add(op).map_err(RestoreError::Spill)?;
         }
     }
-    let mut plan = sorter.finish(connector, dir)?;
+    let mut plan = sorter.finish(dir)?;
     plan.ids = moved;
     plan.absent = absent.finish().map_err(RestoreError::Spill)?;
     plan.mode = options.mode;
@@ -545,8 +546,8 @@ impl Ranks {
     }
 }
 
-/// Sorts operations into plan order on disk, after leaving out the kinds not asked for and
-/// what the connector cannot do.
+/// Sorts operations into plan order on disk, after leaving out the kinds not asked for, what
+/// the connector cannot do and what would weaken the identity it runs as.
 struct Sorter<'a> {
     connector: &'a dyn WriteProvider,
     options: &'a PlanOptions,
@@ -555,6 +556,9 @@ struct Sorter<'a> {
     ranks: Ranks,
     spool: Spool,
     skipped: Vec<Skipped>,
+    /// The (kind, key) of the operations left out to protect the identity the connector runs
+    /// as, in the order they were found.
+    protected: Vec<(String, String)>,
     deletes: u64,
     first_deletes: Vec<String>,
 }
@@ -580,24 +584,31 @@ impl<'a> Sorter<'a> {
             )
             .map_err(RestoreError::Spill)?,
             skipped: Vec::new(),
+            protected: Vec::new(),
             deletes: 0,
             first_deletes: Vec::new(),
         })
     }
 
-    fn add(&mut self, op: PlannedOp) -> io::Result<()> {
+    fn add(&mut self, mut op: PlannedOp) -> io::Result<()> {
         if let Some(kinds) = &self.options.kinds
             && !kinds.contains(&op.kind)
         {
             return Ok(());
         }
-        if let Some(reason) = refusal(&op, self.connector, self.options) {
-            if op.action == Action::Create
-                && let Some(id) = &op.snapshot_id
-            {
-                self.refused
-                    .insert((op.kind.clone(), id.clone()), op.key.clone());
-            }
+        let refused = refusal(&op, self.connector);
+        if refused.is_some()
+            && op.action == Action::Create
+            && let Some(id) = &op.snapshot_id
+        {
+            self.refused
+                .insert((op.kind.clone(), id.clone()), op.key.clone());
+        }
+        let protected = refused.is_none().then(|| self.protects(&mut op)).flatten();
+        if protected.is_some() {
+            self.protected.push((op.kind.clone(), op.key.clone()));
+        }
+        if let Some(reason) = refused.or(protected) {
             self.skipped.push(Skipped {
                 action: op.action,
                 kind: op.kind,
@@ -617,13 +628,30 @@ impl<'a> Sorter<'a> {
             .push_entry(self.ranks.sort_key(&op), op.key, json)
     }
 
+    /// Why the connector says `op` would weaken the identity it runs as, if it would. The
+    /// operation is lent to the connector without copying its records.
+    fn protects(&self, op: &mut PlannedOp) -> Option<String> {
+        let me = self.options.self_identity.as_ref()?;
+        let operation = Operation {
+            action: op.action,
+            kind: std::mem::take(&mut op.kind),
+            key: std::mem::take(&mut op.key),
+            desired: op.desired.take(),
+            current: op.current.take(),
+        };
+        let reason = self.connector.protects(&operation, me);
+        op.kind = operation.kind;
+        op.key = operation.key;
+        op.desired = operation.desired;
+        op.current = operation.current;
+        reason
+    }
+
     /// Numbers the operations in order and writes them to the plan, noting what re-created
-    /// objects lose.
-    fn finish(
-        self,
-        connector: &dyn WriteProvider,
-        dir: Option<&Path>,
-    ) -> Result<Plan, RestoreError> {
+    /// objects lose and what the operator has to do by hand about the operations left out to
+    /// protect the identity the connector runs as.
+    fn finish(self, dir: Option<&Path>) -> Result<Plan, RestoreError> {
+        let connector = self.connector;
         if self.deletes > self.options.max_deletes {
             return Err(Refusal::TooManyDeletes {
                 count: self.deletes,
@@ -679,6 +707,20 @@ impl<'a> Sorter<'a> {
                 }
             }
             operations.push(&op).map_err(spill)?;
+        }
+        if let Some(me) = &self.options.self_identity {
+            let by_hand = format!(
+                "left as it is live to keep {me}, the identity iamsnap runs as, and its rights (see the operations not restored); if the change is intended, make it by hand once the restore is done, signed in as another administrator"
+            );
+            for (kind, key) in &self.protected {
+                let keys = match lost.entry((kind.clone(), by_hand.clone())) {
+                    std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::btree_map::Entry::Vacant(e) => {
+                        e.insert(SpillWriter::new(dir).map_err(spill)?)
+                    }
+                };
+                keys.push(key).map_err(spill)?;
+            }
         }
         let mut cannot_restore = Vec::with_capacity(lost.len());
         for ((kind, reason), keys) in lost {
@@ -776,7 +818,7 @@ fn select(
 }
 
 /// Why the connector will not run `op`, if it will not.
-fn refusal(op: &PlannedOp, connector: &dyn WriteProvider, options: &PlanOptions) -> Option<String> {
+fn refusal(op: &PlannedOp, connector: &dyn WriteProvider) -> Option<String> {
     let Some(info) = connector.kinds().iter().find(|k| k.name == op.kind) else {
         return Some(format!("the connector does not know kind {}", op.kind));
     };
@@ -790,11 +832,6 @@ fn refusal(op: &PlannedOp, connector: &dyn WriteProvider, options: &PlanOptions)
             "the connector cannot {verb} {}; do it by hand",
             info.name
         ));
-    }
-    if op.action == Action::Delete
-        && options.self_identity.as_ref() == Some(&(op.kind.clone(), op.key.clone()))
-    {
-        return Some("this is the identity iamsnap runs as; it is never deleted".into());
     }
     let record = match op.action {
         Action::Delete => op.current.as_ref(),

@@ -1,8 +1,10 @@
-//! Printing plans and apply reports, as text for operators and JSON for programs.
+//! Printing plans and apply reports, as text for operators and JSON for programs. What a
+//! provider said (failures, skips, what could not be read back) was scrubbed of secrets when
+//! the report was made, and is scrubbed again as it is printed.
 
 use std::io::{self, Write};
 
-use iamsnap_provider::Action;
+use iamsnap_provider::{Action, redact};
 
 use crate::diff::render::short_value;
 use crate::restore::spill::Spilled;
@@ -30,8 +32,14 @@ pub fn plan_text(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
         "Restore plan: {} → {} ({mode})",
         plan.snapshot, plan.target
     )?;
-    if plan.operations.is_empty() {
+    if plan.operations.is_empty() && plan.skipped.is_empty() {
         writeln!(out, "Nothing to do: the live state matches the snapshot.")?;
+    } else if plan.operations.is_empty() {
+        writeln!(
+            out,
+            "Nothing to do: the rest matches the snapshot, and {} operations are not restored (below).",
+            plan.skipped.len()
+        )?;
     } else {
         let counts = plan.counts()?;
         writeln!(
@@ -92,7 +100,7 @@ fn skipped_text(skipped: &[Skipped], out: &mut dyn Write) -> io::Result<()> {
             verb(s.action),
             s.kind,
             s.key,
-            s.reason
+            redact::scrub(&s.reason)
         )?;
     }
     Ok(())
@@ -166,7 +174,7 @@ pub fn report_text(report: &ApplyReport, out: &mut dyn Write) -> io::Result<()> 
                 verb(f.action),
                 f.kind,
                 f.key,
-                f.error
+                redact::scrub(&f.error)
             )?;
         }
     }
@@ -182,7 +190,7 @@ pub fn report_text(report: &ApplyReport, out: &mut dyn Write) -> io::Result<()> 
             let problem = r
                 .problem
                 .as_deref()
-                .map(|p| format!(": {p}"))
+                .map(|p| format!(": {}", redact::scrub(p)))
                 .unwrap_or_default();
             writeln!(out, "  {} {}{problem}", r.kind, r.key)?;
             for reason in &r.cannot_restore {

@@ -4,11 +4,12 @@
 //! signed. So a resumed plan is trusted only as far as the verified snapshot and the live
 //! state confirm it: every object it creates or updates must be exactly the snapshot's, every
 //! object it deletes must be absent from the snapshot and within the operator's delete limit,
-//! and every id it maps must join objects with the same natural key.
+//! no operation may weaken the identity the connector runs as, and every id it maps must join
+//! objects with the same natural key.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use iamsnap_provider::{Action, Record};
+use iamsnap_provider::{Action, Record, WriteProvider};
 
 use crate::diff::{DiffError, Side};
 use crate::restore::{JournalError, Mode, Plan, PlanOptions, RestoreError};
@@ -44,11 +45,13 @@ fn read<E: std::error::Error + Send + Sync + 'static>(
 }
 
 /// Refuses a journalled `plan` that the verified `snapshot` and the `live` records (both
-/// sorted by (kind, id)) do not bear out, or that exceeds what `options` allow now.
+/// sorted by (kind, id)) do not bear out, or that exceeds what `options` allow now, or that
+/// `connector` says would weaken the identity it runs as.
 pub fn check<S, L, ES, EL>(
     plan: &Plan,
     snapshot: S,
     live: L,
+    connector: &dyn WriteProvider,
     options: &PlanOptions,
 ) -> Result<(), RestoreError>
 where
@@ -64,6 +67,19 @@ where
     let mut renames: BTreeSet<(String, String, String)> = BTreeSet::new();
     for op in plan.operations.iter().map_err(RestoreError::Spill)? {
         let op = op.map_err(RestoreError::Spill)?;
+        if let Some(me) = &options.self_identity
+            && let Some(reason) = connector.protects(&op.operation(), me)
+        {
+            let verb = match op.action {
+                Action::Create => "creates",
+                Action::Update => "updates",
+                Action::Delete => "deletes",
+            };
+            return Err(mismatch(
+                plan,
+                format!("it {verb} {} {}: {reason}", op.kind, op.key),
+            ));
+        }
         if op.action == Action::Delete {
             deletes.insert((op.kind.clone(), op.key.clone()));
         }
@@ -90,14 +106,6 @@ where
                 deletes.len(),
                 options.max_deletes
             ),
-        ));
-    }
-    if let Some(me) = &options.self_identity
-        && deletes.contains(me)
-    {
-        return Err(mismatch(
-            plan,
-            format!("it deletes {} {}, the identity iamsnap runs as", me.0, me.1),
         ));
     }
     let seed = plan.id_seed().map_err(RestoreError::Spill)?;

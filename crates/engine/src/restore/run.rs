@@ -77,16 +77,16 @@ pub async fn prepare<'r>(
         .into());
     }
     let mut options = plan_options(request, target)?;
-    if options.mode == Mode::Authoritative {
-        options.self_identity =
-            target
-                .self_identity()
-                .await
-                .map_err(|source| RestoreError::SelfIdentity {
-                    target: request.target.clone(),
-                    source,
-                })?;
-    }
+    // In every mode: an additive restore can deactivate or demote as surely as an
+    // authoritative one can delete.
+    options.self_identity =
+        target
+            .self_identity()
+            .await
+            .map_err(|source| RestoreError::SelfIdentity {
+                target: request.target.clone(),
+                source,
+            })?;
     let before = target.stats().requests;
     let live = read_live(&request.target, target, &options.join).await?;
     let apply_options = ApplyOptions {
@@ -112,7 +112,7 @@ pub async fn prepare<'r>(
             }
             .into());
         };
-        tokio::task::block_in_place(|| resume::check(&plan, records, live, &options))?;
+        tokio::task::block_in_place(|| resume::check(&plan, records, live, target, &options))?;
         let states = journal.states().await?;
         return Ok(Prepared {
             plan,

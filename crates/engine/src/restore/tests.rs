@@ -1,6 +1,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
-use iamsnap_provider::{Action, Outcome, Record, Ref};
+use iamsnap_provider::{Action, Outcome, Record, Ref, SelfIdentity};
 use proptest::prelude::*;
 use serde_json::json;
 
@@ -129,7 +129,7 @@ fn deletes_beyond_the_limit_are_refused_and_the_runner_is_never_deleted() {
             .contains("deletes 2 objects but --max-deletes is 0"),
         "{err}"
     );
-    live.me = Some(("t.user".into(), "mallory".into()));
+    live.me = Some(SelfIdentity::new("t.user", "mallory"));
     let options = PlanOptions {
         max_deletes: 1,
         self_identity: live.me.clone(),
@@ -139,6 +139,106 @@ fn deletes_beyond_the_limit_are_refused_and_the_runner_is_never_deleted() {
     assert_eq!(plan.counts().unwrap().delete, 1);
     assert_eq!(plan.skipped.len(), 1);
     assert!(plan.skipped[0].reason.contains("runs as"));
+}
+
+/// The identity the connector runs as keeps its state and its rights in every mode: an
+/// additive restore does not switch it off as the snapshot has it, an authoritative one removes
+/// none of what grants it its rights; the plan says why and what to do by hand, nothing of it
+/// is applied, and a journalled plan that would do it is not resumed.
+#[test]
+fn the_runner_and_its_grants_are_never_weakened_in_any_mode() {
+    let mut snap = snapshot();
+    snap.push(Record::new(
+        "t.user",
+        "u9",
+        "mallory",
+        json!({"name": "Mallory", "status": "off"}),
+        vec![],
+    ));
+    let live = MemoryProvider::new(damaged());
+    let mut me = SelfIdentity::new("t.user", "mallory");
+    me.grant(
+        "t.membership",
+        "Sales/mallory",
+        "makes t.user mallory a member of Sales, which holds ADMIN",
+    );
+    for (mode, expected) in [
+        (Mode::Additive, vec!["Update mallory"]),
+        (
+            Mode::Authoritative,
+            vec!["Update mallory", "Delete Sales/mallory"],
+        ),
+    ] {
+        let options = PlanOptions {
+            mode,
+            max_deletes: 10,
+            self_identity: Some(me.clone()),
+            ..PlanOptions::default()
+        };
+        let plan = plan_for(&snap, &live, &options).unwrap();
+        assert!(
+            ops(&plan).iter().all(|o| !o.contains("mallory")),
+            "{:?}",
+            ops(&plan)
+        );
+        let mut skipped: Vec<String> = plan
+            .skipped
+            .iter()
+            .map(|s| format!("{:?} {}", s.action, s.key))
+            .collect();
+        skipped.sort_by(|a, b| b.cmp(a));
+        assert_eq!(skipped, expected);
+        assert!(
+            plan.skipped
+                .iter()
+                .all(|s| s.reason.contains("the identity iamsnap runs as"))
+        );
+        let by_hand: Vec<String> = plan
+            .cannot_restore
+            .iter()
+            .filter(|c| c.reason.contains("make it by hand"))
+            .flat_map(|c| c.keys.to_vec().unwrap())
+            .collect();
+        assert_eq!(by_hand.len(), expected.len(), "{by_hand:?}");
+
+        runtime().block_on(async {
+            let live = MemoryProvider::new(damaged());
+            let dir = tempfile::tempdir().unwrap();
+            let store = LocalJournalStore::new(dir.path());
+            let report = restore(&snap, &live, &store, &options).await.unwrap();
+            assert!(report.is_complete(), "{report:?}");
+            assert_eq!(
+                live.find("t.user", "mallory").unwrap().attrs,
+                json!({"name": "Mallory"})
+            );
+            assert!(live.find("t.membership", "Sales/mallory").is_some());
+        });
+    }
+
+    // A plan journalled by a run that did not protect the runner is not resumed.
+    let unprotected = PlanOptions {
+        mode: Mode::Authoritative,
+        max_deletes: 10,
+        ..PlanOptions::default()
+    };
+    let journalled = plan_for(&snap, &live, &unprotected).unwrap();
+    let protected = PlanOptions {
+        self_identity: Some(me),
+        ..unprotected
+    };
+    let err = resume::check(
+        &journalled,
+        sorted(snap.clone()),
+        sorted(live.all()),
+        &live,
+        &protected,
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("t.user mallory is the identity iamsnap runs as"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -384,7 +484,13 @@ fn a_create_cut_short_is_finished_by_an_update_when_resumed() {
 #[test]
 fn plan_text_report() {
     let mut live = MemoryProvider::new(damaged());
-    live.me = Some(("t.user".into(), "mallory".into()));
+    let mut me = SelfIdentity::new("t.user", "mallory");
+    me.grant(
+        "t.membership",
+        "Sales/mallory",
+        "makes t.user mallory a member of Sales, which holds ADMIN",
+    );
+    live.me = Some(me);
     let options = PlanOptions {
         mode: Mode::Authoritative,
         max_deletes: 5,
@@ -398,8 +504,9 @@ fn plan_text_report() {
     let mut out = Vec::new();
     render::plan_json(&plan, &mut out).unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
-    assert_eq!(v["operations"].as_array().unwrap().len(), 6);
-    assert_eq!(v["cannot_restore"][0]["keys"], json!(["grace"]));
+    assert_eq!(v["operations"].as_array().unwrap().len(), 5);
+    assert_eq!(v["skipped"].as_array().unwrap().len(), 2);
+    assert_eq!(v["cannot_restore"][2]["keys"], json!(["grace"]));
 }
 
 #[test]
@@ -412,7 +519,7 @@ fn a_resumed_plan_must_agree_with_the_snapshot_and_live_state() {
     };
     let genuine = plan_for(&snapshot(), &live, &options).unwrap();
     let check = |plan: &Plan, options: &PlanOptions| {
-        resume::check(plan, sorted(snapshot()), sorted(live.all()), options)
+        resume::check(plan, sorted(snapshot()), sorted(live.all()), &live, options)
     };
     check(&genuine, &options).unwrap();
     // Ada renamed live, then resumed before the update ran: still genuine.
@@ -429,7 +536,14 @@ fn a_resumed_plan_must_agree_with_the_snapshot_and_live_state() {
             .collect(),
     );
     let plan = plan_for(&snapshot(), &renamed, &options).unwrap();
-    resume::check(&plan, sorted(snapshot()), sorted(renamed.all()), &options).unwrap();
+    resume::check(
+        &plan,
+        sorted(snapshot()),
+        sorted(renamed.all()),
+        &renamed,
+        &options,
+    )
+    .unwrap();
 
     let mut forged = genuine.clone();
     let mut operations = forged.operations.to_vec().unwrap();
@@ -463,7 +577,7 @@ fn a_resumed_plan_must_agree_with_the_snapshot_and_live_state() {
             .contains("--mode authoritative")
     );
     let runner = PlanOptions {
-        self_identity: Some(("t.user".into(), "mallory".into())),
+        self_identity: Some(SelfIdentity::new("t.user", "mallory")),
         ..options
     };
     assert!(
@@ -991,5 +1105,79 @@ fn a_journal_that_failed_to_store_refuses_every_later_event() {
         journal.started(0, 1).await.unwrap();
         assert!(journal.started(1, 1).await.is_err());
         assert!(journal.started(2, 1).await.is_err(), "stays broken");
+    });
+}
+
+/// What a provider said reaches the printed report scrubbed of credentials.
+#[test]
+fn reports_never_show_credentials_a_provider_echoed() {
+    let secret = iamsnap_provider::Secret::new("tok-0f9e-echoed-in-a-report");
+    let echoed = format!(
+        "okta.user ada: HTTP 502: <pre>authorization: SSWS {}</pre>",
+        secret.expose()
+    );
+    let report = ApplyReport {
+        failed: 1,
+        failures: vec![Failure {
+            seq: 0,
+            action: Action::Update,
+            kind: "t.user".into(),
+            key: "ada".into(),
+            error: echoed.clone(),
+        }],
+        skipped_operations: vec![Skipped {
+            action: Action::Delete,
+            kind: "t.user".into(),
+            key: "ada".into(),
+            reason: echoed.clone(),
+        }],
+        residual: vec![Residual {
+            action: Action::Update,
+            kind: "t.user".into(),
+            key: "ada".into(),
+            problem: Some(echoed),
+            fields: Vec::new(),
+            cannot_restore: Vec::new(),
+        }],
+        ..ApplyReport::default()
+    };
+    let mut out = Vec::new();
+    render::report_text(&report, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(!text.contains(secret.expose()), "{text}");
+    assert_eq!(
+        text.matches("authorization: [redacted]").count(),
+        3,
+        "{text}"
+    );
+}
+
+/// A failure whose message echoes a credential is journalled and reported without it.
+#[test]
+fn failures_are_journalled_and_reported_without_credentials() {
+    runtime().block_on(async {
+        let mut live = MemoryProvider::new(damaged());
+        live.fail_after = Some(0);
+        live.failure =
+            "<pre>GET /x\r\nauthorization: Bearer eyJhbGci.eyJzdWIi.c2lnbmF0dXJl</pre>".into();
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalJournalStore::new(dir.path());
+        let report = restore(&snapshot(), &live, &store, &PlanOptions::default())
+            .await
+            .unwrap();
+        assert!(report.failed > 0);
+        let json = serde_json::to_string(&report).unwrap();
+        assert!(!json.contains("eyJzdWIi"), "{json}");
+        assert!(json.contains("authorization: [redacted]"), "{json}");
+        let mut files = vec![dir.path().to_path_buf()];
+        while let Some(path) = files.pop() {
+            if path.is_dir() {
+                files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            } else {
+                let bytes = std::fs::read(&path).unwrap();
+                let text = String::from_utf8_lossy(&bytes);
+                assert!(!text.contains("eyJzdWIi"), "{}: {text}", path.display());
+            }
+        }
     });
 }

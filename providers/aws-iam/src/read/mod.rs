@@ -15,6 +15,7 @@
 mod account;
 mod fetch;
 mod identities;
+pub(crate) mod me;
 
 pub(crate) use fetch::FetchCache;
 

@@ -12,7 +12,7 @@ mod tags;
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_iam::Client;
-use iamsnap_provider::{Action, IdMap, Operation, Outcome, ProviderError, Record};
+use iamsnap_provider::{Action, IdMap, Operation, Outcome, ProviderError, Record, SelfIdentity};
 use serde_json::Value;
 
 use crate::client::{Api, ApiError, Connection, Paginated};
@@ -235,6 +235,40 @@ pub(crate) fn reachable(mut desired: Record, live: &Record) -> Record {
     desired
 }
 
+/// Attributes of a user or role a restore may change on the identity the credentials act as:
+/// the rest (permissions boundary, trust policy, path, which moves its ARN, tags, which
+/// attribute-based policies read) can take its rights away.
+const HARMLESS: &[&str] = &["description", "max_session_duration"];
+
+/// Why `op` would weaken the user or role the credentials act as (`me`): an update of it that
+/// changes more than [`HARMLESS`] attributes, and any delete or update of what gives it its
+/// rights ([`SelfIdentity::guard`]).
+pub(crate) fn protects(op: &Operation, me: &SelfIdentity) -> Option<String> {
+    if op.action == Action::Update
+        && me.is_identity(op)
+        && let (Some(desired), Some(live)) = (&op.desired, &op.current)
+    {
+        let desired = reachable(desired.clone(), live);
+        let changed: Vec<&str> = desired
+            .attrs
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, v)| {
+                !HARMLESS.contains(&k.as_str()) && live.attrs.get(k.as_str()) != Some(*v)
+            })
+            .map(|(k, _)| k.as_str())
+            .collect();
+        return (!changed.is_empty()).then(|| {
+            format!(
+                "{me} is the identity iamsnap runs as: a restore never changes its {}",
+                changed.join(", ")
+            )
+        });
+    }
+    me.guard(op)
+}
+
 fn str_attr<'a>(record: &'a Record, name: &str) -> &'a str {
     record.attrs[name].as_str().unwrap_or_default()
 }
@@ -251,6 +285,47 @@ fn path_of(record: &Record) -> &str {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_caller_keeps_its_boundary_trust_and_policies() {
+        let mut me = SelfIdentity::new(kinds::ROLE, "deploy");
+        me.grant(
+            kinds::POLICY_ATTACHMENT,
+            "role/deploy|arn:aws:iam::aws:policy/AdministratorAccess",
+            "attaches AdministratorAccess to role deploy",
+        );
+        let update = |want: Value, have: Value| Operation {
+            action: Action::Update,
+            kind: kinds::ROLE.into(),
+            key: "deploy".into(),
+            desired: Some(Record::new(kinds::ROLE, "AROA1", "deploy", want, vec![])),
+            current: Some(Record::new(kinds::ROLE, "AROA1", "deploy", have, vec![])),
+        };
+        let trust = |who: &str| json!({"Statement": [{"Principal": {"AWS": who}}]});
+        let narrowed = update(
+            json!({"description": "a", "trust_policy": trust("x"), "permissions_boundary": "arn:b"}),
+            json!({"description": "b", "trust_policy": trust("y"), "permissions_boundary": null}),
+        );
+        let reason = protects(&narrowed, &me).unwrap();
+        assert!(
+            reason.ends_with("never changes its permissions_boundary, trust_policy"),
+            "{reason}"
+        );
+        let described = update(json!({"description": "a"}), json!({"description": "b"}));
+        assert_eq!(protects(&described, &me), None);
+        let detach = Operation {
+            action: Action::Delete,
+            kind: kinds::POLICY_ATTACHMENT.into(),
+            key: "role/deploy|arn:aws:iam::aws:policy/AdministratorAccess".into(),
+            desired: None,
+            current: None,
+        };
+        assert!(
+            protects(&detach, &me)
+                .unwrap()
+                .contains("AdministratorAccess")
+        );
+    }
 
     #[test]
     fn cannot_restore_names_the_user_and_only_what_they_had() {

@@ -18,7 +18,7 @@ pub(crate) fn segment(value: &str) -> String {
 }
 
 /// `$filter=property eq 'value'`, quotes doubled as OData wants.
-fn eq(property: &str, value: &str) -> String {
+pub(crate) fn eq(property: &str, value: &str) -> String {
     segment(&format!("{property} eq '{}'", value.replace('\'', "''")))
 }
 
@@ -172,24 +172,6 @@ pub(crate) async fn record(
             reason: "not a kind of the entra connector".into(),
         }),
     }
-}
-
-/// The kind and key of the service principal of the application with this `app_id` (the one
-/// iamsnap signs in as), if the tenant has it.
-pub(crate) async fn self_identity(
-    client: &GraphClient,
-    app_id: &str,
-) -> Result<Option<(String, String)>, ProviderError> {
-    let url = client.url(&format!(
-        "/servicePrincipals?$filter={}&$select=id,displayName",
-        eq("appId", app_id)
-    ));
-    let (items, _) = client.page(&url).await?;
-    Ok(items.first().and_then(|sp| {
-        sp["displayName"]
-            .as_str()
-            .map(|name| (SERVICE_PRINCIPAL.to_string(), name.to_string()))
-    }))
 }
 
 /// An index of the directory objects that `fields` of `items` name, read with

@@ -4,6 +4,7 @@
 //! read again by [`fetch`].
 
 pub(crate) mod fetch;
+pub(crate) mod me;
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -10,7 +10,7 @@ mod links;
 mod objects;
 mod policies;
 
-use iamsnap_provider::{Action, IdMap, Operation, Outcome, ProviderError, Record};
+use iamsnap_provider::{Action, IdMap, Operation, Outcome, ProviderError, Record, SelfIdentity};
 use serde_json::{Map, Value};
 
 use crate::client::GraphClient;
@@ -183,6 +183,30 @@ pub(crate) fn reachable(mut desired: Record, live: &Record, restore_policy_state
     desired
 }
 
+/// Why `op` would weaken the service principal iamsnap signs in as (`me`). Its application and
+/// the groups through which it holds roles may change (a restore never writes an application's
+/// credentials); the principal itself may change unless the change disables it; nothing of its
+/// grants is deleted or changed ([`SelfIdentity::guard`]).
+pub(crate) fn protects(op: &Operation, me: &SelfIdentity) -> Option<String> {
+    if op.action == Action::Update {
+        if me.is_identity(op)
+            && let (Some(desired), Some(live)) = (&op.desired, &op.current)
+        {
+            let disables =
+                desired.attrs["accountEnabled"] == false && live.attrs["accountEnabled"] != false;
+            return disables.then(|| {
+                format!(
+                    "{me} is the identity iamsnap runs as: a restore never disables it (accountEnabled true → false)"
+                )
+            });
+        }
+        if matches!(op.kind.as_str(), APPLICATION | GROUP) && me.grant_of(op).is_some() {
+            return None;
+        }
+    }
+    me.guard(op)
+}
+
 fn unified(group: &Record) -> bool {
     group.attrs["groupTypes"]
         .as_array()
@@ -234,4 +258,75 @@ pub(crate) fn cannot_restore(record: &Record, restore_policy_state: bool) -> Vec
         }
     }
     out
+}
+
+#[cfg(test)]
+mod protects_tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn op(action: Action, kind: &str, key: &str, want: Value, have: Value) -> Operation {
+        Operation {
+            action,
+            kind: kind.into(),
+            key: key.into(),
+            desired: Some(Record::new(kind, "1", key, want, vec![])),
+            current: Some(Record::new(kind, "1", key, have, vec![])),
+        }
+    }
+
+    #[test]
+    fn the_principal_is_never_disabled_nor_stripped_of_its_roles() {
+        let mut me = SelfIdentity::new(SERVICE_PRINCIPAL, "iamsnap");
+        me.grant(APPLICATION, "iamsnap", "holds its credentials");
+        me.grant(
+            DIRECTORY_ROLE_ASSIGNMENT,
+            "Privileged Role Administrator|servicePrincipal:iamsnap|/",
+            "assigns a role",
+        );
+        let update = |want, have| {
+            protects(
+                &op(Action::Update, SERVICE_PRINCIPAL, "iamsnap", want, have),
+                &me,
+            )
+        };
+        let off = update(
+            json!({"accountEnabled": false}),
+            json!({"accountEnabled": true}),
+        );
+        assert!(off.unwrap().contains("never disables it"));
+        assert_eq!(
+            update(
+                json!({"accountEnabled": true, "notes": "a"}),
+                json!({"accountEnabled": true, "notes": "b"})
+            ),
+            None
+        );
+        let app = op(
+            Action::Update,
+            APPLICATION,
+            "iamsnap",
+            json!({"a": 1}),
+            json!({"a": 2}),
+        );
+        assert_eq!(protects(&app, &me), None);
+        let gone = Operation {
+            action: Action::Delete,
+            ..op(Action::Delete, APPLICATION, "iamsnap", json!({}), json!({}))
+        };
+        assert!(
+            protects(&gone, &me)
+                .unwrap()
+                .contains("holds its credentials")
+        );
+        let role = op(
+            Action::Delete,
+            DIRECTORY_ROLE_ASSIGNMENT,
+            "Privileged Role Administrator|servicePrincipal:iamsnap|/",
+            json!({}),
+            json!({}),
+        );
+        assert!(protects(&role, &me).is_some());
+    }
 }

@@ -1,5 +1,4 @@
-//! Reading one object again by natural key (verification after a restore, idempotent writes),
-//! and the user the token acts as.
+//! Reading one object again by natural key (verification after a restore, idempotent writes).
 
 use iamsnap_provider::{ProviderError, Record};
 use serde_json::Value;
@@ -117,15 +116,6 @@ pub(crate) async fn user_type(c: &OktaClient, name: &str) -> Result<Option<Value
         .flatten()
         .find(|t| str_at(t, "/name") == name)
         .cloned())
-}
-
-/// The user the token acts as, as `(kind, login)`.
-pub(crate) async fn me(c: &OktaClient) -> Result<Option<(String, String)>, ProviderError> {
-    let me = c.get(&c.url("/api/v1/users/me", &[])).await?;
-    Ok(me
-        .pointer("/profile/login")
-        .and_then(|l| l.as_str())
-        .map(|login| (USER.to_string(), login.to_string())))
 }
 
 /// Whether `user_id` is a member of `group_id`, read from the user's groups (shorter than the

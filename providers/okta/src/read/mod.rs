@@ -2,6 +2,7 @@
 //! sink, so memory holds a few pages, never the org. [`fetch`] reads one object again.
 
 pub(crate) mod fetch;
+pub(crate) mod me;
 
 use futures::{StreamExt, TryStreamExt};
 use iamsnap_provider::{ProviderError, Record, RecordSink};

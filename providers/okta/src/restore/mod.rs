@@ -21,7 +21,7 @@ mod roles;
 mod users;
 
 use iamsnap_http::status_of;
-use iamsnap_provider::{Action, IdMap, Operation, Outcome, ProviderError, Record};
+use iamsnap_provider::{Action, IdMap, Operation, Outcome, ProviderError, Record, SelfIdentity};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -105,6 +105,33 @@ pub(crate) fn refuses(action: Action, record: &Record) -> Option<String> {
         NETWORK_ZONE if system => Some(policies::SYSTEM_ZONE.into()),
         _ => None,
     }
+}
+
+/// Why `op` would weaken the user the token acts as (`me`). Its profile and the groups through
+/// which it holds a role may change; its status may not (a restore would deactivate or suspend
+/// it as the snapshot has it), and nothing is deleted or changed of its role assignments and
+/// memberships ([`SelfIdentity::guard`]).
+pub(crate) fn protects(op: &Operation, me: &SelfIdentity, activate_users: bool) -> Option<String> {
+    if op.action == Action::Update {
+        if me.is_identity(op)
+            && let (Some(desired), Some(live)) = (&op.desired, &op.current)
+        {
+            let want = reachable(desired.clone(), live, activate_users);
+            let (want, have) = (
+                str_at(&want.attrs, "/status"),
+                str_at(&live.attrs, "/status"),
+            );
+            return (want != have).then(|| {
+                format!(
+                    "{me} is the identity iamsnap runs as: a restore never changes its status ({have} → {want})"
+                )
+            });
+        }
+        if op.kind == GROUP && me.grant_of(op).is_some() {
+            return None;
+        }
+    }
+    me.guard(op)
 }
 
 /// The `activate` query parameter of a create: everything but an INACTIVE object is created
@@ -540,5 +567,93 @@ mod reachable_tests {
         let group = Record::new(GROUP, "00g1", "Eng", json!({"status": "ACTIVE"}), vec![]);
         let live = Record::new(GROUP, "00g1", "Eng", json!({"status": "X"}), vec![]);
         assert_eq!(reachable(group.clone(), &live, false), group);
+    }
+}
+
+#[cfg(test)]
+mod protects_tests {
+    use super::*;
+
+    fn me() -> SelfIdentity {
+        let mut me = SelfIdentity::new(USER, "admin@example.com");
+        me.grant(
+            ADMIN_ROLE,
+            "group:Admins|SUPER_ADMIN",
+            "assigns SUPER_ADMIN to group Admins",
+        );
+        me.grant(
+            GROUP_MEMBERSHIP,
+            "Admins|admin@example.com",
+            "makes admin@example.com a member of Admins",
+        );
+        me.grant(GROUP, "Admins", "holds SUPER_ADMIN");
+        me
+    }
+
+    fn update(kind: &str, key: &str, want: Value, have: Value) -> Operation {
+        Operation {
+            action: Action::Update,
+            kind: kind.into(),
+            key: key.into(),
+            desired: Some(Record::new(kind, "1", key, want, vec![])),
+            current: Some(Record::new(kind, "1", key, have, vec![])),
+        }
+    }
+
+    #[test]
+    fn the_token_owner_keeps_its_status_and_roles() {
+        let me = me();
+        let status = |want: &str| {
+            let op = update(
+                USER,
+                "admin@example.com",
+                json!({"status": want, "profile": {"title": "B"}}),
+                json!({"status": "ACTIVE", "profile": {"title": "A"}}),
+            );
+            protects(&op, &me, false)
+        };
+        assert!(
+            status("DEPROVISIONED")
+                .unwrap()
+                .contains("ACTIVE → DEPROVISIONED")
+        );
+        assert!(
+            status("SUSPENDED")
+                .unwrap()
+                .contains("never changes its status")
+        );
+        // A profile change passes, and so does a status the API could never set anyway.
+        assert_eq!(status("ACTIVE"), None);
+        assert_eq!(status("STAGED"), None);
+        let rename = update(GROUP, "Admins", json!({"n": 1}), json!({"n": 2}));
+        assert_eq!(protects(&rename, &me, false), None);
+        let narrowed = update(
+            ADMIN_ROLE,
+            "group:Admins|SUPER_ADMIN",
+            json!({"targets": ["a"]}),
+            json!({"targets": []}),
+        );
+        assert!(protects(&narrowed, &me, false).is_some());
+        let leave = Operation {
+            action: Action::Delete,
+            ..update(
+                GROUP_MEMBERSHIP,
+                "Admins|admin@example.com",
+                json!({}),
+                json!({}),
+            )
+        };
+        assert!(
+            protects(&leave, &me, false)
+                .unwrap()
+                .contains("member of Admins")
+        );
+        let other = update(
+            USER,
+            "ada@example.com",
+            json!({"status": "DEPROVISIONED"}),
+            json!({"status": "ACTIVE"}),
+        );
+        assert_eq!(protects(&other, &me, false), None);
     }
 }

@@ -13,7 +13,7 @@ use std::path::Path;
 use async_trait::async_trait;
 use iamsnap_provider::{
     Action, Connector, IdMap, KindInfo, Operation, Outcome, ProviderError, ReadProvider, Record,
-    RecordSink, RequestStats, WriteProvider,
+    RecordSink, RequestStats, SelfIdentity, WriteProvider,
 };
 use serde_json::{Value, json};
 
@@ -200,8 +200,12 @@ impl WriteProvider for Tampered {
         self.writer().reachable(desired, live)
     }
 
-    async fn self_identity(&self) -> Result<Option<(String, String)>, ProviderError> {
+    async fn self_identity(&self) -> Result<Option<SelfIdentity>, ProviderError> {
         self.writer().self_identity().await
+    }
+
+    fn protects(&self, op: &Operation, me: &SelfIdentity) -> Option<String> {
+        self.writer().protects(op, me)
     }
 
     fn concurrency(&self) -> usize {

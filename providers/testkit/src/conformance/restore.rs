@@ -70,8 +70,8 @@ impl<S: Subject> Suite<'_, S> {
                 .self_identity()
                 .await
                 .map_err(|e| fail(format!("cannot tell which identity the connector runs as: {e}")))?;
-            let me = me.and_then(|(kind, key)| {
-                records.iter().find(|r| r.kind == kind && r.key == key)
+            let me = me.and_then(|me| {
+                records.iter().find(|r| r.kind == me.kind && r.key == me.key)
             });
             let mut problems = Vec::new();
             let mut deleted: Vec<&Record> = Vec::new();

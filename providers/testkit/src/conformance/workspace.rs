@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use iamsnap_engine::backup::{self, Seal};
 use iamsnap_engine::config::RepositoryConfig;
-use iamsnap_engine::keys::{self, SigningKey};
+use iamsnap_engine::keys::{self, KeyPermissions, SigningKey};
 use iamsnap_engine::open::{OpenOptions, OpenedSnapshot};
 use iamsnap_engine::repo::Repository;
 use iamsnap_provider::{ReadProvider, Record};
@@ -149,7 +149,8 @@ impl Workspace {
     /// Backs `reader` up as source `source`; returns the snapshot's name.
     pub async fn backup(&self, source: &str, reader: &dyn ReadProvider) -> Result<String, String> {
         let repo = self.repository().await?;
-        let key = SigningKey::load(&self.dir().join(SIGNING_KEY)).map_err(|e| chain(&e))?;
+        let key = SigningKey::load(&self.dir().join(SIGNING_KEY), KeyPermissions::OwnerOnly)
+            .map_err(|e| chain(&e))?;
         let seal = Seal::new(vec![self.recipient.clone()], key).map_err(|e| chain(&e))?;
         let published = backup::run(&repo, source, reader, &seal, Arc::new(()))
             .await
@@ -163,6 +164,7 @@ impl Workspace {
             verify_key: Some(self.verify_key.clone()),
             insecure_skip_signature: false,
             identity: Some(self.dir().join(IDENTITY)),
+            key_permissions: KeyPermissions::OwnerOnly,
         };
         options
             .open(repo, reference)

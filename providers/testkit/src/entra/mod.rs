@@ -605,6 +605,17 @@ impl RunningEntra {
             .clear();
     }
 
+    /// Every access token issued and still valid, for tests that check none of them leaks.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.shared
+            .tokens
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .cloned()
+            .collect()
+    }
+
     /// Changes the rate limit of the running tenant (`None`: unlimited).
     pub fn set_rate_limit(&self, limit: Option<(u64, Duration)>) {
         *self

@@ -341,6 +341,33 @@ impl Tenant {
         self.by_property(USERS, "userPrincipalName", upn)
     }
 
+    /// Registers the application `app_id` (a client iamsnap signs in as) in the tenant, with
+    /// its service principal, both named `name`, as an administrator does when consenting to
+    /// it; returns the service principal's id.
+    pub fn add_client_principal(&mut self, app_id: &str, name: &str) -> String {
+        let (app, sp, key) = (self.new_id(), self.new_id(), self.new_id());
+        self.collection_mut(APPLICATIONS).insert(
+            app.clone(),
+            serde_json::json!({
+                "@odata.type": "#microsoft.graph.application", "id": app, "appId": app_id,
+                "displayName": name, "description": null, "notes": null, "tags": [],
+                "signInAudience": "AzureADMyOrg", "identifierUris": [],
+                "keyCredentials": [], "passwordCredentials": [
+                    {"keyId": key, "displayName": "iamsnap", "hint": "iam",
+                     "customKeyIdentifier": null, "secretText": null,
+                     "startDateTime": "2025-01-01T00:00:00Z", "endDateTime": "2027-01-01T00:00:00Z"}
+                ],
+                "requiredResourceAccess": [], "createdDateTime": "2025-01-01T00:00:00Z",
+            }),
+        );
+        let tenant = self.tenant_id.clone();
+        self.collection_mut(SERVICE_PRINCIPALS).insert(
+            sp.clone(),
+            super::seed::sp_object(&sp, app_id, name, Vec::new(), &tenant),
+        );
+        sp
+    }
+
     /// The live id of the object of `collection` whose `property` equals `value`.
     pub fn by_property(&self, collection: &str, property: &str, value: &str) -> Option<String> {
         self.collection(collection)

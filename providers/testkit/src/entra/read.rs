@@ -68,6 +68,21 @@ pub(crate) fn get(t: &Tenant, req: &GraphRequest) -> GraphResult {
             let id = resolve(t, c, id)?;
             related(t, req, t.owners.get(&id))
         }
+        [SERVICE_PRINCIPALS, id, "appRoleAssignments"] => {
+            let sp = resolve(t, SERVICE_PRINCIPALS, id)?;
+            assignments(t, req, "principalId", &sp)
+        }
+        [USERS | GROUPS | SERVICE_PRINCIPALS, id, "memberOf"] => {
+            let c = collection_name(s[0]);
+            let id = resolve(t, c, id)?;
+            let parents: std::collections::BTreeSet<String> = t
+                .members
+                .iter()
+                .filter(|(_, members)| members.contains(&id))
+                .map(|(parent, _)| parent.clone())
+                .collect();
+            related(t, req, Some(&parents))
+        }
         [SERVICE_PRINCIPALS, id, "appRoleAssignedTo"] => {
             let sp = resolve(t, SERVICE_PRINCIPALS, id)?;
             assignments(t, req, "resourceId", &sp)
