@@ -16,6 +16,7 @@
 pub mod apply;
 pub mod ids;
 pub mod journal;
+mod order;
 pub mod plan;
 pub mod render;
 pub mod resume;
