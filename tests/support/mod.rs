@@ -41,6 +41,11 @@ impl Org {
         Org { okta, runtime }
     }
 
+    /// An emulator started with options of its own, on `runtime`.
+    pub fn from_running(okta: RunningOkta, runtime: tokio::runtime::Runtime) -> Org {
+        Org { okta, runtime }
+    }
+
     pub fn url(&self) -> String {
         self.okta.base_url().to_string()
     }
