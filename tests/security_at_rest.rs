@@ -102,9 +102,10 @@ fn signal(child: &Child, signal: &str) {
 }
 
 /// Every folder under `root` is 0700 and every file 0600, and no file holds any of `secrets`;
-/// returns how many files there are.
+/// returns how many files there are. Every failure is listed, not only the first.
 fn assert_private_and_sealed(root: &Path, secrets: &[String]) -> usize {
     let mut files = 0;
+    let mut failures = Vec::new();
     let mut pending = vec![root.to_path_buf()];
     while let Some(dir) = pending.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else {
@@ -116,25 +117,27 @@ fn assert_private_and_sealed(root: &Path, secrets: &[String]) -> usize {
                 continue;
             };
             let mode = meta.permissions().mode() & 0o7777;
+            let expected = if meta.is_dir() { 0o700 } else { 0o600 };
+            if mode != expected {
+                failures.push(format!("{} has mode {mode:o}", path.display()));
+            }
             if meta.is_dir() {
-                assert_eq!(mode, 0o700, "{}", path.display());
                 pending.push(path);
                 continue;
             }
-            assert_eq!(mode, 0o600, "{}", path.display());
+            files += 1;
             let Ok(bytes) = std::fs::read(&path) else {
                 continue;
             };
-            for secret in secrets {
-                assert!(
-                    !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
-                    "{} holds {secret:?} in plain text",
-                    path.display()
-                );
+            if let Some(secret) = secrets
+                .iter()
+                .find(|s| bytes.windows(s.len()).any(|w| w == s.as_bytes()))
+            {
+                failures.push(format!("{} holds {secret:?} in plain text", path.display()));
             }
-            files += 1;
         }
     }
+    assert!(failures.is_empty(), "{failures:#?}");
     files
 }
 
