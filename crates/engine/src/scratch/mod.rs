@@ -7,6 +7,11 @@
 //! memory of the process ([`sealed`]). A run that is killed leaves ciphertext that nobody can
 //! read, in a folder the next run removes ([`sweep`]).
 //!
+//! AES-256-GCM (ring), not ChaCha20-Poly1305: with the AES instructions of every x86-64 and
+//! ARMv8 server it seals about 10 GB/s a core on the benchmark machine, against 1.3 GB/s for
+//! the pure-Rust `chacha20poly1305` 0.11; a backup writes and reads back twice its records, so
+//! the first costs about 2 % of the pipeline's CPU and the second would cost over 20 %.
+//!
 //! A folder is named `iamsnap-<pid>-<purpose>-<random>` and holds a `lock` file that its
 //! process keeps locked (`flock`) while the folder is in use. It is made under a hidden name
 //! and renamed once locked, so a folder with the public name whose lock is free (or missing)
