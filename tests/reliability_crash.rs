@@ -135,7 +135,7 @@ fn restores_killed_at_random_points_resume_without_duplicates() {
     assert!(total > 20, "{total} operations");
 
     let journals = ws.path("repo/journals");
-    let ended = || journal_ends(&journals);
+    let ended = || journal_ends(&ws, &journals);
     let mut rng = StdRng::seed_from_u64(0x5eed_0001);
     let mut killed = 0;
     let mut args = vec!["restore", "okta-test@latest", "--apply", "--yes"];

@@ -68,7 +68,7 @@ fn a_read_only_token_restores_nothing_and_says_which_permission_is_missing() {
         .as_array()
         .unwrap()
         .len();
-    let ended = journal_ends(&ws.path("repo/journals"));
+    let ended = journal_ends(&ws, &ws.path("repo/journals"));
     assert!(
         ended > 0 && ended < total,
         "{ended} of {total} operations tried"

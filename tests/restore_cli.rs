@@ -280,7 +280,7 @@ fn killed_restore_resumes_without_duplicates() {
         .unwrap();
     let journals = ws.path("repo/journals/okta-test");
     let started = std::time::Instant::now();
-    let count_ends = || journal_ends(&journals);
+    let count_ends = || journal_ends(&ws, &journals);
     while count_ends() < total / 3 && started.elapsed() < Duration::from_secs(60) {
         std::thread::sleep(Duration::from_millis(5));
     }

@@ -1,9 +1,12 @@
 //! `iamsnap export`: write a snapshot's manifest and records as plaintext files, the same
-//! layout `age -d | zstd -d | tar -x` gives, after every hash has been checked.
+//! layout `age -d | zstd -d | tar -x` gives, after every hash has been checked. The files are
+//! readable by their owner only (0600, folders 0700) unless `--mode` says otherwise; each is
+//! created with its mode, never wider first.
 
 use std::fs;
 use std::io::{BufWriter, Write};
-use std::path::PathBuf;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
@@ -24,6 +27,40 @@ pub struct Args {
     /// Folder to create; must not exist yet, or be empty.
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
+    /// Permissions of the files, in octal; folders get search permission wherever they are
+    /// readable (600 → 700, 640 → 750).
+    #[arg(long, value_name = "OCTAL", default_value = "600", value_parser = parse_mode)]
+    mode: u32,
+}
+
+fn parse_mode(text: &str) -> Result<u32, String> {
+    u32::from_str_radix(text.trim_start_matches("0o"), 8)
+        .ok()
+        .filter(|mode| *mode <= 0o777)
+        .ok_or_else(|| format!("{text:?} is not a file mode: write it in octal, e.g. 600 or 640"))
+}
+
+/// The mode of a folder holding files of `mode`: searchable wherever it is readable.
+fn folder_mode(mode: u32) -> u32 {
+    mode | ((mode & 0o444) >> 2)
+}
+
+/// A new file of exactly `mode` (the umask does not narrow it further).
+fn create_file(path: &Path, mode: u32) -> std::io::Result<fs::File> {
+    let file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)?;
+    file.set_permissions(fs::Permissions::from_mode(mode))?;
+    Ok(file)
+}
+
+/// A new folder the owner can fill; its final `mode` is set once it is full.
+fn create_folder(path: &Path, mode: u32) -> std::io::Result<()> {
+    let filling = mode | 0o700;
+    fs::DirBuilder::new().mode(filling).create(path)?;
+    fs::set_permissions(path, fs::Permissions::from_mode(filling))
 }
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
@@ -49,15 +86,16 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         _ => PathBuf::from("."),
     };
     fs::create_dir_all(&parent)?;
+    let folders = folder_mode(args.mode);
     let staging = tempfile::Builder::new()
         .prefix(".iamsnap-export-")
+        .permissions(fs::Permissions::from_mode(folders | 0o700))
         .tempdir_in(&parent)
         .with_context(|| format!("cannot create a folder in {}", parent.display()))?;
-    fs::write(
-        staging.path().join("manifest.json"),
-        reader.manifest().to_json(),
-    )?;
-    fs::create_dir(staging.path().join("records"))?;
+    create_file(&staging.path().join("manifest.json"), args.mode)?
+        .write_all(&reader.manifest().to_json())?;
+    let records = staging.path().join("records");
+    create_folder(&records, folders)?;
     let mut current: Option<(String, BufWriter<fs::File>)> = None;
     let mut total = 0u64;
     for record in reader.records()? {
@@ -70,7 +108,10 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
                 out.flush()?;
             }
             let path = staging.path().join(records_path(&record.kind));
-            current = Some((record.kind.clone(), BufWriter::new(fs::File::create(path)?)));
+            current = Some((
+                record.kind.clone(),
+                BufWriter::new(create_file(&path, args.mode)?),
+            ));
         }
         let (_, out) = current.as_mut().expect("a writer is open");
         out.write_all(record.to_canonical_json().as_bytes())?;
@@ -79,6 +120,9 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     }
     if let Some((_, mut out)) = current.take() {
         out.flush()?;
+    }
+    for folder in [&records, staging.path()] {
+        fs::set_permissions(folder, fs::Permissions::from_mode(folders))?;
     }
     if args.out.exists() {
         fs::remove_dir(&args.out)?;

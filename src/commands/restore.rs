@@ -10,9 +10,11 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use iamsnap::Config;
+use iamsnap_engine::backup::Seal;
 use iamsnap_engine::error::ExitStatus;
+use iamsnap_engine::keys::SigningKey;
 use iamsnap_engine::repo::Repository;
-use iamsnap_engine::restore::{self, ApplyReport, Mode, Plan, Request, render};
+use iamsnap_engine::restore::{self, ApplyReport, JournalKeys, Mode, Plan, Request, render};
 use iamsnap_provider::{ConnectOptions, Connector};
 
 use crate::commands::Context;
@@ -88,8 +90,37 @@ fn connect(config: &Config, name: &str, args: &Args) -> anyhow::Result<Connector
         .connect(name, &config.base_dir(), &options)?)
 }
 
+/// The keys of the journal: an apply writes one (sealed with the recipients and this host's
+/// signing key), a resume reads one (opened with the identity, checked with the verify key).
+fn journal_keys(ctx: &Context, config: &Config, args: &Args) -> anyhow::Result<JournalKeys> {
+    let open = args.open.options(ctx)?;
+    if !(args.apply || args.resume) {
+        return Ok(JournalKeys { seal: None, open });
+    }
+    if args.resume && args.open.identity.is_none() {
+        return Err(UsageError(
+            "--resume reads the interrupted restore's journal, which is encrypted: pass --identity FILE (or set IAMSNAP_IDENTITY)".into(),
+        )
+        .into());
+    }
+    let key_path = config.repository().signing_key_file.ok_or_else(|| {
+        UsageError(
+            "repository.signing_key_file is not set: a restore that applies keeps its journal in the repository, encrypted to repository.recipients and signed; create a key with `iamsnap key signing --out FILE`".into(),
+        )
+    })?;
+    let seal = Seal::new(
+        config.repository.recipients.clone(),
+        SigningKey::load(&key_path, ctx.global.key_permissions())?,
+    )?;
+    Ok(JournalKeys {
+        seal: Some(seal),
+        open,
+    })
+}
+
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     let config = ctx.config()?;
+    let keys = journal_keys(ctx, config, &args)?;
     let repo = Repository::open(&config.repository()).await?;
     let info = repo.resolve(&args.snap).await?;
     let target = args.target.clone().unwrap_or_else(|| info.source.clone());
@@ -112,7 +143,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         max_deletes: args.max_deletes,
         resume: args.resume,
     };
-    let prepared = restore::prepare(&repo, snapshot, provider, &request).await?;
+    let prepared = restore::prepare(&repo, snapshot, provider, &request, keys).await?;
     let plan = &prepared.plan;
     if let Some(resumed) = &prepared.resumed {
         eprintln!(
@@ -121,6 +152,11 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
             resumed.ended(),
             plan.operations.len()
         );
+        if resumed.journal.legacy {
+            eprintln!(
+                "note: this journal was written by an older iamsnap, in plain text and unsigned; it was checked against the verified snapshot and the live state, and what this run adds to it is sealed"
+            );
+        }
         confirm(&args, plan)?;
         return print_report(&args, &prepared.execute(provider).await?);
     }

@@ -41,6 +41,11 @@ impl Org {
         Org { okta, runtime }
     }
 
+    /// An emulator started with options of its own, on `runtime`.
+    pub fn from_running(okta: RunningOkta, runtime: tokio::runtime::Runtime) -> Org {
+        Org { okta, runtime }
+    }
+
     pub fn url(&self) -> String {
         self.okta.base_url().to_string()
     }
@@ -121,6 +126,19 @@ impl Workspace {
         cmd.output().unwrap()
     }
 
+    /// The keys that open this workspace's restore journals.
+    pub fn journal_keys(&self) -> iamsnap_engine::restore::JournalKeys {
+        iamsnap_engine::restore::JournalKeys {
+            seal: None,
+            open: iamsnap_engine::open::OpenOptions {
+                verify_key: Some(self.verify_key.clone()),
+                insecure_skip_signature: false,
+                identity: Some(self.path("identity.txt")),
+                key_permissions: iamsnap_engine::keys::KeyPermissions::OwnerOnly,
+            },
+        }
+    }
+
     /// The archives under the repository folder, oldest first.
     pub fn archives(&self, source: &str) -> Vec<PathBuf> {
         let mut found: Vec<PathBuf> = std::fs::read_dir(self.path("repo/snapshots").join(source))
@@ -189,17 +207,29 @@ pub fn s3_client(endpoint: &str) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(config)
 }
 
-/// Every file under `dir`, sorted; empty when `dir` does not exist.
 /// Restore operations that ended (done or failed), counted in the journal segments
-/// (`ops/*.jsonl`) under `dir`; a segment being written may lack its last line.
+/// (`ops/*.sealed`, opened with the workspace's keys; `ops/*.jsonl` of journals written before
+/// they were sealed) under `dir`, a folder of the repository `repo/journals/…`.
 #[allow(dead_code)]
-pub fn journal_ends(dir: &Path) -> usize {
+pub fn journal_ends(ws: &Workspace, dir: &Path) -> usize {
+    let keys = ws.journal_keys();
     walk(dir)
         .iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
-        .filter_map(|p| std::fs::read_to_string(p).ok())
-        .map(|text| {
-            text.lines()
+        .filter_map(|path| {
+            let text = path.to_string_lossy();
+            let stored = &text[text.find("journals/")?..];
+            if !stored.contains("/ops/") {
+                return None;
+            }
+            let bytes = std::fs::read(path).ok()?;
+            if stored.ends_with(".jsonl") {
+                return Some(bytes);
+            }
+            iamsnap_engine::restore::journal::sealed::open(stored, &bytes, &keys).ok()
+        })
+        .map(|bytes| {
+            String::from_utf8_lossy(&bytes)
+                .lines()
                 .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
                 .filter(|event| event.get("end").is_some())
                 .count()
@@ -207,6 +237,7 @@ pub fn journal_ends(dir: &Path) -> usize {
         .sum()
 }
 
+/// Every file under `dir`, sorted; empty when `dir` does not exist.
 pub fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else {

@@ -16,7 +16,8 @@ use crate::keys::{self, KeyError, SigningKey};
 use crate::live::{self, Progress, SpoolFailure};
 use crate::repo::{RepoError, Repository, SnapshotInfo};
 
-/// What protects a snapshot: the recipients it is encrypted to and the key that signs it.
+/// What protects a snapshot (and a restore's journal): the recipients it is encrypted to and
+/// the key that signs it.
 #[derive(Debug, Clone)]
 pub struct Seal {
     /// age recipients (`age1…`, `ssh-ed25519 …`, `ssh-rsa …`).

@@ -12,6 +12,8 @@
 //!   [`restore::execute`] applies the plan through the connector's writing half
 //!   ([`iamsnap_provider::WriteProvider`]), journalled, resumable and verified.
 //! - [`retention`] decides which snapshots `forget` removes; [`keys`] makes and reads the keys.
+//! - [`scratch`] holds every temporary file of records, encrypted with a key that lives only in
+//!   memory, in a folder only the owner may enter.
 //!
 //! The engine never names a connector: the command line builds one from the configuration and
 //! hands it over as a [`iamsnap_provider::Connector`]. Each error type implements
@@ -29,3 +31,4 @@ pub mod open;
 pub mod repo;
 pub mod restore;
 pub mod retention;
+pub mod scratch;

@@ -14,6 +14,7 @@ use std::path::Path;
 
 use crate::error::{Classify, ExitStatus};
 use crate::keys::{KeyError, SigningKey};
+use crate::scratch::ScratchDir;
 
 #[doc(hidden)]
 pub mod fuzz;
@@ -124,6 +125,8 @@ pub struct BuiltArchive {
     pub manifest: Manifest,
     /// Size of the encrypted archive in bytes.
     pub size: u64,
+    /// The private folder holding `file`, removed with it (or by the next run, after a kill).
+    _scratch: ScratchDir,
 }
 
 impl BuiltArchive {
@@ -146,19 +149,13 @@ pub fn build(
         let context = context.to_string();
         move |source| ArchiveError::Write { context, source }
     };
-    let builder = {
-        let mut b = tempfile::Builder::new();
-        b.prefix(".iamsnap-").suffix(".iamsnap.tmp");
-        b
-    };
     let name = header.snapshot.clone();
-    let file = match dir {
-        Some(dir) => builder.tempfile_in(dir),
-        None => builder.tempfile(),
-    }
-    .map_err(write("creating a temporary file"))?;
+    let scratch = ScratchDir::new(dir, "archive").map_err(write("creating a scratch folder"))?;
+    let file = scratch
+        .ciphertext_file(".iamsnap-", ".iamsnap.tmp")
+        .map_err(write("creating a temporary file"))?;
     let mut out = BufWriter::new(file.as_file());
-    let manifest = write_archive_in(dir, header, records, recipients, &mut out)?;
+    let manifest = writer::write_archive_with(&scratch, header, records, recipients, &mut out)?;
     out.flush().map_err(write("writing the temporary file"))?;
     drop(out);
     file.as_file()
@@ -178,6 +175,7 @@ pub fn build(
         signature,
         manifest,
         size,
+        _scratch: scratch,
     })
 }
 

@@ -3,15 +3,17 @@
 //! Providers return objects in whatever order their APIs page them, and several lists are read
 //! concurrently; an archive holds each kind sorted by id so that two snapshots diff by
 //! merge-join. The spool keeps records in memory up to a byte budget, then writes a sorted run
-//! to a temporary file; [`Spool::finish`] merges the runs back into one sorted stream.
+//! to an encrypted temporary file in a private folder ([`crate::scratch`]); [`Spool::finish`]
+//! merges the runs back into one sorted stream.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
-use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufRead, Write};
 use std::path::Path;
 
 use iamsnap_provider::Record;
+
+use crate::scratch::{ScratchDir, SealedFile, SealedReader};
 
 /// Default in-memory budget before a run is written to disk.
 pub const DEFAULT_BUDGET: usize = 64 * 1024 * 1024;
@@ -54,25 +56,18 @@ impl Line {
 
 /// Collects records in any order and gives them back sorted by (kind, id).
 pub struct Spool {
-    dir: tempfile::TempDir,
+    dir: ScratchDir,
     budget: usize,
     buffer: Vec<Line>,
     used: usize,
-    runs: Vec<std::path::PathBuf>,
+    runs: Vec<SealedFile>,
     count: u64,
 }
 
 impl Spool {
     /// A spool writing its runs under `parent` (the system temp dir when `None`).
     pub fn new(parent: Option<&Path>, budget: usize) -> io::Result<Self> {
-        let dir = match parent {
-            Some(p) => tempfile::Builder::new()
-                .prefix("iamsnap-spool-")
-                .tempdir_in(p)?,
-            None => tempfile::Builder::new()
-                .prefix("iamsnap-spool-")
-                .tempdir()?,
-        };
+        let dir = ScratchDir::new(parent, "spool")?;
         Ok(Spool {
             dir,
             budget: budget.max(1),
@@ -117,13 +112,11 @@ impl Spool {
             return Ok(());
         }
         self.buffer.sort_by(Line::order);
-        let path = self.dir.path().join(format!("run-{:05}", self.runs.len()));
-        let mut out = BufWriter::new(File::create(&path)?);
+        let mut out = self.dir.create(&format!("run-{:05}", self.runs.len()))?;
         for line in self.buffer.drain(..) {
             line.write_to(&mut out)?;
         }
-        out.flush()?;
-        self.runs.push(path);
+        self.runs.push(out.finish()?);
         self.used = 0;
         Ok(())
     }
@@ -141,8 +134,8 @@ impl Spool {
         self.spill()?;
         let mut readers = Vec::with_capacity(self.runs.len());
         let mut heap = BinaryHeap::new();
-        for (index, path) in self.runs.iter().enumerate() {
-            let mut reader = BufReader::new(File::open(path)?);
+        for (index, run) in self.runs.iter().enumerate() {
+            let mut reader = run.open()?;
             if let Some(head) = read_line(&mut reader)? {
                 heap.push(Head {
                     line: head,
@@ -158,7 +151,7 @@ impl Spool {
     }
 }
 
-fn read_line(reader: &mut BufReader<File>) -> io::Result<Option<Line>> {
+fn read_line(reader: &mut impl BufRead) -> io::Result<Option<Line>> {
     let Some(kind) = read_field(reader, true)? else {
         return Ok(None);
     };
@@ -169,7 +162,7 @@ fn read_line(reader: &mut BufReader<File>) -> io::Result<Option<Line>> {
 
 /// One length-prefixed field of a run; `None` at the end of the file when `first` (the start of
 /// an entry), an error anywhere else.
-fn read_field(reader: &mut BufReader<File>, first: bool) -> io::Result<Option<String>> {
+fn read_field(reader: &mut impl BufRead, first: bool) -> io::Result<Option<String>> {
     let mut len = [0u8; 4];
     if first && reader.fill_buf()?.is_empty() {
         return Ok(None);
@@ -209,7 +202,7 @@ impl Ord for Head {
 enum Source {
     Memory(std::vec::IntoIter<Line>),
     Merge {
-        readers: Vec<BufReader<File>>,
+        readers: Vec<SealedReader>,
         heap: BinaryHeap<Head>,
     },
 }
@@ -218,7 +211,7 @@ enum Source {
 /// until dropped.
 pub struct SortedRecords {
     source: Source,
-    _dir: tempfile::TempDir,
+    _dir: ScratchDir,
 }
 
 /// One sorted entry: the kind and the canonical line of the record.
@@ -300,6 +293,34 @@ mod tests {
             .collect();
         expected.sort();
         assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn runs_on_disk_are_private_and_encrypted() {
+        let parent = tempfile::tempdir().unwrap();
+        let mut spool = Spool::new(Some(parent.path()), 300).unwrap();
+        for i in 0..20 {
+            let login = format!("ada{i}@example.com");
+            let attrs = json!({"profile": {"login": login}});
+            spool
+                .push(&Record::new(
+                    "t.user",
+                    format!("{i:02}"),
+                    login,
+                    attrs,
+                    vec![],
+                ))
+                .unwrap();
+        }
+        assert!(spool.runs.len() > 2);
+        let files = crate::scratch::assert_private_and_sealed(parent.path(), &["ada", "t.user"]);
+        // The runs and the folder's lock.
+        assert_eq!(files, spool.runs.len() + 1);
+        let mut sorted = spool.finish().unwrap();
+        let first = sorted.next_line().unwrap().unwrap();
+        assert_eq!((first.id.as_str(), first.kind.as_str()), ("00", "t.user"));
+        drop(sorted);
+        assert_eq!(std::fs::read_dir(parent.path()).unwrap().count(), 0);
     }
 
     #[test]

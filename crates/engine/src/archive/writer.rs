@@ -1,14 +1,13 @@
 //! Writing an archive: sorted records → per-kind JSONL files → tar → zstd → age.
 //!
 //! A tar header needs the entry's size and the manifest (the first entry) needs every entry's
-//! hash, so the records are first drained into one scratch file per kind, hashed on the way.
-//! Then the manifest and the files are streamed into the encrypted tar. Memory stays flat
-//! whatever the number of records.
+//! hash, so the records are first drained into one scratch file per kind (encrypted, in a
+//! private folder: [`crate::scratch`]), hashed on the way. Then the manifest and the files are
+//! streamed into the encrypted tar. Memory stays flat whatever the number of records.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::io::{self, Write};
+use std::path::Path;
 use std::thread;
 
 use sha2::{Digest, Sha256};
@@ -18,6 +17,7 @@ use super::manifest::{
     EntryDigest, FORMAT_VERSION, MANIFEST_PATH, Manifest, ManifestHeader, records_path, valid_kind,
 };
 use super::spool::SortedRecords;
+use crate::scratch::{ScratchDir, SealedFile, SealedWriter};
 
 /// zstd level 3 (zstd's default): the archive is written after the last request, so its time
 /// adds to every backup's. On 1M records (BENCHMARKS.md) the local pipeline used a fifth less
@@ -43,6 +43,19 @@ pub fn write_archive(
 pub fn write_archive_in(
     scratch: Option<&Path>,
     header: ManifestHeader,
+    records: SortedRecords,
+    recipients: &[Box<dyn age::Recipient + Send>],
+    out: impl Write,
+) -> Result<Manifest, ArchiveError> {
+    let dir = ScratchDir::new(scratch, "archive")
+        .map_err(|e| write_error("creating a scratch folder", e))?;
+    write_archive_with(&dir, header, records, recipients, out)
+}
+
+/// [`write_archive`] with the per-kind files in `dir`.
+pub(crate) fn write_archive_with(
+    dir: &ScratchDir,
+    header: ManifestHeader,
     mut records: SortedRecords,
     recipients: &[Box<dyn age::Recipient + Send>],
     out: impl Write,
@@ -50,17 +63,7 @@ pub fn write_archive_in(
     if recipients.is_empty() {
         return Err(ArchiveError::NoRecipients);
     }
-    let dir = match scratch {
-        Some(parent) => tempfile::Builder::new()
-            .prefix("iamsnap-archive-")
-            .tempdir_in(parent),
-        None => tempfile::Builder::new()
-            .prefix("iamsnap-archive-")
-            .tempdir(),
-    }
-    .map_err(|e| write_error("creating a scratch directory", e))?;
-
-    let kinds = drain_by_kind(dir.path(), &mut records)?;
+    let kinds = drain_by_kind(dir, &mut records)?;
     let manifest = Manifest {
         format_version: FORMAT_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -98,8 +101,9 @@ pub fn write_archive_in(
         &manifest_bytes[..],
     )?;
     for (kind, file) in &kinds {
-        let reader = File::open(&file.path)
-            .map(BufReader::new)
+        let reader = file
+            .file
+            .open()
             .map_err(|e| write_error("reopening a scratch file", e))?;
         append(
             &mut tar,
@@ -227,14 +231,14 @@ fn append<W: Write>(
 
 /// One kind's scratch file.
 struct KindFile {
-    path: PathBuf,
+    file: SealedFile,
     count: u64,
     digest: EntryDigest,
 }
 
 /// Writes each kind's lines to its own scratch file, hashing as it goes.
 fn drain_by_kind(
-    dir: &Path,
+    dir: &ScratchDir,
     records: &mut SortedRecords,
 ) -> Result<BTreeMap<String, KindFile>, ArchiveError> {
     let mut done: BTreeMap<String, KindFile> = BTreeMap::new();
@@ -268,8 +272,8 @@ fn drain_by_kind(
             if let Some((kind, file)) = current.take() {
                 done.insert(kind, file.finish()?);
             }
-            let path = dir.join(format!("kind-{:05}.jsonl", done.len()));
-            current = Some((line.kind.clone(), HashingFile::create(path)?));
+            let name = format!("kind-{:05}.jsonl", done.len());
+            current = Some((line.kind.clone(), HashingFile::create(dir, &name)?));
         }
         let (_, file) = current
             .as_mut()
@@ -285,8 +289,7 @@ fn drain_by_kind(
 
 /// A scratch file that counts lines and hashes what is written to it.
 struct HashingFile {
-    path: PathBuf,
-    out: BufWriter<File>,
+    out: SealedWriter,
     hasher: Sha256,
     size: u64,
     count: u64,
@@ -294,11 +297,12 @@ struct HashingFile {
 }
 
 impl HashingFile {
-    fn create(path: PathBuf) -> Result<Self, ArchiveError> {
-        let file = File::create(&path).map_err(|e| write_error("creating a scratch file", e))?;
+    fn create(dir: &ScratchDir, name: &str) -> Result<Self, ArchiveError> {
+        let out = dir
+            .create(name)
+            .map_err(|e| write_error("creating a scratch file", e))?;
         Ok(HashingFile {
-            path,
-            out: BufWriter::new(file),
+            out,
             hasher: Sha256::new(),
             size: 0,
             count: 0,
@@ -319,12 +323,13 @@ impl HashingFile {
         Ok(())
     }
 
-    fn finish(mut self) -> Result<KindFile, ArchiveError> {
-        self.out
-            .flush()
+    fn finish(self) -> Result<KindFile, ArchiveError> {
+        let file = self
+            .out
+            .finish()
             .map_err(|e| write_error("writing a scratch file", e))?;
         Ok(KindFile {
-            path: self.path,
+            file,
             count: self.count,
             digest: EntryDigest {
                 sha256: hex::encode(self.hasher.finalize()),
@@ -338,5 +343,72 @@ fn write_error(context: &str, source: io::Error) -> ArchiveError {
     ArchiveError::Write {
         context: context.to_string(),
         source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::archive::Spool;
+    use iamsnap_provider::Record;
+    use serde_json::json;
+
+    /// Checks the scratch folder when the archive starts to be written out: every kind's
+    /// file is complete by then.
+    struct Inspecting<'a> {
+        parent: &'a Path,
+        files: Option<usize>,
+    }
+
+    impl Write for Inspecting<'_> {
+        fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+            if self.files.is_none() {
+                self.files = Some(crate::scratch::assert_private_and_sealed(
+                    self.parent,
+                    &["grace@example.com", "\"kind\""],
+                ));
+            }
+            Ok(data.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_files_of_each_kind_are_private_and_encrypted() {
+        let parent = tempfile::tempdir().unwrap();
+        let mut spool = Spool::new(Some(parent.path()), usize::MAX).unwrap();
+        for kind in ["t.user", "t.group"] {
+            spool
+                .push(&Record::new(
+                    kind,
+                    "1",
+                    "grace@example.com",
+                    json!({}),
+                    vec![],
+                ))
+                .unwrap();
+        }
+        let records = spool.finish().unwrap();
+        let recipient = age::x25519::Identity::generate().to_public();
+        let recipients: Vec<Box<dyn age::Recipient + Send>> = vec![Box::new(recipient)];
+        let header = ManifestHeader {
+            source: "t".into(),
+            provider: "t".into(),
+            snapshot: "t/20260101T000000.000Z-0000".into(),
+            started: chrono::Utc::now(),
+            finished: chrono::Utc::now(),
+            requests: Default::default(),
+        };
+        let mut out = Inspecting {
+            parent: parent.path(),
+            files: None,
+        };
+        write_archive_in(Some(parent.path()), header, records, &recipients, &mut out).unwrap();
+        // Two kinds' files and the lock of each of the two folders (spool, archive).
+        assert_eq!(out.files, Some(4));
+        assert_eq!(std::fs::read_dir(parent.path()).unwrap().count(), 0);
     }
 }

@@ -94,6 +94,10 @@ pub enum RepoError {
         "{location}: Object Lock is configured but the bucket {reason}; create the bucket with Object Lock enabled or remove repository.object_lock"
     )]
     LockUnsupported { location: String, reason: String },
+    #[error(
+        "{location}: {path} is a symbolic link; iamsnap never follows a link inside a repository, where it could send writes elsewhere or hide what is stored: check who made it, then replace it with the folder or file itself"
+    )]
+    Link { location: String, path: String },
 }
 
 impl Classify for RepoError {
@@ -106,9 +110,9 @@ impl Classify for RepoError {
             | RepoError::NoSuchSnapshot { .. }
             | RepoError::BadPath { .. }
             | RepoError::LockUnsupported { .. } => ExitStatus::Usage,
-            RepoError::ChecksumMismatch { .. } | RepoError::MissingSignature { .. } => {
-                ExitStatus::Integrity
-            }
+            RepoError::ChecksumMismatch { .. }
+            | RepoError::MissingSignature { .. }
+            | RepoError::Link { .. } => ExitStatus::Integrity,
             RepoError::BadRepoFile { .. }
             | RepoError::AlreadyExists { .. }
             | RepoError::NotFound { .. }

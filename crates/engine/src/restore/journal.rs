@@ -1,128 +1,109 @@
 //! The restore journal: every operation recorded before and after it runs, as new objects
 //! (the repository never overwrites), so a killed restore can be resumed.
 //!
-//! Layout under `journals/<target>/<restore-id>/`:
-//! - `plan.json.zst` — the [`Plan`] being applied (JSON, zstd-compressed: a plan re-creating a
+//! Layout under `journals/<target>/<restore-id>/`, every object sealed ([`sealed`]: encrypted
+//! to the repository's recipients and signed, like an archive):
+//! - `plan.sealed` — the [`Plan`] being applied (JSON, zstd-compressed: a plan re-creating a
 //!   whole organisation is hundreds of megabytes of JSON), written first;
-//! - `ops/<segment>.jsonl` — events, one JSON object a line: `{"seq":4,"attempt":1,"started":
+//! - `ops/<segment>.sealed` — events, one JSON object a line: `{"seq":4,"attempt":1,"started":
 //!   "<time>"}` just before an operation runs, `{"seq":4,"attempt":1,"end":{…}}` with its
 //!   [`OpEnd`] (outcome or error) after;
-//! - `finished.json` — written once every operation has ended without failure.
+//! - `finished.sealed` — written once every operation has ended without failure.
+//!
+//! Journals written before they were sealed (`plan.json.zst`, `ops/<segment>.jsonl`,
+//! `finished.json`, in plain text) are still read and resumed, the events of the resumed run
+//! sealed; a sealed journal holding a plain object is refused, as one that was tampered with.
 //!
 //! Events are group-committed: an operation waits until its event is stored, and every event
 //! recorded while one segment is being written goes into the next, so a restore running
 //! hundreds of operations at once writes a few segments a second, not one object per event.
-//! A segment cut short by a crash loses only its last, incomplete line, whose operation never
-//! learnt that its event was stored and so never ran (or never reported).
+//! A plain segment cut short by a crash loses only its last, incomplete line, whose operation
+//! never learnt that its event was stored and so never ran (or never reported).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::io::{BufReader, Read};
 use std::sync::Mutex;
 
-use async_trait::async_trait;
 use iamsnap_provider::Outcome;
 use serde::{Deserialize, Serialize};
 
+use crate::open::OpenError;
+use crate::repo::RepoError;
 use crate::restore::Plan;
+
+pub mod sealed;
+mod store;
+
+pub use sealed::JournalKeys;
+use store::storage;
+pub use store::{JournalStore, LocalJournalStore};
 
 /// Why the journal could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
-    #[error("restore journal {path}: {message}")]
+    #[error(
+        "restore journal {path}: {message}; the restore stopped: resume it with --resume once the repository is reachable"
+    )]
     Storage { path: String, message: String },
+    #[error(transparent)]
+    Repo(RepoError),
     #[error("restore journal {path} is damaged: {message}; start a new restore without --resume")]
     Damaged { path: String, message: String },
     #[error(
         "the journal of the restore of {snapshot} does not match the snapshot or the live state: {detail}; it may have been altered in the repository; start a new restore without --resume"
     )]
     Mismatch { snapshot: String, detail: String },
+    #[error(
+        "restore journal {path} is not signed by a trusted key ({reason}): it was altered in the repository, or written by a host whose signing key is neither repository.verify_key nor this host's repository.signing_key_file; start a new restore without --resume"
+    )]
+    Untrusted { path: String, reason: String },
+    #[error(
+        "restore journal {path} was sealed as {found}: it was copied or moved there from elsewhere, and is refused; start a new restore without --resume"
+    )]
+    Misplaced { path: String, found: String },
+    #[error(
+        "restore journal {path} is encrypted to other recipients: use the identity whose public key is in repository.recipients"
+    )]
+    WrongKey { path: String },
+    #[error(
+        "the journal of the restore is encrypted: --resume needs the identity that decrypts it; pass --identity FILE or set IAMSNAP_IDENTITY"
+    )]
+    NoIdentity,
+    #[error(
+        "repository.verify_key is not set, so the journal's signatures cannot be checked; set it to the `RW…` public key from `iamsnap key signing` (or pass --insecure-skip-signature)"
+    )]
+    NoVerifyKey,
+    #[error(
+        "restore --apply keeps its journal in the repository encrypted to repository.recipients and signed with repository.signing_key_file: set both (`iamsnap key signing --out FILE` makes a signing key)"
+    )]
+    NoSeal,
+    #[error("cannot open restore journal {path}")]
+    Open {
+        path: String,
+        #[source]
+        source: OpenError,
+    },
+    #[error(transparent)]
+    Key(#[from] crate::keys::KeyError),
 }
 
 impl crate::error::Classify for JournalError {
     fn exit_status(&self) -> Option<crate::error::ExitStatus> {
+        use crate::error::ExitStatus;
         Some(match self {
-            JournalError::Storage { .. } => crate::error::ExitStatus::Failure,
-            JournalError::Damaged { .. } | JournalError::Mismatch { .. } => {
-                crate::error::ExitStatus::Integrity
+            JournalError::Storage { .. } => ExitStatus::Failure,
+            JournalError::Repo(e) => return e.exit_status(),
+            JournalError::Open { source, .. } => return source.exit_status(),
+            JournalError::Key(e) => return e.exit_status(),
+            JournalError::NoIdentity | JournalError::NoVerifyKey | JournalError::NoSeal => {
+                ExitStatus::Usage
             }
+            JournalError::Damaged { .. }
+            | JournalError::Mismatch { .. }
+            | JournalError::Untrusted { .. }
+            | JournalError::Misplaced { .. }
+            | JournalError::WrongKey { .. } => ExitStatus::Integrity,
         })
-    }
-}
-
-/// Where journals are kept: small objects that are created once and never overwritten.
-#[async_trait]
-pub trait JournalStore: Send + Sync {
-    /// Creates `path`; fails if it exists.
-    async fn put_new(&self, path: &str, bytes: Vec<u8>) -> Result<(), JournalError>;
-    /// Reads `path`, `None` if it does not exist.
-    async fn get(&self, path: &str) -> Result<Option<Vec<u8>>, JournalError>;
-    /// Every object path under `prefix`.
-    async fn list(&self, prefix: &str) -> Result<Vec<String>, JournalError>;
-}
-
-/// A journal store in a local folder.
-pub struct LocalJournalStore {
-    root: PathBuf,
-}
-
-impl LocalJournalStore {
-    pub fn new(root: impl Into<PathBuf>) -> Self {
-        LocalJournalStore { root: root.into() }
-    }
-}
-
-fn storage(path: &str, e: impl std::fmt::Display) -> JournalError {
-    JournalError::Storage {
-        path: path.to_string(),
-        message: e.to_string(),
-    }
-}
-
-#[async_trait]
-impl JournalStore for LocalJournalStore {
-    async fn put_new(&self, path: &str, bytes: Vec<u8>) -> Result<(), JournalError> {
-        use std::io::Write;
-        let full = self.root.join(path);
-        if let Some(dir) = full.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| storage(path, e))?;
-        }
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&full)
-            .map_err(|e| storage(path, e))?;
-        file.write_all(&bytes).map_err(|e| storage(path, e))?;
-        file.sync_all().map_err(|e| storage(path, e))
-    }
-
-    async fn get(&self, path: &str) -> Result<Option<Vec<u8>>, JournalError> {
-        match std::fs::read(self.root.join(path)) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(storage(path, e)),
-        }
-    }
-
-    async fn list(&self, prefix: &str) -> Result<Vec<String>, JournalError> {
-        let mut out = Vec::new();
-        let mut stack = vec![self.root.join(prefix)];
-        while let Some(dir) = stack.pop() {
-            let entries = match std::fs::read_dir(&dir) {
-                Ok(entries) => entries,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(storage(prefix, e)),
-            };
-            for entry in entries {
-                let path = entry.map_err(|e| storage(prefix, e))?.path();
-                if path.is_dir() {
-                    stack.push(path);
-                } else if let Ok(rel) = path.strip_prefix(&self.root) {
-                    out.push(rel.to_string_lossy().replace('\\', "/"));
-                }
-            }
-        }
-        out.sort();
-        Ok(out)
     }
 }
 
@@ -174,31 +155,42 @@ struct Log {
 /// One restore's journal.
 pub struct Journal<'a> {
     store: &'a dyn JournalStore,
+    keys: JournalKeys,
     /// `journals/<target>/<restore-id>`.
     pub dir: String,
+    /// Written before journals were sealed: its plan and first events are plain text.
+    pub legacy: bool,
     pending: Mutex<Pending>,
     log: tokio::sync::Mutex<Log>,
 }
 
-/// The plan's object in a journal.
-const PLAN: &str = "plan.json.zst";
+/// The objects of a journal, sealed.
+const PLAN: &str = "plan.sealed";
+const FINISHED: &str = "finished.sealed";
+const SEGMENT: &str = ".sealed";
+/// The objects of a journal written before journals were sealed.
+const LEGACY_PLAN: &str = "plan.json.zst";
+const LEGACY_FINISHED: &str = "finished.json";
+const LEGACY_SEGMENT: &str = ".jsonl";
 
-fn compressed(plan: &Plan) -> std::io::Result<Vec<u8>> {
-    let mut out = zstd::Encoder::new(Vec::new(), 3)?;
-    serde_json::to_writer(&mut out, plan)?;
-    out.finish()
-}
-
-fn decompressed(bytes: &[u8]) -> std::io::Result<Plan> {
-    let json = std::io::BufReader::new(zstd::Decoder::new(bytes)?);
+fn read_plan(reader: impl Read) -> std::io::Result<Plan> {
+    let json = BufReader::new(zstd::Decoder::new(reader)?);
     Ok(serde_json::from_reader(json)?)
 }
 
 impl<'a> Journal<'a> {
-    fn open(store: &'a dyn JournalStore, dir: String, next_segment: u64) -> Journal<'a> {
+    fn open(
+        store: &'a dyn JournalStore,
+        keys: &JournalKeys,
+        dir: String,
+        legacy: bool,
+        next_segment: u64,
+    ) -> Journal<'a> {
         Journal {
             store,
+            keys: keys.clone(),
             dir,
+            legacy,
             pending: Mutex::new(Pending::default()),
             log: tokio::sync::Mutex::new(Log {
                 next_segment,
@@ -209,30 +201,43 @@ impl<'a> Journal<'a> {
     }
 
     /// Starts a new journal for `plan` (restore id: UTC time to the millisecond + random
-    /// suffix, so the latest sorts last).
+    /// suffix, so the latest sorts last), sealed with `keys`.
     pub async fn create(
         store: &'a dyn JournalStore,
         plan: &Plan,
+        keys: &JournalKeys,
     ) -> Result<Journal<'a>, JournalError> {
         let id = format!(
             "{}-{:08x}",
             chrono::Utc::now().format("%Y%m%dT%H%M%S%3fZ"),
             rand::random::<u32>()
         );
-        let journal = Journal::open(store, format!("journals/{}/{id}", plan.target), 0);
-        let bytes = compressed(plan).map_err(|e| storage(&journal.dir, e))?;
-        store
-            .put_new(&format!("{}/{PLAN}", journal.dir), bytes)
-            .await?;
+        let journal = Journal::open(
+            store,
+            keys,
+            format!("journals/{}/{id}", plan.target),
+            false,
+            0,
+        );
+        let path = format!("{}/{PLAN}", journal.dir);
+        let bytes = sealed::seal(&path, keys, |out| {
+            let mut compressed = zstd::Encoder::new(out, 3)?;
+            serde_json::to_writer(&mut compressed, plan)?;
+            compressed.finish()?;
+            Ok(())
+        })?;
+        store.put_new(&path, bytes).await?;
         Ok(journal)
     }
 
     /// The latest journal of a restore of `snapshot` into `target`, with its plan, unless that
-    /// restore finished (an older unfinished one was superseded by it).
+    /// restore finished (an older unfinished one was superseded by it). Every sealed object
+    /// read is checked with `keys` before it is trusted.
     pub async fn latest_unfinished(
         store: &'a dyn JournalStore,
         target: &str,
         snapshot: &str,
+        keys: &JournalKeys,
     ) -> Result<Option<(Journal<'a>, Plan)>, JournalError> {
         let prefix = format!("journals/{target}/");
         let paths = store.list(&prefix).await?;
@@ -244,11 +249,31 @@ impl<'a> Journal<'a> {
         dirs.dedup();
         for id in dirs.into_iter().rev() {
             let dir = format!("{prefix}{id}");
-            let plan_path = format!("{dir}/{PLAN}");
+            let inside: Vec<&str> = paths
+                .iter()
+                .filter_map(|p| p.strip_prefix(&dir)?.strip_prefix('/'))
+                .collect();
+            let has = |name: &str| inside.contains(&name);
+            let legacy = match (has(PLAN), has(LEGACY_PLAN)) {
+                (false, false) => continue,
+                (true, true) => {
+                    return Err(JournalError::Damaged {
+                        path: dir,
+                        message: "it holds a sealed and a plain plan".into(),
+                    });
+                }
+                (sealed, _) => !sealed,
+            };
+            let plan_path = format!("{dir}/{}", if legacy { LEGACY_PLAN } else { PLAN });
             let Some(bytes) = store.get(&plan_path).await? else {
                 continue;
             };
-            let plan = decompressed(&bytes).map_err(|e| JournalError::Damaged {
+            let plan = if legacy {
+                read_plan(&bytes[..])
+            } else {
+                read_plan(sealed::unseal(&plan_path, &bytes, keys)?)
+            }
+            .map_err(|e| JournalError::Damaged {
                 path: plan_path.clone(),
                 message: e.to_string(),
             })?;
@@ -256,16 +281,35 @@ impl<'a> Journal<'a> {
             if plan.snapshot != snapshot {
                 continue;
             }
-            if paths.iter().any(|p| *p == format!("{dir}/finished.json")) {
+            if !legacy
+                && let Some(plain) = inside.iter().find(|name| {
+                    **name == LEGACY_FINISHED
+                        || name
+                            .strip_prefix("ops/")
+                            .is_some_and(|n| n.ends_with(LEGACY_SEGMENT))
+                })
+            {
+                return Err(JournalError::Damaged {
+                    path: format!("{dir}/{plain}"),
+                    message: "a plain object in a sealed journal".into(),
+                });
+            }
+            if has(FINISHED) {
+                let path = format!("{dir}/{FINISHED}");
+                let bytes = store.get(&path).await?.unwrap_or_default();
+                sealed::unseal(&path, &bytes, keys)?;
                 return Ok(None);
             }
-            let ops = format!("{dir}/ops/");
-            let next_segment = paths
+            if legacy && has(LEGACY_FINISHED) {
+                return Ok(None);
+            }
+            let next_segment = inside
                 .iter()
-                .filter_map(|p| segment_number(p.strip_prefix(&ops)?))
+                .filter_map(|name| segment_number(name.strip_prefix("ops/")?))
                 .max()
                 .map_or(0, |n| n + 1);
-            return Ok(Some((Journal::open(store, dir, next_segment), plan)));
+            let journal = Journal::open(store, keys, dir, legacy, next_segment);
+            return Ok(Some((journal, plan)));
         }
         Ok(None)
     }
@@ -276,20 +320,37 @@ impl<'a> Journal<'a> {
         let mut states: BTreeMap<usize, OpState> = BTreeMap::new();
         let mut ends: BTreeMap<(usize, u32), OpEnd> = BTreeMap::new();
         for path in self.store.list(&prefix).await? {
-            if path
-                .strip_prefix(&prefix)
-                .and_then(segment_number)
-                .is_none()
-            {
+            let Some(name) = path.strip_prefix(&prefix) else {
+                continue;
+            };
+            let plain = name.ends_with(LEGACY_SEGMENT);
+            if segment_number(name).is_none() {
                 continue;
             }
+            if plain && !self.legacy {
+                return Err(JournalError::Damaged {
+                    path,
+                    message: "a plain object in a sealed journal".into(),
+                });
+            }
             let bytes = self.store.get(&path).await?.unwrap_or_default();
-            // Only whole lines count: a segment cut short by a crash ends without a newline.
-            let whole = match bytes.iter().rposition(|b| *b == b'\n') {
-                Some(end) => &bytes[..=end],
-                None => &[][..],
+            let lines = if plain {
+                // Only whole lines count: a segment cut short by a crash ends without a newline.
+                match bytes.iter().rposition(|b| *b == b'\n') {
+                    Some(end) => bytes[..=end].to_vec(),
+                    None => Vec::new(),
+                }
+            } else {
+                let mut lines = Vec::new();
+                sealed::unseal(&path, &bytes, &self.keys)?
+                    .read_to_end(&mut lines)
+                    .map_err(|e| JournalError::Damaged {
+                        path: path.clone(),
+                        message: e.to_string(),
+                    })?;
+                lines
             };
-            for line in whole.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            for line in lines.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
                 let event: Event =
                     serde_json::from_slice(line).map_err(|e| JournalError::Damaged {
                         path: path.clone(),
@@ -351,9 +412,13 @@ impl<'a> Journal<'a> {
             let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
             (std::mem::take(&mut pending.lines), pending.recorded)
         };
-        let path = format!("{}/ops/{:08}.jsonl", self.dir, log.next_segment);
+        let path = format!("{}/ops/{:08}{SEGMENT}", self.dir, log.next_segment);
         log.next_segment += 1;
-        match self.store.put_new(&path, lines).await {
+        let stored = match sealed::seal(&path, &self.keys, |out| out.write_all(&lines)) {
+            Ok(bytes) => self.store.put_new(&path, bytes).await,
+            Err(e) => Err(e),
+        };
+        match stored {
             Ok(()) => {
                 log.stored = recorded;
                 Ok(())
@@ -366,43 +431,21 @@ impl<'a> Journal<'a> {
     }
 
     pub async fn finished(&self, summary: &serde_json::Value) -> Result<(), JournalError> {
-        let bytes = serde_json::to_vec(summary).map_err(|e| storage(&self.dir, e))?;
-        self.store
-            .put_new(&format!("{}/finished.json", self.dir), bytes)
-            .await
+        let path = format!("{}/{FINISHED}", self.dir);
+        let bytes = sealed::seal(&path, &self.keys, |out| {
+            serde_json::to_writer(out, summary).map_err(std::io::Error::from)
+        })?;
+        self.store.put_new(&path, bytes).await
     }
 }
 
-/// `00000012.jsonl` → 12.
+/// `00000012.sealed` (or, written before journals were sealed, `00000012.jsonl`) → 12.
 fn segment_number(name: &str) -> Option<u64> {
-    name.strip_suffix(".jsonl")?.parse().ok()
+    name.strip_suffix(SEGMENT)
+        .or_else(|| name.strip_suffix(LEGACY_SEGMENT))?
+        .parse()
+        .ok()
 }
 
-/// Journals live in the repository, beside the snapshots, under `journals/`.
-#[async_trait]
-impl JournalStore for crate::repo::Repository {
-    async fn put_new(&self, path: &str, bytes: Vec<u8>) -> Result<(), JournalError> {
-        self.put_new_bytes(path, &bytes)
-            .await
-            .map_err(|e| storage(path, e))
-    }
-
-    async fn get(&self, path: &str) -> Result<Option<Vec<u8>>, JournalError> {
-        match self.get_bytes(path).await {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(crate::repo::RepoError::NotFound { .. }) => Ok(None),
-            Err(e) => Err(storage(path, e)),
-        }
-    }
-
-    async fn list(&self, prefix: &str) -> Result<Vec<String>, JournalError> {
-        let mut paths: Vec<String> = crate::repo::Repository::list(self, prefix)
-            .await
-            .map_err(|e| storage(prefix, e))?
-            .into_iter()
-            .map(|o| o.path)
-            .collect();
-        paths.sort();
-        Ok(paths)
-    }
-}
+#[cfg(test)]
+mod tests;

@@ -10,8 +10,9 @@
 //! 2. [`render`] prints the plan as text or JSON.
 //! 3. [`apply()`] runs it level by level with bounded concurrency, resolving snapshot ids to
 //!    live ids through [`LiveIds`], writing every operation to a [`Journal`] before and after
-//!    it runs, so that [`Journal::latest_unfinished`] can resume a killed restore without
-//!    repeating a create; then reads every touched object back and reports [`Residual`]s.
+//!    it runs (sealed like an archive: encrypted to the repository's recipients, signed), so
+//!    that [`Journal::latest_unfinished`] can resume a killed restore without repeating a
+//!    create; then reads every touched object back and reports [`Residual`]s.
 
 pub mod apply;
 pub mod ids;
@@ -25,7 +26,7 @@ pub mod spill;
 
 pub use apply::{ApplyOptions, ApplyReport, Failure, Residual, apply};
 pub use ids::LiveIds;
-pub use journal::{Journal, JournalError, JournalStore, LocalJournalStore};
+pub use journal::{Journal, JournalError, JournalKeys, JournalStore, LocalJournalStore};
 pub use plan::{
     CannotRestore, Counts, Mode, Plan, PlanOptions, PlannedOp, Selector, Skipped, plan,
     resolve_kind,
@@ -88,7 +89,7 @@ pub enum RestoreError {
         #[source]
         source: iamsnap_provider::ProviderError,
     },
-    #[error("{0}; the restore stopped: resume it with --resume once the repository is reachable")]
+    #[error(transparent)]
     Journal(#[from] JournalError),
     #[error(
         "reading or writing the plan's temporary files (in the system temp folder, or TMPDIR); check the free space there"

@@ -4,8 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 
 use iamsnap_provider::{
-    Action, IdMap, KindInfo, Operation, Record, SelfIdentity, WriteProvider,
-    same_state, to_live,
+    Action, IdMap, KindInfo, Operation, Record, SelfIdentity, WriteProvider, same_state, to_live,
 };
 use serde::{Deserialize, Serialize};
 
@@ -493,7 +492,6 @@ impl IdMap for RecordIds {
         )
     }
 }
-
 
 fn planned(
     action: Action,

@@ -12,8 +12,8 @@ use crate::open::OpenedSnapshot;
 use crate::repo::Repository;
 use crate::restore::journal::OpState;
 use crate::restore::{
-    ApplyOptions, ApplyReport, Journal, Mode, Plan, PlanOptions, Refusal, RestoreError, Selector,
-    apply, plan, resolve_kind, resume,
+    ApplyOptions, ApplyReport, Journal, JournalKeys, Mode, Plan, PlanOptions, Refusal,
+    RestoreError, Selector, apply, plan, resolve_kind, resume,
 };
 
 /// What the operator asked for, as written on the command line.
@@ -40,6 +40,7 @@ pub struct Prepared<'r> {
     /// The interrupted run, when resuming.
     pub resumed: Option<Resumed<'r>>,
     repo: &'r Repository,
+    keys: JournalKeys,
     apply: ApplyOptions,
 }
 
@@ -59,13 +60,15 @@ impl Resumed<'_> {
 }
 
 /// Plans the return of `target` to the state of `snapshot`, or, with [`Request::resume`],
-/// takes up the latest unfinished restore of it after checking the journal against the
-/// verified snapshot and the live state.
+/// takes up the latest unfinished restore of it after checking the journal (its seal, with
+/// `keys`) against the verified snapshot and the live state. `keys` also seal the journal
+/// [`Prepared::execute`] writes.
 pub async fn prepare<'r>(
     repo: &'r Repository,
     mut snapshot: OpenedSnapshot,
     target: &dyn WriteProvider,
     request: &Request,
+    keys: JournalKeys,
 ) -> Result<Prepared<'r>, RestoreError> {
     let snapshot_type = snapshot.reader.manifest().provider.clone();
     if snapshot_type != target.provider_type() {
@@ -104,7 +107,7 @@ pub async fn prepare<'r>(
         })?;
     if request.resume {
         let Some((journal, plan)) =
-            Journal::latest_unfinished(repo, &request.target, &name).await?
+            Journal::latest_unfinished(repo, &request.target, &name, &keys).await?
         else {
             return Err(Refusal::NothingToResume {
                 target: request.target.clone(),
@@ -118,6 +121,7 @@ pub async fn prepare<'r>(
             plan,
             resumed: Some(Resumed { journal, states }),
             repo,
+            keys,
             apply: apply_options,
         });
     }
@@ -128,6 +132,7 @@ pub async fn prepare<'r>(
         plan,
         resumed: None,
         repo,
+        keys,
         apply: apply_options,
     })
 }
@@ -148,7 +153,7 @@ impl Prepared<'_> {
                 .await
             }
             None => {
-                let journal = Journal::create(self.repo, &self.plan).await?;
+                let journal = Journal::create(self.repo, &self.plan, &self.keys).await?;
                 apply(&self.plan, target, &journal, &BTreeMap::new(), &self.apply).await
             }
         }

@@ -2,13 +2,13 @@
 //!
 //! A plan that re-creates a whole organisation has as many operations as the snapshot has
 //! records, each with its desired record. Held as values, that is several kilobytes per
-//! operation. A [`Spilled`] list is a temporary file of JSON lines, written once through a
-//! [`SpillWriter`] and read back as often as needed, so that planning, printing and
-//! journalling a plan take memory that does not grow with it.
+//! operation. A [`Spilled`] list is a temporary file of JSON lines (encrypted, in a private
+//! folder: [`crate::scratch`]), written once through a [`SpillWriter`] and read back as often
+//! as needed, so that planning, printing and journalling a plan take memory that does not
+//! grow with it.
 
 use std::fmt;
-use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, Seek, SeekFrom, Write};
+use std::io::{self, BufRead, Write};
 use std::marker::PhantomData;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -16,18 +16,23 @@ use std::sync::{Arc, Mutex};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::scratch::{ScratchDir, SealedFile, SealedReader, SealedWriter};
+
+/// Frames a reader by position keeps decrypted: an apply reads operations a little out of
+/// order (each kind at its own pace).
+const KEPT_FRAMES: usize = 8;
+
 /// An immutable list of `T` kept in a temporary file, one JSON value per line. Clones share
 /// the file, which is removed when the last clone is dropped.
 pub struct Spilled<T> {
-    file: Option<Arc<tempfile::NamedTempFile>>,
+    file: Option<Arc<SealedFile>>,
     len: usize,
     _items: PhantomData<fn() -> T>,
 }
 
 /// Writes a [`Spilled`] list, item by item.
 pub struct SpillWriter<T> {
-    file: tempfile::NamedTempFile,
-    out: BufWriter<File>,
+    out: SealedWriter,
     len: usize,
     line: Vec<u8>,
     _items: PhantomData<fn(T)>,
@@ -36,15 +41,8 @@ pub struct SpillWriter<T> {
 impl<T: Serialize> SpillWriter<T> {
     /// A writer whose file goes under `dir` (the system temp dir when `None`).
     pub fn new(dir: Option<&Path>) -> io::Result<Self> {
-        let mut builder = tempfile::Builder::new();
-        builder.prefix("iamsnap-plan-");
-        let file = match dir {
-            Some(dir) => builder.tempfile_in(dir)?,
-            None => builder.tempfile()?,
-        };
-        let out = BufWriter::with_capacity(256 * 1024, file.reopen()?);
+        let out = ScratchDir::new(dir, "plan")?.create("list.jsonl")?;
         Ok(SpillWriter {
-            file,
             out,
             len: 0,
             line: Vec::new(),
@@ -77,10 +75,10 @@ impl<T: Serialize> SpillWriter<T> {
         self.len == 0
     }
 
-    pub fn finish(mut self) -> io::Result<Spilled<T>> {
-        self.out.flush()?;
+    pub fn finish(self) -> io::Result<Spilled<T>> {
+        let file = self.out.finish()?;
         Ok(Spilled {
-            file: (self.len > 0).then(|| Arc::new(self.file)),
+            file: (self.len > 0).then(|| Arc::new(file)),
             len: self.len,
             _items: PhantomData,
         })
@@ -110,7 +108,7 @@ impl<T: Serialize + DeserializeOwned> Spilled<T> {
     /// The items in order, read back from the file.
     pub fn iter(&self) -> io::Result<Items<T>> {
         let lines = match &self.file {
-            Some(file) => Some(BufReader::with_capacity(256 * 1024, file.reopen()?)),
+            Some(file) => Some(file.open()?),
             None => None,
         };
         Ok(Items {
@@ -129,7 +127,7 @@ impl<T: Serialize + DeserializeOwned> Spilled<T> {
     /// Reads items by position: [`Positions::get`] with an offset from [`Items::offset`].
     pub fn positions(&self) -> io::Result<Positions<T>> {
         let file = match &self.file {
-            Some(file) => Some(Mutex::new(BufReader::new(file.reopen()?))),
+            Some(file) => Some(Mutex::new(file.open_keeping(KEPT_FRAMES)?)),
             None => None,
         };
         Ok(Positions {
@@ -141,7 +139,7 @@ impl<T: Serialize + DeserializeOwned> Spilled<T> {
 
 /// Items of a [`Spilled`] list read one at a time, by where they start in the file.
 pub struct Positions<T> {
-    file: Option<Mutex<BufReader<File>>>,
+    file: Option<Mutex<SealedReader>>,
     _items: PhantomData<fn() -> T>,
 }
 
@@ -151,7 +149,7 @@ impl<T: DeserializeOwned> Positions<T> {
             return Err(io::Error::other("the list is empty"));
         };
         let mut file = file.lock().unwrap_or_else(|e| e.into_inner());
-        file.seek(SeekFrom::Start(offset))?;
+        file.seek_to(offset)?;
         let mut line = String::new();
         file.read_line(&mut line)?;
         serde_json::from_str(line.trim_end()).map_err(io::Error::other)
@@ -160,7 +158,7 @@ impl<T: DeserializeOwned> Positions<T> {
 
 /// The items of a [`Spilled`] list.
 pub struct Items<T> {
-    lines: Option<BufReader<File>>,
+    lines: Option<SealedReader>,
     line: String,
     offset: u64,
     _items: PhantomData<fn() -> T>,
@@ -311,6 +309,21 @@ mod tests {
         for i in [49, 0, 17, 17, 3] {
             assert_eq!(positions.get(offsets[i]).unwrap(), "x".repeat(i));
         }
+    }
+
+    #[test]
+    fn the_file_is_private_and_encrypted() {
+        let parent = tempfile::tempdir().unwrap();
+        let mut writer = SpillWriter::new(Some(parent.path())).unwrap();
+        for i in 0..2_000 {
+            writer.push(&format!("ada{i}@example.com")).unwrap();
+        }
+        let list = writer.finish().unwrap();
+        let files = crate::scratch::assert_private_and_sealed(parent.path(), &["ada", "example"]);
+        assert_eq!(files, 2, "the list and its folder's lock");
+        assert_eq!(list.to_vec().unwrap()[1_999], "ada1999@example.com");
+        drop(list);
+        assert_eq!(std::fs::read_dir(parent.path()).unwrap().count(), 0);
     }
 
     #[test]

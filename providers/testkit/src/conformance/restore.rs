@@ -197,7 +197,7 @@ async fn restore_snapshot(
         target: target.to_string(),
         ..Request::default()
     };
-    let prepared = restore::prepare(&repo, snapshot, writer, &request)
+    let prepared = restore::prepare(&repo, snapshot, writer, &request, ws.journal_keys()?)
         .await
         .map_err(|e| {
             format!(
@@ -240,7 +240,7 @@ async fn planned(
             target: target.to_string(),
             ..Request::default()
         };
-        let prepared = restore::prepare(&repo, snapshot, writer, &request)
+        let prepared = restore::prepare(&repo, snapshot, writer, &request, ws.journal_keys()?)
             .await
             .map_err(|e| format!("planning the restore again failed: {}", chain(&e)))?;
         prepared
@@ -322,7 +322,7 @@ async fn restore_after_incident(
         target: SEEDED.to_string(),
         ..Request::default()
     };
-    let prepared = restore::prepare(&repo, snapshot, writer, &request)
+    let prepared = restore::prepare(&repo, snapshot, writer, &request, ws.journal_keys()?)
         .await
         .map_err(|e| {
             format!(

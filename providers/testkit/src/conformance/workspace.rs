@@ -16,6 +16,7 @@ use iamsnap_engine::config::RepositoryConfig;
 use iamsnap_engine::keys::{self, KeyPermissions, SigningKey};
 use iamsnap_engine::open::{OpenOptions, OpenedSnapshot};
 use iamsnap_engine::repo::Repository;
+use iamsnap_engine::restore::JournalKeys;
 use iamsnap_provider::{ReadProvider, Record};
 
 use super::chain;
@@ -158,15 +159,31 @@ impl Workspace {
         Ok(published.info.name)
     }
 
-    /// Opens snapshot `reference` (a name or `SOURCE@latest`), its signature checked.
-    pub async fn open(&self, repo: &Repository, reference: &str) -> Result<OpenedSnapshot, String> {
-        let options = OpenOptions {
+    /// The keys that open this workspace's archives and journals: its identity and verify key.
+    fn open_options(&self) -> OpenOptions {
+        OpenOptions {
             verify_key: Some(self.verify_key.clone()),
             insecure_skip_signature: false,
             identity: Some(self.dir().join(IDENTITY)),
             key_permissions: KeyPermissions::OwnerOnly,
-        };
-        options
+        }
+    }
+
+    /// The keys of a restore's journal: sealed to this workspace's recipient and signing key,
+    /// opened with its identity.
+    pub fn journal_keys(&self) -> Result<JournalKeys, String> {
+        let key = SigningKey::load(&self.dir().join(SIGNING_KEY), KeyPermissions::OwnerOnly)
+            .map_err(|e| chain(&e))?;
+        let seal = Seal::new(vec![self.recipient.clone()], key).map_err(|e| chain(&e))?;
+        Ok(JournalKeys {
+            seal: Some(seal),
+            open: self.open_options(),
+        })
+    }
+
+    /// Opens snapshot `reference` (a name or `SOURCE@latest`), its signature checked.
+    pub async fn open(&self, repo: &Repository, reference: &str) -> Result<OpenedSnapshot, String> {
+        self.open_options()
             .open(repo, reference)
             .await
             .map_err(|e| format!("cannot open snapshot {reference}: {}", chain(&e)))
