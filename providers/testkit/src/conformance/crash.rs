@@ -1,10 +1,14 @@
 //! Check 5, through the `iamsnap` binary: a restore into an empty system, slowed by a fault
-//! proxy, is killed with SIGKILL once the journal shows ended operations; `--resume` then
+//! proxy, is killed with SIGKILL once the journal (opened with the workspace's keys) shows
+//! ended operations; `--resume` then
 //! finishes, the target holds no two objects of the same kind and key, and a new plan is empty.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
+
+use iamsnap_engine::restore::JournalKeys;
+use iamsnap_engine::restore::journal::sealed;
 
 use crate::faults::{Fault, FaultProxy, RequestInfo};
 
@@ -61,11 +65,12 @@ impl<S: Subject> Suite<'_, S> {
             "restore", &reference, "--target", RESUMED, "--apply", "--yes",
         ];
         let mut child = self.ws.spawn(&apply, "killed-restore").map_err(fail)?;
-        let journals = self.ws.repository_dir().join("journals").join(RESUMED);
+        let repository = self.ws.repository_dir();
+        let keys = self.ws.journal_keys().map_err(fail)?;
         let wanted = (total / 3).max(1);
         let started = Instant::now();
         let mut exited = None;
-        while ended(&journals) < wanted && started.elapsed() < PATIENCE {
+        while ended(&repository, &keys) < wanted && started.elapsed() < PATIENCE {
             if let Ok(Some(status)) = child.try_wait() {
                 exited = Some(status.code());
                 break;
@@ -78,7 +83,7 @@ impl<S: Subject> Suite<'_, S> {
         let code = child.wait().ok().and_then(|s| s.code());
         let killed = self.ws.output_of(&apply, "killed-restore", code);
         self.runs.push(killed.clone());
-        let ended_at_kill = ended(&journals);
+        let ended_at_kill = ended(&repository, &keys);
         if exited.is_some() {
             return Err(fail(format!(
                 "the restore ended by itself before it could be killed ({ended_at_kill} of {total} operations ended): {}",
@@ -152,13 +157,29 @@ impl<S: Subject> Suite<'_, S> {
 
 /// Operations that ended (done or failed), counted in the journal segments under `dir`; the
 /// segment being written may lack its last line.
-fn ended(dir: &Path) -> usize {
-    walk(dir)
+fn ended(repository: &Path, keys: &JournalKeys) -> usize {
+    let dir = repository.join("journals").join(RESUMED);
+    walk(&dir)
         .iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
-        .filter_map(|p| std::fs::read_to_string(p).ok())
-        .map(|text| {
-            text.lines()
+        .filter(|p| p.extension().is_some_and(|e| e == "sealed"))
+        .filter(|p| {
+            p.parent()
+                .and_then(Path::file_name)
+                .is_some_and(|d| d == "ops")
+        })
+        .filter_map(|p| {
+            // Sealed for its path in the repository; a segment being written is skipped.
+            let name = p
+                .strip_prefix(repository)
+                .ok()?
+                .to_str()?
+                .replace('\\', "/");
+            let bytes = std::fs::read(p).ok()?;
+            sealed::open(&name, &bytes, keys).ok()
+        })
+        .map(|plain| {
+            String::from_utf8_lossy(&plain)
+                .lines()
                 .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
                 .filter(|event| event.get("end").is_some())
                 .count()
