@@ -141,6 +141,45 @@ fn assert_private_and_sealed(root: &Path, secrets: &[String]) -> usize {
     files
 }
 
+/// What the user `nobody` can list or read below `root`, trying every folder and file the
+/// way `ls` and `cat` would. Run as root, the only way tests can be another user.
+fn another_user_reads(root: &Path) -> Vec<String> {
+    let as_nobody = |args: &[&str]| {
+        Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("setpriv (util-linux) runs")
+            .success()
+    };
+    assert!(
+        as_nobody(&["ls", &root.display().to_string()]),
+        "nobody cannot list the shared temp folder: the test proves nothing"
+    );
+    let mut read = Vec::new();
+    let mut tried = 0;
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let shown = path.display().to_string();
+            tried += 1;
+            if path.is_dir() {
+                if as_nobody(&["ls", &shown]) {
+                    read.push(shown);
+                }
+                pending.push(path);
+            } else if as_nobody(&["cat", &shown]) {
+                read.push(shown);
+            }
+        }
+    }
+    assert!(tried >= 2, "nothing to try below {}", root.display());
+    read
+}
+
 fn scratch_folders(tmp: &Path) -> Vec<PathBuf> {
     std::fs::read_dir(tmp)
         .unwrap()
@@ -159,12 +198,19 @@ fn a_running_backup_keeps_its_records_encrypted_in_private_files() {
     let ws = Workspace::new(&org.url());
     assert_exit(&ws.iamsnap(&["init"]), 0);
     let tmp = tempfile::tempdir().unwrap();
+    // Shared like /tmp: anyone may enter it, so only the backup's own modes keep others out.
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
     let mut child = spawn_backup(&ws, tmp.path());
     wait_for_a_spool_run(&mut child, tmp.path());
     // Held mid-way while every file is looked at.
     signal(&child, "-STOP");
     let files = assert_private_and_sealed(tmp.path(), &secrets);
+    let read_by_another_user = another_user_reads(tmp.path());
     signal(&child, "-CONT");
+    assert!(
+        read_by_another_user.is_empty(),
+        "another local user read {read_by_another_user:?}"
+    );
     assert!(files >= 2, "{files} files");
     let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}");
