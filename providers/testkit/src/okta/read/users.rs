@@ -1,0 +1,126 @@
+//! Users: the list (with `search`, `filter` and `q`), one user, a user's groups.
+
+use std::ops::Bound::Unbounded;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::routing::get;
+use serde_json::Value;
+
+use super::{Q, S, after};
+use crate::okta::Shared;
+use crate::okta::api::{
+    ApiError, ApiResult, conditions, limit, matches, ok, page, page_of_text, take_page,
+};
+
+pub(super) fn routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/api/v1/users", get(list_users))
+        .route("/api/v1/users/{id}", get(get_user))
+        .route("/api/v1/users/{id}/groups", get(user_groups))
+}
+
+async fn list_users(State(s): S, Query(p): Q) -> ApiResult {
+    let org = s.read();
+    let conds = conditions(&p)?;
+    let wants_status = conds.iter().any(|c| c.attribute == "status");
+    // The connector's only expression (`status eq "DEPROVISIONED"`) is read off the user
+    // itself, without rendering every user of the org to test it.
+    let status_only = conds.iter().all(|c| c.attribute == "status");
+    let q = p.get("q").map(|q| q.to_lowercase());
+    let limit = limit(&p, 200, 200);
+    let mut body = Vec::with_capacity(limit * 1_200);
+    body.push(b'[');
+    let mut last: Option<&str> = None;
+    let mut taken = 0;
+    let mut next = None;
+    for (id, user) in org.users.range::<str, _>((after(&p), Unbounded)) {
+        // Okta leaves deprovisioned users out unless the expression asks for a status.
+        if !wants_status && user.status == "DEPROVISIONED" {
+            continue;
+        }
+        if let Some(q) = &q {
+            let profile = user.profile.to_map();
+            let hit = ["login", "email", "firstName", "lastName"].iter().any(|f| {
+                profile
+                    .get(*f)
+                    .and_then(Value::as_str)
+                    .is_some_and(|v| v.to_lowercase().starts_with(q))
+            });
+            if !hit {
+                continue;
+            }
+        }
+        let rendered = if status_only {
+            if !conds
+                .iter()
+                .all(|c| user.status.eq_ignore_ascii_case(&c.value))
+            {
+                continue;
+            }
+            None
+        } else {
+            let json = user.to_json(&org.base);
+            if !matches(&json, &conds) {
+                continue;
+            }
+            Some(json)
+        };
+        if taken == limit {
+            next = last.map(str::to_string);
+            break;
+        }
+        if taken > 0 {
+            body.push(b',');
+        }
+        match rendered {
+            Some(json) => serde_json::to_writer(&mut body, &json).expect("JSON to memory"),
+            None => user.write_json(&org.base, &mut body),
+        }
+        taken += 1;
+        last = Some(id);
+    }
+    body.push(b']');
+    Ok(page_of_text(
+        &org.base,
+        "/api/v1/users",
+        &p,
+        limit,
+        body,
+        next,
+    ))
+}
+
+async fn get_user(State(s): S, Path(id): Path<String>) -> ApiResult {
+    let org = s.read();
+    let key = if id == "me" { org.me.clone() } else { id };
+    org.user_by_ref(&key)
+        .map(|u| u.to_json(&org.base))
+        .map_or_else(|| Err(ApiError::not_found(&key, "User")), ok)
+}
+
+async fn user_groups(State(s): S, Path(id): Path<String>, Query(p): Q) -> ApiResult {
+    let org = s.read();
+    let Some(uid) = org.user_id_by_ref(&id) else {
+        return Err(ApiError::not_found(&id, "User"));
+    };
+    let ids = org
+        .groups
+        .range::<str, _>((after(&p), Unbounded))
+        .map(|(k, _)| k);
+    let limit = limit(&p, 10_000, 10_000);
+    let (page_ids, next) = take_page(ids.filter(|g| org.is_member(g, &uid)), limit);
+    let items = page_ids
+        .iter()
+        .filter_map(|g| org.groups.get(*g).cloned())
+        .collect();
+    Ok(page(
+        &org.base,
+        &format!("/api/v1/users/{id}/groups"),
+        &p,
+        limit,
+        items,
+        next,
+    ))
+}

@@ -1,0 +1,51 @@
+//! The write endpoints, with Okta's semantics: new ids on create, validation errors for
+//! duplicates, user lifecycle transitions, delete only after deactivation, group rules
+//! created inactive, deleted objects gone for good. One file per family of resources.
+
+mod apps;
+mod group_rules;
+mod groups;
+mod meta;
+mod policies;
+mod roles;
+mod users;
+mod zones;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+
+use super::Shared;
+use super::api::{ApiError, Params};
+
+type S = State<Arc<Shared>>;
+type Q = Query<Params>;
+
+pub(crate) fn routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .merge(users::routes())
+        .merge(groups::routes())
+        .merge(group_rules::routes())
+        .merge(roles::routes())
+        .merge(apps::routes())
+        .merge(policies::routes())
+        .merge(zones::routes())
+        .merge(meta::routes())
+}
+
+pub(super) fn duplicate(field: &str) -> ApiError {
+    ApiError::validation(
+        field,
+        format!("{field}: An object with this field already exists in the current organization"),
+    )
+}
+
+pub(super) fn forbidden(summary: &str) -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, "E0000006", summary)
+}
+
+pub(super) fn unsupported(summary: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "E0000060", summary)
+}

@@ -1,0 +1,297 @@
+//! Policies and their rules; Okta's default ones are never deleted.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::routing::{post, put};
+use serde_json::{Value, json};
+
+use super::{Q, S, duplicate, forbidden};
+use crate::okta::Shared;
+use crate::okta::api::{ApiError, ApiResult, created, flag, json_body, no_content, ok};
+use crate::okta::model::{Org, ts};
+use crate::okta::seed::POLICY_TYPES;
+
+pub(super) fn routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/api/v1/policies", post(create_policy))
+        .route(
+            "/api/v1/policies/{id}",
+            put(replace_policy).delete(delete_policy),
+        )
+        .route(
+            "/api/v1/policies/{id}/lifecycle/{action}",
+            post(policy_lifecycle),
+        )
+        .route("/api/v1/policies/{id}/rules", post(create_policy_rule))
+        .route(
+            "/api/v1/policies/{id}/rules/{rule}",
+            put(replace_policy_rule).delete(delete_policy_rule),
+        )
+        .route(
+            "/api/v1/policies/{id}/rules/{rule}/lifecycle/{action}",
+            post(policy_rule_lifecycle),
+        )
+}
+
+fn check_refs(org: &Org, body: &Value) -> Result<(), ApiError> {
+    type Exists<'a> = &'a dyn Fn(&str) -> bool;
+    // Each condition that names objects by id: where it sits, its field in errors, what it
+    // names, and whether an id exists.
+    let groups: Exists = &|id| org.groups.contains_key(id);
+    let users: Exists = &|id| org.users.contains_key(id);
+    let zones: Exists = &|id| org.zones.contains_key(id);
+    let conditions = [
+        (
+            "/conditions/people/groups",
+            "conditions.people.groups",
+            "group",
+            groups,
+        ),
+        (
+            "/conditions/people/users",
+            "conditions.people.users",
+            "user",
+            users,
+        ),
+        ("/conditions/network", "conditions.network", "zone", zones),
+    ];
+    for list in ["include", "exclude"] {
+        for (pointer, field, noun, exists) in conditions {
+            for id in body
+                .pointer(&format!("{pointer}/{list}"))
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let id = id.as_str().unwrap_or_default();
+                if !exists(id) {
+                    return Err(ApiError::validation(
+                        field,
+                        format!("{field}.{list}: Invalid {noun} id {id}"),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn create_policy(State(s): S, Query(p): Q, body: Bytes) -> ApiResult {
+    let mut body = json_body(&body)?;
+    let mut org = s.write();
+    let kind = body["type"].as_str().unwrap_or_default().to_string();
+    if !POLICY_TYPES.contains(&kind.as_str()) {
+        return Err(ApiError::validation(
+            "type",
+            format!("type: Invalid policy type {kind}"),
+        ));
+    }
+    let name = body["name"].as_str().unwrap_or_default().to_string();
+    if name.is_empty() {
+        return Err(ApiError::validation(
+            "name",
+            "name: The field cannot be left blank",
+        ));
+    }
+    if org
+        .policies
+        .values()
+        .any(|v| v["type"] == kind.as_str() && v["name"] == name.as_str())
+    {
+        return Err(duplicate("name"));
+    }
+    check_refs(&org, &body)?;
+    let id = org.new_id("00p");
+    let now = ts(org.write_time());
+    body["id"] = json!(id);
+    body["system"] = json!(false);
+    body["status"] = json!(if flag(&p, "activate", true) {
+        "ACTIVE"
+    } else {
+        "INACTIVE"
+    });
+    if body.get("priority").is_none_or(Value::is_null) {
+        body["priority"] = json!(1);
+    }
+    body["created"] = json!(now);
+    body["lastUpdated"] = json!(now);
+    body["_links"] = json!({"self": {"href": format!("/api/v1/policies/{id}")},
+                            "rules": {"href": format!("/api/v1/policies/{id}/rules")}});
+    org.policies.insert(id.clone(), body.clone());
+    org.policy_rules.insert(id, Vec::new());
+    created(body)
+}
+
+async fn replace_policy(State(s): S, Path(id): Path<String>, body: Bytes) -> ApiResult {
+    let mut body = json_body(&body)?;
+    let mut org = s.write();
+    let current = org
+        .policies
+        .get(&id)
+        .ok_or_else(|| ApiError::not_found(&id, "Policy"))?
+        .clone();
+    check_refs(&org, &body)?;
+    let name = body["name"].as_str().unwrap_or_default().to_string();
+    if org
+        .policies
+        .iter()
+        .any(|(pid, v)| *pid != id && v["type"] == current["type"] && v["name"] == name.as_str())
+    {
+        return Err(duplicate("name"));
+    }
+    for field in ["id", "type", "system", "status", "created", "_links"] {
+        body[field] = current[field].clone();
+    }
+    body["lastUpdated"] = json!(ts(org.write_time()));
+    org.policies.insert(id, body.clone());
+    ok(body)
+}
+
+async fn delete_policy(State(s): S, Path(id): Path<String>) -> ApiResult {
+    let mut org = s.write();
+    let policy = org
+        .policies
+        .get(&id)
+        .ok_or_else(|| ApiError::not_found(&id, "Policy"))?;
+    if policy["system"] == true {
+        return Err(forbidden("Cannot delete the default policy."));
+    }
+    org.policies.remove(&id);
+    org.policy_rules.remove(&id);
+    no_content()
+}
+
+pub(super) fn set_status_field(
+    value: Option<&mut Value>,
+    id: &str,
+    what: &str,
+    action: &str,
+    now: String,
+) -> ApiResult {
+    let status = match action {
+        "activate" => "ACTIVE",
+        "deactivate" => "INACTIVE",
+        other => return Err(ApiError::not_found(other, "Lifecycle operation")),
+    };
+    let value = value.ok_or_else(|| ApiError::not_found(id, what))?;
+    value["status"] = json!(status);
+    value["lastUpdated"] = json!(now);
+    no_content()
+}
+
+async fn policy_lifecycle(State(s): S, Path((id, action)): Path<(String, String)>) -> ApiResult {
+    let mut org = s.write();
+    let now = ts(org.write_time());
+    set_status_field(org.policies.get_mut(&id), &id, "Policy", &action, now)
+}
+
+async fn create_policy_rule(
+    State(s): S,
+    Path(id): Path<String>,
+    Query(p): Q,
+    body: Bytes,
+) -> ApiResult {
+    let mut body = json_body(&body)?;
+    let mut org = s.write();
+    if !org.policies.contains_key(&id) {
+        return Err(ApiError::not_found(&id, "Policy"));
+    }
+    let name = body["name"].as_str().unwrap_or_default().to_string();
+    if name.is_empty() {
+        return Err(ApiError::validation(
+            "name",
+            "name: The field cannot be left blank",
+        ));
+    }
+    if org.policy_rules[&id]
+        .iter()
+        .any(|r| r["name"] == name.as_str())
+    {
+        return Err(duplicate("name"));
+    }
+    check_refs(&org, &body)?;
+    let rid = org.new_id("0pr");
+    let now = ts(org.write_time());
+    body["id"] = json!(rid);
+    body["system"] = json!(false);
+    body["status"] = json!(if flag(&p, "activate", true) {
+        "ACTIVE"
+    } else {
+        "INACTIVE"
+    });
+    if body.get("priority").is_none_or(Value::is_null) {
+        body["priority"] = json!(1);
+    }
+    body["created"] = json!(now);
+    body["lastUpdated"] = json!(now);
+    body["_links"] = json!({"self": {"href": format!("/api/v1/policies/{id}/rules/{rid}")}});
+    org.policy_rules
+        .get_mut(&id)
+        .expect("policy")
+        .push(body.clone());
+    created(body)
+}
+
+async fn replace_policy_rule(
+    State(s): S,
+    Path((id, rule)): Path<(String, String)>,
+    body: Bytes,
+) -> ApiResult {
+    let mut body = json_body(&body)?;
+    let mut org = s.write();
+    check_refs(&org, &body)?;
+    let now = ts(org.write_time());
+    let rules = org
+        .policy_rules
+        .get_mut(&id)
+        .ok_or_else(|| ApiError::not_found(&id, "Policy"))?;
+    let name = body["name"].as_str().unwrap_or_default().to_string();
+    if rules
+        .iter()
+        .any(|r| r["id"] != rule.as_str() && r["name"] == name.as_str())
+    {
+        return Err(duplicate("name"));
+    }
+    let current = rules
+        .iter_mut()
+        .find(|r| r["id"] == rule.as_str())
+        .ok_or_else(|| ApiError::not_found(&rule, "PolicyRule"))?;
+    for field in ["id", "system", "status", "created", "_links"] {
+        body[field] = current[field].clone();
+    }
+    body["lastUpdated"] = json!(now);
+    *current = body.clone();
+    ok(body)
+}
+
+async fn delete_policy_rule(State(s): S, Path((id, rule)): Path<(String, String)>) -> ApiResult {
+    let mut org = s.write();
+    let rules = org
+        .policy_rules
+        .get_mut(&id)
+        .ok_or_else(|| ApiError::not_found(&id, "Policy"))?;
+    let Some(pos) = rules.iter().position(|r| r["id"] == rule.as_str()) else {
+        return Err(ApiError::not_found(&rule, "PolicyRule"));
+    };
+    if rules[pos]["system"] == true {
+        return Err(forbidden("Cannot delete the default rule of a policy."));
+    }
+    rules.remove(pos);
+    no_content()
+}
+
+async fn policy_rule_lifecycle(
+    State(s): S,
+    Path((id, rule, action)): Path<(String, String, String)>,
+) -> ApiResult {
+    let mut org = s.write();
+    let now = ts(org.write_time());
+    let target = org
+        .policy_rules
+        .get_mut(&id)
+        .and_then(|rules| rules.iter_mut().find(|r| r["id"] == rule.as_str()));
+    set_status_field(target, &rule, "PolicyRule", &action, now)
+}
