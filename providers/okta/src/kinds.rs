@@ -81,12 +81,12 @@ pub(crate) static KINDS: &[KindInfo] = &[
     },
     KindInfo {
         name: APP,
-        description: "app integrations: sign-on mode, settings, credentials without secrets",
-        depends_on: &[],
+        description: "app integrations: sign-on mode, settings, credentials without secrets, the app sign-in policy they are bound to",
+        depends_on: &[POLICY],
         capabilities: Capabilities::ALL,
         cannot_restore: &[
             "app secrets: OIDC client secrets and SAML signing keys are new on a re-created app; update the client secret and the IdP certificate/metadata in the service provider",
-            "catalog (OIN) apps other than bookmark and SWA, and their provisioning settings, must be added again from the catalog",
+            "catalog (OIN) apps other than bookmark, SWA, basic auth and secure password store templates, and their provisioning settings, must be added again from the catalog",
             "original ids: a re-created app gets a new id and a new client_id",
         ],
     },
@@ -116,17 +116,14 @@ pub(crate) static KINDS: &[KindInfo] = &[
     KindInfo {
         name: POLICY,
         description: "policies of every type (sign-on, password, MFA enrollment, IdP discovery, access, profile enrollment, …)",
-        depends_on: &[GROUP, USER, NETWORK_ZONE],
+        depends_on: &[GROUP, USER, USER_TYPE, NETWORK_ZONE],
         capabilities: Capabilities::ALL,
-        cannot_restore: &[
-            "default (system) policies can be updated but never re-created",
-            "access policies are bound to apps by Okta; re-bind a re-created access policy to its apps",
-        ],
+        cannot_restore: &["default (system) policies can be updated but never re-created"],
     },
     KindInfo {
         name: POLICY_RULE,
         description: "rules of each policy",
-        depends_on: &[POLICY, GROUP, USER, NETWORK_ZONE],
+        depends_on: &[POLICY, GROUP, USER, USER_TYPE, NETWORK_ZONE],
         capabilities: Capabilities::ALL,
         cannot_restore: &["default (system) rules can be updated but never re-created"],
     },

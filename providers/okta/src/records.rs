@@ -188,7 +188,14 @@ pub(crate) fn group_rule(v: Value) -> Result<Record, ProviderError> {
 pub(crate) fn app(v: Value) -> Result<Record, ProviderError> {
     let id = required(&v, "/id", APP)?.to_string();
     let label = required(&v, "/label", APP)?.to_string();
-    let attrs = cleaned(
+    // Every app is bound to one app sign-in policy, named only by a link.
+    let access_policy = v
+        .pointer("/_links/accessPolicy/href")
+        .and_then(Value::as_str)
+        .and_then(|href| href.rsplit('/').next())
+        .filter(|id| !id.is_empty())
+        .map(str::to_string);
+    let mut attrs = cleaned(
         v,
         &[
             "credentials.oauthClient.client_secret",
@@ -199,7 +206,12 @@ pub(crate) fn app(v: Value) -> Result<Record, ProviderError> {
             "credentials.signing.nextRotation",
         ],
     );
-    Ok(Record::new(APP, id, label, attrs, Vec::new()))
+    let mut refs = Vec::new();
+    if let Some(policy) = access_policy {
+        refs.push(Ref::new("access_policy", POLICY, &policy));
+        attrs["accessPolicy"] = Value::String(policy);
+    }
+    Ok(Record::new(APP, id, label, attrs, refs))
 }
 
 /// The pieces of an app needed to read its assignments.
@@ -277,6 +289,12 @@ fn people_refs(v: &Value) -> Vec<Ref> {
             &format!("/conditions/network/{list}"),
             rel,
             NETWORK_ZONE,
+        ));
+        refs.extend(refs_at(
+            v,
+            &format!("/conditions/userType/{list}"),
+            rel,
+            USER_TYPE,
         ));
     }
     refs

@@ -71,10 +71,13 @@ pub(crate) async fn policy(c: &OktaClient, key: &str) -> Result<Option<Value>, P
         "/api/v1/policies",
         &[("type", policy_type), ("limit", limits::POLICIES)],
     );
-    Ok(c.all(url)
-        .await?
-        .into_iter()
-        .find(|p| str_at(p, "/name") == name))
+    let policies = match c.all(url).await {
+        Ok(policies) => policies,
+        // The org does not have this policy type.
+        Err(e) if iamsnap_http::status_of(&e) == Some(400) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    Ok(policies.into_iter().find(|p| str_at(p, "/name") == name))
 }
 
 /// A rule of a policy, by `TYPE|policy name|rule name`; with its policy's id.

@@ -227,6 +227,7 @@ impl Restore<'_> {
                 GROUP,
             )?;
             self.map_ids(op, body, &format!("/conditions/people/users/{list}"), USER)?;
+            self.map_ids(op, body, &format!("/conditions/userType/{list}"), USER_TYPE)?;
             self.map_ids(
                 op,
                 body,
