@@ -27,8 +27,8 @@ pub(crate) const USER_CANNOT_RESTORE: &str = "password and MFA factors: a re-cre
 pub(crate) static KINDS: &[KindInfo] = &[
     KindInfo {
         name: USER_SCHEMA,
-        description: "the default user profile schema (custom attributes)",
-        depends_on: &[],
+        description: "the profile schema of each user type (custom attributes), keyed by the type's name",
+        depends_on: &[USER_TYPE],
         capabilities: UPDATE_ONLY,
         cannot_restore: &[
             "base attributes' definitions are fixed by Okta; only custom attributes are restored",
@@ -37,7 +37,7 @@ pub(crate) static KINDS: &[KindInfo] = &[
     KindInfo {
         name: USER_TYPE,
         description: "user types",
-        depends_on: &[USER_SCHEMA],
+        depends_on: &[],
         capabilities: Capabilities::ALL,
         cannot_restore: &["original ids: a re-created user type gets a new id"],
     },

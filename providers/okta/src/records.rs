@@ -346,9 +346,35 @@ pub(crate) fn user_type(v: Value) -> Result<Record, ProviderError> {
     Ok(Record::new(USER_TYPE, id, name, attrs, Vec::new()))
 }
 
-pub(crate) fn user_schema(v: Value) -> Record {
+/// The profile schema of user type `user_type` (as the API returns the type): keyed by the
+/// type's name, its id the schema's.
+pub(crate) fn user_schema(user_type: &Value, v: Value) -> Record {
+    let type_id = str_at(user_type, "/id");
+    let id = str_at(&v, "/id")
+        .rsplit('/')
+        .next()
+        .filter(|id| !id.is_empty())
+        .unwrap_or(type_id)
+        .to_string();
     let attrs = cleaned(v, &["$schema"]);
-    Record::new(USER_SCHEMA, "default", "default", attrs, Vec::new())
+    Record::new(
+        USER_SCHEMA,
+        id,
+        str_at(user_type, "/name"),
+        attrs,
+        vec![Ref::new("type", USER_TYPE, type_id)],
+    )
+}
+
+/// The path of the profile schema of a user type (as the API returns the type): its
+/// `_links.schema`, or the default schema's for a type without one.
+pub(crate) fn schema_path(user_type: &Value) -> String {
+    let id = user_type
+        .pointer("/_links/schema/href")
+        .and_then(Value::as_str)
+        .and_then(|href| href.rsplit('/').next())
+        .unwrap_or("default");
+    format!("/api/v1/meta/schemas/user/{id}")
 }
 
 /// Who holds a role: a user (by login) or a group (by name).
@@ -405,14 +431,16 @@ pub(crate) fn admin_role(
         refs.push(Ref::new("target", GROUP, str_at(g, "/id")));
         groups.push(str_at(g, "/profile/name").to_string());
     }
+    // An app target is a whole catalog app (every instance of it, by the app's key name) or
+    // one app instance (an `id`, kept as a ref; its `name` is the one the list shows).
     let mut apps: Vec<Value> = Vec::new();
     for a in target_apps {
         match a.get("id").and_then(Value::as_str) {
             Some(app_id) => {
                 refs.push(Ref::new("target", APP, app_id));
-                apps.push(json!({"name": str_at(a, "/name"), "label": str_at(a, "/displayName")}));
+                apps.push(json!({"instance": str_at(a, "/name")}));
             }
-            None => apps.push(json!({"name": str_at(a, "/name")})),
+            None => apps.push(json!({"catalog": str_at(a, "/name")})),
         }
     }
     groups.sort();

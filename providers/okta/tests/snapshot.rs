@@ -46,7 +46,8 @@ async fn full_read_matches_the_seed_and_pages_through_big_lists() {
     assert_eq!(count(&got, NETWORK_ZONE), want.network_zones);
     assert_eq!(count(&got, ADMIN_ROLE), want.admin_role_assignments);
     assert_eq!(count(&got, USER_TYPE), want.user_types);
-    assert_eq!(count(&got, USER_SCHEMA), 1);
+    // One profile schema per user type.
+    assert_eq!(count(&got, USER_SCHEMA), want.user_schemas);
     assert!(
         want.group_memberships > 1_000
             && want.app_user_assignments > 0

@@ -273,13 +273,13 @@ impl Snapshot<'_> {
     async fn meta(&self) -> Result<(), ProviderError> {
         let c = self.client;
         let types = c.get(&c.url("/api/v1/meta/types/user", &[])).await?;
+        // Each user type has its own profile schema.
         for t in types.as_array().cloned().unwrap_or_default() {
+            let schema = c.get(&c.url(&records::schema_path(&t), &[])).await?;
+            self.send(records::user_schema(&t, schema)).await?;
             self.send(records::user_type(t)?).await?;
         }
-        let schema = c
-            .get(&c.url("/api/v1/meta/schemas/user/default", &[]))
-            .await?;
-        self.send(records::user_schema(schema)).await
+        Ok(())
     }
 
     /// Users holding roles, found through the IAM assignees list (paged in its JSON body).

@@ -157,7 +157,8 @@ impl Restore<'_> {
     pub(crate) async fn apply(&self, op: &Operation) -> Result<Outcome, ProviderError> {
         match (op.action, op.kind.as_str()) {
             (Action::Delete, _) => self.delete(op).await,
-            // The schema always exists and a membership has nothing to change: both converge.
+            // A schema exists with its user type and a membership has nothing to change: both
+            // converge.
             (_, USER_SCHEMA) => self.update(op, self.desired(op)?).await,
             (_, GROUP_MEMBERSHIP) => self.create(op, self.desired(op)?).await,
             (Action::Create, _) => self.create(op, self.desired(op)?).await,
@@ -266,7 +267,7 @@ impl Restore<'_> {
             POLICY_RULE => self.update_policy_rule(op, desired, live_id).await,
             NETWORK_ZONE => self.update_zone(desired, live_id).await,
             USER_TYPE => self.update_user_type(desired, live_id).await,
-            USER_SCHEMA => self.update_schema(desired).await,
+            USER_SCHEMA => self.update_schema(op, desired).await,
             ADMIN_ROLE => self.assign_role(op, desired).await,
             other => Err(unknown_kind(op, other)),
         }
@@ -278,10 +279,7 @@ impl Restore<'_> {
         if let Some(current) = &op.current {
             return Ok(Ok(current.id.clone()));
         }
-        let found = match op.kind.as_str() {
-            USER_SCHEMA => None,
-            _ => fetch::record(self.c(), &op.kind, &op.key).await?,
-        };
+        let found = fetch::record(self.c(), &op.kind, &op.key).await?;
         Ok(found.map(|r| r.id).ok_or_else(|| {
             precondition(
                 op,
@@ -307,10 +305,8 @@ impl Restore<'_> {
             NETWORK_ZONE => self.delete_zone(op, id).await,
             USER_TYPE => self.delete_user_type(op, id).await,
             ADMIN_ROLE => self.delete_role(op, id).await,
-            USER_SCHEMA => Err(unsupported(
-                op,
-                "the user schema always exists; it can only be updated",
-            )),
+            // A schema goes with its user type, deleted after it.
+            USER_SCHEMA => Ok(Outcome::AlreadyDone { id }),
             other => Err(unknown_kind(op, other)),
         }
     }

@@ -502,12 +502,16 @@ fn seed_roles(org: &mut Org) {
         ("READ_ONLY_ADMIN", false, false),
     ];
     for (user, (role_type, group_target, app_target)) in users.iter().zip(plan) {
-        let role = new_role(
+        let mut role = new_role(
             org,
             role_type,
             group_target.then(|| okta.first().cloned()).flatten(),
             app_target.then(|| apps.first().cloned()).flatten(),
         );
+        if app_target {
+            // Besides one app instance, every instance of a catalog app the org has none of.
+            role.target_catalog.insert("zoomus".to_string());
+        }
         org.user_roles.entry(user.clone()).or_default().push(role);
     }
     for (g, role_type) in okta
