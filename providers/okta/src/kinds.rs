@@ -16,8 +16,10 @@ pub const POLICY: &str = "okta.policy";
 pub const POLICY_RULE: &str = "okta.policy_rule";
 pub const ADMIN_ROLE: &str = "okta.admin_role_assignment";
 
-const UPDATE_ONLY: Capabilities = Capabilities {
-    create: false,
+/// A user type's schema comes and goes with its type: "creating" one updates the schema a
+/// re-created type comes with; it is never deleted on its own.
+const WITH_ITS_TYPE: Capabilities = Capabilities {
+    create: true,
     update: true,
     delete: false,
 };
@@ -29,7 +31,7 @@ pub(crate) static KINDS: &[KindInfo] = &[
         name: USER_SCHEMA,
         description: "the profile schema of each user type (custom attributes), keyed by the type's name",
         depends_on: &[USER_TYPE],
-        capabilities: UPDATE_ONLY,
+        capabilities: WITH_ITS_TYPE,
         cannot_restore: &[
             "base attributes' definitions are fixed by Okta; only custom attributes are restored",
         ],

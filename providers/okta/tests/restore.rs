@@ -520,3 +520,27 @@ async fn what_okta_cannot_do_is_refused_with_a_reason() {
             .contains("client_secret")
     );
 }
+
+#[tokio::test]
+async fn a_user_refused_for_an_undefined_attribute_names_it() {
+    let o = org().await;
+    let mut user = o.find(USER, |r| r.attrs["status"] == "STAGED");
+    user.key = "new.person@example.com".into();
+    user.attrs["profile"]["login"] = json!("new.person@example.com");
+    user.attrs["profile"]["email"] = json!("new.person@example.com");
+    user.attrs["profile"]["shoeSize"] = json!(44);
+    let op = Operation {
+        action: Action::Create,
+        kind: USER.into(),
+        key: user.key.clone(),
+        desired: Some(user),
+        current: None,
+    };
+    let err = o.p.apply(&op, &o.ids).await.unwrap_err();
+    assert!(matches!(err, ProviderError::Precondition { .. }), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("shoeSize") && text.contains("okta.user_schema"),
+        "{text}"
+    );
+}

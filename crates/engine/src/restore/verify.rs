@@ -186,4 +186,3 @@ fn check_against(
         }
     }
 }
-

@@ -93,7 +93,8 @@ pub(crate) fn reachable(mut desired: Record, live: &Record, activate_users: bool
 
 /// What Okta never lets a restore do, as far as the record tells: app and built-in groups
 /// belong to their app or to Okta, catalog apps come back only from the catalog, and Okta's
-/// default policies, default rules and system zones are never created or deleted.
+/// default policies and system zones are never created or deleted, nor default rules deleted
+/// (a default rule comes back with its re-created policy, and is then updated).
 pub(crate) fn refuses(action: Action, record: &Record) -> Option<String> {
     let attrs = &record.attrs;
     let system = attrs["system"] == true && action != Action::Update;
@@ -101,7 +102,7 @@ pub(crate) fn refuses(action: Action, record: &Record) -> Option<String> {
         GROUP => groups::not_writable(attrs),
         APP if action == Action::Create => apps::from_catalog(attrs),
         POLICY if system => Some(policies::DEFAULT_POLICY.into()),
-        POLICY_RULE if system => Some(policies::DEFAULT_RULE.into()),
+        POLICY_RULE if system && action == Action::Delete => Some(policies::DEFAULT_RULE.into()),
         NETWORK_ZONE if system => Some(policies::SYSTEM_ZONE.into()),
         _ => None,
     }

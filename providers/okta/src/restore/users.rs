@@ -31,7 +31,7 @@ impl Restore<'_> {
             Ok(created) => created,
             Err(e) if status_of(&e) == Some(400) => {
                 let Some(live) = fetch::user(c, &op.key).await? else {
-                    return Err(undefined_property(op, desired, e));
+                    return Err(self.undefined_property(op, desired, e).await);
                 };
                 let id = str_at(&live, "/id").to_string();
                 self.converge_user(&id, str_at(&live, "/status"), str_at(attrs, "/status"))
@@ -170,6 +170,45 @@ impl Restore<'_> {
         self.delete_at(&path, id).await
     }
 
+    /// Okta's refusal of a profile attribute its user type's schema does not define (400
+    /// E0000001 "Property name 'x' is not defined in profile"), said as what to restore first;
+    /// any other error as it is.
+    async fn undefined_property(
+        &self,
+        op: &Operation,
+        desired: &Record,
+        e: ProviderError,
+    ) -> ProviderError {
+        let message = e.to_string();
+        let Some(name) = message
+            .split("Property name '")
+            .nth(1)
+            .and_then(|rest| rest.split_once('\''))
+            .map(|(name, _)| name.to_string())
+        else {
+            return e;
+        };
+        let c = self.c();
+        let live_type = desired
+            .target("type")
+            .and_then(|t| self.ids.live_id(USER_TYPE, &t.id));
+        let type_name = match live_type {
+            Some(id) => c
+                .get(&c.url(&format!("/api/v1/meta/types/user/{id}"), &[]))
+                .await
+                .ok()
+                .map(|t| str_at(&t, "/name").to_string()),
+            None => None,
+        }
+        .unwrap_or_else(|| "default".to_string());
+        precondition(
+            op,
+            &format!(
+                "its profile attribute {name} is not defined in the profile schema of user type {type_name}; restore okta.user_schema {type_name} (its custom attribute {name}) first"
+            ),
+        )
+    }
+
     /// Brings the custom attributes of a user type's profile schema to the snapshot's. The
     /// schema comes and goes with its type: a re-created type's schema is updated.
     pub(super) async fn update_schema(
@@ -192,31 +231,6 @@ impl Restore<'_> {
         let id = records::user_schema(&user_type, updated.unwrap_or(live)).id;
         Ok(Outcome::Applied { id })
     }
-}
-
-/// Okta's refusal of a profile attribute its user type's schema does not define (400
-/// E0000001 "Property name 'x' is not defined in profile"), said as what to restore first;
-/// any other error as it is.
-fn undefined_property(op: &Operation, desired: &Record, e: ProviderError) -> ProviderError {
-    let message = e.to_string();
-    let Some(name) = message
-        .split("Property name '")
-        .nth(1)
-        .and_then(|rest| rest.split_once('\''))
-        .map(|(name, _)| name)
-    else {
-        return e;
-    };
-    let user_type = desired.target("type").map_or_else(
-        || "its user type".to_string(),
-        |t| format!("user type {}", t.id),
-    );
-    precondition(
-        op,
-        &format!(
-            "its profile attribute {name} is not defined in the profile schema of {user_type}; restore that okta.user_schema (the custom attribute {name}) first"
-        ),
-    )
 }
 
 /// The schema update: desired custom properties, and `null` for live ones the snapshot lacks.
