@@ -417,7 +417,8 @@ pub(crate) fn role_key(principal: &Principal, role: &Value) -> String {
     }
 }
 
-/// A role assignment with its targets: groups by name, apps by label, ids in refs.
+/// A role assignment with its targets: groups by name, whole catalog apps by key name, app
+/// instances by the name the target list gives them; ids in refs.
 pub(crate) fn admin_role(
     principal: &Principal,
     role: &Value,
@@ -523,5 +524,44 @@ mod tests {
         };
         let v = json!({"id": "00u1", "scope": "GROUP", "_embedded": {"user": {"profile": {"login": "a"}}}});
         assert!(app_user(&app, v).unwrap().is_none());
+    }
+
+    #[test]
+    fn an_app_keeps_its_access_policy_and_a_schema_its_type() {
+        let v = json!({"id": "0oa1", "label": "Wiki", "name": "bookmark",
+            "_links": {"self": {"href": "https://x/api/v1/apps/0oa1"},
+                       "accessPolicy": {"href": "https://x/api/v1/policies/rst1"}}});
+        let r = app(v).unwrap();
+        assert_eq!(r.attrs["accessPolicy"], "rst1");
+        assert_eq!(r.target("access_policy").unwrap().id, "rst1");
+        let user_type = json!({"id": "oty1", "name": "contractor",
+            "_links": {"schema": {"href": "https://x/api/v1/meta/schemas/user/osc1"}}});
+        assert_eq!(schema_path(&user_type), "/api/v1/meta/schemas/user/osc1");
+        let schema = json!({"id": "https://x/meta/schemas/user/osc1", "$schema": "s",
+                            "definitions": {"custom": {"properties": {}}}});
+        let r = user_schema(&user_type, schema);
+        assert_eq!((r.id.as_str(), r.key.as_str()), ("osc1", "contractor"));
+        assert_eq!(r.target("type").unwrap().id, "oty1");
+        assert!(r.attrs.get("$schema").is_none() && r.attrs.get("id").is_none());
+    }
+
+    #[test]
+    fn role_app_targets_are_catalog_apps_or_instances() {
+        let principal = Principal::User {
+            id: "00u1".into(),
+            login: "a@example.com".into(),
+        };
+        let role = json!({"id": "ra1", "type": "APP_ADMIN", "label": "Application Administrator",
+                          "status": "ACTIVE", "assignmentType": "USER"});
+        let apps = [
+            json!({"name": "salesforce", "displayName": "Salesforce.com"}),
+            json!({"id": "0oa1", "name": "My_wiki"}),
+        ];
+        let r = admin_role(&principal, &role, &[], &apps).unwrap();
+        assert_eq!(
+            r.attrs["targets"]["apps"],
+            json!([{"catalog": "salesforce"}, {"instance": "My_wiki"}])
+        );
+        assert!(r.refs.iter().any(|t| t.rel == "target" && t.id == "0oa1"));
     }
 }
