@@ -81,7 +81,7 @@ fn a_deleted_rule_target_and_a_deleted_custom_attribute_come_back() {
             .iter()
             .filter(|r| r.kind == "okta.user" && r.attrs["profile"]["badgeId"].is_string())
             .map(|r| (r.key.clone(), r.attrs["profile"]["badgeId"].clone()))
-            .collect::<Vec<_>>()
+            .collect::<std::collections::BTreeMap<_, _>>()
     };
     let hit = api.records();
     assert_eq!(
