@@ -2,6 +2,7 @@
 //! shown to catch a connector that drops a kind or changes what `fetch` reads.
 
 use std::path::Path;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use iamsnap_provider::{ConnectOptions, Connector, Record};
@@ -102,10 +103,15 @@ impl Subject for OktaOrg {
     }
 }
 
+/// Members added to a group are listed only this long after the 204 of the add, as on real
+/// Okta for a short while: restores must verify through the delay.
+const CONSISTENCY_DELAY: Duration = Duration::from_millis(300);
+
 async fn start(builder: OktaEmulator) -> Result<RunningOkta, String> {
     builder
         .seed(7)
         .token(TOKEN)
+        .consistency_delay(CONSISTENCY_DELAY)
         .start()
         .await
         .map_err(|e| e.to_string())
@@ -171,6 +177,9 @@ impl OktaApi {
                 }
                 (None, format!("/api/v1/meta/types/user/{id}"))
             }
+            // A schema goes only with its type: the incident removes its custom attributes,
+            // and with them the values users held.
+            "okta.user_schema" => return self.strip_schema(&record.key).await,
             "okta.group" => (None, format!("/api/v1/groups/{id}")),
             "okta.group_membership" => (
                 None,
@@ -204,7 +213,11 @@ impl OktaApi {
                 Some(format!("/api/v1/zones/{id}")),
                 format!("/api/v1/zones/{id}"),
             ),
-            "okta.policy" => (None, format!("/api/v1/policies/{id}")),
+            "okta.policy" => {
+                // Okta refuses to delete an app sign-in policy apps are bound to.
+                self.unbind_apps(id).await?;
+                (None, format!("/api/v1/policies/{id}"))
+            }
             "okta.policy_rule" => (
                 None,
                 format!("/api/v1/policies/{}/rules/{id}", target("policy")?),
@@ -225,6 +238,76 @@ impl OktaApi {
                 .await?;
         }
         self.call(Method::DELETE, &delete).await.map(|_| ())
+    }
+
+    /// Removes every custom attribute of the profile schema of user type `type_name`.
+    async fn strip_schema(&self, type_name: &str) -> Result<(), String> {
+        let types = self.call(Method::GET, "/api/v1/meta/types/user").await?;
+        let href = types
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|t| t["name"] == type_name)
+            .and_then(|t| t.pointer("/_links/schema/href"))
+            .and_then(Value::as_str)
+            .ok_or_else(|| format!("user type {type_name} has no schema link"))?;
+        let path = href.get(href.find("/api/").unwrap_or(0)..).unwrap_or(href);
+        let schema = self.call(Method::GET, path).await?;
+        let removed: serde_json::Map<String, Value> = schema
+            .pointer("/definitions/custom/properties")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .map(|(name, _)| (name.clone(), Value::Null))
+            .collect();
+        let body = serde_json::json!({"definitions": {"custom": {"id": "#custom", "type": "object", "properties": removed}}});
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("Authorization", format!("SSWS {TOKEN}"))
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| format!("POST {path}: {e}"))?;
+        match response.status() {
+            status if status.is_success() => Ok(()),
+            status => Err(format!("POST {path}: HTTP {status}")),
+        }
+    }
+
+    /// Binds the apps bound to app sign-in policy `policy` to the default one instead.
+    async fn unbind_apps(&self, policy: &str) -> Result<(), String> {
+        let query = [("type", "ACCESS_POLICY")];
+        let policies = self
+            .call_with(Method::GET, "/api/v1/policies", &query)
+            .await?;
+        let Some(default) = policies
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|p| p["system"] == true)
+            .and_then(|p| p["id"].as_str())
+        else {
+            return Ok(());
+        };
+        let apps = self
+            .call_with(Method::GET, "/api/v1/apps", &[("limit", "200")])
+            .await?;
+        for app in apps.as_array().into_iter().flatten() {
+            let bound = app
+                .pointer("/_links/accessPolicy/href")
+                .and_then(Value::as_str)
+                .is_some_and(|href| href.ends_with(&format!("/{policy}")));
+            if bound {
+                let id = app["id"].as_str().unwrap_or_default();
+                self.call(
+                    Method::PUT,
+                    &format!("/api/v1/apps/{id}/policies/{default}"),
+                )
+                .await?;
+            }
+        }
+        Ok(())
     }
 
     /// The first `DELETE` deactivates a user, the second deletes it.

@@ -28,6 +28,7 @@ fn start(runtime: &tokio::runtime::Runtime, users: usize, groups: usize) -> Runn
                 .apps(0)
                 .seed(1)
                 .token(OKTA_TOKEN)
+                .consistency_delay(OKTA_CONSISTENCY_DELAY)
                 .start(),
         )
         .expect("the Okta emulator starts")

@@ -179,6 +179,8 @@ fn okta_never_suspends_or_demotes_the_token_owner() {
         &format!("/api/v1/groups/{gid}/users/{id}"),
         None,
     );
+    // Okta lists the new membership only a short while after the 204.
+    std::thread::sleep(OKTA_CONSISTENCY_DELAY);
     okta(
         reqwest::Method::POST,
         &format!("/api/v1/groups/{gid}/roles"),

@@ -14,6 +14,10 @@ pub mod okta_api;
 /// The Okta API token the emulated orgs accept; tests check it never leaks.
 pub const OKTA_TOKEN: &str = "okta-token-DO-NOT-LEAK-4242";
 
+/// How long the emulated orgs list a group without a member just added, as real Okta does for
+/// a short while after the 204 of the add: restores must verify through it.
+pub const OKTA_CONSISTENCY_DELAY: std::time::Duration = std::time::Duration::from_millis(300);
+
 /// An emulated Okta org on its own runtime thread, stopped when dropped.
 pub struct Org {
     pub okta: RunningOkta,
@@ -35,6 +39,7 @@ impl Org {
                     .apps(apps)
                     .seed(7)
                     .token(OKTA_TOKEN)
+                    .consistency_delay(OKTA_CONSISTENCY_DELAY)
                     .start(),
             )
             .expect("the Okta emulator starts");

@@ -16,8 +16,10 @@ pub const POLICY: &str = "okta.policy";
 pub const POLICY_RULE: &str = "okta.policy_rule";
 pub const ADMIN_ROLE: &str = "okta.admin_role_assignment";
 
-const UPDATE_ONLY: Capabilities = Capabilities {
-    create: false,
+/// A user type's schema comes and goes with its type: "creating" one updates the schema a
+/// re-created type comes with; it is never deleted on its own.
+const WITH_ITS_TYPE: Capabilities = Capabilities {
+    create: true,
     update: true,
     delete: false,
 };
@@ -27,9 +29,9 @@ pub(crate) const USER_CANNOT_RESTORE: &str = "password and MFA factors: a re-cre
 pub(crate) static KINDS: &[KindInfo] = &[
     KindInfo {
         name: USER_SCHEMA,
-        description: "the default user profile schema (custom attributes)",
-        depends_on: &[],
-        capabilities: UPDATE_ONLY,
+        description: "the profile schema of each user type (custom attributes), keyed by the type's name",
+        depends_on: &[USER_TYPE],
+        capabilities: WITH_ITS_TYPE,
         cannot_restore: &[
             "base attributes' definitions are fixed by Okta; only custom attributes are restored",
         ],
@@ -37,7 +39,7 @@ pub(crate) static KINDS: &[KindInfo] = &[
     KindInfo {
         name: USER_TYPE,
         description: "user types",
-        depends_on: &[USER_SCHEMA],
+        depends_on: &[],
         capabilities: Capabilities::ALL,
         cannot_restore: &["original ids: a re-created user type gets a new id"],
     },
@@ -81,12 +83,12 @@ pub(crate) static KINDS: &[KindInfo] = &[
     },
     KindInfo {
         name: APP,
-        description: "app integrations: sign-on mode, settings, credentials without secrets",
-        depends_on: &[],
+        description: "app integrations: sign-on mode, settings, credentials without secrets, the app sign-in policy they are bound to",
+        depends_on: &[POLICY],
         capabilities: Capabilities::ALL,
         cannot_restore: &[
             "app secrets: OIDC client secrets and SAML signing keys are new on a re-created app; update the client secret and the IdP certificate/metadata in the service provider",
-            "catalog (OIN) apps other than bookmark and SWA, and their provisioning settings, must be added again from the catalog",
+            "catalog (OIN) apps other than bookmark, SWA, basic auth and secure password store templates, and their provisioning settings, must be added again from the catalog",
             "original ids: a re-created app gets a new id and a new client_id",
         ],
     },
@@ -116,17 +118,14 @@ pub(crate) static KINDS: &[KindInfo] = &[
     KindInfo {
         name: POLICY,
         description: "policies of every type (sign-on, password, MFA enrollment, IdP discovery, access, profile enrollment, …)",
-        depends_on: &[GROUP, USER, NETWORK_ZONE],
+        depends_on: &[GROUP, USER, USER_TYPE, NETWORK_ZONE],
         capabilities: Capabilities::ALL,
-        cannot_restore: &[
-            "default (system) policies can be updated but never re-created",
-            "access policies are bound to apps by Okta; re-bind a re-created access policy to its apps",
-        ],
+        cannot_restore: &["default (system) policies can be updated but never re-created"],
     },
     KindInfo {
         name: POLICY_RULE,
         description: "rules of each policy",
-        depends_on: &[POLICY, GROUP, USER, NETWORK_ZONE],
+        depends_on: &[POLICY, GROUP, USER, USER_TYPE, NETWORK_ZONE],
         capabilities: Capabilities::ALL,
         cannot_restore: &["default (system) rules can be updated but never re-created"],
     },

@@ -188,7 +188,14 @@ pub(crate) fn group_rule(v: Value) -> Result<Record, ProviderError> {
 pub(crate) fn app(v: Value) -> Result<Record, ProviderError> {
     let id = required(&v, "/id", APP)?.to_string();
     let label = required(&v, "/label", APP)?.to_string();
-    let attrs = cleaned(
+    // Every app is bound to one app sign-in policy, named only by a link.
+    let access_policy = v
+        .pointer("/_links/accessPolicy/href")
+        .and_then(Value::as_str)
+        .and_then(|href| href.rsplit('/').next())
+        .filter(|id| !id.is_empty())
+        .map(str::to_string);
+    let mut attrs = cleaned(
         v,
         &[
             "credentials.oauthClient.client_secret",
@@ -199,7 +206,12 @@ pub(crate) fn app(v: Value) -> Result<Record, ProviderError> {
             "credentials.signing.nextRotation",
         ],
     );
-    Ok(Record::new(APP, id, label, attrs, Vec::new()))
+    let mut refs = Vec::new();
+    if let Some(policy) = access_policy {
+        refs.push(Ref::new("access_policy", POLICY, &policy));
+        attrs["accessPolicy"] = Value::String(policy);
+    }
+    Ok(Record::new(APP, id, label, attrs, refs))
 }
 
 /// The pieces of an app needed to read its assignments.
@@ -278,6 +290,12 @@ fn people_refs(v: &Value) -> Vec<Ref> {
             rel,
             NETWORK_ZONE,
         ));
+        refs.extend(refs_at(
+            v,
+            &format!("/conditions/userType/{list}"),
+            rel,
+            USER_TYPE,
+        ));
     }
     refs
 }
@@ -328,9 +346,35 @@ pub(crate) fn user_type(v: Value) -> Result<Record, ProviderError> {
     Ok(Record::new(USER_TYPE, id, name, attrs, Vec::new()))
 }
 
-pub(crate) fn user_schema(v: Value) -> Record {
+/// The profile schema of user type `user_type` (as the API returns the type): keyed by the
+/// type's name, its id the schema's.
+pub(crate) fn user_schema(user_type: &Value, v: Value) -> Record {
+    let type_id = str_at(user_type, "/id");
+    let id = str_at(&v, "/id")
+        .rsplit('/')
+        .next()
+        .filter(|id| !id.is_empty())
+        .unwrap_or(type_id)
+        .to_string();
     let attrs = cleaned(v, &["$schema"]);
-    Record::new(USER_SCHEMA, "default", "default", attrs, Vec::new())
+    Record::new(
+        USER_SCHEMA,
+        id,
+        str_at(user_type, "/name"),
+        attrs,
+        vec![Ref::new("type", USER_TYPE, type_id)],
+    )
+}
+
+/// The path of the profile schema of a user type (as the API returns the type): its
+/// `_links.schema`, or the default schema's for a type without one.
+pub(crate) fn schema_path(user_type: &Value) -> String {
+    let id = user_type
+        .pointer("/_links/schema/href")
+        .and_then(Value::as_str)
+        .and_then(|href| href.rsplit('/').next())
+        .unwrap_or("default");
+    format!("/api/v1/meta/schemas/user/{id}")
 }
 
 /// Who holds a role: a user (by login) or a group (by name).
@@ -373,7 +417,8 @@ pub(crate) fn role_key(principal: &Principal, role: &Value) -> String {
     }
 }
 
-/// A role assignment with its targets: groups by name, apps by label, ids in refs.
+/// A role assignment with its targets: groups by name, whole catalog apps by key name, app
+/// instances by the name the target list gives them; ids in refs.
 pub(crate) fn admin_role(
     principal: &Principal,
     role: &Value,
@@ -387,14 +432,16 @@ pub(crate) fn admin_role(
         refs.push(Ref::new("target", GROUP, str_at(g, "/id")));
         groups.push(str_at(g, "/profile/name").to_string());
     }
+    // An app target is a whole catalog app (every instance of it, by the app's key name) or
+    // one app instance (an `id`, kept as a ref; its `name` is the one the list shows).
     let mut apps: Vec<Value> = Vec::new();
     for a in target_apps {
         match a.get("id").and_then(Value::as_str) {
             Some(app_id) => {
                 refs.push(Ref::new("target", APP, app_id));
-                apps.push(json!({"name": str_at(a, "/name"), "label": str_at(a, "/displayName")}));
+                apps.push(json!({"instance": str_at(a, "/name")}));
             }
-            None => apps.push(json!({"name": str_at(a, "/name")})),
+            None => apps.push(json!({"catalog": str_at(a, "/name")})),
         }
     }
     groups.sort();
@@ -477,5 +524,44 @@ mod tests {
         };
         let v = json!({"id": "00u1", "scope": "GROUP", "_embedded": {"user": {"profile": {"login": "a"}}}});
         assert!(app_user(&app, v).unwrap().is_none());
+    }
+
+    #[test]
+    fn an_app_keeps_its_access_policy_and_a_schema_its_type() {
+        let v = json!({"id": "0oa1", "label": "Wiki", "name": "bookmark",
+            "_links": {"self": {"href": "https://x/api/v1/apps/0oa1"},
+                       "accessPolicy": {"href": "https://x/api/v1/policies/rst1"}}});
+        let r = app(v).unwrap();
+        assert_eq!(r.attrs["accessPolicy"], "rst1");
+        assert_eq!(r.target("access_policy").unwrap().id, "rst1");
+        let user_type = json!({"id": "oty1", "name": "contractor",
+            "_links": {"schema": {"href": "https://x/api/v1/meta/schemas/user/osc1"}}});
+        assert_eq!(schema_path(&user_type), "/api/v1/meta/schemas/user/osc1");
+        let schema = json!({"id": "https://x/meta/schemas/user/osc1", "$schema": "s",
+                            "definitions": {"custom": {"properties": {}}}});
+        let r = user_schema(&user_type, schema);
+        assert_eq!((r.id.as_str(), r.key.as_str()), ("osc1", "contractor"));
+        assert_eq!(r.target("type").unwrap().id, "oty1");
+        assert!(r.attrs.get("$schema").is_none() && r.attrs.get("id").is_none());
+    }
+
+    #[test]
+    fn role_app_targets_are_catalog_apps_or_instances() {
+        let principal = Principal::User {
+            id: "00u1".into(),
+            login: "a@example.com".into(),
+        };
+        let role = json!({"id": "ra1", "type": "APP_ADMIN", "label": "Application Administrator",
+                          "status": "ACTIVE", "assignmentType": "USER"});
+        let apps = [
+            json!({"name": "salesforce", "displayName": "Salesforce.com"}),
+            json!({"id": "0oa1", "name": "My_wiki"}),
+        ];
+        let r = admin_role(&principal, &role, &[], &apps).unwrap();
+        assert_eq!(
+            r.attrs["targets"]["apps"],
+            json!([{"catalog": "salesforce"}, {"instance": "My_wiki"}])
+        );
+        assert!(r.refs.iter().any(|t| t.rel == "target" && t.id == "0oa1"));
     }
 }

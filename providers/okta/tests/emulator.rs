@@ -3,71 +3,11 @@
 
 use std::time::Duration;
 
-use iamsnap_testkit::okta::{OktaEmulator, RunningOkta};
-use reqwest::{Method, StatusCode};
+mod common;
+
+use common::api::{Answer, Api};
+use reqwest::Method;
 use serde_json::{Value, json};
-
-struct Api {
-    okta: RunningOkta,
-    http: reqwest::Client,
-}
-
-struct Answer {
-    status: StatusCode,
-    headers: reqwest::header::HeaderMap,
-    body: Value,
-}
-
-impl Api {
-    async fn new(users: usize) -> Api {
-        let okta = OktaEmulator::builder()
-            .users(users)
-            .groups(12)
-            .apps(4)
-            .seed(21)
-            .token("tok")
-            .start()
-            .await
-            .unwrap();
-        Api {
-            okta,
-            http: reqwest::Client::new(),
-        }
-    }
-
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Answer {
-        let url = if path.starts_with("http") {
-            path.to_string()
-        } else {
-            format!("{}{path}", self.okta.base_url())
-        };
-        let mut req = self
-            .http
-            .request(method, url)
-            .header("Authorization", "SSWS tok");
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let text = resp.text().await.unwrap();
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap()
-        };
-        Answer {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    async fn get(&self, path: &str) -> Answer {
-        self.call(Method::GET, path, None).await
-    }
-}
 
 async fn member_ids(api: &Api, group: &str) -> Vec<String> {
     let page = api.get(&format!("/api/v1/groups/{group}/users")).await;

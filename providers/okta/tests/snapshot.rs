@@ -46,7 +46,8 @@ async fn full_read_matches_the_seed_and_pages_through_big_lists() {
     assert_eq!(count(&got, NETWORK_ZONE), want.network_zones);
     assert_eq!(count(&got, ADMIN_ROLE), want.admin_role_assignments);
     assert_eq!(count(&got, USER_TYPE), want.user_types);
-    assert_eq!(count(&got, USER_SCHEMA), 1);
+    // One profile schema per user type.
+    assert_eq!(count(&got, USER_SCHEMA), want.user_schemas);
     assert!(
         want.group_memberships > 1_000
             && want.app_user_assignments > 0
@@ -231,4 +232,39 @@ fn plain_http_is_refused_off_loopback() {
     )
     .unwrap_err();
     assert!(err.to_string().contains("https://"), "{err}");
+}
+
+#[tokio::test]
+async fn every_policy_type_is_read_and_a_type_the_org_lacks_is_skipped() {
+    let okta = OktaEmulator::builder()
+        .users(10)
+        .groups(4)
+        .apps(2)
+        .seed(5)
+        .token("t")
+        .start()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let p = provider(&okta, dir.path(), "t", 4);
+    let types = |records: &[iamsnap_provider::Record]| {
+        records
+            .iter()
+            .filter(|r| r.kind == POLICY)
+            .map(|r| r.attrs["type"].as_str().unwrap().to_string())
+            .collect::<BTreeSet<_>>()
+    };
+    let all = types(&snapshot(&p).await.unwrap());
+    for t in [
+        "SESSION_VIOLATION_DETECTION",
+        "CLIENT_UPDATE",
+        "IDENTITY_CLAIM_SOURCING",
+    ] {
+        assert!(all.contains(t), "{t} policies are backed up: {all:?}");
+    }
+    // An org without a type's feature answers 400 for it: the rest is read all the same.
+    okta.with_org(|o| o.disable_policy_type("CLIENT_UPDATE"));
+    let lacking = types(&snapshot(&p).await.unwrap());
+    assert!(!lacking.contains("CLIENT_UPDATE"));
+    assert_eq!(lacking.len(), all.len() - 1);
 }

@@ -122,6 +122,10 @@ struct OktaArgs {
     /// Delay added to every answer, in milliseconds.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
+    /// How long a member added to a group stays out of the group's member list after the 204
+    /// of the add, in milliseconds (Okta's reads lag its writes for a short while).
+    #[arg(long, default_value_t = 0)]
+    consistency_delay_ms: u64,
 }
 
 #[tokio::main]
@@ -137,7 +141,8 @@ async fn main() -> ExitCode {
                 .groups(args.groups)
                 .apps(args.apps)
                 .seed(args.seed)
-                .latency(Duration::from_millis(args.latency_ms));
+                .latency(Duration::from_millis(args.latency_ms))
+                .consistency_delay(Duration::from_millis(args.consistency_delay_ms));
             if let Some(limit) = args.rate_limit {
                 emulator = emulator.rate_limit(limit, Duration::from_secs(60));
             }

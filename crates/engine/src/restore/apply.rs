@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
@@ -19,7 +20,7 @@ use iamsnap_provider::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::diff::{FieldChange, field_changes};
+use crate::diff::FieldChange;
 use crate::restore::ids::LiveIds;
 use crate::restore::journal::{Journal, OpEnd, OpState};
 use crate::restore::spill::Positions;
@@ -33,6 +34,9 @@ pub struct ApplyOptions {
     /// Verify by reading the whole live state once, instead of each touched object by key,
     /// when more objects than this were touched (the requests one whole read takes).
     pub read_all_above: usize,
+    /// How long verification keeps re-reading an object that differs before it reports it:
+    /// providers answer reads from replicas that lag their writes for a short while.
+    pub settle: Duration,
 }
 
 impl Default for ApplyOptions {
@@ -40,6 +44,7 @@ impl Default for ApplyOptions {
         ApplyOptions {
             concurrency: 8,
             read_all_above: usize::MAX,
+            settle: Duration::from_secs(3),
         }
     }
 }
@@ -112,21 +117,21 @@ enum Ended {
 /// The plan's operations as a restore holds them: a few fields each, the rest read back from
 /// the plan's file when an operation runs or is verified. A restore that re-creates a whole
 /// organisation takes tens of bytes per operation, not the operations' records.
-struct Ops {
-    heads: Vec<Head>,
+pub(super) struct Ops {
+    pub(super) heads: Vec<Head>,
     file: Positions<PlannedOp>,
 }
 
-struct Head {
+pub(super) struct Head {
     seq: usize,
     level: usize,
     action: Action,
-    kind: Arc<str>,
+    pub(super) kind: Arc<str>,
     offset: u64,
 }
 
 impl Ops {
-    fn get(&self, i: usize) -> Result<PlannedOp, RestoreError> {
+    pub(super) fn get(&self, i: usize) -> Result<PlannedOp, RestoreError> {
         self.file
             .get(self.heads[i].offset)
             .map_err(RestoreError::Spill)
@@ -237,7 +242,7 @@ pub async fn apply(
     report.failures.sort_by_key(|f| f.seq);
     touched.sort_unstable();
     ids.forget_absent();
-    report.residual = verify(&touched, &ops, provider, &ids, options).await?;
+    report.residual = super::verify::verify(&touched, &ops, provider, &ids, options).await?;
     if report.failed == 0 {
         let summary = serde_json::json!({
             "done": report.done, "skipped": report.skipped, "residual": report.residual.len(),
@@ -592,142 +597,6 @@ async fn reconcile(
                 id: op.live_id.clone().unwrap_or_default(),
             })),
         },
-    }
-}
-
-/// Reads every touched object (`touched`: indices into the plan, in order) back and reports
-/// those that still differ from the snapshot: one by one, or, past `read_all_above` objects,
-/// through one read of the whole live state.
-async fn verify(
-    touched: &[usize],
-    ops: &Ops,
-    provider: &dyn WriteProvider,
-    ids: &LiveIds,
-    options: &ApplyOptions,
-) -> Result<Vec<Residual>, RestoreError> {
-    if touched.len() > options.read_all_above {
-        return read_back(touched, ops, provider, ids).await;
-    }
-    let checked: Vec<Result<Option<Residual>, RestoreError>> =
-        futures::stream::iter(touched.iter().copied())
-            .map(|i| async move {
-                let op = ops.get(i)?;
-                let live = provider
-                    .fetch(&op.kind, &op.key)
-                    .await
-                    .map_err(|e| redact::scrubbed(e.to_string()));
-                Ok(check_against(&op, live, provider, ids))
-            })
-            .buffered(options.concurrency.max(1))
-            .collect()
-            .await;
-    let mut residual = Vec::new();
-    for r in checked {
-        residual.extend(r?);
-    }
-    Ok(residual)
-}
-
-/// Checks the touched objects against one read of the whole live state, each as it arrives.
-async fn read_back(
-    touched: &[usize],
-    ops: &Ops,
-    provider: &dyn WriteProvider,
-    ids: &LiveIds,
-) -> Result<Vec<Residual>, RestoreError> {
-    let mut wanted: HashMap<Arc<str>, HashMap<String, usize>> = HashMap::new();
-    for &i in touched {
-        let op = ops.get(i)?;
-        wanted
-            .entry(ops.heads[i].kind.clone())
-            .or_default()
-            .insert(op.key, i);
-    }
-    let mut residual: Vec<(usize, Residual)> = Vec::new();
-    let read = crate::live::each_record(provider, |record| {
-        let at = wanted
-            .get_mut(record.kind.as_str())
-            .and_then(|keys| keys.remove(record.key.as_str()));
-        if let Some(i) = at {
-            let op = ops.get(i)?;
-            if let Some(r) = check_against(&op, Ok(Some(record)), provider, ids) {
-                residual.push((i, r));
-            }
-        }
-        Ok::<(), RestoreError>(())
-    })
-    .await?;
-    match read {
-        // Every touched object still wanted was not found.
-        Ok(()) => {
-            for i in wanted.into_values().flat_map(|keys| keys.into_values()) {
-                let op = ops.get(i)?;
-                if let Some(r) = check_against(&op, Ok(None), provider, ids) {
-                    residual.push((i, r));
-                }
-            }
-        }
-        Err(e) => {
-            residual.clear();
-            for &i in touched {
-                let op = ops.get(i)?;
-                residual.extend(
-                    check_against(&op, Err(redact::scrubbed(e.to_string())), provider, ids)
-                        .map(|r| (i, r)),
-                );
-            }
-        }
-    }
-    residual.sort_by_key(|(i, _)| *i);
-    Ok(residual.into_iter().map(|(_, r)| r).collect())
-}
-
-fn check_against(
-    op: &PlannedOp,
-    live: Result<Option<Record>, String>,
-    provider: &dyn WriteProvider,
-    ids: &LiveIds,
-) -> Option<Residual> {
-    let residual = |problem: Option<String>, fields: Vec<FieldChange>| Residual {
-        action: op.action,
-        kind: op.kind.clone(),
-        key: op.key.clone(),
-        problem,
-        fields,
-        cannot_restore: Vec::new(),
-    };
-    let live = match live {
-        Ok(live) => live,
-        Err(e) => {
-            return Some(residual(
-                Some(format!("could not be read back: {e}")),
-                Vec::new(),
-            ));
-        }
-    };
-    match (op.action, &op.desired, live) {
-        (Action::Delete, _, Some(_)) => Some(residual(Some("still present".into()), Vec::new())),
-        (Action::Delete, _, None) => None,
-        (_, _, None) => Some(residual(Some("missing".into()), Vec::new())),
-        (_, None, Some(_)) => None,
-        (_, Some(desired), Some(live)) => {
-            let recreated = desired.id != live.id;
-            let desired = provider.reachable(to_live(desired, ids), &live);
-            if same_state(&desired, &live) {
-                return None;
-            }
-            // A re-created object lacks what the connector cannot give back; differences on
-            // it are put down to that, and the operator is told so.
-            let cannot_restore = if recreated {
-                provider.cannot_restore(&desired)
-            } else {
-                Vec::new()
-            };
-            Some(Residual {
-                cannot_restore,
-                ..residual(None, field_changes(&live, &desired))
-            })
-        }
     }
 }
 

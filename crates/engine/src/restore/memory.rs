@@ -64,6 +64,10 @@ pub struct MemoryProvider {
     pub lose_on_create: Option<&'static str>,
     /// The key of an object the provider never lets a restore create (an app's own group).
     pub refused: Option<&'static str>,
+    /// Reads by key that miss a created object before it shows, like a replica lagging the
+    /// writes.
+    pub stale_reads: usize,
+    stale: Mutex<BTreeMap<(String, String), usize>>,
 }
 
 impl MemoryProvider {
@@ -83,6 +87,8 @@ impl MemoryProvider {
             me: None,
             lose_on_create: None,
             refused: None,
+            stale_reads: 0,
+            stale: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -141,6 +147,16 @@ impl ReadProvider for MemoryProvider {
     }
 
     async fn fetch(&self, kind: &str, key: &str) -> Result<Option<Record>, ProviderError> {
+        if let Some(misses) = self
+            .stale
+            .lock()
+            .unwrap()
+            .get_mut(&(kind.to_string(), key.to_string()))
+            .filter(|n| **n > 0)
+        {
+            *misses -= 1;
+            return Ok(None);
+        }
         Ok(self.find(kind, key))
     }
 
@@ -177,6 +193,10 @@ impl WriteProvider for MemoryProvider {
                     attrs.remove(field);
                 }
                 let id = record.id.clone();
+                self.stale
+                    .lock()
+                    .unwrap()
+                    .insert((record.kind.clone(), record.key.clone()), self.stale_reads);
                 self.records
                     .lock()
                     .unwrap()

@@ -23,6 +23,7 @@ pub mod render;
 pub mod resume;
 pub mod run;
 pub mod spill;
+mod verify;
 
 pub use apply::{ApplyOptions, ApplyReport, Failure, Residual, apply};
 pub use ids::LiveIds;

@@ -96,6 +96,7 @@ pub async fn prepare<'r>(
         concurrency: target.concurrency(),
         // Verifying through one more whole read costs what this read did.
         read_all_above: (target.stats().requests - before) as usize,
+        ..ApplyOptions::default()
     };
     let name = snapshot.info.name.clone();
     let records = snapshot

@@ -832,6 +832,43 @@ fn residuals_on_recreated_objects_are_explained_by_what_cannot_be_restored() {
     });
 }
 
+#[test]
+fn verification_reads_again_what_the_provider_has_not_caught_up_with() {
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalJournalStore::new(dir.path());
+        let mut live = MemoryProvider::new(damaged());
+        live.stale_reads = 2;
+        let report = restore(&snapshot(), &live, &store, &PlanOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(report.failed, 0);
+        assert_eq!(report.residual, [], "created objects show on a later read");
+
+        // An object still missing when the settle time is spent is reported.
+        let mut live = MemoryProvider::new(damaged());
+        live.stale_reads = usize::MAX;
+        let quick = ApplyOptions {
+            settle: std::time::Duration::from_millis(250),
+            ..ApplyOptions::default()
+        };
+        let started = std::time::Instant::now();
+        let report = restore_with(&snapshot(), &live, &store, &PlanOptions::default(), &quick)
+            .await
+            .unwrap();
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        assert!(
+            !report.residual.is_empty()
+                && report
+                    .residual
+                    .iter()
+                    .all(|r| r.problem.as_deref() == Some("missing")),
+            "{:?}",
+            report.residual
+        );
+    });
+}
+
 /// A journal store that stops writing after `limit` objects, like a process killed mid-run:
 /// operations it lets start but not end have taken effect at the provider.
 /// A journal store that fails every write after the first `limit`, and takes `delay` for each.

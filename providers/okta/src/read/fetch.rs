@@ -71,10 +71,13 @@ pub(crate) async fn policy(c: &OktaClient, key: &str) -> Result<Option<Value>, P
         "/api/v1/policies",
         &[("type", policy_type), ("limit", limits::POLICIES)],
     );
-    Ok(c.all(url)
-        .await?
-        .into_iter()
-        .find(|p| str_at(p, "/name") == name))
+    let policies = match c.all(url).await {
+        Ok(policies) => policies,
+        // The org does not have this policy type.
+        Err(e) if iamsnap_http::status_of(&e) == Some(400) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    Ok(policies.into_iter().find(|p| str_at(p, "/name") == name))
 }
 
 /// A rule of a policy, by `TYPE|policy name|rule name`; with its policy's id.
@@ -115,6 +118,24 @@ pub(crate) async fn user_type(c: &OktaClient, name: &str) -> Result<Option<Value
         .into_iter()
         .flatten()
         .find(|t| str_at(t, "/name") == name)
+        .cloned())
+}
+
+/// The user type whose profile schema has key `key`: the type of that name (`default`, the
+/// key of snapshots that kept one schema, is the default type).
+pub(crate) async fn schema_type(c: &OktaClient, key: &str) -> Result<Option<Value>, ProviderError> {
+    let types = c.get(&c.url("/api/v1/meta/types/user", &[])).await?;
+    Ok(types
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|t| {
+            if key == "default" {
+                t["default"] == true
+            } else {
+                str_at(t, "/name") == key
+            }
+        })
         .cloned())
 }
 
@@ -186,10 +207,13 @@ pub(crate) async fn record(
         },
         NETWORK_ZONE => zone(c, key).await?.map(records::zone).transpose(),
         USER_TYPE => user_type(c, key).await?.map(records::user_type).transpose(),
-        USER_SCHEMA => Ok(Some(records::user_schema(
-            c.get(&c.url("/api/v1/meta/schemas/user/default", &[]))
-                .await?,
-        ))),
+        USER_SCHEMA => match schema_type(c, key).await? {
+            Some(t) => {
+                let schema = c.get(&c.url(&records::schema_path(&t), &[])).await?;
+                Ok(Some(records::user_schema(&t, schema)))
+            }
+            None => Ok(None),
+        },
         GROUP_MEMBERSHIP => {
             let (group_name, login) = split_pair(kind, key)?;
             let (Some(g), Some(u)) = (group(c, group_name).await?, user(c, login).await?) else {

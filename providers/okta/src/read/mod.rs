@@ -5,13 +5,16 @@ pub(crate) mod fetch;
 pub(crate) mod me;
 
 use futures::{StreamExt, TryStreamExt};
+use iamsnap_http::status_of;
 use iamsnap_provider::{ProviderError, Record, RecordSink};
 use serde_json::Value;
 
 use crate::client::{OktaClient, Pages};
 use crate::records::{self, AppHead, GroupHead, Principal, str_at};
 
-/// Every policy type of the Management API; each is listed separately (`type` is required).
+/// Every policy type of the Management API; each is listed separately (`type` is required). A
+/// type the org lacks the feature of is answered with 400 and skipped; policies of any type
+/// are kept as Okta returns them, so a type's own fields need no code here.
 pub(crate) const POLICY_TYPES: &[&str] = &[
     "OKTA_SIGN_ON",
     "PASSWORD",
@@ -22,6 +25,10 @@ pub(crate) const POLICY_TYPES: &[&str] = &[
     "POST_AUTH_SESSION",
     "ENTITY_RISK",
     "DEVICE_SIGNAL_COLLECTION",
+    "SESSION_VIOLATION_DETECTION",
+    "CLIENT_UPDATE",
+    "IDENTITY_CLAIM_SOURCING",
+    "SELF_SERVICE_REGISTRATION",
 ];
 
 /// Concurrency kept for the chain of user pages (the deprovisioned search beside it is a few
@@ -229,7 +236,16 @@ impl Snapshot<'_> {
                     "/api/v1/policies",
                     &[("type", policy_type), ("limit", limits::POLICIES)],
                 );
-                for policy in c.all(url).await? {
+                let policies = match c.all(url).await {
+                    Ok(policies) => policies,
+                    // `E0000002 Invalid policy type`: the org does not have this type.
+                    Err(e) if status_of(&e) == Some(400) => {
+                        tracing::debug!(policy_type, "the org has no policies of this type");
+                        return Ok(());
+                    }
+                    Err(e) => return Err(e),
+                };
+                for policy in policies {
                     let id = str_at(&policy, "/id").to_string();
                     let key = records::policy_key(&policy);
                     self.send(records::policy(policy)?).await?;
@@ -257,13 +273,13 @@ impl Snapshot<'_> {
     async fn meta(&self) -> Result<(), ProviderError> {
         let c = self.client;
         let types = c.get(&c.url("/api/v1/meta/types/user", &[])).await?;
+        // Each user type has its own profile schema.
         for t in types.as_array().cloned().unwrap_or_default() {
+            let schema = c.get(&c.url(&records::schema_path(&t), &[])).await?;
+            self.send(records::user_schema(&t, schema)).await?;
             self.send(records::user_type(t)?).await?;
         }
-        let schema = c
-            .get(&c.url("/api/v1/meta/schemas/user/default", &[]))
-            .await?;
-        self.send(records::user_schema(schema)).await
+        Ok(())
     }
 
     /// Users holding roles, found through the IAM assignees list (paged in its JSON body).

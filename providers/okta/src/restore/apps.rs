@@ -1,12 +1,13 @@
-//! Apps and their user and group assignments. Only apps defined by their settings alone can
-//! be created (bookmark, SWA, OIDC clients, custom SAML); catalog apps must be added again
-//! from the catalog.
+//! Apps, the app sign-in policy each is bound to, and their user and group assignments. Only
+//! apps defined by their settings alone can be created (bookmark, the SWA, basic auth and
+//! secure password store templates, OIDC clients, custom SAML and SWA apps); catalog apps must
+//! be added again from the catalog.
 
 use iamsnap_provider::{Operation, Outcome, ProviderError, Record};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::{LiveId, Restore, activate_param, applied, unsupported, without};
+use super::{LiveId, Restore, activate_param, created_id, unsupported, without};
 use crate::kinds::*;
 use crate::read::fetch::{self, split_pair};
 use crate::records::str_at;
@@ -23,12 +24,42 @@ impl Restore<'_> {
             let id = str_at(&live, "/id").to_string();
             self.converge_status(&format!("/api/v1/apps/{id}"), &live, attrs)
                 .await?;
+            self.bind_policy(op, desired, &id, &live).await?;
             return Ok(Outcome::AlreadyDone { id });
         }
         let body = app_body(op, attrs, true)?;
         let active = activate_param(attrs);
         let url = c.url("/api/v1/apps", &[("activate", active)]);
-        applied(op, c.send(Method::POST, &url, Some(&body)).await?)
+        let live = c
+            .send(Method::POST, &url, Some(&body))
+            .await?
+            .unwrap_or_default();
+        let id = created_id(op, Some(live.clone()))?;
+        // Okta binds a new app to the default app sign-in policy.
+        self.bind_policy(op, desired, &id, &live).await?;
+        Ok(Outcome::Applied { id })
+    }
+
+    /// Binds app `id` (as `live` shows it) to the app sign-in policy the record names, when it
+    /// is bound to another.
+    async fn bind_policy(
+        &self,
+        op: &Operation,
+        desired: &Record,
+        id: &str,
+        live: &Value,
+    ) -> Result<(), ProviderError> {
+        let Some(policy) = desired.target("access_policy") else {
+            return Ok(());
+        };
+        let want = self.live(op, POLICY, &policy.id)?;
+        if access_policy(live) == Some(want.as_str()) {
+            return Ok(());
+        }
+        let c = self.c();
+        let path = format!("/api/v1/apps/{id}/policies/{want}");
+        c.send(Method::PUT, &c.url(&path, &[]), None).await?;
+        Ok(())
     }
 
     pub(super) async fn update_app(
@@ -47,6 +78,7 @@ impl Restore<'_> {
             .await?
             .unwrap_or_default();
         self.converge_status(&path, &live, attrs).await?;
+        self.bind_policy(op, desired, &id, &live).await?;
         Ok(Outcome::Applied { id })
     }
 
@@ -160,31 +192,45 @@ impl Restore<'_> {
     }
 }
 
-/// What an app create or replace sends: settings without status and signing keys; custom SAML
-/// apps without their generated `name`. Catalog apps cannot be created from settings.
+/// The id of the app sign-in policy an app (as the API returns it) is bound to.
+fn access_policy(app: &Value) -> Option<&str> {
+    app.pointer("/_links/accessPolicy/href")
+        .and_then(Value::as_str)
+        .and_then(|href| href.rsplit('/').next())
+}
+
+/// What an app create or replace sends: settings without status, signing keys and the policy
+/// binding (a call of its own); custom apps without the `name` Okta generates. Catalog apps
+/// cannot be created from settings.
 fn app_body(op: &Operation, attrs: &Value, create: bool) -> Result<Value, ProviderError> {
-    let custom_saml = custom_saml(attrs);
     if create && let Some(reason) = from_catalog(attrs) {
         return Err(unsupported(op, &reason));
     }
-    let mut body = without(attrs, &["status"]);
+    let mut body = without(attrs, &["status", "accessPolicy"]);
     if let Some(credentials) = body.get_mut("credentials").and_then(Value::as_object_mut) {
         credentials.remove("signing");
     }
-    if create && custom_saml {
+    if create && custom(attrs) {
         body.as_object_mut().map(|m| m.remove("name"));
     }
     Ok(body)
 }
 
+/// Apps Okta creates from their settings alone, by `name`.
+const FROM_SETTINGS: &[&str] = &[
+    "bookmark",
+    "template_swa",
+    "template_swa3field",
+    "template_basic_auth",
+    "template_sps",
+    "oidc_client",
+];
+
 /// Why an app cannot be created from its settings, if it cannot: a catalog (OIN) app comes
 /// back only from the catalog.
 pub(super) fn from_catalog(attrs: &Value) -> Option<String> {
     let name = str_at(attrs, "/name");
-    let from_settings = matches!(
-        name,
-        "bookmark" | "template_swa" | "template_swa3field" | "oidc_client"
-    ) || custom_saml(attrs);
+    let from_settings = FROM_SETTINGS.contains(&name) || custom(attrs);
     (!from_settings).then(|| {
         format!(
             "{name} is a catalog (OIN) app; add it again from the Okta catalog, then restore its assignments"
@@ -192,10 +238,14 @@ pub(super) fn from_catalog(attrs: &Value) -> Option<String> {
     })
 }
 
-/// A SAML app defined by its own settings (an ACS URL) rather than taken from the catalog.
-pub(super) fn custom_saml(attrs: &Value) -> bool {
-    str_at(attrs, "/signOnMode") == "SAML_2_0"
-        && attrs.pointer("/settings/signOn/ssoAcsUrl").is_some()
+/// An app defined by its own settings rather than taken from the catalog, whose `name` Okta
+/// generates: SAML with an ACS URL, SWA (`AUTO_LOGIN`) with a login URL.
+pub(super) fn custom(attrs: &Value) -> bool {
+    match str_at(attrs, "/signOnMode") {
+        "SAML_2_0" => attrs.pointer("/settings/signOn/ssoAcsUrl").is_some(),
+        "AUTO_LOGIN" => attrs.pointer("/settings/signOn/loginUrl").is_some(),
+        _ => false,
+    }
 }
 
 fn app_group_body(attrs: &Value) -> Value {

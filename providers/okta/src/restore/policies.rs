@@ -88,6 +88,11 @@ impl Restore<'_> {
         let policy = self.policy_of(op, desired).await?;
         if let Some((_, live)) = fetch::policy_rule(c, &op.key).await? {
             let id = str_at(&live, "/id").to_string();
+            if attrs["system"] == true {
+                // The default rule Okta made with its re-created policy: brought to the
+                // snapshot's.
+                return self.update_policy_rule(op, desired, Ok(id)).await;
+            }
             self.converge_status(
                 &format!("/api/v1/policies/{policy}/rules/{id}"),
                 &live,
@@ -227,6 +232,7 @@ impl Restore<'_> {
                 GROUP,
             )?;
             self.map_ids(op, body, &format!("/conditions/people/users/{list}"), USER)?;
+            self.map_ids(op, body, &format!("/conditions/userType/{list}"), USER_TYPE)?;
             self.map_ids(
                 op,
                 body,

@@ -6,10 +6,10 @@ use iamsnap_provider::{Operation, Outcome, ProviderError, Record};
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 
-use super::{LiveId, Restore, SIGNED_IN, applied, created_id, done, unsupported};
+use super::{LiveId, Restore, SIGNED_IN, applied, created_id, done, precondition, unsupported};
 use crate::kinds::*;
 use crate::read::fetch;
-use crate::records::str_at;
+use crate::records::{self, str_at};
 
 impl Restore<'_> {
     pub(super) async fn create_user(
@@ -31,7 +31,7 @@ impl Restore<'_> {
             Ok(created) => created,
             Err(e) if status_of(&e) == Some(400) => {
                 let Some(live) = fetch::user(c, &op.key).await? else {
-                    return Err(e);
+                    return Err(self.undefined_property(op, desired, e).await);
                 };
                 let id = str_at(&live, "/id").to_string();
                 self.converge_user(&id, str_at(&live, "/status"), str_at(attrs, "/status"))
@@ -170,16 +170,66 @@ impl Restore<'_> {
         self.delete_at(&path, id).await
     }
 
-    pub(super) async fn update_schema(&self, desired: &Record) -> Result<Outcome, ProviderError> {
+    /// Okta's refusal of a profile attribute its user type's schema does not define (400
+    /// E0000001 "Property name 'x' is not defined in profile"), said as what to restore first;
+    /// any other error as it is.
+    async fn undefined_property(
+        &self,
+        op: &Operation,
+        desired: &Record,
+        e: ProviderError,
+    ) -> ProviderError {
+        let message = e.to_string();
+        let Some(name) = message
+            .split("Property name '")
+            .nth(1)
+            .and_then(|rest| rest.split_once('\''))
+            .map(|(name, _)| name.to_string())
+        else {
+            return e;
+        };
+        let c = self.c();
+        let live_type = desired
+            .target("type")
+            .and_then(|t| self.ids.live_id(USER_TYPE, &t.id));
+        let type_name = match live_type {
+            Some(id) => c
+                .get(&c.url(&format!("/api/v1/meta/types/user/{id}"), &[]))
+                .await
+                .ok()
+                .map(|t| str_at(&t, "/name").to_string()),
+            None => None,
+        }
+        .unwrap_or_else(|| "default".to_string());
+        precondition(
+            op,
+            &format!(
+                "its profile attribute {name} is not defined in the profile schema of user type {type_name}; restore okta.user_schema {type_name} (its custom attribute {name}) first"
+            ),
+        )
+    }
+
+    /// Brings the custom attributes of a user type's profile schema to the snapshot's. The
+    /// schema comes and goes with its type: a re-created type's schema is updated.
+    pub(super) async fn update_schema(
+        &self,
+        op: &Operation,
+        desired: &Record,
+    ) -> Result<Outcome, ProviderError> {
         let c = self.c();
         let attrs = &desired.attrs;
-        let url = c.url("/api/v1/meta/schemas/user/default", &[]);
+        let Some(user_type) = fetch::schema_type(c, &op.key).await? else {
+            return Err(precondition(
+                op,
+                &format!("user type {} does not exist live; restore it first", op.key),
+            ));
+        };
+        let url = c.url(&records::schema_path(&user_type), &[]);
         let live = c.get(&url).await?;
         let body = schema_body(attrs, &live);
-        c.send(Method::POST, &url, Some(&body)).await?;
-        Ok(Outcome::Applied {
-            id: "default".into(),
-        })
+        let updated = c.send(Method::POST, &url, Some(&body)).await?;
+        let id = records::user_schema(&user_type, updated.unwrap_or(live)).id;
+        Ok(Outcome::Applied { id })
     }
 }
 

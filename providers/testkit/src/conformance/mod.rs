@@ -82,7 +82,9 @@ pub trait Subject: Send + Sync {
     fn connect(&self, config: &Path, name: &str) -> Result<Connector, String>;
 
     /// Deletes `record` (which carries `system`'s live ids) through the system's own API,
-    /// never through the connector, with whatever the API requires to go first.
+    /// never through the connector, with whatever the API requires to go first. An object of
+    /// a kind the connector never deletes (one that exists only with another, such as a user
+    /// type's profile schema) is emptied instead: the restore then plans its update.
     async fn delete(&self, system: &Self::System, record: &Record) -> Result<(), String>;
 
     /// Why an incident must leave `record` alone (an object the provider never lets go), if

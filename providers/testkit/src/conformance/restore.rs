@@ -335,10 +335,19 @@ async fn restore_after_incident(
         .operations
         .to_vec()
         .map_err(|e| format!("reading the plan failed: {e}"))?;
+    // A kind the connector never deletes exists only with another: the incident emptied it.
+    let emptied: BTreeSet<&str> = writer
+        .kinds()
+        .iter()
+        .filter(|k| !k.capabilities.delete)
+        .map(|k| k.name)
+        .collect();
     let mut problems = Vec::new();
     for record in deleted {
         let created = ops.iter().any(|op| {
-            op.action == Action::Create && op.kind == record.kind && op.key == record.key
+            let brought_back = op.action == Action::Create
+                || op.action == Action::Update && emptied.contains(op.kind.as_str());
+            brought_back && op.kind == record.kind && op.key == record.key
         });
         let skipped = prepared
             .plan

@@ -1,5 +1,5 @@
 //! What every Okta endpoint shares: error bodies, `limit`/`after` paging with `Link` headers,
-//! and the tiny subset of Okta's filter expressions the connector and tests use.
+//! and how `filter` and `search` are applied to a list.
 
 use std::collections::HashMap;
 
@@ -7,6 +7,8 @@ use axum::Json;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
+
+use super::expr::Expr;
 
 /// An Okta error answer: `{errorCode, errorSummary, errorLink, errorId, errorCauses}`.
 #[derive(Debug)]
@@ -226,58 +228,25 @@ where
     (ids, next)
 }
 
-/// One `attribute eq "value"` condition of Okta's `filter`/`search` expressions; several may be
-/// joined with `and`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Condition {
-    pub attribute: String,
-    pub value: String,
-}
-
-/// Parses `a eq "x" and b eq "y"`. Anything else is a 400, as in Okta.
-pub(crate) fn parse_expression(expr: &str) -> Result<Vec<Condition>, ApiError> {
-    let mut out = Vec::new();
-    for part in expr.split(" and ") {
-        let part = part.trim();
-        let Some((attribute, rest)) = part.split_once(" eq ") else {
-            return Err(ApiError::bad_request(format!(
-                "Invalid search criteria. Unsupported expression: {part}"
-            )));
-        };
-        let value = rest.trim().trim_matches('"').to_string();
-        out.push(Condition {
-            attribute: attribute.trim().to_string(),
-            value,
-        });
-    }
-    Ok(out)
-}
-
-/// The conditions of `filter` and `search` together.
-pub(crate) fn conditions(params: &Params) -> Result<Vec<Condition>, ApiError> {
+/// The expressions of `filter` and `search` together (both must hold), `None` when neither
+/// is given.
+pub(crate) fn expression(params: &Params) -> Result<Option<Expr>, ApiError> {
     let mut all = Vec::new();
     for key in ["filter", "search"] {
-        if let Some(expr) = params.get(key) {
-            all.extend(parse_expression(expr)?);
+        if let Some(text) = params.get(key) {
+            all.push(Expr::parse(text)?);
         }
     }
-    Ok(all)
+    Ok(match all.len() {
+        0 => None,
+        1 => all.pop(),
+        _ => Some(Expr::And(all)),
+    })
 }
 
-/// True when `value` matches every condition (attributes are JSON pointers written with dots).
-pub(crate) fn matches(value: &Value, conditions: &[Condition]) -> bool {
-    conditions.iter().all(|c| {
-        let pointer = format!("/{}", c.attribute.replace('.', "/"));
-        match value.pointer(&pointer) {
-            Some(Value::String(s)) => s.eq_ignore_ascii_case(&c.value),
-            // Numbers and booleans compare by their JSON text (`clearanceLevel eq "2"`).
-            Some(other) => {
-                let text = other.to_string();
-                text == c.value
-            }
-            None => false,
-        }
-    })
+/// True when `value` satisfies `expr` (or there is none).
+pub(crate) fn matches(value: &Value, expr: Option<&Expr>) -> bool {
+    expr.is_none_or(|e| e.holds_on(value))
 }
 
 /// Reads a JSON request body, answering Okta's 400 when it is not JSON.

@@ -19,10 +19,12 @@
 //! activation and when a user is created or changed.
 
 mod api;
+mod expr;
 mod model;
 mod read;
 mod rules;
 mod seed;
+mod user;
 mod write;
 
 use std::collections::{HashMap, VecDeque};
@@ -52,6 +54,7 @@ pub struct OktaEmulator {
     port: u16,
     rate_limit: Option<(u64, Duration)>,
     latency: Duration,
+    consistency_delay: Duration,
 }
 
 impl OktaEmulator {
@@ -67,6 +70,7 @@ impl OktaEmulator {
             port: 0,
             rate_limit: None,
             latency: Duration::ZERO,
+            consistency_delay: Duration::ZERO,
         }
     }
 
@@ -125,6 +129,14 @@ impl OktaEmulator {
         self
     }
 
+    /// How long a member added to a group through the API stays out of what reads return
+    /// (the group's member list, the user's groups) after the 204 of the add: real Okta's reads
+    /// lag its writes for a short while.
+    pub fn consistency_delay(mut self, delay: Duration) -> Self {
+        self.consistency_delay = delay;
+        self
+    }
+
     /// Seeds the org and starts serving it on 127.0.0.1.
     pub async fn start(self) -> std::io::Result<RunningOkta> {
         let spec = seed::SeedSpec {
@@ -141,6 +153,7 @@ impl OktaEmulator {
         let base_url = format!("http://127.0.0.1:{}", addr.port());
         let mut org = org;
         org.base = base_url.clone();
+        org.consistency_delay = self.consistency_delay;
         let shared = Arc::new(Shared {
             org: RwLock::new(org),
             token: self.token,

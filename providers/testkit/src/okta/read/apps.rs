@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::{Q, S, after, page_values};
 use crate::okta::Shared;
-use crate::okta::api::{ApiError, ApiResult, conditions, limit, matches, ok, page, take_page};
+use crate::okta::api::{ApiError, ApiResult, expression, limit, matches, ok, page, take_page};
 use crate::okta::model::{Org, ts};
 
 pub(super) fn routes() -> Router<Arc<Shared>> {
@@ -26,7 +26,7 @@ pub(super) fn routes() -> Router<Arc<Shared>> {
 
 async fn list_apps(State(s): S, Query(p): Q) -> ApiResult {
     let org = s.read();
-    let conds = conditions(&p)?;
+    let expr = expression(&p)?;
     let q = p.get("q").map(|q| q.to_lowercase());
     page_values(
         &org,
@@ -42,7 +42,7 @@ async fn list_apps(State(s): S, Query(p): Q) -> ApiResult {
                         .is_some_and(|n| n.to_lowercase().starts_with(q))
                 })
             });
-            hit && matches(a, &conds)
+            hit && matches(a, expr.as_ref())
         },
     )
 }

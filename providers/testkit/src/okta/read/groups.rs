@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::{Q, S, after, page_values};
 use crate::okta::Shared;
 use crate::okta::api::{
-    ApiError, ApiResult, conditions, limit, matches, ok, page_of_text, take_page,
+    ApiError, ApiResult, expression, limit, matches, ok, page_of_text, take_page,
 };
 
 pub(super) fn routes() -> Router<Arc<Shared>> {
@@ -25,7 +25,7 @@ pub(super) fn routes() -> Router<Arc<Shared>> {
 
 async fn list_groups(State(s): S, Query(p): Q) -> ApiResult {
     let org = s.read();
-    let conds = conditions(&p)?;
+    let expr = expression(&p)?;
     let q = p.get("q").map(|q| q.to_lowercase());
     page_values(
         &org,
@@ -39,7 +39,7 @@ async fn list_groups(State(s): S, Query(p): Q) -> ApiResult {
                     .and_then(Value::as_str)
                     .is_some_and(|n| n.to_lowercase().starts_with(q))
             });
-            name_hit && matches(g, &conds)
+            name_hit && matches(g, expr.as_ref())
         },
     )
 }

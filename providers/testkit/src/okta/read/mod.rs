@@ -16,7 +16,8 @@ use axum::extract::{Query, State};
 use serde_json::Value;
 
 pub(crate) use apps::app_user_json;
-pub(crate) use roles::find_role;
+pub(crate) use meta::{schema_json, type_json};
+pub(crate) use roles::{Holder, find_role, known_app_name, role_json};
 
 use super::Shared;
 use super::api::{ApiResult, Params, limit, page};

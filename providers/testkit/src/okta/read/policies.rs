@@ -10,9 +10,9 @@ use serde_json::Value;
 
 use super::{Q, S, after, page_values};
 use crate::okta::Shared;
-use crate::okta::api::{ApiError, ApiResult, Params, conditions, limit, matches, ok, page};
+use crate::okta::api::{ApiError, ApiResult, Params, expression, limit, matches, ok, page};
 use crate::okta::model::Org;
-use crate::okta::seed::POLICY_TYPES;
+use crate::okta::write::invalid_type;
 
 pub(super) fn routes() -> Router<Arc<Shared>> {
     Router::new()
@@ -32,10 +32,8 @@ async fn list_policies(State(s): S, Query(p): Q) -> ApiResult {
             "type: The field cannot be left blank",
         ));
     };
-    if !POLICY_TYPES.contains(&kind.as_str()) {
-        return Err(ApiError::bad_request(format!(
-            "Invalid policy type: {kind}"
-        )));
+    if !org.policy_types.contains(kind.as_str()) {
+        return Err(invalid_type());
     }
     let status = p.get("status").cloned();
     let mut of_type: Vec<&Value> = org
@@ -114,14 +112,14 @@ async fn policy_rule(State(s): S, Path((id, rule)): Path<(String, String)>) -> A
 
 async fn list_zones(State(s): S, Query(p): Q) -> ApiResult {
     let org = s.read();
-    let conds = conditions(&p)?;
+    let expr = expression(&p)?;
     page_values(
         &org,
         "/api/v1/zones",
         &p,
         (20, 200),
         org.zones.range::<str, _>((after(&p), Unbounded)),
-        |z| matches(z, &conds),
+        |z| matches(z, expr.as_ref()),
     )
 }
 

@@ -1,5 +1,6 @@
 //! Users: the list (with `search`, `filter` and `q`), one user, a user's groups.
 
+use std::cell::OnceCell;
 use std::ops::Bound::Unbounded;
 use std::sync::Arc;
 
@@ -10,9 +11,9 @@ use serde_json::Value;
 
 use super::{Q, S, after};
 use crate::okta::Shared;
-use crate::okta::api::{
-    ApiError, ApiResult, conditions, limit, matches, ok, page, page_of_text, take_page,
-};
+use crate::okta::api::{ApiError, ApiResult, expression, limit, ok, page, page_of_text, take_page};
+use crate::okta::expr::{Expr, at_path};
+use crate::okta::model::User;
 
 pub(super) fn routes() -> Router<Arc<Shared>> {
     Router::new()
@@ -23,11 +24,7 @@ pub(super) fn routes() -> Router<Arc<Shared>> {
 
 async fn list_users(State(s): S, Query(p): Q) -> ApiResult {
     let org = s.read();
-    let conds = conditions(&p)?;
-    let wants_status = conds.iter().any(|c| c.attribute == "status");
-    // The connector's only expression (`status eq "DEPROVISIONED"`) is read off the user
-    // itself, without rendering every user of the org to test it.
-    let status_only = conds.iter().all(|c| c.attribute == "status");
+    let expr = expression(&p)?;
     let q = p.get("q").map(|q| q.to_lowercase());
     let limit = limit(&p, 200, 200);
     let mut body = Vec::with_capacity(limit * 1_200);
@@ -36,8 +33,9 @@ async fn list_users(State(s): S, Query(p): Q) -> ApiResult {
     let mut taken = 0;
     let mut next = None;
     for (id, user) in org.users.range::<str, _>((after(&p), Unbounded)) {
-        // Okta leaves deprovisioned users out unless the expression asks for a status.
-        if !wants_status && user.status == "DEPROVISIONED" {
+        // The reference: the plain list leaves deprovisioned users out, a `filter` or `search`
+        // returns them.
+        if expr.is_none() && user.status == "DEPROVISIONED" {
             continue;
         }
         if let Some(q) = &q {
@@ -52,21 +50,11 @@ async fn list_users(State(s): S, Query(p): Q) -> ApiResult {
                 continue;
             }
         }
-        let rendered = if status_only {
-            if !conds
-                .iter()
-                .all(|c| user.status.eq_ignore_ascii_case(&c.value))
-            {
-                continue;
-            }
-            None
-        } else {
-            let json = user.to_json(&org.base);
-            if !matches(&json, &conds) {
-                continue;
-            }
-            Some(json)
-        };
+        if let Some(expr) = &expr
+            && !holds(expr, user, &org.base)
+        {
+            continue;
+        }
         if taken == limit {
             next = last.map(str::to_string);
             break;
@@ -74,10 +62,7 @@ async fn list_users(State(s): S, Query(p): Q) -> ApiResult {
         if taken > 0 {
             body.push(b',');
         }
-        match rendered {
-            Some(json) => serde_json::to_writer(&mut body, &json).expect("JSON to memory"),
-            None => user.write_json(&org.base, &mut body),
-        }
+        user.write_json(&org.base, &mut body);
         taken += 1;
         last = Some(id);
     }
@@ -123,4 +108,20 @@ async fn user_groups(State(s): S, Path(id): Path<String>, Query(p): Q) -> ApiRes
         items,
         next,
     ))
+}
+
+/// Whether `user` satisfies `expr`. What searches mostly read (status, id, type, profile
+/// attributes) is read off the user itself: a search of a large org does not render every user
+/// as JSON to test it.
+fn holds(expr: &Expr, user: &User, base: &str) -> bool {
+    let rendered: OnceCell<Value> = OnceCell::new();
+    expr.holds(&|attribute| match attribute {
+        "status" => Some(Value::from(user.status)),
+        "id" => Some(Value::from(user.id.as_str())),
+        "type.id" => Some(Value::from(user.type_id.as_str())),
+        _ => match attribute.strip_prefix("profile.") {
+            Some(name) => user.profile.value(name),
+            None => at_path(rendered.get_or_init(|| user.to_json(base)), attribute).cloned(),
+        },
+    })
 }

@@ -21,6 +21,7 @@ pub(super) fn routes() -> Router<Arc<Shared>> {
         .route("/api/v1/apps", post(create_app))
         .route("/api/v1/apps/{id}", put(replace_app).delete(delete_app))
         .route("/api/v1/apps/{id}/lifecycle/{action}", post(app_lifecycle))
+        .route("/api/v1/apps/{id}/policies/{policy}", put(assign_policy))
         .route("/api/v1/apps/{id}/users", post(assign_app_user))
         .route(
             "/api/v1/apps/{id}/users/{user}",
@@ -32,20 +33,24 @@ pub(super) fn routes() -> Router<Arc<Shared>> {
         )
 }
 
-/// Apps the API can create from settings alone: bookmark, SWA templates, OIDC clients and
-/// custom SAML apps (`SAML_2_0` with `settings.signOn`).
+/// Apps the API can create from settings alone: bookmark, the SWA, basic-auth and secure
+/// password store templates, OIDC clients, and custom apps: SAML (`SAML_2_0` with
+/// `settings.signOn.ssoAcsUrl`) and SWA (`AUTO_LOGIN` with `settings.signOn.loginUrl`), whose
+/// `name` Okta generates.
 fn creatable(body: &Value) -> Result<(), ApiError> {
     let name = body["name"].as_str().unwrap_or_default();
     let mode = body["signOnMode"].as_str().unwrap_or_default();
-    let custom_saml = mode == "SAML_2_0" && body.pointer("/settings/signOn/ssoAcsUrl").is_some();
+    let custom = generates_name(body);
     let known = matches!(
         (name, mode),
         ("bookmark", "BOOKMARK")
             | ("template_swa", "BROWSER_PLUGIN")
             | ("template_swa3field", "BROWSER_PLUGIN")
+            | ("template_basic_auth", "BASIC_AUTH")
+            | ("template_sps", "SECURE_PASSWORD_STORE")
             | ("oidc_client", "OPENID_CONNECT")
     );
-    if !known && !custom_saml {
+    if !known && !custom {
         return Err(ApiError::validation(
             "name",
             format!(
@@ -59,7 +64,51 @@ fn creatable(body: &Value) -> Result<(), ApiError> {
             "label: The field cannot be left blank",
         ));
     }
+    if matches!(mode, "BASIC_AUTH" | "SECURE_PASSWORD_STORE")
+        && body
+            .pointer("/settings/app/url")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+    {
+        return Err(ApiError::validation(
+            "settings.app.url",
+            "settings.app.url: The field cannot be left blank",
+        ));
+    }
     Ok(())
+}
+
+/// A custom SAML or SWA app: Okta names it itself.
+fn generates_name(body: &Value) -> bool {
+    match body["signOnMode"].as_str() {
+        Some("SAML_2_0") => body.pointer("/settings/signOn/ssoAcsUrl").is_some(),
+        Some("AUTO_LOGIN") => body.pointer("/settings/signOn/loginUrl").is_some(),
+        _ => false,
+    }
+}
+
+/// The name Okta gives a custom app: its label's letters and digits (after the org's name for
+/// SAML apps), numbered when taken.
+fn generated_name(org: &Org, body: &Value) -> String {
+    let slug: String = body["label"]
+        .as_str()
+        .unwrap_or_default()
+        .to_lowercase()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    let taken = |name: &str| org.apps.values().any(|a| a["name"] == name);
+    if body["signOnMode"] == "SAML_2_0" {
+        (1..)
+            .map(|n| format!("examplecom_{slug}_{n}"))
+            .find(|name| !taken(name))
+            .expect("some number is free")
+    } else {
+        std::iter::once(slug.clone())
+            .chain((1..).map(|n| format!("{slug}_{n}")))
+            .find(|name| !taken(name))
+            .expect("some number is free")
+    }
 }
 
 async fn create_app(State(s): S, Query(p): Q, body: Bytes) -> ApiResult {
@@ -68,15 +117,8 @@ async fn create_app(State(s): S, Query(p): Q, body: Bytes) -> ApiResult {
     let mut org = s.write();
     let id = org.new_id("0oa");
     let now = ts(org.write_time());
-    if body["signOnMode"] == "SAML_2_0" {
-        let slug: String = body["label"]
-            .as_str()
-            .unwrap_or_default()
-            .to_lowercase()
-            .chars()
-            .filter(char::is_ascii_alphanumeric)
-            .collect();
-        body["name"] = json!(format!("examplecom_{slug}_1"));
+    if generates_name(&body) {
+        body["name"] = json!(generated_name(&org, &body));
     }
     if matches!(
         body["signOnMode"].as_str(),
@@ -105,11 +147,40 @@ async fn create_app(State(s): S, Query(p): Q, body: Bytes) -> ApiResult {
     if body.get("features").is_none() {
         body["features"] = json!([]);
     }
-    body["_links"] = json!({"self": {"href": format!("/api/v1/apps/{id}")}});
+    // Every new app starts bound to the default app sign-in policy.
+    let policy = org.default_access_policy().unwrap_or_default();
+    body["_links"] = app_links(&id, &policy);
     org.apps.insert(id.clone(), body.clone());
     org.app_users.insert(id.clone(), Default::default());
     org.app_groups.insert(id, Default::default());
     created(body)
+}
+
+/// An app's `_links`: itself, and the app sign-in policy it is bound to.
+pub(crate) fn app_links(id: &str, policy: &str) -> Value {
+    json!({"self": {"href": format!("/api/v1/apps/{id}")},
+           "accessPolicy": {"href": format!("/api/v1/policies/{policy}")}})
+}
+
+/// `PUT /api/v1/apps/{appId}/policies/{policyId}`: binds the app to another app sign-in
+/// policy, replacing the one it had.
+async fn assign_policy(State(s): S, Path((id, policy)): Path<(String, String)>) -> ApiResult {
+    let mut org = s.write();
+    if !org.apps.contains_key(&id) {
+        return Err(ApiError::not_found(&id, "AppInstance"));
+    }
+    match org.policies.get(&policy) {
+        None => return Err(ApiError::not_found(&policy, "Policy")),
+        Some(p) if p["type"] != "ACCESS_POLICY" => {
+            return Err(ApiError::validation(
+                "policyId",
+                format!("policyId: {policy} is not an app sign-in policy (ACCESS_POLICY)"),
+            ));
+        }
+        Some(_) => {}
+    }
+    org.apps.get_mut(&id).expect("the app")["_links"] = app_links(&id, &policy);
+    no_content()
 }
 
 async fn replace_app(State(s): S, Path(id): Path<String>, body: Bytes) -> ApiResult {

@@ -125,6 +125,13 @@ async fn rule_lifecycle(State(s): S, Path((id, action)): Path<(String, String)>)
         .rules
         .get_mut(&id)
         .ok_or_else(|| ApiError::not_found(&id, "GroupRule"))?;
+    if rule["status"] == "INVALID" {
+        // Only an update that names existing groups makes an invalid rule usable again.
+        return Err(ApiError::validation(
+            "status",
+            "status: The group rule is INVALID (a group it assigns users to was deleted); update it first",
+        ));
+    }
     rule["status"] = json!(status);
     rule["lastUpdated"] = json!(now);
     org.run_rule(&id);

@@ -122,6 +122,16 @@ async fn delete_group(State(s): S, Path(id): Path<String>) -> ApiResult {
             role.target_groups.remove(&id);
         }
     }
+    // A rule that assigns users to the deleted group can no longer run: Okta marks it INVALID
+    // and keeps it until it is changed or deleted.
+    for rule in o.rules.values_mut() {
+        let targets = rule
+            .pointer("/actions/assignUserToGroups/groupIds")
+            .and_then(Value::as_array);
+        if targets.is_some_and(|t| t.iter().any(|g| g == id.as_str())) {
+            rule["status"] = json!("INVALID");
+        }
+    }
     no_content()
 }
 
@@ -132,7 +142,14 @@ async fn add_member(State(s): S, Path((id, user)): Path<(String, String)>) -> Ap
         .user_id_by_ref(&user)
         .ok_or_else(|| ApiError::not_found(&user, "User"))?;
     let now = ts(org.write_time());
-    org.members.entry(id.clone()).or_default().insert(uid);
+    if org
+        .members
+        .entry(id.clone())
+        .or_default()
+        .insert(uid.clone())
+    {
+        org.added_member(&id, &uid);
+    }
     org.groups.get_mut(&id).expect("group")["lastMembershipUpdated"] = json!(now);
     no_content()
 }

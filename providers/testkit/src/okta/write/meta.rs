@@ -11,7 +11,9 @@ use serde_json::{Value, json};
 use super::{S, duplicate, forbidden};
 use crate::okta::Shared;
 use crate::okta::api::{ApiError, ApiResult, created, json_body, no_content, ok};
-use crate::okta::model::ts;
+use crate::okta::model::{Profile, ts};
+use crate::okta::read::{schema_json, type_json};
+use crate::okta::seed::{add_schema, type_schema};
 
 pub(super) fn routes() -> Router<Arc<Shared>> {
     Router::new()
@@ -22,7 +24,7 @@ pub(super) fn routes() -> Router<Arc<Shared>> {
                 .put(update_user_type)
                 .delete(delete_user_type),
         )
-        .route("/api/v1/meta/schemas/user/default", post(update_schema))
+        .route("/api/v1/meta/schemas/user/{id}", post(update_schema))
 }
 
 async fn create_user_type(State(s): S, body: Bytes) -> ApiResult {
@@ -44,8 +46,12 @@ async fn create_user_type(State(s): S, body: Bytes) -> ApiResult {
         "id": id, "name": name, "displayName": body["displayName"], "description": body["description"],
         "default": false, "createdBy": org.me, "lastUpdatedBy": org.me, "created": now, "lastUpdated": now,
     });
-    org.user_types.insert(id, value.clone());
-    created(value)
+    org.user_types.insert(id.clone(), value.clone());
+    // A new type's users have the base attributes only, until custom ones are added to its
+    // schema.
+    let display = body["displayName"].as_str().unwrap_or_default().to_string();
+    add_schema(&mut org, &id, type_schema(&name, &display));
+    created(type_json(&org, &value))
 }
 
 async fn update_user_type(State(s): S, Path(id): Path<String>, body: Bytes) -> ApiResult {
@@ -70,7 +76,8 @@ async fn update_user_type(State(s): S, Path(id): Path<String>, body: Bytes) -> A
         }
     }
     t["lastUpdated"] = json!(now);
-    ok(t.clone())
+    let t = t.clone();
+    ok(type_json(&org, &t))
 }
 
 async fn delete_user_type(State(s): S, Path(id): Path<String>) -> ApiResult {
@@ -86,40 +93,79 @@ async fn delete_user_type(State(s): S, Path(id): Path<String>) -> ApiResult {
         return Err(ApiError::bad_request("The user type is in use by users."));
     }
     org.user_types.remove(&id);
+    if let Some(schema) = org.type_schemas.remove(&id) {
+        org.schemas.remove(&schema);
+    }
     no_content()
 }
 
-/// Partial update of the custom properties; a property set to `null` is removed. Base
-/// properties' definitions are Okta's and stay as they are.
-async fn update_schema(State(s): S, body: Bytes) -> ApiResult {
+/// Partial update of the custom properties; a property set to `null` is removed, and with it
+/// the values the users of the schema's type held for it. Base properties' definitions are
+/// Okta's and stay as they are.
+async fn update_schema(State(s): S, Path(id): Path<String>, body: Bytes) -> ApiResult {
     let body = json_body(&body)?;
     let mut org = s.write();
+    let sid = org
+        .schema_id(&id)
+        .ok_or_else(|| ApiError::not_found(&id, "UserSchema"))?;
     let updates = body
         .pointer("/definitions/custom/properties")
         .and_then(Value::as_object)
         .cloned()
         .unwrap_or_default();
+    let base: Vec<String> = org.schemas[&sid]
+        .pointer("/definitions/base/properties")
+        .and_then(Value::as_object)
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default();
+    for (name, definition) in &updates {
+        if base.contains(name) {
+            return Err(ApiError::validation(
+                name,
+                format!("{name}: A custom property cannot have the name of a base property"),
+            ));
+        }
+        if !definition.is_null() && definition["type"].as_str().is_none() {
+            return Err(ApiError::validation(
+                "type",
+                format!("{name}.type: The field cannot be left blank"),
+            ));
+        }
+    }
     let now = ts(org.write_time());
-    let props = org
-        .schema
+    let schema = org.schemas.get_mut(&sid).expect("the schema");
+    let props = schema
         .pointer_mut("/definitions/custom/properties")
         .and_then(Value::as_object_mut)
-        .expect("the schema has custom properties");
+        .expect("a schema has custom properties");
+    let mut removed = Vec::new();
     for (name, definition) in updates {
         if definition.is_null() {
-            props.remove(&name);
-        } else {
-            if definition["type"].as_str().is_none() {
-                return Err(ApiError::validation(
-                    "type",
-                    format!("{name}.type: The field cannot be left blank"),
-                ));
+            if props.remove(&name).is_some() {
+                removed.push(name);
             }
+        } else {
             props.insert(name, definition);
         }
     }
-    org.schema["lastUpdated"] = json!(now);
-    let mut schema = org.schema.clone();
-    schema["id"] = json!(format!("{}/meta/schemas/user/default", org.base));
-    ok(schema)
+    schema["lastUpdated"] = json!(now);
+    if !removed.is_empty() {
+        let types: Vec<String> = org
+            .type_schemas
+            .iter()
+            .filter(|(_, s)| **s == sid)
+            .map(|(t, _)| t.clone())
+            .collect();
+        for user in org
+            .users
+            .values_mut()
+            .filter(|u| types.contains(&u.type_id))
+        {
+            let mut profile = user.profile.to_map();
+            if removed.iter().any(|name| profile.remove(name).is_some()) {
+                user.profile = Profile::Written(Box::new(profile));
+            }
+        }
+    }
+    ok(schema_json(&org, &sid).expect("the schema"))
 }

@@ -11,6 +11,8 @@ mod roles;
 mod users;
 mod zones;
 
+pub(crate) use policies::invalid_type;
+
 use std::sync::Arc;
 
 use axum::Router;

@@ -12,7 +12,7 @@ use super::{Q, S, duplicate, forbidden};
 use crate::okta::Shared;
 use crate::okta::api::{ApiError, ApiResult, created, flag, json_body, no_content, ok};
 use crate::okta::model::{Org, ts};
-use crate::okta::seed::POLICY_TYPES;
+use crate::okta::seed::{CREATABLE_POLICY_TYPES, NO_MORE_RULES, rule_made_with};
 
 pub(super) fn routes() -> Router<Arc<Shared>> {
     Router::new()
@@ -43,6 +43,7 @@ fn check_refs(org: &Org, body: &Value) -> Result<(), ApiError> {
     let groups: Exists = &|id| org.groups.contains_key(id);
     let users: Exists = &|id| org.users.contains_key(id);
     let zones: Exists = &|id| org.zones.contains_key(id);
+    let types: Exists = &|id| org.user_types.contains_key(id);
     let conditions = [
         (
             "/conditions/people/groups",
@@ -57,6 +58,12 @@ fn check_refs(org: &Org, body: &Value) -> Result<(), ApiError> {
             users,
         ),
         ("/conditions/network", "conditions.network", "zone", zones),
+        (
+            "/conditions/userType",
+            "conditions.userType",
+            "user type",
+            types,
+        ),
     ];
     for list in ["include", "exclude"] {
         for (pointer, field, noun, exists) in conditions {
@@ -83,10 +90,15 @@ async fn create_policy(State(s): S, Query(p): Q, body: Bytes) -> ApiResult {
     let mut body = json_body(&body)?;
     let mut org = s.write();
     let kind = body["type"].as_str().unwrap_or_default().to_string();
-    if !POLICY_TYPES.contains(&kind.as_str()) {
+    if !org.policy_types.contains(kind.as_str()) {
+        return Err(invalid_type());
+    }
+    if !CREATABLE_POLICY_TYPES.contains(&kind.as_str()) {
         return Err(ApiError::validation(
             "type",
-            format!("type: Invalid policy type {kind}"),
+            format!(
+                "type: Policies of type {kind} are Okta's, one per org; they cannot be created"
+            ),
         ));
     }
     let name = body["name"].as_str().unwrap_or_default().to_string();
@@ -120,9 +132,39 @@ async fn create_policy(State(s): S, Query(p): Q, body: Bytes) -> ApiResult {
     body["lastUpdated"] = json!(now);
     body["_links"] = json!({"self": {"href": format!("/api/v1/policies/{id}")},
                             "rules": {"href": format!("/api/v1/policies/{id}/rules")}});
+    let rules = rule_made_with(&mut org, &id, &kind, &now)
+        .into_iter()
+        .collect();
     org.policies.insert(id.clone(), body.clone());
-    org.policy_rules.insert(id, Vec::new());
+    org.policy_rules.insert(id, rules);
     created(body)
+}
+
+/// Okta's answer to a policy type the org does not have.
+pub(crate) fn invalid_type() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::BAD_REQUEST,
+        "E0000002",
+        "The request was not valid: Invalid policy type specified",
+    )
+}
+
+/// Why an app sign-in policy cannot be deactivated or deleted: apps are bound to it.
+fn bound_apps(org: &Org, id: &str) -> Result<(), ApiError> {
+    let apps = org
+        .apps
+        .values()
+        .filter(|a| Org::access_policy_of(a) == Some(id))
+        .count();
+    if apps == 0 {
+        return Ok(());
+    }
+    Err(ApiError::validation(
+        "policy",
+        format!(
+            "policy: {apps} app(s) use this app sign-in policy; assign them another policy first"
+        ),
+    ))
 }
 
 async fn replace_policy(State(s): S, Path(id): Path<String>, body: Bytes) -> ApiResult {
@@ -159,6 +201,7 @@ async fn delete_policy(State(s): S, Path(id): Path<String>) -> ApiResult {
     if policy["system"] == true {
         return Err(forbidden("Cannot delete the default policy."));
     }
+    bound_apps(&org, &id)?;
     org.policies.remove(&id);
     org.policy_rules.remove(&id);
     no_content()
@@ -184,6 +227,9 @@ pub(super) fn set_status_field(
 
 async fn policy_lifecycle(State(s): S, Path((id, action)): Path<(String, String)>) -> ApiResult {
     let mut org = s.write();
+    if action == "deactivate" {
+        bound_apps(&org, &id)?;
+    }
     let now = ts(org.write_time());
     set_status_field(org.policies.get_mut(&id), &id, "Policy", &action, now)
 }
@@ -196,8 +242,15 @@ async fn create_policy_rule(
 ) -> ApiResult {
     let mut body = json_body(&body)?;
     let mut org = s.write();
-    if !org.policies.contains_key(&id) {
+    let Some(policy) = org.policies.get(&id) else {
         return Err(ApiError::not_found(&id, "Policy"));
+    };
+    let policy_type = policy["type"].as_str().unwrap_or_default().to_string();
+    if NO_MORE_RULES.contains(&policy_type.as_str()) {
+        return Err(ApiError::validation(
+            "rule",
+            format!("rule: A {policy_type} policy takes no rules beyond the one it comes with"),
+        ));
     }
     let name = body["name"].as_str().unwrap_or_default().to_string();
     if name.is_empty() {

@@ -46,6 +46,19 @@ fn required_profile(profile: &Map<String, Value>) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Okta's check of a profile against the schema of the user's type: every property must be
+/// one the schema defines (a base attribute or a custom one added to that type).
+fn defined_profile(org: &Org, type_id: &str, profile: &Map<String, Value>) -> Result<(), ApiError> {
+    let defined = org.profile_properties(type_id);
+    match profile.keys().find(|k| !defined.contains(*k)) {
+        None => Ok(()),
+        Some(name) => Err(ApiError::validation(
+            "profile",
+            format!("Property name '{name}' is not defined in profile"),
+        )),
+    }
+}
+
 fn user_type_id(org: &Org, body: &Value) -> Result<String, ApiError> {
     match body.pointer("/type/id").and_then(Value::as_str) {
         Some(id) if org.user_types.contains_key(id) => Ok(id.to_string()),
@@ -76,6 +89,7 @@ async fn create_user(State(s): S, Query(p): Q, body: Bytes) -> ApiResult {
         return Err(duplicate("login"));
     }
     let type_id = user_type_id(&org, &body)?;
+    defined_profile(&org, &type_id, &profile)?;
     let has_password = body.pointer("/credentials/password/value").is_some();
     let mut group_ids = Vec::new();
     for g in body["groupIds"].as_array().into_iter().flatten() {
@@ -131,6 +145,9 @@ fn write_profile(org: &mut Org, id: &str, body: &Value, merge: bool) -> ApiResul
         Some(_) => Some(user_type_id(org, body)?),
         None => None,
     };
+    let new_type = type_id
+        .clone()
+        .unwrap_or_else(|| org.users[&uid].type_id.clone());
     if let Some(new) = body.get("profile").and_then(Value::as_object) {
         let user = &org.users[&uid];
         let mut profile = if merge {
@@ -142,6 +159,7 @@ fn write_profile(org: &mut Org, id: &str, body: &Value, merge: bool) -> ApiResul
             profile.insert(k.clone(), v.clone());
         }
         required_profile(&profile)?;
+        defined_profile(org, &new_type, &profile)?;
         let old_login = user.profile.login().to_lowercase();
         let new_login = profile["login"].as_str().unwrap_or_default().to_lowercase();
         if new_login != old_login {
@@ -152,6 +170,8 @@ fn write_profile(org: &mut Org, id: &str, body: &Value, merge: bool) -> ApiResul
             org.logins.insert(new_login, uid.clone());
         }
         org.users.get_mut(&uid).expect("user").profile = Profile::Written(Box::new(profile));
+    } else if type_id.is_some() {
+        defined_profile(org, &new_type, &org.users[&uid].profile.to_map())?;
     }
     let now = org.write_time();
     let user = org.users.get_mut(&uid).expect("user");

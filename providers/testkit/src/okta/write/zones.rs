@@ -47,7 +47,24 @@ fn validate_zone(org: &Org, body: &Value, except: Option<&str>) -> Result<(), Ap
     {
         return Err(duplicate("name"));
     }
+    if !matches!(
+        body.get("status").and_then(Value::as_str),
+        None | Some("ACTIVE" | "INACTIVE")
+    ) {
+        return Err(ApiError::validation(
+            "status",
+            "status: Must be ACTIVE or INACTIVE",
+        ));
+    }
     Ok(())
+}
+
+/// The status a create or replace sets: the body's, or `default` when it names none.
+fn status_of(body: &Value, default: &Value) -> Value {
+    match body.get("status") {
+        Some(Value::String(status)) => json!(status),
+        _ => default.clone(),
+    }
 }
 
 async fn create_zone(State(s): S, body: Bytes) -> ApiResult {
@@ -58,7 +75,7 @@ async fn create_zone(State(s): S, body: Bytes) -> ApiResult {
     let now = ts(org.write_time());
     body["id"] = json!(id);
     body["system"] = json!(false);
-    body["status"] = json!("ACTIVE");
+    body["status"] = status_of(&body, &json!("ACTIVE"));
     if body.get("usage").is_none_or(Value::is_null) {
         body["usage"] = json!("POLICY");
     }
@@ -81,7 +98,15 @@ async fn replace_zone(State(s): S, Path(id): Path<String>, body: Bytes) -> ApiRe
     if current["system"] == true && body["name"] != current["name"] {
         return Err(forbidden("The name of a system zone cannot be changed."));
     }
-    for field in ["id", "system", "status", "created", "_links"] {
+    if body["type"] != current["type"] {
+        return Err(ApiError::validation(
+            "type",
+            "type: A network zone's type cannot be changed",
+        ));
+    }
+    // A replace sets the status the body gives, as the reference's example does.
+    body["status"] = status_of(&body, &current["status"]);
+    for field in ["id", "system", "created", "_links"] {
         body[field] = current[field].clone();
     }
     body["lastUpdated"] = json!(ts(org.write_time()));

@@ -6,6 +6,12 @@
 //! with groups (3.1 to 3.2 per user from 30 to 3,000 groups at 3,000 users);
 //! one user in ten has a direct app assignment; apps are assigned to one or two groups.
 
+mod meta;
+mod policies;
+
+pub(crate) use meta::{add_schema, type_schema};
+pub(crate) use policies::{CREATABLE_POLICY_TYPES, NO_MORE_RULES, POLICY_TYPES, rule_made_with};
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use rand::rngs::StdRng;
@@ -26,21 +32,9 @@ pub(crate) struct SeedSpec {
     pub seed: u64,
 }
 
-pub(crate) const POLICY_TYPES: &[&str] = &[
-    "OKTA_SIGN_ON",
-    "PASSWORD",
-    "MFA_ENROLL",
-    "IDP_DISCOVERY",
-    "ACCESS_POLICY",
-    "PROFILE_ENROLLMENT",
-    "POST_AUTH_SESSION",
-    "ENTITY_RISK",
-    "DEVICE_SIGNAL_COLLECTION",
-];
-
 pub(crate) fn seed(spec: SeedSpec) -> Org {
     let mut org = Org::empty(spec.seed);
-    seed_meta(&mut org);
+    meta::seed_meta(&mut org);
     seed_users(&mut org, spec.users);
     seed_apps(&mut org, spec.apps);
     seed_groups(&mut org, spec.groups);
@@ -51,8 +45,9 @@ pub(crate) fn seed(spec: SeedSpec) -> Org {
     for rule in rules {
         org.run_rule(&rule);
     }
-    seed_zones(&mut org);
-    seed_policies(&mut org);
+    policies::seed_zones(&mut org);
+    policies::seed_policies(&mut org);
+    policies::bind_apps(&mut org);
     seed_roles(&mut org);
     // Okta's ids are unique across orgs. Objects made through the API afterwards draw their ids
     // from fresh entropy, not from the seed's stream: two orgs started from one seed (a source
@@ -61,81 +56,8 @@ pub(crate) fn seed(spec: SeedSpec) -> Org {
     org
 }
 
-fn past(org: &mut Org) -> i64 {
+pub(super) fn past(org: &mut Org) -> i64 {
     org.now - org.rng.gen_range(3_600..2 * 365 * 86_400)
-}
-
-fn seed_meta(org: &mut Org) {
-    for (name, display, default) in [("user", "User", true), ("contractor", "Contractor", false)] {
-        let id = org.new_id("oty");
-        let created = past(org);
-        let value = json!({
-            "id": id,
-            "name": name,
-            "displayName": display,
-            "description": format!("{display} type"),
-            "default": default,
-            "createdBy": "00u000000000000000",
-            "lastUpdatedBy": "00u000000000000000",
-            "created": ts(created),
-            "lastUpdated": ts(created),
-        });
-        org.user_types.insert(id, value);
-    }
-    org.schema = default_schema();
-}
-
-pub(crate) fn default_schema() -> Value {
-    let base_string = |title: &str, required: bool| {
-        json!({"title": title, "type": "string", "required": required, "mutability": "READ_WRITE",
-               "scope": "NONE", "permissions": [{"principal": "SELF", "action": "READ_WRITE"}]})
-    };
-    json!({
-        "id": "https://example.okta.com/meta/schemas/user/default",
-        "$schema": "http://json-schema.org/draft-04/schema#",
-        "name": "user",
-        "title": "User",
-        "description": "Okta user profile template with default permission settings",
-        "type": "object",
-        "created": "2024-01-01T00:00:00.000Z",
-        "lastUpdated": "2024-01-01T00:00:00.000Z",
-        "definitions": {
-            "base": {
-                "id": "#base",
-                "type": "object",
-                "properties": {
-                    "login": base_string("Username", true),
-                    "firstName": base_string("First name", true),
-                    "lastName": base_string("Last name", true),
-                    "email": base_string("Primary email", true),
-                    "displayName": base_string("Display name", false),
-                    "department": base_string("Department", false),
-                    "title": base_string("Title", false),
-                    "employeeNumber": base_string("Employee number", false),
-                    "costCenter": base_string("Cost center", false),
-                    "mobilePhone": base_string("Mobile phone", false),
-                    "secondEmail": base_string("Secondary email", false),
-                },
-                "required": ["login", "firstName", "lastName", "email"],
-            },
-            "custom": {
-                "id": "#custom",
-                "type": "object",
-                "properties": {
-                    "badgeId": {"title": "Badge", "description": "Building badge number",
-                                "type": "string", "maxLength": 20, "mutability": "READ_WRITE",
-                                "scope": "NONE", "permissions": [{"principal": "SELF", "action": "READ_ONLY"}]},
-                    "clearanceLevel": {"title": "Clearance level", "type": "integer", "minimum": 0,
-                                       "maximum": 5, "mutability": "READ_WRITE", "scope": "NONE",
-                                       "permissions": [{"principal": "SELF", "action": "HIDE"}]},
-                },
-                "required": [],
-            },
-        },
-        "properties": {
-            "profile": {"allOf": [{"$ref": "#/definitions/custom"}, {"$ref": "#/definitions/base"}]},
-        },
-    })
 }
 
 fn seed_users(org: &mut Org, n: usize) {
@@ -552,171 +474,6 @@ fn seed_rules(org: &mut Org) {
     }
 }
 
-fn seed_zones(org: &mut Org) {
-    let zones = [
-        ("LegacyIpZone", "IP", true, "ACTIVE"),
-        ("BlockedIpZone", "IP", true, "ACTIVE"),
-        ("Offices", "IP", false, "ACTIVE"),
-        ("VPN egress", "IP", false, "ACTIVE"),
-        ("Embargoed countries", "DYNAMIC", false, "INACTIVE"),
-    ];
-    for (i, (name, kind, system, status)) in zones.into_iter().enumerate() {
-        let id = org.new_id("nzo");
-        let created = past(org);
-        let mut zone = json!({
-            "type": kind, "id": id, "name": name, "status": status, "usage": if name == "BlockedIpZone" { "BLOCKLIST" } else { "POLICY" },
-            "system": system, "created": ts(created), "lastUpdated": ts(created),
-            "_links": {"self": {"href": format!("/api/v1/zones/{id}")}},
-        });
-        if kind == "IP" {
-            zone["gateways"] = if system {
-                json!([])
-            } else {
-                json!([{"type": "CIDR", "value": format!("198.51.100.{}/32", i * 8)},
-                       {"type": "RANGE", "value": format!("203.0.113.{}-203.0.113.{}", i * 10, i * 10 + 9)}])
-            };
-            zone["proxies"] = json!(null);
-        } else {
-            zone["locations"] =
-                json!([{"country": "KP", "region": null}, {"country": "IR", "region": null}]);
-            zone["proxyType"] = json!("ANY");
-            zone["asns"] = json!([]);
-        }
-        org.zones.insert(id, zone);
-    }
-}
-
-fn seed_policies(org: &mut Org) {
-    let okta: Vec<String> = org
-        .groups
-        .iter()
-        .filter(|(_, g)| g["type"] == "OKTA_GROUP")
-        .map(|(id, _)| id.clone())
-        .collect();
-    let office = org
-        .zones
-        .iter()
-        .find(|(_, z)| z["name"] == "Offices")
-        .map(|(id, _)| id.clone());
-    let everyone = org.everyone.clone();
-    for (t, policy_type) in POLICY_TYPES.iter().enumerate() {
-        let customs = if okta.is_empty() { 0 } else { 1 + t % 2 };
-        for p in 0..=customs {
-            let id = org.new_id("00p");
-            let created = past(org);
-            let system = p == 0;
-            let name = if system {
-                "Default Policy".to_string()
-            } else {
-                format!(
-                    "{} policy {p}",
-                    policy_type.to_lowercase().replace('_', " ")
-                )
-            };
-            let include: Vec<String> = if system {
-                vec![everyone.clone()]
-            } else {
-                vec![okta[(t + p) % okta.len()].clone()]
-            };
-            let mut policy = json!({
-                "id": id, "type": policy_type, "name": name,
-                "description": format!("{name} for {policy_type}"),
-                "status": if !system && t % 3 == 2 { "INACTIVE" } else { "ACTIVE" },
-                "system": system,
-                "priority": if system { customs + 1 } else { p },
-                "created": ts(created), "lastUpdated": ts(created),
-                "conditions": {"people": {"groups": {"include": include}}},
-                "settings": policy_settings(policy_type),
-                "_links": {"self": {"href": format!("/api/v1/policies/{id}")},
-                           "rules": {"href": format!("/api/v1/policies/{id}/rules")}},
-            });
-            if *policy_type == "ACCESS_POLICY" || *policy_type == "PROFILE_ENROLLMENT" {
-                policy["conditions"] = Value::Null;
-            }
-            let mut rules = Vec::new();
-            let rule_count = if system { 1 } else { 2 };
-            for r in 0..rule_count {
-                let rid = org.new_id("0pr");
-                let rule_system = system && r == 0;
-                let mut rule = json!({
-                    "id": rid, "type": rule_type(policy_type),
-                    "name": if rule_system { "Default Rule".to_string() } else { format!("Rule {r}") },
-                    "priority": if rule_system { 99 } else { r + 1 },
-                    "status": "ACTIVE", "system": rule_system,
-                    "created": ts(created), "lastUpdated": ts(created),
-                    "conditions": {"people": {"users": {"exclude": []}}, "network": {"connection": "ANYWHERE"}},
-                    "actions": rule_actions(policy_type),
-                    "_links": {"self": {"href": format!("/api/v1/policies/{id}/rules/{rid}")}},
-                });
-                if !rule_system && let Some(zone) = &office {
-                    rule["conditions"]["network"] =
-                        json!({"connection": "ZONE", "include": [zone]});
-                }
-                if !rule_system && r == 1 {
-                    rule["conditions"]["people"]["users"]["exclude"] = json!([org.me.clone()]);
-                }
-                rules.push(rule);
-            }
-            org.policy_rules.insert(id.clone(), rules);
-            org.policies.insert(id, policy);
-        }
-    }
-}
-
-fn rule_type(policy_type: &str) -> &'static str {
-    match policy_type {
-        "OKTA_SIGN_ON" => "SIGN_ON",
-        "PASSWORD" => "PASSWORD",
-        "MFA_ENROLL" => "MFA_ENROLL",
-        "IDP_DISCOVERY" => "IDP_DISCOVERY",
-        "ACCESS_POLICY" => "ACCESS_POLICY",
-        "PROFILE_ENROLLMENT" => "PROFILE_ENROLLMENT",
-        "POST_AUTH_SESSION" => "POST_AUTH_SESSION",
-        "ENTITY_RISK" => "ENTITY_RISK",
-        _ => "DEVICE_SIGNAL_COLLECTION",
-    }
-}
-
-fn policy_settings(policy_type: &str) -> Value {
-    match policy_type {
-        "PASSWORD" => json!({"password": {
-            "complexity": {"minLength": 12, "minLowerCase": 1, "minUpperCase": 1, "minNumber": 1, "minSymbol": 0,
-                           "excludeUsername": true, "dictionary": {"common": {"exclude": true}}},
-            "age": {"maxAgeDays": 0, "expireWarnDays": 0, "minAgeMinutes": 0, "historyCount": 4},
-            "lockout": {"maxAttempts": 10, "autoUnlockMinutes": 0, "showLockoutFailures": false}},
-            "recovery": {"factors": {"okta_email": {"status": "ACTIVE"}}},
-            "delegation": {"options": {"skipUnlock": false}}}),
-        "MFA_ENROLL" => json!({"type": "AUTHENTICATORS", "authenticators": [
-            {"key": "okta_verify", "enroll": {"self": "REQUIRED"}},
-            {"key": "okta_email", "enroll": {"self": "NOT_ALLOWED"}}]}),
-        "OKTA_SIGN_ON" | "ACCESS_POLICY" | "PROFILE_ENROLLMENT" => Value::Null,
-        _ => json!({}),
-    }
-}
-
-fn rule_actions(policy_type: &str) -> Value {
-    match policy_type {
-        "OKTA_SIGN_ON" => {
-            json!({"signon": {"access": "ALLOW", "requireFactor": true, "factorPromptMode": "ALWAYS",
-            "primaryFactor": "PASSWORD_IDP_ANY_FACTOR",
-            "session": {"usePersistentCookie": false, "maxSessionIdleMinutes": 120, "maxSessionLifetimeMinutes": 0}}})
-        }
-        "PASSWORD" => {
-            json!({"passwordChange": {"access": "ALLOW"}, "selfServicePasswordReset": {"access": "ALLOW"},
-            "selfServiceUnlock": {"access": "DENY"}})
-        }
-        "MFA_ENROLL" => json!({"enroll": {"self": "CHALLENGE"}}),
-        "IDP_DISCOVERY" => json!({"idp": {"providers": [{"type": "OKTA"}]}}),
-        "ACCESS_POLICY" => json!({"appSignOn": {"access": "ALLOW", "verificationMethod": {
-            "factorMode": "2FA", "type": "ASSURANCE", "reauthenticateIn": "PT2H", "constraints": []}}}),
-        "PROFILE_ENROLLMENT" => {
-            json!({"profileEnrollment": {"access": "ALLOW", "activationRequirements": {"emailVerification": true},
-            "profileAttributes": [{"name": "email", "label": "Email", "required": true}]}})
-        }
-        _ => json!({}),
-    }
-}
-
 fn seed_roles(org: &mut Org) {
     // The token's owner is the super admin; a few other active users hold lesser roles.
     let users: Vec<String> = std::iter::once(org.me.clone())
@@ -745,12 +502,16 @@ fn seed_roles(org: &mut Org) {
         ("READ_ONLY_ADMIN", false, false),
     ];
     for (user, (role_type, group_target, app_target)) in users.iter().zip(plan) {
-        let role = new_role(
+        let mut role = new_role(
             org,
             role_type,
             group_target.then(|| okta.first().cloned()).flatten(),
             app_target.then(|| apps.first().cloned()).flatten(),
         );
+        if app_target {
+            // Besides one app instance, every instance of a catalog app the org has none of.
+            role.target_catalog.insert("zoomus".to_string());
+        }
         org.user_roles.entry(user.clone()).or_default().push(role);
     }
     for (g, role_type) in okta
@@ -776,6 +537,7 @@ fn new_role(org: &mut Org, role_type: &str, group: Option<String>, app: Option<S
         created,
         target_groups: group.into_iter().collect(),
         target_apps: app.into_iter().collect(),
+        target_catalog: BTreeSet::new(),
     }
 }
 

@@ -1,0 +1,566 @@
+//! The emulated org answers as Okta's Management API reference says, on what a restore depends
+//! on: status codes, error codes and body shapes, each test naming the reference behaviour it
+//! pins.
+
+mod common;
+
+use std::time::Duration;
+
+use common::api::{Answer, Api};
+use iamsnap_testkit::okta::OktaEmulator;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+fn error_code(a: &Answer) -> &str {
+    a.body["errorCode"].as_str().unwrap_or_default()
+}
+
+fn causes(a: &Answer) -> Vec<&str> {
+    a.body["errorCauses"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["errorSummary"].as_str())
+        .collect()
+}
+
+fn ids(a: &Answer) -> Vec<String> {
+    a.body
+        .as_array()
+        .unwrap_or_else(|| panic!("a list: {}", a.body))
+        .iter()
+        .filter_map(|v| v["id"].as_str().map(str::to_string))
+        .collect()
+}
+
+fn last_segment(href: &Value) -> String {
+    href.as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+fn new_user(login: &str, extra: Value) -> Value {
+    let mut profile =
+        json!({"login": login, "email": login, "firstName": "Ada", "lastName": "Byron"});
+    for (k, v) in extra.as_object().unwrap() {
+        profile[k] = v.clone();
+    }
+    json!({"profile": profile})
+}
+
+/// Users API, create user: a profile property the user type's schema does not define is refused
+/// with 400 E0000001 "Property name '…' is not defined in profile"; once the schema defines it
+/// (`POST /api/v1/meta/schemas/user/default`), the same create succeeds. Each user type has its
+/// own schema, linked from the type as `_links.schema`.
+#[tokio::test]
+async fn profiles_are_checked_against_their_user_types_schema() {
+    let api = Api::new(20).await;
+    let user = new_user("ada@example.com", json!({"favouriteColour": "teal"}));
+    let refused = api
+        .call(
+            Method::POST,
+            "/api/v1/users?activate=false",
+            Some(user.clone()),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert_eq!(error_code(&refused), "E0000001");
+    assert_eq!(
+        causes(&refused),
+        ["Property name 'favouriteColour' is not defined in profile"]
+    );
+
+    let property = json!({"definitions": {"custom": {"id": "#custom", "type": "object", "properties": {
+        "favouriteColour": {"title": "Favourite colour", "type": "string"}}}}});
+    let schema = api
+        .call(
+            Method::POST,
+            "/api/v1/meta/schemas/user/default",
+            Some(property),
+        )
+        .await;
+    assert_eq!(schema.status, StatusCode::OK);
+    assert_eq!(
+        schema.body["definitions"]["custom"]["properties"]["favouriteColour"]["type"],
+        "string"
+    );
+    let created = api
+        .call(Method::POST, "/api/v1/users?activate=false", Some(user))
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    assert_eq!(created.body["profile"]["favouriteColour"], "teal");
+
+    // Another type's schema is its own: the property is not defined for its users.
+    let types = api.get("/api/v1/meta/types/user").await.body;
+    let contractor = types
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["default"] == false)
+        .unwrap();
+    let href = contractor["_links"]["schema"]["href"].as_str().unwrap();
+    let contractor_schema = api.get(href).await;
+    assert_eq!(contractor_schema.status, StatusCode::OK);
+    assert!(
+        contractor_schema.body["definitions"]["custom"]["properties"]
+            .get("favouriteColour")
+            .is_none()
+    );
+    let mut other = new_user("grace@example.com", json!({"favouriteColour": "teal"}));
+    other["type"] = json!({"id": contractor["id"]});
+    let refused = api
+        .call(Method::POST, "/api/v1/users?activate=false", Some(other))
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        causes(&refused),
+        ["Property name 'favouriteColour' is not defined in profile"]
+    );
+}
+
+/// The first `APP_ADMIN` role assignment of a user, as `(user id, role id)`.
+async fn app_admin(api: &Api) -> (String, String) {
+    let holders = api.get("/api/v1/iam/assignees/users").await.body;
+    for holder in holders["value"].as_array().unwrap() {
+        let user = holder["id"].as_str().unwrap();
+        let roles = api.get(&format!("/api/v1/users/{user}/roles")).await.body;
+        if let Some(role) = roles
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["type"] == "APP_ADMIN")
+        {
+            return (user.to_string(), role["id"].as_str().unwrap().to_string());
+        }
+    }
+    panic!("the seeded org has an APP_ADMIN");
+}
+
+/// Role targets (`/api/v1/users/{userId}/roles/{roleAssignmentId}/targets/catalog/apps`): the
+/// list holds OIN catalog apps (no `id`) and app instances (with their `id`); a whole catalog
+/// app is added with `PUT …/catalog/apps/{appName}` (204), an instance removed with
+/// `DELETE …/catalog/apps/{appName}/{appId}` (204), the app named by its key name. A single
+/// role assignment is read with `GET /api/v1/users/{userId}/roles/{roleAssignmentId}`.
+#[tokio::test]
+async fn app_admin_targets_are_catalog_apps_and_app_instances() {
+    let api = Api::new(30).await;
+    let (user, role) = app_admin(&api).await;
+    let one = api.get(&format!("/api/v1/users/{user}/roles/{role}")).await;
+    assert_eq!(one.status, StatusCode::OK, "{}", one.body);
+    assert_eq!(one.body["id"], role.as_str());
+    assert_eq!(one.body["type"], "APP_ADMIN");
+    assert_eq!(one.body["assignmentType"], "USER");
+    let missing = api
+        .get(&format!("/api/v1/users/{user}/roles/ra1nothing"))
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(error_code(&missing), "E0000007");
+
+    let base = format!("/api/v1/users/{user}/roles/{role}/targets/catalog/apps");
+    let listed = api.get(&base).await;
+    assert_eq!(listed.status, StatusCode::OK);
+    let targets = listed.body.as_array().unwrap().clone();
+    let catalog: Vec<&Value> = targets.iter().filter(|t| t.get("id").is_none()).collect();
+    let instances: Vec<&Value> = targets.iter().filter(|t| t.get("id").is_some()).collect();
+    assert!(!catalog.is_empty() && !instances.is_empty(), "{targets:?}");
+    for app in &catalog {
+        assert!(
+            app["name"].is_string() && app["displayName"].is_string(),
+            "{app}"
+        );
+    }
+
+    let added = api
+        .call(Method::PUT, &format!("{base}/salesforce"), None)
+        .await;
+    assert_eq!(added.status, StatusCode::NO_CONTENT, "{}", added.body);
+    let names: Vec<Value> = api
+        .get(&base)
+        .await
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t.get("id").is_none())
+        .map(|t| t["name"].clone())
+        .collect();
+    assert!(names.contains(&json!("salesforce")), "{names:?}");
+    let unknown = api
+        .call(Method::PUT, &format!("{base}/no_such_app"), None)
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+
+    // An instance is removed by its app's key name and id; the list's `name` is not the key.
+    let instance = instances[0]["id"].as_str().unwrap();
+    let app = api.get(&format!("/api/v1/apps/{instance}")).await.body;
+    let key_name = app["name"].as_str().unwrap();
+    let wrong = api
+        .call(
+            Method::DELETE,
+            &format!("{base}/not_its_name/{instance}"),
+            None,
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::NOT_FOUND);
+    let removed = api
+        .call(
+            Method::DELETE,
+            &format!("{base}/{key_name}/{instance}"),
+            None,
+        )
+        .await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.body);
+    assert!(!ids(&api.get(&base).await).contains(&instance.to_string()));
+
+    // A role narrowed to apps keeps at least one: the last target is not removed.
+    let left: Vec<String> = api
+        .get(&base)
+        .await
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_string())
+        .collect();
+    for (n, name) in left.iter().enumerate() {
+        let answer = api
+            .call(Method::DELETE, &format!("{base}/{name}"), None)
+            .await;
+        let last = n + 1 == left.len();
+        assert_eq!(
+            answer.status,
+            if last {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::NO_CONTENT
+            },
+            "{name}: {}",
+            answer.body
+        );
+    }
+}
+
+/// Group rules: deleting a group a rule assigns users to makes the rule `INVALID`; an update
+/// naming existing groups makes it `INACTIVE` again, and it can then be activated.
+#[tokio::test]
+async fn a_rule_whose_group_is_deleted_is_invalid_until_updated() {
+    let api = Api::new(40).await;
+    let rules = api.get("/api/v1/groups/rules").await.body;
+    let rule = rules
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["status"] == "ACTIVE")
+        .unwrap()
+        .clone();
+    let id = rule["id"].as_str().unwrap();
+    let target = rule["actions"]["assignUserToGroups"]["groupIds"][0]
+        .as_str()
+        .unwrap();
+    let deleted = api
+        .call(Method::DELETE, &format!("/api/v1/groups/{target}"), None)
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    let path = format!("/api/v1/groups/rules/{id}");
+    assert_eq!(api.get(&path).await.body["status"], "INVALID");
+    let activate = format!("{path}/lifecycle/activate");
+    let refused = api.call(Method::POST, &activate, None).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+
+    let group = api
+        .call(
+            Method::POST,
+            "/api/v1/groups",
+            Some(json!({"profile": {"name": "Re-created", "description": ""}})),
+        )
+        .await
+        .body;
+    let mut body = rule.clone();
+    body["actions"]["assignUserToGroups"]["groupIds"] = json!([group["id"]]);
+    let updated = api.call(Method::PUT, &path, Some(body)).await;
+    assert_eq!(updated.status, StatusCode::OK, "{}", updated.body);
+    assert_eq!(updated.body["status"], "INACTIVE");
+    let activated = api.call(Method::POST, &activate, None).await;
+    assert_eq!(activated.status, StatusCode::NO_CONTENT);
+    assert_eq!(api.get(&path).await.body["status"], "ACTIVE");
+}
+
+/// Apps: every app is bound to an app sign-in policy, linked as `_links.accessPolicy`; a new
+/// app starts on the default one; `PUT /api/v1/apps/{appId}/policies/{policyId}` (204) binds it
+/// to another `ACCESS_POLICY`, and only to one of that type.
+#[tokio::test]
+async fn apps_are_bound_to_an_access_policy() {
+    let api = Api::new(20).await;
+    let apps = api.get("/api/v1/apps").await.body;
+    for app in apps.as_array().unwrap() {
+        let policy = last_segment(&app["_links"]["accessPolicy"]["href"]);
+        let p = api.get(&format!("/api/v1/policies/{policy}")).await;
+        assert_eq!(p.status, StatusCode::OK);
+        assert_eq!(p.body["type"], "ACCESS_POLICY", "{}", app["label"]);
+    }
+    let policies = api.get("/api/v1/policies?type=ACCESS_POLICY").await.body;
+    let policies = policies.as_array().unwrap();
+    let default = policies.iter().find(|p| p["system"] == true).unwrap();
+    let custom = policies.iter().find(|p| p["system"] == false).unwrap();
+    let bookmark = json!({"name": "bookmark", "label": "Wiki", "signOnMode": "BOOKMARK",
+        "settings": {"app": {"requestIntegration": false, "url": "https://wiki.example.com"}}});
+    let app = api
+        .call(Method::POST, "/api/v1/apps", Some(bookmark))
+        .await
+        .body;
+    assert_eq!(
+        last_segment(&app["_links"]["accessPolicy"]["href"]),
+        default["id"].as_str().unwrap()
+    );
+    let id = app["id"].as_str().unwrap();
+    let bind = format!(
+        "/api/v1/apps/{id}/policies/{}",
+        custom["id"].as_str().unwrap()
+    );
+    assert_eq!(
+        api.call(Method::PUT, &bind, None).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let read = api.get(&format!("/api/v1/apps/{id}")).await.body;
+    assert_eq!(
+        last_segment(&read["_links"]["accessPolicy"]["href"]),
+        custom["id"].as_str().unwrap()
+    );
+    let password = api.get("/api/v1/policies?type=PASSWORD").await.body[0]["id"].clone();
+    let wrong = api
+        .call(
+            Method::PUT,
+            &format!("/api/v1/apps/{id}/policies/{}", password.as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+}
+
+/// Policies: `GET /api/v1/policies?type=…` lists every type of the reference; a type the org
+/// lacks (or that does not exist) is 400 E0000002. Okta's own policies carry its default names,
+/// and their rules its condition blocks.
+#[tokio::test]
+async fn every_policy_type_is_listed_with_okta_default_policies() {
+    let api = Api::new(20).await;
+    for policy_type in [
+        "OKTA_SIGN_ON",
+        "PASSWORD",
+        "MFA_ENROLL",
+        "IDP_DISCOVERY",
+        "ACCESS_POLICY",
+        "PROFILE_ENROLLMENT",
+        "POST_AUTH_SESSION",
+        "ENTITY_RISK",
+        "DEVICE_SIGNAL_COLLECTION",
+        "SESSION_VIOLATION_DETECTION",
+        "CLIENT_UPDATE",
+        "IDENTITY_CLAIM_SOURCING",
+        "SELF_SERVICE_REGISTRATION",
+    ] {
+        let listed = api
+            .get(&format!("/api/v1/policies?type={policy_type}"))
+            .await;
+        assert_eq!(
+            listed.status,
+            StatusCode::OK,
+            "{policy_type}: {}",
+            listed.body
+        );
+        assert!(listed.body.is_array());
+    }
+    let sign_on = api.get("/api/v1/policies?type=OKTA_SIGN_ON").await.body;
+    let default = sign_on
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["system"] == true)
+        .unwrap();
+    assert_eq!(default["name"], "Default Policy");
+    let rules = api
+        .get(&format!(
+            "/api/v1/policies/{}/rules",
+            default["id"].as_str().unwrap()
+        ))
+        .await
+        .body;
+    let rule = rules
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["system"] == true)
+        .unwrap();
+    assert_eq!(rule["name"], "Default Rule");
+    assert!(rule["conditions"]["people"]["users"]["exclude"].is_array());
+    assert_eq!(rule["conditions"]["riskScore"]["level"], "ANY");
+    let access = api.get("/api/v1/policies?type=ACCESS_POLICY").await.body;
+    let default_access = access
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["system"] == true)
+        .unwrap();
+    let rules = api
+        .get(&format!(
+            "/api/v1/policies/{}/rules",
+            default_access["id"].as_str().unwrap()
+        ))
+        .await
+        .body;
+    let catch_all = &rules[0];
+    assert_eq!(catch_all["name"], "Catch-all Rule");
+    assert!(catch_all["conditions"]["userType"]["exclude"].is_array());
+
+    let unknown = api.get("/api/v1/policies?type=NOT_A_TYPE").await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(&unknown), "E0000002");
+    api.okta
+        .with_org(|o| o.disable_policy_type("CLIENT_UPDATE"));
+    let lacking = api.get("/api/v1/policies?type=CLIENT_UPDATE").await;
+    assert_eq!(lacking.status, StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(&lacking), "E0000002");
+}
+
+/// Read-after-write: a member added with `PUT /api/v1/groups/{groupId}/users/{userId}` (204) is
+/// missing from the group's member list for the consistency delay, then listed.
+#[tokio::test]
+async fn a_new_member_is_listed_after_the_consistency_delay() {
+    let delay = Duration::from_millis(400);
+    let api = Api::start(
+        OktaEmulator::builder()
+            .users(20)
+            .groups(6)
+            .apps(1)
+            .consistency_delay(delay),
+    )
+    .await;
+    let groups = api
+        .get("/api/v1/groups?search=type eq \"OKTA_GROUP\"")
+        .await
+        .body;
+    let group = groups[0]["id"].as_str().unwrap().to_string();
+    let members = format!("/api/v1/groups/{group}/users");
+    let users = ids(&api.get("/api/v1/users").await);
+    let before = ids(&api.get(&members).await);
+    let user = users.iter().find(|u| !before.contains(u)).unwrap();
+    let put = api
+        .call(Method::PUT, &format!("{members}/{user}"), None)
+        .await;
+    assert_eq!(put.status, StatusCode::NO_CONTENT);
+    assert!(
+        !ids(&api.get(&members).await).contains(user),
+        "not yet listed"
+    );
+    tokio::time::sleep(delay + Duration::from_millis(100)).await;
+    assert!(
+        ids(&api.get(&members).await).contains(user),
+        "listed after the delay"
+    );
+}
+
+/// User search (`search=`): `sw`, `pr`, `gt` and parentheses, with `and`/`or`.
+#[tokio::test]
+async fn user_search_supports_the_reference_operators() {
+    let api = Api::new(60).await;
+    let all = api.get("/api/v1/users?limit=200").await.body;
+    let all = all.as_array().unwrap();
+    let search = |q: &str| format!("/api/v1/users?limit=200&search={}", urlencode(q));
+
+    let sw = api.get(&search("profile.lastName sw \"Lo\"")).await;
+    assert_eq!(sw.status, StatusCode::OK, "{}", sw.body);
+    let want = all
+        .iter()
+        .filter(|u| u["profile"]["lastName"].as_str().unwrap().starts_with("Lo"))
+        .count();
+    assert_eq!(sw.body.as_array().unwrap().len(), want);
+    assert!(want > 0);
+
+    let pr = api.get(&search("profile.mobilePhone pr")).await;
+    assert_eq!(pr.status, StatusCode::OK);
+    assert!(
+        pr.body
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|u| !u["profile"]["mobilePhone"].is_null())
+    );
+
+    let gt = api.get(&search("profile.clearanceLevel gt 3")).await;
+    assert_eq!(gt.status, StatusCode::OK, "{}", gt.body);
+    for u in gt.body.as_array().unwrap() {
+        assert!(u["profile"]["clearanceLevel"].as_i64().unwrap() > 3);
+    }
+
+    let grouped = api
+        .get(&search(
+            "(status eq \"STAGED\" or status eq \"PROVISIONED\") and profile.department pr",
+        ))
+        .await;
+    assert_eq!(grouped.status, StatusCode::OK, "{}", grouped.body);
+    let want = all
+        .iter()
+        .filter(|u| matches!(u["status"].as_str().unwrap(), "STAGED" | "PROVISIONED"))
+        .count();
+    assert_eq!(grouped.body.as_array().unwrap().len(), want);
+
+    let broken = api.get(&search("(status eq \"ACTIVE\"")).await;
+    assert_eq!(broken.status, StatusCode::BAD_REQUEST);
+}
+
+fn urlencode(q: &str) -> String {
+    url::form_urlencoded::byte_serialize(q.as_bytes()).collect()
+}
+
+/// Apps: the basic auth and secure password store templates and custom SWA apps
+/// (`AUTO_LOGIN` with `settings.signOn.loginUrl`) are created from their settings; Okta names a
+/// custom SWA app itself.
+#[tokio::test]
+async fn template_and_custom_swa_apps_are_created() {
+    let api = Api::new(10).await;
+    for body in [
+        json!({"name": "template_basic_auth", "label": "Intranet", "signOnMode": "BASIC_AUTH",
+               "settings": {"app": {"url": "https://intranet.example.com", "authURL": "https://intranet.example.com/login"}}}),
+        json!({"name": "template_sps", "label": "Vault", "signOnMode": "SECURE_PASSWORD_STORE",
+               "settings": {"app": {"url": "https://vault.example.com", "usernameField": "u", "passwordField": "p"}}}),
+        json!({"label": "Timesheets", "signOnMode": "AUTO_LOGIN",
+               "settings": {"signOn": {"loginUrl": "https://time.example.com/login"}}}),
+    ] {
+        let created = api
+            .call(Method::POST, "/api/v1/apps", Some(body.clone()))
+            .await;
+        assert_eq!(created.status, StatusCode::OK, "{body}: {}", created.body);
+        assert!(created.body["name"].as_str().is_some_and(|n| !n.is_empty()));
+        assert_eq!(created.body["signOnMode"], body["signOnMode"]);
+    }
+    let without_url = json!({"name": "template_basic_auth", "label": "X", "signOnMode": "BASIC_AUTH",
+                             "settings": {"app": {}}});
+    let refused = api
+        .call(Method::POST, "/api/v1/apps", Some(without_url))
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(&refused), "E0000001");
+}
+
+/// Network zones: a replace (`PUT /api/v1/zones/{zoneId}`) sets the `status` its body gives.
+#[tokio::test]
+async fn a_zone_replace_sets_its_status() {
+    let api = Api::new(10).await;
+    let zones = api.get("/api/v1/zones").await.body;
+    let zone = zones
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|z| z["system"] == false && z["type"] == "IP" && z["status"] == "ACTIVE")
+        .unwrap()
+        .clone();
+    let path = format!("/api/v1/zones/{}", zone["id"].as_str().unwrap());
+    let mut body = zone.clone();
+    body["status"] = json!("INACTIVE");
+    let replaced = api.call(Method::PUT, &path, Some(body)).await;
+    assert_eq!(replaced.status, StatusCode::OK, "{}", replaced.body);
+    assert_eq!(replaced.body["status"], "INACTIVE");
+    assert_eq!(api.get(&path).await.body["status"], "INACTIVE");
+}
