@@ -18,7 +18,7 @@ use support::*;
 
 /// More than the 64 MB a backup's spool keeps in memory, in few users: the backup writes a
 /// sorted run to its temp folder while it still reads.
-const BIG_USERS: usize = 48;
+const BIG_USERS: usize = 52;
 const BIG_FIELD: usize = 1_500_000;
 
 fn canary(i: usize) -> String {
