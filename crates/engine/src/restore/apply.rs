@@ -744,6 +744,7 @@ mod tests {
             description: "profile attributes",
             depends_on: &[],
             capabilities: Capabilities::ALL,
+            parent: None,
             cannot_restore: &[],
         },
         KindInfo {
@@ -751,6 +752,7 @@ mod tests {
             description: "a person",
             depends_on: &["t.schema"],
             capabilities: Capabilities::ALL,
+            parent: None,
             cannot_restore: &[],
         },
         KindInfo {
@@ -758,6 +760,7 @@ mod tests {
             description: "a group",
             depends_on: &[],
             capabilities: Capabilities::ALL,
+            parent: None,
             cannot_restore: &[],
         },
         KindInfo {
@@ -765,6 +768,7 @@ mod tests {
             description: "a user in a group",
             depends_on: &["t.user", "t.group"],
             capabilities: Capabilities::LINK,
+            parent: None,
             cannot_restore: &[],
         },
     ];
