@@ -503,7 +503,7 @@ fn plan_json_is_documented(real: &serde_json::Value) {
         v.as_object().unwrap().keys().cloned().collect()
     };
     let union = |v: &serde_json::Value| -> BTreeSet<String> {
-        v.as_array().unwrap().iter().flat_map(|i| keys(i)).collect()
+        v.as_array().unwrap().iter().flat_map(&keys).collect()
     };
     assert_eq!(keys(real), keys(&example));
     for list in ["operations", "skipped", "cannot_restore"] {
