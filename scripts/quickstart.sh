@@ -2,7 +2,8 @@
 # The whole iamsnap story on one machine, no cloud account needed: an emulated Okta org,
 # a local-folder repository, fresh keys, a backup, the snapshot list and its manifest; then an
 # incident made through the Okta API, the damage shown by `diff`, the restore plan, `--apply`,
-# and a final diff in which only what Okta can never give back remains.
+# and a final diff in which only what Okta can never give back remains: three users who came back
+# STAGED (without credentials), and a line counting the objects re-created under new ids.
 #
 #   ./scripts/quickstart.sh [WORKDIR]      (default: ./quickstart)
 #
@@ -74,6 +75,8 @@ org_url = "$org_url"
 token_env = "OKTA_API_TOKEN"
 TOML
 export IAMSNAP_CONFIG=$work/iamsnap.toml
+# Reports are printed in one go here rather than through a pager.
+export PAGER=cat
 export IAMSNAP_IDENTITY=$work/identity.txt
 cat iamsnap.toml
 
@@ -117,7 +120,10 @@ iamsnap restore okta-demo@latest --apply --yes
 step "iamsnap restore okta-demo@latest   (again: nothing left to do)"
 differences iamsnap restore okta-demo@latest
 
-step "iamsnap diff okta-demo@latest live   (only what cannot be restored: original ids)"
+step "iamsnap diff okta-demo@latest live   (only what cannot be restored: users without credentials)"
 differences iamsnap diff okta-demo@latest live
+
+step "iamsnap diff okta-demo@latest live --show-ids --limit 3   (the objects re-created under new ids)"
+differences iamsnap diff okta-demo@latest live --show-ids --limit 3
 
 printf '\nDone. Everything is in %s: IAMSNAP_CONFIG=%s\n' "$work" "$IAMSNAP_CONFIG"

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use iamsnap_engine::error::{Classify, ExitStatus};
-use iamsnap_provider::{ConnectOptions, Connector, ProviderError, Switch};
+use iamsnap_provider::{ConnectOptions, Connector, KindInfo, ProviderError, Switch};
 use serde::Deserialize;
 
 /// `[sources.NAME]`: the `provider` field picks the connector, the rest is its configuration.
@@ -32,6 +32,20 @@ const PROVIDERS: &[(&str, &[Switch])] = &[
     #[cfg(feature = "entra")]
     ("entra", &[Switch::RestorePolicyState]),
 ];
+
+/// The kinds a provider type declares (none for a type this build does not know): what
+/// reports order and group by.
+pub fn kinds(provider_type: &str) -> &'static [KindInfo] {
+    match provider_type {
+        #[cfg(feature = "okta")]
+        "okta" => iamsnap_okta::kinds::KINDS,
+        #[cfg(feature = "aws-iam")]
+        "aws-iam" => iamsnap_aws_iam::kinds::KINDS,
+        #[cfg(feature = "entra")]
+        "entra" => iamsnap_entra::kinds::KINDS,
+        _ => &[],
+    }
+}
 
 /// Why a connector could not be built.
 #[derive(Debug, thiserror::Error)]

@@ -3,6 +3,7 @@
 mod support;
 
 use serde_json::{Value, json};
+use support::okta_api::Api;
 use support::*;
 
 /// Removes one member from the largest group and renames one user; returns (group id, user id,
@@ -107,5 +108,71 @@ fn diff_refuses_an_unsigned_archive_and_bad_sides() {
         stderr(&unknown).contains("no source named \"nope\""),
         "{}",
         describe(&unknown)
+    );
+}
+
+#[test]
+fn a_group_deleted_and_recreated_alike_is_recreated_not_changed() {
+    let org = Org::start(60, 6, 2);
+    let ws = Workspace::new(&org.url());
+    assert_exit(&ws.iamsnap(&["init"]), 0);
+    assert_exit(&ws.iamsnap(&["backup", "--all"]), 0);
+    let api = Api::new(&ws, &org.url());
+    let records = api.records();
+    // A group no admin role is scoped to: a re-created group does not come back as a role's
+    // target (a difference of its own, not the subject here).
+    let targeted = |id: &str| {
+        records.iter().any(|r| {
+            r.kind == "okta.admin_role_assignment"
+                && r.refs.iter().any(|t| t.rel == "target" && t.id == id)
+        })
+    };
+    let group = records
+        .iter()
+        .find(|r| r.kind == "okta.group" && r.attrs["type"] == "OKTA_GROUP" && !targeted(&r.id))
+        .unwrap()
+        .clone();
+    api.delete(&group);
+    assert_exit(
+        &ws.iamsnap(&["restore", "okta-test@latest", "--apply", "--yes"]),
+        0,
+    );
+    assert_exit(&ws.iamsnap(&["backup", "--all"]), 0);
+
+    let sides = ["diff", "okta-test@latest~1", "okta-test@latest"];
+    let text = ws.iamsnap(&sides);
+    assert_exit(&text, 0);
+    let out = stdout(&text);
+    assert!(out.contains("no differences"), "{out}");
+    assert!(out.contains("re-created under new ids"), "{out}");
+    assert!(!out.contains(&group.id), "ids only with --show-ids: {out}");
+    assert_exit(&ws.iamsnap(&[&sides[..], &["--exit-code-ids"]].concat()), 1);
+
+    let shown = ws.iamsnap(&[&sides[..], &["--show-ids"]].concat());
+    assert_exit(&shown, 0);
+    let out = stdout(&shown);
+    let line = format!("  = {} (id {} → ", group.key, group.id);
+    assert!(out.contains(&line), "{line:?} in {out}");
+
+    let json_out = ws.iamsnap(&[&sides[..], &["--format", "json"]].concat());
+    assert_exit(&json_out, 0);
+    let v: Value = serde_json::from_slice(&json_out.stdout).unwrap();
+    assert_eq!(v["summary"]["total"]["changed"], 0);
+    assert!(v["changes"].as_array().unwrap().is_empty(), "{v}");
+    let recreated = v["recreated"].as_array().unwrap();
+    let again = recreated
+        .iter()
+        .find(|r| r["kind"] == "okta.group")
+        .unwrap();
+    assert_eq!(again["key"], json!(group.key));
+    assert_eq!(again["old_id"], json!(group.id));
+    assert_ne!(again["new_id"], json!(group.id));
+    let members = recreated
+        .iter()
+        .filter(|r| r["kind"] == "okta.group_membership")
+        .count();
+    assert_eq!(
+        v["summary"]["kinds"]["okta.group_membership"]["recreated"],
+        json!(members)
     );
 }

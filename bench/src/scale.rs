@@ -65,11 +65,20 @@ pub fn run(rt: &tokio::runtime::Runtime, users: usize, groups: usize) -> anyhow:
     okta::add_source(&mut work, "empty", &empty, args.concurrency)?;
     let recreate = work.iamsnap_to(
         "recreate.txt",
+        &["restore", "okta@latest~1", "--target", "empty", "--full"],
+    )?;
+    let summary = work.iamsnap_to(
+        "recreate-summary.txt",
         &["restore", "okta@latest~1", "--target", "empty"],
     )?;
     // Gigabytes at a million users: measured, not kept.
+    let keep_json = users <= RENDERED_UP_TO;
     let recreate_json = work.iamsnap_to(
-        "/dev/null",
+        if keep_json {
+            "recreate.json"
+        } else {
+            "/dev/null"
+        },
         &[
             "restore",
             "okta@latest~1",
@@ -83,6 +92,14 @@ pub fn run(rt: &tokio::runtime::Runtime, users: usize, groups: usize) -> anyhow:
         .lines()
         .filter(|l| l.contains(". create "))
         .count();
+
+    let lines = std::fs::read_to_string(work.path().join("recreate-summary.txt"))?
+        .lines()
+        .count();
+    let rendered = match keep_json {
+        true => Some(render(&work.path().join("recreate.json"))?),
+        false => None,
+    };
 
     let names = work.snapshots("okta")?;
     let [old, new] = names.as_slice() else {
@@ -104,7 +121,7 @@ pub fn run(rt: &tokio::runtime::Runtime, users: usize, groups: usize) -> anyhow:
     let bytes = std::fs::metadata(&old)?.len() as f64 / 1e6;
 
     let label = format!("{users} users ({records:.0} records)");
-    Ok(vec![
+    let mut rows = vec![
         row(
             format!("Backup of {label}, no rate limit: wall, peak RSS"),
             format!(
@@ -141,7 +158,7 @@ pub fn run(rt: &tokio::runtime::Runtime, users: usize, groups: usize) -> anyhow:
         ),
         row(
             format!(
-                "Restore plan of {label} into an empty org ({creates} creates): wall, peak RSS, text / JSON"
+                "Restore plan of {label} into an empty org ({creates} creates): wall, peak RSS, text --full / JSON"
             ),
             format!(
                 "{:.1} s, {:.0} MiB / {:.1} s, {:.0} MiB (exit {})",
@@ -153,7 +170,51 @@ pub fn run(rt: &tokio::runtime::Runtime, users: usize, groups: usize) -> anyhow:
             ),
             "flat, < 300 MB",
         ),
-    ])
+        row(
+            "↳ the same plan as printed by default (summary, 20 per kind): wall, peak RSS, lines"
+                .to_string(),
+            format!(
+                "{:.1} s, {:.0} MiB, {lines} lines",
+                summary.wall.as_secs_f64(),
+                summary.peak_rss_mib
+            ),
+            "",
+        ),
+    ];
+    if let Some((capped, full)) = rendered {
+        rows.push(row(
+            "↳ rendering alone (the plan read back from its JSON): default / --full".to_string(),
+            format!("{capped:.3} s / {full:.2} s"),
+            "< 1 s",
+        ));
+    }
+    Ok(rows)
+}
+
+/// Plans up to this size are kept as JSON and rendered again in this process, to time the
+/// rendering apart from the planning.
+const RENDERED_UP_TO: usize = 200_000;
+
+/// Seconds to print the plan in `json` as text: with the default limit, and in full.
+fn render(json: &Path) -> anyhow::Result<(f64, f64)> {
+    use iamsnap_engine::report::{Detail, Kinds};
+    use iamsnap_engine::restore::{Plan, render};
+    let reader = std::io::BufReader::new(std::fs::File::open(json)?);
+    let mut plan: Plan = serde_json::from_reader(reader).context("reading the plan back")?;
+    // What the planner notes as it writes the operations.
+    plan.segments = plan.outline()?;
+    let kinds = Kinds::new(iamsnap_okta::kinds::KINDS);
+    let mut sink = std::io::sink();
+    let started = Instant::now();
+    render::plan_text(&plan, &mut sink, &Detail::default(), &kinds)?;
+    let capped = started.elapsed().as_secs_f64();
+    let full = Detail {
+        limit: None,
+        ..Detail::default()
+    };
+    let started = Instant::now();
+    render::plan_text(&plan, &mut sink, &full, &kinds)?;
+    Ok((capped, started.elapsed().as_secs_f64()))
 }
 
 /// Decrypts and unpacks an archive with age, zstd and tar, and joins its record files (in

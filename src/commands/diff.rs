@@ -4,17 +4,21 @@
 //! `SOURCE@YYYY-MM-DD`, a snapshot name) or `live:SOURCE`; plain `live` means the live state
 //! of the other side's source. Exit status like diff(1): 0 same, 1 different.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
+
+use iamsnap::registry;
 
 use iamsnap_engine::diff::sides::{self, Opened, SideRef};
 use iamsnap_engine::diff::{DiffOptions, JoinOptions, diff, render};
 use iamsnap_engine::error::ExitStatus;
 use iamsnap_engine::live::read_live;
 use iamsnap_engine::repo::Repository;
+use iamsnap_engine::report::Kinds;
 use iamsnap_provider::ConnectOptions;
 
 use crate::commands::Context;
 use crate::commands::open::OpenArgs;
+use crate::commands::output::{ListArgs, Output};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -35,6 +39,15 @@ pub struct Args {
     /// Output format (the JSON schema is in docs/diff-json.md).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// Also list the objects whose only difference is their ids (re-created objects, and
+    /// relationships naming them).
+    #[arg(long)]
+    show_ids: bool,
+    /// Exit 1 when objects were re-created under new ids, even if nothing else differs.
+    #[arg(long)]
+    exit_code_ids: bool,
+    #[command(flatten)]
+    list: ListArgs,
 }
 
 /// Opens one side: a verified snapshot, or the live state read through the registry.
@@ -61,12 +74,21 @@ async fn open(
     })
 }
 
+/// The provider type of a side: from the snapshot's manifest, or the configured source.
+fn provider_type(ctx: &Context, side: &Opened) -> anyhow::Result<String> {
+    Ok(match side {
+        Opened::Snapshot(s) => s.reader.manifest().provider.clone(),
+        Opened::Live { source, .. } => ctx.config()?.source(source)?.provider_type().to_string(),
+    })
+}
+
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     let config = ctx.config()?;
     let repo = Repository::open(&config.repository()).await?;
     let (a, b) = sides::resolve(&repo, &args.a, &args.b).await?;
     let mut old = open(ctx, &repo, a, &args.open).await?;
     let mut new = open(ctx, &repo, b, &args.open).await?;
+    let kinds = registry::kinds(&provider_type(ctx, &old)?);
     let options = DiffOptions {
         old_label: old.label(),
         new_label: new.label(),
@@ -75,16 +97,24 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     let result = tokio::task::block_in_place(|| {
         diff(old.records()?, new.records()?, &options).map_err(anyhow::Error::from)
     })?;
-    let same = result.summary.is_same();
-    let stdout = std::io::stdout();
-    let colour = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    match args.format {
-        Format::Text => render::text(result, &mut out, colour)?,
-        Format::Json => render::json(result, &mut out)?,
-        Format::Markdown => render::markdown(result, &mut out)?,
+    let same = match args.exit_code_ids {
+        true => result.summary.is_identical(),
+        false => result.summary.is_same(),
+    };
+    let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let detail = args.list.detail(args.show_ids, colour);
+    let kinds = Kinds::new(kinds);
+    let mut out = Output::open(args.format != Format::Json && !args.list.no_pager);
+    let written = match args.format {
+        Format::Text => render::text(result, &mut out, &detail, &kinds),
+        Format::Json => render::json(result, &mut out),
+        Format::Markdown => render::markdown(result, &mut out, &detail, &kinds),
     }
-    out.flush()?;
+    .map_err(anyhow::Error::from);
+    match written {
+        Err(e) if !out.quit_early(&e) => return Err(e),
+        _ => out.finish()?,
+    }
     Ok(if same {
         ExitStatus::Ok
     } else {

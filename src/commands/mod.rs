@@ -19,6 +19,7 @@ pub mod forget;
 pub mod init;
 pub mod key;
 pub mod open;
+pub mod output;
 pub mod restore;
 pub mod show;
 pub mod snapshots;

@@ -19,7 +19,9 @@ use iamsnap_provider::{ConnectOptions, Connector};
 
 use crate::commands::Context;
 use crate::commands::open::OpenArgs;
+use crate::commands::output::{ListArgs, Output};
 use iamsnap::error::UsageError;
+use iamsnap_engine::report::Kinds;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ModeArg {
@@ -67,6 +69,8 @@ pub struct Args {
     resume: bool,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    #[command(flatten)]
+    list: ListArgs,
     /// Activate restored users that were active (the provider emails them an activation link).
     /// Okta only.
     #[arg(long)]
@@ -162,12 +166,21 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     }
 
     if !args.apply || args.format == Format::Text {
-        let mut out = std::io::stdout().lock();
-        match args.format {
-            Format::Text => render::plan_text(plan, &mut out)?,
-            Format::Json => render::plan_json(plan, &mut out)?,
+        // The plan goes through the pager only when nothing is asked after it.
+        let paged = args.format == Format::Text && !args.apply && !args.list.no_pager;
+        let mut out = Output::open(paged);
+        let detail = args.list.detail(false, false);
+        let written = match args.format {
+            Format::Text => {
+                render::plan_text(plan, &mut out, &detail, &Kinds::new(provider.kinds()))
+            }
+            Format::Json => render::plan_json(plan, &mut out),
         }
-        out.flush()?;
+        .map_err(anyhow::Error::from);
+        match written {
+            Err(e) if !out.quit_early(&e) => return Err(e),
+            _ => out.finish()?,
+        }
     }
     if !args.apply {
         return Ok(if plan.operations.is_empty() {

@@ -29,6 +29,7 @@ pub mod live;
 pub mod metrics;
 pub mod open;
 pub mod repo;
+pub mod report;
 pub mod restore;
 pub mod retention;
 pub mod scratch;

@@ -11,7 +11,7 @@
 //! | `aws.saml_provider`, `aws.oidc_provider` | ARN | name / issuer URL without scheme |
 //! | `aws.password_policy`, `aws.account_alias` | `password-policy` / the alias | same as id |
 
-use iamsnap_provider::{Capabilities, KindInfo, ProviderError};
+use iamsnap_provider::{Capabilities, KindInfo, Parent, ProviderError};
 use percent_encoding::percent_decode_str;
 use serde_json::{Map, Value};
 
@@ -45,6 +45,7 @@ pub static KINDS: &[KindInfo] = &[
         description: "customer-managed policy with every version and which one is default",
         depends_on: &[],
         capabilities: Capabilities::ALL,
+        parent: None,
         cannot_restore: &[],
     },
     KindInfo {
@@ -52,6 +53,7 @@ pub static KINDS: &[KindInfo] = &[
         description: "IAM group",
         depends_on: &[POLICY],
         capabilities: Capabilities::ALL,
+        parent: None,
         cannot_restore: &[],
     },
     KindInfo {
@@ -59,6 +61,7 @@ pub static KINDS: &[KindInfo] = &[
         description: "IAM user: path, tags, permissions boundary, console password present, MFA serials, access key ids",
         depends_on: &[POLICY],
         capabilities: Capabilities::ALL,
+        parent: None,
         cannot_restore: USER_CANNOT_RESTORE,
     },
     KindInfo {
@@ -66,6 +69,10 @@ pub static KINDS: &[KindInfo] = &[
         description: "user member of a group",
         depends_on: &[GROUP, USER],
         capabilities: Capabilities::LINK,
+        parent: Some(Parent {
+            noun: "group",
+            members: "members",
+        }),
         cannot_restore: &[],
     },
     KindInfo {
@@ -73,6 +80,7 @@ pub static KINDS: &[KindInfo] = &[
         description: "IAM role: trust policy, max session duration, tags, permissions boundary, description",
         depends_on: &[POLICY, USER],
         capabilities: Capabilities::ALL,
+        parent: None,
         cannot_restore: &[],
     },
     KindInfo {
@@ -80,6 +88,10 @@ pub static KINDS: &[KindInfo] = &[
         description: "managed policy (AWS-managed or customer) attached to a user, group or role",
         depends_on: &[POLICY, USER, GROUP, ROLE],
         capabilities: Capabilities::LINK,
+        parent: Some(Parent {
+            noun: "principal",
+            members: "policy attachments",
+        }),
         cannot_restore: &[],
     },
     KindInfo {
@@ -87,6 +99,10 @@ pub static KINDS: &[KindInfo] = &[
         description: "inline policy of a user, group or role",
         depends_on: &[USER, GROUP, ROLE],
         capabilities: Capabilities::ALL,
+        parent: Some(Parent {
+            noun: "principal",
+            members: "inline policies",
+        }),
         cannot_restore: &[],
     },
     KindInfo {
@@ -94,6 +110,7 @@ pub static KINDS: &[KindInfo] = &[
         description: "EC2 instance profile and its role",
         depends_on: &[ROLE],
         capabilities: Capabilities::ALL,
+        parent: None,
         cannot_restore: &[],
     },
     KindInfo {
@@ -101,6 +118,7 @@ pub static KINDS: &[KindInfo] = &[
         description: "SAML identity provider with its metadata document",
         depends_on: &[],
         capabilities: Capabilities::ALL,
+        parent: None,
         cannot_restore: &[],
     },
     KindInfo {
@@ -108,6 +126,7 @@ pub static KINDS: &[KindInfo] = &[
         description: "OpenID Connect identity provider: URL, client ids, thumbprints",
         depends_on: &[],
         capabilities: Capabilities::ALL,
+        parent: None,
         cannot_restore: &[],
     },
     KindInfo {
@@ -115,6 +134,7 @@ pub static KINDS: &[KindInfo] = &[
         description: "the account password policy",
         depends_on: &[],
         capabilities: Capabilities::ALL,
+        parent: None,
         cannot_restore: &[],
     },
     KindInfo {
@@ -122,6 +142,7 @@ pub static KINDS: &[KindInfo] = &[
         description: "the account alias",
         depends_on: &[],
         capabilities: Capabilities::LINK,
+        parent: None,
         cannot_restore: &[],
     },
 ];

@@ -45,6 +45,56 @@ pub struct KindInfo {
     pub capabilities: Capabilities,
     /// What the provider can never give back for records of this kind.
     pub cannot_restore: &'static [&'static str],
+    /// For a relationship kind (membership, assignment, attachment): what its records belong
+    /// to when a report groups them. `None` for an object kind.
+    pub parent: Option<Parent>,
+}
+
+/// Where reports show the records of a relationship kind: under their parent object.
+///
+/// A record of a kind with a parent has the key `PARENT|MEMBER`: what names the parent (its
+/// key, or a label such as `role/admins`), `|`, then what names the member; the last `|` of the
+/// key separates the two ([`Parent::split`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parent {
+    /// What the parent is, in a word: `group`, `app`, `principal`.
+    pub noun: &'static str,
+    /// What the records are to the parent, plural: `members`, `user assignments`.
+    pub members: &'static str,
+}
+
+impl Parent {
+    /// `(parent, member)` of a key of this kind; the whole key as the parent when it has no `|`.
+    pub fn split(key: &str) -> (&str, &str) {
+        key.rsplit_once('|').unwrap_or((key, ""))
+    }
+}
+
+impl KindInfo {
+    /// The kind's name for people, plural and without the provider: `okta.group_membership`
+    /// → `group memberships`, `aws.policy` → `policies`.
+    pub fn plural(name: &str) -> String {
+        let short = name
+            .split_once('.')
+            .map_or(name, |(_, s)| s)
+            .replace('_', " ");
+        if let Some(stem) = short.strip_suffix('y')
+            && !stem.ends_with(['a', 'e', 'o', 'u'])
+        {
+            format!("{stem}ies")
+        } else if short.ends_with('s') || short.ends_with('x') {
+            format!("{short}es")
+        } else {
+            format!("{short}s")
+        }
+    }
+
+    /// The kind's name for people, singular and without the provider: `okta.group` → `group`.
+    pub fn singular(name: &str) -> String {
+        name.split_once('.')
+            .map_or(name, |(_, s)| s)
+            .replace('_', " ")
+    }
 }
 
 /// Orders `kinds` so that every kind comes after the kinds it depends on (stable otherwise).
@@ -81,8 +131,26 @@ mod tests {
             description: "",
             depends_on: deps,
             capabilities: Capabilities::ALL,
+            parent: None,
             cannot_restore: &[],
         }
+    }
+
+    #[test]
+    fn names_for_people() {
+        assert_eq!(
+            KindInfo::plural("okta.group_membership"),
+            "group memberships"
+        );
+        assert_eq!(KindInfo::plural("aws.policy"), "policies");
+        assert_eq!(KindInfo::plural("aws.account_alias"), "account aliases");
+        assert_eq!(KindInfo::plural("okta.user"), "users");
+        assert_eq!(
+            KindInfo::singular("okta.app_user_assignment"),
+            "app user assignment"
+        );
+        assert_eq!(Parent::split("Ops | Team|ada"), ("Ops | Team", "ada"));
+        assert_eq!(Parent::split("alone"), ("alone", ""));
     }
 
     #[test]

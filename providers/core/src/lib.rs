@@ -36,7 +36,7 @@ pub mod write;
 pub use connect::{ConnectOptions, Connector, Switch};
 pub use error::ProviderError;
 pub use ids::{IdMap, same_state, to_live};
-pub use kind::{Capabilities, KindInfo};
+pub use kind::{Capabilities, KindInfo, Parent};
 pub use read::{ReadProvider, RecordSink, RequestStats, SnapshotStats};
 pub use record::{Record, Ref};
 pub use secret::Secret;

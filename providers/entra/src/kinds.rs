@@ -1,6 +1,6 @@
 //! The Entra ID record kinds, their restore order, capabilities and what they can never give back.
 
-use iamsnap_provider::{Capabilities, KindInfo};
+use iamsnap_provider::{Capabilities, KindInfo, Parent};
 
 pub const USER: &str = "entra.user";
 pub const USER_MANAGER: &str = "entra.user_manager";
@@ -33,12 +33,13 @@ pub(crate) const USER_PASSWORD: &str = "password and authentication methods (MFA
 pub(crate) const APP_SECRETS: &str = "client secrets and certificates: a re-created application has none; add new ones and hand them to the software that signs in as the app";
 pub(crate) const CA_REPORT_ONLY: &str = "state: a re-created or changed policy is saved in report-only mode (enabledForReportingButNotEnforced) unless the restore is told to restore policy states; enable it once the sign-in logs show it does what is intended";
 
-pub(crate) static KINDS: &[KindInfo] = &[
+pub static KINDS: &[KindInfo] = &[
     KindInfo {
         name: USER,
         description: "users: profile, account state, usage location",
         depends_on: &[],
         capabilities: Capabilities::ALL,
+        parent: None,
         cannot_restore: &[
             USER_PASSWORD,
             "original ids: a user deleted for good (purged from the recycle bin, or older than 30 days) is re-created with a new id; references are rewritten",
@@ -51,6 +52,10 @@ pub(crate) static KINDS: &[KindInfo] = &[
         description: "a user's manager (a relationship of its own, so that managers restore after every user exists)",
         depends_on: &[USER],
         capabilities: Capabilities::LINK,
+        parent: Some(Parent {
+            noun: "user",
+            members: "managers",
+        }),
         cannot_restore: &[],
     },
     KindInfo {
@@ -58,6 +63,7 @@ pub(crate) static KINDS: &[KindInfo] = &[
         description: "groups: security, Microsoft 365, dynamic membership rules, role-assignable",
         depends_on: &[],
         capabilities: Capabilities::ALL,
+        parent: None,
         cannot_restore: &[
             "original ids: security groups are deleted for good at once (only Microsoft 365 groups go to the recycle bin); a re-created group gets a new id and references are rewritten",
             "Microsoft 365 group content (mailbox, SharePoint site, Teams) is not part of the directory and comes back only from the recycle bin",
@@ -68,6 +74,7 @@ pub(crate) static KINDS: &[KindInfo] = &[
         description: "administrative units",
         depends_on: &[],
         capabilities: Capabilities::ALL,
+        parent: None,
         cannot_restore: &[],
     },
     KindInfo {
@@ -75,6 +82,7 @@ pub(crate) static KINDS: &[KindInfo] = &[
         description: "conditional access named locations (IP ranges, countries)",
         depends_on: &[],
         capabilities: Capabilities::ALL,
+        parent: None,
         cannot_restore: &[],
     },
     KindInfo {
@@ -82,6 +90,7 @@ pub(crate) static KINDS: &[KindInfo] = &[
         description: "app registrations (credential metadata only, never secrets)",
         depends_on: &[],
         capabilities: Capabilities::ALL,
+        parent: None,
         cannot_restore: &[
             APP_SECRETS,
             "original appId: an application deleted for good is re-created with a new application (client) id; configure it wherever the old one was used",
@@ -92,6 +101,7 @@ pub(crate) static KINDS: &[KindInfo] = &[
         description: "service principals (enterprise applications)",
         depends_on: &[APPLICATION],
         capabilities: Capabilities::ALL,
+        parent: None,
         cannot_restore: &[
             "service principals of applications published by other organisations are re-created from the publisher's application, with the publisher's current settings",
         ],
@@ -101,6 +111,10 @@ pub(crate) static KINDS: &[KindInfo] = &[
         description: "membership of a user, group, service principal or device in a group (dynamic groups excluded: their rule decides)",
         depends_on: &[USER, GROUP, SERVICE_PRINCIPAL],
         capabilities: Capabilities::LINK,
+        parent: Some(Parent {
+            noun: "group",
+            members: "members",
+        }),
         cannot_restore: &[
             "devices are referenced by id: a device deleted from the directory must join again",
         ],
@@ -110,6 +124,10 @@ pub(crate) static KINDS: &[KindInfo] = &[
         description: "owners of groups",
         depends_on: &[USER, GROUP, SERVICE_PRINCIPAL],
         capabilities: Capabilities::LINK,
+        parent: Some(Parent {
+            noun: "group",
+            members: "owners",
+        }),
         cannot_restore: &[],
     },
     KindInfo {
@@ -117,6 +135,10 @@ pub(crate) static KINDS: &[KindInfo] = &[
         description: "members of administrative units",
         depends_on: &[USER, GROUP, ADMINISTRATIVE_UNIT],
         capabilities: Capabilities::LINK,
+        parent: Some(Parent {
+            noun: "administrative unit",
+            members: "members",
+        }),
         cannot_restore: &[],
     },
     KindInfo {
@@ -124,6 +146,7 @@ pub(crate) static KINDS: &[KindInfo] = &[
         description: "app roles assigned to users, groups and service principals (application permissions included)",
         depends_on: &[USER, GROUP, SERVICE_PRINCIPAL],
         capabilities: Capabilities::LINK,
+        parent: None,
         cannot_restore: &[],
     },
     KindInfo {
@@ -131,6 +154,7 @@ pub(crate) static KINDS: &[KindInfo] = &[
         description: "delegated permission grants (admin and user consent)",
         depends_on: &[USER, SERVICE_PRINCIPAL],
         capabilities: Capabilities::ALL,
+        parent: None,
         cannot_restore: &[],
     },
     KindInfo {
@@ -138,6 +162,7 @@ pub(crate) static KINDS: &[KindInfo] = &[
         description: "directory role assignments (roleManagement/directory), tenant-wide or scoped to an administrative unit",
         depends_on: &[USER, GROUP, SERVICE_PRINCIPAL, ADMINISTRATIVE_UNIT],
         capabilities: Capabilities::LINK,
+        parent: None,
         cannot_restore: &[
             "eligible (PIM) assignments are not read: only active assignments are backed up",
         ],
@@ -147,6 +172,7 @@ pub(crate) static KINDS: &[KindInfo] = &[
         description: "conditional access policies",
         depends_on: &[USER, GROUP, NAMED_LOCATION, SERVICE_PRINCIPAL],
         capabilities: Capabilities::ALL,
+        parent: None,
         cannot_restore: &[
             CA_REPORT_ONLY,
             "applications are named by application (client) id: a policy scoped to an application that was re-created with a new appId must be edited by hand",
@@ -157,6 +183,7 @@ pub(crate) static KINDS: &[KindInfo] = &[
         description: "the tenant's authentication methods policy and each method's configuration",
         depends_on: &[GROUP],
         capabilities: UPDATE_ONLY,
+        parent: None,
         cannot_restore: &[
             "users' registered authentication methods are not part of the policy and cannot be restored",
         ],

@@ -1,6 +1,6 @@
 //! The Okta record kinds, their restore order, capabilities and what they can never give back.
 
-use iamsnap_provider::{Capabilities, KindInfo};
+use iamsnap_provider::{Capabilities, KindInfo, Parent};
 
 pub const USER_SCHEMA: &str = "okta.user_schema";
 pub const USER_TYPE: &str = "okta.user_type";
@@ -26,12 +26,13 @@ const WITH_ITS_TYPE: Capabilities = Capabilities {
 
 pub(crate) const USER_CANNOT_RESTORE: &str = "password and MFA factors: a re-created user has no credentials; it comes back STAGED (or PROVISIONED with --activate-users, which emails an activation link), so the person needs activation or a password reset and must enrol MFA again";
 
-pub(crate) static KINDS: &[KindInfo] = &[
+pub static KINDS: &[KindInfo] = &[
     KindInfo {
         name: USER_SCHEMA,
         description: "the profile schema of each user type (custom attributes), keyed by the type's name",
         depends_on: &[USER_TYPE],
         capabilities: WITH_ITS_TYPE,
+        parent: None,
         cannot_restore: &[
             "base attributes' definitions are fixed by Okta; only custom attributes are restored",
         ],
@@ -41,6 +42,7 @@ pub(crate) static KINDS: &[KindInfo] = &[
         description: "user types",
         depends_on: &[],
         capabilities: Capabilities::ALL,
+        parent: None,
         cannot_restore: &["original ids: a re-created user type gets a new id"],
     },
     KindInfo {
@@ -48,6 +50,7 @@ pub(crate) static KINDS: &[KindInfo] = &[
         description: "users: profile (custom attributes included), status, type, credential provider",
         depends_on: &[USER_SCHEMA, USER_TYPE],
         capabilities: Capabilities::ALL,
+        parent: None,
         cannot_restore: &[
             USER_CANNOT_RESTORE,
             "original ids: a re-created user gets a new id (references are rewritten)",
@@ -60,6 +63,7 @@ pub(crate) static KINDS: &[KindInfo] = &[
         description: "groups (OKTA_GROUP, APP_GROUP and the built-in Everyone)",
         depends_on: &[],
         capabilities: Capabilities::ALL,
+        parent: None,
         cannot_restore: &[
             "original ids: a re-created group gets a new id (references are rewritten)",
             "APP_GROUP and BUILT_IN groups are owned by their app or by Okta; re-import app groups from the app",
@@ -70,6 +74,10 @@ pub(crate) static KINDS: &[KindInfo] = &[
         description: "membership of a user in a group (Everyone's implicit members excluded)",
         depends_on: &[USER, GROUP],
         capabilities: Capabilities::LINK,
+        parent: Some(Parent {
+            noun: "group",
+            members: "members",
+        }),
         cannot_restore: &[
             "members of APP_GROUP groups are managed by their app; re-import them from the app",
         ],
@@ -79,6 +87,7 @@ pub(crate) static KINDS: &[KindInfo] = &[
         description: "group rules (expression and target groups)",
         depends_on: &[GROUP, USER],
         capabilities: Capabilities::ALL,
+        parent: None,
         cannot_restore: &["original ids: a re-created rule gets a new id"],
     },
     KindInfo {
@@ -86,6 +95,7 @@ pub(crate) static KINDS: &[KindInfo] = &[
         description: "app integrations: sign-on mode, settings, credentials without secrets, the app sign-in policy they are bound to",
         depends_on: &[POLICY],
         capabilities: Capabilities::ALL,
+        parent: None,
         cannot_restore: &[
             "app secrets: OIDC client secrets and SAML signing keys are new on a re-created app; update the client secret and the IdP certificate/metadata in the service provider",
             "catalog (OIN) apps other than bookmark, SWA, basic auth and secure password store templates, and their provisioning settings, must be added again from the catalog",
@@ -97,6 +107,10 @@ pub(crate) static KINDS: &[KindInfo] = &[
         description: "direct assignment of a user to an app, with its app profile",
         depends_on: &[APP, USER],
         capabilities: Capabilities::ALL,
+        parent: Some(Parent {
+            noun: "app",
+            members: "user assignments",
+        }),
         cannot_restore: &["app passwords stored for SWA apps: the person enters them again"],
     },
     KindInfo {
@@ -104,6 +118,10 @@ pub(crate) static KINDS: &[KindInfo] = &[
         description: "assignment of a group to an app, with priority and profile",
         depends_on: &[APP, GROUP],
         capabilities: Capabilities::ALL,
+        parent: Some(Parent {
+            noun: "app",
+            members: "group assignments",
+        }),
         cannot_restore: &[],
     },
     KindInfo {
@@ -111,6 +129,7 @@ pub(crate) static KINDS: &[KindInfo] = &[
         description: "network zones (IP and dynamic)",
         depends_on: &[],
         capabilities: Capabilities::ALL,
+        parent: None,
         cannot_restore: &[
             "system zones (LegacyIpZone, BlockedIpZone) can be updated but never re-created",
         ],
@@ -120,6 +139,7 @@ pub(crate) static KINDS: &[KindInfo] = &[
         description: "policies of every type (sign-on, password, MFA enrollment, IdP discovery, access, profile enrollment, …)",
         depends_on: &[GROUP, USER, USER_TYPE, NETWORK_ZONE],
         capabilities: Capabilities::ALL,
+        parent: None,
         cannot_restore: &["default (system) policies can be updated but never re-created"],
     },
     KindInfo {
@@ -127,6 +147,10 @@ pub(crate) static KINDS: &[KindInfo] = &[
         description: "rules of each policy",
         depends_on: &[POLICY, GROUP, USER, USER_TYPE, NETWORK_ZONE],
         capabilities: Capabilities::ALL,
+        parent: Some(Parent {
+            noun: "policy",
+            members: "rules",
+        }),
         cannot_restore: &["default (system) rules can be updated but never re-created"],
     },
     KindInfo {
@@ -134,6 +158,7 @@ pub(crate) static KINDS: &[KindInfo] = &[
         description: "admin role assignments to users and groups, with their group and app targets",
         depends_on: &[USER, GROUP, APP],
         capabilities: Capabilities::ALL,
+        parent: None,
         cannot_restore: &[
             "custom roles and resource sets are not backed up; only standard roles are restored",
         ],

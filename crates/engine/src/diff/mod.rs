@@ -2,17 +2,24 @@
 //!
 //! Both inputs are streams of [`Record`]s sorted by (kind, id), as archives store them and as
 //! the [`Spool`] gives back a live read. [`join`] pairs them by id, then by natural key, so a
-//! re-created object reads as one changed record with its old and new id rather than as a
-//! removal plus an addition. [`diff`] turns the pairs into [`Change`]s, sorted by kind and key
-//! through a spool (memory stays bounded), with a [`Summary`] counted on the way; [`render`]
-//! writes them as text, JSON or Markdown.
+//! re-created object reads as one object with its old and new id rather than as a removal plus
+//! an addition.
+//!
+//! Records are compared in key space: a reference names the same object on both sides when
+//! its targets are paired by the join, whatever their ids. A pair whose only differences are
+//! its own id and ids of references to re-created objects is [`Recreated`], not changed; the
+//! moved ids its references need are found on disk by [`moved::MovedIds`]. [`diff`] turns the
+//! pairs into [`Change`]s and [`Recreated`]s, each sorted by kind and key through a spool
+//! (memory stays bounded), with a [`Summary`] counted on the way; [`render`] writes them as
+//! text, JSON or Markdown.
 //!
 //! ```no_run
 //! # fn example(old: Vec<iamsnap_provider::Record>, new: Vec<iamsnap_provider::Record>) -> Result<(), iamsnap_engine::diff::DiffError> {
 //! use iamsnap_engine::diff::{diff, render, DiffOptions};
+//! use iamsnap_engine::report::{Detail, Kinds};
 //! let ok = |r| Ok::<_, std::io::Error>(r);
 //! let result = diff(old.into_iter().map(ok), new.into_iter().map(ok), &DiffOptions::default())?;
-//! render::text(result, &mut std::io::stdout().lock(), false)?;
+//! render::text(result, &mut std::io::stdout().lock(), &Detail::default(), &Kinds::default())?;
 //! # Ok(()) }
 //! ```
 
@@ -22,9 +29,12 @@ use iamsnap_provider::Record;
 use serde::{Deserialize, Serialize};
 
 use crate::archive::spool::{SortedRecords, Spool};
+use crate::diff::moved::{ItemIds, MovedIds};
+use crate::restore::spill::SpillWriter;
 
 pub mod fields;
 pub mod join;
+pub mod moved;
 
 pub mod render;
 pub mod sides;
@@ -156,12 +166,38 @@ impl Change {
     }
 }
 
+/// An object present on both sides whose only differences are ids: its own (it was deleted
+/// and re-created, or the sides are different tenants) or those of the objects it references
+/// (which were re-created).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recreated {
+    pub kind: String,
+    pub key: String,
+    pub old_id: String,
+    pub new_id: String,
+    /// The references whose target has another id on the new side.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub moved_refs: Vec<MovedRef>,
+}
+
+/// A reference to an object that has another id on the new side.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MovedRef {
+    pub rel: String,
+    pub kind: String,
+    pub old_id: String,
+    pub new_id: String,
+}
+
 /// Counts for one kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
     pub added: u64,
     pub removed: u64,
     pub changed: u64,
+    /// Same objects under other ids (see [`Recreated`]): not differences.
+    #[serde(default)]
+    pub recreated: u64,
     pub unchanged: u64,
 }
 
@@ -175,6 +211,7 @@ impl Counts {
         self.added += other.added;
         self.removed += other.removed;
         self.changed += other.changed;
+        self.recreated += other.recreated;
         self.unchanged += other.unchanged;
     }
 }
@@ -194,8 +231,14 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// No object added, removed or changed (objects re-created under new ids aside).
     pub fn is_same(&self) -> bool {
         self.total.differences() == 0
+    }
+
+    /// Nothing differs at all, not even ids.
+    pub fn is_identical(&self) -> bool {
+        self.is_same() && self.total.recreated == 0
     }
 }
 
@@ -208,20 +251,55 @@ pub struct DiffOptions {
     pub join: JoinOptions,
 }
 
-/// The result of a comparison: the summary, and the changes sorted by (kind, key).
+/// The result of a comparison: the summary, the changes and the re-created objects, each
+/// sorted by (kind, key).
 pub struct Diff {
     pub summary: Summary,
     changes: SortedRecords,
+    recreated: SortedRecords,
+}
+
+fn carried<T: serde::de::DeserializeOwned>(
+    records: SortedRecords,
+) -> impl Iterator<Item = Result<T, DiffError>> {
+    records.map(|r| {
+        let record = r?;
+        serde_json::from_value(record.attrs).map_err(|e| DiffError::Spool(std::io::Error::other(e)))
+    })
+}
+
+/// An item carried through a spool as a record whose id is its key, so that items come back
+/// sorted by (kind, key) whatever order they were found in.
+fn carrier<T: Serialize>(kind: &str, key: &str, item: &T) -> std::io::Result<Record> {
+    Ok(Record {
+        kind: kind.to_string(),
+        id: key.to_string(),
+        key: String::new(),
+        attrs: serde_json::to_value(item).map_err(std::io::Error::other)?,
+        refs: Vec::new(),
+    })
+}
+
+/// The changes and the re-created objects of a [`Diff`], read back from their spools.
+pub struct Parts {
+    pub summary: Summary,
+    pub changes: Box<dyn Iterator<Item = Result<Change, DiffError>>>,
+    pub recreated: Box<dyn Iterator<Item = Result<Recreated, DiffError>>>,
 }
 
 impl Diff {
     /// The changes in (kind, key) order, read back from the spool.
     pub fn changes(self) -> impl Iterator<Item = Result<Change, DiffError>> {
-        self.changes.map(|r| {
-            let record = r?;
-            serde_json::from_value(record.attrs)
-                .map_err(|e| DiffError::Spool(std::io::Error::other(e)))
-        })
+        carried(self.changes)
+    }
+
+    /// The summary, the changes and the re-created objects, each in (kind, key) order.
+    pub fn into_parts(self) -> Parts {
+        Parts {
+            summary: self.summary,
+            changes: Box::new(carried(self.changes)),
+            recreated: Box::new(carried(self.recreated)),
+        }
     }
 }
 
@@ -238,9 +316,13 @@ where
         new: options.new_label.clone(),
         ..Summary::default()
     };
-    // Changes are carried through the spool as records whose id is their key, so they come
-    // back sorted by (kind, key) whatever order the join found them in.
-    let mut sorted = Spool::new(options.join.spool_dir.as_deref(), options.join.spool_budget)?;
+    let (dir, budget) = (options.join.spool_dir.as_deref(), options.join.spool_budget);
+    let mut sorted = Spool::new(dir, budget)?;
+    let mut recreated = Spool::new(dir, budget)?;
+    // Pairs whose ids differ, or whose refs do, wait on disk until every moved id is known:
+    // a membership sorts before the user it names.
+    let mut pending = SpillWriter::<(Record, Record)>::new(dir)?;
+    let mut moved = MovedIds::new(dir, budget)?;
     let (old_records, new_records) = join(old, new, &options.join, |joined| {
         let kind = match &joined {
             Joined::Left(r) | Joined::Right(r) => &r.kind,
@@ -250,6 +332,19 @@ where
             summary.kinds.insert(kind.clone(), Counts::default());
         }
         let counts = summary.kinds.get_mut(kind).expect("inserted above");
+        if let Joined::Both { left, right, .. } = &joined
+            && left != right
+            && (left.id != right.id || left.refs != right.refs)
+        {
+            if left.id != right.id {
+                moved.moved(&left.kind, &left.id, &right.id)?;
+            }
+            moved.resolve(pending.len(), &left.refs)?;
+            let Joined::Both { left, right, .. } = joined else {
+                unreachable!("matched above")
+            };
+            return pending.push(&(left, right)).map_err(DiffError::from);
+        }
         let Some(change) = Change::from_joined(joined) else {
             counts.unchanged += 1;
             return Ok(());
@@ -259,16 +354,53 @@ where
             Status::Removed => counts.removed += 1,
             Status::Changed => counts.changed += 1,
         }
-        let carrier = Record {
-            kind: change.kind.clone(),
-            id: change.key.clone(),
-            key: String::new(),
-            attrs: serde_json::to_value(&change).map_err(std::io::Error::other)?,
-            refs: Vec::new(),
-        };
-        sorted.push(&carrier)?;
+        sorted.push(&carrier(&change.kind, &change.key, &change)?)?;
         Ok(())
     })?;
+    let mut resolved = moved.finish(false)?;
+    for (k, pair) in pending.finish()?.iter()?.enumerate() {
+        let (left, right) = pair?;
+        let ids = resolved.ids_of(k)?;
+        let counts = summary.kinds.entry(right.kind.clone()).or_default();
+        match compare(&left, &right, &ids) {
+            None => {
+                counts.recreated += 1;
+                let item = Recreated {
+                    moved_refs: ids
+                        .moved_refs(&left)
+                        .map(|(r, new_id)| MovedRef {
+                            rel: r.rel.clone(),
+                            kind: r.kind.clone(),
+                            old_id: r.id.clone(),
+                            new_id: new_id.clone(),
+                        })
+                        .collect(),
+                    kind: right.kind,
+                    key: right.key,
+                    old_id: left.id,
+                    new_id: right.id,
+                };
+                recreated.push(&carrier(&item.kind, &item.key, &item)?)?;
+            }
+            Some(fields) => {
+                counts.changed += 1;
+                let change = Change {
+                    kind: right.kind,
+                    key: right.key,
+                    status: Status::Changed,
+                    matched_by: Some(if left.id == right.id {
+                        MatchedBy::Id
+                    } else {
+                        MatchedBy::Key
+                    }),
+                    old_id: Some(left.id),
+                    new_id: Some(right.id),
+                    fields,
+                };
+                sorted.push(&carrier(&change.kind, &change.key, &change)?)?;
+            }
+        }
+    }
     summary.old_records = old_records;
     summary.new_records = new_records;
     let mut total = Counts::default();
@@ -279,7 +411,29 @@ where
     Ok(Diff {
         summary,
         changes: sorted.finish()?,
+        recreated: recreated.finish()?,
     })
+}
+
+/// The fields that differ between `left` and `right` in key space, or `None` when only ids
+/// do. Where a field also differs by raw id, it is shown as the sides hold it; a field that
+/// differs only once the moved ids are applied (the new side still names an object by the id
+/// it had before it was re-created) is shown with `left`'s references rewritten.
+fn compare(left: &Record, right: &Record, ids: &ItemIds) -> Option<Vec<FieldChange>> {
+    let in_key_space = field_changes(&ids.rewrite(left, &right.id), right);
+    if in_key_space.is_empty() {
+        return None;
+    }
+    let mut raw = field_changes(left, right);
+    Some(
+        in_key_space
+            .into_iter()
+            .map(|f| match raw.iter().position(|r| r.path == f.path) {
+                Some(at) => raw.swap_remove(at),
+                None => f,
+            })
+            .collect(),
+    )
 }
 
 #[cfg(test)]

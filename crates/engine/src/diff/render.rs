@@ -1,40 +1,38 @@
 //! Writing a [`Diff`] for people (text, Markdown) and for programs (JSON).
 //!
-//! Every format starts with the summary, then lists changes grouped by kind, in key order.
-//! The JSON schema is documented in `docs/diff-json.md`.
+//! Text and Markdown start with the summary: what differs, how many objects came back under
+//! new ids, a table per kind in dependency order. Then a section per kind, in the same order,
+//! lists the objects (memberships and assignments under their parent, see
+//! [`crate::report`]), a few per kind unless [`Detail::limit`] is `None`. Objects whose only
+//! difference is their ids are listed only with [`Detail::show_ids`]. Sections are written
+//! to encrypted temporary files as the (kind, key)-sorted changes stream by, then copied out
+//! in dependency order, so that memory stays bounded with `--full`.
+//!
+//! JSON carries every fact; its schema is documented in `docs/diff-json.md`.
 
-use std::io::Write;
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::iter::Peekable;
 
 use serde_json::Value;
 
-use crate::diff::{Change, Counts, Diff, DiffError, FieldChange, MatchedBy, Status, Summary};
+use crate::diff::{Change, Counts, Diff, DiffError, MatchedBy, Recreated, Status, Summary};
+use crate::report::{self, Detail, Entry, Kinds, Section, Style, thousands};
+use crate::scratch::{ScratchDir, SealedFile};
 
 /// Longest value shown in text and Markdown; JSON always carries values whole.
 const VALUE_WIDTH: usize = 120;
 
-struct Paint {
-    colour: bool,
-}
-
-impl Paint {
-    fn paint(&self, code: &str, text: &str) -> String {
-        if self.colour {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_string()
-        }
-    }
-}
-
-fn io(e: std::io::Error) -> DiffError {
+fn io(e: io::Error) -> DiffError {
     DiffError::Output(e)
 }
 
-fn counts_line(c: &Counts) -> String {
-    format!(
-        "{} added, {} removed, {} changed, {} unchanged",
-        c.added, c.removed, c.changed, c.unchanged
-    )
+fn paint(colour: bool, code: &str, text: &str) -> String {
+    if colour {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
 }
 
 /// A JSON value on one line, cut to [`VALUE_WIDTH`] characters; `(absent)` for a missing field.
@@ -65,140 +63,328 @@ fn ids(change: &Change) -> String {
     }
 }
 
-/// Human-readable text: summary first, then changes grouped by kind. `colour` adds ANSI
-/// colours; pass it only when writing to a terminal.
-pub fn text(diff: Diff, out: &mut dyn Write, colour: bool) -> Result<(), DiffError> {
-    let paint = Paint { colour };
-    let s = &diff.summary;
-    write_text_summary(s, out).map_err(io)?;
-    let mut kind: Option<String> = None;
-    for change in diff.changes() {
-        let change = change?;
-        if kind.as_deref() != Some(change.kind.as_str()) {
-            writeln!(out, "\n{}", paint.paint("1", &change.kind)).map_err(io)?;
-            kind = Some(change.kind.clone());
-        }
-        let (mark, code) = match change.status {
-            Status::Added => ("+", "32"),
-            Status::Removed => ("-", "31"),
-            Status::Changed => ("~", "33"),
+/// A change or a re-created object, as [`crate::report`] lists it.
+fn entry_of_change(change: Change, style: Style, colour: bool) -> Entry {
+    let (mark, code, verb) = match change.status {
+        Status::Added => ("+", "32", "added"),
+        Status::Removed => ("-", "31", "removed"),
+        Status::Changed => ("~", "33", "changed"),
+    };
+    let details = change
+        .fields
+        .iter()
+        .map(|f| {
+            let (old, new) = (short_value(f.old.as_ref()), short_value(f.new.as_ref()));
+            match style {
+                Style::Text => format!("{}: {old} → {new}", f.path),
+                Style::Markdown => format!(
+                    "{}: {} → {}",
+                    style.code(&f.path),
+                    style.code(&old),
+                    style.code(&new)
+                ),
+            }
+        })
+        .collect();
+    let head = match style {
+        Style::Text => paint(colour, code, mark),
+        Style::Markdown => format!("**{verb}**"),
+    };
+    Entry {
+        tail: format!(" ({})", ids(&change)),
+        key: change.key,
+        head,
+        verb,
+        details,
+    }
+}
+
+fn entry_of_recreated(item: Recreated, style: Style) -> Entry {
+    let mut tail = if item.old_id == item.new_id {
+        format!(" (id {})", item.old_id)
+    } else {
+        format!(" (id {} → {})", item.old_id, item.new_id)
+    };
+    if !item.moved_refs.is_empty() {
+        let refs: Vec<String> = item
+            .moved_refs
+            .iter()
+            .map(|r| format!("{} {} → {}", r.rel, r.old_id, r.new_id))
+            .collect();
+        tail.push_str(&format!(", refs {}", refs.join(", ")));
+    }
+    Entry {
+        key: item.key,
+        head: match style {
+            Style::Text => "=".into(),
+            Style::Markdown => "**re-created**".into(),
+        },
+        tail,
+        verb: "re-created",
+        details: Vec::new(),
+    }
+}
+
+fn counts_line(c: &Counts) -> String {
+    format!(
+        "{} added, {} removed, {} changed",
+        thousands(c.added),
+        thousands(c.removed),
+        thousands(c.changed)
+    )
+}
+
+/// The sentence about objects found again under new ids, if any.
+fn recreated_line(s: &Summary, detail: &Detail) -> Option<String> {
+    (s.total.recreated > 0).then(|| {
+        let hint = if detail.show_ids {
+            "listed with their old and new ids"
+        } else {
+            "--show-ids lists them"
         };
-        let head = format!("{mark} {}", change.key);
-        writeln!(out, "  {} ({})", paint.paint(code, &head), ids(&change)).map_err(io)?;
-        for field in &change.fields {
+        format!(
+            "{} re-created under new ids: the same objects in the same state, only ids differ (not differences; {hint})",
+            thousands(s.total.recreated)
+        )
+    })
+}
+
+fn summary_rows(s: &Summary, kinds: &Kinds, style: Style) -> Vec<(String, Vec<u64>)> {
+    let shown = s
+        .kinds
+        .iter()
+        .filter(|(_, c)| c.differences() + c.recreated > 0)
+        .map(|(k, _)| k);
+    let mut rows: Vec<(String, Vec<u64>)> = kinds
+        .sort(shown)
+        .into_iter()
+        .map(|k| {
+            let c = &s.kinds[k];
+            (
+                style.code(k),
+                vec![c.added, c.removed, c.changed, c.recreated, c.unchanged],
+            )
+        })
+        .collect();
+    if style == Style::Markdown {
+        let t = &s.total;
+        rows.push((
+            "**total**".into(),
+            vec![t.added, t.removed, t.changed, t.recreated, t.unchanged],
+        ));
+    }
+    rows
+}
+
+const TABLE: [&str; 6] = [
+    "kind",
+    "added",
+    "removed",
+    "changed",
+    "re-created",
+    "unchanged",
+];
+
+fn write_summary(
+    s: &Summary,
+    out: &mut dyn Write,
+    style: Style,
+    detail: &Detail,
+    kinds: &Kinds,
+) -> io::Result<()> {
+    let code = |t: &str| style.code(t);
+    match style {
+        Style::Text => {
+            writeln!(out, "old: {} ({} records)", s.old, thousands(s.old_records))?;
+            writeln!(out, "new: {} ({} records)", s.new, thousands(s.new_records))?;
+        }
+        Style::Markdown => {
+            writeln!(out, "## iamsnap diff\n")?;
             writeln!(
                 out,
-                "      {}: {} → {}",
-                field.path,
-                short_value(field.old.as_ref()),
-                short_value(field.new.as_ref())
-            )
-            .map_err(io)?;
+                "{} ({} records) → {} ({} records)\n",
+                code(&s.old),
+                thousands(s.old_records),
+                code(&s.new),
+                thousands(s.new_records)
+            )?;
         }
     }
-    Ok(())
-}
-
-fn write_text_summary(s: &Summary, out: &mut dyn Write) -> std::io::Result<()> {
-    writeln!(out, "old: {} ({} records)", s.old, s.old_records)?;
-    writeln!(out, "new: {} ({} records)", s.new, s.new_records)?;
+    let recreated = recreated_line(s, detail);
     if s.is_same() {
-        return writeln!(out, "no differences");
+        match style {
+            Style::Text => writeln!(out, "no differences")?,
+            Style::Markdown => writeln!(out, "No differences.")?,
+        }
+    } else {
+        writeln!(
+            out,
+            "{} differences: {}",
+            thousands(s.total.differences()),
+            counts_line(&s.total)
+        )?;
     }
-    writeln!(
-        out,
-        "{} differences: {}",
-        s.total.differences(),
-        counts_line(&s.total)
-    )?;
-    let width = s.kinds.keys().map(|k| k.len()).max().unwrap_or(0);
-    for (kind, c) in s.kinds.iter().filter(|(_, c)| c.differences() > 0) {
-        writeln!(out, "  {kind:width$}  {}", counts_line(c))?;
+    if let Some(line) = recreated {
+        writeln!(out, "{line}")?;
+    }
+    if s.is_identical() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    report::table(out, style, &TABLE, &summary_rows(s, kinds, style))
+}
+
+/// A change or a re-created object, merged from the two sorted streams.
+enum Item {
+    Change(Change),
+    Recreated(Recreated),
+}
+
+impl Item {
+    fn kind(&self) -> &str {
+        match self {
+            Item::Change(c) => &c.kind,
+            Item::Recreated(r) => &r.kind,
+        }
+    }
+
+    fn key(&self) -> &str {
+        match self {
+            Item::Change(c) => &c.key,
+            Item::Recreated(r) => &r.key,
+        }
+    }
+}
+
+/// Merges the changes and (when shown) the re-created objects by (kind, key).
+fn merged(diff: Diff, show_ids: bool) -> (Summary, impl Iterator<Item = Result<Item, DiffError>>) {
+    let parts = diff.into_parts();
+    let mut changes: Peekable<_> = parts.changes.map(|c| c.map(Item::Change)).peekable();
+    let recreated: Box<dyn Iterator<Item = Result<Recreated, DiffError>>> = match show_ids {
+        true => parts.recreated,
+        false => Box::new(std::iter::empty()),
+    };
+    let mut recreated: Peekable<_> = recreated.map(|r| r.map(Item::Recreated)).peekable();
+    let items = std::iter::from_fn(move || {
+        let take_change = match (changes.peek(), recreated.peek()) {
+            (None, None) => return None,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (Some(Err(_)), _) => true,
+            (_, Some(Err(_))) => false,
+            (Some(Ok(a)), Some(Ok(b))) => (a.kind(), a.key()) <= (b.kind(), b.key()),
+        };
+        if take_change {
+            changes.next()
+        } else {
+            recreated.next()
+        }
+    });
+    (parts.summary, items)
+}
+
+/// Human-readable text: see the module documentation.
+pub fn text(
+    diff: Diff,
+    out: &mut dyn Write,
+    detail: &Detail,
+    kinds: &Kinds,
+) -> Result<(), DiffError> {
+    human(diff, out, Style::Text, detail, kinds)
+}
+
+/// Markdown for tickets and pull requests: the same as [`text`], as a table and lists.
+pub fn markdown(
+    diff: Diff,
+    out: &mut dyn Write,
+    detail: &Detail,
+    kinds: &Kinds,
+) -> Result<(), DiffError> {
+    let detail = Detail {
+        colour: false,
+        ..*detail
+    };
+    human(diff, out, Style::Markdown, &detail, kinds)
+}
+
+fn human(
+    diff: Diff,
+    out: &mut dyn Write,
+    style: Style,
+    detail: &Detail,
+    kinds: &Kinds,
+) -> Result<(), DiffError> {
+    write_summary(&diff.summary, out, style, detail, kinds).map_err(io)?;
+    let (summary, items) = merged(diff, detail.show_ids);
+    let scratch = ScratchDir::new(None, "report")?;
+    let mut sections: BTreeMap<String, SealedFile> = BTreeMap::new();
+    // Each kind's section goes to its own file: the stream is in kind-name order, the report
+    // in dependency order.
+    let mut items = items.peekable();
+    while let Some(first) = items.next() {
+        let first = first?;
+        let kind = first.kind().to_string();
+        let mut file = scratch.create(&format!("section-{}", sections.len()))?;
+        let mut section = Section::new(&mut file, style, kinds.parent(&kind), detail.limit);
+        let mut next = Some(first);
+        while let Some(item) = next.take() {
+            section.push(match item {
+                Item::Change(c) => entry_of_change(c, style, detail.colour),
+                Item::Recreated(r) => entry_of_recreated(r, style),
+            })?;
+            if items
+                .peek()
+                .is_some_and(|p| p.as_ref().map_or(true, |p| p.kind() == kind))
+            {
+                next = items.next().transpose()?;
+            }
+        }
+        section.finish()?;
+        sections.insert(kind, file.finish()?);
+    }
+    for kind in kinds.sort(sections.keys()) {
+        let c = &summary.kinds[kind];
+        let mut counts = Vec::new();
+        for (n, word) in [
+            (c.added, "added"),
+            (c.removed, "removed"),
+            (c.changed, "changed"),
+            (c.recreated, "re-created"),
+        ] {
+            if n > 0 {
+                counts.push(format!("{} {word}", thousands(n)));
+            }
+        }
+        let heading = match style {
+            Style::Text => format!(
+                "\n{} ({})",
+                paint(detail.colour, "1", kind),
+                counts.join(", ")
+            ),
+            Style::Markdown => format!("\n### {} ({})\n", style.code(kind), counts.join(", ")),
+        };
+        writeln!(out, "{heading}").map_err(io)?;
+        let mut reader = sections[kind].open()?;
+        io::copy(&mut reader, out).map_err(io)?;
     }
     Ok(())
 }
 
-/// `{"changes": [...], "summary": {...}}`, one change per line.
+/// `{"changes": [...], "recreated": [...], "summary": {...}}`, one item per line.
 pub fn json(diff: Diff, out: &mut dyn Write) -> Result<(), DiffError> {
-    let summary = serde_json::to_string(&diff.summary).map_err(|e| io(e.into()))?;
+    let parts = diff.into_parts();
+    let summary = serde_json::to_string(&parts.summary).map_err(|e| io(e.into()))?;
     out.write_all(b"{\"changes\": [").map_err(io)?;
-    for (i, change) in diff.changes().enumerate() {
+    for (i, change) in parts.changes.enumerate() {
         let line = serde_json::to_string(&change?).map_err(|e| io(e.into()))?;
         let sep = if i == 0 { "\n" } else { ",\n" };
         write!(out, "{sep}{line}").map_err(io)?;
     }
+    out.write_all(b"\n], \"recreated\": [").map_err(io)?;
+    for (i, item) in parts.recreated.enumerate() {
+        let line = serde_json::to_string(&item?).map_err(|e| io(e.into()))?;
+        let sep = if i == 0 { "\n" } else { ",\n" };
+        write!(out, "{sep}{line}").map_err(io)?;
+    }
     writeln!(out, "\n], \"summary\": {summary}}}").map_err(io)
-}
-
-/// Inline code that survives backticks in the text.
-fn code(text: &str) -> String {
-    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
-    if longest == 0 {
-        return format!("`{text}`");
-    }
-    let fence = "`".repeat(longest + 1);
-    format!("{fence} {text} {fence}")
-}
-
-fn md_field(field: &FieldChange) -> String {
-    format!(
-        "  - {}: {} → {}",
-        code(&field.path),
-        code(&short_value(field.old.as_ref())),
-        code(&short_value(field.new.as_ref()))
-    )
-}
-
-/// Markdown for tickets and pull requests: a summary table, then a section per kind.
-pub fn markdown(diff: Diff, out: &mut dyn Write) -> Result<(), DiffError> {
-    let s = &diff.summary;
-    writeln!(out, "## iamsnap diff\n").map_err(io)?;
-    writeln!(
-        out,
-        "{} ({} records) → {} ({} records)\n",
-        code(&s.old),
-        s.old_records,
-        code(&s.new),
-        s.new_records
-    )
-    .map_err(io)?;
-    if s.is_same() {
-        return writeln!(out, "No differences.").map_err(io);
-    }
-    writeln!(out, "| kind | added | removed | changed | unchanged |").map_err(io)?;
-    writeln!(out, "| --- | ---: | ---: | ---: | ---: |").map_err(io)?;
-    let row = |name: String, c: &Counts| {
-        format!(
-            "| {name} | {} | {} | {} | {} |",
-            c.added, c.removed, c.changed, c.unchanged
-        )
-    };
-    for (kind, c) in &s.kinds {
-        writeln!(out, "{}", row(code(kind), c)).map_err(io)?;
-    }
-    writeln!(out, "{}", row("**total**".into(), &s.total)).map_err(io)?;
-    let mut kind: Option<String> = None;
-    for change in diff.changes() {
-        let change = change?;
-        if kind.as_deref() != Some(change.kind.as_str()) {
-            writeln!(out, "\n### {}\n", code(&change.kind)).map_err(io)?;
-            kind = Some(change.kind.clone());
-        }
-        let status = match change.status {
-            Status::Added => "added",
-            Status::Removed => "removed",
-            Status::Changed => "changed",
-        };
-        writeln!(
-            out,
-            "- **{status}** {} ({})",
-            code(&change.key),
-            ids(&change)
-        )
-        .map_err(io)?;
-        for field in &change.fields {
-            writeln!(out, "{}", md_field(field)).map_err(io)?;
-        }
-    }
-    Ok(())
 }

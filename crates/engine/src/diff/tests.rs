@@ -1,4 +1,5 @@
 use super::*;
+use crate::report::{Detail, Kinds, Style};
 use iamsnap_provider::Ref;
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -80,25 +81,114 @@ fn incident() -> (Vec<Record>, Vec<Record>) {
     (before, after)
 }
 
+fn recreated(old: Vec<Record>, new: Vec<Record>) -> Vec<Recreated> {
+    let d = diff(ok(sorted(old)), ok(sorted(new)), &options()).unwrap();
+    d.into_parts().recreated.map(Result::unwrap).collect()
+}
+
 #[test]
-fn recreated_object_reads_as_changed_with_both_ids() {
+fn recreated_object_is_counted_apart_with_both_ids() {
     let (before, after) = incident();
-    let (summary, changes) = changes(before, after);
-    let eng = changes
-        .iter()
-        .find(|c| c.kind == "okta.group" && c.key == "Engineering")
-        .unwrap();
-    assert_eq!(eng.status, Status::Changed);
-    assert_eq!(eng.matched_by, Some(MatchedBy::Key));
-    assert_eq!(
-        (eng.old_id.as_deref(), eng.new_id.as_deref()),
-        (Some("00g1"), Some("00g9"))
+    let (summary, changes) = changes(before.clone(), after.clone());
+    assert!(
+        !changes.iter().any(|c| c.key == "Engineering"),
+        "{changes:?}"
     );
-    assert!(eng.fields.is_empty());
+    let items = recreated(before, after);
+    let eng = items.iter().find(|r| r.key == "Engineering").unwrap();
+    assert_eq!((eng.old_id.as_str(), eng.new_id.as_str()), ("00g1", "00g9"));
+    assert!(eng.moved_refs.is_empty());
+    // Ada's membership names the re-created group by its new id: the same membership.
+    let ada = items
+        .iter()
+        .find(|r| r.kind == "okta.group_membership")
+        .unwrap();
+    assert_eq!(ada.key, "Engineering/ada@example.com");
+    assert_eq!(
+        ada.moved_refs,
+        [MovedRef {
+            rel: "group".into(),
+            kind: "okta.group".into(),
+            old_id: "00g1".into(),
+            new_id: "00g9".into()
+        }]
+    );
     let ms = summary.kinds["okta.group_membership"];
-    assert_eq!((ms.changed, ms.removed, ms.added), (1, 1, 0));
-    assert_eq!(summary.total.differences(), 6);
+    assert_eq!(
+        (ms.changed, ms.removed, ms.added, ms.recreated),
+        (0, 1, 0, 1)
+    );
+    assert_eq!(summary.total.differences(), 4);
+    assert_eq!(summary.total.recreated, 2);
     assert_eq!(summary.total.unchanged, 1);
+}
+
+#[test]
+fn a_reference_to_another_object_is_a_change_even_when_ids_moved() {
+    let before = vec![
+        group("00g1", "Engineering", "Builds things"),
+        group("00g2", "Sales", "Sells things"),
+        membership("00g1", "Engineering", "00u1", "ada@example.com"),
+    ];
+    // Engineering re-created as 00g9; the membership's key stayed but it now names Sales.
+    let after = vec![
+        group("00g9", "Engineering", "Builds things"),
+        group("00g2", "Sales", "Sells things"),
+        membership("00g2", "Engineering", "00u1", "ada@example.com"),
+    ];
+    let (summary, found) = changes(before.clone(), after.clone());
+    let m = found
+        .iter()
+        .find(|c| c.kind == "okta.group_membership")
+        .unwrap();
+    assert_eq!(m.status, Status::Changed);
+    assert_eq!(m.fields.len(), 1);
+    assert_eq!(m.fields[0].path, "/refs/group");
+    assert_eq!(
+        m.fields[0].old,
+        Some(json!([{"kind": "okta.group", "id": "00g1"}]))
+    );
+    assert_eq!(summary.total.recreated, 1, "only the group");
+    // A live record still naming the old id of a re-created object differs in key space.
+    let stale = vec![
+        group("00g9", "Engineering", "Builds things"),
+        group("00g2", "Sales", "Sells things"),
+        Record::new(
+            "okta.group_membership",
+            "00g1:00u1-x",
+            "Engineering/ada@example.com",
+            json!({}),
+            vec![
+                Ref::new("group", "okta.group", "00g1"),
+                Ref::new("user", "okta.user", "00u1"),
+            ],
+        ),
+    ];
+    let (_, found) = changes(before, stale);
+    let m = found
+        .iter()
+        .find(|c| c.kind == "okta.group_membership")
+        .unwrap();
+    assert_eq!(
+        m.fields[0].new,
+        Some(json!([{"kind": "okta.group", "id": "00g1"}]))
+    );
+}
+
+#[test]
+fn recreated_objects_are_found_when_everything_spills() {
+    let (before, after) = incident();
+    let tiny = DiffOptions {
+        join: JoinOptions {
+            spool_dir: None,
+            spool_budget: 1,
+        },
+        ..options()
+    };
+    let d = diff(ok(sorted(before.clone())), ok(sorted(after.clone())), &tiny).unwrap();
+    let spilled: Vec<Recreated> = d.into_parts().recreated.map(Result::unwrap).collect();
+    assert_eq!(spilled, recreated(before, after));
+    assert_eq!(spilled.len(), 2);
 }
 
 #[test]
@@ -119,7 +209,7 @@ fn text_report() {
     let (before, after) = incident();
     let d = diff(ok(sorted(before)), ok(sorted(after)), &options()).unwrap();
     let mut out = Vec::new();
-    render::text(d, &mut out, false).unwrap();
+    render::text(d, &mut out, &Detail::default(), &Kinds::default()).unwrap();
     insta::assert_snapshot!(String::from_utf8(out).unwrap());
 }
 
@@ -128,7 +218,7 @@ fn markdown_report() {
     let (before, after) = incident();
     let d = diff(ok(sorted(before)), ok(sorted(after)), &options()).unwrap();
     let mut out = Vec::new();
-    render::markdown(d, &mut out).unwrap();
+    render::markdown(d, &mut out, &Detail::default(), &Kinds::default()).unwrap();
     insta::assert_snapshot!(String::from_utf8(out).unwrap());
 }
 
@@ -214,8 +304,237 @@ proptest! {
     fn every_record_is_accounted_for(a in arb_set(), b in arb_set()) {
         let (summary, changes) = changes(a.clone(), b.clone());
         let t = summary.total;
-        prop_assert_eq!(t.removed + t.changed + t.unchanged, a.len() as u64);
-        prop_assert_eq!(t.added + t.changed + t.unchanged, b.len() as u64);
+        prop_assert_eq!(t.removed + t.changed + t.recreated + t.unchanged, a.len() as u64);
+        prop_assert_eq!(t.added + t.changed + t.recreated + t.unchanged, b.len() as u64);
         prop_assert_eq!(changes.len() as u64, t.differences());
     }
+}
+
+/// The quickstart's story in small: a group of 25 deleted and restored (new ids for the group
+/// and its memberships), one of its members deleted and restored without credentials (STAGED),
+/// a stranger added to Sales. Memberships have keys `GROUP|LOGIN`, as Okta's do.
+mod printed {
+    use super::*;
+    use iamsnap_provider::{Capabilities, KindInfo, Parent};
+
+    fn member(group_id: &str, group: &str, user_id: &str, login: &str) -> Record {
+        Record::new(
+            "okta.group_membership",
+            format!("{group_id}:{user_id}"),
+            format!("{group}|{login}"),
+            json!({}),
+            vec![
+                Ref::new("group", "okta.group", group_id),
+                Ref::new("user", "okta.user", user_id),
+            ],
+        )
+    }
+
+    fn org(ops_id: &str, staged: Option<&str>) -> Vec<Record> {
+        let mut records = vec![
+            group(ops_id, "Operations Team 107", "Runs things"),
+            group("00g2", "Sales", "Sells things"),
+        ];
+        for i in 0..25 {
+            let login = format!("ada.berners{i:02}");
+            let id = match staged {
+                Some(new) if i == 3 => new.to_string(),
+                _ => format!("00u{i:02}"),
+            };
+            let mut u = user(&id, &login, "Ada");
+            if staged.is_some() && i == 3 {
+                u.attrs["status"] = json!("STAGED");
+            }
+            records.push(member(ops_id, "Operations Team 107", &id, &login));
+            records.push(u);
+        }
+        records
+    }
+
+    fn kinds() -> Kinds {
+        const fn kind(
+            name: &'static str,
+            depends_on: &'static [&'static str],
+            parent: Option<Parent>,
+        ) -> KindInfo {
+            KindInfo {
+                name,
+                description: "",
+                depends_on,
+                capabilities: Capabilities::ALL,
+                cannot_restore: &[],
+                parent,
+            }
+        }
+        Kinds::new(&[
+            kind("okta.user", &[], None),
+            kind("okta.group", &[], None),
+            kind(
+                "okta.group_membership",
+                &["okta.user", "okta.group"],
+                Some(Parent {
+                    noun: "group",
+                    members: "members",
+                }),
+            ),
+        ])
+    }
+
+    fn after() -> Vec<Record> {
+        let mut after = org("00g9", Some("00u93"));
+        after.push(user("00u99", "mallory", "Mallory"));
+        after.push(member("00g2", "Sales", "00u99", "mallory"));
+        after
+    }
+
+    fn render(style: Style, detail: Detail) -> String {
+        let d = diff(
+            ok(sorted(org("00g1", None))),
+            ok(sorted(after())),
+            &options(),
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        match style {
+            Style::Text => render::text(d, &mut out, &detail, &kinds()).unwrap(),
+            Style::Markdown => render::markdown(d, &mut out, &detail, &kinds()).unwrap(),
+        }
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn incident_text() {
+        insta::assert_snapshot!(render(Style::Text, Detail::default()));
+    }
+
+    #[test]
+    fn incident_text_with_ids() {
+        let detail = Detail {
+            show_ids: true,
+            limit: Some(2),
+            ..Detail::default()
+        };
+        insta::assert_snapshot!(render(Style::Text, detail));
+    }
+
+    #[test]
+    fn incident_markdown() {
+        insta::assert_snapshot!(render(Style::Markdown, Detail::default()));
+    }
+
+    #[test]
+    fn incident_counts() {
+        let d = diff(
+            ok(sorted(org("00g1", None))),
+            ok(sorted(after())),
+            &options(),
+        )
+        .unwrap();
+        let t = d.summary.total;
+        // The STAGED user, Mallory and her membership differ; the group, its 25 memberships
+        // (one naming the re-created user) are the same objects under new ids.
+        assert_eq!((t.changed, t.added, t.removed), (1, 2, 0));
+        assert_eq!(t.recreated, 26);
+        assert!(!d.summary.is_same());
+        let only_ids = diff(
+            ok(sorted(org("00g1", None))),
+            ok(sorted(org("00g9", None))),
+            &options(),
+        )
+        .unwrap();
+        assert!(only_ids.summary.is_same() && !only_ids.summary.is_identical());
+    }
+}
+
+/// Field names documented in `docs/diff-json.md`: per section (`changes`, `fields[]`,
+/// `recreated`, `summary`), the names in backticks in the first column of its table.
+fn documented_fields() -> BTreeMap<String, std::collections::BTreeSet<String>> {
+    let doc = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/diff-json.md"
+    ));
+    let mut out: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+    let mut section = String::new();
+    for line in doc.lines() {
+        if let Some(heading) = line.strip_prefix("## ").or(line.strip_prefix("### ")) {
+            section = heading.trim_matches('`').to_string();
+        } else if let Some(row) = line.strip_prefix("| `") {
+            let first = row.split(" |").next().unwrap_or_default();
+            for name in first.split(", ") {
+                out.entry(section.clone())
+                    .or_default()
+                    .insert(name.trim_matches('`').to_string());
+            }
+        }
+    }
+    out
+}
+
+fn keys(v: &Value) -> std::collections::BTreeSet<String> {
+    v.as_object().unwrap().keys().cloned().collect()
+}
+
+#[test]
+fn json_output_has_exactly_the_documented_fields() {
+    let doc = documented_fields();
+    let (before, after) = incident();
+    let d = diff(ok(sorted(before)), ok(sorted(after)), &options()).unwrap();
+    let mut out = Vec::new();
+    render::json(d, &mut out).unwrap();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(
+        keys(&v),
+        ["changes", "recreated", "summary"].map(String::from).into()
+    );
+    let union = |items: &Value| {
+        let mut all = std::collections::BTreeSet::new();
+        for item in items.as_array().unwrap() {
+            all.extend(keys(item));
+        }
+        all
+    };
+    assert_eq!(union(&v["changes"]), doc["changes"], "changes");
+    let fields: Vec<Value> = v["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["fields"].as_array().cloned().unwrap_or_default())
+        .collect();
+    assert_eq!(union(&Value::Array(fields)), doc["fields[]"], "fields[]");
+    assert_eq!(union(&v["recreated"]), doc["recreated"], "recreated");
+    let summary_fields: std::collections::BTreeSet<String> = keys(&v["summary"]);
+    assert_eq!(summary_fields, doc["summary"], "summary");
+    // Counts and moved references are documented in sentences: `{"added": N, …}`.
+    let text = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/diff-json.md"
+    ));
+    for name in keys(&v["summary"]["total"]) {
+        assert!(text.contains(&format!("\"{name}\": N")), "counts: {name}");
+    }
+    let moved = &v["recreated"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r.get("moved_refs").is_some())
+        .expect("a membership naming the re-created group")["moved_refs"][0];
+    assert_eq!(
+        keys(moved),
+        ["kind", "new_id", "old_id", "rel"].map(String::from).into()
+    );
+    assert!(text.contains("`{\"rel\", \"kind\", \"old_id\", \"new_id\"}`"));
+    // The example in the document is valid JSON of the same shape.
+    let example = text
+        .split("```json\n")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    let example: Value = serde_json::from_str(example).unwrap();
+    assert_eq!(keys(&example), keys(&v));
+    assert_eq!(
+        keys(&example["summary"]["total"]),
+        keys(&v["summary"]["total"])
+    );
 }

@@ -613,6 +613,7 @@ mod tests {
             description: "profile attributes",
             depends_on: &[],
             capabilities: Capabilities::ALL,
+            parent: None,
             cannot_restore: &[],
         },
         KindInfo {
@@ -620,6 +621,7 @@ mod tests {
             description: "a person",
             depends_on: &["t.schema"],
             capabilities: Capabilities::ALL,
+            parent: None,
             cannot_restore: &[],
         },
         KindInfo {
@@ -627,6 +629,7 @@ mod tests {
             description: "a group",
             depends_on: &[],
             capabilities: Capabilities::ALL,
+            parent: None,
             cannot_restore: &[],
         },
         KindInfo {
@@ -634,6 +637,7 @@ mod tests {
             description: "a user in a group",
             depends_on: &["t.user", "t.group"],
             capabilities: Capabilities::LINK,
+            parent: None,
             cannot_restore: &[],
         },
     ];

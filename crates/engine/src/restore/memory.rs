@@ -17,6 +17,7 @@ pub const KINDS: &[KindInfo] = &[
         description: "a user in a group",
         depends_on: &["t.user", "t.group"],
         capabilities: Capabilities::LINK,
+        parent: None,
         cannot_restore: &[],
     },
     KindInfo {
@@ -24,6 +25,7 @@ pub const KINDS: &[KindInfo] = &[
         description: "a person",
         depends_on: &[],
         capabilities: Capabilities::ALL,
+        parent: None,
         cannot_restore: &["password: restored users have none; send them a password reset"],
     },
     KindInfo {
@@ -31,6 +33,7 @@ pub const KINDS: &[KindInfo] = &[
         description: "a group",
         depends_on: &[],
         capabilities: Capabilities::ALL,
+        parent: None,
         cannot_restore: &[],
     },
     KindInfo {
@@ -38,6 +41,7 @@ pub const KINDS: &[KindInfo] = &[
         description: "a rule naming the groups it applies to",
         depends_on: &["t.group"],
         capabilities: Capabilities::ALL,
+        parent: None,
         cannot_restore: &[],
     },
     KindInfo {
@@ -45,6 +49,7 @@ pub const KINDS: &[KindInfo] = &[
         description: "read-only",
         depends_on: &[],
         capabilities: Capabilities::NONE,
+        parent: None,
         cannot_restore: &[],
     },
 ];

@@ -9,7 +9,7 @@ use std::path::Path;
 use iamsnap_provider::{Action, KindInfo, Operation, WriteProvider, kind::dependency_order};
 
 use crate::archive::Spool;
-use crate::restore::plan::{CannotRestore, Plan, PlanOptions, PlannedOp, Skipped};
+use crate::restore::plan::{CannotRestore, Plan, PlanOptions, PlannedOp, Segment, Skipped};
 use crate::restore::spill::SpillWriter;
 use crate::restore::{Refusal, RestoreError};
 
@@ -182,6 +182,7 @@ impl<'a> Sorter<'a> {
         let spill = RestoreError::Spill;
         let mut sorted = self.spool.finish().map_err(spill)?;
         let mut operations = SpillWriter::new(dir).map_err(spill)?;
+        let mut segments = Vec::new();
         let mut lost: BTreeMap<(String, String), SpillWriter<String>> = BTreeMap::new();
         let (mut refused, mut skipped) = (self.refused, self.skipped);
         while let Some(line) = sorted.next_line().map_err(spill)? {
@@ -212,6 +213,7 @@ impl<'a> Sorter<'a> {
             }
             op.seq = operations.len();
             op.level = self.ranks.of(&op).0;
+            Segment::note(&mut segments, &op, operations.offset());
             if op.action == Action::Create
                 && let Some(desired) = &op.desired
             {
@@ -252,6 +254,7 @@ impl<'a> Sorter<'a> {
         }
         Ok(Plan {
             operations: operations.finish().map_err(spill)?,
+            segments,
             skipped,
             cannot_restore,
             ..Plan::default()

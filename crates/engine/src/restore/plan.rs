@@ -4,11 +4,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 
 use iamsnap_provider::{
-    Action, IdMap, KindInfo, Operation, Record, SelfIdentity, WriteProvider, same_state, to_live,
+    Action, KindInfo, Operation, Record, SelfIdentity, WriteProvider, same_state, to_live,
 };
 use serde::{Deserialize, Serialize};
 
-use crate::archive::Spool;
+use crate::diff::moved::MovedIds;
 use crate::diff::{FieldChange, JoinOptions, Joined, field_changes, join};
 use crate::restore::ids::LiveIds;
 use crate::restore::order::Sorter;
@@ -159,11 +159,45 @@ pub struct Plan {
     pub cannot_restore: Vec<CannotRestore>,
     /// Snapshot id → live id of every object found live under another id (joined by key):
     /// `(kind, snapshot id, live id)`. Objects joined by id are not listed.
+    #[serde(default)]
     pub ids: Spilled<(String, String, String)>,
     /// Snapshot ids of the objects not found live: `(kind, snapshot id)`. They have no live id
     /// until the restore creates them.
     #[serde(default)]
     pub absent: Spilled<(String, String)>,
+    /// Where each run of operations of one level, kind and action starts in `operations`, as
+    /// the plan wrote them; empty for a plan read back (see [`Plan::outline`]).
+    #[serde(skip)]
+    pub segments: Vec<Segment>,
+}
+
+/// A run of operations of one level, kind and action in a plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    pub level: usize,
+    pub kind: String,
+    pub action: Action,
+    pub count: usize,
+    /// Where its first operation starts in the plan's file ([`Spilled::iter_from`]).
+    pub offset: u64,
+}
+
+impl Segment {
+    /// Adds `op`, found at `offset`, to the last of `segments` or to a new one.
+    pub(crate) fn note(segments: &mut Vec<Segment>, op: &PlannedOp, offset: u64) {
+        match segments.last_mut() {
+            Some(s) if s.level == op.level && s.kind == op.kind && s.action == op.action => {
+                s.count += 1
+            }
+            _ => segments.push(Segment {
+                level: op.level,
+                kind: op.kind.clone(),
+                action: op.action,
+                count: 1,
+                offset,
+            }),
+        }
+    }
 }
 
 /// How many operations of each action a plan has.
@@ -188,17 +222,35 @@ impl Plan {
         Ok(LiveIds::new(self.id_seed()?, absent))
     }
 
-    /// The operations per action, in one read of the plan.
+    /// The operations per action.
     pub fn counts(&self) -> io::Result<Counts> {
         let mut counts = Counts::default();
-        for op in self.operations.iter()? {
-            match op?.action {
-                Action::Create => counts.create += 1,
-                Action::Update => counts.update += 1,
-                Action::Delete => counts.delete += 1,
+        for segment in self.outline()? {
+            match segment.action {
+                Action::Create => counts.create += segment.count,
+                Action::Update => counts.update += segment.count,
+                Action::Delete => counts.delete += segment.count,
             }
         }
         Ok(counts)
+    }
+
+    /// The runs of operations of one level, kind and action, in plan order: as the plan
+    /// noted them when it wrote its operations, or read from them for a plan read back.
+    pub fn outline(&self) -> io::Result<Vec<Segment>> {
+        let noted: usize = self.segments.iter().map(|s| s.count).sum();
+        if noted == self.operations.len() {
+            return Ok(self.segments.clone());
+        }
+        let mut segments = Vec::new();
+        let mut items = self.operations.iter()?;
+        loop {
+            let offset = items.offset();
+            let Some(op) = items.next() else {
+                return Ok(segments);
+            };
+            Segment::note(&mut segments, &op?, offset);
+        }
     }
 }
 
@@ -228,9 +280,9 @@ where
         !options.only.is_empty() || options.kinds.as_ref().is_none_or(|k| k.contains(kind))
     };
     let dir = options.join.spool_dir.as_deref();
-    // The moved ids and the refs of the updates, to be joined after the join (see
-    // [`resolve_refs`]).
-    let mut refs = Spool::new(dir, options.join.spool_budget).map_err(RestoreError::Spill)?;
+    // The moved ids, the objects to re-create and the refs of the updates and of the
+    // unchanged records, paired on disk after the join.
+    let mut refs = MovedIds::new(dir, options.join.spool_budget).map_err(RestoreError::Spill)?;
     let mut absent = SpillWriter::new(dir).map_err(RestoreError::Spill)?;
     let mut updates = SpillWriter::<(Record, Record)>::new(dir).map_err(RestoreError::Spill)?;
     // Records equal on both sides that reference other objects, with their live ids: one
@@ -270,26 +322,20 @@ where
                     targets_live.insert((right.kind.clone(), right.id.clone()));
                 }
                 if left.id != right.id {
-                    refs.push_entry(left.kind.clone(), left.id.clone(), format!("0{}", right.id))?;
+                    refs.moved(&left.kind, &left.id, &right.id)?;
                 }
                 if wanted(&left.kind)
                     && (left.key != right.key
                         || left.attrs != right.attrs
                         || left.refs != right.refs)
                 {
-                    let k = updates.len();
-                    for r in &left.refs {
-                        refs.push_entry(r.kind.clone(), r.id.clone(), format!("1{k:020}"))?;
-                    }
+                    refs.resolve(updates.len(), &left.refs)?;
                     updates.push(&(left, right))?;
                 } else if wanted(&left.kind)
                     && !left.refs.is_empty()
                     && can(&left.kind, Action::Update)
                 {
-                    let k = unchanged.len();
-                    for r in &left.refs {
-                        refs.push_entry(r.kind.clone(), r.id.clone(), format!("2{k:020}"))?;
-                    }
+                    refs.watch(unchanged.len(), &left.refs)?;
                     unchanged.push(&(left, right.id))?;
                 }
             }
@@ -302,7 +348,7 @@ where
                     && can(&s.kind, Action::Create)
                     && connector.refuses(Action::Create, &s).is_none()
                 {
-                    refs.push_entry(s.kind.clone(), s.id.clone(), "/".to_string())?;
+                    refs.absent(&s.kind, &s.id)?;
                 }
                 if wanted(&s.kind) {
                     put(
@@ -336,8 +382,7 @@ where
 
     // Updates compare the snapshot, seen through the moved ids it references, with the live
     // record; refs to objects absent live keep their snapshot ids either way.
-    let (moved, recreated, resolved) = resolve_refs(refs, options).map_err(RestoreError::Spill)?;
-    let mut resolved = resolved.peekable();
+    let mut resolved = refs.finish(true).map_err(RestoreError::Spill)?;
     for (k, pair) in updates
         .finish()
         .map_err(RestoreError::Spill)?
@@ -346,11 +391,7 @@ where
         .enumerate()
     {
         let (snap, live) = pair.map_err(RestoreError::Spill)?;
-        let mut ids = RecordIds::default();
-        while let Some(next) = resolved.next_if(|r| r.as_ref().map_or(true, |(at, _)| *at == k)) {
-            let (_, (kind, id, live_id)) = next?;
-            ids.0.insert((kind, id), live_id);
-        }
+        let ids = resolved.ids_of(k).map_err(RestoreError::Spill)?;
         let desired = connector.reachable(to_live(&snap, &ids), &live);
         if same_state(&desired, &live) {
             continue;
@@ -362,6 +403,7 @@ where
         )
         .map_err(RestoreError::Spill)?;
     }
+    let recreated = std::mem::take(&mut resolved.stale);
     if !recreated.is_empty() {
         for (k, pair) in unchanged
             .finish()
@@ -400,97 +442,10 @@ where
         }
     }
     let mut plan = sorter.finish(dir)?;
-    plan.ids = moved;
+    plan.ids = resolved.moved;
     plan.absent = absent.finish().map_err(RestoreError::Spill)?;
     plan.mode = options.mode;
     Ok(plan)
-}
-
-/// Every moved id, for the plan; the unchanged records that reference an object the plan
-/// re-creates, with those references; and the live ids of the refs of the updates, by
-/// update: `(update, (kind, snapshot id, live id))` in update order. `refs` holds, sorted by
-/// (kind, id), each object to re-create (`/`), each moved id (`0` and its live id), each ref
-/// of an update (`1` and the update's number) and each ref of an unchanged record (`2` and
-/// its number), so that a merge pairs them on disk: after a restore that re-created a whole
-/// organisation every id has moved, too many to hold.
-fn resolve_refs(
-    refs: Spool,
-    options: &PlanOptions,
-) -> io::Result<(
-    Spilled<MovedId>,
-    Stale,
-    impl Iterator<Item = Result<ResolvedRef, RestoreError>>,
-)> {
-    let mut sorted = refs.finish()?;
-    let mut all_moved = SpillWriter::new(options.join.spool_dir.as_deref())?;
-    let mut by_update = Spool::new(options.join.spool_dir.as_deref(), options.join.spool_budget)?;
-    let mut moved: Option<MovedId> = None;
-    let mut recreated: Option<(String, String)> = None;
-    let mut stale = Stale::new();
-    while let Some(line) = sorted.next_line()? {
-        if line.json == "/" {
-            recreated = Some((line.kind, line.id));
-        } else if let Some(unchanged) = line.json.strip_prefix('2') {
-            if recreated
-                .as_ref()
-                .is_some_and(|(kind, id)| *kind == line.kind && *id == line.id)
-            {
-                let k = unchanged.parse::<usize>().map_err(io::Error::other)?;
-                stale.entry(k).or_default().push((line.kind, line.id));
-            }
-        } else if let Some(live_id) = line.json.strip_prefix('0') {
-            let entry = (line.kind, line.id, live_id.to_string());
-            all_moved.push(&entry)?;
-            moved = Some(entry);
-        } else if let (Some(update), Some((kind, id, live_id))) =
-            (line.json.strip_prefix('1'), &moved)
-            && *kind == line.kind
-            && *id == line.id
-        {
-            let json = serde_json::to_string(&(kind, id, live_id)).map_err(io::Error::other)?;
-            by_update.push_entry(update.to_string(), String::new(), json)?;
-        }
-    }
-    let mut sorted = by_update.finish()?;
-    let resolved = std::iter::from_fn(move || {
-        let line = match sorted.next_line() {
-            Ok(line) => line?,
-            Err(e) => return Some(Err(RestoreError::Spill(e))),
-        };
-        let parsed = line
-            .kind
-            .parse::<usize>()
-            .map_err(io::Error::other)
-            .and_then(|k| Ok((k, serde_json::from_str(&line.json)?)));
-        Some(parsed.map_err(RestoreError::Spill))
-    });
-    Ok((all_moved.finish()?, stale, resolved))
-}
-
-/// `(kind, snapshot id, live id)` of an object found live under another id.
-type MovedId = (String, String, String);
-
-/// The unchanged records, by number, that name objects the plan re-creates: (kind, id) of
-/// each such object.
-type Stale = BTreeMap<usize, Vec<(String, String)>>;
-
-/// A moved id one update references: `(update, moved id)`.
-type ResolvedRef = (usize, MovedId);
-
-/// The moved ids one record references; any other id is the same live.
-#[derive(Default)]
-struct RecordIds(BTreeMap<(String, String), String>);
-
-impl IdMap for RecordIds {
-    fn live_id(&self, kind: &str, snapshot_id: &str) -> Option<String> {
-        let at = (kind.to_string(), snapshot_id.to_string());
-        Some(
-            self.0
-                .get(&at)
-                .cloned()
-                .unwrap_or_else(|| snapshot_id.to_string()),
-        )
-    }
 }
 
 fn planned(

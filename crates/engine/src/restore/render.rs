@@ -2,13 +2,15 @@
 //! provider said (failures, skips, what could not be read back) was scrubbed of secrets when
 //! the report was made, and is scrubbed again as it is printed.
 
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use iamsnap_provider::{Action, redact};
+use iamsnap_provider::{Action, KindInfo, redact};
 
 use crate::diff::render::short_value;
+use crate::report::{self, Detail, Entry, Kinds, Section, Style, thousands};
 use crate::restore::spill::Spilled;
-use crate::restore::{ApplyReport, CannotRestore, Mode, Plan, PlannedOp, Skipped};
+use crate::restore::{ApplyReport, CannotRestore, Mode, Plan, PlannedOp, Segment, Skipped};
 
 fn verb(action: Action) -> &'static str {
     match action {
@@ -18,9 +20,17 @@ fn verb(action: Action) -> &'static str {
     }
 }
 
-/// The plan for an operator: counts, operations by level with the fields they change, what
-/// is skipped and what cannot be restored.
-pub fn plan_text(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
+/// The plan for an operator: what it does per kind, what cannot be restored, then the
+/// operations step by step, a few per kind and action unless `detail.limit` is `None`
+/// (memberships and assignments under their parent, see [`crate::report`]), then what is
+/// left out. The summary comes from the plan's outline, and a limited list reads only the
+/// operations it shows, so that the plan of a whole organisation prints at once.
+pub fn plan_text(
+    plan: &Plan,
+    out: &mut dyn Write,
+    detail: &Detail,
+    kinds: &Kinds,
+) -> io::Result<()> {
     let mode = match plan.mode {
         crate::restore::Mode::Additive => "additive: nothing is deleted",
         crate::restore::Mode::Authoritative => {
@@ -32,6 +42,7 @@ pub fn plan_text(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
         "Restore plan: {} → {} ({mode})",
         plan.snapshot, plan.target
     )?;
+    let outline = plan.outline()?;
     if plan.operations.is_empty() && plan.skipped.is_empty() {
         writeln!(out, "Nothing to do: the live state matches the snapshot.")?;
     } else if plan.operations.is_empty() {
@@ -45,55 +56,153 @@ pub fn plan_text(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
         writeln!(
             out,
             "{} operations: {} create, {} update, {} delete",
-            plan.operations.len(),
-            counts.create,
-            counts.update,
-            counts.delete
+            thousands(plan.operations.len() as u64),
+            thousands(counts.create as u64),
+            thousands(counts.update as u64),
+            thousands(counts.delete as u64)
         )?;
+        summary_table(&outline, kinds, out)?;
     }
-    let mut level = None;
-    for op in plan.operations.iter()? {
-        let op = op?;
-        if level != Some(op.level) {
-            writeln!(out, "\nstep {}", op.level + 1)?;
-            level = Some(op.level);
-        }
-        let ids = match (op.action, &op.snapshot_id, &op.live_id) {
-            (Action::Update, Some(s), Some(l)) if s != l => {
-                format!(" (snapshot id {s}, live id {l})")
-            }
-            (Action::Create, Some(s), _) => format!(" (snapshot id {s})"),
-            (_, _, Some(l)) => format!(" (id {l})"),
-            _ => String::new(),
-        };
-        writeln!(
-            out,
-            "  {:>5}. {} {} {}{ids}",
-            op.seq + 1,
-            verb(op.action),
-            op.kind,
-            op.key
-        )?;
-        for f in &op.fields {
-            writeln!(
-                out,
-                "           {}: {} → {}",
-                f.path,
-                short_value(f.old.as_ref()),
-                short_value(f.new.as_ref())
-            )?;
-        }
-    }
-    skipped_text(&plan.skipped, out)?;
-    cannot_restore_text(&plan.cannot_restore, out)
+    cannot_restore_text(&plan.cannot_restore, out, detail.limit)?;
+    steps_text(plan, &outline, out, detail, kinds)?;
+    skipped_text(&plan.skipped, out, detail.limit)
 }
 
-fn skipped_text(skipped: &[Skipped], out: &mut dyn Write) -> io::Result<()> {
+/// Operations per kind and action, kinds in dependency order.
+fn summary_table(outline: &[Segment], kinds: &Kinds, out: &mut dyn Write) -> io::Result<()> {
+    let mut per_kind: BTreeMap<&String, [u64; 3]> = BTreeMap::new();
+    for s in outline {
+        let at = match s.action {
+            Action::Create => 0,
+            Action::Update => 1,
+            Action::Delete => 2,
+        };
+        per_kind.entry(&s.kind).or_default()[at] += s.count as u64;
+    }
+    let rows: Vec<(String, Vec<u64>)> = kinds
+        .sort(per_kind.keys().copied())
+        .into_iter()
+        .map(|k| (k.clone(), per_kind[k].to_vec()))
+        .collect();
+    writeln!(out)?;
+    report::table(
+        out,
+        Style::Text,
+        &["kind", "create", "update", "delete"],
+        &rows,
+    )
+}
+
+/// The operations, one step per level: `Step 2 of 3: users, group memberships`.
+fn steps_text(
+    plan: &Plan,
+    outline: &[Segment],
+    out: &mut dyn Write,
+    detail: &Detail,
+    kinds: &Kinds,
+) -> io::Result<()> {
+    let mut levels: Vec<usize> = outline.iter().map(|s| s.level).collect();
+    levels.dedup();
+    // Everything listed: one pass over the operations, whatever their number.
+    let mut all = match detail.limit {
+        None => Some(plan.operations.iter()?),
+        Some(_) => None,
+    };
+    for (step, level) in levels.iter().enumerate() {
+        let segments: Vec<&Segment> = outline.iter().filter(|s| s.level == *level).collect();
+        let mut names: Vec<String> = Vec::new();
+        for s in &segments {
+            let name = KindInfo::plural(&s.kind);
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        let count: usize = segments.iter().map(|s| s.count).sum();
+        let deletes = segments.iter().all(|s| s.action == Action::Delete);
+        writeln!(
+            out,
+            "\nStep {} of {}: {}{} ({} {})",
+            step + 1,
+            levels.len(),
+            if deletes { "delete " } else { "" },
+            names.join(", "),
+            thousands(count as u64),
+            if count == 1 {
+                "operation"
+            } else {
+                "operations"
+            }
+        )?;
+        for segment in segments {
+            let mut section = Section::new(
+                &mut *out,
+                Style::Text,
+                kinds.parent(&segment.kind),
+                detail.limit,
+            );
+            let mut items: Box<dyn Iterator<Item = io::Result<PlannedOp>> + '_> = match &mut all {
+                Some(all) => Box::new(all.take(segment.count)),
+                None => Box::new(
+                    plan.operations
+                        .iter_from(segment.offset)?
+                        .take(segment.count),
+                ),
+            };
+            let mut read = 0;
+            while !section.satisfied() {
+                let Some(op) = items.next() else { break };
+                section.push(entry(op?))?;
+                read += 1;
+            }
+            section.skip((segment.count - read) as u64);
+            section.finish()?;
+        }
+    }
+    Ok(())
+}
+
+/// One operation as [`crate::report`] lists it.
+fn entry(op: PlannedOp) -> Entry {
+    let ids = match (op.action, &op.snapshot_id, &op.live_id) {
+        (Action::Update, Some(s), Some(l)) if s != l => {
+            format!(" (snapshot id {s}, live id {l})")
+        }
+        (Action::Create, Some(s), _) => format!(" (snapshot id {s})"),
+        (_, _, Some(l)) => format!(" (id {l})"),
+        _ => String::new(),
+    };
+    Entry {
+        head: format!("{:>5}. {} {}", op.seq + 1, verb(op.action), op.kind),
+        key: op.key,
+        tail: ids,
+        verb: match op.action {
+            Action::Create => "to create",
+            Action::Update => "to update",
+            Action::Delete => "to delete",
+        },
+        details: op
+            .fields
+            .iter()
+            .map(|f| {
+                // Under the operation's kind, as the plan has always printed them.
+                format!(
+                    "     {}: {} → {}",
+                    f.path,
+                    short_value(f.old.as_ref()),
+                    short_value(f.new.as_ref())
+                )
+            })
+            .collect(),
+    }
+}
+
+fn skipped_text(skipped: &[Skipped], out: &mut dyn Write, limit: Option<usize>) -> io::Result<()> {
     if skipped.is_empty() {
         return Ok(());
     }
-    writeln!(out, "\nNot restored ({}):", skipped.len())?;
-    for s in skipped {
+    writeln!(out, "\nNot restored ({}):", thousands(skipped.len() as u64))?;
+    let shown = limit.unwrap_or(usize::MAX);
+    for s in skipped.iter().take(shown) {
         writeln!(
             out,
             "  - {} {} {}: {}",
@@ -103,11 +212,23 @@ fn skipped_text(skipped: &[Skipped], out: &mut dyn Write) -> io::Result<()> {
             redact::scrub(&s.reason)
         )?;
     }
+    if skipped.len() > shown {
+        writeln!(
+            out,
+            "  … and {} more (use --full or --format json)",
+            thousands((skipped.len() - shown) as u64)
+        )?;
+    }
     Ok(())
 }
 
-/// The "cannot restore" report: per kind and reason, how many objects and which.
-pub fn cannot_restore_text(items: &[CannotRestore], out: &mut dyn Write) -> io::Result<()> {
+/// The "cannot restore" report: per kind and reason, how many objects and which (the first
+/// `limit` of them when there is a limit).
+pub fn cannot_restore_text(
+    items: &[CannotRestore],
+    out: &mut dyn Write,
+    limit: Option<usize>,
+) -> io::Result<()> {
     if items.is_empty() {
         return Ok(());
     }
@@ -115,11 +236,25 @@ pub fn cannot_restore_text(items: &[CannotRestore], out: &mut dyn Write) -> io::
         out,
         "\nCannot be restored — needs action after the restore:"
     )?;
+    let shown = limit.unwrap_or(usize::MAX);
     for item in items {
-        writeln!(out, "  {} × {}: {}", item.count, item.kind, item.reason)?;
-        for key in item.keys.iter()? {
+        writeln!(
+            out,
+            "  {} × {}: {}",
+            thousands(item.count as u64),
+            item.kind,
+            item.reason
+        )?;
+        for key in item.keys.iter()?.take(shown) {
             let key = key?;
             writeln!(out, "      {key}")?;
+        }
+        if item.count > shown {
+            writeln!(
+                out,
+                "      … and {} more (use --full or --format json)",
+                thousands((item.count - shown) as u64)
+            )?;
         }
     }
     Ok(())
@@ -178,7 +313,7 @@ pub fn report_text(report: &ApplyReport, out: &mut dyn Write) -> io::Result<()> 
             )?;
         }
     }
-    skipped_text(&report.skipped_operations, out)?;
+    skipped_text(&report.skipped_operations, out, None)?;
     if !report.residual.is_empty() {
         writeln!(
             out,
@@ -207,7 +342,7 @@ pub fn report_text(report: &ApplyReport, out: &mut dyn Write) -> io::Result<()> 
             }
         }
     }
-    cannot_restore_text(&report.cannot_restore, out)?;
+    cannot_restore_text(&report.cannot_restore, out, None)?;
     if report.is_complete() {
         writeln!(out, "\nEverything restorable matches the snapshot.")
     } else {

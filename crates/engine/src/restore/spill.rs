@@ -75,6 +75,11 @@ impl<T: Serialize> SpillWriter<T> {
         self.len == 0
     }
 
+    /// Where the next item will start in the file, for [`Spilled::iter_from`].
+    pub fn offset(&self) -> u64 {
+        self.out.len()
+    }
+
     pub fn finish(self) -> io::Result<Spilled<T>> {
         let file = self.out.finish()?;
         Ok(Spilled {
@@ -115,6 +120,24 @@ impl<T: Serialize + DeserializeOwned> Spilled<T> {
             lines,
             line: String::new(),
             offset: 0,
+            _items: PhantomData,
+        })
+    }
+
+    /// The items from `offset` (where one starts, see [`SpillWriter::offset`]) to the end.
+    pub fn iter_from(&self, offset: u64) -> io::Result<Items<T>> {
+        let lines = match &self.file {
+            Some(file) => {
+                let mut reader = file.open()?;
+                reader.seek_to(offset)?;
+                Some(reader)
+            }
+            None => None,
+        };
+        Ok(Items {
+            lines,
+            line: String::new(),
+            offset,
             _items: PhantomData,
         })
     }
@@ -309,6 +332,12 @@ mod tests {
         for i in [49, 0, 17, 17, 3] {
             assert_eq!(positions.get(offsets[i]).unwrap(), "x".repeat(i));
         }
+        let tail: Vec<String> = list
+            .iter_from(offsets[47])
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(tail, ["x".repeat(47), "x".repeat(48), "x".repeat(49)]);
     }
 
     #[test]

@@ -9,6 +9,7 @@ use super::journal::{JournalStore, OpEnd, OpState};
 use super::memory::{KINDS, MemoryProvider};
 use super::spill::Spilled;
 use super::*;
+use crate::report::{Detail, Kinds};
 
 fn sorted(mut records: Vec<Record>) -> impl Iterator<Item = Result<Record, std::io::Error>> {
     records.sort_by(|a, b| (&a.kind, &a.id).cmp(&(&b.kind, &b.id)));
@@ -482,6 +483,34 @@ fn a_create_cut_short_is_finished_by_an_update_when_resumed() {
     });
 }
 
+/// The plan's JSON against the example in `docs/restore-json.md`: the same fields at the top,
+/// and in operations, skipped operations and the cannot-restore report.
+fn plan_json_is_documented(real: &serde_json::Value) {
+    let doc = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/restore-json.md"
+    ));
+    let example = doc
+        .split("```json\n")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    // The example shortens long texts with an ellipsis inside strings only.
+    let example: serde_json::Value = serde_json::from_str(example).unwrap();
+    let keys = |v: &serde_json::Value| -> BTreeSet<String> {
+        v.as_object().unwrap().keys().cloned().collect()
+    };
+    let union = |v: &serde_json::Value| -> BTreeSet<String> {
+        v.as_array().unwrap().iter().flat_map(&keys).collect()
+    };
+    assert_eq!(keys(real), keys(&example));
+    for list in ["operations", "skipped", "cannot_restore"] {
+        assert_eq!(union(&real[list]), union(&example[list]), "{list}");
+    }
+}
+
 #[test]
 fn plan_text_report() {
     let mut live = MemoryProvider::new(damaged());
@@ -500,11 +529,13 @@ fn plan_text_report() {
     };
     let plan = plan_for(&snapshot(), &live, &options).unwrap();
     let mut out = Vec::new();
-    render::plan_text(&plan, &mut out).unwrap();
+    let kinds = Kinds::new(KINDS);
+    render::plan_text(&plan, &mut out, &Detail::default(), &kinds).unwrap();
     insta::assert_snapshot!(String::from_utf8(out).unwrap());
     let mut out = Vec::new();
     render::plan_json(&plan, &mut out).unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    plan_json_is_documented(&v);
     assert_eq!(v["operations"].as_array().unwrap().len(), 5);
     assert_eq!(v["skipped"].as_array().unwrap().len(), 2);
     assert_eq!(v["cannot_restore"][2]["keys"], json!(["grace"]));
@@ -1207,4 +1238,105 @@ fn failures_are_journalled_and_reported_without_credentials() {
             }
         }
     });
+}
+
+/// An incident for the printed plan: a team of 25 deleted with its group, one of its members
+/// deleted too, a stranger added to Sales. Memberships have keys `GROUP|LOGIN`.
+mod printed {
+    use super::*;
+    use iamsnap_provider::{KindInfo, Parent};
+
+    fn member(group_id: &str, group: &str, user_id: &str, login: &str) -> Record {
+        Record::new(
+            "t.membership",
+            format!("{group_id}:{user_id}"),
+            format!("{group}|{login}"),
+            json!({}),
+            vec![
+                Ref::new("group", "t.group", group_id),
+                Ref::new("user", "t.user", user_id),
+            ],
+        )
+    }
+
+    fn org() -> Vec<Record> {
+        let mut records = vec![group("g1", "Operations Team 107"), group("g2", "Sales")];
+        for i in 0..25 {
+            let (id, login) = (format!("u{i:02}"), format!("ada.berners{i:02}"));
+            records.push(user(&id, &login, "Ada"));
+            records.push(member("g1", "Operations Team 107", &id, &login));
+        }
+        records.push(member("g2", "Sales", "u03", "ada.berners03"));
+        records
+    }
+
+    fn incident() -> Vec<Record> {
+        let mut live: Vec<Record> = org()
+            .into_iter()
+            .filter(|r| !r.key.starts_with("Operations Team 107") && r.id != "u03")
+            .filter(|r| r.kind != "t.membership" || !r.id.ends_with("u03"))
+            .collect();
+        live.push(user("u99", "mallory", "Mallory"));
+        live.push(member("g2", "Sales", "u99", "mallory"));
+        live
+    }
+
+    fn kinds() -> Kinds {
+        let mut kinds: Vec<KindInfo> = KINDS.to_vec();
+        kinds[0].parent = Some(Parent {
+            noun: "group",
+            members: "members",
+        });
+        Kinds::new(&kinds)
+    }
+
+    fn text(plan: &Plan, limit: Option<usize>) -> String {
+        let mut out = Vec::new();
+        let detail = Detail {
+            limit,
+            ..Detail::default()
+        };
+        render::plan_text(plan, &mut out, &detail, &kinds()).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn plan_of_an_incident() {
+        let live = MemoryProvider::new(incident());
+        let options = PlanOptions {
+            mode: Mode::Authoritative,
+            max_deletes: 5,
+            ..PlanOptions::default()
+        };
+        let plan = plan_for(&org(), &live, &options).unwrap();
+        insta::assert_snapshot!(text(&plan, Some(3)));
+        let full = text(&plan, None);
+        assert_eq!(
+            full.lines().filter(|l| l.contains("ada.berners")).count(),
+            28,
+            "every membership, the user and what it cannot get back, listed: {full}"
+        );
+        assert!(!full.contains("more (use --full"), "{full}");
+    }
+
+    #[test]
+    fn steps_are_numbered_one_after_another() {
+        let live = MemoryProvider::new(incident());
+        let options = PlanOptions {
+            kinds: Some(BTreeSet::from(["t.membership".to_string()])),
+            ..PlanOptions::default()
+        };
+        let plan = plan_for(&org(), &live, &options).unwrap();
+        let printed = text(&plan, Some(20));
+        assert!(
+            printed.contains("\nStep 1 of 1: memberships (26 operations)\n"),
+            "{printed}"
+        );
+        assert!(
+            printed.contains(
+                "  group Operations Team 107: 25 members to create (ada.berners00, ada.berners01, ada.berners02, … 22 more)\n"
+            ),
+            "{printed}"
+        );
+    }
 }

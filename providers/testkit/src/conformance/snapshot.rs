@@ -1,5 +1,5 @@
 //! Checks 1 and 2: a backup of the seeded system holds every kind the connector declares
-//! (under keys unique within their kind), and `fetch` gives back exactly the snapshot's record.
+//! (under keys unique within their kind, `PARENT|MEMBER` for a kind with a parent), and `fetch` gives back exactly the snapshot's record.
 
 use std::collections::BTreeMap;
 
@@ -60,6 +60,19 @@ impl<S: Subject> Suite<'_, S> {
             }
         }
         problems.extend(duplicates(&snapshot.records, "the backup"));
+        // Reports show a relationship under its parent by splitting its key at the last `|`.
+        for kind in kinds.iter().filter(|k| k.parent.is_some()) {
+            if let Some(r) = snapshot
+                .records
+                .iter()
+                .find(|r| r.kind == kind.name && !r.key.contains('|'))
+            {
+                problems.push(format!(
+                    "{}: declares a parent, but the key {:?} is not PARENT|MEMBER",
+                    kind.name, r.key
+                ));
+            }
+        }
         let summary = format!(
             "{} records of {} kinds",
             snapshot.records.len(),
