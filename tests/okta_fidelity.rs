@@ -5,7 +5,9 @@
 
 mod support;
 
-use iamsnap_provider::Record;
+use std::collections::BTreeMap;
+
+use iamsnap_provider::{Action, Operation, Record, Ref, WriteProvider};
 use serde_json::{Value, json};
 use support::okta_api::Api;
 use support::*;
@@ -159,5 +161,113 @@ fn role_targets_of_both_forms_and_an_apps_access_policy_come_back() {
     assert_eq!(
         find(&after, "okta.app", &app.key).attrs["accessPolicy"],
         app.attrs["accessPolicy"]
+    );
+}
+
+/// A group deleted and re-created is again the target of the roles scoped to it: roles of
+/// other users, and a role held by a group the token's owner (a Super Administrator) belongs to.
+#[test]
+fn roles_targeted_at_a_deleted_group_get_their_target_back() {
+    let org = Org::start(40, 8, 4);
+    let ws = Workspace::new(&org.url());
+    assert_exit(&ws.iamsnap(&["init"]), 0);
+    let api = Api::new(&ws, &org.url());
+    let seeded = api.records();
+    let role_kind = "okta.admin_role_assignment";
+    let held = seeded
+        .iter()
+        .find(|r| {
+            r.kind == role_kind && r.key.starts_with("group:") && r.target("target").is_some()
+        })
+        .expect("a role held by a group and scoped to a group");
+    let holder = held.target("assignee").unwrap();
+    let holder = seeded
+        .iter()
+        .find(|g| g.kind == "okta.group" && g.id == holder.id)
+        .unwrap();
+    let me = find(&seeded, "okta.user", &api.self_login());
+    let joined = Record::new(
+        "okta.group_membership",
+        format!("{}:{}", holder.id, me.id),
+        format!("{}|{}", holder.key, me.key),
+        json!({}),
+        vec![
+            Ref::new("group", "okta.group", &holder.id),
+            Ref::new("user", "okta.user", &me.id),
+        ],
+    );
+    let ids: BTreeMap<(String, String), String> = [&holder.id, &me.id]
+        .into_iter()
+        .zip(["okta.group", "okta.user"])
+        .map(|(id, kind)| ((kind.to_string(), id.clone()), id.clone()))
+        .collect();
+    let create = Operation {
+        action: Action::Create,
+        kind: joined.kind.clone(),
+        key: joined.key.clone(),
+        desired: Some(joined),
+        current: None,
+    };
+    api.runtime
+        .block_on(api.provider.apply(&create, &ids))
+        .unwrap();
+    // Okta lists the new membership only a short while after the 204.
+    std::thread::sleep(OKTA_CONSISTENCY_DELAY);
+    assert_exit(&ws.iamsnap(&["backup", "--all"]), 0);
+
+    let before = api.records();
+    let group_id = held.target("target").unwrap().id.clone();
+    let group = before
+        .iter()
+        .find(|g| g.kind == "okta.group" && g.id == group_id)
+        .unwrap();
+    let roles: Vec<&Record> = before
+        .iter()
+        .filter(|r| {
+            r.kind == role_kind && r.refs.iter().any(|t| t.rel == "target" && t.id == group.id)
+        })
+        .collect();
+    let types: Vec<&str> = roles
+        .iter()
+        .filter_map(|r| r.attrs["type"].as_str())
+        .collect();
+    assert!(
+        types.contains(&"USER_ADMIN") && types.contains(&"GROUP_MEMBERSHIP_ADMIN"),
+        "{types:?}"
+    );
+    api.delete(group);
+    let hit = api.records();
+    for role in &roles {
+        assert_eq!(
+            find(&hit, role_kind, &role.key).attrs["targets"]["groups"],
+            json!([]),
+            "Okta drops a deleted group from the targets of {}",
+            role.key
+        );
+    }
+
+    let report = restore(&ws);
+    assert_eq!(report["skipped_operations"], json!([]), "{report:#}");
+    let after = api.records();
+    let group_now = find(&after, "okta.group", &group.key);
+    assert_ne!(group_now.id, group.id, "the group is re-created");
+    for role in &roles {
+        let role_now = find(&after, role_kind, &role.key);
+        assert_eq!(role_now.attrs, role.attrs, "{}", role.key);
+        assert!(
+            role_now
+                .refs
+                .iter()
+                .any(|t| t.rel == "target" && t.id == group_now.id),
+            "{} is scoped to the re-created group: {:?}",
+            role.key,
+            role_now.refs
+        );
+    }
+    let diff = ws.iamsnap(&["diff", "okta-test@latest", "live"]);
+    assert!(
+        !stdout(&diff).contains("/attrs/targets"),
+        "{}",
+        describe(&diff)
     );
 }

@@ -45,12 +45,27 @@ impl Line {
         Ok(())
     }
 
+    /// What the line takes in memory: its place in the buffer and each field's allocation as
+    /// the allocator rounds it. A short entry (a moved id, an operation's place in a file)
+    /// takes several times its length.
     fn cost(&self) -> usize {
-        self.kind.len() + self.id.len() + self.json.len() + 3 * std::mem::size_of::<String>()
+        std::mem::size_of::<Line>()
+            + allocated(self.kind.capacity())
+            + allocated(self.id.capacity())
+            + allocated(self.json.capacity())
     }
 
     fn order(&self, other: &Self) -> Ordering {
         (&self.kind, &self.id, &self.json).cmp(&(&other.kind, &other.id, &other.json))
+    }
+}
+
+/// The heap memory behind a string of `capacity` bytes: what it asked for plus the allocator's
+/// header, rounded to its 16-byte granularity, never under its smallest chunk.
+fn allocated(capacity: usize) -> usize {
+    match capacity {
+        0 => 0,
+        asked => (asked + 8).next_multiple_of(16).max(32),
     }
 }
 
@@ -321,6 +336,26 @@ mod tests {
         assert_eq!((first.id.as_str(), first.kind.as_str()), ("00", "t.user"));
         drop(sorted);
         assert_eq!(std::fs::read_dir(parent.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn short_entries_count_what_they_take_in_memory() {
+        // Each entry holds three one-byte strings: its place in the buffer (72 bytes) and three
+        // of the allocator's smallest chunks (32 bytes each), 168 bytes in all, not 75.
+        let mut spool = Spool::new(None, 50 * 120).unwrap();
+        for i in 0..50 {
+            spool
+                .push_entry("k".into(), (i % 10).to_string(), "/".into())
+                .unwrap();
+        }
+        assert_eq!(spool.runs.len(), 1, "36 entries fill the budget, not 80");
+        let mut sorted = spool.finish().unwrap();
+        let mut ids = Vec::new();
+        while let Some(line) = sorted.next_line().unwrap() {
+            ids.push(line.id);
+        }
+        assert_eq!(ids.len(), 50);
+        assert!(ids.is_sorted());
     }
 
     #[test]

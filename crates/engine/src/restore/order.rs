@@ -73,6 +73,10 @@ pub(super) struct Sorter<'a> {
     /// Objects the plan does not create: (kind, snapshot id) → key.
     refused: BTreeMap<(String, String), String>,
     ranks: Ranks,
+    /// The operations with their records, in the order they were added.
+    ops: SpillWriter<PlannedOp>,
+    /// Where each operation starts in `ops`, sorted into plan order: a few dozen bytes per
+    /// operation in memory instead of its records.
     spool: Spool,
     skipped: Vec<Skipped>,
     /// The (kind, key) of the operations left out to protect the identity the connector runs
@@ -92,16 +96,10 @@ impl<'a> Sorter<'a> {
             options,
             refused: BTreeMap::new(),
             ranks: Ranks::new(connector.kinds()),
-            // The operations with their records: a larger budget keeps the number of runs
-            // (files open at once in the merge) low for a plan of millions of operations.
-            spool: Spool::new(
-                options.join.spool_dir.as_deref(),
-                options
-                    .join
-                    .spool_budget
-                    .max(crate::archive::spool::DEFAULT_BUDGET),
-            )
-            .map_err(RestoreError::Spill)?,
+            ops: SpillWriter::new(options.join.spool_dir.as_deref())
+                .map_err(RestoreError::Spill)?,
+            spool: Spool::new(options.join.spool_dir.as_deref(), options.join.spool_budget)
+                .map_err(RestoreError::Spill)?,
             skipped: Vec::new(),
             protected: Vec::new(),
             deletes: 0,
@@ -142,9 +140,10 @@ impl<'a> Sorter<'a> {
                 self.first_deletes.push(format!("{} {}", op.kind, op.key));
             }
         }
-        let json = serde_json::to_string(&op).map_err(io::Error::other)?;
-        self.spool
-            .push_entry(self.ranks.sort_key(&op), op.key, json)
+        // Ties (one key twice in a kind and action) keep the order they came in.
+        let at = format!("{:020}", self.ops.offset());
+        self.ops.push(&op)?;
+        self.spool.push_entry(self.ranks.sort_key(&op), op.key, at)
     }
 
     /// Why the connector says `op` would weaken the identity it runs as, if it would. The
@@ -181,13 +180,15 @@ impl<'a> Sorter<'a> {
         }
         let spill = RestoreError::Spill;
         let mut sorted = self.spool.finish().map_err(spill)?;
+        let added = self.ops.finish().map_err(spill)?;
+        let added = added.positions().map_err(spill)?;
         let mut operations = SpillWriter::new(dir).map_err(spill)?;
         let mut segments = Vec::new();
         let mut lost: BTreeMap<(String, String), SpillWriter<String>> = BTreeMap::new();
         let (mut refused, mut skipped) = (self.refused, self.skipped);
         while let Some(line) = sorted.next_line().map_err(spill)? {
-            let mut op: PlannedOp =
-                serde_json::from_str(&line.json).map_err(|e| spill(io::Error::other(e)))?;
+            let at = line.json.parse().map_err(|e| spill(io::Error::other(e)))?;
+            let mut op = added.get(at).map_err(spill)?;
             // Operations come in dependency order: what needs an object the plan does not
             // create is left out with it, before anything that needs it in turn.
             let needed = op.desired.as_ref().and_then(|d| {

@@ -111,7 +111,8 @@ pub(crate) fn refuses(action: Action, record: &Record) -> Option<String> {
 /// Why `op` would weaken the user the token acts as (`me`). Its profile and the groups through
 /// which it holds a role may change; its status may not (a restore would deactivate or suspend
 /// it as the snapshot has it), and nothing is deleted or changed of its role assignments and
-/// memberships ([`SelfIdentity::guard`]).
+/// memberships ([`SelfIdentity::guard`]), but for the targets of the roles a Super
+/// Administrator holds besides that one.
 pub(crate) fn protects(op: &Operation, me: &SelfIdentity, activate_users: bool) -> Option<String> {
     if op.action == Action::Update {
         if me.is_identity(op)
@@ -131,8 +132,29 @@ pub(crate) fn protects(op: &Operation, me: &SelfIdentity, activate_users: bool) 
         if op.kind == GROUP && me.grant_of(op).is_some() {
             return None;
         }
+        if op.kind == ADMIN_ROLE && super_admin(me) && !is_super_admin(op) {
+            return None;
+        }
     }
     me.guard(op)
+}
+
+/// Whether `me` is a Super Administrator. A restore never changes nor removes the assignment
+/// that makes it one, and that role allows everything any other does: bringing another of
+/// its roles back to the snapshot's targets (a group re-created after it was deleted narrows
+/// a role that held it as its only target back to that group) takes nothing from it.
+fn super_admin(me: &SelfIdentity) -> bool {
+    me.grants
+        .iter()
+        .any(|g| g.kind == ADMIN_ROLE && g.key.ends_with("|SUPER_ADMIN"))
+}
+
+/// Whether `op` works on a `SUPER_ADMIN` assignment, as the snapshot or the live state has it.
+fn is_super_admin(op: &Operation) -> bool {
+    [&op.desired, &op.current]
+        .into_iter()
+        .flatten()
+        .any(|r| str_at(&r.attrs, "/type") == "SUPER_ADMIN" || r.key.ends_with("|SUPER_ADMIN"))
 }
 
 /// The `activate` query parameter of a create: everything but an INACTIVE object is created
@@ -624,6 +646,32 @@ mod protects_tests {
             json!({"targets": []}),
         );
         assert!(protects(&narrowed, &me, false).is_some());
+        // Another role of its group gets its targets back: a Super Administrator loses nothing.
+        let mut me = me;
+        me.grant(
+            ADMIN_ROLE,
+            "group:Admins|GROUP_MEMBERSHIP_ADMIN",
+            "assigns GROUP_MEMBERSHIP_ADMIN to group Admins",
+        );
+        let lesser = update(
+            ADMIN_ROLE,
+            "group:Admins|GROUP_MEMBERSHIP_ADMIN",
+            json!({"type": "GROUP_MEMBERSHIP_ADMIN", "targets": {"groups": ["Sales"]}}),
+            json!({"type": "GROUP_MEMBERSHIP_ADMIN", "targets": {"groups": []}}),
+        );
+        assert_eq!(protects(&lesser, &me, false), None);
+        let removed = Operation {
+            action: Action::Delete,
+            ..lesser.clone()
+        };
+        assert!(protects(&removed, &me, false).is_some());
+        let mut not_super = SelfIdentity::new(USER, "admin@example.com");
+        not_super.grant(
+            ADMIN_ROLE,
+            "group:Admins|GROUP_MEMBERSHIP_ADMIN",
+            "assigns GROUP_MEMBERSHIP_ADMIN to group Admins",
+        );
+        assert!(protects(&lesser, &not_super, false).is_some());
         let leave = Operation {
             action: Action::Delete,
             ..update(
