@@ -273,6 +273,9 @@ pub(crate) async fn record(
                 .into_iter()
                 .find(|r| r.key == key))
         }
+        AUTH_SERVER | AUTH_SCOPE | AUTH_CLAIM | AUTH_POLICY | AUTH_RULE => {
+            super::authz::record(c, kind, key).await
+        }
         other => Err(ProviderError::Unsupported {
             kind: other.to_string(),
             key: key.to_string(),

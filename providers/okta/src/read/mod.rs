@@ -1,6 +1,7 @@
 //! Reading a whole org: independent lists run concurrently, each streamed page by page to the
 //! sink, so memory holds a few pages, never the org. [`fetch`] reads one object again.
 
+pub(crate) mod authz;
 pub(crate) mod fetch;
 pub(crate) mod me;
 
@@ -49,6 +50,8 @@ pub(crate) mod limits {
     pub const ZONES: &str = "200";
     pub const ROLE_ASSIGNEES: &str = "100";
     pub const ROLE_TARGETS: &str = "100";
+    pub const AUTH_SERVERS: &str = "200";
+    pub const AUTH_SCOPES: &str = "200";
 }
 
 pub(crate) struct Snapshot<'a> {
@@ -105,6 +108,7 @@ impl Snapshot<'_> {
             self.zones(),
             self.meta(),
             self.user_roles(),
+            self.authorization_servers(),
         )?;
         Ok(())
     }

@@ -15,6 +15,7 @@
 //! relationship ends, lifecycle calls and the shapes of errors.
 
 mod apps;
+mod authz;
 mod groups;
 mod policies;
 mod roles;
@@ -104,6 +105,7 @@ pub(crate) fn refuses(action: Action, record: &Record) -> Option<String> {
         POLICY if system => Some(policies::DEFAULT_POLICY.into()),
         POLICY_RULE if system && action == Action::Delete => Some(policies::DEFAULT_RULE.into()),
         NETWORK_ZONE if system => Some(policies::SYSTEM_ZONE.into()),
+        AUTH_SCOPE if system => Some(authz::SYSTEM_SCOPE.into()),
         _ => None,
     }
 }
@@ -251,6 +253,10 @@ impl Restore<'_> {
             NETWORK_ZONE => self.create_zone(op, desired).await,
             USER_TYPE => self.create_user_type(op, desired).await,
             ADMIN_ROLE => self.assign_role(op, desired).await,
+            AUTH_SERVER => self.create_auth_server(op, desired).await,
+            AUTH_SCOPE | AUTH_CLAIM | AUTH_POLICY | AUTH_RULE => {
+                self.create_auth_member(op, desired).await
+            }
             other => Err(unknown_kind(op, other)),
         }
     }
@@ -270,6 +276,10 @@ impl Restore<'_> {
             USER_TYPE => self.update_user_type(desired, live_id).await,
             USER_SCHEMA => self.update_schema(op, desired).await,
             ADMIN_ROLE => self.assign_role(op, desired).await,
+            AUTH_SERVER => self.update_auth_server(desired, live_id).await,
+            AUTH_SCOPE | AUTH_CLAIM | AUTH_POLICY | AUTH_RULE => {
+                self.update_auth_member(op, desired, live_id).await
+            }
             other => Err(unknown_kind(op, other)),
         }
     }
@@ -306,6 +316,10 @@ impl Restore<'_> {
             NETWORK_ZONE => self.delete_zone(op, id).await,
             USER_TYPE => self.delete_user_type(op, id).await,
             ADMIN_ROLE => self.delete_role(op, id).await,
+            AUTH_SERVER => self.delete_auth_server(id).await,
+            AUTH_SCOPE | AUTH_CLAIM | AUTH_POLICY | AUTH_RULE => {
+                self.delete_auth_member(op, id).await
+            }
             // A schema goes with its user type, deleted after it.
             USER_SCHEMA => Ok(Outcome::AlreadyDone { id }),
             other => Err(unknown_kind(op, other)),
@@ -449,6 +463,14 @@ pub(crate) fn cannot_restore(record: &Record) -> Vec<String> {
             out.push(
                 "custom role: assign it again in the Admin Console with its resource set".into(),
             );
+        }
+        AUTH_SERVER => {
+            let name = &record.key;
+            out.push(format!("signing keys of {name}: the re-created server signs with new keys; tokens it issued before no longer validate, and clients and APIs must fetch its JWKS again from the new issuer's /v1/keys"));
+            out.push(format!("issuer of {name}: the re-created server has a new id and so a new issuer ({{org}}/oauth2/{{new id}}); update the issuer and metadata URL every client and API of {name} validates"));
+        }
+        AUTH_SCOPE if a["system"] == true => {
+            out.push("system scope: it comes with its authorization server and is updated, never re-created".into());
         }
         GROUP_MEMBERSHIP | APP_GROUP | APP_USER | GROUP_RULE | USER_TYPE | USER_SCHEMA => {}
         _ => {}

@@ -3,6 +3,8 @@
 //! Keys are what survives re-creation: a user's login, a group's name, an app's label,
 //! `TYPE|name` for policies, and `a|b` pairs for relationships (`group name|user login`).
 
+pub(crate) mod authz;
+
 use iamsnap_provider::canonical::drop_fields;
 use iamsnap_provider::{ProviderError, Record, Ref};
 use serde_json::{Value, json};
