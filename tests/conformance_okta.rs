@@ -232,6 +232,7 @@ impl OktaApi {
                 };
                 (None, format!("/api/v1/{of}/{assignee}/roles/{id}"))
             }
+            "okta.trusted_origin" => (None, format!("/api/v1/trustedOrigins/{id}")),
             "okta.authorization_server" => (
                 Some(format!("/api/v1/authorizationServers/{id}")),
                 format!("/api/v1/authorizationServers/{id}"),

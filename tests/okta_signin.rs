@@ -128,3 +128,71 @@ fn a_deleted_authorization_server_comes_back_with_everything_under_it() {
     );
     assert!(!stdout(&applied).contains(OKTA_TOKEN) && !stderr(&applied).contains(OKTA_TOKEN));
 }
+
+#[test]
+fn trusted_origins_come_back_with_their_scopes_and_status() {
+    let org = Org::start(20, 6, 2);
+    let ws = Workspace::new(&org.url());
+    assert_exit(&ws.iamsnap(&["init"]), 0);
+    assert_exit(&ws.iamsnap(&["backup", "--all"]), 0);
+    let api = Api::new(&ws, &org.url());
+    let before = api.records();
+    let origins: Vec<&iamsnap_provider::Record> = before
+        .iter()
+        .filter(|r| r.kind == "okta.trusted_origin")
+        .collect();
+    assert_eq!(origins.len(), 3, "the seed trusts three origins");
+    let portal = origins
+        .iter()
+        .find(|r| r.key == "https://portal.example.com")
+        .unwrap();
+    let intranet = origins
+        .iter()
+        .find(|r| r.key == "https://intranet.example.com")
+        .unwrap();
+
+    // The incident: the portal is no longer trusted, the intranet loses iframe embedding and
+    // is deactivated.
+    api.delete(portal);
+    let mut changed = (*intranet).clone();
+    changed.attrs["scopes"] = json!([{"type": "CORS"}]);
+    changed.attrs["status"] = json!("INACTIVE");
+    api.update(intranet, changed);
+
+    let diff = json_of(&ws.iamsnap(&["diff", "okta-test@latest", "live", "--format", "json"]));
+    let fields: Vec<String> = diff["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["key"] == intranet.key.as_str())
+        .flat_map(|c| c["fields"].as_array().cloned().unwrap_or_default())
+        .map(|f| f["path"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(
+        fields.iter().any(|f| f.starts_with("/attrs/scopes")),
+        "{fields:?}"
+    );
+    assert!(fields.iter().any(|f| f == "/attrs/status"), "{fields:?}");
+
+    let applied = ws.iamsnap(&[
+        "restore",
+        "okta-test@latest",
+        "--apply",
+        "--yes",
+        "--format",
+        "json",
+    ]);
+    assert_exit(&applied, 0);
+    assert_eq!(json_of(&applied)["failed"], 0, "{}", describe(&applied));
+    let again = json_of(&ws.iamsnap(&["restore", "okta-test@latest", "--format", "json"]));
+    assert_eq!(again["operations"], json!([]), "{again:#}");
+
+    let after = api.records();
+    for origin in &origins {
+        let back = after
+            .iter()
+            .find(|r| r.kind == origin.kind && r.key == origin.key)
+            .unwrap_or_else(|| panic!("{} is trusted again", origin.key));
+        assert_eq!(back.attrs, origin.attrs, "{}", origin.key);
+    }
+}

@@ -20,6 +20,7 @@ pub const AUTH_SCOPE: &str = "okta.auth_server_scope";
 pub const AUTH_CLAIM: &str = "okta.auth_server_claim";
 pub const AUTH_POLICY: &str = "okta.auth_server_policy";
 pub const AUTH_RULE: &str = "okta.auth_server_rule";
+pub const TRUSTED_ORIGIN: &str = "okta.trusted_origin";
 
 /// A user type's schema comes and goes with its type: "creating" one updates the schema a
 /// re-created type comes with; it is never deleted on its own.
@@ -225,6 +226,14 @@ pub static KINDS: &[KindInfo] = &[
             noun: "access policy",
             members: "rules",
         }),
+        cannot_restore: &[],
+    },
+    KindInfo {
+        name: TRUSTED_ORIGIN,
+        description: "trusted origins: the URLs sign-in may redirect to, call the API from (CORS) or embed Okta in (iframe), keyed by origin",
+        depends_on: &[],
+        capabilities: Capabilities::ALL,
+        parent: None,
         cannot_restore: &[],
     },
 ];

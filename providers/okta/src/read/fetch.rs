@@ -111,6 +111,21 @@ pub(crate) async fn zone(c: &OktaClient, name: &str) -> Result<Option<Value>, Pr
         .find(|z| str_at(z, "/name") == name))
 }
 
+/// A trusted origin by its origin URL.
+pub(crate) async fn trusted_origin(
+    c: &OktaClient,
+    origin: &str,
+) -> Result<Option<Value>, ProviderError> {
+    let url = c.url(
+        "/api/v1/trustedOrigins",
+        &[("q", origin), ("limit", limits::TRUSTED_ORIGINS)],
+    );
+    Ok(c.all(url)
+        .await?
+        .into_iter()
+        .find(|o| str_at(o, "/origin") == origin))
+}
+
 pub(crate) async fn user_type(c: &OktaClient, name: &str) -> Result<Option<Value>, ProviderError> {
     let types = c.get(&c.url("/api/v1/meta/types/user", &[])).await?;
     Ok(types
@@ -273,6 +288,10 @@ pub(crate) async fn record(
                 .into_iter()
                 .find(|r| r.key == key))
         }
+        TRUSTED_ORIGIN => trusted_origin(c, key)
+            .await?
+            .map(records::trusted_origin)
+            .transpose(),
         AUTH_SERVER | AUTH_SCOPE | AUTH_CLAIM | AUTH_POLICY | AUTH_RULE => {
             super::authz::record(c, kind, key).await
         }

@@ -52,6 +52,7 @@ pub(crate) mod limits {
     pub const ROLE_TARGETS: &str = "100";
     pub const AUTH_SERVERS: &str = "200";
     pub const AUTH_SCOPES: &str = "200";
+    pub const TRUSTED_ORIGINS: &str = "200";
 }
 
 pub(crate) struct Snapshot<'a> {
@@ -109,6 +110,7 @@ impl Snapshot<'_> {
             self.meta(),
             self.user_roles(),
             self.authorization_servers(),
+            self.trusted_origins(),
         )?;
         Ok(())
     }
@@ -271,6 +273,16 @@ impl Snapshot<'_> {
         let c = self.client;
         let url = c.url("/api/v1/zones", &[("limit", limits::ZONES)]);
         self.drain(c.pages(url), |v| records::zone(v).map(Some))
+            .await
+    }
+
+    async fn trusted_origins(&self) -> Result<(), ProviderError> {
+        let c = self.client;
+        let url = c.url(
+            "/api/v1/trustedOrigins",
+            &[("limit", limits::TRUSTED_ORIGINS)],
+        );
+        self.drain(c.pages(url), |v| records::trusted_origin(v).map(Some))
             .await
     }
 

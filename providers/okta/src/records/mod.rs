@@ -341,6 +341,14 @@ pub(crate) fn zone(v: Value) -> Result<Record, ProviderError> {
     Ok(Record::new(NETWORK_ZONE, id, name, attrs, Vec::new()))
 }
 
+/// A trusted origin, keyed by its origin URL (unique in an org; names need not be).
+pub(crate) fn trusted_origin(v: Value) -> Result<Record, ProviderError> {
+    let id = required(&v, "/id", TRUSTED_ORIGIN)?.to_string();
+    let origin = required(&v, "/origin", TRUSTED_ORIGIN)?.to_string();
+    let attrs = cleaned(v, &[]);
+    Ok(Record::new(TRUSTED_ORIGIN, id, origin, attrs, Vec::new()))
+}
+
 pub(crate) fn user_type(v: Value) -> Result<Record, ProviderError> {
     let id = required(&v, "/id", USER_TYPE)?.to_string();
     let name = required(&v, "/name", USER_TYPE)?.to_string();
@@ -545,6 +553,20 @@ mod tests {
         assert_eq!((r.id.as_str(), r.key.as_str()), ("osc1", "contractor"));
         assert_eq!(r.target("type").unwrap().id, "oty1");
         assert!(r.attrs.get("$schema").is_none() && r.attrs.get("id").is_none());
+    }
+
+    #[test]
+    fn a_trusted_origin_is_keyed_by_its_origin_without_who_changed_it() {
+        let v = json!({"id": "tos1", "name": "Portal", "origin": "https://portal.example.com",
+            "scopes": [{"type": "CORS"}], "status": "ACTIVE", "created": "x", "createdBy": "00u1",
+            "lastUpdated": "x", "lastUpdatedBy": "00u1", "_links": {}});
+        let r = trusted_origin(v).unwrap();
+        assert_eq!(r.key, "https://portal.example.com");
+        assert_eq!(
+            r.attrs,
+            json!({"name": "Portal", "origin": "https://portal.example.com",
+                   "scopes": [{"type": "CORS"}], "status": "ACTIVE"})
+        );
     }
 
     #[test]

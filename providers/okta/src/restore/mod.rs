@@ -10,13 +10,16 @@
 //!
 //! Each kind's writes live with its family: [`users`] (users, user types, the schema),
 //! [`groups`] (groups, members, group rules), [`apps`] (apps and their assignments),
-//! [`policies`] (policies, rules, network zones) and [`roles`] (admin role assignments). This
+//! [`policies`] (policies, rules, network zones), [`roles`] (admin role assignments),
+//! [`authz`] (custom authorization servers and what belongs to them) and [`origins`]
+//! (trusted origins). This
 //! file dispatches operations to them and holds what they share: id rewriting, lookups of
 //! relationship ends, lifecycle calls and the shapes of errors.
 
 mod apps;
 mod authz;
 mod groups;
+mod origins;
 mod policies;
 mod roles;
 mod users;
@@ -254,6 +257,7 @@ impl Restore<'_> {
             USER_TYPE => self.create_user_type(op, desired).await,
             ADMIN_ROLE => self.assign_role(op, desired).await,
             AUTH_SERVER => self.create_auth_server(op, desired).await,
+            TRUSTED_ORIGIN => self.create_trusted_origin(op, desired).await,
             AUTH_SCOPE | AUTH_CLAIM | AUTH_POLICY | AUTH_RULE => {
                 self.create_auth_member(op, desired).await
             }
@@ -277,6 +281,7 @@ impl Restore<'_> {
             USER_SCHEMA => self.update_schema(op, desired).await,
             ADMIN_ROLE => self.assign_role(op, desired).await,
             AUTH_SERVER => self.update_auth_server(desired, live_id).await,
+            TRUSTED_ORIGIN => self.update_trusted_origin(desired, live_id).await,
             AUTH_SCOPE | AUTH_CLAIM | AUTH_POLICY | AUTH_RULE => {
                 self.update_auth_member(op, desired, live_id).await
             }
@@ -317,6 +322,7 @@ impl Restore<'_> {
             USER_TYPE => self.delete_user_type(op, id).await,
             ADMIN_ROLE => self.delete_role(op, id).await,
             AUTH_SERVER => self.delete_auth_server(id).await,
+            TRUSTED_ORIGIN => self.delete_trusted_origin(id).await,
             AUTH_SCOPE | AUTH_CLAIM | AUTH_POLICY | AUTH_RULE => {
                 self.delete_auth_member(op, id).await
             }

@@ -98,6 +98,7 @@ pub struct Org {
     pub(crate) group_roles: BTreeMap<String, Vec<Role>>,
     pub(crate) user_types: BTreeMap<String, Value>,
     pub(crate) auth_servers: BTreeMap<String, AuthServer>,
+    pub(crate) trusted_origins: BTreeMap<String, Value>,
     /// User profile schemas by schema id: each user type has its own (`_links.schema`).
     pub(crate) schemas: BTreeMap<String, Value>,
     /// The schema id of each user type.
@@ -135,6 +136,7 @@ impl Org {
             group_roles: BTreeMap::new(),
             user_types: BTreeMap::new(),
             auth_servers: BTreeMap::new(),
+            trusted_origins: BTreeMap::new(),
             schemas: BTreeMap::new(),
             type_schemas: BTreeMap::new(),
             policy_types: super::seed::POLICY_TYPES.iter().copied().collect(),
@@ -325,6 +327,7 @@ impl Org {
                 .flat_map(|a| a.rules.values())
                 .map(Vec::len)
                 .sum(),
+            trusted_origins: self.trusted_origins.len(),
         }
     }
 
@@ -465,6 +468,7 @@ pub struct OrgCounts {
     pub auth_server_claims: usize,
     pub auth_server_policies: usize,
     pub auth_server_rules: usize,
+    pub trusted_origins: usize,
 }
 
 /// Sizes of an org's paged lists ([`Org::list_sizes`]).

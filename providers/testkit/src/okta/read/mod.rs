@@ -67,7 +67,7 @@ pub(super) fn page_values<'a>(
     Ok(page(&org.base, path, params, limit, out, next))
 }
 
-pub(super) fn after(params: &Params) -> std::ops::Bound<&str> {
+pub(crate) fn after(params: &Params) -> std::ops::Bound<&str> {
     params
         .get("after")
         .map_or(Unbounded, |a| Excluded(a.as_str()))

@@ -104,6 +104,7 @@ pub(super) fn seed_auth_servers(org: &mut Org) {
     let Some(team) = teams.first().cloned() else {
         return;
     };
+
     let client = org
         .apps
         .iter()

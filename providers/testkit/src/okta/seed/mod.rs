@@ -52,6 +52,11 @@ pub(crate) fn seed(spec: SeedSpec) -> Org {
     policies::bind_apps(&mut org);
     seed_roles(&mut org);
     authz::seed_auth_servers(&mut org);
+    // A new org trusts no origin; one in use trusts a few.
+    if org.groups.values().any(|g| g["type"] == "OKTA_GROUP") {
+        let created = ts(past(&mut org));
+        super::origins::seed(&mut org, &created);
+    }
     // Okta's ids are unique across orgs. Objects made through the API afterwards draw their ids
     // from fresh entropy, not from the seed's stream: two orgs started from one seed (a source
     // and the empty org it is restored into) would otherwise hand out each other's seeded ids.

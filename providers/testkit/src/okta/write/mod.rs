@@ -39,7 +39,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .merge(authz::routes())
 }
 
-pub(super) fn duplicate(field: &str) -> ApiError {
+pub(crate) fn duplicate(field: &str) -> ApiError {
     ApiError::validation(
         field,
         format!("{field}: An object with this field already exists in the current organization"),
