@@ -233,6 +233,8 @@ impl OktaApi {
                 (None, format!("/api/v1/{of}/{assignee}/roles/{id}"))
             }
             "okta.trusted_origin" => (None, format!("/api/v1/trustedOrigins/{id}")),
+            "okta.identity_provider" => (None, format!("/api/v1/idps/{id}")),
+            "okta.idp_key" => (None, format!("/api/v1/idps/credentials/keys/{id}")),
             "okta.authorization_server" => (
                 Some(format!("/api/v1/authorizationServers/{id}")),
                 format!("/api/v1/authorizationServers/{id}"),

@@ -196,3 +196,90 @@ fn trusted_origins_come_back_with_their_scopes_and_status() {
         assert_eq!(back.attrs, origin.attrs, "{}", origin.key);
     }
 }
+
+#[test]
+fn a_deleted_saml_idp_comes_back_and_idp_discovery_routes_to_it_again() {
+    let org = Org::start(20, 6, 2);
+    let ws = Workspace::new(&org.url());
+    assert_exit(&ws.iamsnap(&["init"]), 0);
+    assert_exit(&ws.iamsnap(&["backup", "--all"]), 0);
+    let api = Api::new(&ws, &org.url());
+    let before = api.records();
+    let find = |records: &[iamsnap_provider::Record], kind: &str, key: &str| {
+        records
+            .iter()
+            .find(|r| r.kind == kind && r.key == key)
+            .cloned()
+            .unwrap_or_else(|| panic!("{kind} {key}"))
+    };
+    let saml = find(&before, "okta.identity_provider", "Partner SAML");
+    let oidc = find(&before, "okta.identity_provider", "Contractors OIDC");
+    let key = before
+        .iter()
+        .find(|r| r.kind == "okta.idp_key" && r.id == saml.target("signing_key").unwrap().id)
+        .cloned()
+        .expect("the SAML IdP's certificate");
+    let routing = find(
+        &before,
+        "okta.policy_rule",
+        "IDP_DISCOVERY|Idp Discovery Policy|Partner users",
+    );
+    assert_eq!(routing.target("idp").unwrap().id, saml.id);
+
+    // The incident: both IdPs, and the certificate the SAML one trusted, are deleted; the
+    // discovery rule is left naming an IdP that is gone.
+    api.delete(&saml);
+    api.delete(&oidc);
+    api.delete(&key);
+
+    let applied = ws.iamsnap(&[
+        "restore",
+        "okta-test@latest",
+        "--apply",
+        "--yes",
+        "--format",
+        "json",
+    ]);
+    assert_exit(&applied, 0);
+    let report = json_of(&applied);
+    assert_eq!(report["failed"], 0, "{report:#}");
+    let text = report.to_string();
+    assert!(
+        text.contains("Partner SAML: a re-created SAML identity provider has a new id"),
+        "{report:#}"
+    );
+    assert!(
+        text.contains("client secret"),
+        "the OIDC IdP's secret is named: {report:#}"
+    );
+
+    let after = api.records();
+    let saml_back = find(&after, "okta.identity_provider", "Partner SAML");
+    assert_ne!(saml_back.id, saml.id);
+    assert_eq!(saml_back.attrs["policy"], saml.attrs["policy"]);
+    let key_back = find(&after, "okta.idp_key", &key.key);
+    assert_ne!(
+        key_back.id, key.id,
+        "the certificate is uploaded again under a new kid"
+    );
+    assert_eq!(
+        saml_back.attrs["protocol"]["credentials"]["trust"]["kid"],
+        key_back.id.as_str()
+    );
+    let routing_back = find(&after, "okta.policy_rule", &routing.key);
+    assert_eq!(routing_back.target("idp").unwrap().id, saml_back.id);
+    assert!(
+        !after
+            .iter()
+            .any(|r| r.kind == "okta.identity_provider" && r.key == oidc.key),
+        "an OIDC IdP is never created without its secret"
+    );
+
+    // What is left is only what cannot be done: the OIDC IdP, refused again with its reason.
+    let again = json_of(&ws.iamsnap(&["restore", "okta-test@latest", "--format", "json"]));
+    let planned: Vec<&Value> = again["operations"].as_array().unwrap().iter().collect();
+    assert!(
+        planned.iter().all(|o| o["key"] == oidc.key.as_str()),
+        "{again:#}"
+    );
+}

@@ -21,6 +21,8 @@ pub const AUTH_CLAIM: &str = "okta.auth_server_claim";
 pub const AUTH_POLICY: &str = "okta.auth_server_policy";
 pub const AUTH_RULE: &str = "okta.auth_server_rule";
 pub const TRUSTED_ORIGIN: &str = "okta.trusted_origin";
+pub const IDP: &str = "okta.identity_provider";
+pub const IDP_KEY: &str = "okta.idp_key";
 
 /// A user type's schema comes and goes with its type: "creating" one updates the schema a
 /// re-created type comes with; it is never deleted on its own.
@@ -32,6 +34,9 @@ const WITH_ITS_TYPE: Capabilities = Capabilities {
 
 pub(crate) const AUTH_SERVER_KEYS: &str = "signing keys: a re-created authorization server signs tokens with new keys; tokens issued before no longer validate, and clients and APIs that cache its JWKS must fetch it again from ISSUER/v1/keys";
 pub(crate) const AUTH_SERVER_ISSUER: &str = "issuer and metadata URLs: a re-created authorization server has a new id, so its issuer ({org}/oauth2/{new id}) and its /.well-known/oauth-authorization-server change; update the issuer every client and API validates";
+
+pub(crate) const IDP_SAML_IDS: &str = "a re-created SAML identity provider has a new id and so a new ACS URL ({org}/sso/saml2/{new id}); update the ACS URL in the external identity provider";
+pub(crate) const IDP_OIDC_SECRET: &str = "client secrets of OIDC and social identity providers cannot be read: one that no longer exists must be added again in the Admin Console with its secret (a restore then brings back its settings and the rules that use it)";
 
 pub(crate) const USER_CANNOT_RESTORE: &str = "password and MFA factors: a re-created user has no credentials; it comes back STAGED (or PROVISIONED with --activate-users, which emails an activation link), so the person needs activation or a password reset and must enrol MFA again";
 
@@ -153,8 +158,8 @@ pub static KINDS: &[KindInfo] = &[
     },
     KindInfo {
         name: POLICY_RULE,
-        description: "rules of each policy",
-        depends_on: &[POLICY, GROUP, USER, USER_TYPE, NETWORK_ZONE],
+        description: "rules of each policy (IdP discovery rules name their identity providers)",
+        depends_on: &[POLICY, GROUP, USER, USER_TYPE, NETWORK_ZONE, IDP],
         capabilities: Capabilities::ALL,
         parent: Some(Parent {
             noun: "policy",
@@ -235,5 +240,27 @@ pub static KINDS: &[KindInfo] = &[
         capabilities: Capabilities::ALL,
         parent: None,
         cannot_restore: &[],
+    },
+    KindInfo {
+        name: IDP_KEY,
+        description: "identity providers' signing certificates (public keys), keyed by their SHA-256 thumbprint",
+        depends_on: &[],
+        capabilities: Capabilities {
+            create: true,
+            update: false,
+            delete: true,
+        },
+        parent: None,
+        cannot_restore: &[
+            "the key id (kid): a re-uploaded certificate gets a new one, and the identity providers using it are pointed at it",
+        ],
+    },
+    KindInfo {
+        name: IDP,
+        description: "identity providers (SAML 2.0, OIDC): protocol, endpoints, signing certificate, provisioning, account linking and subject matching",
+        depends_on: &[IDP_KEY, GROUP],
+        capabilities: Capabilities::ALL,
+        parent: None,
+        cannot_restore: &[IDP_SAML_IDS, IDP_OIDC_SECRET],
     },
 ];

@@ -53,6 +53,8 @@ pub(crate) mod limits {
     pub const AUTH_SERVERS: &str = "200";
     pub const AUTH_SCOPES: &str = "200";
     pub const TRUSTED_ORIGINS: &str = "200";
+    pub const IDPS: &str = "200";
+    pub const IDP_KEYS: &str = "200";
 }
 
 pub(crate) struct Snapshot<'a> {
@@ -111,6 +113,7 @@ impl Snapshot<'_> {
             self.user_roles(),
             self.authorization_servers(),
             self.trusted_origins(),
+            self.identity_providers(),
         )?;
         Ok(())
     }
@@ -284,6 +287,20 @@ impl Snapshot<'_> {
         );
         self.drain(c.pages(url), |v| records::trusted_origin(v).map(Some))
             .await
+    }
+
+    async fn identity_providers(&self) -> Result<(), ProviderError> {
+        let c = self.client;
+        let idps = c.url("/api/v1/idps", &[("limit", limits::IDPS)]);
+        let keys = c.url(
+            "/api/v1/idps/credentials/keys",
+            &[("limit", limits::IDP_KEYS)],
+        );
+        tokio::try_join!(
+            self.drain(c.pages(idps), |v| records::idps::idp(v).map(Some)),
+            self.drain(c.pages(keys), |v| records::idps::idp_key(v).map(Some)),
+        )?;
+        Ok(())
     }
 
     async fn meta(&self) -> Result<(), ProviderError> {

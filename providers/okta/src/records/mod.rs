@@ -4,6 +4,7 @@
 //! `TYPE|name` for policies, and `a|b` pairs for relationships (`group name|user login`).
 
 pub(crate) mod authz;
+pub(crate) mod idps;
 
 use iamsnap_provider::canonical::drop_fields;
 use iamsnap_provider::{ProviderError, Record, Ref};
@@ -324,6 +325,17 @@ pub(crate) fn policy_rule(
     let name = required(&v, "/name", POLICY_RULE)?.to_string();
     let mut refs = people_refs(&v);
     refs.push(Ref::new("policy", POLICY, policy_id));
+    // IdP discovery rules route people to identity providers by id (Okta's own has none).
+    for provider in v
+        .pointer("/actions/idp/providers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(idp) = provider.get("id").and_then(Value::as_str) {
+            refs.push(Ref::new("idp", IDP, idp));
+        }
+    }
     let attrs = cleaned(v, &[]);
     Ok(Record::new(
         POLICY_RULE,

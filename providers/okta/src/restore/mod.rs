@@ -12,13 +12,14 @@
 //! [`groups`] (groups, members, group rules), [`apps`] (apps and their assignments),
 //! [`policies`] (policies, rules, network zones), [`roles`] (admin role assignments),
 //! [`authz`] (custom authorization servers and what belongs to them) and [`origins`]
-//! (trusted origins). This
+//! (trusted origins) and [`idps`] (identity providers and their certificates). This
 //! file dispatches operations to them and holds what they share: id rewriting, lookups of
 //! relationship ends, lifecycle calls and the shapes of errors.
 
 mod apps;
 mod authz;
 mod groups;
+mod idps;
 mod origins;
 mod policies;
 mod roles;
@@ -109,6 +110,7 @@ pub(crate) fn refuses(action: Action, record: &Record) -> Option<String> {
         POLICY_RULE if system && action == Action::Delete => Some(policies::DEFAULT_RULE.into()),
         NETWORK_ZONE if system => Some(policies::SYSTEM_ZONE.into()),
         AUTH_SCOPE if system => Some(authz::SYSTEM_SCOPE.into()),
+        IDP if action == Action::Create => idps::not_creatable(attrs),
         _ => None,
     }
 }
@@ -258,6 +260,8 @@ impl Restore<'_> {
             ADMIN_ROLE => self.assign_role(op, desired).await,
             AUTH_SERVER => self.create_auth_server(op, desired).await,
             TRUSTED_ORIGIN => self.create_trusted_origin(op, desired).await,
+            IDP => self.create_idp(op, desired).await,
+            IDP_KEY => self.create_idp_key(op, desired).await,
             AUTH_SCOPE | AUTH_CLAIM | AUTH_POLICY | AUTH_RULE => {
                 self.create_auth_member(op, desired).await
             }
@@ -282,6 +286,7 @@ impl Restore<'_> {
             ADMIN_ROLE => self.assign_role(op, desired).await,
             AUTH_SERVER => self.update_auth_server(desired, live_id).await,
             TRUSTED_ORIGIN => self.update_trusted_origin(desired, live_id).await,
+            IDP => self.update_idp(op, desired, live_id).await,
             AUTH_SCOPE | AUTH_CLAIM | AUTH_POLICY | AUTH_RULE => {
                 self.update_auth_member(op, desired, live_id).await
             }
@@ -323,6 +328,8 @@ impl Restore<'_> {
             ADMIN_ROLE => self.delete_role(op, id).await,
             AUTH_SERVER => self.delete_auth_server(id).await,
             TRUSTED_ORIGIN => self.delete_trusted_origin(id).await,
+            IDP => self.delete_idp(id).await,
+            IDP_KEY => self.delete_idp_key(id).await,
             AUTH_SCOPE | AUTH_CLAIM | AUTH_POLICY | AUTH_RULE => {
                 self.delete_auth_member(op, id).await
             }
@@ -475,6 +482,17 @@ pub(crate) fn cannot_restore(record: &Record) -> Vec<String> {
             out.push(format!("signing keys of {name}: the re-created server signs with new keys; tokens it issued before no longer validate, and clients and APIs must fetch its JWKS again from the new issuer's /v1/keys"));
             out.push(format!("issuer of {name}: the re-created server has a new id and so a new issuer ({{org}}/oauth2/{{new id}}); update the issuer and metadata URL every client and API of {name} validates"));
         }
+        IDP => match str_at(a, "/type") {
+            "SAML2" => out.push(format!(
+                "{}: a re-created SAML identity provider has a new id and so a new ACS URL ({{org}}/sso/saml2/{{new id}}); update the ACS URL in {}",
+                record.key,
+                str_at(a, "/protocol/credentials/trust/issuer")
+            )),
+            other => out.push(format!(
+                "{}: the client secret of a {other} identity provider cannot be read; if it no longer exists, add it again in the Admin Console with its secret, then restore to bring back its settings",
+                record.key
+            )),
+        },
         AUTH_SCOPE if a["system"] == true => {
             out.push("system scope: it comes with its authorization server and is updated, never re-created".into());
         }

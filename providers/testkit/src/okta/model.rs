@@ -99,6 +99,9 @@ pub struct Org {
     pub(crate) user_types: BTreeMap<String, Value>,
     pub(crate) auth_servers: BTreeMap<String, AuthServer>,
     pub(crate) trusted_origins: BTreeMap<String, Value>,
+    pub(crate) idps: BTreeMap<String, Value>,
+    /// IdP signing certificates by `kid`.
+    pub(crate) idp_keys: BTreeMap<String, Value>,
     /// User profile schemas by schema id: each user type has its own (`_links.schema`).
     pub(crate) schemas: BTreeMap<String, Value>,
     /// The schema id of each user type.
@@ -137,6 +140,8 @@ impl Org {
             user_types: BTreeMap::new(),
             auth_servers: BTreeMap::new(),
             trusted_origins: BTreeMap::new(),
+            idps: BTreeMap::new(),
+            idp_keys: BTreeMap::new(),
             schemas: BTreeMap::new(),
             type_schemas: BTreeMap::new(),
             policy_types: super::seed::POLICY_TYPES.iter().copied().collect(),
@@ -328,6 +333,8 @@ impl Org {
                 .map(Vec::len)
                 .sum(),
             trusted_origins: self.trusted_origins.len(),
+            identity_providers: self.idps.len(),
+            idp_keys: self.idp_keys.len(),
         }
     }
 
@@ -469,6 +476,8 @@ pub struct OrgCounts {
     pub auth_server_policies: usize,
     pub auth_server_rules: usize,
     pub trusted_origins: usize,
+    pub identity_providers: usize,
+    pub idp_keys: usize,
 }
 
 /// Sizes of an org's paged lists ([`Org::list_sizes`]).

@@ -56,6 +56,7 @@ pub(crate) fn seed(spec: SeedSpec) -> Org {
     if org.groups.values().any(|g| g["type"] == "OKTA_GROUP") {
         let created = ts(past(&mut org));
         super::origins::seed(&mut org, &created);
+        policies::seed_idps(&mut org, &created);
     }
     // Okta's ids are unique across orgs. Objects made through the API afterwards draw their ids
     // from fresh entropy, not from the seed's stream: two orgs started from one seed (a source
