@@ -85,6 +85,7 @@ impl Subject for OktaOrg {
                 Some("Okta refuses to delete a network zone a policy or rule uses".into())
             }
             "okta.policy" | "okta.policy_rule" | "okta.network_zone" | "okta.user_type"
+            | "okta.auth_server_scope"
                 if system =>
             {
                 Some("Okta never deletes its default and system objects".into())
@@ -231,6 +232,35 @@ impl OktaApi {
                 };
                 (None, format!("/api/v1/{of}/{assignee}/roles/{id}"))
             }
+            "okta.trusted_origin" => (None, format!("/api/v1/trustedOrigins/{id}")),
+            "okta.identity_provider" => (None, format!("/api/v1/idps/{id}")),
+            "okta.idp_key" => (None, format!("/api/v1/idps/credentials/keys/{id}")),
+            "okta.authorization_server" => (
+                Some(format!("/api/v1/authorizationServers/{id}")),
+                format!("/api/v1/authorizationServers/{id}"),
+            ),
+            "okta.auth_server_scope" | "okta.auth_server_claim" | "okta.auth_server_policy" => {
+                let family = match record.kind.as_str() {
+                    "okta.auth_server_scope" => "scopes",
+                    "okta.auth_server_claim" => "claims",
+                    _ => "policies",
+                };
+                (
+                    None,
+                    format!(
+                        "/api/v1/authorizationServers/{}/{family}/{id}",
+                        target("server")?
+                    ),
+                )
+            }
+            "okta.auth_server_rule" => (
+                None,
+                format!(
+                    "/api/v1/authorizationServers/{}/policies/{}/rules/{id}",
+                    target("server")?,
+                    target("policy")?
+                ),
+            ),
             other => return Err(format!("no delete for kind {other}")),
         };
         if let Some(path) = deactivate {

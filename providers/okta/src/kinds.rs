@@ -15,6 +15,14 @@ pub const NETWORK_ZONE: &str = "okta.network_zone";
 pub const POLICY: &str = "okta.policy";
 pub const POLICY_RULE: &str = "okta.policy_rule";
 pub const ADMIN_ROLE: &str = "okta.admin_role_assignment";
+pub const AUTH_SERVER: &str = "okta.authorization_server";
+pub const AUTH_SCOPE: &str = "okta.auth_server_scope";
+pub const AUTH_CLAIM: &str = "okta.auth_server_claim";
+pub const AUTH_POLICY: &str = "okta.auth_server_policy";
+pub const AUTH_RULE: &str = "okta.auth_server_rule";
+pub const TRUSTED_ORIGIN: &str = "okta.trusted_origin";
+pub const IDP: &str = "okta.identity_provider";
+pub const IDP_KEY: &str = "okta.idp_key";
 
 /// A user type's schema comes and goes with its type: "creating" one updates the schema a
 /// re-created type comes with; it is never deleted on its own.
@@ -23,6 +31,12 @@ const WITH_ITS_TYPE: Capabilities = Capabilities {
     update: true,
     delete: false,
 };
+
+pub(crate) const AUTH_SERVER_KEYS: &str = "signing keys: a re-created authorization server signs tokens with new keys; tokens issued before no longer validate, and clients and APIs that cache its JWKS must fetch it again from ISSUER/v1/keys";
+pub(crate) const AUTH_SERVER_ISSUER: &str = "issuer and metadata URLs: a re-created authorization server has a new id, so its issuer ({org}/oauth2/{new id}) and its /.well-known/oauth-authorization-server change; update the issuer every client and API validates";
+
+pub(crate) const IDP_SAML_IDS: &str = "a re-created SAML identity provider has a new id and so a new ACS URL ({org}/sso/saml2/{new id}); update the ACS URL in the external identity provider";
+pub(crate) const IDP_OIDC_SECRET: &str = "client secrets of OIDC and social identity providers cannot be read: one that no longer exists must be added again in the Admin Console with its secret (a restore then brings back its settings and the rules that use it)";
 
 pub(crate) const USER_CANNOT_RESTORE: &str = "password and MFA factors: a re-created user has no credentials; it comes back STAGED (or PROVISIONED with --activate-users, which emails an activation link), so the person needs activation or a password reset and must enrol MFA again";
 
@@ -144,8 +158,8 @@ pub static KINDS: &[KindInfo] = &[
     },
     KindInfo {
         name: POLICY_RULE,
-        description: "rules of each policy",
-        depends_on: &[POLICY, GROUP, USER, USER_TYPE, NETWORK_ZONE],
+        description: "rules of each policy (IdP discovery rules name their identity providers)",
+        depends_on: &[POLICY, GROUP, USER, USER_TYPE, NETWORK_ZONE, IDP],
         capabilities: Capabilities::ALL,
         parent: Some(Parent {
             noun: "policy",
@@ -162,5 +176,91 @@ pub static KINDS: &[KindInfo] = &[
         cannot_restore: &[
             "custom roles and resource sets are not backed up; only standard roles are restored",
         ],
+    },
+    KindInfo {
+        name: AUTH_SERVER,
+        description: "custom authorization servers: audiences, issuer mode, status, signing key rotation mode",
+        depends_on: &[],
+        capabilities: Capabilities::ALL,
+        parent: None,
+        cannot_restore: &[AUTH_SERVER_KEYS, AUTH_SERVER_ISSUER],
+    },
+    KindInfo {
+        name: AUTH_SCOPE,
+        description: "scopes of each authorization server (its system scopes included)",
+        depends_on: &[AUTH_SERVER],
+        capabilities: Capabilities::ALL,
+        parent: Some(Parent {
+            noun: "authorization server",
+            members: "scopes",
+        }),
+        cannot_restore: &[
+            "system scopes (openid, profile, …) come with their server: they are updated, never re-created or deleted",
+        ],
+    },
+    KindInfo {
+        name: AUTH_CLAIM,
+        description: "claims of each authorization server, keyed SERVER|RESOURCE:name (access token) or SERVER|IDENTITY:name (ID token)",
+        depends_on: &[AUTH_SERVER, AUTH_SCOPE],
+        capabilities: Capabilities::ALL,
+        parent: Some(Parent {
+            noun: "authorization server",
+            members: "claims",
+        }),
+        cannot_restore: &[],
+    },
+    KindInfo {
+        name: AUTH_POLICY,
+        description: "access policies of each authorization server and the client apps they apply to",
+        depends_on: &[AUTH_SERVER, APP],
+        capabilities: Capabilities::ALL,
+        parent: Some(Parent {
+            noun: "authorization server",
+            members: "access policies",
+        }),
+        cannot_restore: &[
+            "a re-created OIDC client app has a new client_id: the policy names the new one",
+        ],
+    },
+    KindInfo {
+        name: AUTH_RULE,
+        description: "rules of each access policy: groups, users, grant types, scopes, token lifetimes",
+        depends_on: &[AUTH_POLICY, AUTH_SCOPE, GROUP, USER],
+        capabilities: Capabilities::ALL,
+        parent: Some(Parent {
+            noun: "access policy",
+            members: "rules",
+        }),
+        cannot_restore: &[],
+    },
+    KindInfo {
+        name: TRUSTED_ORIGIN,
+        description: "trusted origins: the URLs sign-in may redirect to, call the API from (CORS) or embed Okta in (iframe), keyed by origin",
+        depends_on: &[],
+        capabilities: Capabilities::ALL,
+        parent: None,
+        cannot_restore: &[],
+    },
+    KindInfo {
+        name: IDP_KEY,
+        description: "identity providers' signing certificates (public keys), keyed by their SHA-256 thumbprint",
+        depends_on: &[],
+        capabilities: Capabilities {
+            create: true,
+            update: false,
+            delete: true,
+        },
+        parent: None,
+        cannot_restore: &[
+            "the key id (kid): a re-uploaded certificate gets a new one, and the identity providers using it are pointed at it",
+        ],
+    },
+    KindInfo {
+        name: IDP,
+        description: "identity providers (SAML 2.0, OIDC): protocol, endpoints, signing certificate, provisioning, account linking and subject matching",
+        depends_on: &[IDP_KEY, GROUP],
+        capabilities: Capabilities::ALL,
+        parent: None,
+        cannot_restore: &[IDP_SAML_IDS, IDP_OIDC_SECRET],
     },
 ];

@@ -48,6 +48,17 @@ async fn full_read_matches_the_seed_and_pages_through_big_lists() {
     assert_eq!(count(&got, USER_TYPE), want.user_types);
     // One profile schema per user type.
     assert_eq!(count(&got, USER_SCHEMA), want.user_schemas);
+    assert_eq!(count(&got, AUTH_SERVER), want.authorization_servers);
+    assert_eq!(count(&got, AUTH_SCOPE), want.auth_server_scopes);
+    assert_eq!(count(&got, AUTH_CLAIM), want.auth_server_claims);
+    assert_eq!(count(&got, AUTH_POLICY), want.auth_server_policies);
+    assert_eq!(count(&got, AUTH_RULE), want.auth_server_rules);
+    assert_eq!(count(&got, TRUSTED_ORIGIN), want.trusted_origins);
+    assert_eq!(count(&got, IDP), want.identity_providers);
+    assert_eq!(count(&got, IDP_KEY), want.idp_keys);
+    assert!(
+        want.authorization_servers >= 3 && want.auth_server_rules >= 3 && want.trusted_origins > 0
+    );
     assert!(
         want.group_memberships > 1_000
             && want.app_user_assignments > 0
@@ -140,7 +151,7 @@ async fn every_kind_can_be_fetched_back_by_key() {
     );
 }
 
-const KINDS_COUNT: usize = 13;
+const KINDS_COUNT: usize = 21;
 
 #[tokio::test]
 async fn a_tight_rate_limit_is_waited_out_and_counted() {

@@ -111,6 +111,44 @@ pub(crate) async fn zone(c: &OktaClient, name: &str) -> Result<Option<Value>, Pr
         .find(|z| str_at(z, "/name") == name))
 }
 
+/// A trusted origin by its origin URL.
+pub(crate) async fn trusted_origin(
+    c: &OktaClient,
+    origin: &str,
+) -> Result<Option<Value>, ProviderError> {
+    let url = c.url(
+        "/api/v1/trustedOrigins",
+        &[("q", origin), ("limit", limits::TRUSTED_ORIGINS)],
+    );
+    Ok(c.all(url)
+        .await?
+        .into_iter()
+        .find(|o| str_at(o, "/origin") == origin))
+}
+
+pub(crate) async fn idp(c: &OktaClient, name: &str) -> Result<Option<Value>, ProviderError> {
+    let url = c.url("/api/v1/idps", &[("q", name), ("limit", limits::IDPS)]);
+    Ok(c.all(url)
+        .await?
+        .into_iter()
+        .find(|i| str_at(i, "/name") == name))
+}
+
+/// An IdP signing certificate by its SHA-256 thumbprint.
+pub(crate) async fn idp_key(
+    c: &OktaClient,
+    thumbprint: &str,
+) -> Result<Option<Value>, ProviderError> {
+    let url = c.url(
+        "/api/v1/idps/credentials/keys",
+        &[("limit", limits::IDP_KEYS)],
+    );
+    Ok(c.all(url)
+        .await?
+        .into_iter()
+        .find(|k| str_at(k, "/x5t#S256") == thumbprint))
+}
+
 pub(crate) async fn user_type(c: &OktaClient, name: &str) -> Result<Option<Value>, ProviderError> {
     let types = c.get(&c.url("/api/v1/meta/types/user", &[])).await?;
     Ok(types
@@ -272,6 +310,18 @@ pub(crate) async fn record(
                 .await?
                 .into_iter()
                 .find(|r| r.key == key))
+        }
+        IDP => idp(c, key).await?.map(records::idps::idp).transpose(),
+        IDP_KEY => idp_key(c, key)
+            .await?
+            .map(records::idps::idp_key)
+            .transpose(),
+        TRUSTED_ORIGIN => trusted_origin(c, key)
+            .await?
+            .map(records::trusted_origin)
+            .transpose(),
+        AUTH_SERVER | AUTH_SCOPE | AUTH_CLAIM | AUTH_POLICY | AUTH_RULE => {
+            super::authz::record(c, kind, key).await
         }
         other => Err(ProviderError::Unsupported {
             kind: other.to_string(),

@@ -1,6 +1,7 @@
 //! Reading a whole org: independent lists run concurrently, each streamed page by page to the
 //! sink, so memory holds a few pages, never the org. [`fetch`] reads one object again.
 
+pub(crate) mod authz;
 pub(crate) mod fetch;
 pub(crate) mod me;
 
@@ -49,6 +50,11 @@ pub(crate) mod limits {
     pub const ZONES: &str = "200";
     pub const ROLE_ASSIGNEES: &str = "100";
     pub const ROLE_TARGETS: &str = "100";
+    pub const AUTH_SERVERS: &str = "200";
+    pub const AUTH_SCOPES: &str = "200";
+    pub const TRUSTED_ORIGINS: &str = "200";
+    pub const IDPS: &str = "200";
+    pub const IDP_KEYS: &str = "200";
 }
 
 pub(crate) struct Snapshot<'a> {
@@ -105,6 +111,9 @@ impl Snapshot<'_> {
             self.zones(),
             self.meta(),
             self.user_roles(),
+            self.authorization_servers(),
+            self.trusted_origins(),
+            self.identity_providers(),
         )?;
         Ok(())
     }
@@ -268,6 +277,30 @@ impl Snapshot<'_> {
         let url = c.url("/api/v1/zones", &[("limit", limits::ZONES)]);
         self.drain(c.pages(url), |v| records::zone(v).map(Some))
             .await
+    }
+
+    async fn trusted_origins(&self) -> Result<(), ProviderError> {
+        let c = self.client;
+        let url = c.url(
+            "/api/v1/trustedOrigins",
+            &[("limit", limits::TRUSTED_ORIGINS)],
+        );
+        self.drain(c.pages(url), |v| records::trusted_origin(v).map(Some))
+            .await
+    }
+
+    async fn identity_providers(&self) -> Result<(), ProviderError> {
+        let c = self.client;
+        let idps = c.url("/api/v1/idps", &[("limit", limits::IDPS)]);
+        let keys = c.url(
+            "/api/v1/idps/credentials/keys",
+            &[("limit", limits::IDP_KEYS)],
+        );
+        tokio::try_join!(
+            self.drain(c.pages(idps), |v| records::idps::idp(v).map(Some)),
+            self.drain(c.pages(keys), |v| records::idps::idp_key(v).map(Some)),
+        )?;
+        Ok(())
     }
 
     async fn meta(&self) -> Result<(), ProviderError> {

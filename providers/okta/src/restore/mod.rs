@@ -10,12 +10,17 @@
 //!
 //! Each kind's writes live with its family: [`users`] (users, user types, the schema),
 //! [`groups`] (groups, members, group rules), [`apps`] (apps and their assignments),
-//! [`policies`] (policies, rules, network zones) and [`roles`] (admin role assignments). This
+//! [`policies`] (policies, rules, network zones), [`roles`] (admin role assignments),
+//! [`authz`] (custom authorization servers and what belongs to them) and [`origins`]
+//! (trusted origins) and [`idps`] (identity providers and their certificates). This
 //! file dispatches operations to them and holds what they share: id rewriting, lookups of
 //! relationship ends, lifecycle calls and the shapes of errors.
 
 mod apps;
+mod authz;
 mod groups;
+mod idps;
+mod origins;
 mod policies;
 mod roles;
 mod users;
@@ -104,6 +109,8 @@ pub(crate) fn refuses(action: Action, record: &Record) -> Option<String> {
         POLICY if system => Some(policies::DEFAULT_POLICY.into()),
         POLICY_RULE if system && action == Action::Delete => Some(policies::DEFAULT_RULE.into()),
         NETWORK_ZONE if system => Some(policies::SYSTEM_ZONE.into()),
+        AUTH_SCOPE if system => Some(authz::SYSTEM_SCOPE.into()),
+        IDP if action == Action::Create => idps::not_creatable(attrs),
         _ => None,
     }
 }
@@ -273,6 +280,13 @@ impl Restore<'_> {
             NETWORK_ZONE => self.create_zone(op, desired).await,
             USER_TYPE => self.create_user_type(op, desired).await,
             ADMIN_ROLE => self.assign_role(op, desired).await,
+            AUTH_SERVER => self.create_auth_server(op, desired).await,
+            TRUSTED_ORIGIN => self.create_trusted_origin(op, desired).await,
+            IDP => self.create_idp(op, desired).await,
+            IDP_KEY => self.create_idp_key(op, desired).await,
+            AUTH_SCOPE | AUTH_CLAIM | AUTH_POLICY | AUTH_RULE => {
+                self.create_auth_member(op, desired).await
+            }
             other => Err(unknown_kind(op, other)),
         }
     }
@@ -292,6 +306,12 @@ impl Restore<'_> {
             USER_TYPE => self.update_user_type(desired, live_id).await,
             USER_SCHEMA => self.update_schema(op, desired).await,
             ADMIN_ROLE => self.assign_role(op, desired).await,
+            AUTH_SERVER => self.update_auth_server(desired, live_id).await,
+            TRUSTED_ORIGIN => self.update_trusted_origin(desired, live_id).await,
+            IDP => self.update_idp(op, desired, live_id).await,
+            AUTH_SCOPE | AUTH_CLAIM | AUTH_POLICY | AUTH_RULE => {
+                self.update_auth_member(op, desired, live_id).await
+            }
             other => Err(unknown_kind(op, other)),
         }
     }
@@ -328,6 +348,13 @@ impl Restore<'_> {
             NETWORK_ZONE => self.delete_zone(op, id).await,
             USER_TYPE => self.delete_user_type(op, id).await,
             ADMIN_ROLE => self.delete_role(op, id).await,
+            AUTH_SERVER => self.delete_auth_server(id).await,
+            TRUSTED_ORIGIN => self.delete_trusted_origin(id).await,
+            IDP => self.delete_idp(id).await,
+            IDP_KEY => self.delete_idp_key(id).await,
+            AUTH_SCOPE | AUTH_CLAIM | AUTH_POLICY | AUTH_RULE => {
+                self.delete_auth_member(op, id).await
+            }
             // A schema goes with its user type, deleted after it.
             USER_SCHEMA => Ok(Outcome::AlreadyDone { id }),
             other => Err(unknown_kind(op, other)),
@@ -471,6 +498,25 @@ pub(crate) fn cannot_restore(record: &Record) -> Vec<String> {
             out.push(
                 "custom role: assign it again in the Admin Console with its resource set".into(),
             );
+        }
+        AUTH_SERVER => {
+            let name = &record.key;
+            out.push(format!("signing keys of {name}: the re-created server signs with new keys; tokens it issued before no longer validate, and clients and APIs must fetch its JWKS again from the new issuer's /v1/keys"));
+            out.push(format!("issuer of {name}: the re-created server has a new id and so a new issuer ({{org}}/oauth2/{{new id}}); update the issuer and metadata URL every client and API of {name} validates"));
+        }
+        IDP => match str_at(a, "/type") {
+            "SAML2" => out.push(format!(
+                "{}: a re-created SAML identity provider has a new id and so a new ACS URL ({{org}}/sso/saml2/{{new id}}); update the ACS URL in {}",
+                record.key,
+                str_at(a, "/protocol/credentials/trust/issuer")
+            )),
+            other => out.push(format!(
+                "{}: the client secret of a {other} identity provider cannot be read; if it no longer exists, add it again in the Admin Console with its secret, then restore to bring back its settings",
+                record.key
+            )),
+        },
+        AUTH_SCOPE if a["system"] == true => {
+            out.push("system scope: it comes with its authorization server and is updated, never re-created".into());
         }
         GROUP_MEMBERSHIP | APP_GROUP | APP_USER | GROUP_RULE | USER_TYPE | USER_SCHEMA => {}
         _ => {}

@@ -246,6 +246,17 @@ impl Restore<'_> {
     fn policy_body(&self, op: &Operation, attrs: &Value) -> Result<Value, ProviderError> {
         let mut body = without(attrs, &["status", "system"]);
         self.map_conditions(op, &mut body)?;
+        // IdP discovery rules name their identity providers by id.
+        if let Some(providers) = body
+            .pointer_mut("/actions/idp/providers")
+            .and_then(Value::as_array_mut)
+        {
+            for provider in providers {
+                if let Some(id) = provider.get("id").and_then(Value::as_str) {
+                    provider["id"] = Value::String(self.live(op, IDP, id)?);
+                }
+            }
+        }
         Ok(body)
     }
 

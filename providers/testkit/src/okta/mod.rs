@@ -20,7 +20,9 @@
 
 mod api;
 mod expr;
+mod idps;
 mod model;
+mod origins;
 mod read;
 mod rules;
 mod seed;
@@ -240,6 +242,8 @@ impl Shared {
 fn router(shared: Arc<Shared>) -> Router {
     read::routes()
         .merge(write::routes())
+        .merge(origins::routes())
+        .merge(idps::routes())
         .route_layer(axum::middleware::from_fn_with_state(shared.clone(), gate))
         .fallback(|req: Request| async move {
             ApiError::not_found(req.uri().path(), req.method().as_str())

@@ -65,6 +65,17 @@ impl Role {
     }
 }
 
+/// A custom authorization server with what belongs to it: scopes, claims, access policies
+/// and, by policy id, their rules.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AuthServer {
+    pub server: Value,
+    pub scopes: Vec<Value>,
+    pub claims: Vec<Value>,
+    pub policies: Vec<Value>,
+    pub rules: BTreeMap<String, Vec<Value>>,
+}
+
 /// The whole emulated org.
 #[derive(Debug)]
 pub struct Org {
@@ -86,6 +97,11 @@ pub struct Org {
     pub(crate) user_roles: BTreeMap<String, Vec<Role>>,
     pub(crate) group_roles: BTreeMap<String, Vec<Role>>,
     pub(crate) user_types: BTreeMap<String, Value>,
+    pub(crate) auth_servers: BTreeMap<String, AuthServer>,
+    pub(crate) trusted_origins: BTreeMap<String, Value>,
+    pub(crate) idps: BTreeMap<String, Value>,
+    /// IdP signing certificates by `kid`.
+    pub(crate) idp_keys: BTreeMap<String, Value>,
     /// User profile schemas by schema id: each user type has its own (`_links.schema`).
     pub(crate) schemas: BTreeMap<String, Value>,
     /// The schema id of each user type.
@@ -122,6 +138,10 @@ impl Org {
             user_roles: BTreeMap::new(),
             group_roles: BTreeMap::new(),
             user_types: BTreeMap::new(),
+            auth_servers: BTreeMap::new(),
+            trusted_origins: BTreeMap::new(),
+            idps: BTreeMap::new(),
+            idp_keys: BTreeMap::new(),
             schemas: BTreeMap::new(),
             type_schemas: BTreeMap::new(),
             policy_types: super::seed::POLICY_TYPES.iter().copied().collect(),
@@ -302,6 +322,19 @@ impl Org {
                 + self.group_roles.values().map(|r| r.len()).sum::<usize>(),
             user_types: self.user_types.len(),
             user_schemas: self.type_schemas.len(),
+            authorization_servers: self.auth_servers.len(),
+            auth_server_scopes: self.auth_servers.values().map(|a| a.scopes.len()).sum(),
+            auth_server_claims: self.auth_servers.values().map(|a| a.claims.len()).sum(),
+            auth_server_policies: self.auth_servers.values().map(|a| a.policies.len()).sum(),
+            auth_server_rules: self
+                .auth_servers
+                .values()
+                .flat_map(|a| a.rules.values())
+                .map(Vec::len)
+                .sum(),
+            trusted_origins: self.trusted_origins.len(),
+            identity_providers: self.idps.len(),
+            idp_keys: self.idp_keys.len(),
         }
     }
 
@@ -436,6 +469,15 @@ pub struct OrgCounts {
     pub user_types: usize,
     /// One profile schema per user type.
     pub user_schemas: usize,
+    pub authorization_servers: usize,
+    /// System scopes (`openid`, `profile`, …) included.
+    pub auth_server_scopes: usize,
+    pub auth_server_claims: usize,
+    pub auth_server_policies: usize,
+    pub auth_server_rules: usize,
+    pub trusted_origins: usize,
+    pub identity_providers: usize,
+    pub idp_keys: usize,
 }
 
 /// Sizes of an org's paged lists ([`Org::list_sizes`]).

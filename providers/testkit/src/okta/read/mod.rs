@@ -2,6 +2,7 @@
 //! file per family of resources.
 
 mod apps;
+mod authz;
 mod groups;
 mod meta;
 mod policies;
@@ -16,6 +17,7 @@ use axum::extract::{Query, State};
 use serde_json::Value;
 
 pub(crate) use apps::app_user_json;
+pub(crate) use authz::server_json;
 pub(crate) use meta::{schema_json, type_json};
 pub(crate) use roles::{Holder, find_role, known_app_name, role_json};
 
@@ -34,6 +36,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .merge(apps::routes())
         .merge(policies::routes())
         .merge(meta::routes())
+        .merge(authz::routes())
 }
 
 /// Pages through a sorted map of JSON objects, keeping those matching `keep`.
@@ -64,7 +67,7 @@ pub(super) fn page_values<'a>(
     Ok(page(&org.base, path, params, limit, out, next))
 }
 
-pub(super) fn after(params: &Params) -> std::ops::Bound<&str> {
+pub(crate) fn after(params: &Params) -> std::ops::Bound<&str> {
     params
         .get("after")
         .map_or(Unbounded, |a| Excluded(a.as_str()))

@@ -6,9 +6,11 @@
 //! with groups (3.1 to 3.2 per user from 30 to 3,000 groups at 3,000 users);
 //! one user in ten has a direct app assignment; apps are assigned to one or two groups.
 
+mod authz;
 mod meta;
 mod policies;
 
+pub(crate) use authz::new_server;
 pub(crate) use meta::{add_schema, type_schema};
 pub(crate) use policies::{CREATABLE_POLICY_TYPES, NO_MORE_RULES, POLICY_TYPES, rule_made_with};
 
@@ -49,6 +51,13 @@ pub(crate) fn seed(spec: SeedSpec) -> Org {
     policies::seed_policies(&mut org);
     policies::bind_apps(&mut org);
     seed_roles(&mut org);
+    authz::seed_auth_servers(&mut org);
+    // A new org trusts no origin; one in use trusts a few.
+    if org.groups.values().any(|g| g["type"] == "OKTA_GROUP") {
+        let created = ts(past(&mut org));
+        super::origins::seed(&mut org, &created);
+        policies::seed_idps(&mut org, &created);
+    }
     // Okta's ids are unique across orgs. Objects made through the API afterwards draw their ids
     // from fresh entropy, not from the seed's stream: two orgs started from one seed (a source
     // and the empty org it is restored into) would otherwise hand out each other's seeded ids.

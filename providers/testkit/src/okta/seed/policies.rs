@@ -365,3 +365,42 @@ pub(super) fn bind_apps(org: &mut Org) {
         }
     }
 }
+
+/// The org's identity providers, and an IdP discovery rule sending the partner's domain to
+/// its SAML IdP, as Okta puts it before the default rule.
+pub(super) fn seed_idps(org: &mut Org, created: &str) {
+    let Some(team) = org
+        .groups
+        .iter()
+        .find(|(_, g)| g["type"] == "OKTA_GROUP")
+        .map(|(id, _)| id.clone())
+    else {
+        return;
+    };
+    let saml = crate::okta::idps::seed(org, created, &team);
+    let Some(policy) = org
+        .policies
+        .iter()
+        .find(|(_, p)| p["type"] == "IDP_DISCOVERY")
+        .map(|(id, _)| id.clone())
+    else {
+        return;
+    };
+    let id = org.new_id("0pr");
+    let mut rule = rule_json(
+        &policy,
+        &id,
+        "IDP_DISCOVERY",
+        ("Partner users", 1, false),
+        json!({"network": {"connection": "ANYWHERE"},
+               "userIdentifier": {"type": "IDENTIFIER",
+                                  "patterns": [{"matchType": "SUFFIX", "value": "partner.example.org"}]}}),
+        created,
+    );
+    rule["actions"] = json!({"idp": {"providers": [{"type": "SAML2", "id": saml}]}});
+    let rules = org.policy_rules.entry(policy).or_default();
+    for r in rules.iter_mut() {
+        r["priority"] = json!(r["priority"].as_u64().unwrap_or(1) + 1);
+    }
+    rules.insert(0, rule);
+}

@@ -3,6 +3,7 @@
 //! created inactive, deleted objects gone for good. One file per family of resources.
 
 mod apps;
+mod authz;
 mod group_rules;
 mod groups;
 mod meta;
@@ -35,9 +36,10 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .merge(policies::routes())
         .merge(zones::routes())
         .merge(meta::routes())
+        .merge(authz::routes())
 }
 
-pub(super) fn duplicate(field: &str) -> ApiError {
+pub(crate) fn duplicate(field: &str) -> ApiError {
     ApiError::validation(
         field,
         format!("{field}: An object with this field already exists in the current organization"),

@@ -65,6 +65,21 @@ fn check_refs(org: &Org, body: &Value) -> Result<(), ApiError> {
             types,
         ),
     ];
+    for provider in body
+        .pointer("/actions/idp/providers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(id) = provider["id"].as_str()
+            && !org.idps.contains_key(id)
+        {
+            return Err(ApiError::validation(
+                "actions.idp.providers",
+                format!("actions.idp.providers: Invalid identity provider id {id}"),
+            ));
+        }
+    }
     for list in ["include", "exclude"] {
         for (pointer, field, noun, exists) in conditions {
             for id in body

@@ -3,6 +3,9 @@
 //! Keys are what survives re-creation: a user's login, a group's name, an app's label,
 //! `TYPE|name` for policies, and `a|b` pairs for relationships (`group name|user login`).
 
+pub(crate) mod authz;
+pub(crate) mod idps;
+
 use iamsnap_provider::canonical::drop_fields;
 use iamsnap_provider::{ProviderError, Record, Ref};
 use serde_json::{Value, json};
@@ -322,6 +325,17 @@ pub(crate) fn policy_rule(
     let name = required(&v, "/name", POLICY_RULE)?.to_string();
     let mut refs = people_refs(&v);
     refs.push(Ref::new("policy", POLICY, policy_id));
+    // IdP discovery rules route people to identity providers by id (Okta's own has none).
+    for provider in v
+        .pointer("/actions/idp/providers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(idp) = provider.get("id").and_then(Value::as_str) {
+            refs.push(Ref::new("idp", IDP, idp));
+        }
+    }
     let attrs = cleaned(v, &[]);
     Ok(Record::new(
         POLICY_RULE,
@@ -337,6 +351,14 @@ pub(crate) fn zone(v: Value) -> Result<Record, ProviderError> {
     let name = required(&v, "/name", NETWORK_ZONE)?.to_string();
     let attrs = cleaned(v, &[]);
     Ok(Record::new(NETWORK_ZONE, id, name, attrs, Vec::new()))
+}
+
+/// A trusted origin, keyed by its origin URL (unique in an org; names need not be).
+pub(crate) fn trusted_origin(v: Value) -> Result<Record, ProviderError> {
+    let id = required(&v, "/id", TRUSTED_ORIGIN)?.to_string();
+    let origin = required(&v, "/origin", TRUSTED_ORIGIN)?.to_string();
+    let attrs = cleaned(v, &[]);
+    Ok(Record::new(TRUSTED_ORIGIN, id, origin, attrs, Vec::new()))
 }
 
 pub(crate) fn user_type(v: Value) -> Result<Record, ProviderError> {
@@ -543,6 +565,20 @@ mod tests {
         assert_eq!((r.id.as_str(), r.key.as_str()), ("osc1", "contractor"));
         assert_eq!(r.target("type").unwrap().id, "oty1");
         assert!(r.attrs.get("$schema").is_none() && r.attrs.get("id").is_none());
+    }
+
+    #[test]
+    fn a_trusted_origin_is_keyed_by_its_origin_without_who_changed_it() {
+        let v = json!({"id": "tos1", "name": "Portal", "origin": "https://portal.example.com",
+            "scopes": [{"type": "CORS"}], "status": "ACTIVE", "created": "x", "createdBy": "00u1",
+            "lastUpdated": "x", "lastUpdatedBy": "00u1", "_links": {}});
+        let r = trusted_origin(v).unwrap();
+        assert_eq!(r.key, "https://portal.example.com");
+        assert_eq!(
+            r.attrs,
+            json!({"name": "Portal", "origin": "https://portal.example.com",
+                   "scopes": [{"type": "CORS"}], "status": "ACTIVE"})
+        );
     }
 
     #[test]

@@ -1,0 +1,285 @@
+//! End to end: an incident on what Okta sign-in depends on — a custom authorization server
+//! deleted with its scopes, claims, access policies and rules, and a rule of another server
+//! changed — then `iamsnap diff` and `iamsnap restore --apply`.
+
+mod support;
+
+use serde_json::{Value, json};
+use support::okta_api::{Api, count_by_kind_key};
+use support::*;
+
+fn json_of(output: &std::process::Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {}", describe(output)))
+}
+
+const SERVER: &str = "okta.authorization_server";
+const UNDER_SERVER: &[&str] = &[
+    "okta.auth_server_scope",
+    "okta.auth_server_claim",
+    "okta.auth_server_policy",
+    "okta.auth_server_rule",
+];
+
+#[test]
+fn a_deleted_authorization_server_comes_back_with_everything_under_it() {
+    let org = Org::start(40, 8, 4);
+    let ws = Workspace::new(&org.url());
+    assert_exit(&ws.iamsnap(&["init"]), 0);
+    assert_exit(&ws.iamsnap(&["backup", "--all"]), 0);
+    let api = Api::new(&ws, &org.url());
+    let before = api.records();
+    let server = before
+        .iter()
+        .find(|r| r.kind == SERVER && r.key == "Payments API")
+        .expect("the seed has the Payments API server");
+    let under: Vec<&iamsnap_provider::Record> = before
+        .iter()
+        .filter(|r| UNDER_SERVER.contains(&r.kind.as_str()) && r.key.starts_with("Payments API|"))
+        .collect();
+    assert!(under.len() >= 7 + 2 + 2 + 1 + 2, "{}", under.len());
+    let rule = before
+        .iter()
+        .find(|r| {
+            r.kind == "okta.auth_server_rule"
+                && r.key == "default|Default Policy|Default Policy Rule"
+        })
+        .expect("the default server's rule");
+
+    // The incident: the server is deleted (with all under it) and a token lifetime changed.
+    api.delete(server);
+    let mut changed = rule.clone();
+    changed.attrs["actions"]["token"]["accessTokenLifetimeMinutes"] = json!(5);
+    api.update(rule, changed);
+
+    let diff = json_of(&ws.iamsnap(&["diff", "okta-test@latest", "live", "--format", "json"]));
+    let changes = diff["changes"].as_array().unwrap();
+    let lifetime = changes
+        .iter()
+        .find(|c| c["kind"] == "okta.auth_server_rule" && c["key"] == rule.key.as_str())
+        .expect("the changed rule is in the diff");
+    assert!(
+        lifetime["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| { f["path"] == "/attrs/actions/token/accessTokenLifetimeMinutes" }),
+        "{lifetime:#}"
+    );
+    assert!(
+        changes
+            .iter()
+            .any(|c| c["kind"] == SERVER && c["key"] == "Payments API"),
+        "{diff:#}"
+    );
+
+    let applied = ws.iamsnap(&[
+        "restore",
+        "okta-test@latest",
+        "--apply",
+        "--yes",
+        "--format",
+        "json",
+    ]);
+    assert_exit(&applied, 0);
+    let report = json_of(&applied);
+    assert_eq!(report["failed"], 0, "{report:#}");
+    let cannot = report["cannot_restore"].to_string();
+    assert!(
+        cannot.contains("signing keys of Payments API"),
+        "{report:#}"
+    );
+    assert!(cannot.contains("JWKS"), "{report:#}");
+
+    let again = json_of(&ws.iamsnap(&["restore", "okta-test@latest", "--format", "json"]));
+    assert_eq!(again["operations"], json!([]), "{again:#}");
+
+    let after = api.records();
+    assert!(count_by_kind_key(&after).values().all(|n| *n == 1));
+    let live = |kind: &str, key: &str| {
+        after
+            .iter()
+            .find(|r| r.kind == kind && r.key == key)
+            .unwrap_or_else(|| panic!("{kind} {key} is back"))
+    };
+    let server_back = live(SERVER, "Payments API");
+    assert_ne!(server_back.id, server.id, "a new server");
+    assert_eq!(server_back.attrs, server.attrs);
+    for record in &under {
+        let back = live(&record.kind, &record.key);
+        assert_eq!(back.attrs, record.attrs, "{}", record.key);
+        // References name the re-created server and policy, and the same groups and users.
+        for r in &back.refs {
+            let target = after.iter().find(|t| t.kind == r.kind && t.id == r.id);
+            assert!(
+                target.is_some(),
+                "{} {} names a live {} {}",
+                back.kind,
+                back.key,
+                r.kind,
+                r.id
+            );
+        }
+        assert_eq!(back.target("server").unwrap().id, server_back.id);
+    }
+    assert_eq!(
+        live("okta.auth_server_rule", &rule.key).attrs,
+        rule.attrs,
+        "the token lifetime is the snapshot's again"
+    );
+    assert!(!stdout(&applied).contains(OKTA_TOKEN) && !stderr(&applied).contains(OKTA_TOKEN));
+}
+
+#[test]
+fn trusted_origins_come_back_with_their_scopes_and_status() {
+    let org = Org::start(20, 6, 2);
+    let ws = Workspace::new(&org.url());
+    assert_exit(&ws.iamsnap(&["init"]), 0);
+    assert_exit(&ws.iamsnap(&["backup", "--all"]), 0);
+    let api = Api::new(&ws, &org.url());
+    let before = api.records();
+    let origins: Vec<&iamsnap_provider::Record> = before
+        .iter()
+        .filter(|r| r.kind == "okta.trusted_origin")
+        .collect();
+    assert_eq!(origins.len(), 3, "the seed trusts three origins");
+    let portal = origins
+        .iter()
+        .find(|r| r.key == "https://portal.example.com")
+        .unwrap();
+    let intranet = origins
+        .iter()
+        .find(|r| r.key == "https://intranet.example.com")
+        .unwrap();
+
+    // The incident: the portal is no longer trusted, the intranet loses iframe embedding and
+    // is deactivated.
+    api.delete(portal);
+    let mut changed = (*intranet).clone();
+    changed.attrs["scopes"] = json!([{"type": "CORS"}]);
+    changed.attrs["status"] = json!("INACTIVE");
+    api.update(intranet, changed);
+
+    let diff = json_of(&ws.iamsnap(&["diff", "okta-test@latest", "live", "--format", "json"]));
+    let fields: Vec<String> = diff["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["key"] == intranet.key.as_str())
+        .flat_map(|c| c["fields"].as_array().cloned().unwrap_or_default())
+        .map(|f| f["path"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(
+        fields.iter().any(|f| f.starts_with("/attrs/scopes")),
+        "{fields:?}"
+    );
+    assert!(fields.iter().any(|f| f == "/attrs/status"), "{fields:?}");
+
+    let applied = ws.iamsnap(&[
+        "restore",
+        "okta-test@latest",
+        "--apply",
+        "--yes",
+        "--format",
+        "json",
+    ]);
+    assert_exit(&applied, 0);
+    assert_eq!(json_of(&applied)["failed"], 0, "{}", describe(&applied));
+    let again = json_of(&ws.iamsnap(&["restore", "okta-test@latest", "--format", "json"]));
+    assert_eq!(again["operations"], json!([]), "{again:#}");
+
+    let after = api.records();
+    for origin in &origins {
+        let back = after
+            .iter()
+            .find(|r| r.kind == origin.kind && r.key == origin.key)
+            .unwrap_or_else(|| panic!("{} is trusted again", origin.key));
+        assert_eq!(back.attrs, origin.attrs, "{}", origin.key);
+    }
+}
+
+#[test]
+fn a_deleted_saml_idp_comes_back_and_idp_discovery_routes_to_it_again() {
+    let org = Org::start(20, 6, 2);
+    let ws = Workspace::new(&org.url());
+    assert_exit(&ws.iamsnap(&["init"]), 0);
+    assert_exit(&ws.iamsnap(&["backup", "--all"]), 0);
+    let api = Api::new(&ws, &org.url());
+    let before = api.records();
+    let find = |records: &[iamsnap_provider::Record], kind: &str, key: &str| {
+        records
+            .iter()
+            .find(|r| r.kind == kind && r.key == key)
+            .cloned()
+            .unwrap_or_else(|| panic!("{kind} {key}"))
+    };
+    let saml = find(&before, "okta.identity_provider", "Partner SAML");
+    let oidc = find(&before, "okta.identity_provider", "Contractors OIDC");
+    let key = before
+        .iter()
+        .find(|r| r.kind == "okta.idp_key" && r.id == saml.target("signing_key").unwrap().id)
+        .cloned()
+        .expect("the SAML IdP's certificate");
+    let routing = find(
+        &before,
+        "okta.policy_rule",
+        "IDP_DISCOVERY|Idp Discovery Policy|Partner users",
+    );
+    assert_eq!(routing.target("idp").unwrap().id, saml.id);
+
+    // The incident: both IdPs, and the certificate the SAML one trusted, are deleted; the
+    // discovery rule is left naming an IdP that is gone.
+    api.delete(&saml);
+    api.delete(&oidc);
+    api.delete(&key);
+
+    let applied = ws.iamsnap(&[
+        "restore",
+        "okta-test@latest",
+        "--apply",
+        "--yes",
+        "--format",
+        "json",
+    ]);
+    assert_exit(&applied, 0);
+    let report = json_of(&applied);
+    assert_eq!(report["failed"], 0, "{report:#}");
+    let text = report.to_string();
+    assert!(
+        text.contains("Partner SAML: a re-created SAML identity provider has a new id"),
+        "{report:#}"
+    );
+    assert!(
+        text.contains("client secret"),
+        "the OIDC IdP's secret is named: {report:#}"
+    );
+
+    let after = api.records();
+    let saml_back = find(&after, "okta.identity_provider", "Partner SAML");
+    assert_ne!(saml_back.id, saml.id);
+    assert_eq!(saml_back.attrs["policy"], saml.attrs["policy"]);
+    let key_back = find(&after, "okta.idp_key", &key.key);
+    assert_ne!(
+        key_back.id, key.id,
+        "the certificate is uploaded again under a new kid"
+    );
+    assert_eq!(
+        saml_back.attrs["protocol"]["credentials"]["trust"]["kid"],
+        key_back.id.as_str()
+    );
+    let routing_back = find(&after, "okta.policy_rule", &routing.key);
+    assert_eq!(routing_back.target("idp").unwrap().id, saml_back.id);
+    assert!(
+        !after
+            .iter()
+            .any(|r| r.kind == "okta.identity_provider" && r.key == oidc.key),
+        "an OIDC IdP is never created without its secret"
+    );
+
+    // What is left is only what cannot be done: the OIDC IdP, refused again with its reason.
+    let again = json_of(&ws.iamsnap(&["restore", "okta-test@latest", "--format", "json"]));
+    let planned: Vec<&Value> = again["operations"].as_array().unwrap().iter().collect();
+    assert!(
+        planned.iter().all(|o| o["key"] == oidc.key.as_str()),
+        "{again:#}"
+    );
+}
