@@ -4,7 +4,9 @@
     okta-incident.py ORG_URL          (token from OKTA_API_TOKEN)
 
 Deletes the largest group, deletes three users (deactivate, then delete), removes members from
-another group, and rewrites a password policy's name and priority. Prints what it did.
+another group, rewrites a password policy's name and priority, deletes a custom authorization
+server (with its scopes, claims, policies and rules) and a SAML identity provider. Prints what it
+did.
 Standard library only; works against any Okta org the token may write to.
 """
 
@@ -70,6 +72,20 @@ def main():
             complexity["minLength"] = 4
     call(base, token, "PUT", f"/api/v1/policies/{policy['id']}", changed)
     print(f"changed password policy {policy['name']!r}")
+
+    servers = call(base, token, "GET", "/api/v1/authorizationServers?limit=200")
+    custom = [s for s in servers if s["name"] != "default" and s["status"] == "ACTIVE"]
+    if custom:
+        server = custom[0]
+        call(base, token, "POST", f"/api/v1/authorizationServers/{server['id']}/lifecycle/deactivate")
+        call(base, token, "DELETE", f"/api/v1/authorizationServers/{server['id']}")
+        print(f"deleted authorization server {server['name']!r} with its scopes, claims and policies")
+
+    idps = call(base, token, "GET", "/api/v1/idps?type=SAML2&limit=200")
+    if idps:
+        idp = idps[0]
+        call(base, token, "DELETE", f"/api/v1/idps/{idp['id']}")
+        print(f"deleted SAML identity provider {idp['name']!r}")
 
 
 if __name__ == "__main__":

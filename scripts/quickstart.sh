@@ -105,7 +105,7 @@ else
     echo "(install age, minisign and zstd to try: age -d -i identity.txt $archive | zstd -d | tar -x)"
 fi
 
-step "an incident: a group, users and memberships deleted, a policy weakened (through the Okta API)"
+step "an incident: a group, users, memberships, an authorization server and a SAML IdP deleted, a policy weakened (through the Okta API)"
 python3 "$root/scripts/okta-incident.py" "$org_url"
 
 step "iamsnap diff okta-demo@latest live   (what the incident changed)"
