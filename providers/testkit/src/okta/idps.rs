@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use super::Shared;
 use super::api::{ApiError, ApiResult, Params, json_body, limit, no_content, ok, page};
 use super::model::{Org, ts};
+use super::write::set_lifecycle_status;
 
 type S = State<Arc<Shared>>;
 
@@ -273,19 +274,10 @@ async fn delete(State(s): S, Path(id): Path<String>) -> ApiResult {
 
 async fn lifecycle(State(s): S, Path((id, action)): Path<(String, String)>) -> ApiResult {
     let mut org = s.write();
-    let status = match action.as_str() {
-        "activate" => "ACTIVE",
-        "deactivate" => "INACTIVE",
-        other => return Err(ApiError::not_found(other, "Lifecycle operation")),
-    };
     let now = ts(org.write_time());
-    let v = org
-        .idps
-        .get_mut(&id)
-        .ok_or_else(|| ApiError::not_found(&id, "IdentityProvider"))?;
-    v["status"] = json!(status);
-    v["lastUpdated"] = json!(now);
-    ok(v.clone())
+    let changed =
+        set_lifecycle_status(org.idps.get_mut(&id), &id, "IdentityProvider", &action, now)?;
+    ok(changed.clone())
 }
 
 async fn list_keys(State(s): S, Query(p): Query<Params>) -> ApiResult {

@@ -17,6 +17,7 @@ use super::api::{
     ApiError, ApiResult, Params, expression, json_body, limit, matches, no_content, ok, page,
 };
 use super::model::{Org, ts};
+use super::write::set_lifecycle_status;
 
 type S = State<Arc<Shared>>;
 
@@ -201,17 +202,13 @@ async fn delete(State(s): S, Path(id): Path<String>) -> ApiResult {
 
 async fn lifecycle(State(s): S, Path((id, action)): Path<(String, String)>) -> ApiResult {
     let mut org = s.write();
-    let status = match action.as_str() {
-        "activate" => "ACTIVE",
-        "deactivate" => "INACTIVE",
-        other => return Err(ApiError::not_found(other, "Lifecycle operation")),
-    };
     let now = ts(org.write_time());
-    let v = org
-        .trusted_origins
-        .get_mut(&id)
-        .ok_or_else(|| ApiError::not_found(&id, "TrustedOrigin"))?;
-    v["status"] = json!(status);
-    v["lastUpdated"] = json!(now);
-    ok(v.clone())
+    let changed = set_lifecycle_status(
+        org.trusted_origins.get_mut(&id),
+        &id,
+        "TrustedOrigin",
+        &action,
+        now,
+    )?;
+    ok(changed.clone())
 }

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::routing::{post, put};
 use serde_json::{Value, json};
 
-use super::{Q, S};
+use super::{Q, S, set_lifecycle_status};
 use crate::okta::Shared;
 use crate::okta::api::{ApiError, ApiResult, created, flag, json_body, no_content, ok};
 use crate::okta::model::{AppUser, Org, ts};
@@ -244,18 +244,8 @@ async fn delete_app(State(s): S, Path(id): Path<String>) -> ApiResult {
 
 async fn app_lifecycle(State(s): S, Path((id, action)): Path<(String, String)>) -> ApiResult {
     let mut org = s.write();
-    let status = match action.as_str() {
-        "activate" => "ACTIVE",
-        "deactivate" => "INACTIVE",
-        other => return Err(ApiError::not_found(other, "Lifecycle operation")),
-    };
     let now = ts(org.write_time());
-    let app = org
-        .apps
-        .get_mut(&id)
-        .ok_or_else(|| ApiError::not_found(&id, "AppInstance"))?;
-    app["status"] = json!(status);
-    app["lastUpdated"] = json!(now);
+    set_lifecycle_status(org.apps.get_mut(&id), &id, "AppInstance", &action, now)?;
     ok(json!({}))
 }
 

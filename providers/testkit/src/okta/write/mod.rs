@@ -39,6 +39,26 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .merge(authz::routes())
 }
 
+/// Applies the lifecycle `action` (`activate` or `deactivate`) to `value`, the object `id` of
+/// type `what` if it exists, and returns it changed; Okta answers 404 for any other action.
+pub(crate) fn set_lifecycle_status<'v>(
+    value: Option<&'v mut serde_json::Value>,
+    id: &str,
+    what: &str,
+    action: &str,
+    now: String,
+) -> Result<&'v mut serde_json::Value, ApiError> {
+    let status = match action {
+        "activate" => "ACTIVE",
+        "deactivate" => "INACTIVE",
+        other => return Err(ApiError::not_found(other, "Lifecycle operation")),
+    };
+    let value = value.ok_or_else(|| ApiError::not_found(id, what))?;
+    value["status"] = serde_json::json!(status);
+    value["lastUpdated"] = serde_json::json!(now);
+    Ok(value)
+}
+
 pub(crate) fn duplicate(field: &str) -> ApiError {
     ApiError::validation(
         field,

@@ -229,14 +229,7 @@ pub(super) fn set_status_field(
     action: &str,
     now: String,
 ) -> ApiResult {
-    let status = match action {
-        "activate" => "ACTIVE",
-        "deactivate" => "INACTIVE",
-        other => return Err(ApiError::not_found(other, "Lifecycle operation")),
-    };
-    let value = value.ok_or_else(|| ApiError::not_found(id, what))?;
-    value["status"] = json!(status);
-    value["lastUpdated"] = json!(now);
+    super::set_lifecycle_status(value, id, what, action, now)?;
     no_content()
 }
 
