@@ -18,7 +18,7 @@ use iamsnap_provider::{KindInfo, Parent};
 pub const DEFAULT_LIMIT: usize = 20;
 
 /// Member names shown on a parent's line.
-const NAMES: usize = 3;
+pub const NAMES: usize = 3;
 
 /// How much a report shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,7 +107,7 @@ impl Style {
         format!("{fence} {text} {fence}")
     }
 
-    fn item(self) -> &'static str {
+    pub fn item(self) -> &'static str {
         match self {
             Style::Text => "  ",
             Style::Markdown => "- ",
@@ -332,7 +332,7 @@ impl<'o> Section<'o> {
 }
 
 /// `members` → `member`, `inline policies` → `inline policy`.
-fn one(plural: &str) -> String {
+pub fn one(plural: &str) -> String {
     if let Some(stem) = plural.strip_suffix("ies") {
         format!("{stem}y")
     } else {

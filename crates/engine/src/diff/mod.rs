@@ -25,13 +25,14 @@
 
 use std::collections::BTreeMap;
 
-use iamsnap_provider::Record;
+use iamsnap_provider::{Record, Ref};
 use serde::{Deserialize, Serialize};
 
 use crate::archive::spool::{SortedRecords, Spool};
 use crate::diff::moved::{ItemIds, MovedIds};
 use crate::restore::spill::SpillWriter;
 
+pub mod along;
 pub mod fields;
 pub mod join;
 pub mod moved;
@@ -120,6 +121,10 @@ pub struct Change {
     /// For `changed`: every field that differs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<FieldChange>,
+    /// For `removed`: what the removed record referred to, so that a relationship record
+    /// (a membership) can be told apart by the objects it names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refs: Vec<Ref>,
 }
 
 impl Change {
@@ -134,6 +139,7 @@ impl Change {
                 new_id: None,
                 matched_by: None,
                 fields: Vec::new(),
+                refs: r.refs,
             }),
             Joined::Right(r) => Some(Change {
                 kind: r.kind,
@@ -143,6 +149,7 @@ impl Change {
                 new_id: Some(r.id),
                 matched_by: None,
                 fields: Vec::new(),
+                refs: Vec::new(),
             }),
             Joined::Both { left, right, by } => {
                 if left == right {
@@ -160,6 +167,7 @@ impl Change {
                     new_id: Some(right.id),
                     matched_by: Some(by),
                     fields,
+                    refs: Vec::new(),
                 })
             }
         }
@@ -396,6 +404,7 @@ where
                     old_id: Some(left.id),
                     new_id: Some(right.id),
                     fields,
+                    refs: Vec::new(),
                 };
                 sorted.push(&carrier(&change.kind, &change.key, &change)?)?;
             }

@@ -14,10 +14,14 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::iter::Peekable;
 
+use iamsnap_provider::KindInfo;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::diff::along::{Along, Finder, Found};
 use crate::diff::{Change, Counts, Diff, DiffError, MatchedBy, Recreated, Status, Summary};
-use crate::report::{self, Detail, Entry, Kinds, Section, Style, thousands};
+use crate::report::{self, Detail, Entry, Kinds, NAMES, Section, Style, thousands};
+use crate::restore::spill::SpillWriter;
 use crate::scratch::{ScratchDir, SealedFile};
 
 /// Longest value shown in text and Markdown; JSON always carries values whole.
@@ -235,6 +239,7 @@ fn write_summary(
 }
 
 /// A change or a re-created object, merged from the two sorted streams.
+#[derive(Serialize, Deserialize)]
 enum Item {
     Change(Change),
     Recreated(Recreated),
@@ -316,32 +321,31 @@ fn human(
 ) -> Result<(), DiffError> {
     write_summary(&diff.summary, out, style, detail, kinds).map_err(io)?;
     let (summary, items) = merged(diff, detail.show_ids);
-    let scratch = ScratchDir::new(None, "report")?;
-    let mut sections: BTreeMap<String, SealedFile> = BTreeMap::new();
-    // Each kind's section goes to its own file: the stream is in kind-name order, the report
-    // in dependency order.
-    let mut items = items.peekable();
-    while let Some(first) = items.next() {
-        let first = first?;
-        let kind = first.kind().to_string();
-        let mut file = scratch.create(&format!("section-{}", sections.len()))?;
-        let mut section = Section::new(&mut file, style, kinds.parent(&kind), detail.limit);
-        let mut next = Some(first);
-        while let Some(item) = next.take() {
-            section.push(match item {
-                Item::Change(c) => entry_of_change(c, style, detail.colour),
-                Item::Recreated(r) => entry_of_recreated(r, style),
-            })?;
-            if items
-                .peek()
-                .is_some_and(|p| p.as_ref().map_or(true, |p| p.kind() == kind))
-            {
-                next = items.next().transpose()?;
+    // Relationship records go under a removed member only when both kinds of removal
+    // happened; otherwise the stream is written as it comes.
+    let removed = |grouped: bool| {
+        summary
+            .kinds
+            .iter()
+            .any(|(k, c)| c.removed > 0 && kinds.parent(k).is_some() == grouped)
+    };
+    let sections = if removed(true) && removed(false) {
+        let mut finder = Finder::new(kinds)?;
+        let mut kept = SpillWriter::<Item>::new(None)?;
+        for item in items {
+            let item = item?;
+            if let Item::Change(change) = &item {
+                finder.see(change)?;
             }
+            kept.push(&item)?;
         }
-        section.finish()?;
-        sections.insert(kind, file.finish()?);
-    }
+        let found = finder.finish()?;
+        let kept = kept.finish()?;
+        let items = kept.iter()?.map(|i| i.map_err(DiffError::from));
+        write_sections(items, Some(found), style, detail, kinds)?
+    } else {
+        write_sections(items, None, style, detail, kinds)?
+    };
     for kind in kinds.sort(sections.keys()) {
         let c = &summary.kinds[kind];
         let mut counts = Vec::new();
@@ -368,6 +372,104 @@ fn human(
         io::copy(&mut reader, out).map_err(io)?;
     }
     Ok(())
+}
+
+/// Writes each kind's section to its own file (the stream is in kind-name order, the report
+/// in dependency order); with `found`, relationship records removed along with their member
+/// are listed under it instead of under their parent.
+fn write_sections(
+    items: impl Iterator<Item = Result<Item, DiffError>>,
+    mut found: Option<Found>,
+    style: Style,
+    detail: &Detail,
+    kinds: &Kinds,
+) -> Result<BTreeMap<String, SealedFile>, DiffError> {
+    let scratch = ScratchDir::new(None, "report")?;
+    let mut sections: BTreeMap<String, SealedFile> = BTreeMap::new();
+    let mut items = items.peekable();
+    while let Some(first) = items.next() {
+        let first = first?;
+        let kind = first.kind().to_string();
+        let mut file = scratch.create(&format!("section-{}", sections.len()))?;
+        let mut section = Section::new(&mut file, style, kinds.parent(&kind), detail.limit);
+        // Records shown under another kind's objects, per that kind.
+        let mut elsewhere: BTreeMap<String, u64> = BTreeMap::new();
+        let mut next = Some(first);
+        while let Some(item) = next.take() {
+            let entry = match (item, found.as_mut()) {
+                (Item::Change(c), Some(found)) if c.status == Status::Removed => {
+                    if kinds.parent(&c.kind).is_some() {
+                        match found.taken(&c.kind, &c.key)? {
+                            Some(owner) => {
+                                *elsewhere.entry(owner).or_default() += 1;
+                                None
+                            }
+                            None => Some(entry_of_change(c, style, detail.colour)),
+                        }
+                    } else {
+                        let along = found.under(&c.kind, &c.key)?;
+                        let mut entry = entry_of_change(c, style, detail.colour);
+                        entry.details.extend(along_lines(&along, style, detail));
+                        Some(entry)
+                    }
+                }
+                (Item::Change(c), _) => Some(entry_of_change(c, style, detail.colour)),
+                (Item::Recreated(r), _) => Some(entry_of_recreated(r, style)),
+            };
+            if let Some(entry) = entry {
+                section.push(entry)?;
+            }
+            if items
+                .peek()
+                .is_some_and(|p| p.as_ref().map_or(true, |p| p.kind() == kind))
+            {
+                next = items.next().transpose()?;
+            }
+        }
+        section.finish()?;
+        for (owner, n) in elsewhere {
+            let owner = style.code(&owner);
+            writeln!(
+                file,
+                "{}{} removed together with their {owner}: listed under {owner}",
+                style.item(),
+                thousands(n),
+            )
+            .map_err(io)?;
+        }
+        sections.insert(kind, file.finish()?);
+    }
+    Ok(sections)
+}
+
+/// `removed with it: 4 group memberships (Ops, Sales, Eng, … 1 more)`, a line per kind; every
+/// name with `--full`.
+fn along_lines(along: &[Along], style: Style, detail: &Detail) -> Vec<String> {
+    let mut lines = Vec::new();
+    for group in along.chunk_by(|a, b| a.kind == b.kind) {
+        let kind = &group[0].kind;
+        let noun = match group.len() {
+            1 => report::one(&KindInfo::plural(kind)),
+            _ => KindInfo::plural(kind),
+        };
+        let shown = detail.limit.map_or(group.len(), |_| group.len().min(NAMES));
+        let mut names: Vec<String> = group[..shown]
+            .iter()
+            .map(|a| style.code(&a.parent))
+            .collect();
+        if group.len() > shown {
+            names.push(format!(
+                "… {} more",
+                thousands((group.len() - shown) as u64)
+            ));
+        }
+        lines.push(format!(
+            "removed with it: {} {noun} ({})",
+            thousands(group.len() as u64),
+            names.join(", ")
+        ));
+    }
+    lines
 }
 
 /// `{"changes": [...], "recreated": [...], "summary": {...}}`, one item per line.

@@ -380,20 +380,32 @@ mod printed {
         ])
     }
 
+    /// Grace leaves with her two memberships; Linus stays but leaves Sales.
+    fn before() -> Vec<Record> {
+        let mut before = org("00g1", None);
+        before.push(user("00u50", "grace.hopper", "Grace"));
+        before.push(member(
+            "00g1",
+            "Operations Team 107",
+            "00u50",
+            "grace.hopper",
+        ));
+        before.push(member("00g2", "Sales", "00u50", "grace.hopper"));
+        before.push(user("00u51", "linus", "Linus"));
+        before.push(member("00g2", "Sales", "00u51", "linus"));
+        before
+    }
+
     fn after() -> Vec<Record> {
         let mut after = org("00g9", Some("00u93"));
         after.push(user("00u99", "mallory", "Mallory"));
         after.push(member("00g2", "Sales", "00u99", "mallory"));
+        after.push(user("00u51", "linus", "Linus"));
         after
     }
 
     fn render(style: Style, detail: Detail) -> String {
-        let d = diff(
-            ok(sorted(org("00g1", None))),
-            ok(sorted(after())),
-            &options(),
-        )
-        .unwrap();
+        let d = diff(ok(sorted(before())), ok(sorted(after())), &options()).unwrap();
         let mut out = Vec::new();
         match style {
             Style::Text => render::text(d, &mut out, &detail, &kinds()).unwrap(),
@@ -424,16 +436,12 @@ mod printed {
 
     #[test]
     fn incident_counts() {
-        let d = diff(
-            ok(sorted(org("00g1", None))),
-            ok(sorted(after())),
-            &options(),
-        )
-        .unwrap();
+        let d = diff(ok(sorted(before())), ok(sorted(after())), &options()).unwrap();
         let t = d.summary.total;
-        // The STAGED user, Mallory and her membership differ; the group, its 25 memberships
-        // (one naming the re-created user) are the same objects under new ids.
-        assert_eq!((t.changed, t.added, t.removed), (1, 2, 0));
+        // The STAGED user, Mallory and her membership, Grace and her two memberships and
+        // Linus's membership differ; the group, its 25 memberships (one naming the re-created
+        // user) are the same objects under new ids.
+        assert_eq!((t.changed, t.added, t.removed), (1, 2, 4));
         assert_eq!(t.recreated, 26);
         assert!(!d.summary.is_same());
         let only_ids = diff(
