@@ -31,6 +31,8 @@ const UPDATE_ONLY: Capabilities = Capabilities {
 
 pub(crate) const USER_PASSWORD: &str = "password and authentication methods (MFA, passkeys, Authenticator): a user re-created from the snapshot gets a random temporary password that must be reset at first sign-in, and must register MFA again; a user restored from the recycle bin keeps them";
 pub(crate) const APP_SECRETS: &str = "client secrets and certificates: a re-created application has none; add new ones and hand them to the software that signs in as the app";
+pub(crate) const GUEST_GONE: &str = "a guest user deleted for good comes back only by being invited again: restore again with --invite-guests (no mail is sent; the guest then redeems the invitation), or invite them from the Entra admin center and restore again to bring back what needs them";
+pub(crate) const GUEST_REINVITED: &str = "guest users deleted for good are invited again (--invite-guests, no mail is sent) and must redeem the invitation before they can sign in: send them https://myapps.microsoft.com/?tenantid=<tenant id>, or resend the invitation from the Entra admin center; a guest restored from the recycle bin keeps its redemption";
 pub(crate) const CA_REPORT_ONLY: &str = "state: a re-created or changed policy is saved in report-only mode (enabledForReportingButNotEnforced) unless the restore is told to restore policy states; enable it once the sign-in logs show it does what is intended";
 
 pub static KINDS: &[KindInfo] = &[
@@ -43,7 +45,8 @@ pub static KINDS: &[KindInfo] = &[
         cannot_restore: &[
             USER_PASSWORD,
             "original ids: a user deleted for good (purged from the recycle bin, or older than 30 days) is re-created with a new id; references are rewritten",
-            "guest users gone for good must be invited again; they are not re-created",
+            GUEST_GONE,
+            GUEST_REINVITED,
             "users synchronised from on-premises Active Directory come back from the next sync, not from here",
         ],
     },

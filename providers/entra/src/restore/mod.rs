@@ -20,6 +20,8 @@ pub(crate) struct Restore<'a> {
     pub client: &'a GraphClient,
     pub ids: &'a dyn IdMap,
     pub restore_policy_state: bool,
+    /// Where re-invited guests land, when guest users deleted for good are invited again.
+    pub invite_redirect_url: Option<&'a str>,
 }
 
 impl Restore<'_> {
@@ -91,6 +93,13 @@ impl Restore<'_> {
     pub(crate) fn live(&self, record: &Record) -> Record {
         iamsnap_provider::to_live(record, self.ids)
     }
+}
+
+pub(crate) use crate::kinds::GUEST_GONE;
+
+/// Whether `record` is a guest user (one invited from another organisation).
+pub(crate) fn is_guest(record: &Record) -> bool {
+    record.kind == USER && record.attrs["userType"] == "Guest"
 }
 
 pub(crate) fn precondition(record: &Record, message: &str) -> ProviderError {
@@ -216,7 +225,11 @@ fn unified(group: &Record) -> bool {
 /// What restoring `record` cannot give back, for the restore report (which lists the keys of
 /// the records sharing a reason): the kind's notes, narrowed to the record, and each
 /// application credential by name.
-pub(crate) fn cannot_restore(record: &Record, restore_policy_state: bool) -> Vec<String> {
+pub(crate) fn cannot_restore(
+    record: &Record,
+    restore_policy_state: bool,
+    invite_guests: bool,
+) -> Vec<String> {
     let notes = KINDS
         .iter()
         .find(|k| k.name == record.kind)
@@ -225,7 +238,9 @@ pub(crate) fn cannot_restore(record: &Record, restore_policy_state: bool) -> Vec
     let mut out: Vec<String> = notes
         .iter()
         .filter(|note| match record.kind.as_str() {
-            USER if note.starts_with("guest users") => record.attrs["userType"] == "Guest",
+            // Said of the guest the plan leaves out (`refuses`), with what needs it.
+            USER if **note == GUEST_GONE => false,
+            USER if **note == GUEST_REINVITED => invite_guests && is_guest(record),
             USER if note.starts_with("users synchronised") => {
                 record.attrs["onPremisesSyncEnabled"] == true
             }

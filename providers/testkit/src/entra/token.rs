@@ -129,6 +129,7 @@ pub(crate) const DEFAULT_LIFETIME: Duration = Duration::from_secs(3599);
 pub const ALL_PERMISSIONS: &[&str] = &[
     "Directory.ReadWrite.All",
     "User.ReadWrite.All",
+    "User.Invite.All",
     "Group.ReadWrite.All",
     "GroupMember.ReadWrite.All",
     "Application.ReadWrite.All",
@@ -156,6 +157,11 @@ pub(crate) fn required(method: &str, segments: &[String]) -> &'static [&'static 
             "Directory.ReadWrite.All",
         ],
         ("users", false) => &["User.ReadWrite.All", "Directory.ReadWrite.All"],
+        ("invitations", false) => &[
+            "User.Invite.All",
+            "User.ReadWrite.All",
+            "Directory.ReadWrite.All",
+        ],
         ("groups", true) => &[
             "GroupMember.Read.All",
             "Group.Read.All",
