@@ -288,7 +288,11 @@ fn a_guest_deleted_for_good_is_left_out_with_what_needs_it_or_invited_again() {
     let other = other["id"].as_str().unwrap();
     let (status, _) = tenant.graph(reqwest::Method::DELETE, &format!("/users/{other}"), None);
     assert_eq!(status, 204);
-    let (status, _) = tenant.graph(reqwest::Method::DELETE, &format!("/users/{}", guest.id), None);
+    let (status, _) = tenant.graph(
+        reqwest::Method::DELETE,
+        &format!("/users/{}", guest.id),
+        None,
+    );
     assert_eq!(status, 204);
     let (status, _) = tenant.graph(
         reqwest::Method::DELETE,
@@ -318,7 +322,9 @@ fn a_guest_deleted_for_good_is_left_out_with_what_needs_it_or_invited_again() {
     let members = cannot(&report, "entra.group_member", depends);
     assert!(
         members.contains(&format!("{}|user:{}", guest.group_name, guest.upn))
-            && members.iter().all(|k| k.ends_with(&format!("|user:{}", guest.upn))),
+            && members
+                .iter()
+                .all(|k| k.ends_with(&format!("|user:{}", guest.upn))),
         "{report:#}"
     );
     let managers = cannot(&report, "entra.user_manager", depends);
@@ -329,10 +335,18 @@ fn a_guest_deleted_for_good_is_left_out_with_what_needs_it_or_invited_again() {
         "{report:#}"
     );
     let (status, back) = tenant.graph(reqwest::Method::GET, &format!("/users/{other}"), None);
-    assert_eq!(status, 200, "a guest in the recycle bin comes back from it: {back}");
+    assert_eq!(
+        status, 200,
+        "a guest in the recycle bin comes back from it: {back}"
+    );
     let again = ws.iamsnap(&["restore", "entra-test@latest", "--format", "json"]);
     assert_exit(&again, 0);
-    assert_eq!(json_of(&again)["operations"], json!([]), "{}", stdout(&again));
+    assert_eq!(
+        json_of(&again)["operations"],
+        json!([]),
+        "{}",
+        stdout(&again)
+    );
     let (status, _) = tenant.graph(
         reqwest::Method::GET,
         &format!("/users/{}", guest.upn.replace('#', "%23")),
@@ -354,7 +368,11 @@ fn a_guest_deleted_for_good_is_left_out_with_what_needs_it_or_invited_again() {
     let report = json_of(&invited);
     assert_eq!(report["failed"], 0, "{report:#}");
     assert_eq!(
-        cannot(&report, "entra.user", "guest users deleted for good are invited again"),
+        cannot(
+            &report,
+            "entra.user",
+            "guest users deleted for good are invited again"
+        ),
         [guest.upn.clone()],
         "{report:#}"
     );
@@ -378,7 +396,11 @@ fn a_guest_deleted_for_good_is_left_out_with_what_needs_it_or_invited_again() {
         &format!("/users/{}/manager", guest.report_id),
         None,
     );
-    assert_eq!((status, manager["id"].as_str()), (200, Some(new_id)), "{manager}");
+    assert_eq!(
+        (status, manager["id"].as_str()),
+        (200, Some(new_id)),
+        "{manager}"
+    );
     for flags in [&["--invite-guests"][..], &[]] {
         let mut args = vec!["restore", "entra-test@latest", "--format", "json"];
         args.extend_from_slice(flags);

@@ -244,9 +244,10 @@ fn invite(t: &mut Tenant, body: Map<String, Value>) -> GraphResult {
         .as_str()
         .unwrap_or_default()
         .to_string();
-    let Some((name, domain)) = email.split_once('@').filter(|(n, d)| {
-        !n.is_empty() && d.contains('.') && !d.contains('@')
-    }) else {
+    let Some((name, domain)) = email
+        .split_once('@')
+        .filter(|(n, d)| !n.is_empty() && d.contains('.') && !d.contains('@'))
+    else {
         return Err(GraphError::bad_request(format!(
             "The specified email address is not valid: {email}"
         )));
