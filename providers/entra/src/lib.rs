@@ -31,6 +31,7 @@ mod client;
 mod read;
 mod records;
 mod restore;
+mod roles;
 
 use std::path::Path;
 
@@ -157,6 +158,14 @@ impl WriteProvider for EntraProvider {
     }
 
     fn refuses(&self, action: Action, record: &Record) -> Option<String> {
+        if action != Action::Delete
+            && matches!(
+                record.kind.as_str(),
+                kinds::ROLE_ELIGIBILITY | kinds::ROLE_ASSIGNMENT_SCHEDULE
+            )
+        {
+            return restore::expired(record);
+        }
         if self.invite_guests || action != Action::Create || !restore::is_guest(record) {
             return None;
         }

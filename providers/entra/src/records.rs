@@ -526,28 +526,19 @@ pub(crate) fn grant(v: &Value, index: &Index) -> Option<Record> {
     ))
 }
 
-/// A directory role assignment; `roles` maps role definition ids to names.
+/// A permanent directory role assignment, keyed `role name|type:principal|scope`; a custom
+/// role's is ref'd to its definition.
 pub(crate) fn role_assignment(
     v: &Value,
     index: &Index,
-    roles: &HashMap<String, String>,
+    roles: &crate::roles::Roles,
 ) -> Option<Record> {
     let (pkind, principal) = index.party(str_of(v, "principalId"))?;
     let role_id = str_of(v, "roleDefinitionId");
-    let role = roles
-        .get(role_id)
-        .cloned()
-        .unwrap_or_else(|| role_id.to_string());
-    let scope_id = str_of(v, "directoryScopeId");
+    let role = roles.name(role_id);
     let mut refs = vec![Ref::new("principal", pkind, str_of(v, "principalId"))];
-    let scope = match scope_id.strip_prefix("/administrativeUnits/") {
-        Some(unit) => {
-            let (_, name) = index.by_id.get(unit)?;
-            refs.push(Ref::new("scope", ADMINISTRATIVE_UNIT, unit));
-            format!("administrativeUnit:{name}")
-        }
-        None => scope_id.to_string(),
-    };
+    let scope = crate::roles::scope_of(str_of(v, "directoryScopeId"), index, &mut refs)?;
+    refs.extend(roles.reference(role_id));
     Some(Record::new(
         DIRECTORY_ROLE_ASSIGNMENT,
         id_of(v),

@@ -148,23 +148,14 @@ pub(crate) async fn record(
                 .filter_map(|g| records::grant(g, &index))
                 .find(|r| r.key == key))
         }
-        DIRECTORY_ROLE_ASSIGNMENT => {
-            let all = client
-                .all("/roleManagement/directory/roleAssignments")
-                .await?;
-            let mut index = index_of(client, &all, &["principalId"]).await?;
-            for unit in client
-                .all("/administrativeUnits?$top=999&$select=id,displayName")
-                .await?
-            {
-                index.add(ADMINISTRATIVE_UNIT, &unit);
-            }
-            let roles = role_names(client).await?;
-            Ok(all
-                .iter()
-                .filter_map(|a| records::role_assignment(a, &index, &roles))
-                .find(|r| r.key == key))
+        DIRECTORY_ROLE_ASSIGNMENT | ROLE_ELIGIBILITY | ROLE_ASSIGNMENT_SCHEDULE => {
+            role_schedule(client, kind, key).await
         }
+        ROLE_DEFINITION => Ok(super::definitions(client)
+            .await?
+            .iter()
+            .filter_map(crate::roles::definition)
+            .find(|r| r.key == key)),
         _ => Err(ProviderError::Unsupported {
             kind: kind.to_string(),
             key: key.to_string(),
@@ -172,6 +163,60 @@ pub(crate) async fn record(
             reason: "not a kind of the entra connector".into(),
         }),
     }
+}
+
+/// The role assignment, eligibility or time-bound assignment schedule keyed `key`, read as
+/// the snapshot reads them.
+async fn role_schedule(
+    client: &GraphClient,
+    kind: &str,
+    key: &str,
+) -> Result<Option<Record>, ProviderError> {
+    use crate::roles;
+    let path = match kind {
+        ROLE_ELIGIBILITY => "/roleManagement/directory/roleEligibilitySchedules",
+        _ => "/roleManagement/directory/roleAssignmentSchedules",
+    };
+    let schedules = client.all(path).await?;
+    let all = if kind == DIRECTORY_ROLE_ASSIGNMENT {
+        let scheduled = roles::scheduled(&schedules);
+        client
+            .all("/roleManagement/directory/roleAssignments")
+            .await?
+            .into_iter()
+            .filter(|a| !scheduled.contains(&roles::triple(a)))
+            .collect()
+    } else {
+        schedules
+            .into_iter()
+            .filter(|s| match kind {
+                ROLE_ELIGIBILITY => roles::direct(s),
+                _ => roles::time_bound(s),
+            })
+            .collect::<Vec<Value>>()
+    };
+    let mut index = index_of(client, &all, &["principalId"]).await?;
+    if all.iter().any(|a| {
+        a["directoryScopeId"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("/administrativeUnits/"))
+    }) {
+        for unit in client
+            .all("/administrativeUnits?$top=999&$select=id,displayName")
+            .await?
+        {
+            index.add(ADMINISTRATIVE_UNIT, &unit);
+        }
+    }
+    let names = role_names(client).await?;
+    Ok(all
+        .iter()
+        .filter_map(|a| match kind {
+            DIRECTORY_ROLE_ASSIGNMENT => records::role_assignment(a, &index, &names),
+            ROLE_ELIGIBILITY => roles::schedule(ROLE_ELIGIBILITY, a, &index, &names),
+            _ => roles::schedule(ROLE_ASSIGNMENT_SCHEDULE, a, &index, &names),
+        })
+        .find(|r| r.key == key))
 }
 
 /// An index of the directory objects that `fields` of `items` name, read with

@@ -6,7 +6,6 @@
 pub(crate) mod fetch;
 pub(crate) mod me;
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -18,6 +17,7 @@ use serde_json::Value;
 use crate::client::{GraphClient, MAX_BATCH};
 use crate::kinds::*;
 use crate::records::{self, Index, MEMBER_SELECT, id_of, select};
+use crate::roles::{self, Roles};
 
 /// Per-object lists sent through `$batch` before their records are written: bounds memory on
 /// large tenants while keeping enough batches in flight.
@@ -69,7 +69,7 @@ impl Snapshot<'_> {
         futures::try_join!(
             self.app_role_assignments(&sps, &index),
             self.grants(&index),
-            self.role_assignments(&index),
+            self.roles(&index),
         )?;
         Ok(())
     }
@@ -337,37 +337,64 @@ impl Snapshot<'_> {
         Ok(())
     }
 
-    async fn role_assignments(&self, index: &Index) -> Result<(), ProviderError> {
-        let roles = role_names(self.client).await?;
-        for v in self
-            .client
-            .all("/roleManagement/directory/roleAssignments")
-            .await?
-        {
-            match records::role_assignment(&v, index, &roles) {
+    /// Custom role definitions, PIM eligibilities, time-bound active assignments and
+    /// permanent role assignments: four collections, the last three read together once the
+    /// roles are known. A role assignment that a time-bound schedule instantiates is that
+    /// schedule's, not a record of its own.
+    async fn roles(&self, index: &Index) -> Result<(), ProviderError> {
+        let definitions = definitions(self.client).await?;
+        let roles = Roles::from_definitions(&definitions);
+        for v in &definitions {
+            if let Some(r) = roles::definition(v) {
+                self.emit(r).await?;
+            }
+        }
+        let (eligible, active, assigned) = futures::try_join!(
+            self.client
+                .all("/roleManagement/directory/roleEligibilitySchedules"),
+            self.client
+                .all("/roleManagement/directory/roleAssignmentSchedules"),
+            self.client.all("/roleManagement/directory/roleAssignments"),
+        )?;
+        for v in eligible.iter().filter(|v| roles::direct(v)) {
+            match roles::schedule(ROLE_ELIGIBILITY, v, index, &roles) {
                 Some(r) => self.emit(r).await?,
-                None => orphan(DIRECTORY_ROLE_ASSIGNMENT, &v),
+                None => orphan(ROLE_ELIGIBILITY, v),
+            }
+        }
+        for v in active.iter().filter(|v| roles::time_bound(v)) {
+            match roles::schedule(ROLE_ASSIGNMENT_SCHEDULE, v, index, &roles) {
+                Some(r) => self.emit(r).await?,
+                None => orphan(ROLE_ASSIGNMENT_SCHEDULE, v),
+            }
+        }
+        let scheduled = roles::scheduled(&active);
+        for v in assigned
+            .iter()
+            .filter(|v| !scheduled.contains(&roles::triple(v)))
+        {
+            match records::role_assignment(v, index, &roles) {
+                Some(r) => self.emit(r).await?,
+                None => orphan(DIRECTORY_ROLE_ASSIGNMENT, v),
             }
         }
         Ok(())
     }
 }
 
-/// Role definition ids → names.
-pub(crate) async fn role_names(
-    client: &GraphClient,
-) -> Result<HashMap<String, String>, ProviderError> {
-    Ok(client
-        .all("/roleManagement/directory/roleDefinitions?$select=id,displayName")
-        .await?
-        .iter()
-        .map(|d| {
-            (
-                id_of(d).to_string(),
-                d["displayName"].as_str().unwrap_or_default().to_string(),
-            )
-        })
-        .collect())
+/// Every role definition, built-in and custom.
+pub(crate) async fn definitions(client: &GraphClient) -> Result<Vec<Value>, ProviderError> {
+    client
+        .all(&format!(
+            "/roleManagement/directory/roleDefinitions?$select={}",
+            roles::DEFINITION_SELECT
+        ))
+        .await
+}
+
+/// Role definition ids → roles.
+pub(crate) async fn role_names(client: &GraphClient) -> Result<Roles, ProviderError> {
+    Ok(Roles::from_definitions(&definitions(client).await?))
 }
 
 /// An assignment whose principal or resource the snapshot did not read (a kind iamsnap does not

@@ -9,6 +9,9 @@
 mod links;
 mod objects;
 mod policies;
+mod roles;
+
+pub(crate) use roles::expired;
 
 use iamsnap_provider::{Action, IdMap, Operation, Outcome, ProviderError, Record, SelfIdentity};
 use serde_json::{Map, Value};
@@ -61,6 +64,16 @@ impl Restore<'_> {
             }
             (CONDITIONAL_ACCESS_POLICY | NAMED_LOCATION, Action::Delete) => {
                 self.delete_policy(&record).await
+            }
+            (ROLE_DEFINITION, Action::Create | Action::Update) => {
+                self.save_definition(&record).await
+            }
+            (ROLE_DEFINITION, Action::Delete) => self.delete_definition(&record).await,
+            (ROLE_ELIGIBILITY | ROLE_ASSIGNMENT_SCHEDULE, Action::Create | Action::Update) => {
+                self.save_schedule(&record).await
+            }
+            (ROLE_ELIGIBILITY | ROLE_ASSIGNMENT_SCHEDULE, Action::Delete) => {
+                self.remove_schedule(&record).await
             }
             (AUTHENTICATION_METHODS_POLICY, Action::Create | Action::Update) => {
                 self.authentication_methods(&record).await
@@ -241,6 +254,7 @@ pub(crate) fn cannot_restore(
             // Said of the guest the plan leaves out (`refuses`), with what needs it.
             USER if **note == GUEST_GONE => false,
             USER if **note == GUEST_REINVITED => invite_guests && is_guest(record),
+            ROLE_ELIGIBILITY | ROLE_ASSIGNMENT_SCHEDULE => **note != SCHEDULE_EXPIRED,
             USER if note.starts_with("users synchronised") => {
                 record.attrs["onPremisesSyncEnabled"] == true
             }

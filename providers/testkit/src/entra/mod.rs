@@ -23,6 +23,7 @@
 mod api;
 mod model;
 mod read;
+mod roles;
 mod seed;
 mod token;
 mod write;

@@ -78,7 +78,11 @@ pub struct Tenant {
     pub app_role_assignments: BTreeMap<String, Value>,
     pub grants: BTreeMap<String, Value>,
     pub role_definitions: BTreeMap<String, Value>,
+    /// Active directory role assignments; those made through a schedule request keep its
+    /// `scheduleInfo` (see `roles`).
     pub role_assignments: BTreeMap<String, Value>,
+    /// PIM eligibility schedules.
+    pub role_eligibilities: BTreeMap<String, Value>,
     pub ca_policies: BTreeMap<String, Value>,
     pub named_locations: BTreeMap<String, Value>,
     pub authentication_methods_policy: Value,
@@ -101,6 +105,7 @@ impl Tenant {
             grants: BTreeMap::new(),
             role_definitions: BTreeMap::new(),
             role_assignments: BTreeMap::new(),
+            role_eligibilities: BTreeMap::new(),
             ca_policies: BTreeMap::new(),
             named_locations: BTreeMap::new(),
             authentication_methods_policy: Value::Null,
@@ -227,6 +232,10 @@ impl Tenant {
         drain(&mut self.role_assignments, |v| touches(v, &["principalId"]))
             .into_iter()
             .for_each(|v| links.push(Link::RoleAssignment(v)));
+        // Eligibilities end with their principal; the recycle bin does not give them back.
+        drain(&mut self.role_eligibilities, |v| {
+            touches(v, &["principalId"])
+        });
         if Tenant::soft_deletes(collection, &object) {
             object["deletedDateTime"] = Value::String(now());
             self.deleted.insert(

@@ -136,6 +136,8 @@ pub const ALL_PERMISSIONS: &[&str] = &[
     "AppRoleAssignment.ReadWrite.All",
     "DelegatedPermissionGrant.ReadWrite.All",
     "RoleManagement.ReadWrite.Directory",
+    "RoleEligibilitySchedule.ReadWrite.Directory",
+    "RoleAssignmentSchedule.ReadWrite.Directory",
     "AdministrativeUnit.ReadWrite.All",
     "Policy.Read.All",
     "Policy.ReadWrite.ConditionalAccess",
@@ -199,11 +201,33 @@ pub(crate) fn required(method: &str, segments: &[String]) -> &'static [&'static 
             "Directory.ReadWrite.All",
         ],
         ("oauth2PermissionGrants", false) => &["DelegatedPermissionGrant.ReadWrite.All"],
+        ("roleManagement", true) if relation.starts_with("roleEligibilitySchedule") => &[
+            "RoleEligibilitySchedule.Read.Directory",
+            "RoleEligibilitySchedule.ReadWrite.Directory",
+            "RoleManagement.Read.Directory",
+            "RoleManagement.Read.All",
+            "RoleManagement.ReadWrite.Directory",
+        ],
+        ("roleManagement", true) if relation.starts_with("roleAssignmentSchedule") => &[
+            "RoleAssignmentSchedule.Read.Directory",
+            "RoleAssignmentSchedule.ReadWrite.Directory",
+            "RoleManagement.Read.Directory",
+            "RoleManagement.Read.All",
+            "RoleManagement.ReadWrite.Directory",
+        ],
         ("roleManagement", true) => &[
             "RoleManagement.Read.Directory",
             "RoleManagement.Read.All",
             "RoleManagement.ReadWrite.Directory",
             "Directory.Read.All",
+        ],
+        ("roleManagement", false) if relation == "roleEligibilityScheduleRequests" => &[
+            "RoleEligibilitySchedule.ReadWrite.Directory",
+            "RoleManagement.ReadWrite.Directory",
+        ],
+        ("roleManagement", false) if relation == "roleAssignmentScheduleRequests" => &[
+            "RoleAssignmentSchedule.ReadWrite.Directory",
+            "RoleManagement.ReadWrite.Directory",
         ],
         ("roleManagement", false) => &["RoleManagement.ReadWrite.Directory"],
         ("administrativeUnits", true) => &[
