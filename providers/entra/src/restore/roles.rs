@@ -233,3 +233,28 @@ fn same_end(live: &Value, desired: &Value) -> bool {
         && live["endDateTime"] == desired["endDateTime"]
         && live["duration"] == desired["duration"]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_schedule_that_has_ended_is_not_restored() {
+        let schedule = |expiration: Value| {
+            Record::new(
+                ROLE_ELIGIBILITY,
+                "1",
+                "k",
+                json!({ "expiration": expiration }),
+                vec![],
+            )
+        };
+        let ended =
+            schedule(json!({"type": "afterDateTime", "endDateTime": "2020-01-01T00:00:00Z"}));
+        assert_eq!(expired(&ended).as_deref(), Some(SCHEDULE_EXPIRED));
+        let future =
+            schedule(json!({"type": "afterDateTime", "endDateTime": "2999-01-01T00:00:00Z"}));
+        assert_eq!(expired(&future), None);
+        assert_eq!(expired(&schedule(json!({"type": "noExpiration"}))), None);
+    }
+}
