@@ -108,6 +108,9 @@ pub fn backup_floor(rt: &tokio::runtime::Runtime, a: &EntraArgs) -> anyhow::Resu
             t.grants.len(),
             t.role_assignments.len(),
             t.role_definitions.len(),
+            // PIM: eligibility schedules, and the schedules of every active assignment.
+            t.role_eligibilities.len(),
+            t.role_assignments.len(),
         ] {
             min += pages(n, DEFAULT_TOP);
         }

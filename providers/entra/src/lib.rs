@@ -12,9 +12,9 @@
 //! Signs in with the OAuth2 client-credentials grant (the token is refreshed before it
 //! expires). Kinds (see [`kinds`]): users and their managers, groups, group members and owners,
 //! applications (credential metadata only), service principals, app role assignments,
-//! delegated permission grants, directory role assignments, administrative units and their
-//! members, conditional access policies, named locations and the authentication methods
-//! policy. Collections are read at `$top=999` with `$select` of the kept properties, following
+//! delegated permission grants, directory role assignments, custom role definitions, PIM
+//! eligibilities and time-bound active assignments, administrative units and their members,
+//! conditional access policies, named locations and the authentication methods policy. Collections are read at `$top=999` with `$select` of the kept properties, following
 //! `@odata.nextLink`; per-object lists go through `$batch`, 20 requests per batch; `429` and
 //! `503` are retried after `Retry-After`, for whole requests and for single batch items.
 //!

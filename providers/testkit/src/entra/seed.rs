@@ -220,7 +220,8 @@ fn seed_privileged_access(t: &mut Tenant, rng: &mut StdRng, users: &[String]) {
                "scheduleInfo": {"startDateTime": "2025-03-01T08:00:00Z", "recurrence": null, "expiration": expiration}})
     };
     let units: Vec<String> = t.collection(ADMINISTRATIVE_UNITS).keys().cloned().collect();
-    let eligible = (users.len() / 12).max(4);
+    // A few hundred at most: PIM is for administrators, not for everyone.
+    let eligible = (users.len() / 12).clamp(4, 300);
     for i in 0..eligible {
         let user = &users[rng.gen_range(2..users.len())];
         let (role, scope) = match i % 4 {
