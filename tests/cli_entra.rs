@@ -315,7 +315,7 @@ fn a_guest_deleted_for_good_is_left_out_with_what_needs_it_or_invited_again() {
     assert_eq!(report["failed"], 0, "{report:#}");
     assert_eq!(
         cannot(&report, "entra.user", "a guest user deleted for good"),
-        [guest.upn.clone()],
+        [guest.upn.as_str()],
         "{report:#}"
     );
     let depends = "depends on an object that cannot be re-created";
@@ -373,7 +373,7 @@ fn a_guest_deleted_for_good_is_left_out_with_what_needs_it_or_invited_again() {
             "entra.user",
             "guest users deleted for good are invited again"
         ),
-        [guest.upn.clone()],
+        [guest.upn.as_str()],
         "{report:#}"
     );
     let (status, back) = tenant.graph(

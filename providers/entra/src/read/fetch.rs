@@ -321,6 +321,20 @@ async fn app_role_assignment(
         .find(|r| r.key == key))
 }
 
+/// The ids of the guest users in the recycle bin (`directory/deletedItems`), all pages read.
+pub(crate) async fn recycled_guests(
+    client: &GraphClient,
+) -> Result<std::collections::HashSet<String>, ProviderError> {
+    let users = client
+        .all("/directory/deletedItems/microsoft.graph.user?$select=id,userType&$top=999")
+        .await?;
+    Ok(users
+        .iter()
+        .filter(|u| u["userType"] == "Guest")
+        .map(|u| records::id_of(u).to_string())
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -338,18 +352,4 @@ mod tests {
         );
         assert_eq!(split_assignment_key("nothing|here"), None);
     }
-}
-
-/// The ids of the guest users in the recycle bin (`directory/deletedItems`), all pages read.
-pub(crate) async fn recycled_guests(
-    client: &GraphClient,
-) -> Result<std::collections::HashSet<String>, ProviderError> {
-    let users = client
-        .all("/directory/deletedItems/microsoft.graph.user?$select=id,userType&$top=999")
-        .await?;
-    Ok(users
-        .iter()
-        .filter(|u| u["userType"] == "Guest")
-        .map(|u| records::id_of(u).to_string())
-        .collect())
 }
