@@ -86,6 +86,15 @@ impl Subject for EntraTenant {
             "entra.service_principal" if !applications.contains(&&record.attrs["appId"]) => {
                 Some("the service principal of another publisher's application (Microsoft Graph) holds every client's permissions".into())
             }
+            "entra.authentication_strength"
+                if snapshot.iter().any(|r| {
+                    r.refs
+                        .iter()
+                        .any(|to| to.kind == record.kind && to.id == record.id)
+                }) =>
+            {
+                Some("Graph refuses to delete an authentication strength a conditional access policy requires".into())
+            }
             "entra.named_location"
                 if snapshot.iter().any(|r| {
                     r.refs
@@ -299,6 +308,9 @@ impl Graph {
                 target("member")?
             ),
             "entra.named_location" => format!("/identity/conditionalAccess/namedLocations/{id}"),
+            "entra.authentication_strength" => {
+                format!("/policies/authenticationStrengthPolicies/{id}")
+            }
             "entra.application" => format!("/applications/{id}"),
             "entra.service_principal" => format!("/servicePrincipals/{id}"),
             "entra.app_role_assignment" => format!(

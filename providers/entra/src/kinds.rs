@@ -19,6 +19,7 @@ pub const ADMINISTRATIVE_UNIT: &str = "entra.administrative_unit";
 pub const ADMINISTRATIVE_UNIT_MEMBER: &str = "entra.administrative_unit_member";
 pub const CONDITIONAL_ACCESS_POLICY: &str = "entra.conditional_access_policy";
 pub const NAMED_LOCATION: &str = "entra.named_location";
+pub const AUTHENTICATION_STRENGTH: &str = "entra.authentication_strength";
 pub const AUTHENTICATION_METHODS_POLICY: &str = "entra.authentication_methods_policy";
 
 /// Devices and organisational contacts appear as members only: referenced by id, never
@@ -38,6 +39,7 @@ pub(crate) const GUEST_GONE: &str = "a guest user deleted for good comes back on
 pub(crate) const GUEST_REINVITED: &str = "guest users deleted for good are invited again (--invite-guests, no mail is sent) and must redeem the invitation before they can sign in: send them https://myapps.microsoft.com/?tenantid=<tenant id>, or resend the invitation from the Entra admin center; a guest restored from the recycle bin keeps its redemption";
 pub(crate) const SCHEDULE_RESTARTS: &str = "start date: a restored schedule starts when it is restored; it ends when the snapshot's did (or never, as it was)";
 pub(crate) const SCHEDULE_EXPIRED: &str = "schedules that have ended by the time of the restore are not restored: assign the role again, with a new end date, if it is still needed";
+pub(crate) const CA_UNKNOWN_IDS: &str = "ids that name nothing the snapshot holds (objects deleted before it, or of kinds not backed up) are written back as they were: check them in the policy";
 pub(crate) const CA_REPORT_ONLY: &str = "state: a re-created or changed policy is saved in report-only mode (enabledForReportingButNotEnforced) unless the restore is told to restore policy states; enable it once the sign-in logs show it does what is intended";
 
 pub static KINDS: &[KindInfo] = &[
@@ -92,6 +94,16 @@ pub static KINDS: &[KindInfo] = &[
         capabilities: Capabilities::ALL,
         parent: None,
         cannot_restore: &[],
+    },
+    KindInfo {
+        name: AUTHENTICATION_STRENGTH,
+        description: "custom authentication strengths (policies/authenticationStrengthPolicies): the combinations of methods they allow; built-in ones are named by id, never backed up",
+        depends_on: &[],
+        capabilities: Capabilities::ALL,
+        parent: None,
+        cannot_restore: &[
+            "original ids: a custom authentication strength deleted is re-created with a new id; the conditional access policies that require it are rewritten",
+        ],
     },
     KindInfo {
         name: APPLICATION,
@@ -220,13 +232,18 @@ pub static KINDS: &[KindInfo] = &[
     KindInfo {
         name: CONDITIONAL_ACCESS_POLICY,
         description: "conditional access policies",
-        depends_on: &[USER, GROUP, NAMED_LOCATION, SERVICE_PRINCIPAL],
+        depends_on: &[
+            USER,
+            GROUP,
+            NAMED_LOCATION,
+            SERVICE_PRINCIPAL,
+            APPLICATION,
+            ROLE_DEFINITION,
+            AUTHENTICATION_STRENGTH,
+        ],
         capabilities: Capabilities::ALL,
         parent: None,
-        cannot_restore: &[
-            CA_REPORT_ONLY,
-            "applications are named by application (client) id: a policy scoped to an application that was re-created with a new appId must be edited by hand",
-        ],
+        cannot_restore: &[CA_REPORT_ONLY, CA_UNKNOWN_IDS],
     },
     KindInfo {
         name: AUTHENTICATION_METHODS_POLICY,

@@ -27,6 +27,7 @@
 pub mod config;
 pub mod kinds;
 
+mod ca;
 mod client;
 mod read;
 mod records;

@@ -132,7 +132,7 @@ pub(crate) fn select(fields: &[&str]) -> String {
 }
 
 /// The object without volatile properties.
-fn kept(v: &Value) -> Map<String, Value> {
+pub(crate) fn kept(v: &Value) -> Map<String, Value> {
     let mut m = v.as_object().cloned().unwrap_or_default();
     m.retain(|k, _| !is_volatile(k));
     m
@@ -546,48 +546,6 @@ pub(crate) fn role_assignment(
         json!({"roleDefinitionId": role_id, "role": role, "principal": principal, "directoryScope": scope}),
         refs,
     ))
-}
-
-/// Ids in a conditional access policy that name users, groups or named locations (the rest are
-/// keywords such as `All` or role template ids, which are the same in every tenant).
-pub(crate) fn conditional_access_policy(v: &Value) -> Record {
-    let mut refs = Vec::new();
-    let ids = |section: &str, field: &str| -> Vec<String> {
-        v["conditions"][section][field]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .filter(|s| s.len() == 36 && s.contains('-'))
-            .map(str::to_string)
-            .collect()
-    };
-    for (field, kind) in [
-        ("includeUsers", USER),
-        ("excludeUsers", USER),
-        ("includeGroups", GROUP),
-        ("excludeGroups", GROUP),
-    ] {
-        refs.extend(
-            ids("users", field)
-                .into_iter()
-                .map(|id| Ref::new(field, kind, id)),
-        );
-    }
-    for field in ["includeLocations", "excludeLocations"] {
-        refs.extend(
-            ids("locations", field)
-                .into_iter()
-                .map(|id| Ref::new(field, NAMED_LOCATION, id)),
-        );
-    }
-    Record::new(
-        CONDITIONAL_ACCESS_POLICY,
-        id_of(v),
-        key_of(CONDITIONAL_ACCESS_POLICY, v),
-        Value::Object(kept(v)),
-        refs,
-    )
 }
 
 pub const AUTHENTICATION_METHODS_POLICY_KEY: &str = "authenticationMethodsPolicy";

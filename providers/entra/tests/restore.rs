@@ -468,7 +468,21 @@ async fn custom_roles_and_pim_schedules_come_back_with_the_new_role_id() {
             r.kind == ROLE_ELIGIBILITY && r.target("role").is_some_and(|t| t.id == role.id)
         })
     };
-    let custom = find(&before, ROLE_DEFINITION, used).clone();
+    let policy = find(&before, CONDITIONAL_ACCESS_POLICY, |p| {
+        p.refs.iter().any(|r| r.kind == ROLE_DEFINITION)
+            && p.refs.iter().all(|r| r.kind != AUTHENTICATION_STRENGTH)
+    })
+    .clone();
+    let in_policy = |role: &Record| policy.refs.iter().any(|r| r.id == role.id);
+    let custom = find(&before, ROLE_DEFINITION, |r| used(r) && in_policy(r)).clone();
+    let demanding = find(&before, CONDITIONAL_ACCESS_POLICY, |p| {
+        p.refs.iter().any(|r| r.kind == AUTHENTICATION_STRENGTH)
+    })
+    .clone();
+    let strength = find(&before, AUTHENTICATION_STRENGTH, |s| {
+        demanding.refs.iter().any(|r| r.id == s.id)
+    })
+    .clone();
     let changed = find(&before, ROLE_DEFINITION, |r| r.id != custom.id).clone();
     let built_in =
         find(&before, ROLE_ELIGIBILITY, |r| r.target("role").is_none()).attrs["roleDefinitionId"]
@@ -494,6 +508,17 @@ async fn custom_roles_and_pim_schedules_come_back_with_the_new_role_id() {
             .expect("the role exists");
         t.role_definitions.get_mut(&changed.id).unwrap()["isEnabled"] =
             serde_json::json!(!changed.attrs["isEnabled"].as_bool().unwrap());
+        // The policy loses the role, the other policy the strength, which is then deleted.
+        let p = t.ca_policies.get_mut(&policy.id).unwrap();
+        p["conditions"]["users"]["includeRoles"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|r| r != custom.id.as_str());
+        t.ca_policies.get_mut(&demanding.id).unwrap()["grantControls"] =
+            serde_json::json!({"operator": "OR", "builtInControls": ["mfa"]});
+        t.strengths
+            .remove(&strength.id)
+            .expect("the strength exists");
     });
     let mut ids = Ids::new();
     let done = restore_pass(&provider, &before, &mut ids).await;

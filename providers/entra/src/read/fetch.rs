@@ -120,12 +120,13 @@ pub(crate) async fn record(
             Ok(Some(records::service_principal(&sp, &index)))
         }
         GROUP_MEMBER | GROUP_OWNER | ADMINISTRATIVE_UNIT_MEMBER => link(client, kind, key).await,
-        CONDITIONAL_ACCESS_POLICY => Ok(client
-            .all("/identity/conditionalAccess/policies")
+        CONDITIONAL_ACCESS_POLICY => conditional_access(client, key).await,
+        AUTHENTICATION_STRENGTH => Ok(client
+            .all("/policies/authenticationStrengthPolicies")
             .await?
             .iter()
-            .find(|p| p["displayName"] == key)
-            .map(records::conditional_access_policy)),
+            .filter_map(crate::ca::strength)
+            .find(|r| r.key == key)),
         NAMED_LOCATION => Ok(client
             .all("/identity/conditionalAccess/namedLocations")
             .await?
@@ -163,6 +164,85 @@ pub(crate) async fn record(
             reason: "not a kind of the entra connector".into(),
         }),
     }
+}
+
+/// The conditional access policy named `key`, with refs to what it names as the snapshot
+/// makes them: the users, groups and service principals it names read by id, its
+/// applications by application id, and every named location, strength and role.
+async fn conditional_access(
+    client: &GraphClient,
+    key: &str,
+) -> Result<Option<Record>, ProviderError> {
+    use crate::ca;
+    let Some(policy) = client
+        .all("/identity/conditionalAccess/policies")
+        .await?
+        .into_iter()
+        .find(|p| p["displayName"] == key)
+    else {
+        return Ok(None);
+    };
+    let named = |section: &str, fields: &[&str]| -> Vec<String> {
+        fields
+            .iter()
+            .flat_map(|f| {
+                policy["conditions"][section][*f]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect()
+    };
+    let people: Vec<Value> = named(
+        "users",
+        &[
+            "includeUsers",
+            "excludeUsers",
+            "includeGroups",
+            "excludeGroups",
+        ],
+    )
+    .into_iter()
+    .map(|id| json!({ "id": id }))
+    .collect();
+    let mut index = index_of(client, &people, &["id"]).await?;
+    for app_id in named(
+        "applications",
+        &["includeApplications", "excludeApplications"],
+    )
+    .iter()
+    .filter(|a| a.len() == 36)
+    {
+        let url = client.url(&format!(
+            "/applications?$filter={}&$select=id,appId,displayName",
+            eq("appId", app_id)
+        ));
+        for app in client.page(&url).await?.0 {
+            index.add(APPLICATION, &app);
+        }
+    }
+    let locations = client
+        .all("/identity/conditionalAccess/namedLocations")
+        .await?
+        .iter()
+        .map(|l| id_of(l).to_string())
+        .collect();
+    let strengths = client
+        .all("/policies/authenticationStrengthPolicies")
+        .await?
+        .iter()
+        .filter_map(ca::strength)
+        .map(|r| r.id)
+        .collect();
+    let roles = role_names(client).await?;
+    let known = ca::Known {
+        index: &index,
+        locations: &locations,
+        strengths: &strengths,
+        roles: &roles,
+    };
+    Ok(Some(ca::conditional_access_policy(&policy, &known)))
 }
 
 /// The role assignment, eligibility or time-bound assignment schedule keyed `key`, read as

@@ -6,6 +6,7 @@
 pub(crate) mod fetch;
 pub(crate) mod me;
 
+use std::collections::HashSet;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -14,6 +15,7 @@ use futures::stream::FuturesOrdered;
 use iamsnap_provider::{ProviderError, Record, RecordSink};
 use serde_json::Value;
 
+use crate::ca;
 use crate::client::{GraphClient, MAX_BATCH};
 use crate::kinds::*;
 use crate::records::{self, Index, MEMBER_SELECT, id_of, select};
@@ -34,6 +36,14 @@ pub(crate) async fn healthcheck(client: &GraphClient) -> Result<(), ProviderErro
 pub(crate) struct Snapshot<'a> {
     pub client: &'a GraphClient,
     pub sink: RecordSink,
+}
+
+/// What [`Snapshot::policies`] read for the reads that need every object.
+struct Policies {
+    policies: Vec<Value>,
+    locations: HashSet<String>,
+    strengths: HashSet<String>,
+    definitions: Vec<Value>,
 }
 
 /// A group or unit whose members are read afterwards.
@@ -64,12 +74,14 @@ impl Snapshot<'_> {
             let ((), ()) = futures::try_join!(users, self.applications(&index))?;
             self.service_principals(&index).await
         };
-        let ((), sps, ()) = futures::try_join!(links, sps, self.policies())?;
+        let ((), sps, policies) = futures::try_join!(links, sps, self.policies())?;
         let index = index.into_inner().unwrap_or_else(|e| e.into_inner());
+        let roles = Roles::from_definitions(&policies.definitions);
         futures::try_join!(
             self.app_role_assignments(&sps, &index),
             self.grants(&index),
-            self.roles(&index),
+            self.roles(&index, &roles, &policies.definitions),
+            self.conditional_access(&index, &roles, &policies),
         )?;
         Ok(())
     }
@@ -209,21 +221,65 @@ impl Snapshot<'_> {
         Ok(ids)
     }
 
-    async fn policies(&self) -> Result<(), ProviderError> {
-        self.each_item("/identity/conditionalAccess/policies", |v| {
-            Some(records::conditional_access_policy(v))
-        })
-        .await?;
-        self.each_item("/identity/conditionalAccess/namedLocations", |v| {
+    /// Named locations, custom authentication strengths, the authentication methods policy and
+    /// role definitions, emitted or kept as they come; conditional access policies are kept
+    /// for [`Self::conditional_access`], which needs every object they may name.
+    async fn policies(&self) -> Result<Policies, ProviderError> {
+        let mut locations = HashSet::new();
+        let locations_read = self.each_item("/identity/conditionalAccess/namedLocations", |v| {
+            locations.insert(id_of(v).to_string());
             Some(records::simple(NAMED_LOCATION, v))
+        });
+        let mut strengths = HashSet::new();
+        let strengths_read = self.each_item("/policies/authenticationStrengthPolicies", |v| {
+            let r = ca::strength(v)?;
+            strengths.insert(r.id.clone());
+            Some(r)
+        });
+        let methods = async {
+            let policy = self
+                .client
+                .get(&self.client.url("/policies/authenticationMethodsPolicy"))
+                .await?;
+            self.emit(records::authentication_methods_policy(&policy))
+                .await
+        };
+        let (policies, definitions, (), (), ()) = futures::try_join!(
+            self.client.all("/identity/conditionalAccess/policies"),
+            definitions(self.client),
+            locations_read,
+            strengths_read,
+            methods,
+        )?;
+        Ok(Policies {
+            policies,
+            locations,
+            strengths,
+            definitions,
         })
-        .await?;
-        let policy = self
-            .client
-            .get(&self.client.url("/policies/authenticationMethodsPolicy"))
-            .await?;
-        self.emit(records::authentication_methods_policy(&policy))
-            .await
+    }
+
+    async fn conditional_access(
+        &self,
+        index: &Index,
+        roles: &Roles,
+        p: &Policies,
+    ) -> Result<(), ProviderError> {
+        let known = ca::Known {
+            index,
+            locations: &p.locations,
+            strengths: &p.strengths,
+            roles,
+        };
+        for v in &p.policies {
+            let record = ca::conditional_access_policy(v, &known);
+            let unknown = ca::unknown_ids(&record, |id| roles.0.get(id).is_none_or(|r| r.built_in));
+            if !unknown.is_empty() {
+                tracing::warn!(policy = %record.key, ids = ?unknown, "the policy names ids that match nothing the snapshot holds; they are kept as they are");
+            }
+            self.emit(record).await?;
+        }
+        Ok(())
     }
 
     /// Members and owners of groups (members of dynamic groups left out: their rule decides)
@@ -341,10 +397,13 @@ impl Snapshot<'_> {
     /// permanent role assignments: four collections, the last three read together once the
     /// roles are known. A role assignment that a time-bound schedule instantiates is that
     /// schedule's, not a record of its own.
-    async fn roles(&self, index: &Index) -> Result<(), ProviderError> {
-        let definitions = definitions(self.client).await?;
-        let roles = Roles::from_definitions(&definitions);
-        for v in &definitions {
+    async fn roles(
+        &self,
+        index: &Index,
+        roles: &Roles,
+        definitions: &[Value],
+    ) -> Result<(), ProviderError> {
+        for v in definitions {
             if let Some(r) = roles::definition(v) {
                 self.emit(r).await?;
             }
@@ -357,13 +416,13 @@ impl Snapshot<'_> {
             self.client.all("/roleManagement/directory/roleAssignments"),
         )?;
         for v in eligible.iter().filter(|v| roles::direct(v)) {
-            match roles::schedule(ROLE_ELIGIBILITY, v, index, &roles) {
+            match roles::schedule(ROLE_ELIGIBILITY, v, index, roles) {
                 Some(r) => self.emit(r).await?,
                 None => orphan(ROLE_ELIGIBILITY, v),
             }
         }
         for v in active.iter().filter(|v| roles::time_bound(v)) {
-            match roles::schedule(ROLE_ASSIGNMENT_SCHEDULE, v, index, &roles) {
+            match roles::schedule(ROLE_ASSIGNMENT_SCHEDULE, v, index, roles) {
                 Some(r) => self.emit(r).await?,
                 None => orphan(ROLE_ASSIGNMENT_SCHEDULE, v),
             }
@@ -373,7 +432,7 @@ impl Snapshot<'_> {
             .iter()
             .filter(|v| !scheduled.contains(&roles::triple(v)))
         {
-            match records::role_assignment(v, index, &roles) {
+            match records::role_assignment(v, index, roles) {
                 Some(r) => self.emit(r).await?,
                 None => orphan(DIRECTORY_ROLE_ASSIGNMENT, v),
             }

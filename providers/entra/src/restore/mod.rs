@@ -65,6 +65,10 @@ impl Restore<'_> {
             (CONDITIONAL_ACCESS_POLICY | NAMED_LOCATION, Action::Delete) => {
                 self.delete_policy(&record).await
             }
+            (AUTHENTICATION_STRENGTH, Action::Create | Action::Update) => {
+                self.save_strength(&record).await
+            }
+            (AUTHENTICATION_STRENGTH, Action::Delete) => self.delete_strength(&record).await,
             (ROLE_DEFINITION, Action::Create | Action::Update) => {
                 self.save_definition(&record).await
             }
@@ -263,6 +267,8 @@ pub(crate) fn cannot_restore(
             GROUP_MEMBER => record.target("member").is_some_and(|m| m.kind == DEVICE),
             SERVICE_PRINCIPAL => record.target("application").is_none(),
             APPLICATION => **note != APP_SECRETS,
+            // Said with the ids, below.
+            CONDITIONAL_ACCESS_POLICY if **note == CA_UNKNOWN_IDS => false,
             CONDITIONAL_ACCESS_POLICY => {
                 **note != CA_REPORT_ONLY
                     || (record.attrs["state"] == "enabled" && !restore_policy_state)
@@ -271,6 +277,14 @@ pub(crate) fn cannot_restore(
         })
         .map(|note| note.to_string())
         .collect();
+    if record.kind == CONDITIONAL_ACCESS_POLICY {
+        // Roles without a ref are built in (the same in every tenant), or custom ones the
+        // snapshot does not hold: only the read can tell, and it warns of the latter.
+        let unknown = crate::ca::unknown_ids(record, |_| true);
+        if !unknown.is_empty() {
+            out.push(format!("{CA_UNKNOWN_IDS}: {}", unknown.join(", ")));
+        }
+    }
     if record.kind == APPLICATION {
         for (field, what) in [
             ("passwordCredentials", "client secret"),

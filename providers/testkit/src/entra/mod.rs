@@ -25,6 +25,7 @@ mod model;
 mod read;
 mod roles;
 mod seed;
+mod strengths;
 mod token;
 mod write;
 

@@ -84,6 +84,8 @@ pub struct Tenant {
     /// PIM eligibility schedules.
     pub role_eligibilities: BTreeMap<String, Value>,
     pub ca_policies: BTreeMap<String, Value>,
+    /// Authentication strengths, built-in and custom.
+    pub strengths: BTreeMap<String, Value>,
     pub named_locations: BTreeMap<String, Value>,
     pub authentication_methods_policy: Value,
     /// Multi-tenant applications published elsewhere (Microsoft Graph…): appId → name and roles.
@@ -107,6 +109,7 @@ impl Tenant {
             role_assignments: BTreeMap::new(),
             role_eligibilities: BTreeMap::new(),
             ca_policies: BTreeMap::new(),
+            strengths: BTreeMap::new(),
             named_locations: BTreeMap::new(),
             authentication_methods_policy: Value::Null,
             external_apps: BTreeMap::new(),

@@ -39,6 +39,9 @@ pub(crate) fn get(t: &Tenant, req: &GraphRequest) -> GraphResult {
     if let Some(answer) = super::roles::get(t, req, &s) {
         return answer;
     }
+    if let Some(answer) = super::strengths::get(t, req, &s) {
+        return answer;
+    }
     match s.as_slice() {
         [c] if is_collection(c) => list_objects(t, req, c),
         [c, id] if is_collection(c) => single(t, req, c, id),

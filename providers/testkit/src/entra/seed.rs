@@ -157,6 +157,7 @@ pub(crate) fn seed(spec: &SeedSpec) -> Tenant {
     // A generator of its own: what came before is seeded as it always was.
     let mut pim = StdRng::seed_from_u64(spec.seed ^ 0x5eed_0001);
     seed_privileged_access(&mut t, &mut pim, &users);
+    super::strengths::seed(&mut t, !users.is_empty());
     t
 }
 
@@ -200,6 +201,17 @@ fn seed_privileged_access(t: &mut Tenant, rng: &mut StdRng, users: &[String]) {
                    "rolePermissions": [{"allowedResourceActions": actions, "condition": null}]}),
         );
         custom.push(id);
+    }
+    // A policy for administrators covers the helpdesk's custom role too.
+    let admins = t.ca_policies.values_mut().find(|p| {
+        p["conditions"]["users"]["includeRoles"]
+            .as_array()
+            .is_some_and(|r| !r.is_empty())
+    });
+    if let Some(p) = admins
+        && let Some(roles) = p["conditions"]["users"]["includeRoles"].as_array_mut()
+    {
+        roles.push(json!(custom[0]));
     }
     let until = |rng: &mut StdRng| {
         if rng.gen_bool(0.5) {

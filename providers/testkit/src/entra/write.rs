@@ -18,7 +18,9 @@ const NO_ROLE: &str = "00000000-0000-0000-0000-000000000000";
 pub(crate) fn write(t: &mut Tenant, req: &GraphRequest) -> GraphResult {
     let seg = req.segments();
     let s: Vec<&str> = seg.iter().map(String::as_str).collect();
-    if let Some(answer) = super::roles::write(t, req, &s) {
+    if let Some(answer) =
+        super::roles::write(t, req, &s).or_else(|| super::strengths::write(t, req, &s))
+    {
         return answer;
     }
     match (req.method.as_str(), s.as_slice()) {
@@ -713,6 +715,7 @@ fn create_role_assignment(t: &mut Tenant, body: Map<String, Value>) -> GraphResu
 
 /// Conditional access refuses policies naming users, groups or named locations that do not exist.
 fn check_policy_refs(t: &Tenant, body: &Map<String, Value>) -> Result<(), GraphError> {
+    super::strengths::check_policy(t, body)?;
     let Some(conditions) = body.get("conditions") else {
         return Ok(());
     };
