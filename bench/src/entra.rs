@@ -111,6 +111,7 @@ pub fn backup_floor(rt: &tokio::runtime::Runtime, a: &EntraArgs) -> anyhow::Resu
             // PIM: eligibility schedules, and the schedules of every active assignment.
             t.role_eligibilities.len(),
             t.role_assignments.len(),
+            t.strengths.len(),
         ] {
             min += pages(n, DEFAULT_TOP);
         }
