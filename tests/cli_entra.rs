@@ -2,7 +2,10 @@
 //! Microsoft Graph (a user soft-deleted, a security group deleted for good, a conditional access
 //! policy switched off), then `restore --apply`: the user comes back from the recycle bin with
 //! its id, the group is re-created, the policy comes back report-only unless
-//! `--restore-policy-state` is given, and a second restore plans nothing.
+//! `--restore-policy-state` is given, and a second restore plans nothing. A guest deleted for
+//! good is left out with what needs it, or invited again with `--invite-guests`; custom roles,
+//! PIM eligibilities and authentication strengths deleted come back, named again by the
+//! policies that used them.
 
 mod support;
 
@@ -410,4 +413,195 @@ fn a_guest_deleted_for_good_is_left_out_with_what_needs_it_or_invited_again() {
         assert_eq!(plan["operations"], json!([]), "{plan:#}");
         assert_eq!(plan["skipped"], json!([]), "{plan:#}");
     }
+}
+
+#[test]
+fn custom_roles_eligibilities_and_strengths_deleted_come_back_named_by_their_policies() {
+    use reqwest::Method;
+    let tenant = Tenant::start();
+    let ws = workspace(&tenant);
+    assert_exit(&ws.iamsnap(&["init"]), 0);
+    assert_exit(&ws.iamsnap(&["backup", "--all"]), 0);
+    let pim = "/roleManagement/directory";
+    let eligible = |role: &str| -> Vec<Value> {
+        tenant
+            .list(&format!("{pim}/roleEligibilitySchedules"))
+            .into_iter()
+            .filter(|e| e["roleDefinitionId"] == role)
+            .collect()
+    };
+    let remove_all = |role: &str| {
+        for e in eligible(role) {
+            let body = json!({"action": "adminRemove", "principalId": e["principalId"],
+                              "roleDefinitionId": role, "directoryScopeId": e["directoryScopeId"]});
+            let (status, answer) = tenant.graph(
+                Method::POST,
+                &format!("{pim}/roleEligibilityScheduleRequests"),
+                Some(body),
+            );
+            assert_eq!(status, 201, "{answer}");
+        }
+    };
+    let policies = tenant.list("/identity/conditionalAccess/policies");
+
+    // A custom role a policy names, deleted with its eligibilities.
+    let definitions = tenant.list(&format!("{pim}/roleDefinitions"));
+    let named = |id: &str| {
+        policies
+            .iter()
+            .find(|p| {
+                p["conditions"]["users"]["includeRoles"]
+                    .to_string()
+                    .contains(id)
+            })
+            .cloned()
+    };
+    let custom = definitions
+        .iter()
+        .find(|d| d["isBuiltIn"] == false && named(d["id"].as_str().unwrap()).is_some())
+        .expect("a custom role a policy names")
+        .clone();
+    let custom_id = custom["id"].as_str().unwrap();
+    let before = eligible(custom_id).len();
+    assert!(before > 0);
+    remove_all(custom_id);
+    let covering = named(custom_id).unwrap();
+    let roles: Vec<Value> = covering["conditions"]["users"]["includeRoles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| *r != custom_id)
+        .cloned()
+        .collect();
+    let path = format!(
+        "/identity/conditionalAccess/policies/{}",
+        covering["id"].as_str().unwrap()
+    );
+    let mut users = covering["conditions"]["users"].clone();
+    users["includeRoles"] = json!(roles);
+    let (status, body) = tenant.graph(
+        Method::PATCH,
+        &path,
+        Some(json!({"conditions": {"users": users}})),
+    );
+    assert_eq!(status, 204, "{body}");
+    let (status, body) = tenant.graph(
+        Method::DELETE,
+        &format!("{pim}/roleDefinitions/{custom_id}"),
+        None,
+    );
+    assert_eq!(status, 204, "{body}");
+
+    // Every eligibility of a built-in role removed.
+    let built_in = tenant
+        .list(&format!("{pim}/roleEligibilitySchedules"))
+        .into_iter()
+        .map(|e| e["roleDefinitionId"].as_str().unwrap().to_string())
+        .find(|r| {
+            definitions
+                .iter()
+                .any(|d| d["id"] == r.as_str() && d["isBuiltIn"] == true)
+        })
+        .expect("a built-in role with eligibilities");
+    let built_in_before = eligible(&built_in).len();
+    remove_all(&built_in);
+
+    // A strength a policy requires: the policy falls back to MFA, the strength is deleted.
+    let demanding = policies
+        .iter()
+        .find(|p| p["grantControls"]["authenticationStrength"]["id"].is_string())
+        .expect("a policy requiring a strength")
+        .clone();
+    let strength_id = demanding["grantControls"]["authenticationStrength"]["id"]
+        .as_str()
+        .unwrap();
+    let (_, strength) = tenant.graph(
+        Method::GET,
+        &format!("/policies/authenticationStrengthPolicies/{strength_id}"),
+        None,
+    );
+    let demanding_path = format!(
+        "/identity/conditionalAccess/policies/{}",
+        demanding["id"].as_str().unwrap()
+    );
+    let (status, body) = tenant.graph(
+        Method::PATCH,
+        &demanding_path,
+        Some(json!({"grantControls": {"operator": "OR", "builtInControls": ["mfa"]}})),
+    );
+    assert_eq!(status, 204, "{body}");
+    let (status, body) = tenant.graph(
+        Method::DELETE,
+        &format!("/policies/authenticationStrengthPolicies/{strength_id}"),
+        None,
+    );
+    assert_eq!(status, 204, "{body}");
+
+    let applied = ws.iamsnap(&[
+        "restore",
+        "entra-test@latest",
+        "--apply",
+        "--yes",
+        "--format",
+        "json",
+    ]);
+    assert_exit(&applied, 0);
+    let report = json_of(&applied);
+    assert_eq!(report["failed"], 0, "{report:#}");
+
+    let definitions = tenant.list(&format!("{pim}/roleDefinitions"));
+    let recreated = definitions
+        .iter()
+        .find(|d| d["displayName"] == custom["displayName"])
+        .expect("the custom role is back");
+    let recreated_id = recreated["id"].as_str().unwrap();
+    assert_ne!(recreated_id, custom_id);
+    let actions = |d: &Value| {
+        let mut a: Vec<String> = d["rolePermissions"][0]["allowedResourceActions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap().to_string())
+            .collect();
+        a.sort();
+        a
+    };
+    assert_eq!(actions(recreated), actions(&custom));
+    assert_eq!(
+        eligible(recreated_id).len(),
+        before,
+        "its eligibilities are back"
+    );
+    assert_eq!(
+        eligible(&built_in).len(),
+        built_in_before,
+        "the built-in role's too"
+    );
+    let (_, now) = tenant.graph(Method::GET, &path, None);
+    assert!(
+        now["conditions"]["users"]["includeRoles"]
+            .to_string()
+            .contains(recreated_id),
+        "{now}"
+    );
+    let strengths = tenant.list("/policies/authenticationStrengthPolicies");
+    let back = strengths
+        .iter()
+        .find(|s| s["displayName"] == strength["displayName"])
+        .expect("the strength is back");
+    assert_eq!(back["allowedCombinations"], strength["allowedCombinations"]);
+    let (_, now) = tenant.graph(Method::GET, &demanding_path, None);
+    assert_eq!(
+        now["grantControls"]["authenticationStrength"]["id"], back["id"],
+        "{now}"
+    );
+
+    let again = ws.iamsnap(&["restore", "entra-test@latest", "--format", "json"]);
+    assert_exit(&again, 0);
+    assert_eq!(
+        json_of(&again)["operations"],
+        json!([]),
+        "{}",
+        stdout(&again)
+    );
 }
