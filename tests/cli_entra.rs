@@ -416,7 +416,7 @@ fn a_guest_deleted_for_good_is_left_out_with_what_needs_it_or_invited_again() {
 }
 
 #[test]
-fn custom_roles_eligibilities_and_strengths_deleted_come_back_named_by_their_policies() {
+fn custom_roles_eligibilities_strengths_and_authorization_settings_come_back() {
     use reqwest::Method;
     let tenant = Tenant::start();
     let ws = workspace(&tenant);

@@ -115,8 +115,8 @@ pub fn backup_floor(rt: &tokio::runtime::Runtime, a: &EntraArgs) -> anyhow::Resu
         ] {
             min += pages(n, DEFAULT_TOP);
         }
-        // The authentication methods policy: one object.
-        min += 1;
+        // The authentication methods policy and the authorization policy: one object each.
+        min += 2;
         (min, pages(collection("users"), MAX_TOP))
     });
 

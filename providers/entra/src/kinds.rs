@@ -19,6 +19,7 @@ pub const ADMINISTRATIVE_UNIT: &str = "entra.administrative_unit";
 pub const ADMINISTRATIVE_UNIT_MEMBER: &str = "entra.administrative_unit_member";
 pub const CONDITIONAL_ACCESS_POLICY: &str = "entra.conditional_access_policy";
 pub const NAMED_LOCATION: &str = "entra.named_location";
+pub const AUTHORIZATION_POLICY: &str = "entra.authorization_policy";
 pub const AUTHENTICATION_STRENGTH: &str = "entra.authentication_strength";
 pub const AUTHENTICATION_METHODS_POLICY: &str = "entra.authentication_methods_policy";
 
@@ -254,5 +255,13 @@ pub static KINDS: &[KindInfo] = &[
         cannot_restore: &[
             "users' registered authentication methods are not part of the policy and cannot be restored",
         ],
+    },
+    KindInfo {
+        name: AUTHORIZATION_POLICY,
+        description: "the tenant's authorization policy: what users and guests may do by default (create apps, groups and tenants, read other users, consent), who may invite guests, the guests' role",
+        depends_on: &[],
+        capabilities: UPDATE_ONLY,
+        parent: None,
+        cannot_restore: &[],
     },
 ];

@@ -14,7 +14,8 @@
 //! applications (credential metadata only), service principals, app role assignments,
 //! delegated permission grants, directory role assignments, custom role definitions, PIM
 //! eligibilities and time-bound active assignments, administrative units and their members,
-//! conditional access policies, named locations and the authentication methods policy. Collections are read at `$top=999` with `$select` of the kept properties, following
+//! conditional access policies, named locations, authentication strengths, the authentication
+//! methods policy and the authorization policy. Collections are read at `$top=999` with `$select` of the kept properties, following
 //! `@odata.nextLink`; per-object lists go through `$batch`, 20 requests per batch; `429` and
 //! `503` are retried after `Retry-After`, for whole requests and for single batch items.
 //!
@@ -43,7 +44,7 @@ use iamsnap_provider::{
 };
 
 pub use config::EntraConfig;
-pub use records::AUTHENTICATION_METHODS_POLICY_KEY;
+pub use records::{AUTHENTICATION_METHODS_POLICY_KEY, AUTHORIZATION_POLICY_KEY};
 
 use client::GraphClient;
 

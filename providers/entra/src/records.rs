@@ -548,6 +548,21 @@ pub(crate) fn role_assignment(
     ))
 }
 
+/// The natural key (and id) of the tenant's authorization policy.
+pub const AUTHORIZATION_POLICY_KEY: &str = "authorizationPolicy";
+
+pub(crate) fn authorization_policy(v: &Value) -> Record {
+    let mut attrs = kept(v);
+    attrs.remove("id");
+    Record::new(
+        AUTHORIZATION_POLICY,
+        AUTHORIZATION_POLICY_KEY,
+        AUTHORIZATION_POLICY_KEY,
+        Value::Object(attrs),
+        Vec::new(),
+    )
+}
+
 pub const AUTHENTICATION_METHODS_POLICY_KEY: &str = "authenticationMethodsPolicy";
 
 pub(crate) fn authentication_methods_policy(v: &Value) -> Record {

@@ -102,6 +102,8 @@ async fn reads_every_kind_across_pages_and_batches() {
     assert_eq!(counts[CONDITIONAL_ACCESS_POLICY], 8);
     assert_eq!(counts[NAMED_LOCATION], locations);
     assert_eq!(counts[AUTHENTICATION_METHODS_POLICY], 1);
+    assert_eq!(counts[AUTHORIZATION_POLICY], 1);
+    assert_eq!(counts[AUTHENTICATION_STRENGTH], 2, "custom strengths only");
 
     // 2,100 users at $top=999 take three pages; members and owners went through $batch.
     assert!(entra.requests("GET /users") >= 3, "users read in pages");
@@ -180,6 +182,8 @@ async fn reads_every_kind_across_pages_and_batches() {
         ROLE_DEFINITION,
         ROLE_ELIGIBILITY,
         ROLE_ASSIGNMENT_SCHEDULE,
+        AUTHORIZATION_POLICY,
+        AUTHENTICATION_STRENGTH,
     ] {
         let record = records.iter().find(|r| r.kind == kind).unwrap();
         let fetched = provider.fetch(kind, &record.key).await.unwrap();

@@ -121,6 +121,12 @@ pub(crate) async fn record(
         }
         GROUP_MEMBER | GROUP_OWNER | ADMINISTRATIVE_UNIT_MEMBER => link(client, kind, key).await,
         CONDITIONAL_ACCESS_POLICY => conditional_access(client, key).await,
+        AUTHORIZATION_POLICY => {
+            let v = client
+                .get(&client.url("/policies/authorizationPolicy"))
+                .await?;
+            Ok(Some(records::authorization_policy(&v)))
+        }
         AUTHENTICATION_STRENGTH => Ok(client
             .all("/policies/authenticationStrengthPolicies")
             .await?

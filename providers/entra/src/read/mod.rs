@@ -242,7 +242,12 @@ impl Snapshot<'_> {
                 .get(&self.client.url("/policies/authenticationMethodsPolicy"))
                 .await?;
             self.emit(records::authentication_methods_policy(&policy))
-                .await
+                .await?;
+            let policy = self
+                .client
+                .get(&self.client.url("/policies/authorizationPolicy"))
+                .await?;
+            self.emit(records::authorization_policy(&policy)).await
         };
         let (policies, definitions, (), (), ()) = futures::try_join!(
             self.client.all("/identity/conditionalAccess/policies"),

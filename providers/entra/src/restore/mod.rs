@@ -65,6 +65,9 @@ impl Restore<'_> {
             (CONDITIONAL_ACCESS_POLICY | NAMED_LOCATION, Action::Delete) => {
                 self.delete_policy(&record).await
             }
+            (AUTHORIZATION_POLICY, Action::Create | Action::Update) => {
+                self.authorization(&record).await
+            }
             (AUTHENTICATION_STRENGTH, Action::Create | Action::Update) => {
                 self.save_strength(&record).await
             }

@@ -317,3 +317,29 @@ impl Restore<'_> {
         }
     }
 }
+
+impl Restore<'_> {
+    /// Brings the tenant's authorization policy to the snapshot's settings: one `PATCH` of
+    /// the properties that differ (a complex one, such as the default user role's
+    /// permissions, sent whole).
+    pub(super) async fn authorization(&self, record: &Record) -> Result<Outcome, ProviderError> {
+        let url = self.client.url("/policies/authorizationPolicy");
+        let live = self.client.get(&url).await?;
+        let patch: Map<String, Value> = record
+            .attrs
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, v)| !same(v, &live[k.as_str()]))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let id = records::AUTHORIZATION_POLICY_KEY.to_string();
+        if patch.is_empty() {
+            return Ok(Outcome::AlreadyDone { id });
+        }
+        self.client
+            .send(Method::PATCH, &url, Some(&Value::Object(patch)))
+            .await?;
+        Ok(Outcome::Applied { id })
+    }
+}

@@ -21,6 +21,7 @@
 //! members of dynamic groups are what the rule evaluated to, but rules are not re-evaluated.
 
 mod api;
+mod authz;
 mod model;
 mod read;
 mod roles;

@@ -84,6 +84,8 @@ pub struct Tenant {
     /// PIM eligibility schedules.
     pub role_eligibilities: BTreeMap<String, Value>,
     pub ca_policies: BTreeMap<String, Value>,
+    /// The tenant's authorization policy.
+    pub authorization_policy: Value,
     /// Authentication strengths, built-in and custom.
     pub strengths: BTreeMap<String, Value>,
     pub named_locations: BTreeMap<String, Value>,
@@ -110,6 +112,7 @@ impl Tenant {
             role_eligibilities: BTreeMap::new(),
             ca_policies: BTreeMap::new(),
             strengths: BTreeMap::new(),
+            authorization_policy: super::authz::default_policy(),
             named_locations: BTreeMap::new(),
             authentication_methods_policy: Value::Null,
             external_apps: BTreeMap::new(),

@@ -39,7 +39,9 @@ pub(crate) fn get(t: &Tenant, req: &GraphRequest) -> GraphResult {
     if let Some(answer) = super::roles::get(t, req, &s) {
         return answer;
     }
-    if let Some(answer) = super::strengths::get(t, req, &s) {
+    if let Some(answer) =
+        super::strengths::get(t, req, &s).or_else(|| super::authz::get(t, req, &s))
+    {
         return answer;
     }
     match s.as_slice() {

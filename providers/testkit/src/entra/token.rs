@@ -142,6 +142,7 @@ pub const ALL_PERMISSIONS: &[&str] = &[
     "Policy.Read.All",
     "Policy.ReadWrite.ConditionalAccess",
     "Policy.ReadWrite.AuthenticationMethod",
+    "Policy.ReadWrite.Authorization",
     "Device.Read.All",
 ];
 
@@ -243,6 +244,9 @@ pub(crate) fn required(method: &str, segments: &[String]) -> &'static [&'static 
         ("identity", true) => &["Policy.Read.All", "Policy.ReadWrite.ConditionalAccess"],
         ("identity", false) => &["Policy.ReadWrite.ConditionalAccess"],
         ("policies", true) => &["Policy.Read.All", "Policy.ReadWrite.AuthenticationMethod"],
+        ("policies", false) if second == "authorizationPolicy" => {
+            &["Policy.ReadWrite.Authorization"]
+        }
         ("policies", false) => &["Policy.ReadWrite.AuthenticationMethod"],
         ("devices", true) => &[
             "Device.Read.All",

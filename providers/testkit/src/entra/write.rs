@@ -18,8 +18,9 @@ const NO_ROLE: &str = "00000000-0000-0000-0000-000000000000";
 pub(crate) fn write(t: &mut Tenant, req: &GraphRequest) -> GraphResult {
     let seg = req.segments();
     let s: Vec<&str> = seg.iter().map(String::as_str).collect();
-    if let Some(answer) =
-        super::roles::write(t, req, &s).or_else(|| super::strengths::write(t, req, &s))
+    if let Some(answer) = super::roles::write(t, req, &s)
+        .or_else(|| super::strengths::write(t, req, &s))
+        .or_else(|| super::authz::write(t, req, &s))
     {
         return answer;
     }
