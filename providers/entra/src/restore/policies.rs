@@ -222,23 +222,6 @@ fn named_location_type(attrs: &Value) -> &'static str {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn a_new_named_location_says_which_type_it_is() {
-        let ip = json!({"displayName": "Office", "ipRanges": [{"cidrAddress": "203.0.113.0/24"}], "isTrusted": true});
-        let countries = json!({"displayName": "Embargo", "countriesAndRegions": ["KP"], "includeUnknownCountriesAndRegions": false});
-        assert_eq!(named_location_type(&ip), "#microsoft.graph.ipNamedLocation");
-        assert_eq!(
-            named_location_type(&countries),
-            "#microsoft.graph.countryNamedLocation"
-        );
-    }
-}
-
 const STRENGTHS: &str = "/policies/authenticationStrengthPolicies";
 
 impl Restore<'_> {
@@ -341,5 +324,22 @@ impl Restore<'_> {
             .send(Method::PATCH, &url, Some(&Value::Object(patch)))
             .await?;
         Ok(Outcome::Applied { id })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_new_named_location_says_which_type_it_is() {
+        let ip = json!({"displayName": "Office", "ipRanges": [{"cidrAddress": "203.0.113.0/24"}], "isTrusted": true});
+        let countries = json!({"displayName": "Embargo", "countriesAndRegions": ["KP"], "includeUnknownCountriesAndRegions": false});
+        assert_eq!(named_location_type(&ip), "#microsoft.graph.ipNamedLocation");
+        assert_eq!(
+            named_location_type(&countries),
+            "#microsoft.graph.countryNamedLocation"
+        );
     }
 }
