@@ -30,7 +30,7 @@ const PROVIDERS: &[(&str, &[Switch])] = &[
     #[cfg(feature = "aws-iam")]
     ("aws-iam", &[]),
     #[cfg(feature = "entra")]
-    ("entra", &[Switch::RestorePolicyState]),
+    ("entra", &[Switch::RestorePolicyState, Switch::InviteGuests]),
 ];
 
 /// The kinds a provider type declares (none for a type this build does not know): what

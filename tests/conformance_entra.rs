@@ -86,6 +86,15 @@ impl Subject for EntraTenant {
             "entra.service_principal" if !applications.contains(&&record.attrs["appId"]) => {
                 Some("the service principal of another publisher's application (Microsoft Graph) holds every client's permissions".into())
             }
+            "entra.authentication_strength"
+                if snapshot.iter().any(|r| {
+                    r.refs
+                        .iter()
+                        .any(|to| to.kind == record.kind && to.id == record.id)
+                }) =>
+            {
+                Some("Graph refuses to delete an authentication strength a conditional access policy requires".into())
+            }
             "entra.named_location"
                 if snapshot.iter().any(|r| {
                     r.refs
@@ -163,9 +172,111 @@ impl Graph {
         Err(format!("DELETE {path}: HTTP {status}: {body}"))
     }
 
+    /// `method /v1.0{path}` with a JSON body; the answer's body when it succeeds.
+    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Result<Value, String> {
+        let mut request = self
+            .http
+            .request(method.clone(), format!("{}/v1.0{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| format!("{method} {path}: {e}"))?;
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        if !status.is_success() {
+            return Err(format!("{method} {path}: HTTP {status}: {text}"));
+        }
+        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// Ends a PIM schedule with an `adminRemove` request, as an administrator would.
+    async fn remove_schedule(
+        &self,
+        requests: &str,
+        principal: &str,
+        role: &str,
+        scope: &str,
+    ) -> Result<(), String> {
+        let body = serde_json::json!({"action": "adminRemove", "principalId": principal,
+                                      "roleDefinitionId": role, "directoryScopeId": scope});
+        self.call(
+            Method::POST,
+            &format!("/roleManagement/directory/{requests}"),
+            Some(body),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Deletes a custom role after ending its eligibilities and assignments (Graph refuses
+    /// to delete a role in use).
+    async fn delete_role(&self, id: &str) -> Result<(), String> {
+        for (list, requests) in [
+            (
+                "roleEligibilitySchedules",
+                "roleEligibilityScheduleRequests",
+            ),
+            ("roleAssignmentSchedules", "roleAssignmentScheduleRequests"),
+        ] {
+            let filter = format!("roleDefinitionId%20eq%20'{id}'");
+            let found = self
+                .call(
+                    Method::GET,
+                    &format!("/roleManagement/directory/{list}?$filter={filter}"),
+                    None,
+                )
+                .await?;
+            for s in found["value"].as_array().into_iter().flatten() {
+                let text = |f: &str| s[f].as_str().unwrap_or_default().to_string();
+                self.remove_schedule(
+                    requests,
+                    &text("principalId"),
+                    id,
+                    &text("directoryScopeId"),
+                )
+                .await?;
+            }
+        }
+        self.remove(&format!("/roleManagement/directory/roleDefinitions/{id}"))
+            .await
+    }
+
     /// Deletes `record` as an administrator would through Graph.
     async fn delete(&self, record: &Record) -> Result<(), String> {
         let id = &record.id;
+        let schedule = |requests: &'static str| {
+            let scope = match record.target("scope") {
+                Some(unit) => format!("/administrativeUnits/{}", unit.id),
+                None => record.attrs["directoryScope"]
+                    .as_str()
+                    .unwrap_or("/")
+                    .to_string(),
+            };
+            let principal = record
+                .target("principal")
+                .map(|r| r.id.clone())
+                .unwrap_or_default();
+            let role = record.attrs["roleDefinitionId"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            (requests, principal, role, scope)
+        };
+        let pim = match record.kind.as_str() {
+            "entra.role_definition" => return self.delete_role(id).await,
+            "entra.role_eligibility" => Some(schedule("roleEligibilityScheduleRequests")),
+            "entra.role_assignment_schedule" => Some(schedule("roleAssignmentScheduleRequests")),
+            _ => None,
+        };
+        if let Some((requests, principal, role, scope)) = pim {
+            return self
+                .remove_schedule(requests, &principal, &role, &scope)
+                .await;
+        }
         let target = |rel: &str| {
             record
                 .target(rel)
@@ -197,6 +308,9 @@ impl Graph {
                 target("member")?
             ),
             "entra.named_location" => format!("/identity/conditionalAccess/namedLocations/{id}"),
+            "entra.authentication_strength" => {
+                format!("/policies/authenticationStrengthPolicies/{id}")
+            }
             "entra.application" => format!("/applications/{id}"),
             "entra.service_principal" => format!("/servicePrincipals/{id}"),
             "entra.app_role_assignment" => format!(

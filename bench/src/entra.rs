@@ -108,11 +108,15 @@ pub fn backup_floor(rt: &tokio::runtime::Runtime, a: &EntraArgs) -> anyhow::Resu
             t.grants.len(),
             t.role_assignments.len(),
             t.role_definitions.len(),
+            // PIM: eligibility schedules, and the schedules of every active assignment.
+            t.role_eligibilities.len(),
+            t.role_assignments.len(),
+            t.strengths.len(),
         ] {
             min += pages(n, DEFAULT_TOP);
         }
-        // The authentication methods policy: one object.
-        min += 1;
+        // The authentication methods policy and the authorization policy: one object each.
+        min += 2;
         (min, pages(collection("users"), MAX_TOP))
     });
 

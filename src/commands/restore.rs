@@ -80,6 +80,10 @@ pub struct Args {
     /// policy can lock people out.
     #[arg(long)]
     restore_policy_state: bool,
+    /// Invite guest users deleted for good again (no mail is sent) instead of leaving them and
+    /// what needs them out; each must redeem the invitation again. Entra ID only.
+    #[arg(long)]
+    invite_guests: bool,
 }
 
 /// Builds the connector for `name` with the restore switches of `args`.
@@ -87,6 +91,7 @@ fn connect(config: &Config, name: &str, args: &Args) -> anyhow::Result<Connector
     let options = ConnectOptions {
         activate_users: args.activate_users,
         restore_policy_state: args.restore_policy_state,
+        invite_guests: args.invite_guests,
         ..ConnectOptions::default()
     };
     Ok(config

@@ -15,6 +15,9 @@ pub struct ConnectOptions {
     /// Write access policies in the state the snapshot had (enabled, disabled) instead of
     /// report-only.
     pub restore_policy_state: bool,
+    /// Re-create guest users deleted for good by inviting them again, without sending them
+    /// mail; they redeem the invitation before they can sign in.
+    pub invite_guests: bool,
     /// Requests or operations in flight, instead of the source's configured `concurrency`.
     pub concurrency: Option<usize>,
 }
@@ -26,6 +29,8 @@ pub enum Switch {
     ActivateUsers,
     /// [`ConnectOptions::restore_policy_state`].
     RestorePolicyState,
+    /// [`ConnectOptions::invite_guests`].
+    InviteGuests,
 }
 
 impl Switch {
@@ -34,6 +39,7 @@ impl Switch {
         match self {
             Switch::ActivateUsers => "--activate-users",
             Switch::RestorePolicyState => "--restore-policy-state",
+            Switch::InviteGuests => "--invite-guests",
         }
     }
 }
@@ -47,6 +53,9 @@ impl ConnectOptions {
         }
         if self.restore_policy_state {
             on.push(Switch::RestorePolicyState);
+        }
+        if self.invite_guests {
+            on.push(Switch::InviteGuests);
         }
         on
     }

@@ -185,6 +185,14 @@ pub trait WriteProvider: ReadProvider {
         None
     }
 
+    /// Reads, once before each restore plan, what [`WriteProvider::refuses`] needs to know of
+    /// the live provider that the records do not tell: which deleted objects a recycle bin
+    /// still holds (they come back without being re-created, where others cannot come back at
+    /// all). The default reads nothing.
+    async fn before_plan(&self) -> Result<(), ProviderError> {
+        Ok(())
+    }
+
     /// The closest state to `desired` that restore can bring the live object `live` to.
     ///
     /// Some fields can never be set through the provider's API, such as the ACTIVE status of a

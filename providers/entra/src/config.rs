@@ -10,6 +10,8 @@ use url::Url;
 
 /// Public Microsoft identity platform.
 pub const DEFAULT_LOGIN_URL: &str = "https://login.microsoftonline.com";
+/// Where re-invited guests land after redeeming: their My Apps portal.
+pub const DEFAULT_INVITE_REDIRECT_URL: &str = "https://myapps.microsoft.com";
 /// Public Microsoft Graph.
 pub const DEFAULT_GRAPH_URL: &str = "https://graph.microsoft.com";
 
@@ -32,6 +34,9 @@ pub struct EntraConfig {
     /// Requests in flight at once (default 4, at most 20); each `$batch` counts as one here
     /// and carries up to 20 Graph requests.
     pub concurrency: Option<usize>,
+    /// Where a guest user re-invited by a restore (`--invite-guests`) lands once they have
+    /// redeemed the invitation (default `https://myapps.microsoft.com`).
+    pub invite_redirect_url: Option<String>,
 }
 
 impl EntraConfig {
@@ -59,7 +64,21 @@ impl EntraConfig {
                 "sources.{source_name}.client_id: empty; write the application (client) id of the app registration"
             )));
         }
+        if let Some(url) = &self.invite_redirect_url
+            && !url::Url::parse(url).is_ok_and(|u| u.scheme() == "https")
+        {
+            return Err(ProviderError::Config(format!(
+                "sources.{source_name}.invite_redirect_url: {url:?} is not an https URL; write where re-invited guests should land, such as {DEFAULT_INVITE_REDIRECT_URL}"
+            )));
+        }
         self.endpoints(source_name).map(|_| ())
+    }
+
+    /// Where re-invited guests land after redeeming.
+    pub(crate) fn invite_redirect_url(&self) -> &str {
+        self.invite_redirect_url
+            .as_deref()
+            .unwrap_or(DEFAULT_INVITE_REDIRECT_URL)
     }
 
     /// Requests in flight at once.
@@ -114,6 +133,7 @@ mod tests {
         );
         assert_eq!(graph.as_str(), "https://graph.microsoft.com/");
         assert_eq!(c.concurrency(), 4);
+        assert_eq!(c.invite_redirect_url(), DEFAULT_INVITE_REDIRECT_URL);
     }
 
     #[test]
@@ -131,6 +151,10 @@ mod tests {
             (
                 "login_url = \"https://login.example.com/x\"",
                 "sources.prod.login_url",
+            ),
+            (
+                "invite_redirect_url = \"http://apps.example.com\"",
+                "sources.prod.invite_redirect_url",
             ),
         ] {
             assert!(error(extra).contains(field), "{extra}: {}", error(extra));

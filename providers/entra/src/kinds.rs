@@ -12,10 +12,15 @@ pub const SERVICE_PRINCIPAL: &str = "entra.service_principal";
 pub const APP_ROLE_ASSIGNMENT: &str = "entra.app_role_assignment";
 pub const OAUTH2_PERMISSION_GRANT: &str = "entra.oauth2_permission_grant";
 pub const DIRECTORY_ROLE_ASSIGNMENT: &str = "entra.directory_role_assignment";
+pub const ROLE_DEFINITION: &str = "entra.role_definition";
+pub const ROLE_ELIGIBILITY: &str = "entra.role_eligibility";
+pub const ROLE_ASSIGNMENT_SCHEDULE: &str = "entra.role_assignment_schedule";
 pub const ADMINISTRATIVE_UNIT: &str = "entra.administrative_unit";
 pub const ADMINISTRATIVE_UNIT_MEMBER: &str = "entra.administrative_unit_member";
 pub const CONDITIONAL_ACCESS_POLICY: &str = "entra.conditional_access_policy";
 pub const NAMED_LOCATION: &str = "entra.named_location";
+pub const AUTHORIZATION_POLICY: &str = "entra.authorization_policy";
+pub const AUTHENTICATION_STRENGTH: &str = "entra.authentication_strength";
 pub const AUTHENTICATION_METHODS_POLICY: &str = "entra.authentication_methods_policy";
 
 /// Devices and organisational contacts appear as members only: referenced by id, never
@@ -31,6 +36,11 @@ const UPDATE_ONLY: Capabilities = Capabilities {
 
 pub(crate) const USER_PASSWORD: &str = "password and authentication methods (MFA, passkeys, Authenticator): a user re-created from the snapshot gets a random temporary password that must be reset at first sign-in, and must register MFA again; a user restored from the recycle bin keeps them";
 pub(crate) const APP_SECRETS: &str = "client secrets and certificates: a re-created application has none; add new ones and hand them to the software that signs in as the app";
+pub(crate) const GUEST_GONE: &str = "a guest user deleted for good comes back only by being invited again: restore again with --invite-guests (no mail is sent; the guest then redeems the invitation), or invite them from the Entra admin center and restore again to bring back what needs them";
+pub(crate) const GUEST_REINVITED: &str = "guest users deleted for good are invited again (--invite-guests, no mail is sent) and must redeem the invitation before they can sign in: send them https://myapps.microsoft.com/?tenantid=<tenant id>, or resend the invitation from the Entra admin center; a guest restored from the recycle bin keeps its redemption";
+pub(crate) const SCHEDULE_RESTARTS: &str = "start date: a restored schedule starts when it is restored; it ends when the snapshot's did (or never, as it was)";
+pub(crate) const SCHEDULE_EXPIRED: &str = "schedules that have ended by the time of the restore are not restored: assign the role again, with a new end date, if it is still needed";
+pub(crate) const CA_UNKNOWN_IDS: &str = "ids that name nothing the snapshot holds (objects deleted before it, or of kinds not backed up) are written back as they were: check them in the policy";
 pub(crate) const CA_REPORT_ONLY: &str = "state: a re-created or changed policy is saved in report-only mode (enabledForReportingButNotEnforced) unless the restore is told to restore policy states; enable it once the sign-in logs show it does what is intended";
 
 pub static KINDS: &[KindInfo] = &[
@@ -43,7 +53,8 @@ pub static KINDS: &[KindInfo] = &[
         cannot_restore: &[
             USER_PASSWORD,
             "original ids: a user deleted for good (purged from the recycle bin, or older than 30 days) is re-created with a new id; references are rewritten",
-            "guest users gone for good must be invited again; they are not re-created",
+            GUEST_GONE,
+            GUEST_REINVITED,
             "users synchronised from on-premises Active Directory come back from the next sync, not from here",
         ],
     },
@@ -84,6 +95,16 @@ pub static KINDS: &[KindInfo] = &[
         capabilities: Capabilities::ALL,
         parent: None,
         cannot_restore: &[],
+    },
+    KindInfo {
+        name: AUTHENTICATION_STRENGTH,
+        description: "custom authentication strengths (policies/authenticationStrengthPolicies): the combinations of methods they allow; built-in ones are named by id, never backed up",
+        depends_on: &[],
+        capabilities: Capabilities::ALL,
+        parent: None,
+        cannot_restore: &[
+            "original ids: a custom authentication strength deleted is re-created with a new id; the conditional access policies that require it are rewritten",
+        ],
     },
     KindInfo {
         name: APPLICATION,
@@ -158,25 +179,72 @@ pub static KINDS: &[KindInfo] = &[
         cannot_restore: &[],
     },
     KindInfo {
-        name: DIRECTORY_ROLE_ASSIGNMENT,
-        description: "directory role assignments (roleManagement/directory), tenant-wide or scoped to an administrative unit",
-        depends_on: &[USER, GROUP, SERVICE_PRINCIPAL, ADMINISTRATIVE_UNIT],
-        capabilities: Capabilities::LINK,
+        name: ROLE_DEFINITION,
+        description: "custom directory roles (roleManagement/directory/roleDefinitions that are not built in): permissions, enabled; built-in roles are named by template id, never backed up",
+        depends_on: &[],
+        capabilities: Capabilities::ALL,
         parent: None,
         cannot_restore: &[
-            "eligible (PIM) assignments are not read: only active assignments are backed up",
+            "original ids: a custom role deleted is re-created with a new id; the assignments, eligibilities and conditional access policies that name it are rewritten",
         ],
+    },
+    KindInfo {
+        name: DIRECTORY_ROLE_ASSIGNMENT,
+        description: "permanent active directory role assignments (roleManagement/directory), tenant-wide or scoped to an administrative unit; time-bound ones are role assignment schedules",
+        depends_on: &[
+            USER,
+            GROUP,
+            SERVICE_PRINCIPAL,
+            ADMINISTRATIVE_UNIT,
+            ROLE_DEFINITION,
+        ],
+        capabilities: Capabilities::LINK,
+        parent: None,
+        cannot_restore: &[],
+    },
+    KindInfo {
+        name: ROLE_ELIGIBILITY,
+        description: "PIM eligible directory role assignments (roleEligibilitySchedules): who may activate which role, where, until when",
+        depends_on: &[
+            USER,
+            GROUP,
+            SERVICE_PRINCIPAL,
+            ADMINISTRATIVE_UNIT,
+            ROLE_DEFINITION,
+        ],
+        capabilities: Capabilities::ALL,
+        parent: None,
+        cannot_restore: &[SCHEDULE_RESTARTS, SCHEDULE_EXPIRED],
+    },
+    KindInfo {
+        name: ROLE_ASSIGNMENT_SCHEDULE,
+        description: "PIM active directory role assignments that end on a date (roleAssignmentSchedules); activations of eligible roles are not kept",
+        depends_on: &[
+            USER,
+            GROUP,
+            SERVICE_PRINCIPAL,
+            ADMINISTRATIVE_UNIT,
+            ROLE_DEFINITION,
+        ],
+        capabilities: Capabilities::ALL,
+        parent: None,
+        cannot_restore: &[SCHEDULE_RESTARTS, SCHEDULE_EXPIRED],
     },
     KindInfo {
         name: CONDITIONAL_ACCESS_POLICY,
         description: "conditional access policies",
-        depends_on: &[USER, GROUP, NAMED_LOCATION, SERVICE_PRINCIPAL],
+        depends_on: &[
+            USER,
+            GROUP,
+            NAMED_LOCATION,
+            SERVICE_PRINCIPAL,
+            APPLICATION,
+            ROLE_DEFINITION,
+            AUTHENTICATION_STRENGTH,
+        ],
         capabilities: Capabilities::ALL,
         parent: None,
-        cannot_restore: &[
-            CA_REPORT_ONLY,
-            "applications are named by application (client) id: a policy scoped to an application that was re-created with a new appId must be edited by hand",
-        ],
+        cannot_restore: &[CA_REPORT_ONLY, CA_UNKNOWN_IDS],
     },
     KindInfo {
         name: AUTHENTICATION_METHODS_POLICY,
@@ -187,5 +255,13 @@ pub static KINDS: &[KindInfo] = &[
         cannot_restore: &[
             "users' registered authentication methods are not part of the policy and cannot be restored",
         ],
+    },
+    KindInfo {
+        name: AUTHORIZATION_POLICY,
+        description: "the tenant's authorization policy: what users and guests may do by default (create apps, groups and tenants, read other users, consent), who may invite guests, the guests' role",
+        depends_on: &[],
+        capabilities: UPDATE_ONLY,
+        parent: None,
+        cannot_restore: &[],
     },
 ];

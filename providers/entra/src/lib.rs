@@ -12,9 +12,10 @@
 //! Signs in with the OAuth2 client-credentials grant (the token is refreshed before it
 //! expires). Kinds (see [`kinds`]): users and their managers, groups, group members and owners,
 //! applications (credential metadata only), service principals, app role assignments,
-//! delegated permission grants, directory role assignments, administrative units and their
-//! members, conditional access policies, named locations and the authentication methods
-//! policy. Collections are read at `$top=999` with `$select` of the kept properties, following
+//! delegated permission grants, directory role assignments, custom role definitions, PIM
+//! eligibilities and time-bound active assignments, administrative units and their members,
+//! conditional access policies, named locations, authentication strengths, the authentication
+//! methods policy and the authorization policy. Collections are read at `$top=999` with `$select` of the kept properties, following
 //! `@odata.nextLink`; per-object lists go through `$batch`, 20 requests per batch; `429` and
 //! `503` are retried after `Retry-After`, for whole requests and for single batch items.
 //!
@@ -27,21 +28,23 @@
 pub mod config;
 pub mod kinds;
 
+mod ca;
 mod client;
 mod read;
 mod records;
 mod restore;
+mod roles;
 
 use std::path::Path;
 
 use async_trait::async_trait;
 use iamsnap_provider::{
-    ConnectOptions, IdMap, KindInfo, Operation, Outcome, ProviderError, ReadProvider, Record,
-    RecordSink, RequestStats, SelfIdentity, WriteProvider,
+    Action, ConnectOptions, IdMap, KindInfo, Operation, Outcome, ProviderError, ReadProvider,
+    Record, RecordSink, RequestStats, SelfIdentity, WriteProvider,
 };
 
 pub use config::EntraConfig;
-pub use records::AUTHENTICATION_METHODS_POLICY_KEY;
+pub use records::{AUTHENTICATION_METHODS_POLICY_KEY, AUTHORIZATION_POLICY_KEY};
 
 use client::GraphClient;
 
@@ -56,6 +59,13 @@ pub struct EntraProvider {
     /// included). Off by default: they are written in report-only state
     /// (`enabledForReportingButNotEnforced`), so that a restore can never lock everyone out.
     restore_policy_state: bool,
+    /// Guest users deleted for good are invited again (no mail sent) where they would
+    /// otherwise be left out with what needs them; off by default.
+    invite_guests: bool,
+    invite_redirect_url: String,
+    /// The ids of the guest users the recycle bin holds, read before each restore plan: they
+    /// come back from it, where a guest deleted for good cannot be re-created uninvited.
+    recycled_guests: std::sync::RwLock<Option<std::collections::HashSet<String>>>,
 }
 
 impl EntraProvider {
@@ -86,6 +96,9 @@ impl EntraProvider {
             client: GraphClient::new(source_name, &config, secret)?,
             concurrency: config.concurrency(),
             restore_policy_state: options.restore_policy_state,
+            invite_guests: options.invite_guests,
+            invite_redirect_url: config.invite_redirect_url().to_string(),
+            recycled_guests: Default::default(),
         })
     }
 
@@ -134,13 +147,50 @@ impl WriteProvider for EntraProvider {
             client: &self.client,
             ids,
             restore_policy_state: self.restore_policy_state,
+            invite_redirect_url: self
+                .invite_guests
+                .then_some(self.invite_redirect_url.as_str()),
         }
         .apply(op)
         .await
     }
 
     fn cannot_restore(&self, record: &Record) -> Vec<String> {
-        restore::cannot_restore(record, self.restore_policy_state)
+        restore::cannot_restore(record, self.restore_policy_state, self.invite_guests)
+    }
+
+    fn refuses(&self, action: Action, record: &Record) -> Option<String> {
+        if action != Action::Delete
+            && matches!(
+                record.kind.as_str(),
+                kinds::ROLE_ELIGIBILITY | kinds::ROLE_ASSIGNMENT_SCHEDULE
+            )
+        {
+            return restore::expired(record);
+        }
+        if self.invite_guests || action != Action::Create || !restore::is_guest(record) {
+            return None;
+        }
+        let recycled = self
+            .recycled_guests
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
+        // Not read (no plan was made): the recycle bin is tried first when applying anyway.
+        let in_bin = recycled.as_ref().is_none_or(|ids| ids.contains(&record.id));
+        (!in_bin).then(|| restore::GUEST_GONE.to_string())
+    }
+
+    /// The guest users in the recycle bin, unless guests are invited again anyway.
+    async fn before_plan(&self) -> Result<(), ProviderError> {
+        if self.invite_guests {
+            return Ok(());
+        }
+        let ids = read::fetch::recycled_guests(&self.client).await?;
+        *self
+            .recycled_guests
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = Some(ids);
+        Ok(())
     }
 
     fn reachable(&self, desired: Record, live: &Record) -> Record {

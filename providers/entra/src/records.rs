@@ -132,7 +132,7 @@ pub(crate) fn select(fields: &[&str]) -> String {
 }
 
 /// The object without volatile properties.
-fn kept(v: &Value) -> Map<String, Value> {
+pub(crate) fn kept(v: &Value) -> Map<String, Value> {
     let mut m = v.as_object().cloned().unwrap_or_default();
     m.retain(|k, _| !is_volatile(k));
     m
@@ -526,28 +526,19 @@ pub(crate) fn grant(v: &Value, index: &Index) -> Option<Record> {
     ))
 }
 
-/// A directory role assignment; `roles` maps role definition ids to names.
+/// A permanent directory role assignment, keyed `role name|type:principal|scope`; a custom
+/// role's is ref'd to its definition.
 pub(crate) fn role_assignment(
     v: &Value,
     index: &Index,
-    roles: &HashMap<String, String>,
+    roles: &crate::roles::Roles,
 ) -> Option<Record> {
     let (pkind, principal) = index.party(str_of(v, "principalId"))?;
     let role_id = str_of(v, "roleDefinitionId");
-    let role = roles
-        .get(role_id)
-        .cloned()
-        .unwrap_or_else(|| role_id.to_string());
-    let scope_id = str_of(v, "directoryScopeId");
+    let role = roles.name(role_id);
     let mut refs = vec![Ref::new("principal", pkind, str_of(v, "principalId"))];
-    let scope = match scope_id.strip_prefix("/administrativeUnits/") {
-        Some(unit) => {
-            let (_, name) = index.by_id.get(unit)?;
-            refs.push(Ref::new("scope", ADMINISTRATIVE_UNIT, unit));
-            format!("administrativeUnit:{name}")
-        }
-        None => scope_id.to_string(),
-    };
+    let scope = crate::roles::scope_of(str_of(v, "directoryScopeId"), index, &mut refs)?;
+    refs.extend(roles.reference(role_id));
     Some(Record::new(
         DIRECTORY_ROLE_ASSIGNMENT,
         id_of(v),
@@ -557,45 +548,18 @@ pub(crate) fn role_assignment(
     ))
 }
 
-/// Ids in a conditional access policy that name users, groups or named locations (the rest are
-/// keywords such as `All` or role template ids, which are the same in every tenant).
-pub(crate) fn conditional_access_policy(v: &Value) -> Record {
-    let mut refs = Vec::new();
-    let ids = |section: &str, field: &str| -> Vec<String> {
-        v["conditions"][section][field]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .filter(|s| s.len() == 36 && s.contains('-'))
-            .map(str::to_string)
-            .collect()
-    };
-    for (field, kind) in [
-        ("includeUsers", USER),
-        ("excludeUsers", USER),
-        ("includeGroups", GROUP),
-        ("excludeGroups", GROUP),
-    ] {
-        refs.extend(
-            ids("users", field)
-                .into_iter()
-                .map(|id| Ref::new(field, kind, id)),
-        );
-    }
-    for field in ["includeLocations", "excludeLocations"] {
-        refs.extend(
-            ids("locations", field)
-                .into_iter()
-                .map(|id| Ref::new(field, NAMED_LOCATION, id)),
-        );
-    }
+/// The natural key (and id) of the tenant's authorization policy.
+pub const AUTHORIZATION_POLICY_KEY: &str = "authorizationPolicy";
+
+pub(crate) fn authorization_policy(v: &Value) -> Record {
+    let mut attrs = kept(v);
+    attrs.remove("id");
     Record::new(
-        CONDITIONAL_ACCESS_POLICY,
-        id_of(v),
-        key_of(CONDITIONAL_ACCESS_POLICY, v),
-        Value::Object(kept(v)),
-        refs,
+        AUTHORIZATION_POLICY,
+        AUTHORIZATION_POLICY_KEY,
+        AUTHORIZATION_POLICY_KEY,
+        Value::Object(attrs),
+        Vec::new(),
     )
 }
 

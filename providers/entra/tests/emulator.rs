@@ -306,3 +306,49 @@ async fn tokens_and_permissions_are_checked() {
     assert_eq!(status, 401);
     assert_eq!(error["error"]["code"], "InvalidAuthenticationToken");
 }
+
+#[tokio::test]
+async fn an_invitation_creates_a_guest_pending_acceptance() {
+    let entra = emulator().users(5).groups(1).apps(1).start().await.unwrap();
+    let graph = Graph::new(&entra).await;
+    let invite = |body: Value| graph.call(reqwest::Method::POST, "/invitations", Some(body));
+    let (status, error) = invite(json!({"invitedUserEmailAddress": "ada@fabrikam.com"})).await;
+    assert_eq!(status, 400, "inviteRedirectUrl is required: {error}");
+    assert!(error["error"]["code"].is_string() && error["error"]["message"].is_string());
+    let body = json!({
+        "invitedUserEmailAddress": "ada@fabrikam.com",
+        "inviteRedirectUrl": "https://myapps.microsoft.com",
+        "sendInvitationMessage": false,
+    });
+    let (status, invitation) = invite(body.clone()).await;
+    assert_eq!(status, 201, "{invitation}");
+    assert_eq!(invitation["status"], "PendingAcceptance");
+    assert_eq!(invitation["sendInvitationMessage"], false);
+    assert!(
+        invitation["inviteRedeemUrl"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://")
+    );
+    let id = invitation["invitedUser"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, user) = graph
+        .call(
+            reqwest::Method::GET,
+            &format!("/users/{id}?$select=userPrincipalName,userType,mail,externalUserState"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{user}");
+    assert_eq!(user["userType"], "Guest");
+    assert_eq!(user["mail"], "ada@fabrikam.com");
+    assert_eq!(user["externalUserState"], "PendingAcceptance");
+    let upn = user["userPrincipalName"].as_str().unwrap();
+    assert!(upn.starts_with("ada_fabrikam.com#EXT#@"), "{upn}");
+    // Inviting the same address again invites the same guest.
+    let (status, again) = invite(body).await;
+    assert_eq!(status, 201);
+    assert_eq!(again["invitedUser"]["id"], id.as_str());
+}

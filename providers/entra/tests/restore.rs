@@ -449,3 +449,126 @@ fn delete_group(entra: &RunningEntra, id: &str) {
         t.deleted.remove(id);
     });
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_roles_and_pim_schedules_come_back_with_the_new_role_id() {
+    let entra = emulator()
+        .users(300)
+        .groups(40)
+        .apps(6)
+        .seed(7)
+        .start()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let provider = connect(&entra, SECRET, &dir);
+    let before = snapshot(&provider).await;
+    let used = |role: &Record| {
+        before.iter().any(|r| {
+            r.kind == ROLE_ELIGIBILITY && r.target("role").is_some_and(|t| t.id == role.id)
+        })
+    };
+    let policy = find(&before, CONDITIONAL_ACCESS_POLICY, |p| {
+        p.refs.iter().any(|r| r.kind == ROLE_DEFINITION)
+            && p.refs.iter().all(|r| r.kind != AUTHENTICATION_STRENGTH)
+    })
+    .clone();
+    let in_policy = |role: &Record| policy.refs.iter().any(|r| r.id == role.id);
+    let custom = find(&before, ROLE_DEFINITION, |r| used(r) && in_policy(r)).clone();
+    let demanding = find(&before, CONDITIONAL_ACCESS_POLICY, |p| {
+        p.refs.iter().any(|r| r.kind == AUTHENTICATION_STRENGTH)
+    })
+    .clone();
+    let strength = find(&before, AUTHENTICATION_STRENGTH, |s| {
+        demanding.refs.iter().any(|r| r.id == s.id)
+    })
+    .clone();
+    let changed = find(&before, ROLE_DEFINITION, |r| r.id != custom.id).clone();
+    let built_in =
+        find(&before, ROLE_ELIGIBILITY, |r| r.target("role").is_none()).attrs["roleDefinitionId"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    let active = find(&before, ROLE_ASSIGNMENT_SCHEDULE, |_| true).clone();
+
+    // The incident: the custom role deleted with its eligibilities, every eligibility of a
+    // built-in role removed, a time-bound assignment removed, another custom role changed.
+    entra.with_tenant(|t| {
+        t.role_eligibilities.retain(|_, e| {
+            e["roleDefinitionId"] != custom.id.as_str()
+                && e["roleDefinitionId"] != built_in.as_str()
+        });
+        t.role_assignments
+            .retain(|_, a| a["roleDefinitionId"] != custom.id.as_str());
+        t.role_assignments
+            .remove(&active.id)
+            .expect("the schedule exists");
+        t.role_definitions
+            .remove(&custom.id)
+            .expect("the role exists");
+        t.role_definitions.get_mut(&changed.id).unwrap()["isEnabled"] =
+            serde_json::json!(!changed.attrs["isEnabled"].as_bool().unwrap());
+        // The policy loses the role, the other policy the strength, which is then deleted.
+        let p = t.ca_policies.get_mut(&policy.id).unwrap();
+        p["conditions"]["users"]["includeRoles"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|r| r != custom.id.as_str());
+        t.ca_policies.get_mut(&demanding.id).unwrap()["grantControls"] =
+            serde_json::json!({"operator": "OR", "builtInControls": ["mfa"]});
+        t.strengths
+            .remove(&strength.id)
+            .expect("the strength exists");
+    });
+    let mut ids = Ids::new();
+    let done = restore_pass(&provider, &before, &mut ids).await;
+    assert!(matches!(
+        outcome_of(&done, ROLE_DEFINITION, &custom.key),
+        Outcome::Applied { .. }
+    ));
+    assert!(matches!(
+        outcome_of(&done, ROLE_DEFINITION, &changed.key),
+        Outcome::Applied { .. }
+    ));
+    let after = snapshot(&provider).await;
+    let recreated = find(&after, ROLE_DEFINITION, |r| r.key == custom.key);
+    assert_ne!(
+        recreated.id, custom.id,
+        "a deleted custom role gets a new id"
+    );
+    assert_eq!(recreated.attrs, custom.attrs);
+    for kind in [
+        ROLE_ELIGIBILITY,
+        ROLE_ASSIGNMENT_SCHEDULE,
+        DIRECTORY_ROLE_ASSIGNMENT,
+    ] {
+        let keys = |records: &[Record]| -> BTreeSet<String> {
+            records
+                .iter()
+                .filter(|r| r.kind == kind)
+                .map(|r| r.key.clone())
+                .collect()
+        };
+        assert_eq!(keys(&after), keys(&before), "{kind}");
+    }
+    let eligible = after
+        .iter()
+        .filter(|r| r.kind == ROLE_ELIGIBILITY && r.key.starts_with(&format!("{}|", custom.key)));
+    for e in eligible {
+        assert_eq!(
+            e.attrs["roleDefinitionId"],
+            recreated.id.as_str(),
+            "{}",
+            e.key
+        );
+    }
+    let again = restore_pass(&provider, &before, &mut ids).await;
+    assert!(
+        again.is_empty(),
+        "{:?}",
+        again
+            .iter()
+            .map(|(op, _)| (&op.kind, &op.key))
+            .collect::<Vec<_>>()
+    );
+}

@@ -52,8 +52,24 @@ async fn reads_every_kind_across_pages_and_batches() {
             unit_members,
             t.app_role_assignments.len(),
             t.grants.len(),
-            t.role_assignments.len(),
+            t.role_assignments
+                .values()
+                .filter(|a| a.get("scheduleInfo").is_none())
+                .count(),
             t.named_locations.len(),
+        )
+    });
+    let (custom_roles, eligibilities, scheduled) = entra.with_tenant(|t| {
+        (
+            t.role_definitions
+                .values()
+                .filter(|d| d["isBuiltIn"] == false)
+                .count(),
+            t.role_eligibilities.len(),
+            t.role_assignments
+                .values()
+                .filter(|a| a.get("scheduleInfo").is_some())
+                .count(),
         )
     });
     let (sps, units, members, owners, unit_members, assignments, grants, roles, locations) =
@@ -69,9 +85,25 @@ async fn reads_every_kind_across_pages_and_batches() {
     assert_eq!(counts[APP_ROLE_ASSIGNMENT], assignments);
     assert_eq!(counts[OAUTH2_PERMISSION_GRANT], grants);
     assert_eq!(counts[DIRECTORY_ROLE_ASSIGNMENT], roles);
+    // Custom roles only; most administrators eligible; time-bound active assignments are
+    // schedules, not counted again as role assignments.
+    assert_eq!(counts[ROLE_DEFINITION], custom_roles);
+    assert!(custom_roles >= 2);
+    assert_eq!(counts[ROLE_ELIGIBILITY], eligibilities);
+    assert!(
+        eligibilities > roles,
+        "{eligibilities} eligible, {roles} active"
+    );
+    assert_eq!(counts[ROLE_ASSIGNMENT_SCHEDULE], scheduled);
+    assert!(scheduled >= 1);
+    assert!(records.iter().any(|r| r.kind == ROLE_ELIGIBILITY
+        && r.refs.iter().any(|x| x.kind == ROLE_DEFINITION)
+        && r.refs.iter().any(|x| x.kind == ADMINISTRATIVE_UNIT)));
     assert_eq!(counts[CONDITIONAL_ACCESS_POLICY], 8);
     assert_eq!(counts[NAMED_LOCATION], locations);
     assert_eq!(counts[AUTHENTICATION_METHODS_POLICY], 1);
+    assert_eq!(counts[AUTHORIZATION_POLICY], 1);
+    assert_eq!(counts[AUTHENTICATION_STRENGTH], 2, "custom strengths only");
 
     // 2,100 users at $top=999 take three pages; members and owners went through $batch.
     assert!(entra.requests("GET /users") >= 3, "users read in pages");
@@ -147,6 +179,11 @@ async fn reads_every_kind_across_pages_and_batches() {
         AUTHENTICATION_METHODS_POLICY,
         APPLICATION,
         GROUP_OWNER,
+        ROLE_DEFINITION,
+        ROLE_ELIGIBILITY,
+        ROLE_ASSIGNMENT_SCHEDULE,
+        AUTHORIZATION_POLICY,
+        AUTHENTICATION_STRENGTH,
     ] {
         let record = records.iter().find(|r| r.kind == kind).unwrap();
         let fetched = provider.fetch(kind, &record.key).await.unwrap();

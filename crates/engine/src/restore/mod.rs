@@ -90,6 +90,12 @@ pub enum RestoreError {
         #[source]
         source: iamsnap_provider::ProviderError,
     },
+    #[error("reading what {target} can bring back without re-creating it (its recycle bin)")]
+    BeforePlan {
+        target: String,
+        #[source]
+        source: iamsnap_provider::ProviderError,
+    },
     #[error(transparent)]
     Journal(#[from] JournalError),
     #[error(
@@ -110,7 +116,9 @@ impl crate::error::Classify for RestoreError {
             RestoreError::Compare(_) => None,
             RestoreError::Live(e) => e.exit_status(),
             RestoreError::Snapshot { source, .. } => source.exit_status(),
-            RestoreError::SelfIdentity { source, .. } => source.exit_status(),
+            RestoreError::SelfIdentity { source, .. } | RestoreError::BeforePlan { source, .. } => {
+                source.exit_status()
+            }
             RestoreError::Spill(_) | RestoreError::Denied(_) => {
                 Some(crate::error::ExitStatus::Failure)
             }

@@ -72,6 +72,9 @@ pub(super) struct Sorter<'a> {
     options: &'a PlanOptions,
     /// Objects the plan does not create: (kind, snapshot id) → key.
     refused: BTreeMap<(String, String), String>,
+    /// The creates the connector refuses, as (kind, key, why), in the order they were found:
+    /// what cannot be restored.
+    not_created: Vec<(String, String, String)>,
     ranks: Ranks,
     /// The operations with their records, in the order they were added.
     ops: SpillWriter<PlannedOp>,
@@ -95,6 +98,7 @@ impl<'a> Sorter<'a> {
             connector,
             options,
             refused: BTreeMap::new(),
+            not_created: Vec::new(),
             ranks: Ranks::new(connector.kinds()),
             ops: SpillWriter::new(options.join.spool_dir.as_deref())
                 .map_err(RestoreError::Spill)?,
@@ -114,12 +118,15 @@ impl<'a> Sorter<'a> {
             return Ok(());
         }
         let refused = refusal(&op, self.connector);
-        if refused.is_some()
+        if let Some(reason) = &refused
             && op.action == Action::Create
-            && let Some(id) = &op.snapshot_id
         {
-            self.refused
-                .insert((op.kind.clone(), id.clone()), op.key.clone());
+            if let Some(id) = &op.snapshot_id {
+                self.refused
+                    .insert((op.kind.clone(), id.clone()), op.key.clone());
+            }
+            self.not_created
+                .push((op.kind.clone(), op.key.clone(), reason.clone()));
         }
         let protected = refused.is_none().then(|| self.protects(&mut op)).flatten();
         if protected.is_some() {
@@ -186,6 +193,9 @@ impl<'a> Sorter<'a> {
         let mut segments = Vec::new();
         let mut lost: BTreeMap<(String, String), SpillWriter<String>> = BTreeMap::new();
         let (mut refused, mut skipped) = (self.refused, self.skipped);
+        for (kind, key, reason) in &self.not_created {
+            note(&mut lost, kind, reason, key, dir)?;
+        }
         while let Some(line) = sorted.next_line().map_err(spill)? {
             let at = line.json.parse().map_err(|e| spill(io::Error::other(e)))?;
             let mut op = added.get(at).map_err(spill)?;
@@ -204,6 +214,7 @@ impl<'a> Sorter<'a> {
                 {
                     refused.insert((op.kind.clone(), id.clone()), op.key.clone());
                 }
+                note(&mut lost, &op.kind, DEPENDS, &op.key, dir)?;
                 skipped.push(Skipped {
                     action: op.action,
                     kind: op.kind,
@@ -219,13 +230,7 @@ impl<'a> Sorter<'a> {
                 && let Some(desired) = &op.desired
             {
                 for reason in connector.cannot_restore(desired) {
-                    let keys = match lost.entry((op.kind.clone(), reason)) {
-                        std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
-                        std::collections::btree_map::Entry::Vacant(e) => {
-                            e.insert(SpillWriter::new(dir).map_err(spill)?)
-                        }
-                    };
-                    keys.push(&op.key).map_err(spill)?;
+                    note(&mut lost, &op.kind, &reason, &op.key, dir)?;
                 }
             }
             operations.push(&op).map_err(spill)?;
@@ -235,13 +240,7 @@ impl<'a> Sorter<'a> {
                 "left as it is live to keep {me}, the identity iamsnap runs as, and its rights (see the operations not restored); if the change is intended, make it by hand once the restore is done, signed in as another administrator"
             );
             for (kind, key) in &self.protected {
-                let keys = match lost.entry((kind.clone(), by_hand.clone())) {
-                    std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
-                    std::collections::btree_map::Entry::Vacant(e) => {
-                        e.insert(SpillWriter::new(dir).map_err(spill)?)
-                    }
-                };
-                keys.push(key).map_err(spill)?;
+                note(&mut lost, kind, &by_hand, key, dir)?;
             }
         }
         let mut cannot_restore = Vec::with_capacity(lost.len());
@@ -262,6 +261,27 @@ impl<'a> Sorter<'a> {
         })
     }
 }
+/// What cannot be restored of an operation left out because it needs, directly or through
+/// another one left out, an object the connector refuses to create.
+pub(crate) const DEPENDS: &str = "depends on an object that cannot be re-created (listed here under its own kind, with why): bring that object back first (by hand, or by a restore that can create it), then restore again and this comes back with it";
+
+/// Adds `key` to what cannot be restored of `kind` for `reason`.
+fn note(
+    lost: &mut BTreeMap<(String, String), SpillWriter<String>>,
+    kind: &str,
+    reason: &str,
+    key: &str,
+    dir: Option<&Path>,
+) -> Result<(), RestoreError> {
+    let keys = match lost.entry((kind.to_string(), reason.to_string())) {
+        std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+        std::collections::btree_map::Entry::Vacant(e) => {
+            e.insert(SpillWriter::new(dir).map_err(RestoreError::Spill)?)
+        }
+    };
+    keys.push(&key.to_string()).map_err(RestoreError::Spill)
+}
+
 /// Why the connector will not run `op`, if it will not.
 fn refusal(op: &PlannedOp, connector: &dyn WriteProvider) -> Option<String> {
     let Some(info) = connector.kinds().iter().find(|k| k.name == op.kind) else {

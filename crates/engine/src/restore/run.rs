@@ -90,6 +90,13 @@ pub async fn prepare<'r>(
                 target: request.target.clone(),
                 source,
             })?;
+    target
+        .before_plan()
+        .await
+        .map_err(|source| RestoreError::BeforePlan {
+            target: request.target.clone(),
+            source,
+        })?;
     let before = target.stats().requests;
     let live = read_live(&request.target, target, &options.join).await?;
     let apply_options = ApplyOptions {

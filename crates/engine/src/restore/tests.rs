@@ -423,6 +423,28 @@ fn what_the_connector_refuses_is_skipped_with_what_needs_it() {
                 "Create t.membership Engineering/grace: it needs t.group Engineering, which the restore does not create",
             ]
         );
+        // The object and what needs it are what cannot be restored, each under its kind.
+        let cannot: Vec<(String, String, Vec<String>)> = plan
+            .cannot_restore
+            .iter()
+            .map(|c| (c.kind.clone(), c.reason.clone(), c.keys.to_vec().unwrap()))
+            .collect();
+        assert!(
+            cannot.contains(&(
+                "t.group".into(),
+                "it belongs to an app".into(),
+                vec!["Engineering".into()]
+            )),
+            "{cannot:?}"
+        );
+        assert!(
+            cannot.contains(&(
+                "t.membership".into(),
+                super::order::DEPENDS.into(),
+                vec!["Engineering/ada".into(), "Engineering/grace".into()]
+            )),
+            "{cannot:?}"
+        );
         let report = restore(&snapshot(), &live, &store, &PlanOptions::default())
             .await
             .unwrap();

@@ -120,12 +120,19 @@ pub(crate) async fn record(
             Ok(Some(records::service_principal(&sp, &index)))
         }
         GROUP_MEMBER | GROUP_OWNER | ADMINISTRATIVE_UNIT_MEMBER => link(client, kind, key).await,
-        CONDITIONAL_ACCESS_POLICY => Ok(client
-            .all("/identity/conditionalAccess/policies")
+        CONDITIONAL_ACCESS_POLICY => conditional_access(client, key).await,
+        AUTHORIZATION_POLICY => {
+            let v = client
+                .get(&client.url("/policies/authorizationPolicy"))
+                .await?;
+            Ok(Some(records::authorization_policy(&v)))
+        }
+        AUTHENTICATION_STRENGTH => Ok(client
+            .all("/policies/authenticationStrengthPolicies")
             .await?
             .iter()
-            .find(|p| p["displayName"] == key)
-            .map(records::conditional_access_policy)),
+            .filter_map(crate::ca::strength)
+            .find(|r| r.key == key)),
         NAMED_LOCATION => Ok(client
             .all("/identity/conditionalAccess/namedLocations")
             .await?
@@ -148,23 +155,14 @@ pub(crate) async fn record(
                 .filter_map(|g| records::grant(g, &index))
                 .find(|r| r.key == key))
         }
-        DIRECTORY_ROLE_ASSIGNMENT => {
-            let all = client
-                .all("/roleManagement/directory/roleAssignments")
-                .await?;
-            let mut index = index_of(client, &all, &["principalId"]).await?;
-            for unit in client
-                .all("/administrativeUnits?$top=999&$select=id,displayName")
-                .await?
-            {
-                index.add(ADMINISTRATIVE_UNIT, &unit);
-            }
-            let roles = role_names(client).await?;
-            Ok(all
-                .iter()
-                .filter_map(|a| records::role_assignment(a, &index, &roles))
-                .find(|r| r.key == key))
+        DIRECTORY_ROLE_ASSIGNMENT | ROLE_ELIGIBILITY | ROLE_ASSIGNMENT_SCHEDULE => {
+            role_schedule(client, kind, key).await
         }
+        ROLE_DEFINITION => Ok(super::definitions(client)
+            .await?
+            .iter()
+            .filter_map(crate::roles::definition)
+            .find(|r| r.key == key)),
         _ => Err(ProviderError::Unsupported {
             kind: kind.to_string(),
             key: key.to_string(),
@@ -172,6 +170,139 @@ pub(crate) async fn record(
             reason: "not a kind of the entra connector".into(),
         }),
     }
+}
+
+/// The conditional access policy named `key`, with refs to what it names as the snapshot
+/// makes them: the users, groups and service principals it names read by id, its
+/// applications by application id, and every named location, strength and role.
+async fn conditional_access(
+    client: &GraphClient,
+    key: &str,
+) -> Result<Option<Record>, ProviderError> {
+    use crate::ca;
+    let Some(policy) = client
+        .all("/identity/conditionalAccess/policies")
+        .await?
+        .into_iter()
+        .find(|p| p["displayName"] == key)
+    else {
+        return Ok(None);
+    };
+    let named = |section: &str, fields: &[&str]| -> Vec<String> {
+        fields
+            .iter()
+            .flat_map(|f| {
+                policy["conditions"][section][*f]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect()
+    };
+    let people: Vec<Value> = named(
+        "users",
+        &[
+            "includeUsers",
+            "excludeUsers",
+            "includeGroups",
+            "excludeGroups",
+        ],
+    )
+    .into_iter()
+    .map(|id| json!({ "id": id }))
+    .collect();
+    let mut index = index_of(client, &people, &["id"]).await?;
+    for app_id in named(
+        "applications",
+        &["includeApplications", "excludeApplications"],
+    )
+    .iter()
+    .filter(|a| a.len() == 36)
+    {
+        let url = client.url(&format!(
+            "/applications?$filter={}&$select=id,appId,displayName",
+            eq("appId", app_id)
+        ));
+        for app in client.page(&url).await?.0 {
+            index.add(APPLICATION, &app);
+        }
+    }
+    let locations = client
+        .all("/identity/conditionalAccess/namedLocations")
+        .await?
+        .iter()
+        .map(|l| id_of(l).to_string())
+        .collect();
+    let strengths = client
+        .all("/policies/authenticationStrengthPolicies")
+        .await?
+        .iter()
+        .filter_map(ca::strength)
+        .map(|r| r.id)
+        .collect();
+    let roles = role_names(client).await?;
+    let known = ca::Known {
+        index: &index,
+        locations: &locations,
+        strengths: &strengths,
+        roles: &roles,
+    };
+    Ok(Some(ca::conditional_access_policy(&policy, &known)))
+}
+
+/// The role assignment, eligibility or time-bound assignment schedule keyed `key`, read as
+/// the snapshot reads them.
+async fn role_schedule(
+    client: &GraphClient,
+    kind: &str,
+    key: &str,
+) -> Result<Option<Record>, ProviderError> {
+    use crate::roles;
+    let path = match kind {
+        ROLE_ELIGIBILITY => "/roleManagement/directory/roleEligibilitySchedules",
+        _ => "/roleManagement/directory/roleAssignmentSchedules",
+    };
+    let schedules = client.all(path).await?;
+    let all = if kind == DIRECTORY_ROLE_ASSIGNMENT {
+        let scheduled = roles::scheduled(&schedules);
+        client
+            .all("/roleManagement/directory/roleAssignments")
+            .await?
+            .into_iter()
+            .filter(|a| !scheduled.contains(&roles::triple(a)))
+            .collect()
+    } else {
+        schedules
+            .into_iter()
+            .filter(|s| match kind {
+                ROLE_ELIGIBILITY => roles::direct(s),
+                _ => roles::time_bound(s),
+            })
+            .collect::<Vec<Value>>()
+    };
+    let mut index = index_of(client, &all, &["principalId"]).await?;
+    if all.iter().any(|a| {
+        a["directoryScopeId"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("/administrativeUnits/"))
+    }) {
+        for unit in client
+            .all("/administrativeUnits?$top=999&$select=id,displayName")
+            .await?
+        {
+            index.add(ADMINISTRATIVE_UNIT, &unit);
+        }
+    }
+    let names = role_names(client).await?;
+    Ok(all
+        .iter()
+        .filter_map(|a| match kind {
+            DIRECTORY_ROLE_ASSIGNMENT => records::role_assignment(a, &index, &names),
+            ROLE_ELIGIBILITY => roles::schedule(ROLE_ELIGIBILITY, a, &index, &names),
+            _ => roles::schedule(ROLE_ASSIGNMENT_SCHEDULE, a, &index, &names),
+        })
+        .find(|r| r.key == key))
 }
 
 /// An index of the directory objects that `fields` of `items` name, read with
@@ -274,6 +405,20 @@ async fn app_role_assignment(
         .iter()
         .filter_map(|a| records::app_role_assignment(a, &index))
         .find(|r| r.key == key))
+}
+
+/// The ids of the guest users in the recycle bin (`directory/deletedItems`), all pages read.
+pub(crate) async fn recycled_guests(
+    client: &GraphClient,
+) -> Result<std::collections::HashSet<String>, ProviderError> {
+    let users = client
+        .all("/directory/deletedItems/microsoft.graph.user?$select=id,userType&$top=999")
+        .await?;
+    Ok(users
+        .iter()
+        .filter(|u| u["userType"] == "Guest")
+        .map(|u| records::id_of(u).to_string())
+        .collect())
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 pub(crate) mod fetch;
 pub(crate) mod me;
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -15,9 +15,11 @@ use futures::stream::FuturesOrdered;
 use iamsnap_provider::{ProviderError, Record, RecordSink};
 use serde_json::Value;
 
+use crate::ca;
 use crate::client::{GraphClient, MAX_BATCH};
 use crate::kinds::*;
 use crate::records::{self, Index, MEMBER_SELECT, id_of, select};
+use crate::roles::{self, Roles};
 
 /// Per-object lists sent through `$batch` before their records are written: bounds memory on
 /// large tenants while keeping enough batches in flight.
@@ -34,6 +36,14 @@ pub(crate) async fn healthcheck(client: &GraphClient) -> Result<(), ProviderErro
 pub(crate) struct Snapshot<'a> {
     pub client: &'a GraphClient,
     pub sink: RecordSink,
+}
+
+/// What [`Snapshot::policies`] read for the reads that need every object.
+struct Policies {
+    policies: Vec<Value>,
+    locations: HashSet<String>,
+    strengths: HashSet<String>,
+    definitions: Vec<Value>,
 }
 
 /// A group or unit whose members are read afterwards.
@@ -64,12 +74,14 @@ impl Snapshot<'_> {
             let ((), ()) = futures::try_join!(users, self.applications(&index))?;
             self.service_principals(&index).await
         };
-        let ((), sps, ()) = futures::try_join!(links, sps, self.policies())?;
+        let ((), sps, policies) = futures::try_join!(links, sps, self.policies())?;
         let index = index.into_inner().unwrap_or_else(|e| e.into_inner());
+        let roles = Roles::from_definitions(&policies.definitions);
         futures::try_join!(
             self.app_role_assignments(&sps, &index),
             self.grants(&index),
-            self.role_assignments(&index),
+            self.roles(&index, &roles, &policies.definitions),
+            self.conditional_access(&index, &roles, &policies),
         )?;
         Ok(())
     }
@@ -209,21 +221,70 @@ impl Snapshot<'_> {
         Ok(ids)
     }
 
-    async fn policies(&self) -> Result<(), ProviderError> {
-        self.each_item("/identity/conditionalAccess/policies", |v| {
-            Some(records::conditional_access_policy(v))
-        })
-        .await?;
-        self.each_item("/identity/conditionalAccess/namedLocations", |v| {
+    /// Named locations, custom authentication strengths, the authentication methods policy and
+    /// role definitions, emitted or kept as they come; conditional access policies are kept
+    /// for [`Self::conditional_access`], which needs every object they may name.
+    async fn policies(&self) -> Result<Policies, ProviderError> {
+        let mut locations = HashSet::new();
+        let locations_read = self.each_item("/identity/conditionalAccess/namedLocations", |v| {
+            locations.insert(id_of(v).to_string());
             Some(records::simple(NAMED_LOCATION, v))
+        });
+        let mut strengths = HashSet::new();
+        let strengths_read = self.each_item("/policies/authenticationStrengthPolicies", |v| {
+            let r = ca::strength(v)?;
+            strengths.insert(r.id.clone());
+            Some(r)
+        });
+        let methods = async {
+            let policy = self
+                .client
+                .get(&self.client.url("/policies/authenticationMethodsPolicy"))
+                .await?;
+            self.emit(records::authentication_methods_policy(&policy))
+                .await?;
+            let policy = self
+                .client
+                .get(&self.client.url("/policies/authorizationPolicy"))
+                .await?;
+            self.emit(records::authorization_policy(&policy)).await
+        };
+        let (policies, definitions, (), (), ()) = futures::try_join!(
+            self.client.all("/identity/conditionalAccess/policies"),
+            definitions(self.client),
+            locations_read,
+            strengths_read,
+            methods,
+        )?;
+        Ok(Policies {
+            policies,
+            locations,
+            strengths,
+            definitions,
         })
-        .await?;
-        let policy = self
-            .client
-            .get(&self.client.url("/policies/authenticationMethodsPolicy"))
-            .await?;
-        self.emit(records::authentication_methods_policy(&policy))
-            .await
+    }
+
+    async fn conditional_access(
+        &self,
+        index: &Index,
+        roles: &Roles,
+        p: &Policies,
+    ) -> Result<(), ProviderError> {
+        let known = ca::Known {
+            index,
+            locations: &p.locations,
+            strengths: &p.strengths,
+            roles,
+        };
+        for v in &p.policies {
+            let record = ca::conditional_access_policy(v, &known);
+            let unknown = ca::unknown_ids(&record, |id| roles.0.get(id).is_none_or(|r| r.built_in));
+            if !unknown.is_empty() {
+                tracing::warn!(policy = %record.key, ids = ?unknown, "the policy names ids that match nothing the snapshot holds; they are kept as they are");
+            }
+            self.emit(record).await?;
+        }
+        Ok(())
     }
 
     /// Members and owners of groups (members of dynamic groups left out: their rule decides)
@@ -337,37 +398,67 @@ impl Snapshot<'_> {
         Ok(())
     }
 
-    async fn role_assignments(&self, index: &Index) -> Result<(), ProviderError> {
-        let roles = role_names(self.client).await?;
-        for v in self
-            .client
-            .all("/roleManagement/directory/roleAssignments")
-            .await?
-        {
-            match records::role_assignment(&v, index, &roles) {
+    /// Custom role definitions, PIM eligibilities, time-bound active assignments and
+    /// permanent role assignments: four collections, the last three read together once the
+    /// roles are known. A role assignment that a time-bound schedule instantiates is that
+    /// schedule's, not a record of its own.
+    async fn roles(
+        &self,
+        index: &Index,
+        roles: &Roles,
+        definitions: &[Value],
+    ) -> Result<(), ProviderError> {
+        for v in definitions {
+            if let Some(r) = roles::definition(v) {
+                self.emit(r).await?;
+            }
+        }
+        let (eligible, active, assigned) = futures::try_join!(
+            self.client
+                .all("/roleManagement/directory/roleEligibilitySchedules"),
+            self.client
+                .all("/roleManagement/directory/roleAssignmentSchedules"),
+            self.client.all("/roleManagement/directory/roleAssignments"),
+        )?;
+        for v in eligible.iter().filter(|v| roles::direct(v)) {
+            match roles::schedule(ROLE_ELIGIBILITY, v, index, roles) {
                 Some(r) => self.emit(r).await?,
-                None => orphan(DIRECTORY_ROLE_ASSIGNMENT, &v),
+                None => orphan(ROLE_ELIGIBILITY, v),
+            }
+        }
+        for v in active.iter().filter(|v| roles::time_bound(v)) {
+            match roles::schedule(ROLE_ASSIGNMENT_SCHEDULE, v, index, roles) {
+                Some(r) => self.emit(r).await?,
+                None => orphan(ROLE_ASSIGNMENT_SCHEDULE, v),
+            }
+        }
+        let scheduled = roles::scheduled(&active);
+        for v in assigned
+            .iter()
+            .filter(|v| !scheduled.contains(&roles::triple(v)))
+        {
+            match records::role_assignment(v, index, roles) {
+                Some(r) => self.emit(r).await?,
+                None => orphan(DIRECTORY_ROLE_ASSIGNMENT, v),
             }
         }
         Ok(())
     }
 }
 
-/// Role definition ids → names.
-pub(crate) async fn role_names(
-    client: &GraphClient,
-) -> Result<HashMap<String, String>, ProviderError> {
-    Ok(client
-        .all("/roleManagement/directory/roleDefinitions?$select=id,displayName")
-        .await?
-        .iter()
-        .map(|d| {
-            (
-                id_of(d).to_string(),
-                d["displayName"].as_str().unwrap_or_default().to_string(),
-            )
-        })
-        .collect())
+/// Every role definition, built-in and custom.
+pub(crate) async fn definitions(client: &GraphClient) -> Result<Vec<Value>, ProviderError> {
+    client
+        .all(&format!(
+            "/roleManagement/directory/roleDefinitions?$select={}",
+            roles::DEFINITION_SELECT
+        ))
+        .await
+}
+
+/// Role definition ids → roles.
+pub(crate) async fn role_names(client: &GraphClient) -> Result<Roles, ProviderError> {
+    Ok(Roles::from_definitions(&definitions(client).await?))
 }
 
 /// An assignment whose principal or resource the snapshot did not read (a kind iamsnap does not

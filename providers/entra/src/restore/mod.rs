@@ -9,6 +9,9 @@
 mod links;
 mod objects;
 mod policies;
+mod roles;
+
+pub(crate) use roles::expired;
 
 use iamsnap_provider::{Action, IdMap, Operation, Outcome, ProviderError, Record, SelfIdentity};
 use serde_json::{Map, Value};
@@ -20,6 +23,8 @@ pub(crate) struct Restore<'a> {
     pub client: &'a GraphClient,
     pub ids: &'a dyn IdMap,
     pub restore_policy_state: bool,
+    /// Where re-invited guests land, when guest users deleted for good are invited again.
+    pub invite_redirect_url: Option<&'a str>,
 }
 
 impl Restore<'_> {
@@ -60,6 +65,23 @@ impl Restore<'_> {
             (CONDITIONAL_ACCESS_POLICY | NAMED_LOCATION, Action::Delete) => {
                 self.delete_policy(&record).await
             }
+            (AUTHORIZATION_POLICY, Action::Create | Action::Update) => {
+                self.authorization(&record).await
+            }
+            (AUTHENTICATION_STRENGTH, Action::Create | Action::Update) => {
+                self.save_strength(&record).await
+            }
+            (AUTHENTICATION_STRENGTH, Action::Delete) => self.delete_strength(&record).await,
+            (ROLE_DEFINITION, Action::Create | Action::Update) => {
+                self.save_definition(&record).await
+            }
+            (ROLE_DEFINITION, Action::Delete) => self.delete_definition(&record).await,
+            (ROLE_ELIGIBILITY | ROLE_ASSIGNMENT_SCHEDULE, Action::Create | Action::Update) => {
+                self.save_schedule(&record).await
+            }
+            (ROLE_ELIGIBILITY | ROLE_ASSIGNMENT_SCHEDULE, Action::Delete) => {
+                self.remove_schedule(&record).await
+            }
             (AUTHENTICATION_METHODS_POLICY, Action::Create | Action::Update) => {
                 self.authentication_methods(&record).await
             }
@@ -91,6 +113,13 @@ impl Restore<'_> {
     pub(crate) fn live(&self, record: &Record) -> Record {
         iamsnap_provider::to_live(record, self.ids)
     }
+}
+
+pub(crate) use crate::kinds::GUEST_GONE;
+
+/// Whether `record` is a guest user (one invited from another organisation).
+pub(crate) fn is_guest(record: &Record) -> bool {
+    record.kind == USER && record.attrs["userType"] == "Guest"
 }
 
 pub(crate) fn precondition(record: &Record, message: &str) -> ProviderError {
@@ -216,7 +245,11 @@ fn unified(group: &Record) -> bool {
 /// What restoring `record` cannot give back, for the restore report (which lists the keys of
 /// the records sharing a reason): the kind's notes, narrowed to the record, and each
 /// application credential by name.
-pub(crate) fn cannot_restore(record: &Record, restore_policy_state: bool) -> Vec<String> {
+pub(crate) fn cannot_restore(
+    record: &Record,
+    restore_policy_state: bool,
+    invite_guests: bool,
+) -> Vec<String> {
     let notes = KINDS
         .iter()
         .find(|k| k.name == record.kind)
@@ -225,7 +258,10 @@ pub(crate) fn cannot_restore(record: &Record, restore_policy_state: bool) -> Vec
     let mut out: Vec<String> = notes
         .iter()
         .filter(|note| match record.kind.as_str() {
-            USER if note.starts_with("guest users") => record.attrs["userType"] == "Guest",
+            // Said of the guest the plan leaves out (`refuses`), with what needs it.
+            USER if **note == GUEST_GONE => false,
+            USER if **note == GUEST_REINVITED => invite_guests && is_guest(record),
+            ROLE_ELIGIBILITY | ROLE_ASSIGNMENT_SCHEDULE => **note != SCHEDULE_EXPIRED,
             USER if note.starts_with("users synchronised") => {
                 record.attrs["onPremisesSyncEnabled"] == true
             }
@@ -234,6 +270,8 @@ pub(crate) fn cannot_restore(record: &Record, restore_policy_state: bool) -> Vec
             GROUP_MEMBER => record.target("member").is_some_and(|m| m.kind == DEVICE),
             SERVICE_PRINCIPAL => record.target("application").is_none(),
             APPLICATION => **note != APP_SECRETS,
+            // Said with the ids, below.
+            CONDITIONAL_ACCESS_POLICY if **note == CA_UNKNOWN_IDS => false,
             CONDITIONAL_ACCESS_POLICY => {
                 **note != CA_REPORT_ONLY
                     || (record.attrs["state"] == "enabled" && !restore_policy_state)
@@ -242,6 +280,14 @@ pub(crate) fn cannot_restore(record: &Record, restore_policy_state: bool) -> Vec
         })
         .map(|note| note.to_string())
         .collect();
+    if record.kind == CONDITIONAL_ACCESS_POLICY {
+        // Roles without a ref are built in (the same in every tenant), or custom ones the
+        // snapshot does not hold: only the read can tell, and it warns of the latter.
+        let unknown = crate::ca::unknown_ids(record, |_| true);
+        if !unknown.is_empty() {
+            out.push(format!("{CA_UNKNOWN_IDS}: {}", unknown.join(", ")));
+        }
+    }
     if record.kind == APPLICATION {
         for (field, what) in [
             ("passwordCredentials", "client secret"),

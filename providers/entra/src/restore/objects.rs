@@ -57,9 +57,14 @@ impl Restore<'_> {
         }
         let body = self.create_body(record).await?;
         let Some(body) = body else {
-            return Ok(Outcome::Skipped {
-                reason: "a guest user gone for good must be invited again (Invitation Manager); iamsnap does not send invitations".into(),
-            });
+            return match self.invite_redirect_url {
+                Some(redirect) => self.invite(record, redirect).await,
+                // Purged between the plan and now: the plan left it in, thinking it in the
+                // recycle bin.
+                None => Ok(Outcome::Skipped {
+                    reason: super::GUEST_GONE.into(),
+                }),
+            };
         };
         let collection = collection(&record.kind);
         let created = self
@@ -82,6 +87,47 @@ impl Restore<'_> {
         // What creation cannot set in one go: rewritten identifier URIs, service principal
         // settings.
         self.update_object(record, &live).await?;
+        Ok(Outcome::Applied { id })
+    }
+
+    /// Invites the guest user `record` again without mailing them (`POST /invitations`), which
+    /// creates its user object, then brings that user to the snapshot's properties (its
+    /// userPrincipalName included). The guest redeems the invitation before signing in.
+    async fn invite(&self, record: &Record, redirect: &str) -> Result<Outcome, ProviderError> {
+        let email = guest_email(record).ok_or_else(|| {
+            precondition(
+                record,
+                "the guest has no mail address to invite (mail, otherMails and userPrincipalName name none); invite them by hand",
+            )
+        })?;
+        let body = json!({
+            "invitedUserEmailAddress": email,
+            "invitedUserDisplayName": record.attrs["displayName"],
+            "invitedUserType": "Guest",
+            "inviteRedirectUrl": redirect,
+            "sendInvitationMessage": false,
+        });
+        let url = self.client.url("/invitations");
+        let invitation = self
+            .client
+            .send(Method::POST, &url, Some(&body))
+            .await?
+            .unwrap_or(Value::Null);
+        let id = invitation["invitedUser"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        if id.is_empty() {
+            return Err(ProviderError::Decode {
+                url: url.to_string(),
+                message: "the invitation names no invited user".into(),
+            });
+        }
+        let live = fetch::object(self.client, USER, &id)
+            .await?
+            .ok_or_else(|| precondition(record, "the invited guest user cannot be read back"))?;
+        self.update_object(record, &live).await?;
+        tracing::info!(key = %record.key, id = %id, "guest user invited again; it must redeem the invitation");
         Ok(Outcome::Applied { id })
     }
 
@@ -202,6 +248,22 @@ impl Restore<'_> {
     }
 }
 
+/// The address a guest user was invited at: its mail, another mail, or the one its
+/// `#EXT#` userPrincipalName spells (`ada_fabrikam.com#EXT#@contoso.onmicrosoft.com`).
+fn guest_email(record: &Record) -> Option<String> {
+    let attrs = &record.attrs;
+    let given = attrs["mail"]
+        .as_str()
+        .or_else(|| attrs["otherMails"].get(0).and_then(Value::as_str))
+        .filter(|m| m.contains('@'));
+    if let Some(mail) = given {
+        return Some(mail.to_string());
+    }
+    let (local, _) = record.key.split_once("#EXT#")?;
+    let (name, domain) = local.rsplit_once('_')?;
+    (!name.is_empty() && !domain.is_empty()).then(|| format!("{name}@{domain}"))
+}
+
 /// A random password meeting Entra's complexity rules. It is sent once and never kept or
 /// shown: the user (or an administrator) resets it.
 fn temporary_password() -> String {
@@ -211,4 +273,32 @@ fn temporary_password() -> String {
         .map(char::from)
         .collect();
     format!("Rst-{random}-9a!")
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn email(key: &str, attrs: Value) -> Option<String> {
+        guest_email(&Record::new(USER, "1", key, attrs, vec![]))
+    }
+
+    #[test]
+    fn a_guest_is_invited_at_its_mail_or_the_address_its_upn_spells() {
+        let upn = "ada_fabrikam.com#EXT#@contoso.onmicrosoft.com";
+        assert_eq!(
+            email(upn, json!({"mail": "ada@fabrikam.com"})).as_deref(),
+            Some("ada@fabrikam.com")
+        );
+        let other = json!({"mail": null, "otherMails": ["a.l@fabrikam.com"]});
+        assert_eq!(email(upn, other).as_deref(), Some("a.l@fabrikam.com"));
+        let spelled = "ada_lovelace_fabrikam.com#EXT#@contoso.onmicrosoft.com";
+        assert_eq!(
+            email(spelled, json!({"mail": null})).as_deref(),
+            Some("ada_lovelace@fabrikam.com")
+        );
+        assert_eq!(email("ada@contoso.com", json!({})), None);
+    }
 }

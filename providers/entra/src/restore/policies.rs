@@ -36,8 +36,39 @@ impl Restore<'_> {
         }
     }
 
+    /// `record` naming the application (client) ids its applications have live: a
+    /// re-created application has a new one, found through its ref (already the live object
+    /// id).
+    async fn live_app_ids(&self, record: &Record) -> Result<Record, ProviderError> {
+        let mut record = record.clone();
+        for r in record.refs.clone() {
+            let Some(old) = r.rel.strip_prefix(crate::ca::APP_REF) else {
+                continue;
+            };
+            let url = self.client.url(&format!(
+                "/applications/{}?$select=appId",
+                fetch::segment(&r.id)
+            ));
+            let Some(app) = self.client.get_opt(&url).await? else {
+                continue;
+            };
+            let new = app["appId"].as_str().unwrap_or_default();
+            if !new.is_empty() && new != old {
+                for field in ["includeApplications", "excludeApplications"] {
+                    super::rewrite_within(
+                        &mut record.attrs["conditions"]["applications"][field],
+                        old,
+                        new,
+                    );
+                }
+            }
+        }
+        Ok(record)
+    }
+
     /// Creates or updates a conditional access policy or named location by display name.
     pub(super) async fn save_policy(&self, record: &Record) -> Result<Outcome, ProviderError> {
+        let record = &self.live_app_ids(record).await?;
         let path = Self::policy_path(&record.kind);
         let live = self
             .client
@@ -188,6 +219,111 @@ fn named_location_type(attrs: &Value) -> &'static str {
         "#microsoft.graph.ipNamedLocation"
     } else {
         "#microsoft.graph.countryNamedLocation"
+    }
+}
+
+const STRENGTHS: &str = "/policies/authenticationStrengthPolicies";
+
+impl Restore<'_> {
+    async fn live_strength(&self, record: &Record) -> Result<Option<Value>, ProviderError> {
+        Ok(self
+            .client
+            .all(STRENGTHS)
+            .await?
+            .into_iter()
+            .find(|s| s["displayName"] == record.key.as_str()))
+    }
+
+    /// Creates a custom authentication strength, or brings a live one to the snapshot's name,
+    /// description (`PATCH`) and combinations (`updateAllowedCombinations`).
+    pub(super) async fn save_strength(&self, record: &Record) -> Result<Outcome, ProviderError> {
+        let desired = &record.attrs;
+        let Some(live) = self.live_strength(record).await? else {
+            let body = serde_json::json!({"displayName": desired["displayName"],
+                "description": desired["description"], "allowedCombinations": desired["allowedCombinations"]});
+            let created = self
+                .client
+                .send(Method::POST, &self.client.url(STRENGTHS), Some(&body))
+                .await?
+                .unwrap_or(Value::Null);
+            return Ok(Outcome::Applied {
+                id: id_of(&created).to_string(),
+            });
+        };
+        let id = id_of(&live).to_string();
+        let Some(current) = crate::ca::strength(&live) else {
+            return Err(super::precondition(
+                record,
+                "a built-in authentication strength has this name: rename the custom one, or restore it by hand",
+            ));
+        };
+        let mut changed = false;
+        let patch: Map<String, Value> = ["displayName", "description"]
+            .iter()
+            .filter(|f| current.attrs[**f] != desired[**f])
+            .map(|f| (f.to_string(), desired[*f].clone()))
+            .collect();
+        if !patch.is_empty() {
+            let url = self.client.url(&format!("{STRENGTHS}/{id}"));
+            self.client
+                .send(Method::PATCH, &url, Some(&Value::Object(patch)))
+                .await?;
+            changed = true;
+        }
+        if current.attrs["allowedCombinations"] != desired["allowedCombinations"] {
+            let url = self
+                .client
+                .url(&format!("{STRENGTHS}/{id}/updateAllowedCombinations"));
+            let body = serde_json::json!({"allowedCombinations": desired["allowedCombinations"]});
+            self.client.send(Method::POST, &url, Some(&body)).await?;
+            changed = true;
+        }
+        Ok(if changed {
+            Outcome::Applied { id }
+        } else {
+            Outcome::AlreadyDone { id }
+        })
+    }
+
+    pub(super) async fn delete_strength(&self, record: &Record) -> Result<Outcome, ProviderError> {
+        let Some(live) = self.live_strength(record).await? else {
+            return Ok(Outcome::AlreadyDone {
+                id: record.id.clone(),
+            });
+        };
+        let id = id_of(&live).to_string();
+        let url = self.client.url(&format!("{STRENGTHS}/{id}"));
+        match self.client.send(Method::DELETE, &url, None).await {
+            Ok(_) => Ok(Outcome::Applied { id }),
+            Err(e) if status_of(&e) == Some(404) => Ok(Outcome::AlreadyDone { id }),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl Restore<'_> {
+    /// Brings the tenant's authorization policy to the snapshot's settings: one `PATCH` of
+    /// the properties that differ (a complex one, such as the default user role's
+    /// permissions, sent whole).
+    pub(super) async fn authorization(&self, record: &Record) -> Result<Outcome, ProviderError> {
+        let url = self.client.url("/policies/authorizationPolicy");
+        let live = self.client.get(&url).await?;
+        let patch: Map<String, Value> = record
+            .attrs
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, v)| !same(v, &live[k.as_str()]))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let id = records::AUTHORIZATION_POLICY_KEY.to_string();
+        if patch.is_empty() {
+            return Ok(Outcome::AlreadyDone { id });
+        }
+        self.client
+            .send(Method::PATCH, &url, Some(&Value::Object(patch)))
+            .await?;
+        Ok(Outcome::Applied { id })
     }
 }
 

@@ -21,9 +21,12 @@
 //! members of dynamic groups are what the rule evaluated to, but rules are not re-evaluated.
 
 mod api;
+mod authz;
 mod model;
 mod read;
+mod roles;
 mod seed;
+mod strengths;
 mod token;
 mod write;
 

@@ -78,8 +78,16 @@ pub struct Tenant {
     pub app_role_assignments: BTreeMap<String, Value>,
     pub grants: BTreeMap<String, Value>,
     pub role_definitions: BTreeMap<String, Value>,
+    /// Active directory role assignments; those made through a schedule request keep its
+    /// `scheduleInfo` (see `roles`).
     pub role_assignments: BTreeMap<String, Value>,
+    /// PIM eligibility schedules.
+    pub role_eligibilities: BTreeMap<String, Value>,
     pub ca_policies: BTreeMap<String, Value>,
+    /// The tenant's authorization policy.
+    pub authorization_policy: Value,
+    /// Authentication strengths, built-in and custom.
+    pub strengths: BTreeMap<String, Value>,
     pub named_locations: BTreeMap<String, Value>,
     pub authentication_methods_policy: Value,
     /// Multi-tenant applications published elsewhere (Microsoft Graph…): appId → name and roles.
@@ -101,7 +109,10 @@ impl Tenant {
             grants: BTreeMap::new(),
             role_definitions: BTreeMap::new(),
             role_assignments: BTreeMap::new(),
+            role_eligibilities: BTreeMap::new(),
             ca_policies: BTreeMap::new(),
+            strengths: BTreeMap::new(),
+            authorization_policy: super::authz::default_policy(),
             named_locations: BTreeMap::new(),
             authentication_methods_policy: Value::Null,
             external_apps: BTreeMap::new(),
@@ -227,6 +238,10 @@ impl Tenant {
         drain(&mut self.role_assignments, |v| touches(v, &["principalId"]))
             .into_iter()
             .for_each(|v| links.push(Link::RoleAssignment(v)));
+        // Eligibilities end with their principal; the recycle bin does not give them back.
+        drain(&mut self.role_eligibilities, |v| {
+            touches(v, &["principalId"])
+        });
         if Tenant::soft_deletes(collection, &object) {
             object["deletedDateTime"] = Value::String(now());
             self.deleted.insert(

@@ -36,6 +36,14 @@ const MAX_TOP: usize = 999;
 pub(crate) fn get(t: &Tenant, req: &GraphRequest) -> GraphResult {
     let seg = req.segments();
     let s: Vec<&str> = seg.iter().map(String::as_str).collect();
+    if let Some(answer) = super::roles::get(t, req, &s) {
+        return answer;
+    }
+    if let Some(answer) =
+        super::strengths::get(t, req, &s).or_else(|| super::authz::get(t, req, &s))
+    {
+        return answer;
+    }
     match s.as_slice() {
         [c] if is_collection(c) => list_objects(t, req, c),
         [c, id] if is_collection(c) => single(t, req, c, id),
@@ -336,7 +344,7 @@ fn assignments(t: &Tenant, req: &GraphRequest, field: &str, id: &str) -> GraphRe
     list_values(t, req, items, "appRoleAssignments")
 }
 
-fn list_map<'a>(
+pub(crate) fn list_map<'a>(
     t: &Tenant,
     req: &GraphRequest,
     items: impl Iterator<Item = (&'a String, &'a Value)>,
@@ -367,7 +375,7 @@ fn list_values(
     Ok(page(&t.base, req, context, values, last.as_deref()))
 }
 
-fn one(t: &Tenant, req: &GraphRequest, item: Option<&Value>, id: &str) -> GraphResult {
+pub(crate) fn one(t: &Tenant, req: &GraphRequest, item: Option<&Value>, id: &str) -> GraphResult {
     let item = item.ok_or_else(|| GraphError::not_found(id))?;
     let selected = select(&req.query);
     let Some(mut v) = projected(item, selected.as_deref(), None) else {

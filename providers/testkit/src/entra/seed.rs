@@ -154,7 +154,141 @@ pub(crate) fn seed(spec: &SeedSpec) -> Tenant {
     let sps = seed_apps(&mut t, &mut rng, spec.apps, &users, &groups, &graph_sp);
     seed_roles_and_units(&mut t, &mut rng, spec, &users, &groups, &sps);
     seed_policies(&mut t, &mut rng, spec.policies, &users, &groups);
+    // A generator of its own: what came before is seeded as it always was.
+    let mut pim = StdRng::seed_from_u64(spec.seed ^ 0x5eed_0001);
+    seed_privileged_access(&mut t, &mut pim, &users);
+    super::strengths::seed(&mut t, !users.is_empty());
     t
+}
+
+/// Custom roles a tenant defines for its own helpdesk and app owners.
+pub(crate) const CUSTOM_ROLES: [(&str, &[&str]); 3] = [
+    (
+        "Contoso Helpdesk Tier 1",
+        &[
+            "microsoft.directory/users/password/update",
+            "microsoft.directory/users/basic/update",
+        ],
+    ),
+    (
+        "Contoso App Registrar",
+        &[
+            "microsoft.directory/applications/create",
+            "microsoft.directory/applications/basic/update",
+        ],
+    ),
+    (
+        "Contoso Group Steward",
+        &["microsoft.directory/groups/members/update"],
+    ),
+];
+
+/// A tenant that uses Privileged Identity Management: a few custom roles, most administrators
+/// eligible rather than active (some until a date, some without end), and a few active
+/// assignments that end on a date.
+fn seed_privileged_access(t: &mut Tenant, rng: &mut StdRng, users: &[String]) {
+    if users.len() < 4 {
+        return;
+    }
+    let mut custom = Vec::new();
+    for (i, (name, actions)) in CUSTOM_ROLES.iter().enumerate() {
+        let id = guid(rng);
+        t.role_definitions.insert(
+            id.clone(),
+            json!({"id": id, "templateId": id, "displayName": name, "isBuiltIn": false,
+                   "isEnabled": i != 2, "version": "1", "resourceScopes": ["/"], "inheritsPermissionsFrom": [],
+                   "description": format!("{name}: delegated by Contoso IT."),
+                   "rolePermissions": [{"allowedResourceActions": actions, "condition": null}]}),
+        );
+        custom.push(id);
+    }
+    // A policy for administrators covers the helpdesk's custom role too.
+    let admins = t.ca_policies.values_mut().find(|p| {
+        p["conditions"]["users"]["includeRoles"]
+            .as_array()
+            .is_some_and(|r| !r.is_empty())
+    });
+    if let Some(p) = admins
+        && let Some(roles) = p["conditions"]["users"]["includeRoles"].as_array_mut()
+    {
+        roles.push(json!(custom[0]));
+    }
+    let until = |rng: &mut StdRng| {
+        if rng.gen_bool(0.5) {
+            json!({"type": "afterDateTime", "endDateTime": format!("2031-0{}-15T00:00:00Z", rng.gen_range(1..10)), "duration": null})
+        } else {
+            json!({"type": "noExpiration", "endDateTime": null, "duration": null})
+        }
+    };
+    let schedule = |rng: &mut StdRng,
+                    principal: &str,
+                    role: &str,
+                    scope: &str,
+                    expiration: Value| {
+        let id = guid(rng);
+        json!({"id": id, "principalId": principal, "roleDefinitionId": role, "directoryScopeId": scope,
+               "appScopeId": null, "createdUsing": id, "createdDateTime": "2025-03-01T08:00:00Z",
+               "modifiedDateTime": null, "status": "Provisioned", "memberType": "Direct",
+               "scheduleInfo": {"startDateTime": "2025-03-01T08:00:00Z", "recurrence": null, "expiration": expiration}})
+    };
+    let units: Vec<String> = t.collection(ADMINISTRATIVE_UNITS).keys().cloned().collect();
+    // A few hundred at most: PIM is for administrators, not for everyone.
+    let eligible = (users.len() / 12).clamp(4, 300);
+    for i in 0..eligible {
+        let user = &users[rng.gen_range(2..users.len())];
+        let (role, scope) = match i % 4 {
+            0 => (custom[i / 4 % custom.len()].clone(), "/".to_string()),
+            1 if !units.is_empty() => (
+                custom[0].clone(),
+                format!("/administrativeUnits/{}", units[i % units.len()]),
+            ),
+            _ => (
+                ROLES[1 + i % (ROLES.len() - 1)].0.to_string(),
+                "/".to_string(),
+            ),
+        };
+        let taken = t.role_eligibilities.values().any(|e| {
+            e["principalId"] == user.as_str()
+                && e["roleDefinitionId"] == role.as_str()
+                && e["directoryScopeId"] == scope.as_str()
+        });
+        if taken {
+            continue;
+        }
+        let expiration = until(rng);
+        let e = schedule(rng, user, &role, &scope, expiration);
+        t.role_eligibilities
+            .insert(e["id"].as_str().unwrap_or_default().to_string(), e);
+    }
+    // Global Administrator: eligible for the second break-glass account's owner.
+    let e = schedule(
+        rng,
+        &users[2],
+        ROLES[0].0,
+        "/",
+        json!({"type": "noExpiration", "endDateTime": null, "duration": null}),
+    );
+    t.role_eligibilities
+        .insert(e["id"].as_str().unwrap_or_default().to_string(), e);
+    for user in users.iter().skip(3).take(2) {
+        let role = ROLES[1 + rng.gen_range(0..ROLES.len() - 1)].0;
+        if t.role_assignments
+            .values()
+            .any(|a| a["principalId"] == user.as_str() && a["roleDefinitionId"] == role)
+        {
+            continue;
+        }
+        let mut a = schedule(
+            rng,
+            user,
+            role,
+            "/",
+            json!({"type": "afterDateTime", "endDateTime": "2030-12-31T00:00:00Z", "duration": null}),
+        );
+        a["assignmentType"] = json!("Assigned");
+        t.role_assignments
+            .insert(a["id"].as_str().unwrap_or_default().to_string(), a);
+    }
 }
 
 fn seed_users(t: &mut Tenant, rng: &mut StdRng, n: usize) -> Vec<String> {

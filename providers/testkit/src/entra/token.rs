@@ -129,16 +129,20 @@ pub(crate) const DEFAULT_LIFETIME: Duration = Duration::from_secs(3599);
 pub const ALL_PERMISSIONS: &[&str] = &[
     "Directory.ReadWrite.All",
     "User.ReadWrite.All",
+    "User.Invite.All",
     "Group.ReadWrite.All",
     "GroupMember.ReadWrite.All",
     "Application.ReadWrite.All",
     "AppRoleAssignment.ReadWrite.All",
     "DelegatedPermissionGrant.ReadWrite.All",
     "RoleManagement.ReadWrite.Directory",
+    "RoleEligibilitySchedule.ReadWrite.Directory",
+    "RoleAssignmentSchedule.ReadWrite.Directory",
     "AdministrativeUnit.ReadWrite.All",
     "Policy.Read.All",
     "Policy.ReadWrite.ConditionalAccess",
     "Policy.ReadWrite.AuthenticationMethod",
+    "Policy.ReadWrite.Authorization",
     "Device.Read.All",
 ];
 
@@ -156,6 +160,11 @@ pub(crate) fn required(method: &str, segments: &[String]) -> &'static [&'static 
             "Directory.ReadWrite.All",
         ],
         ("users", false) => &["User.ReadWrite.All", "Directory.ReadWrite.All"],
+        ("invitations", false) => &[
+            "User.Invite.All",
+            "User.ReadWrite.All",
+            "Directory.ReadWrite.All",
+        ],
         ("groups", true) => &[
             "GroupMember.Read.All",
             "Group.Read.All",
@@ -193,11 +202,33 @@ pub(crate) fn required(method: &str, segments: &[String]) -> &'static [&'static 
             "Directory.ReadWrite.All",
         ],
         ("oauth2PermissionGrants", false) => &["DelegatedPermissionGrant.ReadWrite.All"],
+        ("roleManagement", true) if relation.starts_with("roleEligibilitySchedule") => &[
+            "RoleEligibilitySchedule.Read.Directory",
+            "RoleEligibilitySchedule.ReadWrite.Directory",
+            "RoleManagement.Read.Directory",
+            "RoleManagement.Read.All",
+            "RoleManagement.ReadWrite.Directory",
+        ],
+        ("roleManagement", true) if relation.starts_with("roleAssignmentSchedule") => &[
+            "RoleAssignmentSchedule.Read.Directory",
+            "RoleAssignmentSchedule.ReadWrite.Directory",
+            "RoleManagement.Read.Directory",
+            "RoleManagement.Read.All",
+            "RoleManagement.ReadWrite.Directory",
+        ],
         ("roleManagement", true) => &[
             "RoleManagement.Read.Directory",
             "RoleManagement.Read.All",
             "RoleManagement.ReadWrite.Directory",
             "Directory.Read.All",
+        ],
+        ("roleManagement", false) if relation == "roleEligibilityScheduleRequests" => &[
+            "RoleEligibilitySchedule.ReadWrite.Directory",
+            "RoleManagement.ReadWrite.Directory",
+        ],
+        ("roleManagement", false) if relation == "roleAssignmentScheduleRequests" => &[
+            "RoleAssignmentSchedule.ReadWrite.Directory",
+            "RoleManagement.ReadWrite.Directory",
         ],
         ("roleManagement", false) => &["RoleManagement.ReadWrite.Directory"],
         ("administrativeUnits", true) => &[
@@ -213,6 +244,9 @@ pub(crate) fn required(method: &str, segments: &[String]) -> &'static [&'static 
         ("identity", true) => &["Policy.Read.All", "Policy.ReadWrite.ConditionalAccess"],
         ("identity", false) => &["Policy.ReadWrite.ConditionalAccess"],
         ("policies", true) => &["Policy.Read.All", "Policy.ReadWrite.AuthenticationMethod"],
+        ("policies", false) if second == "authorizationPolicy" => {
+            &["Policy.ReadWrite.Authorization"]
+        }
         ("policies", false) => &["Policy.ReadWrite.AuthenticationMethod"],
         ("devices", true) => &[
             "Device.Read.All",

@@ -18,8 +18,15 @@ const NO_ROLE: &str = "00000000-0000-0000-0000-000000000000";
 pub(crate) fn write(t: &mut Tenant, req: &GraphRequest) -> GraphResult {
     let seg = req.segments();
     let s: Vec<&str> = seg.iter().map(String::as_str).collect();
+    if let Some(answer) = super::roles::write(t, req, &s)
+        .or_else(|| super::strengths::write(t, req, &s))
+        .or_else(|| super::authz::write(t, req, &s))
+    {
+        return answer;
+    }
     match (req.method.as_str(), s.as_slice()) {
         ("POST", ["directoryObjects", "getByIds"]) => get_by_ids(t, &body_object(req)?),
+        ("POST", ["invitations"]) => invite(t, body_object(req)?),
         ("POST", [c]) if COLLECTIONS.contains(c) => create_object(t, c, body_object(req)?),
         ("PATCH", [c, id]) if COLLECTIONS.contains(c) => patch_object(t, c, id, body_object(req)?),
         ("DELETE", [c, id]) if COLLECTIONS.contains(c) => {
@@ -230,6 +237,88 @@ pub(crate) fn write(t: &mut Tenant, req: &GraphRequest) -> GraphResult {
         }
         _ => Err(GraphError::no_route(&req.method, &req.path)),
     }
+}
+
+/// `POST /invitations`: a B2B invitation. The invited user's object is created at once, as a
+/// guest (`#EXT#` userPrincipalName in the tenant's domain, externalUserState
+/// PendingAcceptance) who redeems the invitation later; an address that is already a guest's
+/// invites that guest again. 201 with the invitation.
+fn invite(t: &mut Tenant, body: Map<String, Value>) -> GraphResult {
+    require(&body, "invitedUserEmailAddress")?;
+    require(&body, "inviteRedirectUrl")?;
+    let email = body["invitedUserEmailAddress"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let Some((name, domain)) = email
+        .split_once('@')
+        .filter(|(n, d)| !n.is_empty() && d.contains('.') && !d.contains('@'))
+    else {
+        return Err(GraphError::bad_request(format!(
+            "The specified email address is not valid: {email}"
+        )));
+    };
+    if domain.eq_ignore_ascii_case(DOMAIN) {
+        return Err(GraphError::bad_request(format!(
+            "The invited user {email} is in the inviting tenant's own domain."
+        )));
+    }
+    let upn = format!("{name}_{domain}#EXT#@{DOMAIN}");
+    let existing = t
+        .collection(USERS)
+        .iter()
+        .find(|(_, u)| {
+            u["userType"] == "Guest"
+                && u["mail"]
+                    .as_str()
+                    .is_some_and(|m| m.eq_ignore_ascii_case(&email))
+        })
+        .map(|(id, _)| id.clone());
+    let id = match existing {
+        Some(id) => id,
+        None => {
+            if t.upn_taken(&upn, "") {
+                return Err(GraphError::conflict_property("userPrincipalName"));
+            }
+            let id = t.new_id();
+            let display = body
+                .get("invitedUserDisplayName")
+                .and_then(Value::as_str)
+                .unwrap_or(name);
+            let nickname = format!("{name}_{domain}#EXT#");
+            t.collection_mut(USERS).insert(
+                id.clone(),
+                json!({
+                    "@odata.type": odata_type(USERS), "id": id, "createdDateTime": now(),
+                    "deletedDateTime": null, "accountEnabled": true, "displayName": display,
+                    "userPrincipalName": upn, "mail": email, "mailNickname": nickname,
+                    "userType": "Guest", "otherMails": [email], "businessPhones": [],
+                    "externalUserState": "PendingAcceptance",
+                    "externalUserStateChangeDateTime": now(),
+                    "creationType": "Invitation",
+                }),
+            );
+            id
+        }
+    };
+    let invitation_id = t.new_id();
+    Ok(GraphResponse::json(
+        201,
+        json!({
+            "@odata.context": format!("{}/v1.0/$metadata#invitations/$entity", t.base),
+            "id": invitation_id,
+            "inviteRedeemUrl": format!("https://login.microsoftonline.com/redeem?rd={invitation_id}"),
+            "invitedUserDisplayName": body.get("invitedUserDisplayName").cloned().unwrap_or(Value::Null),
+            "invitedUserEmailAddress": email,
+            "invitedUserType": body.get("invitedUserType").cloned().unwrap_or(json!("Guest")),
+            "sendInvitationMessage": body.get("sendInvitationMessage").cloned().unwrap_or(json!(false)),
+            "inviteRedirectUrl": body["inviteRedirectUrl"],
+            "resetRedemption": false,
+            "status": "PendingAcceptance",
+            "invitedUserMessageInfo": {"messageLanguage": null, "customizedMessageBody": null, "ccRecipients": []},
+            "invitedUser": {"id": id},
+        }),
+    ))
 }
 
 fn require(body: &Map<String, Value>, field: &str) -> Result<(), GraphError> {
@@ -627,6 +716,7 @@ fn create_role_assignment(t: &mut Tenant, body: Map<String, Value>) -> GraphResu
 
 /// Conditional access refuses policies naming users, groups or named locations that do not exist.
 fn check_policy_refs(t: &Tenant, body: &Map<String, Value>) -> Result<(), GraphError> {
+    super::strengths::check_policy(t, body)?;
     let Some(conditions) = body.get("conditions") else {
         return Ok(());
     };
