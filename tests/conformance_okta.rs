@@ -233,6 +233,19 @@ impl OktaApi {
                 (None, format!("/api/v1/{of}/{assignee}/roles/{id}"))
             }
             "okta.trusted_origin" => (None, format!("/api/v1/trustedOrigins/{id}")),
+            "okta.custom_role" => (None, format!("/api/v1/iam/roles/{id}")),
+            "okta.resource_set" => (None, format!("/api/v1/iam/resource-sets/{id}")),
+            "okta.resource_set_binding" => {
+                let role = record
+                    .target("role")
+                    .map(|r| r.id.clone())
+                    .unwrap_or_else(|| record.attrs["role"].as_str().unwrap_or_default().into());
+                let set = target("resource_set")?;
+                (
+                    None,
+                    format!("/api/v1/iam/resource-sets/{set}/bindings/{role}"),
+                )
+            }
             "okta.identity_provider" => (None, format!("/api/v1/idps/{id}")),
             "okta.idp_key" => (None, format!("/api/v1/idps/credentials/keys/{id}")),
             "okta.authorization_server" => (

@@ -283,3 +283,113 @@ fn a_deleted_saml_idp_comes_back_and_idp_discovery_routes_to_it_again() {
         "{again:#}"
     );
 }
+
+/// The references of `record` in key space: (relation, kind, key of the referenced record).
+fn refs_by_key(
+    record: &iamsnap_provider::Record,
+    records: &[iamsnap_provider::Record],
+) -> std::collections::BTreeSet<(String, String, String)> {
+    record
+        .refs
+        .iter()
+        .map(|r| {
+            let key = records
+                .iter()
+                .find(|t| t.kind == r.kind && t.id == r.id)
+                .map_or_else(|| format!("missing {}", r.id), |t| t.key.clone());
+            (r.rel.clone(), r.kind.clone(), key)
+        })
+        .collect()
+}
+
+#[test]
+fn delegated_admin_roles_hooks_and_email_templates_come_back() {
+    let org = Org::start(30, 8, 4);
+    let ws = Workspace::new(&org.url());
+    assert_exit(&ws.iamsnap(&["init"]), 0);
+    assert_exit(&ws.iamsnap(&["backup", "--all"]), 0);
+    let api = Api::new(&ws, &org.url());
+    let before = api.records();
+    let find = |records: &[iamsnap_provider::Record], kind: &str, key: &str| {
+        records
+            .iter()
+            .find(|r| r.kind == kind && r.key == key)
+            .cloned()
+            .unwrap_or_else(|| panic!("{kind} {key}"))
+    };
+    let role = find(&before, "okta.custom_role", "Help Desk Lite");
+    let set = find(&before, "okta.resource_set", "Team support");
+    let binding = find(
+        &before,
+        "okta.resource_set_binding",
+        "Team support|Help Desk Lite",
+    );
+    let assignments: Vec<iamsnap_provider::Record> = before
+        .iter()
+        .filter(|r| {
+            r.kind == "okta.admin_role_assignment"
+                && r.key.ends_with("|CUSTOM:Help Desk Lite@Team support")
+        })
+        .cloned()
+        .collect();
+    assert_eq!(assignments.len(), 2, "bound to a group and a user");
+    assert!(set.refs.iter().any(|r| r.kind == "okta.group"));
+
+    // The incident: the binding, its resource set and its role are deleted.
+    api.delete(&binding);
+    api.delete(&set);
+    api.delete(&role);
+
+    let diff = json_of(&ws.iamsnap(&["diff", "okta-test@latest", "live", "--format", "json"]));
+    let changed = |kind: &str, key: &str| {
+        diff["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["kind"] == kind && c["key"] == key)
+    };
+    for r in [&role, &set, &binding].into_iter().chain(&assignments) {
+        assert!(changed(&r.kind, &r.key), "{} {}: {diff:#}", r.kind, r.key);
+    }
+
+    let applied = ws.iamsnap(&[
+        "restore",
+        "okta-test@latest",
+        "--apply",
+        "--yes",
+        "--format",
+        "json",
+    ]);
+    assert_exit(&applied, 0);
+    let report = json_of(&applied);
+    assert_eq!(report["failed"], 0, "{report:#}");
+    let again = json_of(&ws.iamsnap(&["restore", "okta-test@latest", "--format", "json"]));
+    assert_eq!(again["operations"], json!([]), "{again:#}");
+
+    let after = api.records();
+    assert!(count_by_kind_key(&after).values().all(|n| *n == 1));
+    for record in [&role, &set, &binding].into_iter().chain(&assignments) {
+        let back = find(&after, &record.kind, &record.key);
+        assert_eq!(back.attrs, record.attrs, "{} {}", record.kind, record.key);
+        // Every reference names a live object, the same one in key space.
+        assert_eq!(
+            refs_by_key(&back, &after),
+            refs_by_key(record, &before),
+            "{} {}",
+            record.kind,
+            record.key
+        );
+    }
+    let role_back = find(&after, "okta.custom_role", &role.key);
+    let set_back = find(&after, "okta.resource_set", &set.key);
+    assert_ne!(role_back.id, role.id, "a new role");
+    let binding_back = find(&after, "okta.resource_set_binding", &binding.key);
+    assert_eq!(binding_back.target("role").unwrap().id, role_back.id);
+    assert_eq!(binding_back.target("resource_set").unwrap().id, set_back.id);
+    for a in &assignments {
+        let back = find(&after, &a.kind, &a.key);
+        assert_eq!(back.target("role").unwrap().id, role_back.id);
+        assert_eq!(back.target("resource_set").unwrap().id, set_back.id);
+    }
+    assert!(!stdout(&applied).contains(OKTA_TOKEN) && !stderr(&applied).contains(OKTA_TOKEN));
+}

@@ -23,6 +23,9 @@ pub const AUTH_RULE: &str = "okta.auth_server_rule";
 pub const TRUSTED_ORIGIN: &str = "okta.trusted_origin";
 pub const IDP: &str = "okta.identity_provider";
 pub const IDP_KEY: &str = "okta.idp_key";
+pub const CUSTOM_ROLE: &str = "okta.custom_role";
+pub const RESOURCE_SET: &str = "okta.resource_set";
+pub const RESOURCE_SET_BINDING: &str = "okta.resource_set_binding";
 
 /// A user type's schema comes and goes with its type: "creating" one updates the schema a
 /// re-created type comes with; it is never deleted on its own.
@@ -37,6 +40,8 @@ pub(crate) const AUTH_SERVER_ISSUER: &str = "issuer and metadata URLs: a re-crea
 
 pub(crate) const IDP_SAML_IDS: &str = "a re-created SAML identity provider has a new id and so a new ACS URL ({org}/sso/saml2/{new id}); update the ACS URL in the external identity provider";
 pub(crate) const IDP_OIDC_SECRET: &str = "client secrets of OIDC and social identity providers cannot be read: one that no longer exists must be added again in the Admin Console with its secret (a restore then brings back its settings and the rules that use it)";
+
+pub(crate) const IAM_OTHER_RESOURCES: &str = "resources of a resource set that name objects iamsnap does not back up by id (a delegated flow, a realm) are restored as they were named; if such an object was re-created, add the new one to the resource set in the Admin Console";
 
 pub(crate) const USER_CANNOT_RESTORE: &str = "password and MFA factors: a re-created user has no credentials; it comes back STAGED (or PROVISIONED with --activate-users, which emails an activation link), so the person needs activation or a password reset and must enrol MFA again";
 
@@ -169,12 +174,19 @@ pub static KINDS: &[KindInfo] = &[
     },
     KindInfo {
         name: ADMIN_ROLE,
-        description: "admin role assignments to users and groups, with their group and app targets",
-        depends_on: &[USER, GROUP, APP],
+        description: "admin role assignments to users and groups: standard roles with their group and app targets, custom roles with their resource set",
+        depends_on: &[
+            USER,
+            GROUP,
+            APP,
+            CUSTOM_ROLE,
+            RESOURCE_SET,
+            RESOURCE_SET_BINDING,
+        ],
         capabilities: Capabilities::ALL,
         parent: None,
         cannot_restore: &[
-            "custom roles and resource sets are not backed up; only standard roles are restored",
+            "a custom role assignment taken by iamsnap before custom roles were backed up names no role or resource set: assign it again in the Admin Console",
         ],
     },
     KindInfo {
@@ -262,5 +274,34 @@ pub static KINDS: &[KindInfo] = &[
         capabilities: Capabilities::ALL,
         parent: None,
         cannot_restore: &[IDP_SAML_IDS, IDP_OIDC_SECRET],
+    },
+    KindInfo {
+        name: CUSTOM_ROLE,
+        description: "custom admin roles: label, description and permissions with their conditions, keyed by label",
+        depends_on: &[],
+        capabilities: Capabilities::ALL,
+        parent: None,
+        cannot_restore: &[
+            "original ids: a re-created custom role gets a new id (bindings and role assignments are pointed at it)",
+        ],
+    },
+    KindInfo {
+        name: RESOURCE_SET,
+        description: "resource sets: label, description and resources (groups, the users of a group, users, apps and authorization servers as references; whole collections and other ORNs as they are), keyed by label",
+        depends_on: &[GROUP, USER, APP, AUTH_SERVER],
+        capabilities: Capabilities::ALL,
+        parent: None,
+        cannot_restore: &[IAM_OTHER_RESOURCES],
+    },
+    KindInfo {
+        name: RESOURCE_SET_BINDING,
+        description: "bindings of a custom role to a resource set with their members (users and groups), keyed RESOURCE SET|ROLE",
+        depends_on: &[RESOURCE_SET, CUSTOM_ROLE, USER, GROUP],
+        capabilities: Capabilities::ALL,
+        parent: Some(Parent {
+            noun: "resource set",
+            members: "bindings",
+        }),
+        cannot_restore: &[],
     },
 ];

@@ -11,9 +11,10 @@
 //! Kinds (see [`kinds`]): users, groups, memberships, group rules, apps and their user and
 //! group assignments, policies of every type and their rules, network zones, admin role
 //! assignments, user types and the user schema, and custom authorization servers with their
-//! scopes, claims, access policies and rules, trusted origins, and identity providers with
-//! their signing certificates. Every list is read at its endpoint's largest
-//! page size, independent lists concurrently, and streamed to the engine page by page.
+//! scopes, claims, access policies and rules, trusted origins, identity providers with
+//! their signing certificates, and custom admin roles with their resource sets and bindings.
+//! Every list is read at its endpoint's largest page size, independent lists concurrently,
+//! and streamed to the engine page by page.
 //!
 //! The token needs read access for backups (a read-only admin token is enough) and super-admin
 //! rights for restores.
@@ -109,6 +110,7 @@ impl ReadProvider for OktaProvider {
             client: &self.client,
             sink,
             fan_out: self.concurrency,
+            iam_index: Default::default(),
         }
         .run()
         .await

@@ -564,3 +564,218 @@ async fn a_zone_replace_sets_its_status() {
     assert_eq!(replaced.body["status"], "INACTIVE");
     assert_eq!(api.get(&path).await.body["status"], "INACTIVE");
 }
+
+/// Custom roles (`/api/v1/iam/roles`): lists are paged in the body (`roles`, `_links.next`,
+/// 100 a page); a role is found by id or label; a duplicate label or an unknown permission is
+/// 400 E0000001; a permission's conditions are replaced on their own
+/// (`PUT …/permissions/{permissionType}`); a role bound to a resource set cannot be deleted;
+/// an unknown role is 404 E0000007.
+#[tokio::test]
+async fn custom_roles_are_paged_in_their_body_and_found_by_label() {
+    let api = Api::new(20).await;
+    for i in 0..120 {
+        let body = json!({"label": format!("Role {i:03}"), "description": "d",
+                          "permissions": ["okta.users.read"]});
+        let created = api
+            .call(Method::POST, "/api/v1/iam/roles", Some(body))
+            .await;
+        assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+        assert!(created.body["id"].as_str().unwrap().starts_with("cr0"));
+    }
+    let first = api.get("/api/v1/iam/roles").await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert_eq!(first.body["roles"].as_array().unwrap().len(), 100);
+    let next = first.body["_links"]["next"]["href"].as_str().unwrap();
+    assert!(
+        first
+            .headers
+            .get("link")
+            .is_none_or(|l| !l.to_str().unwrap().contains("next"))
+    );
+    let second = api.get(next).await;
+    let seeded = 2;
+    assert_eq!(second.body["roles"].as_array().unwrap().len(), 20 + seeded);
+    assert!(second.body["_links"].get("next").is_none());
+
+    let by_label = api.get("/api/v1/iam/roles/Help%20Desk%20Lite").await;
+    assert_eq!(by_label.status, StatusCode::OK, "{}", by_label.body);
+    let id = by_label.body["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        api.get(&format!("/api/v1/iam/roles/{id}")).await.body["label"],
+        "Help Desk Lite"
+    );
+    let permissions = api
+        .get(&format!("/api/v1/iam/roles/{id}/permissions"))
+        .await;
+    let labels: Vec<&str> = permissions.body["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["label"].as_str().unwrap())
+        .collect();
+    assert!(labels.contains(&"okta.users.read"), "{labels:?}");
+
+    let duplicate =
+        json!({"label": "Help Desk Lite", "description": "d", "permissions": ["okta.users.read"]});
+    let refused = api
+        .call(Method::POST, "/api/v1/iam/roles", Some(duplicate))
+        .await;
+    assert_eq!(
+        (refused.status, error_code(&refused)),
+        (StatusCode::BAD_REQUEST, "E0000001")
+    );
+    let unknown = json!({"label": "X", "description": "d", "permissions": ["read everything"]});
+    let refused = api
+        .call(Method::POST, "/api/v1/iam/roles", Some(unknown))
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+
+    let conditions =
+        json!({"conditions": {"include": {"okta:ResourceAttribute/User/Profile": ["city"]}}});
+    let path = format!("/api/v1/iam/roles/{id}/permissions/okta.users.read");
+    let replaced = api.call(Method::PUT, &path, Some(conditions.clone())).await;
+    assert_eq!(replaced.status, StatusCode::OK, "{}", replaced.body);
+    assert_eq!(
+        api.get(&path).await.body["conditions"],
+        conditions["conditions"]
+    );
+
+    let bound = api
+        .call(Method::DELETE, &format!("/api/v1/iam/roles/{id}"), None)
+        .await;
+    assert_eq!(bound.status, StatusCode::BAD_REQUEST, "a bound role stays");
+    let missing = api.get("/api/v1/iam/roles/cr0nothere").await;
+    assert_eq!(
+        (missing.status, error_code(&missing)),
+        (StatusCode::NOT_FOUND, "E0000007")
+    );
+}
+
+/// Resource sets, bindings and custom role assignments: resources are given as REST URLs or
+/// ORNs and listed with both (`orn`, `_links.self.href`); a set needs a resource; a binding's
+/// members are REST URLs of users and groups; each member holds a `CUSTOM` role assignment,
+/// listed with its roles under the member's id, naming `role` and `resource-set`; assigning
+/// one through `POST /users/{id}/roles` adds a member, unassigning it removes it, and the
+/// binding goes with its last member.
+#[tokio::test]
+async fn resource_sets_bind_custom_roles_to_users_and_groups() {
+    let api = Api::new(20).await;
+    let base = api.okta.base_url().to_string();
+    let groups = api.get("/api/v1/groups?limit=200").await.body;
+    let group = groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["type"] == "OKTA_GROUP")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let empty = json!({"label": "Empty", "description": "d", "resources": []});
+    let refused = api
+        .call(Method::POST, "/api/v1/iam/resource-sets", Some(empty))
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    let body = json!({"label": "Ops", "description": "Operations", "resources": [
+        format!("{base}/api/v1/groups/{group}/users"),
+        "orn:okta:idp:00o1emulated:apps",
+    ]});
+    let set = api
+        .call(Method::POST, "/api/v1/iam/resource-sets", Some(body))
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.body);
+    let set_id = set.body["id"].as_str().unwrap().to_string();
+    let resources = api
+        .get(&format!("/api/v1/iam/resource-sets/{set_id}/resources"))
+        .await
+        .body;
+    let listed = resources["resources"].as_array().unwrap();
+    assert_eq!(listed.len(), 2);
+    assert!(listed.iter().any(|r| {
+        r["orn"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("groups:{group}:contained_resources"))
+            && r["_links"]["self"]["href"] == format!("{base}/api/v1/groups/{group}/users")
+    }));
+    assert!(
+        listed
+            .iter()
+            .any(|r| r["_links"]["self"]["href"] == format!("{base}/api/v1/apps"))
+    );
+
+    let role = api.get("/api/v1/iam/roles/App%20Auditor").await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let users = api.get("/api/v1/users?limit=5").await.body;
+    let user = users[1]["id"].as_str().unwrap().to_string();
+    let binding = json!({"role": role, "members": [format!("{base}/api/v1/users/{user}")]});
+    let bindings = format!("/api/v1/iam/resource-sets/{set_id}/bindings");
+    let created = api.call(Method::POST, &bindings, Some(binding)).await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    let listed = api.get(&bindings).await.body;
+    assert_eq!(listed["roles"][0]["id"], role.as_str());
+
+    let roles = api.get(&format!("/api/v1/users/{user}/roles")).await.body;
+    let custom = roles
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["type"] == "CUSTOM" && r["resource-set"] == set_id.as_str())
+        .expect("the member holds a custom role assignment")
+        .clone();
+    assert_eq!(custom["role"], role.as_str());
+    assert_eq!(custom["label"], "App Auditor");
+    assert!(custom["id"].as_str().unwrap().starts_with("irb"));
+    let members = api.get(&format!("{bindings}/{role}/members")).await.body;
+    assert_eq!(members["members"][0]["id"], custom["id"]);
+
+    // A group is assigned the role over the set through its roles; then the user is
+    // unassigned, and the group's removal takes the binding with it.
+    let assign = json!({"type": "CUSTOM", "role": role, "resource-set": set_id});
+    let assigned = api
+        .call(
+            Method::POST,
+            &format!("/api/v1/groups/{group}/roles"),
+            Some(assign.clone()),
+        )
+        .await;
+    assert_eq!(assigned.status, StatusCode::CREATED, "{}", assigned.body);
+    let again = api
+        .call(
+            Method::POST,
+            &format!("/api/v1/groups/{group}/roles"),
+            Some(assign),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    let unassign = format!(
+        "/api/v1/users/{user}/roles/{}",
+        custom["id"].as_str().unwrap()
+    );
+    assert_eq!(
+        api.call(Method::DELETE, &unassign, None).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let member = assigned.body["id"].as_str().unwrap();
+    let path = format!("{bindings}/{role}/members/{member}");
+    assert_eq!(
+        api.call(Method::DELETE, &path, None).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let gone = api.get(&format!("{bindings}/{role}")).await;
+    assert_eq!(
+        gone.status,
+        StatusCode::NOT_FOUND,
+        "the binding went with its last member"
+    );
+    let deleted = api
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/iam/resource-sets/{set_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+}

@@ -56,10 +56,8 @@ pub(crate) fn cannot_restore(record: &Record) -> Vec<String> {
         POLICY | POLICY_RULE | NETWORK_ZONE if a["system"] == true => {
             out.push("Okta's own default object: it can be updated, never re-created".into());
         }
-        ADMIN_ROLE if str_at(a, "/type") == "CUSTOM" => {
-            out.push(
-                "custom role: assign it again in the Admin Console with its resource set".into(),
-            );
+        ADMIN_ROLE if str_at(a, "/type") == "CUSTOM" && record.target("role").is_none() => {
+            out.push(super::iam::OLD_CUSTOM_ASSIGNMENT.into());
         }
         AUTH_SERVER => {
             let name = &record.key;

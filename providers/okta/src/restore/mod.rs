@@ -11,8 +11,9 @@
 //! Each kind's writes live with its family: [`users`] (users, user types, the schema),
 //! [`groups`] (groups, members, group rules), [`apps`] (apps and their assignments),
 //! [`policies`] (policies, rules, network zones), [`roles`] (admin role assignments),
-//! [`authz`] (custom authorization servers and what belongs to them) and [`origins`]
-//! (trusted origins) and [`idps`] (identity providers and their certificates). This
+//! [`authz`] (custom authorization servers and what belongs to them), [`origins`]
+//! (trusted origins), [`idps`] (identity providers and their certificates) and [`iam`]
+//! (custom admin roles, resource sets, bindings, custom role assignments). This
 //! file dispatches operations to them and holds what they share: id rewriting, lookups of
 //! relationship ends, lifecycle calls and the shapes of errors.
 
@@ -20,6 +21,7 @@ mod apps;
 mod authz;
 mod cannot;
 mod groups;
+mod iam;
 mod idps;
 mod origins;
 mod policies;
@@ -287,6 +289,9 @@ impl Restore<'_> {
             TRUSTED_ORIGIN => self.create_trusted_origin(op, desired).await,
             IDP => self.create_idp(op, desired).await,
             IDP_KEY => self.create_idp_key(op, desired).await,
+            CUSTOM_ROLE => self.create_custom_role(op, desired).await,
+            RESOURCE_SET => self.create_resource_set(op, desired).await,
+            RESOURCE_SET_BINDING => self.create_binding(op, desired).await,
             AUTH_SCOPE | AUTH_CLAIM | AUTH_POLICY | AUTH_RULE => {
                 self.create_auth_member(op, desired).await
             }
@@ -312,6 +317,9 @@ impl Restore<'_> {
             AUTH_SERVER => self.update_auth_server(desired, live_id).await,
             TRUSTED_ORIGIN => self.update_trusted_origin(desired, live_id).await,
             IDP => self.update_idp(op, desired, live_id).await,
+            CUSTOM_ROLE => self.update_custom_role(desired, live_id).await,
+            RESOURCE_SET => self.update_resource_set(op, desired, live_id).await,
+            RESOURCE_SET_BINDING => self.update_binding(op, desired).await,
             AUTH_SCOPE | AUTH_CLAIM | AUTH_POLICY | AUTH_RULE => {
                 self.update_auth_member(op, desired, live_id).await
             }
@@ -355,6 +363,9 @@ impl Restore<'_> {
             TRUSTED_ORIGIN => self.delete_trusted_origin(id).await,
             IDP => self.delete_idp(id).await,
             IDP_KEY => self.delete_idp_key(id).await,
+            CUSTOM_ROLE => self.delete_custom_role(id).await,
+            RESOURCE_SET => self.delete_resource_set(id).await,
+            RESOURCE_SET_BINDING => self.delete_binding(op, id).await,
             AUTH_SCOPE | AUTH_CLAIM | AUTH_POLICY | AUTH_RULE => {
                 self.delete_auth_member(op, id).await
             }

@@ -102,6 +102,8 @@ pub struct Org {
     pub(crate) idps: BTreeMap<String, Value>,
     /// IdP signing certificates by `kid`.
     pub(crate) idp_keys: BTreeMap<String, Value>,
+    /// Custom admin roles, resource sets and their bindings.
+    pub(crate) iam: super::iam::Iam,
     /// User profile schemas by schema id: each user type has its own (`_links.schema`).
     pub(crate) schemas: BTreeMap<String, Value>,
     /// The schema id of each user type.
@@ -142,6 +144,7 @@ impl Org {
             trusted_origins: BTreeMap::new(),
             idps: BTreeMap::new(),
             idp_keys: BTreeMap::new(),
+            iam: Default::default(),
             schemas: BTreeMap::new(),
             type_schemas: BTreeMap::new(),
             policy_types: super::seed::POLICY_TYPES.iter().copied().collect(),
@@ -319,7 +322,8 @@ impl Org {
             policy_rules: self.policy_rules.values().map(|r| r.len()).sum(),
             network_zones: self.zones.len(),
             admin_role_assignments: self.user_roles.values().map(|r| r.len()).sum::<usize>()
-                + self.group_roles.values().map(|r| r.len()).sum::<usize>(),
+                + self.group_roles.values().map(|r| r.len()).sum::<usize>()
+                + self.iam.assignments_count(),
             user_types: self.user_types.len(),
             user_schemas: self.type_schemas.len(),
             authorization_servers: self.auth_servers.len(),
@@ -335,6 +339,9 @@ impl Org {
             trusted_origins: self.trusted_origins.len(),
             identity_providers: self.idps.len(),
             idp_keys: self.idp_keys.len(),
+            custom_roles: self.iam.roles_count(),
+            resource_sets: self.iam.sets_count(),
+            resource_set_bindings: self.iam.bindings_count(),
         }
     }
 
@@ -478,6 +485,9 @@ pub struct OrgCounts {
     pub trusted_origins: usize,
     pub identity_providers: usize,
     pub idp_keys: usize,
+    pub custom_roles: usize,
+    pub resource_sets: usize,
+    pub resource_set_bindings: usize,
 }
 
 /// Sizes of an org's paged lists ([`Org::list_sizes`]).

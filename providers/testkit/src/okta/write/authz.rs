@@ -160,6 +160,7 @@ async fn delete_server(State(s): S, Path(id): Path<String>) -> ApiResult {
     org.auth_servers
         .remove(&id)
         .ok_or_else(|| ApiError::not_found(&id, "AuthorizationServer"))?;
+    org.iam.forget(crate::okta::iam::Kind::AuthServer, &id);
     no_content()
 }
 
