@@ -234,6 +234,15 @@ impl OktaApi {
             }
             "okta.trusted_origin" => (None, format!("/api/v1/trustedOrigins/{id}")),
             "okta.custom_role" => (None, format!("/api/v1/iam/roles/{id}")),
+            "okta.event_hook" | "okta.inline_hook" | "okta.log_stream" => {
+                let base = match record.kind.as_str() {
+                    "okta.event_hook" => "eventHooks",
+                    "okta.inline_hook" => "inlineHooks",
+                    _ => "logStreams",
+                };
+                let path = format!("/api/v1/{base}/{id}");
+                (Some(path.clone()), path)
+            }
             "okta.resource_set" => (None, format!("/api/v1/iam/resource-sets/{id}")),
             "okta.resource_set_binding" => {
                 let role = record

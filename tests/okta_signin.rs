@@ -334,11 +334,23 @@ fn delegated_admin_roles_hooks_and_email_templates_come_back() {
         .collect();
     assert_eq!(assignments.len(), 2, "bound to a group and a user");
     assert!(set.refs.iter().any(|r| r.kind == "okta.group"));
+    let hook = find(&before, "okta.event_hook", "User lifecycle to SIEM");
+    assert_eq!(
+        (&hook.attrs["status"], &hook.attrs["verificationStatus"]),
+        (&json!("ACTIVE"), &json!("VERIFIED"))
+    );
 
-    // The incident: the binding, its resource set and its role are deleted.
+    // The incident: the binding, its resource set and its role are deleted, and so is an
+    // event hook.
     api.delete(&binding);
     api.delete(&set);
     api.delete(&role);
+    api.delete(&hook);
+    // An inline hook that still holds its secret is deactivated: the restore activates it.
+    let inline = find(&before, "okta.inline_hook", "Token enrichment");
+    let mut off = inline.clone();
+    off.attrs["status"] = json!("INACTIVE");
+    api.update(&inline, off);
 
     let diff = json_of(&ws.iamsnap(&["diff", "okta-test@latest", "live", "--format", "json"]));
     let changed = |kind: &str, key: &str| {
@@ -348,7 +360,10 @@ fn delegated_admin_roles_hooks_and_email_templates_come_back() {
             .iter()
             .any(|c| c["kind"] == kind && c["key"] == key)
     };
-    for r in [&role, &set, &binding].into_iter().chain(&assignments) {
+    for r in [&role, &set, &binding, &hook]
+        .into_iter()
+        .chain(&assignments)
+    {
         assert!(changed(&r.kind, &r.key), "{} {}: {diff:#}", r.kind, r.key);
     }
 
@@ -363,11 +378,56 @@ fn delegated_admin_roles_hooks_and_email_templates_come_back() {
     assert_exit(&applied, 0);
     let report = json_of(&applied);
     assert_eq!(report["failed"], 0, "{report:#}");
+    // The hook's secret is named with the operator's next step.
+    let cannot: Vec<String> = report["cannot_restore"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["kind"] == "okta.event_hook")
+        .map(|c| c["reason"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        cannot
+            .iter()
+            .any(|r| r.starts_with("event hook User lifecycle to SIEM:")
+                && r.contains("Authorization header")
+                && r.contains("Verify")
+                && r.contains("Activate")
+                && r.contains("/lifecycle/verify")),
+        "{report:#}"
+    );
     let again = json_of(&ws.iamsnap(&["restore", "okta-test@latest", "--format", "json"]));
     assert_eq!(again["operations"], json!([]), "{again:#}");
 
     let after = api.records();
     assert!(count_by_kind_key(&after).values().all(|n| *n == 1));
+    // The hook is back with its settings, inactive and unverified until its secret is set.
+    let hook_back = find(&after, "okta.event_hook", &hook.key);
+    assert_ne!(hook_back.id, hook.id);
+    for field in ["events", "name", "description"] {
+        assert_eq!(hook_back.attrs[field], hook.attrs[field], "{field}");
+    }
+    assert_eq!(
+        hook_back.attrs["channel"]["config"]["uri"],
+        hook.attrs["channel"]["config"]["uri"]
+    );
+    assert_eq!(
+        hook_back.attrs["channel"]["config"]["headers"],
+        hook.attrs["channel"]["config"]["headers"]
+    );
+    assert_eq!(
+        (
+            &hook_back.attrs["status"],
+            &hook_back.attrs["verificationStatus"]
+        ),
+        (&json!("INACTIVE"), &json!("UNVERIFIED"))
+    );
+    assert_eq!(
+        org.okta.with_org(|o| o.hook_secret(&hook_back.id)),
+        None,
+        "no secret is made up"
+    );
+    assert_eq!(find(&after, "okta.inline_hook", &inline.key), inline);
     for record in [&role, &set, &binding].into_iter().chain(&assignments) {
         let back = find(&after, &record.kind, &record.key);
         assert_eq!(back.attrs, record.attrs, "{} {}", record.kind, record.key);

@@ -26,6 +26,9 @@ pub const IDP_KEY: &str = "okta.idp_key";
 pub const CUSTOM_ROLE: &str = "okta.custom_role";
 pub const RESOURCE_SET: &str = "okta.resource_set";
 pub const RESOURCE_SET_BINDING: &str = "okta.resource_set_binding";
+pub const EVENT_HOOK: &str = "okta.event_hook";
+pub const INLINE_HOOK: &str = "okta.inline_hook";
+pub const LOG_STREAM: &str = "okta.log_stream";
 
 /// A user type's schema comes and goes with its type: "creating" one updates the schema a
 /// re-created type comes with; it is never deleted on its own.
@@ -42,6 +45,11 @@ pub(crate) const IDP_SAML_IDS: &str = "a re-created SAML identity provider has a
 pub(crate) const IDP_OIDC_SECRET: &str = "client secrets of OIDC and social identity providers cannot be read: one that no longer exists must be added again in the Admin Console with its secret (a restore then brings back its settings and the rules that use it)";
 
 pub(crate) const IAM_OTHER_RESOURCES: &str = "resources of a resource set that name objects iamsnap does not back up by id (a delegated flow, a realm) are restored as they were named; if such an object was re-created, add the new one to the resource set in the Admin Console";
+
+pub(crate) const HOOK_SECRET: &str = "secrets: the value of a hook's auth header cannot be read; a re-created hook comes back INACTIVE without it until it is entered in the Admin Console (Workflow → Event Hooks or Inline Hooks → Edit) and the hook activated";
+pub(crate) const EVENT_HOOK_VERIFY: &str = "verification: a re-created event hook is UNVERIFIED and receives no event until it is verified (Verify in the Admin Console, or POST /api/v1/eventHooks/{id}/lifecycle/verify) and activated";
+pub(crate) const INLINE_HOOK_OAUTH: &str = "an inline hook that authenticates with an OAuth client secret cannot be created without it: add it again in the Admin Console, then restore its settings";
+pub(crate) const LOG_STREAM_NEXT: &str = "a re-created AWS EventBridge log stream is INACTIVE with a new partner event source to associate with an event bus in AWS before it is activated; a Splunk Cloud stream needs its HEC token, which cannot be read: add it again in the Admin Console, then restore its settings";
 
 pub(crate) const USER_CANNOT_RESTORE: &str = "password and MFA factors: a re-created user has no credentials; it comes back STAGED (or PROVISIONED with --activate-users, which emails an activation link), so the person needs activation or a password reset and must enrol MFA again";
 
@@ -236,8 +244,8 @@ pub static KINDS: &[KindInfo] = &[
     },
     KindInfo {
         name: AUTH_RULE,
-        description: "rules of each access policy: groups, users, grant types, scopes, token lifetimes",
-        depends_on: &[AUTH_POLICY, AUTH_SCOPE, GROUP, USER],
+        description: "rules of each access policy: groups, users, grant types, scopes, token lifetimes, the token inline hook",
+        depends_on: &[AUTH_POLICY, AUTH_SCOPE, GROUP, USER, INLINE_HOOK],
         capabilities: Capabilities::ALL,
         parent: Some(Parent {
             noun: "access policy",
@@ -303,5 +311,29 @@ pub static KINDS: &[KindInfo] = &[
             members: "bindings",
         }),
         cannot_restore: &[],
+    },
+    KindInfo {
+        name: EVENT_HOOK,
+        description: "event hooks: the events they subscribe to (and their filter), the endpoint, headers and auth header name, status and verification, keyed by name; never the auth header's secret",
+        depends_on: &[],
+        capabilities: Capabilities::ALL,
+        parent: None,
+        cannot_restore: &[HOOK_SECRET, EVENT_HOOK_VERIFY],
+    },
+    KindInfo {
+        name: INLINE_HOOK,
+        description: "inline hooks: type, endpoint, headers, auth header name or OAuth settings, status, keyed by name; never a secret",
+        depends_on: &[],
+        capabilities: Capabilities::ALL,
+        parent: None,
+        cannot_restore: &[HOOK_SECRET, INLINE_HOOK_OAUTH],
+    },
+    KindInfo {
+        name: LOG_STREAM,
+        description: "log streams (AWS EventBridge, Splunk Cloud): settings and status, keyed by name; never the Splunk token",
+        depends_on: &[],
+        capabilities: Capabilities::ALL,
+        parent: None,
+        cannot_restore: &[LOG_STREAM_NEXT],
     },
 ];

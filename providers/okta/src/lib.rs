@@ -12,7 +12,8 @@
 //! group assignments, policies of every type and their rules, network zones, admin role
 //! assignments, user types and the user schema, and custom authorization servers with their
 //! scopes, claims, access policies and rules, trusted origins, identity providers with
-//! their signing certificates, and custom admin roles with their resource sets and bindings.
+//! their signing certificates, custom admin roles with their resource sets and bindings, and
+//! event hooks, inline hooks and log streams (without their secrets).
 //! Every list is read at its endpoint's largest page size, independent lists concurrently,
 //! and streamed to the engine page by page.
 //!

@@ -779,3 +779,177 @@ async fn resource_sets_bind_custom_roles_to_users_and_groups() {
         .await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
 }
+
+/// Event hooks (`/api/v1/eventHooks`): created `ACTIVE` and `UNVERIFIED`; the auth header's
+/// `value` is write-only (required with an `authScheme`, never returned, kept by a replace that
+/// leaves it out); the endpoint must be HTTPS; `…/lifecycle/verify` verifies it; a replace
+/// that changes the channel makes it `UNVERIFIED` again; only an `INACTIVE` hook is deleted.
+#[tokio::test]
+async fn event_hooks_keep_their_secret_write_only_and_need_verification() {
+    let api = Api::new(10).await;
+    let hook = json!({"name": "Audit", "events": {"type": "EVENT_TYPE", "items": ["user.lifecycle.create"]},
+        "channel": {"type": "HTTP", "version": "1.0.0", "config": {"uri": "https://audit.example.com/okta",
+            "headers": [], "authScheme": {"type": "HEADER", "key": "Authorization", "value": "s3cret"}}}});
+    let mut without_value = hook.clone();
+    without_value["channel"]["config"]["authScheme"]
+        .as_object_mut()
+        .unwrap()
+        .remove("value");
+    let refused = api
+        .call(Method::POST, "/api/v1/eventHooks", Some(without_value))
+        .await;
+    assert_eq!(
+        (refused.status, error_code(&refused)),
+        (StatusCode::BAD_REQUEST, "E0000001")
+    );
+    let mut plain_http = hook.clone();
+    plain_http["channel"]["config"]["uri"] = json!("http://audit.example.com/okta");
+    let refused = api
+        .call(Method::POST, "/api/v1/eventHooks", Some(plain_http))
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+
+    let created = api
+        .call(Method::POST, "/api/v1/eventHooks", Some(hook.clone()))
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    assert_eq!(created.body["status"], "ACTIVE");
+    assert_eq!(created.body["verificationStatus"], "UNVERIFIED");
+    assert!(!created.body.to_string().contains("s3cret"));
+    let id = created.body["id"].as_str().unwrap().to_string();
+    let path = format!("/api/v1/eventHooks/{id}");
+    let verified = api
+        .call(Method::POST, &format!("{path}/lifecycle/verify"), None)
+        .await;
+    assert_eq!(verified.body["verificationStatus"], "VERIFIED");
+    let listed = api.get("/api/v1/eventHooks").await.body;
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["id"] == id.as_str())
+    );
+
+    // A replace without the secret keeps it; a new endpoint must be verified again.
+    let mut replaced = created.body.clone();
+    replaced["channel"]["config"]["authScheme"] = json!({"type": "HEADER", "key": "Authorization"});
+    replaced["channel"]["config"]["uri"] = json!("https://audit2.example.com/okta");
+    let answer = api.call(Method::PUT, &path, Some(replaced)).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(answer.body["verificationStatus"], "UNVERIFIED");
+    assert_eq!(
+        api.okta.with_org(|o| o.hook_secret(&id)).as_deref(),
+        Some("s3cret")
+    );
+
+    let active = api.call(Method::DELETE, &path, None).await;
+    assert_eq!(
+        active.status,
+        StatusCode::BAD_REQUEST,
+        "an active hook stays"
+    );
+    api.call(Method::POST, &format!("{path}/lifecycle/deactivate"), None)
+        .await;
+    assert_eq!(
+        api.call(Method::DELETE, &path, None).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let gone = api.get(&path).await;
+    assert_eq!(
+        (gone.status, error_code(&gone)),
+        (StatusCode::NOT_FOUND, "E0000007")
+    );
+}
+
+/// Inline hooks and log streams: an inline hook's type is one of Okta's and cannot change; an
+/// OAuth `client_secret_post` channel needs its `clientSecret`, never returned; log streams
+/// are paged with `limit` and `Link` headers, filtered by `type eq`; a Splunk stream's token is
+/// required on create and never returned; an AWS stream's settings cannot change.
+#[tokio::test]
+async fn inline_hooks_and_log_streams_follow_the_reference() {
+    let api = Api::new(10).await;
+    let oauth = json!({"name": "Screening 2", "type": "com.okta.user.pre-registration",
+        "channel": {"type": "OAUTH", "version": "1.0.0", "config": {"uri": "https://s.example.com/hook",
+            "authType": "client_secret_post", "clientId": "c", "tokenUrl": "https://s.example.com/token"}}});
+    let refused = api
+        .call(Method::POST, "/api/v1/inlineHooks", Some(oauth.clone()))
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    let mut with_secret = oauth.clone();
+    with_secret["channel"]["config"]["clientSecret"] = json!("cs3cret");
+    let created = api
+        .call(Method::POST, "/api/v1/inlineHooks", Some(with_secret))
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    assert!(!created.body.to_string().contains("cs3cret"));
+    let path = format!(
+        "/api/v1/inlineHooks/{}",
+        created.body["id"].as_str().unwrap()
+    );
+    let mut retyped = created.body.clone();
+    retyped["type"] = json!("com.okta.import.transform");
+    let refused = api.call(Method::PUT, &path, Some(retyped)).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    let typed = api
+        .get("/api/v1/inlineHooks?type=com.okta.user.pre-registration")
+        .await
+        .body;
+    assert!(
+        typed
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|h| h["type"] == "com.okta.user.pre-registration")
+    );
+
+    for i in 0..3 {
+        let stream = json!({"name": format!("Bridge {i}"), "type": "aws_eventbridge",
+            "settings": {"accountId": "210987654321", "eventSourceName": format!("okta-{i}"), "region": "eu-west-1"}});
+        let created = api
+            .call(Method::POST, "/api/v1/logStreams", Some(stream))
+            .await;
+        assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    }
+    let first = api.get("/api/v1/logStreams?limit=2").await;
+    assert_eq!(first.body.as_array().unwrap().len(), 2);
+    let link = first
+        .headers
+        .get_all("link")
+        .iter()
+        .map(|l| l.to_str().unwrap().to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    assert!(link.contains("rel=\"next\""), "{link}");
+    let splunk = api
+        .get(&format!(
+            "/api/v1/logStreams?filter={}",
+            urlencode("type eq \"splunk_cloud_logstreaming\"")
+        ))
+        .await
+        .body;
+    let splunk = splunk.as_array().unwrap();
+    assert_eq!(splunk.len(), 1, "the seeded Splunk stream");
+    assert!(splunk[0]["settings"].get("token").is_none());
+    let no_token = json!({"name": "Splunk 2", "type": "splunk_cloud_logstreaming",
+        "settings": {"host": "acme2.splunkcloud.com", "edition": "gcp"}});
+    let refused = api
+        .call(Method::POST, "/api/v1/logStreams", Some(no_token))
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    let aws = api
+        .get(&format!(
+            "/api/v1/logStreams?filter={}",
+            urlencode("type eq \"aws_eventbridge\"")
+        ))
+        .await
+        .body[0]
+        .clone();
+    let mut moved = aws.clone();
+    moved["settings"]["region"] = json!("ap-south-1");
+    let path = format!("/api/v1/logStreams/{}", aws["id"].as_str().unwrap());
+    assert_eq!(
+        api.call(Method::PUT, &path, Some(moved)).await.status,
+        StatusCode::BAD_REQUEST
+    );
+}

@@ -63,6 +63,10 @@ async fn full_read_matches_the_seed_and_pages_through_big_lists() {
         want.resource_set_bindings
     );
     assert!(want.custom_roles >= 2 && want.resource_set_bindings >= 2);
+    assert_eq!(count(&got, EVENT_HOOK), want.event_hooks);
+    assert_eq!(count(&got, INLINE_HOOK), want.inline_hooks);
+    assert_eq!(count(&got, LOG_STREAM), want.log_streams);
+    assert!(want.event_hooks >= 2 && want.inline_hooks >= 2 && want.log_streams >= 2);
     assert!(
         want.authorization_servers >= 3 && want.auth_server_rules >= 3 && want.trusted_origins > 0
     );
@@ -312,4 +316,25 @@ async fn an_org_whose_token_may_not_read_custom_roles_saves_none_of_them() {
     }
     assert_eq!(count(&without, USER), count(&all, USER));
     assert_eq!(count(&without, ADMIN_ROLE), count(&all, ADMIN_ROLE));
+}
+
+#[tokio::test]
+async fn an_org_without_log_streaming_saves_no_log_stream() {
+    let okta = OktaEmulator::builder()
+        .users(10)
+        .groups(5)
+        .apps(2)
+        .seed(5)
+        .token("t")
+        .start()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let p = provider(&okta, dir.path(), "t", 4);
+    let all = counts(&snapshot(&p).await.unwrap());
+    assert!(count(&all, LOG_STREAM) > 0);
+    okta.with_org(|o| o.disable_log_streaming());
+    let without = counts(&snapshot(&p).await.unwrap());
+    assert_eq!(count(&without, LOG_STREAM), 0);
+    assert_eq!(count(&without, EVENT_HOOK), count(&all, EVENT_HOOK));
 }

@@ -324,6 +324,7 @@ pub(crate) async fn record(
             super::authz::record(c, kind, key).await
         }
         CUSTOM_ROLE | RESOURCE_SET | RESOURCE_SET_BINDING => super::iam::record(c, kind, key).await,
+        EVENT_HOOK | INLINE_HOOK | LOG_STREAM => super::hooks::record(c, kind, key).await,
         other => Err(ProviderError::Unsupported {
             kind: other.to_string(),
             key: key.to_string(),

@@ -3,6 +3,7 @@
 
 pub(crate) mod authz;
 pub(crate) mod fetch;
+pub(crate) mod hooks;
 pub(crate) mod iam;
 pub(crate) mod me;
 
@@ -118,6 +119,7 @@ impl Snapshot<'_> {
             self.trusted_origins(),
             self.identity_providers(),
             self.iam(),
+            self.hooks(),
         )?;
         Ok(())
     }

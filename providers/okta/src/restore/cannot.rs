@@ -78,6 +78,7 @@ pub(crate) fn cannot_restore(record: &Record) -> Vec<String> {
         AUTH_SCOPE if a["system"] == true => {
             out.push("system scope: it comes with its authorization server and is updated, never re-created".into());
         }
+        EVENT_HOOK | INLINE_HOOK | LOG_STREAM => out.extend(super::hooks::cannot_restore(record)),
         GROUP_MEMBERSHIP | APP_GROUP | APP_USER | GROUP_RULE | USER_TYPE | USER_SCHEMA => {}
         _ => {}
     }

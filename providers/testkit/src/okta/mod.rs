@@ -20,6 +20,7 @@
 
 mod api;
 mod expr;
+mod hooks;
 mod iam;
 mod idps;
 mod model;
@@ -246,6 +247,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .merge(origins::routes())
         .merge(idps::routes())
         .merge(iam::routes())
+        .merge(hooks::routes())
         .route_layer(axum::middleware::from_fn_with_state(shared.clone(), gate))
         .fallback(|req: Request| async move {
             ApiError::not_found(req.uri().path(), req.method().as_str())

@@ -104,6 +104,8 @@ pub struct Org {
     pub(crate) idp_keys: BTreeMap<String, Value>,
     /// Custom admin roles, resource sets and their bindings.
     pub(crate) iam: super::iam::Iam,
+    /// Event hooks, inline hooks and log streams.
+    pub(crate) hooks: super::hooks::Hooks,
     /// User profile schemas by schema id: each user type has its own (`_links.schema`).
     pub(crate) schemas: BTreeMap<String, Value>,
     /// The schema id of each user type.
@@ -145,6 +147,7 @@ impl Org {
             idps: BTreeMap::new(),
             idp_keys: BTreeMap::new(),
             iam: Default::default(),
+            hooks: Default::default(),
             schemas: BTreeMap::new(),
             type_schemas: BTreeMap::new(),
             policy_types: super::seed::POLICY_TYPES.iter().copied().collect(),
@@ -342,6 +345,9 @@ impl Org {
             custom_roles: self.iam.roles_count(),
             resource_sets: self.iam.sets_count(),
             resource_set_bindings: self.iam.bindings_count(),
+            event_hooks: self.hooks.counts().0,
+            inline_hooks: self.hooks.counts().1,
+            log_streams: self.hooks.counts().2,
         }
     }
 
@@ -488,6 +494,9 @@ pub struct OrgCounts {
     pub custom_roles: usize,
     pub resource_sets: usize,
     pub resource_set_bindings: usize,
+    pub event_hooks: usize,
+    pub inline_hooks: usize,
+    pub log_streams: usize,
 }
 
 /// Sizes of an org's paged lists ([`Org::list_sizes`]).

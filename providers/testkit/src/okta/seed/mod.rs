@@ -58,6 +58,8 @@ pub(crate) fn seed(spec: SeedSpec) -> Org {
         super::origins::seed(&mut org, &created);
         policies::seed_idps(&mut org, &created);
         seed_custom_roles(&mut org);
+        let token_hook = super::hooks::seed(&mut org, &created);
+        authz::use_token_hook(&mut org, &token_hook);
     }
     // Okta's ids are unique across orgs. Objects made through the API afterwards draw their ids
     // from fresh entropy, not from the seed's stream: two orgs started from one seed (a source

@@ -403,6 +403,16 @@ fn validate_rule(org: &Org, server: &AuthServer, body: &Value) -> Result<(), Api
             }
         }
     }
+    if let Some(hook) = body
+        .pointer("/actions/token/inlineHook/id")
+        .and_then(Value::as_str)
+        && !org.hooks.has_inline(hook)
+    {
+        return Err(ApiError::validation(
+            "actions.token.inlineHook",
+            format!("actions.token.inlineHook.id: Invalid inline hook id {hook}"),
+        ));
+    }
     let scopes = listed("/conditions/scopes/include");
     if scopes.is_empty() {
         return Err(blank("conditions.scopes.include"));
