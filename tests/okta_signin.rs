@@ -351,6 +351,15 @@ fn delegated_admin_roles_hooks_and_email_templates_come_back() {
     let mut off = inline.clone();
     off.attrs["status"] = json!("INACTIVE");
     api.update(&inline, off);
+    // An email template customization is rewritten.
+    let email = find(
+        &before,
+        "okta.email_customization",
+        "Acme Partners|UserActivation|fr",
+    );
+    let mut rewritten = email.clone();
+    rewritten.attrs["subject"] = json!("Votre compte a été suspendu");
+    api.update(&email, rewritten);
 
     let diff = json_of(&ws.iamsnap(&["diff", "okta-test@latest", "live", "--format", "json"]));
     let changed = |kind: &str, key: &str| {
@@ -366,6 +375,20 @@ fn delegated_admin_roles_hooks_and_email_templates_come_back() {
     {
         assert!(changed(&r.kind, &r.key), "{} {}: {diff:#}", r.kind, r.key);
     }
+    let subject = diff["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["kind"] == "okta.email_customization" && c["key"] == email.key.as_str())
+        .expect("the rewritten email is in the diff");
+    assert!(
+        subject["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["path"] == "/attrs/subject"),
+        "{subject:#}"
+    );
 
     let applied = ws.iamsnap(&[
         "restore",
@@ -428,6 +451,7 @@ fn delegated_admin_roles_hooks_and_email_templates_come_back() {
         "no secret is made up"
     );
     assert_eq!(find(&after, "okta.inline_hook", &inline.key), inline);
+    assert_eq!(find(&after, "okta.email_customization", &email.key), email);
     for record in [&role, &set, &binding].into_iter().chain(&assignments) {
         let back = find(&after, &record.kind, &record.key);
         assert_eq!(back.attrs, record.attrs, "{} {}", record.kind, record.key);

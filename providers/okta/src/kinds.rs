@@ -29,6 +29,10 @@ pub const RESOURCE_SET_BINDING: &str = "okta.resource_set_binding";
 pub const EVENT_HOOK: &str = "okta.event_hook";
 pub const INLINE_HOOK: &str = "okta.inline_hook";
 pub const LOG_STREAM: &str = "okta.log_stream";
+pub const BRAND: &str = "okta.brand";
+pub const BRAND_THEME: &str = "okta.brand_theme";
+pub const EMAIL_SETTINGS: &str = "okta.email_template_settings";
+pub const EMAIL_CUSTOMIZATION: &str = "okta.email_customization";
 
 /// A user type's schema comes and goes with its type: "creating" one updates the schema a
 /// re-created type comes with; it is never deleted on its own.
@@ -50,6 +54,9 @@ pub(crate) const HOOK_SECRET: &str = "secrets: the value of a hook's auth header
 pub(crate) const EVENT_HOOK_VERIFY: &str = "verification: a re-created event hook is UNVERIFIED and receives no event until it is verified (Verify in the Admin Console, or POST /api/v1/eventHooks/{id}/lifecycle/verify) and activated";
 pub(crate) const INLINE_HOOK_OAUTH: &str = "an inline hook that authenticates with an OAuth client secret cannot be created without it: add it again in the Admin Console, then restore its settings";
 pub(crate) const LOG_STREAM_NEXT: &str = "a re-created AWS EventBridge log stream is INACTIVE with a new partner event source to associate with an event bus in AWS before it is activated; a Splunk Cloud stream needs its HEC token, which cannot be read: add it again in the Admin Console, then restore its settings";
+
+pub(crate) const BRAND_DOMAINS: &str = "a brand's email domain, custom domains and sign-in and error pages are not backed up: set them again in the Admin Console (Customizations → Brands)";
+pub(crate) const THEME_IMAGES: &str = "theme images (logo, favicon, background image): the API gives only the URL of the hosted file, and a restore cannot upload it; download each from its URL and upload it again (Customizations → Brands → the brand → Theme)";
 
 pub(crate) const USER_CANNOT_RESTORE: &str = "password and MFA factors: a re-created user has no credentials; it comes back STAGED (or PROVISIONED with --activate-users, which emails an activation link), so the person needs activation or a password reset and must enrol MFA again";
 
@@ -335,5 +342,43 @@ pub static KINDS: &[KindInfo] = &[
         capabilities: Capabilities::ALL,
         parent: None,
         cannot_restore: &[LOG_STREAM_NEXT],
+    },
+    KindInfo {
+        name: BRAND,
+        description: "brands: name, locale, privacy policy, 'powered by Okta', the default app, keyed by name",
+        depends_on: &[APP],
+        capabilities: Capabilities::ALL,
+        parent: None,
+        cannot_restore: &[BRAND_DOMAINS],
+    },
+    KindInfo {
+        name: BRAND_THEME,
+        description: "the theme of each brand: colors and page variants, and the URLs of its logo, favicon and background image, keyed by brand name",
+        depends_on: &[BRAND],
+        capabilities: WITH_ITS_TYPE,
+        parent: None,
+        cannot_restore: &[THEME_IMAGES],
+    },
+    KindInfo {
+        name: EMAIL_SETTINGS,
+        description: "who receives each email template of a brand (all users, admins only, no one), keyed BRAND|TEMPLATE",
+        depends_on: &[BRAND],
+        capabilities: WITH_ITS_TYPE,
+        parent: Some(Parent {
+            noun: "brand",
+            members: "email template settings",
+        }),
+        cannot_restore: &[],
+    },
+    KindInfo {
+        name: EMAIL_CUSTOMIZATION,
+        description: "customized email templates of each brand: subject and body per language, the default one, keyed BRAND|TEMPLATE|LANGUAGE",
+        depends_on: &[BRAND],
+        capabilities: Capabilities::ALL,
+        parent: Some(Parent {
+            noun: "email template",
+            members: "customizations",
+        }),
+        cannot_restore: &[],
     },
 ];

@@ -953,3 +953,133 @@ async fn inline_hooks_and_log_streams_follow_the_reference() {
         StatusCode::BAD_REQUEST
     );
 }
+
+/// Brands (`/api/v1/brands`): the default brand cannot be deleted (409); a name is unique
+/// (409); a custom privacy policy URL needs `agreeToCustomPrivacyPolicy` (400 E0000001); a
+/// theme replace leaves the uploaded images alone and takes `#rrggbb` colors only; the
+/// template list gives settings and customization counts with `expand`; settings outside
+/// `ALL_USERS`, `ADMINS_ONLY`, `NO_USERS` are 422; a template's first customization is its
+/// default, making another the default unmakes it, and the default is deleted only last (409).
+#[tokio::test]
+async fn brands_themes_and_email_customizations_follow_the_reference() {
+    let api = Api::new(10).await;
+    let brands = api.get("/api/v1/brands").await.body;
+    let default = brands
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["isDefault"] == true)
+        .expect("every org has its default brand")
+        .clone();
+    let path = format!("/api/v1/brands/{}", default["id"].as_str().unwrap());
+    assert_eq!(
+        api.call(Method::DELETE, &path, None).await.status,
+        StatusCode::CONFLICT
+    );
+    let again = json!({"name": default["name"]});
+    assert_eq!(
+        api.call(Method::POST, "/api/v1/brands", Some(again))
+            .await
+            .status,
+        StatusCode::CONFLICT
+    );
+    let created = api
+        .call(
+            Method::POST,
+            "/api/v1/brands",
+            Some(json!({"name": "Retail"})),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(created.body["isDefault"], false);
+    let brand = created.body["id"].as_str().unwrap().to_string();
+    let brand_path = format!("/api/v1/brands/{brand}");
+    let privacy =
+        json!({"name": "Retail", "customPrivacyPolicyUrl": "https://retail.example.com/privacy"});
+    let refused = api.call(Method::PUT, &brand_path, Some(privacy)).await;
+    assert_eq!(
+        (refused.status, error_code(&refused)),
+        (StatusCode::BAD_REQUEST, "E0000001")
+    );
+
+    let themes = api.get(&format!("{brand_path}/themes")).await.body;
+    let theme = themes[0].clone();
+    let theme_path = format!("{brand_path}/themes/{}", theme["id"].as_str().unwrap());
+    let mut body = theme.clone();
+    body["primaryColorHex"] = json!("#abcdef");
+    body["logo"] = json!("https://elsewhere.example.com/logo.png");
+    let replaced = api.call(Method::PUT, &theme_path, Some(body)).await;
+    assert_eq!(replaced.status, StatusCode::OK, "{}", replaced.body);
+    assert_eq!(replaced.body["primaryColorHex"], "#abcdef");
+    assert_eq!(replaced.body["logo"], theme["logo"], "images are uploads");
+    let bad = api
+        .call(
+            Method::PUT,
+            &theme_path,
+            Some(json!({"primaryColorHex": "blue"})),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+
+    let templates = api
+        .get(&format!(
+            "{brand_path}/templates/email?expand=settings,customizationCount"
+        ))
+        .await
+        .body;
+    let activation = templates
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "UserActivation")
+        .unwrap();
+    assert_eq!(
+        activation["_embedded"]["settings"]["recipients"],
+        "ALL_USERS"
+    );
+    assert_eq!(activation["_embedded"]["customizationCount"], 0);
+    let settings = format!("{brand_path}/templates/email/UserActivation/settings");
+    let invalid = api
+        .call(Method::PUT, &settings, Some(json!({"recipients": "SOME"})))
+        .await;
+    assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let customizations = format!("{brand_path}/templates/email/UserActivation/customizations");
+    let content = |language: &str, default: bool| json!({"language": language, "isDefault": default, "subject": "Hi", "body": "<p>Hi</p>"});
+    let en = api
+        .call(Method::POST, &customizations, Some(content("en", false)))
+        .await;
+    assert_eq!(en.status, StatusCode::CREATED, "{}", en.body);
+    assert_eq!(en.body["isDefault"], true, "the first one is the default");
+    let duplicate = api
+        .call(Method::POST, &customizations, Some(content("en", false)))
+        .await;
+    assert_eq!(duplicate.status, StatusCode::CONFLICT);
+    let fr = api
+        .call(Method::POST, &customizations, Some(content("fr", true)))
+        .await;
+    assert_eq!(fr.body["isDefault"], true);
+    let en_path = format!("{customizations}/{}", en.body["id"].as_str().unwrap());
+    assert_eq!(api.get(&en_path).await.body["isDefault"], false);
+    let fr_path = format!("{customizations}/{}", fr.body["id"].as_str().unwrap());
+    let undefault = api
+        .call(Method::PUT, &fr_path, Some(content("fr", false)))
+        .await;
+    assert_eq!(undefault.status, StatusCode::CONFLICT);
+    assert_eq!(
+        api.call(Method::DELETE, &fr_path, None).await.status,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        api.call(Method::DELETE, &en_path, None).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        api.call(Method::DELETE, &fr_path, None).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        api.call(Method::DELETE, &brand_path, None).await.status,
+        StatusCode::NO_CONTENT
+    );
+}

@@ -67,6 +67,11 @@ async fn full_read_matches_the_seed_and_pages_through_big_lists() {
     assert_eq!(count(&got, INLINE_HOOK), want.inline_hooks);
     assert_eq!(count(&got, LOG_STREAM), want.log_streams);
     assert!(want.event_hooks >= 2 && want.inline_hooks >= 2 && want.log_streams >= 2);
+    assert_eq!(count(&got, BRAND), want.brands);
+    assert_eq!(count(&got, BRAND_THEME), want.brand_themes);
+    assert_eq!(count(&got, EMAIL_SETTINGS), want.email_template_settings);
+    assert_eq!(count(&got, EMAIL_CUSTOMIZATION), want.email_customizations);
+    assert!(want.brands >= 2 && want.email_customizations >= 3);
     assert!(
         want.authorization_servers >= 3 && want.auth_server_rules >= 3 && want.trusted_origins > 0
     );

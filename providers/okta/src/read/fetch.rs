@@ -325,6 +325,9 @@ pub(crate) async fn record(
         }
         CUSTOM_ROLE | RESOURCE_SET | RESOURCE_SET_BINDING => super::iam::record(c, kind, key).await,
         EVENT_HOOK | INLINE_HOOK | LOG_STREAM => super::hooks::record(c, kind, key).await,
+        BRAND | BRAND_THEME | EMAIL_SETTINGS | EMAIL_CUSTOMIZATION => {
+            super::brands::record(c, kind, key).await
+        }
         other => Err(ProviderError::Unsupported {
             kind: other.to_string(),
             key: key.to_string(),

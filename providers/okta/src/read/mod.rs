@@ -2,6 +2,7 @@
 //! sink, so memory holds a few pages, never the org. [`fetch`] reads one object again.
 
 pub(crate) mod authz;
+pub(crate) mod brands;
 pub(crate) mod fetch;
 pub(crate) mod hooks;
 pub(crate) mod iam;
@@ -120,6 +121,7 @@ impl Snapshot<'_> {
             self.identity_providers(),
             self.iam(),
             self.hooks(),
+            self.brands(),
         )?;
         Ok(())
     }

@@ -4,6 +4,7 @@
 //! `TYPE|name` for policies, and `a|b` pairs for relationships (`group name|user login`).
 
 pub(crate) mod authz;
+pub(crate) mod brands;
 pub(crate) mod hooks;
 pub(crate) mod iam;
 pub(crate) mod idps;

@@ -79,6 +79,7 @@ pub(crate) fn cannot_restore(record: &Record) -> Vec<String> {
             out.push("system scope: it comes with its authorization server and is updated, never re-created".into());
         }
         EVENT_HOOK | INLINE_HOOK | LOG_STREAM => out.extend(super::hooks::cannot_restore(record)),
+        BRAND | BRAND_THEME => out.extend(super::brands::cannot_restore(record)),
         GROUP_MEMBERSHIP | APP_GROUP | APP_USER | GROUP_RULE | USER_TYPE | USER_SCHEMA => {}
         _ => {}
     }

@@ -13,13 +13,15 @@
 //! [`policies`] (policies, rules, network zones), [`roles`] (admin role assignments),
 //! [`authz`] (custom authorization servers and what belongs to them), [`origins`]
 //! (trusted origins), [`idps`] (identity providers and their certificates) and [`iam`]
-//! (custom admin roles, resource sets, bindings, custom role assignments) and [`hooks`]
-//! (event hooks, inline hooks, log streams). This
+//! (custom admin roles, resource sets, bindings, custom role assignments), [`hooks`]
+//! (event hooks, inline hooks, log streams) and [`brands`] (brands, themes, email template
+//! settings and customizations). This
 //! file dispatches operations to them and holds what they share: id rewriting, lookups of
 //! relationship ends, lifecycle calls and the shapes of errors.
 
 mod apps;
 mod authz;
+mod brands;
 mod cannot;
 mod groups;
 mod hooks;
@@ -63,6 +65,9 @@ type LiveId = Result<String, ProviderError>;
 pub(crate) fn reachable(mut desired: Record, live: &Record, activate_users: bool) -> Record {
     if matches!(desired.kind.as_str(), EVENT_HOOK | INLINE_HOOK | LOG_STREAM) {
         return hooks::reachable(desired, live);
+    }
+    if matches!(desired.kind.as_str(), BRAND | BRAND_THEME) {
+        return brands::reachable(desired, live);
     }
     if desired.kind == APP && apps::custom(&desired.attrs) {
         match live.attrs.get("name") {
@@ -124,6 +129,9 @@ pub(crate) fn refuses(action: Action, record: &Record) -> Option<String> {
         IDP if action == Action::Create => idps::not_creatable(attrs),
         INLINE_HOOK | LOG_STREAM if action == Action::Create => {
             hooks::not_creatable(&record.kind, attrs)
+        }
+        BRAND if action == Action::Delete && attrs["isDefault"] == true => {
+            Some(brands::DEFAULT_BRAND.into())
         }
         _ => None,
     }
@@ -302,6 +310,10 @@ impl Restore<'_> {
             RESOURCE_SET => self.create_resource_set(op, desired).await,
             RESOURCE_SET_BINDING => self.create_binding(op, desired).await,
             EVENT_HOOK | INLINE_HOOK | LOG_STREAM => self.create_hook(op, desired).await,
+            BRAND => self.create_brand(op, desired).await,
+            BRAND_THEME => self.restore_theme(op, desired).await,
+            EMAIL_SETTINGS => self.restore_email_settings(op, desired).await,
+            EMAIL_CUSTOMIZATION => self.create_customization(op, desired).await,
             AUTH_SCOPE | AUTH_CLAIM | AUTH_POLICY | AUTH_RULE => {
                 self.create_auth_member(op, desired).await
             }
@@ -331,6 +343,10 @@ impl Restore<'_> {
             RESOURCE_SET => self.update_resource_set(op, desired, live_id).await,
             RESOURCE_SET_BINDING => self.update_binding(op, desired).await,
             EVENT_HOOK | INLINE_HOOK | LOG_STREAM => self.update_hook(op, desired, live_id).await,
+            BRAND => self.update_brand(op, desired, live_id).await,
+            BRAND_THEME => self.restore_theme(op, desired).await,
+            EMAIL_SETTINGS => self.restore_email_settings(op, desired).await,
+            EMAIL_CUSTOMIZATION => self.update_customization(op, desired, live_id).await,
             AUTH_SCOPE | AUTH_CLAIM | AUTH_POLICY | AUTH_RULE => {
                 self.update_auth_member(op, desired, live_id).await
             }
@@ -378,6 +394,10 @@ impl Restore<'_> {
             RESOURCE_SET => self.delete_resource_set(id).await,
             RESOURCE_SET_BINDING => self.delete_binding(op, id).await,
             EVENT_HOOK | INLINE_HOOK | LOG_STREAM => self.delete_hook(op, id).await,
+            BRAND => self.delete_brand(id).await,
+            EMAIL_CUSTOMIZATION => self.delete_customization(op, id).await,
+            // A theme and a template's settings go with their brand.
+            BRAND_THEME | EMAIL_SETTINGS => Ok(Outcome::AlreadyDone { id }),
             AUTH_SCOPE | AUTH_CLAIM | AUTH_POLICY | AUTH_RULE => {
                 self.delete_auth_member(op, id).await
             }

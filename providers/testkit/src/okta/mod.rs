@@ -19,6 +19,7 @@
 //! activation and when a user is created or changed.
 
 mod api;
+mod brands;
 mod expr;
 mod hooks;
 mod iam;
@@ -248,6 +249,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .merge(idps::routes())
         .merge(iam::routes())
         .merge(hooks::routes())
+        .merge(brands::routes())
         .route_layer(axum::middleware::from_fn_with_state(shared.clone(), gate))
         .fallback(|req: Request| async move {
             ApiError::not_found(req.uri().path(), req.method().as_str())

@@ -106,6 +106,8 @@ pub struct Org {
     pub(crate) iam: super::iam::Iam,
     /// Event hooks, inline hooks and log streams.
     pub(crate) hooks: super::hooks::Hooks,
+    /// Brands with their theme and email templates.
+    pub(crate) brands: super::brands::Brands,
     /// User profile schemas by schema id: each user type has its own (`_links.schema`).
     pub(crate) schemas: BTreeMap<String, Value>,
     /// The schema id of each user type.
@@ -148,6 +150,7 @@ impl Org {
             idp_keys: BTreeMap::new(),
             iam: Default::default(),
             hooks: Default::default(),
+            brands: Default::default(),
             schemas: BTreeMap::new(),
             type_schemas: BTreeMap::new(),
             policy_types: super::seed::POLICY_TYPES.iter().copied().collect(),
@@ -348,6 +351,10 @@ impl Org {
             event_hooks: self.hooks.counts().0,
             inline_hooks: self.hooks.counts().1,
             log_streams: self.hooks.counts().2,
+            brands: self.brands.counts().0,
+            brand_themes: self.brands.counts().1,
+            email_template_settings: self.brands.counts().2,
+            email_customizations: self.brands.counts().3,
         }
     }
 
@@ -497,6 +504,12 @@ pub struct OrgCounts {
     pub event_hooks: usize,
     pub inline_hooks: usize,
     pub log_streams: usize,
+    pub brands: usize,
+    /// One per brand.
+    pub brand_themes: usize,
+    /// One per email template of each brand.
+    pub email_template_settings: usize,
+    pub email_customizations: usize,
 }
 
 /// Sizes of an org's paged lists ([`Org::list_sizes`]).

@@ -61,6 +61,10 @@ pub(crate) fn seed(spec: SeedSpec) -> Org {
         let token_hook = super::hooks::seed(&mut org, &created);
         authz::use_token_hook(&mut org, &token_hook);
     }
+    // Every org has its default brand; one in use has a second brand and customized emails.
+    let in_use = org.groups.values().any(|g| g["type"] == "OKTA_GROUP");
+    let created = ts(past(&mut org));
+    super::brands::seed(&mut org, in_use, &created);
     // Okta's ids are unique across orgs. Objects made through the API afterwards draw their ids
     // from fresh entropy, not from the seed's stream: two orgs started from one seed (a source
     // and the empty org it is restored into) would otherwise hand out each other's seeded ids.
