@@ -24,11 +24,18 @@ pub(crate) const RESOURCE_USERS: &str = "resource_users";
 /// The relation of a binding's members.
 pub(crate) const MEMBER: &str = "member";
 
-/// The URL path of the object a resource or binding member `href` names: its path when
-/// the href is a URL (`https://org/api/v1/groups/00g1` → `/api/v1/groups/00g1`).
+/// The URL path (and query) of the object a resource or binding member `href` names, off
+/// the org (`https://org/api/v1/groups/00g1` → `/api/v1/groups/00g1`). The query stays: the
+/// apps of one type are `/api/v1/apps?filter=name eq "…"`, not every app.
 pub(crate) fn path_of(href: &str) -> String {
     match url::Url::parse(href) {
-        Ok(u) => u.path().trim_end_matches('/').to_string(),
+        Ok(u) => {
+            let path = u.path().trim_end_matches('/');
+            match u.query() {
+                Some(q) => format!("{path}?{q}"),
+                None => path.to_string(),
+            }
+        }
         Err(_) => href.trim_end_matches('/').to_string(),
     }
 }
@@ -220,6 +227,10 @@ mod tests {
                 Some("https://acme.okta.com/api/v1/apps"),
             ),
             resource(
+                "orn:okta:idp:00o1:apps:salesforce",
+                Some("https://acme.okta.com/api/v1/apps/?filter=name+eq+%22salesforce%22"),
+            ),
+            resource(
                 "orn:okta:idp:00o1:authorization_servers:aus1",
                 Some("https://acme.okta.com/api/v1/authorizationServers/aus1"),
             ),
@@ -229,7 +240,9 @@ mod tests {
         assert_eq!(r.key, "Team support");
         assert_eq!(
             r.attrs["resources"],
-            json!([{"href": "/api/v1/apps"}, {"orn": "orn:okta:workflow:00o1:flows"}])
+            json!([{"href": "/api/v1/apps"},
+                   {"href": "/api/v1/apps?filter=name+eq+%22salesforce%22"},
+                   {"orn": "orn:okta:workflow:00o1:flows"}])
         );
         let refs: Vec<(&str, &str, &str)> = r
             .refs

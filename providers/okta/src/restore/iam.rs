@@ -43,10 +43,12 @@ impl Resource {
         (Resource { at, conditions }, str_at(v, "/id").to_string())
     }
 
-    /// What the API takes: a REST URL on the org, or the ORN.
+    /// What the API takes: a REST URL on the org (its query kept), or the ORN.
     fn value(&self, r: &Restore<'_>) -> String {
         if self.at.starts_with('/') {
-            r.c().url(&self.at, &[]).to_string()
+            let org = r.c().url("/", &[]);
+            org.join(&self.at)
+                .map_or_else(|_| org.to_string() + &self.at[1..], |u| u.to_string())
         } else {
             self.at.clone()
         }

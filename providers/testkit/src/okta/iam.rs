@@ -586,6 +586,18 @@ fn resource_json(base: &str, set: &str, id: &str, r: &Resource) -> Value {
 /// of the org it is.
 type Parsed = (Option<String>, String, Option<(Kind, String)>);
 
+/// The apps of one type (an OIN app's key name), in both forms.
+fn apps_of_type(app_type: &str) -> Parsed {
+    let filter: String =
+        url::form_urlencoded::byte_serialize(format!("name eq \"{app_type}\"").as_bytes())
+            .collect();
+    (
+        Some(format!("/api/v1/apps?filter={filter}")),
+        format!("orn:okta:idp:{TENANT}:apps:{app_type}"),
+        None,
+    )
+}
+
 /// The path, ORN and object of a resource named by REST URL or ORN, if the org has it.
 fn parse_resource(org: &Org, value: &str) -> Result<Parsed, ApiError> {
     let invalid = || validation("resources", format!("{value} is not a valid resource"));
@@ -611,10 +623,23 @@ fn parse_resource(org: &Org, value: &str) -> Result<Parsed, ApiError> {
             // kept by its ORN.
             return Ok((None, value.to_string(), None));
         }
+        if let ["apps", app_type] = &parts[3..] {
+            return Ok(apps_of_type(app_type));
+        }
         parts[3..].iter().map(|s| s.to_string()).collect()
     } else {
         let url = url::Url::parse(value).map_err(|_| invalid())?;
         let path = url.path().trim_end_matches('/');
+        // The apps of one type: `/api/v1/apps?filter=name eq "…"`.
+        if path == "/api/v1/apps"
+            && let Some((_, filter)) = url.query_pairs().find(|(k, _)| k == "filter")
+        {
+            let app_type = filter
+                .strip_prefix("name eq \"")
+                .and_then(|f| f.strip_suffix('"'))
+                .ok_or_else(invalid)?;
+            return Ok(apps_of_type(app_type));
+        }
         let rest = path.strip_prefix("/api/v1/").ok_or_else(invalid)?;
         let mut parts: Vec<String> = rest.split('/').map(str::to_string).collect();
         if parts.first().map(String::as_str) == Some("authorizationServers") {
@@ -1264,7 +1289,10 @@ pub(crate) fn seed(org: &mut Org, okta_groups: &[String], user: Option<&str>) {
             format!("orn:okta:directory:{TENANT}:groups:{}", group(2)),
         ],
     );
-    let mut estate = vec![format!("orn:okta:idp:{TENANT}:apps")];
+    let mut estate = vec![
+        format!("orn:okta:idp:{TENANT}:apps"),
+        format!("orn:okta:idp:{TENANT}:apps:salesforce"),
+    ];
     if let Some((app, name)) = org.apps.iter().next().map(|(id, a)| {
         (
             id.clone(),
@@ -1323,6 +1351,13 @@ mod tests {
         assert_eq!(same, path);
         assert!(parse_resource(&org, "http://127.0.0.1:1/api/v1/groups/00gX").is_err());
         assert!(parse_resource(&org, "https://org.example.com/api/v2/users").is_err());
+        let (by_url, by_type, _) = parse_resource(
+            &org,
+            "http://127.0.0.1:1/api/v1/apps/?filter=name+eq+%22salesforce%22",
+        )
+        .unwrap();
+        assert_eq!(by_type, format!("orn:okta:idp:{TENANT}:apps:salesforce"));
+        assert_eq!(parse_resource(&org, &by_type).unwrap().0, by_url);
         let (none, flows, _) =
             parse_resource(&org, &format!("orn:okta:workflow:{TENANT}:flows")).unwrap();
         assert!(none.is_none() && flows.ends_with(":flows"));
