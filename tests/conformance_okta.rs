@@ -90,6 +90,19 @@ impl Subject for OktaOrg {
             {
                 Some("Okta never deletes its default and system objects".into())
             }
+            "okta.brand" if attrs["isDefault"] == true => {
+                Some("Okta never deletes an org's default brand".into())
+            }
+            "okta.email_customization"
+                if attrs["isDefault"] == true
+                    && snapshot.iter().any(|c| {
+                        c.kind == record.kind
+                            && c.id != record.id
+                            && c.key.rsplit_once('|').map(|k| k.0) == record.key.rsplit_once('|').map(|k| k.0)
+                    }) =>
+            {
+                Some("Okta deletes a template's default customization only with its others".into())
+            }
             "okta.user_type"
                 if me.is_some_and(|me| me.attrs.pointer("/type/id") == Some(&Value::from(record.id.as_str()))) =>
             {
@@ -233,6 +246,48 @@ impl OktaApi {
                 (None, format!("/api/v1/{of}/{assignee}/roles/{id}"))
             }
             "okta.trusted_origin" => (None, format!("/api/v1/trustedOrigins/{id}")),
+            "okta.custom_role" => (None, format!("/api/v1/iam/roles/{id}")),
+            "okta.brand" => (None, format!("/api/v1/brands/{id}")),
+            // A theme and a template's settings go only with their brand: the incident
+            // changes them instead.
+            "okta.brand_theme" | "okta.email_template_settings" => {
+                return self.change_branding(record).await;
+            }
+            "okta.email_customization" => {
+                let (template, _) = record
+                    .key
+                    .rsplit_once('|')
+                    .and_then(|(rest, _)| rest.rsplit_once('|').map(|(_, t)| (t, ())))
+                    .ok_or_else(|| format!("{} has no template in its key", record.key))?;
+                (
+                    None,
+                    format!(
+                        "/api/v1/brands/{}/templates/email/{template}/customizations/{id}",
+                        target("brand")?
+                    ),
+                )
+            }
+            "okta.event_hook" | "okta.inline_hook" | "okta.log_stream" => {
+                let base = match record.kind.as_str() {
+                    "okta.event_hook" => "eventHooks",
+                    "okta.inline_hook" => "inlineHooks",
+                    _ => "logStreams",
+                };
+                let path = format!("/api/v1/{base}/{id}");
+                (Some(path.clone()), path)
+            }
+            "okta.resource_set" => (None, format!("/api/v1/iam/resource-sets/{id}")),
+            "okta.resource_set_binding" => {
+                let role = record
+                    .target("role")
+                    .map(|r| r.id.clone())
+                    .unwrap_or_else(|| record.attrs["role"].as_str().unwrap_or_default().into());
+                let set = target("resource_set")?;
+                (
+                    None,
+                    format!("/api/v1/iam/resource-sets/{set}/bindings/{role}"),
+                )
+            }
             "okta.identity_provider" => (None, format!("/api/v1/idps/{id}")),
             "okta.idp_key" => (None, format!("/api/v1/idps/credentials/keys/{id}")),
             "okta.authorization_server" => (
@@ -268,6 +323,46 @@ impl OktaApi {
                 .await?;
         }
         self.call(Method::DELETE, &delete).await.map(|_| ())
+    }
+
+    /// Changes a brand's theme colors, or who receives an email template.
+    async fn change_branding(&self, record: &Record) -> Result<(), String> {
+        let brand = record
+            .target("brand")
+            .map(|b| b.id.clone())
+            .ok_or_else(|| format!("{} has no brand ref", record.key))?;
+        let (path, body) = if record.kind == "okta.brand_theme" {
+            let mut body = record.attrs.clone();
+            body["primaryColorHex"] = if body["primaryColorHex"] == "#123456" {
+                serde_json::json!("#654321")
+            } else {
+                serde_json::json!("#123456")
+            };
+            (format!("/api/v1/brands/{brand}/themes/{}", record.id), body)
+        } else {
+            let template = record.attrs["template"].as_str().unwrap_or_default();
+            let recipients = if record.attrs["recipients"] == "NO_USERS" {
+                "ALL_USERS"
+            } else {
+                "NO_USERS"
+            };
+            (
+                format!("/api/v1/brands/{brand}/templates/email/{template}/settings"),
+                serde_json::json!({"recipients": recipients}),
+            )
+        };
+        let response = self
+            .http
+            .put(format!("{}{path}", self.base))
+            .header("Authorization", format!("SSWS {TOKEN}"))
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| format!("PUT {path}: {e}"))?;
+        match response.status() {
+            status if status.is_success() => Ok(()),
+            status => Err(format!("PUT {path}: HTTP {status}")),
+        }
     }
 
     /// Removes every custom attribute of the profile schema of user type `type_name`.

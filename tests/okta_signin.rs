@@ -283,3 +283,197 @@ fn a_deleted_saml_idp_comes_back_and_idp_discovery_routes_to_it_again() {
         "{again:#}"
     );
 }
+
+/// The references of `record` in key space: (relation, kind, key of the referenced record).
+fn refs_by_key(
+    record: &iamsnap_provider::Record,
+    records: &[iamsnap_provider::Record],
+) -> std::collections::BTreeSet<(String, String, String)> {
+    record
+        .refs
+        .iter()
+        .map(|r| {
+            let key = records
+                .iter()
+                .find(|t| t.kind == r.kind && t.id == r.id)
+                .map_or_else(|| format!("missing {}", r.id), |t| t.key.clone());
+            (r.rel.clone(), r.kind.clone(), key)
+        })
+        .collect()
+}
+
+#[test]
+fn delegated_admin_roles_hooks_and_email_templates_come_back() {
+    let org = Org::start(30, 8, 4);
+    let ws = Workspace::new(&org.url());
+    assert_exit(&ws.iamsnap(&["init"]), 0);
+    assert_exit(&ws.iamsnap(&["backup", "--all"]), 0);
+    let api = Api::new(&ws, &org.url());
+    let before = api.records();
+    let find = |records: &[iamsnap_provider::Record], kind: &str, key: &str| {
+        records
+            .iter()
+            .find(|r| r.kind == kind && r.key == key)
+            .cloned()
+            .unwrap_or_else(|| panic!("{kind} {key}"))
+    };
+    let role = find(&before, "okta.custom_role", "Help Desk Lite");
+    let set = find(&before, "okta.resource_set", "Team support");
+    let binding = find(
+        &before,
+        "okta.resource_set_binding",
+        "Team support|Help Desk Lite",
+    );
+    let assignments: Vec<iamsnap_provider::Record> = before
+        .iter()
+        .filter(|r| {
+            r.kind == "okta.admin_role_assignment"
+                && r.key.ends_with("|CUSTOM:Help Desk Lite@Team support")
+        })
+        .cloned()
+        .collect();
+    assert_eq!(assignments.len(), 2, "bound to a group and a user");
+    assert!(set.refs.iter().any(|r| r.kind == "okta.group"));
+    let hook = find(&before, "okta.event_hook", "User lifecycle to SIEM");
+    assert_eq!(
+        (&hook.attrs["status"], &hook.attrs["verificationStatus"]),
+        (&json!("ACTIVE"), &json!("VERIFIED"))
+    );
+
+    // The incident: the binding, its resource set and its role are deleted, and so is an
+    // event hook.
+    api.delete(&binding);
+    api.delete(&set);
+    api.delete(&role);
+    api.delete(&hook);
+    // An inline hook that still holds its secret is deactivated: the restore activates it.
+    let inline = find(&before, "okta.inline_hook", "Token enrichment");
+    let mut off = inline.clone();
+    off.attrs["status"] = json!("INACTIVE");
+    api.update(&inline, off);
+    // An email template customization is rewritten.
+    let email = find(
+        &before,
+        "okta.email_customization",
+        "Acme Partners|UserActivation|fr",
+    );
+    let mut rewritten = email.clone();
+    rewritten.attrs["subject"] = json!("Votre compte a été suspendu");
+    api.update(&email, rewritten);
+
+    let diff = json_of(&ws.iamsnap(&["diff", "okta-test@latest", "live", "--format", "json"]));
+    let changed = |kind: &str, key: &str| {
+        diff["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["kind"] == kind && c["key"] == key)
+    };
+    for r in [&role, &set, &binding, &hook]
+        .into_iter()
+        .chain(&assignments)
+    {
+        assert!(changed(&r.kind, &r.key), "{} {}: {diff:#}", r.kind, r.key);
+    }
+    let subject = diff["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["kind"] == "okta.email_customization" && c["key"] == email.key.as_str())
+        .expect("the rewritten email is in the diff");
+    assert!(
+        subject["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["path"] == "/attrs/subject"),
+        "{subject:#}"
+    );
+
+    let applied = ws.iamsnap(&[
+        "restore",
+        "okta-test@latest",
+        "--apply",
+        "--yes",
+        "--format",
+        "json",
+    ]);
+    assert_exit(&applied, 0);
+    let report = json_of(&applied);
+    assert_eq!(report["failed"], 0, "{report:#}");
+    // The hook's secret is named with the operator's next step.
+    let cannot: Vec<String> = report["cannot_restore"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["kind"] == "okta.event_hook")
+        .map(|c| c["reason"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        cannot
+            .iter()
+            .any(|r| r.starts_with("event hook User lifecycle to SIEM:")
+                && r.contains("Authorization header")
+                && r.contains("Verify")
+                && r.contains("Activate")
+                && r.contains("/lifecycle/verify")),
+        "{report:#}"
+    );
+    let again = json_of(&ws.iamsnap(&["restore", "okta-test@latest", "--format", "json"]));
+    assert_eq!(again["operations"], json!([]), "{again:#}");
+
+    let after = api.records();
+    assert!(count_by_kind_key(&after).values().all(|n| *n == 1));
+    // The hook is back with its settings, inactive and unverified until its secret is set.
+    let hook_back = find(&after, "okta.event_hook", &hook.key);
+    assert_ne!(hook_back.id, hook.id);
+    for field in ["events", "name", "description"] {
+        assert_eq!(hook_back.attrs[field], hook.attrs[field], "{field}");
+    }
+    assert_eq!(
+        hook_back.attrs["channel"]["config"]["uri"],
+        hook.attrs["channel"]["config"]["uri"]
+    );
+    assert_eq!(
+        hook_back.attrs["channel"]["config"]["headers"],
+        hook.attrs["channel"]["config"]["headers"]
+    );
+    assert_eq!(
+        (
+            &hook_back.attrs["status"],
+            &hook_back.attrs["verificationStatus"]
+        ),
+        (&json!("INACTIVE"), &json!("UNVERIFIED"))
+    );
+    assert_eq!(
+        org.okta.with_org(|o| o.hook_secret(&hook_back.id)),
+        None,
+        "no secret is made up"
+    );
+    assert_eq!(find(&after, "okta.inline_hook", &inline.key), inline);
+    assert_eq!(find(&after, "okta.email_customization", &email.key), email);
+    for record in [&role, &set, &binding].into_iter().chain(&assignments) {
+        let back = find(&after, &record.kind, &record.key);
+        assert_eq!(back.attrs, record.attrs, "{} {}", record.kind, record.key);
+        // Every reference names a live object, the same one in key space.
+        assert_eq!(
+            refs_by_key(&back, &after),
+            refs_by_key(record, &before),
+            "{} {}",
+            record.kind,
+            record.key
+        );
+    }
+    let role_back = find(&after, "okta.custom_role", &role.key);
+    let set_back = find(&after, "okta.resource_set", &set.key);
+    assert_ne!(role_back.id, role.id, "a new role");
+    let binding_back = find(&after, "okta.resource_set_binding", &binding.key);
+    assert_eq!(binding_back.target("role").unwrap().id, role_back.id);
+    assert_eq!(binding_back.target("resource_set").unwrap().id, set_back.id);
+    for a in &assignments {
+        let back = find(&after, &a.kind, &a.key);
+        assert_eq!(back.target("role").unwrap().id, role_back.id);
+        assert_eq!(back.target("resource_set").unwrap().id, set_back.id);
+    }
+    assert!(!stdout(&applied).contains(OKTA_TOKEN) && !stderr(&applied).contains(OKTA_TOKEN));
+}

@@ -23,6 +23,16 @@ pub const AUTH_RULE: &str = "okta.auth_server_rule";
 pub const TRUSTED_ORIGIN: &str = "okta.trusted_origin";
 pub const IDP: &str = "okta.identity_provider";
 pub const IDP_KEY: &str = "okta.idp_key";
+pub const CUSTOM_ROLE: &str = "okta.custom_role";
+pub const RESOURCE_SET: &str = "okta.resource_set";
+pub const RESOURCE_SET_BINDING: &str = "okta.resource_set_binding";
+pub const EVENT_HOOK: &str = "okta.event_hook";
+pub const INLINE_HOOK: &str = "okta.inline_hook";
+pub const LOG_STREAM: &str = "okta.log_stream";
+pub const BRAND: &str = "okta.brand";
+pub const BRAND_THEME: &str = "okta.brand_theme";
+pub const EMAIL_SETTINGS: &str = "okta.email_template_settings";
+pub const EMAIL_CUSTOMIZATION: &str = "okta.email_customization";
 
 /// A user type's schema comes and goes with its type: "creating" one updates the schema a
 /// re-created type comes with; it is never deleted on its own.
@@ -37,6 +47,16 @@ pub(crate) const AUTH_SERVER_ISSUER: &str = "issuer and metadata URLs: a re-crea
 
 pub(crate) const IDP_SAML_IDS: &str = "a re-created SAML identity provider has a new id and so a new ACS URL ({org}/sso/saml2/{new id}); update the ACS URL in the external identity provider";
 pub(crate) const IDP_OIDC_SECRET: &str = "client secrets of OIDC and social identity providers cannot be read: one that no longer exists must be added again in the Admin Console with its secret (a restore then brings back its settings and the rules that use it)";
+
+pub(crate) const IAM_OTHER_RESOURCES: &str = "resources of a resource set that name objects iamsnap does not back up by id (a delegated flow, a realm) are restored as they were named; if such an object was re-created, add the new one to the resource set in the Admin Console";
+
+pub(crate) const HOOK_SECRET: &str = "secrets: the value of a hook's auth header cannot be read; a re-created hook comes back INACTIVE without it until it is entered in the Admin Console (Workflow → Event Hooks or Inline Hooks → Edit) and the hook activated";
+pub(crate) const EVENT_HOOK_VERIFY: &str = "verification: a re-created event hook is UNVERIFIED and receives no event until it is verified (Verify in the Admin Console, or POST /api/v1/eventHooks/{id}/lifecycle/verify) and activated";
+pub(crate) const INLINE_HOOK_OAUTH: &str = "an inline hook that authenticates with an OAuth client secret cannot be created without it: add it again in the Admin Console, then restore its settings";
+pub(crate) const LOG_STREAM_NEXT: &str = "a re-created AWS EventBridge log stream is INACTIVE with a new partner event source to associate with an event bus in AWS before it is activated; a Splunk Cloud stream needs its HEC token, which cannot be read: add it again in the Admin Console, then restore its settings";
+
+pub(crate) const BRAND_DOMAINS: &str = "a brand's email domain, custom domains and sign-in and error pages are not backed up: set them again in the Admin Console (Customizations → Brands)";
+pub(crate) const THEME_IMAGES: &str = "theme images (logo, favicon, background image): the API gives only the URL of the hosted file, and a restore cannot upload it; download each from its URL and upload it again (Customizations → Brands → the brand → Theme)";
 
 pub(crate) const USER_CANNOT_RESTORE: &str = "password and MFA factors: a re-created user has no credentials; it comes back STAGED (or PROVISIONED with --activate-users, which emails an activation link), so the person needs activation or a password reset and must enrol MFA again";
 
@@ -169,12 +189,19 @@ pub static KINDS: &[KindInfo] = &[
     },
     KindInfo {
         name: ADMIN_ROLE,
-        description: "admin role assignments to users and groups, with their group and app targets",
-        depends_on: &[USER, GROUP, APP],
+        description: "admin role assignments to users and groups: standard roles with their group and app targets, custom roles with their resource set",
+        depends_on: &[
+            USER,
+            GROUP,
+            APP,
+            CUSTOM_ROLE,
+            RESOURCE_SET,
+            RESOURCE_SET_BINDING,
+        ],
         capabilities: Capabilities::ALL,
         parent: None,
         cannot_restore: &[
-            "custom roles and resource sets are not backed up; only standard roles are restored",
+            "a custom role assignment taken by iamsnap before custom roles were backed up names no role or resource set: assign it again in the Admin Console",
         ],
     },
     KindInfo {
@@ -224,8 +251,8 @@ pub static KINDS: &[KindInfo] = &[
     },
     KindInfo {
         name: AUTH_RULE,
-        description: "rules of each access policy: groups, users, grant types, scopes, token lifetimes",
-        depends_on: &[AUTH_POLICY, AUTH_SCOPE, GROUP, USER],
+        description: "rules of each access policy: groups, users, grant types, scopes, token lifetimes, the token inline hook",
+        depends_on: &[AUTH_POLICY, AUTH_SCOPE, GROUP, USER, INLINE_HOOK],
         capabilities: Capabilities::ALL,
         parent: Some(Parent {
             noun: "access policy",
@@ -262,5 +289,96 @@ pub static KINDS: &[KindInfo] = &[
         capabilities: Capabilities::ALL,
         parent: None,
         cannot_restore: &[IDP_SAML_IDS, IDP_OIDC_SECRET],
+    },
+    KindInfo {
+        name: CUSTOM_ROLE,
+        description: "custom admin roles: label, description and permissions with their conditions, keyed by label",
+        depends_on: &[],
+        capabilities: Capabilities::ALL,
+        parent: None,
+        cannot_restore: &[
+            "original ids: a re-created custom role gets a new id (bindings and role assignments are pointed at it)",
+        ],
+    },
+    KindInfo {
+        name: RESOURCE_SET,
+        description: "resource sets: label, description and resources (groups, the users of a group, users, apps and authorization servers as references; whole collections and other ORNs as they are), keyed by label",
+        depends_on: &[GROUP, USER, APP, AUTH_SERVER],
+        capabilities: Capabilities::ALL,
+        parent: None,
+        cannot_restore: &[IAM_OTHER_RESOURCES],
+    },
+    KindInfo {
+        name: RESOURCE_SET_BINDING,
+        description: "bindings of a custom role to a resource set with their members (users and groups), keyed RESOURCE SET|ROLE",
+        depends_on: &[RESOURCE_SET, CUSTOM_ROLE, USER, GROUP],
+        capabilities: Capabilities::ALL,
+        parent: Some(Parent {
+            noun: "resource set",
+            members: "bindings",
+        }),
+        cannot_restore: &[],
+    },
+    KindInfo {
+        name: EVENT_HOOK,
+        description: "event hooks: the events they subscribe to (and their filter), the endpoint, headers and auth header name, status and verification, keyed by name; never the auth header's secret",
+        depends_on: &[],
+        capabilities: Capabilities::ALL,
+        parent: None,
+        cannot_restore: &[HOOK_SECRET, EVENT_HOOK_VERIFY],
+    },
+    KindInfo {
+        name: INLINE_HOOK,
+        description: "inline hooks: type, endpoint, headers, auth header name or OAuth settings, status, keyed by name; never a secret",
+        depends_on: &[],
+        capabilities: Capabilities::ALL,
+        parent: None,
+        cannot_restore: &[HOOK_SECRET, INLINE_HOOK_OAUTH],
+    },
+    KindInfo {
+        name: LOG_STREAM,
+        description: "log streams (AWS EventBridge, Splunk Cloud): settings and status, keyed by name; never the Splunk token",
+        depends_on: &[],
+        capabilities: Capabilities::ALL,
+        parent: None,
+        cannot_restore: &[LOG_STREAM_NEXT],
+    },
+    KindInfo {
+        name: BRAND,
+        description: "brands: name, locale, privacy policy, 'powered by Okta', the default app, keyed by name",
+        depends_on: &[APP],
+        capabilities: Capabilities::ALL,
+        parent: None,
+        cannot_restore: &[BRAND_DOMAINS],
+    },
+    KindInfo {
+        name: BRAND_THEME,
+        description: "the theme of each brand: colors and page variants, and the URLs of its logo, favicon and background image, keyed by brand name",
+        depends_on: &[BRAND],
+        capabilities: WITH_ITS_TYPE,
+        parent: None,
+        cannot_restore: &[THEME_IMAGES],
+    },
+    KindInfo {
+        name: EMAIL_SETTINGS,
+        description: "who receives each email template of a brand (all users, admins only, no one), keyed BRAND|TEMPLATE",
+        depends_on: &[BRAND],
+        capabilities: WITH_ITS_TYPE,
+        parent: Some(Parent {
+            noun: "brand",
+            members: "email template settings",
+        }),
+        cannot_restore: &[],
+    },
+    KindInfo {
+        name: EMAIL_CUSTOMIZATION,
+        description: "customized email templates of each brand: subject and body per language, the default one, keyed BRAND|TEMPLATE|LANGUAGE",
+        depends_on: &[BRAND],
+        capabilities: Capabilities::ALL,
+        parent: Some(Parent {
+            noun: "email template",
+            members: "customizations",
+        }),
+        cannot_restore: &[],
     },
 ];

@@ -11,9 +11,12 @@
 //! Kinds (see [`kinds`]): users, groups, memberships, group rules, apps and their user and
 //! group assignments, policies of every type and their rules, network zones, admin role
 //! assignments, user types and the user schema, and custom authorization servers with their
-//! scopes, claims, access policies and rules, trusted origins, and identity providers with
-//! their signing certificates. Every list is read at its endpoint's largest
-//! page size, independent lists concurrently, and streamed to the engine page by page.
+//! scopes, claims, access policies and rules, trusted origins, identity providers with
+//! their signing certificates, custom admin roles with their resource sets and bindings, and
+//! event hooks, inline hooks and log streams (without their secrets), and brands with their
+//! theme, email template settings and customizations.
+//! Every list is read at its endpoint's largest page size, independent lists concurrently,
+//! and streamed to the engine page by page.
 //!
 //! The token needs read access for backups (a read-only admin token is enough) and super-admin
 //! rights for restores.
@@ -109,6 +112,7 @@ impl ReadProvider for OktaProvider {
             client: &self.client,
             sink,
             fan_out: self.concurrency,
+            iam_index: Default::default(),
         }
         .run()
         .await

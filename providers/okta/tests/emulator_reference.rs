@@ -564,3 +564,522 @@ async fn a_zone_replace_sets_its_status() {
     assert_eq!(replaced.body["status"], "INACTIVE");
     assert_eq!(api.get(&path).await.body["status"], "INACTIVE");
 }
+
+/// Custom roles (`/api/v1/iam/roles`): lists are paged in the body (`roles`, `_links.next`,
+/// 100 a page); a role is found by id or label; a duplicate label or an unknown permission is
+/// 400 E0000001; a permission's conditions are replaced on their own
+/// (`PUT …/permissions/{permissionType}`); a role bound to a resource set cannot be deleted;
+/// an unknown role is 404 E0000007.
+#[tokio::test]
+async fn custom_roles_are_paged_in_their_body_and_found_by_label() {
+    let api = Api::new(20).await;
+    for i in 0..120 {
+        let body = json!({"label": format!("Role {i:03}"), "description": "d",
+                          "permissions": ["okta.users.read"]});
+        let created = api
+            .call(Method::POST, "/api/v1/iam/roles", Some(body))
+            .await;
+        assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+        assert!(created.body["id"].as_str().unwrap().starts_with("cr0"));
+    }
+    let first = api.get("/api/v1/iam/roles").await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert_eq!(first.body["roles"].as_array().unwrap().len(), 100);
+    let next = first.body["_links"]["next"]["href"].as_str().unwrap();
+    assert!(
+        first
+            .headers
+            .get("link")
+            .is_none_or(|l| !l.to_str().unwrap().contains("next"))
+    );
+    let second = api.get(next).await;
+    let seeded = 2;
+    assert_eq!(second.body["roles"].as_array().unwrap().len(), 20 + seeded);
+    assert!(second.body["_links"].get("next").is_none());
+
+    let by_label = api.get("/api/v1/iam/roles/Help%20Desk%20Lite").await;
+    assert_eq!(by_label.status, StatusCode::OK, "{}", by_label.body);
+    let id = by_label.body["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        api.get(&format!("/api/v1/iam/roles/{id}")).await.body["label"],
+        "Help Desk Lite"
+    );
+    let permissions = api
+        .get(&format!("/api/v1/iam/roles/{id}/permissions"))
+        .await;
+    let labels: Vec<&str> = permissions.body["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["label"].as_str().unwrap())
+        .collect();
+    assert!(labels.contains(&"okta.users.read"), "{labels:?}");
+
+    let duplicate =
+        json!({"label": "Help Desk Lite", "description": "d", "permissions": ["okta.users.read"]});
+    let refused = api
+        .call(Method::POST, "/api/v1/iam/roles", Some(duplicate))
+        .await;
+    assert_eq!(
+        (refused.status, error_code(&refused)),
+        (StatusCode::BAD_REQUEST, "E0000001")
+    );
+    let unknown = json!({"label": "X", "description": "d", "permissions": ["read everything"]});
+    let refused = api
+        .call(Method::POST, "/api/v1/iam/roles", Some(unknown))
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+
+    let conditions =
+        json!({"conditions": {"include": {"okta:ResourceAttribute/User/Profile": ["city"]}}});
+    let path = format!("/api/v1/iam/roles/{id}/permissions/okta.users.read");
+    let replaced = api.call(Method::PUT, &path, Some(conditions.clone())).await;
+    assert_eq!(replaced.status, StatusCode::OK, "{}", replaced.body);
+    assert_eq!(
+        api.get(&path).await.body["conditions"],
+        conditions["conditions"]
+    );
+
+    let bound = api
+        .call(Method::DELETE, &format!("/api/v1/iam/roles/{id}"), None)
+        .await;
+    assert_eq!(bound.status, StatusCode::BAD_REQUEST, "a bound role stays");
+    let missing = api.get("/api/v1/iam/roles/cr0nothere").await;
+    assert_eq!(
+        (missing.status, error_code(&missing)),
+        (StatusCode::NOT_FOUND, "E0000007")
+    );
+}
+
+/// Resource sets, bindings and custom role assignments: resources are given as REST URLs or
+/// ORNs and listed with both (`orn`, `_links.self.href`); a set needs a resource; a binding's
+/// members are REST URLs of users and groups; each member holds a `CUSTOM` role assignment,
+/// listed with its roles under the member's id, naming `role` and `resource-set`; assigning
+/// one through `POST /users/{id}/roles` adds a member, unassigning it removes it, and the
+/// binding goes with its last member.
+#[tokio::test]
+async fn resource_sets_bind_custom_roles_to_users_and_groups() {
+    let api = Api::new(20).await;
+    let base = api.okta.base_url().to_string();
+    let groups = api.get("/api/v1/groups?limit=200").await.body;
+    let group = groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["type"] == "OKTA_GROUP")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let empty = json!({"label": "Empty", "description": "d", "resources": []});
+    let refused = api
+        .call(Method::POST, "/api/v1/iam/resource-sets", Some(empty))
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    let body = json!({"label": "Ops", "description": "Operations", "resources": [
+        format!("{base}/api/v1/groups/{group}/users"),
+        "orn:okta:idp:00o1emulated:apps",
+    ]});
+    let set = api
+        .call(Method::POST, "/api/v1/iam/resource-sets", Some(body))
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.body);
+    let set_id = set.body["id"].as_str().unwrap().to_string();
+    let resources = api
+        .get(&format!("/api/v1/iam/resource-sets/{set_id}/resources"))
+        .await
+        .body;
+    let listed = resources["resources"].as_array().unwrap();
+    assert_eq!(listed.len(), 2);
+    assert!(listed.iter().any(|r| {
+        r["orn"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("groups:{group}:contained_resources"))
+            && r["_links"]["self"]["href"] == format!("{base}/api/v1/groups/{group}/users")
+    }));
+    assert!(
+        listed
+            .iter()
+            .any(|r| r["_links"]["self"]["href"] == format!("{base}/api/v1/apps"))
+    );
+
+    let role = api.get("/api/v1/iam/roles/App%20Auditor").await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let users = api.get("/api/v1/users?limit=5").await.body;
+    let user = users[1]["id"].as_str().unwrap().to_string();
+    let binding = json!({"role": role, "members": [format!("{base}/api/v1/users/{user}")]});
+    let bindings = format!("/api/v1/iam/resource-sets/{set_id}/bindings");
+    let created = api.call(Method::POST, &bindings, Some(binding)).await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    let listed = api.get(&bindings).await.body;
+    assert_eq!(listed["roles"][0]["id"], role.as_str());
+
+    let roles = api.get(&format!("/api/v1/users/{user}/roles")).await.body;
+    let custom = roles
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["type"] == "CUSTOM" && r["resource-set"] == set_id.as_str())
+        .expect("the member holds a custom role assignment")
+        .clone();
+    assert_eq!(custom["role"], role.as_str());
+    assert_eq!(custom["label"], "App Auditor");
+    assert!(custom["id"].as_str().unwrap().starts_with("irb"));
+    let members = api.get(&format!("{bindings}/{role}/members")).await.body;
+    assert_eq!(members["members"][0]["id"], custom["id"]);
+
+    // A group is assigned the role over the set through its roles; then the user is
+    // unassigned, and the group's removal takes the binding with it.
+    let assign = json!({"type": "CUSTOM", "role": role, "resource-set": set_id});
+    let assigned = api
+        .call(
+            Method::POST,
+            &format!("/api/v1/groups/{group}/roles"),
+            Some(assign.clone()),
+        )
+        .await;
+    assert_eq!(assigned.status, StatusCode::CREATED, "{}", assigned.body);
+    let again = api
+        .call(
+            Method::POST,
+            &format!("/api/v1/groups/{group}/roles"),
+            Some(assign),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    let unassign = format!(
+        "/api/v1/users/{user}/roles/{}",
+        custom["id"].as_str().unwrap()
+    );
+    assert_eq!(
+        api.call(Method::DELETE, &unassign, None).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let member = assigned.body["id"].as_str().unwrap();
+    let path = format!("{bindings}/{role}/members/{member}");
+    assert_eq!(
+        api.call(Method::DELETE, &path, None).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let gone = api.get(&format!("{bindings}/{role}")).await;
+    assert_eq!(
+        gone.status,
+        StatusCode::NOT_FOUND,
+        "the binding went with its last member"
+    );
+    let deleted = api
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/iam/resource-sets/{set_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+}
+
+/// Event hooks (`/api/v1/eventHooks`): created `ACTIVE` and `UNVERIFIED`; the auth header's
+/// `value` is write-only (required with an `authScheme`, never returned, kept by a replace that
+/// leaves it out); the endpoint must be HTTPS; `…/lifecycle/verify` verifies it; a replace
+/// that changes the channel makes it `UNVERIFIED` again; only an `INACTIVE` hook is deleted.
+#[tokio::test]
+async fn event_hooks_keep_their_secret_write_only_and_need_verification() {
+    let api = Api::new(10).await;
+    let hook = json!({"name": "Audit", "events": {"type": "EVENT_TYPE", "items": ["user.lifecycle.create"]},
+        "channel": {"type": "HTTP", "version": "1.0.0", "config": {"uri": "https://audit.example.com/okta",
+            "headers": [], "authScheme": {"type": "HEADER", "key": "Authorization", "value": "s3cret"}}}});
+    let mut without_value = hook.clone();
+    without_value["channel"]["config"]["authScheme"]
+        .as_object_mut()
+        .unwrap()
+        .remove("value");
+    let refused = api
+        .call(Method::POST, "/api/v1/eventHooks", Some(without_value))
+        .await;
+    assert_eq!(
+        (refused.status, error_code(&refused)),
+        (StatusCode::BAD_REQUEST, "E0000001")
+    );
+    let mut plain_http = hook.clone();
+    plain_http["channel"]["config"]["uri"] = json!("http://audit.example.com/okta");
+    let refused = api
+        .call(Method::POST, "/api/v1/eventHooks", Some(plain_http))
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+
+    let created = api
+        .call(Method::POST, "/api/v1/eventHooks", Some(hook.clone()))
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    assert_eq!(created.body["status"], "ACTIVE");
+    assert_eq!(created.body["verificationStatus"], "UNVERIFIED");
+    assert!(!created.body.to_string().contains("s3cret"));
+    let id = created.body["id"].as_str().unwrap().to_string();
+    let path = format!("/api/v1/eventHooks/{id}");
+    let verified = api
+        .call(Method::POST, &format!("{path}/lifecycle/verify"), None)
+        .await;
+    assert_eq!(verified.body["verificationStatus"], "VERIFIED");
+    let listed = api.get("/api/v1/eventHooks").await.body;
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["id"] == id.as_str())
+    );
+
+    // A replace without the secret keeps it; a new endpoint must be verified again.
+    let mut replaced = created.body.clone();
+    replaced["channel"]["config"]["authScheme"] = json!({"type": "HEADER", "key": "Authorization"});
+    replaced["channel"]["config"]["uri"] = json!("https://audit2.example.com/okta");
+    let answer = api.call(Method::PUT, &path, Some(replaced)).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(answer.body["verificationStatus"], "UNVERIFIED");
+    assert_eq!(
+        api.okta.with_org(|o| o.hook_secret(&id)).as_deref(),
+        Some("s3cret")
+    );
+
+    let active = api.call(Method::DELETE, &path, None).await;
+    assert_eq!(
+        active.status,
+        StatusCode::BAD_REQUEST,
+        "an active hook stays"
+    );
+    api.call(Method::POST, &format!("{path}/lifecycle/deactivate"), None)
+        .await;
+    assert_eq!(
+        api.call(Method::DELETE, &path, None).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let gone = api.get(&path).await;
+    assert_eq!(
+        (gone.status, error_code(&gone)),
+        (StatusCode::NOT_FOUND, "E0000007")
+    );
+}
+
+/// Inline hooks and log streams: an inline hook's type is one of Okta's and cannot change; an
+/// OAuth `client_secret_post` channel needs its `clientSecret`, never returned; log streams
+/// are paged with `limit` and `Link` headers, filtered by `type eq`; a Splunk stream's token is
+/// required on create and never returned; an AWS stream's settings cannot change.
+#[tokio::test]
+async fn inline_hooks_and_log_streams_follow_the_reference() {
+    let api = Api::new(10).await;
+    let oauth = json!({"name": "Screening 2", "type": "com.okta.user.pre-registration",
+        "channel": {"type": "OAUTH", "version": "1.0.0", "config": {"uri": "https://s.example.com/hook",
+            "authType": "client_secret_post", "clientId": "c", "tokenUrl": "https://s.example.com/token"}}});
+    let refused = api
+        .call(Method::POST, "/api/v1/inlineHooks", Some(oauth.clone()))
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    let mut with_secret = oauth.clone();
+    with_secret["channel"]["config"]["clientSecret"] = json!("cs3cret");
+    let created = api
+        .call(Method::POST, "/api/v1/inlineHooks", Some(with_secret))
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    assert!(!created.body.to_string().contains("cs3cret"));
+    let path = format!(
+        "/api/v1/inlineHooks/{}",
+        created.body["id"].as_str().unwrap()
+    );
+    let mut retyped = created.body.clone();
+    retyped["type"] = json!("com.okta.import.transform");
+    let refused = api.call(Method::PUT, &path, Some(retyped)).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    let typed = api
+        .get("/api/v1/inlineHooks?type=com.okta.user.pre-registration")
+        .await
+        .body;
+    assert!(
+        typed
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|h| h["type"] == "com.okta.user.pre-registration")
+    );
+
+    for i in 0..3 {
+        let stream = json!({"name": format!("Bridge {i}"), "type": "aws_eventbridge",
+            "settings": {"accountId": "210987654321", "eventSourceName": format!("okta-{i}"), "region": "eu-west-1"}});
+        let created = api
+            .call(Method::POST, "/api/v1/logStreams", Some(stream))
+            .await;
+        assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    }
+    let first = api.get("/api/v1/logStreams?limit=2").await;
+    assert_eq!(first.body.as_array().unwrap().len(), 2);
+    let link = first
+        .headers
+        .get_all("link")
+        .iter()
+        .map(|l| l.to_str().unwrap().to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    assert!(link.contains("rel=\"next\""), "{link}");
+    let splunk = api
+        .get(&format!(
+            "/api/v1/logStreams?filter={}",
+            urlencode("type eq \"splunk_cloud_logstreaming\"")
+        ))
+        .await
+        .body;
+    let splunk = splunk.as_array().unwrap();
+    assert_eq!(splunk.len(), 1, "the seeded Splunk stream");
+    assert!(splunk[0]["settings"].get("token").is_none());
+    let no_token = json!({"name": "Splunk 2", "type": "splunk_cloud_logstreaming",
+        "settings": {"host": "acme2.splunkcloud.com", "edition": "gcp"}});
+    let refused = api
+        .call(Method::POST, "/api/v1/logStreams", Some(no_token))
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    let aws = api
+        .get(&format!(
+            "/api/v1/logStreams?filter={}",
+            urlencode("type eq \"aws_eventbridge\"")
+        ))
+        .await
+        .body[0]
+        .clone();
+    let mut moved = aws.clone();
+    moved["settings"]["region"] = json!("ap-south-1");
+    let path = format!("/api/v1/logStreams/{}", aws["id"].as_str().unwrap());
+    assert_eq!(
+        api.call(Method::PUT, &path, Some(moved)).await.status,
+        StatusCode::BAD_REQUEST
+    );
+}
+
+/// Brands (`/api/v1/brands`): the default brand cannot be deleted (409); a name is unique
+/// (409); a custom privacy policy URL needs `agreeToCustomPrivacyPolicy` (400 E0000001); a
+/// theme replace leaves the uploaded images alone and takes `#rrggbb` colors only; the
+/// template list gives settings and customization counts with `expand`; settings outside
+/// `ALL_USERS`, `ADMINS_ONLY`, `NO_USERS` are 422; a template's first customization is its
+/// default, making another the default unmakes it, and the default is deleted only last (409).
+#[tokio::test]
+async fn brands_themes_and_email_customizations_follow_the_reference() {
+    let api = Api::new(10).await;
+    let brands = api.get("/api/v1/brands").await.body;
+    let default = brands
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["isDefault"] == true)
+        .expect("every org has its default brand")
+        .clone();
+    let path = format!("/api/v1/brands/{}", default["id"].as_str().unwrap());
+    assert_eq!(
+        api.call(Method::DELETE, &path, None).await.status,
+        StatusCode::CONFLICT
+    );
+    let again = json!({"name": default["name"]});
+    assert_eq!(
+        api.call(Method::POST, "/api/v1/brands", Some(again))
+            .await
+            .status,
+        StatusCode::CONFLICT
+    );
+    let created = api
+        .call(
+            Method::POST,
+            "/api/v1/brands",
+            Some(json!({"name": "Retail"})),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(created.body["isDefault"], false);
+    let brand = created.body["id"].as_str().unwrap().to_string();
+    let brand_path = format!("/api/v1/brands/{brand}");
+    let privacy =
+        json!({"name": "Retail", "customPrivacyPolicyUrl": "https://retail.example.com/privacy"});
+    let refused = api.call(Method::PUT, &brand_path, Some(privacy)).await;
+    assert_eq!(
+        (refused.status, error_code(&refused)),
+        (StatusCode::BAD_REQUEST, "E0000001")
+    );
+
+    let themes = api.get(&format!("{brand_path}/themes")).await.body;
+    let theme = themes[0].clone();
+    let theme_path = format!("{brand_path}/themes/{}", theme["id"].as_str().unwrap());
+    let mut body = theme.clone();
+    body["primaryColorHex"] = json!("#abcdef");
+    body["logo"] = json!("https://elsewhere.example.com/logo.png");
+    let replaced = api.call(Method::PUT, &theme_path, Some(body)).await;
+    assert_eq!(replaced.status, StatusCode::OK, "{}", replaced.body);
+    assert_eq!(replaced.body["primaryColorHex"], "#abcdef");
+    assert_eq!(replaced.body["logo"], theme["logo"], "images are uploads");
+    let bad = api
+        .call(
+            Method::PUT,
+            &theme_path,
+            Some(json!({"primaryColorHex": "blue"})),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+
+    let templates = api
+        .get(&format!(
+            "{brand_path}/templates/email?expand=settings,customizationCount"
+        ))
+        .await
+        .body;
+    let activation = templates
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "UserActivation")
+        .unwrap();
+    assert_eq!(
+        activation["_embedded"]["settings"]["recipients"],
+        "ALL_USERS"
+    );
+    assert_eq!(activation["_embedded"]["customizationCount"], 0);
+    let settings = format!("{brand_path}/templates/email/UserActivation/settings");
+    let invalid = api
+        .call(Method::PUT, &settings, Some(json!({"recipients": "SOME"})))
+        .await;
+    assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let customizations = format!("{brand_path}/templates/email/UserActivation/customizations");
+    let content = |language: &str, default: bool| json!({"language": language, "isDefault": default, "subject": "Hi", "body": "<p>Hi</p>"});
+    let en = api
+        .call(Method::POST, &customizations, Some(content("en", false)))
+        .await;
+    assert_eq!(en.status, StatusCode::CREATED, "{}", en.body);
+    assert_eq!(en.body["isDefault"], true, "the first one is the default");
+    let duplicate = api
+        .call(Method::POST, &customizations, Some(content("en", false)))
+        .await;
+    assert_eq!(duplicate.status, StatusCode::CONFLICT);
+    let fr = api
+        .call(Method::POST, &customizations, Some(content("fr", true)))
+        .await;
+    assert_eq!(fr.body["isDefault"], true);
+    let en_path = format!("{customizations}/{}", en.body["id"].as_str().unwrap());
+    assert_eq!(api.get(&en_path).await.body["isDefault"], false);
+    let fr_path = format!("{customizations}/{}", fr.body["id"].as_str().unwrap());
+    let undefault = api
+        .call(Method::PUT, &fr_path, Some(content("fr", false)))
+        .await;
+    assert_eq!(undefault.status, StatusCode::CONFLICT);
+    assert_eq!(
+        api.call(Method::DELETE, &fr_path, None).await.status,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        api.call(Method::DELETE, &en_path, None).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        api.call(Method::DELETE, &fr_path, None).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        api.call(Method::DELETE, &brand_path, None).await.status,
+        StatusCode::NO_CONTENT
+    );
+}

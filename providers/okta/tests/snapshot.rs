@@ -56,6 +56,22 @@ async fn full_read_matches_the_seed_and_pages_through_big_lists() {
     assert_eq!(count(&got, TRUSTED_ORIGIN), want.trusted_origins);
     assert_eq!(count(&got, IDP), want.identity_providers);
     assert_eq!(count(&got, IDP_KEY), want.idp_keys);
+    assert_eq!(count(&got, CUSTOM_ROLE), want.custom_roles);
+    assert_eq!(count(&got, RESOURCE_SET), want.resource_sets);
+    assert_eq!(
+        count(&got, RESOURCE_SET_BINDING),
+        want.resource_set_bindings
+    );
+    assert!(want.custom_roles >= 2 && want.resource_set_bindings >= 2);
+    assert_eq!(count(&got, EVENT_HOOK), want.event_hooks);
+    assert_eq!(count(&got, INLINE_HOOK), want.inline_hooks);
+    assert_eq!(count(&got, LOG_STREAM), want.log_streams);
+    assert!(want.event_hooks >= 2 && want.inline_hooks >= 2 && want.log_streams >= 2);
+    assert_eq!(count(&got, BRAND), want.brands);
+    assert_eq!(count(&got, BRAND_THEME), want.brand_themes);
+    assert_eq!(count(&got, EMAIL_SETTINGS), want.email_template_settings);
+    assert_eq!(count(&got, EMAIL_CUSTOMIZATION), want.email_customizations);
+    assert!(want.brands >= 2 && want.email_customizations >= 3);
     assert!(
         want.authorization_servers >= 3 && want.auth_server_rules >= 3 && want.trusted_origins > 0
     );
@@ -151,7 +167,7 @@ async fn every_kind_can_be_fetched_back_by_key() {
     );
 }
 
-const KINDS_COUNT: usize = 21;
+const KINDS_COUNT: usize = KINDS.len();
 
 #[tokio::test]
 async fn a_tight_rate_limit_is_waited_out_and_counted() {
@@ -278,4 +294,52 @@ async fn every_policy_type_is_read_and_a_type_the_org_lacks_is_skipped() {
     let lacking = types(&snapshot(&p).await.unwrap());
     assert!(!lacking.contains("CLIENT_UPDATE"));
     assert_eq!(lacking.len(), all.len() - 1);
+}
+
+#[tokio::test]
+async fn an_org_whose_token_may_not_read_custom_roles_saves_none_of_them() {
+    let okta = OktaEmulator::builder()
+        .users(20)
+        .groups(6)
+        .apps(2)
+        .seed(5)
+        .token("t")
+        .start()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let p = provider(&okta, dir.path(), "t", 4);
+    let all = counts(&snapshot(&p).await.unwrap());
+    for kind in [CUSTOM_ROLE, RESOURCE_SET, RESOURCE_SET_BINDING] {
+        assert!(count(&all, kind) > 0, "{kind}");
+    }
+    // 403 E0000006 on /api/v1/iam/roles and /api/v1/iam/resource-sets.
+    okta.with_org(|o| o.disable_custom_roles());
+    let without = counts(&snapshot(&p).await.unwrap());
+    for kind in [CUSTOM_ROLE, RESOURCE_SET, RESOURCE_SET_BINDING] {
+        assert_eq!(count(&without, kind), 0, "{kind}");
+    }
+    assert_eq!(count(&without, USER), count(&all, USER));
+    assert_eq!(count(&without, ADMIN_ROLE), count(&all, ADMIN_ROLE));
+}
+
+#[tokio::test]
+async fn an_org_without_log_streaming_saves_no_log_stream() {
+    let okta = OktaEmulator::builder()
+        .users(10)
+        .groups(5)
+        .apps(2)
+        .seed(5)
+        .token("t")
+        .start()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let p = provider(&okta, dir.path(), "t", 4);
+    let all = counts(&snapshot(&p).await.unwrap());
+    assert!(count(&all, LOG_STREAM) > 0);
+    okta.with_org(|o| o.disable_log_streaming());
+    let without = counts(&snapshot(&p).await.unwrap());
+    assert_eq!(count(&without, LOG_STREAM), 0);
+    assert_eq!(count(&without, EVENT_HOOK), count(&all, EVENT_HOOK));
 }

@@ -306,7 +306,7 @@ pub(crate) async fn record(
             let Some((p, _)) = principal(c, key).await? else {
                 return Ok(None);
             };
-            Ok(role_records(c, &p)
+            Ok(role_records(c, &p, &super::iam::Index::default())
                 .await?
                 .into_iter()
                 .find(|r| r.key == key))
@@ -322,6 +322,11 @@ pub(crate) async fn record(
             .transpose(),
         AUTH_SERVER | AUTH_SCOPE | AUTH_CLAIM | AUTH_POLICY | AUTH_RULE => {
             super::authz::record(c, kind, key).await
+        }
+        CUSTOM_ROLE | RESOURCE_SET | RESOURCE_SET_BINDING => super::iam::record(c, kind, key).await,
+        EVENT_HOOK | INLINE_HOOK | LOG_STREAM => super::hooks::record(c, kind, key).await,
+        BRAND | BRAND_THEME | EMAIL_SETTINGS | EMAIL_CUSTOMIZATION => {
+            super::brands::record(c, kind, key).await
         }
         other => Err(ProviderError::Unsupported {
             kind: other.to_string(),

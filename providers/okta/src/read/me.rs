@@ -24,14 +24,16 @@ pub(crate) async fn self_identity(c: &OktaClient) -> Result<Option<SelfIdentity>
         return Ok(None);
     }
     let mut identity = SelfIdentity::new(USER, login);
+    let index = super::iam::Index::default();
     let user = Principal::User {
         id: id.to_string(),
         login: login.to_string(),
     };
     for role in roles(c, &user).await? {
+        let set = set_label(c, &index, &role).await?;
         identity.grant(
             ADMIN_ROLE,
-            records::role_key(&user, &role),
+            records::role_key(&user, &role, &set),
             format!("assigns {} to {USER} {login}", role_name(&role)),
         );
     }
@@ -52,9 +54,10 @@ pub(crate) async fn self_identity(c: &OktaClient) -> Result<Option<SelfIdentity>
         let held: Vec<String> = roles.iter().map(role_name).collect();
         let held = held.join(", ");
         for role in &roles {
+            let set = set_label(c, &index, role).await?;
             identity.grant(
                 ADMIN_ROLE,
-                records::role_key(&group, role),
+                records::role_key(&group, role, &set),
                 format!(
                     "assigns {} to group {}, of which {login} is a member",
                     role_name(role),
@@ -83,6 +86,18 @@ pub(crate) async fn self_identity(c: &OktaClient) -> Result<Option<SelfIdentity>
 async fn roles(c: &OktaClient, principal: &Principal) -> Result<Vec<Value>, ProviderError> {
     let roles = c.get(&c.url(&principal.path(), &[])).await?;
     Ok(roles.as_array().cloned().unwrap_or_default())
+}
+
+/// The label of the resource set of a custom role assignment (empty for a standard role).
+async fn set_label(
+    c: &OktaClient,
+    index: &super::iam::Index,
+    role: &Value,
+) -> Result<String, ProviderError> {
+    match str_at(role, "/type") {
+        "CUSTOM" => index.set_label(c, str_at(role, "/resource-set")).await,
+        _ => Ok(String::new()),
+    }
 }
 
 /// `SUPER_ADMIN`, or a custom role's label.

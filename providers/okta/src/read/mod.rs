@@ -2,7 +2,10 @@
 //! sink, so memory holds a few pages, never the org. [`fetch`] reads one object again.
 
 pub(crate) mod authz;
+pub(crate) mod brands;
 pub(crate) mod fetch;
+pub(crate) mod hooks;
+pub(crate) mod iam;
 pub(crate) mod me;
 
 use futures::{StreamExt, TryStreamExt};
@@ -62,6 +65,8 @@ pub(crate) struct Snapshot<'a> {
     pub sink: RecordSink,
     /// Lists of children (members of each group, assignments of each app) read at once.
     pub fan_out: usize,
+    /// The resource sets, read once for the IAM kinds and custom role assignments.
+    pub iam_index: iam::Index,
 }
 
 /// One item of the users list and one of the groups list: the reads a snapshot starts with,
@@ -114,6 +119,9 @@ impl Snapshot<'_> {
             self.authorization_servers(),
             self.trusted_origins(),
             self.identity_providers(),
+            self.iam(),
+            self.hooks(),
+            self.brands(),
         )?;
         Ok(())
     }
@@ -188,7 +196,7 @@ impl Snapshot<'_> {
                     id: head.id.clone(),
                     name: head.name.clone(),
                 };
-                for record in role_records(c, &principal).await? {
+                for record in role_records(c, &principal, &self.iam_index).await? {
                     self.send(record).await?;
                 }
                 Ok(())
@@ -353,22 +361,28 @@ impl Snapshot<'_> {
     }
 
     async fn roles_of(&self, principal: &Principal) -> Result<(), ProviderError> {
-        for record in role_records(self.client, principal).await? {
+        for record in role_records(self.client, principal, &self.iam_index).await? {
             self.send(record).await?;
         }
         Ok(())
     }
 }
 
-/// The role assignments of one user or group, each with its targets.
+/// The role assignments of one user or group, each with its targets (a custom role's with
+/// the label of its resource set, from `index`).
 pub(crate) async fn role_records(
     c: &OktaClient,
     principal: &Principal,
+    index: &iam::Index,
 ) -> Result<Vec<Record>, ProviderError> {
     let roles = c.get(&c.url(&principal.path(), &[])).await?;
     let roles = roles.as_array().cloned().unwrap_or_default();
     futures::stream::iter(roles)
         .then(|role| async move {
+            let set_label = match str_at(&role, "/type") {
+                "CUSTOM" => index.set_label(c, str_at(&role, "/resource-set")).await?,
+                _ => String::new(),
+            };
             let base = format!("{}/{}/targets", principal.path(), str_at(&role, "/id"));
             let (groups, apps) = match str_at(&role, "/type") {
                 "USER_ADMIN" | "HELP_DESK_ADMIN" | "GROUP_MEMBERSHIP_ADMIN" => {
@@ -387,7 +401,7 @@ pub(crate) async fn role_records(
                 }
                 _ => (Vec::new(), Vec::new()),
             };
-            records::admin_role(principal, &role, &groups, &apps)
+            records::admin_role(principal, &role, &set_label, &groups, &apps)
         })
         .try_collect()
         .await

@@ -110,6 +110,13 @@ pub(crate) fn rule(
     let id = required(&v, "/id", AUTH_RULE)?.to_string();
     let name = required(&v, "/name", AUTH_RULE)?.to_string();
     let mut refs = vec![server.as_ref(), Ref::new("policy", AUTH_POLICY, policy_id)];
+    // A token inline hook that adds claims to the tokens the rule grants.
+    if let Some(hook) = v
+        .pointer("/actions/token/inlineHook/id")
+        .and_then(Value::as_str)
+    {
+        refs.push(Ref::new("inline_hook", INLINE_HOOK, hook));
+    }
     for (list, rel) in [("include", "includes"), ("exclude", "excludes")] {
         let groups = format!("/conditions/people/groups/{list}");
         refs.extend(id_refs(&v, &groups, rel, GROUP, "EVERYONE"));

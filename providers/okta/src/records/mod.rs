@@ -4,6 +4,9 @@
 //! `TYPE|name` for policies, and `a|b` pairs for relationships (`group name|user login`).
 
 pub(crate) mod authz;
+pub(crate) mod brands;
+pub(crate) mod hooks;
+pub(crate) mod iam;
 pub(crate) mod idps;
 
 use iamsnap_provider::canonical::drop_fields;
@@ -429,26 +432,43 @@ impl Principal {
     }
 }
 
-/// A role assignment key: `user:LOGIN|TYPE` or `group:NAME|TYPE` (custom roles by label).
-pub(crate) fn role_key(principal: &Principal, role: &Value) -> String {
+/// A role assignment key: `user:LOGIN|TYPE` or `group:NAME|TYPE`; a custom role's
+/// `…|CUSTOM:ROLE LABEL@RESOURCE SET LABEL` (`set_label`, the label of its `resource-set`:
+/// one role may be bound to a principal over several sets).
+pub(crate) fn role_key(principal: &Principal, role: &Value, set_label: &str) -> String {
     let role_type = str_at(role, "/type");
     if role_type == "CUSTOM" {
-        format!("{}|CUSTOM:{}", principal.key(), str_at(role, "/label"))
+        format!(
+            "{}|CUSTOM:{}@{set_label}",
+            principal.key(),
+            str_at(role, "/label")
+        )
     } else {
         format!("{}|{role_type}", principal.key())
     }
 }
 
 /// A role assignment with its targets: groups by name, whole catalog apps by key name, app
-/// instances by the name the target list gives them; ids in refs.
+/// instances by the name the target list gives them; ids in refs. A custom role's
+/// assignment names its role and resource set (`set_label`) by refs.
 pub(crate) fn admin_role(
     principal: &Principal,
     role: &Value,
+    set_label: &str,
     target_groups: &[Value],
     target_apps: &[Value],
 ) -> Result<Record, ProviderError> {
     let id = required(role, "/id", ADMIN_ROLE)?.to_string();
     let mut refs = vec![principal.as_ref()];
+    let custom = str_at(role, "/type") == "CUSTOM";
+    if custom {
+        refs.push(Ref::new("role", CUSTOM_ROLE, str_at(role, "/role")));
+        refs.push(Ref::new(
+            "resource_set",
+            RESOURCE_SET,
+            str_at(role, "/resource-set"),
+        ));
+    }
     let mut groups: Vec<String> = Vec::new();
     for g in target_groups {
         refs.push(Ref::new("target", GROUP, str_at(g, "/id")));
@@ -468,17 +488,20 @@ pub(crate) fn admin_role(
     }
     groups.sort();
     apps.sort_by_key(|a| a.to_string());
-    let attrs = json!({
+    let mut attrs = json!({
         "type": str_at(role, "/type"),
         "label": str_at(role, "/label"),
         "status": str_at(role, "/status"),
         "assignmentType": str_at(role, "/assignmentType"),
         "targets": {"groups": groups, "apps": apps},
     });
+    if custom {
+        attrs["resourceSet"] = json!(set_label);
+    }
     Ok(Record::new(
         ADMIN_ROLE,
         id,
-        role_key(principal, role),
+        role_key(principal, role, set_label),
         attrs,
         refs,
     ))
@@ -582,6 +605,21 @@ mod tests {
     }
 
     #[test]
+    fn a_custom_role_assignment_names_its_role_and_resource_set() {
+        let principal = Principal::Group {
+            id: "00g1".into(),
+            name: "Help desk".into(),
+        };
+        let role = json!({"id": "irb1", "type": "CUSTOM", "label": "Help Desk Lite",
+            "role": "cr01", "resource-set": "iam1", "status": "ACTIVE", "assignmentType": "GROUP"});
+        let r = admin_role(&principal, &role, "Team support", &[], &[]).unwrap();
+        assert_eq!(r.key, "group:Help desk|CUSTOM:Help Desk Lite@Team support");
+        assert_eq!(r.target("role").unwrap().id, "cr01");
+        assert_eq!(r.target("resource_set").unwrap().id, "iam1");
+        assert_eq!(r.attrs["resourceSet"], "Team support");
+    }
+
+    #[test]
     fn role_app_targets_are_catalog_apps_or_instances() {
         let principal = Principal::User {
             id: "00u1".into(),
@@ -593,7 +631,7 @@ mod tests {
             json!({"name": "salesforce", "displayName": "Salesforce.com"}),
             json!({"id": "0oa1", "name": "My_wiki"}),
         ];
-        let r = admin_role(&principal, &role, &[], &apps).unwrap();
+        let r = admin_role(&principal, &role, "", &[], &apps).unwrap();
         assert_eq!(
             r.attrs["targets"]["apps"],
             json!([{"catalog": "salesforce"}, {"instance": "My_wiki"}])

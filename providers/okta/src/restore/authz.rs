@@ -136,6 +136,13 @@ impl Restore<'_> {
     /// The body to write: ids rewritten, what Okta sets itself left out.
     fn auth_body(&self, op: &Operation, attrs: &Value) -> Result<Value, ProviderError> {
         let mut body = without(attrs, &["status", "system"]);
+        if let Some(hook) = body
+            .pointer("/actions/token/inlineHook/id")
+            .and_then(Value::as_str)
+        {
+            body["actions"]["token"]["inlineHook"]["id"] =
+                json!(self.live(op, INLINE_HOOK, hook)?);
+        }
         self.map_ids_but(
             op,
             &mut body,

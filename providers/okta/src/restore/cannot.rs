@@ -56,10 +56,8 @@ pub(crate) fn cannot_restore(record: &Record) -> Vec<String> {
         POLICY | POLICY_RULE | NETWORK_ZONE if a["system"] == true => {
             out.push("Okta's own default object: it can be updated, never re-created".into());
         }
-        ADMIN_ROLE if str_at(a, "/type") == "CUSTOM" => {
-            out.push(
-                "custom role: assign it again in the Admin Console with its resource set".into(),
-            );
+        ADMIN_ROLE if str_at(a, "/type") == "CUSTOM" && record.target("role").is_none() => {
+            out.push(super::iam::OLD_CUSTOM_ASSIGNMENT.into());
         }
         AUTH_SERVER => {
             let name = &record.key;
@@ -80,6 +78,8 @@ pub(crate) fn cannot_restore(record: &Record) -> Vec<String> {
         AUTH_SCOPE if a["system"] == true => {
             out.push("system scope: it comes with its authorization server and is updated, never re-created".into());
         }
+        EVENT_HOOK | INLINE_HOOK | LOG_STREAM => out.extend(super::hooks::cannot_restore(record)),
+        BRAND | BRAND_THEME => out.extend(super::brands::cannot_restore(record)),
         GROUP_MEMBERSHIP | APP_GROUP | APP_USER | GROUP_RULE | USER_TYPE | USER_SCHEMA => {}
         _ => {}
     }

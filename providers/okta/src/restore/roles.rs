@@ -1,5 +1,5 @@
-//! Admin role assignments of users and groups, with their group and app targets. Only
-//! standard roles are restored; custom roles need their resource set.
+//! Admin role assignments of users and groups: standard roles with their group and app
+//! targets; custom roles over their resource set ([`super::iam`]).
 
 use iamsnap_provider::{Operation, Outcome, ProviderError, Record};
 use reqwest::Method;
@@ -21,11 +21,8 @@ impl Restore<'_> {
     ) -> Result<Outcome, ProviderError> {
         let c = self.c();
         let role_type = str_at(&desired.attrs, "/type").to_string();
-        if role_type == "CUSTOM" || role_type.is_empty() {
-            return Err(unsupported(
-                op,
-                "custom roles need their resource set and role definition; assign them in the Admin Console",
-            ));
+        if role_type.is_empty() {
+            return Err(unsupported(op, "the record names no role type"));
         }
         let assignee = desired
             .target("assignee")
@@ -41,6 +38,9 @@ impl Restore<'_> {
             .endpoint(op, desired, "assignee", &assignee.kind, natural)
             .await?;
         let base = format!("/api/v1/{who}s/{principal}/roles");
+        if role_type == "CUSTOM" {
+            return self.assign_custom_role(op, desired, &base).await;
+        }
         let roles = c.get(&c.url(&base, &[])).await?;
         let existing = roles
             .as_array()

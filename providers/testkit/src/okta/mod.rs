@@ -19,7 +19,10 @@
 //! activation and when a user is created or changed.
 
 mod api;
+mod brands;
 mod expr;
+mod hooks;
+mod iam;
 mod idps;
 mod model;
 mod origins;
@@ -244,6 +247,9 @@ fn router(shared: Arc<Shared>) -> Router {
         .merge(write::routes())
         .merge(origins::routes())
         .merge(idps::routes())
+        .merge(iam::routes())
+        .merge(hooks::routes())
+        .merge(brands::routes())
         .route_layer(axum::middleware::from_fn_with_state(shared.clone(), gate))
         .fallback(|req: Request| async move {
             ApiError::not_found(req.uri().path(), req.method().as_str())

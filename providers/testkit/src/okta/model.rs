@@ -102,6 +102,12 @@ pub struct Org {
     pub(crate) idps: BTreeMap<String, Value>,
     /// IdP signing certificates by `kid`.
     pub(crate) idp_keys: BTreeMap<String, Value>,
+    /// Custom admin roles, resource sets and their bindings.
+    pub(crate) iam: super::iam::Iam,
+    /// Event hooks, inline hooks and log streams.
+    pub(crate) hooks: super::hooks::Hooks,
+    /// Brands with their theme and email templates.
+    pub(crate) brands: super::brands::Brands,
     /// User profile schemas by schema id: each user type has its own (`_links.schema`).
     pub(crate) schemas: BTreeMap<String, Value>,
     /// The schema id of each user type.
@@ -142,6 +148,9 @@ impl Org {
             trusted_origins: BTreeMap::new(),
             idps: BTreeMap::new(),
             idp_keys: BTreeMap::new(),
+            iam: Default::default(),
+            hooks: Default::default(),
+            brands: Default::default(),
             schemas: BTreeMap::new(),
             type_schemas: BTreeMap::new(),
             policy_types: super::seed::POLICY_TYPES.iter().copied().collect(),
@@ -319,7 +328,8 @@ impl Org {
             policy_rules: self.policy_rules.values().map(|r| r.len()).sum(),
             network_zones: self.zones.len(),
             admin_role_assignments: self.user_roles.values().map(|r| r.len()).sum::<usize>()
-                + self.group_roles.values().map(|r| r.len()).sum::<usize>(),
+                + self.group_roles.values().map(|r| r.len()).sum::<usize>()
+                + self.iam.assignments_count(),
             user_types: self.user_types.len(),
             user_schemas: self.type_schemas.len(),
             authorization_servers: self.auth_servers.len(),
@@ -335,6 +345,16 @@ impl Org {
             trusted_origins: self.trusted_origins.len(),
             identity_providers: self.idps.len(),
             idp_keys: self.idp_keys.len(),
+            custom_roles: self.iam.roles_count(),
+            resource_sets: self.iam.sets_count(),
+            resource_set_bindings: self.iam.bindings_count(),
+            event_hooks: self.hooks.counts().0,
+            inline_hooks: self.hooks.counts().1,
+            log_streams: self.hooks.counts().2,
+            brands: self.brands.counts().0,
+            brand_themes: self.brands.counts().1,
+            email_template_settings: self.brands.counts().2,
+            email_customizations: self.brands.counts().3,
         }
     }
 
@@ -478,6 +498,18 @@ pub struct OrgCounts {
     pub trusted_origins: usize,
     pub identity_providers: usize,
     pub idp_keys: usize,
+    pub custom_roles: usize,
+    pub resource_sets: usize,
+    pub resource_set_bindings: usize,
+    pub event_hooks: usize,
+    pub inline_hooks: usize,
+    pub log_streams: usize,
+    pub brands: usize,
+    /// One per brand.
+    pub brand_themes: usize,
+    /// One per email template of each brand.
+    pub email_template_settings: usize,
+    pub email_customizations: usize,
 }
 
 /// Sizes of an org's paged lists ([`Org::list_sizes`]).

@@ -104,12 +104,13 @@ impl Holder {
     }
 }
 
+/// A user's or group's roles: its standard roles, then its custom role assignments.
 fn roles_json(org: &Org, roles: Option<&Vec<Role>>, holder: Holder, id: &str) -> Value {
-    Value::Array(
-        roles
-            .map(|r| r.iter().map(|r| role_json(org, r, holder, id)).collect())
-            .unwrap_or_default(),
-    )
+    let mut all: Vec<Value> = roles
+        .map(|r| r.iter().map(|r| role_json(org, r, holder, id)).collect())
+        .unwrap_or_default();
+    all.extend(org.iam.assignments(&org.base, holder, id));
+    Value::Array(all)
 }
 
 pub(crate) fn role_json(org: &Org, role: &Role, holder: Holder, id: &str) -> Value {
@@ -282,11 +283,15 @@ async fn group_role_apps(
 async fn role_assignees(State(s): S, Query(p): Q) -> ApiResult {
     let org = s.read();
     let limit = limit(&p, 100, 100);
-    let holders = org
-        .user_roles
+    let mut holders: std::collections::BTreeSet<String> = org.iam.holders(Holder::User);
+    holders.extend(
+        org.user_roles
+            .iter()
+            .filter(|(_, r)| !r.is_empty())
+            .map(|(k, _)| k.clone()),
+    );
+    let holders = holders
         .iter()
-        .filter(|(_, r)| !r.is_empty())
-        .map(|(k, _)| k)
         .filter(|k| p.get("after").is_none_or(|a| k.as_str() > a.as_str()));
     let (ids, next) = take_page(holders, limit);
     let value: Vec<Value> = ids

@@ -169,3 +169,18 @@ pub(super) fn seed_auth_servers(org: &mut Org) {
     let server = new_server(org, &id, &partner, &created);
     org.auth_servers.insert(id, server);
 }
+
+/// Makes the first rule of the first custom server (not `default`) call the token inline hook
+/// `hook`, as a rule that enriches its tokens does.
+pub(crate) fn use_token_hook(org: &mut Org, hook: &str) {
+    let server = org
+        .auth_servers
+        .values_mut()
+        .find(|a| a.server["name"] != "default" && a.rules.values().any(|r| !r.is_empty()));
+    if let Some(rule) = server
+        .and_then(|a| a.rules.values_mut().find(|r| !r.is_empty()))
+        .and_then(|r| r.first_mut())
+    {
+        rule["actions"]["token"]["inlineHook"] = json!({"id": hook});
+    }
+}

@@ -57,7 +57,14 @@ pub(crate) fn seed(spec: SeedSpec) -> Org {
         let created = ts(past(&mut org));
         super::origins::seed(&mut org, &created);
         policies::seed_idps(&mut org, &created);
+        seed_custom_roles(&mut org);
+        let token_hook = super::hooks::seed(&mut org, &created);
+        authz::use_token_hook(&mut org, &token_hook);
     }
+    // Every org has its default brand; one in use has a second brand and customized emails.
+    let in_use = org.groups.values().any(|g| g["type"] == "OKTA_GROUP");
+    let created = ts(past(&mut org));
+    super::brands::seed(&mut org, in_use, &created);
     // Okta's ids are unique across orgs. Objects made through the API afterwards draw their ids
     // from fresh entropy, not from the seed's stream: two orgs started from one seed (a source
     // and the empty org it is restored into) would otherwise hand out each other's seeded ids.
@@ -535,6 +542,24 @@ fn seed_roles(org: &mut Org) {
         let role = new_role(org, role_type, target, None);
         org.group_roles.entry(g.clone()).or_default().push(role);
     }
+}
+
+/// A custom role bound to groups that hold no standard role, and to an active user other than
+/// the token's owner.
+fn seed_custom_roles(org: &mut Org) {
+    let okta: Vec<String> = org
+        .groups
+        .iter()
+        .filter(|(_, g)| g["type"] == "OKTA_GROUP")
+        .map(|(id, _)| id.clone())
+        .collect();
+    let user = org
+        .users
+        .values()
+        .filter(|u| u.status == "ACTIVE" && u.id != org.me && !org.user_roles.contains_key(&u.id))
+        .map(|u| u.id.clone())
+        .next();
+    super::iam::seed(org, &okta, user.as_deref());
 }
 
 fn new_role(org: &mut Org, role_type: &str, group: Option<String>, app: Option<String>) -> Role {

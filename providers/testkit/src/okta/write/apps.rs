@@ -233,6 +233,8 @@ async fn delete_app(State(s): S, Path(id): Path<String>) -> ApiResult {
     org.apps.remove(&id);
     org.app_users.remove(&id);
     org.app_groups.remove(&id);
+    org.iam.forget(crate::okta::iam::Kind::App, &id);
+    org.brands.forget_app(&id);
     let o = &mut *org;
     for roles in o.user_roles.values_mut().chain(o.group_roles.values_mut()) {
         for role in roles {

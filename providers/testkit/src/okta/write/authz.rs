@@ -160,6 +160,7 @@ async fn delete_server(State(s): S, Path(id): Path<String>) -> ApiResult {
     org.auth_servers
         .remove(&id)
         .ok_or_else(|| ApiError::not_found(&id, "AuthorizationServer"))?;
+    org.iam.forget(crate::okta::iam::Kind::AuthServer, &id);
     no_content()
 }
 
@@ -401,6 +402,16 @@ fn validate_rule(org: &Org, server: &AuthServer, body: &Value) -> Result<(), Api
                 ));
             }
         }
+    }
+    if let Some(hook) = body
+        .pointer("/actions/token/inlineHook/id")
+        .and_then(Value::as_str)
+        && !org.hooks.has_inline(hook)
+    {
+        return Err(ApiError::validation(
+            "actions.token.inlineHook",
+            format!("actions.token.inlineHook.id: Invalid inline hook id {hook}"),
+        ));
     }
     let scopes = listed("/conditions/scopes/include");
     if scopes.is_empty() {

@@ -113,6 +113,7 @@ async fn delete_group(State(s): S, Path(id): Path<String>) -> ApiResult {
     org.groups.remove(&id);
     org.members.remove(&id);
     org.group_roles.remove(&id);
+    org.iam.forget(crate::okta::iam::Kind::Group, &id);
     for assigned in org.app_groups.values_mut() {
         assigned.remove(&id);
     }

@@ -155,7 +155,14 @@ fn roles_of<'a>(
 
 fn assign_role(org: &mut Org, principal: &str, holder: Holder, body: &Value) -> ApiResult {
     let role_type = body["type"].as_str().unwrap_or_default().to_string();
-    if role_label(&role_type).is_empty() || role_type == "CUSTOM" {
+    if role_type == "CUSTOM" {
+        let principal = match holder {
+            Holder::User => org.user_id_by_ref(principal).unwrap_or_default(),
+            Holder::Group => okta_group(org, principal).map(|_| principal.to_string())?,
+        };
+        return crate::okta::iam::assign(org, holder, &principal, body);
+    }
+    if role_label(&role_type).is_empty() {
         return Err(ApiError::validation(
             "type",
             format!("type: Invalid role type {role_type}"),
@@ -191,6 +198,13 @@ fn assign_role(org: &mut Org, principal: &str, holder: Holder, body: &Value) -> 
 }
 
 fn unassign_role(org: &mut Org, principal: &str, role: &str, holder: Holder) -> ApiResult {
+    let id = match holder {
+        Holder::User => org.user_id_by_ref(principal).unwrap_or_default(),
+        Holder::Group => principal.to_string(),
+    };
+    if crate::okta::iam::unassign(org, holder, &id, role) {
+        return no_content();
+    }
     find_role(org, principal, role, holder)?;
     let (key, roles) = roles_of(org, holder, principal)?;
     if let Some(list) = roles.get_mut(&key) {

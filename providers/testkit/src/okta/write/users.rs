@@ -310,5 +310,6 @@ async fn delete_user(State(s): S, Path(id): Path<String>) -> ApiResult {
         assigned.remove(&uid);
     }
     org.user_roles.remove(&uid);
+    org.iam.forget(crate::okta::iam::Kind::User, &uid);
     no_content()
 }
