@@ -90,6 +90,23 @@ impl Subject for OktaOrg {
             {
                 Some("Okta never deletes its default and system objects".into())
             }
+            "okta.authenticator" if attrs["key"] == "okta_password" => {
+                Some("Okta never deactivates the password authenticator".into())
+            }
+            "okta.authenticator" if enrolled(snapshot, &record.key) => {
+                Some("Okta refuses to deactivate an authenticator active enrollment policies offer".into())
+            }
+            "okta.behavior"
+                if snapshot.iter().any(|r| {
+                    r.kind == "okta.policy_rule"
+                        && r.attrs
+                            .pointer("/conditions/risk/behaviors")
+                            .and_then(Value::as_array)
+                            .is_some_and(|b| b.iter().any(|n| n == record.key.as_str()))
+                }) =>
+            {
+                Some("Okta refuses to delete a behavior a policy rule names".into())
+            }
             "okta.user_type"
                 if me.is_some_and(|me| me.attrs.pointer("/type/id") == Some(&Value::from(record.id.as_str()))) =>
             {
@@ -102,6 +119,23 @@ impl Subject for OktaOrg {
     fn throttle(&self) -> Fault {
         Fault::RateLimitedWithReset
     }
+}
+
+/// Whether an active authenticator enrollment policy of `snapshot` offers authenticator `key`.
+fn enrolled(snapshot: &[Record], key: &str) -> bool {
+    snapshot.iter().any(|r| {
+        r.kind == "okta.policy"
+            && r.attrs["type"] == "MFA_ENROLL"
+            && r.attrs["status"] == "ACTIVE"
+            && r.attrs
+                .pointer("/settings/authenticators")
+                .and_then(Value::as_array)
+                .is_some_and(|list| {
+                    list.iter().any(|a| {
+                        a["key"] == key && a.pointer("/enroll/self") != Some(&Value::from("NOT_ALLOWED"))
+                    })
+                })
+    })
 }
 
 /// Members added to a group are listed only this long after the 204 of the add, as on real
@@ -233,6 +267,25 @@ impl OktaApi {
                 (None, format!("/api/v1/{of}/{assignee}/roles/{id}"))
             }
             "okta.trusted_origin" => (None, format!("/api/v1/trustedOrigins/{id}")),
+            // Authenticators are never deleted: the incident turns one off (or on).
+            "okta.authenticator" => {
+                let action = if record.attrs["status"] == "ACTIVE" {
+                    "deactivate"
+                } else {
+                    "activate"
+                };
+                let path = format!("/api/v1/authenticators/{id}/lifecycle/{action}");
+                return self.call(Method::POST, &path).await.map(|_| ());
+            }
+            "okta.behavior" => (None, format!("/api/v1/behaviors/{id}")),
+            "okta.group_owner" => (
+                None,
+                format!(
+                    "/api/v1/groups/{}/owners/{}",
+                    target("group")?,
+                    target("owner")?
+                ),
+            ),
             "okta.identity_provider" => (None, format!("/api/v1/idps/{id}")),
             "okta.idp_key" => (None, format!("/api/v1/idps/credentials/keys/{id}")),
             "okta.authorization_server" => (

@@ -23,6 +23,9 @@ pub const AUTH_RULE: &str = "okta.auth_server_rule";
 pub const TRUSTED_ORIGIN: &str = "okta.trusted_origin";
 pub const IDP: &str = "okta.identity_provider";
 pub const IDP_KEY: &str = "okta.idp_key";
+pub const AUTHENTICATOR: &str = "okta.authenticator";
+pub const BEHAVIOR: &str = "okta.behavior";
+pub const GROUP_OWNER: &str = "okta.group_owner";
 
 /// A user type's schema comes and goes with its type: "creating" one updates the schema a
 /// re-created type comes with; it is never deleted on its own.
@@ -37,6 +40,18 @@ pub(crate) const AUTH_SERVER_ISSUER: &str = "issuer and metadata URLs: a re-crea
 
 pub(crate) const IDP_SAML_IDS: &str = "a re-created SAML identity provider has a new id and so a new ACS URL ({org}/sso/saml2/{new id}); update the ACS URL in the external identity provider";
 pub(crate) const IDP_OIDC_SECRET: &str = "client secrets of OIDC and social identity providers cannot be read: one that no longer exists must be added again in the Admin Console with its secret (a restore then brings back its settings and the rules that use it)";
+
+/// Authenticators exist once per key: a missing one is created (where the API allows it), a
+/// changed one updated, and none is ever deleted.
+const AUTHENTICATORS: Capabilities = Capabilities {
+    create: true,
+    update: true,
+    delete: false,
+};
+
+pub(crate) const AUTHENTICATOR_SECRETS: &str = "provider secrets (Duo's secret key, a RADIUS or RSA shared secret) cannot be read: an authenticator that needs one (duo, onprem_mfa, rsa_token, symantec_vip, yubikey_token, custom_app, smart_card_idp) and no longer exists must be added again in the Admin Console with its secret; a restore then brings back its settings and status";
+pub(crate) const AUTHENTICATOR_NOT_DELETED: &str = "authenticators are never deleted through the API: one the snapshot lacks is left as it is (deactivate it in the Admin Console if it should not be used), and Okta's password authenticator is updated, never created";
+pub(crate) const GROUP_OWNER_FROM_APP: &str = "owners an app imports with its groups (originType APPLICATION, such as Active Directory's managedBy) come back by importing the app's groups again";
 
 pub(crate) const USER_CANNOT_RESTORE: &str = "password and MFA factors: a re-created user has no credentials; it comes back STAGED (or PROVISIONED with --activate-users, which emails an activation link), so the person needs activation or a password reset and must enrol MFA again";
 
@@ -151,7 +166,7 @@ pub static KINDS: &[KindInfo] = &[
     KindInfo {
         name: POLICY,
         description: "policies of every type (sign-on, password, MFA enrollment, IdP discovery, access, profile enrollment, …)",
-        depends_on: &[GROUP, USER, USER_TYPE, NETWORK_ZONE],
+        depends_on: &[GROUP, USER, USER_TYPE, NETWORK_ZONE, AUTHENTICATOR],
         capabilities: Capabilities::ALL,
         parent: None,
         cannot_restore: &["default (system) policies can be updated but never re-created"],
@@ -159,7 +174,16 @@ pub static KINDS: &[KindInfo] = &[
     KindInfo {
         name: POLICY_RULE,
         description: "rules of each policy (IdP discovery rules name their identity providers)",
-        depends_on: &[POLICY, GROUP, USER, USER_TYPE, NETWORK_ZONE, IDP],
+        depends_on: &[
+            POLICY,
+            GROUP,
+            USER,
+            USER_TYPE,
+            NETWORK_ZONE,
+            IDP,
+            AUTHENTICATOR,
+            BEHAVIOR,
+        ],
         capabilities: Capabilities::ALL,
         parent: Some(Parent {
             noun: "policy",
@@ -262,5 +286,32 @@ pub static KINDS: &[KindInfo] = &[
         capabilities: Capabilities::ALL,
         parent: None,
         cannot_restore: &[IDP_SAML_IDS, IDP_OIDC_SECRET],
+    },
+    KindInfo {
+        name: AUTHENTICATOR,
+        description: "authenticators (password, email, phone, Okta Verify, WebAuthn, security question, Duo, …), keyed by their key: status, settings, provider configuration without secrets",
+        depends_on: &[IDP],
+        capabilities: AUTHENTICATORS,
+        parent: None,
+        cannot_restore: &[AUTHENTICATOR_SECRETS, AUTHENTICATOR_NOT_DELETED],
+    },
+    KindInfo {
+        name: BEHAVIOR,
+        description: "behavior detection rules (new country, city, device or IP, velocity), keyed by name, as global session policy rules name them",
+        depends_on: &[],
+        capabilities: Capabilities::ALL,
+        parent: None,
+        cannot_restore: &["original ids: a re-created rule gets a new id (policies name behaviors by name)"],
+    },
+    KindInfo {
+        name: GROUP_OWNER,
+        description: "owners of each group (users and groups), keyed GROUP|user:LOGIN or GROUP|group:NAME",
+        depends_on: &[GROUP, USER],
+        capabilities: Capabilities::LINK,
+        parent: Some(Parent {
+            noun: "group",
+            members: "owners",
+        }),
+        cannot_restore: &[GROUP_OWNER_FROM_APP],
     },
 ];

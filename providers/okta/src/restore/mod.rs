@@ -24,6 +24,7 @@ mod idps;
 mod origins;
 mod policies;
 mod roles;
+mod signin;
 mod users;
 
 use iamsnap_http::status_of;
@@ -114,6 +115,8 @@ pub(crate) fn refuses(action: Action, record: &Record) -> Option<String> {
         NETWORK_ZONE if system => Some(policies::SYSTEM_ZONE.into()),
         AUTH_SCOPE if system => Some(authz::SYSTEM_SCOPE.into()),
         IDP if action == Action::Create => idps::not_creatable(attrs),
+        AUTHENTICATOR if action == Action::Create => signin::authenticator_not_creatable(attrs),
+        GROUP_OWNER => signin::owner_not_assignable(attrs),
         _ => None,
     }
 }
@@ -290,6 +293,9 @@ impl Restore<'_> {
             AUTH_SCOPE | AUTH_CLAIM | AUTH_POLICY | AUTH_RULE => {
                 self.create_auth_member(op, desired).await
             }
+            AUTHENTICATOR => self.create_authenticator(op, desired).await,
+            BEHAVIOR => self.create_behavior(op, desired).await,
+            GROUP_OWNER => self.assign_group_owner(op, desired).await,
             other => Err(unknown_kind(op, other)),
         }
     }
@@ -315,6 +321,8 @@ impl Restore<'_> {
             AUTH_SCOPE | AUTH_CLAIM | AUTH_POLICY | AUTH_RULE => {
                 self.update_auth_member(op, desired, live_id).await
             }
+            AUTHENTICATOR => self.update_authenticator(op, desired, live_id).await,
+            BEHAVIOR => self.update_behavior(desired, live_id).await,
             other => Err(unknown_kind(op, other)),
         }
     }
@@ -360,6 +368,9 @@ impl Restore<'_> {
             }
             // A schema goes with its user type, deleted after it.
             USER_SCHEMA => Ok(Outcome::AlreadyDone { id }),
+            BEHAVIOR => self.delete_behavior(id).await,
+            GROUP_OWNER => self.remove_group_owner(id).await,
+            AUTHENTICATOR => Err(unsupported(op, AUTHENTICATOR_NOT_DELETED)),
             other => Err(unknown_kind(op, other)),
         }
     }

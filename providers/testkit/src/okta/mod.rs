@@ -19,10 +19,14 @@
 //! activation and when a user is created or changed.
 
 mod api;
+mod authenticators;
+mod behaviors;
 mod expr;
 mod idps;
+mod incidents;
 mod model;
 mod origins;
+mod owners;
 mod read;
 mod rules;
 mod seed;
@@ -244,6 +248,9 @@ fn router(shared: Arc<Shared>) -> Router {
         .merge(write::routes())
         .merge(origins::routes())
         .merge(idps::routes())
+        .merge(authenticators::routes())
+        .merge(behaviors::routes())
+        .merge(owners::routes())
         .route_layer(axum::middleware::from_fn_with_state(shared.clone(), gate))
         .fallback(|req: Request| async move {
             ApiError::not_found(req.uri().path(), req.method().as_str())

@@ -107,12 +107,19 @@ pub struct Org {
     /// The schema id of each user type.
     pub(crate) type_schemas: BTreeMap<String, String>,
     /// The policy types the org has; a type whose feature it lacks is refused, as in Okta.
-    pub(crate) policy_types: BTreeSet<&'static str>,
+    pub(crate) policy_types: BTreeSet<String>,
     /// How long a membership added through the API stays out of what reads return.
     pub(crate) consistency_delay: Duration,
     /// Memberships added through the API within the consistency delay: (group, user) → when.
     pub(crate) recent_members: HashMap<(String, String), Instant>,
     pub(crate) now: i64,
+    pub(crate) authenticators: BTreeMap<String, Value>,
+    pub(crate) behaviors: BTreeMap<String, Value>,
+    /// Owners of each group, by group id: `{id, type, originType, …}` without display names.
+    pub(crate) group_owners: HashMap<String, Vec<Value>>,
+    /// Policy types whose list also answers with policies of another type (requested →
+    /// answered).
+    pub(crate) policy_aliases: BTreeMap<String, String>,
 }
 
 const ID_CHARS: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
@@ -144,11 +151,18 @@ impl Org {
             idp_keys: BTreeMap::new(),
             schemas: BTreeMap::new(),
             type_schemas: BTreeMap::new(),
-            policy_types: super::seed::POLICY_TYPES.iter().copied().collect(),
+            policy_types: super::seed::POLICY_TYPES
+                .iter()
+                .map(|t| t.to_string())
+                .collect(),
             consistency_delay: Duration::ZERO,
             recent_members: HashMap::new(),
             // 2026-01-01T00:00:00Z: seeded timestamps fall in the two years before.
             now: 1_767_225_600,
+            authenticators: BTreeMap::new(),
+            behaviors: BTreeMap::new(),
+            group_owners: HashMap::new(),
+            policy_aliases: BTreeMap::new(),
         }
     }
 
@@ -335,6 +349,9 @@ impl Org {
             trusted_origins: self.trusted_origins.len(),
             identity_providers: self.idps.len(),
             idp_keys: self.idp_keys.len(),
+            authenticators: self.authenticators.len(),
+            behaviors: self.behaviors.len(),
+            group_owners: self.group_owners.values().map(Vec::len).sum(),
         }
     }
 
@@ -436,7 +453,7 @@ impl Org {
     /// Stops listing policies of `policy_type`, as an org without its feature does (Okta then
     /// answers 400 to a list of that type).
     pub fn disable_policy_type(&mut self, policy_type: &str) {
-        self.policy_types.retain(|t| *t != policy_type);
+        self.policy_types.retain(|t| t != policy_type);
     }
 
     /// Every app as Okta returns it.
@@ -478,6 +495,9 @@ pub struct OrgCounts {
     pub trusted_origins: usize,
     pub identity_providers: usize,
     pub idp_keys: usize,
+    pub authenticators: usize,
+    pub behaviors: usize,
+    pub group_owners: usize,
 }
 
 /// Sizes of an org's paged lists ([`Org::list_sizes`]).
