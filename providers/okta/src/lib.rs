@@ -12,7 +12,8 @@
 //! group assignments, policies of every type and their rules, network zones, admin role
 //! assignments, user types and the user schema, and custom authorization servers with their
 //! scopes, claims, access policies and rules, trusted origins, and identity providers with
-//! their signing certificates. Every list is read at its endpoint's largest
+//! their signing certificates, authenticators, behavior detection rules and group owners.
+//! Every list is read at its endpoint's largest
 //! page size, independent lists concurrently, and streamed to the engine page by page.
 //!
 //! The token needs read access for backups (a read-only admin token is enough) and super-admin
