@@ -278,6 +278,18 @@ impl OktaApi {
                 return self.call(Method::POST, &path).await.map(|_| ());
             }
             "okta.behavior" => (None, format!("/api/v1/behaviors/{id}")),
+            // Schemas and mappings go only with the org or their app: the incident empties
+            // them.
+            "okta.group_schema" => {
+                return self.strip_custom("/api/v1/meta/schemas/group/default").await;
+            }
+            "okta.app_user_schema" => {
+                let app = target("app")?;
+                return self
+                    .strip_custom(&format!("/api/v1/meta/schemas/apps/{app}/default"))
+                    .await;
+            }
+            "okta.profile_mapping" => return self.strip_mapping(id).await,
             "okta.group_owner" => (
                 None,
                 format!(
@@ -355,6 +367,52 @@ impl OktaApi {
         match response.status() {
             status if status.is_success() => Ok(()),
             status => Err(format!("POST {path}: HTTP {status}")),
+        }
+    }
+
+    /// Removes every custom property of the schema at `path`.
+    async fn strip_custom(&self, path: &str) -> Result<(), String> {
+        let schema = self.call(Method::GET, path).await?;
+        let removed: serde_json::Map<String, Value> = schema
+            .pointer("/definitions/custom/properties")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .map(|(name, _)| (name.clone(), Value::Null))
+            .collect();
+        let body = serde_json::json!({"definitions": {"custom": {"id": "#custom", "type": "object", "properties": removed}}});
+        self.post(path, &body).await
+    }
+
+    /// Removes every property of profile mapping `id`.
+    async fn strip_mapping(&self, id: &str) -> Result<(), String> {
+        let path = format!("/api/v1/mappings/{id}");
+        let mapping = self.call(Method::GET, &path).await?;
+        let removed: serde_json::Map<String, Value> = mapping["properties"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(name, _)| (name.clone(), Value::Null))
+            .collect();
+        self.post(&path, &serde_json::json!({"properties": removed}))
+            .await
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> Result<(), String> {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("Authorization", format!("SSWS {TOKEN}"))
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| format!("POST {path}: {e}"))?;
+        match response.status() {
+            status if status.is_success() => Ok(()),
+            status => Err(format!(
+                "POST {path}: HTTP {status}: {}",
+                response.text().await.unwrap_or_default()
+            )),
         }
     }
 

@@ -26,6 +26,9 @@ pub const IDP_KEY: &str = "okta.idp_key";
 pub const AUTHENTICATOR: &str = "okta.authenticator";
 pub const BEHAVIOR: &str = "okta.behavior";
 pub const GROUP_OWNER: &str = "okta.group_owner";
+pub const GROUP_SCHEMA: &str = "okta.group_schema";
+pub const APP_USER_SCHEMA: &str = "okta.app_user_schema";
+pub const PROFILE_MAPPING: &str = "okta.profile_mapping";
 
 /// A user type's schema comes and goes with its type: "creating" one updates the schema a
 /// re-created type comes with; it is never deleted on its own.
@@ -52,6 +55,8 @@ const AUTHENTICATORS: Capabilities = Capabilities {
 pub(crate) const AUTHENTICATOR_SECRETS: &str = "provider secrets (Duo's secret key, a RADIUS or RSA shared secret) cannot be read: an authenticator that needs one (duo, onprem_mfa, rsa_token, symantec_vip, yubikey_token, custom_app, smart_card_idp) and no longer exists must be added again in the Admin Console with its secret; a restore then brings back its settings and status";
 pub(crate) const AUTHENTICATOR_NOT_DELETED: &str = "authenticators are never deleted through the API: one the snapshot lacks is left as it is (deactivate it in the Admin Console if it should not be used), and Okta's password authenticator is updated, never created";
 pub(crate) const GROUP_OWNER_FROM_APP: &str = "owners an app imports with its groups (originType APPLICATION, such as Active Directory's managedBy) come back by importing the app's groups again";
+
+pub(crate) const PROFILE_MAPPING_MISSING: &str = "profile mappings are created by Okta with their app (or identity provider) and cannot be created through the API: a mapping whose app is not restored (a catalog app to add again from the catalog) comes back once the app is added again, then a restore brings back its properties";
 
 pub(crate) const USER_CANNOT_RESTORE: &str = "password and MFA factors: a re-created user has no credentials; it comes back STAGED (or PROVISIONED with --activate-users, which emails an activation link), so the person needs activation or a password reset and must enrol MFA again";
 
@@ -313,5 +318,36 @@ pub static KINDS: &[KindInfo] = &[
             members: "owners",
         }),
         cannot_restore: &[GROUP_OWNER_FROM_APP],
+    },
+    KindInfo {
+        name: GROUP_SCHEMA,
+        description: "the group profile schema (custom attributes), one per org, keyed default",
+        depends_on: &[],
+        capabilities: WITH_ITS_TYPE,
+        parent: None,
+        cannot_restore: &[
+            "base attributes' definitions are fixed by Okta; only custom attributes are restored",
+        ],
+    },
+    KindInfo {
+        name: APP_USER_SCHEMA,
+        description: "each app's user schema (custom attributes of its app user profiles), keyed APP LABEL|default",
+        depends_on: &[APP],
+        capabilities: WITH_ITS_TYPE,
+        parent: Some(Parent {
+            noun: "app",
+            members: "user schemas",
+        }),
+        cannot_restore: &[
+            "base attributes are the app's own; only custom attributes are restored",
+        ],
+    },
+    KindInfo {
+        name: PROFILE_MAPPING,
+        description: "profile mappings between Okta user profiles and app user profiles (attribute expressions, push status), keyed by their two sides: user:TYPE -> app:LABEL",
+        depends_on: &[APP, APP_USER_SCHEMA, USER_SCHEMA, USER_TYPE],
+        capabilities: WITH_ITS_TYPE,
+        parent: None,
+        cannot_restore: &[PROFILE_MAPPING_MISSING],
     },
 ];

@@ -60,6 +60,10 @@ async fn full_read_matches_the_seed_and_pages_through_big_lists() {
     assert_eq!(count(&got, BEHAVIOR), want.behaviors);
     assert_eq!(count(&got, GROUP_OWNER), want.group_owners);
     assert!(want.authenticators >= 6 && want.behaviors >= 5 && want.group_owners >= 3);
+    assert_eq!(count(&got, GROUP_SCHEMA), want.group_schemas);
+    assert_eq!(count(&got, APP_USER_SCHEMA), want.app_user_schemas);
+    assert_eq!(count(&got, PROFILE_MAPPING), want.profile_mappings);
+    assert_eq!(want.profile_mappings, 2 * want.apps);
     assert!(
         want.authorization_servers >= 3 && want.auth_server_rules >= 3 && want.trusted_origins > 0
     );
@@ -155,7 +159,7 @@ async fn every_kind_can_be_fetched_back_by_key() {
     );
 }
 
-const KINDS_COUNT: usize = 24;
+const KINDS_COUNT: usize = 27;
 
 #[tokio::test]
 async fn a_tight_rate_limit_is_waited_out_and_counted() {

@@ -334,6 +334,9 @@ pub(crate) async fn record(
             .map(records::signin::behavior)
             .transpose(),
         GROUP_OWNER => super::signin::group_owner(c, key).await,
+        GROUP_SCHEMA => super::profiles::group_schema(c).await.map(Some),
+        APP_USER_SCHEMA => super::profiles::app_user_schema(c, key).await,
+        PROFILE_MAPPING => super::profiles::profile_mapping(c, key).await,
         other => Err(ProviderError::Unsupported {
             kind: other.to_string(),
             key: key.to_string(),

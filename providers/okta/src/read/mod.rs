@@ -5,6 +5,7 @@ pub(crate) mod authz;
 pub(crate) mod fetch;
 pub(crate) mod me;
 pub(crate) mod policies;
+pub(crate) mod profiles;
 pub(crate) mod signin;
 
 use futures::{StreamExt, TryStreamExt};
@@ -38,6 +39,7 @@ pub(crate) mod limits {
     pub const IDPS: &str = "200";
     pub const IDP_KEYS: &str = "200";
     pub const GROUP_OWNERS: &str = "1000";
+    pub const MAPPINGS: &str = "200";
 }
 
 pub(crate) struct Snapshot<'a> {
@@ -100,6 +102,8 @@ impl Snapshot<'_> {
             self.identity_providers(),
             self.authenticators(),
             self.behaviors(),
+            self.group_schema(),
+            self.profile_mappings(),
         )?;
         self.unlisted_policies(&census).await
     }
@@ -226,6 +230,7 @@ impl Snapshot<'_> {
                 tokio::try_join!(
                     self.drain(c.pages(users), |v| records::app_user(app, v)),
                     self.drain(c.pages(groups), |v| records::app_group(app, v).map(Some)),
+                    self.app_user_schema(c, app),
                 )?;
                 Ok(())
             })

@@ -5,6 +5,7 @@
 
 pub(crate) mod authz;
 pub(crate) mod idps;
+pub(crate) mod profiles;
 pub(crate) mod signin;
 
 use iamsnap_provider::canonical::drop_fields;

@@ -23,6 +23,7 @@ mod groups;
 mod idps;
 mod origins;
 mod policies;
+mod profiles;
 mod roles;
 mod signin;
 mod users;
@@ -195,7 +196,9 @@ impl Restore<'_> {
             (Action::Delete, _) => self.delete(op).await,
             // A schema exists with its user type and a membership has nothing to change: both
             // converge.
-            (_, USER_SCHEMA) => self.update(op, self.desired(op)?).await,
+            (_, USER_SCHEMA | GROUP_SCHEMA | APP_USER_SCHEMA | PROFILE_MAPPING) => {
+                self.update(op, self.desired(op)?).await
+            }
             (_, GROUP_MEMBERSHIP) => self.create(op, self.desired(op)?).await,
             (Action::Create, _) => self.create(op, self.desired(op)?).await,
             (Action::Update, _) => self.update(op, self.desired(op)?).await,
@@ -323,6 +326,9 @@ impl Restore<'_> {
             }
             AUTHENTICATOR => self.update_authenticator(op, desired, live_id).await,
             BEHAVIOR => self.update_behavior(desired, live_id).await,
+            GROUP_SCHEMA => self.update_group_schema(desired).await,
+            APP_USER_SCHEMA => self.update_app_user_schema(op, desired).await,
+            PROFILE_MAPPING => self.update_profile_mapping(op, desired).await,
             other => Err(unknown_kind(op, other)),
         }
     }
@@ -369,6 +375,8 @@ impl Restore<'_> {
             // A schema goes with its user type, deleted after it.
             USER_SCHEMA => Ok(Outcome::AlreadyDone { id }),
             BEHAVIOR => self.delete_behavior(id).await,
+            // Schemas and mappings go with the org or their app.
+            GROUP_SCHEMA | APP_USER_SCHEMA | PROFILE_MAPPING => Ok(Outcome::AlreadyDone { id }),
             GROUP_OWNER => self.remove_group_owner(id).await,
             AUTHENTICATOR => Err(unsupported(op, AUTHENTICATOR_NOT_DELETED)),
             other => Err(unknown_kind(op, other)),

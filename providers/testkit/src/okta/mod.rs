@@ -24,6 +24,7 @@ mod behaviors;
 mod expr;
 mod idps;
 mod incidents;
+mod mappings;
 mod model;
 mod origins;
 mod owners;
@@ -251,6 +252,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .merge(authenticators::routes())
         .merge(behaviors::routes())
         .merge(owners::routes())
+        .merge(mappings::routes())
         .route_layer(axum::middleware::from_fn_with_state(shared.clone(), gate))
         .fallback(|req: Request| async move {
             ApiError::not_found(req.uri().path(), req.method().as_str())

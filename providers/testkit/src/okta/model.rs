@@ -120,6 +120,11 @@ pub struct Org {
     /// Policy types whose list also answers with policies of another type (requested →
     /// answered).
     pub(crate) policy_aliases: BTreeMap<String, String>,
+    /// Custom properties of the group profile schema.
+    pub(crate) group_schema_custom: Map<String, Value>,
+    /// Custom properties of each app's user schema, by app id.
+    pub(crate) app_schema_custom: HashMap<String, Map<String, Value>>,
+    pub(crate) mappings: BTreeMap<String, Value>,
 }
 
 const ID_CHARS: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
@@ -163,6 +168,9 @@ impl Org {
             behaviors: BTreeMap::new(),
             group_owners: HashMap::new(),
             policy_aliases: BTreeMap::new(),
+            group_schema_custom: Map::new(),
+            app_schema_custom: HashMap::new(),
+            mappings: BTreeMap::new(),
         }
     }
 
@@ -352,6 +360,9 @@ impl Org {
             authenticators: self.authenticators.len(),
             behaviors: self.behaviors.len(),
             group_owners: self.group_owners.values().map(Vec::len).sum(),
+            group_schemas: 1,
+            app_user_schemas: self.apps.len(),
+            profile_mappings: self.mappings.len(),
         }
     }
 
@@ -498,6 +509,11 @@ pub struct OrgCounts {
     pub authenticators: usize,
     pub behaviors: usize,
     pub group_owners: usize,
+    /// The group profile schema: one per org.
+    pub group_schemas: usize,
+    /// One user schema per app.
+    pub app_user_schemas: usize,
+    pub profile_mappings: usize,
 }
 
 /// Sizes of an org's paged lists ([`Org::list_sizes`]).

@@ -77,6 +77,7 @@ fn signin(org: &mut Org) {
     if in_use {
         super::owners::seed(org, created);
     }
+    super::mappings::seed(org, in_use);
     // A team's app sign-in policy asks for a security key or biometric, naming it by id.
     let webauthn = org
         .authenticators
