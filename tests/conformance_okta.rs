@@ -132,7 +132,8 @@ fn enrolled(snapshot: &[Record], key: &str) -> bool {
                 .and_then(Value::as_array)
                 .is_some_and(|list| {
                     list.iter().any(|a| {
-                        a["key"] == key && a.pointer("/enroll/self") != Some(&Value::from("NOT_ALLOWED"))
+                        a["key"] == key
+                            && a.pointer("/enroll/self") != Some(&Value::from("NOT_ALLOWED"))
                     })
                 })
     })
@@ -281,7 +282,9 @@ impl OktaApi {
             // Schemas and mappings go only with the org or their app: the incident empties
             // them.
             "okta.group_schema" => {
-                return self.strip_custom("/api/v1/meta/schemas/group/default").await;
+                return self
+                    .strip_custom("/api/v1/meta/schemas/group/default")
+                    .await;
             }
             "okta.app_user_schema" => {
                 let app = target("app")?;

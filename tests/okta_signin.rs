@@ -285,9 +285,9 @@ fn a_deleted_saml_idp_comes_back_and_idp_discovery_routes_to_it_again() {
 }
 
 /// The sign-in objects around the policies: an authenticator is turned off, a group loses an
-/// owner, an authenticator enrollment policy stops offering WebAuthn and a behavior detection
-/// rule is deleted; `diff` shows each, field by field where it changed, and `restore --apply`
-/// brings every one back.
+/// owner, an authenticator enrollment policy stops offering WebAuthn, a behavior detection
+/// rule is deleted and a profile mapping sends another attribute; `diff` shows each, field by
+/// field where it changed, and `restore --apply` brings every one back.
 #[test]
 fn authenticators_behaviors_and_group_owners_come_back() {
     let org = Org::start(30, 8, 3);
@@ -314,12 +314,18 @@ fn authenticators_behaviors_and_group_owners_come_back() {
     let enrollment = before
         .iter()
         .find(|r| {
-            r.kind == "okta.policy"
-                && r.attrs["type"] == "MFA_ENROLL"
-                && r.attrs["system"] == false
+            r.kind == "okta.policy" && r.attrs["type"] == "MFA_ENROLL" && r.attrs["system"] == false
         })
         .cloned()
         .expect("a custom authenticator enrollment policy");
+    let mapping = before
+        .iter()
+        .find(|r| {
+            r.kind == "okta.profile_mapping"
+                && r.attrs["properties"]["department"]["expression"] == "user.department"
+        })
+        .cloned()
+        .expect("a mapping sends the department to a SAML app");
     let webauthn = enrollment.attrs["settings"]["authenticators"]
         .as_array()
         .unwrap()
@@ -334,9 +340,11 @@ fn authenticators_behaviors_and_group_owners_come_back() {
     api.delete(&owner);
     api.delete(&behavior);
     let mut narrowed = enrollment.clone();
-    narrowed.attrs["settings"]["authenticators"][webauthn]["enroll"]["self"] =
-        json!("NOT_ALLOWED");
+    narrowed.attrs["settings"]["authenticators"][webauthn]["enroll"]["self"] = json!("NOT_ALLOWED");
     api.update(&enrollment, narrowed);
+    let mut remapped = mapping.clone();
+    remapped.attrs["properties"]["department"]["expression"] = json!("user.title");
+    api.update(&mapping, remapped);
 
     let diff = json_of(&ws.iamsnap(&["diff", "okta-test@latest", "live", "--format", "json"]));
     let changes = diff["changes"].as_array().unwrap();
@@ -351,6 +359,11 @@ fn authenticators_behaviors_and_group_owners_come_back() {
     assert_eq!(
         fields_of("okta.authenticator", "security_question"),
         ["/attrs/status"],
+        "{diff:#}"
+    );
+    assert_eq!(
+        fields_of("okta.profile_mapping", &mapping.key),
+        ["/attrs/properties/department/expression"],
         "{diff:#}"
     );
     let policy_fields = fields_of("okta.policy", &enrollment.key);
@@ -390,7 +403,14 @@ fn authenticators_behaviors_and_group_owners_come_back() {
         find(&after, "okta.authenticator", "security_question").attrs,
         question.attrs
     );
-    assert_eq!(find(&after, &enrollment.kind, &enrollment.key).attrs, enrollment.attrs);
+    assert_eq!(
+        find(&after, &enrollment.kind, &enrollment.key).attrs,
+        enrollment.attrs
+    );
+    assert_eq!(
+        find(&after, &mapping.kind, &mapping.key).attrs,
+        mapping.attrs
+    );
     let behavior_back = find(&after, "okta.behavior", &behavior.key);
     assert_ne!(behavior_back.id, behavior.id, "a re-created rule");
     assert_eq!(behavior_back.attrs, behavior.attrs);

@@ -114,6 +114,12 @@ fn minimum_requests(org: &RunningOkta) -> Vec<(&'static str, u64)> {
             // Okta has no list of group role assignments: each group is asked.
             ("/api/v1/groups/{id}/roles", okta_groups),
             ("/api/v1/groups/{id}/owners", owned_groups),
+            // Each app's user schema, and each profile mapping read for its properties.
+            (
+                "/api/v1/meta/schemas/apps/{id}/default",
+                sizes.app_assignments.len() as u64,
+            ),
+            ("/api/v1/mappings/{id}", counts.profile_mappings as u64),
             ("/api/v1/apps", pages(counts.apps, 200)),
             (
                 "/api/v1/apps/{id}/users",

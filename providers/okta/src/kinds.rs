@@ -306,7 +306,9 @@ pub static KINDS: &[KindInfo] = &[
         depends_on: &[],
         capabilities: Capabilities::ALL,
         parent: None,
-        cannot_restore: &["original ids: a re-created rule gets a new id (policies name behaviors by name)"],
+        cannot_restore: &[
+            "original ids: a re-created rule gets a new id (policies name behaviors by name)",
+        ],
     },
     KindInfo {
         name: GROUP_OWNER,
@@ -338,9 +340,7 @@ pub static KINDS: &[KindInfo] = &[
             noun: "app",
             members: "user schemas",
         }),
-        cannot_restore: &[
-            "base attributes are the app's own; only custom attributes are restored",
-        ],
+        cannot_restore: &["base attributes are the app's own; only custom attributes are restored"],
     },
     KindInfo {
         name: PROFILE_MAPPING,

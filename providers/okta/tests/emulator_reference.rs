@@ -587,7 +587,11 @@ async fn authenticators_follow_the_reference() {
     ] {
         assert!(keys.contains(&key), "{key} in {keys:?}");
     }
-    assert!(!list.body.to_string().contains("secretKey"), "{}", list.body);
+    assert!(
+        !list.body.to_string().contains("secretKey"),
+        "{}",
+        list.body
+    );
     let id_of = |key: &str| {
         all.iter().find(|a| a["key"] == key).unwrap()["id"]
             .as_str()
@@ -744,18 +748,30 @@ async fn behavior_detection_rules_follow_the_reference() {
         .iter()
         .filter_map(|b| b["name"].as_str())
         .collect();
-    for name in ["New City", "New Country", "New Device", "New IP", "Velocity"] {
+    for name in [
+        "New City",
+        "New Country",
+        "New Device",
+        "New IP",
+        "Velocity",
+    ] {
         assert!(names.contains(&name), "{name} in {names:?}");
     }
     let body = json!({"name": "Far away", "type": "ANOMALOUS_LOCATION",
                       "settings": {"maxEventsUsedForEvaluation": 50, "granularity": "LAT_LONG", "radiusKilometers": 50}});
     let made = api
-        .call(Method::POST, "/api/v1/behaviors?activate=false", Some(body.clone()))
+        .call(
+            Method::POST,
+            "/api/v1/behaviors?activate=false",
+            Some(body.clone()),
+        )
         .await;
     assert_eq!(made.status, StatusCode::OK, "{}", made.body);
     assert_eq!(made.body["status"], "INACTIVE");
     let id = made.body["id"].as_str().unwrap().to_string();
-    let twice = api.call(Method::POST, "/api/v1/behaviors", Some(body)).await;
+    let twice = api
+        .call(Method::POST, "/api/v1/behaviors", Some(body))
+        .await;
     assert_eq!(twice.status, StatusCode::BAD_REQUEST);
     assert_eq!(error_code(&twice), "E0000001");
     let wrong = api
@@ -786,7 +802,11 @@ async fn behavior_detection_rules_follow_the_reference() {
         .unwrap()
         .to_string();
     let in_use = api
-        .call(Method::DELETE, &format!("/api/v1/behaviors/{country}"), None)
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/behaviors/{country}"),
+            None,
+        )
         .await;
     assert_eq!(in_use.status, StatusCode::BAD_REQUEST, "{}", in_use.body);
     let gone = api
@@ -869,13 +889,9 @@ async fn group_owners_follow_the_reference() {
     assert_eq!(second.status, StatusCode::OK);
     assert_ne!(ids(&second), ids(&first));
 
-    let removed = api
-        .call(Method::DELETE, &format!("{path}/{a}"), None)
-        .await;
+    let removed = api.call(Method::DELETE, &format!("{path}/{a}"), None).await;
     assert_eq!(removed.status, StatusCode::NO_CONTENT);
-    let again = api
-        .call(Method::DELETE, &format!("{path}/{a}"), None)
-        .await;
+    let again = api.call(Method::DELETE, &format!("{path}/{a}"), None).await;
     assert_eq!(again.status, StatusCode::NOT_FOUND);
     assert_eq!(error_code(&again), "E0000007");
     let nowhere = api.get("/api/v1/groups/00gNOPE/owners").await;
@@ -887,7 +903,9 @@ async fn group_owners_follow_the_reference() {
 #[tokio::test]
 async fn an_invalid_policy_type_has_okta_error_body() {
     let api = Api::new(5).await;
-    let answer = api.get("/api/v1/policies?type=OAUTH_AUTHORIZATION_POLICY").await;
+    let answer = api
+        .get("/api/v1/policies?type=OAUTH_AUTHORIZATION_POLICY")
+        .await;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST);
     assert_eq!(answer.body["errorCode"], "E0000002");
     assert_eq!(answer.body["errorLink"], "E0000002");
@@ -900,4 +918,117 @@ async fn an_invalid_policy_type_has_okta_error_body() {
     let missing = api.get("/api/v1/policies").await;
     assert_eq!(missing.status, StatusCode::BAD_REQUEST);
     assert_eq!(error_code(&missing), "E0000001");
+}
+
+/// Schemas and mappings: the group schema and an app's user schema take custom properties
+/// with `POST` (`null` removes one); every app has a mapping each way
+/// (`GET /api/v1/mappings?sourceId=…&targetId=…`, 20 a page by default, `Link` next), read one
+/// by one with its `properties`; `POST /api/v1/mappings/{id}` merges properties, refusing one
+/// the target's schema does not define; a deleted app's schema and mappings are gone.
+#[tokio::test]
+async fn schemas_and_profile_mappings_follow_the_reference() {
+    let api = Api::new(10).await;
+    let group = api.get("/api/v1/meta/schemas/group/default").await;
+    assert_eq!(group.status, StatusCode::OK);
+    assert!(group.body["definitions"]["base"]["properties"]["name"].is_object());
+    assert!(group.body["definitions"]["custom"]["properties"]["costCenter"].is_object());
+    let added = api
+        .call(
+            Method::POST,
+            "/api/v1/meta/schemas/group/default",
+            Some(
+                json!({"definitions": {"custom": {"id": "#custom", "type": "object", "properties": {
+                "site": {"title": "Site", "type": "string"}, "costCenter": null}}}}),
+            ),
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.body);
+    let custom = &added.body["definitions"]["custom"]["properties"];
+    assert!(custom["site"].is_object() && custom.get("costCenter").is_none());
+
+    let apps = api.get("/api/v1/apps?limit=200").await.body;
+    let saml = apps
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["signOnMode"] == "SAML_2_0")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let schema = api
+        .get(&format!("/api/v1/meta/schemas/apps/{saml}/default"))
+        .await;
+    assert_eq!(schema.status, StatusCode::OK);
+    assert!(schema.body["definitions"]["custom"]["properties"]["department"].is_object());
+    let nowhere = api.get("/api/v1/meta/schemas/apps/0oaNOPE/default").await;
+    assert_eq!(nowhere.status, StatusCode::NOT_FOUND);
+
+    let all = api.get("/api/v1/mappings?limit=200").await;
+    assert_eq!(all.status, StatusCode::OK);
+    assert_eq!(ids(&all).len(), 2 * apps.as_array().unwrap().len());
+    let first = api.get("/api/v1/mappings?limit=1").await;
+    assert!(
+        first
+            .headers
+            .get_all("link")
+            .iter()
+            .any(|l| l.to_str().unwrap().contains("rel=\"next\""))
+    );
+    let to_app = api.get(&format!("/api/v1/mappings?targetId={saml}")).await;
+    let listed = &to_app.body[0];
+    assert_eq!(listed["source"]["type"], "user");
+    assert_eq!(listed["target"]["type"], "appuser");
+    assert!(
+        listed.get("properties").is_none(),
+        "the list shows no properties"
+    );
+    let id = listed["id"].as_str().unwrap().to_string();
+    let one = api.get(&format!("/api/v1/mappings/{id}")).await;
+    assert_eq!(
+        one.body["properties"]["department"]["expression"],
+        "user.department"
+    );
+    let refused = api
+        .call(
+            Method::POST,
+            &format!("/api/v1/mappings/{id}"),
+            Some(json!({"properties": {"nickname": {"expression": "user.nickName", "pushStatus": "PUSH"}}})),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(&refused), "E0000001");
+    let changed = api
+        .call(
+            Method::POST,
+            &format!("/api/v1/mappings/{id}"),
+            Some(
+                json!({"properties": {"role": {"expression": "\"member\"", "pushStatus": "PUSH"},
+                                       "department": null}}),
+            ),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+    assert!(changed.body["properties"]["role"].is_object());
+    assert!(changed.body["properties"].get("department").is_none());
+    assert!(changed.body["properties"]["userName"].is_object(), "merged");
+
+    api.call(
+        Method::POST,
+        &format!("/api/v1/apps/{saml}/lifecycle/deactivate"),
+        None,
+    )
+    .await;
+    let deleted = api
+        .call(Method::DELETE, &format!("/api/v1/apps/{saml}"), None)
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        api.get(&format!("/api/v1/mappings/{id}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        ids(&api.get("/api/v1/mappings?limit=200").await).len(),
+        2 * (apps.as_array().unwrap().len() - 1)
+    );
 }

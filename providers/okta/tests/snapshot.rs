@@ -324,7 +324,10 @@ async fn policies_of_types_the_connector_does_not_know_are_saved_and_counted() {
     assert!(records.iter().all(|r| r.id != listed));
     assert_eq!(policy(&unlisted).key, "HIDDEN_POLICY|Hidden");
     assert_eq!(policy(&renamed).key, "DEVICE_SIGNAL_COLLECTION_V2|Signals");
-    assert_eq!(policy(&renamed).attrs["type"], "DEVICE_SIGNAL_COLLECTION_V2");
+    assert_eq!(
+        policy(&renamed).attrs["type"],
+        "DEVICE_SIGNAL_COLLECTION_V2"
+    );
     // Their rules come along, and each policy is recorded once.
     for id in [&unlisted, &renamed] {
         assert!(

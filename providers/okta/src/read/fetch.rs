@@ -75,7 +75,11 @@ pub(crate) async fn policy(c: &OktaClient, key: &str) -> Result<Option<Value>, P
     }
     // A type the connector does not know may be listed only under a known type's name.
     for known in super::policies::POLICY_TYPES {
-        if let Some(p) = super::policies::list(c, known).await?.into_iter().find(|p| is(p)) {
+        if let Some(p) = super::policies::list(c, known)
+            .await?
+            .into_iter()
+            .find(|p| is(p))
+        {
             return Ok(Some(p));
         }
     }

@@ -118,7 +118,9 @@ impl Snapshot<'_> {
         let policy_type = str_at(&policy, "/type").to_string();
         let known = POLICY_TYPES.contains(&policy_type.as_str());
         if !known {
-            *lock(&census.unknown).entry(policy_type.clone()).or_default() += 1;
+            *lock(&census.unknown)
+                .entry(policy_type.clone())
+                .or_default() += 1;
         }
         let key = records::policy_key(&policy);
         self.send(records::policy(policy)?).await?;

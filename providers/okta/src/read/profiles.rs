@@ -69,7 +69,12 @@ impl Sides {
             .all(c.url("/api/v1/apps", &[("limit", limits::APPS)]))
             .await?
             .iter()
-            .map(|a| (str_at(a, "/id").to_string(), str_at(a, "/label").to_string()))
+            .map(|a| {
+                (
+                    str_at(a, "/id").to_string(),
+                    str_at(a, "/label").to_string(),
+                )
+            })
             .collect();
         let types = c.get(&c.url("/api/v1/meta/types/user", &[])).await?;
         let types = types
@@ -147,7 +152,9 @@ pub(crate) async fn profile_mapping(
 }
 
 pub(crate) async fn group_schema(c: &OktaClient) -> Result<Record, ProviderError> {
-    Ok(records::group_schema(c.get(&c.url(GROUP_SCHEMA, &[])).await?))
+    Ok(records::group_schema(
+        c.get(&c.url(GROUP_SCHEMA, &[])).await?,
+    ))
 }
 
 /// An app's user schema by key `LABEL|default`.

@@ -84,7 +84,10 @@ pub(crate) async fn authenticators(c: &OktaClient) -> Result<Vec<Value>, Provide
 }
 
 /// An authenticator by its natural key ([`records::authenticator_key`]).
-pub(crate) async fn authenticator(c: &OktaClient, key: &str) -> Result<Option<Value>, ProviderError> {
+pub(crate) async fn authenticator(
+    c: &OktaClient,
+    key: &str,
+) -> Result<Option<Value>, ProviderError> {
     Ok(authenticators(c)
         .await?
         .into_iter()
@@ -121,11 +124,17 @@ async fn resolve(
             id,
         })),
         _ => {
-            let known = logins.lock().unwrap_or_else(|e| e.into_inner()).get(&id).cloned();
+            let known = logins
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&id)
+                .cloned();
             let login = match known {
                 Some(login) => login,
                 None => {
-                    let user = c.get_opt(&c.url(&format!("/api/v1/users/{id}"), &[])).await?;
+                    let user = c
+                        .get_opt(&c.url(&format!("/api/v1/users/{id}"), &[]))
+                        .await?;
                     let login = user.map(|u| str_at(&u, "/profile/login").to_string());
                     logins
                         .lock()
@@ -140,7 +149,10 @@ async fn resolve(
 }
 
 /// A group owner by key `GROUP|user:LOGIN` or `GROUP|group:NAME`, read live.
-pub(crate) async fn group_owner(c: &OktaClient, key: &str) -> Result<Option<Record>, ProviderError> {
+pub(crate) async fn group_owner(
+    c: &OktaClient,
+    key: &str,
+) -> Result<Option<Record>, ProviderError> {
     let Some((group_name, member)) = key.rsplit_once('|') else {
         return Ok(None);
     };

@@ -113,7 +113,10 @@ mod tests {
             id: "0oa1".into(),
             label: "Wiki".into(),
         };
-        let schema = app_user_schema(&app, json!({"id": "x", "$schema": "s", "name": "n", "title": "t"}));
+        let schema = app_user_schema(
+            &app,
+            json!({"id": "x", "$schema": "s", "name": "n", "title": "t"}),
+        );
         assert_eq!(schema.key, "Wiki|default");
         assert_eq!(schema.attrs, json!({"title": "t"}));
     }

@@ -20,8 +20,12 @@ impl Restore<'_> {
         let c = self.c();
         let url = c.url(GROUP_SCHEMA, &[]);
         let live = c.get(&url).await?;
-        c.send(Method::POST, &url, Some(&schema_body(&desired.attrs, &live)))
-            .await?;
+        c.send(
+            Method::POST,
+            &url,
+            Some(&schema_body(&desired.attrs, &live)),
+        )
+        .await?;
         Ok(Outcome::Applied {
             id: "default".into(),
         })
@@ -42,8 +46,12 @@ impl Restore<'_> {
                 &format!("app {label} has no user schema live; restore the app first"),
             ));
         };
-        c.send(Method::POST, &url, Some(&schema_body(&desired.attrs, &live)))
-            .await?;
+        c.send(
+            Method::POST,
+            &url,
+            Some(&schema_body(&desired.attrs, &live)),
+        )
+        .await?;
         Ok(Outcome::Applied { id: app })
     }
 
@@ -65,7 +73,10 @@ impl Restore<'_> {
 
 /// The mapping update: the desired properties, and `null` for live ones the snapshot lacks.
 fn mapping_properties(desired: &Value, live: &Value) -> Value {
-    let want = desired["properties"].as_object().cloned().unwrap_or_default();
+    let want = desired["properties"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
     let mut out: Map<String, Value> = want.clone();
     for name in live["properties"]
         .as_object()

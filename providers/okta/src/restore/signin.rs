@@ -34,7 +34,9 @@ const SECRET_KEYS: &[&str] = &[
 pub(super) fn authenticator_not_creatable(attrs: &Value) -> Option<String> {
     let key = str_at(attrs, "/key");
     if key == "okta_password" {
-        return Some("every org has Okta's password authenticator; it is updated, never created".into());
+        return Some(
+            "every org has Okta's password authenticator; it is updated, never created".into(),
+        );
     }
     SECRET_KEYS.contains(&key).then(|| {
         format!(
@@ -118,11 +120,7 @@ impl Restore<'_> {
         op: &Operation,
         body: &mut Value,
     ) -> Result<(), ProviderError> {
-        fn walk(
-            r: &Restore<'_>,
-            op: &Operation,
-            v: &mut Value,
-        ) -> Result<(), ProviderError> {
+        fn walk(r: &Restore<'_>, op: &Operation, v: &mut Value) -> Result<(), ProviderError> {
             match v {
                 Value::Object(map) => {
                     if map.get("key").is_some_and(Value::is_string)
@@ -204,11 +202,20 @@ impl Restore<'_> {
             .endpoint(op, desired, "group", GROUP, group_name)
             .await?;
         let (owner_type, owner) = if let Some(login) = member.strip_prefix("user:") {
-            ("USER", self.endpoint(op, desired, "owner", USER, login).await?)
+            (
+                "USER",
+                self.endpoint(op, desired, "owner", USER, login).await?,
+            )
         } else if let Some(name) = member.strip_prefix("group:") {
-            ("GROUP", self.endpoint(op, desired, "owner", GROUP, name).await?)
+            (
+                "GROUP",
+                self.endpoint(op, desired, "owner", GROUP, name).await?,
+            )
         } else {
-            return Err(precondition(op, "the key should read GROUP|user:LOGIN or GROUP|group:NAME"));
+            return Err(precondition(
+                op,
+                "the key should read GROUP|user:LOGIN or GROUP|group:NAME",
+            ));
         };
         let id = format!("{group}:{owner}");
         let path = format!("/api/v1/groups/{group}/owners");
@@ -220,7 +227,8 @@ impl Restore<'_> {
             return Ok(Outcome::AlreadyDone { id });
         }
         let body = json!({"id": owner, "type": owner_type});
-        c.send(Method::POST, &c.url(&path, &[]), Some(&body)).await?;
+        c.send(Method::POST, &c.url(&path, &[]), Some(&body))
+            .await?;
         Ok(Outcome::Applied { id })
     }
 

@@ -40,7 +40,11 @@ const KEYS: &[(&str, &str, &str)] = &[
     ("phone_number", "phone", "Phone"),
     ("okta_verify", "app", "Okta Verify"),
     ("webauthn", "security_key", "Security Key or Biometric"),
-    ("security_question", "security_question", "Security Question"),
+    (
+        "security_question",
+        "security_question",
+        "Security Question",
+    ),
     ("google_otp", "app", "Google Authenticator"),
     ("duo", "app", "Duo Security"),
     ("onprem_mfa", "security_key", "On-Prem MFA"),
@@ -173,7 +177,9 @@ fn shown(v: &Value) -> Value {
 
 async fn list(State(s): S) -> ApiResult {
     let org = s.read();
-    ok(Value::Array(org.authenticators.values().map(shown).collect()))
+    ok(Value::Array(
+        org.authenticators.values().map(shown).collect(),
+    ))
 }
 
 async fn one(State(s): S, Path(id): Path<String>) -> ApiResult {
@@ -306,7 +312,9 @@ pub(crate) fn enrolling_policies(org: &Org, key: &str) -> Vec<String> {
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
-                .any(|a| a["key"] == key && a.pointer("/enroll/self") != Some(&json!("NOT_ALLOWED")))
+                .any(|a| {
+                    a["key"] == key && a.pointer("/enroll/self") != Some(&json!("NOT_ALLOWED"))
+                })
         })
         .filter_map(|p| p["name"].as_str().map(str::to_string))
         .collect()
@@ -370,7 +378,8 @@ pub(crate) fn check_constraints(org: &Org, rule: &Value) -> Result<(), ApiError>
 fn collect_ids(v: &Value, out: &mut Vec<String>) {
     match v {
         Value::Object(map) => {
-            if let (Some(Value::String(id)), Some(Value::String(_))) = (map.get("id"), map.get("key"))
+            if let (Some(Value::String(id)), Some(Value::String(_))) =
+                (map.get("id"), map.get("key"))
             {
                 out.push(id.clone());
             }

@@ -76,8 +76,15 @@ pub(crate) fn seed(org: &mut Org, in_use: bool) {
     // The SAML apps send the department along.
     let ids: Vec<String> = org.mappings.keys().cloned().collect();
     for id in ids {
-        let app = org.mappings[&id]["target"]["id"].as_str().unwrap_or_default().to_string();
-        if org.app_schema_custom.get(&app).is_some_and(|c| c.contains_key("department")) {
+        let app = org.mappings[&id]["target"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        if org
+            .app_schema_custom
+            .get(&app)
+            .is_some_and(|c| c.contains_key("department"))
+        {
             org.mappings.get_mut(&id).expect("a mapping")["properties"]["department"] =
                 json!({"expression": "user.department", "pushStatus": "PUSH"});
         }
@@ -106,7 +113,12 @@ pub(crate) fn sync(org: &mut Org) {
         .apps
         .iter()
         .filter(|(id, _)| !mapped.contains(*id))
-        .map(|(id, a)| (id.clone(), a["name"].as_str().unwrap_or_default().to_string()))
+        .map(|(id, a)| {
+            (
+                id.clone(),
+                a["name"].as_str().unwrap_or_default().to_string(),
+            )
+        })
         .collect();
     let Some(user_type) = org.default_type().cloned() else {
         return;
@@ -129,7 +141,13 @@ pub(crate) fn sync(org: &mut Org) {
     }
 }
 
-fn schema(base_id: &str, name: &str, title: &str, base: Value, custom: &Map<String, Value>) -> Value {
+fn schema(
+    base_id: &str,
+    name: &str,
+    title: &str,
+    base: Value,
+    custom: &Map<String, Value>,
+) -> Value {
     json!({
         "id": base_id, "$schema": "http://json-schema.org/draft-04/schema#", "name": name,
         "title": title, "type": "object",
@@ -259,8 +277,12 @@ async fn list(State(s): S, Query(p): Query<Params>) -> ApiResult {
     let after = super::read::after(&p);
     let mut out = Vec::new();
     let mut next = None;
-    for (_, m) in org.mappings.range::<str, _>((after, std::ops::Bound::Unbounded)) {
-        let side = |name: &str, side: &str| p.get(name).is_none_or(|id| m[side]["id"] == id.as_str());
+    for (_, m) in org
+        .mappings
+        .range::<str, _>((after, std::ops::Bound::Unbounded))
+    {
+        let side =
+            |name: &str, side: &str| p.get(name).is_none_or(|id| m[side]["id"] == id.as_str());
         if !side("sourceId", "source") || !side("targetId", "target") {
             continue;
         }

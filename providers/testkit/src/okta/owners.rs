@@ -71,8 +71,12 @@ fn owner_json(org: &Org, owner: &Value) -> Option<Value> {
             let p = u.profile.to_map();
             format!(
                 "{} {}",
-                p.get("firstName").and_then(Value::as_str).unwrap_or_default(),
-                p.get("lastName").and_then(Value::as_str).unwrap_or_default()
+                p.get("firstName")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default(),
+                p.get("lastName")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
             )
         }
         _ => org.group_name(id)?.to_string(),
@@ -105,7 +109,11 @@ async fn list(State(s): S, Path(group): Path<String>, Query(p): Query<Params>) -
     let rest = &owners[start.min(owners.len())..];
     let chunk: Vec<Value> = rest.iter().take(limit).cloned().collect();
     let next = (rest.len() > limit)
-        .then(|| chunk.last().and_then(|o| o["id"].as_str().map(str::to_string)))
+        .then(|| {
+            chunk
+                .last()
+                .and_then(|o| o["id"].as_str().map(str::to_string))
+        })
         .flatten();
     let path = format!("/api/v1/groups/{group}/owners");
     Ok(page(&org.base, &path, &p, limit, chunk, next))
@@ -120,7 +128,10 @@ async fn assign(State(s): S, Path(group): Path<String>, body: Bytes) -> ApiResul
     let id = body["id"].as_str().unwrap_or_default().to_string();
     let exists = match body["type"].as_str() {
         Some("USER") => org.users.contains_key(&id),
-        Some("GROUP") => org.groups.get(&id).is_some_and(|g| g["type"] == "OKTA_GROUP"),
+        Some("GROUP") => org
+            .groups
+            .get(&id)
+            .is_some_and(|g| g["type"] == "OKTA_GROUP"),
         _ => {
             return Err(ApiError::validation(
                 "type",

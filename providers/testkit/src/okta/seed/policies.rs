@@ -227,7 +227,9 @@ pub(super) fn seed_policies(org: &mut Org) {
                 {
                     list.push(json!({"key": "webauthn", "enroll": {"self": "OPTIONAL"}}));
                     list.push(json!({"key": "phone_number", "enroll": {"self": "OPTIONAL"}}));
-                    list.push(json!({"key": "security_question", "enroll": {"self": "NOT_ALLOWED"}}));
+                    list.push(
+                        json!({"key": "security_question", "enroll": {"self": "NOT_ALLOWED"}}),
+                    );
                 }
             }
             if policy["settings"].is_null() {
