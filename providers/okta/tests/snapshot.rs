@@ -358,3 +358,23 @@ async fn policies_of_types_the_connector_does_not_know_are_saved_and_counted() {
         .unwrap();
     assert_eq!(fetched.as_ref(), Some(policy(&renamed)));
 }
+
+#[tokio::test]
+async fn an_org_without_identity_governance_has_no_group_owners_and_is_asked_once() {
+    let okta = OktaEmulator::builder()
+        .users(20)
+        .groups(8)
+        .apps(2)
+        .seed(5)
+        .token("t")
+        .start()
+        .await
+        .unwrap();
+    okta.with_org(|o| o.disable_governance());
+    let dir = tempfile::tempdir().unwrap();
+    let p = provider(&okta, dir.path(), "t", 4);
+    let records = snapshot(&p).await.unwrap();
+    assert!(records.iter().all(|r| r.kind != GROUP_OWNER));
+    assert!(records.iter().any(|r| r.kind == GROUP));
+    assert_eq!(okta.requests("/api/v1/groups/{id}/owners"), 1);
+}

@@ -125,6 +125,8 @@ pub struct Org {
     /// Custom properties of each app's user schema, by app id.
     pub(crate) app_schema_custom: HashMap<String, Map<String, Value>>,
     pub(crate) mappings: BTreeMap<String, Value>,
+    /// Whether the org has Okta Identity Governance, which the Group Owners API comes with.
+    pub(crate) governance: bool,
 }
 
 const ID_CHARS: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
@@ -171,6 +173,7 @@ impl Org {
             group_schema_custom: Map::new(),
             app_schema_custom: HashMap::new(),
             mappings: BTreeMap::new(),
+            governance: true,
         }
     }
 

@@ -1,7 +1,8 @@
 //! Group owners (`/api/v1/groups/{groupId}/owners`): the users and groups who manage a group's
 //! members from the End-User Dashboard. Listed with `limit` (1,000 by default and at most)
 //! and `after`, assigned with `POST {id, type: USER|GROUP}` (201 with the owner), removed with
-//! `DELETE …/owners/{ownerId}` (204). An owner that was deleted is no longer listed.
+//! `DELETE …/owners/{ownerId}` (204). An owner that was deleted is no longer listed. The API
+//! comes with Okta Identity Governance: an org without it answers 403 `E0000006`.
 
 use std::sync::Arc;
 
@@ -57,6 +58,18 @@ pub(crate) fn seed(org: &mut Org, created: i64) {
     }
 }
 
+/// Okta's answer to the Group Owners API in an org without Identity Governance.
+fn governed(org: &Org) -> Result<(), ApiError> {
+    if org.governance {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::FORBIDDEN,
+        "E0000006",
+        "You do not have permission to perform the requested action",
+    ))
+}
+
 fn entry(id: &str, kind: &str, at: i64) -> Value {
     json!({"id": id, "type": kind, "originType": "OKTA_DIRECTORY", "originId": null,
            "resolved": true, "lastUpdated": ts(at)})
@@ -88,6 +101,7 @@ fn owner_json(org: &Org, owner: &Value) -> Option<Value> {
 
 async fn list(State(s): S, Path(group): Path<String>, Query(p): Query<Params>) -> ApiResult {
     let org = s.read();
+    governed(&org)?;
     if !org.groups.contains_key(&group) {
         return Err(ApiError::not_found(&group, "UserGroup"));
     }
@@ -122,6 +136,7 @@ async fn list(State(s): S, Path(group): Path<String>, Query(p): Query<Params>) -
 async fn assign(State(s): S, Path(group): Path<String>, body: Bytes) -> ApiResult {
     let body = json_body(&body)?;
     let mut org = s.write();
+    governed(&org)?;
     if !org.groups.contains_key(&group) {
         return Err(ApiError::not_found(&group, "UserGroup"));
     }
@@ -168,6 +183,7 @@ async fn assign(State(s): S, Path(group): Path<String>, body: Bytes) -> ApiResul
 
 async fn remove(State(s): S, Path((group, owner)): Path<(String, String)>) -> ApiResult {
     let mut org = s.write();
+    governed(&org)?;
     if !org.groups.contains_key(&group) {
         return Err(ApiError::not_found(&group, "UserGroup"));
     }
