@@ -422,3 +422,32 @@ fn authenticators_behaviors_and_group_owners_come_back() {
         "the same user owns the group again"
     );
 }
+
+/// A policy of a type iamsnap does not know, found through the app bound to it, is backed up
+/// as Okta returns it, and the backup says how many such policies of each type it saved.
+#[test]
+fn a_policy_type_iamsnap_does_not_know_is_saved_and_counted() {
+    let org = Org::start(10, 4, 2);
+    org.okta.with_org(|o| {
+        let policy = o.add_policy_of_type("FUTURE_POLICY", "Future sign-in", false);
+        let app = o.apps_json()[0]["id"].as_str().unwrap().to_string();
+        assert!(o.bind_app_to_policy(&app, &policy));
+    });
+    let ws = Workspace::new(&org.url());
+    assert_exit(&ws.iamsnap(&["init"]), 0);
+    let backup = ws.iamsnap(&["backup", "--all"]);
+    assert_exit(&backup, 0);
+    let log = stderr(&backup);
+    assert!(
+        log.contains("policies of a type iamsnap does not know")
+            && log.contains("FUTURE_POLICY")
+            && log.contains("count=1"),
+        "{log}"
+    );
+    let records = Api::new(&ws, &org.url()).records();
+    let policy = records
+        .iter()
+        .find(|r| r.kind == "okta.policy" && r.key == "FUTURE_POLICY|Future sign-in")
+        .expect("the policy is backed up");
+    assert_eq!(policy.attrs["type"], "FUTURE_POLICY");
+}
