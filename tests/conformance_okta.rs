@@ -90,6 +90,23 @@ impl Subject for OktaOrg {
             {
                 Some("Okta never deletes its default and system objects".into())
             }
+            "okta.authenticator" if attrs["key"] == "okta_password" => {
+                Some("Okta never deactivates the password authenticator".into())
+            }
+            "okta.authenticator" if enrolled(snapshot, &record.key) => {
+                Some("Okta refuses to deactivate an authenticator active enrollment policies offer".into())
+            }
+            "okta.behavior"
+                if snapshot.iter().any(|r| {
+                    r.kind == "okta.policy_rule"
+                        && r.attrs
+                            .pointer("/conditions/risk/behaviors")
+                            .and_then(Value::as_array)
+                            .is_some_and(|b| b.iter().any(|n| n == record.key.as_str()))
+                }) =>
+            {
+                Some("Okta refuses to delete a behavior a policy rule names".into())
+            }
             "okta.brand" if attrs["isDefault"] == true => {
                 Some("Okta never deletes an org's default brand".into())
             }
@@ -115,6 +132,24 @@ impl Subject for OktaOrg {
     fn throttle(&self) -> Fault {
         Fault::RateLimitedWithReset
     }
+}
+
+/// Whether an active authenticator enrollment policy of `snapshot` offers authenticator `key`.
+fn enrolled(snapshot: &[Record], key: &str) -> bool {
+    snapshot.iter().any(|r| {
+        r.kind == "okta.policy"
+            && r.attrs["type"] == "MFA_ENROLL"
+            && r.attrs["status"] == "ACTIVE"
+            && r.attrs
+                .pointer("/settings/authenticators")
+                .and_then(Value::as_array)
+                .is_some_and(|list| {
+                    list.iter().any(|a| {
+                        a["key"] == key
+                            && a.pointer("/enroll/self") != Some(&Value::from("NOT_ALLOWED"))
+                    })
+                })
+    })
 }
 
 /// Members added to a group are listed only this long after the 204 of the add, as on real
@@ -246,6 +281,39 @@ impl OktaApi {
                 (None, format!("/api/v1/{of}/{assignee}/roles/{id}"))
             }
             "okta.trusted_origin" => (None, format!("/api/v1/trustedOrigins/{id}")),
+            // Authenticators are never deleted: the incident turns one off (or on).
+            "okta.authenticator" => {
+                let action = if record.attrs["status"] == "ACTIVE" {
+                    "deactivate"
+                } else {
+                    "activate"
+                };
+                let path = format!("/api/v1/authenticators/{id}/lifecycle/{action}");
+                return self.call(Method::POST, &path).await.map(|_| ());
+            }
+            "okta.behavior" => (None, format!("/api/v1/behaviors/{id}")),
+            // Schemas and mappings go only with the org or their app: the incident empties
+            // them.
+            "okta.group_schema" => {
+                return self
+                    .strip_custom("/api/v1/meta/schemas/group/default")
+                    .await;
+            }
+            "okta.app_user_schema" => {
+                let app = target("app")?;
+                return self
+                    .strip_custom(&format!("/api/v1/meta/schemas/apps/{app}/default"))
+                    .await;
+            }
+            "okta.profile_mapping" => return self.strip_mapping(id).await,
+            "okta.group_owner" => (
+                None,
+                format!(
+                    "/api/v1/groups/{}/owners/{}",
+                    target("group")?,
+                    target("owner")?
+                ),
+            ),
             "okta.custom_role" => (None, format!("/api/v1/iam/roles/{id}")),
             "okta.brand" => (None, format!("/api/v1/brands/{id}")),
             // A theme and a template's settings go only with their brand: the incident
@@ -397,6 +465,52 @@ impl OktaApi {
         match response.status() {
             status if status.is_success() => Ok(()),
             status => Err(format!("POST {path}: HTTP {status}")),
+        }
+    }
+
+    /// Removes every custom property of the schema at `path`.
+    async fn strip_custom(&self, path: &str) -> Result<(), String> {
+        let schema = self.call(Method::GET, path).await?;
+        let removed: serde_json::Map<String, Value> = schema
+            .pointer("/definitions/custom/properties")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .map(|(name, _)| (name.clone(), Value::Null))
+            .collect();
+        let body = serde_json::json!({"definitions": {"custom": {"id": "#custom", "type": "object", "properties": removed}}});
+        self.post(path, &body).await
+    }
+
+    /// Removes every property of profile mapping `id`.
+    async fn strip_mapping(&self, id: &str) -> Result<(), String> {
+        let path = format!("/api/v1/mappings/{id}");
+        let mapping = self.call(Method::GET, &path).await?;
+        let removed: serde_json::Map<String, Value> = mapping["properties"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(name, _)| (name.clone(), Value::Null))
+            .collect();
+        self.post(&path, &serde_json::json!({"properties": removed}))
+            .await
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> Result<(), String> {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("Authorization", format!("SSWS {TOKEN}"))
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| format!("POST {path}: {e}"))?;
+        match response.status() {
+            status if status.is_success() => Ok(()),
+            status => Err(format!(
+                "POST {path}: HTTP {status}: {}",
+                response.text().await.unwrap_or_default()
+            )),
         }
     }
 

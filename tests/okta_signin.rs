@@ -284,6 +284,145 @@ fn a_deleted_saml_idp_comes_back_and_idp_discovery_routes_to_it_again() {
     );
 }
 
+/// The sign-in objects around the policies: an authenticator is turned off, a group loses an
+/// owner, an authenticator enrollment policy stops offering WebAuthn, a behavior detection
+/// rule is deleted and a profile mapping sends another attribute; `diff` shows each, field by
+/// field where it changed, and `restore --apply` brings every one back.
+#[test]
+fn authenticators_behaviors_and_group_owners_come_back() {
+    let org = Org::start(30, 8, 3);
+    let ws = Workspace::new(&org.url());
+    assert_exit(&ws.iamsnap(&["init"]), 0);
+    assert_exit(&ws.iamsnap(&["backup", "--all"]), 0);
+    let api = Api::new(&ws, &org.url());
+    let before = api.records();
+    let find = |records: &[iamsnap_provider::Record], kind: &str, key: &str| {
+        records
+            .iter()
+            .find(|r| r.kind == kind && r.key == key)
+            .cloned()
+            .unwrap_or_else(|| panic!("{kind} {key}"))
+    };
+    let question = find(&before, "okta.authenticator", "security_question");
+    assert_eq!(question.attrs["status"], "ACTIVE");
+    let behavior = find(&before, "okta.behavior", "Far from the office");
+    let owner = before
+        .iter()
+        .find(|r| r.kind == "okta.group_owner" && r.key.contains("|user:"))
+        .cloned()
+        .expect("the seed has group owners");
+    let enrollment = before
+        .iter()
+        .find(|r| {
+            r.kind == "okta.policy" && r.attrs["type"] == "MFA_ENROLL" && r.attrs["system"] == false
+        })
+        .cloned()
+        .expect("a custom authenticator enrollment policy");
+    let mapping = before
+        .iter()
+        .find(|r| {
+            r.kind == "okta.profile_mapping"
+                && r.attrs["properties"]["department"]["expression"] == "user.department"
+        })
+        .cloned()
+        .expect("a mapping sends the department to a SAML app");
+    let webauthn = enrollment.attrs["settings"]["authenticators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|a| a["key"] == "webauthn")
+        .expect("the policy offers WebAuthn");
+
+    // The incident.
+    let mut off = question.clone();
+    off.attrs["status"] = json!("INACTIVE");
+    api.update(&question, off);
+    api.delete(&owner);
+    api.delete(&behavior);
+    let mut narrowed = enrollment.clone();
+    narrowed.attrs["settings"]["authenticators"][webauthn]["enroll"]["self"] = json!("NOT_ALLOWED");
+    api.update(&enrollment, narrowed);
+    let mut remapped = mapping.clone();
+    remapped.attrs["properties"]["department"]["expression"] = json!("user.title");
+    api.update(&mapping, remapped);
+
+    let diff = json_of(&ws.iamsnap(&["diff", "okta-test@latest", "live", "--format", "json"]));
+    let changes = diff["changes"].as_array().unwrap();
+    let fields_of = |kind: &str, key: &str| -> Vec<String> {
+        changes
+            .iter()
+            .filter(|c| c["kind"] == kind && c["key"] == key)
+            .flat_map(|c| c["fields"].as_array().cloned().unwrap_or_default())
+            .map(|f| f["path"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    assert_eq!(
+        fields_of("okta.authenticator", "security_question"),
+        ["/attrs/status"],
+        "{diff:#}"
+    );
+    assert_eq!(
+        fields_of("okta.profile_mapping", &mapping.key),
+        ["/attrs/properties/department/expression"],
+        "{diff:#}"
+    );
+    let policy_fields = fields_of("okta.policy", &enrollment.key);
+    assert!(
+        policy_fields
+            .iter()
+            .any(|f| f.starts_with("/attrs/settings/authenticators")),
+        "{policy_fields:?}"
+    );
+    for (kind, key) in [
+        ("okta.behavior", behavior.key.as_str()),
+        ("okta.group_owner", owner.key.as_str()),
+    ] {
+        assert!(
+            changes.iter().any(|c| c["kind"] == kind && c["key"] == key),
+            "{kind} {key} in {diff:#}"
+        );
+    }
+
+    let applied = ws.iamsnap(&[
+        "restore",
+        "okta-test@latest",
+        "--apply",
+        "--yes",
+        "--format",
+        "json",
+    ]);
+    assert_exit(&applied, 0);
+    let report = json_of(&applied);
+    assert_eq!(report["failed"], 0, "{report:#}");
+    let again = json_of(&ws.iamsnap(&["restore", "okta-test@latest", "--format", "json"]));
+    assert_eq!(again["operations"], json!([]), "{again:#}");
+
+    let after = api.records();
+    assert!(count_by_kind_key(&after).values().all(|n| *n == 1));
+    assert_eq!(
+        find(&after, "okta.authenticator", "security_question").attrs,
+        question.attrs
+    );
+    assert_eq!(
+        find(&after, &enrollment.kind, &enrollment.key).attrs,
+        enrollment.attrs
+    );
+    assert_eq!(
+        find(&after, &mapping.kind, &mapping.key).attrs,
+        mapping.attrs
+    );
+    let behavior_back = find(&after, "okta.behavior", &behavior.key);
+    assert_ne!(behavior_back.id, behavior.id, "a re-created rule");
+    assert_eq!(behavior_back.attrs, behavior.attrs);
+    let owner_back = find(&after, "okta.group_owner", &owner.key);
+    assert_eq!(owner_back.attrs, owner.attrs);
+    assert_eq!(
+        owner_back.target("owner").unwrap().id,
+        owner.target("owner").unwrap().id,
+        "the same user owns the group again"
+    );
+}
+
 /// The references of `record` in key space: (relation, kind, key of the referenced record).
 fn refs_by_key(
     record: &iamsnap_provider::Record,
@@ -476,4 +615,33 @@ fn delegated_admin_roles_hooks_and_email_templates_come_back() {
         assert_eq!(back.target("resource_set").unwrap().id, set_back.id);
     }
     assert!(!stdout(&applied).contains(OKTA_TOKEN) && !stderr(&applied).contains(OKTA_TOKEN));
+}
+
+/// A policy of a type iamsnap does not know, found through the app bound to it, is backed up
+/// as Okta returns it, and the backup says how many such policies of each type it saved.
+#[test]
+fn a_policy_type_iamsnap_does_not_know_is_saved_and_counted() {
+    let org = Org::start(10, 4, 2);
+    org.okta.with_org(|o| {
+        let policy = o.add_policy_of_type("FUTURE_POLICY", "Future sign-in", false);
+        let app = o.apps_json()[0]["id"].as_str().unwrap().to_string();
+        assert!(o.bind_app_to_policy(&app, &policy));
+    });
+    let ws = Workspace::new(&org.url());
+    assert_exit(&ws.iamsnap(&["init"]), 0);
+    let backup = ws.iamsnap(&["backup", "--all"]);
+    assert_exit(&backup, 0);
+    let log = stderr(&backup);
+    assert!(
+        log.contains("policies of a type iamsnap does not know")
+            && log.contains("FUTURE_POLICY")
+            && log.contains("count=1"),
+        "{log}"
+    );
+    let records = Api::new(&ws, &org.url()).records();
+    let policy = records
+        .iter()
+        .find(|r| r.kind == "okta.policy" && r.key == "FUTURE_POLICY|Future sign-in")
+        .expect("the policy is backed up");
+    assert_eq!(policy.attrs["type"], "FUTURE_POLICY");
 }

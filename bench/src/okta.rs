@@ -96,6 +96,13 @@ fn minimum_requests(org: &RunningOkta) -> Vec<(&'static str, u64)> {
             .iter()
             .filter(|(kind, _)| kind == "OKTA_GROUP")
             .count() as u64;
+        // Nor of group owners: each group but Everyone is asked (at most 1,000 owners a page,
+        // which no group comes near).
+        let owned_groups = sizes
+            .group_members
+            .iter()
+            .filter(|(kind, _)| kind != "BUILT_IN")
+            .count() as u64;
         let active = counts.users - sizes.deprovisioned_users;
         vec![
             (
@@ -106,6 +113,13 @@ fn minimum_requests(org: &RunningOkta) -> Vec<(&'static str, u64)> {
             ("/api/v1/groups/{id}/users", members),
             // Okta has no list of group role assignments: each group is asked.
             ("/api/v1/groups/{id}/roles", okta_groups),
+            ("/api/v1/groups/{id}/owners", owned_groups),
+            // Each app's user schema, and each profile mapping read for its properties.
+            (
+                "/api/v1/meta/schemas/apps/{id}/default",
+                sizes.app_assignments.len() as u64,
+            ),
+            ("/api/v1/mappings/{id}", counts.profile_mappings as u64),
             ("/api/v1/apps", pages(counts.apps, 200)),
             (
                 "/api/v1/apps/{id}/users",
@@ -167,8 +181,9 @@ pub fn backup_floor(rt: &tokio::runtime::Runtime, a: &OktaArgs) -> anyhow::Resul
     let throttled = org.requests("429");
     // Small lists (policies and their rules, zones, types, role assignees and targets,
     // authorization servers and their scopes, claims, policies and rules, trusted origins,
-    // identity providers and their keys, custom roles, resource sets and their bindings,
-    // hooks and log streams, brands with their theme, email templates and customizations) are
+    // identity providers and their keys, authenticators, behavior detection rules, the users
+    // who own groups, custom roles, resource sets and their bindings, hooks and log streams,
+    // brands with their theme, email templates and customizations) are
     // taken as made: a few dozen requests beside tens of thousands.
     let others = all_made - listed_made;
     let minimum_total: u64 = buckets.iter().map(|b| b.minimum).sum::<u64>() + others;

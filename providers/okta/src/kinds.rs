@@ -23,6 +23,12 @@ pub const AUTH_RULE: &str = "okta.auth_server_rule";
 pub const TRUSTED_ORIGIN: &str = "okta.trusted_origin";
 pub const IDP: &str = "okta.identity_provider";
 pub const IDP_KEY: &str = "okta.idp_key";
+pub const AUTHENTICATOR: &str = "okta.authenticator";
+pub const BEHAVIOR: &str = "okta.behavior";
+pub const GROUP_OWNER: &str = "okta.group_owner";
+pub const GROUP_SCHEMA: &str = "okta.group_schema";
+pub const APP_USER_SCHEMA: &str = "okta.app_user_schema";
+pub const PROFILE_MAPPING: &str = "okta.profile_mapping";
 pub const CUSTOM_ROLE: &str = "okta.custom_role";
 pub const RESOURCE_SET: &str = "okta.resource_set";
 pub const RESOURCE_SET_BINDING: &str = "okta.resource_set_binding";
@@ -48,6 +54,19 @@ pub(crate) const AUTH_SERVER_ISSUER: &str = "issuer and metadata URLs: a re-crea
 pub(crate) const IDP_SAML_IDS: &str = "a re-created SAML identity provider has a new id and so a new ACS URL ({org}/sso/saml2/{new id}); update the ACS URL in the external identity provider";
 pub(crate) const IDP_OIDC_SECRET: &str = "client secrets of OIDC and social identity providers cannot be read: one that no longer exists must be added again in the Admin Console with its secret (a restore then brings back its settings and the rules that use it)";
 
+/// Authenticators exist once per key: a missing one is created (where the API allows it), a
+/// changed one updated, and none is ever deleted.
+const AUTHENTICATORS: Capabilities = Capabilities {
+    create: true,
+    update: true,
+    delete: false,
+};
+
+pub(crate) const AUTHENTICATOR_SECRETS: &str = "provider secrets (Duo's secret key, a RADIUS or RSA shared secret) cannot be read: an authenticator that needs one (duo, onprem_mfa, rsa_token, symantec_vip, yubikey_token, custom_app, smart_card_idp) and no longer exists must be added again in the Admin Console with its secret; a restore then brings back its settings and status";
+pub(crate) const AUTHENTICATOR_NOT_DELETED: &str = "authenticators are never deleted through the API: one the snapshot lacks is left as it is (deactivate it in the Admin Console if it should not be used), and Okta's password authenticator is updated, never created";
+pub(crate) const GROUP_OWNER_FROM_APP: &str = "owners an app imports with its groups (originType APPLICATION, such as Active Directory's managedBy) come back by importing the app's groups again";
+
+pub(crate) const PROFILE_MAPPING_MISSING: &str = "profile mappings are created by Okta with their app (or identity provider) and cannot be created through the API: a mapping whose app is not restored (a catalog app to add again from the catalog) comes back once the app is added again, then a restore brings back its properties";
 pub(crate) const IAM_OTHER_RESOURCES: &str = "resources of a resource set that name objects iamsnap does not back up by id (a delegated flow, a realm) are restored as they were named; if such an object was re-created, add the new one to the resource set in the Admin Console";
 
 pub(crate) const HOOK_SECRET: &str = "secrets: the value of a hook's auth header cannot be read; a re-created hook comes back INACTIVE without it until it is entered in the Admin Console (Workflow → Event Hooks or Inline Hooks → Edit) and the hook activated";
@@ -171,7 +190,7 @@ pub static KINDS: &[KindInfo] = &[
     KindInfo {
         name: POLICY,
         description: "policies of every type (sign-on, password, MFA enrollment, IdP discovery, access, profile enrollment, …)",
-        depends_on: &[GROUP, USER, USER_TYPE, NETWORK_ZONE],
+        depends_on: &[GROUP, USER, USER_TYPE, NETWORK_ZONE, AUTHENTICATOR],
         capabilities: Capabilities::ALL,
         parent: None,
         cannot_restore: &["default (system) policies can be updated but never re-created"],
@@ -179,7 +198,16 @@ pub static KINDS: &[KindInfo] = &[
     KindInfo {
         name: POLICY_RULE,
         description: "rules of each policy (IdP discovery rules name their identity providers)",
-        depends_on: &[POLICY, GROUP, USER, USER_TYPE, NETWORK_ZONE, IDP],
+        depends_on: &[
+            POLICY,
+            GROUP,
+            USER,
+            USER_TYPE,
+            NETWORK_ZONE,
+            IDP,
+            AUTHENTICATOR,
+            BEHAVIOR,
+        ],
         capabilities: Capabilities::ALL,
         parent: Some(Parent {
             noun: "policy",
@@ -289,6 +317,64 @@ pub static KINDS: &[KindInfo] = &[
         capabilities: Capabilities::ALL,
         parent: None,
         cannot_restore: &[IDP_SAML_IDS, IDP_OIDC_SECRET],
+    },
+    KindInfo {
+        name: AUTHENTICATOR,
+        description: "authenticators (password, email, phone, Okta Verify, WebAuthn, security question, Duo, …), keyed by their key: status, settings, provider configuration without secrets",
+        depends_on: &[IDP],
+        capabilities: AUTHENTICATORS,
+        parent: None,
+        cannot_restore: &[AUTHENTICATOR_SECRETS, AUTHENTICATOR_NOT_DELETED],
+    },
+    KindInfo {
+        name: BEHAVIOR,
+        description: "behavior detection rules (new country, city, device or IP, velocity), keyed by name, as global session policy rules name them",
+        depends_on: &[],
+        capabilities: Capabilities::ALL,
+        parent: None,
+        cannot_restore: &[
+            "original ids: a re-created rule gets a new id (policies name behaviors by name)",
+        ],
+    },
+    KindInfo {
+        name: GROUP_OWNER,
+        description: "owners of each group (users and groups), keyed GROUP|user:LOGIN or GROUP|group:NAME",
+        depends_on: &[GROUP, USER],
+        capabilities: Capabilities::LINK,
+        parent: Some(Parent {
+            noun: "group",
+            members: "owners",
+        }),
+        cannot_restore: &[GROUP_OWNER_FROM_APP],
+    },
+    KindInfo {
+        name: GROUP_SCHEMA,
+        description: "the group profile schema (custom attributes), one per org, keyed default",
+        depends_on: &[],
+        capabilities: WITH_ITS_TYPE,
+        parent: None,
+        cannot_restore: &[
+            "base attributes' definitions are fixed by Okta; only custom attributes are restored",
+        ],
+    },
+    KindInfo {
+        name: APP_USER_SCHEMA,
+        description: "each app's user schema (custom attributes of its app user profiles), keyed APP LABEL|default",
+        depends_on: &[APP],
+        capabilities: WITH_ITS_TYPE,
+        parent: Some(Parent {
+            noun: "app",
+            members: "user schemas",
+        }),
+        cannot_restore: &["base attributes are the app's own; only custom attributes are restored"],
+    },
+    KindInfo {
+        name: PROFILE_MAPPING,
+        description: "profile mappings between Okta user profiles and app user profiles (attribute expressions, push status), keyed by their two sides: user:TYPE -> app:LABEL",
+        depends_on: &[APP, APP_USER_SCHEMA, USER_SCHEMA, USER_TYPE],
+        capabilities: WITH_ITS_TYPE,
+        parent: None,
+        cannot_restore: &[PROFILE_MAPPING_MISSING],
     },
     KindInfo {
         name: CUSTOM_ROLE,

@@ -12,9 +12,10 @@
 //! group assignments, policies of every type and their rules, network zones, admin role
 //! assignments, user types and the user schema, and custom authorization servers with their
 //! scopes, claims, access policies and rules, trusted origins, identity providers with
-//! their signing certificates, custom admin roles with their resource sets and bindings, and
-//! event hooks, inline hooks and log streams (without their secrets), and brands with their
-//! theme, email template settings and customizations.
+//! their signing certificates, authenticators, behavior detection rules, group owners, the
+//! group and app user schemas and profile mappings, custom admin roles with their resource sets
+//! and bindings, event hooks, inline hooks and log streams (without their secrets), and brands
+//! with their theme, email template settings and customizations.
 //! Every list is read at its endpoint's largest page size, independent lists concurrently,
 //! and streamed to the engine page by page.
 //!

@@ -565,6 +565,474 @@ async fn a_zone_replace_sets_its_status() {
     assert_eq!(api.get(&path).await.body["status"], "INACTIVE");
 }
 
+/// Authenticators: `GET /api/v1/authenticators` is one array (no paging); `PUT` replaces name
+/// and settings; `POST …/lifecycle/deactivate` answers the authenticator, or 403 E0000148 with
+/// the enrollment policies that still offer it; the password authenticator is never
+/// deactivated nor created; a key the org has is not created again, and a provider's secret
+/// is required on create and never returned.
+#[tokio::test]
+async fn authenticators_follow_the_reference() {
+    let api = Api::new(20).await;
+    let list = api.get("/api/v1/authenticators").await;
+    assert_eq!(list.status, StatusCode::OK);
+    let all = list.body.as_array().unwrap().clone();
+    let keys: Vec<&str> = all.iter().filter_map(|a| a["key"].as_str()).collect();
+    for key in [
+        "okta_password",
+        "okta_email",
+        "phone_number",
+        "okta_verify",
+        "webauthn",
+        "security_question",
+    ] {
+        assert!(keys.contains(&key), "{key} in {keys:?}");
+    }
+    assert!(
+        !list.body.to_string().contains("secretKey"),
+        "{}",
+        list.body
+    );
+    let id_of = |key: &str| {
+        all.iter().find(|a| a["key"] == key).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let missing = api.get("/api/v1/authenticators/autNOPE").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(error_code(&missing), "E0000007");
+
+    let phone = id_of("phone_number");
+    let replaced = api
+        .call(
+            Method::PUT,
+            &format!("/api/v1/authenticators/{phone}"),
+            Some(json!({"name": "Phone", "settings": {"allowedFor": "recovery"}})),
+        )
+        .await;
+    assert_eq!(replaced.status, StatusCode::OK);
+    assert_eq!(replaced.body["settings"]["allowedFor"], "recovery");
+    assert_eq!(replaced.body["key"], "phone_number");
+
+    // Okta Verify is required by the enrollment policies: it stays on.
+    let verify = id_of("okta_verify");
+    let refused = api
+        .call(
+            Method::POST,
+            &format!("/api/v1/authenticators/{verify}/lifecycle/deactivate"),
+            None,
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(error_code(&refused), "E0000148");
+    assert!(causes(&refused)[0].starts_with("Authenticator Enrollment Policies: "));
+    let password = id_of("okta_password");
+    let refused = api
+        .call(
+            Method::POST,
+            &format!("/api/v1/authenticators/{password}/lifecycle/deactivate"),
+            None,
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+
+    // Security questions are offered by no policy: they can be turned off and on.
+    let question = id_of("security_question");
+    let off = api
+        .call(
+            Method::POST,
+            &format!("/api/v1/authenticators/{question}/lifecycle/deactivate"),
+            None,
+        )
+        .await;
+    assert_eq!(off.status, StatusCode::OK);
+    assert_eq!(off.body["status"], "INACTIVE");
+    assert!(off.body["_links"]["activate"]["href"].is_string());
+    let on = api
+        .call(
+            Method::POST,
+            &format!("/api/v1/authenticators/{question}/lifecycle/activate"),
+            None,
+        )
+        .await;
+    assert_eq!(on.body["status"], "ACTIVE");
+    let bad = api
+        .call(
+            Method::POST,
+            &format!("/api/v1/authenticators/{question}/lifecycle/suspend"),
+            None,
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::NOT_FOUND);
+
+    let again = api
+        .call(
+            Method::POST,
+            "/api/v1/authenticators",
+            Some(json!({"key": "webauthn", "name": "Security Key or Biometric"})),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(&again), "E0000001");
+    let password = api
+        .call(
+            Method::POST,
+            "/api/v1/authenticators",
+            Some(json!({"key": "okta_password", "name": "Password"})),
+        )
+        .await;
+    assert_eq!(password.status, StatusCode::BAD_REQUEST);
+
+    // In an org without Duo, Duo is created only with its secret, which is never shown.
+    let fresh = Api::start(OktaEmulator::builder().users(1).groups(1).apps(0)).await;
+    let duo = json!({"key": "duo", "name": "Duo Security",
+        "provider": {"type": "DUO", "configuration": {"host": "api-1.duosecurity.com",
+                     "integrationKey": "DI1", "userNameTemplate": {"template": "oktaId"}}}});
+    let no_secret = fresh
+        .call(Method::POST, "/api/v1/authenticators", Some(duo.clone()))
+        .await;
+    assert_eq!(no_secret.status, StatusCode::BAD_REQUEST);
+    assert!(causes(&no_secret)[0].contains("secretKey"));
+    let mut with_secret = duo;
+    with_secret["provider"]["configuration"]["secretKey"] = json!("s3cret");
+    let made = fresh
+        .call(
+            Method::POST,
+            "/api/v1/authenticators?activate=false",
+            Some(with_secret),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::OK, "{}", made.body);
+    assert_eq!(made.body["status"], "INACTIVE");
+    assert!(made.body["id"].as_str().unwrap().starts_with("aut"));
+    assert!(!made.body.to_string().contains("s3cret"));
+}
+
+/// Authenticator enrollment policies (`MFA_ENROLL`) name authenticators by key: a policy that
+/// lets people enrol with one the org does not have active is refused (400 E0000001).
+#[tokio::test]
+async fn an_enrollment_policy_offers_only_active_authenticators() {
+    let api = Api::start(OktaEmulator::builder().users(1).groups(1).apps(0)).await;
+    let body = json!({"type": "MFA_ENROLL", "name": "Keys", "conditions": null,
+        "settings": {"type": "AUTHENTICATORS", "authenticators": [
+            {"key": "webauthn", "enroll": {"self": "REQUIRED"}}]}});
+    let refused = api
+        .call(Method::POST, "/api/v1/policies", Some(body.clone()))
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(causes(&refused)[0].contains("webauthn"), "{}", refused.body);
+    let made = api
+        .call(
+            Method::POST,
+            "/api/v1/authenticators",
+            Some(json!({"key": "webauthn", "name": "Security Key or Biometric"})),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::OK);
+    let accepted = api.call(Method::POST, "/api/v1/policies", Some(body)).await;
+    assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.body);
+}
+
+/// Behavior detection rules: listed whole; names unique; `type` one of the four; created
+/// active unless `activate=false`; a global session policy rule names them in
+/// `conditions.risk.behaviors`, and one it names is not deleted.
+#[tokio::test]
+async fn behavior_detection_rules_follow_the_reference() {
+    let api = Api::new(20).await;
+    let list = api.get("/api/v1/behaviors").await;
+    assert_eq!(list.status, StatusCode::OK);
+    let names: Vec<&str> = list
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|b| b["name"].as_str())
+        .collect();
+    for name in [
+        "New City",
+        "New Country",
+        "New Device",
+        "New IP",
+        "Velocity",
+    ] {
+        assert!(names.contains(&name), "{name} in {names:?}");
+    }
+    let body = json!({"name": "Far away", "type": "ANOMALOUS_LOCATION",
+                      "settings": {"maxEventsUsedForEvaluation": 50, "granularity": "LAT_LONG", "radiusKilometers": 50}});
+    let made = api
+        .call(
+            Method::POST,
+            "/api/v1/behaviors?activate=false",
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::OK, "{}", made.body);
+    assert_eq!(made.body["status"], "INACTIVE");
+    let id = made.body["id"].as_str().unwrap().to_string();
+    let twice = api
+        .call(Method::POST, "/api/v1/behaviors", Some(body))
+        .await;
+    assert_eq!(twice.status, StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(&twice), "E0000001");
+    let wrong = api
+        .call(
+            Method::POST,
+            "/api/v1/behaviors",
+            Some(json!({"name": "X", "type": "SOMETHING", "settings": {}})),
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+    let on = api
+        .call(
+            Method::POST,
+            &format!("/api/v1/behaviors/{id}/lifecycle/activate"),
+            None,
+        )
+        .await;
+    assert_eq!(on.body["status"], "ACTIVE");
+
+    let country = list
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["name"] == "New Country")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let in_use = api
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/behaviors/{country}"),
+            None,
+        )
+        .await;
+    assert_eq!(in_use.status, StatusCode::BAD_REQUEST, "{}", in_use.body);
+    let gone = api
+        .call(Method::DELETE, &format!("/api/v1/behaviors/{id}"), None)
+        .await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT);
+    let again = api.get(&format!("/api/v1/behaviors/{id}")).await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    assert_eq!(error_code(&again), "E0000007");
+
+    let sign_on = api.get("/api/v1/policies?type=OKTA_SIGN_ON").await.body;
+    let policy = sign_on[0]["id"].as_str().unwrap();
+    let rule = json!({"name": "Risky", "type": "SIGN_ON",
+        "conditions": {"risk": {"behaviors": ["No such behavior"]}}, "actions": {}});
+    let refused = api
+        .call(
+            Method::POST,
+            &format!("/api/v1/policies/{policy}/rules"),
+            Some(rule),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(causes(&refused)[0].contains("No such behavior"));
+}
+
+/// Group owners: `GET /api/v1/groups/{id}/owners` pages with `limit`/`after`; `POST {id, type}`
+/// answers 201 with the owner (its display name); an owner twice, or of another type than
+/// USER or GROUP, is 400; `DELETE …/owners/{ownerId}` is 204, then 404.
+#[tokio::test]
+async fn group_owners_follow_the_reference() {
+    let api = Api::new(20).await;
+    let groups = api.get("/api/v1/groups?limit=200").await.body;
+    let okta: Vec<String> = groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["type"] == "OKTA_GROUP")
+        .map(|g| g["id"].as_str().unwrap().to_string())
+        .collect();
+    let owned = &okta[0];
+    let users = api.get("/api/v1/users?limit=3").await.body;
+    let (a, b) = (
+        users[1]["id"].as_str().unwrap().to_string(),
+        users[2]["id"].as_str().unwrap().to_string(),
+    );
+    let path = format!("/api/v1/groups/{owned}/owners");
+    let before = ids(&api.get(&path).await);
+    for (id, kind) in [(&a, "USER"), (&b, "USER"), (&okta[1], "GROUP")] {
+        if before.contains(id) {
+            continue;
+        }
+        let made = api
+            .call(Method::POST, &path, Some(json!({"id": id, "type": kind})))
+            .await;
+        assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+        assert_eq!(made.body["type"], kind);
+        assert!(made.body["displayName"].is_string());
+        assert_eq!(made.body["originType"], "OKTA_DIRECTORY");
+    }
+    let twice = api
+        .call(Method::POST, &path, Some(json!({"id": a, "type": "USER"})))
+        .await;
+    assert_eq!(twice.status, StatusCode::BAD_REQUEST);
+    let wrong = api
+        .call(Method::POST, &path, Some(json!({"id": a, "type": "APP"})))
+        .await;
+    assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+
+    let first = api.get(&format!("{path}?limit=1")).await;
+    assert_eq!(ids(&first).len(), 1);
+    let next = first
+        .headers
+        .get_all("link")
+        .iter()
+        .filter_map(|l| l.to_str().ok())
+        .find(|l| l.contains("rel=\"next\""))
+        .expect("a next page");
+    let next = next.trim_start_matches('<').split('>').next().unwrap();
+    let second = api.get(next).await;
+    assert_eq!(second.status, StatusCode::OK);
+    assert_ne!(ids(&second), ids(&first));
+
+    let removed = api.call(Method::DELETE, &format!("{path}/{a}"), None).await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT);
+    let again = api.call(Method::DELETE, &format!("{path}/{a}"), None).await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    assert_eq!(error_code(&again), "E0000007");
+    let nowhere = api.get("/api/v1/groups/00gNOPE/owners").await;
+    assert_eq!(nowhere.status, StatusCode::NOT_FOUND);
+}
+
+/// An invalid policy type is answered with Okta's whole error body: 400, `E0000002`, "The
+/// request was not valid: Invalid policy type specified", an errorId and no causes.
+#[tokio::test]
+async fn an_invalid_policy_type_has_okta_error_body() {
+    let api = Api::new(5).await;
+    let answer = api
+        .get("/api/v1/policies?type=OAUTH_AUTHORIZATION_POLICY")
+        .await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    assert_eq!(answer.body["errorCode"], "E0000002");
+    assert_eq!(answer.body["errorLink"], "E0000002");
+    assert_eq!(
+        answer.body["errorSummary"],
+        "The request was not valid: Invalid policy type specified"
+    );
+    assert!(answer.body["errorId"].as_str().unwrap().starts_with("oae"));
+    assert_eq!(answer.body["errorCauses"], json!([]));
+    let missing = api.get("/api/v1/policies").await;
+    assert_eq!(missing.status, StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(&missing), "E0000001");
+}
+
+/// Schemas and mappings: the group schema and an app's user schema take custom properties
+/// with `POST` (`null` removes one); every app has a mapping each way
+/// (`GET /api/v1/mappings?sourceId=…&targetId=…`, 20 a page by default, `Link` next), read one
+/// by one with its `properties`; `POST /api/v1/mappings/{id}` merges properties, refusing one
+/// the target's schema does not define; a deleted app's schema and mappings are gone.
+#[tokio::test]
+async fn schemas_and_profile_mappings_follow_the_reference() {
+    let api = Api::new(10).await;
+    let group = api.get("/api/v1/meta/schemas/group/default").await;
+    assert_eq!(group.status, StatusCode::OK);
+    assert!(group.body["definitions"]["base"]["properties"]["name"].is_object());
+    assert!(group.body["definitions"]["custom"]["properties"]["costCenter"].is_object());
+    let added = api
+        .call(
+            Method::POST,
+            "/api/v1/meta/schemas/group/default",
+            Some(
+                json!({"definitions": {"custom": {"id": "#custom", "type": "object", "properties": {
+                "site": {"title": "Site", "type": "string"}, "costCenter": null}}}}),
+            ),
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.body);
+    let custom = &added.body["definitions"]["custom"]["properties"];
+    assert!(custom["site"].is_object() && custom.get("costCenter").is_none());
+
+    let apps = api.get("/api/v1/apps?limit=200").await.body;
+    let saml = apps
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["signOnMode"] == "SAML_2_0")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let schema = api
+        .get(&format!("/api/v1/meta/schemas/apps/{saml}/default"))
+        .await;
+    assert_eq!(schema.status, StatusCode::OK);
+    assert!(schema.body["definitions"]["custom"]["properties"]["department"].is_object());
+    let nowhere = api.get("/api/v1/meta/schemas/apps/0oaNOPE/default").await;
+    assert_eq!(nowhere.status, StatusCode::NOT_FOUND);
+
+    let all = api.get("/api/v1/mappings?limit=200").await;
+    assert_eq!(all.status, StatusCode::OK);
+    assert_eq!(ids(&all).len(), 2 * apps.as_array().unwrap().len());
+    let first = api.get("/api/v1/mappings?limit=1").await;
+    assert!(
+        first
+            .headers
+            .get_all("link")
+            .iter()
+            .any(|l| l.to_str().unwrap().contains("rel=\"next\""))
+    );
+    let to_app = api.get(&format!("/api/v1/mappings?targetId={saml}")).await;
+    let listed = &to_app.body[0];
+    assert_eq!(listed["source"]["type"], "user");
+    assert_eq!(listed["target"]["type"], "appuser");
+    assert!(
+        listed.get("properties").is_none(),
+        "the list shows no properties"
+    );
+    let id = listed["id"].as_str().unwrap().to_string();
+    let one = api.get(&format!("/api/v1/mappings/{id}")).await;
+    assert_eq!(
+        one.body["properties"]["department"]["expression"],
+        "user.department"
+    );
+    let refused = api
+        .call(
+            Method::POST,
+            &format!("/api/v1/mappings/{id}"),
+            Some(json!({"properties": {"nickname": {"expression": "user.nickName", "pushStatus": "PUSH"}}})),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(&refused), "E0000001");
+    let changed = api
+        .call(
+            Method::POST,
+            &format!("/api/v1/mappings/{id}"),
+            Some(
+                json!({"properties": {"role": {"expression": "\"member\"", "pushStatus": "PUSH"},
+                                       "department": null}}),
+            ),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+    assert!(changed.body["properties"]["role"].is_object());
+    assert!(changed.body["properties"].get("department").is_none());
+    assert!(changed.body["properties"]["userName"].is_object(), "merged");
+
+    api.call(
+        Method::POST,
+        &format!("/api/v1/apps/{saml}/lifecycle/deactivate"),
+        None,
+    )
+    .await;
+    let deleted = api
+        .call(Method::DELETE, &format!("/api/v1/apps/{saml}"), None)
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        api.get(&format!("/api/v1/mappings/{id}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        ids(&api.get("/api/v1/mappings?limit=200").await).len(),
+        2 * (apps.as_array().unwrap().len() - 1)
+    );
+}
+
 /// Custom roles (`/api/v1/iam/roles`): lists are paged in the body (`roles`, `_links.next`,
 /// 100 a page); a role is found by id or label; a duplicate label or an unknown permission is
 /// 400 E0000001; a permission's conditions are replaced on their own

@@ -56,6 +56,14 @@ async fn full_read_matches_the_seed_and_pages_through_big_lists() {
     assert_eq!(count(&got, TRUSTED_ORIGIN), want.trusted_origins);
     assert_eq!(count(&got, IDP), want.identity_providers);
     assert_eq!(count(&got, IDP_KEY), want.idp_keys);
+    assert_eq!(count(&got, AUTHENTICATOR), want.authenticators);
+    assert_eq!(count(&got, BEHAVIOR), want.behaviors);
+    assert_eq!(count(&got, GROUP_OWNER), want.group_owners);
+    assert!(want.authenticators >= 6 && want.behaviors >= 5 && want.group_owners >= 3);
+    assert_eq!(count(&got, GROUP_SCHEMA), want.group_schemas);
+    assert_eq!(count(&got, APP_USER_SCHEMA), want.app_user_schemas);
+    assert_eq!(count(&got, PROFILE_MAPPING), want.profile_mappings);
+    assert_eq!(want.profile_mappings, 2 * want.apps);
     assert_eq!(count(&got, CUSTOM_ROLE), want.custom_roles);
     assert_eq!(count(&got, RESOURCE_SET), want.resource_sets);
     assert_eq!(
@@ -294,6 +302,97 @@ async fn every_policy_type_is_read_and_a_type_the_org_lacks_is_skipped() {
     let lacking = types(&snapshot(&p).await.unwrap());
     assert!(!lacking.contains("CLIENT_UPDATE"));
     assert_eq!(lacking.len(), all.len() - 1);
+}
+
+#[tokio::test]
+async fn policies_of_types_the_connector_does_not_know_are_saved_and_counted() {
+    let okta = OktaEmulator::builder()
+        .users(10)
+        .groups(4)
+        .apps(3)
+        .seed(5)
+        .token("t")
+        .start()
+        .await
+        .unwrap();
+    let (listed, unlisted, renamed) = okta.with_org(|o| {
+        // A type the reference does not name, listed by the org; one no list answers for but
+        // an app is bound to; and a documented type whose list answers with another name.
+        let listed = o.add_policy_of_type("FUTURE_POLICY", "Future", true);
+        let unlisted = o.add_policy_of_type("HIDDEN_POLICY", "Hidden", false);
+        let app = o.apps_json()[0]["id"].as_str().unwrap().to_string();
+        assert!(o.bind_app_to_policy(&app, &unlisted));
+        let renamed = o.add_policy_of_type("DEVICE_SIGNAL_COLLECTION_V2", "Signals", false);
+        o.alias_policy_type("DEVICE_SIGNAL_COLLECTION", "DEVICE_SIGNAL_COLLECTION_V2");
+        (listed, unlisted, renamed)
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let p = provider(&okta, dir.path(), "t", 4);
+    let records = snapshot(&p).await.unwrap();
+    let policy = |id: &str| {
+        records
+            .iter()
+            .find(|r| r.kind == POLICY && r.id == id)
+            .unwrap_or_else(|| panic!("policy {id} is backed up"))
+    };
+    // FUTURE_POLICY is not asked for by name: only an org that lists it under a known type,
+    // or points at one of its policies, reveals it.
+    assert!(records.iter().all(|r| r.id != listed));
+    assert_eq!(policy(&unlisted).key, "HIDDEN_POLICY|Hidden");
+    assert_eq!(policy(&renamed).key, "DEVICE_SIGNAL_COLLECTION_V2|Signals");
+    assert_eq!(
+        policy(&renamed).attrs["type"],
+        "DEVICE_SIGNAL_COLLECTION_V2"
+    );
+    // Their rules come along, and each policy is recorded once.
+    for id in [&unlisted, &renamed] {
+        assert!(
+            records
+                .iter()
+                .any(|r| r.kind == POLICY_RULE && r.target("policy").is_some_and(|t| t.id == *id)),
+            "the rules of {id}"
+        );
+    }
+    let mut ids: Vec<&str> = records
+        .iter()
+        .filter(|r| r.kind == POLICY)
+        .map(|r| r.id.as_str())
+        .collect();
+    let all = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), all);
+    // Fetching by key asks the org for the type, known or not.
+    assert_eq!(
+        p.fetch(POLICY, "HIDDEN_POLICY|Hidden").await.unwrap(),
+        None,
+        "a type no list answers for cannot be read back by key"
+    );
+    let fetched = p
+        .fetch(POLICY, "DEVICE_SIGNAL_COLLECTION_V2|Signals")
+        .await
+        .unwrap();
+    assert_eq!(fetched.as_ref(), Some(policy(&renamed)));
+}
+
+#[tokio::test]
+async fn an_org_without_identity_governance_has_no_group_owners_and_is_asked_once() {
+    let okta = OktaEmulator::builder()
+        .users(20)
+        .groups(8)
+        .apps(2)
+        .seed(5)
+        .token("t")
+        .start()
+        .await
+        .unwrap();
+    okta.with_org(|o| o.disable_governance());
+    let dir = tempfile::tempdir().unwrap();
+    let p = provider(&okta, dir.path(), "t", 4);
+    let records = snapshot(&p).await.unwrap();
+    assert!(records.iter().all(|r| r.kind != GROUP_OWNER));
+    assert!(records.iter().any(|r| r.kind == GROUP));
+    assert_eq!(okta.requests("/api/v1/groups/{id}/owners"), 1);
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 use iamsnap_provider::{ProviderError, Record};
 use serde_json::Value;
 
-use super::{POLICY_TYPES, limits, role_records};
+use super::{limits, role_records};
 use crate::client::OktaClient;
 use crate::kinds::*;
 use crate::records::{self, AppHead, GroupHead, Principal, str_at};
@@ -61,23 +61,29 @@ pub(crate) async fn app(c: &OktaClient, label: &str) -> Result<Option<Value>, Pr
 }
 
 pub(crate) async fn policy(c: &OktaClient, key: &str) -> Result<Option<Value>, ProviderError> {
+    // Any type, known to the connector or not: the org says whether it has it.
     let Some((policy_type, name)) = key.split_once('|') else {
         return Ok(None);
     };
-    if !POLICY_TYPES.contains(&policy_type) {
-        return Ok(None);
+    let is = |p: &Value| str_at(p, "/type") == policy_type && str_at(p, "/name") == name;
+    let found = super::policies::list(c, policy_type)
+        .await?
+        .into_iter()
+        .find(|p| is(p));
+    if found.is_some() || super::policies::POLICY_TYPES.contains(&policy_type) {
+        return Ok(found);
     }
-    let url = c.url(
-        "/api/v1/policies",
-        &[("type", policy_type), ("limit", limits::POLICIES)],
-    );
-    let policies = match c.all(url).await {
-        Ok(policies) => policies,
-        // The org does not have this policy type.
-        Err(e) if iamsnap_http::status_of(&e) == Some(400) => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    Ok(policies.into_iter().find(|p| str_at(p, "/name") == name))
+    // A type the connector does not know may be listed only under a known type's name.
+    for known in super::policies::POLICY_TYPES {
+        if let Some(p) = super::policies::list(c, known)
+            .await?
+            .into_iter()
+            .find(|p| is(p))
+        {
+            return Ok(Some(p));
+        }
+    }
+    Ok(None)
 }
 
 /// A rule of a policy, by `TYPE|policy name|rule name`; with its policy's id.
@@ -323,6 +329,18 @@ pub(crate) async fn record(
         AUTH_SERVER | AUTH_SCOPE | AUTH_CLAIM | AUTH_POLICY | AUTH_RULE => {
             super::authz::record(c, kind, key).await
         }
+        AUTHENTICATOR => super::signin::authenticator(c, key)
+            .await?
+            .map(records::signin::authenticator)
+            .transpose(),
+        BEHAVIOR => super::signin::behavior(c, key)
+            .await?
+            .map(records::signin::behavior)
+            .transpose(),
+        GROUP_OWNER => super::signin::group_owner(c, key).await,
+        GROUP_SCHEMA => super::profiles::group_schema(c).await.map(Some),
+        APP_USER_SCHEMA => super::profiles::app_user_schema(c, key).await,
+        PROFILE_MAPPING => super::profiles::profile_mapping(c, key).await,
         CUSTOM_ROLE | RESOURCE_SET | RESOURCE_SET_BINDING => super::iam::record(c, kind, key).await,
         EVENT_HOOK | INLINE_HOOK | LOG_STREAM => super::hooks::record(c, kind, key).await,
         BRAND | BRAND_THEME | EMAIL_SETTINGS | EMAIL_CUSTOMIZATION => {

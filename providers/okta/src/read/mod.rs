@@ -7,33 +7,16 @@ pub(crate) mod fetch;
 pub(crate) mod hooks;
 pub(crate) mod iam;
 pub(crate) mod me;
+pub(crate) mod policies;
+pub(crate) mod profiles;
+pub(crate) mod signin;
 
 use futures::{StreamExt, TryStreamExt};
-use iamsnap_http::status_of;
 use iamsnap_provider::{ProviderError, Record, RecordSink};
 use serde_json::Value;
 
 use crate::client::{OktaClient, Pages};
 use crate::records::{self, AppHead, GroupHead, Principal, str_at};
-
-/// Every policy type of the Management API; each is listed separately (`type` is required). A
-/// type the org lacks the feature of is answered with 400 and skipped; policies of any type
-/// are kept as Okta returns them, so a type's own fields need no code here.
-pub(crate) const POLICY_TYPES: &[&str] = &[
-    "OKTA_SIGN_ON",
-    "PASSWORD",
-    "MFA_ENROLL",
-    "IDP_DISCOVERY",
-    "ACCESS_POLICY",
-    "PROFILE_ENROLLMENT",
-    "POST_AUTH_SESSION",
-    "ENTITY_RISK",
-    "DEVICE_SIGNAL_COLLECTION",
-    "SESSION_VIOLATION_DETECTION",
-    "CLIENT_UPDATE",
-    "IDENTITY_CLAIM_SOURCING",
-    "SELF_SERVICE_REGISTRATION",
-];
 
 /// Concurrency kept for the chain of user pages (the deprovisioned search beside it is a few
 /// pages long).
@@ -58,6 +41,8 @@ pub(crate) mod limits {
     pub const TRUSTED_ORIGINS: &str = "200";
     pub const IDPS: &str = "200";
     pub const IDP_KEYS: &str = "200";
+    pub const GROUP_OWNERS: &str = "1000";
+    pub const MAPPINGS: &str = "200";
 }
 
 pub(crate) struct Snapshot<'a> {
@@ -107,23 +92,28 @@ impl Snapshot<'_> {
         let children = self
             .client
             .with_share(self.fan_out.saturating_sub(USER_CHAINS).max(1));
+        let census = policies::Census::default();
         tokio::try_join!(
             self.users(),
             self.groups(&children),
             self.group_rules(),
-            self.apps(&children),
-            self.policies(),
+            self.apps(&children, &census),
+            self.policies(&census),
             self.zones(),
             self.meta(),
             self.user_roles(),
             self.authorization_servers(),
             self.trusted_origins(),
             self.identity_providers(),
+            self.authenticators(),
+            self.behaviors(),
+            self.group_schema(),
+            self.profile_mappings(),
             self.iam(),
             self.hooks(),
             self.brands(),
         )?;
-        Ok(())
+        self.unlisted_policies(&census).await
     }
 
     async fn users(&self) -> Result<(), ProviderError> {
@@ -160,7 +150,8 @@ impl Snapshot<'_> {
         let yielding = children.yielding();
         tokio::try_join!(
             self.members(children, &heads),
-            self.group_roles(&yielding, &heads)
+            self.group_roles(&yielding, &heads),
+            self.group_owners(&yielding, &heads),
         )?;
         Ok(())
     }
@@ -211,7 +202,11 @@ impl Snapshot<'_> {
             .await
     }
 
-    async fn apps(&self, children: &OktaClient) -> Result<(), ProviderError> {
+    async fn apps(
+        &self,
+        children: &OktaClient,
+        census: &policies::Census,
+    ) -> Result<(), ProviderError> {
         let c = self.client;
         let mut heads: Vec<AppHead> = Vec::new();
         let mut pages = c.pages(c.url("/api/v1/apps", &[("limit", limits::APPS)]));
@@ -221,7 +216,11 @@ impl Snapshot<'_> {
                     id: str_at(&item, "/id").to_string(),
                     label: str_at(&item, "/label").to_string(),
                 });
-                self.send(records::app(item)?).await?;
+                let app = records::app(item)?;
+                if let Some(policy) = app.target("access_policy") {
+                    census.bound(&policy.id);
+                }
+                self.send(app).await?;
             }
         }
         // Two lists per app at once, in the slots the groups' members leave.
@@ -239,42 +238,8 @@ impl Snapshot<'_> {
                 tokio::try_join!(
                     self.drain(c.pages(users), |v| records::app_user(app, v)),
                     self.drain(c.pages(groups), |v| records::app_group(app, v).map(Some)),
+                    self.app_user_schema(c, app),
                 )?;
-                Ok(())
-            })
-            .await
-    }
-
-    async fn policies(&self) -> Result<(), ProviderError> {
-        let c = self.client;
-        futures::stream::iter(POLICY_TYPES.iter().map(Ok))
-            .try_for_each_concurrent(self.fan_out, |policy_type| async move {
-                let url = c.url(
-                    "/api/v1/policies",
-                    &[("type", policy_type), ("limit", limits::POLICIES)],
-                );
-                let policies = match c.all(url).await {
-                    Ok(policies) => policies,
-                    // `E0000002 Invalid policy type`: the org does not have this type.
-                    Err(e) if status_of(&e) == Some(400) => {
-                        tracing::debug!(policy_type, "the org has no policies of this type");
-                        return Ok(());
-                    }
-                    Err(e) => return Err(e),
-                };
-                for policy in policies {
-                    let id = str_at(&policy, "/id").to_string();
-                    let key = records::policy_key(&policy);
-                    self.send(records::policy(policy)?).await?;
-                    let rules = c.url(
-                        &format!("/api/v1/policies/{id}/rules"),
-                        &[("limit", limits::POLICY_RULES)],
-                    );
-                    self.drain(c.pages(rules), |r| {
-                        records::policy_rule(&id, &key, r).map(Some)
-                    })
-                    .await?;
-                }
                 Ok(())
             })
             .await

@@ -8,6 +8,8 @@ pub(crate) mod brands;
 pub(crate) mod hooks;
 pub(crate) mod iam;
 pub(crate) mod idps;
+pub(crate) mod profiles;
+pub(crate) mod signin;
 
 use iamsnap_provider::canonical::drop_fields;
 use iamsnap_provider::{ProviderError, Record, Ref};
@@ -338,6 +340,10 @@ pub(crate) fn policy_rule(
         if let Some(idp) = provider.get("id").and_then(Value::as_str) {
             refs.push(Ref::new("idp", IDP, idp));
         }
+    }
+    // App sign-in rules may name the authenticators they require by id.
+    for id in signin::constraint_authenticators(&v) {
+        refs.push(Ref::new("authenticator", AUTHENTICATOR, id));
     }
     let attrs = cleaned(v, &[]);
     Ok(Record::new(

@@ -78,6 +78,16 @@ pub(crate) fn cannot_restore(record: &Record) -> Vec<String> {
         AUTH_SCOPE if a["system"] == true => {
             out.push("system scope: it comes with its authorization server and is updated, never re-created".into());
         }
+        AUTHENTICATOR => {
+            if let Some(why) = super::signin::authenticator_not_creatable(a) {
+                out.push(format!("{}: if it no longer exists, {why}", record.key));
+            }
+        }
+        GROUP_OWNER => {
+            if let Some(why) = super::signin::owner_not_assignable(a) {
+                out.push(format!("{}: {why}", record.key));
+            }
+        }
         EVENT_HOOK | INLINE_HOOK | LOG_STREAM => out.extend(super::hooks::cannot_restore(record)),
         BRAND | BRAND_THEME => out.extend(super::brands::cannot_restore(record)),
         GROUP_MEMBERSHIP | APP_GROUP | APP_USER | GROUP_RULE | USER_TYPE | USER_SCHEMA => {}

@@ -29,7 +29,9 @@ mod iam;
 mod idps;
 mod origins;
 mod policies;
+mod profiles;
 mod roles;
+mod signin;
 mod users;
 
 use iamsnap_http::status_of;
@@ -127,6 +129,8 @@ pub(crate) fn refuses(action: Action, record: &Record) -> Option<String> {
         NETWORK_ZONE if system => Some(policies::SYSTEM_ZONE.into()),
         AUTH_SCOPE if system => Some(authz::SYSTEM_SCOPE.into()),
         IDP if action == Action::Create => idps::not_creatable(attrs),
+        AUTHENTICATOR if action == Action::Create => signin::authenticator_not_creatable(attrs),
+        GROUP_OWNER => signin::owner_not_assignable(attrs),
         INLINE_HOOK | LOG_STREAM if action == Action::Create => {
             hooks::not_creatable(&record.kind, attrs)
         }
@@ -211,7 +215,9 @@ impl Restore<'_> {
             (Action::Delete, _) => self.delete(op).await,
             // A schema exists with its user type and a membership has nothing to change: both
             // converge.
-            (_, USER_SCHEMA) => self.update(op, self.desired(op)?).await,
+            (_, USER_SCHEMA | GROUP_SCHEMA | APP_USER_SCHEMA | PROFILE_MAPPING) => {
+                self.update(op, self.desired(op)?).await
+            }
             (_, GROUP_MEMBERSHIP) => self.create(op, self.desired(op)?).await,
             (Action::Create, _) => self.create(op, self.desired(op)?).await,
             (Action::Update, _) => self.update(op, self.desired(op)?).await,
@@ -317,6 +323,9 @@ impl Restore<'_> {
             AUTH_SCOPE | AUTH_CLAIM | AUTH_POLICY | AUTH_RULE => {
                 self.create_auth_member(op, desired).await
             }
+            AUTHENTICATOR => self.create_authenticator(op, desired).await,
+            BEHAVIOR => self.create_behavior(op, desired).await,
+            GROUP_OWNER => self.assign_group_owner(op, desired).await,
             other => Err(unknown_kind(op, other)),
         }
     }
@@ -350,6 +359,11 @@ impl Restore<'_> {
             AUTH_SCOPE | AUTH_CLAIM | AUTH_POLICY | AUTH_RULE => {
                 self.update_auth_member(op, desired, live_id).await
             }
+            AUTHENTICATOR => self.update_authenticator(op, desired, live_id).await,
+            BEHAVIOR => self.update_behavior(desired, live_id).await,
+            GROUP_SCHEMA => self.update_group_schema(desired).await,
+            APP_USER_SCHEMA => self.update_app_user_schema(op, desired).await,
+            PROFILE_MAPPING => self.update_profile_mapping(op, desired).await,
             other => Err(unknown_kind(op, other)),
         }
     }
@@ -403,6 +417,11 @@ impl Restore<'_> {
             }
             // A schema goes with its user type, deleted after it.
             USER_SCHEMA => Ok(Outcome::AlreadyDone { id }),
+            BEHAVIOR => self.delete_behavior(id).await,
+            // Schemas and mappings go with the org or their app.
+            GROUP_SCHEMA | APP_USER_SCHEMA | PROFILE_MAPPING => Ok(Outcome::AlreadyDone { id }),
+            GROUP_OWNER => self.remove_group_owner(id).await,
+            AUTHENTICATOR => Err(unsupported(op, AUTHENTICATOR_NOT_DELETED)),
             other => Err(unknown_kind(op, other)),
         }
     }

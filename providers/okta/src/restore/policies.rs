@@ -246,6 +246,7 @@ impl Restore<'_> {
     fn policy_body(&self, op: &Operation, attrs: &Value) -> Result<Value, ProviderError> {
         let mut body = without(attrs, &["status", "system"]);
         self.map_conditions(op, &mut body)?;
+        self.map_constraints(op, &mut body)?;
         // IdP discovery rules name their identity providers by id.
         if let Some(providers) = body
             .pointer_mut("/actions/idp/providers")

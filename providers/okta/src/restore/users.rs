@@ -234,7 +234,7 @@ impl Restore<'_> {
 }
 
 /// The schema update: desired custom properties, and `null` for live ones the snapshot lacks.
-fn schema_body(desired: &Value, live: &Value) -> Value {
+pub(super) fn schema_body(desired: &Value, live: &Value) -> Value {
     let want = desired
         .pointer("/definitions/custom/properties")
         .and_then(Value::as_object)

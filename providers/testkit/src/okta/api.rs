@@ -68,6 +68,7 @@ impl ApiError {
         let scope = match resource {
             "zones" => "okta.networkZones.manage".to_string(),
             "meta" => "okta.schemas.manage".to_string(),
+            "mappings" => "okta.profileMappings.manage".to_string(),
             "iam" => "okta.roles.manage".to_string(),
             other => format!("okta.{other}.manage"),
         };

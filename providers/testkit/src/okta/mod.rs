@@ -19,13 +19,18 @@
 //! activation and when a user is created or changed.
 
 mod api;
+mod authenticators;
+mod behaviors;
 mod brands;
 mod expr;
 mod hooks;
 mod iam;
 mod idps;
+mod incidents;
+mod mappings;
 mod model;
 mod origins;
+mod owners;
 mod read;
 mod rules;
 mod seed;
@@ -247,6 +252,10 @@ fn router(shared: Arc<Shared>) -> Router {
         .merge(write::routes())
         .merge(origins::routes())
         .merge(idps::routes())
+        .merge(authenticators::routes())
+        .merge(behaviors::routes())
+        .merge(owners::routes())
+        .merge(mappings::routes())
         .merge(iam::routes())
         .merge(hooks::routes())
         .merge(brands::routes())

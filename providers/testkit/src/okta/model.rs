@@ -113,12 +113,26 @@ pub struct Org {
     /// The schema id of each user type.
     pub(crate) type_schemas: BTreeMap<String, String>,
     /// The policy types the org has; a type whose feature it lacks is refused, as in Okta.
-    pub(crate) policy_types: BTreeSet<&'static str>,
+    pub(crate) policy_types: BTreeSet<String>,
     /// How long a membership added through the API stays out of what reads return.
     pub(crate) consistency_delay: Duration,
     /// Memberships added through the API within the consistency delay: (group, user) → when.
     pub(crate) recent_members: HashMap<(String, String), Instant>,
     pub(crate) now: i64,
+    pub(crate) authenticators: BTreeMap<String, Value>,
+    pub(crate) behaviors: BTreeMap<String, Value>,
+    /// Owners of each group, by group id: `{id, type, originType, …}` without display names.
+    pub(crate) group_owners: HashMap<String, Vec<Value>>,
+    /// Policy types whose list also answers with policies of another type (requested →
+    /// answered).
+    pub(crate) policy_aliases: BTreeMap<String, String>,
+    /// Custom properties of the group profile schema.
+    pub(crate) group_schema_custom: Map<String, Value>,
+    /// Custom properties of each app's user schema, by app id.
+    pub(crate) app_schema_custom: HashMap<String, Map<String, Value>>,
+    pub(crate) mappings: BTreeMap<String, Value>,
+    /// Whether the org has Okta Identity Governance, which the Group Owners API comes with.
+    pub(crate) governance: bool,
 }
 
 const ID_CHARS: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
@@ -153,11 +167,22 @@ impl Org {
             brands: Default::default(),
             schemas: BTreeMap::new(),
             type_schemas: BTreeMap::new(),
-            policy_types: super::seed::POLICY_TYPES.iter().copied().collect(),
+            policy_types: super::seed::POLICY_TYPES
+                .iter()
+                .map(|t| t.to_string())
+                .collect(),
             consistency_delay: Duration::ZERO,
             recent_members: HashMap::new(),
             // 2026-01-01T00:00:00Z: seeded timestamps fall in the two years before.
             now: 1_767_225_600,
+            authenticators: BTreeMap::new(),
+            behaviors: BTreeMap::new(),
+            group_owners: HashMap::new(),
+            policy_aliases: BTreeMap::new(),
+            group_schema_custom: Map::new(),
+            app_schema_custom: HashMap::new(),
+            mappings: BTreeMap::new(),
+            governance: true,
         }
     }
 
@@ -345,6 +370,12 @@ impl Org {
             trusted_origins: self.trusted_origins.len(),
             identity_providers: self.idps.len(),
             idp_keys: self.idp_keys.len(),
+            authenticators: self.authenticators.len(),
+            behaviors: self.behaviors.len(),
+            group_owners: self.group_owners.values().map(Vec::len).sum(),
+            group_schemas: 1,
+            app_user_schemas: self.apps.len(),
+            profile_mappings: self.mappings.len(),
             custom_roles: self.iam.roles_count(),
             resource_sets: self.iam.sets_count(),
             resource_set_bindings: self.iam.bindings_count(),
@@ -456,7 +487,7 @@ impl Org {
     /// Stops listing policies of `policy_type`, as an org without its feature does (Okta then
     /// answers 400 to a list of that type).
     pub fn disable_policy_type(&mut self, policy_type: &str) {
-        self.policy_types.retain(|t| *t != policy_type);
+        self.policy_types.retain(|t| t != policy_type);
     }
 
     /// Every app as Okta returns it.
@@ -498,6 +529,14 @@ pub struct OrgCounts {
     pub trusted_origins: usize,
     pub identity_providers: usize,
     pub idp_keys: usize,
+    pub authenticators: usize,
+    pub behaviors: usize,
+    pub group_owners: usize,
+    /// The group profile schema: one per org.
+    pub group_schemas: usize,
+    /// One user schema per app.
+    pub app_user_schemas: usize,
+    pub profile_mappings: usize,
     pub custom_roles: usize,
     pub resource_sets: usize,
     pub resource_set_bindings: usize,

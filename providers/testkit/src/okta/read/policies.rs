@@ -36,10 +36,11 @@ async fn list_policies(State(s): S, Query(p): Q) -> ApiResult {
         return Err(invalid_type());
     }
     let status = p.get("status").cloned();
+    let alias = org.policy_aliases.get(kind.as_str());
     let mut of_type: Vec<&Value> = org
         .policies
         .values()
-        .filter(|v| v["type"] == kind.as_str())
+        .filter(|v| v["type"] == kind.as_str() || alias.is_some_and(|a| v["type"] == a.as_str()))
         .filter(|v| status.as_ref().is_none_or(|s| v["status"] == s.as_str()))
         .collect();
     of_type.sort_by_key(|v| v["priority"].as_u64().unwrap_or(u64::MAX));

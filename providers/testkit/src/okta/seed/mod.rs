@@ -61,6 +61,7 @@ pub(crate) fn seed(spec: SeedSpec) -> Org {
         let token_hook = super::hooks::seed(&mut org, &created);
         authz::use_token_hook(&mut org, &token_hook);
     }
+    signin(&mut org);
     // Every org has its default brand; one in use has a second brand and customized emails.
     let in_use = org.groups.values().any(|g| g["type"] == "OKTA_GROUP");
     let created = ts(past(&mut org));
@@ -70,6 +71,41 @@ pub(crate) fn seed(spec: SeedSpec) -> Org {
     // and the empty org it is restored into) would otherwise hand out each other's seeded ids.
     org.rng = StdRng::from_entropy();
     org
+}
+
+/// Authenticators and behavior detection rules (Okta's own in every org, more in an org in
+/// use, which the seeded policies name), and group owners: seeded last, so that the objects
+/// seeded before keep their ids.
+fn signin(org: &mut Org) {
+    let in_use = org.groups.values().any(|g| g["type"] == "OKTA_GROUP");
+    let created = past(org);
+    super::authenticators::seed(org, in_use, &ts(created));
+    super::behaviors::seed(org, in_use, &ts(created));
+    if in_use {
+        super::owners::seed(org, created);
+    }
+    super::mappings::seed(org, in_use);
+    // A team's app sign-in policy asks for a security key or biometric, naming it by id.
+    let webauthn = org
+        .authenticators
+        .iter()
+        .find(|(_, a)| a["key"] == "webauthn")
+        .map(|(id, _)| id.clone());
+    let custom = org
+        .policies
+        .iter()
+        .find(|(_, p)| p["type"] == "ACCESS_POLICY" && p["system"] != true)
+        .map(|(id, _)| id.clone());
+    if let (Some(webauthn), Some(policy)) = (webauthn, custom)
+        && let Some(rule) = org
+            .policy_rules
+            .get_mut(&policy)
+            .and_then(|rules| rules.iter_mut().find(|r| r["name"] == "Rule 0"))
+    {
+        rule["actions"]["appSignOn"]["verificationMethod"]["constraints"] = json!([
+            {"possession": {"authenticationMethods": [
+                {"key": "webauthn", "method": "webauthn", "id": webauthn}]}}]);
+    }
 }
 
 pub(super) fn past(org: &mut Org) -> i64 {

@@ -219,6 +219,19 @@ pub(super) fn seed_policies(org: &mut Org) {
                 "_links": {"self": {"href": format!("/api/v1/policies/{id}")},
                            "rules": {"href": format!("/api/v1/policies/{id}/rules")}},
             });
+            if !system && policy_type == "MFA_ENROLL" {
+                // A team's policy also offers WebAuthn and phone, and not security questions.
+                if let Some(list) = policy
+                    .pointer_mut("/settings/authenticators")
+                    .and_then(Value::as_array_mut)
+                {
+                    list.push(json!({"key": "webauthn", "enroll": {"self": "OPTIONAL"}}));
+                    list.push(json!({"key": "phone_number", "enroll": {"self": "OPTIONAL"}}));
+                    list.push(
+                        json!({"key": "security_question", "enroll": {"self": "NOT_ALLOWED"}}),
+                    );
+                }
+            }
             if policy["settings"].is_null() {
                 policy.as_object_mut().map(|m| m.remove("settings"));
             }
@@ -264,6 +277,10 @@ pub(super) fn seed_policies(org: &mut Org) {
                 }
                 if matches!(policy_type, "ACCESS_POLICY" | "OKTA_SIGN_ON") {
                     conditions["riskScore"] = json!({"level": "ANY"});
+                }
+                if policy_type == "OKTA_SIGN_ON" && r == 0 {
+                    // Sign-in from a new country is challenged (behaviors are named).
+                    conditions["risk"] = json!({"behaviors": ["New Country"]});
                 }
                 if policy_type == "ACCESS_POLICY"
                     && let Some(contractor) = &contractor

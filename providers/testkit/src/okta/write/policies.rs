@@ -98,7 +98,8 @@ fn check_refs(org: &Org, body: &Value) -> Result<(), ApiError> {
             }
         }
     }
-    Ok(())
+    crate::okta::behaviors::check_rule(org, body)?;
+    crate::okta::authenticators::check_constraints(org, body)
 }
 
 async fn create_policy(State(s): S, Query(p): Q, body: Bytes) -> ApiResult {
@@ -131,6 +132,7 @@ async fn create_policy(State(s): S, Query(p): Q, body: Bytes) -> ApiResult {
         return Err(duplicate("name"));
     }
     check_refs(&org, &body)?;
+    crate::okta::authenticators::check_enrollment(&org, &body)?;
     let id = org.new_id("00p");
     let now = ts(org.write_time());
     body["id"] = json!(id);
@@ -201,6 +203,9 @@ async fn replace_policy(State(s): S, Path(id): Path<String>, body: Bytes) -> Api
     }
     for field in ["id", "type", "system", "status", "created", "_links"] {
         body[field] = current[field].clone();
+    }
+    if current["status"] == "ACTIVE" {
+        crate::okta::authenticators::check_enrollment(&org, &body)?;
     }
     body["lastUpdated"] = json!(ts(org.write_time()));
     org.policies.insert(id, body.clone());
