@@ -7,6 +7,8 @@
 //!   seeded deterministically, with `@odata.nextLink` paging, `$batch`, throttling, permissions
 //!   and the recycle bin.
 //! - [`moto`]: moto's S3/IAM server for the AWS connector and the S3 repository.
+//! - [`ldap`]: a real OpenLDAP slapd in a temporary folder, seeded with users, groups and
+//!   organizational units.
 //! - [`faults`]: a fault-injecting HTTP proxy to put between iamsnap and any of these.
 //! - `conformance` (feature `conformance`): the suite every connector passes, run by each
 //!   connector's integration test against these systems.
@@ -15,5 +17,6 @@
 pub mod conformance;
 pub mod entra;
 pub mod faults;
+pub mod ldap;
 pub mod moto;
 pub mod okta;

@@ -1,0 +1,161 @@
+//! Starts a real OpenLDAP `slapd` in a temporary folder for the LDAP connector's tests, the
+//! quickstart and benchmarks: a generated `slapd.conf` (mdb backend, memberof and refint
+//! overlays, a root DN with a password), the directory loaded with `slapadd` from a seed
+//! ([`seed`]), served on a free loopback port; stopped by its pid when dropped.
+//!
+//! Needs Debian's `slapd` and `ldap-utils` (`scripts/test.sh` installs them); a test that
+//! needs the server fails, never skips, when they are missing.
+
+pub mod seed;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+pub use seed::Seed;
+
+/// The suffix of every directory the test kit starts.
+pub const BASE_DN: &str = "dc=example,dc=org";
+/// The root DN, which binds with the password given to [`Slapd::start`].
+pub const ROOT_DN: &str = "cn=admin,dc=example,dc=org";
+
+/// A running slapd, stopped and its folder removed when dropped.
+pub struct Slapd {
+    child: Child,
+    dir: PathBuf,
+    /// `ldap://127.0.0.1:PORT`.
+    pub url: String,
+    pub port: u16,
+}
+
+/// A program of the slapd package: `$IAMSNAP_<NAME>` when set, else `/usr/sbin/<name>` where
+/// Debian installs it, else whatever `PATH` finds.
+fn program(name: &str) -> String {
+    if let Ok(p) = std::env::var(format!("IAMSNAP_{}", name.to_uppercase())) {
+        return p;
+    }
+    let sbin = Path::new("/usr/sbin").join(name);
+    if sbin.exists() {
+        sbin.display().to_string()
+    } else {
+        name.to_string()
+    }
+}
+
+const INSTALL: &str = "install it with `apt-get install slapd ldap-utils` (scripts/test.sh does)";
+
+impl Slapd {
+    /// Starts a directory holding `seed` (the base entry alone when `seed` has nothing to
+    /// make), the root DN binding with `root_password`.
+    pub fn start(root_password: &str, seed: &Seed) -> Result<Slapd, String> {
+        static STARTED: AtomicU64 = AtomicU64::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "iamsnap-slapd-{}-{}",
+            std::process::id(),
+            STARTED.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("db")).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let conf = dir.join("slapd.conf");
+        std::fs::write(&conf, slapd_conf(&dir, root_password)).map_err(|e| e.to_string())?;
+        let ldif = dir.join("seed.ldif");
+        let file = std::fs::File::create(&ldif).map_err(|e| e.to_string())?;
+        let mut out = std::io::BufWriter::new(file);
+        seed.write(&mut out).map_err(|e| e.to_string())?;
+        drop(out);
+        let loaded = Command::new(program("slapadd"))
+            .args(["-q", "-f"])
+            .arg(&conf)
+            .arg("-l")
+            .arg(&ldif)
+            .output()
+            .map_err(|e| format!("cannot run slapadd: {e}; {INSTALL}"))?;
+        if !loaded.status.success() {
+            return Err(format!(
+                "slapadd failed: {}",
+                String::from_utf8_lossy(&loaded.stderr)
+            ));
+        }
+        let port = crate::moto::free_port();
+        let url = format!("ldap://127.0.0.1:{port}");
+        // `-d 0` keeps slapd in the foreground, so that its pid is the child's.
+        let child = Command::new(program("slapd"))
+            .arg("-f")
+            .arg(&conf)
+            .args(["-h", &format!("{url}/"), "-d", "0"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start slapd: {e}; {INSTALL}"))?;
+        let mut slapd = Slapd {
+            child,
+            dir,
+            url,
+            port,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = slapd.child.try_wait() {
+                return Err(format!("slapd exited with {status} before listening on {port}"));
+            }
+            if Instant::now() > deadline {
+                return Err(format!("slapd did not listen on port {port} within 20 s"));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        slapd.dir = slapd.dir.clone();
+        Ok(slapd)
+    }
+
+    /// The folder slapd runs in (its configuration, database and seed).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// slapd's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Slapd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The configuration: the schemas users and groups need, the mdb database under `dir`, the
+/// memberof overlay (which maintains `memberOf` on members) and refint (which removes a
+/// deleted or renamed entry from the groups naming it), as directories in production have.
+fn slapd_conf(dir: &Path, root_password: &str) -> String {
+    let dir = dir.display();
+    format!(
+        r#"include /etc/ldap/schema/core.schema
+include /etc/ldap/schema/cosine.schema
+include /etc/ldap/schema/nis.schema
+include /etc/ldap/schema/inetorgperson.schema
+modulepath /usr/lib/ldap
+moduleload back_mdb
+moduleload memberof
+moduleload refint
+pidfile {dir}/slapd.pid
+argsfile {dir}/slapd.args
+sizelimit unlimited
+database mdb
+maxsize 4294967296
+suffix "{BASE_DN}"
+rootdn "{ROOT_DN}"
+rootpw "{root_password}"
+directory {dir}/db
+index objectClass eq
+index entryUUID eq
+index member,uniqueMember,memberUid eq
+overlay memberof
+overlay refint
+refint_attributes member uniqueMember
+"#
+    )
+}
