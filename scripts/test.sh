@@ -9,6 +9,9 @@ need_apt=()
 for tool in age minisign zstd; do
     command -v "$tool" >/dev/null 2>&1 || need_apt+=("$tool")
 done
+# OpenLDAP's server and tools: the LDAP connector's tests start slapd in a temporary folder.
+command -v slapd >/dev/null 2>&1 || [ -x /usr/sbin/slapd ] || need_apt+=(slapd)
+command -v ldapmodify >/dev/null 2>&1 || need_apt+=(ldap-utils)
 if ((${#need_apt[@]})); then
     echo "installing ${need_apt[*]} (apt)"
     export DEBIAN_FRONTEND=noninteractive

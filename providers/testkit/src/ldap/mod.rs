@@ -24,6 +24,7 @@ pub const ROOT_DN: &str = "cn=admin,dc=example,dc=org";
 pub struct Slapd {
     child: Child,
     dir: PathBuf,
+    password: String,
     /// `ldap://127.0.0.1:PORT`.
     pub url: String,
     pub port: u16,
@@ -91,6 +92,7 @@ impl Slapd {
         let mut slapd = Slapd {
             child,
             dir,
+            password: root_password.to_string(),
             url,
             port,
         };
@@ -104,7 +106,6 @@ impl Slapd {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        slapd.dir = slapd.dir.clone();
         Ok(slapd)
     }
 
@@ -116,6 +117,50 @@ impl Slapd {
     /// slapd's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Runs an ldap-utils program as the root DN against this server.
+    fn client(&self, name: &str, args: &[&str], input: Option<&str>) -> Result<String, String> {
+        use std::io::Write;
+        let mut child = Command::new(name)
+            .args(["-x", "-H", &self.url, "-D", ROOT_DN, "-w", &self.password])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot run {name}: {e}; {INSTALL}"))?;
+        if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
+            stdin.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
+        }
+        let out = child.wait_with_output().map_err(|e| e.to_string())?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(format!(
+                "{name} {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ))
+        }
+    }
+
+    /// Applies LDIF change records (`changetype: modify`, `modrdn`, `delete`) with
+    /// `ldapmodify`.
+    pub fn modify(&self, ldif: &str) -> Result<(), String> {
+        self.client("ldapmodify", &[], Some(ldif)).map(|_| ())
+    }
+
+    /// Deletes `dn` and everything below it with `ldapdelete -r`.
+    pub fn delete_tree(&self, dn: &str) -> Result<(), String> {
+        self.client("ldapdelete", &["-r", dn], None).map(|_| ())
+    }
+
+    /// `ldapsearch -LLL` of the subtree at `base`: the LDIF text.
+    pub fn search(&self, base: &str, filter: &str, attrs: &[&str]) -> Result<String, String> {
+        let mut args = vec!["-LLL", "-o", "ldif-wrap=no", "-b", base, filter];
+        args.extend_from_slice(attrs);
+        self.client("ldapsearch", &args, None)
     }
 }
 
