@@ -54,11 +54,9 @@ impl Subject for Directory {
         slapd.url.clone()
     }
 
-    /// The password in a file beside the configuration. A fault proxy's `http://` address
-    /// is reached as `ldap://` (the proxy then never answers: LDAP is not HTTP).
+    /// The password in a file beside the configuration.
     fn source(&self, _: &Slapd, url: &str, dir: &Path) -> String {
         std::fs::write(dir.join("ldap-password"), SECRET).unwrap();
-        let url = url.replacen("http://", "ldap://", 1);
         format!(
             "provider = \"ldap\"\nurl = \"{url}\"\nbind_dn = \"{}\"\nbind_password_file = \"ldap-password\"\nbase_dn = \"{BASE_DN}\"\npage_size = 25\n",
             iamsnap_testkit::ldap::ROOT_DN

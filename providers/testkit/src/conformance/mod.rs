@@ -105,8 +105,8 @@ pub trait Subject: Send + Sync {
     fn throttle(&self) -> Fault;
 
     /// Whether the system speaks HTTP, which the fault proxy of check 6 injects its faults
-    /// into. A directory server speaks LDAP: the check does not run, and the secret check's
-    /// refusing system is a proxy that never answers.
+    /// into. A directory server speaks LDAP: check 6 does not run, and checks 5 and 7 slow it
+    /// down or refuse it with a TCP relay instead.
     fn speaks_http(&self) -> bool {
         true
     }
