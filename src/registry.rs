@@ -116,9 +116,9 @@ impl SourceConfig {
                 iamsnap_entra::EntraProvider::new(name, config, base_dir, options)?,
             ),
             #[cfg(feature = "ldap")]
-            SourceConfig::Ldap(config) => Connector::read_write(
-                iamsnap_ldap::LdapProvider::new(name, config, base_dir, options)?,
-            ),
+            SourceConfig::Ldap(config) => Connector::read_write(iamsnap_ldap::LdapProvider::new(
+                name, config, base_dir, options,
+            )?),
         })
     }
 

@@ -103,7 +103,10 @@ fn an_openldap_incident_is_undone_with_every_entry_uuid_kept() {
         .filter_map(|l| l.strip_prefix("member: ").map(str::to_string))
         .filter(|m| !m.contains(&department))
         .collect();
-    assert!(members_of_0.len() >= 2, "group 0 keeps a member after the incident: {members_of_0:?}");
+    assert!(
+        members_of_0.len() >= 2,
+        "group 0 keeps a member after the incident: {members_of_0:?}"
+    );
     let posix = dn(&SEED.group_dn(3));
     let uid_of_3 = before[&posix.to_lowercase()]
         .iter()
@@ -135,9 +138,19 @@ fn an_openldap_incident_is_undone_with_every_entry_uuid_kept() {
         .filter(|o| o["key"] == json!(renamed))
         .collect();
     assert_eq!(renames.len(), 1, "{plan:#}");
-    assert_eq!(renames[0]["action"], "update", "the renamed user is moved back, not re-created");
+    assert_eq!(
+        renames[0]["action"], "update",
+        "the renamed user is moved back, not re-created"
+    );
 
-    let applied = run(&["restore", "corp@latest", "--apply", "--yes", "--format", "json"]);
+    let applied = run(&[
+        "restore",
+        "corp@latest",
+        "--apply",
+        "--yes",
+        "--format",
+        "json",
+    ]);
     assert_exit(&applied, 0);
     let report = json_of(&applied);
     assert_eq!(report["failed"], 0, "{report:#}");
@@ -167,7 +180,12 @@ fn without_password_hashes_a_recreated_user_is_named_for_a_new_password() {
     assert_exit(&run(&["backup", "--all"]), 0);
     let export = ws.path("export");
     assert_exit(
-        &run(&["export", "corp@latest", "--out", &export.display().to_string()]),
+        &run(&[
+            "export",
+            "corp@latest",
+            "--out",
+            &export.display().to_string(),
+        ]),
         0,
     );
     let users = std::fs::read_to_string(export.join("records/ldap.user.jsonl")).unwrap();
@@ -177,11 +195,24 @@ fn without_password_hashes_a_recreated_user_is_named_for_a_new_password() {
     slapd.delete_tree(&dn(&user)).unwrap();
     let plan = json_of(&run(&["restore", "corp@latest", "--format", "json"]));
     let cannot = plan["cannot_restore"].to_string();
-    assert!(cannot.contains("ldappasswd") && cannot.contains(&user), "{plan:#}");
-    let applied = run(&["restore", "corp@latest", "--apply", "--yes", "--format", "json"]);
+    assert!(
+        cannot.contains("ldappasswd") && cannot.contains(&user),
+        "{plan:#}"
+    );
+    let applied = run(&[
+        "restore",
+        "corp@latest",
+        "--apply",
+        "--yes",
+        "--format",
+        "json",
+    ]);
     assert_exit(&applied, 0);
     let again = json_of(&run(&["restore", "corp@latest", "--format", "json"]));
     assert_eq!(again["operations"], json!([]), "{again:#}");
     let back = slapd.search(&dn(&user), "(objectClass=*)", &["*"]).unwrap();
-    assert!(back.contains("uid: user00005") && !back.contains("userPassword"), "{back}");
+    assert!(
+        back.contains("uid: user00005") && !back.contains("userPassword"),
+        "{back}"
+    );
 }

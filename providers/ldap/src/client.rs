@@ -20,8 +20,8 @@ use crate::config::LdapConfig;
 
 /// Longest wait for the TCP connection and TLS handshake.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Longest wait for the answer to one operation (one page of a search).
-const OPERATION_TIMEOUT: Duration = Duration::from_secs(120);
+/// Longest wait for the answer to the bind: a server that takes longer is not answering.
+const BIND_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// LDAP result codes a connector acts on (RFC 4511, appendix A).
 pub mod rc {
@@ -185,7 +185,7 @@ impl Connection {
             .await
             .map_err(|e| self.transport("connect", e))?;
         ldap3::drive!(conn);
-        ldap.with_timeout(OPERATION_TIMEOUT);
+        ldap.with_timeout(BIND_TIMEOUT);
         self.count();
         let bound = ldap
             .simple_bind(&self.bind_dn, self.password.expose())
@@ -322,7 +322,11 @@ impl Pages<'_> {
         let conn = self.connection;
         let mut page = Vec::with_capacity(self.page_size);
         while page.len() < self.page_size {
-            let next = self.stream.next().await.map_err(|e| conn.transport("search", e))?;
+            let next = self
+                .stream
+                .next()
+                .await
+                .map_err(|e| conn.transport("search", e))?;
             match next {
                 Some(entry) => page.push(Entry::parse(entry, &conn.url)?),
                 None => {
@@ -338,7 +342,11 @@ impl Pages<'_> {
         if !self.done {
             conn.count();
         }
-        Ok(if page.is_empty() && self.done { None } else { Some(page) })
+        Ok(if page.is_empty() && self.done {
+            None
+        } else {
+            Some(page)
+        })
     }
 }
 

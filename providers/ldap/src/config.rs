@@ -158,11 +158,10 @@ mod tests {
         assert_eq!(cfg.page_size(), DEFAULT_PAGE_SIZE);
         assert!(!cfg.read_password_hashes);
         assert!(cfg.validate("corp").is_ok());
-        let err = toml::from_str::<LdapConfig>(&format!("{MINIMAL}\nbind_password = \"x\""))
-            .unwrap_err();
+        let err =
+            toml::from_str::<LdapConfig>(&format!("{MINIMAL}\nbind_password = \"x\"")).unwrap_err();
         assert!(err.to_string().contains("unknown field"), "{err}");
-        let cfg: LdapConfig =
-            toml::from_str(&format!("{MINIMAL}\nflavor = \"openldap\"")).unwrap();
+        let cfg: LdapConfig = toml::from_str(&format!("{MINIMAL}\nflavor = \"openldap\"")).unwrap();
         assert_eq!(cfg.flavor, Some(Flavor::OpenLdap));
     }
 
@@ -174,13 +173,18 @@ mod tests {
             cfg.validate("corp").unwrap_err().to_string(),
             r#"configuration: sources.corp: url "http://x" must start with ldap:// or ldaps://"#
         );
-        assert_eq!(message("page_size = 0"), "sources.corp: page_size must be at least 1");
+        assert_eq!(
+            message("page_size = 0"),
+            "sources.corp: page_size must be at least 1"
+        );
         assert_eq!(
             message(r#"exclude = ["ou=x,dc=other"]"#),
             r#"sources.corp: exclude: "ou=x,dc=other" is not a DN under base_dn "dc=example,dc=org""#
         );
-        assert!(message("starttls = true\nca_file = \"ca.pem\"\ntls_insecure_skip_verify = true")
-            .contains("exclude each other"));
+        assert!(
+            message("starttls = true\nca_file = \"ca.pem\"\ntls_insecure_skip_verify = true")
+                .contains("exclude each other")
+        );
     }
 
     #[test]

@@ -30,7 +30,8 @@ impl Dn {
                     .map(|ava| {
                         let (ty, value) = ava.split_once('=')?;
                         let ty = ty.trim();
-                        (!ty.is_empty()).then(|| format!("{}={}", ty.to_ascii_lowercase(), trim_value(value)))
+                        (!ty.is_empty())
+                            .then(|| format!("{}={}", ty.to_ascii_lowercase(), trim_value(value)))
                     })
                     .collect();
                 avas.map(|a| a.join("+"))
@@ -161,10 +162,19 @@ mod tests {
     #[test]
     fn one_entry_one_key() {
         let base = dn("dc=Example, DC=org");
-        assert_eq!(key_of(&dn("UID=ada , ou=People,dc=example,dc=org"), &base), "uid=ada,ou=People");
+        assert_eq!(
+            key_of(&dn("UID=ada , ou=People,dc=example,dc=org"), &base),
+            "uid=ada,ou=People"
+        );
         assert_eq!(key_of(&dn("dc=example,dc=org"), &base), ".");
-        assert_eq!(key_of(&dn("cn=admin,dc=other"), &base), "ldap:///cn=admin,dc=other");
-        assert_eq!(key_of(&dn(r"cn=a\,b|c,dc=example,dc=org"), &base), r"cn=a\,b\7cc");
+        assert_eq!(
+            key_of(&dn("cn=admin,dc=other"), &base),
+            "ldap:///cn=admin,dc=other"
+        );
+        assert_eq!(
+            key_of(&dn(r"cn=a\,b|c,dc=example,dc=org"), &base),
+            r"cn=a\,b\7cc"
+        );
         assert_eq!(dn(r"cn=a\,b,dc=x").rdn(), Some(r"cn=a\,b"));
         assert_eq!(dn("cn=a+uid=b,dc=x").depth(), 2);
         assert!(Dn::parse("not a dn").is_none());
@@ -181,7 +191,10 @@ mod tests {
             dn_of_key("uid=ada,ou=people", &base).unwrap().to_string(),
             "uid=ada,ou=people,dc=example,dc=org"
         );
-        assert_eq!(dn("uid=a,ou=p,dc=x").parent().unwrap().to_string(), "ou=p,dc=x");
+        assert_eq!(
+            dn("uid=a,ou=p,dc=x").parent().unwrap().to_string(),
+            "ou=p,dc=x"
+        );
         assert!(!dn("dc=org").is_under(&base));
     }
 }

@@ -69,10 +69,15 @@ fn base_name(attribute: &str) -> String {
 /// The id of `entry`: its `entryUUID` (or `objectGUID`), else its folded DN.
 pub fn id_of(entry: &Entry, flavor: Flavor) -> String {
     let attribute = flavor.id_attribute();
-    match entry.attrs.iter().find(|(k, _)| k.eq_ignore_ascii_case(attribute)) {
-        Some((_, values)) if flavor == Flavor::ActiveDirectory => {
-            values.first().map(|v| STANDARD.encode(v)).unwrap_or_default()
-        }
+    match entry
+        .attrs
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(attribute))
+    {
+        Some((_, values)) if flavor == Flavor::ActiveDirectory => values
+            .first()
+            .map(|v| STANDARD.encode(v))
+            .unwrap_or_default(),
         Some((_, values)) => values
             .first()
             .and_then(|v| String::from_utf8(v.clone()).ok())
@@ -83,7 +88,11 @@ pub fn id_of(entry: &Entry, flavor: Flavor) -> String {
 
 /// The object classes of `entry`, in lower case.
 pub fn object_classes(entry: &Entry) -> Vec<String> {
-    entry.text("objectClass").iter().map(|c| c.to_ascii_lowercase()).collect()
+    entry
+        .text("objectClass")
+        .iter()
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
 }
 
 /// The record of `entry` and, for a group, one record per member value. Empty for an entry
@@ -131,7 +140,10 @@ pub fn attributes(entry: &Entry, ctx: &Context, without_members: bool) -> Value 
         let as_text: Option<Vec<String>> = if BINARY.contains(&base.as_str()) {
             None
         } else {
-            values.iter().map(|v| String::from_utf8(v.clone()).ok()).collect()
+            values
+                .iter()
+                .map(|v| String::from_utf8(v.clone()).ok())
+                .collect()
         };
         match as_text {
             Some(mut v) => {
@@ -197,13 +209,19 @@ fn memberships(entry: &Entry, group_id: &str, group_key: &str, ctx: &Context) ->
     out
 }
 
+/// An attribute's name and values, as the wire carries them.
+pub type Attribute = (String, Vec<Vec<u8>>);
+
 /// The values of a record's attributes as bytes, by attribute name: text as it is, binary
 /// decoded.
-pub fn values_of(attrs: &Value) -> Result<Vec<(String, Vec<Vec<u8>>)>, String> {
+pub fn values_of(attrs: &Value) -> Result<Vec<Attribute>, String> {
     let mut out = Vec::new();
     if let Some(text) = attrs.get("attributes").and_then(Value::as_object) {
         for (name, values) in text {
-            let values = strings(values).into_iter().map(String::into_bytes).collect();
+            let values = strings(values)
+                .into_iter()
+                .map(String::into_bytes)
+                .collect();
             out.push((name.clone(), values));
         }
     }
@@ -211,7 +229,11 @@ pub fn values_of(attrs: &Value) -> Result<Vec<(String, Vec<Vec<u8>>)>, String> {
         for (name, values) in binary {
             let values = strings(values)
                 .iter()
-                .map(|v| STANDARD.decode(v).map_err(|e| format!("{name}: not base64: {e}")))
+                .map(|v| {
+                    STANDARD
+                        .decode(v)
+                        .map_err(|e| format!("{name}: not base64: {e}"))
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             out.push((name.clone(), values));
         }
@@ -222,7 +244,11 @@ pub fn values_of(attrs: &Value) -> Result<Vec<(String, Vec<Vec<u8>>)>, String> {
 fn strings(values: &Value) -> Vec<String> {
     values
         .as_array()
-        .map(|v| v.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+        .map(|v| {
+            v.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -242,10 +268,22 @@ mod tests {
 
     fn directory() -> HashMap<String, (String, &'static str)> {
         HashMap::from([
-            ("ou=people,dc=example,dc=org".into(), ("u-people".into(), kinds::CONTAINER)),
-            ("ou=groups,dc=example,dc=org".into(), ("u-groups".into(), kinds::CONTAINER)),
-            ("uid=ada,ou=people,dc=example,dc=org".into(), ("u-ada".into(), kinds::USER)),
-            ("cn=ops,ou=groups,dc=example,dc=org".into(), ("u-ops".into(), GROUP)),
+            (
+                "ou=people,dc=example,dc=org".into(),
+                ("u-people".into(), kinds::CONTAINER),
+            ),
+            (
+                "ou=groups,dc=example,dc=org".into(),
+                ("u-groups".into(), kinds::CONTAINER),
+            ),
+            (
+                "uid=ada,ou=people,dc=example,dc=org".into(),
+                ("u-ada".into(), kinds::USER),
+            ),
+            (
+                "cn=ops,ou=groups,dc=example,dc=org".into(),
+                ("u-ops".into(), GROUP),
+            ),
         ])
     }
 
@@ -253,7 +291,12 @@ mod tests {
     fn a_user_keeps_its_attributes_not_what_the_server_maintains() {
         let base = Dn::parse("dc=example,dc=org").unwrap();
         let dir = directory();
-        let ctx = Context { base: &base, flavor: Flavor::OpenLdap, read_password_hashes: false, directory: &dir };
+        let ctx = Context {
+            base: &base,
+            flavor: Flavor::OpenLdap,
+            read_password_hashes: false,
+            directory: &dir,
+        };
         let ada = entry(
             "uid=ada,ou=People,dc=example,dc=org",
             &[
@@ -270,7 +313,10 @@ mod tests {
         let records = entry_records(&ada, &ctx);
         assert_eq!(records.len(), 1);
         let r = &records[0];
-        assert_eq!((r.kind.as_str(), r.id.as_str(), r.key.as_str()), (kinds::USER, "u-ada", "uid=ada,ou=People"));
+        assert_eq!(
+            (r.kind.as_str(), r.id.as_str(), r.key.as_str()),
+            (kinds::USER, "u-ada", "uid=ada,ou=People")
+        );
         assert_eq!(
             r.attrs,
             json!({
@@ -279,13 +325,22 @@ mod tests {
                 "password": "not saved"
             })
         );
-        assert_eq!(r.refs, vec![Ref::new("parent", kinds::CONTAINER, "u-people")]);
+        assert_eq!(
+            r.refs,
+            vec![Ref::new("parent", kinds::CONTAINER, "u-people")]
+        );
         let back = values_of(&r.attrs).unwrap();
         assert!(back.contains(&("jpegPhoto".into(), vec![vec![0xff, 0xd8, 0x00]])));
 
-        let ctx = Context { read_password_hashes: true, ..ctx };
+        let ctx = Context {
+            read_password_hashes: true,
+            ..ctx
+        };
         let with_hash = &entry_records(&ada, &ctx)[0];
-        assert_eq!(with_hash.attrs["attributes"]["userPassword"], json!(["{SSHA}abc"]));
+        assert_eq!(
+            with_hash.attrs["attributes"]["userPassword"],
+            json!(["{SSHA}abc"])
+        );
         assert!(with_hash.attrs.get("password").is_none());
     }
 
@@ -293,7 +348,12 @@ mod tests {
     fn a_groups_members_are_records_of_their_own() {
         let base = Dn::parse("dc=example,dc=org").unwrap();
         let dir = directory();
-        let ctx = Context { base: &base, flavor: Flavor::OpenLdap, read_password_hashes: false, directory: &dir };
+        let ctx = Context {
+            base: &base,
+            flavor: Flavor::OpenLdap,
+            read_password_hashes: false,
+            directory: &dir,
+        };
         let group = entry(
             "cn=eng,ou=groups,dc=example,dc=org",
             &[
@@ -302,13 +362,23 @@ mod tests {
                 ("entryUUID", &[b"u-eng"]),
                 (
                     "member",
-                    &[b"uid=ada,ou=people,dc=example,dc=org", b"cn=ops,ou=groups,dc=example,dc=org", b"cn=gone,dc=example,dc=org"],
+                    &[
+                        b"uid=ada,ou=people,dc=example,dc=org",
+                        b"cn=ops,ou=groups,dc=example,dc=org",
+                        b"cn=gone,dc=example,dc=org",
+                    ],
                 ),
             ],
         );
         let records = entry_records(&group, &ctx);
-        assert_eq!(records[0].attrs["attributes"], json!({"objectClass": ["groupOfNames"], "cn": ["eng"]}));
-        let members: Vec<(&str, &str)> = records[1..].iter().map(|r| (r.id.as_str(), r.key.as_str())).collect();
+        assert_eq!(
+            records[0].attrs["attributes"],
+            json!({"objectClass": ["groupOfNames"], "cn": ["eng"]})
+        );
+        let members: Vec<(&str, &str)> = records[1..]
+            .iter()
+            .map(|r| (r.id.as_str(), r.key.as_str()))
+            .collect();
         assert_eq!(
             members,
             [
@@ -317,7 +387,11 @@ mod tests {
                 ("u-eng|cn=gone", "cn=eng,ou=groups|cn=gone"),
             ]
         );
-        assert!(records[2].refs.contains(&Ref::new("member", GROUP, "u-ops")));
+        assert!(
+            records[2]
+                .refs
+                .contains(&Ref::new("member", GROUP, "u-ops"))
+        );
         assert_eq!(records[1].attrs, json!({"attribute": "member"}));
     }
 }

@@ -129,9 +129,12 @@ mod tests {
                 });
             }
         });
-        let relay = TcpRelay::start(&format!("ldap://{echo_addr}"), Relaying::Forward { delay_ms: 0 })
-            .await
-            .unwrap();
+        let relay = TcpRelay::start(
+            &format!("ldap://{echo_addr}"),
+            Relaying::Forward { delay_ms: 0 },
+        )
+        .await
+        .unwrap();
         assert!(relay.url().starts_with("ldap://127.0.0.1:"));
         let addr = relay.url().trim_start_matches("ldap://").to_string();
         let mut s = TcpStream::connect(&addr).await.unwrap();
@@ -144,6 +147,10 @@ mod tests {
         let mut s = TcpStream::connect(&addr).await.unwrap();
         let _ = s.write_all(b"ping").await;
         let mut rest = Vec::new();
-        assert_eq!(s.read_to_end(&mut rest).await.unwrap_or(0), 0, "closed at once");
+        assert_eq!(
+            s.read_to_end(&mut rest).await.unwrap_or(0),
+            0,
+            "closed at once"
+        );
     }
 }

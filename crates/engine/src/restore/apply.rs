@@ -753,11 +753,19 @@ mod tests {
     #[test]
     fn an_operation_waits_for_what_it_references_of_its_own_kind_unless_in_a_cycle() {
         let ops = [
-            create("t.group", "child", vec![Ref::new("parent", "t.group", "top")]),
+            create(
+                "t.group",
+                "child",
+                vec![Ref::new("parent", "t.group", "top")],
+            ),
             create("t.group", "top", vec![]),
             create("t.group", "a", vec![Ref::new("parent", "t.group", "b")]),
             create("t.group", "b", vec![Ref::new("parent", "t.group", "a")]),
-            create("t.group", "below-a", vec![Ref::new("parent", "t.group", "a")]),
+            create(
+                "t.group",
+                "below-a",
+                vec![Ref::new("parent", "t.group", "a")],
+            ),
         ];
         let mut waits = Waits::with_len(ops.len());
         let mut by_id = ById::new();

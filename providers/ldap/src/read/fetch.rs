@@ -12,10 +12,18 @@ use crate::kinds::{self, MEMBERSHIP};
 use crate::read::{flavor, in_scope, supported};
 use crate::records::{self, Context};
 
-pub async fn fetch(source: &Source, kind: &str, key: &str) -> Result<Option<Record>, ProviderError> {
+pub async fn fetch(
+    source: &Source,
+    kind: &str,
+    key: &str,
+) -> Result<Option<Record>, ProviderError> {
     let flavor = flavor(source).await?;
     supported(flavor)?;
-    let entry_key = if kind == MEMBERSHIP { Parent::split(key).0 } else { key };
+    let entry_key = if kind == MEMBERSHIP {
+        Parent::split(key).0
+    } else {
+        key
+    };
     let Some(dn) = dn_of_key(entry_key, &source.base).filter(|d| in_scope(source, d)) else {
         return Ok(None);
     };
@@ -29,7 +37,11 @@ pub async fn fetch(source: &Source, kind: &str, key: &str) -> Result<Option<Reco
             return Ok(());
         }
         let id_attrs = [flavor.id_attribute(), "objectClass"];
-        if let Some(e) = source.connection.read(&entry_dn.to_string(), &id_attrs).await? {
+        if let Some(e) = source
+            .connection
+            .read(&entry_dn.to_string(), &id_attrs)
+            .await?
+        {
             let kind = kinds::kind_of(&records::object_classes(&e));
             directory.insert(entry_dn.folded(), (records::id_of(&e, flavor), kind));
         }

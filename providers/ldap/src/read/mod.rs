@@ -16,7 +16,12 @@ use crate::flavor::Flavor;
 use crate::records::{self, Context};
 
 /// The root DSE's attributes that tell the server apart.
-const ROOT_DSE: &[&str] = &["objectClass", "vendorName", "supportedCapabilities", "supportedControl"];
+const ROOT_DSE: &[&str] = &[
+    "objectClass",
+    "vendorName",
+    "supportedCapabilities",
+    "supportedControl",
+];
 
 /// The server's flavor, as configured or as its root DSE says.
 pub async fn flavor(source: &Source) -> Result<Flavor, ProviderError> {
@@ -24,7 +29,11 @@ pub async fn flavor(source: &Source) -> Result<Flavor, ProviderError> {
         return Ok(flavor);
     }
     let detect = async || {
-        let dse = source.connection.read("", ROOT_DSE).await?.unwrap_or_default();
+        let dse = source
+            .connection
+            .read("", ROOT_DSE)
+            .await?
+            .unwrap_or_default();
         Ok::<_, ProviderError>(Flavor::detect(
             &dse.text("objectClass"),
             &dse.text("vendorName"),
@@ -47,7 +56,11 @@ pub fn supported(flavor: Flavor) -> Result<(), ProviderError> {
 /// The reads a snapshot starts with: the bind, the root DSE and the base entry.
 pub async fn healthcheck(source: &Source) -> Result<(), ProviderError> {
     supported(flavor(source).await?)?;
-    match source.connection.read(&source.config.base_dn, &["objectClass"]).await? {
+    match source
+        .connection
+        .read(&source.config.base_dn, &["objectClass"])
+        .await?
+    {
         Some(_) => Ok(()),
         None => Err(ProviderError::Config(format!(
             "base_dn {:?} does not exist on {}",
@@ -77,7 +90,13 @@ pub async fn directory(
     let page_size = source.config.page_size();
     let mut pages = source
         .connection
-        .search(&source.config.base_dn, Scope::Subtree, "(objectClass=*)", &attrs, page_size)
+        .search(
+            &source.config.base_dn,
+            Scope::Subtree,
+            "(objectClass=*)",
+            &attrs,
+            page_size,
+        )
         .await?;
     while let Some(page) = pages.next().await? {
         for entry in page {
@@ -105,7 +124,13 @@ pub async fn snapshot(source: &Source, sink: RecordSink) -> Result<(), ProviderE
     let page_size = source.config.page_size();
     let mut pages = source
         .connection
-        .search(&source.config.base_dn, Scope::Subtree, "(objectClass=*)", &attrs, page_size)
+        .search(
+            &source.config.base_dn,
+            Scope::Subtree,
+            "(objectClass=*)",
+            &attrs,
+            page_size,
+        )
         .await?;
     while let Some(page) = pages.next().await? {
         for entry in page {
@@ -113,7 +138,9 @@ pub async fn snapshot(source: &Source, sink: RecordSink) -> Result<(), ProviderE
                 continue;
             }
             for record in records::entry_records(&entry, &ctx) {
-                sink.send(record).await.map_err(|_| ProviderError::Cancelled)?;
+                sink.send(record)
+                    .await
+                    .map_err(|_| ProviderError::Cancelled)?;
             }
         }
     }

@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use iamsnap_provider::{Operation, Outcome, ProviderError, Record};
 use ldap3::Mod;
-use ldap3::controls::{MakeCritical, RawControl, RelaxRules};
 use ldap3::Scope;
+use ldap3::controls::{MakeCritical, RawControl, RelaxRules};
 
 use crate::Source;
 use crate::client::rc;
@@ -78,7 +78,11 @@ pub async fn create(source: &Source, op: &Operation) -> Result<Outcome, Provider
             .await
             .map_err(|e| source.connection.transport("write", e))?;
         match added.rc {
-            rc::SUCCESS => return Ok(Outcome::Applied { id: record.id.clone() }),
+            rc::SUCCESS => {
+                return Ok(Outcome::Applied {
+                    id: record.id.clone(),
+                });
+            }
             rc::ENTRY_ALREADY_EXISTS => return existing(source, op, &dn, flavor).await,
             // The server refuses to set the id: the entry is added with a new one.
             rc::UNAVAILABLE_CRITICAL_EXTENSION
@@ -94,12 +98,12 @@ pub async fn create(source: &Source, op: &Operation) -> Result<Outcome, Provider
         }
     }
     let added = source
-            .connection
-            .writer(vec![])
-            .await?
-            .add(&dn, attrs)
-            .await
-            .map_err(|e| source.connection.transport("write", e))?;
+        .connection
+        .writer(vec![])
+        .await?
+        .add(&dn, attrs)
+        .await
+        .map_err(|e| source.connection.transport("write", e))?;
     match added.rc {
         rc::SUCCESS => {}
         rc::ENTRY_ALREADY_EXISTS => return existing(source, op, &dn, flavor).await,
@@ -118,8 +122,13 @@ fn placeholder_member(attrs: &mut Vec<(Vec<u8>, HashSet<Vec<u8>>)>, dn: &str) {
         .flat_map(|(_, v)| v.iter())
         .map(|v| String::from_utf8_lossy(v).to_ascii_lowercase())
         .collect();
-    for (class, attribute) in [("groupofnames", "member"), ("groupofuniquenames", "uniqueMember")] {
-        let has = attrs.iter().any(|(n, _)| n.eq_ignore_ascii_case(attribute.as_bytes()));
+    for (class, attribute) in [
+        ("groupofnames", "member"),
+        ("groupofuniquenames", "uniqueMember"),
+    ] {
+        let has = attrs
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(attribute.as_bytes()));
         if classes.iter().any(|c| c == class) && !has {
             attrs.push((
                 attribute.as_bytes().to_vec(),
@@ -129,7 +138,12 @@ fn placeholder_member(attrs: &mut Vec<(Vec<u8>, HashSet<Vec<u8>>)>, dn: &str) {
     }
 }
 
-async fn live_id(source: &Source, op: &Operation, dn: &str, flavor: Flavor) -> Result<String, ProviderError> {
+async fn live_id(
+    source: &Source,
+    op: &Operation,
+    dn: &str,
+    flavor: Flavor,
+) -> Result<String, ProviderError> {
     match source.connection.read(dn, &[flavor.id_attribute()]).await? {
         Some(entry) => Ok(records::id_of(&entry, flavor)),
         None => Err(precondition(op, format!("{dn} is not there after its add"))),
@@ -137,7 +151,12 @@ async fn live_id(source: &Source, op: &Operation, dn: &str, flavor: Flavor) -> R
 }
 
 /// An add that found the entry there already (a re-run after a crash).
-async fn existing(source: &Source, op: &Operation, dn: &str, flavor: Flavor) -> Result<Outcome, ProviderError> {
+async fn existing(
+    source: &Source,
+    op: &Operation,
+    dn: &str,
+    flavor: Flavor,
+) -> Result<Outcome, ProviderError> {
     Ok(Outcome::AlreadyDone {
         id: live_id(source, op, dn, flavor).await?,
     })
@@ -187,12 +206,12 @@ pub async fn update(source: &Source, op: &Operation) -> Result<Outcome, Provider
         });
     }
     let modified = source
-            .connection
-            .writer(vec![])
-            .await?
-            .modify(&dn, mods)
-            .await
-            .map_err(|e| source.connection.transport("write", e))?;
+        .connection
+        .writer(vec![])
+        .await?
+        .modify(&dn, mods)
+        .await
+        .map_err(|e| source.connection.transport("write", e))?;
     match modified.rc {
         rc::SUCCESS => Ok(Outcome::Applied { id }),
         _ => Err(source.connection.failed("modify", &dn, &modified)),
@@ -201,19 +220,26 @@ pub async fn update(source: &Source, op: &Operation) -> Result<Outcome, Provider
 
 /// `modrdn` of the live entry `from` back to `to`: a new RDN and, when it moved, its old
 /// parent. False when `from` is gone already (a re-run after the move).
-async fn move_back(source: &Source, op: &Operation, from: &Dn, to: &Dn) -> Result<bool, ProviderError> {
-    let rdn = to.rdn().ok_or_else(|| precondition(op, "cannot rename to the root"))?;
+async fn move_back(
+    source: &Source,
+    op: &Operation,
+    from: &Dn,
+    to: &Dn,
+) -> Result<bool, ProviderError> {
+    let rdn = to
+        .rdn()
+        .ok_or_else(|| precondition(op, "cannot rename to the root"))?;
     let parent = to.parent().map(|p| p.to_string());
     let moved = from.parent().map(|p| p.folded()) != to.parent().map(|p| p.folded());
     let new_sup = if moved { parent.as_deref() } else { None };
     let from_dn = from.to_string();
     let result = source
-            .connection
-            .writer(vec![])
-            .await?
-            .modifydn(&from_dn, rdn, true, new_sup)
-            .await
-            .map_err(|e| source.connection.transport("write", e))?;
+        .connection
+        .writer(vec![])
+        .await?
+        .modifydn(&from_dn, rdn, true, new_sup)
+        .await
+        .map_err(|e| source.connection.transport("write", e))?;
     match result.rc {
         rc::SUCCESS => Ok(true),
         rc::NO_SUCH_OBJECT => Ok(false),
@@ -229,9 +255,14 @@ fn modifications(desired: &Values, live: &Values) -> Vec<Mod<Vec<u8>>> {
     for lower in names {
         match (desired.get(lower), live.get(lower)) {
             (Some((name, want)), None) => {
-                mods.push(Mod::Add(name.clone().into_bytes(), want.iter().cloned().collect()));
+                mods.push(Mod::Add(
+                    name.clone().into_bytes(),
+                    want.iter().cloned().collect(),
+                ));
             }
-            (None, Some((name, _))) => mods.push(Mod::Delete(name.clone().into_bytes(), HashSet::new())),
+            (None, Some((name, _))) => {
+                mods.push(Mod::Delete(name.clone().into_bytes(), HashSet::new()))
+            }
             (Some((name, want)), Some((_, have))) if want != have => {
                 let gone: HashSet<Vec<u8>> = have.difference(want).cloned().collect();
                 let new: HashSet<Vec<u8>> = want.difference(have).cloned().collect();
@@ -282,12 +313,12 @@ pub async fn delete(source: &Source, op: &Operation) -> Result<Outcome, Provider
 /// Deletes `dn`: success, noSuchObject or notAllowedOnNonLeaf; any other code is an error.
 async fn delete_one(source: &Source, dn: &str) -> Result<u32, ProviderError> {
     let result = source
-            .connection
-            .writer(vec![])
-            .await?
-            .delete(dn)
-            .await
-            .map_err(|e| source.connection.transport("write", e))?;
+        .connection
+        .writer(vec![])
+        .await?
+        .delete(dn)
+        .await
+        .map_err(|e| source.connection.transport("write", e))?;
     match result.rc {
         rc::SUCCESS | rc::NO_SUCH_OBJECT | rc::NOT_ALLOWED_ON_NON_LEAF => Ok(result.rc),
         _ => Err(source.connection.failed("delete", dn, &result)),
@@ -298,7 +329,13 @@ async fn delete_below(source: &Source, dn: &Dn) -> Result<(), ProviderError> {
     let mut below: Vec<Dn> = Vec::new();
     let mut pages = source
         .connection
-        .search(&dn.to_string(), Scope::OneLevel, "(objectClass=*)", &["1.1"], source.config.page_size())
+        .search(
+            &dn.to_string(),
+            Scope::OneLevel,
+            "(objectClass=*)",
+            &["1.1"],
+            source.config.page_size(),
+        )
         .await?;
     while let Some(page) = pages.next().await? {
         below.extend(page.iter().filter_map(|e| Dn::parse(&e.dn)));
@@ -320,15 +357,29 @@ mod tests {
         pairs
             .iter()
             .map(|(n, v)| {
-                (n.to_ascii_lowercase(), (n.to_string(), v.iter().map(|s| s.as_bytes().to_vec()).collect()))
+                (
+                    n.to_ascii_lowercase(),
+                    (
+                        n.to_string(),
+                        v.iter().map(|s| s.as_bytes().to_vec()).collect(),
+                    ),
+                )
             })
             .collect()
     }
 
     #[test]
     fn modifications_are_minimal() {
-        let desired = vals(&[("cn", &["Ada"]), ("mail", &["a@x", "b@x"]), ("title", &["Eng"])]);
-        let live = vals(&[("cn", &["Ada"]), ("mail", &["b@x", "c@x"]), ("description", &["x"])]);
+        let desired = vals(&[
+            ("cn", &["Ada"]),
+            ("mail", &["a@x", "b@x"]),
+            ("title", &["Eng"]),
+        ]);
+        let live = vals(&[
+            ("cn", &["Ada"]),
+            ("mail", &["b@x", "c@x"]),
+            ("description", &["x"]),
+        ]);
         let mods = modifications(&desired, &live);
         let text: Vec<String> = mods
             .iter()
@@ -338,17 +389,34 @@ mod tests {
                 _ => "other".into(),
             })
             .collect();
-        assert_eq!(text, ["delete description 0", "add mail 1", "delete mail 1", "add title 1"]);
+        assert_eq!(
+            text,
+            [
+                "delete description 0",
+                "add mail 1",
+                "delete mail 1",
+                "add title 1"
+            ]
+        );
         assert!(modifications(&desired, &desired).is_empty());
     }
 
     #[test]
     fn a_group_of_names_gets_itself_as_member_until_its_memberships_come_back() {
         let dn = "cn=eng,ou=groups,dc=example,dc=org";
-        let mut attrs = vec![(b"objectClass".to_vec(), HashSet::from([b"groupOfNames".to_vec()]))];
+        let mut attrs = vec![(
+            b"objectClass".to_vec(),
+            HashSet::from([b"groupOfNames".to_vec()]),
+        )];
         placeholder_member(&mut attrs, dn);
-        assert_eq!(attrs[1], (b"member".to_vec(), HashSet::from([dn.as_bytes().to_vec()])));
-        let mut posix = vec![(b"objectClass".to_vec(), HashSet::from([b"posixGroup".to_vec()]))];
+        assert_eq!(
+            attrs[1],
+            (b"member".to_vec(), HashSet::from([dn.as_bytes().to_vec()]))
+        );
+        let mut posix = vec![(
+            b"objectClass".to_vec(),
+            HashSet::from([b"posixGroup".to_vec()]),
+        )];
         placeholder_member(&mut posix, dn);
         assert_eq!(posix.len(), 1);
         assert!(is_uuid("eaeef6c8-8586-1041-82cc-f3bc4d04065b"));

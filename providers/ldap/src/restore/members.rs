@@ -10,9 +10,12 @@ use crate::Source;
 use crate::client::rc;
 use crate::dn::dn_of_key;
 
-
 /// The group's DN, the attribute and the value a membership record stands for.
-fn parts(source: &Source, op: &Operation, record: &Record) -> Result<(String, String, String), ProviderError> {
+fn parts(
+    source: &Source,
+    op: &Operation,
+    record: &Record,
+) -> Result<(String, String, String), ProviderError> {
     let bad = |m: &str| ProviderError::Precondition {
         kind: op.kind.clone(),
         key: op.key.clone(),
@@ -48,26 +51,37 @@ fn live_id(record: &Record, ids: &dyn IdMap) -> String {
     format!("{}|{}", live("group", group_id), live("member", member_id))
 }
 
-pub async fn add(source: &Source, op: &Operation, ids: &dyn IdMap) -> Result<Outcome, ProviderError> {
-    let record = op.desired.as_ref().ok_or_else(|| ProviderError::Precondition {
-        kind: op.kind.clone(),
-        key: op.key.clone(),
-        message: "the operation carries no record".into(),
-    })?;
+pub async fn add(
+    source: &Source,
+    op: &Operation,
+    ids: &dyn IdMap,
+) -> Result<Outcome, ProviderError> {
+    let record = op
+        .desired
+        .as_ref()
+        .ok_or_else(|| ProviderError::Precondition {
+            kind: op.kind.clone(),
+            key: op.key.clone(),
+            message: "the operation carries no record".into(),
+        })?;
     let (group, attribute, value) = parts(source, op, record)?;
     let id = live_id(record, ids);
     let mods = vec![Mod::Add(attribute.clone(), HashSet::from([value.clone()]))];
     let added = source
-            .connection
-            .writer(vec![])
-            .await?
-            .modify(&group, mods)
-            .await
-            .map_err(|e| source.connection.transport("write", e))?;
+        .connection
+        .writer(vec![])
+        .await?
+        .modify(&group, mods)
+        .await
+        .map_err(|e| source.connection.transport("write", e))?;
     let outcome = match added.rc {
         rc::SUCCESS => Outcome::Applied { id },
         rc::ATTRIBUTE_OR_VALUE_EXISTS => Outcome::AlreadyDone { id },
-        _ => return Err(source.connection.failed("modify (add member)", &group, &added)),
+        _ => {
+            return Err(source
+                .connection
+                .failed("modify (add member)", &group, &added));
+        }
     };
     // The group held itself while it had no other member (see the group's add): no longer.
     let dn_valued = !attribute.eq_ignore_ascii_case("memberUid");
@@ -81,28 +95,36 @@ pub async fn add(source: &Source, op: &Operation, ids: &dyn IdMap) -> Result<Out
             .await
             .map_err(|e| source.connection.transport("write", e))?;
         if removed.rc != rc::SUCCESS && removed.rc != rc::NO_SUCH_ATTRIBUTE {
-            return Err(source.connection.failed("modify (placeholder member)", &group, &removed));
+            return Err(source
+                .connection
+                .failed("modify (placeholder member)", &group, &removed));
         }
     }
     Ok(outcome)
 }
 
 pub async fn remove(source: &Source, op: &Operation) -> Result<Outcome, ProviderError> {
-    let record = op.current.as_ref().ok_or_else(|| ProviderError::Precondition {
-        kind: op.kind.clone(),
-        key: op.key.clone(),
-        message: "the operation carries no live record".into(),
-    })?;
+    let record = op
+        .current
+        .as_ref()
+        .ok_or_else(|| ProviderError::Precondition {
+            kind: op.kind.clone(),
+            key: op.key.clone(),
+            message: "the operation carries no live record".into(),
+        })?;
     let (group, attribute, value) = parts(source, op, record)?;
     let id = record.id.clone();
-    let mods = vec![Mod::Delete(attribute.clone(), HashSet::from([value.clone()]))];
+    let mods = vec![Mod::Delete(
+        attribute.clone(),
+        HashSet::from([value.clone()]),
+    )];
     let removed = source
-            .connection
-            .writer(vec![])
-            .await?
-            .modify(&group, mods)
-            .await
-            .map_err(|e| source.connection.transport("write", e))?;
+        .connection
+        .writer(vec![])
+        .await?
+        .modify(&group, mods)
+        .await
+        .map_err(|e| source.connection.transport("write", e))?;
     match removed.rc {
         rc::SUCCESS => Ok(Outcome::Applied { id }),
         rc::NO_SUCH_ATTRIBUTE | rc::NO_SUCH_OBJECT => Ok(Outcome::AlreadyDone { id }),
@@ -113,18 +135,22 @@ pub async fn remove(source: &Source, op: &Operation) -> Result<Outcome, Provider
                 Mod::Delete(attribute, HashSet::from([value])),
             ];
             let swapped = source
-            .connection
-            .writer(vec![])
-            .await?
-            .modify(&group, mods)
-            .await
-            .map_err(|e| source.connection.transport("write", e))?;
+                .connection
+                .writer(vec![])
+                .await?
+                .modify(&group, mods)
+                .await
+                .map_err(|e| source.connection.transport("write", e))?;
             match swapped.rc {
                 rc::SUCCESS => Ok(Outcome::Applied { id }),
-                _ => Err(source.connection.failed("modify (remove member)", &group, &swapped)),
+                _ => Err(source
+                    .connection
+                    .failed("modify (remove member)", &group, &swapped)),
             }
         }
-        _ => Err(source.connection.failed("modify (remove member)", &group, &removed)),
+        _ => Err(source
+            .connection
+            .failed("modify (remove member)", &group, &removed)),
     }
 }
 
@@ -143,7 +169,10 @@ mod tests {
             "g1|u1",
             "cn=eng|uid=ada",
             json!({"attribute": "member"}),
-            vec![Ref::new("group", GROUP, "g1"), Ref::new("member", crate::kinds::USER, "u1")],
+            vec![
+                Ref::new("group", GROUP, "g1"),
+                Ref::new("member", crate::kinds::USER, "u1"),
+            ],
         );
         let ids = BTreeMap::from([((GROUP.to_string(), "g1".to_string()), "g9".to_string())]);
         assert_eq!(live_id(&record, &ids), "g9|u1");

@@ -39,7 +39,11 @@ const PASSWORD_RESET: &str = "userPassword: the backup holds no password hash (r
 pub fn cannot_restore(record: &Record) -> Vec<String> {
     let unsaved = record.attrs.get("password").and_then(Value::as_str) == Some(PASSWORD_NOT_SAVED);
     if unsaved {
-        let what = if record.kind == USER { "" } else { " (an entry with a password)" };
+        let what = if record.kind == USER {
+            ""
+        } else {
+            " (an entry with a password)"
+        };
         vec![format!("{PASSWORD_RESET}{what}")]
     } else {
         Vec::new()

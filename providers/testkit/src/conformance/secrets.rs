@@ -42,7 +42,9 @@ impl<S: Subject> Suite<'_, S> {
         let (proxy, relay) = if subject.speaks_http() {
             let proxy = self
                 .runtime
-                .block_on(FaultProxy::start(&url, |_: &RequestInfo| Fault::Status(401)))
+                .block_on(FaultProxy::start(&url, |_: &RequestInfo| {
+                    Fault::Status(401)
+                }))
                 .map_err(|e| fail(format!("the fault proxy did not start: {e}")))?;
             (Some(proxy), None)
         } else {

@@ -99,7 +99,9 @@ impl Slapd {
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             if let Ok(Some(status)) = slapd.child.try_wait() {
-                return Err(format!("slapd exited with {status} before listening on {port}"));
+                return Err(format!(
+                    "slapd exited with {status} before listening on {port}"
+                ));
             }
             if Instant::now() > deadline {
                 return Err(format!("slapd did not listen on port {port} within 20 s"));
@@ -131,7 +133,9 @@ impl Slapd {
             .spawn()
             .map_err(|e| format!("cannot run {name}: {e}; {INSTALL}"))?;
         if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
-            stdin.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
+            stdin
+                .write_all(text.as_bytes())
+                .map_err(|e| e.to_string())?;
         }
         let out = child.wait_with_output().map_err(|e| e.to_string())?;
         if out.status.success() {

@@ -62,8 +62,14 @@ impl Seed {
             return Ok(());
         }
         let mut rng = StdRng::seed_from_u64(self.seed);
-        writeln!(out, "dn: ou=people,{BASE_DN}\nobjectClass: organizationalUnit\nou: people\n")?;
-        writeln!(out, "dn: ou=groups,{BASE_DN}\nobjectClass: organizationalUnit\nou: groups\n")?;
+        writeln!(
+            out,
+            "dn: ou=people,{BASE_DN}\nobjectClass: organizationalUnit\nou: people\n"
+        )?;
+        writeln!(
+            out,
+            "dn: ou=groups,{BASE_DN}\nobjectClass: organizationalUnit\nou: groups\n"
+        )?;
         for k in 0..self.ous.max(1) {
             let name = ou_name(k);
             writeln!(
@@ -90,12 +96,20 @@ impl Seed {
             )?;
             if i % 50 == 7 {
                 let photo: [u8; 32] = rng.r#gen();
-                write!(out, "jpegPhoto:: {}\n", STANDARD.encode([&[0xff, 0xd8, 0xff][..], &photo].concat()))?;
+                writeln!(
+                    out,
+                    "jpegPhoto:: {}",
+                    STANDARD.encode([&[0xff, 0xd8, 0xff][..], &photo].concat())
+                )?;
             }
             writeln!(out)?;
         }
         for g in 0..self.groups {
-            let size = if self.users == 0 { 0 } else { rng.gen_range(1..=12.min(self.users)) };
+            let size = if self.users == 0 {
+                0
+            } else {
+                rng.gen_range(1..=12.min(self.users))
+            };
             let members: Vec<usize> = (0..size).map(|_| rng.gen_range(0..self.users)).collect();
             let mut members = members;
             members.sort();
@@ -147,7 +161,7 @@ impl Seed {
 /// The DN (relative to the base) of organizational unit `k`: the first under `ou=people`,
 /// each further one under `ou=people` too except the last, nested in the first.
 fn ou_dn(k: usize) -> String {
-    if k > 0 && k % 4 == 0 {
+    if k > 0 && k.is_multiple_of(4) {
         format!("ou={},{}", ou_name(k), ou_dn(0))
     } else {
         format!("ou={},ou=people", ou_name(k))
@@ -158,9 +172,20 @@ fn ou_name(k: usize) -> String {
     format!("dept{k:02}")
 }
 
-const GIVEN: &[&str] = &["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Radia", "Ken", "Margaret", "Linus"];
-const FAMILY: &[&str] = &["Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Perlman", "Thompson", "Hamilton", "Torvalds"];
-const TITLES: &[&str] = &["Engineer", "Manager", "Analyst", "Designer", "Administrator"];
+const GIVEN: &[&str] = &[
+    "Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Radia", "Ken", "Margaret", "Linus",
+];
+const FAMILY: &[&str] = &[
+    "Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Perlman", "Thompson",
+    "Hamilton", "Torvalds",
+];
+const TITLES: &[&str] = &[
+    "Engineer",
+    "Manager",
+    "Analyst",
+    "Designer",
+    "Administrator",
+];
 
 #[cfg(test)]
 mod tests {
@@ -168,7 +193,12 @@ mod tests {
 
     #[test]
     fn the_same_seed_gives_the_same_directory() {
-        let seed = Seed { users: 20, groups: 10, ous: 5, seed: 3 };
+        let seed = Seed {
+            users: 20,
+            groups: 10,
+            ous: 5,
+            seed: 3,
+        };
         let (mut a, mut b) = (Vec::new(), Vec::new());
         seed.write(&mut a).unwrap();
         seed.write(&mut b).unwrap();
@@ -176,7 +206,10 @@ mod tests {
         let text = String::from_utf8(a).unwrap();
         assert_eq!(text.matches("objectClass: posixAccount").count(), 20);
         assert!(text.contains("dn: ou=dept04,ou=dept00,ou=people,dc=example,dc=org"));
-        assert!(text.contains("member: cn=group0004,ou=groups,dc=example,dc=org"), "group 5 nests group 4");
+        assert!(
+            text.contains("member: cn=group0004,ou=groups,dc=example,dc=org"),
+            "group 5 nests group 4"
+        );
         assert!(text.contains("uniqueMember: "));
         assert!(text.contains("memberUid: "));
         assert!(text.contains("jpegPhoto:: "));
