@@ -42,7 +42,7 @@ use std::path::Path;
 use async_trait::async_trait;
 use iamsnap_provider::{
     ConnectOptions, IdMap, KindInfo, Operation, Outcome, ProviderError, ReadProvider, Record,
-    RecordSink, RequestStats, WriteProvider,
+    RecordSink, RequestStats, SelfIdentity, WriteProvider,
 };
 
 pub use config::LdapConfig;
@@ -151,6 +151,12 @@ impl WriteProvider for LdapProvider {
 
     fn reachable(&self, desired: Record, live: &Record) -> Record {
         restore::reachable(desired, live)
+    }
+
+    /// The bind DN's entry when it is in the subtree, the entries above it and the groups
+    /// that hold it.
+    async fn self_identity(&self) -> Result<Option<SelfIdentity>, ProviderError> {
+        read::me::self_identity(&self.source).await
     }
 
     fn concurrency(&self) -> usize {

@@ -4,6 +4,7 @@
 //! attribute, each page's records sent as it arrives.
 
 pub mod fetch;
+pub mod me;
 
 use std::collections::HashMap;
 
