@@ -28,6 +28,15 @@ pub struct Slapd {
     /// `ldap://127.0.0.1:PORT`.
     pub url: String,
     pub port: u16,
+    /// Where it serves LDAPS, when started with [`Slapd::start_tls`].
+    pub tls: Option<Tls>,
+}
+
+/// The TLS side of a slapd: its `ldaps://` URL and the certificate authority that signed its
+/// certificate (for `127.0.0.1` and `localhost`), made with `openssl` for this server alone.
+pub struct Tls {
+    pub ldaps_url: String,
+    pub ca_file: PathBuf,
 }
 
 /// A program of the slapd package: `$IAMSNAP_<NAME>` when set, else `/usr/sbin/<name>` where
@@ -50,6 +59,16 @@ impl Slapd {
     /// Starts a directory holding `seed` (the base entry alone when `seed` has nothing to
     /// make), the root DN binding with `root_password`.
     pub fn start(root_password: &str, seed: &Seed) -> Result<Slapd, String> {
+        Slapd::launch(root_password, seed, false)
+    }
+
+    /// As [`Slapd::start`], also serving StartTLS on its `ldap://` port and LDAPS on a second
+    /// port, with a certificate signed by a certificate authority made for it.
+    pub fn start_tls(root_password: &str, seed: &Seed) -> Result<Slapd, String> {
+        Slapd::launch(root_password, seed, true)
+    }
+
+    fn launch(root_password: &str, seed: &Seed, tls: bool) -> Result<Slapd, String> {
         static STARTED: AtomicU64 = AtomicU64::new(0);
         let dir = std::env::temp_dir().join(format!(
             "iamsnap-slapd-{}-{}",
@@ -59,7 +78,15 @@ impl Slapd {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("db")).map_err(|e| format!("{}: {e}", dir.display()))?;
         let conf = dir.join("slapd.conf");
-        std::fs::write(&conf, slapd_conf(&dir, root_password)).map_err(|e| e.to_string())?;
+        let mut text = slapd_conf(&dir, root_password);
+        if tls {
+            make_certificates(&dir)?;
+            let d = dir.display();
+            text = format!(
+                "TLSCACertificateFile {d}/ca.pem\nTLSCertificateFile {d}/server.pem\nTLSCertificateKeyFile {d}/server.key\n{text}"
+            );
+        }
+        std::fs::write(&conf, text).map_err(|e| e.to_string())?;
         let ldif = dir.join("seed.ldif");
         let file = std::fs::File::create(&ldif).map_err(|e| e.to_string())?;
         let mut out = std::io::BufWriter::new(file);
@@ -80,11 +107,21 @@ impl Slapd {
         }
         let port = crate::moto::free_port();
         let url = format!("ldap://127.0.0.1:{port}");
+        let mut listen = format!("{url}/");
+        let tls = tls.then(|| {
+            let ldaps_port = crate::moto::free_port();
+            let ldaps_url = format!("ldaps://127.0.0.1:{ldaps_port}");
+            listen.push_str(&format!(" {ldaps_url}/"));
+            Tls {
+                ldaps_url,
+                ca_file: dir.join("ca.pem"),
+            }
+        });
         // `-d 0` keeps slapd in the foreground, so that its pid is the child's.
         let child = Command::new(program("slapd"))
             .arg("-f")
             .arg(&conf)
-            .args(["-h", &format!("{url}/"), "-d", "0"])
+            .args(["-h", &listen, "-d", "0"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -95,6 +132,7 @@ impl Slapd {
             password: root_password.to_string(),
             url,
             port,
+            tls,
         };
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -174,6 +212,80 @@ impl Drop for Slapd {
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// A certificate authority (`ca.pem`) and a server certificate it signs for `127.0.0.1` and
+/// `localhost` (`server.pem`, `server.key`), in `dir`.
+fn make_certificates(dir: &Path) -> Result<(), String> {
+    let openssl = |args: &[&str]| -> Result<(), String> {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .map_err(|e| format!("cannot run openssl: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "openssl {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr)
+            ))
+        }
+    };
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+    )
+    .map_err(|e| e.to_string())?;
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=iamsnap test CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    ])?;
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=localhost",
+    ])?;
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+    ])
 }
 
 /// The configuration: the schemas users and groups need, the mdb database under `dir`, the
