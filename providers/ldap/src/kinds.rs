@@ -52,7 +52,8 @@ pub static KINDS: &[KindInfo] = &[
         name: MEMBERSHIP,
         description: "one value of a group's member, uniqueMember or memberUid: a user, a nested group or any entry",
         depends_on: &[USER, GROUP, ENTRY],
-        capabilities: Capabilities::LINK,
+        // An update puts back a value that names a renamed or re-created member.
+        capabilities: Capabilities::ALL,
         parent: Some(Parent {
             noun: "group",
             members: "members",

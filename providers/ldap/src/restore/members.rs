@@ -103,6 +103,39 @@ pub async fn add(
     Ok(outcome)
 }
 
+/// A membership found under another id or key: a value naming a member that was deleted (the
+/// group's last `member`, which refint cannot take away), or the old DN of a member renamed
+/// since (refint rewrote it). The snapshot's value is put back and the live one, when it
+/// differs, taken away; by then refint has usually done both.
+pub async fn replace(
+    source: &Source,
+    op: &Operation,
+    ids: &dyn IdMap,
+) -> Result<Outcome, ProviderError> {
+    let added = add(source, op, ids).await?;
+    let Some(current) = op.current.as_ref().filter(|c| c.key != op.key) else {
+        return Ok(added);
+    };
+    let (group, attribute, value) = parts(source, op, current)?;
+    let mods = vec![Mod::Delete(attribute, HashSet::from([value]))];
+    let removed = source
+        .connection
+        .writer(vec![])
+        .await?
+        .modify(&group, mods)
+        .await
+        .map_err(|e| source.connection.transport("write", e))?;
+    match removed.rc {
+        rc::SUCCESS => Ok(Outcome::Applied {
+            id: live_id(op.desired.as_ref().unwrap_or(current), ids),
+        }),
+        rc::NO_SUCH_ATTRIBUTE | rc::NO_SUCH_OBJECT => Ok(added),
+        _ => Err(source
+            .connection
+            .failed("modify (remove member)", &group, &removed)),
+    }
+}
+
 pub async fn remove(source: &Source, op: &Operation) -> Result<Outcome, ProviderError> {
     let record = op
         .current

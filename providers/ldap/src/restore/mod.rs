@@ -21,12 +21,7 @@ pub async fn apply(
     match (op.kind.as_str(), op.action) {
         (MEMBERSHIP, Action::Create) => members::add(source, op, ids).await,
         (MEMBERSHIP, Action::Delete) => members::remove(source, op).await,
-        (MEMBERSHIP, Action::Update) => Err(ProviderError::Unsupported {
-            kind: op.kind.clone(),
-            key: op.key.clone(),
-            action: "update".into(),
-            reason: "a membership is added or removed, never changed".into(),
-        }),
+        (MEMBERSHIP, Action::Update) => members::replace(source, op, ids).await,
         (_, Action::Create) => entries::create(source, op).await,
         (_, Action::Update) => entries::update(source, op).await,
         (_, Action::Delete) => entries::delete(source, op).await,
