@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Runs every check and test on a fresh machine: installs the tools the tests use (Debian's
-# age, minisign, zstd, OpenLDAP; moto's server from PyPI), then fmt, clippy and the tests.
+# age, minisign, zstd, openssl, OpenLDAP; moto's server from PyPI), then fmt, clippy and the tests.
 # Servers (moto, emulators) are started by the tests themselves on free loopback ports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
-for tool in age minisign zstd; do
+for tool in age minisign zstd openssl; do
     command -v "$tool" >/dev/null 2>&1 || need_apt+=("$tool")
 done
+# OpenLDAP's server and tools: the LDAP connector's tests start slapd in a temporary folder.
+command -v slapd >/dev/null 2>&1 || [ -x /usr/sbin/slapd ] || need_apt+=(slapd)
+command -v ldapmodify >/dev/null 2>&1 || need_apt+=(ldap-utils)
 if ((${#need_apt[@]})); then
     echo "installing ${need_apt[*]} (apt)"
     export DEBIAN_FRONTEND=noninteractive

@@ -21,6 +21,9 @@ pub enum SourceConfig {
     #[cfg(feature = "entra")]
     #[serde(rename = "entra")]
     Entra(iamsnap_entra::EntraConfig),
+    #[cfg(feature = "ldap")]
+    #[serde(rename = "ldap")]
+    Ldap(iamsnap_ldap::LdapConfig),
 }
 
 /// Every provider of this build, with the switches of [`ConnectOptions`] it takes.
@@ -31,6 +34,8 @@ const PROVIDERS: &[(&str, &[Switch])] = &[
     ("aws-iam", &[]),
     #[cfg(feature = "entra")]
     ("entra", &[Switch::RestorePolicyState, Switch::InviteGuests]),
+    #[cfg(feature = "ldap")]
+    ("ldap", &[]),
 ];
 
 /// The kinds a provider type declares (none for a type this build does not know): what
@@ -43,6 +48,8 @@ pub fn kinds(provider_type: &str) -> &'static [KindInfo] {
         "aws-iam" => iamsnap_aws_iam::kinds::KINDS,
         #[cfg(feature = "entra")]
         "entra" => iamsnap_entra::kinds::KINDS,
+        #[cfg(feature = "ldap")]
+        "ldap" => iamsnap_ldap::kinds::KINDS,
         _ => &[],
     }
 }
@@ -81,6 +88,8 @@ impl SourceConfig {
             SourceConfig::AwsIam(_) => "aws-iam",
             #[cfg(feature = "entra")]
             SourceConfig::Entra(_) => "entra",
+            #[cfg(feature = "ldap")]
+            SourceConfig::Ldap(_) => "ldap",
         }
     }
 
@@ -106,6 +115,10 @@ impl SourceConfig {
             SourceConfig::Entra(config) => Connector::read_write(
                 iamsnap_entra::EntraProvider::new(name, config, base_dir, options)?,
             ),
+            #[cfg(feature = "ldap")]
+            SourceConfig::Ldap(config) => Connector::read_write(iamsnap_ldap::LdapProvider::new(
+                name, config, base_dir, options,
+            )?),
         })
     }
 

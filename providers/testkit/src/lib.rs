@@ -7,7 +7,10 @@
 //!   seeded deterministically, with `@odata.nextLink` paging, `$batch`, throttling, permissions
 //!   and the recycle bin.
 //! - [`moto`]: moto's S3/IAM server for the AWS connector and the S3 repository.
-//! - [`faults`]: a fault-injecting HTTP proxy to put between iamsnap and any of these.
+//! - [`ldap`]: a real OpenLDAP slapd in a temporary folder, seeded with users, groups and
+//!   organizational units.
+//! - [`faults`]: a fault-injecting HTTP proxy to put between iamsnap and any of these;
+//!   [`relay`] a TCP relay (slowed or refusing) for servers that do not speak HTTP.
 //! - `conformance` (feature `conformance`): the suite every connector passes, run by each
 //!   connector's integration test against these systems.
 
@@ -15,5 +18,7 @@
 pub mod conformance;
 pub mod entra;
 pub mod faults;
+pub mod ldap;
 pub mod moto;
 pub mod okta;
+pub mod relay;

@@ -25,6 +25,60 @@ enum Command {
     /// Serve an emulated Microsoft Entra ID tenant (Microsoft Graph v1.0 and its token
     /// endpoint) on 127.0.0.1.
     Entra(EntraArgs),
+    /// Start a real directory server in a temporary folder, seeded, on 127.0.0.1 (OpenLDAP's
+    /// slapd, from Debian's slapd package).
+    Ldap(LdapArgs),
+}
+
+#[derive(clap::Args)]
+struct LdapArgs {
+    /// The directory server: openldap (Active Directory is not available yet).
+    #[arg(long, default_value = "openldap", value_parser = ["openldap"])]
+    flavor: String,
+    /// The root DN's password.
+    #[arg(long, env = "IAMSNAP_TESTKIT_PASSWORD")]
+    password: String,
+    /// Users to seed.
+    #[arg(long, default_value_t = 100)]
+    users: usize,
+    /// Groups to seed.
+    #[arg(long, default_value_t = 20)]
+    groups: usize,
+    /// Organizational units the users are spread over.
+    #[arg(long, default_value_t = 5)]
+    ous: usize,
+    /// Seed of the generator: the same seed gives the same directory.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+async fn serve_ldap(args: LdapArgs) -> ExitCode {
+    let seed = iamsnap_testkit::ldap::Seed {
+        users: args.users,
+        groups: args.groups,
+        ous: args.ous,
+        seed: args.seed,
+    };
+    let slapd = match iamsnap_testkit::ldap::Slapd::start(&args.password, &seed) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("iamsnap-testkit: cannot start {}: {e}", args.flavor);
+            return ExitCode::from(2);
+        }
+    };
+    let mut stdout = std::io::stdout();
+    let _ = writeln!(
+        stdout,
+        "listening on {} (base {}, bind as {}, pid {})",
+        slapd.url,
+        iamsnap_testkit::ldap::BASE_DN,
+        iamsnap_testkit::ldap::ROOT_DN,
+        slapd.pid()
+    );
+    let _ = stdout.flush();
+    let _ = tokio::signal::ctrl_c().await;
+    drop(slapd);
+    ExitCode::SUCCESS
 }
 
 #[derive(clap::Args)]
@@ -133,6 +187,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Entra(args) => serve_entra(args).await,
+        Command::Ldap(args) => serve_ldap(args).await,
         Command::Okta(args) => {
             let mut emulator = OktaEmulator::builder()
                 .port(args.port)

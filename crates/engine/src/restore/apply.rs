@@ -189,6 +189,7 @@ pub async fn apply(
             waits.needs(i, &op, &by_id, provider.kinds());
         }
     }
+    waits.order_within_kinds();
     drop(by_id);
     let ops = Ops {
         heads,
@@ -258,8 +259,9 @@ type ById = HashMap<String, HashMap<String, usize>>;
 
 /// What each operation waits for: the operations on the objects its record references, and
 /// whole kinds it depends on without referencing them. Only kinds an operation's kind depends
-/// on count, so there are no cycles. Built in two reads of the operations: [`Waits::known`]
-/// for each, then [`Waits::needs`] for each.
+/// on count, and references within one kind (a directory entry's parent entry) that form no
+/// cycle, so nothing waits forever. Built in two reads of the operations: [`Waits::known`]
+/// for each, then [`Waits::needs`] for each, then [`Waits::order_within_kinds`].
 struct Waits {
     /// Per operation: how many operations and kinds it still waits for.
     count: Vec<u32>,
@@ -268,6 +270,8 @@ struct Waits {
     /// Per kind: operations of that kind not ended yet, and the operations waiting for all of
     /// them.
     kinds: HashMap<String, (usize, Vec<usize>)>,
+    /// References between operations of one kind: (referenced, referencing).
+    within: Vec<(usize, usize)>,
 }
 
 impl Waits {
@@ -276,6 +280,7 @@ impl Waits {
             count: vec![0; len],
             dependents: vec![Vec::new(); len],
             kinds: HashMap::new(),
+            within: Vec::new(),
         }
     }
 
@@ -317,6 +322,49 @@ impl Waits {
                 }
             } else if let Some((_, waiting)) = self.kinds.get_mut(*needed) {
                 waiting.push(i);
+                self.count[i] += 1;
+            }
+        }
+        let own = by_id.get(op.kind.as_str());
+        for r in refs.iter().filter(|r| r.kind == op.kind) {
+            if let Some(&j) = own.and_then(|ops| ops.get(r.id.as_str()))
+                && j != i
+            {
+                self.within.push((j, i));
+            }
+        }
+    }
+
+    /// Makes each operation wait for the operations of its own kind its record references,
+    /// except along a cycle of such references (which would wait forever): those operations
+    /// run in no particular order among themselves, as before.
+    fn order_within_kinds(&mut self) {
+        let edges = std::mem::take(&mut self.within);
+        let mut incoming: HashMap<usize, usize> = HashMap::new();
+        let mut outgoing: HashMap<usize, Vec<usize>> = HashMap::new();
+        for &(j, i) in &edges {
+            *incoming.entry(i).or_default() += 1;
+            outgoing.entry(j).or_default().push(i);
+        }
+        // Kahn's algorithm: whatever it cannot reach lies on or behind a cycle.
+        let mut ready: Vec<usize> = outgoing
+            .keys()
+            .filter(|j| !incoming.contains_key(j))
+            .copied()
+            .collect();
+        let mut reached: BTreeSet<usize> = ready.iter().copied().collect();
+        while let Some(j) = ready.pop() {
+            for &i in outgoing.get(&j).map_or(&[][..], Vec::as_slice) {
+                let left = incoming.get_mut(&i).expect("counted above");
+                *left -= 1;
+                if *left == 0 && reached.insert(i) {
+                    ready.push(i);
+                }
+            }
+        }
+        for (j, i) in edges {
+            if reached.contains(&i) {
+                self.dependents[j].push(i);
                 self.count[i] += 1;
             }
         }
@@ -700,5 +748,39 @@ mod tests {
         );
         assert!(waits.ended(3, "t.group").is_empty());
         assert_eq!(waits.ended(1, "t.user"), [4]);
+    }
+
+    #[test]
+    fn an_operation_waits_for_what_it_references_of_its_own_kind_unless_in_a_cycle() {
+        let ops = [
+            create(
+                "t.group",
+                "child",
+                vec![Ref::new("parent", "t.group", "top")],
+            ),
+            create("t.group", "top", vec![]),
+            create("t.group", "a", vec![Ref::new("parent", "t.group", "b")]),
+            create("t.group", "b", vec![Ref::new("parent", "t.group", "a")]),
+            create(
+                "t.group",
+                "below-a",
+                vec![Ref::new("parent", "t.group", "a")],
+            ),
+        ];
+        let mut waits = Waits::with_len(ops.len());
+        let mut by_id = ById::new();
+        for (i, op) in ops.iter().enumerate() {
+            waits.known(i, op, &mut by_id);
+        }
+        for (i, op) in ops.iter().enumerate() {
+            waits.needs(i, op, &by_id, KINDS);
+        }
+        waits.order_within_kinds();
+        assert_eq!(
+            waits.count,
+            [1, 0, 0, 0, 0],
+            "the child waits for its parent; a and b reference each other, so neither waits"
+        );
+        assert_eq!(waits.ended(1, "t.group"), [0]);
     }
 }

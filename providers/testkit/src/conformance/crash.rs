@@ -11,6 +11,7 @@ use iamsnap_engine::restore::JournalKeys;
 use iamsnap_engine::restore::journal::sealed;
 
 use crate::faults::{Fault, FaultProxy, RequestInfo};
+use crate::relay::{Relaying, TcpRelay};
 
 use super::records::{duplicates, read_all};
 use super::workspace::walk;
@@ -18,6 +19,34 @@ use super::{Checked, RESUMED, SEEDED, Stop, Subject, Suite, fail, verdict};
 
 /// How long the proxy holds each request of the restore that is killed.
 const DELAY: Duration = Duration::from_millis(150);
+
+/// What slows the restore down: the fault proxy, or a TCP relay for a system that does not
+/// speak HTTP.
+enum Slowing {
+    Http(FaultProxy),
+    Tcp(TcpRelay),
+}
+
+impl Slowing {
+    fn url(&self) -> &str {
+        match self {
+            Slowing::Http(p) => p.url(),
+            Slowing::Tcp(r) => r.url(),
+        }
+    }
+
+    /// Holds every request for [`DELAY`], or lets them through.
+    fn slow(&self, on: bool) {
+        let delay = if on { DELAY } else { Duration::ZERO };
+        match self {
+            Slowing::Http(p) if on => p.set_plan(move |_: &RequestInfo| Fault::Delay(delay)),
+            Slowing::Http(p) => p.set_plan(|_: &RequestInfo| Fault::Pass),
+            Slowing::Tcp(r) => r.set(Relaying::Forward {
+                delay_ms: delay.as_millis() as u64,
+            }),
+        }
+    }
+}
 
 /// Longest wait for the journal to show ended operations.
 const PATIENCE: Duration = Duration::from_secs(120);
@@ -32,9 +61,17 @@ impl<S: Subject> Suite<'_, S> {
             .runtime
             .block_on(async {
                 let system = subject.empty().await?;
-                let proxy = FaultProxy::start(&subject.url(&system), |_: &RequestInfo| Fault::Pass)
-                    .await
-                    .map_err(|e| format!("the fault proxy did not start: {e}"))?;
+                let url = subject.url(&system);
+                let proxy = if subject.speaks_http() {
+                    FaultProxy::start(&url, |_: &RequestInfo| Fault::Pass)
+                        .await
+                        .map(Slowing::Http)
+                } else {
+                    TcpRelay::start(&url, Relaying::Forward { delay_ms: 0 })
+                        .await
+                        .map(Slowing::Tcp)
+                }
+                .map_err(|e| format!("the fault proxy did not start: {e}"))?;
                 Ok::<_, String>((system, proxy))
             })
             .map_err(|e| fail(format!("the empty system did not start: {e}")))?;
@@ -60,7 +97,7 @@ impl<S: Subject> Suite<'_, S> {
             )));
         }
 
-        proxy.set_plan(|_: &RequestInfo| Fault::Delay(DELAY));
+        proxy.slow(true);
         let apply = [
             "restore", &reference, "--target", RESUMED, "--apply", "--yes",
         ];
@@ -96,7 +133,7 @@ impl<S: Subject> Suite<'_, S> {
             )));
         }
         // Requests the proxy still holds for the killed run land before the resume looks.
-        proxy.set_plan(|_: &RequestInfo| Fault::Pass);
+        proxy.slow(false);
         std::thread::sleep(DELAY * 2 + Duration::from_millis(300));
 
         let mut problems = Vec::new();

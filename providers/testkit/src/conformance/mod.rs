@@ -103,6 +103,13 @@ pub trait Subject: Send + Sync {
 
     /// How the system says "too many requests", for the fault proxy to imitate.
     fn throttle(&self) -> Fault;
+
+    /// Whether the system speaks HTTP, which the fault proxy of check 6 injects its faults
+    /// into. A directory server speaks LDAP: check 6 does not run, and checks 5 and 7 slow it
+    /// down or refuse it with a TCP relay instead.
+    fn speaks_http(&self) -> bool {
+        true
+    }
 }
 
 /// The checks, in the order they run.

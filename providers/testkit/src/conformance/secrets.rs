@@ -6,6 +6,7 @@
 use std::path::Path;
 
 use crate::faults::{Fault, FaultProxy, RequestInfo};
+use crate::relay::{Relaying, TcpRelay};
 
 use super::workspace::walk;
 use super::{Checked, REFUSED, SEEDED, Subject, Suite, fail, verdict};
@@ -35,15 +36,30 @@ impl<S: Subject> Suite<'_, S> {
         ]);
 
         // A system that refuses every request: the errors name what failed, never the secret.
+        // One that does not speak HTTP closes every connection instead.
         let subject = self.subject;
-        let proxy = self
-            .runtime
-            .block_on(FaultProxy::start(
-                &subject.url(&self.seeded),
-                |_: &RequestInfo| Fault::Status(401),
-            ))
-            .map_err(|e| fail(format!("the fault proxy did not start: {e}")))?;
-        self.add_source(REFUSED, proxy.url());
+        let url = subject.url(&self.seeded);
+        let (proxy, relay) = if subject.speaks_http() {
+            let proxy = self
+                .runtime
+                .block_on(FaultProxy::start(&url, |_: &RequestInfo| {
+                    Fault::Status(401)
+                }))
+                .map_err(|e| fail(format!("the fault proxy did not start: {e}")))?;
+            (Some(proxy), None)
+        } else {
+            let relay = self
+                .runtime
+                .block_on(TcpRelay::start(&url, Relaying::Refuse))
+                .map_err(|e| fail(format!("the relay did not start: {e}")))?;
+            (None, Some(relay))
+        };
+        let refusing = proxy
+            .as_ref()
+            .map(|p| p.url().to_string())
+            .or_else(|| relay.as_ref().map(|r| r.url().to_string()))
+            .unwrap_or_default();
+        self.add_source(REFUSED, &refusing);
         let refused = self.iamsnap(&["-vvv", "backup", "--source", REFUSED]);
         if refused.code == Some(0) {
             problems.push(format!(
@@ -69,6 +85,7 @@ impl<S: Subject> Suite<'_, S> {
             Err(_) => {}
         }
         drop(proxy);
+        drop(relay);
 
         let export = self.ws.dir().join("export");
         let exported =

@@ -20,6 +20,12 @@ const ERRORS: u64 = 4;
 impl<S: Subject> Suite<'_, S> {
     pub(super) fn throttling_and_errors(&mut self) -> Checked {
         let subject = self.subject;
+        if !subject.speaks_http() {
+            return Err(super::Stop::NotRun(format!(
+                "the {} system does not speak HTTP, the only protocol the fault proxy injects faults into",
+                subject.provider()
+            )));
+        }
         let proxy = self
             .runtime
             .block_on(FaultProxy::start(

@@ -1,0 +1,114 @@
+//! Which directory server a source is: what the id of an entry is, which attributes the server
+//! maintains itself, and which controls a restore may use.
+
+use serde::Deserialize;
+
+/// The directory server behind a source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Flavor {
+    /// OpenLDAP's slapd: ids are `entryUUID`, kept on re-created entries with the Relax
+    /// Rules control.
+    #[serde(rename = "openldap")]
+    OpenLdap,
+    /// Microsoft Active Directory or Samba AD: ids are `objectGUID`.
+    ActiveDirectory,
+    /// Any other LDAPv3 server: ids are `entryUUID` where the server has them, else the DN.
+    Generic,
+}
+
+/// `supportedCapabilities` value of every Active Directory domain controller
+/// (LDAP_CAP_ACTIVE_DIRECTORY_OID).
+const AD_CAPABILITY: &str = "1.2.840.113556.1.4.800";
+
+/// Operational attributes slapd and other servers maintain themselves: never restored,
+/// never compared. `memberOf` is derived from the groups' member lists, which are records of
+/// their own.
+const MAINTAINED: &[&str] = &[
+    "entryuuid",
+    "entrycsn",
+    "entrydn",
+    "createtimestamp",
+    "creatorsname",
+    "modifytimestamp",
+    "modifiersname",
+    "structuralobjectclass",
+    "subschemasubentry",
+    "hassubordinates",
+    "numsubordinates",
+    "memberof",
+    "contextcsn",
+    "pwdchangedtime",
+    "pwdfailuretime",
+    "pwdaccountlockedtime",
+    "pwdhistory",
+    "pwdgraceusetime",
+    "authtimestamp",
+    "nsuniqueid",
+];
+
+impl Flavor {
+    /// The flavor a root DSE describes: its `objectClass`, `vendorName` and
+    /// `supportedCapabilities` values.
+    pub fn detect(object_classes: &[String], vendor: &[String], capabilities: &[String]) -> Flavor {
+        if capabilities.iter().any(|c| c == AD_CAPABILITY) {
+            Flavor::ActiveDirectory
+        } else if object_classes
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case("OpenLDAProotDSE"))
+            || vendor.iter().any(|v| v.contains("OpenLDAP"))
+        {
+            Flavor::OpenLdap
+        } else {
+            Flavor::Generic
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Flavor::OpenLdap => "openldap",
+            Flavor::ActiveDirectory => "active-directory",
+            Flavor::Generic => "generic",
+        }
+    }
+
+    /// The attribute that identifies an entry across renames and moves.
+    pub fn id_attribute(self) -> &'static str {
+        match self {
+            Flavor::ActiveDirectory => "objectGUID",
+            _ => "entryUUID",
+        }
+    }
+
+    /// Whether a re-created entry can be given its old id back (Relax Rules control).
+    pub fn keeps_ids(self) -> bool {
+        self == Flavor::OpenLdap
+    }
+
+    /// Whether the server maintains `attribute` itself (lower-case name, options stripped).
+    pub fn maintains(self, attribute: &str) -> bool {
+        MAINTAINED.contains(&attribute)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_the_server_from_its_root_dse() {
+        let s = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            Flavor::detect(&s(&["top", "OpenLDAProotDSE"]), &[], &[]),
+            Flavor::OpenLdap
+        );
+        assert_eq!(
+            Flavor::detect(&s(&["top"]), &[], &s(&["1.2.840.113556.1.4.800"])),
+            Flavor::ActiveDirectory
+        );
+        assert_eq!(
+            Flavor::detect(&s(&["top"]), &s(&["389 Project"]), &[]),
+            Flavor::Generic
+        );
+    }
+}

@@ -1,0 +1,165 @@
+//! LDAP connector for iamsnap: backs up a directory's subtree — organizational units and other
+//! containers, users, groups with every membership as a record of its own (nested groups
+//! included), and any other entry verbatim — and restores it: parents before children, entries
+//! added with their attributes and, on OpenLDAP, their `entryUUID`, renamed or moved back
+//! with `modrdn`, changed back with minimal modifications, deleted leaf-first.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), iamsnap_provider::ProviderError> {
+//! use iamsnap_ldap::{LdapConfig, LdapProvider};
+//! use iamsnap_provider::{ConnectOptions, ReadProvider};
+//!
+//! let cfg: LdapConfig = toml::from_str(r#"
+//!     url = "ldap://127.0.0.1:389"
+//!     bind_dn = "cn=admin,dc=example,dc=org"
+//!     bind_password_env = "LDAP_PASSWORD"
+//!     base_dn = "dc=example,dc=org"
+//! "#).unwrap();
+//! let provider =
+//!     LdapProvider::new("corp", &cfg, std::path::Path::new("."), &ConnectOptions::default())?;
+//! let (sink, mut records) = tokio::sync::mpsc::channel::<iamsnap_provider::Record>(1024);
+//! let reader = tokio::spawn(async move { while let Some(r) = records.recv().await { println!("{}", r.key) } });
+//! provider.snapshot(sink).await?;
+//! # reader.await.unwrap();
+//! # Ok(()) }
+//! ```
+//!
+//! The server's flavor (OpenLDAP, Active Directory, any other LDAPv3 server) is read from its
+//! root DSE unless configured; this build backs up and restores OpenLDAP and generic servers.
+//! See `docs/ldap.md` for the rights the bind account needs.
+
+pub mod client;
+pub mod config;
+pub mod dn;
+pub mod flavor;
+pub mod kinds;
+mod read;
+pub mod records;
+mod restore;
+
+use std::path::Path;
+
+use async_trait::async_trait;
+use iamsnap_provider::{
+    ConnectOptions, IdMap, KindInfo, Operation, Outcome, ProviderError, ReadProvider, Record,
+    RecordSink, RequestStats, SelfIdentity, WriteProvider,
+};
+
+pub use config::LdapConfig;
+pub use flavor::Flavor;
+
+use crate::client::Connection;
+use crate::dn::Dn;
+
+/// What every read and write works with: the configuration, the parsed DNs and the
+/// connection.
+pub(crate) struct Source {
+    pub config: LdapConfig,
+    pub base: Dn,
+    pub include: Vec<Dn>,
+    pub exclude: Vec<Dn>,
+    pub connection: Connection,
+    /// The flavor the root DSE gave, read once.
+    pub detected: tokio::sync::OnceCell<Flavor>,
+}
+
+/// A connection to one directory's subtree.
+pub struct LdapProvider {
+    name: String,
+    source: Source,
+    concurrency: usize,
+}
+
+impl std::fmt::Debug for LdapProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LdapProvider")
+            .field("source", &self.name)
+            .field("url", &self.source.config.url)
+            .field("base_dn", &self.source.config.base_dn)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LdapProvider {
+    /// A provider for source `source_name`; the bind password is read now (a `*_file` path
+    /// relative to `base_dir`), nothing is sent until the first read.
+    pub fn new(
+        source_name: &str,
+        config: &LdapConfig,
+        base_dir: &Path,
+        options: &ConnectOptions,
+    ) -> Result<Self, ProviderError> {
+        config.validate(source_name)?;
+        let password = config.password(source_name, base_dir)?;
+        let parse = |dn: &String| {
+            Dn::parse(dn).ok_or_else(|| {
+                ProviderError::Config(format!("sources.{source_name}: {dn:?} is not a DN"))
+            })
+        };
+        Ok(LdapProvider {
+            name: source_name.to_string(),
+            source: Source {
+                base: parse(&config.base_dn)?,
+                include: config.include.iter().map(parse).collect::<Result<_, _>>()?,
+                exclude: config.exclude.iter().map(parse).collect::<Result<_, _>>()?,
+                connection: Connection::new(config, base_dir, password),
+                config: config.clone(),
+                detected: tokio::sync::OnceCell::new(),
+            },
+            concurrency: options.concurrency.unwrap_or_else(|| config.concurrency()),
+        })
+    }
+}
+
+#[async_trait]
+impl ReadProvider for LdapProvider {
+    fn provider_type(&self) -> &'static str {
+        "ldap"
+    }
+
+    fn kinds(&self) -> &'static [KindInfo] {
+        kinds::KINDS
+    }
+
+    async fn healthcheck(&self) -> Result<(), ProviderError> {
+        read::healthcheck(&self.source).await
+    }
+
+    async fn snapshot(&self, sink: RecordSink) -> Result<(), ProviderError> {
+        read::snapshot(&self.source, sink).await
+    }
+
+    async fn fetch(&self, kind: &str, key: &str) -> Result<Option<Record>, ProviderError> {
+        read::fetch::fetch(&self.source, kind, key).await
+    }
+
+    fn stats(&self) -> RequestStats {
+        self.source.connection.stats()
+    }
+}
+
+#[async_trait]
+impl WriteProvider for LdapProvider {
+    async fn apply(&self, op: &Operation, ids: &dyn IdMap) -> Result<Outcome, ProviderError> {
+        restore::apply(&self.source, op, ids).await
+    }
+
+    /// An account whose password hash the backup does not hold needs a new password.
+    fn cannot_restore(&self, record: &Record) -> Vec<String> {
+        restore::cannot_restore(record)
+    }
+
+    fn reachable(&self, desired: Record, live: &Record) -> Record {
+        restore::reachable(desired, live)
+    }
+
+    /// The bind DN's entry when it is in the subtree, the entries above it and the groups
+    /// that hold it.
+    async fn self_identity(&self) -> Result<Option<SelfIdentity>, ProviderError> {
+        read::me::self_identity(&self.source).await
+    }
+
+    fn concurrency(&self) -> usize {
+        self.concurrency
+    }
+}

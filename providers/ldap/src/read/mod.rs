@@ -1,0 +1,149 @@
+//! The whole read: the root DSE (which server this is), then two paged searches of the
+//! subtree under `base_dn` — the first for every entry's id and object classes, so that parents
+//! and members can be named by id whatever order entries come in, the second for every
+//! attribute, each page's records sent as it arrives.
+
+pub mod fetch;
+pub mod me;
+
+use std::collections::HashMap;
+
+use iamsnap_provider::{ProviderError, RecordSink};
+use ldap3::Scope;
+
+use crate::Source;
+use crate::dn::Dn;
+use crate::flavor::Flavor;
+use crate::records::{self, Context};
+
+/// The root DSE's attributes that tell the server apart.
+const ROOT_DSE: &[&str] = &[
+    "objectClass",
+    "vendorName",
+    "supportedCapabilities",
+    "supportedControl",
+];
+
+/// The server's flavor, as configured or as its root DSE says.
+pub async fn flavor(source: &Source) -> Result<Flavor, ProviderError> {
+    if let Some(flavor) = source.config.flavor {
+        return Ok(flavor);
+    }
+    let detect = async || {
+        let dse = source
+            .connection
+            .read("", ROOT_DSE)
+            .await?
+            .unwrap_or_default();
+        Ok::<_, ProviderError>(Flavor::detect(
+            &dse.text("objectClass"),
+            &dse.text("vendorName"),
+            &dse.text("supportedCapabilities"),
+        ))
+    };
+    source.detected.get_or_try_init(detect).await.copied()
+}
+
+/// Refuses what this build cannot read yet.
+pub fn supported(flavor: Flavor) -> Result<(), ProviderError> {
+    if flavor == Flavor::ActiveDirectory {
+        return Err(ProviderError::Config(
+            "the server is Active Directory, which this build of the ldap connector does not back up yet; use an OpenLDAP or generic LDAPv3 server".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The reads a snapshot starts with: the bind, the root DSE and the base entry.
+pub async fn healthcheck(source: &Source) -> Result<(), ProviderError> {
+    supported(flavor(source).await?)?;
+    match source
+        .connection
+        .read(&source.config.base_dn, &["objectClass"])
+        .await?
+    {
+        Some(_) => Ok(()),
+        None => Err(ProviderError::Config(format!(
+            "base_dn {:?} does not exist on {}",
+            source.config.base_dn,
+            source.connection.url()
+        ))),
+    }
+}
+
+/// Whether the entry `dn` is backed up: below an `include` subtree (or the base when there is
+/// none) and below no `exclude` subtree. The base entry itself always is.
+pub fn in_scope(source: &Source, dn: &Dn) -> bool {
+    if *dn == source.base {
+        return true;
+    }
+    let included = source.include.is_empty() || source.include.iter().any(|i| dn.is_under(i));
+    included && !source.exclude.iter().any(|e| dn.is_under(e))
+}
+
+/// The id and kind of every entry in scope, by folded DN.
+pub async fn directory(
+    source: &Source,
+    flavor: Flavor,
+) -> Result<HashMap<String, (String, &'static str)>, ProviderError> {
+    let mut map = HashMap::new();
+    let attrs = [flavor.id_attribute(), "objectClass"];
+    let page_size = source.config.page_size();
+    let mut pages = source
+        .connection
+        .search(
+            &source.config.base_dn,
+            Scope::Subtree,
+            "(objectClass=*)",
+            &attrs,
+            page_size,
+        )
+        .await?;
+    while let Some(page) = pages.next().await? {
+        for entry in page {
+            if let Some(dn) = Dn::parse(&entry.dn).filter(|d| in_scope(source, d)) {
+                let kind = crate::kinds::kind_of(&records::object_classes(&entry));
+                map.insert(dn.folded(), (records::id_of(&entry, flavor), kind));
+            }
+        }
+    }
+    Ok(map)
+}
+
+/// Every record under `base_dn`, sent to `sink` page by page.
+pub async fn snapshot(source: &Source, sink: RecordSink) -> Result<(), ProviderError> {
+    let flavor = flavor(source).await?;
+    supported(flavor)?;
+    let directory = directory(source, flavor).await?;
+    let ctx = Context {
+        base: &source.base,
+        flavor,
+        read_password_hashes: source.config.read_password_hashes,
+        directory: &directory,
+    };
+    let attrs = ["*", flavor.id_attribute()];
+    let page_size = source.config.page_size();
+    let mut pages = source
+        .connection
+        .search(
+            &source.config.base_dn,
+            Scope::Subtree,
+            "(objectClass=*)",
+            &attrs,
+            page_size,
+        )
+        .await?;
+    while let Some(page) = pages.next().await? {
+        for entry in page {
+            if !Dn::parse(&entry.dn).is_some_and(|d| in_scope(source, &d)) {
+                continue;
+            }
+            for record in records::entry_records(&entry, &ctx) {
+                sink.send(record)
+                    .await
+                    .map_err(|_| ProviderError::Cancelled)?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,425 @@
+//! Entries (containers, users, groups, any other entry): add, rename or move back and modify,
+//! delete leaf-first.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use iamsnap_provider::{Operation, Outcome, ProviderError, Record};
+use ldap3::Mod;
+use ldap3::Scope;
+use ldap3::controls::{MakeCritical, RawControl, RelaxRules};
+
+use crate::Source;
+use crate::client::rc;
+use crate::dn::{Dn, dn_of_key};
+use crate::flavor::Flavor;
+use crate::kinds::GROUP;
+use crate::read::{flavor, supported};
+use crate::records::{self, Context, values_of};
+
+fn precondition(op: &Operation, message: impl Into<String>) -> ProviderError {
+    ProviderError::Precondition {
+        kind: op.kind.clone(),
+        key: op.key.clone(),
+        message: message.into(),
+    }
+}
+
+fn desired(op: &Operation) -> Result<&Record, ProviderError> {
+    op.desired
+        .as_ref()
+        .ok_or_else(|| precondition(op, "the operation carries no record"))
+}
+
+fn dn(source: &Source, op: &Operation, key: &str) -> Result<Dn, ProviderError> {
+    dn_of_key(key, &source.base).ok_or_else(|| precondition(op, format!("{key:?} is not a DN")))
+}
+
+/// The values of a record by lower-case attribute name (name as written kept aside).
+type Values = BTreeMap<String, (String, BTreeSet<Vec<u8>>)>;
+
+fn values(op: &Operation, record: &Record) -> Result<Values, ProviderError> {
+    let list = values_of(&record.attrs).map_err(|e| precondition(op, e))?;
+    Ok(list
+        .into_iter()
+        .map(|(name, v)| (name.to_ascii_lowercase(), (name, v.into_iter().collect())))
+        .collect())
+}
+
+/// An entry id the server can be asked to keep: the text form of a UUID.
+fn is_uuid(id: &str) -> bool {
+    id.len() == 36 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+}
+
+pub async fn create(source: &Source, op: &Operation) -> Result<Outcome, ProviderError> {
+    let flavor = flavor(source).await?;
+    supported(flavor)?;
+    let record = desired(op)?;
+    let dn = dn(source, op, &op.key)?.to_string();
+    let mut attrs: Vec<(Vec<u8>, HashSet<Vec<u8>>)> = values(op, record)?
+        .into_values()
+        .map(|(name, v)| (name.into_bytes(), v.into_iter().collect()))
+        .collect();
+    if record.kind == GROUP {
+        placeholder_member(&mut attrs, &dn);
+    }
+    let keep_id = flavor.keeps_ids() && is_uuid(&record.id);
+    if keep_id {
+        let mut with_id = attrs.clone();
+        with_id.push((
+            flavor.id_attribute().as_bytes().to_vec(),
+            HashSet::from([record.id.as_bytes().to_vec()]),
+        ));
+        let relax: RawControl = RelaxRules.critical().into();
+        let added = source
+            .connection
+            .writer(vec![relax])
+            .await?
+            .add(&dn, with_id)
+            .await
+            .map_err(|e| source.connection.transport("write", e))?;
+        match added.rc {
+            rc::SUCCESS => {
+                return Ok(Outcome::Applied {
+                    id: record.id.clone(),
+                });
+            }
+            rc::ENTRY_ALREADY_EXISTS => return existing(source, op, &dn, flavor).await,
+            // The server refuses to set the id: the entry is added with a new one.
+            rc::UNAVAILABLE_CRITICAL_EXTENSION
+            | rc::INSUFFICIENT_ACCESS
+            | rc::CONSTRAINT_VIOLATION
+            | 53 => tracing::warn!(
+                dn = %dn,
+                "the server would not keep the entry's {} ({}): it is re-created with a new one",
+                flavor.id_attribute(),
+                added.text
+            ),
+            _ => return Err(source.connection.failed("add", &dn, &added)),
+        }
+    }
+    let added = source
+        .connection
+        .writer(vec![])
+        .await?
+        .add(&dn, attrs)
+        .await
+        .map_err(|e| source.connection.transport("write", e))?;
+    match added.rc {
+        rc::SUCCESS => {}
+        rc::ENTRY_ALREADY_EXISTS => return existing(source, op, &dn, flavor).await,
+        _ => return Err(source.connection.failed("add", &dn, &added)),
+    }
+    let id = live_id(source, op, &dn, flavor).await?;
+    Ok(Outcome::Applied { id })
+}
+
+/// A group of names or of unique names must have a member: until its first membership is
+/// restored, a re-created one holds itself, which the membership's add then removes.
+fn placeholder_member(attrs: &mut Vec<(Vec<u8>, HashSet<Vec<u8>>)>, dn: &str) {
+    let classes: Vec<String> = attrs
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case(b"objectClass"))
+        .flat_map(|(_, v)| v.iter())
+        .map(|v| String::from_utf8_lossy(v).to_ascii_lowercase())
+        .collect();
+    for (class, attribute) in [
+        ("groupofnames", "member"),
+        ("groupofuniquenames", "uniqueMember"),
+    ] {
+        let has = attrs
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(attribute.as_bytes()));
+        if classes.iter().any(|c| c == class) && !has {
+            attrs.push((
+                attribute.as_bytes().to_vec(),
+                HashSet::from([dn.as_bytes().to_vec()]),
+            ));
+        }
+    }
+}
+
+async fn live_id(
+    source: &Source,
+    op: &Operation,
+    dn: &str,
+    flavor: Flavor,
+) -> Result<String, ProviderError> {
+    match source.connection.read(dn, &[flavor.id_attribute()]).await? {
+        Some(entry) => Ok(records::id_of(&entry, flavor)),
+        None => Err(precondition(op, format!("{dn} is not there after its add"))),
+    }
+}
+
+/// An add that found the entry there already (a re-run after a crash).
+async fn existing(
+    source: &Source,
+    op: &Operation,
+    dn: &str,
+    flavor: Flavor,
+) -> Result<Outcome, ProviderError> {
+    Ok(Outcome::AlreadyDone {
+        id: live_id(source, op, dn, flavor).await?,
+    })
+}
+
+pub async fn update(source: &Source, op: &Operation) -> Result<Outcome, ProviderError> {
+    let flavor = flavor(source).await?;
+    supported(flavor)?;
+    let record = desired(op)?;
+    let target = dn(source, op, &op.key)?;
+    let mut renamed = false;
+    if let Some(current) = &op.current
+        && current.key != op.key
+    {
+        let from = dn(source, op, &current.key)?;
+        if from.folded() != target.folded() {
+            renamed = move_back(source, op, &from, &target).await?;
+        }
+    }
+    let dn = target.to_string();
+    let attrs = ["*", flavor.id_attribute()];
+    let live = source
+        .connection
+        .read(&dn, &attrs)
+        .await?
+        .ok_or_else(|| precondition(op, format!("{dn} does not exist")))?;
+    let ctx = Context {
+        base: &source.base,
+        flavor,
+        read_password_hashes: source.config.read_password_hashes,
+        directory: &std::collections::HashMap::new(),
+    };
+    let live_record = Record::new(
+        &record.kind,
+        records::id_of(&live, flavor),
+        &op.key,
+        records::attributes(&live, &ctx, record.kind == GROUP),
+        vec![],
+    );
+    let mods = modifications(&values(op, record)?, &values(op, &live_record)?);
+    let id = live_record.id.clone();
+    if mods.is_empty() {
+        return Ok(if renamed {
+            Outcome::Applied { id }
+        } else {
+            Outcome::AlreadyDone { id }
+        });
+    }
+    let modified = source
+        .connection
+        .writer(vec![])
+        .await?
+        .modify(&dn, mods)
+        .await
+        .map_err(|e| source.connection.transport("write", e))?;
+    match modified.rc {
+        rc::SUCCESS => Ok(Outcome::Applied { id }),
+        _ => Err(source.connection.failed("modify", &dn, &modified)),
+    }
+}
+
+/// `modrdn` of the live entry `from` back to `to`: a new RDN and, when it moved, its old
+/// parent. False when `from` is gone already (a re-run after the move).
+async fn move_back(
+    source: &Source,
+    op: &Operation,
+    from: &Dn,
+    to: &Dn,
+) -> Result<bool, ProviderError> {
+    let rdn = to
+        .rdn()
+        .ok_or_else(|| precondition(op, "cannot rename to the root"))?;
+    let parent = to.parent().map(|p| p.to_string());
+    let moved = from.parent().map(|p| p.folded()) != to.parent().map(|p| p.folded());
+    let new_sup = if moved { parent.as_deref() } else { None };
+    let from_dn = from.to_string();
+    let result = source
+        .connection
+        .writer(vec![])
+        .await?
+        .modifydn(&from_dn, rdn, true, new_sup)
+        .await
+        .map_err(|e| source.connection.transport("write", e))?;
+    match result.rc {
+        rc::SUCCESS => Ok(true),
+        rc::NO_SUCH_OBJECT => Ok(false),
+        _ => Err(source.connection.failed("modrdn", &from_dn, &result)),
+    }
+}
+
+/// The fewest modifications that turn `live` into `desired`: whole attributes added or
+/// deleted, values added and deleted one by one where both sides have some.
+fn modifications(desired: &Values, live: &Values) -> Vec<Mod<Vec<u8>>> {
+    let mut mods = Vec::new();
+    let names: BTreeSet<&String> = desired.keys().chain(live.keys()).collect();
+    for lower in names {
+        match (desired.get(lower), live.get(lower)) {
+            (Some((name, want)), None) => {
+                mods.push(Mod::Add(
+                    name.clone().into_bytes(),
+                    want.iter().cloned().collect(),
+                ));
+            }
+            (None, Some((name, _))) => {
+                mods.push(Mod::Delete(name.clone().into_bytes(), HashSet::new()))
+            }
+            (Some((name, want)), Some((_, have))) if want != have => {
+                let gone: HashSet<Vec<u8>> = have.difference(want).cloned().collect();
+                let new: HashSet<Vec<u8>> = want.difference(have).cloned().collect();
+                // Additions first: an attribute the schema requires is never empty in between.
+                if !new.is_empty() {
+                    mods.push(Mod::Add(name.clone().into_bytes(), new));
+                }
+                if !gone.is_empty() {
+                    mods.push(Mod::Delete(name.clone().into_bytes(), gone));
+                }
+            }
+            _ => {}
+        }
+    }
+    mods
+}
+
+pub async fn delete(source: &Source, op: &Operation) -> Result<Outcome, ProviderError> {
+    let current = op
+        .current
+        .as_ref()
+        .ok_or_else(|| precondition(op, "the operation carries no live record"))?;
+    let dn = dn(source, op, &current.key)?;
+    if dn.folded() == source.base.folded() {
+        return Ok(Outcome::Skipped {
+            reason: "the base entry is never deleted".into(),
+        });
+    }
+    let id = current.id.clone();
+    match delete_one(source, &dn.to_string()).await? {
+        rc::SUCCESS => Ok(Outcome::Applied { id }),
+        rc::NO_SUCH_OBJECT => Ok(Outcome::AlreadyDone { id }),
+        _ => {
+            // Entries below it that the backup lacks too: deleted leaf-first before it.
+            delete_below(source, &dn).await?;
+            match delete_one(source, &dn.to_string()).await? {
+                rc::SUCCESS => Ok(Outcome::Applied { id }),
+                rc::NO_SUCH_OBJECT => Ok(Outcome::AlreadyDone { id }),
+                _ => Err(precondition(
+                    op,
+                    "entries were added below it while its subtree was deleted; run the restore again",
+                )),
+            }
+        }
+    }
+}
+
+/// Deletes `dn`: success, noSuchObject or notAllowedOnNonLeaf; any other code is an error.
+async fn delete_one(source: &Source, dn: &str) -> Result<u32, ProviderError> {
+    let result = source
+        .connection
+        .writer(vec![])
+        .await?
+        .delete(dn)
+        .await
+        .map_err(|e| source.connection.transport("write", e))?;
+    match result.rc {
+        rc::SUCCESS | rc::NO_SUCH_OBJECT | rc::NOT_ALLOWED_ON_NON_LEAF => Ok(result.rc),
+        _ => Err(source.connection.failed("delete", dn, &result)),
+    }
+}
+
+async fn delete_below(source: &Source, dn: &Dn) -> Result<(), ProviderError> {
+    let mut below: Vec<Dn> = Vec::new();
+    let mut pages = source
+        .connection
+        .search(
+            &dn.to_string(),
+            Scope::OneLevel,
+            "(objectClass=*)",
+            &["1.1"],
+            source.config.page_size(),
+        )
+        .await?;
+    while let Some(page) = pages.next().await? {
+        below.extend(page.iter().filter_map(|e| Dn::parse(&e.dn)));
+    }
+    for child in below {
+        if delete_one(source, &child.to_string()).await? == rc::NOT_ALLOWED_ON_NON_LEAF {
+            Box::pin(delete_below(source, &child)).await?;
+            delete_one(source, &child.to_string()).await?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vals(pairs: &[(&str, &[&str])]) -> Values {
+        pairs
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.to_ascii_lowercase(),
+                    (
+                        n.to_string(),
+                        v.iter().map(|s| s.as_bytes().to_vec()).collect(),
+                    ),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn modifications_are_minimal() {
+        let desired = vals(&[
+            ("cn", &["Ada"]),
+            ("mail", &["a@x", "b@x"]),
+            ("title", &["Eng"]),
+        ]);
+        let live = vals(&[
+            ("cn", &["Ada"]),
+            ("mail", &["b@x", "c@x"]),
+            ("description", &["x"]),
+        ]);
+        let mods = modifications(&desired, &live);
+        let text: Vec<String> = mods
+            .iter()
+            .map(|m| match m {
+                Mod::Add(n, v) => format!("add {} {}", String::from_utf8_lossy(n), v.len()),
+                Mod::Delete(n, v) => format!("delete {} {}", String::from_utf8_lossy(n), v.len()),
+                _ => "other".into(),
+            })
+            .collect();
+        assert_eq!(
+            text,
+            [
+                "delete description 0",
+                "add mail 1",
+                "delete mail 1",
+                "add title 1"
+            ]
+        );
+        assert!(modifications(&desired, &desired).is_empty());
+    }
+
+    #[test]
+    fn a_group_of_names_gets_itself_as_member_until_its_memberships_come_back() {
+        let dn = "cn=eng,ou=groups,dc=example,dc=org";
+        let mut attrs = vec![(
+            b"objectClass".to_vec(),
+            HashSet::from([b"groupOfNames".to_vec()]),
+        )];
+        placeholder_member(&mut attrs, dn);
+        assert_eq!(
+            attrs[1],
+            (b"member".to_vec(), HashSet::from([dn.as_bytes().to_vec()]))
+        );
+        let mut posix = vec![(
+            b"objectClass".to_vec(),
+            HashSet::from([b"posixGroup".to_vec()]),
+        )];
+        placeholder_member(&mut posix, dn);
+        assert_eq!(posix.len(), 1);
+        assert!(is_uuid("eaeef6c8-8586-1041-82cc-f3bc4d04065b"));
+        assert!(!is_uuid("uid=ada"));
+    }
+}
