@@ -14,6 +14,10 @@ use url::Url;
 /// Endpoints whose `concurrency` of requests may be in flight at once, all told.
 const ENDPOINTS_IN_FLIGHT: usize = 4;
 
+/// Most requests in flight at once, all endpoints told, that four endpoints' worth may reach:
+/// under the 75 simultaneous requests Okta allows most orgs.
+const ORG_IN_FLIGHT: usize = 64;
+
 /// A client for one Okta org.
 #[derive(Debug, Clone)]
 pub(crate) struct OktaClient {
@@ -31,11 +35,14 @@ impl OktaClient {
         // roles of every group) are several endpoints each near the busiest one's request count:
         // `concurrency` is each endpoint's own number of requests in flight, so none of them
         // waits for another's slots and each reaches its rate limit. Okta also caps the
-        // requests an org has in flight at once (35 on the smallest plans, 75 on the others):
-        // four endpoints' worth at the default of 8 stays under the smaller.
+        // requests an org has in flight at once (35 on the smallest plan, 75 on the others):
+        // all endpoints together hold four endpoints' worth (32 at the default of 8), never
+        // more than 64 unless `concurrency` itself asks for more.
         let concurrency = concurrency.max(1);
         config.bucket_concurrency = Some(concurrency);
-        config.concurrency = concurrency * ENDPOINTS_IN_FLIGHT;
+        config.concurrency = (concurrency * ENDPOINTS_IN_FLIGHT)
+            .min(ORG_IN_FLIGHT)
+            .max(concurrency);
         config.error_body = Arc::new(OktaErrorBody);
         Ok(OktaClient {
             http: HttpClient::new(config)?,
@@ -230,5 +237,21 @@ mod tests {
             error_message(b"<html>bad gateway</html>", &OktaErrorBody),
             "<html>bad gateway</html>"
         );
+    }
+
+    #[test]
+    fn concurrency_is_per_endpoint_with_four_endpoints_worth_in_all_and_64_at_most() {
+        let base = Url::parse("https://acme.okta.com").unwrap();
+        let limits = |concurrency| {
+            let c =
+                OktaClient::new(base.clone(), Secret::new("t".to_string()), concurrency).unwrap();
+            let config = c.http.config();
+            (config.bucket_concurrency, config.concurrency)
+        };
+        assert_eq!(limits(8), (Some(8), 32));
+        assert_eq!(limits(16), (Some(16), 64));
+        assert_eq!(limits(64), (Some(64), 64));
+        assert_eq!(limits(100), (Some(100), 100));
+        assert_eq!(limits(0), (Some(1), 4));
     }
 }
