@@ -1,6 +1,7 @@
 //! [`HttpClient`]: one client per source, sharing its credential, rate limiter, concurrency and
 //! counters between every handle on it; each request sent with retries ([`HttpClient::send`]).
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -48,6 +49,8 @@ pub struct HttpClient {
     inner: reqwest::Client,
     config: Arc<HttpConfig>,
     permits: Arc<Semaphore>,
+    /// Each rate-limit bucket's own slots, when the config sets `bucket_concurrency`.
+    bucket_permits: Arc<std::sync::Mutex<HashMap<String, Arc<Semaphore>>>>,
     /// A share of `permits` this handle may hold at once ([`HttpClient::with_share`]).
     share: Option<Arc<Share>>,
     /// Whether this handle's requests let the share's other requests go first
@@ -110,6 +113,7 @@ impl HttpClient {
             inner,
             credential: Arc::new(std::sync::RwLock::new(config.auth_value.clone())),
             permits: Arc::new(Semaphore::new(config.concurrency.max(1))),
+            bucket_permits: Arc::default(),
             share: None,
             yields: false,
             limiter: Arc::new(RateLimiter::default()),
@@ -175,6 +179,30 @@ impl HttpClient {
                 share,
             })
         }
+    }
+
+    /// A slot of `bucket`'s own budget, if the config gives buckets one. Taken before the
+    /// client-wide slot, so that requests waiting for a busy bucket never hold a slot another
+    /// bucket could use.
+    async fn bucket_slot(&self, bucket: &str) -> Option<OwnedSemaphorePermit> {
+        let per_bucket = self.config.bucket_concurrency?;
+        let permits = {
+            let mut buckets = self
+                .bucket_permits
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            Arc::clone(
+                buckets
+                    .entry(bucket.to_string())
+                    .or_insert_with(|| Arc::new(Semaphore::new(per_bucket.max(1)))),
+            )
+        };
+        Some(
+            permits
+                .acquire_owned()
+                .await
+                .expect("the client's semaphore is never closed"),
+        )
     }
 
     /// The settings the client was built with, for callers that pace retries of their own
@@ -289,6 +317,7 @@ impl HttpClient {
     async fn attempt(&self, method: &Method, url: &Url, body: Option<&Value>) -> Attempt {
         let bucket = bucket(method, url);
         self.limiter.acquire(&bucket).await;
+        let _bucket_slot = self.bucket_slot(&bucket).await;
         let _share = self.share_slot().await;
         let _permit = self
             .permits
@@ -395,6 +424,35 @@ mod tests {
         config.max_attempts = 4;
         config.error_body = Arc::new(Fault);
         HttpClient::new(config).unwrap()
+    }
+
+    #[tokio::test]
+    async fn each_bucket_has_its_own_slots_when_the_config_says_so() {
+        let mut config = HttpConfig::new("Authorization", Secret::new("SSWS t".to_string()));
+        config.bucket_concurrency = Some(1);
+        let client = HttpClient::new(config).unwrap();
+        let members = "GET /api/v1/groups/{id}/users";
+        let held = client.bucket_slot(members).await;
+        assert!(held.is_some());
+        let short = Duration::from_millis(50);
+        // Another bucket is not held up by the busy one...
+        let owners =
+            tokio::time::timeout(short, client.bucket_slot("GET /api/v1/groups/{id}/owners"));
+        assert!(owners.await.is_ok_and(|slot| slot.is_some()));
+        // ...while the busy one waits for its own slot to come back.
+        assert!(
+            tokio::time::timeout(short, client.bucket_slot(members))
+                .await
+                .is_err()
+        );
+        drop(held);
+        assert!(
+            tokio::time::timeout(short, client.bucket_slot(members))
+                .await
+                .is_ok()
+        );
+        // Without the setting, only the client-wide slots count.
+        assert!(fast_client("t").bucket_slot(members).await.is_none());
     }
 
     #[tokio::test]

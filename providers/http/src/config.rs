@@ -16,8 +16,13 @@ pub struct HttpConfig {
     pub auth_header: &'static str,
     /// Its whole value, scheme included (`SSWS 00a…`, `Bearer ey…`).
     pub auth_value: Secret,
-    /// Requests in flight at once.
+    /// Requests in flight at once, over all endpoints.
     pub concurrency: usize,
+    /// Requests in flight at once on one rate-limit bucket ([`bucket`](crate::bucket)), when
+    /// set: a provider that budgets each endpoint apart can serve several busy endpoints at
+    /// their full rate only if none of them can take every slot of `concurrency` from the
+    /// others. `None`: only `concurrency` bounds them.
+    pub bucket_concurrency: Option<usize>,
     /// Attempts for one request on 5xx and transport errors, the first included.
     pub max_attempts: u32,
     /// Attempts for one request while the provider answers 429.
@@ -45,6 +50,7 @@ impl HttpConfig {
             auth_header,
             auth_value,
             concurrency: 8,
+            bucket_concurrency: None,
             max_attempts: 6,
             max_throttled_attempts: 20,
             backoff_base: Duration::from_millis(500),

@@ -11,6 +11,13 @@ use serde_json::Value;
 use tokio::task::JoinHandle;
 use url::Url;
 
+/// Endpoints whose `concurrency` of requests may be in flight at once, all told.
+const ENDPOINTS_IN_FLIGHT: usize = 4;
+
+/// Most requests in flight at once, all endpoints told, that four endpoints' worth may reach:
+/// under the 75 simultaneous requests Okta allows most orgs.
+const ORG_IN_FLIGHT: usize = 64;
+
 /// A client for one Okta org.
 #[derive(Debug, Clone)]
 pub(crate) struct OktaClient {
@@ -24,30 +31,23 @@ impl OktaClient {
         let token = token.expose().trim();
         let token = token.strip_prefix("SSWS ").unwrap_or(token);
         let mut config = HttpConfig::new("Authorization", Secret::new(format!("SSWS {token}")));
-        config.concurrency = concurrency.max(1);
+        // Okta budgets each endpoint apart, and a backup's per-object reads (members, owners and
+        // roles of every group) are several endpoints each near the busiest one's request count:
+        // `concurrency` is each endpoint's own number of requests in flight, so none of them
+        // waits for another's slots and each reaches its rate limit. Okta also caps the
+        // requests an org has in flight at once (35 on the smallest plan, 75 on the others):
+        // all endpoints together hold four endpoints' worth (32 at the default of 8), never
+        // more than 64 unless `concurrency` itself asks for more.
+        let concurrency = concurrency.max(1);
+        config.bucket_concurrency = Some(concurrency);
+        config.concurrency = (concurrency * ENDPOINTS_IN_FLIGHT)
+            .min(ORG_IN_FLIGHT)
+            .max(concurrency);
         config.error_body = Arc::new(OktaErrorBody);
         Ok(OktaClient {
             http: HttpClient::new(config)?,
             base,
         })
-    }
-
-    /// The same client, its requests holding at most `permits` of its concurrency at once
-    /// ([`HttpClient::with_share`]).
-    pub(crate) fn with_share(&self, permits: usize) -> OktaClient {
-        OktaClient {
-            http: self.http.with_share(permits),
-            base: self.base.clone(),
-        }
-    }
-
-    /// The same share, its requests letting the share's other requests go first
-    /// ([`HttpClient::yielding`]).
-    pub(crate) fn yielding(&self) -> OktaClient {
-        OktaClient {
-            http: self.http.yielding(),
-            base: self.base.clone(),
-        }
     }
 
     pub(crate) fn stats(&self) -> RequestStats {
@@ -237,5 +237,21 @@ mod tests {
             error_message(b"<html>bad gateway</html>", &OktaErrorBody),
             "<html>bad gateway</html>"
         );
+    }
+
+    #[test]
+    fn concurrency_is_per_endpoint_with_four_endpoints_worth_in_all_and_64_at_most() {
+        let base = Url::parse("https://acme.okta.com").unwrap();
+        let limits = |concurrency| {
+            let c =
+                OktaClient::new(base.clone(), Secret::new("t".to_string()), concurrency).unwrap();
+            let config = c.http.config();
+            (config.bucket_concurrency, config.concurrency)
+        };
+        assert_eq!(limits(8), (Some(8), 32));
+        assert_eq!(limits(16), (Some(16), 64));
+        assert_eq!(limits(64), (Some(64), 64));
+        assert_eq!(limits(100), (Some(100), 100));
+        assert_eq!(limits(0), (Some(1), 4));
     }
 }

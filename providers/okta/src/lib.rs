@@ -5,7 +5,7 @@
 //! provider = "okta"
 //! org_url = "https://acme.okta.com"
 //! token_env = "OKTA_API_TOKEN"     # or token_file = "okta.token" (relative to the config file)
-//! concurrency = 8                  # requests in flight; the rate limiter still applies
+//! concurrency = 8                  # requests in flight per endpoint (4 endpoints' worth in all)
 //! ```
 //!
 //! Kinds (see [`kinds`]): users, groups, memberships, group rules, apps and their user and

@@ -18,10 +18,6 @@ use serde_json::Value;
 use crate::client::{OktaClient, Pages};
 use crate::records::{self, AppHead, GroupHead, Principal, str_at};
 
-/// Concurrency kept for the chain of user pages (the deprovisioned search beside it is a few
-/// pages long).
-const USER_CHAINS: usize = 1;
-
 /// Page sizes: each list endpoint's documented maximum.
 pub(crate) mod limits {
     pub const USERS: &str = "200";
@@ -86,18 +82,17 @@ impl Snapshot<'_> {
     }
 
     pub(crate) async fn run(&self) -> Result<(), ProviderError> {
-        // The user list is one chain of pages, the longest of the read: the lists fanned out
-        // over groups and apps share what is left of the concurrency, so that the chain's next
-        // page never waits behind them.
-        let children = self
-            .client
-            .with_share(self.fan_out.saturating_sub(USER_CHAINS).max(1));
+        // Every list and every family of per-object reads starts at once. The client gives each
+        // endpoint (rate-limit bucket) its own requests in flight: the user list's chain of
+        // pages, the longest of the read, never waits behind the lists fanned out over groups
+        // and apps, and the members, owners and roles of groups (three endpoints of about as
+        // many requests each) each go at their own endpoint's rate.
         let census = policies::Census::default();
         tokio::try_join!(
             self.users(),
-            self.groups(&children),
+            self.groups(),
             self.group_rules(),
-            self.apps(&children, &census),
+            self.apps(&census),
             self.policies(&census),
             self.zones(),
             self.meta(),
@@ -134,7 +129,7 @@ impl Snapshot<'_> {
         Ok(())
     }
 
-    async fn groups(&self, children: &OktaClient) -> Result<(), ProviderError> {
+    async fn groups(&self) -> Result<(), ProviderError> {
         let c = self.client;
         // Group heads (id, name, type) are kept to read each group's members and roles.
         let mut heads: Vec<GroupHead> = Vec::new();
@@ -145,13 +140,13 @@ impl Snapshot<'_> {
                 self.send(records::group(item)?).await?;
             }
         }
-        // Members and roles are two endpoints with two rate-limit budgets: read apart, so that
-        // groups waiting for one window never hold up requests the other could still send.
-        let yielding = children.yielding();
+        // Members, roles and owners are three endpoints with three rate-limit budgets: read
+        // apart, so that groups waiting for one window never hold up requests another could
+        // still send.
         tokio::try_join!(
-            self.members(children, &heads),
-            self.group_roles(&yielding, &heads),
-            self.group_owners(&yielding, &heads),
+            self.members(c, &heads),
+            self.group_roles(c, &heads),
+            self.group_owners(c, &heads),
         )?;
         Ok(())
     }
@@ -175,10 +170,6 @@ impl Snapshot<'_> {
     }
 
     /// The roles of every `OKTA_GROUP` (Okta lists no group role assignments as a whole).
-    /// Read through a yielding handle: the members' endpoint carries at least as many requests
-    /// (a page or more for every group, roles one request per `OKTA_GROUP`) and so decides when
-    /// the read can end; roles take the slots members leave while they wait for their
-    /// rate-limit window.
     async fn group_roles(&self, c: &OktaClient, heads: &[GroupHead]) -> Result<(), ProviderError> {
         let okta_groups = heads.iter().filter(|h| h.group_type == "OKTA_GROUP");
         futures::stream::iter(okta_groups.map(Ok))
@@ -202,11 +193,7 @@ impl Snapshot<'_> {
             .await
     }
 
-    async fn apps(
-        &self,
-        children: &OktaClient,
-        census: &policies::Census,
-    ) -> Result<(), ProviderError> {
+    async fn apps(&self, census: &policies::Census) -> Result<(), ProviderError> {
         let c = self.client;
         let mut heads: Vec<AppHead> = Vec::new();
         let mut pages = c.pages(c.url("/api/v1/apps", &[("limit", limits::APPS)]));
@@ -223,8 +210,7 @@ impl Snapshot<'_> {
                 self.send(app).await?;
             }
         }
-        // Two lists per app at once, in the slots the groups' members leave.
-        let c = &children.yielding();
+        // Three reads per app at once, each on an endpoint of its own.
         futures::stream::iter(heads.iter().map(Ok))
             .try_for_each_concurrent((self.fan_out / 2).max(1), |app| async move {
                 let users = c.url(
