@@ -12,7 +12,7 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
 
 use crate::error::transport_error;
@@ -51,11 +51,6 @@ pub struct HttpClient {
     permits: Arc<Semaphore>,
     /// Each rate-limit bucket's own slots, when the config sets `bucket_concurrency`.
     bucket_permits: Arc<std::sync::Mutex<HashMap<String, Arc<Semaphore>>>>,
-    /// A share of `permits` this handle may hold at once ([`HttpClient::with_share`]).
-    share: Option<Arc<Share>>,
-    /// Whether this handle's requests let the share's other requests go first
-    /// ([`HttpClient::yielding`]).
-    yields: bool,
     limiter: Arc<RateLimiter>,
     counters: Arc<Counters>,
     /// The credential header's value; starts as `config.auth_value`.
@@ -69,27 +64,6 @@ impl fmt::Debug for HttpClient {
             .field("concurrency", &self.config.concurrency)
             .field("stats", &self.stats())
             .finish_non_exhaustive()
-    }
-}
-
-/// A part of a client's concurrency ([`HttpClient::with_share`]).
-#[derive(Debug)]
-struct Share {
-    permits: Arc<Semaphore>,
-    /// Told each time a slot is given back, for the yielding handles waiting for one.
-    released: Notify,
-}
-
-/// A slot of a share, given back (and the yielding handles told) when dropped.
-struct ShareSlot {
-    permit: Option<OwnedSemaphorePermit>,
-    share: Arc<Share>,
-}
-
-impl Drop for ShareSlot {
-    fn drop(&mut self) {
-        self.permit.take();
-        self.share.released.notify_one();
     }
 }
 
@@ -114,71 +88,10 @@ impl HttpClient {
             credential: Arc::new(std::sync::RwLock::new(config.auth_value.clone())),
             permits: Arc::new(Semaphore::new(config.concurrency.max(1))),
             bucket_permits: Arc::default(),
-            share: None,
-            yields: false,
             limiter: Arc::new(RateLimiter::default()),
             counters: Arc::new(Counters::default()),
             config: Arc::new(config),
         })
-    }
-
-    /// A handle on the same client (credential, limiter, counters, concurrency) whose requests
-    /// hold at most `permits` of the client's concurrency at once. A connector reads children
-    /// lists fanned out over many parents (the members of every group) through a share, so that
-    /// they never take every slot from a list read one page after another, whose every wait
-    /// adds to the length of the whole read.
-    pub fn with_share(&self, permits: usize) -> HttpClient {
-        HttpClient {
-            share: Some(Arc::new(Share {
-                permits: Arc::new(Semaphore::new(permits.max(1))),
-                released: Notify::new(),
-            })),
-            yields: false,
-            ..self.clone()
-        }
-    }
-
-    /// A handle on the same share whose requests take a slot only when no request of the
-    /// share's other handles is waiting for one: work that can be done at any time (a smaller
-    /// list) fills the slots that the list deciding when the read ends (the busiest rate-limit
-    /// bucket) leaves idle while it waits for its window, and never delays it.
-    pub fn yielding(&self) -> HttpClient {
-        HttpClient {
-            yields: true,
-            ..self.clone()
-        }
-    }
-
-    /// A slot of this handle's share, if it has one. The future owns what it needs (it borrows
-    /// nothing from the handle), which keeps the futures of callers' requests simple to prove
-    /// `Send`.
-    fn share_slot(&self) -> impl Future<Output = Option<ShareSlot>> + Send + 'static {
-        let (share, yields) = (self.share.clone(), self.yields);
-        async move {
-            let share = share?;
-            let permit = if yields {
-                loop {
-                    // Waiting handles are served first: the semaphore hands a released permit
-                    // straight to them, so `try_acquire` succeeds only when none is waiting.
-                    let released = share.released.notified();
-                    tokio::pin!(released);
-                    released.as_mut().enable();
-                    if let Ok(permit) = Arc::clone(&share.permits).try_acquire_owned() {
-                        break permit;
-                    }
-                    released.await;
-                }
-            } else {
-                Arc::clone(&share.permits)
-                    .acquire_owned()
-                    .await
-                    .expect("the client's semaphore is never closed")
-            };
-            Some(ShareSlot {
-                permit: Some(permit),
-                share,
-            })
-        }
     }
 
     /// A slot of `bucket`'s own budget, if the config gives buckets one. Taken before the
@@ -318,7 +231,6 @@ impl HttpClient {
         let bucket = bucket(method, url);
         self.limiter.acquire(&bucket).await;
         let _bucket_slot = self.bucket_slot(&bucket).await;
-        let _share = self.share_slot().await;
         let _permit = self
             .permits
             .acquire()

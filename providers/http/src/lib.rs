@@ -10,9 +10,9 @@
 //!   the provider's window resets (`X-Rate-Limit-Reset` or `Retry-After`, [`retry_wait`]);
 //! - a [`RateLimiter`] fed by `X-Rate-Limit-Remaining/Limit/Reset` that slows down as a window's
 //!   budget runs low and pauses before it reaches zero, so that 429s stay rare;
-//! - bounded concurrency, with shares of it for fanned-out reads ([`HttpClient::with_share`]),
-//!   and optionally a bound of its own for each rate-limit bucket
-//!   ([`HttpConfig::bucket_concurrency`]);
+//! - bounded concurrency, and optionally a bound of its own for each rate-limit bucket
+//!   ([`HttpConfig::bucket_concurrency`]), so that one endpoint's fanned-out reads never take
+//!   the slots another endpoint could use;
 //! - counters of requests, throttles and retries
 //!   ([`RequestStats`](iamsnap_provider::RequestStats));
 //! - `Link: <…>; rel="next"` pagination ([`next_link`], [`HttpClient::get_page`]);
