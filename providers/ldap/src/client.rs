@@ -109,6 +109,8 @@ pub struct Connection {
     insecure: bool,
     bind_dn: String,
     password: Secret,
+    /// How long each operation, and each entry of a search, may wait for the server.
+    timeout: Duration,
     ldap: Mutex<Option<Ldap>>,
     requests: AtomicU64,
     retries: AtomicU64,
@@ -123,6 +125,7 @@ impl Connection {
             insecure: config.tls_insecure_skip_verify,
             bind_dn: config.bind_dn.clone(),
             password,
+            timeout: config.timeout(),
             ldap: Mutex::new(None),
             requests: AtomicU64::new(0),
             retries: AtomicU64::new(0),
@@ -156,14 +159,18 @@ impl Connection {
         if let Some(ldap) = slot.as_mut()
             && !ldap.is_closed()
         {
-            return Ok(ldap.clone());
+            let mut handle = ldap.clone();
+            handle.with_timeout(self.timeout);
+            return Ok(handle);
         }
         if slot.is_some() {
             self.retries.fetch_add(1, Ordering::Relaxed);
         }
         let ldap = self.open().await?;
         *slot = Some(ldap.clone());
-        Ok(ldap)
+        let mut handle = ldap;
+        handle.with_timeout(self.timeout);
+        Ok(handle)
     }
 
     async fn open(&self) -> Result<Ldap, ProviderError> {
@@ -185,7 +192,7 @@ impl Connection {
             .await
             .map_err(|e| self.transport("connect", e))?;
         ldap3::drive!(conn);
-        ldap.with_timeout(BIND_TIMEOUT);
+        ldap.with_timeout(BIND_TIMEOUT.min(self.timeout));
         self.count();
         let bound = ldap
             .simple_bind(&self.bind_dn, self.password.expose())

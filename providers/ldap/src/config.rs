@@ -17,6 +17,11 @@ pub const DEFAULT_PAGE_SIZE: u32 = 500;
 /// Operations in flight at once during a restore when `concurrency` is not set.
 pub const DEFAULT_CONCURRENCY: usize = 8;
 
+/// Seconds an operation (a bind, a write, each entry of a search) may wait for the server when
+/// `timeout_secs` is not set: long enough for a busy directory, short enough that a server that
+/// stopped answering fails a nightly backup instead of holding it forever.
+pub const DEFAULT_TIMEOUT_SECS: u64 = 60;
+
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LdapConfig {
@@ -55,11 +60,17 @@ pub struct LdapConfig {
     pub read_password_hashes: bool,
     /// Operations in flight at once during a restore (default 8).
     pub concurrency: Option<usize>,
+    /// Seconds each operation may wait for the server (default 60).
+    pub timeout_secs: Option<u64>,
 }
 
 impl LdapConfig {
     pub fn page_size(&self) -> u32 {
         self.page_size.unwrap_or(DEFAULT_PAGE_SIZE)
+    }
+
+    pub fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS))
     }
 
     pub fn concurrency(&self) -> usize {
@@ -106,6 +117,9 @@ impl LdapConfig {
         }
         if self.concurrency == Some(0) {
             return Some("concurrency must be at least 1".into());
+        }
+        if self.timeout_secs == Some(0) {
+            return Some("timeout_secs must be at least 1".into());
         }
         if self.ca_file.is_some() && self.tls_insecure_skip_verify {
             return Some("ca_file and tls_insecure_skip_verify exclude each other".into());
@@ -176,6 +190,10 @@ mod tests {
         assert_eq!(
             message("page_size = 0"),
             "sources.corp: page_size must be at least 1"
+        );
+        assert_eq!(
+            message("timeout_secs = 0"),
+            "sources.corp: timeout_secs must be at least 1"
         );
         assert_eq!(
             message(r#"exclude = ["ou=x,dc=other"]"#),
