@@ -6,6 +6,7 @@ pub(crate) mod brands;
 pub(crate) mod fetch;
 pub(crate) mod hooks;
 pub(crate) mod iam;
+pub(crate) mod lookup;
 pub(crate) mod me;
 pub(crate) mod policies;
 pub(crate) mod profiles;

@@ -165,7 +165,7 @@ pub(crate) async fn app_user_schema(
     let Some((label, _)) = key.rsplit_once('|') else {
         return Ok(None);
     };
-    let Some(app) = super::fetch::app(c, label).await? else {
+    let Some(app) = super::lookup::app(c, label).await? else {
         return Ok(None);
     };
     let head = AppHead {

@@ -179,17 +179,17 @@ pub(crate) async fn group_owner(
     let Some((group_name, member)) = key.rsplit_once('|') else {
         return Ok(None);
     };
-    let Some(group) = super::fetch::group(c, group_name).await? else {
+    let Some(group) = super::lookup::group(c, group_name).await? else {
         return Ok(None);
     };
     let head = GroupHead::of(&group);
     let owner = if let Some(login) = member.strip_prefix("user:") {
-        super::fetch::user(c, login).await?.map(|u| Owner::User {
+        super::lookup::user(c, login).await?.map(|u| Owner::User {
             id: str_at(&u, "/id").to_string(),
             login: str_at(&u, "/profile/login").to_string(),
         })
     } else if let Some(name) = member.strip_prefix("group:") {
-        super::fetch::group(c, name).await?.map(|g| Owner::Group {
+        super::lookup::group(c, name).await?.map(|g| Owner::Group {
             id: str_at(&g, "/id").to_string(),
             name: name.to_string(),
         })

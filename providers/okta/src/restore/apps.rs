@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::{LiveId, Restore, activate_param, created_id, unsupported, without};
 use crate::kinds::*;
-use crate::read::fetch::{self, split_pair};
+use crate::read::lookup::{self as fetch, split_pair};
 use crate::records::str_at;
 
 impl Restore<'_> {

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::{LiveId, Restore, applied, created_id, done, unsupported, without};
 use crate::kinds::*;
-use crate::read::fetch::{self, split_pair};
+use crate::read::lookup::{self as fetch, split_pair};
 use crate::records::str_at;
 
 impl Restore<'_> {

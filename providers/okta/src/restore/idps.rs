@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::{LiveId, Restore, activate_param, applied, done, without};
 use crate::kinds::*;
-use crate::read::fetch;
+use crate::read::lookup as fetch;
 use crate::records::str_at;
 
 const BASE: &str = "/api/v1/idps";

@@ -43,7 +43,7 @@ pub(crate) use cannot::cannot_restore;
 
 use crate::client::OktaClient;
 use crate::kinds::*;
-use crate::read::fetch;
+use crate::read::lookup as fetch;
 use crate::records::str_at;
 
 pub(crate) struct Restore<'a> {
@@ -374,7 +374,7 @@ impl Restore<'_> {
         if let Some(current) = &op.current {
             return Ok(Ok(current.id.clone()));
         }
-        let found = fetch::record(self.c(), &op.kind, &op.key).await?;
+        let found = crate::read::fetch::record(self.c(), &op.kind, &op.key).await?;
         Ok(found.map(|r| r.id).ok_or_else(|| {
             precondition(
                 op,

@@ -5,7 +5,7 @@ use iamsnap_provider::{Operation, Outcome, ProviderError, Record};
 use reqwest::Method;
 
 use super::{LiveId, Restore, created_id, done, without};
-use crate::read::fetch;
+use crate::read::lookup as fetch;
 use crate::records::str_at;
 
 const BASE: &str = "/api/v1/trustedOrigins";

@@ -9,7 +9,7 @@ use super::{
     LiveId, Restore, activate_param, applied, created_id, precondition, unsupported, without,
 };
 use crate::kinds::*;
-use crate::read::fetch;
+use crate::read::lookup as fetch;
 use crate::records::str_at;
 
 /// Okta's own objects: updated, never re-created or deleted.

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::{LiveId, Restore, activate_param, created_id, done, precondition, unsupported};
 use crate::kinds::*;
-use crate::read::fetch::split_pair;
+use crate::read::lookup::split_pair;
 use crate::read::signin::{self as fetch, AUTHENTICATORS, BEHAVIORS};
 use crate::records::str_at;
 

@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use super::{LiveId, Restore, SIGNED_IN, applied, created_id, done, precondition, unsupported};
 use crate::kinds::*;
-use crate::read::fetch;
+use crate::read::lookup as fetch;
 use crate::records::{self, str_at};
 
 impl Restore<'_> {
