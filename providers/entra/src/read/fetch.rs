@@ -119,7 +119,11 @@ pub(crate) async fn record(
             }
             Ok(Some(records::service_principal(&sp, &index)))
         }
-        GROUP_MEMBER | GROUP_OWNER | ADMINISTRATIVE_UNIT_MEMBER => link(client, kind, key).await,
+        GROUP_MEMBER
+        | GROUP_OWNER
+        | APPLICATION_OWNER
+        | SERVICE_PRINCIPAL_OWNER
+        | ADMINISTRATIVE_UNIT_MEMBER => link(client, kind, key).await,
         CONDITIONAL_ACCESS_POLICY => conditional_access(client, key).await,
         AUTHORIZATION_POLICY => {
             let v = client
@@ -344,10 +348,12 @@ async fn link(
     let Some((parent_key, _, _)) = records::split_link_key(key) else {
         return Ok(None);
     };
-    let (parent_kind, path) = match kind {
-        GROUP_MEMBER => (GROUP, "members"),
-        GROUP_OWNER => (GROUP, "owners"),
-        _ => (ADMINISTRATIVE_UNIT, "members"),
+    let (parent_kind, path, kind) = match kind {
+        GROUP_MEMBER => (GROUP, "members", GROUP_MEMBER),
+        GROUP_OWNER => (GROUP, "owners", GROUP_OWNER),
+        APPLICATION_OWNER => (APPLICATION, "owners", APPLICATION_OWNER),
+        SERVICE_PRINCIPAL_OWNER => (SERVICE_PRINCIPAL, "owners", SERVICE_PRINCIPAL_OWNER),
+        _ => (ADMINISTRATIVE_UNIT, "members", ADMINISTRATIVE_UNIT_MEMBER),
     };
     let Some(parent) = object(client, parent_kind, parent_key).await? else {
         return Ok(None);
@@ -360,11 +366,6 @@ async fn link(
             select(MEMBER_SELECT)
         ))
         .await?;
-    let kind = match kind {
-        GROUP_MEMBER => GROUP_MEMBER,
-        GROUP_OWNER => GROUP_OWNER,
-        _ => ADMINISTRATIVE_UNIT_MEMBER,
-    };
     Ok(list
         .iter()
         .filter_map(|m| records::link(kind, (parent_kind, &parent_id, parent_key), m))

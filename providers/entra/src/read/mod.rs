@@ -79,6 +79,7 @@ impl Snapshot<'_> {
         let roles = Roles::from_definitions(&policies.definitions);
         futures::try_join!(
             self.app_role_assignments(&sps, &index),
+            self.app_owners(&index),
             self.grants(&index),
             self.roles(&index, &roles, &policies.definitions),
             self.conditional_access(&index, &roles, &policies),
@@ -381,6 +382,42 @@ impl Snapshot<'_> {
                     match records::app_role_assignment(&v, index) {
                         Some(r) => self.emit(r).await?,
                         None => orphan(APP_ROLE_ASSIGNMENT, &v),
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Owners of applications and service principals: one list each, read once both
+    /// collections are known (owners may be service principals).
+    async fn app_owners(&self, index: &Index) -> Result<(), ProviderError> {
+        let query = format!("$top=999&$select={}", select(MEMBER_SELECT));
+        let wanted: Vec<(&'static str, &'static str, &str, &str, String)> = index
+            .by_id
+            .iter()
+            .filter_map(|(id, (kind, key))| {
+                let (owner_kind, collection) = match *kind {
+                    APPLICATION => (APPLICATION_OWNER, "applications"),
+                    SERVICE_PRINCIPAL => (SERVICE_PRINCIPAL_OWNER, "servicePrincipals"),
+                    _ => return None,
+                };
+                Some((
+                    owner_kind,
+                    *kind,
+                    id.as_str(),
+                    key.as_str(),
+                    format!("/{collection}/{id}/owners?{query}"),
+                ))
+            })
+            .collect();
+        for window in wanted.chunks(WINDOW) {
+            let paths: Vec<String> = window.iter().map(|w| w.4.clone()).collect();
+            let lists = self.client.batch_lists::<records::Member>(&paths).await?;
+            for ((kind, parent_kind, id, key, _), items) in window.iter().zip(lists) {
+                for owner in items.into_iter().flatten() {
+                    if let Some(r) = records::link(kind, (parent_kind, id, key), &owner) {
+                        self.emit(r).await?;
                     }
                 }
             }

@@ -89,6 +89,8 @@ impl Restore<'_> {
                 USER_MANAGER
                 | GROUP_MEMBER
                 | GROUP_OWNER
+                | APPLICATION_OWNER
+                | SERVICE_PRINCIPAL_OWNER
                 | ADMINISTRATIVE_UNIT_MEMBER
                 | APP_ROLE_ASSIGNMENT
                 | OAUTH2_PERMISSION_GRANT
