@@ -464,7 +464,10 @@ pub(crate) fn link(
 
 /// The name of the child end of a member or owner relationship.
 pub(crate) fn link_rel(kind: &str) -> &'static str {
-    if matches!(kind, GROUP_OWNER | APPLICATION_OWNER | SERVICE_PRINCIPAL_OWNER) {
+    if matches!(
+        kind,
+        GROUP_OWNER | APPLICATION_OWNER | SERVICE_PRINCIPAL_OWNER
+    ) {
         "owner"
     } else {
         "member"

@@ -43,7 +43,15 @@ pub(crate) fn write(t: &mut Tenant, req: &GraphRequest) -> GraphResult {
             let target = reference_id(req)?;
             add_link(t, s[0], id, &target, false)
         }
-        ("POST", [GROUPS | APPLICATIONS | SERVICE_PRINCIPALS, id, "owners", "$ref"]) => {
+        (
+            "POST",
+            [
+                GROUPS | APPLICATIONS | SERVICE_PRINCIPALS,
+                id,
+                "owners",
+                "$ref",
+            ],
+        ) => {
             let target = reference_id(req)?;
             add_link(t, s[0], id, &target, true)
         }
