@@ -306,6 +306,10 @@ impl Graph {
                 target("application")?,
                 target("owner")?
             ),
+            "entra.federated_identity_credential" => format!(
+                "/applications/{}/federatedIdentityCredentials/{id}",
+                target("application")?
+            ),
             "entra.service_principal_owner" => format!(
                 "/servicePrincipals/{}/owners/{}/$ref",
                 target("servicePrincipal")?,

@@ -11,6 +11,7 @@ pub const APPLICATION: &str = "entra.application";
 pub const SERVICE_PRINCIPAL: &str = "entra.service_principal";
 pub const APPLICATION_OWNER: &str = "entra.application_owner";
 pub const SERVICE_PRINCIPAL_OWNER: &str = "entra.service_principal_owner";
+pub const FEDERATED_CREDENTIAL: &str = "entra.federated_identity_credential";
 pub const APP_ROLE_ASSIGNMENT: &str = "entra.app_role_assignment";
 pub const OAUTH2_PERMISSION_GRANT: &str = "entra.oauth2_permission_grant";
 pub const DIRECTORY_ROLE_ASSIGNMENT: &str = "entra.directory_role_assignment";
@@ -161,6 +162,17 @@ pub static KINDS: &[KindInfo] = &[
         parent: Some(Parent {
             noun: "application",
             members: "owners",
+        }),
+        cannot_restore: &[],
+    },
+    KindInfo {
+        name: FEDERATED_CREDENTIAL,
+        description: "federated identity credentials of app registrations: which external tokens (issuer, subject, audiences) the app accepts in place of a secret",
+        depends_on: &[APPLICATION],
+        capabilities: Capabilities::ALL,
+        parent: Some(Parent {
+            noun: "application",
+            members: "federated identity credentials",
         }),
         cannot_restore: &[],
     },

@@ -462,6 +462,21 @@ pub(crate) fn link(
     ))
 }
 
+/// A federated identity credential of the application `app` (id, key): what Graph lets a
+/// client write, all of it (no secret: the external token is the proof).
+pub(crate) fn federated_credential(v: &Value, app: (&str, &str)) -> Record {
+    let (app_id, app_key) = app;
+    let name = str_of(v, "name");
+    Record::new(
+        FEDERATED_CREDENTIAL,
+        id_of(v),
+        format!("{app_key}|{name}"),
+        json!({"application": app_key, "name": name, "issuer": v["issuer"], "subject": v["subject"],
+               "audiences": v["audiences"], "description": v["description"]}),
+        vec![Ref::new("application", APPLICATION, app_id)],
+    )
+}
+
 /// The name of the child end of a member or owner relationship.
 pub(crate) fn link_rel(kind: &str) -> &'static str {
     if matches!(

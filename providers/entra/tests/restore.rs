@@ -578,7 +578,7 @@ async fn custom_roles_and_pim_schedules_come_back_with_the_new_role_id() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn owners_of_applications_and_service_principals_come_back() {
+async fn owners_and_federated_credentials_of_applications_come_back() {
     let entra = emulator()
         .users(200)
         .groups(10)
@@ -597,6 +597,15 @@ async fn owners_of_applications_and_service_principals_come_back() {
     let purged_owner = find(&before, APPLICATION_OWNER, |r| r.key != app_owner.key).clone();
     let purged = purged_owner.target("application").unwrap().id.clone();
     let end = |r: &Record, rel: &str| r.target(rel).unwrap().id.clone();
+    // Of the application with federated credentials: one deleted, the other changed.
+    let gone_fic = find(&before, FEDERATED_CREDENTIAL, |_| true).clone();
+    let changed_fic = find(&before, FEDERATED_CREDENTIAL, |f| f.key != gone_fic.key).clone();
+    entra.with_tenant(|t| {
+        let fics = t.federated.get_mut(&end(&gone_fic, "application")).unwrap();
+        assert!(fics.remove(&gone_fic.id).is_some());
+        fics.get_mut(&changed_fic.id).unwrap()["subject"] =
+            serde_json::json!("repo:evil/fork:ref:refs/heads/main");
+    });
     entra.with_tenant(|t| {
         for r in [&app_owner, &sp_owner] {
             let parent = if r.kind == APPLICATION_OWNER {
@@ -623,7 +632,13 @@ async fn owners_of_applications_and_service_principals_come_back() {
 
     let mut ids = Ids::new();
     let done = restore_pass(&provider, &before, &mut ids).await;
-    for r in [&app_owner, &sp_owner, &purged_owner] {
+    for r in [
+        &app_owner,
+        &sp_owner,
+        &purged_owner,
+        &gone_fic,
+        &changed_fic,
+    ] {
         assert!(
             matches!(outcome_of(&done, &r.kind, &r.key), Outcome::Applied { .. }),
             "{} {}",
@@ -638,6 +653,10 @@ async fn owners_of_applications_and_service_principals_come_back() {
     assert_ne!(recreated.id, purged, "a purged application gets a new id");
     let owners_of_new = entra.with_tenant(|t| t.owners.get(&recreated.id).cloned());
     assert!(owners_of_new.is_some_and(|o| o.contains(&end(&purged_owner, "owner"))));
+    for r in [&gone_fic, &changed_fic] {
+        let back = find(&after, FEDERATED_CREDENTIAL, |f| f.key == r.key);
+        assert_eq!(back.attrs, r.attrs, "{}", r.key);
+    }
     for r in [&app_owner, &sp_owner, &purged_owner] {
         assert!(
             after.iter().any(|a| a.kind == r.kind && a.key == r.key),

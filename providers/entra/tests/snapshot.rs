@@ -116,6 +116,9 @@ async fn reads_every_kind_across_pages_and_batches() {
     assert!(app_owners > 0 && sp_owners > 0, "{app_owners} {sp_owners}");
     assert_eq!(counts[APPLICATION_OWNER], app_owners);
     assert_eq!(counts[SERVICE_PRINCIPAL_OWNER], sp_owners);
+    let federated = entra.with_tenant(|t| t.federated.values().map(|f| f.len()).sum::<usize>());
+    assert!(federated >= 2);
+    assert_eq!(counts[FEDERATED_CREDENTIAL], federated);
 
     // 2,100 users at $top=999 take three pages; members and owners went through $batch.
     assert!(entra.requests("GET /users") >= 3, "users read in pages");
@@ -193,6 +196,7 @@ async fn reads_every_kind_across_pages_and_batches() {
         GROUP_OWNER,
         APPLICATION_OWNER,
         SERVICE_PRINCIPAL_OWNER,
+        FEDERATED_CREDENTIAL,
         ROLE_DEFINITION,
         ROLE_ELIGIBILITY,
         ROLE_ASSIGNMENT_SCHEDULE,

@@ -124,6 +124,7 @@ pub(crate) async fn record(
         | APPLICATION_OWNER
         | SERVICE_PRINCIPAL_OWNER
         | ADMINISTRATIVE_UNIT_MEMBER => link(client, kind, key).await,
+        FEDERATED_CREDENTIAL => federated_credential(client, key).await,
         CONDITIONAL_ACCESS_POLICY => conditional_access(client, key).await,
         AUTHORIZATION_POLICY => {
             let v = client
@@ -338,6 +339,29 @@ pub(crate) async fn index_of(
         }
     }
     Ok(index)
+}
+
+/// `application|name`: credential names hold no `|`, application names may.
+async fn federated_credential(
+    client: &GraphClient,
+    key: &str,
+) -> Result<Option<Record>, ProviderError> {
+    let Some((app_key, name)) = key.rsplit_once('|') else {
+        return Ok(None);
+    };
+    let Some(app) = object(client, APPLICATION, app_key).await? else {
+        return Ok(None);
+    };
+    let app_id = id_of(&app).to_string();
+    let list = client
+        .all(&format!(
+            "/applications/{app_id}/federatedIdentityCredentials"
+        ))
+        .await?;
+    Ok(list
+        .iter()
+        .find(|v| v["name"] == name)
+        .map(|v| records::federated_credential(v, (&app_id, app_key))))
 }
 
 async fn link(

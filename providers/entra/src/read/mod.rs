@@ -80,6 +80,7 @@ impl Snapshot<'_> {
         futures::try_join!(
             self.app_role_assignments(&sps, &index),
             self.app_owners(&index),
+            self.federated_credentials(&index),
             self.grants(&index),
             self.roles(&index, &roles, &policies.definitions),
             self.conditional_access(&index, &roles, &policies),
@@ -419,6 +420,29 @@ impl Snapshot<'_> {
                     if let Some(r) = records::link(kind, (parent_kind, id, key), &owner) {
                         self.emit(r).await?;
                     }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Federated identity credentials: one list per application.
+    async fn federated_credentials(&self, index: &Index) -> Result<(), ProviderError> {
+        let apps: Vec<(&str, &str)> = index
+            .by_id
+            .iter()
+            .filter(|(_, (kind, _))| *kind == APPLICATION)
+            .map(|(id, (_, key))| (id.as_str(), key.as_str()))
+            .collect();
+        for window in apps.chunks(WINDOW) {
+            let paths: Vec<String> = window
+                .iter()
+                .map(|(id, _)| format!("/applications/{id}/federatedIdentityCredentials"))
+                .collect();
+            let lists = self.client.batch_lists::<Value>(&paths).await?;
+            for (app, items) in window.iter().zip(lists) {
+                for v in items.into_iter().flatten() {
+                    self.emit(records::federated_credential(&v, *app)).await?;
                 }
             }
         }

@@ -21,6 +21,7 @@ pub(crate) fn write(t: &mut Tenant, req: &GraphRequest) -> GraphResult {
     if let Some(answer) = super::roles::write(t, req, &s)
         .or_else(|| super::strengths::write(t, req, &s))
         .or_else(|| super::authz::write(t, req, &s))
+        .or_else(|| super::federated::write(t, req, &s))
     {
         return answer;
     }
