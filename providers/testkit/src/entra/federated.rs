@@ -101,3 +101,24 @@ fn update(t: &mut Tenant, app: &str, fid: &str, body: Map<String, Value>) -> Gra
     }
     Ok(GraphResponse::no_content())
 }
+
+/// Two credentials a CI pipeline signs in with, under fixed ids so that the rest of the
+/// seeded tenant stays as it was.
+pub(crate) fn seed(t: &mut Tenant, app: &str) {
+    let set = t.federated.entry(app.to_string()).or_default();
+    let issuer = "https://token.actions.githubusercontent.com";
+    for (n, subject) in [
+        "repo:contoso/web:environment:production",
+        "repo:contoso/web:ref:refs/heads/main",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let fid = format!("f1c0a000-0000-4000-8000-{n:012}");
+        set.insert(
+            fid.clone(),
+            json!({"id": fid, "name": format!("github-{n}"), "issuer": issuer, "subject": subject,
+                   "audiences": ["api://AzureADTokenExchange"], "description": format!("Deployments from {subject}")}),
+        );
+    }
+}

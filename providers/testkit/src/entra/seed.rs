@@ -535,25 +535,7 @@ fn seed_apps(
         );
         // The first application is signed in to from CI pipelines without a secret.
         if i == 0 {
-            let set = t.federated.entry(id.clone()).or_default();
-            for (n, (issuer, subject)) in [
-                (
-                    "https://token.actions.githubusercontent.com",
-                    "repo:contoso/web:environment:production",
-                ),
-                (
-                    "https://token.actions.githubusercontent.com",
-                    "repo:contoso/web:ref:refs/heads/main",
-                ),
-            ]
-            .into_iter()
-            .enumerate()
-            {
-                // Fixed ids, so that the rest of the seeded tenant stays as it was.
-                let fid = format!("f1c0a000-0000-4000-8000-{n:012}");
-                set.insert(fid.clone(), json!({"id": fid, "name": format!("github-{n}"), "issuer": issuer, "subject": subject,
-                    "audiences": ["api://AzureADTokenExchange"], "description": format!("Deployments from {subject}")}));
-            }
+            super::federated::seed(t, &id);
         }
         // Every other enterprise application is owned too, by its registration's owner.
         if i % 2 == 0
