@@ -605,3 +605,62 @@ fn custom_roles_eligibilities_strengths_and_authorization_settings_come_back() {
         stdout(&again)
     );
 }
+
+#[test]
+fn an_application_owner_and_a_federated_credential_come_back() {
+    use reqwest::Method;
+    let tenant = Tenant::start();
+    let ws = workspace(&tenant);
+    assert_exit(&ws.iamsnap(&["init"]), 0);
+    assert_exit(&ws.iamsnap(&["backup", "--all"]), 0);
+    let apps = tenant.list("/applications");
+    let fics = |id: &str| tenant.list(&format!("/applications/{id}/federatedIdentityCredentials"));
+    let (app, fic) = apps
+        .iter()
+        .find_map(|a| {
+            let id = a["id"].as_str().unwrap().to_string();
+            fics(&id).first().cloned().map(|f| (id, f))
+        })
+        .expect("an application with a federated credential");
+    let owners = tenant.list(&format!("/applications/{app}/owners"));
+    let owner = owners[0]["id"]
+        .as_str()
+        .expect("the application has an owner");
+    let fic_id = fic["id"].as_str().unwrap();
+    for path in [
+        format!("/applications/{app}/owners/{owner}/$ref"),
+        format!("/applications/{app}/federatedIdentityCredentials/{fic_id}"),
+    ] {
+        let (status, body) = tenant.graph(Method::DELETE, &path, None);
+        assert_eq!(status, 204, "{path}: {body}");
+    }
+
+    let applied = ws.iamsnap(&[
+        "restore",
+        "entra-test@latest",
+        "--apply",
+        "--yes",
+        "--format",
+        "json",
+    ]);
+    assert_exit(&applied, 0);
+    assert_eq!(json_of(&applied)["failed"], 0, "{}", stdout(&applied));
+    let owners = tenant.list(&format!("/applications/{app}/owners"));
+    assert!(owners.iter().any(|o| o["id"] == owner), "the owner is back");
+    let back = fics(&app)
+        .into_iter()
+        .find(|f| f["name"] == fic["name"])
+        .expect("the federated credential is back");
+    for field in ["issuer", "subject", "audiences", "description"] {
+        assert_eq!(back[field], fic[field], "{field}");
+    }
+
+    let again = ws.iamsnap(&["restore", "entra-test@latest", "--format", "json"]);
+    assert_exit(&again, 0);
+    assert_eq!(
+        json_of(&again)["operations"],
+        json!([]),
+        "{}",
+        stdout(&again)
+    );
+}

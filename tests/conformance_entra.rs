@@ -301,6 +301,20 @@ impl Graph {
                     target("owner")?
                 )
             }
+            "entra.application_owner" => format!(
+                "/applications/{}/owners/{}/$ref",
+                target("application")?,
+                target("owner")?
+            ),
+            "entra.federated_identity_credential" => format!(
+                "/applications/{}/federatedIdentityCredentials/{id}",
+                target("application")?
+            ),
+            "entra.service_principal_owner" => format!(
+                "/servicePrincipals/{}/owners/{}/$ref",
+                target("servicePrincipal")?,
+                target("owner")?
+            ),
             "entra.administrative_unit" => format!("/administrativeUnits/{id}"),
             "entra.administrative_unit_member" => format!(
                 "/administrativeUnits/{}/members/{}/$ref",

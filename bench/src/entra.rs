@@ -93,6 +93,22 @@ pub fn backup_floor(rt: &tokio::runtime::Runtime, a: &EntraArgs) -> anyhow::Resu
                 min += pages(members(id), MAX_TOP);
             }
         }
+        // Federated identity credentials of every application: one list each.
+        for id in t
+            .objects
+            .get("applications")
+            .into_iter()
+            .flatten()
+            .map(|(id, _)| id)
+        {
+            min += pages(t.federated.get(id).map_or(0, |f| f.len()), DEFAULT_TOP);
+        }
+        // Owners of every application and service principal: one list each.
+        for c in ["applications", "servicePrincipals"] {
+            for id in t.objects.get(c).into_iter().flatten().map(|(id, _)| id) {
+                min += pages(owners(id), MAX_TOP);
+            }
+        }
         for id in sps.into_iter().flatten().map(|(id, _)| id) {
             let assigned = t
                 .app_role_assignments

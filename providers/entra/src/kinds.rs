@@ -9,6 +9,9 @@ pub const GROUP_MEMBER: &str = "entra.group_member";
 pub const GROUP_OWNER: &str = "entra.group_owner";
 pub const APPLICATION: &str = "entra.application";
 pub const SERVICE_PRINCIPAL: &str = "entra.service_principal";
+pub const APPLICATION_OWNER: &str = "entra.application_owner";
+pub const SERVICE_PRINCIPAL_OWNER: &str = "entra.service_principal_owner";
+pub const FEDERATED_CREDENTIAL: &str = "entra.federated_identity_credential";
 pub const APP_ROLE_ASSIGNMENT: &str = "entra.app_role_assignment";
 pub const OAUTH2_PERMISSION_GRANT: &str = "entra.oauth2_permission_grant";
 pub const DIRECTORY_ROLE_ASSIGNMENT: &str = "entra.directory_role_assignment";
@@ -147,6 +150,39 @@ pub static KINDS: &[KindInfo] = &[
         capabilities: Capabilities::LINK,
         parent: Some(Parent {
             noun: "group",
+            members: "owners",
+        }),
+        cannot_restore: &[],
+    },
+    KindInfo {
+        name: APPLICATION_OWNER,
+        description: "owners of app registrations (users or service principals), who may manage them without an admin role",
+        depends_on: &[USER, APPLICATION, SERVICE_PRINCIPAL],
+        capabilities: Capabilities::LINK,
+        parent: Some(Parent {
+            noun: "application",
+            members: "owners",
+        }),
+        cannot_restore: &[],
+    },
+    KindInfo {
+        name: FEDERATED_CREDENTIAL,
+        description: "federated identity credentials of app registrations: which external tokens (issuer, subject, audiences) the app accepts in place of a secret",
+        depends_on: &[APPLICATION],
+        capabilities: Capabilities::ALL,
+        parent: Some(Parent {
+            noun: "application",
+            members: "federated identity credentials",
+        }),
+        cannot_restore: &[],
+    },
+    KindInfo {
+        name: SERVICE_PRINCIPAL_OWNER,
+        description: "owners of service principals (enterprise applications)",
+        depends_on: &[USER, SERVICE_PRINCIPAL],
+        capabilities: Capabilities::LINK,
+        parent: Some(Parent {
+            noun: "service principal",
             members: "owners",
         }),
         cannot_restore: &[],

@@ -11,7 +11,8 @@
 //!
 //! Signs in with the OAuth2 client-credentials grant (the token is refreshed before it
 //! expires). Kinds (see [`kinds`]): users and their managers, groups, group members and owners,
-//! applications (credential metadata only), service principals, app role assignments,
+//! applications (credential metadata only) and their federated identity credentials,
+//! service principals, owners of applications and service principals, app role assignments,
 //! delegated permission grants, directory role assignments, custom role definitions, PIM
 //! eligibilities and time-bound active assignments, administrative units and their members,
 //! conditional access policies, named locations, authentication strengths, the authentication

@@ -448,16 +448,8 @@ pub(crate) fn link(
     let member_kind = member.kind()?;
     let member_id = member.id.as_deref().unwrap_or_default();
     let member_key = format!("{}:{}", label(member_kind), member.key(member_kind));
-    let rel = if kind == GROUP_OWNER {
-        "owner"
-    } else {
-        "member"
-    };
-    let parent_rel = if parent_kind == GROUP {
-        "group"
-    } else {
-        "unit"
-    };
+    let rel = link_rel(kind);
+    let parent_rel = parent_rel(parent_kind);
     Some(Record::new(
         kind,
         format!("{parent_id}/{member_id}"),
@@ -468,6 +460,43 @@ pub(crate) fn link(
             Ref::new(rel, member_kind, member_id),
         ],
     ))
+}
+
+/// A federated identity credential of the application `app` (id, key): what Graph lets a
+/// client write, all of it (no secret: the external token is the proof).
+pub(crate) fn federated_credential(v: &Value, app: (&str, &str)) -> Record {
+    let (app_id, app_key) = app;
+    let name = str_of(v, "name");
+    Record::new(
+        FEDERATED_CREDENTIAL,
+        id_of(v),
+        format!("{app_key}|{name}"),
+        json!({"application": app_key, "name": name, "issuer": v["issuer"], "subject": v["subject"],
+               "audiences": v["audiences"], "description": v["description"]}),
+        vec![Ref::new("application", APPLICATION, app_id)],
+    )
+}
+
+/// The name of the child end of a member or owner relationship.
+pub(crate) fn link_rel(kind: &str) -> &'static str {
+    if matches!(
+        kind,
+        GROUP_OWNER | APPLICATION_OWNER | SERVICE_PRINCIPAL_OWNER
+    ) {
+        "owner"
+    } else {
+        "member"
+    }
+}
+
+/// The name of the parent end of a member or owner relationship, by the parent's kind.
+pub(crate) fn parent_rel(parent_kind: &str) -> &'static str {
+    match parent_kind {
+        GROUP => "group",
+        APPLICATION => "application",
+        SERVICE_PRINCIPAL => "servicePrincipal",
+        _ => "unit",
+    }
 }
 
 /// Splits a relationship key `parent|label:key` at the member's label.

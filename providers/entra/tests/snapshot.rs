@@ -104,6 +104,21 @@ async fn reads_every_kind_across_pages_and_batches() {
     assert_eq!(counts[AUTHENTICATION_METHODS_POLICY], 1);
     assert_eq!(counts[AUTHORIZATION_POLICY], 1);
     assert_eq!(counts[AUTHENTICATION_STRENGTH], 2, "custom strengths only");
+    let (app_owners, sp_owners) = entra.with_tenant(|t| {
+        let owners = |c: &str| -> usize {
+            t.objects[c]
+                .keys()
+                .map(|id| t.owners.get(id).map_or(0, |m| m.len()))
+                .sum()
+        };
+        (owners("applications"), owners("servicePrincipals"))
+    });
+    assert!(app_owners > 0 && sp_owners > 0, "{app_owners} {sp_owners}");
+    assert_eq!(counts[APPLICATION_OWNER], app_owners);
+    assert_eq!(counts[SERVICE_PRINCIPAL_OWNER], sp_owners);
+    let federated = entra.with_tenant(|t| t.federated.values().map(|f| f.len()).sum::<usize>());
+    assert!(federated >= 2);
+    assert_eq!(counts[FEDERATED_CREDENTIAL], federated);
 
     // 2,100 users at $top=999 take three pages; members and owners went through $batch.
     assert!(entra.requests("GET /users") >= 3, "users read in pages");
@@ -179,6 +194,9 @@ async fn reads_every_kind_across_pages_and_batches() {
         AUTHENTICATION_METHODS_POLICY,
         APPLICATION,
         GROUP_OWNER,
+        APPLICATION_OWNER,
+        SERVICE_PRINCIPAL_OWNER,
+        FEDERATED_CREDENTIAL,
         ROLE_DEFINITION,
         ROLE_ELIGIBILITY,
         ROLE_ASSIGNMENT_SCHEDULE,

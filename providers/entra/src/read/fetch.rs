@@ -119,7 +119,12 @@ pub(crate) async fn record(
             }
             Ok(Some(records::service_principal(&sp, &index)))
         }
-        GROUP_MEMBER | GROUP_OWNER | ADMINISTRATIVE_UNIT_MEMBER => link(client, kind, key).await,
+        GROUP_MEMBER
+        | GROUP_OWNER
+        | APPLICATION_OWNER
+        | SERVICE_PRINCIPAL_OWNER
+        | ADMINISTRATIVE_UNIT_MEMBER => link(client, kind, key).await,
+        FEDERATED_CREDENTIAL => federated_credential(client, key).await,
         CONDITIONAL_ACCESS_POLICY => conditional_access(client, key).await,
         AUTHORIZATION_POLICY => {
             let v = client
@@ -336,6 +341,29 @@ pub(crate) async fn index_of(
     Ok(index)
 }
 
+/// `application|name`: credential names hold no `|`, application names may.
+async fn federated_credential(
+    client: &GraphClient,
+    key: &str,
+) -> Result<Option<Record>, ProviderError> {
+    let Some((app_key, name)) = key.rsplit_once('|') else {
+        return Ok(None);
+    };
+    let Some(app) = object(client, APPLICATION, app_key).await? else {
+        return Ok(None);
+    };
+    let app_id = id_of(&app).to_string();
+    let list = client
+        .all(&format!(
+            "/applications/{app_id}/federatedIdentityCredentials"
+        ))
+        .await?;
+    Ok(list
+        .iter()
+        .find(|v| v["name"] == name)
+        .map(|v| records::federated_credential(v, (&app_id, app_key))))
+}
+
 async fn link(
     client: &GraphClient,
     kind: &str,
@@ -344,10 +372,12 @@ async fn link(
     let Some((parent_key, _, _)) = records::split_link_key(key) else {
         return Ok(None);
     };
-    let (parent_kind, path) = match kind {
-        GROUP_MEMBER => (GROUP, "members"),
-        GROUP_OWNER => (GROUP, "owners"),
-        _ => (ADMINISTRATIVE_UNIT, "members"),
+    let (parent_kind, path, kind) = match kind {
+        GROUP_MEMBER => (GROUP, "members", GROUP_MEMBER),
+        GROUP_OWNER => (GROUP, "owners", GROUP_OWNER),
+        APPLICATION_OWNER => (APPLICATION, "owners", APPLICATION_OWNER),
+        SERVICE_PRINCIPAL_OWNER => (SERVICE_PRINCIPAL, "owners", SERVICE_PRINCIPAL_OWNER),
+        _ => (ADMINISTRATIVE_UNIT, "members", ADMINISTRATIVE_UNIT_MEMBER),
     };
     let Some(parent) = object(client, parent_kind, parent_key).await? else {
         return Ok(None);
@@ -360,11 +390,6 @@ async fn link(
             select(MEMBER_SELECT)
         ))
         .await?;
-    let kind = match kind {
-        GROUP_MEMBER => GROUP_MEMBER,
-        GROUP_OWNER => GROUP_OWNER,
-        _ => ADMINISTRATIVE_UNIT_MEMBER,
-    };
     Ok(list
         .iter()
         .filter_map(|m| records::link(kind, (parent_kind, &parent_id, parent_key), m))

@@ -79,6 +79,8 @@ impl Snapshot<'_> {
         let roles = Roles::from_definitions(&policies.definitions);
         futures::try_join!(
             self.app_role_assignments(&sps, &index),
+            self.app_owners(&index),
+            self.federated_credentials(&index),
             self.grants(&index),
             self.roles(&index, &roles, &policies.definitions),
             self.conditional_access(&index, &roles, &policies),
@@ -382,6 +384,65 @@ impl Snapshot<'_> {
                         Some(r) => self.emit(r).await?,
                         None => orphan(APP_ROLE_ASSIGNMENT, &v),
                     }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Owners of applications and service principals: one list each, read once both
+    /// collections are known (owners may be service principals).
+    async fn app_owners(&self, index: &Index) -> Result<(), ProviderError> {
+        let query = format!("$top=999&$select={}", select(MEMBER_SELECT));
+        let wanted: Vec<(&'static str, &'static str, &str, &str, String)> = index
+            .by_id
+            .iter()
+            .filter_map(|(id, (kind, key))| {
+                let (owner_kind, collection) = match *kind {
+                    APPLICATION => (APPLICATION_OWNER, "applications"),
+                    SERVICE_PRINCIPAL => (SERVICE_PRINCIPAL_OWNER, "servicePrincipals"),
+                    _ => return None,
+                };
+                Some((
+                    owner_kind,
+                    *kind,
+                    id.as_str(),
+                    key.as_str(),
+                    format!("/{collection}/{id}/owners?{query}"),
+                ))
+            })
+            .collect();
+        for window in wanted.chunks(WINDOW) {
+            let paths: Vec<String> = window.iter().map(|w| w.4.clone()).collect();
+            let lists = self.client.batch_lists::<records::Member>(&paths).await?;
+            for ((kind, parent_kind, id, key, _), items) in window.iter().zip(lists) {
+                for owner in items.into_iter().flatten() {
+                    if let Some(r) = records::link(kind, (parent_kind, id, key), &owner) {
+                        self.emit(r).await?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Federated identity credentials: one list per application.
+    async fn federated_credentials(&self, index: &Index) -> Result<(), ProviderError> {
+        let apps: Vec<(&str, &str)> = index
+            .by_id
+            .iter()
+            .filter(|(_, (kind, _))| *kind == APPLICATION)
+            .map(|(id, (_, key))| (id.as_str(), key.as_str()))
+            .collect();
+        for window in apps.chunks(WINDOW) {
+            let paths: Vec<String> = window
+                .iter()
+                .map(|(id, _)| format!("/applications/{id}/federatedIdentityCredentials"))
+                .collect();
+            let lists = self.client.batch_lists::<Value>(&paths).await?;
+            for (app, items) in window.iter().zip(lists) {
+                for v in items.into_iter().flatten() {
+                    self.emit(records::federated_credential(&v, *app)).await?;
                 }
             }
         }

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::{Restore, precondition};
 use crate::kinds::*;
 use crate::read::fetch::segment;
-use crate::records::id_of;
+use crate::records::{self, id_of};
 
 pub(super) struct Links<'a, 'b> {
     pub restore: &'a Restore<'b>,
@@ -38,12 +38,22 @@ impl Links<'_, '_> {
         match (record.kind.as_str(), action) {
             (USER_MANAGER, Action::Create) => self.set_manager(record).await,
             (USER_MANAGER, Action::Delete) => self.remove_manager(record).await,
-            (GROUP_MEMBER | GROUP_OWNER | ADMINISTRATIVE_UNIT_MEMBER, Action::Create) => {
-                self.add_link(record).await
-            }
-            (GROUP_MEMBER | GROUP_OWNER | ADMINISTRATIVE_UNIT_MEMBER, Action::Delete) => {
-                self.remove_link(record).await
-            }
+            (
+                GROUP_MEMBER
+                | GROUP_OWNER
+                | APPLICATION_OWNER
+                | SERVICE_PRINCIPAL_OWNER
+                | ADMINISTRATIVE_UNIT_MEMBER,
+                Action::Create,
+            ) => self.add_link(record).await,
+            (
+                GROUP_MEMBER
+                | GROUP_OWNER
+                | APPLICATION_OWNER
+                | SERVICE_PRINCIPAL_OWNER
+                | ADMINISTRATIVE_UNIT_MEMBER,
+                Action::Delete,
+            ) => self.remove_link(record).await,
             (APP_ROLE_ASSIGNMENT, Action::Create) => self.assign_app_role(record).await,
             (APP_ROLE_ASSIGNMENT, Action::Delete) => {
                 let resource = end(record, "resource")?;
@@ -90,21 +100,25 @@ impl Links<'_, '_> {
         self.restore.client
     }
 
-    fn parts(record: &Record) -> (&'static str, &'static str, &'static str) {
-        match record.kind.as_str() {
-            GROUP_MEMBER => ("groups", "group", "members"),
-            GROUP_OWNER => ("groups", "group", "owners"),
-            _ => ("administrativeUnits", "unit", "members"),
-        }
+    /// The parent's collection, the names of the two ends, and the relation's segment.
+    fn parts(record: &Record) -> (&'static str, &'static str, &'static str, &'static str) {
+        let (collection, parent_kind, relation) = match record.kind.as_str() {
+            GROUP_MEMBER => ("groups", GROUP, "members"),
+            GROUP_OWNER => ("groups", GROUP, "owners"),
+            APPLICATION_OWNER => ("applications", APPLICATION, "owners"),
+            SERVICE_PRINCIPAL_OWNER => ("servicePrincipals", SERVICE_PRINCIPAL, "owners"),
+            _ => ("administrativeUnits", ADMINISTRATIVE_UNIT, "members"),
+        };
+        (
+            collection,
+            records::parent_rel(parent_kind),
+            records::link_rel(&record.kind),
+            relation,
+        )
     }
 
     async fn add_link(&self, record: &Record) -> Result<Outcome, ProviderError> {
-        let (collection, parent_rel, relation) = Self::parts(record);
-        let child_rel = if record.kind == GROUP_OWNER {
-            "owner"
-        } else {
-            "member"
-        };
+        let (collection, parent_rel, child_rel, relation) = Self::parts(record);
         let parent = end(record, parent_rel)?;
         let child = end(record, child_rel)?;
         let id = format!("{parent}/{child}");
@@ -187,12 +201,7 @@ impl Links<'_, '_> {
     }
 
     async fn remove_link(&self, record: &Record) -> Result<Outcome, ProviderError> {
-        let (collection, parent_rel, relation) = Self::parts(record);
-        let child_rel = if record.kind == GROUP_OWNER {
-            "owner"
-        } else {
-            "member"
-        };
+        let (collection, parent_rel, child_rel, relation) = Self::parts(record);
         let parent = end(record, parent_rel)?;
         let child = end(record, child_rel)?;
         self.delete(

@@ -6,6 +6,7 @@
 //! reach ([`reachable`]) and what it can never give back ([`cannot_restore`]), for the plan and
 //! its report.
 
+mod federated;
 mod links;
 mod objects;
 mod policies;
@@ -65,6 +66,10 @@ impl Restore<'_> {
             (CONDITIONAL_ACCESS_POLICY | NAMED_LOCATION, Action::Delete) => {
                 self.delete_policy(&record).await
             }
+            (FEDERATED_CREDENTIAL, Action::Create | Action::Update) => {
+                self.save_federated(&record).await
+            }
+            (FEDERATED_CREDENTIAL, Action::Delete) => self.delete_federated(&record).await,
             (AUTHORIZATION_POLICY, Action::Create | Action::Update) => {
                 self.authorization(&record).await
             }
@@ -89,6 +94,8 @@ impl Restore<'_> {
                 USER_MANAGER
                 | GROUP_MEMBER
                 | GROUP_OWNER
+                | APPLICATION_OWNER
+                | SERVICE_PRINCIPAL_OWNER
                 | ADMINISTRATIVE_UNIT_MEMBER
                 | APP_ROLE_ASSIGNMENT
                 | OAUTH2_PERMISSION_GRANT

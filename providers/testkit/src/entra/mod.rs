@@ -22,6 +22,7 @@
 
 mod api;
 mod authz;
+mod federated;
 mod model;
 mod read;
 mod roles;

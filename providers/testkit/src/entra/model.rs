@@ -73,6 +73,8 @@ pub struct Tenant {
     /// Members of groups and administrative units.
     pub members: BTreeMap<String, BTreeSet<String>>,
     pub owners: BTreeMap<String, BTreeSet<String>>,
+    /// Federated identity credentials by application id, then credential id.
+    pub federated: BTreeMap<String, BTreeMap<String, Value>>,
     /// User id → manager id.
     pub managers: BTreeMap<String, String>,
     pub app_role_assignments: BTreeMap<String, Value>,
@@ -104,6 +106,7 @@ impl Tenant {
             deleted: BTreeMap::new(),
             members: BTreeMap::new(),
             owners: BTreeMap::new(),
+            federated: BTreeMap::new(),
             managers: BTreeMap::new(),
             app_role_assignments: BTreeMap::new(),
             grants: BTreeMap::new(),

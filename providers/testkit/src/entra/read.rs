@@ -39,8 +39,9 @@ pub(crate) fn get(t: &Tenant, req: &GraphRequest) -> GraphResult {
     if let Some(answer) = super::roles::get(t, req, &s) {
         return answer;
     }
-    if let Some(answer) =
-        super::strengths::get(t, req, &s).or_else(|| super::authz::get(t, req, &s))
+    if let Some(answer) = super::strengths::get(t, req, &s)
+        .or_else(|| super::authz::get(t, req, &s))
+        .or_else(|| super::federated::get(t, req, &s))
     {
         return answer;
     }
@@ -353,7 +354,7 @@ pub(crate) fn list_map<'a>(
     list_values(t, req, items.collect(), context)
 }
 
-fn list_values(
+pub(crate) fn list_values(
     t: &Tenant,
     req: &GraphRequest,
     items: Vec<(&String, &Value)>,

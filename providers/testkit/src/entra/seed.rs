@@ -523,7 +523,8 @@ fn seed_apps(
                 "publisherDomain": DOMAIN, "createdDateTime": "2024-03-01T12:00:00Z",
             }),
         );
-        if let Some(u) = pick(rng, users) {
+        let owner = pick(rng, users).cloned();
+        if let Some(u) = &owner {
             t.owners.entry(id.clone()).or_default().insert(u.clone());
         }
         let sp = guid(rng);
@@ -532,6 +533,16 @@ fn seed_apps(
             sp.clone(),
             sp_object(&sp, &app_id, &name, roles.clone(), &tenant),
         );
+        // The first application is signed in to from CI pipelines without a secret.
+        if i == 0 {
+            super::federated::seed(t, &id);
+        }
+        // Every other enterprise application is owned too, by its registration's owner.
+        if i % 2 == 0
+            && let Some(u) = owner
+        {
+            t.owners.entry(sp.clone()).or_default().insert(u);
+        }
         for role in &roles {
             for _ in 0..rng.gen_range(1..6) {
                 let (principal, ptype) = if rng.gen_bool(0.7) {

@@ -21,6 +21,7 @@ pub(crate) fn write(t: &mut Tenant, req: &GraphRequest) -> GraphResult {
     if let Some(answer) = super::roles::write(t, req, &s)
         .or_else(|| super::strengths::write(t, req, &s))
         .or_else(|| super::authz::write(t, req, &s))
+        .or_else(|| super::federated::write(t, req, &s))
     {
         return answer;
     }
@@ -43,29 +44,34 @@ pub(crate) fn write(t: &mut Tenant, req: &GraphRequest) -> GraphResult {
             let target = reference_id(req)?;
             add_link(t, s[0], id, &target, false)
         }
-        ("POST", [GROUPS, id, "owners", "$ref"]) => {
+        (
+            "POST",
+            [
+                GROUPS | APPLICATIONS | SERVICE_PRINCIPALS,
+                id,
+                "owners",
+                "$ref",
+            ],
+        ) => {
             let target = reference_id(req)?;
-            add_link(t, GROUPS, id, &target, true)
+            add_link(t, s[0], id, &target, true)
         }
         (
             "DELETE",
             [
-                GROUPS | ADMINISTRATIVE_UNITS,
+                GROUPS | ADMINISTRATIVE_UNITS | APPLICATIONS | SERVICE_PRINCIPALS,
                 id,
                 rel @ ("members" | "owners"),
                 member,
                 "$ref",
             ],
         ) => {
-            let parent = resolve(
-                t,
-                if s[0] == GROUPS {
-                    GROUPS
-                } else {
-                    ADMINISTRATIVE_UNITS
-                },
-                id,
-            )?;
+            let c = collection_of(s[0]);
+            // Applications and service principals have owners, never members.
+            if *rel == "members" && matches!(c, APPLICATIONS | SERVICE_PRINCIPALS) {
+                return Err(GraphError::not_found(&s.join("/")));
+            }
+            let parent = resolve(t, c, id)?;
             let sets = if *rel == "members" {
                 &mut t.members
             } else {
@@ -542,11 +548,7 @@ fn add_link(
     target: &str,
     owner: bool,
 ) -> GraphResult {
-    let c = if parent_collection == GROUPS {
-        GROUPS
-    } else {
-        ADMINISTRATIVE_UNITS
-    };
+    let c = collection_of(parent_collection);
     let parent = resolve(t, c, parent)?;
     if t.find(target).is_none() {
         return Err(GraphError::not_found(target));
@@ -570,6 +572,16 @@ fn add_link(
         )));
     }
     Ok(GraphResponse::no_content())
+}
+
+/// The collection constant a path's first segment names, among those with members or owners.
+fn collection_of(segment: &str) -> &'static str {
+    match segment {
+        GROUPS => GROUPS,
+        APPLICATIONS => APPLICATIONS,
+        SERVICE_PRINCIPALS => SERVICE_PRINCIPALS,
+        _ => ADMINISTRATIVE_UNITS,
+    }
 }
 
 fn assign_role(t: &mut Tenant, sp_key: &str, body: Map<String, Value>) -> GraphResult {
