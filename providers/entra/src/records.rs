@@ -146,7 +146,7 @@ pub(crate) fn id_of(v: &Value) -> &str {
     v["id"].as_str().unwrap_or_default()
 }
 
-fn str_of<'a>(v: &'a Value, field: &str) -> &'a str {
+pub(crate) fn str_of<'a>(v: &'a Value, field: &str) -> &'a str {
     v[field].as_str().unwrap_or_default()
 }
 
@@ -551,28 +551,6 @@ pub(crate) fn grant(v: &Value, index: &Index) -> Option<Record> {
         id_of(v),
         format!("{client}|{resource}|{consent}|{principal}"),
         json!({"client": client, "resource": resource, "consentType": consent, "principal": principal, "scope": scopes.join(" ")}),
-        refs,
-    ))
-}
-
-/// A permanent directory role assignment, keyed `role name|type:principal|scope`; a custom
-/// role's is ref'd to its definition.
-pub(crate) fn role_assignment(
-    v: &Value,
-    index: &Index,
-    roles: &crate::roles::Roles,
-) -> Option<Record> {
-    let (pkind, principal) = index.party(str_of(v, "principalId"))?;
-    let role_id = str_of(v, "roleDefinitionId");
-    let role = roles.name(role_id);
-    let mut refs = vec![Ref::new("principal", pkind, str_of(v, "principalId"))];
-    let scope = crate::roles::scope_of(str_of(v, "directoryScopeId"), index, &mut refs)?;
-    refs.extend(roles.reference(role_id));
-    Some(Record::new(
-        DIRECTORY_ROLE_ASSIGNMENT,
-        id_of(v),
-        format!("{role}|{principal}|{scope}"),
-        json!({"roleDefinitionId": role_id, "role": role, "principal": principal, "directoryScope": scope}),
         refs,
     ))
 }

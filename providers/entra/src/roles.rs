@@ -10,7 +10,7 @@ use iamsnap_provider::{Record, Ref};
 use serde_json::{Value, json};
 
 use crate::kinds::*;
-use crate::records::{Index, id_of};
+use crate::records::{Index, id_of, str_of};
 
 /// What role definitions are read with.
 pub(crate) const DEFINITION_SELECT: &str =
@@ -175,6 +175,24 @@ pub(crate) fn scheduled(schedules: &[Value]) -> HashSet<(String, String, String)
         .filter(|s| time_bound(s))
         .map(triple)
         .collect()
+}
+
+/// A permanent directory role assignment, keyed `role name|type:principal|scope`; a custom
+/// role's is ref'd to its definition.
+pub(crate) fn role_assignment(v: &Value, index: &Index, roles: &Roles) -> Option<Record> {
+    let (pkind, principal) = index.party(str_of(v, "principalId"))?;
+    let role_id = str_of(v, "roleDefinitionId");
+    let role = roles.name(role_id);
+    let mut refs = vec![Ref::new("principal", pkind, str_of(v, "principalId"))];
+    let scope = scope_of(str_of(v, "directoryScopeId"), index, &mut refs)?;
+    refs.extend(roles.reference(role_id));
+    Some(Record::new(
+        DIRECTORY_ROLE_ASSIGNMENT,
+        id_of(v),
+        format!("{role}|{principal}|{scope}"),
+        json!({"roleDefinitionId": role_id, "role": role, "principal": principal, "directoryScope": scope}),
+        refs,
+    ))
 }
 
 #[cfg(test)]

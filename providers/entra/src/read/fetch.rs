@@ -303,7 +303,7 @@ async fn role_schedule(
     Ok(all
         .iter()
         .filter_map(|a| match kind {
-            DIRECTORY_ROLE_ASSIGNMENT => records::role_assignment(a, &index, &names),
+            DIRECTORY_ROLE_ASSIGNMENT => crate::roles::role_assignment(a, &index, &names),
             ROLE_ELIGIBILITY => roles::schedule(ROLE_ELIGIBILITY, a, &index, &names),
             _ => roles::schedule(ROLE_ASSIGNMENT_SCHEDULE, a, &index, &names),
         })

@@ -102,7 +102,7 @@ pub(crate) async fn self_identity(
     }
     let names = role_names(client).await?;
     for a in &roles {
-        let Some(record) = records::role_assignment(a, &index, &names) else {
+        let Some(record) = crate::roles::role_assignment(a, &index, &names) else {
             continue;
         };
         let role = record.attrs["role"].as_str().unwrap_or_default();

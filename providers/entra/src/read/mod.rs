@@ -498,7 +498,7 @@ impl Snapshot<'_> {
             .iter()
             .filter(|v| !scheduled.contains(&roles::triple(v)))
         {
-            match records::role_assignment(v, index, roles) {
+            match crate::roles::role_assignment(v, index, roles) {
                 Some(r) => self.emit(r).await?,
                 None => orphan(DIRECTORY_ROLE_ASSIGNMENT, v),
             }
