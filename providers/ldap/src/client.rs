@@ -156,19 +156,15 @@ impl Connection {
     /// last one closed.
     pub async fn handle(&self) -> Result<Ldap, ProviderError> {
         let mut slot = self.ldap.lock().await;
-        if let Some(ldap) = slot.as_mut()
-            && !ldap.is_closed()
-        {
-            let mut handle = ldap.clone();
-            handle.with_timeout(self.timeout);
-            return Ok(handle);
+        let usable = slot.as_mut().is_some_and(|ldap| !ldap.is_closed());
+        if !usable {
+            if slot.is_some() {
+                self.retries.fetch_add(1, Ordering::Relaxed);
+            }
+            *slot = Some(self.open().await?);
         }
-        if slot.is_some() {
-            self.retries.fetch_add(1, Ordering::Relaxed);
-        }
-        let ldap = self.open().await?;
-        *slot = Some(ldap.clone());
-        let mut handle = ldap;
+        let mut handle = slot.as_ref().expect("opened above").clone();
+        // The timeout holds for the next operation the caller makes with this handle.
         handle.with_timeout(self.timeout);
         Ok(handle)
     }
