@@ -16,6 +16,7 @@ mod account;
 mod fetch;
 mod identities;
 pub(crate) mod me;
+mod report;
 
 pub(crate) use fetch::FetchCache;
 
@@ -36,6 +37,9 @@ pub(crate) struct Scope {
     /// Login profile, MFA devices and access keys: three calls per user, needed only for
     /// `aws.user` records themselves.
     pub user_extras: bool,
+    /// Whether the credential report may answer for `user_extras` (see [`report`]): a backup
+    /// uses it, restore's reads ask each user for facts as of now.
+    pub credential_report: bool,
     pub groups: bool,
     pub roles: bool,
     pub policies: bool,
@@ -52,6 +56,7 @@ impl Scope {
     pub const ALL: Scope = Scope {
         users: true,
         user_extras: true,
+        credential_report: true,
         policy_tags: true,
         groups: true,
         roles: true,
@@ -122,6 +127,16 @@ impl Read<'_> {
         Ok(())
     }
 
+    /// The credential report, when the scope reads users' extras and may use it.
+    async fn credential_report(&self) -> Result<Option<report::CredentialReport>, ProviderError> {
+        let wanted = self.scope.users && self.scope.user_extras && self.scope.credential_report;
+        Ok(if wanted {
+            report::read(self.client).await
+        } else {
+            None
+        })
+    }
+
     /// Every page of `GetAccountAuthorizationDetails` for one entity filter.
     fn details(
         &self,
@@ -143,10 +158,14 @@ impl Read<'_> {
     /// documents (every version), trust policies, inline policies and tags, which go to the
     /// sink page by page and are not kept.
     async fn identities(&self) -> Result<(), ProviderError> {
-        let (policies, roles) = tokio::try_join!(self.policies(), self.role_heads())?;
+        let (policies, roles, report) = tokio::try_join!(
+            self.policies(),
+            self.role_heads(),
+            self.credential_report()
+        )?;
         let chain = async {
             let groups = self.groups(&policies).await?;
-            let principals = self.users(&policies, &groups).await?;
+            let principals = self.users(&policies, &groups, report.as_ref()).await?;
             self.roles(&policies, principals, &roles).await
         };
         tokio::try_join!(chain, self.instance_profiles(&roles))?;
