@@ -51,7 +51,10 @@ async fn the_report_gives_the_same_records_with_fewer_requests() {
         .find(|r| r.kind == kinds::USER && r.key == seed::user_name(1))
         .unwrap();
     assert_eq!(inactive.attrs["access_keys"][0]["status"], "Inactive");
-    assert!(with_extras > 0 && with_extras < users, "{with_extras} of {users}");
+    assert!(
+        with_extras > 0 && with_extras < users,
+        "{with_extras} of {users}"
+    );
     // Per user, three calls become at most two (keys and MFA of the users that have them),
     // for two calls for the report itself.
     let (before, after) = (per_user.stats().requests, with_report.stats().requests);

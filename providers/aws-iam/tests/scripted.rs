@@ -333,7 +333,9 @@ fn with_credential_report(generated: Arc<Mutex<usize>>) -> Script {
             let content = base64::engine::general_purpose::STANDARD.encode(csv);
             return answer(
                 "GetCredentialReport",
-                &format!("<Content>{content}</Content><ReportFormat>text/csv</ReportFormat><GeneratedTime>2024-01-01T12:00:00Z</GeneratedTime>"),
+                &format!(
+                    "<Content>{content}</Content><ReportFormat>text/csv</ReportFormat><GeneratedTime>2024-01-01T12:00:00Z</GeneratedTime>"
+                ),
             );
         }
         paged_account(n, body)
@@ -345,7 +347,11 @@ async fn the_credential_report_is_waited_for_and_answers_for_the_users_it_lists(
     let generated = Arc::new(Mutex::new(0));
     let (endpoint, seen) = serve(with_credential_report(generated.clone())).await;
     let records = common::snapshot(&provider(&endpoint)).await;
-    assert_eq!(*generated.lock().unwrap(), 2, "generated, then found complete");
+    assert_eq!(
+        *generated.lock().unwrap(),
+        2,
+        "generated, then found complete"
+    );
     let user = |key: &str| {
         records
             .iter()
@@ -359,12 +365,22 @@ async fn the_credential_report_is_waited_for_and_answers_for_the_users_it_lists(
         seen.lock()
             .unwrap()
             .iter()
-            .filter(|b| b.contains(&format!("Action={action}&")) && b.contains(&format!("UserName={user}")))
+            .filter(|b| {
+                b.contains(&format!("Action={action}&")) && b.contains(&format!("UserName={user}"))
+            })
             .count()
     };
     for action in ["GetLoginProfile", "ListMFADevices", "ListAccessKeys"] {
-        assert_eq!(calls(action, "u1"), 0, "{action} for u1, which the report lists");
-        assert_eq!(calls(action, "u2"), 1, "{action} for u2, created after the report");
+        assert_eq!(
+            calls(action, "u1"),
+            0,
+            "{action} for u1, which the report lists"
+        );
+        assert_eq!(
+            calls(action, "u2"),
+            1,
+            "{action} for u2, created after the report"
+        );
     }
 }
 

@@ -158,11 +158,8 @@ impl Read<'_> {
     /// documents (every version), trust policies, inline policies and tags, which go to the
     /// sink page by page and are not kept.
     async fn identities(&self) -> Result<(), ProviderError> {
-        let (policies, roles, report) = tokio::try_join!(
-            self.policies(),
-            self.role_heads(),
-            self.credential_report()
-        )?;
+        let (policies, roles, report) =
+            tokio::try_join!(self.policies(), self.role_heads(), self.credential_report())?;
         let chain = async {
             let groups = self.groups(&policies).await?;
             let principals = self.users(&policies, &groups, report.as_ref()).await?;

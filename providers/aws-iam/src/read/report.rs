@@ -18,7 +18,10 @@ use crate::client::Api;
 /// How long a backup waits for IAM to finish generating the report before reading every user
 /// one by one instead.
 const GENERATION_TIMEOUT: Duration = Duration::from_secs(120);
-const POLL_INTERVAL: Duration = Duration::from_secs(2);
+/// The first wait before asking again, doubled each time up to [`MAX_POLL_INTERVAL`]: a small
+/// account's report is ready within a second, a large one's takes longer.
+const FIRST_POLL_INTERVAL: Duration = Duration::from_millis(100);
+const MAX_POLL_INTERVAL: Duration = Duration::from_secs(2);
 
 /// What the report says about one user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,6 +107,7 @@ pub(crate) async fn read(client: &Client) -> Option<CredentialReport> {
 
 async fn fetch(client: &Client) -> Result<CredentialReport, String> {
     let started = tokio::time::Instant::now();
+    let mut interval = FIRST_POLL_INTERVAL;
     loop {
         let state = client
             .generate_credential_report()
@@ -120,7 +124,8 @@ async fn fetch(client: &Client) -> Result<CredentialReport, String> {
                 GENERATION_TIMEOUT.as_secs()
             ));
         }
-        tokio::time::sleep(POLL_INTERVAL).await;
+        tokio::time::sleep(interval).await;
+        interval = (interval * 2).min(MAX_POLL_INTERVAL);
     }
     let report = client
         .get_credential_report()
@@ -141,7 +146,9 @@ mod tests {
     const HEADER: &str = "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated";
 
     fn at(time: &str) -> i64 {
-        chrono::DateTime::parse_from_rfc3339(time).unwrap().timestamp()
+        chrono::DateTime::parse_from_rfc3339(time)
+            .unwrap()
+            .timestamp()
     }
 
     fn report() -> CredentialReport {
@@ -182,7 +189,11 @@ mod tests {
     #[test]
     fn a_user_created_again_since_the_report_is_not_answered_from_it() {
         let report = report();
-        assert!(report.get("ada", Some(at("2026-01-02T05:04:05+02:00"))).is_some());
+        assert!(
+            report
+                .get("ada", Some(at("2026-01-02T05:04:05+02:00")))
+                .is_some()
+        );
         assert_eq!(report.get("ada", Some(at("2026-05-02T03:04:05Z"))), None);
         assert_eq!(report.get("ada", None), None);
         assert_eq!(report.get("zed", Some(at("2026-01-02T03:04:05Z"))), None);
