@@ -31,7 +31,12 @@ use iamsnap::error::{self, status_of};
 
 /// Encrypted, signed, versioned backups of identity providers, with diff and restore.
 #[derive(Debug, Parser)]
-#[command(name = "iamsnap", version, about, max_term_width = 100)]
+#[command(
+    name = "iamsnap",
+    version = env!("IAMSNAP_VERSION"),
+    about,
+    max_term_width = 100
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
