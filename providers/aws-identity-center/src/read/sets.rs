@@ -45,7 +45,8 @@ pub(crate) async fn read_parts(
         pages!(
             sso.list_managed_policies_in_permission_set()
                 .instance_arn(instance)
-                .permission_set_arn(arn),
+                .permission_set_arn(arn)
+                .max_results(100),
             "sso:ListManagedPoliciesInPermissionSet",
             attached_managed_policies
         )
@@ -54,7 +55,8 @@ pub(crate) async fn read_parts(
         pages!(
             sso.list_customer_managed_policy_references_in_permission_set()
                 .instance_arn(instance)
-                .permission_set_arn(arn),
+                .permission_set_arn(arn)
+                .max_results(100),
             "sso:ListCustomerManagedPolicyReferencesInPermissionSet",
             customer_managed_policy_references
         )
@@ -107,7 +109,8 @@ impl Read<'_> {
             self.clients
                 .sso
                 .list_permission_sets()
-                .instance_arn(instance),
+                .instance_arn(instance)
+                .max_results(100),
             "sso:ListPermissionSets",
             permission_sets
         )
@@ -122,7 +125,8 @@ impl Read<'_> {
                         .sso
                         .list_accounts_for_provisioned_permission_set()
                         .instance_arn(instance)
-                        .permission_set_arn(&arn),
+                        .permission_set_arn(&arn)
+                        .max_results(100),
                     "sso:ListAccountsForProvisionedPermissionSet",
                     account_ids
                 )
@@ -160,7 +164,8 @@ impl Read<'_> {
                         .list_account_assignments()
                         .instance_arn(&self.instance.arn)
                         .permission_set_arn(&set.arn)
-                        .account_id(account),
+                        .account_id(account)
+                        .max_results(100),
                     "sso:ListAccountAssignments",
                     account_assignments
                 )
