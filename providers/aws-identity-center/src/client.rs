@@ -41,6 +41,8 @@ pub(crate) enum Base {
 pub(crate) struct Clients {
     pub sso: aws_sdk_ssoadmin::Client,
     pub store: aws_sdk_identitystore::Client,
+    /// For `GetCallerIdentity` only.
+    pub sts: aws_sdk_sts::Client,
 }
 
 /// The clients of one source and their request counters. They are built on first use:
@@ -134,6 +136,7 @@ async fn build(cfg: &AwsIdentityCenterConfig, base: Base, counter: Arc<Counter>)
     Clients {
         sso: aws_sdk_ssoadmin::Client::from_conf(sso),
         store: aws_sdk_identitystore::Client::from_conf(store),
+        sts: aws_sdk_sts::Client::new(&sdk),
     }
 }
 

@@ -134,7 +134,8 @@ impl Principal {
 }
 
 /// The key of an account assignment: `Admin|111122223333/user/ada`. Permission set names
-/// cannot hold `|` or `/`, so the parent is the part before the first `|`.
+/// cannot hold `|` or `/`; reports take the parent up to the last `|`, the permission set unless
+/// a principal's name holds a `|`.
 pub fn assignment_key(
     permission_set: &str,
     account: &str,

@@ -34,7 +34,7 @@ use std::path::Path;
 use async_trait::async_trait;
 use iamsnap_provider::{
     Action, ConnectOptions, IdMap, KindInfo, Operation, Outcome, ProviderError, ReadProvider,
-    Record, RecordSink, RequestStats, WriteProvider,
+    Record, RecordSink, RequestStats, SelfIdentity, WriteProvider,
 };
 use tokio::sync::OnceCell;
 
@@ -203,6 +203,20 @@ impl WriteProvider for AwsIdentityCenterProvider {
             || groups.groups().iter().any(|g| !g.external_ids().is_empty());
         self.restore.set_synced(synced);
         Ok(())
+    }
+
+    /// The Identity Center user the credentials are a session of (`AWSReservedSSO_…` roles),
+    /// with the permission set and assignment it signs in with; `None` for other credentials.
+    async fn self_identity(&self) -> Result<Option<SelfIdentity>, ProviderError> {
+        let clients = self.connection.clients().await;
+        let out = clients
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .api("sts:GetCallerIdentity")
+            .map_err(|e| e.context("the credentials of this source"))?;
+        Ok(out.arn().and_then(restore::me::identity_of_arn))
     }
 
     fn reachable(&self, desired: Record, live: &Record) -> Record {

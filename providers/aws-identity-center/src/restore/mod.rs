@@ -6,6 +6,7 @@
 //! still finds its principals.
 
 mod assignments;
+pub(crate) mod me;
 mod sets;
 mod store;
 mod wait;
