@@ -226,3 +226,82 @@ fn identity_center_incident_restores_through_the_cli() {
         .unwrap();
     assert_ne!(new.id, old.id, "a re-created user gets a new id");
 }
+
+/// A store synchronized from an identity provider keeps its users and groups, under ids of its
+/// own: into a new instance where the provider has created them again, `--kinds` restores the
+/// permission sets and assignments alone, finding each principal by user name or group display
+/// name.
+#[test]
+fn kinds_restore_permission_sets_and_assignments_onto_principals_found_by_name() {
+    let source = MotoServer::start_identity_center();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(common::seed(&source.endpoint, common::SMALL));
+    let before = runtime.block_on(live(&source.endpoint));
+    let (ws, run) = workspace(&source.endpoint);
+    assert_exit(&run(&["init"]), 0);
+    assert_exit(&run(&["backup", "--all"]), 0);
+
+    // The new instance: the identity provider has provisioned the same users and groups.
+    let target = MotoServer::start_identity_center();
+    let principals_only = common::Size {
+        sets: 0,
+        assignments: 0,
+        ..common::SMALL
+    };
+    runtime.block_on(common::seed(&target.endpoint, principals_only));
+    let config = std::fs::read_to_string(ws.path("iamsnap.toml")).unwrap();
+    std::fs::write(
+        ws.path("iamsnap.toml"),
+        config.replace(&source.endpoint, &target.endpoint),
+    )
+    .unwrap();
+
+    let kinds = "sso.permission_set,sso.account_assignment";
+    let applied = run(&[
+        "restore",
+        "aws-sso@latest",
+        "--kinds",
+        kinds,
+        "--apply",
+        "--yes",
+        "--format",
+        "json",
+    ]);
+    assert_exit(&applied, 0);
+    assert_eq!(json_of(&applied)["failed"], 0, "{}", describe(&applied));
+    let again = json_of(&run(&[
+        "restore",
+        "aws-sso@latest",
+        "--kinds",
+        kinds,
+        "--format",
+        "json",
+    ]));
+    assert_eq!(again["operations"], json!([]), "{again:#}");
+
+    let after = runtime.block_on(live(&target.endpoint));
+    for kind in ["sso.permission_set", "sso.account_assignment"] {
+        let want: BTreeMap<_, _> = facts(&before)
+            .into_iter()
+            .filter(|((k, _), _)| k == kind)
+            .collect();
+        let have: BTreeMap<_, _> = facts(&after)
+            .into_iter()
+            .filter(|((k, _), _)| k == kind)
+            .collect();
+        assert_eq!(want, have, "{kind}");
+    }
+    // The assignments point at the target's own users, whose ids differ from the source's.
+    let user = |records: &[Record]| {
+        records
+            .iter()
+            .find(|r| r.kind == "sso.user" && r.key == "user000")
+            .unwrap()
+            .id
+            .clone()
+    };
+    let (old, new) = (user(&before), user(&after));
+    assert_ne!(old, new);
+    assert!(after.iter().any(|r| r.kind == "sso.account_assignment"
+        && r.refs.iter().any(|to| to.id == new)));
+}
