@@ -302,6 +302,9 @@ fn kinds_restore_permission_sets_and_assignments_onto_principals_found_by_name()
     };
     let (old, new) = (user(&before), user(&after));
     assert_ne!(old, new);
-    assert!(after.iter().any(|r| r.kind == "sso.account_assignment"
-        && r.refs.iter().any(|to| to.id == new)));
+    assert!(
+        after
+            .iter()
+            .any(|r| r.kind == "sso.account_assignment" && r.refs.iter().any(|to| to.id == new))
+    );
 }

@@ -174,8 +174,12 @@ pub(crate) fn cannot_restore(record: &Record) -> Vec<String> {
 }
 
 /// External ids are set only by the identity provider that synchronizes the store: taken from
-/// `live`, so a restore does not plan them forever.
+/// `live`, so a restore does not plan them forever. Nothing of the instance can be set (a
+/// restore into another organization's instance finds another owner account).
 pub(crate) fn reachable(mut desired: Record, live: &Record) -> Record {
+    if desired.kind == kinds::INSTANCE {
+        return live.clone();
+    }
     if matches!(desired.kind.as_str(), kinds::USER | kinds::GROUP)
         && let Some(attrs) = desired.attrs.as_object_mut()
     {
@@ -284,6 +288,16 @@ mod tests {
         let live = Record::new(kinds::USER, "u9", "ada", json!({"Title": "y"}), vec![]);
         let reached = reachable(desired, &live);
         assert_eq!(reached.attrs, json!({"Title": "x"}));
+        let instance = |owner: &str| {
+            Record::new(
+                kinds::INSTANCE,
+                "arn",
+                "instance",
+                json!({"OwnerAccountId": owner}),
+                vec![],
+            )
+        };
+        assert_eq!(reachable(instance("1"), &instance("2")), instance("2"));
         let items = cannot_restore(&Record::new(
             kinds::GROUP,
             "g",
