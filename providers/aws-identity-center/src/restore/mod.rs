@@ -180,6 +180,19 @@ pub(crate) fn reachable(mut desired: Record, live: &Record) -> Record {
     if desired.kind == kinds::INSTANCE {
         return live.clone();
     }
+    // `UpdatePermissionSet` takes no empty description or relay state, so neither can be
+    // removed once set: a live value the snapshot lacks stays.
+    if desired.kind == kinds::PERMISSION_SET
+        && let Some(attrs) = desired.attrs.as_object_mut()
+    {
+        for field in ["Description", "RelayState"] {
+            if let Some(v) = live.attrs.get(field)
+                && !attrs.contains_key(field)
+            {
+                attrs.insert(field.into(), v.clone());
+            }
+        }
+    }
     if matches!(desired.kind.as_str(), kinds::USER | kinds::GROUP)
         && let Some(attrs) = desired.attrs.as_object_mut()
     {
@@ -298,6 +311,15 @@ mod tests {
             )
         };
         assert_eq!(reachable(instance("1"), &instance("2")), instance("2"));
+        let set = |attrs: Value| Record::new(kinds::PERMISSION_SET, "arn", "Admin", attrs, vec![]);
+        let reached = reachable(
+            set(json!({"SessionDuration": "PT1H"})),
+            &set(json!({"SessionDuration": "PT2H", "RelayState": "https://x"})),
+        );
+        assert_eq!(
+            reached.attrs,
+            json!({"SessionDuration": "PT1H", "RelayState": "https://x"})
+        );
         let items = cannot_restore(&Record::new(
             kinds::GROUP,
             "g",
