@@ -95,6 +95,8 @@ fn identity_center_incident_restores_through_the_cli() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(common::seed(&moto.endpoint, common::INCIDENT));
     let before = runtime.block_on(live(&moto.endpoint));
+    let enterprise = &before.iter().find(|r| r.kind == "sso.user").unwrap().attrs["Enterprise"];
+    assert_eq!(enterprise["employeeNumber"], "E0000", "{enterprise}");
     for (kind, n) in [
         ("sso.user", 50),
         ("sso.group", 10),
@@ -181,6 +183,15 @@ fn identity_center_incident_restores_through_the_cli() {
                     .build()
                     .unwrap(),
             )
+            .operations(
+                AttributeOperation::builder()
+                    .attribute_path("extensions.aws:identitystore:enterprise")
+                    .attribute_value(Document::Object(
+                        [("costCenter".to_string(), Document::String("none".into()))].into(),
+                    ))
+                    .build()
+                    .unwrap(),
+            )
             .send()
             .await
             .unwrap();
@@ -189,6 +200,11 @@ fn identity_center_incident_restores_through_the_cli() {
     assert_eq!(count(&broken, "sso.permission_set"), 5);
     assert_eq!(count(&broken, "sso.user"), 45);
     assert!(count(&broken, "sso.account_assignment") < 30);
+    let tampered = broken
+        .iter()
+        .find(|r| r.kind == "sso.user" && r.key == changed_user.key)
+        .unwrap();
+    assert_eq!(tampered.attrs["Enterprise"], json!({"costCenter": "none"}));
     assert_exit(&run(&["diff", "aws-sso@latest", "live"]), 1);
 
     let applied = run(&[

@@ -3,7 +3,8 @@
 #   python3 moto_identity_center.py -H 127.0.0.1 -p PORT
 #
 # Added: ListTagsForResource, TagResource, UntagResource and the permissions boundary calls
-# of sso-admin; identitystore UpdateUser and UpdateGroup. Corrected: CreateAccountAssignment
+# of sso-admin; identitystore UpdateUser and UpdateGroup, and users' Website, Birthdate and
+# enterprise extension. Corrected: CreateAccountAssignment
 # provisions the permission set to the target account, and ListAccountsForProvisionedPermissionSet
 # lists the accounts a permission set is provisioned to (moto answers with its own account
 # only), as AWS documents.
@@ -133,13 +134,15 @@ def _store(response):
     return backend._IdentityStoreBackend__get_identity_store(store_id)
 
 
-def update_user(self):
+def update_user(self, operations=None):
     store = _store(self)
     user_id = self._get_param("UserId")
     if user_id not in store.users:
         raise ResourceNotFoundException(message="USER not found.", resource_type="USER")
     user = store.users[user_id]
-    for op in self._get_param("Operations") or []:
+    if operations is None:
+        operations = self._get_param("Operations") or []
+    for op in operations:
         path = op["AttributePath"]
         value = _pascal(op.get("AttributeValue"))
         field = path[:1].upper() + path[1:]
@@ -165,8 +168,91 @@ def update_group(self):
     return "{}"
 
 
-IdentityStoreResponse.update_user = update_user
 IdentityStoreResponse.update_group = update_group
+
+# moto drops the user attributes added to the API after it was written (Website, Birthdate)
+# and the extensions (aws:identitystore:enterprise): kept here beside its users, shown by
+# ListUsers and DescribeUser when their Extensions parameter names them, as AWS does.
+_EXTRA = ("Website", "Birthdate")
+_extras = {}
+
+
+def _key(response, user_id):
+    return (response._get_param("IdentityStoreId"), user_id)
+
+
+def _show(response, user):
+    extra = _extras.get(_key(response, user.get("UserId")), {})
+    user.update({k: v for k, v in extra.items() if k in _EXTRA})
+    wanted = response._get_param("Extensions") or []
+    shown = {n: v for n, v in extra.get("Extensions", {}).items() if n in wanted}
+    if shown:
+        user["Extensions"] = shown
+    return user
+
+
+_create_user = IdentityStoreResponse.create_user
+
+
+def create_user_with_extras(self):
+    out = _create_user(self)
+    extra = {k: self._get_param(k) for k in _EXTRA if self._get_param(k) is not None}
+    extra["Extensions"] = dict(self._get_param("Extensions") or {})
+    _extras[_key(self, json.loads(out)["UserId"])] = extra
+    return out
+
+
+_list_users = IdentityStoreResponse.list_users
+
+
+def list_users_with_extras(self):
+    out = json.loads(_list_users(self))
+    out["Users"] = [_show(self, u) for u in out.get("Users", [])]
+    return json.dumps(out)
+
+
+_describe_user = IdentityStoreResponse.describe_user
+
+
+def describe_user_with_extras(self):
+    return json.dumps(_show(self, json.loads(_describe_user(self))))
+
+
+_delete_user = IdentityStoreResponse.delete_user
+
+
+def delete_user_with_extras(self):
+    _extras.pop(_key(self, self._get_param("UserId")), None)
+    return _delete_user(self)
+
+
+def update_user_with_extras(self):
+    extra = _extras.setdefault(_key(self, self._get_param("UserId")), {"Extensions": {}})
+    rest = []
+    for op in self._get_param("Operations") or []:
+        path, value = op["AttributePath"], op.get("AttributeValue")
+        field = path[:1].upper() + path[1:]
+        if path.startswith("extensions."):
+            name = path[len("extensions."):]
+            if value is None:
+                extra.setdefault("Extensions", {}).pop(name, None)
+            else:
+                extra.setdefault("Extensions", {})[name] = value
+        elif field in _EXTRA:
+            if value is None:
+                extra.pop(field, None)
+            else:
+                extra[field] = value
+        else:
+            rest.append(op)
+    return update_user(self, rest) if rest else "{}"
+
+
+IdentityStoreResponse.create_user = create_user_with_extras
+IdentityStoreResponse.list_users = list_users_with_extras
+IdentityStoreResponse.describe_user = describe_user_with_extras
+IdentityStoreResponse.delete_user = delete_user_with_extras
+IdentityStoreResponse.update_user = update_user_with_extras
 
 if __name__ == "__main__":
     from moto.server import main

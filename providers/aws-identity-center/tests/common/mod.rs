@@ -122,6 +122,11 @@ pub async fn seed(endpoint: &str, size: Size) {
             .title(if i % 2 == 0 { "Engineer" } else { "Analyst" })
             .locale("en-US")
             .timezone("America/New_York")
+            .website(format!("https://example.com/~user{i}"))
+            .extensions(
+                iamsnap_aws_identity_center::kinds::ENTERPRISE,
+                enterprise(i),
+            )
             .send()
             .await
             .unwrap();
@@ -245,6 +250,22 @@ pub async fn seed(endpoint: &str, size: Size) {
             .await
             .unwrap();
     }
+}
+
+/// The enterprise fields of user `i`, as the `aws:identitystore:enterprise` extension
+/// carries them.
+pub fn enterprise(i: usize) -> aws_smithy_types::Document {
+    use aws_smithy_types::Document;
+    Document::Object(
+        [
+            ("employeeNumber", format!("E{i:04}")),
+            ("costCenter", format!("CC{}", i % 3)),
+            ("department", format!("Dept {}", i % 4)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), Document::String(v)))
+        .collect(),
+    )
 }
 
 /// Removes what names `principal` (memberships, assignments), as an administrator does before
