@@ -12,6 +12,9 @@ done
 # OpenLDAP's server and tools: the LDAP connector's tests start slapd in a temporary folder.
 command -v slapd >/dev/null 2>&1 || [ -x /usr/sbin/slapd ] || need_apt+=(slapd)
 command -v ldapmodify >/dev/null 2>&1 || need_apt+=(ldap-utils)
+# The Debian package's test: its maintainer scripts are linted, its units verified.
+command -v shellcheck >/dev/null 2>&1 || need_apt+=(shellcheck)
+command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
 if ((${#need_apt[@]})); then
     echo "installing ${need_apt[*]} (apt)"
     export DEBIAN_FRONTEND=noninteractive
@@ -26,6 +29,14 @@ if ! command -v moto_server >/dev/null 2>&1; then
     hash -r
 fi
 command -v moto_server >/dev/null || { echo "moto_server not on PATH after install" >&2; exit 1; }
+
+# cargo-deb builds the Debian package that tests/package.rs checks; kept with the build cache.
+tools="$HOME/.cache/iamsnap/tools"
+export PATH="$tools/bin:$PATH"
+if ! command -v cargo-deb >/dev/null 2>&1; then
+    echo "installing cargo-deb (cargo)"
+    cargo install --quiet --locked cargo-deb --version 3.8.0 --root "$tools"
+fi
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings

@@ -11,7 +11,9 @@ fn every_example_config_parses() {
     let mut seen = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "toml") {
+        // `iamsnap.toml.example` is the one the Debian package installs into /etc/iamsnap.
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.ends_with(".toml") || name.ends_with(".toml.example") {
             let config = Config::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             assert!(
                 !config.sources.is_empty(),
