@@ -6,8 +6,8 @@
 #   ./scripts/package.sh --no-build ...     package the binary already built
 #   ./scripts/package.sh --fast ...         quicker, larger compression (for tests)
 #
-# Needs cargo-deb (`cargo install cargo-deb --locked`). Completions and manual pages are made
-# by the built binary itself, so they always match it.
+# Installs cargo-deb with cargo when it is missing. Completions and manual pages are made by the
+# built binary itself, so they always match it.
 set -eu
 
 cd "$(dirname "$0")/.."
@@ -28,8 +28,8 @@ case "$profile" in
 esac
 
 if ! command -v cargo-deb >/dev/null 2>&1; then
-    echo "error: cargo-deb is missing: cargo install cargo-deb --locked" >&2
-    exit 2
+    echo "installing cargo-deb (cargo install)" >&2
+    cargo install --quiet --locked cargo-deb --version 3.8.0
 fi
 
 if [ "$build" = yes ]; then
