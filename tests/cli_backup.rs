@@ -148,3 +148,46 @@ fn a_failing_source_publishes_nothing_and_exits_3() {
     );
     assert!(!stderr(&out).contains(OKTA_TOKEN));
 }
+
+#[test]
+fn a_fleet_backs_up_four_at_a_time_and_names_the_sources_that_failed() {
+    let org = Org::start(30, 4, 2);
+    let broken = Org::start(5, 2, 1);
+    broken.okta.fail_next(10_000, 500);
+    let ws = Workspace::new(&org.url());
+    for n in 1..=5 {
+        ws.add_okta_source(&format!("okta-{n}"), &org.url(), "");
+    }
+    ws.add_okta_source("bad-1", &broken.url(), "");
+    ws.add_okta_source("bad-2", &broken.url(), "");
+    assert_exit(&ws.iamsnap(&["init"]), 0);
+
+    let out = ws.iamsnap(&["backup", "--all", "--jobs", "4"]);
+    assert_exit(&out, 3);
+    assert!(
+        stdout(&out).contains("backed up 6 of 8 sources; failed: bad-1, bad-2"),
+        "{}",
+        describe(&out)
+    );
+    for bad in ["bad-1", "bad-2"] {
+        assert!(
+            stderr(&out).contains(&format!("{bad}: backup failed")),
+            "{}",
+            describe(&out)
+        );
+        assert!(ws.archives(bad).is_empty(), "{bad} published nothing");
+    }
+    for good in [
+        "okta-test",
+        "okta-1",
+        "okta-2",
+        "okta-3",
+        "okta-4",
+        "okta-5",
+    ] {
+        assert_eq!(ws.archives(good).len(), 1, "{good}: {}", describe(&out));
+    }
+
+    let refused = ws.iamsnap(&["backup", "--all", "--jobs", "0"]);
+    assert_exit(&refused, 2);
+}
