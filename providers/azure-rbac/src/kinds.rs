@@ -1,0 +1,44 @@
+//! The Azure RBAC record kinds, their restore order, capabilities and what they can never
+//! give back.
+
+use iamsnap_provider::{Capabilities, KindInfo, Parent};
+
+pub const ROLE_DEFINITION: &str = "azure.role_definition";
+pub const ROLE_ASSIGNMENT: &str = "azure.role_assignment";
+pub const LOCK: &str = "azure.lock";
+
+/// What a principal is to its grants in [`iamsnap_provider::SelfIdentity`]: the object id of
+/// the service principal iamsnap signs in as.
+pub const PRINCIPAL: &str = "azure.principal";
+
+pub static KINDS: &[KindInfo] = &[
+    KindInfo {
+        name: ROLE_DEFINITION,
+        description: "custom role definitions: actions, not-actions, data actions, not-data actions, assignable scopes",
+        depends_on: &[],
+        capabilities: Capabilities::ALL,
+        parent: None,
+        cannot_restore: &[],
+    },
+    KindInfo {
+        name: ROLE_ASSIGNMENT,
+        description: "role assignments at subscription, resource group and resource scope: principal, role, condition, description",
+        depends_on: &[ROLE_DEFINITION],
+        capabilities: Capabilities::ALL,
+        parent: Some(Parent {
+            noun: "scope and role",
+            members: "assignees",
+        }),
+        cannot_restore: &[
+            "the assignment's GUID and creation date: a re-created assignment gets a new GUID; templates and scripts that name the old one (deployments with fixed assignment names) must be updated",
+        ],
+    },
+    KindInfo {
+        name: LOCK,
+        description: "management locks (CanNotDelete, ReadOnly) on subscriptions, resource groups and resources, with their notes",
+        depends_on: &[ROLE_ASSIGNMENT],
+        capabilities: Capabilities::ALL,
+        parent: None,
+        cannot_restore: &[],
+    },
+];
