@@ -341,7 +341,7 @@ fn put_role_definition(arm: &mut Arm, req: &ArmRequest, scope: &str, id: &str) -
         custom: true,
         permissions,
         assignable_scopes: scopes,
-        updated_on: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.7fZ").to_string(),
+        updated_on: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6f0Z").to_string(),
     };
     let answer = definition.to_json(scope);
     arm.role_definitions.insert(id.clone(), definition);
@@ -440,7 +440,7 @@ fn put_role_assignment(arm: &mut Arm, req: &ArmRequest, scope: &str, name: &str)
         description: text("description"),
         condition,
         condition_version,
-        created_on: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.7fZ").to_string(),
+        created_on: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6f0Z").to_string(),
     };
     let answer = assignment.to_json();
     arm.role_assignments.insert(name, assignment);

@@ -214,7 +214,8 @@ impl RoleDefinition {
 }
 
 impl RoleAssignment {
-    pub(crate) fn id(&self) -> String {
+    /// The ARM id.
+    pub fn id(&self) -> String {
         let scope = if self.scope == "/" { "" } else { &self.scope };
         format!("{scope}/{AUTHZ}/roleAssignments/{}", self.name)
     }
@@ -246,7 +247,8 @@ impl RoleAssignment {
 }
 
 impl Lock {
-    pub(crate) fn id(&self) -> String {
+    /// The ARM id.
+    pub fn id(&self) -> String {
         format!("{}/{AUTHZ}/locks/{}", self.scope, self.name)
     }
 
