@@ -75,7 +75,10 @@ impl Tenant {
             let separator = if path.contains('?') { '&' } else { '?' };
             let mut request = self
                 .http
-                .request(method, format!("{base}{path}{separator}api-version=2022-04-01"))
+                .request(
+                    method,
+                    format!("{base}{path}{separator}api-version=2022-04-01"),
+                )
                 .bearer_auth(token["access_token"].as_str().unwrap());
             if let Some(body) = body {
                 request = request.json(&body);
@@ -155,14 +158,19 @@ fn an_azure_rbac_incident_is_restored_whole() {
     let listed = json_of(&ws.iamsnap(&["show", "azure-test@latest", "--json"]));
     let counts = listed["manifest"]["counts"].clone();
     assert_eq!(counts["azure.role_definition"], 10, "{listed:#}");
-    assert_eq!(counts["azure.role_assignment"], 503, "500 and iamsnap's own 3: {listed:#}");
+    assert_eq!(
+        counts["azure.role_assignment"], 503,
+        "500 and iamsnap's own 3: {listed:#}"
+    );
     assert_eq!(counts["azure.lock"], 12, "{listed:#}");
 
     // The incident, through ARM.
     let (pages, assignments) = {
         let mut all = Vec::new();
         let mut pages = 0;
-        let sub = tenant.azure.with_state(|arm| arm.subscriptions[0].id.clone());
+        let sub = tenant
+            .azure
+            .with_state(|arm| arm.subscriptions[0].id.clone());
         let mut next = Some(format!(
             "/subscriptions/{sub}/providers/Microsoft.Authorization/roleAssignments"
         ));
@@ -199,7 +207,13 @@ fn an_azure_rbac_incident_is_restored_whole() {
             .role_definitions
             .values()
             .filter(|d| d.custom)
-            .map(|d| (d.name.clone(), d.role_name.clone(), d.assignable_scopes[0].clone()))
+            .map(|d| {
+                (
+                    d.name.clone(),
+                    d.role_name.clone(),
+                    d.assignable_scopes[0].clone(),
+                )
+            })
             .collect();
         customs.sort_by(|a, b| a.1.cmp(&b.1));
         (customs[1].clone(), customs[2].clone())
@@ -226,9 +240,15 @@ fn an_azure_rbac_incident_is_restored_whole() {
     let (status, mut role) = tenant.arm(Method::GET, &path, None);
     assert_eq!(status, 200, "{role}");
     role["properties"]["permissions"] = json!([{"actions": ["*"], "notActions": []}]);
-    let (status, body) = tenant.arm(Method::PUT, &path, Some(json!({"properties": role["properties"]})));
+    let (status, body) = tenant.arm(
+        Method::PUT,
+        &path,
+        Some(json!({"properties": role["properties"]})),
+    );
     assert_eq!(status, 200, "{body}");
-    let lock = tenant.azure.with_state(|arm| arm.locks.values().next().unwrap().id());
+    let lock = tenant
+        .azure
+        .with_state(|arm| arm.locks.values().next().unwrap().id());
     tenant.delete(&lock);
     assert_ne!(tenant.facts(), before);
     assert_exit(&ws.iamsnap(&["diff", "azure-test@latest", "live"]), 1);
@@ -252,7 +272,10 @@ fn an_azure_rbac_incident_is_restored_whole() {
     let (scope, principal) = tenant.azure.with_state(|arm| {
         let rg = &arm.resource_groups[0];
         (
-            format!("/subscriptions/{}/resourceGroups/{}", rg.subscription, rg.name),
+            format!(
+                "/subscriptions/{}/resourceGroups/{}",
+                rg.subscription, rg.name
+            ),
             arm.principals.keys().next().unwrap().clone(),
         )
     });
@@ -272,7 +295,10 @@ fn an_azure_rbac_incident_is_restored_whole() {
             "roleDefinitionId": format!("/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{}", iamsnap_testkit::azure::OWNER),
             "principalId": principal, "description": "changed"}})),
     );
-    assert_eq!(status, 200, "an existing assignment takes a new description: {body}");
+    assert_eq!(
+        status, 200,
+        "an existing assignment takes a new description: {body}"
+    );
     let refused = ws.iamsnap(&[
         "restore",
         "azure-test@latest",

@@ -146,21 +146,31 @@ impl Arm {
     async fn delete(&self, record: &Record) -> Result<(), String> {
         match record.kind.as_str() {
             "azure.role_definition" => {
-                let scopes = record.attrs["assignableScopes"].as_array().cloned().unwrap_or_default();
+                let scopes = record.attrs["assignableScopes"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
                 for scope in scopes.iter().filter_map(Value::as_str) {
-                    let mut next = Some(format!("{scope}/providers/Microsoft.Authorization/roleAssignments"));
+                    let mut next = Some(format!(
+                        "{scope}/providers/Microsoft.Authorization/roleAssignments"
+                    ));
                     while let Some(path) = next.take() {
                         let page = self.call(Method::GET, &path).await?;
                         for a in page["value"].as_array().into_iter().flatten() {
-                            let role = a["properties"]["roleDefinitionId"].as_str().unwrap_or_default();
+                            let role = a["properties"]["roleDefinitionId"]
+                                .as_str()
+                                .unwrap_or_default();
                             if role.ends_with(&record.id) {
-                                self.call(Method::DELETE, a["id"].as_str().unwrap_or_default()).await?;
+                                self.call(Method::DELETE, a["id"].as_str().unwrap_or_default())
+                                    .await?;
                             }
                         }
                         next = page["nextLink"].as_str().and_then(|l| {
                             let rest = l.strip_prefix(&self.base)?;
                             let (path, query) = rest.split_once('?')?;
-                            let skip = query.split('&').find(|p| p.starts_with("%24skiptoken=") || p.starts_with("$skiptoken="))?;
+                            let skip = query.split('&').find(|p| {
+                                p.starts_with("%24skiptoken=") || p.starts_with("$skiptoken=")
+                            })?;
                             Some(format!("{path}?{skip}"))
                         });
                     }
@@ -168,7 +178,10 @@ impl Arm {
                 let home = scopes.first().and_then(Value::as_str).unwrap_or("/");
                 self.call(
                     Method::DELETE,
-                    &format!("{home}/providers/Microsoft.Authorization/roleDefinitions/{}", record.id),
+                    &format!(
+                        "{home}/providers/Microsoft.Authorization/roleDefinitions/{}",
+                        record.id
+                    ),
                 )
                 .await
                 .map(|_| ())

@@ -215,7 +215,10 @@ mod tests {
     fn arm_error_bodies_read_as_code_and_message() {
         let body = br#"{"error":{"code":"RoleAssignmentExists","message":"The role assignment already exists."}}"#;
         let message = error_message(body, &ArmErrorBody);
-        assert_eq!(message, "RoleAssignmentExists: The role assignment already exists.");
+        assert_eq!(
+            message,
+            "RoleAssignmentExists: The role assignment already exists."
+        );
         let error = ProviderError::Http {
             method: "PUT".into(),
             url: "u".into(),

@@ -11,7 +11,10 @@ use crate::kinds::{LOCK, ROLE_ASSIGNMENT, ROLE_DEFINITION};
 
 /// The last segment of an ARM id: a role definition's GUID.
 pub(crate) fn last_segment(id: &str) -> String {
-    id.rsplit('/').next().unwrap_or_default().to_ascii_lowercase()
+    id.rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase()
 }
 
 fn sorted_strings(v: &Value) -> Value {
@@ -140,11 +143,18 @@ mod tests {
             "assignableScopes": ["/subscriptions/s2", "/subscriptions/s1"], "updatedOn": "2024"}});
         let r = role_definition(&custom).unwrap();
         assert_eq!((r.id.as_str(), r.key.as_str()), ("ab12", "Ops"));
-        assert_eq!(r.attrs["permissions"][0]["actions"], json!(["a/read", "b/read"]));
+        assert_eq!(
+            r.attrs["permissions"][0]["actions"],
+            json!(["a/read", "b/read"])
+        );
         assert_eq!(r.attrs["permissions"][0]["notDataActions"], json!([]));
         assert_eq!(r.attrs["assignableScopes"][0], "/subscriptions/s1");
-        assert!(r.attrs.get("updatedOn").is_none(), "volatile fields are left out");
-        let built_in = json!({"name": "x", "properties": {"roleName": "Owner", "type": "BuiltInRole"}});
+        assert!(
+            r.attrs.get("updatedOn").is_none(),
+            "volatile fields are left out"
+        );
+        let built_in =
+            json!({"name": "x", "properties": {"roleName": "Owner", "type": "BuiltInRole"}});
         assert!(role_definition(&built_in).is_none());
     }
 
@@ -156,7 +166,10 @@ mod tests {
             "condition": null, "description": "why", "createdOn": "2024"}});
         let r = role_assignment(&a, "Ops", true).unwrap();
         assert_eq!(r.key, "/subscriptions/s1|Ops|p1");
-        assert_eq!(split_assignment_key(&r.key), Some(("/subscriptions/s1", "Ops", "p1")));
+        assert_eq!(
+            split_assignment_key(&r.key),
+            Some(("/subscriptions/s1", "Ops", "p1"))
+        );
         assert_eq!(r.refs, vec![Ref::new("role", ROLE_DEFINITION, "r1")]);
         assert!(r.attrs.get("condition").is_none() && r.attrs["description"] == "why");
         assert!(role_assignment(&a, "Owner", false).unwrap().refs.is_empty());
@@ -168,6 +181,9 @@ mod tests {
         let l = json!({"id": id, "name": "keep", "properties": {"level": "CanNotDelete", "notes": null}});
         let r = lock(&l).unwrap();
         assert_eq!(r.key, id);
-        assert_eq!(r.attrs, json!({"scope": "/subscriptions/s1/resourceGroups/rg", "name": "keep", "level": "CanNotDelete"}));
+        assert_eq!(
+            r.attrs,
+            json!({"scope": "/subscriptions/s1/resourceGroups/rg", "name": "keep", "level": "CanNotDelete"})
+        );
     }
 }

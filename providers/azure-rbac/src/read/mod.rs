@@ -103,7 +103,9 @@ pub(crate) async fn role_name(
     if let Some(found) = names.get(&guid) {
         return Ok(found.clone());
     }
-    let value = client.get(&client.url(definition_id, RBAC_API, &[])).await?;
+    let value = client
+        .get(&client.url(definition_id, RBAC_API, &[]))
+        .await?;
     let props = &value["properties"];
     let found = (
         props["roleName"].as_str().unwrap_or(&guid).to_string(),

@@ -167,7 +167,11 @@ pub(super) async fn update(
     let client = restore.client;
     let body = body(restore, desired).await?;
     client
-        .send(Method::PUT, &client.url(&current.id, RBAC_API, &[]), Some(&body))
+        .send(
+            Method::PUT,
+            &client.url(&current.id, RBAC_API, &[]),
+            Some(&body),
+        )
         .await?;
     Ok(Outcome::Applied {
         id: current.id.clone(),
@@ -180,7 +184,11 @@ pub(super) async fn delete(
 ) -> Result<Outcome, ProviderError> {
     let client = restore.client;
     client
-        .send(Method::DELETE, &client.url(&current.id, RBAC_API, &[]), None)
+        .send(
+            Method::DELETE,
+            &client.url(&current.id, RBAC_API, &[]),
+            None,
+        )
         .await?;
     Ok(Outcome::Applied {
         id: current.id.clone(),

@@ -33,10 +33,17 @@ pub(super) async fn put(restore: &Restore<'_>, desired: &Record) -> Result<Outco
     Ok(Outcome::Applied { id })
 }
 
-pub(super) async fn delete(restore: &Restore<'_>, current: &Record) -> Result<Outcome, ProviderError> {
+pub(super) async fn delete(
+    restore: &Restore<'_>,
+    current: &Record,
+) -> Result<Outcome, ProviderError> {
     let client = restore.client;
     client
-        .send(Method::DELETE, &client.url(&current.id, LOCKS_API, &[]), None)
+        .send(
+            Method::DELETE,
+            &client.url(&current.id, LOCKS_API, &[]),
+            None,
+        )
         .await?;
     Ok(Outcome::Applied {
         id: current.id.clone(),

@@ -26,7 +26,9 @@ impl Restore<'_> {
         };
         match (op.kind.as_str(), op.action) {
             (ROLE_DEFINITION, Action::Create) => roles::create(self, desired(op)?).await,
-            (ROLE_DEFINITION, Action::Update) => roles::update(self, desired(op)?, current(op)?).await,
+            (ROLE_DEFINITION, Action::Update) => {
+                roles::update(self, desired(op)?, current(op)?).await
+            }
             (ROLE_DEFINITION, Action::Delete) => roles::delete(self, current(op)?).await,
             (ROLE_ASSIGNMENT, Action::Create) => assignments::create(self, desired(op)?).await,
             (ROLE_ASSIGNMENT, Action::Update) => {

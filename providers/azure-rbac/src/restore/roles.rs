@@ -27,7 +27,11 @@ fn path(scope: &str, guid: &str) -> String {
     format!("{scope}/providers/Microsoft.Authorization/roleDefinitions/{guid}")
 }
 
-async fn put(client: &ArmClient, desired: &Record, guid: &str) -> Result<Option<Value>, ProviderError> {
+async fn put(
+    client: &ArmClient,
+    desired: &Record,
+    guid: &str,
+) -> Result<Option<Value>, ProviderError> {
     let body = json!({"properties": {
         "roleName": desired.key,
         "type": "CustomRole",
@@ -39,7 +43,10 @@ async fn put(client: &ArmClient, desired: &Record, guid: &str) -> Result<Option<
     client.send(Method::PUT, &url, Some(&body)).await
 }
 
-pub(super) async fn create(restore: &Restore<'_>, desired: &Record) -> Result<Outcome, ProviderError> {
+pub(super) async fn create(
+    restore: &Restore<'_>,
+    desired: &Record,
+) -> Result<Outcome, ProviderError> {
     let client = restore.client;
     let scope = home(desired)?;
     // The snapshot's GUID, unless another role holds it now.
@@ -49,12 +56,18 @@ pub(super) async fn create(restore: &Restore<'_>, desired: &Record) -> Result<Ou
             .await,
     )?
     .is_some();
-    let guid = if taken { new_guid() } else { desired.id.clone() };
+    let guid = if taken {
+        new_guid()
+    } else {
+        desired.id.clone()
+    };
     match put(client, desired, &guid).await {
         Ok(_) => Ok(Outcome::Applied { id: guid }),
         // Created by an earlier run (or by hand) meanwhile: bring it to the snapshot's state.
         Err(e) if arm_code(&e, 409) == Some("RoleDefinitionWithSameNameExists") => {
-            let Some(live) = fetch::custom_role(client, restore.subscriptions, &desired.key).await? else {
+            let Some(live) =
+                fetch::custom_role(client, restore.subscriptions, &desired.key).await?
+            else {
                 return Err(e);
             };
             if live.attrs == desired.attrs {
@@ -78,7 +91,10 @@ pub(super) async fn update(
     })
 }
 
-pub(super) async fn delete(restore: &Restore<'_>, current: &Record) -> Result<Outcome, ProviderError> {
+pub(super) async fn delete(
+    restore: &Restore<'_>,
+    current: &Record,
+) -> Result<Outcome, ProviderError> {
     let client = restore.client;
     let url = client.url(&path(&home(current)?, &current.id), RBAC_API, &[]);
     client.send(Method::DELETE, &url, None).await?;

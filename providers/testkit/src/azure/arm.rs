@@ -59,7 +59,9 @@ pub(crate) fn error(status: u16, code: &str, message: impl Into<String>) -> ArmA
 
 fn scope_error((status, code): (u16, &'static str), scope: &str) -> ArmAnswer {
     let message = match code {
-        "SubscriptionNotFound" => format!("The subscription of scope '{scope}' could not be found."),
+        "SubscriptionNotFound" => {
+            format!("The subscription of scope '{scope}' could not be found.")
+        }
         "ResourceGroupNotFound" => format!("Resource group of scope '{scope}' could not be found."),
         "ResourceNotFound" => format!("The Resource '{scope}' was not found."),
         _ => format!("The scope '{scope}' is not valid."),
@@ -70,7 +72,11 @@ fn scope_error((status, code): (u16, &'static str), scope: &str) -> ArmAnswer {
 /// Dispatches a request whose `api-version` and token were checked.
 pub(crate) fn dispatch(arm: &mut Arm, req: &ArmRequest) -> ArmAnswer {
     let segments: Vec<&str> = req.path.split('/').filter(|s| !s.is_empty()).collect();
-    let is = |i: usize, word: &str| segments.get(i).is_some_and(|s| s.eq_ignore_ascii_case(word));
+    let is = |i: usize, word: &str| {
+        segments
+            .get(i)
+            .is_some_and(|s| s.eq_ignore_ascii_case(word))
+    };
     let get = req.method == "GET";
     if let Some(i) = (0..segments.len().saturating_sub(1))
         .find(|&i| is(i, "providers") && is(i + 1, "Microsoft.Authorization"))
@@ -146,7 +152,10 @@ fn page(req: &ArmRequest, items: Vec<Value>) -> ArmAnswer {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
     let end = (skip + req.page_size).min(items.len());
-    let value: Vec<Value> = items.get(skip..end).map(<[Value]>::to_vec).unwrap_or_default();
+    let value: Vec<Value> = items
+        .get(skip..end)
+        .map(<[Value]>::to_vec)
+        .unwrap_or_default();
     let mut body = json!({"value": value});
     if end < items.len() {
         let mut query = url::form_urlencoded::Serializer::new(String::new());
@@ -221,17 +230,30 @@ fn authorization(arm: &mut Arm, req: &ArmRequest, scope: &str, rest: &[&str]) ->
     };
     match (resource.as_deref(), req.method.as_str(), name) {
         (Some("roledefinitions"), "GET", None) => list_role_definitions(arm, req, &scope),
-        (Some("roledefinitions"), "GET", Some(id)) => match arm.role_definitions.get(&id.to_ascii_lowercase()) {
-            Some(d) => ArmAnswer::json(200, d.to_json(&scope)),
-            None => error(404, "RoleDefinitionDoesNotExist", "The specified role definition with ID '{id}' does not exist.".replace("{id}", id)),
-        },
+        (Some("roledefinitions"), "GET", Some(id)) => {
+            match arm.role_definitions.get(&id.to_ascii_lowercase()) {
+                Some(d) => ArmAnswer::json(200, d.to_json(&scope)),
+                None => error(
+                    404,
+                    "RoleDefinitionDoesNotExist",
+                    "The specified role definition with ID '{id}' does not exist."
+                        .replace("{id}", id),
+                ),
+            }
+        }
         (Some("roledefinitions"), "PUT", Some(id)) => put_role_definition(arm, req, &scope, id),
         (Some("roledefinitions"), "DELETE", Some(id)) => delete_role_definition(arm, &scope, id),
         (Some("roleassignments"), "GET", None) => list_role_assignments(arm, req, &scope),
-        (Some("roleassignments"), "GET", Some(n)) => match arm.role_assignments.get(&n.to_ascii_lowercase()) {
-            Some(a) if norm(&a.scope) == norm(&scope) => ArmAnswer::json(200, a.to_json()),
-            _ => error(404, "RoleAssignmentNotFound", format!("The role assignment '{n}' is not found.")),
-        },
+        (Some("roleassignments"), "GET", Some(n)) => {
+            match arm.role_assignments.get(&n.to_ascii_lowercase()) {
+                Some(a) if norm(&a.scope) == norm(&scope) => ArmAnswer::json(200, a.to_json()),
+                _ => error(
+                    404,
+                    "RoleAssignmentNotFound",
+                    format!("The role assignment '{n}' is not found."),
+                ),
+            }
+        }
         (Some("roleassignments"), "PUT", Some(n)) => put_role_assignment(arm, req, &scope, n),
         (Some("roleassignments"), "DELETE", Some(n)) => {
             let key = n.to_ascii_lowercase();
@@ -240,7 +262,11 @@ fn authorization(arm: &mut Arm, req: &ArmRequest, scope: &str, rest: &[&str]) ->
                     let a = arm.role_assignments.remove(&key).expect("found above");
                     ArmAnswer::json(200, a.to_json())
                 }
-                _ => ArmAnswer { status: 204, headers: Vec::new(), body: None },
+                _ => ArmAnswer {
+                    status: 204,
+                    headers: Vec::new(),
+                    body: None,
+                },
             }
         }
         (Some("locks"), "GET", None) => {
@@ -252,15 +278,31 @@ fn authorization(arm: &mut Arm, req: &ArmRequest, scope: &str, rest: &[&str]) ->
                 .collect();
             page(req, items)
         }
-        (Some("locks"), "GET", Some(n)) => match arm.locks.get(&norm(&format!("{scope}/providers/Microsoft.Authorization/locks/{n}"))) {
+        (Some("locks"), "GET", Some(n)) => match arm.locks.get(&norm(&format!(
+            "{scope}/providers/Microsoft.Authorization/locks/{n}"
+        ))) {
             Some(l) => ArmAnswer::json(200, l.to_json()),
-            None => error(404, "LockNotFound", format!("The lock '{n}' could not be found.")),
+            None => error(
+                404,
+                "LockNotFound",
+                format!("The lock '{n}' could not be found."),
+            ),
         },
         (Some("locks"), "PUT", Some(n)) => put_lock(arm, req, &scope, n),
         (Some("locks"), "DELETE", Some(n)) => {
-            match arm.locks.remove(&norm(&format!("{scope}/providers/Microsoft.Authorization/locks/{n}"))) {
-                Some(_) => ArmAnswer { status: 200, headers: Vec::new(), body: None },
-                None => ArmAnswer { status: 204, headers: Vec::new(), body: None },
+            match arm.locks.remove(&norm(&format!(
+                "{scope}/providers/Microsoft.Authorization/locks/{n}"
+            ))) {
+                Some(_) => ArmAnswer {
+                    status: 200,
+                    headers: Vec::new(),
+                    body: None,
+                },
+                None => ArmAnswer {
+                    status: 204,
+                    headers: Vec::new(),
+                    body: None,
+                },
             }
         }
         _ => no_route(req),
@@ -301,14 +343,31 @@ fn strings(v: &Value) -> Vec<String> {
 
 fn put_role_definition(arm: &mut Arm, req: &ArmRequest, scope: &str, id: &str) -> ArmAnswer {
     let id = id.to_ascii_lowercase();
-    let props = req.body.as_ref().map(|b| &b["properties"]).cloned().unwrap_or(Value::Null);
-    let role_name = props["roleName"].as_str().unwrap_or_default().trim().to_string();
+    let props = req
+        .body
+        .as_ref()
+        .map(|b| &b["properties"])
+        .cloned()
+        .unwrap_or(Value::Null);
+    let role_name = props["roleName"]
+        .as_str()
+        .unwrap_or_default()
+        .trim()
+        .to_string();
     if role_name.is_empty() {
-        return error(400, "InvalidRoleDefinition", "The role definition has no roleName.");
+        return error(
+            400,
+            "InvalidRoleDefinition",
+            "The role definition has no roleName.",
+        );
     }
     let scopes = strings(&props["assignableScopes"]);
     if scopes.is_empty() {
-        return error(400, "MissingAssignableScopes", "At least one assignable scope is required.");
+        return error(
+            400,
+            "MissingAssignableScopes",
+            "At least one assignable scope is required.",
+        );
     }
     for s in &scopes {
         if let Err(e) = arm.existing_scope(s) {
@@ -318,14 +377,22 @@ fn put_role_definition(arm: &mut Arm, req: &ArmRequest, scope: &str, id: &str) -
     if let Some(existing) = arm.role_definitions.get(&id)
         && !existing.custom
     {
-        return error(403, "BuiltInRoleCannotBeModified", "Built-in role definitions cannot be modified.");
+        return error(
+            403,
+            "BuiltInRoleCannotBeModified",
+            "Built-in role definitions cannot be modified.",
+        );
     }
     if arm
         .role_definitions
         .values()
         .any(|d| d.name != id && d.role_name.eq_ignore_ascii_case(&role_name))
     {
-        return error(409, "RoleDefinitionWithSameNameExists", "A custom role with the same name already exists in this directory. Use a different name.");
+        return error(
+            409,
+            "RoleDefinitionWithSameNameExists",
+            "A custom role with the same name already exists in this directory. Use a different name.",
+        );
     }
     let created = !arm.role_definitions.contains_key(&id);
     let permissions = props["permissions"]
@@ -337,11 +404,16 @@ fn put_role_definition(arm: &mut Arm, req: &ArmRequest, scope: &str, id: &str) -
     let definition = RoleDefinition {
         name: id.clone(),
         role_name,
-        description: props["description"].as_str().unwrap_or_default().to_string(),
+        description: props["description"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
         custom: true,
         permissions,
         assignable_scopes: scopes,
-        updated_on: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6f0Z").to_string(),
+        updated_on: chrono::Utc::now()
+            .format("%Y-%m-%dT%H:%M:%S%.6f0Z")
+            .to_string(),
     };
     let answer = definition.to_json(scope);
     arm.role_definitions.insert(id.clone(), definition);
@@ -354,8 +426,16 @@ fn put_role_definition(arm: &mut Arm, req: &ArmRequest, scope: &str, id: &str) -
 fn delete_role_definition(arm: &mut Arm, scope: &str, id: &str) -> ArmAnswer {
     let id = id.to_ascii_lowercase();
     match arm.role_definitions.get(&id) {
-        None => ArmAnswer { status: 204, headers: Vec::new(), body: None },
-        Some(d) if !d.custom => error(403, "BuiltInRoleCannotBeModified", "Built-in role definitions cannot be deleted."),
+        None => ArmAnswer {
+            status: 204,
+            headers: Vec::new(),
+            body: None,
+        },
+        Some(d) if !d.custom => error(
+            403,
+            "BuiltInRoleCannotBeModified",
+            "Built-in role definitions cannot be deleted.",
+        ),
         Some(_) if arm.role_assignments.values().any(|a| a.role == id) => error(
             409,
             "RoleDefinitionHasAssignments",
@@ -381,7 +461,11 @@ fn list_role_assignments(arm: &Arm, req: &ArmRequest, scope: &str) -> ArmAnswer 
             // atScope(): at the scope and above it; otherwise below it as well.
             contains(&a.scope, scope) || (!f.at_scope && contains(scope, &a.scope))
         })
-        .filter(|a| f.principal.as_ref().is_none_or(|p| p.eq_ignore_ascii_case(&a.principal_id)))
+        .filter(|a| {
+            f.principal
+                .as_ref()
+                .is_none_or(|p| p.eq_ignore_ascii_case(&a.principal_id))
+        })
         .map(RoleAssignment::to_json)
         .collect();
     page(req, items)
@@ -392,34 +476,90 @@ pub(crate) const SETTLE: std::time::Duration = std::time::Duration::from_millis(
 
 fn put_role_assignment(arm: &mut Arm, req: &ArmRequest, scope: &str, name: &str) -> ArmAnswer {
     let name = name.to_ascii_lowercase();
-    let props = req.body.as_ref().map(|b| &b["properties"]).cloned().unwrap_or(Value::Null);
-    let text = |f: &str| props[f].as_str().map(str::to_string).filter(|s| !s.is_empty());
+    let props = req
+        .body
+        .as_ref()
+        .map(|b| &b["properties"])
+        .cloned()
+        .unwrap_or(Value::Null);
+    let text = |f: &str| {
+        props[f]
+            .as_str()
+            .map(str::to_string)
+            .filter(|s| !s.is_empty())
+    };
     let Some(definition_id) = text("roleDefinitionId") else {
-        return error(400, "InvalidRoleDefinitionId", "The role definition ID is missing.");
+        return error(
+            400,
+            "InvalidRoleDefinitionId",
+            "The role definition ID is missing.",
+        );
     };
     let Some(principal) = text("principalId") else {
-        return error(400, "InvalidPrincipalId", "A valid principal ID must be provided for role assignment.");
+        return error(
+            400,
+            "InvalidPrincipalId",
+            "A valid principal ID must be provided for role assignment.",
+        );
     };
-    let role = definition_id.rsplit('/').next().unwrap_or_default().to_ascii_lowercase();
-    let settling = arm.settling.get(&role).is_some_and(|t| t.elapsed() < SETTLE);
+    let role = definition_id
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let settling = arm
+        .settling
+        .get(&role)
+        .is_some_and(|t| t.elapsed() < SETTLE);
     if settling || !arm.role_definitions.contains_key(&role) {
-        return error(400, "RoleDefinitionDoesNotExist", format!("The specified role definition with ID '{role}' does not exist."));
+        return error(
+            400,
+            "RoleDefinitionDoesNotExist",
+            format!("The specified role definition with ID '{role}' does not exist."),
+        );
     }
     let Some(principal_type) = arm.principals.get(&principal.to_ascii_lowercase()).cloned() else {
-        return error(400, "PrincipalNotFound", format!("Principal {} does not exist in the directory {}. Check that you have the correct principal ID. If you are creating this principal and then immediately assigning a role, this error might be related to a replication delay. In this case, set the role assignment principalType property to a value, such as ServicePrincipal, User, or Group.  See https://aka.ms/docs-principaltype", principal.replace('-', ""), arm.tenant_id));
+        return error(
+            400,
+            "PrincipalNotFound",
+            format!(
+                "Principal {} does not exist in the directory {}. Check that you have the correct principal ID. If you are creating this principal and then immediately assigning a role, this error might be related to a replication delay. In this case, set the role assignment principalType property to a value, such as ServicePrincipal, User, or Group.  See https://aka.ms/docs-principaltype",
+                principal.replace('-', ""),
+                arm.tenant_id
+            ),
+        );
     };
     let definition = &arm.role_definitions[&role];
-    if !definition.assignable_scopes.iter().any(|s| contains(s, scope)) {
-        return error(403, "AuthorizationFailed", format!("The role definition '{role}' is not assignable at scope '{scope}'."));
+    if !definition
+        .assignable_scopes
+        .iter()
+        .any(|s| contains(s, scope))
+    {
+        return error(
+            403,
+            "AuthorizationFailed",
+            format!("The role definition '{role}' is not assignable at scope '{scope}'."),
+        );
     }
     let condition = text("condition");
     let condition_version = text("conditionVersion");
     if condition.is_some() && condition_version.as_deref() != Some("2.0") {
-        return error(400, "InvalidConditionVersion", "A role assignment condition requires conditionVersion 2.0.");
+        return error(
+            400,
+            "InvalidConditionVersion",
+            "A role assignment condition requires conditionVersion 2.0.",
+        );
     }
     if let Some(existing) = arm.role_assignments.get_mut(&name) {
-        if norm(&existing.scope) != norm(scope) || existing.role != role || !existing.principal_id.eq_ignore_ascii_case(&principal) {
-            return error(400, "RoleAssignmentUpdateNotPermitted", "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.");
+        if norm(&existing.scope) != norm(scope)
+            || existing.role != role
+            || !existing.principal_id.eq_ignore_ascii_case(&principal)
+        {
+            return error(
+                400,
+                "RoleAssignmentUpdateNotPermitted",
+                "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.",
+            );
         }
         existing.description = text("description");
         existing.condition = condition;
@@ -427,9 +567,15 @@ fn put_role_assignment(arm: &mut Arm, req: &ArmRequest, scope: &str, name: &str)
         return ArmAnswer::json(200, existing.to_json());
     }
     if arm.role_assignments.values().any(|a| {
-        norm(&a.scope) == norm(scope) && a.role == role && a.principal_id.eq_ignore_ascii_case(&principal)
+        norm(&a.scope) == norm(scope)
+            && a.role == role
+            && a.principal_id.eq_ignore_ascii_case(&principal)
     }) {
-        return error(409, "RoleAssignmentExists", "The role assignment already exists.");
+        return error(
+            409,
+            "RoleAssignmentExists",
+            "The role assignment already exists.",
+        );
     }
     let assignment = RoleAssignment {
         name: name.clone(),
@@ -440,7 +586,9 @@ fn put_role_assignment(arm: &mut Arm, req: &ArmRequest, scope: &str, name: &str)
         description: text("description"),
         condition,
         condition_version,
-        created_on: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6f0Z").to_string(),
+        created_on: chrono::Utc::now()
+            .format("%Y-%m-%dT%H:%M:%S%.6f0Z")
+            .to_string(),
     };
     let answer = assignment.to_json();
     arm.role_assignments.insert(name, assignment);
@@ -448,10 +596,19 @@ fn put_role_assignment(arm: &mut Arm, req: &ArmRequest, scope: &str, name: &str)
 }
 
 fn put_lock(arm: &mut Arm, req: &ArmRequest, scope: &str, name: &str) -> ArmAnswer {
-    let props = req.body.as_ref().map(|b| &b["properties"]).cloned().unwrap_or(Value::Null);
+    let props = req
+        .body
+        .as_ref()
+        .map(|b| &b["properties"])
+        .cloned()
+        .unwrap_or(Value::Null);
     let level = props["level"].as_str().unwrap_or_default();
     if !matches!(level, "CanNotDelete" | "ReadOnly") {
-        return error(400, "LockLevelInvalid", format!("The lock level '{level}' is invalid. It must be CanNotDelete or ReadOnly."));
+        return error(
+            400,
+            "LockLevelInvalid",
+            format!("The lock level '{level}' is invalid. It must be CanNotDelete or ReadOnly."),
+        );
     }
     let lock = Lock {
         scope: scope.to_string(),

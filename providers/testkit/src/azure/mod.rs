@@ -40,7 +40,9 @@ use base64::Engine;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
-pub use model::{Arm, Lock, Permission, ResourceGroup, RoleAssignment, RoleDefinition, Subscription};
+pub use model::{
+    Arm, Lock, Permission, ResourceGroup, RoleAssignment, RoleDefinition, Subscription,
+};
 pub use seed::{OWNER, USER_ACCESS_ADMINISTRATOR};
 
 use crate::budget::Budget;
@@ -215,9 +217,9 @@ impl AzureEmulator {
 /// every tenant of the emulator gives one client the same principal.
 fn client_oid(client_id: &str) -> String {
     use rand::SeedableRng;
-    let seed = client_id
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    let seed = client_id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
     seed::guid(&mut rand::rngs::StdRng::seed_from_u64(seed))
 }
 
@@ -262,18 +264,28 @@ async fn token(
             StatusCode::BAD_REQUEST,
             "invalid_request",
             90002,
-            format!("Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."),
+            format!(
+                "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."
+            ),
         );
     }
     if field("grant_type") != "client_credentials" {
-        return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", 70003, "The app requested an unsupported grant type.".into());
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            70003,
+            "The app requested an unsupported grant type.".into(),
+        );
     }
     if field("client_id") != shared.client_id {
         return oauth_error(
             StatusCode::BAD_REQUEST,
             "unauthorized_client",
             700016,
-            format!("Application with identifier '{}' was not found in the directory '{tenant}'.", field("client_id")),
+            format!(
+                "Application with identifier '{}' was not found in the directory '{tenant}'.",
+                field("client_id")
+            ),
         );
     }
     if field("client_secret") != shared.client_secret {
@@ -285,7 +297,9 @@ async fn token(
             StatusCode::BAD_REQUEST,
             "invalid_scope",
             1002012,
-            format!("The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."),
+            format!(
+                "The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."
+            ),
         );
     };
     if resource.trim_end_matches('/') != MANAGEMENT_RESOURCE {
@@ -293,7 +307,9 @@ async fn token(
             StatusCode::BAD_REQUEST,
             "invalid_resource",
             500011,
-            format!("The resource principal named {resource} was not found in the tenant named {tenant}."),
+            format!(
+                "The resource principal named {resource} was not found in the tenant named {tenant}."
+            ),
         );
     }
     let claims = json!({"aud": MANAGEMENT_RESOURCE, "tid": shared.tenant_id, "appid": shared.client_id,
@@ -330,10 +346,14 @@ async fn entry(
     }
     shared.count("*");
     shared.count(&format!("{method} {}", uri.path()));
-    let query: Vec<(String, String)> = url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-        .into_owned()
-        .collect();
-    if query.iter().any(|(k, _)| k.eq_ignore_ascii_case("$skiptoken")) {
+    let query: Vec<(String, String)> =
+        url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+            .into_owned()
+            .collect();
+    if query
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("$skiptoken"))
+    {
         shared.count("nextLink");
     }
     let answer = check(&shared, &headers, &query).unwrap_or_else(|| {
@@ -342,7 +362,15 @@ async fn entry(
         } else {
             match serde_json::from_slice::<Value>(&body) {
                 Ok(v) => Some(v),
-                Err(e) => return error(400, "InvalidRequestContent", format!("The request content was invalid and could not be deserialized: '{e}'.")),
+                Err(e) => {
+                    return error(
+                        400,
+                        "InvalidRequestContent",
+                        format!(
+                            "The request content was invalid and could not be deserialized: '{e}'."
+                        ),
+                    );
+                }
             }
         };
         let req = ArmRequest {
@@ -364,28 +392,64 @@ async fn entry(
 
 /// The answer to give instead of the endpoint's, if any.
 fn check(shared: &Shared, headers: &HeaderMap, query: &[(String, String)]) -> Option<ArmAnswer> {
-    if !query.iter().any(|(k, v)| k == "api-version" && !v.is_empty()) {
-        return Some(error(400, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests."));
+    if !query
+        .iter()
+        .any(|(k, v)| k == "api-version" && !v.is_empty())
+    {
+        return Some(error(
+            400,
+            "MissingApiVersionParameter",
+            "The api-version query parameter (?api-version=) is required for all requests.",
+        ));
     }
     let auth = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
     let Some(token) = auth.and_then(|a| a.strip_prefix("Bearer ")) else {
-        return Some(error(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing."));
+        return Some(error(
+            401,
+            "AuthenticationFailed",
+            "Authentication failed. The 'Authorization' header is missing.",
+        ));
     };
-    match shared.tokens.lock().unwrap_or_else(|e| e.into_inner()).get(token.trim()) {
-        None => return Some(error(401, "InvalidAuthenticationToken", "The access token is invalid.")),
+    match shared
+        .tokens
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(token.trim())
+    {
+        None => {
+            return Some(error(
+                401,
+                "InvalidAuthenticationToken",
+                "The access token is invalid.",
+            ));
+        }
         Some(expires) if *expires <= Instant::now() => {
-            return Some(error(401, "ExpiredAuthenticationToken", "The access token expiry UTC time is earlier than current UTC time."));
+            return Some(error(
+                401,
+                "ExpiredAuthenticationToken",
+                "The access token expiry UTC time is earlier than current UTC time.",
+            ));
         }
         Some(_) => {}
     }
     if let Err(wait) = shared.budget.take() {
-        let mut answer = error(429, "TooManyRequests", "The request is being throttled as the limit has been reached for operation type - Read_ObservationWindow_00:05:00. For more information, see - https://aka.ms/srpthrottlinglimits");
-        answer.headers.push(("Retry-After".into(), wait.to_string()));
+        let mut answer = error(
+            429,
+            "TooManyRequests",
+            "The request is being throttled as the limit has been reached for operation type - Read_ObservationWindow_00:05:00. For more information, see - https://aka.ms/srpthrottlinglimits",
+        );
+        answer
+            .headers
+            .push(("Retry-After".into(), wait.to_string()));
         return Some(answer);
     }
-    let fault = shared.faults.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
+    let fault = shared
+        .faults
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .pop_front();
     fault.map(|status| {
         shared.count(&format!("fault:{status}"));
         let mut answer = match status {

@@ -137,9 +137,11 @@ impl Arm {
         if parts.len() < 4 || !parts[2].eq_ignore_ascii_case("resourceGroups") {
             return Err((400, "InvalidScope"));
         }
-        let Some(rg) = self.resource_groups.iter().find(|g| {
-            g.subscription == sub.id && g.name.eq_ignore_ascii_case(parts[3])
-        }) else {
+        let Some(rg) = self
+            .resource_groups
+            .iter()
+            .find(|g| g.subscription == sub.id && g.name.eq_ignore_ascii_case(parts[3]))
+        else {
             return Err((404, "ResourceGroupNotFound"));
         };
         let rg_id = format!("/subscriptions/{}/resourceGroups/{}", sub.id, rg.name);

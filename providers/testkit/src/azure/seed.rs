@@ -42,7 +42,12 @@ const BUILT_IN: &[(&str, &str, &[&str], &[&str])] = &[
         &["*"],
         &[],
     ),
-    ("acdd72a7-3385-48ef-bd42-f606fba81ae7", "Reader", &["*/read"], &[]),
+    (
+        "acdd72a7-3385-48ef-bd42-f606fba81ae7",
+        "Reader",
+        &["*/read"],
+        &[],
+    ),
     (
         USER_ACCESS_ADMINISTRATOR,
         "User Access Administrator",
@@ -116,7 +121,10 @@ pub(crate) fn seed(spec: &SeedSpec) -> Arm {
         });
     }
     let locations = ["westeurope", "northeurope", "eastus", "swedencentral"];
-    for n in 0..spec.resource_groups.max(usize::from(spec.subscriptions > 0)) {
+    for n in 0..spec
+        .resource_groups
+        .max(usize::from(spec.subscriptions > 0))
+    {
         let Some(sub) = arm.subscriptions.get(n % spec.subscriptions.max(1)) else {
             break;
         };
@@ -168,7 +176,12 @@ pub(crate) fn seed(spec: &SeedSpec) -> Arm {
     if subs.is_empty() {
         return arm;
     }
-    seed_authorization(&mut arm, spec, &mut StdRng::seed_from_u64(spec.seed ^ 0xa2a2), &people);
+    seed_authorization(
+        &mut arm,
+        spec,
+        &mut StdRng::seed_from_u64(spec.seed ^ 0xa2a2),
+        &people,
+    );
     arm
 }
 
@@ -214,7 +227,10 @@ fn seed_authorization(arm: &mut Arm, spec: &SeedSpec, rng: &mut StdRng, people: 
                         Vec::new()
                     },
                     data_actions: if n % 4 == 1 {
-                        vec!["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read".into()]
+                        vec![
+                            "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"
+                                .into(),
+                        ]
                     } else {
                         Vec::new()
                     },
@@ -239,9 +255,15 @@ fn seed_authorization(arm: &mut Arm, spec: &SeedSpec, rng: &mut StdRng, people: 
         let rg = &arm.resource_groups[rng.gen_range(0..arm.resource_groups.len())];
         let scope = match rng.gen_range(0..10) {
             0..=1 => format!("/subscriptions/{}", rg.subscription),
-            2..=6 => format!("/subscriptions/{}/resourceGroups/{}", rg.subscription, rg.name),
+            2..=6 => format!(
+                "/subscriptions/{}/resourceGroups/{}",
+                rg.subscription, rg.name
+            ),
             _ => {
-                let prefix = format!("/subscriptions/{}/resourceGroups/{}/", rg.subscription, rg.name);
+                let prefix = format!(
+                    "/subscriptions/{}/resourceGroups/{}/",
+                    rg.subscription, rg.name
+                );
                 match arm.resources.iter().find(|r| r.starts_with(&prefix)) {
                     Some(r) => r.clone(),
                     None => continue,
@@ -290,11 +312,12 @@ fn seed_authorization(arm: &mut Arm, spec: &SeedSpec, rng: &mut StdRng, people: 
         made += 1;
     }
     let mut scopes: Vec<String> = subs.iter().map(|s| format!("/subscriptions/{s}")).collect();
-    scopes.extend(
-        arm.resource_groups
-            .iter()
-            .map(|g| format!("/subscriptions/{}/resourceGroups/{}", g.subscription, g.name)),
-    );
+    scopes.extend(arm.resource_groups.iter().map(|g| {
+        format!(
+            "/subscriptions/{}/resourceGroups/{}",
+            g.subscription, g.name
+        )
+    }));
     scopes.extend(arm.resources.iter().cloned());
     for n in 0..spec.locks.min(scopes.len()) {
         let scope = scopes[(n * 7) % scopes.len()].clone();
