@@ -333,3 +333,72 @@ fn an_azure_rbac_incident_is_restored_whole() {
     assert!(!format!("{}{}", stdout(&removed), stderr(&removed)).contains(SECRET));
     assert!(!text.contains(SECRET));
 }
+
+#[test]
+fn an_assignment_whose_principal_is_gone_is_skipped_with_the_next_step() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let azure = runtime
+        .block_on(
+            AzureEmulator::builder()
+                .tenant("contoso-gone")
+                .client(CLIENT_ID, SECRET)
+                .subscriptions(1)
+                .resource_groups(3)
+                .assignments(12)
+                .custom_roles(1)
+                .locks(1)
+                .seed(9)
+                .start(),
+        )
+        .unwrap();
+    let tenant = Tenant {
+        azure,
+        runtime,
+        http: reqwest::Client::new(),
+    };
+    let ws = workspace(&tenant);
+    assert_exit(&ws.iamsnap(&["init"]), 0);
+    assert_exit(&ws.iamsnap(&["backup", "--all"]), 0);
+    let own = tenant.azure.client_oid().to_string();
+    let (id, principal) = tenant.azure.with_state(|arm| {
+        let a = arm
+            .role_assignments
+            .values()
+            .find(|a| a.principal_id != own)
+            .unwrap();
+        (a.id(), a.principal_id.clone())
+    });
+    tenant.delete(&id);
+    // The principal is deleted in Entra ID meanwhile, with every assignment it held.
+    tenant.azure.with_state(|arm| {
+        arm.principals.remove(&principal);
+        arm.role_assignments
+            .retain(|_, a| a.principal_id != principal);
+    });
+    let applied = ws.iamsnap(&[
+        "restore",
+        "azure-test@latest",
+        "--apply",
+        "--yes",
+        "--format",
+        "json",
+    ]);
+    assert_exit(&applied, 0);
+    let report = json_of(&applied);
+    assert_eq!(report["failed"], 0, "{report:#}");
+    let skipped = report["skipped_operations"].as_array().unwrap();
+    assert!(!skipped.is_empty(), "{report:#}");
+    for s in skipped {
+        let reason = s["reason"].as_str().unwrap();
+        assert!(
+            reason.contains(&format!("principal {principal}"))
+                && reason.contains("no longer exists")
+                && reason.contains("restore it first"),
+            "{reason}"
+        );
+    }
+}

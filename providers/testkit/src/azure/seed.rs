@@ -145,7 +145,7 @@ pub(crate) fn seed(spec: &SeedSpec) -> Arm {
     let mut people = Vec::new();
     for n in 0..principals {
         let kind = match n % 5 {
-            0 | 1 | 2 => "User",
+            0..=2 => "User",
             3 => "Group",
             _ => "ServicePrincipal",
         };
