@@ -163,6 +163,7 @@ fn an_azure_rbac_incident_is_restored_whole() {
         "500 and iamsnap's own 3: {listed:#}"
     );
     assert_eq!(counts["azure.lock"], 12, "{listed:#}");
+    assert_eq!(counts["azure.deny_assignment"], 1, "{listed:#}");
 
     // The incident, through ARM.
     let (pages, assignments) = {

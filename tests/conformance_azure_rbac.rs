@@ -74,6 +74,12 @@ impl Subject for AzureTenant {
         Arm::new(tenant).await?.delete(record).await
     }
 
+    fn spare(&self, record: &Record, _: &[Record], _: Option<&Record>) -> Option<String> {
+        (record.kind == "azure.deny_assignment").then(|| {
+            "ARM refuses to delete a deny assignment: only the service that owns it can".into()
+        })
+    }
+
     fn throttle(&self) -> Fault {
         Fault::RetryAfter(1)
     }

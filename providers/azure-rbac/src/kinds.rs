@@ -6,6 +6,7 @@ use iamsnap_provider::{Capabilities, KindInfo, Parent};
 pub const ROLE_DEFINITION: &str = "azure.role_definition";
 pub const ROLE_ASSIGNMENT: &str = "azure.role_assignment";
 pub const LOCK: &str = "azure.lock";
+pub const DENY_ASSIGNMENT: &str = "azure.deny_assignment";
 
 /// What a principal is to its grants in [`iamsnap_provider::SelfIdentity`]: the object id of
 /// the service principal iamsnap signs in as.
@@ -33,6 +34,17 @@ pub static KINDS: &[KindInfo] = &[
             "the assignment's GUID and creation date: a re-created assignment gets a new GUID; templates and scripts that name the old one (deployments with fixed assignment names) must be updated",
         ],
     },
+    KindInfo {
+        name: DENY_ASSIGNMENT,
+        description: "deny assignments (read only): the actions denied, to whom, with whom excepted, at which scope",
+        depends_on: &[],
+        capabilities: Capabilities::NONE,
+        parent: None,
+        cannot_restore: &[
+            "the deny assignment itself: only the service that owns it (Azure Blueprints, a managed application, a deployment stack with deny settings) creates, changes or removes it; redeploy that blueprint, managed application or deployment stack to bring it back",
+        ],
+    },
+    // Locks come after the assignments: a ReadOnly lock refuses role assignment writes below it.
     KindInfo {
         name: LOCK,
         description: "management locks (CanNotDelete, ReadOnly) on subscriptions, resource groups and resources, with their notes",

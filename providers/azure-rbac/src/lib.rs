@@ -14,7 +14,8 @@
 //! (`https://management.azure.com/.default`), through the HTTP kit's `TokenSource` that the
 //! Entra connector uses too. Kinds (see [`kinds`]): custom role definitions, role assignments
 //! at subscription, resource group and resource scope (keyed by scope, role name and
-//! principal, never by GUID), and management locks. Lists follow `nextLink`; `429` is retried
+//! principal, never by GUID), management locks, and deny assignments (read only: their owning
+//! service makes them). Lists follow `nextLink`; `429` is retried
 //! after `Retry-After`.
 //!
 //! Restore re-creates custom roles before the assignments that use them, creates assignments

@@ -7,7 +7,7 @@
 use iamsnap_provider::{Record, Ref};
 use serde_json::{Map, Value, json};
 
-use crate::kinds::{LOCK, ROLE_ASSIGNMENT, ROLE_DEFINITION};
+use crate::kinds::{DENY_ASSIGNMENT, LOCK, ROLE_ASSIGNMENT, ROLE_DEFINITION};
 
 /// The last segment of an ARM id: a role definition's GUID.
 pub(crate) fn last_segment(id: &str) -> String {
@@ -131,6 +131,59 @@ pub(crate) fn lock(value: &Value) -> Option<Record> {
     Some(Record::new(LOCK, id, id, Value::Object(attrs), vec![]))
 }
 
+/// The key of the deny assignment `name` at `scope`.
+pub(crate) fn deny_key(scope: &str, name: &str) -> String {
+    format!("{scope}|{name}")
+}
+
+fn principals(v: &Value) -> Value {
+    let mut list: Vec<Value> = v
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| json!({"id": p["id"].as_str().unwrap_or_default().to_ascii_lowercase(), "type": p["type"]}))
+        .collect();
+    list.sort_by_key(|p| p.to_string());
+    json!(list)
+}
+
+/// A deny assignment, read only: keyed by scope and name.
+pub(crate) fn deny_assignment(value: &Value) -> Option<Record> {
+    let props = &value["properties"];
+    let scope = props["scope"].as_str()?;
+    let name = props["denyAssignmentName"].as_str()?;
+    let permissions: Vec<Value> = props["permissions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            json!({
+                "actions": sorted_strings(&p["actions"]),
+                "notActions": sorted_strings(&p["notActions"]),
+                "dataActions": sorted_strings(&p["dataActions"]),
+                "notDataActions": sorted_strings(&p["notDataActions"]),
+            })
+        })
+        .collect();
+    let attrs = json!({
+        "scope": scope,
+        "denyAssignmentName": name,
+        "description": props["description"].as_str().unwrap_or_default(),
+        "permissions": permissions,
+        "principals": principals(&props["principals"]),
+        "excludePrincipals": principals(&props["excludePrincipals"]),
+        "doNotApplyToChildScopes": props["doNotApplyToChildScopes"].as_bool().unwrap_or(false),
+        "isSystemProtected": props["isSystemProtected"].as_bool().unwrap_or(false),
+    });
+    Some(Record::new(
+        DENY_ASSIGNMENT,
+        value["id"].as_str()?,
+        deny_key(scope, name),
+        attrs,
+        vec![],
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,5 +238,19 @@ mod tests {
             r.attrs,
             json!({"scope": "/subscriptions/s1/resourceGroups/rg", "name": "keep", "level": "CanNotDelete"})
         );
+    }
+
+    #[test]
+    fn a_deny_assignment_is_keyed_by_scope_and_name_with_principals_sorted() {
+        let d = json!({"id": "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Authorization/denyAssignments/g",
+            "name": "g", "properties": {"denyAssignmentName": "Managed app", "scope": "/subscriptions/s1/resourceGroups/rg",
+            "permissions": [{"actions": ["*"], "notActions": ["*/read"]}],
+            "principals": [{"id": "B", "type": "User"}, {"id": "a", "type": "Group"}],
+            "isSystemProtected": true}});
+        let r = deny_assignment(&d).unwrap();
+        assert_eq!(r.key, "/subscriptions/s1/resourceGroups/rg|Managed app");
+        assert_eq!(r.attrs["principals"][0]["id"], "a");
+        assert_eq!(r.attrs["principals"][1]["id"], "b");
+        assert_eq!(r.attrs["excludePrincipals"], json!([]));
     }
 }

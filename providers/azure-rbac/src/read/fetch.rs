@@ -4,7 +4,7 @@ use iamsnap_provider::{ProviderError, Record};
 
 use super::{RoleNames, role_name, subscription_scope, subscriptions};
 use crate::client::{ArmClient, LOCKS_API, RBAC_API};
-use crate::kinds::{LOCK, ROLE_ASSIGNMENT, ROLE_DEFINITION};
+use crate::kinds::{DENY_ASSIGNMENT, LOCK, ROLE_ASSIGNMENT, ROLE_DEFINITION};
 use crate::records;
 
 pub(crate) async fn record(
@@ -19,6 +19,23 @@ pub(crate) async fn record(
         LOCK => {
             let found = iamsnap_http::found(client.get(&client.url(key, LOCKS_API, &[])).await)?;
             Ok(found.as_ref().and_then(records::lock))
+        }
+        DENY_ASSIGNMENT => {
+            let Some((scope, _)) = key.rsplit_once('|') else {
+                return Ok(None);
+            };
+            let url = client.url(
+                &format!("{scope}/providers/Microsoft.Authorization/denyAssignments"),
+                RBAC_API,
+                &[],
+            );
+            let Some(items) = iamsnap_http::found(client.all(url).await)? else {
+                return Ok(None);
+            };
+            Ok(items
+                .iter()
+                .filter_map(records::deny_assignment)
+                .find(|r| r.key == key))
         }
         other => Err(ProviderError::Unsupported {
             kind: other.into(),

@@ -1,6 +1,6 @@
 //! The whole read, streamed to the sink list by list: the subscriptions, then for each the
-//! role definitions (custom ones kept, each once), the management locks and the role
-//! assignments at, and below, the subscription.
+//! role definitions (custom ones kept, each once), the management locks, the deny assignments
+//! and the role assignments at, and below, the subscription.
 
 pub(crate) mod fetch;
 pub(crate) mod me;
@@ -140,14 +140,30 @@ impl Snapshot<'_> {
                 LOCKS_API,
                 &[],
             );
-            let (definitions, locks) =
-                futures::try_join!(role_definitions(client, sub), client.all(locks_url))?;
+            let deny_url = client.url(
+                &format!("{scope}/providers/Microsoft.Authorization/denyAssignments"),
+                RBAC_API,
+                &[],
+            );
+            let (definitions, locks, denies) = futures::try_join!(
+                role_definitions(client, sub),
+                client.all(locks_url),
+                client.all(deny_url)
+            )?;
             for record in definitions.iter().filter_map(records::role_definition) {
                 if custom_roles.insert(record.id.clone()) {
                     self.send(record).await?;
                 }
             }
             for record in locks.iter().filter_map(records::lock) {
+                self.send(record).await?;
+            }
+            let denies = denies.iter().filter(|d| {
+                d["properties"]["scope"]
+                    .as_str()
+                    .is_some_and(|s| within(&scope, s))
+            });
+            for record in denies.filter_map(records::deny_assignment) {
                 self.send(record).await?;
             }
             let mut names = names_of(&definitions);

@@ -7,7 +7,9 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use super::model::{Arm, Lock, Permission, RoleAssignment, RoleDefinition, contains, norm};
+use super::model::{
+    Arm, DenyAssignment, Lock, Permission, RoleAssignment, RoleDefinition, contains, norm,
+};
 
 /// One ARM request, as the dispatcher sees it.
 #[derive(Debug)]
@@ -269,6 +271,20 @@ fn authorization(arm: &mut Arm, req: &ArmRequest, scope: &str, rest: &[&str]) ->
                 },
             }
         }
+        (Some("denyassignments"), "GET", None) => {
+            let items = arm
+                .deny_assignments
+                .values()
+                .filter(|d| contains(&d.scope, &scope) || contains(&scope, &d.scope))
+                .map(DenyAssignment::to_json)
+                .collect();
+            page(req, items)
+        }
+        (Some("denyassignments"), _, _) if req.method != "GET" => error(
+            405,
+            "MethodNotAllowed",
+            "Deny assignments are created and removed only by the service that owns them.",
+        ),
         (Some("locks"), "GET", None) => {
             let items = arm
                 .locks

@@ -6,7 +6,7 @@
 //! `principalId eq '…'`, `nextLink` paging, ARM's error bodies, `409 RoleAssignmentExists`,
 //! throttling with `429` and `Retry-After`, and ARM's replication delay: a role definition
 //! just created is unknown to role assignment creation for a moment
-//! (`400 RoleDefinitionDoesNotExist`).
+//! (`400 RoleDefinitionDoesNotExist`). Deny assignments are listed, never written.
 //!
 //! ```no_run
 //! # async fn demo() {

@@ -69,6 +69,51 @@ pub struct Lock {
     pub notes: Option<String>,
 }
 
+/// A deny assignment, made by the service that owns it (a blueprint, a managed application, a
+/// deployment stack); ARM lists it but takes no writes of it.
+#[derive(Debug, Clone)]
+pub struct DenyAssignment {
+    pub name: String,
+    pub deny_assignment_name: String,
+    pub description: String,
+    pub scope: String,
+    pub permissions: Vec<Permission>,
+    /// (object id, type) of the principals denied; the all-principals GUID for everyone.
+    pub principals: Vec<(String, String)>,
+    pub exclude_principals: Vec<(String, String)>,
+    pub do_not_apply_to_child_scopes: bool,
+}
+
+impl DenyAssignment {
+    /// The ARM id.
+    pub fn id(&self) -> String {
+        format!("{}/{AUTHZ}/denyAssignments/{}", self.scope, self.name)
+    }
+
+    pub(crate) fn to_json(&self) -> Value {
+        let principals = |list: &[(String, String)]| {
+            list.iter()
+                .map(|(id, kind)| json!({"id": id, "type": kind}))
+                .collect::<Vec<_>>()
+        };
+        json!({
+            "id": self.id(),
+            "name": self.name,
+            "type": "Microsoft.Authorization/denyAssignments",
+            "properties": {
+                "denyAssignmentName": self.deny_assignment_name,
+                "description": self.description,
+                "permissions": self.permissions.iter().map(Permission::to_json).collect::<Vec<_>>(),
+                "scope": self.scope,
+                "doNotApplyToChildScopes": self.do_not_apply_to_child_scopes,
+                "principals": principals(&self.principals),
+                "excludePrincipals": principals(&self.exclude_principals),
+                "isSystemProtected": true,
+            }
+        })
+    }
+}
+
 /// The tenant: subscriptions and their resources, the directory's principals (as far as ARM
 /// checks them), and `Microsoft.Authorization`'s objects.
 #[derive(Debug, Default)]
@@ -86,6 +131,8 @@ pub struct Arm {
     pub role_assignments: BTreeMap<String, RoleAssignment>,
     /// By lower-cased id.
     pub locks: BTreeMap<String, Lock>,
+    /// By GUID.
+    pub deny_assignments: BTreeMap<String, DenyAssignment>,
     /// Role definitions created a moment ago, unknown to role assignment creation until then
     /// (ARM's replication delay).
     pub settling: HashMap<String, Instant>,

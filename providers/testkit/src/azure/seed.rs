@@ -8,7 +8,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::model::{
-    Arm, Lock, Permission, ResourceGroup, RoleAssignment, RoleDefinition, Subscription,
+    Arm, DenyAssignment, Lock, Permission, ResourceGroup, RoleAssignment, RoleDefinition,
+    Subscription,
 };
 
 /// What to seed.
@@ -310,6 +311,32 @@ fn seed_authorization(arm: &mut Arm, spec: &SeedSpec, rng: &mut StdRng, people: 
             },
         );
         made += 1;
+    }
+    // A managed application's deny assignment on its resource group, as its publisher makes
+    // one: everyone denied writes, the application's own identity excepted.
+    if let Some(rg) = arm.resource_groups.first() {
+        let name = guid(&mut StdRng::seed_from_u64(spec.seed ^ 0xde77));
+        let deny = DenyAssignment {
+            name: name.clone(),
+            deny_assignment_name: "Deny assignment for managed application".into(),
+            description: "Created by the managed application's publisher.".into(),
+            scope: format!(
+                "/subscriptions/{}/resourceGroups/{}",
+                rg.subscription, rg.name
+            ),
+            permissions: vec![Permission {
+                actions: vec!["*".into()],
+                not_actions: vec!["*/read".into()],
+                ..Permission::default()
+            }],
+            principals: vec![(
+                "00000000-0000-0000-0000-000000000000".into(),
+                "SystemDefined".into(),
+            )],
+            exclude_principals: vec![(people[0].clone(), arm.principals[&people[0]].clone())],
+            do_not_apply_to_child_scopes: false,
+        };
+        arm.deny_assignments.insert(name, deny);
     }
     let mut scopes: Vec<String> = subs.iter().map(|s| format!("/subscriptions/{s}")).collect();
     scopes.extend(arm.resource_groups.iter().map(|g| {
