@@ -117,6 +117,15 @@ impl Tenant {
                     a.description
                 ));
             }
+            for e in arm.eligibilities.values() {
+                let role = &arm.role_definitions[&e.role].role_name;
+                out.insert(format!(
+                    "eligibility {} {role} {} {:?}",
+                    e.scope.to_lowercase(),
+                    e.principal_id,
+                    e.end
+                ));
+            }
             for l in arm.locks.values() {
                 out.insert(format!("lock {} {} {:?}", l.id(), l.level, l.notes));
             }
@@ -164,6 +173,12 @@ fn an_azure_rbac_incident_is_restored_whole() {
     );
     assert_eq!(counts["azure.lock"], 12, "{listed:#}");
     assert_eq!(counts["azure.deny_assignment"], 1, "{listed:#}");
+    let eligibilities = tenant.azure.with_state(|arm| arm.eligibilities.len());
+    assert!(eligibilities >= 40, "{eligibilities}");
+    assert_eq!(
+        counts["azure.role_eligibility"], eligibilities as u64,
+        "{listed:#}"
+    );
 
     // The incident, through ARM.
     let (pages, assignments) = {

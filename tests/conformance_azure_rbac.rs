@@ -192,6 +192,44 @@ impl Arm {
                 .await
                 .map(|_| ())
             }
+            "azure.role_eligibility" => {
+                let scope = record.attrs["scope"].as_str().unwrap_or_default();
+                let found = self
+                    .call(
+                        Method::GET,
+                        &format!("{scope}/providers/Microsoft.Authorization/roleEligibilitySchedules?$filter=atScope()"),
+                    )
+                    .await?;
+                let schedule = found["value"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|e| e["id"] == record.id.as_str())
+                    .ok_or_else(|| format!("no schedule {}", record.id))?;
+                let props = &schedule["properties"];
+                let response = self
+                    .http
+                    .put(format!(
+                        "{}{scope}/providers/Microsoft.Authorization/roleEligibilityScheduleRequests/0d0d0d0d-0000-4000-8000-{:012x}",
+                        self.base,
+                        rand::random::<u32>()
+                    ))
+                    .query(&[("api-version", "2020-10-01")])
+                    .bearer_auth(&self.token)
+                    .json(&serde_json::json!({"properties": {"requestType": "AdminRemove",
+                        "principalId": props["principalId"], "roleDefinitionId": props["roleDefinitionId"]}}))
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if !response.status().is_success() {
+                    return Err(format!(
+                        "AdminRemove {}: {}",
+                        record.key,
+                        response.text().await.unwrap_or_default()
+                    ));
+                }
+                Ok(())
+            }
             "azure.role_assignment" | "azure.lock" => {
                 self.call(Method::DELETE, &record.id).await.map(|_| ())
             }

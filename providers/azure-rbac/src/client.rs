@@ -19,6 +19,8 @@ pub(crate) const ARM_SCOPE: &str = "https://management.azure.com/.default";
 
 /// `api-version` of the `Microsoft.Authorization` role types.
 pub(crate) const RBAC_API: &str = "2022-04-01";
+/// `api-version` of PIM for Azure resources.
+pub(crate) const PIM_API: &str = "2020-10-01";
 /// `api-version` of management locks.
 pub(crate) const LOCKS_API: &str = "2016-09-01";
 /// `api-version` of subscriptions and resource groups.

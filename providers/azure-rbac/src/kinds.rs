@@ -6,6 +6,7 @@ use iamsnap_provider::{Capabilities, KindInfo, Parent};
 pub const ROLE_DEFINITION: &str = "azure.role_definition";
 pub const ROLE_ASSIGNMENT: &str = "azure.role_assignment";
 pub const LOCK: &str = "azure.lock";
+pub const ROLE_ELIGIBILITY: &str = "azure.role_eligibility";
 pub const DENY_ASSIGNMENT: &str = "azure.deny_assignment";
 
 /// What a principal is to its grants in [`iamsnap_provider::SelfIdentity`]: the object id of
@@ -32,6 +33,20 @@ pub static KINDS: &[KindInfo] = &[
         }),
         cannot_restore: &[
             "the assignment's GUID and creation date: a re-created assignment gets a new GUID; templates and scripts that name the old one (deployments with fixed assignment names) must be updated",
+        ],
+    },
+    KindInfo {
+        name: ROLE_ELIGIBILITY,
+        description: "PIM eligibility schedules for Azure resources: who may activate which role at which scope, until when",
+        depends_on: &[ROLE_DEFINITION],
+        capabilities: Capabilities::ALL,
+        parent: Some(Parent {
+            noun: "scope and role",
+            members: "eligible principals",
+        }),
+        cannot_restore: &[
+            "start date: a restored eligibility starts when it is restored; it ends when the snapshot's did (or never, as it was)",
+            "eligibilities that have ended by the time of the restore are not restored: make the principal eligible again, with a new end date, if it still needs the role",
         ],
     },
     KindInfo {

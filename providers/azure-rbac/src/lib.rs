@@ -14,9 +14,9 @@
 //! (`https://management.azure.com/.default`), through the HTTP kit's `TokenSource` that the
 //! Entra connector uses too. Kinds (see [`kinds`]): custom role definitions, role assignments
 //! at subscription, resource group and resource scope (keyed by scope, role name and
-//! principal, never by GUID), management locks, and deny assignments (read only: their owning
-//! service makes them). Lists follow `nextLink`; `429` is retried
-//! after `Retry-After`.
+//! principal, never by GUID), PIM eligibility schedules, management locks, and deny
+//! assignments (read only: their owning service makes them). Lists follow `nextLink`; `429` is
+//! retried after `Retry-After`.
 //!
 //! Restore re-creates custom roles before the assignments that use them, creates assignments
 //! under new GUIDs with the live role's definition id (retrying while ARM replicates a role
@@ -36,8 +36,8 @@ use std::path::Path;
 
 use async_trait::async_trait;
 use iamsnap_provider::{
-    ConnectOptions, IdMap, KindInfo, Operation, Outcome, ProviderError, ReadProvider, Record,
-    RecordSink, RequestStats, SelfIdentity, WriteProvider,
+    Action, ConnectOptions, IdMap, KindInfo, Operation, Outcome, ProviderError, ReadProvider,
+    Record, RecordSink, RequestStats, SelfIdentity, WriteProvider,
 };
 
 pub use config::AzureRbacConfig;
@@ -128,6 +128,13 @@ impl WriteProvider for AzureRbacProvider {
         }
         .apply(op)
         .await
+    }
+
+    /// An eligibility that has ended is not made again.
+    fn refuses(&self, action: Action, record: &Record) -> Option<String> {
+        (action != Action::Delete && record.kind == kinds::ROLE_ELIGIBILITY)
+            .then(|| restore::ended(record))
+            .flatten()
     }
 
     /// The service principal of the token's `oid` and its role assignments.

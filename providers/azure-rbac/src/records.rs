@@ -7,7 +7,7 @@
 use iamsnap_provider::{Record, Ref};
 use serde_json::{Map, Value, json};
 
-use crate::kinds::{DENY_ASSIGNMENT, LOCK, ROLE_ASSIGNMENT, ROLE_DEFINITION};
+use crate::kinds::{DENY_ASSIGNMENT, LOCK, ROLE_ASSIGNMENT, ROLE_DEFINITION, ROLE_ELIGIBILITY};
 
 /// The last segment of an ARM id: a role definition's GUID.
 pub(crate) fn last_segment(id: &str) -> String {
@@ -109,6 +109,20 @@ pub(crate) fn role_assignment(value: &Value, role_name: &str, custom: bool) -> O
         Value::Object(attrs),
         refs,
     ))
+}
+
+/// A PIM eligibility schedule, keyed like an assignment; its end date kept (the start is
+/// when it was made, which a restore cannot give back).
+pub(crate) fn role_eligibility(value: &Value, role_name: &str, custom: bool) -> Option<Record> {
+    let mut record = role_assignment(value, role_name, custom)?;
+    record.kind = ROLE_ELIGIBILITY.into();
+    if let (Some(end), Value::Object(attrs)) = (
+        value["properties"]["endDateTime"].as_str(),
+        &mut record.attrs,
+    ) {
+        attrs.insert("endDateTime".into(), json!(end));
+    }
+    Some(record)
 }
 
 /// `{scope}/providers/Microsoft.Authorization/locks/{name}` → the scope.

@@ -259,3 +259,48 @@ async fn throttling_answers_429_with_retry_after() {
     let retry: u64 = retry.expect("Retry-After").parse().unwrap();
     assert!((1..=60).contains(&retry), "{retry}");
 }
+
+#[tokio::test]
+async fn eligibilities_are_written_through_requests() {
+    let azure = start(0).await;
+    let arm = Arm::new(&azure).await;
+    let sub = azure.with_state(|s| s.subscriptions[0].id.clone());
+    let principal = azure.with_state(|s| s.principals.keys().next().unwrap().clone());
+    let request = |name: &'static str, kind: &'static str| {
+        let (arm, sub, principal) = (&arm, sub.clone(), principal.clone());
+        async move {
+            let path = format!(
+                "/subscriptions/{sub}/providers/Microsoft.Authorization/roleEligibilityScheduleRequests/{name}?api-version=2020-10-01"
+            );
+            let body = json!({"properties": {"requestType": kind, "principalId": principal,
+                "roleDefinitionId": format!("/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{OWNER}"),
+                "scheduleInfo": {"expiration": {"type": "AfterDateTime", "endDateTime": "2031-01-01T00:00:00Z"}}}});
+            let (status, body, _) = arm.raw(Method::PUT, &path, Some(body)).await;
+            (status, body)
+        }
+    };
+    let (status, body) = request("0c0c0c0c-0000-4000-8000-000000000001", "AdminAssign").await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = request("0c0c0c0c-0000-4000-8000-000000000002", "AdminAssign").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("RoleAssignmentExists")),
+        "{body}"
+    );
+    let list = format!(
+        "/subscriptions/{sub}/providers/Microsoft.Authorization/roleEligibilitySchedules?api-version=2020-10-01&$filter=atScope()"
+    );
+    let (_, listed, _) = arm.raw(Method::GET, &list, None).await;
+    assert_eq!(
+        listed["value"][0]["properties"]["endDateTime"], "2031-01-01T00:00:00Z",
+        "{listed}"
+    );
+    let (status, _) = request("0c0c0c0c-0000-4000-8000-000000000003", "AdminRemove").await;
+    assert_eq!(status, 201);
+    let (status, body) = request("0c0c0c0c-0000-4000-8000-000000000004", "AdminRemove").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("RoleAssignmentDoesNotExist")),
+        "{body}"
+    );
+}

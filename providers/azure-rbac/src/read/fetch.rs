@@ -3,8 +3,8 @@
 use iamsnap_provider::{ProviderError, Record};
 
 use super::{RoleNames, role_name, subscription_scope, subscriptions};
-use crate::client::{ArmClient, LOCKS_API, RBAC_API};
-use crate::kinds::{DENY_ASSIGNMENT, LOCK, ROLE_ASSIGNMENT, ROLE_DEFINITION};
+use crate::client::{ArmClient, LOCKS_API, PIM_API, RBAC_API};
+use crate::kinds::{DENY_ASSIGNMENT, LOCK, ROLE_ASSIGNMENT, ROLE_DEFINITION, ROLE_ELIGIBILITY};
 use crate::records;
 
 pub(crate) async fn record(
@@ -16,6 +16,7 @@ pub(crate) async fn record(
     match kind {
         ROLE_DEFINITION => custom_role(client, configured, key).await,
         ROLE_ASSIGNMENT => assignment(client, key).await,
+        ROLE_ELIGIBILITY => eligibility(client, key).await,
         LOCK => {
             let found = iamsnap_http::found(client.get(&client.url(key, LOCKS_API, &[])).await)?;
             Ok(found.as_ref().and_then(records::lock))
@@ -73,13 +74,46 @@ pub(crate) async fn assignment(
     client: &ArmClient,
     key: &str,
 ) -> Result<Option<Record>, ProviderError> {
+    by_principal(
+        client,
+        key,
+        "roleAssignments",
+        RBAC_API,
+        records::role_assignment,
+    )
+    .await
+}
+
+/// The live eligibility schedule of `SCOPE|ROLE NAME|PRINCIPAL`, if any.
+pub(crate) async fn eligibility(
+    client: &ArmClient,
+    key: &str,
+) -> Result<Option<Record>, ProviderError> {
+    by_principal(
+        client,
+        key,
+        "roleEligibilitySchedules",
+        PIM_API,
+        records::role_eligibility,
+    )
+    .await
+}
+
+/// The item of list `what` at the key's scope for the key's principal and role.
+async fn by_principal(
+    client: &ArmClient,
+    key: &str,
+    what: &str,
+    api: &str,
+    record: fn(&serde_json::Value, &str, bool) -> Option<Record>,
+) -> Result<Option<Record>, ProviderError> {
     let Some((scope, role, principal)) = records::split_assignment_key(key) else {
         return Ok(None);
     };
     let filter = format!("principalId eq '{principal}'");
     let url = client.url(
-        &format!("{scope}/providers/Microsoft.Authorization/roleAssignments"),
-        RBAC_API,
+        &format!("{scope}/providers/Microsoft.Authorization/{what}"),
+        api,
         &[("$filter", &filter)],
     );
     let Some(items) = iamsnap_http::found(client.all(url).await)? else {
@@ -98,7 +132,7 @@ pub(crate) async fn assignment(
         let definition = props["roleDefinitionId"].as_str().unwrap_or_default();
         let (name, custom) = role_name(client, &mut names, definition).await?;
         if name == role {
-            return Ok(records::role_assignment(item, &name, custom));
+            return Ok(record(item, &name, custom));
         }
     }
     Ok(None)

@@ -1,6 +1,6 @@
 //! The whole read, streamed to the sink list by list: the subscriptions, then for each the
-//! role definitions (custom ones kept, each once), the management locks, the deny assignments
-//! and the role assignments at, and below, the subscription.
+//! role definitions (custom ones kept, each once), the management locks, the deny assignments,
+//! the PIM eligibility schedules and the role assignments at, and below, the subscription.
 
 pub(crate) mod fetch;
 pub(crate) mod me;
@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use iamsnap_provider::{ProviderError, Record, RecordSink};
 use serde_json::Value;
 
-use crate::client::{ArmClient, LOCKS_API, RBAC_API, RESOURCES_API};
+use crate::client::{ArmClient, LOCKS_API, PIM_API, RBAC_API, RESOURCES_API};
 use crate::records;
 
 /// A subscription's scope, `/subscriptions/{id}`.
@@ -145,10 +145,16 @@ impl Snapshot<'_> {
                 RBAC_API,
                 &[],
             );
-            let (definitions, locks, denies) = futures::try_join!(
+            let pim_url = client.url(
+                &format!("{scope}/providers/Microsoft.Authorization/roleEligibilitySchedules"),
+                PIM_API,
+                &[],
+            );
+            let (definitions, locks, denies, eligibilities) = futures::try_join!(
                 role_definitions(client, sub),
                 client.all(locks_url),
-                client.all(deny_url)
+                client.all(deny_url),
+                client.all(pim_url)
             )?;
             for record in definitions.iter().filter_map(records::role_definition) {
                 if custom_roles.insert(record.id.clone()) {
@@ -167,6 +173,17 @@ impl Snapshot<'_> {
                 self.send(record).await?;
             }
             let mut names = names_of(&definitions);
+            for item in &eligibilities {
+                let props = &item["properties"];
+                if !props["scope"].as_str().is_some_and(|s| within(&scope, s)) {
+                    continue;
+                }
+                let definition = props["roleDefinitionId"].as_str().unwrap_or_default();
+                let (name, custom) = role_name(client, &mut names, definition).await?;
+                if let Some(record) = records::role_eligibility(item, &name, custom) {
+                    self.send(record).await?;
+                }
+            }
             let mut next = Some(client.url(
                 &format!("{scope}/providers/Microsoft.Authorization/roleAssignments"),
                 RBAC_API,

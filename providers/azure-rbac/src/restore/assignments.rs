@@ -16,13 +16,13 @@ use crate::read::fetch;
 
 /// How long a role definition just created may stay unknown to role assignment creation
 /// (ARM replicates it within seconds, rarely longer).
-const ROLE_REPLICATION: Duration = Duration::from_secs(60);
+pub(super) const ROLE_REPLICATION: Duration = Duration::from_secs(60);
 /// How long a principal may stay unknown: one created a moment ago (by an Entra restore) is
 /// replicated within seconds; one that stays unknown longer is gone.
-const PRINCIPAL_REPLICATION: Duration = Duration::from_secs(8);
+pub(super) const PRINCIPAL_REPLICATION: Duration = Duration::from_secs(8);
 
 /// What the operator does about an assignment whose principal is gone.
-fn principal_gone(record: &Record) -> String {
+pub(super) fn principal_gone(record: &Record) -> String {
     format!(
         "its principal {} ({}) no longer exists in the directory: restore it first (an Entra restore brings deleted users, groups and service principals back from the recycle bin under the same id), then run this restore again; a principal deleted for good comes back under a new id, so assign {} at {} to it by hand",
         text(record, "principalId"),
@@ -44,7 +44,10 @@ fn subscription(scope: &str) -> Option<String> {
 }
 
 /// The live role definition id for `desired`'s role, as seen from its subscription.
-async fn definition_id(restore: &Restore<'_>, desired: &Record) -> Result<String, ProviderError> {
+pub(super) async fn definition_id(
+    restore: &Restore<'_>,
+    desired: &Record,
+) -> Result<String, ProviderError> {
     let client = restore.client;
     let scope = text(desired, "scope");
     let sub = subscription(scope).unwrap_or_default();

@@ -2,13 +2,16 @@
 //! assignments (new GUIDs, the role definition id rewritten to the live role's), then locks.
 
 mod assignments;
+mod eligibilities;
 mod locks;
 mod roles;
 
 use iamsnap_provider::{Action, IdMap, Operation, Outcome, ProviderError, Record};
 
 use crate::client::ArmClient;
-use crate::kinds::{LOCK, ROLE_ASSIGNMENT, ROLE_DEFINITION};
+use crate::kinds::{LOCK, ROLE_ASSIGNMENT, ROLE_DEFINITION, ROLE_ELIGIBILITY};
+
+pub(crate) use eligibilities::ended;
 
 pub(crate) struct Restore<'a> {
     pub client: &'a ArmClient,
@@ -35,6 +38,9 @@ impl Restore<'_> {
                 assignments::update(self, desired(op)?, current(op)?).await
             }
             (ROLE_ASSIGNMENT, Action::Delete) => assignments::delete(self, current(op)?).await,
+            (ROLE_ELIGIBILITY, Action::Create) => eligibilities::create(self, desired(op)?).await,
+            (ROLE_ELIGIBILITY, Action::Update) => eligibilities::update(self, desired(op)?).await,
+            (ROLE_ELIGIBILITY, Action::Delete) => eligibilities::delete(self, current(op)?).await,
             (LOCK, Action::Create | Action::Update) => locks::put(self, desired(op)?).await,
             (LOCK, Action::Delete) => locks::delete(self, current(op)?).await,
             _ => Err(unsupported()),

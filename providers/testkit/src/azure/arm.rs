@@ -148,7 +148,7 @@ fn no_route(req: &ArmRequest) -> ArmAnswer {
 }
 
 /// A page of `items` from `$skiptoken`, with the `nextLink` to the next one.
-fn page(req: &ArmRequest, items: Vec<Value>) -> ArmAnswer {
+pub(crate) fn page(req: &ArmRequest, items: Vec<Value>) -> ArmAnswer {
     let skip: usize = req
         .param("$skiptoken")
         .and_then(|s| s.parse().ok())
@@ -270,6 +270,15 @@ fn authorization(arm: &mut Arm, req: &ArmRequest, scope: &str, rest: &[&str]) ->
                     body: None,
                 },
             }
+        }
+        (Some("roleeligibilityschedules"), "GET", None) => super::pim::list(
+            arm,
+            req,
+            &scope,
+            filter(req).map(|f| (f.at_scope, f.principal)),
+        ),
+        (Some("roleeligibilityschedulerequests"), "PUT", Some(n)) => {
+            super::pim::request(arm, req, &scope, n)
         }
         (Some("denyassignments"), "GET", None) => {
             let items = arm

@@ -6,7 +6,8 @@
 //! `principalId eq '…'`, `nextLink` paging, ARM's error bodies, `409 RoleAssignmentExists`,
 //! throttling with `429` and `Retry-After`, and ARM's replication delay: a role definition
 //! just created is unknown to role assignment creation for a moment
-//! (`400 RoleDefinitionDoesNotExist`). Deny assignments are listed, never written.
+//! (`400 RoleDefinitionDoesNotExist`). PIM eligibility schedules are listed and written through
+//! `roleEligibilityScheduleRequests`; deny assignments are listed, never written.
 //!
 //! ```no_run
 //! # async fn demo() {
@@ -23,6 +24,7 @@
 
 mod arm;
 mod model;
+mod pim;
 mod seed;
 
 use std::collections::{HashMap, VecDeque};

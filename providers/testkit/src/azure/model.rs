@@ -114,6 +114,57 @@ impl DenyAssignment {
     }
 }
 
+/// A PIM eligibility schedule: the principal may activate the role at the scope until
+/// `end` (or for good).
+#[derive(Debug, Clone)]
+pub struct Eligibility {
+    pub name: String,
+    pub scope: String,
+    /// The GUID of its role definition.
+    pub role: String,
+    pub principal_id: String,
+    pub principal_type: String,
+    pub start: String,
+    pub end: Option<String>,
+    pub condition: Option<String>,
+    pub condition_version: Option<String>,
+}
+
+impl Eligibility {
+    /// The ARM id.
+    pub fn id(&self) -> String {
+        format!(
+            "{}/{AUTHZ}/roleEligibilitySchedules/{}",
+            self.scope, self.name
+        )
+    }
+
+    pub(crate) fn to_json(&self) -> Value {
+        let role_scope = subscription_of(&self.scope)
+            .map(|s| format!("/subscriptions/{s}"))
+            .unwrap_or_else(|| "/".into());
+        json!({
+            "id": self.id(),
+            "name": self.name,
+            "type": "Microsoft.Authorization/roleEligibilitySchedules",
+            "properties": {
+                "scope": self.scope,
+                "roleDefinitionId": role_definition_id(&role_scope, &self.role),
+                "principalId": self.principal_id,
+                "principalType": self.principal_type,
+                "memberType": "Direct",
+                "status": "Provisioned",
+                "startDateTime": self.start,
+                "endDateTime": self.end,
+                "condition": self.condition,
+                "conditionVersion": self.condition_version,
+                "createdOn": self.start,
+                "updatedOn": self.start,
+            }
+        })
+    }
+}
+
 /// The tenant: subscriptions and their resources, the directory's principals (as far as ARM
 /// checks them), and `Microsoft.Authorization`'s objects.
 #[derive(Debug, Default)]
@@ -131,6 +182,8 @@ pub struct Arm {
     pub role_assignments: BTreeMap<String, RoleAssignment>,
     /// By lower-cased id.
     pub locks: BTreeMap<String, Lock>,
+    /// PIM eligibility schedules, by GUID.
+    pub eligibilities: BTreeMap<String, Eligibility>,
     /// By GUID.
     pub deny_assignments: BTreeMap<String, DenyAssignment>,
     /// Role definitions created a moment ago, unknown to role assignment creation until then

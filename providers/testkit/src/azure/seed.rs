@@ -8,8 +8,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::model::{
-    Arm, DenyAssignment, Lock, Permission, ResourceGroup, RoleAssignment, RoleDefinition,
-    Subscription,
+    Arm, DenyAssignment, Eligibility, Lock, Permission, ResourceGroup, RoleAssignment,
+    RoleDefinition, Subscription,
 };
 
 /// What to seed.
@@ -311,6 +311,34 @@ fn seed_authorization(arm: &mut Arm, spec: &SeedSpec, rng: &mut StdRng, people: 
             },
         );
         made += 1;
+    }
+    // PIM eligibilities, one for every ten assignments, some ending on a date.
+    let mut pim = StdRng::seed_from_u64(spec.seed ^ 0x9111);
+    let eligible: Vec<RoleAssignment> = arm.role_assignments.values().step_by(7).cloned().collect();
+    for (n, a) in eligible.iter().take(spec.assignments / 10).enumerate() {
+        let principal = people[pim.gen_range(0..people.len())].clone();
+        let name = guid(&mut pim);
+        let taken = arm
+            .eligibilities
+            .values()
+            .any(|e| e.scope == a.scope && e.role == a.role && e.principal_id == principal);
+        if taken {
+            continue;
+        }
+        arm.eligibilities.insert(
+            name.clone(),
+            Eligibility {
+                name,
+                scope: a.scope.clone(),
+                role: a.role.clone(),
+                principal_type: arm.principals[&principal].clone(),
+                principal_id: principal,
+                start: "2024-06-01T09:00:00.000Z".into(),
+                end: (n % 2 == 0).then(|| "2031-01-01T00:00:00.000Z".to_string()),
+                condition: None,
+                condition_version: None,
+            },
+        );
     }
     // A managed application's deny assignment on its resource group, as its publisher makes
     // one: everyone denied writes, the application's own identity excepted.
