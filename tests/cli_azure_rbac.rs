@@ -315,6 +315,15 @@ fn an_azure_rbac_incident_is_restored_whole() {
         status, 200,
         "an existing assignment takes a new description: {body}"
     );
+    // iamsnap's service principal is given one more role after the backup: never taken away.
+    let (status, body) = tenant.arm(
+        Method::PUT,
+        &format!("{scope}/providers/Microsoft.Authorization/roleAssignments/0f0f0f0f-1111-4222-8333-777777777777"),
+        Some(json!({"properties": {
+            "roleDefinitionId": format!("/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{}", iamsnap_testkit::azure::OWNER),
+            "principalId": own}})),
+    );
+    assert_eq!(status, 201, "{body}");
     let refused = ws.iamsnap(&[
         "restore",
         "azure-test@latest",
@@ -330,13 +339,26 @@ fn an_azure_rbac_incident_is_restored_whole() {
         "--mode",
         "authoritative",
         "--max-deletes",
-        "1",
+        "2",
         "--apply",
         "--yes",
         "--format",
         "json",
     ]);
     assert_exit(&removed, 0);
+    let removed_report = json_of(&removed);
+    assert_eq!(removed_report["done"], 1, "{removed_report:#}");
+    let kept = tenant.azure.with_state(|arm| {
+        arm.role_assignments
+            .contains_key("0f0f0f0f-1111-4222-8333-777777777777")
+    });
+    assert!(
+        kept,
+        "iamsnap's own new assignment stays: {removed_report:#}"
+    );
+    tenant.delete(&format!(
+        "{scope}/providers/Microsoft.Authorization/roleAssignments/0f0f0f0f-1111-4222-8333-777777777777"
+    ));
     assert_eq!(tenant.facts(), before, "the extra assignment is gone");
     let own_left = tenant.azure.with_state(|arm| {
         arm.role_assignments
@@ -344,7 +366,10 @@ fn an_azure_rbac_incident_is_restored_whole() {
             .filter(|a| a.principal_id == own)
             .count()
     });
-    assert_eq!(own_left, 3, "iamsnap's own assignments stay");
+    assert_eq!(
+        own_left, 3,
+        "iamsnap's own assignments from the snapshot stay"
+    );
     let text = std::fs::read_to_string(ws.path("iamsnap.toml")).unwrap();
     assert!(!format!("{}{}", stdout(&removed), stderr(&removed)).contains(SECRET));
     assert!(!text.contains(SECRET));
