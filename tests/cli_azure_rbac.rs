@@ -197,8 +197,7 @@ fn an_azure_rbac_incident_is_restored_whole() {
             all.extend(body["value"].as_array().unwrap().iter().cloned());
             next = body["nextLink"].as_str().map(|link| {
                 let path = link.strip_prefix(tenant.azure.base_url()).unwrap();
-                // The link carries api-version already; the helper adds it again, which ARM
-                // takes as the same value.
+                // The link carries api-version already, and `Tenant::arm` adds it: keep one.
                 path.replace("api-version=2022-04-01&", "")
                     .replace("?api-version=2022-04-01", "?")
             });
