@@ -24,6 +24,9 @@ pub enum SourceConfig {
     #[cfg(feature = "entra")]
     #[serde(rename = "entra")]
     Entra(iamsnap_entra::EntraConfig),
+    #[cfg(feature = "azure-rbac")]
+    #[serde(rename = "azure-rbac")]
+    AzureRbac(iamsnap_azure_rbac::AzureRbacConfig),
     #[cfg(feature = "ldap")]
     #[serde(rename = "ldap")]
     Ldap(iamsnap_ldap::LdapConfig),
@@ -39,6 +42,8 @@ const PROVIDERS: &[(&str, &[Switch])] = &[
     ("aws-identity-center", &[]),
     #[cfg(feature = "entra")]
     ("entra", &[Switch::RestorePolicyState, Switch::InviteGuests]),
+    #[cfg(feature = "azure-rbac")]
+    ("azure-rbac", &[]),
     #[cfg(feature = "ldap")]
     ("ldap", &[]),
 ];
@@ -55,6 +60,8 @@ pub fn kinds(provider_type: &str) -> &'static [KindInfo] {
         "aws-identity-center" => iamsnap_aws_identity_center::kinds::KINDS,
         #[cfg(feature = "entra")]
         "entra" => iamsnap_entra::kinds::KINDS,
+        #[cfg(feature = "azure-rbac")]
+        "azure-rbac" => iamsnap_azure_rbac::kinds::KINDS,
         #[cfg(feature = "ldap")]
         "ldap" => iamsnap_ldap::kinds::KINDS,
         _ => &[],
@@ -97,6 +104,8 @@ impl SourceConfig {
             SourceConfig::AwsIdentityCenter(_) => "aws-identity-center",
             #[cfg(feature = "entra")]
             SourceConfig::Entra(_) => "entra",
+            #[cfg(feature = "azure-rbac")]
+            SourceConfig::AzureRbac(_) => "azure-rbac",
             #[cfg(feature = "ldap")]
             SourceConfig::Ldap(_) => "ldap",
         }
@@ -129,6 +138,10 @@ impl SourceConfig {
             #[cfg(feature = "entra")]
             SourceConfig::Entra(config) => Connector::read_write(
                 iamsnap_entra::EntraProvider::new(name, config, base_dir, options)?,
+            ),
+            #[cfg(feature = "azure-rbac")]
+            SourceConfig::AzureRbac(config) => Connector::read_write(
+                iamsnap_azure_rbac::AzureRbacProvider::new(name, config, base_dir, options)?,
             ),
             #[cfg(feature = "ldap")]
             SourceConfig::Ldap(config) => Connector::read_write(iamsnap_ldap::LdapProvider::new(

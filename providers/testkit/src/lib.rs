@@ -6,6 +6,9 @@
 //! - [`entra`]: a Microsoft Entra ID tenant (Microsoft Graph v1.0 and the token endpoint),
 //!   seeded deterministically, with `@odata.nextLink` paging, `$batch`, throttling, permissions
 //!   and the recycle bin.
+//! - [`azure`]: Azure Resource Manager's role-based access control (`Microsoft.Authorization`
+//!   and `Microsoft.Resources`) and the token endpoint, seeded deterministically, with
+//!   `nextLink` paging, throttling, ARM's error bodies and its replication delay.
 //! - [`moto`]: moto's S3/IAM server for the AWS connector and the S3 repository.
 //! - [`ldap`]: a real OpenLDAP slapd in a temporary folder, seeded with users, groups and
 //!   organizational units.
@@ -14,6 +17,8 @@
 //! - `conformance` (feature `conformance`): the suite every connector passes, run by each
 //!   connector's integration test against these systems.
 
+pub mod azure;
+mod budget;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod entra;

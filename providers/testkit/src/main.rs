@@ -25,6 +25,9 @@ enum Command {
     /// Serve an emulated Microsoft Entra ID tenant (Microsoft Graph v1.0 and its token
     /// endpoint) on 127.0.0.1.
     Entra(EntraArgs),
+    /// Serve an emulated Azure tenant (Azure Resource Manager's role-based access control and
+    /// the token endpoint) on 127.0.0.1.
+    Azure(AzureArgs),
     /// Start a real directory server in a temporary folder, seeded, on 127.0.0.1 (OpenLDAP's
     /// slapd, from Debian's slapd package).
     Ldap(LdapArgs),
@@ -151,6 +154,79 @@ async fn serve_entra(args: EntraArgs) -> ExitCode {
 }
 
 #[derive(clap::Args)]
+struct AzureArgs {
+    /// Port to listen on (0: any free port).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Tenant id token requests must name (`/{tenant}/oauth2/v2.0/token`).
+    #[arg(long, default_value = "contoso")]
+    tenant: String,
+    /// Application (client) id of the client allowed to request tokens.
+    #[arg(long)]
+    client_id: String,
+    /// Its client secret.
+    #[arg(long, env = "IAMSNAP_TESTKIT_CLIENT_SECRET")]
+    client_secret: String,
+    /// Subscriptions to seed.
+    #[arg(long, default_value_t = 3)]
+    subscriptions: usize,
+    /// Resource groups to seed, spread over the subscriptions.
+    #[arg(long, default_value_t = 30)]
+    resource_groups: usize,
+    /// Role assignments to seed.
+    #[arg(long, default_value_t = 500)]
+    assignments: usize,
+    /// Custom role definitions to seed.
+    #[arg(long, default_value_t = 10)]
+    custom_roles: usize,
+    /// Management locks to seed.
+    #[arg(long, default_value_t = 12)]
+    locks: usize,
+    /// Seed of the generator: the same seed gives the same tenant.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// ARM requests allowed per minute, answered with 429 and Retry-After beyond (default:
+    /// unlimited).
+    #[arg(long, value_name = "REQUESTS_PER_MINUTE")]
+    rate_limit: Option<u64>,
+    /// Delay added to every answer, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+}
+
+async fn serve_azure(args: AzureArgs) -> ExitCode {
+    let mut emulator = iamsnap_testkit::azure::AzureEmulator::builder()
+        .port(args.port)
+        .tenant(args.tenant)
+        .client(args.client_id, args.client_secret)
+        .subscriptions(args.subscriptions)
+        .resource_groups(args.resource_groups)
+        .assignments(args.assignments)
+        .custom_roles(args.custom_roles)
+        .locks(args.locks)
+        .seed(args.seed)
+        .latency(Duration::from_millis(args.latency_ms));
+    if let Some(limit) = args.rate_limit {
+        emulator = emulator.rate_limit(limit, Duration::from_secs(60));
+    }
+    let running = match emulator.start().await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("iamsnap-testkit: cannot start the Azure emulator: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut stdout = std::io::stdout();
+    let _ = writeln!(stdout, "listening on {}", running.base_url());
+    let _ = stdout.flush();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = running.wait() => {}
+    }
+    ExitCode::SUCCESS
+}
+
+#[derive(clap::Args)]
 struct OktaArgs {
     /// Port to listen on (0: any free port).
     #[arg(long, default_value_t = 0)]
@@ -187,6 +263,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Entra(args) => serve_entra(args).await,
+        Command::Azure(args) => serve_azure(args).await,
         Command::Ldap(args) => serve_ldap(args).await,
         Command::Okta(args) => {
             let mut emulator = OktaEmulator::builder()

@@ -28,7 +28,7 @@ mod read;
 mod roles;
 mod seed;
 mod strengths;
-mod token;
+pub(crate) mod token;
 mod write;
 
 use std::collections::{HashMap, VecDeque};
@@ -44,6 +44,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, post};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
+
+use crate::budget::Budget;
 
 pub use model::{Deleted, Tenant};
 pub use seed::GRAPH_APP_ID;
@@ -205,8 +207,7 @@ impl EntraEmulator {
             tokens: Mutex::new(HashMap::new()),
             token_lifetime: self.token_lifetime,
             serial: AtomicU64::new(1),
-            rate_limit: Mutex::new(self.rate_limit),
-            window: Mutex::new((0, 0)),
+            budget: Budget::new(self.rate_limit),
             latency: self.latency,
             counts: Mutex::new(HashMap::new()),
             last_request_ms: AtomicU64::new(0),
@@ -243,9 +244,7 @@ pub(crate) struct Shared {
     pub(crate) tokens: Mutex<HashMap<String, Issued>>,
     pub(crate) token_lifetime: Duration,
     serial: AtomicU64,
-    rate_limit: Mutex<Option<(u64, Duration)>>,
-    /// (window index, requests counted in it).
-    window: Mutex<(u128, u64)>,
+    budget: Budget,
     latency: Duration,
     counts: Mutex<HashMap<String, u64>>,
     /// When the last Graph request arrived, in milliseconds since the epoch.
@@ -270,29 +269,6 @@ impl Shared {
 
     pub(crate) fn next_token_serial(&self) -> u64 {
         self.serial.fetch_add(1, Ordering::Relaxed)
-    }
-
-    /// Counts one request against the window; `Err(seconds until it resets)` when spent.
-    fn take_budget(&self) -> Result<(), u64> {
-        let Some((limit, per)) = *self.rate_limit.lock().unwrap_or_else(|e| e.into_inner()) else {
-            return Ok(());
-        };
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_millis();
-        let per_ms = per.as_millis().max(1);
-        let index = now / per_ms;
-        let mut window = self.window.lock().unwrap_or_else(|e| e.into_inner());
-        if window.0 != index {
-            *window = (index, 0);
-        }
-        if window.1 >= limit {
-            let left_ms = (index + 1) * per_ms - now;
-            return Err((left_ms.div_ceil(1000) as u64).max(1));
-        }
-        window.1 += 1;
-        Ok(())
     }
 
     /// The client behind a bearer token, or Graph's 401.
@@ -330,7 +306,7 @@ fn handle(shared: &Shared, req: &GraphRequest) -> GraphResponse {
         Ok(c) => c,
         Err(e) => return e.response(),
     };
-    if let Err(retry_after) = shared.take_budget() {
+    if let Err(retry_after) = shared.budget.take() {
         shared.count("429");
         if req.in_batch {
             shared.count("429:batch");
@@ -622,11 +598,7 @@ impl RunningEntra {
 
     /// Changes the rate limit of the running tenant (`None`: unlimited).
     pub fn set_rate_limit(&self, limit: Option<(u64, Duration)>) {
-        *self
-            .shared
-            .rate_limit
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = limit;
+        self.shared.budget.set(limit);
     }
 
     /// Waits until the server stops (for the command-line server, which runs until killed).

@@ -27,7 +27,12 @@ pub(crate) struct Issued {
     pub client_id: String,
 }
 
-fn oauth_error(status: StatusCode, error: &str, code: u32, description: String) -> Response {
+pub(crate) fn oauth_error(
+    status: StatusCode,
+    error: &str,
+    code: u32,
+    description: String,
+) -> Response {
     let body = json!({
         "error": error,
         "error_description": format!("AADSTS{code}: {description}\r\nTrace ID: 3c7f1a2e-0000-4000-8000-000000000000\r\nCorrelation ID: 5d1e2f3a-0000-4000-8000-000000000000\r\nTimestamp: {}", chrono::Utc::now().format("%Y-%m-%d %H:%M:%SZ")),
@@ -118,7 +123,7 @@ pub(crate) async fn token(
     .into_response()
 }
 
-fn hex(s: &str) -> String {
+pub(crate) fn hex(s: &str) -> String {
     s.bytes().map(|b| format!("{b:02x}")).collect()
 }
 

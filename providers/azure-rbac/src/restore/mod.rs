@@ -1,0 +1,84 @@
+//! Restore operations on Azure RBAC: custom roles first (the kind order), then role
+//! assignments (new GUIDs, the role definition id rewritten to the live role's), then locks.
+
+mod assignments;
+mod eligibilities;
+mod locks;
+mod roles;
+
+use iamsnap_provider::{Action, IdMap, Operation, Outcome, ProviderError, Record};
+
+use crate::client::ArmClient;
+use crate::kinds::{LOCK, ROLE_ASSIGNMENT, ROLE_DEFINITION, ROLE_ELIGIBILITY};
+
+pub(crate) use eligibilities::ended;
+
+pub(crate) struct Restore<'a> {
+    pub client: &'a ArmClient,
+    pub ids: &'a dyn IdMap,
+    pub subscriptions: Option<&'a [String]>,
+}
+
+impl Restore<'_> {
+    pub(crate) async fn apply(&self, op: &Operation) -> Result<Outcome, ProviderError> {
+        let unsupported = || ProviderError::Unsupported {
+            kind: op.kind.clone(),
+            key: op.key.clone(),
+            action: format!("{:?}", op.action).to_lowercase(),
+            reason: "not a kind of the azure-rbac connector".into(),
+        };
+        match (op.kind.as_str(), op.action) {
+            (ROLE_DEFINITION, Action::Create) => roles::create(self, desired(op)?).await,
+            (ROLE_DEFINITION, Action::Update) => {
+                roles::update(self, desired(op)?, current(op)?).await
+            }
+            (ROLE_DEFINITION, Action::Delete) => roles::delete(self, current(op)?).await,
+            (ROLE_ASSIGNMENT, Action::Create) => assignments::create(self, desired(op)?).await,
+            (ROLE_ASSIGNMENT, Action::Update) => {
+                assignments::update(self, desired(op)?, current(op)?).await
+            }
+            (ROLE_ASSIGNMENT, Action::Delete) => assignments::delete(self, current(op)?).await,
+            (ROLE_ELIGIBILITY, Action::Create) => eligibilities::create(self, desired(op)?).await,
+            (ROLE_ELIGIBILITY, Action::Update) => eligibilities::update(self, desired(op)?).await,
+            (ROLE_ELIGIBILITY, Action::Delete) => eligibilities::delete(self, current(op)?).await,
+            (LOCK, Action::Create | Action::Update) => locks::put(self, desired(op)?).await,
+            (LOCK, Action::Delete) => locks::delete(self, current(op)?).await,
+            _ => Err(unsupported()),
+        }
+    }
+}
+
+fn desired(op: &Operation) -> Result<&Record, ProviderError> {
+    op.desired.as_ref().ok_or_else(|| missing(op, "snapshot"))
+}
+
+fn current(op: &Operation) -> Result<&Record, ProviderError> {
+    op.current.as_ref().ok_or_else(|| missing(op, "live"))
+}
+
+fn missing(op: &Operation, which: &str) -> ProviderError {
+    ProviderError::Precondition {
+        kind: op.kind.clone(),
+        key: op.key.clone(),
+        message: format!("the operation carries no {which} record"),
+    }
+}
+
+/// A new GUID for an object ARM names by one the client chooses.
+pub(crate) fn new_guid() -> String {
+    let b: [u8; 16] = rand::random();
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-4{}-8{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[13..16],
+        &h[17..20],
+        &h[20..32]
+    )
+}
+
+/// `attrs[field]` as a string, empty when absent.
+pub(crate) fn text<'a>(record: &'a Record, field: &str) -> &'a str {
+    record.attrs[field].as_str().unwrap_or_default()
+}
