@@ -32,7 +32,7 @@ use std::path::Path;
 
 use async_trait::async_trait;
 use iamsnap_provider::{
-    ConnectOptions, IdMap, KindInfo, Operation, Outcome, ProviderError, ReadProvider, Record,
+    Action, ConnectOptions, IdMap, KindInfo, Operation, Outcome, ProviderError, ReadProvider, Record,
     RecordSink, RequestStats, SelfIdentity, WriteProvider,
 };
 
@@ -149,6 +149,12 @@ impl WriteProvider for AwsIamProvider {
 
     fn reachable(&self, desired: Record, live: &Record) -> Record {
         restore::reachable(desired, live)
+    }
+
+    /// Service-linked roles are re-created through their service, never deleted, and their
+    /// policies are the service's.
+    fn refuses(&self, action: Action, record: &Record) -> Option<String> {
+        restore::refuses(action, record)
     }
 
     /// The user or role the credentials belong to (`sts:GetCallerIdentity`), its policies and

@@ -7,6 +7,7 @@ mod identities;
 mod links;
 mod policies;
 mod principals;
+mod service_linked;
 mod tags;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -129,7 +130,12 @@ async fn run(ctx: &Ctx<'_>, op: &Operation) -> Result<Outcome, ProviderError> {
                 kinds::GROUP => converge_group(ctx, desired).await.map_err(api)?,
                 kinds::USER => converge_user(ctx, desired).await.map_err(api)?,
                 kinds::GROUP_MEMBERSHIP => add_membership(ctx, desired).await.map_err(api)?,
-                kinds::ROLE => converge_role(ctx, desired).await?,
+                kinds::ROLE => match service_linked::service_of(desired) {
+                    Some(service) => service_linked::create(ctx, desired, service)
+                        .await
+                        .map_err(api)?,
+                    None => converge_role(ctx, desired).await?,
+                },
                 kinds::POLICY_ATTACHMENT => attach(ctx, desired).await.map_err(api)?,
                 kinds::INLINE_POLICY => put_inline(ctx, desired).await?,
                 kinds::INSTANCE_PROFILE => {
@@ -224,9 +230,13 @@ pub(crate) fn cannot_restore(record: &Record) -> Vec<String> {
     out
 }
 
-/// A user's console password, access keys and MFA devices are credentials IAM never lets
-/// anyone set back: they are taken from `live`, so a restore does not plan them forever.
+pub(crate) use service_linked::refuses;
+
+/// A service-linked role is left as its service keeps it. A user's console password, access
+/// keys and MFA devices are credentials IAM never lets anyone set back: they are taken from
+/// `live`, so a restore does not plan them forever.
 pub(crate) fn reachable(mut desired: Record, live: &Record) -> Record {
+    desired = service_linked::reachable(desired, live);
     if desired.kind == kinds::USER {
         for field in ["console_password", "access_keys", "mfa_devices"] {
             desired.attrs[field] = live.attrs[field].clone();
