@@ -18,6 +18,9 @@ pub enum SourceConfig {
     #[cfg(feature = "aws-iam")]
     #[serde(rename = "aws-iam")]
     AwsIam(iamsnap_aws_iam::AwsIamConfig),
+    #[cfg(feature = "aws-organizations")]
+    #[serde(rename = "aws-organizations")]
+    AwsOrganizations(iamsnap_aws_organizations::AwsOrganizationsConfig),
     #[cfg(feature = "entra")]
     #[serde(rename = "entra")]
     Entra(iamsnap_entra::EntraConfig),
@@ -32,6 +35,8 @@ const PROVIDERS: &[(&str, &[Switch])] = &[
     ("okta", &[Switch::ActivateUsers]),
     #[cfg(feature = "aws-iam")]
     ("aws-iam", &[]),
+    #[cfg(feature = "aws-organizations")]
+    ("aws-organizations", &[]),
     #[cfg(feature = "entra")]
     ("entra", &[Switch::RestorePolicyState, Switch::InviteGuests]),
     #[cfg(feature = "ldap")]
@@ -46,6 +51,8 @@ pub fn kinds(provider_type: &str) -> &'static [KindInfo] {
         "okta" => iamsnap_okta::kinds::KINDS,
         #[cfg(feature = "aws-iam")]
         "aws-iam" => iamsnap_aws_iam::kinds::KINDS,
+        #[cfg(feature = "aws-organizations")]
+        "aws-organizations" => iamsnap_aws_organizations::kinds::KINDS,
         #[cfg(feature = "entra")]
         "entra" => iamsnap_entra::kinds::KINDS,
         #[cfg(feature = "ldap")]
@@ -86,6 +93,8 @@ impl SourceConfig {
             SourceConfig::Okta(_) => "okta",
             #[cfg(feature = "aws-iam")]
             SourceConfig::AwsIam(_) => "aws-iam",
+            #[cfg(feature = "aws-organizations")]
+            SourceConfig::AwsOrganizations(_) => "aws-organizations",
             #[cfg(feature = "entra")]
             SourceConfig::Entra(_) => "entra",
             #[cfg(feature = "ldap")]
@@ -111,6 +120,12 @@ impl SourceConfig {
             SourceConfig::AwsIam(config) => Connector::read_write(
                 iamsnap_aws_iam::AwsIamProvider::new(name, config, base_dir, options)?,
             ),
+            #[cfg(feature = "aws-organizations")]
+            SourceConfig::AwsOrganizations(config) => {
+                Connector::read_write(iamsnap_aws_organizations::AwsOrganizationsProvider::new(
+                    name, config, base_dir, options,
+                )?)
+            }
             #[cfg(feature = "entra")]
             SourceConfig::Entra(config) => Connector::read_write(
                 iamsnap_entra::EntraProvider::new(name, config, base_dir, options)?,

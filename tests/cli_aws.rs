@@ -27,7 +27,10 @@ fn iam(endpoint: &str) -> aws_sdk_iam::Client {
 }
 
 /// The services whose service-linked roles the incident test seeds.
-const SERVICES: [&str; 2] = ["elasticbeanstalk.amazonaws.com", "autoscaling.amazonaws.com"];
+const SERVICES: [&str; 2] = [
+    "elasticbeanstalk.amazonaws.com",
+    "autoscaling.amazonaws.com",
+];
 
 /// User attributes IAM cannot give back: a re-created user has no console password, no access
 /// keys and no MFA device until an administrator issues new ones.

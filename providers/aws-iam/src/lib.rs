@@ -32,8 +32,8 @@ use std::path::Path;
 
 use async_trait::async_trait;
 use iamsnap_provider::{
-    Action, ConnectOptions, IdMap, KindInfo, Operation, Outcome, ProviderError, ReadProvider, Record,
-    RecordSink, RequestStats, SelfIdentity, WriteProvider,
+    Action, ConnectOptions, IdMap, KindInfo, Operation, Outcome, ProviderError, ReadProvider,
+    Record, RecordSink, RequestStats, SelfIdentity, WriteProvider,
 };
 
 pub use config::AwsIamConfig;

@@ -216,7 +216,10 @@ mod tests {
         );
         let labelled = "custom-resource.application-autoscaling.amazonaws.com";
         assert_eq!(
-            custom_suffix("AWSServiceRoleForApplicationAutoScaling_CustomResource", labelled),
+            custom_suffix(
+                "AWSServiceRoleForApplicationAutoScaling_CustomResource",
+                labelled
+            ),
             None
         );
         assert_eq!(
