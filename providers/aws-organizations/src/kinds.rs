@@ -75,7 +75,13 @@ pub static KINDS: &[KindInfo] = &[
         name: ACCOUNT,
         description: "member account: name, email, status, the OU it is in, tags; moved back, never created or closed",
         depends_on: &[UNIT],
-        capabilities: Capabilities::ALL,
+        // Created only to say why not (`refuses`); never deleted: a restore never closes or
+        // removes an account.
+        capabilities: Capabilities {
+            create: true,
+            update: true,
+            delete: false,
+        },
         parent: None,
         cannot_restore: ACCOUNT_CANNOT_RESTORE,
     },

@@ -46,6 +46,9 @@ pub enum Fault {
     /// `400` with an AWS query-protocol `Throttling` error (`Rate exceeded`), as IAM answers
     /// once an account's request rate is spent.
     AwsThrottling,
+    /// `400` with an AWS JSON-protocol `TooManyRequestsException`, as Organizations and the
+    /// other JSON-protocol services answer once a request rate is spent.
+    AwsJsonThrottling,
     /// Close the client's connection with a TCP reset, without forwarding.
     Reset,
     /// Forward it, then send the answer's head and only half its body, and close.
@@ -71,6 +74,7 @@ impl Fault {
             Fault::RateLimitedBare => "429-bare",
             Fault::RetryAfter(_) => "429-retry-after",
             Fault::AwsThrottling => "aws-throttling",
+            Fault::AwsJsonThrottling => "aws-json-throttling",
             Fault::Reset => "reset",
             Fault::Truncate => "truncate",
             Fault::Delay(_) => "delay",
@@ -293,6 +297,12 @@ async fn serve(mut client: TcpStream, shared: Arc<Shared>) -> io::Result<()> {
                     return Ok(());
                 }
             }
+            Fault::AwsJsonThrottling => {
+                client.write_all(&aws_json_throttling_answer()).await?;
+                if request.close {
+                    return Ok(());
+                }
+            }
             Fault::Echo { status, json } => {
                 client
                     .write_all(&echo_answer(status, json, &request))
@@ -336,6 +346,17 @@ fn aws_throttling_answer() -> Vec<u8> {
     let body = "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>7a62c49f-347e-4fc4-9331-6e8eEXAMPLE</RequestId></ErrorResponse>";
     let mut out = format!(
         "HTTP/1.1 400 Bad Request\r\ncontent-type: text/xml\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(body.as_bytes());
+    out
+}
+
+fn aws_json_throttling_answer() -> Vec<u8> {
+    let body = r#"{"__type":"TooManyRequestsException","Message":"AWS Organizations can't complete your request because another request is already in progress. Try again later."}"#;
+    let mut out = format!(
+        "HTTP/1.1 400 Bad Request\r\ncontent-type: application/x-amz-json-1.1\r\nx-amzn-errortype: TooManyRequestsException\r\ncontent-length: {}\r\n\r\n",
         body.len()
     )
     .into_bytes();

@@ -90,7 +90,9 @@ pub(crate) async fn apply(
                         kind: other.to_string(),
                         key: op.key.clone(),
                         action: "delete".into(),
-                        reason: "a restore never deletes the root or an account".into(),
+                        reason:
+                            "a restore never deletes the root, nor closes or removes an account"
+                                .into(),
                     });
                 }
             };
@@ -117,23 +119,18 @@ fn unknown_kind(kind: &str, key: &str) -> ProviderError {
     }
 }
 
-/// Accounts are never created, closed or removed by a restore: what to do instead.
+/// Accounts are never created by a restore: what to do instead. (Nor closed or removed: the
+/// kind declares no delete.)
 pub(crate) fn refuses(action: Action, record: &Record) -> Option<String> {
-    if record.kind != kinds::ACCOUNT {
+    if record.kind != kinds::ACCOUNT || action != Action::Create {
         return None;
     }
     let id = &record.key;
     let name = str_attr(record, "name");
     let email = str_attr(record, "email");
-    match action {
-        Action::Create => Some(format!(
-            "account {id} ({name}, {email}) is no longer in the organization: a restore never creates or invites accounts; reopen it through AWS Support if it was closed less than 90 days ago, or invite it again (aws organizations invite-account-to-organization --target Id={id},Type=ACCOUNT), then restore again to put it back in its OU with its policies"
-        )),
-        Action::Delete => Some(format!(
-            "account {id} ({name}) joined after the snapshot: a restore never closes or removes accounts; remove it by hand if it must go"
-        )),
-        Action::Update => None,
-    }
+    Some(format!(
+        "account {id} ({name}, {email}) is no longer in the organization: a restore never creates or invites accounts; reopen it through AWS Support if it was closed less than 90 days ago, or invite it again (aws organizations invite-account-to-organization --target Id={id},Type=ACCOUNT), then restore again to put it back in its OU with its policies"
+    ))
 }
 
 /// What restore can bring a live object to. An account's name, email and status are not
@@ -198,12 +195,12 @@ mod tests {
                 .unwrap()
                 .contains("never creates or invites accounts")
         );
-        assert!(
-            refuses(Action::Delete, &account)
-                .unwrap()
-                .contains("never closes")
-        );
         assert_eq!(refuses(Action::Update, &account), None);
+        let info = kinds::KINDS
+            .iter()
+            .find(|k| k.name == kinds::ACCOUNT)
+            .unwrap();
+        assert!(!info.capabilities.delete, "accounts are never closed");
         let mut live = account.clone();
         live.attrs["name"] = json!("renamed");
         live.attrs["parent"] = json!("root");
