@@ -24,6 +24,7 @@
 pub mod client;
 pub mod config;
 pub mod kinds;
+mod public_keys;
 mod read;
 mod records;
 mod restore;
@@ -152,7 +153,8 @@ impl WriteProvider for AwsIamProvider {
     }
 
     /// Service-linked roles are re-created through their service, never deleted, and their
-    /// policies are the service's.
+    /// policies are the service's; server certificates and virtual MFA devices are never
+    /// re-created, as IAM never gives back their private key or seed.
     fn refuses(&self, action: Action, record: &Record) -> Option<String> {
         restore::refuses(action, record)
     }

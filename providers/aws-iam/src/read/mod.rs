@@ -15,6 +15,7 @@
 mod account;
 mod fetch;
 mod identities;
+mod keys;
 pub(crate) mod me;
 
 pub(crate) use fetch::FetchCache;
@@ -36,6 +37,10 @@ pub(crate) struct Scope {
     /// Login profile, MFA devices and access keys: three calls per user, needed only for
     /// `aws.user` records themselves.
     pub user_extras: bool,
+    /// SSH public keys and signing certificates: two calls per user and one per SSH key.
+    pub user_keys: bool,
+    pub server_certificates: bool,
+    pub mfa_devices: bool,
     pub groups: bool,
     pub roles: bool,
     pub policies: bool,
@@ -52,6 +57,9 @@ impl Scope {
     pub const ALL: Scope = Scope {
         users: true,
         user_extras: true,
+        user_keys: true,
+        server_certificates: true,
+        mfa_devices: true,
         policy_tags: true,
         groups: true,
         roles: true,
@@ -95,6 +103,8 @@ pub(crate) async fn snapshot(
         read.oidc_providers(),
         read.password_policy(),
         read.aliases(),
+        read.server_certificates(),
+        read.virtual_mfa_devices(),
     )?;
     Ok(())
 }

@@ -4,6 +4,7 @@
 
 mod account;
 mod identities;
+mod keys;
 mod links;
 mod policies;
 mod principals;
@@ -147,6 +148,18 @@ async fn run(ctx: &Ctx<'_>, op: &Operation) -> Result<Outcome, ProviderError> {
                     converge_password_policy(ctx, desired).await.map_err(api)?
                 }
                 kinds::ACCOUNT_ALIAS => create_alias(ctx, desired).await.map_err(api)?,
+                kinds::SSH_PUBLIC_KEY => keys::converge_ssh_key(ctx, desired).await.map_err(api)?,
+                kinds::SIGNING_CERTIFICATE => keys::converge_certificate(ctx, desired)
+                    .await
+                    .map_err(api)?,
+                kinds::SERVER_CERTIFICATE | kinds::VIRTUAL_MFA_DEVICE => {
+                    return Err(ProviderError::Unsupported {
+                        kind: op.kind.clone(),
+                        key: op.key.clone(),
+                        action: "restore".into(),
+                        reason: keys::refuses(Action::Create, desired).unwrap_or_default(),
+                    });
+                }
                 other => return Err(unknown_kind(other, &op.key)),
             };
             if matches!(op.kind.as_str(), kinds::USER | kinds::ROLE) {
@@ -168,6 +181,8 @@ async fn run(ctx: &Ctx<'_>, op: &Operation) -> Result<Outcome, ProviderError> {
                 kinds::OIDC_PROVIDER => delete_oidc(ctx, &op.key).await,
                 kinds::PASSWORD_POLICY => delete_password_policy(ctx).await,
                 kinds::ACCOUNT_ALIAS => delete_alias(ctx, &op.key).await,
+                kinds::SSH_PUBLIC_KEY => keys::delete_ssh_key(ctx, &op.key).await,
+                kinds::SIGNING_CERTIFICATE => keys::delete_certificate(ctx, &op.key).await,
                 other => return Err(unknown_kind(other, &op.key)),
             };
             match done {
@@ -230,7 +245,11 @@ pub(crate) fn cannot_restore(record: &Record) -> Vec<String> {
     out
 }
 
-pub(crate) use service_linked::refuses;
+/// Why restore never performs `action` on `record`: a service-linked role and its policies
+/// belong to its service; a server certificate's key and an MFA device's seed never leave IAM.
+pub(crate) fn refuses(action: Action, record: &Record) -> Option<String> {
+    service_linked::refuses(action, record).or_else(|| keys::refuses(action, record))
+}
 
 /// A service-linked role is left as its service keeps it. A user's console password, access
 /// keys and MFA devices are credentials IAM never lets anyone set back: they are taken from
