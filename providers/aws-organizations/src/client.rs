@@ -362,13 +362,11 @@ mod tests {
         }
         .context("the organization");
         assert!(err.to_string().contains("management account"), "{err}");
-        assert!(
-            ApiError::local("x", "y").is_not_found() == false
-                && ApiError {
-                    code: Some("ChildNotFoundException".into()),
-                    ..ApiError::local("x", "y")
-                }
-                .is_not_found()
-        );
+        assert!(!ApiError::local("x", "y").is_not_found());
+        let missing = ApiError {
+            code: Some("ChildNotFoundException".into()),
+            ..ApiError::local("x", "y")
+        };
+        assert!(missing.is_not_found());
     }
 }

@@ -42,7 +42,7 @@ impl FetchCache {
         }
         // Held across the read: concurrent fetches wait for one read.
         let mut read = self.read.lock().await;
-        if !read.as_ref().is_some_and(|(at, _)| at.elapsed() < TTL) {
+        if read.as_ref().is_none_or(|(at, _)| at.elapsed() >= TTL) {
             let org = super::read(client, concurrency).await?;
             *read = Some((Instant::now(), records::all(&org)));
         }
