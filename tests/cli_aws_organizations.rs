@@ -373,3 +373,111 @@ fn a_closed_account_is_reported_not_recreated() {
     let again = json_of(&run(&["restore", "org@latest", "--format", "json"]));
     assert_eq!(again["operations"], json!([]), "{again:#}");
 }
+
+#[test]
+fn what_was_added_after_the_snapshot_goes_in_an_authoritative_restore() {
+    let moto = MotoServer::start();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let org = common::client(&moto.endpoint);
+    let seeded = runtime.block_on(common::seed(&org));
+    let before = runtime.block_on(facts(&org));
+    let (_ws, run) = org_workspace(&moto.endpoint);
+    assert_exit(&run(&["init"]), 0);
+    assert_exit(&run(&["backup", "--all"]), 0);
+
+    // An attacker's OU tree with an account parked in it, a policy attached there and to an
+    // account, and a second delegated administrator.
+    runtime.block_on(async {
+        let rogue = org
+            .create_organizational_unit()
+            .parent_id(&seeded.root)
+            .name("Rogue")
+            .send()
+            .await
+            .unwrap();
+        let rogue = rogue
+            .organizational_unit()
+            .unwrap()
+            .id()
+            .unwrap()
+            .to_string();
+        let deep = org
+            .create_organizational_unit()
+            .parent_id(&rogue)
+            .name("Deep")
+            .send()
+            .await
+            .unwrap();
+        let deep = deep
+            .organizational_unit()
+            .unwrap()
+            .id()
+            .unwrap()
+            .to_string();
+        org.move_account()
+            .account_id(seeded.account("web-dev"))
+            .source_parent_id(seeded.unit("Workloads/Dev"))
+            .destination_parent_id(&deep)
+            .send()
+            .await
+            .unwrap();
+        let policy = org
+            .create_policy()
+            .name("Backdoor")
+            .description("")
+            .r#type(aws_sdk_organizations::types::PolicyType::ServiceControlPolicy)
+            .content(common::content("SERVICE_CONTROL_POLICY", "Backdoor"))
+            .send()
+            .await
+            .unwrap();
+        let policy = policy
+            .policy()
+            .unwrap()
+            .policy_summary()
+            .unwrap()
+            .id()
+            .unwrap()
+            .to_string();
+        for target in [deep.as_str(), seeded.account("web-prod")] {
+            org.attach_policy()
+                .policy_id(&policy)
+                .target_id(target)
+                .send()
+                .await
+                .unwrap();
+        }
+        org.register_delegated_administrator()
+            .account_id(seeded.account("web-prod"))
+            .service_principal(common::DELEGATED_SERVICE)
+            .send()
+            .await
+            .unwrap();
+    });
+    assert_ne!(runtime.block_on(facts(&org)), before);
+
+    let applied = run(&[
+        "restore",
+        "org@latest",
+        "--mode",
+        "authoritative",
+        "--max-deletes",
+        "20",
+        "--apply",
+        "--yes",
+        "--format",
+        "json",
+    ]);
+    assert_exit(&applied, 0);
+    let report = json_of(&applied);
+    assert_eq!(report["failed"], 0, "{report:#}");
+    assert_eq!(runtime.block_on(facts(&org)), before);
+    let again = json_of(&run(&[
+        "restore",
+        "org@latest",
+        "--mode",
+        "authoritative",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(again["operations"], json!([]), "{again:#}");
+}
