@@ -195,6 +195,7 @@ async fn units(client: &Client, root_id: &str, concurrency: usize) -> Result<Vec
                     .try_collect()
                     .await
                     .api("ListOrganizationalUnitsForParent")?;
+                // Tags are read afterwards, every OU of every level concurrently.
                 let mut units = Vec::new();
                 for ou in pages.iter().flat_map(|p| p.organizational_units()) {
                     let (Some(id), Some(name)) = (ou.id(), ou.name()) else {
@@ -205,7 +206,7 @@ async fn units(client: &Client, root_id: &str, concurrency: usize) -> Result<Vec
                         name: name.to_string(),
                         path: child_path(parent_path.as_deref(), name),
                         parent_id: parent_path.is_some().then(|| parent_id.clone()),
-                        tags: tags(client, id).await?,
+                        tags: serde_json::Value::Null,
                     });
                 }
                 Ok::<_, ApiError>(units)
@@ -219,6 +220,15 @@ async fn units(client: &Client, root_id: &str, concurrency: usize) -> Result<Vec
             .map(|u| (u.id.clone(), Some(u.path.clone())))
             .collect();
         all.extend(found);
+    }
+    let ids: Vec<String> = all.iter().map(|u| u.id.clone()).collect();
+    let tagged: Vec<serde_json::Value> = stream::iter(ids)
+        .map(|id| async move { tags(client, &id).await })
+        .buffered(concurrency)
+        .try_collect()
+        .await?;
+    for (unit, tags) in all.iter_mut().zip(tagged) {
+        unit.tags = tags;
     }
     Ok(all)
 }
@@ -246,6 +256,7 @@ async fn accounts(
                 .try_collect()
                 .await
                 .api("ListAccountsForParent")?;
+            // Tags are read afterwards, every account concurrently.
             let mut accounts = Vec::new();
             for a in pages.iter().flat_map(|p| p.accounts()) {
                 let Some(id) = a.id() else { continue };
@@ -260,7 +271,7 @@ async fn accounts(
                         .unwrap_or_default(),
                     parent: parent.clone(),
                     parent_id: parent_id.clone(),
-                    tags: tags(client, id).await?,
+                    tags: serde_json::Value::Null,
                 });
             }
             Ok::<_, ApiError>(accounts)
@@ -268,7 +279,17 @@ async fn accounts(
         .buffer_unordered(concurrency)
         .try_collect()
         .await?;
-    Ok(found.into_iter().flatten().collect())
+    let mut all: Vec<Account> = found.into_iter().flatten().collect();
+    let ids: Vec<String> = all.iter().map(|a| a.id.clone()).collect();
+    let tagged: Vec<serde_json::Value> = stream::iter(ids)
+        .map(|id| async move { tags(client, &id).await })
+        .buffered(concurrency)
+        .try_collect()
+        .await?;
+    for (account, tags) in all.iter_mut().zip(tagged) {
+        account.tags = tags;
+    }
+    Ok(all)
 }
 
 /// The policies of every type enabled on the root, and where each is attached.
