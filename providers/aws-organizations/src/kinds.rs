@@ -23,19 +23,6 @@ pub const DELEGATED_ADMIN: &str = "aws_org.delegated_administrator";
 /// The key of the organization's one root, and the target part of keys that name it.
 pub const ROOT_KEY: &str = "root";
 
-/// Every policy type Organizations knows, in the order they are read. Only those enabled on
-/// the root are read: a listing of a disabled type is refused.
-pub const POLICY_TYPES: &[&str] = &[
-    "SERVICE_CONTROL_POLICY",
-    "RESOURCE_CONTROL_POLICY",
-    "TAG_POLICY",
-    "BACKUP_POLICY",
-    "AISERVICES_OPT_OUT_POLICY",
-    "CHATBOT_POLICY",
-    "DECLARATIVE_POLICY_EC2",
-    "SECURITYHUB_POLICY",
-];
-
 /// What a restore never does to accounts.
 pub const ACCOUNT_CANNOT_RESTORE: &[&str] = &[
     "accounts: a restore never creates, invites, closes or removes an account; an account that left or was closed is brought back by hand (reopen it through AWS Support within 90 days of closing, or invite it again), then restore again to put it back in its OU with its policies",
