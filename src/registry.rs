@@ -21,6 +21,9 @@ pub enum SourceConfig {
     #[cfg(feature = "aws-organizations")]
     #[serde(rename = "aws-organizations")]
     AwsOrganizations(iamsnap_aws_organizations::AwsOrganizationsConfig),
+    #[cfg(feature = "aws-identity-center")]
+    #[serde(rename = "aws-identity-center")]
+    AwsIdentityCenter(iamsnap_aws_identity_center::AwsIdentityCenterConfig),
     #[cfg(feature = "entra")]
     #[serde(rename = "entra")]
     Entra(iamsnap_entra::EntraConfig),
@@ -37,6 +40,8 @@ const PROVIDERS: &[(&str, &[Switch])] = &[
     ("aws-iam", &[]),
     #[cfg(feature = "aws-organizations")]
     ("aws-organizations", &[]),
+    #[cfg(feature = "aws-identity-center")]
+    ("aws-identity-center", &[]),
     #[cfg(feature = "entra")]
     ("entra", &[Switch::RestorePolicyState, Switch::InviteGuests]),
     #[cfg(feature = "ldap")]
@@ -53,6 +58,8 @@ pub fn kinds(provider_type: &str) -> &'static [KindInfo] {
         "aws-iam" => iamsnap_aws_iam::kinds::KINDS,
         #[cfg(feature = "aws-organizations")]
         "aws-organizations" => iamsnap_aws_organizations::kinds::KINDS,
+        #[cfg(feature = "aws-identity-center")]
+        "aws-identity-center" => iamsnap_aws_identity_center::kinds::KINDS,
         #[cfg(feature = "entra")]
         "entra" => iamsnap_entra::kinds::KINDS,
         #[cfg(feature = "ldap")]
@@ -95,6 +102,8 @@ impl SourceConfig {
             SourceConfig::AwsIam(_) => "aws-iam",
             #[cfg(feature = "aws-organizations")]
             SourceConfig::AwsOrganizations(_) => "aws-organizations",
+            #[cfg(feature = "aws-identity-center")]
+            SourceConfig::AwsIdentityCenter(_) => "aws-identity-center",
             #[cfg(feature = "entra")]
             SourceConfig::Entra(_) => "entra",
             #[cfg(feature = "ldap")]
@@ -123,6 +132,12 @@ impl SourceConfig {
             #[cfg(feature = "aws-organizations")]
             SourceConfig::AwsOrganizations(config) => {
                 Connector::read_write(iamsnap_aws_organizations::AwsOrganizationsProvider::new(
+                    name, config, base_dir, options,
+                )?)
+            }
+            #[cfg(feature = "aws-identity-center")]
+            SourceConfig::AwsIdentityCenter(config) => {
+                Connector::read_write(iamsnap_aws_identity_center::AwsIdentityCenterProvider::new(
                     name, config, base_dir, options,
                 )?)
             }

@@ -14,6 +14,7 @@
 mod aws;
 mod entra;
 mod harness;
+mod identity_center;
 mod okta;
 mod pipeline;
 mod restore;
@@ -40,6 +41,8 @@ enum Scenario {
     Entra(entra::EntraArgs),
     /// AWS IAM backup on moto beside `aws iam get-account-authorization-details`.
     Aws(aws::AwsArgs),
+    /// IAM Identity Center backup on moto, its requests beside the fewest the APIs allow.
+    IdentityCenter(identity_center::IdentityCenterArgs),
     /// Local pipeline throughput: records → canonical JSON → zstd → age → disk.
     Pipeline {
         #[arg(long, default_value_t = 1_000_000)]
@@ -86,6 +89,7 @@ fn main() -> anyhow::Result<()> {
         Scenario::Okta(a) => ("Okta backup", okta::backup_floor(&rt, &a)?),
         Scenario::Entra(a) => ("Entra backup", entra::backup_floor(&rt, &a)?),
         Scenario::Aws(a) => ("AWS IAM backup", aws::run(&a)?),
+        Scenario::IdentityCenter(a) => ("IAM Identity Center backup", identity_center::run(&a)?),
         Scenario::Pipeline { records } => ("Local pipeline", pipeline::run(&rt, records)?),
         Scenario::Scale { users, groups } => {
             let mut rows = Vec::new();
@@ -125,6 +129,7 @@ fn all(rt: &tokio::runtime::Runtime) -> Vec<Row> {
         ),
         ("entra", defaults(&["bench", "entra"])),
         ("aws", defaults(&["bench", "aws"])),
+        ("identity-center", defaults(&["bench", "identity-center"])),
         ("pipeline", defaults(&["bench", "pipeline"])),
         ("scale", defaults(&["bench", "scale"])),
         ("restore", defaults(&["bench", "restore"])),
@@ -135,6 +140,7 @@ fn all(rt: &tokio::runtime::Runtime) -> Vec<Row> {
             Scenario::Okta(a) => okta::backup_floor(rt, &a),
             Scenario::Entra(a) => entra::backup_floor(rt, &a),
             Scenario::Aws(a) => aws::run(&a),
+            Scenario::IdentityCenter(a) => identity_center::run(&a),
             Scenario::Pipeline { records } => pipeline::run(rt, records),
             Scenario::Scale { users, groups } => users
                 .into_iter()

@@ -13,11 +13,13 @@ use iamsnap_engine::keys::KeyPermissions;
 use crate::logging::LogFormat;
 
 pub mod backup;
+pub mod completions;
 pub mod diff;
 pub mod export;
 pub mod forget;
 pub mod init;
 pub mod key;
+pub mod man;
 pub mod open;
 pub mod output;
 pub mod restore;
@@ -29,7 +31,12 @@ use iamsnap::error::{self, status_of};
 
 /// Encrypted, signed, versioned backups of identity providers, with diff and restore.
 #[derive(Debug, Parser)]
-#[command(name = "iamsnap", version, about, max_term_width = 100)]
+#[command(
+    name = "iamsnap",
+    version = env!("IAMSNAP_VERSION"),
+    about,
+    max_term_width = 100
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -91,6 +98,10 @@ pub enum Command {
     Restore(restore::Args),
     /// Delete old snapshots by a retention policy.
     Forget(forget::Args),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(completions::Args),
+    /// Print the manual page, or write one page per command into a folder.
+    Man(man::Args),
 }
 
 /// What every command gets: the global options and, on demand, the configuration.
@@ -127,6 +138,12 @@ pub fn run(cli: Cli) -> ExitCode {
             iamsnap_provider::redact::register(&value);
         }
     }
+    // Neither needs a configuration, a runtime or a log: they only describe the command line.
+    match &cli.command {
+        Command::Completions(args) => return completions::run(args),
+        Command::Man(args) => return man::run(args),
+        _ => {}
+    }
     crate::logging::init(cli.global.log_format, cli.global.quiet, cli.global.verbose);
     // Blocking threads decode large provider pages and do file work; beyond a few per core
     // they add no speed, only allocator arenas (tens of megabytes of resident memory).
@@ -155,6 +172,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Diff(args) => diff::run(&ctx, args).await,
             Command::Restore(args) => restore::run(&ctx, args).await,
             Command::Forget(args) => forget::run(&ctx, args).await,
+            Command::Completions(_) | Command::Man(_) => unreachable!("answered above"),
         }
     });
     match result {

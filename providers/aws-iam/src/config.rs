@@ -25,12 +25,22 @@ pub struct AwsIamConfig {
     pub assume_role_arn: Option<String>,
     /// Requests in flight at once for per-object reads (tags, login profiles, keys); default 8.
     pub concurrency: Option<usize>,
+    /// Whether a backup learns which users have a console password, MFA devices and access
+    /// keys from the account's credential report (one call, at most four hours old, as IAM
+    /// regenerates it no more often) instead of three calls per user; default true. Set false
+    /// for facts as of the backup itself.
+    pub credential_report: Option<bool>,
 }
 
 impl AwsIamConfig {
     /// Requests in flight at once for per-object reads: `concurrency`, else the default.
     pub fn concurrency(&self) -> usize {
         self.concurrency.unwrap_or(DEFAULT_CONCURRENCY)
+    }
+
+    /// Whether a backup may use the credential report: `credential_report`, else true.
+    pub fn credential_report(&self) -> bool {
+        self.credential_report.unwrap_or(true)
     }
 
     /// Every check of the configuration, all made without calling AWS. Errors name the source:
@@ -80,10 +90,13 @@ mod tests {
             profile = "backup"
             assume_role_arn = "arn:aws:iam::123456789012:role/iamsnap-backup"
             concurrency = 4
+            credential_report = false
             "#,
         )
         .unwrap();
         assert_eq!(cfg.concurrency(), 4);
+        assert!(!cfg.credential_report());
+        assert!(AwsIamConfig::default().credential_report());
         assert_eq!(cfg.profile.as_deref(), Some("backup"));
 
         let err = toml::from_str::<AwsIamConfig>("secret_access_key = \"x\"").unwrap_err();

@@ -119,7 +119,11 @@ impl ReadProvider for AwsIamProvider {
 
     async fn snapshot(&self, sink: RecordSink) -> Result<(), ProviderError> {
         let client = self.connection.iam().await;
-        read::snapshot(client, Scope::ALL, self.concurrency, sink).await
+        let scope = Scope {
+            credential_report: self.config.credential_report(),
+            ..Scope::ALL
+        };
+        read::snapshot(client, scope, self.concurrency, sink).await
     }
 
     /// Reads the family of `kind` and picks `key`; further fetches of the kind reuse that read

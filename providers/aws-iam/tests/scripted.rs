@@ -208,7 +208,7 @@ fn details_of(filter: &str, second: bool) -> String {
         ),
         // Each user is a member of the group of the other page.
         "User" => format!(
-            "<UserDetailList><member><Path>/</Path><UserName>u{n}</UserName><UserId>AIDA{n}</UserId><Arn>{}</Arn><GroupList><member>g{m}</member></GroupList><UserPolicyList/><AttachedManagedPolicies/><Tags/></member></UserDetailList>",
+            "<UserDetailList><member><Path>/</Path><UserName>u{n}</UserName><UserId>AIDA{n}</UserId><Arn>{}</Arn><CreateDate>2024-01-0{n}T00:00:00Z</CreateDate><GroupList><member>g{m}</member></GroupList><UserPolicyList/><AttachedManagedPolicies/><Tags/></member></UserDetailList>",
             arn("user", &format!("u{n}"))
         ),
         // Each role trusts the role and the user of the other page.
@@ -259,6 +259,11 @@ fn paged_account(_: usize, body: &str) -> (u16, String) {
         "ListVirtualMFADevices" => list("<VirtualMFADevices/>"),
         "ListSAMLProviders" => answer(&action, "<SAMLProviderList/>"),
         "ListOpenIDConnectProviders" => answer(&action, "<OpenIDConnectProviderList/>"),
+        // A backup host without the report's permissions reads each user instead.
+        "GenerateCredentialReport" => (
+            403,
+            r#"<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>not authorized to perform: iam:GenerateCredentialReport</Message></Error><RequestId>r</RequestId></ErrorResponse>"#.to_string(),
+        ),
         "GetLoginProfile" | "GetAccountPasswordPolicy" => (
             404,
             r#"<ErrorResponse><Error><Type>Sender</Type><Code>NoSuchEntity</Code><Message>none</Message></Error><RequestId>r</RequestId></ErrorResponse>"#.to_string(),
@@ -310,4 +315,89 @@ async fn a_snapshot_resolves_refs_across_pages_of_every_filter() {
         .filter(|body| body.contains("Action=GetAccountAuthorizationDetails"))
         .count();
     assert_eq!(details, 8, "two pages for each of four filters");
+}
+
+/// The credential report as AWS gives it: the first generate call starts it, a later one finds
+/// it complete. `u1` has a console password by the report; `u2` was created after it.
+fn with_credential_report(generated: Arc<Mutex<usize>>) -> Script {
+    Arc::new(move |n, body| {
+        use base64::Engine;
+        if body.contains("Action=GenerateCredentialReport") {
+            let mut calls = generated.lock().unwrap();
+            *calls += 1;
+            let state = if *calls == 1 { "STARTED" } else { "COMPLETE" };
+            return answer(
+                "GenerateCredentialReport",
+                &format!("<State>{state}</State><Description>report</Description>"),
+            );
+        }
+        if body.contains("Action=GetCredentialReport") {
+            let csv = "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated\n\
+                u1,arn:aws:iam::123456789012:user/u1,2024-01-01T00:00:00+00:00,true,N/A,N/A,N/A,false,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n";
+            let content = base64::engine::general_purpose::STANDARD.encode(csv);
+            return answer(
+                "GetCredentialReport",
+                &format!(
+                    "<Content>{content}</Content><ReportFormat>text/csv</ReportFormat><GeneratedTime>2024-01-01T12:00:00Z</GeneratedTime>"
+                ),
+            );
+        }
+        paged_account(n, body)
+    })
+}
+
+#[tokio::test]
+async fn the_credential_report_is_waited_for_and_answers_for_the_users_it_lists() {
+    let generated = Arc::new(Mutex::new(0));
+    let (endpoint, seen) = serve(with_credential_report(generated.clone())).await;
+    let records = common::snapshot(&provider(&endpoint)).await;
+    assert_eq!(
+        *generated.lock().unwrap(),
+        2,
+        "generated, then found complete"
+    );
+    let user = |key: &str| {
+        records
+            .iter()
+            .find(|r| r.kind == kinds::USER && r.key == key)
+            .unwrap()
+    };
+    // The report says u1 has a password, where GetLoginProfile would have said it has none.
+    assert_eq!(user("u1").attrs["console_password"], true);
+    assert_eq!(user("u2").attrs["console_password"], false);
+    let calls = |action: &str, user: &str| {
+        seen.lock()
+            .unwrap()
+            .iter()
+            .filter(|b| {
+                b.contains(&format!("Action={action}&")) && b.contains(&format!("UserName={user}"))
+            })
+            .count()
+    };
+    for action in ["GetLoginProfile", "ListMFADevices", "ListAccessKeys"] {
+        assert_eq!(
+            calls(action, "u1"),
+            0,
+            "{action} for u1, which the report lists"
+        );
+        assert_eq!(
+            calls(action, "u2"),
+            1,
+            "{action} for u2, created after the report"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_denied_credential_report_falls_back_to_reading_each_user() {
+    let (endpoint, seen) = serve(Arc::new(paged_account)).await;
+    let records = common::snapshot(&provider(&endpoint)).await;
+    assert_eq!(records.iter().filter(|r| r.kind == kinds::USER).count(), 2);
+    let logins = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|b| b.contains("Action=GetLoginProfile"))
+        .count();
+    assert_eq!(logins, 2);
 }

@@ -46,8 +46,8 @@ pub enum Fault {
     /// `400` with an AWS query-protocol `Throttling` error (`Rate exceeded`), as IAM answers
     /// once an account's request rate is spent.
     AwsThrottling,
-    /// `400` with an AWS JSON-protocol `TooManyRequestsException`, as Organizations and the
-    /// other JSON-protocol services answer once a request rate is spent.
+    /// `400` with an AWS JSON-protocol `ThrottlingException` (`x-amzn-errortype` and
+    /// `__type`), as sso-admin, identitystore and Organizations answer.
     AwsJsonThrottling,
     /// Close the client's connection with a TCP reset, without forwarding.
     Reset,
@@ -291,14 +291,13 @@ async fn serve(mut client: TcpStream, shared: Arc<Shared>) -> io::Result<()> {
                     return Ok(());
                 }
             }
-            Fault::AwsThrottling => {
-                client.write_all(&aws_throttling_answer()).await?;
-                if request.close {
-                    return Ok(());
-                }
-            }
-            Fault::AwsJsonThrottling => {
-                client.write_all(&aws_json_throttling_answer()).await?;
+            Fault::AwsThrottling | Fault::AwsJsonThrottling => {
+                let answer = if fault == Fault::AwsThrottling {
+                    aws_throttling_answer()
+                } else {
+                    aws_json_throttling_answer()
+                };
+                client.write_all(&answer).await?;
                 if request.close {
                     return Ok(());
                 }
@@ -354,9 +353,9 @@ fn aws_throttling_answer() -> Vec<u8> {
 }
 
 fn aws_json_throttling_answer() -> Vec<u8> {
-    let body = r#"{"__type":"TooManyRequestsException","Message":"AWS Organizations can't complete your request because another request is already in progress. Try again later."}"#;
+    let body = r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#;
     let mut out = format!(
-        "HTTP/1.1 400 Bad Request\r\ncontent-type: application/x-amz-json-1.1\r\nx-amzn-errortype: TooManyRequestsException\r\ncontent-length: {}\r\n\r\n",
+        "HTTP/1.1 400 Bad Request\r\ncontent-type: application/x-amz-json-1.1\r\nx-amzn-errortype: ThrottlingException\r\ncontent-length: {}\r\n\r\n",
         body.len()
     )
     .into_bytes();

@@ -5,6 +5,9 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The additions to moto's server for IAM Identity Center, run with `python3 -c`.
+const IDENTITY_CENTER: &str = include_str!("moto_identity_center.py");
+
 /// A running moto server, stopped when dropped.
 pub struct MotoServer {
     child: Child,
@@ -24,10 +27,25 @@ impl MotoServer {
         MotoServer::start_with_env(&[("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")])
     }
 
+    /// Starts moto's server with the IAM Identity Center operations moto lacks added from the
+    /// sso-admin and identitystore API references (`moto_identity_center.py`): permission set
+    /// tags and boundaries, `UpdateUser`, `UpdateGroup`, and provisioning that follows
+    /// account assignments. Runs the Python that has moto (`IAMSNAP_MOTO_PYTHON`, else
+    /// `python3`).
+    pub fn start_identity_center() -> MotoServer {
+        let python = std::env::var("IAMSNAP_MOTO_PYTHON").unwrap_or_else(|_| "python3".into());
+        MotoServer::spawn(&python, &["-c", IDENTITY_CENTER], &[])
+    }
+
     fn start_with_env(env: &[(&str, &str)]) -> MotoServer {
-        let port = free_port();
         let program = std::env::var("IAMSNAP_MOTO_SERVER").unwrap_or_else(|_| "moto_server".into());
-        let child = Command::new(&program)
+        MotoServer::spawn(&program, &[], env)
+    }
+
+    fn spawn(program: &str, args: &[&str], env: &[(&str, &str)]) -> MotoServer {
+        let port = free_port();
+        let child = Command::new(program)
+            .args(args)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .envs(env.iter().copied())
             .stdout(Stdio::null())

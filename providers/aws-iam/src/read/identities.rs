@@ -9,6 +9,7 @@ use futures::{StreamExt, TryStreamExt};
 use iamsnap_provider::ProviderError;
 
 use super::Read;
+use super::report::{CredentialReport, Credentials};
 use crate::client::{Api, ApiError, Paginated};
 use crate::kinds;
 use crate::public_keys::{self, UserKeys};
@@ -124,6 +125,7 @@ impl Read<'_> {
         &self,
         policies: &PolicyIds,
         groups: &GroupIds,
+        report: Option<&CredentialReport>,
     ) -> Result<Principals, ProviderError> {
         let mut principals = Principals::default();
         if !self.scope.users {
@@ -146,7 +148,9 @@ impl Read<'_> {
                         if !self.scope.user_extras {
                             return Ok(UserExtras::default());
                         }
-                        user_extras(self.client, name).await
+                        let created = user.create_date().map(|t| t.secs());
+                        let known = report.and_then(|r| r.get(name, created));
+                        user_extras(self.client, name, known).await
                     };
                     let keys = async {
                         if !self.scope.user_keys {
@@ -229,19 +233,48 @@ impl Read<'_> {
 }
 
 /// Whether a console password exists, the MFA serials and the access key ids of one user.
-async fn user_extras(client: &Client, name: &str) -> Result<UserExtras, ApiError> {
-    let console_password = match client
+/// What the credential report already says (`known`) is not asked again: no call for the
+/// login profile, none for MFA devices or access keys the user has none of.
+async fn user_extras(
+    client: &Client,
+    name: &str,
+    known: Option<Credentials>,
+) -> Result<UserExtras, ApiError> {
+    let console_password = match known {
+        Some(known) => known.console_password,
+        None => login_profile(client, name).await?,
+    };
+    let mfa_serials = match known {
+        Some(known) if !known.mfa => Vec::new(),
+        _ => mfa_serials(client, name).await?,
+    };
+    let access_keys = match known {
+        Some(known) if !known.access_keys => Vec::new(),
+        _ => access_keys(client, name).await?,
+    };
+    Ok(UserExtras {
+        console_password,
+        mfa_serials,
+        access_keys,
+    })
+}
+
+async fn login_profile(client: &Client, name: &str) -> Result<bool, ApiError> {
+    match client
         .get_login_profile()
         .user_name(name)
         .send()
         .await
         .api("GetLoginProfile")
     {
-        Ok(_) => true,
-        Err(e) if e.is("NoSuchEntity") => false,
-        Err(e) => return Err(e),
-    };
-    let mut mfa_serials: Vec<String> = client
+        Ok(_) => Ok(true),
+        Err(e) if e.is("NoSuchEntity") => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+async fn mfa_serials(client: &Client, name: &str) -> Result<Vec<String>, ApiError> {
+    let mut serials: Vec<String> = client
         .list_mfa_devices()
         .user_name(name)
         .into_paginator()
@@ -252,8 +285,12 @@ async fn user_extras(client: &Client, name: &str) -> Result<UserExtras, ApiError
         .into_iter()
         .map(|d| d.serial_number)
         .collect();
-    mfa_serials.sort();
-    let mut access_keys: Vec<(String, String)> = client
+    serials.sort();
+    Ok(serials)
+}
+
+async fn access_keys(client: &Client, name: &str) -> Result<Vec<(String, String)>, ApiError> {
+    let mut keys: Vec<(String, String)> = client
         .list_access_keys()
         .user_name(name)
         .into_paginator()
@@ -267,10 +304,6 @@ async fn user_extras(client: &Client, name: &str) -> Result<UserExtras, ApiError
             Some((k.access_key_id?, status))
         })
         .collect();
-    access_keys.sort();
-    Ok(UserExtras {
-        console_password,
-        mfa_serials,
-        access_keys,
-    })
+    keys.sort();
+    Ok(keys)
 }

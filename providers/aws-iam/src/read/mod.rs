@@ -17,6 +17,7 @@ mod fetch;
 mod identities;
 mod keys;
 pub(crate) mod me;
+mod report;
 
 pub(crate) use fetch::FetchCache;
 
@@ -41,6 +42,9 @@ pub(crate) struct Scope {
     pub user_keys: bool,
     pub server_certificates: bool,
     pub mfa_devices: bool,
+    /// Whether the credential report may answer for `user_extras` (see [`report`]): a backup
+    /// uses it, restore's reads ask each user for facts as of now.
+    pub credential_report: bool,
     pub groups: bool,
     pub roles: bool,
     pub policies: bool,
@@ -60,6 +64,7 @@ impl Scope {
         user_keys: true,
         server_certificates: true,
         mfa_devices: true,
+        credential_report: true,
         policy_tags: true,
         groups: true,
         roles: true,
@@ -132,6 +137,16 @@ impl Read<'_> {
         Ok(())
     }
 
+    /// The credential report, when the scope reads users' extras and may use it.
+    async fn credential_report(&self) -> Result<Option<report::CredentialReport>, ProviderError> {
+        let wanted = self.scope.users && self.scope.user_extras && self.scope.credential_report;
+        Ok(if wanted {
+            report::read(self.client).await
+        } else {
+            None
+        })
+    }
+
     /// Every page of `GetAccountAuthorizationDetails` for one entity filter.
     fn details(
         &self,
@@ -153,10 +168,11 @@ impl Read<'_> {
     /// documents (every version), trust policies, inline policies and tags, which go to the
     /// sink page by page and are not kept.
     async fn identities(&self) -> Result<(), ProviderError> {
-        let (policies, roles) = tokio::try_join!(self.policies(), self.role_heads())?;
+        let (policies, roles, report) =
+            tokio::try_join!(self.policies(), self.role_heads(), self.credential_report())?;
         let chain = async {
             let groups = self.groups(&policies).await?;
-            let principals = self.users(&policies, &groups).await?;
+            let principals = self.users(&policies, &groups, report.as_ref()).await?;
             self.roles(&policies, principals, &roles).await
         };
         tokio::try_join!(chain, self.instance_profiles(&roles))?;

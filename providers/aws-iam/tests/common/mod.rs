@@ -45,10 +45,15 @@ impl Moto {
 
     /// The connector under test, with its endpoint set in its configuration as a user would.
     pub fn provider(&self) -> AwsIamProvider {
+        self.provider_with(AwsIamConfig::default())
+    }
+
+    /// The connector under test with `cfg`, its endpoint and concurrency set here.
+    pub fn provider_with(&self, cfg: AwsIamConfig) -> AwsIamProvider {
         let cfg = AwsIamConfig {
             endpoint: Some(self.endpoint.clone()),
             concurrency: Some(4),
-            ..AwsIamConfig::default()
+            ..cfg
         };
         AwsIamProvider::with_sdk_config("aws-test", &cfg, &ConnectOptions::default(), self.sdk())
             .unwrap()
