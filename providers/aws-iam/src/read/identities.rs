@@ -156,7 +156,11 @@ impl Read<'_> {
                         if !self.scope.user_keys {
                             return Ok(UserKeys::default());
                         }
-                        super::keys::user_keys(self.client, name, self.concurrency).await
+                        let created = user.create_date().map(|t| t.secs());
+                        let known = report.and_then(|r| r.get(name, created));
+                        let certificates = known.map(|k| k.signing_certificates);
+                        super::keys::user_keys(self.client, name, certificates, self.concurrency)
+                            .await
                     };
                     let (extras, keys) = tokio::try_join!(extras, keys)
                         .map_err(|e| e.context(&format!("user {name}")))?;

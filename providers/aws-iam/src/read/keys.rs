@@ -12,10 +12,12 @@ use crate::public_keys::{self, SigningCertificate, SshKey, UserKeys};
 
 /// One user's SSH public keys and signing certificates: `ListSSHPublicKeys` and
 /// `ListSigningCertificates` side by side, then `GetSSHPublicKey` per key (the listing has no
-/// key body), `concurrency` at a time.
+/// key body), `concurrency` at a time. `certificates` is what the credential report says:
+/// `Some(false)` spares the certificate listing of a user who has none.
 pub(super) async fn user_keys(
     client: &Client,
     name: &str,
+    certificates: Option<bool>,
     concurrency: usize,
 ) -> Result<UserKeys, ApiError> {
     let ssh = async {
@@ -52,6 +54,9 @@ pub(super) async fn user_keys(
             .await
     };
     let certificates = async {
+        if certificates == Some(false) {
+            return Ok(Vec::new());
+        }
         let listed = client
             .list_signing_certificates()
             .user_name(name)
