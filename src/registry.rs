@@ -18,6 +18,9 @@ pub enum SourceConfig {
     #[cfg(feature = "aws-iam")]
     #[serde(rename = "aws-iam")]
     AwsIam(iamsnap_aws_iam::AwsIamConfig),
+    #[cfg(feature = "aws-organizations")]
+    #[serde(rename = "aws-organizations")]
+    AwsOrganizations(iamsnap_aws_organizations::AwsOrganizationsConfig),
     #[cfg(feature = "aws-identity-center")]
     #[serde(rename = "aws-identity-center")]
     AwsIdentityCenter(iamsnap_aws_identity_center::AwsIdentityCenterConfig),
@@ -38,6 +41,8 @@ const PROVIDERS: &[(&str, &[Switch])] = &[
     ("okta", &[Switch::ActivateUsers]),
     #[cfg(feature = "aws-iam")]
     ("aws-iam", &[]),
+    #[cfg(feature = "aws-organizations")]
+    ("aws-organizations", &[]),
     #[cfg(feature = "aws-identity-center")]
     ("aws-identity-center", &[]),
     #[cfg(feature = "entra")]
@@ -56,6 +61,8 @@ pub fn kinds(provider_type: &str) -> &'static [KindInfo] {
         "okta" => iamsnap_okta::kinds::KINDS,
         #[cfg(feature = "aws-iam")]
         "aws-iam" => iamsnap_aws_iam::kinds::KINDS,
+        #[cfg(feature = "aws-organizations")]
+        "aws-organizations" => iamsnap_aws_organizations::kinds::KINDS,
         #[cfg(feature = "aws-identity-center")]
         "aws-identity-center" => iamsnap_aws_identity_center::kinds::KINDS,
         #[cfg(feature = "entra")]
@@ -100,6 +107,8 @@ impl SourceConfig {
             SourceConfig::Okta(_) => "okta",
             #[cfg(feature = "aws-iam")]
             SourceConfig::AwsIam(_) => "aws-iam",
+            #[cfg(feature = "aws-organizations")]
+            SourceConfig::AwsOrganizations(_) => "aws-organizations",
             #[cfg(feature = "aws-identity-center")]
             SourceConfig::AwsIdentityCenter(_) => "aws-identity-center",
             #[cfg(feature = "entra")]
@@ -129,6 +138,12 @@ impl SourceConfig {
             SourceConfig::AwsIam(config) => Connector::read_write(
                 iamsnap_aws_iam::AwsIamProvider::new(name, config, base_dir, options)?,
             ),
+            #[cfg(feature = "aws-organizations")]
+            SourceConfig::AwsOrganizations(config) => {
+                Connector::read_write(iamsnap_aws_organizations::AwsOrganizationsProvider::new(
+                    name, config, base_dir, options,
+                )?)
+            }
             #[cfg(feature = "aws-identity-center")]
             SourceConfig::AwsIdentityCenter(config) => {
                 Connector::read_write(iamsnap_aws_identity_center::AwsIdentityCenterProvider::new(

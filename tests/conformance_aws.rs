@@ -146,6 +146,38 @@ async fn delete(iam: &Client, record: &Record) -> Result<(), String> {
             )
             .await
         }
+        "aws.ssh_public_key" | "aws.signing_certificate" => {
+            let (user, _) = key.split_once('|').ok_or(format!("bad key {key}"))?;
+            let id = record.id.as_str();
+            if record.kind == "aws.ssh_public_key" {
+                let call = iam
+                    .delete_ssh_public_key()
+                    .user_name(user)
+                    .ssh_public_key_id(id);
+                done(call.send().await, "DeleteSSHPublicKey")
+            } else {
+                let call = iam
+                    .delete_signing_certificate()
+                    .user_name(user)
+                    .certificate_id(id);
+                done(call.send().await, "DeleteSigningCertificate")
+            }
+        }
+        "aws.server_certificate" => {
+            let call = iam.delete_server_certificate().server_certificate_name(key);
+            done(call.send().await, "DeleteServerCertificate")
+        }
+        "aws.virtual_mfa_device" => {
+            if let Some(user) = record.attrs["user"].as_str() {
+                let call = iam
+                    .deactivate_mfa_device()
+                    .user_name(user)
+                    .serial_number(&record.id);
+                done(call.send().await, "DeactivateMFADevice")?;
+            }
+            let call = iam.delete_virtual_mfa_device().serial_number(&record.id);
+            done(call.send().await, "DeleteVirtualMFADevice")
+        }
         "aws.group_membership" => {
             let (group, user) = key.split_once('|').ok_or(format!("bad key {key}"))?;
             let call = iam

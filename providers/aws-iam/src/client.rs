@@ -391,11 +391,13 @@ page!(
     op::list_policy_versions::ListPolicyVersionsOutput,
     op::list_role_policies::ListRolePoliciesOutput,
     op::list_roles::ListRolesOutput,
+    op::list_server_certificates::ListServerCertificatesOutput,
     op::list_signing_certificates::ListSigningCertificatesOutput,
     op::list_ssh_public_keys::ListSshPublicKeysOutput,
     op::list_user_policies::ListUserPoliciesOutput,
     op::list_user_tags::ListUserTagsOutput,
     op::list_users::ListUsersOutput,
+    op::list_virtual_mfa_devices::ListVirtualMfaDevicesOutput,
 );
 
 /// The stream an SDK paginator's `send()` gives.

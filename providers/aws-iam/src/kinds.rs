@@ -10,6 +10,10 @@
 //! | `aws.inline_policy` | `PRINCIPALID\|policy-name` | `role/name\|policy-name` |
 //! | `aws.saml_provider`, `aws.oidc_provider` | ARN | name / issuer URL without scheme |
 //! | `aws.password_policy`, `aws.account_alias` | `password-policy` / the alias | same as id |
+//! | `aws.ssh_public_key` | key id (`APKA…`) | `user-name\|MD5 fingerprint` |
+//! | `aws.signing_certificate` | certificate id | `user-name\|SHA-256 of the certificate body` (16 hex digits) |
+//! | `aws.server_certificate` | id (`ASCA…`) | name |
+//! | `aws.virtual_mfa_device` | serial number (ARN) | path and name (`ada-phone`) |
 
 use iamsnap_provider::{Capabilities, KindInfo, Parent, ProviderError};
 use percent_encoding::percent_decode_str;
@@ -27,6 +31,18 @@ pub const SAML_PROVIDER: &str = "aws.saml_provider";
 pub const OIDC_PROVIDER: &str = "aws.oidc_provider";
 pub const PASSWORD_POLICY: &str = "aws.password_policy";
 pub const ACCOUNT_ALIAS: &str = "aws.account_alias";
+pub const SSH_PUBLIC_KEY: &str = "aws.ssh_public_key";
+pub const SIGNING_CERTIFICATE: &str = "aws.signing_certificate";
+pub const SERVER_CERTIFICATE: &str = "aws.server_certificate";
+pub const VIRTUAL_MFA_DEVICE: &str = "aws.virtual_mfa_device";
+
+/// Kinds restore can only report: it creates none of them (`refuses` says why, per object),
+/// changes or deletes none.
+const REPORTED: Capabilities = Capabilities {
+    create: true,
+    update: false,
+    delete: false,
+};
 
 /// The id and key of the account password policy, of which an account has at most one.
 pub const PASSWORD_POLICY_KEY: &str = "password-policy";
@@ -136,6 +152,48 @@ pub static KINDS: &[KindInfo] = &[
         capabilities: Capabilities::ALL,
         parent: None,
         cannot_restore: &[],
+    },
+    KindInfo {
+        name: SSH_PUBLIC_KEY,
+        description: "SSH public key of a user (for CodeCommit): the public key and its status",
+        depends_on: &[USER],
+        capabilities: Capabilities::ALL,
+        parent: Some(Parent {
+            noun: "user",
+            members: "SSH public keys",
+        }),
+        cannot_restore: &[],
+    },
+    KindInfo {
+        name: SIGNING_CERTIFICATE,
+        description: "X.509 signing certificate of a user: the certificate (public) and its status",
+        depends_on: &[USER],
+        capabilities: Capabilities::ALL,
+        parent: Some(Parent {
+            noun: "user",
+            members: "signing certificates",
+        }),
+        cannot_restore: &[],
+    },
+    KindInfo {
+        name: SERVER_CERTIFICATE,
+        description: "server certificate: name, path, expiry; listed, never re-created (its private key never leaves IAM)",
+        depends_on: &[],
+        capabilities: REPORTED,
+        parent: None,
+        cannot_restore: &[
+            "server certificates: IAM never gives back a private key; upload the certificate again with its key (aws iam upload-server-certificate)",
+        ],
+    },
+    KindInfo {
+        name: VIRTUAL_MFA_DEVICE,
+        description: "virtual MFA device and the user it is assigned to; listed, never re-created (its seed never leaves IAM)",
+        depends_on: &[USER],
+        capabilities: REPORTED,
+        parent: None,
+        cannot_restore: &[
+            "virtual MFA devices: IAM never gives back a device's seed; the user registers a new device",
+        ],
     },
     KindInfo {
         name: ACCOUNT_ALIAS,

@@ -24,6 +24,7 @@
 pub mod client;
 pub mod config;
 pub mod kinds;
+mod public_keys;
 mod read;
 mod records;
 mod restore;
@@ -32,8 +33,8 @@ use std::path::Path;
 
 use async_trait::async_trait;
 use iamsnap_provider::{
-    ConnectOptions, IdMap, KindInfo, Operation, Outcome, ProviderError, ReadProvider, Record,
-    RecordSink, RequestStats, SelfIdentity, WriteProvider,
+    Action, ConnectOptions, IdMap, KindInfo, Operation, Outcome, ProviderError, ReadProvider,
+    Record, RecordSink, RequestStats, SelfIdentity, WriteProvider,
 };
 
 pub use config::AwsIamConfig;
@@ -153,6 +154,13 @@ impl WriteProvider for AwsIamProvider {
 
     fn reachable(&self, desired: Record, live: &Record) -> Record {
         restore::reachable(desired, live)
+    }
+
+    /// Service-linked roles are re-created through their service, never deleted, and their
+    /// policies are the service's; server certificates and virtual MFA devices are never
+    /// re-created, as IAM never gives back their private key or seed.
+    fn refuses(&self, action: Action, record: &Record) -> Option<String> {
+        restore::refuses(action, record)
     }
 
     /// The user or role the credentials belong to (`sts:GetCallerIdentity`), its policies and

@@ -109,7 +109,12 @@ async fn full_account_survives_deletion_and_restore() {
             .values()
             .all(|o| matches!(o, Outcome::Applied { .. } | Outcome::AlreadyDone { .. }))
     );
-    let empty = snapshot(&provider).await;
+    // Server certificates and MFA devices stay: the connector never deletes them.
+    let empty: Vec<_> = snapshot(&provider)
+        .await
+        .into_iter()
+        .filter(|r| !common::REPORTED.contains(&r.kind.as_str()))
+        .collect();
     assert!(
         empty.is_empty(),
         "left after deleting everything: {:?}",

@@ -253,6 +253,10 @@ fn paged_account(_: usize, body: &str) -> (u16, String) {
         "ListAccessKeys" => list("<AccessKeyMetadata/>"),
         "ListInstanceProfiles" => list("<InstanceProfiles/>"),
         "ListAccountAliases" => list("<AccountAliases/>"),
+        "ListSSHPublicKeys" => list("<SSHPublicKeys/>"),
+        "ListSigningCertificates" => list("<Certificates/>"),
+        "ListServerCertificates" => list("<ServerCertificateMetadataList/>"),
+        "ListVirtualMFADevices" => list("<VirtualMFADevices/>"),
         "ListSAMLProviders" => answer(&action, "<SAMLProviderList/>"),
         "ListOpenIDConnectProviders" => answer(&action, "<OpenIDConnectProviderList/>"),
         // A backup host without the report's permissions reads each user instead.

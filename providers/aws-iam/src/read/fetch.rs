@@ -128,6 +128,19 @@ fn scope_of(kind: &str) -> Option<Scope> {
             alias: true,
             ..none
         },
+        kinds::SSH_PUBLIC_KEY | kinds::SIGNING_CERTIFICATE => Scope {
+            users: true,
+            user_keys: true,
+            ..none
+        },
+        kinds::SERVER_CERTIFICATE => Scope {
+            server_certificates: true,
+            ..none
+        },
+        kinds::VIRTUAL_MFA_DEVICE => Scope {
+            mfa_devices: true,
+            ..none
+        },
         _ => return None,
     })
 }

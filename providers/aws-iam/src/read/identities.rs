@@ -12,6 +12,7 @@ use super::Read;
 use super::report::{CredentialReport, Credentials};
 use crate::client::{Api, ApiError, Paginated};
 use crate::kinds;
+use crate::public_keys::{self, UserKeys};
 use crate::records::{self, GroupIds, PolicyIds, Principals, RoleHead, UserExtras};
 
 impl Read<'_> {
@@ -140,22 +141,39 @@ impl Read<'_> {
             }
             let mut done = futures::stream::iter(users)
                 .map(|user| async move {
-                    let extras = match user.user_name() {
-                        Some(name) if self.scope.user_extras => {
-                            let created = user.create_date().map(|t| t.secs());
-                            let known = report.and_then(|r| r.get(name, created));
-                            user_extras(self.client, name, known)
-                                .await
-                                .map_err(|e| e.context(&format!("user {name}")))?
-                        }
-                        _ => UserExtras::default(),
+                    let Some(name) = user.user_name() else {
+                        return Ok((user, UserExtras::default(), UserKeys::default()));
                     };
-                    Ok::<_, ProviderError>((user, extras))
+                    let extras = async {
+                        if !self.scope.user_extras {
+                            return Ok(UserExtras::default());
+                        }
+                        let created = user.create_date().map(|t| t.secs());
+                        let known = report.and_then(|r| r.get(name, created));
+                        user_extras(self.client, name, known).await
+                    };
+                    let keys = async {
+                        if !self.scope.user_keys {
+                            return Ok(UserKeys::default());
+                        }
+                        let created = user.create_date().map(|t| t.secs());
+                        let known = report.and_then(|r| r.get(name, created));
+                        let certificates = known.map(|k| k.signing_certificates);
+                        super::keys::user_keys(self.client, name, certificates, self.concurrency)
+                            .await
+                    };
+                    let (extras, keys) = tokio::try_join!(extras, keys)
+                        .map_err(|e| e.context(&format!("user {name}")))?;
+                    Ok::<_, ProviderError>((user, extras, keys))
                 })
                 .buffer_unordered(self.concurrency);
-            while let Some((user, extras)) = done.try_next().await? {
+            while let Some((user, extras, keys)) = done.try_next().await? {
                 self.send_all(records::user(&user, &extras, policies, groups)?)
                     .await?;
+                if let (Some(name), Some(id)) = (user.user_name(), user.user_id()) {
+                    self.send_all(public_keys::user_keys(name, id, &keys))
+                        .await?;
+                }
             }
         }
         Ok(principals)

@@ -15,6 +15,7 @@
 mod account;
 mod fetch;
 mod identities;
+mod keys;
 pub(crate) mod me;
 mod report;
 
@@ -37,6 +38,10 @@ pub(crate) struct Scope {
     /// Login profile, MFA devices and access keys: three calls per user, needed only for
     /// `aws.user` records themselves.
     pub user_extras: bool,
+    /// SSH public keys and signing certificates: two calls per user and one per SSH key.
+    pub user_keys: bool,
+    pub server_certificates: bool,
+    pub mfa_devices: bool,
     /// Whether the credential report may answer for `user_extras` (see [`report`]): a backup
     /// uses it, restore's reads ask each user for facts as of now.
     pub credential_report: bool,
@@ -56,6 +61,9 @@ impl Scope {
     pub const ALL: Scope = Scope {
         users: true,
         user_extras: true,
+        user_keys: true,
+        server_certificates: true,
+        mfa_devices: true,
         credential_report: true,
         policy_tags: true,
         groups: true,
@@ -100,6 +108,8 @@ pub(crate) async fn snapshot(
         read.oidc_providers(),
         read.password_policy(),
         read.aliases(),
+        read.server_certificates(),
+        read.virtual_mfa_devices(),
     )?;
     Ok(())
 }

@@ -29,6 +29,7 @@ pub(crate) struct Credentials {
     pub console_password: bool,
     pub mfa: bool,
     pub access_keys: bool,
+    pub signing_certificates: bool,
 }
 
 /// The report's rows by user name, with the creation time (Unix seconds) each row was
@@ -67,6 +68,14 @@ impl CredentialReport {
             column("access_key_1_last_rotated")?,
             column("access_key_2_last_rotated")?,
         ];
+        // A certificate that exists is active or has a rotation time (moto writes only the
+        // first).
+        let certificates = [
+            column("cert_1_active")?,
+            column("cert_1_last_rotated")?,
+            column("cert_2_active")?,
+            column("cert_2_last_rotated")?,
+        ];
         let mut users = HashMap::new();
         for row in reader.records() {
             let row = row.map_err(|e| e.to_string())?;
@@ -79,6 +88,9 @@ impl CredentialReport {
                 console_password: field(password) == "true",
                 mfa: field(mfa) == "true",
                 access_keys: keys.iter().any(|&k| !matches!(field(k), "N/A" | "")),
+                signing_certificates: certificates
+                    .iter()
+                    .any(|&c| !matches!(field(c), "N/A" | "" | "false")),
             };
             let at = chrono::DateTime::parse_from_rfc3339(field(created))
                 .ok()
@@ -155,7 +167,7 @@ mod tests {
         let rows = [
             "<root_account>,arn:aws:iam::1:root,2020-01-01T00:00:00+00:00,not_supported,N/A,not_supported,not_supported,true,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A",
             "ada,arn:aws:iam::1:user/ada,2026-01-02T03:04:05+00:00,true,N/A,2026-01-02T03:04:05+00:00,N/A,true,false,2026-02-01T00:00:00+00:00,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A",
-            "bob,arn:aws:iam::1:user/bob,2026-01-02T03:04:05+00:00,false,N/A,N/A,N/A,false,false,N/A,N/A,N/A,N/A,true,2026-03-01T00:00:00+00:00,N/A,N/A,N/A,false,N/A,false,N/A",
+            "bob,arn:aws:iam::1:user/bob,2026-01-02T03:04:05+00:00,false,N/A,N/A,N/A,false,false,N/A,N/A,N/A,N/A,true,2026-03-01T00:00:00+00:00,N/A,N/A,N/A,false,2026-04-01T00:00:00+00:00,false,N/A",
             "eve,arn:aws:iam::1:user/eve,2026-01-02T03:04:05+00:00,false,N/A,N/A,N/A,false,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A",
         ];
         CredentialReport::parse(format!("{HEADER}\n{}\n", rows.join("\n")).as_bytes()).unwrap()
@@ -171,16 +183,20 @@ mod tests {
             Credentials {
                 console_password: true,
                 mfa: true,
-                access_keys: true
+                access_keys: true,
+                signing_certificates: false,
             }
         );
         assert!(report.get("bob", created).unwrap().access_keys);
+        // An inactive signing certificate still has its rotation time.
+        assert!(report.get("bob", created).unwrap().signing_certificates);
         assert_eq!(
             report.get("eve", created).unwrap(),
             Credentials {
                 console_password: false,
                 mfa: false,
-                access_keys: false
+                access_keys: false,
+                signing_certificates: false,
             }
         );
         assert_eq!(report.get("<root_account>", created), None);

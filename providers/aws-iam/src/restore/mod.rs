@@ -4,9 +4,11 @@
 
 mod account;
 mod identities;
+mod keys;
 mod links;
 mod policies;
 mod principals;
+mod service_linked;
 mod tags;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -129,7 +131,12 @@ async fn run(ctx: &Ctx<'_>, op: &Operation) -> Result<Outcome, ProviderError> {
                 kinds::GROUP => converge_group(ctx, desired).await.map_err(api)?,
                 kinds::USER => converge_user(ctx, desired).await.map_err(api)?,
                 kinds::GROUP_MEMBERSHIP => add_membership(ctx, desired).await.map_err(api)?,
-                kinds::ROLE => converge_role(ctx, desired).await?,
+                kinds::ROLE => match service_linked::service_of(desired) {
+                    Some(service) => service_linked::create(ctx, desired, service)
+                        .await
+                        .map_err(api)?,
+                    None => converge_role(ctx, desired).await?,
+                },
                 kinds::POLICY_ATTACHMENT => attach(ctx, desired).await.map_err(api)?,
                 kinds::INLINE_POLICY => put_inline(ctx, desired).await?,
                 kinds::INSTANCE_PROFILE => {
@@ -141,6 +148,18 @@ async fn run(ctx: &Ctx<'_>, op: &Operation) -> Result<Outcome, ProviderError> {
                     converge_password_policy(ctx, desired).await.map_err(api)?
                 }
                 kinds::ACCOUNT_ALIAS => create_alias(ctx, desired).await.map_err(api)?,
+                kinds::SSH_PUBLIC_KEY => keys::converge_ssh_key(ctx, desired).await.map_err(api)?,
+                kinds::SIGNING_CERTIFICATE => keys::converge_certificate(ctx, desired)
+                    .await
+                    .map_err(api)?,
+                kinds::SERVER_CERTIFICATE | kinds::VIRTUAL_MFA_DEVICE => {
+                    return Err(ProviderError::Unsupported {
+                        kind: op.kind.clone(),
+                        key: op.key.clone(),
+                        action: "restore".into(),
+                        reason: keys::refuses(Action::Create, desired).unwrap_or_default(),
+                    });
+                }
                 other => return Err(unknown_kind(other, &op.key)),
             };
             if matches!(op.kind.as_str(), kinds::USER | kinds::ROLE) {
@@ -162,6 +181,8 @@ async fn run(ctx: &Ctx<'_>, op: &Operation) -> Result<Outcome, ProviderError> {
                 kinds::OIDC_PROVIDER => delete_oidc(ctx, &op.key).await,
                 kinds::PASSWORD_POLICY => delete_password_policy(ctx).await,
                 kinds::ACCOUNT_ALIAS => delete_alias(ctx, &op.key).await,
+                kinds::SSH_PUBLIC_KEY => keys::delete_ssh_key(ctx, &op.key).await,
+                kinds::SIGNING_CERTIFICATE => keys::delete_certificate(ctx, &op.key).await,
                 other => return Err(unknown_kind(other, &op.key)),
             };
             match done {
@@ -224,9 +245,17 @@ pub(crate) fn cannot_restore(record: &Record) -> Vec<String> {
     out
 }
 
-/// A user's console password, access keys and MFA devices are credentials IAM never lets
-/// anyone set back: they are taken from `live`, so a restore does not plan them forever.
+/// Why restore never performs `action` on `record`: a service-linked role and its policies
+/// belong to its service; a server certificate's key and an MFA device's seed never leave IAM.
+pub(crate) fn refuses(action: Action, record: &Record) -> Option<String> {
+    service_linked::refuses(action, record).or_else(|| keys::refuses(action, record))
+}
+
+/// A service-linked role is left as its service keeps it. A user's console password, access
+/// keys and MFA devices are credentials IAM never lets anyone set back: they are taken from
+/// `live`, so a restore does not plan them forever.
 pub(crate) fn reachable(mut desired: Record, live: &Record) -> Record {
+    desired = service_linked::reachable(desired, live);
     if desired.kind == kinds::USER {
         for field in ["console_password", "access_keys", "mfa_devices"] {
             desired.attrs[field] = live.attrs[field].clone();

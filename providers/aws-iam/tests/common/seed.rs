@@ -234,6 +234,51 @@ pub async fn seed(iam: &Client, scale: Scale) -> BTreeMap<&'static str, usize> {
         }
     }
     count(kinds::USER, scale.users);
+    count(kinds::VIRTUAL_MFA_DEVICE, scale.users.div_ceil(10));
+
+    // SSH keys of every other user, one in four of them inactive; a signing certificate.
+    for u in (0..scale.users).step_by(2) {
+        let key = iam
+            .upload_ssh_public_key()
+            .user_name(user_name(u))
+            .ssh_public_key_body(format!("{SSH_PUBLIC_KEY} {}", user_name(u)))
+            .send()
+            .await
+            .unwrap();
+        if u % 4 == 0 {
+            iam.update_ssh_public_key()
+                .user_name(user_name(u))
+                .ssh_public_key_id(key.ssh_public_key().unwrap().ssh_public_key_id())
+                .status(aws_sdk_iam::types::StatusType::Inactive)
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    count(kinds::SSH_PUBLIC_KEY, scale.users.div_ceil(2));
+    iam.upload_signing_certificate()
+        .user_name(user_name(1 % scale.users))
+        .certificate_body(SIGNING_CERTIFICATE)
+        .send()
+        .await
+        .unwrap();
+    count(kinds::SIGNING_CERTIFICATE, 1);
+    // A server certificate (moto checks neither body nor key) and an unassigned MFA device.
+    iam.upload_server_certificate()
+        .server_certificate_name("www-example-com")
+        .path("/cloudfront/")
+        .certificate_body(SIGNING_CERTIFICATE)
+        .private_key("placeholder: the emulator keeps but never checks the key")
+        .send()
+        .await
+        .unwrap();
+    count(kinds::SERVER_CERTIFICATE, 1);
+    iam.create_virtual_mfa_device()
+        .virtual_mfa_device_name("spare-token")
+        .send()
+        .await
+        .unwrap();
+    count(kinds::VIRTUAL_MFA_DEVICE, 1);
 
     for r in 0..scale.roles {
         let path = if r % 4 == 1 { "/service-role/" } else { "/" };
@@ -354,6 +399,32 @@ pub async fn seed(iam: &Client, scale: Scale) -> BTreeMap<&'static str, usize> {
     count(kinds::ACCOUNT_ALIAS, 1);
     expected
 }
+
+/// A real Ed25519 public key (its private half was thrown away); users' keys differ by comment.
+pub const SSH_PUBLIC_KEY: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJXkZBvWW8ns6jU6JI8RvOBgGTIzVG2HlW7kEdPQCatk";
+
+/// A self-signed X.509 certificate (its private key was thrown away), as IAM checks uploads.
+pub const SIGNING_CERTIFICATE: &str = "-----BEGIN CERTIFICATE-----
+MIIDITCCAgmgAwIBAgIUCIcsFwQg+gzzZuQCuGUrSFWgHV0wDQYJKoZIhvcNAQEL
+BQAwHzEdMBsGA1UEAwwUaWFtc25hcC10ZXN0LXNpZ25pbmcwIBcNMjYxMjA2MDk0
+MjI4WhgPMjEyNjExMTIwOTQyMjhaMB8xHTAbBgNVBAMMFGlhbXNuYXAtdGVzdC1z
+aWduaW5nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAu1wlVYgLCawG
+x1Lwhs3c33qDkcQOxEnrVhUkv3gIqRDeZ2oNhuj4i0yBv8i2nR4V/IR3PYNVUvGf
+cqB59IFcCZm09E+OI5xXBFqGMaJgiLo7SzJV8gSzEEej5tr0GLxOr7bc1Qmn5KPf
++nSyc5XFxDrEYvvSrGH7vredoHrxQMEwZXwviwfL3zmkaL2Zxw6QbUYk/KqKZ144
+vcwZdRXpGm0UHyqJKouqqGKPKQdOyHELhcnC3nh0XRiIuLu4hahsfL5K+mgWEpIt
+EUH+H+GDBhzFP8hcsbrVXD+hHCTKkAP2SJ1DGC9IkQTvxO1rOmihxdYQEUgsJ9z7
+DtvGKhuAQQIDAQABo1MwUTAdBgNVHQ4EFgQU5MQXSxDuHS0mjdUdlkTkrJ5n69Ew
+HwYDVR0jBBgwFoAU5MQXSxDuHS0mjdUdlkTkrJ5n69EwDwYDVR0TAQH/BAUwAwEB
+/zANBgkqhkiG9w0BAQsFAAOCAQEAR2JItIMPwY2+o5jOYyeD8wsQ2L2fEe8jFyGU
+pR4vl+JgMq6Jf62fwNZjORwAJTIuAdG9xRqB3s9N0MuOTJpJjWmTVr4DY9+TxYgc
+FFaMH1BYJzttpUb/4T/9345TAp06YmaL0WGg0jQZCoyhiqZRE7z5qxFjDYaPGLHx
+Lvkfi8GV5pTufRPqlCimkFJ+6wohZ6NSiyoJ8dG/V5s6ZZ0r/MkAjwjYJLIbZ7eD
+yVLFwQaRxA9EMVBH2Ot9JJBzvBgBZeo//51UMc+3GXxUhoH+b8bseVnBjwAA0rwH
+rx7coF6iOBTskVwp1F9gzAQD9SpgYtmJkRfJENe3cUUPc5l+QA==
+-----END CERTIFICATE-----
+";
 
 pub fn saml_metadata(name: &str) -> String {
     format!(
