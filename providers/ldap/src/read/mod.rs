@@ -44,19 +44,9 @@ pub async fn flavor(source: &Source) -> Result<Flavor, ProviderError> {
     source.detected.get_or_try_init(detect).await.copied()
 }
 
-/// Refuses what this build cannot read yet.
-pub fn supported(flavor: Flavor) -> Result<(), ProviderError> {
-    if flavor == Flavor::ActiveDirectory {
-        return Err(ProviderError::Config(
-            "the server is Active Directory, which this build of the ldap connector does not back up yet; use an OpenLDAP or generic LDAPv3 server".into(),
-        ));
-    }
-    Ok(())
-}
-
 /// The reads a snapshot starts with: the bind, the root DSE and the base entry.
 pub async fn healthcheck(source: &Source) -> Result<(), ProviderError> {
-    supported(flavor(source).await?)?;
+    flavor(source).await?;
     match source
         .connection
         .read(&source.config.base_dn, &["objectClass"])
@@ -113,13 +103,14 @@ pub async fn directory(
 /// Every record under `base_dn`, sent to `sink` page by page.
 pub async fn snapshot(source: &Source, sink: RecordSink) -> Result<(), ProviderError> {
     let flavor = flavor(source).await?;
-    supported(flavor)?;
+    let schema = crate::schema::of(source, flavor).await?;
     let directory = directory(source, flavor).await?;
     let ctx = Context {
         base: &source.base,
         flavor,
         read_password_hashes: source.config.read_password_hashes,
         directory: &directory,
+        schema,
     };
     let attrs = ["*", flavor.id_attribute()];
     let page_size = source.config.page_size();
