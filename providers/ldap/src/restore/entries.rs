@@ -57,10 +57,11 @@ pub const ACCOUNT_DISABLED: i64 = 0x2;
 pub async fn create(source: &Source, op: &Operation) -> Result<Outcome, ProviderError> {
     let flavor = flavor(source).await?;
     let record = desired(op)?;
-    let dn = dn(source, op, &op.key)?.to_string();
     if flavor == Flavor::ActiveDirectory {
+        let dn = dn(source, op, &op.key)?.with_upper_types();
         return create_in_active_directory(source, op, record, &dn).await;
     }
+    let dn = dn(source, op, &op.key)?.to_string();
     let mut attrs: Vec<(Vec<u8>, HashSet<Vec<u8>>)> = values(op, record)?
         .into_values()
         .map(|(name, v)| (name.into_bytes(), v.into_iter().collect()))
@@ -309,10 +310,20 @@ async fn move_back(
     from: &Dn,
     to: &Dn,
 ) -> Result<bool, ProviderError> {
+    let ad = flavor(source).await? == Flavor::ActiveDirectory;
+    let render = |d: &Dn| {
+        if ad {
+            d.with_upper_types()
+        } else {
+            d.to_string()
+        }
+    };
     let rdn = to
         .rdn()
+        .and_then(Dn::parse)
         .ok_or_else(|| precondition(op, "cannot rename to the root"))?;
-    let parent = to.parent().map(|p| p.to_string());
+    let rdn = render(&rdn);
+    let parent = to.parent().map(|p| render(&p));
     let moved = from.parent().map(|p| p.folded()) != to.parent().map(|p| p.folded());
     let new_sup = if moved { parent.as_deref() } else { None };
     let from_dn = from.to_string();
@@ -320,7 +331,7 @@ async fn move_back(
         .connection
         .writer(vec![])
         .await?
-        .modifydn(&from_dn, rdn, true, new_sup)
+        .modifydn(&from_dn, &rdn, true, new_sup)
         .await
         .map_err(|e| source.connection.transport("write", e))?;
     match result.rc {

@@ -72,14 +72,18 @@ fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {
     )
 }
 
-/// Templates left by test processes that are gone.
+/// Templates and servers' folders left by test processes that are gone (killed before they
+/// could clean up).
 fn remove_stale_templates() {
     let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
         return;
     };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(rest) = name.strip_prefix("iamsnap-samba-template-") else {
+        let Some(rest) = name
+            .strip_prefix("iamsnap-samba-template-")
+            .or_else(|| name.strip_prefix("iamsnap-samba-"))
+        else {
             continue;
         };
         let pid = rest.split('-').next().unwrap_or("");
