@@ -50,7 +50,8 @@ const MAINTAINED: &[&str] = &[
 /// What Active Directory maintains itself beyond the attributes its schema marks system-only
 /// (see [`crate::schema`]): logon counters, password and lockout times, the account type it
 /// derives from `userAccountControl`, the category it derives from the class, the marks of
-/// protected accounts, and what reanimating a deleted object leaves behind. `primaryGroupID`
+/// protected accounts, the mark the server puts on its own critical objects, and what
+/// reanimating a deleted object leaves behind. `primaryGroupID`
 /// can only name a group the account is a member of already, which a restore puts back after
 /// the account: it is left as the server has it.
 const AD_MAINTAINED: &[&str] = &[
@@ -82,6 +83,7 @@ const AD_MAINTAINED: &[&str] = &[
     "name",
     "instancetype",
     "ntsecuritydescriptor",
+    "iscriticalsystemobject",
     "msds-keyversionnumber",
     "replpropertymetadata",
 ];

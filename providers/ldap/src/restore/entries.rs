@@ -58,7 +58,7 @@ pub async fn create(source: &Source, op: &Operation) -> Result<Outcome, Provider
     let flavor = flavor(source).await?;
     let record = desired(op)?;
     if flavor == Flavor::ActiveDirectory {
-        let dn = dn(source, op, &op.key)?.with_upper_types();
+        let dn = dn(source, op, &op.key)?;
         return create_in_active_directory(source, op, record, &dn).await;
     }
     let dn = dn(source, op, &op.key)?.to_string();
@@ -176,10 +176,11 @@ async fn create_in_active_directory(
     source: &Source,
     op: &Operation,
     record: &Record,
-    dn: &str,
+    parsed: &Dn,
 ) -> Result<Outcome, ProviderError> {
     let flavor = Flavor::ActiveDirectory;
-    if reanimate::reanimate(source, op, &record.id, dn).await? {
+    let dn = &parsed.with_upper_types();
+    if reanimate::reanimate(source, op, record, parsed).await? {
         let (id, _) = converge(source, op, record, dn, flavor).await?;
         return Ok(Outcome::Applied { id });
     }

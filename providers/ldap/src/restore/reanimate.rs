@@ -7,12 +7,13 @@
 
 use std::collections::HashSet;
 
-use iamsnap_provider::{Operation, ProviderError};
+use iamsnap_provider::{Operation, ProviderError, Record};
 use ldap3::controls::RawControl;
 use ldap3::{Mod, Scope};
 
 use crate::Source;
 use crate::client::rc;
+use crate::dn::Dn;
 use crate::flavor::Flavor;
 use crate::read::flavor;
 use crate::records;
@@ -82,15 +83,16 @@ pub fn in_deleted_objects(source: &Source, id: &str) -> bool {
         .is_none_or(|ids| ids.contains(id))
 }
 
-/// Brings the deleted object `id` back to `dn`. False when no tombstone has that id (gone
-/// past its lifetime, or never deleted here).
+/// Brings the deleted object of `record` back to `dn`, with the attributes it must have
+/// (which the tombstone lost). False when no tombstone has its id (gone past its lifetime, or
+/// never deleted here).
 pub async fn reanimate(
     source: &Source,
     op: &Operation,
-    id: &str,
-    dn: &str,
+    record: &Record,
+    dn: &Dn,
 ) -> Result<bool, ProviderError> {
-    let Some(guid) = records::guid_filter_value(id) else {
+    let Some(guid) = records::guid_filter_value(&record.id) else {
         return Ok(false);
     };
     let base = naming_context(source).await?;
@@ -112,20 +114,46 @@ pub async fn reanimate(
     let Some(tombstone) = found else {
         return Ok(false);
     };
-    let mods = vec![
-        Mod::Delete(b"isDeleted".to_vec(), HashSet::new()),
-        Mod::Replace(
-            b"distinguishedName".to_vec(),
-            HashSet::from([dn.as_bytes().to_vec()]),
-        ),
-    ];
-    let result = source
-        .connection
-        .writer(vec![show_deleted()])
-        .await?
-        .modify(&tombstone, mods)
-        .await
-        .map_err(|e| source.connection.transport("write", e))?;
+    let dn = dn.with_upper_types();
+    let bring_back = || {
+        vec![
+            Mod::Delete(b"isDeleted".to_vec(), HashSet::new()),
+            Mod::Replace(
+                b"distinguishedName".to_vec(),
+                HashSet::from([dn.as_bytes().to_vec()]),
+            ),
+        ]
+    };
+    // Without the Recycle Bin the tombstone kept few attributes, maybe not those its class
+    // requires (a password policy's settings, a shared folder's path): they come back in the
+    // same modify. The naming attribute follows the new DN, the classes never changed, and
+    // Samba looks an account up by its new DN, not there yet, when `userAccountControl`
+    // changes in that modify: it is put back right after, with whatever else is left.
+    let naming = record_naming_attribute(&dn);
+    let values = records::values_of(&record.attrs).map_err(|e| ProviderError::Precondition {
+        kind: op.kind.clone(),
+        key: op.key.clone(),
+        message: e,
+    })?;
+    let mut mods = bring_back();
+    for (name, values) in values {
+        let lower = name.to_ascii_lowercase();
+        if Flavor::ActiveDirectory.writes(&lower)
+            && !["objectclass", "useraccountcontrol", naming.as_str()].contains(&lower.as_str())
+        {
+            mods.push(Mod::Replace(name.into_bytes(), values.into_iter().collect()));
+        }
+    }
+    let mut result = modify(source, &tombstone, mods).await?;
+    if !matches!(
+        result.rc,
+        rc::SUCCESS | rc::ENTRY_ALREADY_EXISTS | rc::INSUFFICIENT_ACCESS
+    ) {
+        // An attribute the server would not take along (a reference to an entry not back
+        // yet): the object alone comes back, its attributes follow.
+        tracing::debug!(dn = %dn, "reanimating with attributes: {}; trying without", result.text);
+        result = modify(source, &tombstone, bring_back()).await?;
+    }
     match result.rc {
         rc::SUCCESS => Ok(true),
         rc::ENTRY_ALREADY_EXISTS => Err(ProviderError::Precondition {
@@ -135,8 +163,37 @@ pub async fn reanimate(
                 "the deleted object cannot come back: another object holds {dn} now; rename or delete it and run the restore again"
             ),
         }),
+        rc::INSUFFICIENT_ACCESS => Err(ProviderError::Forbidden {
+            url: format!("{} {tombstone}", source.connection.url()),
+            status: result.rc as u16,
+            message: format!(
+                "{}; reanimating a deleted object needs the Reanimate Tombstones extended right on the domain (see docs/ldap.md)",
+                result.text
+            ),
+        }),
         _ => Err(source
             .connection
             .failed("modify (reanimate)", &tombstone, &result)),
     }
+}
+
+/// The attribute naming an entry (`cn` of `CN=Ada,OU=People`), in lower case.
+fn record_naming_attribute(dn: &str) -> String {
+    dn.split_once('=')
+        .map(|(ty, _)| ty.trim().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+async fn modify(
+    source: &Source,
+    tombstone: &str,
+    mods: Vec<Mod<Vec<u8>>>,
+) -> Result<ldap3::LdapResult, ProviderError> {
+    source
+        .connection
+        .writer(vec![show_deleted()])
+        .await?
+        .modify(tombstone, mods)
+        .await
+        .map_err(|e| source.connection.transport("write", e))
 }

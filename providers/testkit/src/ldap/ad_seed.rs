@@ -4,7 +4,8 @@
 //! disabled, some with a `manager`, some with a binary `thumbnailPhoto`); groups of every
 //! scope and type under `OU=Groups` (members users, every fifth nesting the one before, one
 //! in three `managedBy` a user); computer accounts; a fine-grained password policy applying
-//! to the first group; and the domain's lockout settings changed from the defaults.
+//! to the first group; a shared folder (`volume`); and the domain's lockout settings changed
+//! from the defaults.
 //! The same seed always gives the same domain.
 
 use std::io::{self, Write};
@@ -153,6 +154,13 @@ pub fn write(seed: &Seed, out: &mut impl Write) -> io::Result<()> {
             "dn: CN=WS{c:03},CN=Computers,{base}\nchangetype: add\nobjectClass: computer\nsAMAccountName: WS{c:03}$\nuserAccountControl: 4096\ndNSHostName: ws{c:03}.example.org\noperatingSystem: Debian GNU/Linux\n"
         )?;
     }
+    // A shared folder published in the directory: an entry of a class the connector has no
+    // kind of its own for.
+    writeln!(
+        out,
+        "dn: CN=Projects,{},{base}\nchangetype: add\nobjectClass: volume\nuNCName: \\\\fs1\\projects\ndescription: Project files\nkeywords: projects\n",
+        ou_dn(0)
+    )?;
     if seed.groups > 0 {
         writeln!(
             out,
@@ -201,5 +209,6 @@ mod tests {
         assert!(text.contains("groupType: -2147483644"));
         assert!(text.contains("objectClass: msDS-PasswordSettings"));
         assert!(text.contains("thumbnailPhoto:: "));
+        assert!(text.contains("uNCName: \\\\fs1\\projects\n"), "{text}");
     }
 }

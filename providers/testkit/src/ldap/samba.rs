@@ -39,7 +39,7 @@ pub struct SambaDc {
     child: Child,
     dir: PathBuf,
     password: String,
-    /// `ldap://127.0.0.N`.
+    /// `ldap://127.0.0.N:389`.
     pub url: String,
     /// Held while the server runs: no other server takes its address.
     _address: File,
@@ -248,7 +248,7 @@ impl SambaDc {
             child,
             dir,
             password: admin_password.to_string(),
-            url: format!("ldap://{address}"),
+            url: format!("ldap://{address}:389"),
             _address: lock,
         };
         let deadline = Instant::now() + Duration::from_secs(60);
