@@ -3,7 +3,9 @@
 //! incident — users and a group deleted, a unit's gPLink changed, memberships removed — is
 //! undone by `restore --apply`: the deleted users and group come back from `CN=Deleted
 //! Objects` with their original objectGUID and objectSid, their attributes and memberships
-//! are put back, and a second plan is empty.
+//! are put back, and a second plan is empty. A backup restored into a domain that never held
+//! its objects (as after their tombstone lifetime) re-creates them with new SIDs, accounts
+//! disabled and due for a new password, each named under `cannot_restore`.
 
 mod support;
 
@@ -24,13 +26,29 @@ const SEED: Seed = Seed {
     seed: 5,
 };
 
-/// A workspace whose only source is `dc`, and a runner of `iamsnap` in it.
-fn ad_workspace(dc: &SambaDc) -> (Workspace, impl Fn(&[&str]) -> std::process::Output) {
+fn source(name: &str, dc: &SambaDc) -> String {
+    format!(
+        "[sources.{name}]\nprovider = \"ldap\"\nurl = \"{}\"\nbind_dn = \"{AD_ADMIN_DN}\"\nbind_password_env = \"IAMSNAP_TEST_AD_PASSWORD\"\nbase_dn = \"{AD_BASE_DN}\"\npage_size = 500\n",
+        dc.url
+    )
+}
+
+/// A workspace whose sources are `dc` (`corp`) and `others` (`other0`, …), and a runner of
+/// `iamsnap` in it.
+fn ad_workspace(
+    dc: &SambaDc,
+    others: &[&SambaDc],
+) -> (Workspace, impl Fn(&[&str]) -> std::process::Output) {
     let ws = Workspace::new("http://127.0.0.1:9");
-    let text = format!(
-        "[repository]\nurl = \"repo\"\nrecipients = [\"{}\"]\nsigning_key_file = \"signing.key\"\nverify_key = \"{}\"\n\n[sources.corp]\nprovider = \"ldap\"\nurl = \"{}\"\nbind_dn = \"{AD_ADMIN_DN}\"\nbind_password_env = \"IAMSNAP_TEST_AD_PASSWORD\"\nbase_dn = \"{AD_BASE_DN}\"\npage_size = 500\n",
-        ws.recipient, ws.verify_key, dc.url
+    let mut text = format!(
+        "[repository]\nurl = \"repo\"\nrecipients = [\"{}\"]\nsigning_key_file = \"signing.key\"\nverify_key = \"{}\"\n\n{}",
+        ws.recipient,
+        ws.verify_key,
+        source("corp", dc)
     );
+    for (i, other) in others.iter().enumerate() {
+        text.push_str(&source(&format!("other{i}"), other));
+    }
     std::fs::write(ws.path("iamsnap.toml"), text).unwrap();
     let (config, identity, dir) = (
         ws.path("iamsnap.toml"),
@@ -109,7 +127,7 @@ fn an_active_directory_incident_is_undone_with_every_guid_and_sid_kept() {
     let started = std::time::Instant::now();
     let dc = SambaDc::start(PASSWORD, &SEED).unwrap();
     println!("domain controller seeded and started: {:?}", started.elapsed());
-    let (_ws, run) = ad_workspace(&dc);
+    let (_ws, run) = ad_workspace(&dc, &[]);
     assert_exit(&run(&["init"]), 0);
     let started = std::time::Instant::now();
     assert_exit(&run(&["backup", "--all"]), 0);
@@ -208,4 +226,68 @@ fn an_active_directory_incident_is_undone_with_every_guid_and_sid_kept() {
         assert_eq!(&after[dn], lines, "{dn} differs after the restore");
     }
     assert_eq!(after.len(), before.len(), "no entry left over");
+}
+
+#[test]
+fn objects_no_domain_holds_come_back_with_new_sids_and_accounts_disabled() {
+    let seed = Seed {
+        users: 30,
+        groups: 6,
+        ous: 3,
+        seed: 9,
+    };
+    let dc = SambaDc::start(PASSWORD, &seed).unwrap();
+    let rebuilt = SambaDc::start(PASSWORD, &Seed::EMPTY).unwrap();
+    let (_ws, run) = ad_workspace(&dc, &[&rebuilt]);
+    assert_exit(&run(&["init"]), 0);
+    assert_exit(&run(&["backup", "--all"]), 0);
+
+    let user = ad_seed::user_dn(&seed, 1);
+    let plan = json_of(&run(&[
+        "restore",
+        "corp@latest",
+        "--target",
+        "other0",
+        "--format",
+        "json",
+    ]));
+    let lost = plan["cannot_restore"].to_string();
+    assert!(
+        lost.contains("new SID") && lost.contains("disabled") && lost.contains(&user),
+        "{plan:#}"
+    );
+    let applied = run(&[
+        "restore",
+        "corp@latest",
+        "--target",
+        "other0",
+        "--apply",
+        "--yes",
+        "--format",
+        "json",
+    ]);
+    assert_exit(&applied, 0);
+    assert_eq!(json_of(&applied)["failed"], 0, "{}", describe(&applied));
+    let again = json_of(&run(&[
+        "restore",
+        "corp@latest",
+        "--target",
+        "other0",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(again["operations"], json!([]), "{again:#}");
+
+    let attrs = ["objectSid", "userAccountControl", "pwdLastSet", "mail"];
+    let was = entries(&dc, &dn(&user));
+    let is = rebuilt.search(&dn(&user), "(objectClass=*)", &attrs).unwrap();
+    let was = &was[&dn(&user).to_lowercase()];
+    assert!(is.contains("userAccountControl: 514"), "disabled: {is}");
+    assert!(is.contains("pwdLastSet: 0"), "{is}");
+    assert!(
+        values(was, "mail").iter().all(|m| is.contains(m)),
+        "{is}"
+    );
+    let sid = values(was, "objectSid")[0];
+    assert!(!is.contains(sid), "a new SID: {is}");
 }
