@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check and test on a fresh machine: installs the tools the tests use (Debian's
-# age, minisign, zstd, openssl, OpenLDAP; moto's server from PyPI), then fmt, clippy and the tests.
+# age, minisign, zstd, openssl, OpenLDAP, Samba AD; moto's server from PyPI), then fmt, clippy
+# and the tests.
 # Servers (moto, emulators) are started by the tests themselves on free loopback ports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +13,12 @@ done
 # OpenLDAP's server and tools: the LDAP connector's tests start slapd in a temporary folder.
 command -v slapd >/dev/null 2>&1 || [ -x /usr/sbin/slapd ] || need_apt+=(slapd)
 command -v ldapmodify >/dev/null 2>&1 || need_apt+=(ldap-utils)
+# Samba's Active Directory domain controller and its tools: the LDAP connector's Active
+# Directory tests provision a domain and start it in a temporary folder.
+command -v samba >/dev/null 2>&1 || [ -x /usr/sbin/samba ] || need_apt+=(samba samba-ad-dc)
+command -v samba-tool >/dev/null 2>&1 || need_apt+=(samba-ad-provision)
+dpkg -s samba-dsdb-modules >/dev/null 2>&1 || need_apt+=(samba-dsdb-modules)
+command -v ldbmodify >/dev/null 2>&1 || need_apt+=(ldb-tools)
 if ((${#need_apt[@]})); then
     echo "installing ${need_apt[*]} (apt)"
     export DEBIAN_FRONTEND=noninteractive

@@ -70,9 +70,27 @@ pub fn gp_link(policies: &[&str]) -> String {
         .collect()
 }
 
+/// The RIDs a domain started empty hands out: far above any seeded domain's, since every
+/// domain of the test kit is a copy of one provisioned domain and would otherwise issue the
+/// seeded objects' SIDs again. A backup restored into it re-creates objects with new SIDs, as
+/// a domain that never held them does.
+pub const EMPTY_DOMAIN_RIDS: u64 = 1_000_000;
+
+/// The highest RID a domain hands out.
+const MAX_RID: u64 = (1 << 30) - 1;
+
 pub fn write(seed: &Seed, out: &mut impl Write) -> io::Result<()> {
-    let mut rng = StdRng::seed_from_u64(seed.seed);
     let base = AD_BASE_DN;
+    if *seed == Seed::EMPTY {
+        // The RID manager's pool starts at EMPTY_DOMAIN_RIDS (high 32 bits: its end), and the
+        // domain controller's own pool is used up, so the next RID comes from there.
+        return writeln!(
+            out,
+            "dn: CN=RID Manager$,CN=System,{base}\nchangetype: modify\nreplace: rIDAvailablePool\nrIDAvailablePool: {}\n\ndn: CN=RID Set,CN=DC1,OU=Domain Controllers,{base}\nchangetype: modify\nreplace: rIDNextRID\nrIDNextRID: 1599\n",
+            (MAX_RID << 32) | EMPTY_DOMAIN_RIDS
+        );
+    }
+    let mut rng = StdRng::seed_from_u64(seed.seed);
     writeln!(
         out,
         "dn: {base}\nchangetype: modify\nreplace: lockoutThreshold\nlockoutThreshold: 5\n-\nreplace: minPwdLength\nminPwdLength: 10\n-\n"
@@ -210,5 +228,12 @@ mod tests {
         assert!(text.contains("objectClass: msDS-PasswordSettings"));
         assert!(text.contains("thumbnailPhoto:: "));
         assert!(text.contains("uNCName: \\\\fs1\\projects\n"), "{text}");
+        let mut empty = Vec::new();
+        write(&Seed::EMPTY, &mut empty).unwrap();
+        let empty = String::from_utf8(empty).unwrap();
+        assert!(
+            empty.contains("rIDAvailablePool: 4611686014133420608\n"),
+            "RIDs from 1,000,000 to 2^30 - 1: {empty}"
+        );
     }
 }

@@ -220,11 +220,11 @@ fn smb_conf(dir: &Path, address: &str) -> String {
 
 impl SambaDc {
     /// Starts a domain controller holding `seed` (the domain as provisioned when `seed` is
-    /// [`Seed::EMPTY`]), the administrator binding with `admin_password` (which must meet
+    /// [`Seed::EMPTY`], its RIDs drawn from [`super::ad_seed::EMPTY_DOMAIN_RIDS`] up), the administrator binding with `admin_password` (which must meet
     /// AD's complexity rules: three of upper case, lower case, digits and symbols).
     pub fn start(admin_password: &str, seed: &Seed) -> Result<SambaDc, String> {
         static STARTED: AtomicU64 = AtomicU64::new(0);
-        let template = template(admin_password, (*seed != Seed::EMPTY).then_some(*seed))?;
+        let template = template(admin_password, Some(*seed))?;
         let dir = std::env::temp_dir().join(format!(
             "iamsnap-samba-{}-{}",
             std::process::id(),
