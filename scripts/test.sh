@@ -16,8 +16,10 @@ command -v ldapmodify >/dev/null 2>&1 || need_apt+=(ldap-utils)
 # Samba's Active Directory domain controller and its tools: the LDAP connector's Active
 # Directory tests provision a domain and start it in a temporary folder.
 command -v samba >/dev/null 2>&1 || [ -x /usr/sbin/samba ] || need_apt+=(samba samba-ad-dc)
-command -v samba-tool >/dev/null 2>&1 || need_apt+=(samba-ad-provision)
-dpkg -s samba-dsdb-modules >/dev/null 2>&1 || need_apt+=(samba-dsdb-modules)
+# samba-tool comes with samba; the provisioning data and the directory modules do not.
+for pkg in samba-ad-provision samba-dsdb-modules; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
 command -v ldbmodify >/dev/null 2>&1 || need_apt+=(ldb-tools)
 if ((${#need_apt[@]})); then
     echo "installing ${need_apt[*]} (apt)"
