@@ -126,7 +126,10 @@ fn values<'a>(entry: &'a BTreeSet<String>, name: &str) -> Vec<&'a str> {
 fn an_active_directory_incident_is_undone_with_every_guid_and_sid_kept() {
     let started = std::time::Instant::now();
     let dc = SambaDc::start(PASSWORD, &SEED).unwrap();
-    println!("domain controller seeded and started: {:?}", started.elapsed());
+    println!(
+        "domain controller seeded and started: {:?}",
+        started.elapsed()
+    );
     let (_ws, run) = ad_workspace(&dc, &[]);
     assert_exit(&run(&["init"]), 0);
     let started = std::time::Instant::now();
@@ -253,7 +256,9 @@ fn objects_no_domain_holds_come_back_with_new_sids_and_accounts_disabled() {
     ]));
     let lost = plan["cannot_restore"].to_string().to_lowercase();
     assert!(
-        lost.contains("new sid") && lost.contains("disabled") && lost.contains(&user.to_lowercase()),
+        lost.contains("new sid")
+            && lost.contains("disabled")
+            && lost.contains(&user.to_lowercase()),
         "{plan:#}"
     );
     let applied = run(&[
@@ -280,14 +285,13 @@ fn objects_no_domain_holds_come_back_with_new_sids_and_accounts_disabled() {
 
     let attrs = ["objectSid", "userAccountControl", "pwdLastSet", "mail"];
     let was = entries(&dc, &dn(&user));
-    let is = rebuilt.search(&dn(&user), "(objectClass=*)", &attrs).unwrap();
+    let is = rebuilt
+        .search(&dn(&user), "(objectClass=*)", &attrs)
+        .unwrap();
     let was = &was[&dn(&user).to_lowercase()];
     assert!(is.contains("userAccountControl: 514"), "disabled: {is}");
     assert!(is.contains("pwdLastSet: 0"), "{is}");
-    assert!(
-        values(was, "mail").iter().all(|m| is.contains(m)),
-        "{is}"
-    );
+    assert!(values(was, "mail").iter().all(|m| is.contains(m)), "{is}");
     let sid = values(was, "objectSid")[0];
     assert!(!is.contains(sid), "a new SID: {is}");
 }

@@ -98,7 +98,22 @@ pub fn guid_text(bytes: &[u8]) -> Option<String> {
     let b: [u8; 16] = bytes.try_into().ok()?;
     Some(format!(
         "{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
-        b[3], b[2], b[1], b[0], b[5], b[4], b[7], b[6], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]
+        b[3],
+        b[2],
+        b[1],
+        b[0],
+        b[5],
+        b[4],
+        b[7],
+        b[6],
+        b[8],
+        b[9],
+        b[10],
+        b[11],
+        b[12],
+        b[13],
+        b[14],
+        b[15]
     ))
 }
 
@@ -163,7 +178,9 @@ pub fn entry_records(entry: &Entry, ctx: &Context) -> Vec<Record> {
             continue;
         }
         for value in values.iter().filter_map(|v| std::str::from_utf8(v).ok()) {
-            if let Some((rid, rkind)) = Dn::parse(value).and_then(|d| ctx.directory.lookup(&d.folded())) {
+            if let Some((rid, rkind)) =
+                Dn::parse(value).and_then(|d| ctx.directory.lookup(&d.folded()))
+            {
                 refs.push(Ref::new(&name, rkind, rid));
             }
         }
@@ -198,16 +215,15 @@ pub fn attributes(entry: &Entry, ctx: &Context, without_members: bool) -> Value 
             password_left_out = true;
             continue;
         }
-        let as_text: Option<Vec<String>> = if BINARY.contains(&base.as_str())
-            || ctx.schema.is_binary(&base)
-        {
-            None
-        } else {
-            values
-                .iter()
-                .map(|v| String::from_utf8(v.clone()).ok())
-                .collect()
-        };
+        let as_text: Option<Vec<String>> =
+            if BINARY.contains(&base.as_str()) || ctx.schema.is_binary(&base) {
+                None
+            } else {
+                values
+                    .iter()
+                    .map(|v| String::from_utf8(v.clone()).ok())
+                    .collect()
+            };
         match as_text {
             Some(mut v) => {
                 v.sort();

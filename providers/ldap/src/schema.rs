@@ -57,7 +57,10 @@ impl Schema {
 }
 
 /// The schema of `source`'s server, read on first use.
-pub(crate) async fn of<'s>(source: &'s Source, flavor: Flavor) -> Result<&'s Schema, ProviderError> {
+pub(crate) async fn of<'s>(
+    source: &'s Source,
+    flavor: Flavor,
+) -> Result<&'s Schema, ProviderError> {
     source
         .schema
         .get_or_try_init(async || match flavor {
@@ -130,11 +133,7 @@ async fn subschema(source: &Source) -> Result<Schema, ProviderError> {
     };
     // A server that hides its schema from the bind account still backs up: values that are
     // not UTF-8 are saved as binary anyway.
-    let Ok(Some(entry)) = source
-        .connection
-        .read(&subentry, &["attributeTypes"])
-        .await
-    else {
+    let Ok(Some(entry)) = source.connection.read(&subentry, &["attributeTypes"]).await else {
         return Ok(Schema::default());
     };
     let mut schema = Schema::default();
@@ -196,9 +195,8 @@ mod tests {
         );
         assert_eq!(names, ["jpegphoto"]);
         assert_eq!(syntax.as_deref(), Some("1.3.6.1.4.1.1466.115.121.1.28"));
-        let (names, syntax) = parse_attribute_type(
-            "( 2.5.4.3 NAME ( 'cn' 'commonName' ) DESC 'RFC4519' SUP name )",
-        );
+        let (names, syntax) =
+            parse_attribute_type("( 2.5.4.3 NAME ( 'cn' 'commonName' ) DESC 'RFC4519' SUP name )");
         assert_eq!(names, ["cn", "commonname"]);
         assert_eq!(syntax, None);
         let (_, syntax) = parse_attribute_type(

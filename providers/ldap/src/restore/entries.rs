@@ -281,11 +281,7 @@ async fn converge(
         records::attributes(&live, &ctx, record.kind == GROUP),
         vec![],
     );
-    let mods = modifications(
-        &values(op, record)?,
-        &values(op, &live_record)?,
-        flavor,
-    );
+    let mods = modifications(&values(op, record)?, &values(op, &live_record)?, flavor);
     let id = live_record.id.clone();
     if mods.is_empty() {
         return Ok((id, false));
@@ -508,8 +504,16 @@ mod tests {
         );
         assert!(modifications(&desired, &desired, Flavor::OpenLdap).is_empty());
         let ad = modifications(
-            &vals(&[("cn", &["Ada"]), ("objectSid", &["S-2"]), ("mail", &["a@x"])]),
-            &vals(&[("cn", &["Ada"]), ("objectSid", &["S-1"]), ("mail", &["b@x"])]),
+            &vals(&[
+                ("cn", &["Ada"]),
+                ("objectSid", &["S-2"]),
+                ("mail", &["a@x"]),
+            ]),
+            &vals(&[
+                ("cn", &["Ada"]),
+                ("objectSid", &["S-1"]),
+                ("mail", &["b@x"]),
+            ]),
             Flavor::ActiveDirectory,
         );
         assert!(

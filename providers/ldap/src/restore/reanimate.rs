@@ -141,7 +141,10 @@ pub async fn reanimate(
         if Flavor::ActiveDirectory.writes(&lower)
             && !["objectclass", "useraccountcontrol", naming.as_str()].contains(&lower.as_str())
         {
-            mods.push(Mod::Replace(name.into_bytes(), values.into_iter().collect()));
+            mods.push(Mod::Replace(
+                name.into_bytes(),
+                values.into_iter().collect(),
+            ));
         }
     }
     let mut result = modify(source, &tombstone, mods).await?;

@@ -1,7 +1,8 @@
 //! Starts a real OpenLDAP `slapd` in a temporary folder for the LDAP connector's tests, the
 //! quickstart and benchmarks: a generated `slapd.conf` (mdb backend, memberof and refint
 //! overlays, a root DN with a password), the directory loaded with `slapadd` from a seed
-//! ([`seed`]), served on a free loopback port; stopped by its pid when dropped.
+//! ([`seed`]), served on a free loopback port; stopped by its pid when dropped. [`samba`] does
+//! the same for a Samba Active Directory domain controller, seeded from [`ad_seed`].
 //!
 //! Needs Debian's `slapd` and `ldap-utils` (`scripts/test.sh` installs them); a test that
 //! needs the server fails, never skips, when they are missing.

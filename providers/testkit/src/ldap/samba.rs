@@ -267,7 +267,9 @@ impl SambaDc {
                 return Ok(dc);
             }
             if Instant::now() > deadline {
-                return Err(format!("samba did not accept a bind on {address} within 60 s"));
+                return Err(format!(
+                    "samba did not accept a bind on {address} within 60 s"
+                ));
             }
             std::thread::sleep(Duration::from_millis(100));
         }
