@@ -50,7 +50,8 @@ const MAINTAINED: &[&str] = &[
 /// What Active Directory maintains itself beyond the attributes its schema marks system-only
 /// (see [`crate::schema`]): logon counters, password and lockout times, the account type it
 /// derives from `userAccountControl`, the category it derives from the class, the marks of
-/// protected accounts, the mark the server puts on its own critical objects, and what
+/// protected accounts, the mark the server puts on its own critical objects, the domain's RID
+/// pool and operation-master roles (putting an old pool back would issue SIDs twice), and what
 /// reanimating a deleted object leaves behind. `primaryGroupID`
 /// can only name a group the account is a member of already, which a restore puts back after
 /// the account: it is left as the server has it.
@@ -84,6 +85,8 @@ const AD_MAINTAINED: &[&str] = &[
     "instancetype",
     "ntsecuritydescriptor",
     "iscriticalsystemobject",
+    "ridavailablepool",
+    "fsmoroleowner",
     "msds-keyversionnumber",
     "replpropertymetadata",
 ];

@@ -57,10 +57,7 @@ impl Schema {
 }
 
 /// The schema of `source`'s server, read on first use.
-pub(crate) async fn of<'s>(
-    source: &'s Source,
-    flavor: Flavor,
-) -> Result<&'s Schema, ProviderError> {
+pub(crate) async fn of(source: &Source, flavor: Flavor) -> Result<&Schema, ProviderError> {
     source
         .schema
         .get_or_try_init(async || match flavor {

@@ -45,9 +45,11 @@ pub struct SambaDc {
     _address: File,
 }
 
-/// Provisioned (by admin password) and seeded (by password and seed) domains of this
-/// process, each copied for every server started from it.
-static TEMPLATES: Mutex<Option<HashMap<(String, Option<Seed>), PathBuf>>> = Mutex::new(None);
+/// The folders of provisioned (by admin password) and seeded (by password and seed) domains.
+type Templates = HashMap<(String, Option<Seed>), PathBuf>;
+
+/// The domains of this process, each copied for every server started from it.
+static TEMPLATES: Mutex<Option<Templates>> = Mutex::new(None);
 
 fn run(command: &mut Command, what: &str) -> Result<(), String> {
     let out = command
@@ -101,11 +103,7 @@ fn template(password: &str, seed: Option<Seed>) -> Result<PathBuf, String> {
     made(templates, password, seed)
 }
 
-fn made(
-    templates: &mut HashMap<(String, Option<Seed>), PathBuf>,
-    password: &str,
-    seed: Option<Seed>,
-) -> Result<PathBuf, String> {
+fn made(templates: &mut Templates, password: &str, seed: Option<Seed>) -> Result<PathBuf, String> {
     let wanted = (password.to_string(), seed);
     if let Some(dir) = templates.get(&wanted) {
         return Ok(dir.clone());
@@ -180,7 +178,8 @@ fn free_address() -> Result<(String, File), String> {
         else {
             continue;
         };
-        if file.try_lock().is_err() {
+        // Held until the file is closed, and released by the kernel when a test process dies.
+        if rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_err() {
             continue;
         }
         // Something outside the test kit may serve there already.
