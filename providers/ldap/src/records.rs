@@ -5,6 +5,10 @@
 //! `memberOf`) is left out, and so is `userPassword` unless `read_password_hashes` is on, in
 //! which case `password` says a hash existed but was not saved. A group's member values are
 //! records of their own (`ldap.membership`), so that one membership restores on its own.
+//!
+//! On Active Directory the id is the `objectGUID` as text, attributes the schema marks
+//! system-only are left out (see [`crate::schema`]), `objectSid` is kept (binary), and the
+//! domain object keeps only its password, lockout and group policy settings.
 
 use std::collections::HashMap;
 
