@@ -71,6 +71,32 @@ pub fn in_scope(source: &Source, dn: &Dn) -> bool {
     included && !source.exclude.iter().any(|e| dn.is_under(e))
 }
 
+/// Where the searches of a backup start: the whole subtree of `base_dn`, or, with `include`,
+/// the base entry alone and each included subtree (one inside another searched once), so
+/// that the server sends only what is backed up. `exclude` stays a check on each entry: LDAP
+/// has no filter for "not below".
+pub fn search_bases(source: &Source) -> Vec<(String, Scope)> {
+    let whole = source.include.is_empty()
+        || source
+            .include
+            .iter()
+            .any(|i| i.folded() == source.base.folded());
+    if whole {
+        return vec![(source.config.base_dn.clone(), Scope::Subtree)];
+    }
+    let mut includes: Vec<&Dn> = source.include.iter().collect();
+    includes.sort_by_key(|d| d.depth());
+    let mut kept: Vec<&Dn> = Vec::new();
+    for include in includes {
+        if !kept.iter().any(|k| include.is_under(k)) {
+            kept.push(include);
+        }
+    }
+    std::iter::once((source.config.base_dn.clone(), Scope::Base))
+        .chain(kept.into_iter().map(|d| (d.to_string(), Scope::Subtree)))
+        .collect()
+}
+
 /// The id and kind of every entry in scope, by folded DN.
 pub async fn directory(
     source: &Source,
@@ -79,21 +105,17 @@ pub async fn directory(
     let mut map = HashMap::new();
     let attrs = [flavor.id_attribute(), "objectClass"];
     let page_size = source.config.page_size();
-    let mut pages = source
-        .connection
-        .search(
-            &source.config.base_dn,
-            Scope::Subtree,
-            "(objectClass=*)",
-            &attrs,
-            page_size,
-        )
-        .await?;
-    while let Some(page) = pages.next().await? {
-        for entry in page {
-            if let Some(dn) = Dn::parse(&entry.dn).filter(|d| in_scope(source, d)) {
-                let kind = crate::kinds::kind_of(&records::object_classes(&entry));
-                map.insert(dn.folded(), (records::id_of(&entry, flavor), kind));
+    for (base, scope) in search_bases(source) {
+        let mut pages = source
+            .connection
+            .search(&base, scope, "(objectClass=*)", &attrs, page_size)
+            .await?;
+        while let Some(page) = pages.next().await? {
+            for entry in page {
+                if let Some(dn) = Dn::parse(&entry.dn).filter(|d| in_scope(source, d)) {
+                    let kind = crate::kinds::kind_of(&records::object_classes(&entry));
+                    map.insert(dn.folded(), (records::id_of(&entry, flavor), kind));
+                }
             }
         }
     }
@@ -114,25 +136,21 @@ pub async fn snapshot(source: &Source, sink: RecordSink) -> Result<(), ProviderE
     };
     let attrs = ["*", flavor.id_attribute()];
     let page_size = source.config.page_size();
-    let mut pages = source
-        .connection
-        .search(
-            &source.config.base_dn,
-            Scope::Subtree,
-            "(objectClass=*)",
-            &attrs,
-            page_size,
-        )
-        .await?;
-    while let Some(page) = pages.next().await? {
-        for entry in page {
-            if !Dn::parse(&entry.dn).is_some_and(|d| in_scope(source, &d)) {
-                continue;
-            }
-            for record in records::entry_records(&entry, &ctx) {
-                sink.send(record)
-                    .await
-                    .map_err(|_| ProviderError::Cancelled)?;
+    for (base, scope) in search_bases(source) {
+        let mut pages = source
+            .connection
+            .search(&base, scope, "(objectClass=*)", &attrs, page_size)
+            .await?;
+        while let Some(page) = pages.next().await? {
+            for entry in page {
+                if !Dn::parse(&entry.dn).is_some_and(|d| in_scope(source, &d)) {
+                    continue;
+                }
+                for record in records::entry_records(&entry, &ctx) {
+                    sink.send(record)
+                        .await
+                        .map_err(|_| ProviderError::Cancelled)?;
+                }
             }
         }
     }
