@@ -93,7 +93,19 @@ async fn serve_ldap(args: LdapArgs) -> ExitCode {
     let mut stdout = std::io::stdout();
     let _ = writeln!(stdout, "{line}");
     let _ = stdout.flush();
-    let _ = tokio::signal::ctrl_c().await;
+    // The server runs as a child process: it is stopped on Ctrl-C and on SIGTERM (`kill`,
+    // `timeout`) alike, never left running without its folder.
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut terminate) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
     drop(server);
     ExitCode::SUCCESS
 }

@@ -89,7 +89,9 @@ fn remove_stale_templates() {
             continue;
         };
         let pid = rest.split('-').next().unwrap_or("");
-        if !pid.is_empty() && !Path::new("/proc").join(pid).exists() {
+        // Lock files (`iamsnap-samba-127.0.0.N.lock`) name no process and stay.
+        let is_pid = !pid.is_empty() && pid.chars().all(|c| c.is_ascii_digit());
+        if is_pid && !Path::new("/proc").join(pid).exists() {
             let _ = std::fs::remove_dir_all(entry.path());
         }
     }
