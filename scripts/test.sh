@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check and test on a fresh machine: installs the tools the tests use (Debian's
-# age, minisign, zstd, openssl, OpenLDAP; moto's server from PyPI), then fmt, clippy and the tests.
+# age, minisign, zstd, openssl, OpenLDAP, Samba AD; moto's server from PyPI), then fmt, clippy
+# and the tests.
 # Servers (moto, emulators) are started by the tests themselves on free loopback ports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +16,14 @@ command -v ldapmodify >/dev/null 2>&1 || need_apt+=(ldap-utils)
 # The Debian package's test: its maintainer scripts are linted, its units verified.
 command -v shellcheck >/dev/null 2>&1 || need_apt+=(shellcheck)
 command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
+# Samba's Active Directory domain controller and its tools: the LDAP connector's Active
+# Directory tests provision a domain and start it in a temporary folder.
+command -v samba >/dev/null 2>&1 || [ -x /usr/sbin/samba ] || need_apt+=(samba samba-ad-dc)
+# samba-tool comes with samba; the provisioning data and the directory modules do not.
+for pkg in samba-ad-provision samba-dsdb-modules; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
+command -v ldbmodify >/dev/null 2>&1 || need_apt+=(ldb-tools)
 if ((${#need_apt[@]})); then
     echo "installing ${need_apt[*]} (apt)"
     export DEBIAN_FRONTEND=noninteractive

@@ -112,6 +112,15 @@ impl Subject for Directory {
         None
     }
 
+    fn unseedable(&self) -> &'static [(&'static str, &'static str)] {
+        const AD_ONLY: &str = "Active Directory only (tests/conformance_ad.rs seeds it)";
+        &[
+            ("ldap.domain", AD_ONLY),
+            ("ldap.computer", AD_ONLY),
+            ("ldap.password_policy", AD_ONLY),
+        ]
+    }
+
     fn throttle(&self) -> Fault {
         Fault::Status(503)
     }

@@ -215,7 +215,24 @@ impl Connection {
         attrs: &[&str],
         page_size: u32,
     ) -> Result<Pages<'_>, ProviderError> {
+        self.search_with(base, scope, filter, attrs, page_size, Vec::new())
+            .await
+    }
+
+    /// As [`Connection::search`], with `controls` on the search (the paging control added).
+    pub async fn search_with(
+        &self,
+        base: &str,
+        scope: Scope,
+        filter: &str,
+        attrs: &[&str],
+        page_size: u32,
+        controls: Vec<RawControl>,
+    ) -> Result<Pages<'_>, ProviderError> {
         let mut ldap = self.handle().await?;
+        if !controls.is_empty() {
+            ldap.with_controls(controls);
+        }
         let attrs: Vec<String> = attrs.iter().map(|a| a.to_string()).collect();
         let size = i32::try_from(page_size).unwrap_or(i32::MAX);
         let adapters: Vec<Box<dyn Adapter<'static, String, Vec<String>>>> = vec![

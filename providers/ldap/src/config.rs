@@ -214,5 +214,16 @@ mod tests {
         let cfg: LdapConfig = source.try_into().unwrap();
         assert!(cfg.validate("corp-ldap").is_ok());
         assert!(!cfg.read_password_hashes);
+
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../config/active-directory.toml"
+        );
+        let file: toml::Table = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let mut source = file["sources"]["corp-ad"].as_table().unwrap().clone();
+        assert_eq!(source.remove("provider").unwrap().as_str(), Some("ldap"));
+        let cfg: LdapConfig = source.try_into().unwrap();
+        assert!(cfg.validate("corp-ad").is_ok());
+        assert_eq!(cfg.flavor, Some(Flavor::ActiveDirectory));
     }
 }

@@ -86,6 +86,26 @@ impl Dn {
         })
     }
 
+    /// The DN with its attribute types in upper case (`CN=Ada,OU=People,DC=example`), as
+    /// Active Directory names its entries: an entry added or moved under this name is shown
+    /// so in every attribute that references it.
+    pub fn with_upper_types(&self) -> String {
+        self.rdns
+            .iter()
+            .map(|rdn| {
+                split_unescaped(rdn, '+')
+                    .into_iter()
+                    .map(|ava| match ava.split_once('=') {
+                        Some((ty, value)) => format!("{}={value}", ty.to_ascii_uppercase()),
+                        None => ava.to_string(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join("+")
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
     /// How many RDNs deep the entry is.
     pub fn depth(&self) -> usize {
         self.rdns.len()
@@ -196,5 +216,9 @@ mod tests {
             "ou=p,dc=x"
         );
         assert!(!dn("dc=org").is_under(&base));
+        assert_eq!(
+            dn(r"cn=Ada\,L+uid=a,ou=People,dc=example").with_upper_types(),
+            r"CN=Ada\,L+UID=a,OU=People,DC=example"
+        );
     }
 }

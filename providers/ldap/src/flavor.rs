@@ -47,6 +47,55 @@ const MAINTAINED: &[&str] = &[
     "nsuniqueid",
 ];
 
+/// What Active Directory maintains itself beyond the attributes its schema marks system-only
+/// (see [`crate::schema`]): logon counters, password and lockout times, the account type it
+/// derives from `userAccountControl`, the category it derives from the class, the marks of
+/// protected accounts, the mark the server puts on its own critical objects, the domain's RID
+/// pool and operation-master roles (putting an old pool back would issue SIDs twice), and what
+/// reanimating a deleted object leaves behind. `primaryGroupID`
+/// can only name a group the account is a member of already, which a restore puts back after
+/// the account: it is left as the server has it.
+const AD_MAINTAINED: &[&str] = &[
+    "objectguid",
+    "badpwdcount",
+    "badpasswordtime",
+    "lastlogon",
+    "lastlogoff",
+    "lastlogontimestamp",
+    "logoncount",
+    "pwdlastset",
+    "lockouttime",
+    "samaccounttype",
+    "objectcategory",
+    "primarygroupid",
+    "admincount",
+    "operatorcount",
+    "memberof",
+    "lastknownparent",
+    "isdeleted",
+    "isrecycled",
+    "msds-lastknownrdn",
+    "whenchanged",
+    "whencreated",
+    "usnchanged",
+    "usncreated",
+    "dscorepropagationdata",
+    "distinguishedname",
+    "name",
+    "instancetype",
+    "ntsecuritydescriptor",
+    "iscriticalsystemobject",
+    "ridavailablepool",
+    "fsmoroleowner",
+    "msds-keyversionnumber",
+    "replpropertymetadata",
+];
+
+/// Attributes of Active Directory a record keeps that no restore writes: the SID is issued by
+/// the domain (a reanimated object keeps it, a re-created one gets a new one), and so is the
+/// history of SIDs an account had in other domains.
+const AD_NEVER_WRITTEN: &[&str] = &["objectsid", "sidhistory"];
+
 impl Flavor {
     /// The flavor a root DSE describes: its `objectClass`, `vendorName` and
     /// `supportedCapabilities` values.
@@ -80,14 +129,24 @@ impl Flavor {
         }
     }
 
-    /// Whether a re-created entry can be given its old id back (Relax Rules control).
+    /// Whether a re-created entry can be given its old id back (Relax Rules control; Active
+    /// Directory keeps it by reanimating the deleted object instead).
     pub fn keeps_ids(self) -> bool {
         self == Flavor::OpenLdap
     }
 
     /// Whether the server maintains `attribute` itself (lower-case name, options stripped).
     pub fn maintains(self, attribute: &str) -> bool {
-        MAINTAINED.contains(&attribute)
+        match self {
+            Flavor::ActiveDirectory => AD_MAINTAINED.contains(&attribute),
+            _ => MAINTAINED.contains(&attribute),
+        }
+    }
+
+    /// Whether a restore may write `attribute` (lower-case name, options stripped) of an
+    /// entry the record keeps.
+    pub fn writes(self, attribute: &str) -> bool {
+        self != Flavor::ActiveDirectory || !AD_NEVER_WRITTEN.contains(&attribute)
     }
 }
 

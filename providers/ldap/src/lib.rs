@@ -25,7 +25,10 @@
 //! ```
 //!
 //! The server's flavor (OpenLDAP, Active Directory, any other LDAPv3 server) is read from its
-//! root DSE unless configured; this build backs up and restores OpenLDAP and generic servers.
+//! root DSE unless configured. On Active Directory the domain's password and lockout
+//! settings, computer accounts and fine-grained password policies are kinds of their own,
+//! and a deleted object still in `CN=Deleted Objects` is reanimated (same `objectGUID` and
+//! `objectSid`) rather than re-created.
 //! See `docs/ldap.md` for the rights the bind account needs.
 
 pub mod client;
@@ -36,6 +39,7 @@ pub mod kinds;
 mod read;
 pub mod records;
 mod restore;
+pub mod schema;
 
 use std::path::Path;
 
@@ -61,6 +65,11 @@ pub(crate) struct Source {
     pub connection: Connection,
     /// The flavor the root DSE gave, read once.
     pub detected: tokio::sync::OnceCell<Flavor>,
+    /// What the server's schema says of attributes, read once.
+    pub schema: tokio::sync::OnceCell<schema::Schema>,
+    /// Active Directory: the ids of the deleted objects still in `CN=Deleted Objects`, read
+    /// before each restore plan (`None` until then).
+    pub tombstones: std::sync::RwLock<Option<std::collections::HashSet<String>>>,
 }
 
 /// A connection to one directory's subtree.
@@ -105,6 +114,8 @@ impl LdapProvider {
                 connection: Connection::new(config, base_dir, password),
                 config: config.clone(),
                 detected: tokio::sync::OnceCell::new(),
+                schema: tokio::sync::OnceCell::new(),
+                tombstones: std::sync::RwLock::new(None),
             },
             concurrency: options.concurrency.unwrap_or_else(|| config.concurrency()),
         })
@@ -144,9 +155,16 @@ impl WriteProvider for LdapProvider {
         restore::apply(&self.source, op, ids).await
     }
 
-    /// An account whose password hash the backup does not hold needs a new password.
+    /// An account whose password hash the backup does not hold needs a new password; an
+    /// Active Directory object that is no longer in `CN=Deleted Objects` comes back with a
+    /// new SID.
     fn cannot_restore(&self, record: &Record) -> Vec<String> {
-        restore::cannot_restore(record)
+        restore::cannot_restore(&self.source, record)
+    }
+
+    /// Active Directory: which deleted objects can still be reanimated.
+    async fn before_plan(&self) -> Result<(), ProviderError> {
+        restore::reanimate::read_tombstones(&self.source).await
     }
 
     fn reachable(&self, desired: Record, live: &Record) -> Record {

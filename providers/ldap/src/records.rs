@@ -5,6 +5,10 @@
 //! `memberOf`) is left out, and so is `userPassword` unless `read_password_hashes` is on, in
 //! which case `password` says a hash existed but was not saved. A group's member values are
 //! records of their own (`ldap.membership`), so that one membership restores on its own.
+//!
+//! On Active Directory the id is the `objectGUID` as text, attributes the schema marks
+//! system-only are left out (see [`crate::schema`]), `objectSid` is kept (binary), and the
+//! domain object keeps only its password, lockout and group policy settings.
 
 use std::collections::HashMap;
 
@@ -16,7 +20,8 @@ use serde_json::{Map, Value, json};
 use crate::client::Entry;
 use crate::dn::{Dn, key_of};
 use crate::flavor::Flavor;
-use crate::kinds::{self, GROUP, MEMBER_ATTRIBUTES, MEMBERSHIP};
+use crate::kinds::{self, DOMAIN, GROUP, MEMBER_ATTRIBUTES, MEMBERSHIP};
+use crate::schema::Schema;
 
 /// Attributes whose values are binary whatever bytes they hold (their syntax is binary or
 /// octet string in every schema that defines them).
@@ -34,6 +39,30 @@ const BINARY: &[&str] = &[
     "objectguid",
     "objectsid",
 ];
+
+/// The settings of an Active Directory domain a record keeps: its password and lockout
+/// policy, how many computers a user may join, and its group policy links. The domain
+/// object's other attributes are the domain controller's own bookkeeping.
+const DOMAIN_SETTINGS: &[&str] = &[
+    "minpwdlength",
+    "minpwdage",
+    "maxpwdage",
+    "pwdhistorylength",
+    "pwdproperties",
+    "lockoutthreshold",
+    "lockoutduration",
+    "lockoutobservationwindow",
+    "forcelogoff",
+    "ms-ds-machineaccountquota",
+    "gplink",
+    "gpoptions",
+    "description",
+];
+
+/// Attributes naming other entries that must exist before the entry holding them is added
+/// (Active Directory refuses a DN that names nothing): each value becomes a ref, named after
+/// the attribute, so that a restore adds the named entry first.
+pub const REFERENCES: &[&str] = &["manager", "managedby", "msds-psoappliesto"];
 
 /// What `password` says of an entry whose hash was left out of the backup.
 pub const PASSWORD_NOT_SAVED: &str = "not saved";
@@ -55,10 +84,11 @@ pub struct Context<'a> {
     pub flavor: Flavor,
     pub read_password_hashes: bool,
     pub directory: &'a dyn Directory,
+    pub schema: &'a Schema,
 }
 
 /// The attribute's name without options, in lower case: `cn;lang-fr` → `cn`.
-fn base_name(attribute: &str) -> String {
+pub fn base_name(attribute: &str) -> String {
     attribute
         .split(';')
         .next()
@@ -66,7 +96,43 @@ fn base_name(attribute: &str) -> String {
         .to_ascii_lowercase()
 }
 
-/// The id of `entry`: its `entryUUID` (or `objectGUID`), else its folded DN.
+/// The text form of an `objectGUID` (16 bytes, its first three fields little-endian), as
+/// Active Directory's tools and the names of deleted objects (`CN=x\0ADEL:GUID`) show it.
+pub fn guid_text(bytes: &[u8]) -> Option<String> {
+    let b: [u8; 16] = bytes.try_into().ok()?;
+    Some(format!(
+        "{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
+        b[3],
+        b[2],
+        b[1],
+        b[0],
+        b[5],
+        b[4],
+        b[7],
+        b[6],
+        b[8],
+        b[9],
+        b[10],
+        b[11],
+        b[12],
+        b[13],
+        b[14],
+        b[15]
+    ))
+}
+
+/// The bytes of an `objectGUID` from its text form, escaped for a search filter.
+pub fn guid_filter_value(text: &str) -> Option<String> {
+    let hex: String = text.chars().filter(|c| *c != '-').collect();
+    if hex.len() != 32 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    let byte = |i: usize| &hex[2 * i..2 * i + 2];
+    let order = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15];
+    Some(order.iter().map(|&i| format!("\\{}", byte(i))).collect())
+}
+
+/// The id of `entry`: its `entryUUID` (or `objectGUID` as text), else its folded DN.
 pub fn id_of(entry: &Entry, flavor: Flavor) -> String {
     let attribute = flavor.id_attribute();
     match entry
@@ -76,7 +142,7 @@ pub fn id_of(entry: &Entry, flavor: Flavor) -> String {
     {
         Some((_, values)) if flavor == Flavor::ActiveDirectory => values
             .first()
-            .map(|v| STANDARD.encode(v))
+            .map(|v| guid_text(v).unwrap_or_else(|| STANDARD.encode(v)))
             .unwrap_or_default(),
         Some((_, values)) => values
             .first()
@@ -110,6 +176,19 @@ pub fn entry_records(entry: &Entry, ctx: &Context) -> Vec<Record> {
     {
         refs.push(Ref::new("parent", pkind, pid));
     }
+    for (name, values) in &entry.attrs {
+        let name = base_name(name);
+        if !REFERENCES.contains(&name.as_str()) {
+            continue;
+        }
+        for value in values.iter().filter_map(|v| std::str::from_utf8(v).ok()) {
+            if let Some((rid, rkind)) =
+                Dn::parse(value).and_then(|d| ctx.directory.lookup(&d.folded()))
+            {
+                refs.push(Ref::new(&name, rkind, rid));
+            }
+        }
+    }
     let members = kind == GROUP;
     let attrs = attributes(entry, ctx, members);
     let mut out = vec![Record::new(kind, &id, &key, attrs, refs)];
@@ -125,9 +204,12 @@ pub fn attributes(entry: &Entry, ctx: &Context, without_members: bool) -> Value 
     let mut text = Map::new();
     let mut binary = Map::new();
     let mut password_left_out = false;
+    let domain = kinds::kind_of(&object_classes(entry)) == DOMAIN;
     for (name, values) in &entry.attrs {
         let base = base_name(name);
         if ctx.flavor.maintains(&base)
+            || ctx.schema.is_system_only(&base)
+            || (domain && !DOMAIN_SETTINGS.contains(&base.as_str()))
             || (without_members && MEMBER_ATTRIBUTES.contains(&base.as_str()))
             || values.is_empty()
         {
@@ -137,14 +219,15 @@ pub fn attributes(entry: &Entry, ctx: &Context, without_members: bool) -> Value 
             password_left_out = true;
             continue;
         }
-        let as_text: Option<Vec<String>> = if BINARY.contains(&base.as_str()) {
-            None
-        } else {
-            values
-                .iter()
-                .map(|v| String::from_utf8(v.clone()).ok())
-                .collect()
-        };
+        let as_text: Option<Vec<String>> =
+            if BINARY.contains(&base.as_str()) || ctx.schema.is_binary(&base) {
+                None
+            } else {
+                values
+                    .iter()
+                    .map(|v| String::from_utf8(v.clone()).ok())
+                    .collect()
+            };
         match as_text {
             Some(mut v) => {
                 v.sort();
@@ -296,6 +379,7 @@ mod tests {
             flavor: Flavor::OpenLdap,
             read_password_hashes: false,
             directory: &dir,
+            schema: &Schema::default(),
         };
         let ada = entry(
             "uid=ada,ou=People,dc=example,dc=org",
@@ -353,6 +437,7 @@ mod tests {
             flavor: Flavor::OpenLdap,
             read_password_hashes: false,
             directory: &dir,
+            schema: &Schema::default(),
         };
         let group = entry(
             "cn=eng,ou=groups,dc=example,dc=org",

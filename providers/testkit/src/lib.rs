@@ -10,8 +10,8 @@
 //!   and `Microsoft.Resources`) and the token endpoint, seeded deterministically, with
 //!   `nextLink` paging, throttling, ARM's error bodies and its replication delay.
 //! - [`moto`]: moto's S3/IAM server for the AWS connector and the S3 repository.
-//! - [`ldap`]: a real OpenLDAP slapd in a temporary folder, seeded with users, groups and
-//!   organizational units.
+//! - [`ldap`]: a real OpenLDAP slapd, or a real Samba Active Directory domain controller, in a
+//!   temporary folder, seeded with users, groups and organizational units.
 //! - [`faults`]: a fault-injecting HTTP proxy to put between iamsnap and any of these;
 //!   [`relay`] a TCP relay (slowed or refusing) for servers that do not speak HTTP.
 //! - `conformance` (feature `conformance`): the suite every connector passes, run by each

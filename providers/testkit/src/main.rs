@@ -28,17 +28,18 @@ enum Command {
     /// Serve an emulated Azure tenant (Azure Resource Manager's role-based access control and
     /// the token endpoint) on 127.0.0.1.
     Azure(AzureArgs),
-    /// Start a real directory server in a temporary folder, seeded, on 127.0.0.1 (OpenLDAP's
-    /// slapd, from Debian's slapd package).
+    /// Start a real directory server in a temporary folder, seeded: OpenLDAP's slapd on
+    /// 127.0.0.1, or a Samba Active Directory domain controller on a 127.0.0.N of its own.
     Ldap(LdapArgs),
 }
 
 #[derive(clap::Args)]
 struct LdapArgs {
-    /// The directory server: openldap (Active Directory is not available yet).
-    #[arg(long, default_value = "openldap", value_parser = ["openldap"])]
+    /// The directory server: openldap (slapd) or ad (Samba AD DC).
+    #[arg(long, default_value = "openldap", value_parser = ["openldap", "ad"])]
     flavor: String,
-    /// The root DN's password.
+    /// The root DN's password (the domain administrator's for ad: three of upper case,
+    /// lower case, digits and symbols).
     #[arg(long, env = "IAMSNAP_TESTKIT_PASSWORD")]
     password: String,
     /// Users to seed.
@@ -62,7 +63,30 @@ async fn serve_ldap(args: LdapArgs) -> ExitCode {
         ous: args.ous,
         seed: args.seed,
     };
-    let slapd = match iamsnap_testkit::ldap::Slapd::start(&args.password, &seed) {
+    let started = if args.flavor == "ad" {
+        iamsnap_testkit::ldap::SambaDc::start(&args.password, &seed).map(|dc| {
+            let line = format!(
+                "listening on {} (base {}, bind as {}, pid {})",
+                dc.url,
+                iamsnap_testkit::ldap::AD_BASE_DN,
+                iamsnap_testkit::ldap::AD_ADMIN_DN,
+                dc.pid()
+            );
+            (Box::new(dc) as Box<dyn std::any::Any>, line)
+        })
+    } else {
+        iamsnap_testkit::ldap::Slapd::start(&args.password, &seed).map(|slapd| {
+            let line = format!(
+                "listening on {} (base {}, bind as {}, pid {})",
+                slapd.url,
+                iamsnap_testkit::ldap::BASE_DN,
+                iamsnap_testkit::ldap::ROOT_DN,
+                slapd.pid()
+            );
+            (Box::new(slapd) as Box<dyn std::any::Any>, line)
+        })
+    };
+    let (server, line) = match started {
         Ok(s) => s,
         Err(e) => {
             eprintln!("iamsnap-testkit: cannot start {}: {e}", args.flavor);
@@ -70,17 +94,22 @@ async fn serve_ldap(args: LdapArgs) -> ExitCode {
         }
     };
     let mut stdout = std::io::stdout();
-    let _ = writeln!(
-        stdout,
-        "listening on {} (base {}, bind as {}, pid {})",
-        slapd.url,
-        iamsnap_testkit::ldap::BASE_DN,
-        iamsnap_testkit::ldap::ROOT_DN,
-        slapd.pid()
-    );
+    let _ = writeln!(stdout, "{line}");
     let _ = stdout.flush();
-    let _ = tokio::signal::ctrl_c().await;
-    drop(slapd);
+    // The server runs as a child process: it is stopped on Ctrl-C and on SIGTERM (`kill`,
+    // `timeout`) alike, never left running without its folder.
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut terminate) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+    drop(server);
     ExitCode::SUCCESS
 }
 

@@ -9,7 +9,7 @@ use crate::Source;
 use crate::client::Entry;
 use crate::dn::{Dn, dn_of_key};
 use crate::kinds::{self, MEMBERSHIP};
-use crate::read::{flavor, in_scope, supported};
+use crate::read::{flavor, in_scope};
 use crate::records::{self, Context};
 
 pub async fn fetch(
@@ -18,7 +18,7 @@ pub async fn fetch(
     key: &str,
 ) -> Result<Option<Record>, ProviderError> {
     let flavor = flavor(source).await?;
-    supported(flavor)?;
+    let schema = crate::schema::of(source, flavor).await?;
     let entry_key = if kind == MEMBERSHIP {
         Parent::split(key).0
     } else {
@@ -50,6 +50,18 @@ pub async fn fetch(
     if let Some(parent) = dn.parent().filter(|p| p.is_under(&source.base)) {
         note(&parent).await?;
     }
+    if kind != MEMBERSHIP {
+        let referenced: Vec<Dn> = entry
+            .attrs
+            .iter()
+            .filter(|(name, _)| records::REFERENCES.contains(&records::base_name(name).as_str()))
+            .flat_map(|(_, values)| values)
+            .filter_map(|v| std::str::from_utf8(v).ok().and_then(Dn::parse))
+            .collect();
+        for other in &referenced {
+            note(other).await?;
+        }
+    }
     if kind == MEMBERSHIP {
         // A memberUid value names no entry: the group alone makes the record.
         let member = Parent::split(key).1;
@@ -65,6 +77,7 @@ pub async fn fetch(
         flavor,
         read_password_hashes: source.config.read_password_hashes,
         directory: &directory,
+        schema,
     };
     Ok(records::entry_records(&entry, &ctx)
         .into_iter()

@@ -44,19 +44,9 @@ pub async fn flavor(source: &Source) -> Result<Flavor, ProviderError> {
     source.detected.get_or_try_init(detect).await.copied()
 }
 
-/// Refuses what this build cannot read yet.
-pub fn supported(flavor: Flavor) -> Result<(), ProviderError> {
-    if flavor == Flavor::ActiveDirectory {
-        return Err(ProviderError::Config(
-            "the server is Active Directory, which this build of the ldap connector does not back up yet; use an OpenLDAP or generic LDAPv3 server".into(),
-        ));
-    }
-    Ok(())
-}
-
 /// The reads a snapshot starts with: the bind, the root DSE and the base entry.
 pub async fn healthcheck(source: &Source) -> Result<(), ProviderError> {
-    supported(flavor(source).await?)?;
+    flavor(source).await?;
     match source
         .connection
         .read(&source.config.base_dn, &["objectClass"])
@@ -81,6 +71,32 @@ pub fn in_scope(source: &Source, dn: &Dn) -> bool {
     included && !source.exclude.iter().any(|e| dn.is_under(e))
 }
 
+/// Where the searches of a backup start: the whole subtree of `base_dn`, or, with `include`,
+/// the base entry alone and each included subtree (one inside another searched once), so
+/// that the server sends only what is backed up. `exclude` stays a check on each entry: LDAP
+/// has no filter for "not below".
+pub fn search_bases(source: &Source) -> Vec<(String, Scope)> {
+    let whole = source.include.is_empty()
+        || source
+            .include
+            .iter()
+            .any(|i| i.folded() == source.base.folded());
+    if whole {
+        return vec![(source.config.base_dn.clone(), Scope::Subtree)];
+    }
+    let mut includes: Vec<&Dn> = source.include.iter().collect();
+    includes.sort_by_key(|d| d.depth());
+    let mut kept: Vec<&Dn> = Vec::new();
+    for include in includes {
+        if !kept.iter().any(|k| include.is_under(k)) {
+            kept.push(include);
+        }
+    }
+    std::iter::once((source.config.base_dn.clone(), Scope::Base))
+        .chain(kept.into_iter().map(|d| (d.to_string(), Scope::Subtree)))
+        .collect()
+}
+
 /// The id and kind of every entry in scope, by folded DN.
 pub async fn directory(
     source: &Source,
@@ -89,21 +105,17 @@ pub async fn directory(
     let mut map = HashMap::new();
     let attrs = [flavor.id_attribute(), "objectClass"];
     let page_size = source.config.page_size();
-    let mut pages = source
-        .connection
-        .search(
-            &source.config.base_dn,
-            Scope::Subtree,
-            "(objectClass=*)",
-            &attrs,
-            page_size,
-        )
-        .await?;
-    while let Some(page) = pages.next().await? {
-        for entry in page {
-            if let Some(dn) = Dn::parse(&entry.dn).filter(|d| in_scope(source, d)) {
-                let kind = crate::kinds::kind_of(&records::object_classes(&entry));
-                map.insert(dn.folded(), (records::id_of(&entry, flavor), kind));
+    for (base, scope) in search_bases(source) {
+        let mut pages = source
+            .connection
+            .search(&base, scope, "(objectClass=*)", &attrs, page_size)
+            .await?;
+        while let Some(page) = pages.next().await? {
+            for entry in page {
+                if let Some(dn) = Dn::parse(&entry.dn).filter(|d| in_scope(source, d)) {
+                    let kind = crate::kinds::kind_of(&records::object_classes(&entry));
+                    map.insert(dn.folded(), (records::id_of(&entry, flavor), kind));
+                }
             }
         }
     }
@@ -113,35 +125,32 @@ pub async fn directory(
 /// Every record under `base_dn`, sent to `sink` page by page.
 pub async fn snapshot(source: &Source, sink: RecordSink) -> Result<(), ProviderError> {
     let flavor = flavor(source).await?;
-    supported(flavor)?;
+    let schema = crate::schema::of(source, flavor).await?;
     let directory = directory(source, flavor).await?;
     let ctx = Context {
         base: &source.base,
         flavor,
         read_password_hashes: source.config.read_password_hashes,
         directory: &directory,
+        schema,
     };
     let attrs = ["*", flavor.id_attribute()];
     let page_size = source.config.page_size();
-    let mut pages = source
-        .connection
-        .search(
-            &source.config.base_dn,
-            Scope::Subtree,
-            "(objectClass=*)",
-            &attrs,
-            page_size,
-        )
-        .await?;
-    while let Some(page) = pages.next().await? {
-        for entry in page {
-            if !Dn::parse(&entry.dn).is_some_and(|d| in_scope(source, &d)) {
-                continue;
-            }
-            for record in records::entry_records(&entry, &ctx) {
-                sink.send(record)
-                    .await
-                    .map_err(|_| ProviderError::Cancelled)?;
+    for (base, scope) in search_bases(source) {
+        let mut pages = source
+            .connection
+            .search(&base, scope, "(objectClass=*)", &attrs, page_size)
+            .await?;
+        while let Some(page) = pages.next().await? {
+            for entry in page {
+                if !Dn::parse(&entry.dn).is_some_and(|d| in_scope(source, &d)) {
+                    continue;
+                }
+                for record in records::entry_records(&entry, &ctx) {
+                    sink.send(record)
+                        .await
+                        .map_err(|_| ProviderError::Cancelled)?;
+                }
             }
         }
     }

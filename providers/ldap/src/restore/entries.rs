@@ -12,9 +12,10 @@ use crate::Source;
 use crate::client::rc;
 use crate::dn::{Dn, dn_of_key};
 use crate::flavor::Flavor;
-use crate::kinds::GROUP;
-use crate::read::{flavor, supported};
+use crate::kinds::{COMPUTER, GROUP, USER};
+use crate::read::flavor;
 use crate::records::{self, Context, values_of};
+use crate::restore::reanimate;
 
 fn precondition(op: &Operation, message: impl Into<String>) -> ProviderError {
     ProviderError::Precondition {
@@ -50,10 +51,16 @@ fn is_uuid(id: &str) -> bool {
     id.len() == 36 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
 }
 
+/// `userAccountControl` bit of a disabled account (ADS_UF_ACCOUNTDISABLE).
+pub const ACCOUNT_DISABLED: i64 = 0x2;
+
 pub async fn create(source: &Source, op: &Operation) -> Result<Outcome, ProviderError> {
     let flavor = flavor(source).await?;
-    supported(flavor)?;
     let record = desired(op)?;
+    if flavor == Flavor::ActiveDirectory {
+        let dn = dn(source, op, &op.key)?;
+        return create_in_active_directory(source, op, record, &dn).await;
+    }
     let dn = dn(source, op, &op.key)?.to_string();
     let mut attrs: Vec<(Vec<u8>, HashSet<Vec<u8>>)> = values(op, record)?
         .into_values()
@@ -162,9 +169,69 @@ async fn existing(
     })
 }
 
+/// An Active Directory object comes back from `CN=Deleted Objects` when it is still there
+/// (same GUID and SID) with its attributes put back; only otherwise is it added anew, an
+/// account disabled and due for a new password (the backup holds none).
+async fn create_in_active_directory(
+    source: &Source,
+    op: &Operation,
+    record: &Record,
+    parsed: &Dn,
+) -> Result<Outcome, ProviderError> {
+    let flavor = Flavor::ActiveDirectory;
+    let dn = &parsed.with_upper_types();
+    if reanimate::reanimate(source, op, record, parsed).await? {
+        let (id, _) = converge(source, op, record, dn, flavor).await?;
+        return Ok(Outcome::Applied { id });
+    }
+    // A re-run after a crash: the object is back already, maybe not its attributes.
+    if source.connection.read(dn, &["1.1"]).await?.is_some() {
+        let (id, changed) = converge(source, op, record, dn, flavor).await?;
+        return Ok(if changed {
+            Outcome::Applied { id }
+        } else {
+            Outcome::AlreadyDone { id }
+        });
+    }
+    let account = record.kind == USER || record.kind == COMPUTER;
+    let mut attrs: Vec<(Vec<u8>, HashSet<Vec<u8>>)> = Vec::new();
+    for (lower, (name, values)) in values(op, record)? {
+        if !flavor.writes(&lower) {
+            continue;
+        }
+        let values = if account && lower == "useraccountcontrol" {
+            let control = values
+                .iter()
+                .find_map(|v| std::str::from_utf8(v).ok()?.parse::<i64>().ok())
+                .unwrap_or(512);
+            HashSet::from([(control | ACCOUNT_DISABLED).to_string().into_bytes()])
+        } else {
+            values.into_iter().collect()
+        };
+        attrs.push((name.into_bytes(), values));
+    }
+    if account {
+        // Must change the password at next logon, once the operator has set one.
+        attrs.push((b"pwdLastSet".to_vec(), HashSet::from([b"0".to_vec()])));
+    }
+    let added = source
+        .connection
+        .writer(vec![])
+        .await?
+        .add(dn, attrs)
+        .await
+        .map_err(|e| source.connection.transport("write", e))?;
+    match added.rc {
+        rc::SUCCESS => Ok(Outcome::Applied {
+            id: live_id(source, op, dn, flavor).await?,
+        }),
+        rc::ENTRY_ALREADY_EXISTS => existing(source, op, dn, flavor).await,
+        _ => Err(source.connection.failed("add", dn, &added)),
+    }
+}
+
 pub async fn update(source: &Source, op: &Operation) -> Result<Outcome, ProviderError> {
     let flavor = flavor(source).await?;
-    supported(flavor)?;
     let record = desired(op)?;
     let target = dn(source, op, &op.key)?;
     let mut renamed = false;
@@ -176,11 +243,28 @@ pub async fn update(source: &Source, op: &Operation) -> Result<Outcome, Provider
             renamed = move_back(source, op, &from, &target).await?;
         }
     }
-    let dn = target.to_string();
+    let (id, changed) = converge(source, op, record, &target.to_string(), flavor).await?;
+    Ok(if renamed || changed {
+        Outcome::Applied { id }
+    } else {
+        Outcome::AlreadyDone { id }
+    })
+}
+
+/// Modifies the live entry `dn` to hold the attributes of `record`: its live id, and whether
+/// anything had to change.
+async fn converge(
+    source: &Source,
+    op: &Operation,
+    record: &Record,
+    dn: &str,
+    flavor: Flavor,
+) -> Result<(String, bool), ProviderError> {
+    let schema = crate::schema::of(source, flavor).await?;
     let attrs = ["*", flavor.id_attribute()];
     let live = source
         .connection
-        .read(&dn, &attrs)
+        .read(dn, &attrs)
         .await?
         .ok_or_else(|| precondition(op, format!("{dn} does not exist")))?;
     let ctx = Context {
@@ -188,6 +272,7 @@ pub async fn update(source: &Source, op: &Operation) -> Result<Outcome, Provider
         flavor,
         read_password_hashes: source.config.read_password_hashes,
         directory: &std::collections::HashMap::new(),
+        schema,
     };
     let live_record = Record::new(
         &record.kind,
@@ -196,25 +281,21 @@ pub async fn update(source: &Source, op: &Operation) -> Result<Outcome, Provider
         records::attributes(&live, &ctx, record.kind == GROUP),
         vec![],
     );
-    let mods = modifications(&values(op, record)?, &values(op, &live_record)?);
+    let mods = modifications(&values(op, record)?, &values(op, &live_record)?, flavor);
     let id = live_record.id.clone();
     if mods.is_empty() {
-        return Ok(if renamed {
-            Outcome::Applied { id }
-        } else {
-            Outcome::AlreadyDone { id }
-        });
+        return Ok((id, false));
     }
     let modified = source
         .connection
         .writer(vec![])
         .await?
-        .modify(&dn, mods)
+        .modify(dn, mods)
         .await
         .map_err(|e| source.connection.transport("write", e))?;
     match modified.rc {
-        rc::SUCCESS => Ok(Outcome::Applied { id }),
-        _ => Err(source.connection.failed("modify", &dn, &modified)),
+        rc::SUCCESS => Ok((id, true)),
+        _ => Err(source.connection.failed("modify", dn, &modified)),
     }
 }
 
@@ -226,10 +307,20 @@ async fn move_back(
     from: &Dn,
     to: &Dn,
 ) -> Result<bool, ProviderError> {
+    let ad = flavor(source).await? == Flavor::ActiveDirectory;
+    let render = |d: &Dn| {
+        if ad {
+            d.with_upper_types()
+        } else {
+            d.to_string()
+        }
+    };
     let rdn = to
         .rdn()
+        .and_then(Dn::parse)
         .ok_or_else(|| precondition(op, "cannot rename to the root"))?;
-    let parent = to.parent().map(|p| p.to_string());
+    let rdn = render(&rdn);
+    let parent = to.parent().map(|p| render(&p));
     let moved = from.parent().map(|p| p.folded()) != to.parent().map(|p| p.folded());
     let new_sup = if moved { parent.as_deref() } else { None };
     let from_dn = from.to_string();
@@ -237,7 +328,7 @@ async fn move_back(
         .connection
         .writer(vec![])
         .await?
-        .modifydn(&from_dn, rdn, true, new_sup)
+        .modifydn(&from_dn, &rdn, true, new_sup)
         .await
         .map_err(|e| source.connection.transport("write", e))?;
     match result.rc {
@@ -248,12 +339,25 @@ async fn move_back(
 }
 
 /// The fewest modifications that turn `live` into `desired`: whole attributes added or
-/// deleted, values added and deleted one by one where both sides have some.
-fn modifications(desired: &Values, live: &Values) -> Vec<Mod<Vec<u8>>> {
+/// deleted, values added and deleted one by one where both sides have some. On Active
+/// Directory, whose single-valued attributes take no second value even for a moment, an
+/// attribute whose values differ is replaced whole; what it never lets a client write (the
+/// SID, the classes of an entry) is left alone.
+fn modifications(desired: &Values, live: &Values, flavor: Flavor) -> Vec<Mod<Vec<u8>>> {
     let mut mods = Vec::new();
     let names: BTreeSet<&String> = desired.keys().chain(live.keys()).collect();
+    let ad = flavor == Flavor::ActiveDirectory;
     for lower in names {
+        if ad && (!flavor.writes(lower) || lower == "objectclass") {
+            continue;
+        }
         match (desired.get(lower), live.get(lower)) {
+            (Some((name, want)), Some((_, have))) if ad && want != have => {
+                mods.push(Mod::Replace(
+                    name.clone().into_bytes(),
+                    want.iter().cloned().collect(),
+                ));
+            }
             (Some((name, want)), None) => {
                 mods.push(Mod::Add(
                     name.clone().into_bytes(),
@@ -380,7 +484,7 @@ mod tests {
             ("mail", &["b@x", "c@x"]),
             ("description", &["x"]),
         ]);
-        let mods = modifications(&desired, &live);
+        let mods = modifications(&desired, &live, Flavor::OpenLdap);
         let text: Vec<String> = mods
             .iter()
             .map(|m| match m {
@@ -398,7 +502,24 @@ mod tests {
                 "add title 1"
             ]
         );
-        assert!(modifications(&desired, &desired).is_empty());
+        assert!(modifications(&desired, &desired, Flavor::OpenLdap).is_empty());
+        let ad = modifications(
+            &vals(&[
+                ("cn", &["Ada"]),
+                ("objectSid", &["S-2"]),
+                ("mail", &["a@x"]),
+            ]),
+            &vals(&[
+                ("cn", &["Ada"]),
+                ("objectSid", &["S-1"]),
+                ("mail", &["b@x"]),
+            ]),
+            Flavor::ActiveDirectory,
+        );
+        assert!(
+            matches!(&ad[..], [Mod::Replace(n, v)] if n == b"mail" && v.len() == 1),
+            "the SID is never written, a changed value is replaced"
+        );
     }
 
     #[test]

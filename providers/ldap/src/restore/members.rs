@@ -84,8 +84,10 @@ pub async fn add(
         }
     };
     // The group held itself while it had no other member (see the group's add): no longer.
+    // Active Directory groups may be empty and never get one.
     let dn_valued = !attribute.eq_ignore_ascii_case("memberUid");
-    if dn_valued && value.to_lowercase() != group.to_lowercase() {
+    let placeholder = crate::read::flavor(source).await? != crate::flavor::Flavor::ActiveDirectory;
+    if placeholder && dn_valued && value.to_lowercase() != group.to_lowercase() {
         let mods = vec![Mod::Delete(attribute, HashSet::from([group.clone()]))];
         let removed = source
             .connection

@@ -5,12 +5,13 @@
 
 mod entries;
 mod members;
+pub mod reanimate;
 
 use iamsnap_provider::{Action, IdMap, Operation, Outcome, ProviderError, Record};
 use serde_json::Value;
 
 use crate::Source;
-use crate::kinds::{MEMBERSHIP, USER};
+use crate::kinds::{COMPUTER, GROUP, MEMBERSHIP, USER};
 use crate::records::PASSWORD_NOT_SAVED;
 
 pub async fn apply(
@@ -31,7 +32,14 @@ pub async fn apply(
 /// What the password of an account restored from a backup without its hash needs.
 const PASSWORD_RESET: &str = "userPassword: the backup holds no password hash (read_password_hashes was off): set a new password (ldappasswd) and hand it to the user";
 
-pub fn cannot_restore(record: &Record) -> Vec<String> {
+/// What an Active Directory object re-created rather than reanimated loses.
+pub const NEW_SID: &str = "objectSid: no longer in CN=Deleted Objects (past its tombstone lifetime), so it is re-created with a new SID: grant its permissions again wherever the old SID was named (file shares, ACLs, other domains' groups, applications)";
+
+/// What a re-created Active Directory account needs before anyone can sign in with it.
+pub const AD_PASSWORD_RESET: &str = "password: a re-created Active Directory account comes back disabled and must change its password at next logon (pwdLastSet = 0): set a password (Set-ADAccountPassword, or samba-tool user setpassword), then enable it";
+
+pub fn cannot_restore(source: &Source, record: &Record) -> Vec<String> {
+    let mut lost = Vec::new();
     let unsaved = record.attrs.get("password").and_then(Value::as_str) == Some(PASSWORD_NOT_SAVED);
     if unsaved {
         let what = if record.kind == USER {
@@ -39,15 +47,44 @@ pub fn cannot_restore(record: &Record) -> Vec<String> {
         } else {
             " (an entry with a password)"
         };
-        vec![format!("{PASSWORD_RESET}{what}")]
-    } else {
-        Vec::new()
+        lost.push(format!("{PASSWORD_RESET}{what}"));
     }
+    if sid(record).is_some() && !reanimate::in_deleted_objects(source, &record.id) {
+        lost.push(NEW_SID.to_string());
+        if record.kind == USER || record.kind == COMPUTER {
+            lost.push(AD_PASSWORD_RESET.to_string());
+        }
+    }
+    lost
+}
+
+/// The base64 `objectSid` of an Active Directory record.
+fn sid(record: &Record) -> Option<&Value> {
+    record.attrs.get("binary")?.get("objectSid")
 }
 
 /// A password the backup does not hold cannot be put back: the live entry's state of it is
 /// the closest a restore gets.
+///
+/// On Active Directory, an object with another SID than the backup's was re-created (its
+/// tombstone was gone): the SID is the domain's to give, and a re-created account stays
+/// disabled until the operator sets its password.
 pub fn reachable(mut desired: Record, live: &Record) -> Record {
+    if let (Some(want), Some(have)) = (sid(&desired), sid(live))
+        && want != have
+    {
+        let have = have.clone();
+        let disabled = control(live).is_some_and(|c| c & entries::ACCOUNT_DISABLED != 0);
+        let wanted = control(&desired);
+        desired.attrs["binary"]["objectSid"] = have;
+        if desired.kind != GROUP
+            && disabled
+            && let Some(c) = wanted
+        {
+            desired.attrs["attributes"]["userAccountControl"] =
+                serde_json::json!([(c | entries::ACCOUNT_DISABLED).to_string()]);
+        }
+    }
     if let Value::Object(attrs) = &mut desired.attrs
         && attrs.get("password").and_then(Value::as_str) == Some(PASSWORD_NOT_SAVED)
     {
@@ -57,4 +94,14 @@ pub fn reachable(mut desired: Record, live: &Record) -> Record {
         };
     }
     desired
+}
+
+/// The `userAccountControl` of an Active Directory account.
+fn control(record: &Record) -> Option<i64> {
+    record.attrs["attributes"]
+        .get("userAccountControl")?
+        .get(0)?
+        .as_str()?
+        .parse()
+        .ok()
 }

@@ -1,11 +1,14 @@
 //! Starts a real OpenLDAP `slapd` in a temporary folder for the LDAP connector's tests, the
 //! quickstart and benchmarks: a generated `slapd.conf` (mdb backend, memberof and refint
 //! overlays, a root DN with a password), the directory loaded with `slapadd` from a seed
-//! ([`seed`]), served on a free loopback port; stopped by its pid when dropped.
+//! ([`seed`]), served on a free loopback port; stopped by its pid when dropped. [`samba`] does
+//! the same for a Samba Active Directory domain controller, seeded from [`ad_seed`].
 //!
 //! Needs Debian's `slapd` and `ldap-utils` (`scripts/test.sh` installs them); a test that
 //! needs the server fails, never skips, when they are missing.
 
+pub mod ad_seed;
+pub mod samba;
 pub mod seed;
 
 use std::path::{Path, PathBuf};
@@ -13,6 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+pub use samba::{AD_ADMIN_DN, AD_BASE_DN, SambaDc};
 pub use seed::Seed;
 
 /// The suffix of every directory the test kit starts.
@@ -161,30 +165,7 @@ impl Slapd {
 
     /// Runs an ldap-utils program as the root DN against this server.
     fn client(&self, name: &str, args: &[&str], input: Option<&str>) -> Result<String, String> {
-        use std::io::Write;
-        let mut child = Command::new(name)
-            .args(["-x", "-H", &self.url, "-D", ROOT_DN, "-w", &self.password])
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("cannot run {name}: {e}; {INSTALL}"))?;
-        if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
-            stdin
-                .write_all(text.as_bytes())
-                .map_err(|e| e.to_string())?;
-        }
-        let out = child.wait_with_output().map_err(|e| e.to_string())?;
-        if out.status.success() {
-            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-        } else {
-            Err(format!(
-                "{name} {}: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&out.stderr).trim()
-            ))
-        }
+        client(&self.url, ROOT_DN, &self.password, name, args, input)
     }
 
     /// Applies LDIF change records (`changetype: modify`, `modrdn`, `delete`) with
@@ -203,6 +184,41 @@ impl Slapd {
         let mut args = vec!["-LLL", "-o", "ldif-wrap=no", "-b", base, filter];
         args.extend_from_slice(attrs);
         self.client("ldapsearch", &args, None)
+    }
+}
+
+/// Runs the ldap-utils program `name` against `url`, bound as `bind_dn`: its standard output.
+fn client(
+    url: &str,
+    bind_dn: &str,
+    password: &str,
+    name: &str,
+    args: &[&str],
+    input: Option<&str>,
+) -> Result<String, String> {
+    use std::io::Write;
+    let mut child = Command::new(name)
+        .args(["-x", "-H", url, "-D", bind_dn, "-w", password])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {name}: {e}; {INSTALL}"))?;
+    if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
+        stdin
+            .write_all(text.as_bytes())
+            .map_err(|e| e.to_string())?;
+    }
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(format!(
+            "{name} {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
     }
 }
 

@@ -16,7 +16,7 @@ use rand::{Rng, SeedableRng};
 use super::BASE_DN;
 
 /// What a directory holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Seed {
     pub users: usize,
     pub groups: usize,
