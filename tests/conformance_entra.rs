@@ -315,6 +315,23 @@ impl Graph {
                 target("servicePrincipal")?,
                 target("owner")?
             ),
+            "entra.claims_mapping_policy" => format!("/policies/claimsMappingPolicies/{id}"),
+            "entra.token_lifetime_policy" => format!("/policies/tokenLifetimePolicies/{id}"),
+            "entra.service_principal_policy" => {
+                let policy = record
+                    .target("policy")
+                    .ok_or_else(|| format!("{} has no policy ref", record.key))?;
+                let family = if policy.kind == "entra.claims_mapping_policy" {
+                    "claimsMappingPolicies"
+                } else {
+                    "tokenLifetimePolicies"
+                };
+                format!(
+                    "/servicePrincipals/{}/{family}/{}/$ref",
+                    target("servicePrincipal")?,
+                    policy.id
+                )
+            }
             "entra.administrative_unit" => format!("/administrativeUnits/{id}"),
             "entra.administrative_unit_member" => format!(
                 "/administrativeUnits/{}/members/{}/$ref",

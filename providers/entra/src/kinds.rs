@@ -25,6 +25,9 @@ pub const NAMED_LOCATION: &str = "entra.named_location";
 pub const AUTHORIZATION_POLICY: &str = "entra.authorization_policy";
 pub const AUTHENTICATION_STRENGTH: &str = "entra.authentication_strength";
 pub const AUTHENTICATION_METHODS_POLICY: &str = "entra.authentication_methods_policy";
+pub const CLAIMS_MAPPING_POLICY: &str = "entra.claims_mapping_policy";
+pub const TOKEN_LIFETIME_POLICY: &str = "entra.token_lifetime_policy";
+pub const SERVICE_PRINCIPAL_POLICY: &str = "entra.service_principal_policy";
 
 /// Devices and organisational contacts appear as members only: referenced by id, never
 /// backed up or restored themselves.
@@ -43,6 +46,7 @@ pub(crate) const GUEST_GONE: &str = "a guest user deleted for good comes back on
 pub(crate) const GUEST_REINVITED: &str = "guest users deleted for good are invited again (--invite-guests, no mail is sent) and must redeem the invitation before they can sign in: send them https://myapps.microsoft.com/?tenantid=<tenant id>, or resend the invitation from the Entra admin center; a guest restored from the recycle bin keeps its redemption";
 pub(crate) const SCHEDULE_RESTARTS: &str = "start date: a restored schedule starts when it is restored; it ends when the snapshot's did (or never, as it was)";
 pub(crate) const SCHEDULE_EXPIRED: &str = "schedules that have ended by the time of the restore are not restored: assign the role again, with a new end date, if it is still needed";
+pub(crate) const STS_POLICY_ID: &str = "original ids: a policy deleted is re-created with a new id; its assignments to service principals are made again with it";
 pub(crate) const CA_UNKNOWN_IDS: &str = "ids that name nothing the snapshot holds (objects deleted before it, or of kinds not backed up) are written back as they were: check them in the policy";
 pub(crate) const CA_REPORT_ONLY: &str = "state: a re-created or changed policy is saved in report-only mode (enabledForReportingButNotEnforced) unless the restore is told to restore policy states; enable it once the sign-in logs show it does what is intended";
 
@@ -173,6 +177,37 @@ pub static KINDS: &[KindInfo] = &[
         parent: Some(Parent {
             noun: "application",
             members: "federated identity credentials",
+        }),
+        cannot_restore: &[],
+    },
+    KindInfo {
+        name: CLAIMS_MAPPING_POLICY,
+        description: "claims-mapping policies (policies/claimsMappingPolicies): which claims the tokens of the applications they apply to carry",
+        depends_on: &[],
+        capabilities: Capabilities::ALL,
+        parent: None,
+        cannot_restore: &[STS_POLICY_ID],
+    },
+    KindInfo {
+        name: TOKEN_LIFETIME_POLICY,
+        description: "token-lifetime policies (policies/tokenLifetimePolicies): how long the access, ID and SAML tokens of the applications they apply to last",
+        depends_on: &[],
+        capabilities: Capabilities::ALL,
+        parent: None,
+        cannot_restore: &[STS_POLICY_ID],
+    },
+    KindInfo {
+        name: SERVICE_PRINCIPAL_POLICY,
+        description: "claims-mapping and token-lifetime policies assigned to service principals (at most one token-lifetime policy each)",
+        depends_on: &[
+            SERVICE_PRINCIPAL,
+            CLAIMS_MAPPING_POLICY,
+            TOKEN_LIFETIME_POLICY,
+        ],
+        capabilities: Capabilities::LINK,
+        parent: Some(Parent {
+            noun: "service principal",
+            members: "token policies",
         }),
         cannot_restore: &[],
     },

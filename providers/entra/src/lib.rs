@@ -35,6 +35,7 @@ mod read;
 mod records;
 mod restore;
 mod roles;
+mod sts;
 
 use std::path::Path;
 

@@ -119,6 +119,22 @@ async fn reads_every_kind_across_pages_and_batches() {
     let federated = entra.with_tenant(|t| t.federated.values().map(|f| f.len()).sum::<usize>());
     assert!(federated >= 2);
     assert_eq!(counts[FEDERATED_CREDENTIAL], federated);
+    let (token_policies, applied) = entra.with_tenant(|t| {
+        let live = |sp: &String| t.objects["servicePrincipals"].contains_key(sp);
+        (
+            t.sts_policies.len(),
+            t.policy_targets
+                .values()
+                .map(|s| s.iter().filter(|sp| live(sp)).count())
+                .sum::<usize>(),
+        )
+    });
+    assert!(token_policies >= 2 && applied >= 2);
+    assert_eq!(
+        counts[CLAIMS_MAPPING_POLICY] + counts[TOKEN_LIFETIME_POLICY],
+        token_policies
+    );
+    assert_eq!(counts[SERVICE_PRINCIPAL_POLICY], applied);
 
     // 2,100 users at $top=999 take three pages; members and owners went through $batch.
     assert!(entra.requests("GET /users") >= 3, "users read in pages");
@@ -197,6 +213,9 @@ async fn reads_every_kind_across_pages_and_batches() {
         APPLICATION_OWNER,
         SERVICE_PRINCIPAL_OWNER,
         FEDERATED_CREDENTIAL,
+        CLAIMS_MAPPING_POLICY,
+        TOKEN_LIFETIME_POLICY,
+        SERVICE_PRINCIPAL_POLICY,
         ROLE_DEFINITION,
         ROLE_ELIGIBILITY,
         ROLE_ASSIGNMENT_SCHEDULE,

@@ -81,6 +81,7 @@ impl Snapshot<'_> {
             self.app_role_assignments(&sps, &index),
             self.app_owners(&index),
             self.federated_credentials(&index),
+            self.token_policies(&index),
             self.grants(&index),
             self.roles(&index, &roles, &policies.definitions),
             self.conditional_access(&index, &roles, &policies),
@@ -444,6 +445,17 @@ impl Snapshot<'_> {
                 for v in items.into_iter().flatten() {
                     self.emit(records::federated_credential(&v, *app)).await?;
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// Claims-mapping and token-lifetime policies with the service principals they apply
+    /// to: one list per family.
+    async fn token_policies(&self, index: &Index) -> Result<(), ProviderError> {
+        for family in crate::sts::FAMILIES {
+            for r in crate::sts::records(self.client, family, index).await? {
+                self.emit(r).await?;
             }
         }
         Ok(())

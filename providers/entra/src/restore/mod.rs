@@ -11,6 +11,7 @@ mod links;
 mod objects;
 mod policies;
 mod roles;
+mod sts;
 
 pub(crate) use roles::expired;
 
@@ -70,6 +71,9 @@ impl Restore<'_> {
                 self.save_federated(&record).await
             }
             (FEDERATED_CREDENTIAL, Action::Delete) => self.delete_federated(&record).await,
+            (CLAIMS_MAPPING_POLICY | TOKEN_LIFETIME_POLICY | SERVICE_PRINCIPAL_POLICY, action) => {
+                self.token_policy(action, &record).await
+            }
             (AUTHORIZATION_POLICY, Action::Create | Action::Update) => {
                 self.authorization(&record).await
             }

@@ -28,6 +28,7 @@ mod read;
 mod roles;
 mod seed;
 mod strengths;
+mod sts_policies;
 mod token;
 mod write;
 

@@ -90,6 +90,10 @@ pub struct Tenant {
     pub authorization_policy: Value,
     /// Authentication strengths, built-in and custom.
     pub strengths: BTreeMap<String, Value>,
+    /// Claims-mapping and token-lifetime policies (told apart by `@odata.type`), and the
+    /// service principals each applies to.
+    pub sts_policies: BTreeMap<String, Value>,
+    pub policy_targets: BTreeMap<String, BTreeSet<String>>,
     pub named_locations: BTreeMap<String, Value>,
     pub authentication_methods_policy: Value,
     /// Multi-tenant applications published elsewhere (Microsoft Graph…): appId → name and roles.
@@ -115,6 +119,8 @@ impl Tenant {
             role_eligibilities: BTreeMap::new(),
             ca_policies: BTreeMap::new(),
             strengths: BTreeMap::new(),
+            sts_policies: BTreeMap::new(),
+            policy_targets: BTreeMap::new(),
             authorization_policy: super::authz::default_policy(),
             named_locations: BTreeMap::new(),
             authentication_methods_policy: Value::Null,

@@ -158,6 +158,7 @@ pub(crate) fn seed(spec: &SeedSpec) -> Tenant {
     let mut pim = StdRng::seed_from_u64(spec.seed ^ 0x5eed_0001);
     seed_privileged_access(&mut t, &mut pim, &users);
     super::strengths::seed(&mut t, !users.is_empty());
+    super::sts_policies::seed(&mut t, &sps);
     t
 }
 

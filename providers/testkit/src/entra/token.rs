@@ -143,6 +143,7 @@ pub const ALL_PERMISSIONS: &[&str] = &[
     "Policy.ReadWrite.ConditionalAccess",
     "Policy.ReadWrite.AuthenticationMethod",
     "Policy.ReadWrite.Authorization",
+    "Policy.ReadWrite.ApplicationConfiguration",
     "Device.Read.All",
 ];
 
@@ -246,6 +247,11 @@ pub(crate) fn required(method: &str, segments: &[String]) -> &'static [&'static 
         ("policies", true) => &["Policy.Read.All", "Policy.ReadWrite.AuthenticationMethod"],
         ("policies", false) if second == "authorizationPolicy" => {
             &["Policy.ReadWrite.Authorization"]
+        }
+        ("policies", false)
+            if matches!(second, "claimsMappingPolicies" | "tokenLifetimePolicies") =>
+        {
+            &["Policy.ReadWrite.ApplicationConfiguration"]
         }
         ("policies", false) => &["Policy.ReadWrite.AuthenticationMethod"],
         ("devices", true) => &[
