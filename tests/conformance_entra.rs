@@ -315,6 +315,9 @@ impl Graph {
                 target("servicePrincipal")?,
                 target("owner")?
             ),
+            "entra.cross_tenant_access_partner" => {
+                format!("/policies/crossTenantAccessPolicy/partners/{id}")
+            }
             "entra.claims_mapping_policy" => format!("/policies/claimsMappingPolicies/{id}"),
             "entra.token_lifetime_policy" => format!("/policies/tokenLifetimePolicies/{id}"),
             "entra.service_principal_policy" => {

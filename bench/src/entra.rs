@@ -152,8 +152,9 @@ pub fn backup_floor(rt: &tokio::runtime::Runtime, a: &EntraArgs) -> anyhow::Resu
                 }
             }
         }
-        // The authentication methods policy and the authorization policy: one object each.
-        min += 2;
+        // The authentication methods policy, the authorization policy and the cross-tenant
+        // access policy's default settings: one object each; its partners: one list, one page.
+        min += 4;
         (min, pages(collection("users"), MAX_TOP))
     });
 

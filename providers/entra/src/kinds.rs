@@ -28,6 +28,8 @@ pub const AUTHENTICATION_METHODS_POLICY: &str = "entra.authentication_methods_po
 pub const CLAIMS_MAPPING_POLICY: &str = "entra.claims_mapping_policy";
 pub const TOKEN_LIFETIME_POLICY: &str = "entra.token_lifetime_policy";
 pub const SERVICE_PRINCIPAL_POLICY: &str = "entra.service_principal_policy";
+pub const CROSS_TENANT_DEFAULT: &str = "entra.cross_tenant_access_default";
+pub const CROSS_TENANT_PARTNER: &str = "entra.cross_tenant_access_partner";
 
 /// Devices and organisational contacts appear as members only: referenced by id, never
 /// backed up or restored themselves.
@@ -325,6 +327,24 @@ pub static KINDS: &[KindInfo] = &[
         parent: None,
         cannot_restore: &[
             "users' registered authentication methods are not part of the policy and cannot be restored",
+        ],
+    },
+    KindInfo {
+        name: CROSS_TENANT_DEFAULT,
+        description: "the cross-tenant access policy's default settings: B2B collaboration and B2B direct connect, inbound and outbound; trust of other tenants' MFA and device claims; automatic consent; the identity providers guests redeem invitations with",
+        depends_on: &[],
+        capabilities: UPDATE_ONLY,
+        parent: None,
+        cannot_restore: &[],
+    },
+    KindInfo {
+        name: CROSS_TENANT_PARTNER,
+        description: "partner organisations of the cross-tenant access policy, by tenant id: the settings that replace the default for each",
+        depends_on: &[],
+        capabilities: Capabilities::ALL,
+        parent: None,
+        cannot_restore: &[
+            "a partner's identity synchronization settings (cross-tenant sync) are not backed up",
         ],
     },
     KindInfo {

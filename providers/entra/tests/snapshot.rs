@@ -135,6 +135,12 @@ async fn reads_every_kind_across_pages_and_batches() {
         token_policies
     );
     assert_eq!(counts[SERVICE_PRINCIPAL_POLICY], applied);
+    assert_eq!(counts[CROSS_TENANT_DEFAULT], 1);
+    assert_eq!(
+        counts[CROSS_TENANT_PARTNER],
+        entra.with_tenant(|t| t.cross_tenant_partners.len())
+    );
+    assert!(counts[CROSS_TENANT_PARTNER] >= 2);
 
     // 2,100 users at $top=999 take three pages; members and owners went through $batch.
     assert!(entra.requests("GET /users") >= 3, "users read in pages");
@@ -216,6 +222,8 @@ async fn reads_every_kind_across_pages_and_batches() {
         CLAIMS_MAPPING_POLICY,
         TOKEN_LIFETIME_POLICY,
         SERVICE_PRINCIPAL_POLICY,
+        CROSS_TENANT_DEFAULT,
+        CROSS_TENANT_PARTNER,
         ROLE_DEFINITION,
         ROLE_ELIGIBILITY,
         ROLE_ASSIGNMENT_SCHEDULE,

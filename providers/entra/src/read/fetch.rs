@@ -125,6 +125,9 @@ pub(crate) async fn record(
         | SERVICE_PRINCIPAL_OWNER
         | ADMINISTRATIVE_UNIT_MEMBER => link(client, kind, key).await,
         FEDERATED_CREDENTIAL => federated_credential(client, key).await,
+        CROSS_TENANT_DEFAULT | CROSS_TENANT_PARTNER => {
+            crate::cross_tenant::fetch(client, kind, key).await
+        }
         CLAIMS_MAPPING_POLICY | TOKEN_LIFETIME_POLICY | SERVICE_PRINCIPAL_POLICY => {
             crate::sts::fetch(client, kind, key).await
         }

@@ -250,7 +250,11 @@ impl Snapshot<'_> {
                 .client
                 .get(&self.client.url("/policies/authorizationPolicy"))
                 .await?;
-            self.emit(records::authorization_policy(&policy)).await
+            self.emit(records::authorization_policy(&policy)).await?;
+            for r in crate::cross_tenant::records(self.client).await? {
+                self.emit(r).await?;
+            }
+            Ok(())
         };
         let (policies, definitions, (), (), ()) = futures::try_join!(
             self.client.all("/identity/conditionalAccess/policies"),

@@ -6,6 +6,7 @@
 //! reach ([`reachable`]) and what it can never give back ([`cannot_restore`]), for the plan and
 //! its report.
 
+mod cross_tenant;
 mod federated;
 mod links;
 mod objects;
@@ -73,6 +74,9 @@ impl Restore<'_> {
             (FEDERATED_CREDENTIAL, Action::Delete) => self.delete_federated(&record).await,
             (CLAIMS_MAPPING_POLICY | TOKEN_LIFETIME_POLICY | SERVICE_PRINCIPAL_POLICY, action) => {
                 self.token_policy(action, &record).await
+            }
+            (CROSS_TENANT_DEFAULT, Action::Update) | (CROSS_TENANT_PARTNER, _) => {
+                self.cross_tenant(op.action, &record).await
             }
             (AUTHORIZATION_POLICY, Action::Create | Action::Update) => {
                 self.authorization(&record).await

@@ -22,6 +22,7 @@
 
 mod api;
 mod authz;
+mod cross_tenant;
 mod federated;
 mod model;
 mod read;

@@ -94,6 +94,9 @@ pub struct Tenant {
     /// service principals each applies to.
     pub sts_policies: BTreeMap<String, Value>,
     pub policy_targets: BTreeMap<String, BTreeSet<String>>,
+    /// The cross-tenant access policy's default settings, and its partners by tenant id.
+    pub cross_tenant_default: Value,
+    pub cross_tenant_partners: BTreeMap<String, Value>,
     pub named_locations: BTreeMap<String, Value>,
     pub authentication_methods_policy: Value,
     /// Multi-tenant applications published elsewhere (Microsoft Graph…): appId → name and roles.
@@ -121,6 +124,8 @@ impl Tenant {
             strengths: BTreeMap::new(),
             sts_policies: BTreeMap::new(),
             policy_targets: BTreeMap::new(),
+            cross_tenant_default: super::cross_tenant::default_policy(),
+            cross_tenant_partners: BTreeMap::new(),
             authorization_policy: super::authz::default_policy(),
             named_locations: BTreeMap::new(),
             authentication_methods_policy: Value::Null,

@@ -144,6 +144,7 @@ pub const ALL_PERMISSIONS: &[&str] = &[
     "Policy.ReadWrite.AuthenticationMethod",
     "Policy.ReadWrite.Authorization",
     "Policy.ReadWrite.ApplicationConfiguration",
+    "Policy.ReadWrite.CrossTenantAccess",
     "Device.Read.All",
 ];
 
@@ -247,6 +248,9 @@ pub(crate) fn required(method: &str, segments: &[String]) -> &'static [&'static 
         ("policies", true) => &["Policy.Read.All", "Policy.ReadWrite.AuthenticationMethod"],
         ("policies", false) if second == "authorizationPolicy" => {
             &["Policy.ReadWrite.Authorization"]
+        }
+        ("policies", false) if second == "crossTenantAccessPolicy" => {
+            &["Policy.ReadWrite.CrossTenantAccess"]
         }
         ("policies", false)
             if matches!(second, "claimsMappingPolicies" | "tokenLifetimePolicies") =>
