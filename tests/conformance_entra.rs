@@ -315,6 +315,7 @@ impl Graph {
                 target("servicePrincipal")?,
                 target("owner")?
             ),
+            "entra.terms_of_use" => format!("/identityGovernance/termsOfUse/agreements/{id}"),
             "entra.cross_tenant_access_partner" => {
                 format!("/policies/crossTenantAccessPolicy/partners/{id}")
             }

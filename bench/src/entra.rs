@@ -128,6 +128,7 @@ pub fn backup_floor(rt: &tokio::runtime::Runtime, a: &EntraArgs) -> anyhow::Resu
             t.role_eligibilities.len(),
             t.role_assignments.len(),
             t.strengths.len(),
+            t.agreements.len(),
         ] {
             min += pages(n, DEFAULT_TOP);
         }

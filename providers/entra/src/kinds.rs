@@ -30,6 +30,7 @@ pub const TOKEN_LIFETIME_POLICY: &str = "entra.token_lifetime_policy";
 pub const SERVICE_PRINCIPAL_POLICY: &str = "entra.service_principal_policy";
 pub const CROSS_TENANT_DEFAULT: &str = "entra.cross_tenant_access_default";
 pub const CROSS_TENANT_PARTNER: &str = "entra.cross_tenant_access_partner";
+pub const TERMS_OF_USE: &str = "entra.terms_of_use";
 
 /// Devices and organisational contacts appear as members only: referenced by id, never
 /// backed up or restored themselves.
@@ -48,6 +49,7 @@ pub(crate) const GUEST_GONE: &str = "a guest user deleted for good comes back on
 pub(crate) const GUEST_REINVITED: &str = "guest users deleted for good are invited again (--invite-guests, no mail is sent) and must redeem the invitation before they can sign in: send them https://myapps.microsoft.com/?tenantid=<tenant id>, or resend the invitation from the Entra admin center; a guest restored from the recycle bin keeps its redemption";
 pub(crate) const SCHEDULE_RESTARTS: &str = "start date: a restored schedule starts when it is restored; it ends when the snapshot's did (or never, as it was)";
 pub(crate) const SCHEDULE_EXPIRED: &str = "schedules that have ended by the time of the restore are not restored: assign the role again, with a new end date, if it is still needed";
+pub(crate) const TERMS_FILE: &str = "a terms of use agreement deleted cannot be created again from a snapshot, which cannot hold its PDF (Graph does not give an agreement's file back): create it again in the Entra admin center (Identity Governance → Terms of use) with the same name and its PDF, then restore again to bring back its settings and the conditional access policies that require it";
 pub(crate) const STS_POLICY_ID: &str = "original ids: a policy deleted is re-created with a new id; its assignments to service principals are made again with it";
 pub(crate) const CA_UNKNOWN_IDS: &str = "ids that name nothing the snapshot holds (objects deleted before it, or of kinds not backed up) are written back as they were: check them in the policy";
 pub(crate) const CA_REPORT_ONLY: &str = "state: a re-created or changed policy is saved in report-only mode (enabledForReportingButNotEnforced) unless the restore is told to restore policy states; enable it once the sign-in logs show it does what is intended";
@@ -304,6 +306,14 @@ pub static KINDS: &[KindInfo] = &[
         cannot_restore: &[SCHEDULE_RESTARTS, SCHEDULE_EXPIRED],
     },
     KindInfo {
+        name: TERMS_OF_USE,
+        description: "terms of use agreements (identityGovernance/termsOfUse/agreements): name, whether users must open them before accepting, per-device acceptance, re-acceptance frequency and expiration; not their PDF",
+        depends_on: &[],
+        capabilities: Capabilities::ALL,
+        parent: None,
+        cannot_restore: &[TERMS_FILE],
+    },
+    KindInfo {
         name: CONDITIONAL_ACCESS_POLICY,
         description: "conditional access policies",
         depends_on: &[
@@ -314,6 +324,7 @@ pub static KINDS: &[KindInfo] = &[
             APPLICATION,
             ROLE_DEFINITION,
             AUTHENTICATION_STRENGTH,
+            TERMS_OF_USE,
         ],
         capabilities: Capabilities::ALL,
         parent: None,

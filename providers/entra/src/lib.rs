@@ -39,6 +39,7 @@ mod records;
 mod restore;
 mod roles;
 mod sts;
+mod terms;
 
 use std::path::Path;
 
@@ -172,6 +173,9 @@ impl WriteProvider for EntraProvider {
             )
         {
             return restore::expired(record);
+        }
+        if action == Action::Create && record.kind == kinds::TERMS_OF_USE {
+            return Some(kinds::TERMS_FILE.to_string());
         }
         if self.invite_guests || action != Action::Create || !restore::is_guest(record) {
             return None;

@@ -141,6 +141,15 @@ async fn reads_every_kind_across_pages_and_batches() {
         entra.with_tenant(|t| t.cross_tenant_partners.len())
     );
     assert!(counts[CROSS_TENANT_PARTNER] >= 2);
+    assert_eq!(
+        counts[TERMS_OF_USE],
+        entra.with_tenant(|t| t.agreements.len())
+    );
+    assert!(
+        records.iter().any(|r| r.kind == CONDITIONAL_ACCESS_POLICY
+            && r.refs.iter().any(|x| x.kind == TERMS_OF_USE)),
+        "a policy requiring terms of use names them by ref"
+    );
 
     // 2,100 users at $top=999 take three pages; members and owners went through $batch.
     assert!(entra.requests("GET /users") >= 3, "users read in pages");
@@ -224,6 +233,7 @@ async fn reads_every_kind_across_pages_and_batches() {
         SERVICE_PRINCIPAL_POLICY,
         CROSS_TENANT_DEFAULT,
         CROSS_TENANT_PARTNER,
+        TERMS_OF_USE,
         ROLE_DEFINITION,
         ROLE_ELIGIBILITY,
         ROLE_ASSIGNMENT_SCHEDULE,

@@ -43,6 +43,7 @@ struct Policies {
     policies: Vec<Value>,
     locations: HashSet<String>,
     strengths: HashSet<String>,
+    terms: HashSet<String>,
     definitions: Vec<Value>,
 }
 
@@ -239,6 +240,11 @@ impl Snapshot<'_> {
             strengths.insert(r.id.clone());
             Some(r)
         });
+        let mut terms = HashSet::new();
+        let terms_read = self.each_item(crate::terms::PATH, |v| {
+            terms.insert(id_of(v).to_string());
+            Some(crate::terms::agreement(v))
+        });
         let methods = async {
             let policy = self
                 .client
@@ -256,17 +262,19 @@ impl Snapshot<'_> {
             }
             Ok(())
         };
-        let (policies, definitions, (), (), ()) = futures::try_join!(
+        let (policies, definitions, (), (), (), ()) = futures::try_join!(
             self.client.all("/identity/conditionalAccess/policies"),
             definitions(self.client),
             locations_read,
             strengths_read,
+            terms_read,
             methods,
         )?;
         Ok(Policies {
             policies,
             locations,
             strengths,
+            terms,
             definitions,
         })
     }
@@ -281,6 +289,7 @@ impl Snapshot<'_> {
             index,
             locations: &p.locations,
             strengths: &p.strengths,
+            terms: &p.terms,
             roles,
         };
         for v in &p.policies {

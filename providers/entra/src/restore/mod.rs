@@ -13,6 +13,7 @@ mod objects;
 mod policies;
 mod roles;
 mod sts;
+mod terms;
 
 pub(crate) use roles::expired;
 
@@ -78,6 +79,7 @@ impl Restore<'_> {
             (CROSS_TENANT_DEFAULT, Action::Update) | (CROSS_TENANT_PARTNER, _) => {
                 self.cross_tenant(op.action, &record).await
             }
+            (TERMS_OF_USE, action) => self.terms_of_use(action, &record).await,
             (AUTHORIZATION_POLICY, Action::Create | Action::Update) => {
                 self.authorization(&record).await
             }
@@ -275,6 +277,7 @@ pub(crate) fn cannot_restore(
         .filter(|note| match record.kind.as_str() {
             // Said of the guest the plan leaves out (`refuses`), with what needs it.
             USER if **note == GUEST_GONE => false,
+            TERMS_OF_USE => false,
             USER if **note == GUEST_REINVITED => invite_guests && is_guest(record),
             ROLE_ELIGIBILITY | ROLE_ASSIGNMENT_SCHEDULE => **note != SCHEDULE_EXPIRED,
             USER if note.starts_with("users synchronised") => {

@@ -30,6 +30,7 @@ mod roles;
 mod seed;
 mod strengths;
 mod sts_policies;
+mod terms;
 mod token;
 mod write;
 

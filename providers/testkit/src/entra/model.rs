@@ -97,6 +97,8 @@ pub struct Tenant {
     /// The cross-tenant access policy's default settings, and its partners by tenant id.
     pub cross_tenant_default: Value,
     pub cross_tenant_partners: BTreeMap<String, Value>,
+    /// Terms of use agreements.
+    pub agreements: BTreeMap<String, Value>,
     pub named_locations: BTreeMap<String, Value>,
     pub authentication_methods_policy: Value,
     /// Multi-tenant applications published elsewhere (Microsoft Graph…): appId → name and roles.
@@ -126,6 +128,7 @@ impl Tenant {
             policy_targets: BTreeMap::new(),
             cross_tenant_default: super::cross_tenant::default_policy(),
             cross_tenant_partners: BTreeMap::new(),
+            agreements: BTreeMap::new(),
             authorization_policy: super::authz::default_policy(),
             named_locations: BTreeMap::new(),
             authentication_methods_policy: Value::Null,

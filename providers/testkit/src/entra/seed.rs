@@ -161,6 +161,7 @@ pub(crate) fn seed(spec: &SeedSpec) -> Tenant {
     super::sts_policies::seed(&mut t, &sps);
     if !users.is_empty() {
         super::cross_tenant::seed(&mut t);
+        super::terms::seed(&mut t);
     }
     t
 }

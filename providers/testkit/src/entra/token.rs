@@ -145,6 +145,7 @@ pub const ALL_PERMISSIONS: &[&str] = &[
     "Policy.ReadWrite.Authorization",
     "Policy.ReadWrite.ApplicationConfiguration",
     "Policy.ReadWrite.CrossTenantAccess",
+    "Agreement.ReadWrite.All",
     "Device.Read.All",
 ];
 
@@ -258,6 +259,10 @@ pub(crate) fn required(method: &str, segments: &[String]) -> &'static [&'static 
             &["Policy.ReadWrite.ApplicationConfiguration"]
         }
         ("policies", false) => &["Policy.ReadWrite.AuthenticationMethod"],
+        ("identityGovernance", true) if second == "termsOfUse" => {
+            &["Agreement.Read.All", "Agreement.ReadWrite.All"]
+        }
+        ("identityGovernance", false) if second == "termsOfUse" => &["Agreement.ReadWrite.All"],
         ("devices", true) => &[
             "Device.Read.All",
             "Directory.Read.All",
