@@ -186,3 +186,110 @@ fn an_application_owner_and_a_federated_credential_come_back() {
     links.assert_back(&tenant);
     assert_nothing_planned(&ws, &[]);
 }
+
+#[test]
+fn a_deleted_terms_of_use_is_reported_until_created_again_then_required_again() {
+    use reqwest::Method;
+    let tenant = Tenant::start();
+    let ws = workspace(&tenant);
+    assert_exit(&ws.iamsnap(&["init"]), 0);
+    assert_exit(&ws.iamsnap(&["backup", "--all"]), 0);
+    let agreements = "/identityGovernance/termsOfUse/agreements";
+    let requiring = tenant
+        .list("/identity/conditionalAccess/policies")
+        .into_iter()
+        .find(|p| {
+            p["grantControls"]["termsOfUse"]
+                .as_array()
+                .is_some_and(|t| !t.is_empty())
+        })
+        .expect("a policy requiring terms of use");
+    let policy_path = format!(
+        "/identity/conditionalAccess/policies/{}",
+        requiring["id"].as_str().unwrap()
+    );
+    let terms_id = requiring["grantControls"]["termsOfUse"][0]
+        .as_str()
+        .unwrap();
+    let terms = tenant.expect(200, Method::GET, &format!("{agreements}/{terms_id}"), None);
+    let other = tenant
+        .list(agreements)
+        .into_iter()
+        .find(|a| a["id"] != terms_id)
+        .expect("a second agreement");
+    let mut grant = requiring["grantControls"].clone();
+    grant["termsOfUse"] = json!([]);
+    tenant.expect(
+        204,
+        Method::PATCH,
+        &policy_path,
+        Some(json!({"grantControls": grant})),
+    );
+    tenant.expect(
+        204,
+        Method::DELETE,
+        &format!("{agreements}/{terms_id}"),
+        None,
+    );
+    let other_path = format!("{agreements}/{}", other["id"].as_str().unwrap());
+    tenant.expect(
+        204,
+        Method::PATCH,
+        &other_path,
+        Some(json!({"isPerDeviceAcceptanceRequired": true})),
+    );
+
+    // The agreement cannot come back without its PDF: reported with the next step, with the
+    // policy that requires it; the other agreement's settings come back.
+    let report = restore_applied(&ws, &[]);
+    let name = terms["displayName"].as_str().unwrap();
+    assert_eq!(
+        cannot(
+            &report,
+            "entra.terms_of_use",
+            "a terms of use agreement deleted"
+        ),
+        [name],
+        "{report:#}"
+    );
+    assert!(
+        !cannot(&report, "entra.conditional_access_policy", DEPENDS).is_empty(),
+        "{report:#}"
+    );
+    let now = tenant.expect(200, Method::GET, &other_path, None);
+    assert_eq!(
+        now["isPerDeviceAcceptanceRequired"],
+        other["isPerDeviceAcceptanceRequired"]
+    );
+    nothing_planned(&ws, &[]);
+
+    // Created again by hand with its PDF: the next restore has the policy require it again.
+    let created = tenant.expect(
+        201,
+        Method::POST,
+        agreements,
+        Some(
+            json!({"displayName": name, "isViewingBeforeAcceptanceRequired": true,
+                    "file": {"localizations": [{"fileName": "terms.pdf", "language": "en",
+                        "isDefault": true, "fileData": {"data": "JVBERi0xLjQK"}}]}}),
+        ),
+    );
+    restore_applied(&ws, &[]);
+    let now = tenant.expect(200, Method::GET, &policy_path, None);
+    assert_eq!(
+        now["grantControls"]["termsOfUse"],
+        json!([created["id"]]),
+        "{now}"
+    );
+    let back = tenant.expect(
+        200,
+        Method::GET,
+        &format!("{agreements}/{}", created["id"].as_str().unwrap()),
+        None,
+    );
+    assert_eq!(
+        back["userReacceptRequiredFrequency"],
+        terms["userReacceptRequiredFrequency"]
+    );
+    assert_nothing_planned(&ws, &[]);
+}

@@ -16,7 +16,7 @@
 //! delegated permission grants, directory role assignments, custom role definitions, PIM
 //! eligibilities and time-bound active assignments, administrative units and their members,
 //! conditional access policies, named locations, authentication strengths, the authentication
-//! methods policy, the authorization policy, the cross-tenant access policy (default settings and
+//! methods policy, the authorization policy, terms of use agreements (not their PDF), the cross-tenant access policy (default settings and
 //! partners), and claims-mapping and token-lifetime policies with the service principals they
 //! are assigned to. Collections are read at `$top=999` with `$select` of the kept properties, following
 //! `@odata.nextLink`; per-object lists go through `$batch`, 20 requests per batch; `429` and
