@@ -129,6 +129,8 @@ pub fn backup_floor(rt: &tokio::runtime::Runtime, a: &EntraArgs) -> anyhow::Resu
             t.role_assignments.len(),
             t.strengths.len(),
             t.agreements.len(),
+            // PIM settings: one policy assignment per role, its policy and rules expanded.
+            t.role_definitions.len(),
         ] {
             min += pages(n, DEFAULT_TOP);
         }

@@ -31,6 +31,7 @@ pub const SERVICE_PRINCIPAL_POLICY: &str = "entra.service_principal_policy";
 pub const CROSS_TENANT_DEFAULT: &str = "entra.cross_tenant_access_default";
 pub const CROSS_TENANT_PARTNER: &str = "entra.cross_tenant_access_partner";
 pub const TERMS_OF_USE: &str = "entra.terms_of_use";
+pub const ROLE_SETTING: &str = "entra.role_setting";
 
 /// Devices and organisational contacts appear as members only: referenced by id, never
 /// backed up or restored themselves.
@@ -276,6 +277,16 @@ pub static KINDS: &[KindInfo] = &[
         capabilities: Capabilities::LINK,
         parent: None,
         cannot_restore: &[],
+    },
+    KindInfo {
+        name: ROLE_SETTING,
+        description: "PIM settings of each directory role (its role management policy's rules): how long an activation lasts, whether it needs MFA, a justification or approval, how long eligibilities and assignments may last",
+        depends_on: &[ROLE_DEFINITION],
+        capabilities: UPDATE_ONLY,
+        parent: None,
+        cannot_restore: &[
+            "approvers named in an approval rule are written back by the ids the snapshot holds: check them if they were deleted",
+        ],
     },
     KindInfo {
         name: ROLE_ELIGIBILITY,

@@ -14,7 +14,7 @@
 //! applications (credential metadata only) and their federated identity credentials,
 //! service principals, owners of applications and service principals, app role assignments,
 //! delegated permission grants, directory role assignments, custom role definitions, PIM
-//! eligibilities and time-bound active assignments, administrative units and their members,
+//! eligibilities, time-bound active assignments and the roles' PIM settings, administrative units and their members,
 //! conditional access policies, named locations, authentication strengths, the authentication
 //! methods policy, the authorization policy, terms of use agreements (not their PDF), the cross-tenant access policy (default settings and
 //! partners), and claims-mapping and token-lifetime policies with the service principals they
@@ -37,6 +37,7 @@ mod cross_tenant;
 mod read;
 mod records;
 mod restore;
+mod role_settings;
 mod roles;
 mod sts;
 mod terms;

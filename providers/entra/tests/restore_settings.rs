@@ -1,6 +1,6 @@
 //! Restore of tenant settings that are not directory objects: claims-mapping and token-lifetime
 //! policies with their assignments to service principals, and the cross-tenant access policy
-//! (default settings and partner organisations).
+//! (default settings and partner organisations), and the PIM settings of directory roles.
 
 mod common;
 
@@ -145,6 +145,105 @@ async fn cross_tenant_settings_and_partners_come_back() {
         );
     }
     let again = restore_pass(&provider, &before, &mut ids).await;
+    assert!(
+        again.is_empty(),
+        "{:?}",
+        again
+            .iter()
+            .map(|(op, _)| (&op.kind, &op.key))
+            .collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pim_settings_of_roles_come_back_for_a_re_created_custom_role_too() {
+    let entra = emulator()
+        .users(60)
+        .groups(4)
+        .apps(2)
+        .seed(8)
+        .start()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let provider = connect(&entra, SECRET, &dir);
+    let before = snapshot(&provider).await;
+    let rule = |r: &Record, id: &str| -> serde_json::Value {
+        r.attrs["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["id"] == id)
+            .cloned()
+            .unwrap()
+    };
+    // The seed asks for approval to activate Global Administrator.
+    let global = find(&before, ROLE_SETTING, |r| {
+        rule(r, "Approval_EndUser_Assignment")["setting"]["isApprovalRequired"] == true
+    })
+    .clone();
+    let custom = find(&before, ROLE_SETTING, |r| r.target("role").is_some()).clone();
+    let custom_role = custom.target("role").unwrap().id.clone();
+    // The snapshot's custom role allowed activations for a day; since, approval was switched
+    // off for Global Administrator and the custom role deleted for good with what used it.
+    let mut wanted = custom.clone();
+    for r in wanted.attrs["rules"].as_array_mut().unwrap() {
+        if r["id"] == "Expiration_EndUser_Assignment" {
+            r["maximumDuration"] = serde_json::json!("P1D");
+        }
+    }
+    let snapshot_records: Vec<Record> = before
+        .iter()
+        .map(|r| {
+            if r.kind == ROLE_SETTING && r.key == custom.key {
+                wanted.clone()
+            } else {
+                r.clone()
+            }
+        })
+        .collect();
+    entra.with_tenant(|t| {
+        for r in t.role_policy_rules.get_mut(&global.key).unwrap() {
+            if r["id"] == "Approval_EndUser_Assignment" {
+                r["setting"]["isApprovalRequired"] = serde_json::json!(false);
+            }
+        }
+        t.role_definitions.remove(&custom_role);
+        t.role_eligibilities
+            .retain(|_, e| e["roleDefinitionId"] != custom_role.as_str());
+        t.role_assignments
+            .retain(|_, a| a["roleDefinitionId"] != custom_role.as_str());
+        for p in t.ca_policies.values_mut() {
+            for f in ["includeRoles", "excludeRoles"] {
+                if let Some(roles) = p["conditions"]["users"][f].as_array_mut() {
+                    roles.retain(|r| r != custom_role.as_str());
+                }
+            }
+        }
+    });
+
+    let mut ids = Ids::new();
+    let done = restore_pass(&provider, &snapshot_records, &mut ids).await;
+    for r in [&global, &wanted] {
+        assert!(
+            matches!(outcome_of(&done, &r.kind, &r.key), Outcome::Applied { .. }),
+            "{} {}",
+            r.kind,
+            r.key
+        );
+    }
+    let after = snapshot(&provider).await;
+    assert_eq!(
+        find(&after, ROLE_SETTING, |a| a.key == global.key).attrs,
+        global.attrs
+    );
+    let back = find(&after, ROLE_SETTING, |a| a.key == wanted.key);
+    assert_eq!(
+        back.attrs, wanted.attrs,
+        "the re-created role has the snapshot's settings"
+    );
+    assert_ne!(back.target("role").unwrap().id, custom_role);
+    let again = restore_pass(&provider, &snapshot_records, &mut ids).await;
     assert!(
         again.is_empty(),
         "{:?}",

@@ -150,6 +150,11 @@ async fn reads_every_kind_across_pages_and_batches() {
             && r.refs.iter().any(|x| x.kind == TERMS_OF_USE)),
         "a policy requiring terms of use names them by ref"
     );
+    assert_eq!(
+        counts[ROLE_SETTING],
+        entra.with_tenant(|t| t.role_definitions.len()),
+        "the PIM settings of every role, built in or custom"
+    );
 
     // 2,100 users at $top=999 take three pages; members and owners went through $batch.
     assert!(entra.requests("GET /users") >= 3, "users read in pages");
@@ -234,6 +239,7 @@ async fn reads_every_kind_across_pages_and_batches() {
         CROSS_TENANT_DEFAULT,
         CROSS_TENANT_PARTNER,
         TERMS_OF_USE,
+        ROLE_SETTING,
         ROLE_DEFINITION,
         ROLE_ELIGIBILITY,
         ROLE_ASSIGNMENT_SCHEDULE,

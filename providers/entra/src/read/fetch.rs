@@ -125,6 +125,7 @@ pub(crate) async fn record(
         | SERVICE_PRINCIPAL_OWNER
         | ADMINISTRATIVE_UNIT_MEMBER => link(client, kind, key).await,
         FEDERATED_CREDENTIAL => federated_credential(client, key).await,
+        ROLE_SETTING => crate::role_settings::fetch(client, key).await,
         TERMS_OF_USE => Ok(crate::terms::live(client, key)
             .await?
             .map(|v| crate::terms::agreement(&v))),

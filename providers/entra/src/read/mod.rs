@@ -499,13 +499,19 @@ impl Snapshot<'_> {
                 self.emit(r).await?;
             }
         }
-        let (eligible, active, assigned) = futures::try_join!(
+        let (eligible, active, assigned, settings) = futures::try_join!(
             self.client
                 .all("/roleManagement/directory/roleEligibilitySchedules"),
             self.client
                 .all("/roleManagement/directory/roleAssignmentSchedules"),
             self.client.all("/roleManagement/directory/roleAssignments"),
+            crate::role_settings::assignments(self.client, ""),
         )?;
+        for a in &settings {
+            if let Some(r) = crate::role_settings::record(a, roles) {
+                self.emit(r).await?;
+            }
+        }
         for v in eligible.iter().filter(|v| roles::direct(v)) {
             match roles::schedule(ROLE_ELIGIBILITY, v, index, roles) {
                 Some(r) => self.emit(r).await?,

@@ -11,6 +11,7 @@ mod federated;
 mod links;
 mod objects;
 mod policies;
+mod role_settings;
 mod roles;
 mod sts;
 mod terms;
@@ -79,6 +80,7 @@ impl Restore<'_> {
             (CROSS_TENANT_DEFAULT, Action::Update) | (CROSS_TENANT_PARTNER, _) => {
                 self.cross_tenant(op.action, &record).await
             }
+            (ROLE_SETTING, Action::Create | Action::Update) => self.role_setting(&record).await,
             (TERMS_OF_USE, action) => self.terms_of_use(action, &record).await,
             (AUTHORIZATION_POLICY, Action::Create | Action::Update) => {
                 self.authorization(&record).await

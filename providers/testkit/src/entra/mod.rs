@@ -26,6 +26,7 @@ mod cross_tenant;
 mod federated;
 mod model;
 mod read;
+mod role_policies;
 mod roles;
 mod seed;
 mod strengths;

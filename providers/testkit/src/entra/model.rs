@@ -97,6 +97,8 @@ pub struct Tenant {
     /// The cross-tenant access policy's default settings, and its partners by tenant id.
     pub cross_tenant_default: Value,
     pub cross_tenant_partners: BTreeMap<String, Value>,
+    /// PIM rules of directory roles changed from Microsoft's defaults, by role definition id.
+    pub role_policy_rules: BTreeMap<String, Vec<Value>>,
     /// Terms of use agreements.
     pub agreements: BTreeMap<String, Value>,
     pub named_locations: BTreeMap<String, Value>,
@@ -129,6 +131,7 @@ impl Tenant {
             cross_tenant_default: super::cross_tenant::default_policy(),
             cross_tenant_partners: BTreeMap::new(),
             agreements: BTreeMap::new(),
+            role_policy_rules: BTreeMap::new(),
             authorization_policy: super::authz::default_policy(),
             named_locations: BTreeMap::new(),
             authentication_methods_policy: Value::Null,

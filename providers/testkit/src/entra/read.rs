@@ -45,6 +45,7 @@ pub(crate) fn get(t: &Tenant, req: &GraphRequest) -> GraphResult {
         .or_else(|| super::sts_policies::get(t, req, &s))
         .or_else(|| super::cross_tenant::get(t, req, &s))
         .or_else(|| super::terms::get(t, req, &s))
+        .or_else(|| super::role_policies::get(t, req, &s))
     {
         return answer;
     }

@@ -162,6 +162,7 @@ pub(crate) fn seed(spec: &SeedSpec) -> Tenant {
     if !users.is_empty() {
         super::cross_tenant::seed(&mut t);
         super::terms::seed(&mut t);
+        super::role_policies::seed(&mut t, ROLES[0].0);
     }
     t
 }

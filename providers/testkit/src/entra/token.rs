@@ -146,6 +146,7 @@ pub const ALL_PERMISSIONS: &[&str] = &[
     "Policy.ReadWrite.ApplicationConfiguration",
     "Policy.ReadWrite.CrossTenantAccess",
     "Agreement.ReadWrite.All",
+    "RoleManagementPolicy.ReadWrite.Directory",
     "Device.Read.All",
 ];
 
@@ -246,10 +247,21 @@ pub(crate) fn required(method: &str, segments: &[String]) -> &'static [&'static 
         ],
         ("identity", true) => &["Policy.Read.All", "Policy.ReadWrite.ConditionalAccess"],
         ("identity", false) => &["Policy.ReadWrite.ConditionalAccess"],
+        ("policies", true) if second.starts_with("roleManagementPolic") => &[
+            "RoleManagementPolicy.Read.Directory",
+            "RoleManagementPolicy.ReadWrite.Directory",
+            "RoleManagement.Read.Directory",
+            "RoleManagement.Read.All",
+            "RoleManagement.ReadWrite.Directory",
+        ],
         ("policies", true) => &["Policy.Read.All", "Policy.ReadWrite.AuthenticationMethod"],
         ("policies", false) if second == "authorizationPolicy" => {
             &["Policy.ReadWrite.Authorization"]
         }
+        ("policies", false) if second == "roleManagementPolicies" => &[
+            "RoleManagementPolicy.ReadWrite.Directory",
+            "RoleManagement.ReadWrite.Directory",
+        ],
         ("policies", false) if second == "crossTenantAccessPolicy" => {
             &["Policy.ReadWrite.CrossTenantAccess"]
         }

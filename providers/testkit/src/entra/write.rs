@@ -25,6 +25,7 @@ pub(crate) fn write(t: &mut Tenant, req: &GraphRequest) -> GraphResult {
         .or_else(|| super::sts_policies::write(t, req, &s))
         .or_else(|| super::cross_tenant::write(t, req, &s))
         .or_else(|| super::terms::write(t, req, &s))
+        .or_else(|| super::role_policies::write(t, req, &s))
     {
         return answer;
     }
