@@ -95,6 +95,9 @@ impl Subject for EntraTenant {
             {
                 Some("Graph refuses to delete an authentication strength a conditional access policy requires".into())
             }
+            "entra.role_setting" if record.target("role").is_none() => Some(
+                "the PIM settings of a built-in role exist as long as Entra ID does".into(),
+            ),
             "entra.named_location"
                 if snapshot.iter().any(|r| {
                     r.refs
@@ -268,6 +271,13 @@ impl Graph {
         };
         let pim = match record.kind.as_str() {
             "entra.role_definition" => return self.delete_role(id).await,
+            // A role's PIM settings go only with the role.
+            "entra.role_setting" => {
+                let role = record
+                    .target("role")
+                    .ok_or_else(|| format!("{} has no role ref", record.key))?;
+                return self.delete_role(&role.id).await;
+            }
             "entra.role_eligibility" => Some(schedule("roleEligibilityScheduleRequests")),
             "entra.role_assignment_schedule" => Some(schedule("roleAssignmentScheduleRequests")),
             _ => None,

@@ -44,6 +44,14 @@ const UPDATE_ONLY: Capabilities = Capabilities {
     delete: false,
 };
 
+/// Settings that exist as long as their object does: "created" on the object Entra makes them
+/// for (a re-created custom role's PIM policy), never deleted on their own.
+const WITH_OBJECT: Capabilities = Capabilities {
+    create: true,
+    update: true,
+    delete: false,
+};
+
 pub(crate) const USER_PASSWORD: &str = "password and authentication methods (MFA, passkeys, Authenticator): a user re-created from the snapshot gets a random temporary password that must be reset at first sign-in, and must register MFA again; a user restored from the recycle bin keeps them";
 pub(crate) const APP_SECRETS: &str = "client secrets and certificates: a re-created application has none; add new ones and hand them to the software that signs in as the app";
 pub(crate) const GUEST_GONE: &str = "a guest user deleted for good comes back only by being invited again: restore again with --invite-guests (no mail is sent; the guest then redeems the invitation), or invite them from the Entra admin center and restore again to bring back what needs them";
@@ -282,7 +290,7 @@ pub static KINDS: &[KindInfo] = &[
         name: ROLE_SETTING,
         description: "PIM settings of each directory role (its role management policy's rules): how long an activation lasts, whether it needs MFA, a justification or approval, how long eligibilities and assignments may last",
         depends_on: &[ROLE_DEFINITION],
-        capabilities: UPDATE_ONLY,
+        capabilities: WITH_OBJECT,
         parent: None,
         cannot_restore: &[
             "approvers named in an approval rule are written back by the ids the snapshot holds: check them if they were deleted",
