@@ -145,11 +145,15 @@ pub(crate) fn write(t: &mut Tenant, req: &GraphRequest, s: &[&str]) -> Option<Gr
         }
         ("DELETE", ["policies", f, id]) => {
             let f = family(f)?;
-            policy(t, f, id).map(|_| ()).map(|()| {
-                t.sts_policies.remove(*id);
-                t.policy_targets.remove(*id);
-                GraphResponse::no_content()
-            })
+            // Deleting a policy ends its assignments with it.
+            match policy(t, f, id) {
+                Ok(_) => {
+                    t.sts_policies.remove(*id);
+                    t.policy_targets.remove(*id);
+                    Ok(GraphResponse::no_content())
+                }
+                Err(e) => Err(e),
+            }
         }
         ("POST", [SERVICE_PRINCIPALS, sp, f, "$ref"]) => {
             let f = family(f)?;
