@@ -95,6 +95,9 @@ impl Subject for EntraTenant {
             {
                 Some("Graph refuses to delete an authentication strength a conditional access policy requires".into())
             }
+            "entra.role_setting" if record.target("role").is_none() => Some(
+                "the PIM settings of a built-in role exist as long as Entra ID does".into(),
+            ),
             "entra.named_location"
                 if snapshot.iter().any(|r| {
                     r.refs
@@ -268,6 +271,13 @@ impl Graph {
         };
         let pim = match record.kind.as_str() {
             "entra.role_definition" => return self.delete_role(id).await,
+            // A role's PIM settings go only with the role.
+            "entra.role_setting" => {
+                let role = record
+                    .target("role")
+                    .ok_or_else(|| format!("{} has no role ref", record.key))?;
+                return self.delete_role(&role.id).await;
+            }
             "entra.role_eligibility" => Some(schedule("roleEligibilityScheduleRequests")),
             "entra.role_assignment_schedule" => Some(schedule("roleAssignmentScheduleRequests")),
             _ => None,
@@ -315,6 +325,27 @@ impl Graph {
                 target("servicePrincipal")?,
                 target("owner")?
             ),
+            "entra.terms_of_use" => format!("/identityGovernance/termsOfUse/agreements/{id}"),
+            "entra.cross_tenant_access_partner" => {
+                format!("/policies/crossTenantAccessPolicy/partners/{id}")
+            }
+            "entra.claims_mapping_policy" => format!("/policies/claimsMappingPolicies/{id}"),
+            "entra.token_lifetime_policy" => format!("/policies/tokenLifetimePolicies/{id}"),
+            "entra.service_principal_policy" => {
+                let policy = record
+                    .target("policy")
+                    .ok_or_else(|| format!("{} has no policy ref", record.key))?;
+                let family = if policy.kind == "entra.claims_mapping_policy" {
+                    "claimsMappingPolicies"
+                } else {
+                    "tokenLifetimePolicies"
+                };
+                format!(
+                    "/servicePrincipals/{}/{family}/{}/$ref",
+                    target("servicePrincipal")?,
+                    policy.id
+                )
+            }
             "entra.administrative_unit" => format!("/administrativeUnits/{id}"),
             "entra.administrative_unit_member" => format!(
                 "/administrativeUnits/{}/members/{}/$ref",

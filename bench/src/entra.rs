@@ -128,11 +128,36 @@ pub fn backup_floor(rt: &tokio::runtime::Runtime, a: &EntraArgs) -> anyhow::Resu
             t.role_eligibilities.len(),
             t.role_assignments.len(),
             t.strengths.len(),
+            t.agreements.len(),
+            // PIM settings: one policy assignment per role, its policy and rules expanded.
+            t.role_definitions.len(),
         ] {
             min += pages(n, DEFAULT_TOP);
         }
-        // The authentication methods policy and the authorization policy: one object each.
-        min += 2;
+        // Claims-mapping and token-lifetime policies: one list per family, with the service
+        // principals each applies to expanded; Graph expands 20 at most, so a policy applied
+        // to more has them listed apart.
+        for family in [
+            "#microsoft.graph.claimsMappingPolicy",
+            "#microsoft.graph.tokenLifetimePolicy",
+        ] {
+            let policies: Vec<&String> = t
+                .sts_policies
+                .iter()
+                .filter(|(_, p)| p["@odata.type"] == family)
+                .map(|(id, _)| id)
+                .collect();
+            min += pages(policies.len(), DEFAULT_TOP);
+            for id in policies {
+                let applied = t.policy_targets.get(id).map_or(0, |s| s.len());
+                if applied >= 20 {
+                    min += pages(applied, DEFAULT_TOP);
+                }
+            }
+        }
+        // The authentication methods policy, the authorization policy and the cross-tenant
+        // access policy's default settings: one object each; its partners: one list, one page.
+        min += 4;
         (min, pages(collection("users"), MAX_TOP))
     });
 

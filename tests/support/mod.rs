@@ -9,6 +9,7 @@ use std::process::Output;
 use assert_cmd::Command;
 use iamsnap_testkit::okta::{OktaEmulator, RunningOkta};
 
+pub mod entra;
 pub mod okta_api;
 
 /// The Okta API token the emulated orgs accept; tests check it never leaks.

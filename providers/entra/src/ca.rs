@@ -20,6 +20,7 @@ pub(crate) struct Known<'a> {
     pub index: &'a Index,
     pub locations: &'a HashSet<String>,
     pub strengths: &'a HashSet<String>,
+    pub terms: &'a HashSet<String>,
     pub roles: &'a Roles,
 }
 
@@ -102,6 +103,11 @@ pub(crate) fn conditional_access_policy(v: &Value, known: &Known) -> Record {
             id,
         ));
     }
+    for id in terms_of_use(v) {
+        if known.terms.contains(id) {
+            refs.push(Ref::new("termsOfUse", TERMS_OF_USE, id));
+        }
+    }
     Record::new(
         CONDITIONAL_ACCESS_POLICY,
         id_of(v),
@@ -132,7 +138,19 @@ pub(crate) fn unknown_ids(record: &Record, roles_built_in: impl Fn(&str) -> bool
     if let Some(id) = strength.filter(|id| !is_built_in_strength(id) && !covered.contains(id)) {
         out.push(id.to_string());
     }
+    for id in terms_of_use(&record.attrs).filter(|id| !covered.contains(id)) {
+        out.push(id.to_string());
+    }
     out
+}
+
+/// The terms of use agreements a policy requires.
+fn terms_of_use(v: &Value) -> impl Iterator<Item = &str> {
+    v["grantControls"]["termsOfUse"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
 }
 
 /// Microsoft's built-in authentication strengths: `00000000-0000-0000-0000-00000000000N`.

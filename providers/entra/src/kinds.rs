@@ -25,6 +25,13 @@ pub const NAMED_LOCATION: &str = "entra.named_location";
 pub const AUTHORIZATION_POLICY: &str = "entra.authorization_policy";
 pub const AUTHENTICATION_STRENGTH: &str = "entra.authentication_strength";
 pub const AUTHENTICATION_METHODS_POLICY: &str = "entra.authentication_methods_policy";
+pub const CLAIMS_MAPPING_POLICY: &str = "entra.claims_mapping_policy";
+pub const TOKEN_LIFETIME_POLICY: &str = "entra.token_lifetime_policy";
+pub const SERVICE_PRINCIPAL_POLICY: &str = "entra.service_principal_policy";
+pub const CROSS_TENANT_DEFAULT: &str = "entra.cross_tenant_access_default";
+pub const CROSS_TENANT_PARTNER: &str = "entra.cross_tenant_access_partner";
+pub const TERMS_OF_USE: &str = "entra.terms_of_use";
+pub const ROLE_SETTING: &str = "entra.role_setting";
 
 /// Devices and organisational contacts appear as members only: referenced by id, never
 /// backed up or restored themselves.
@@ -37,12 +44,22 @@ const UPDATE_ONLY: Capabilities = Capabilities {
     delete: false,
 };
 
+/// Settings that exist as long as their object does: "created" on the object Entra makes them
+/// for (a re-created custom role's PIM policy), never deleted on their own.
+const WITH_OBJECT: Capabilities = Capabilities {
+    create: true,
+    update: true,
+    delete: false,
+};
+
 pub(crate) const USER_PASSWORD: &str = "password and authentication methods (MFA, passkeys, Authenticator): a user re-created from the snapshot gets a random temporary password that must be reset at first sign-in, and must register MFA again; a user restored from the recycle bin keeps them";
 pub(crate) const APP_SECRETS: &str = "client secrets and certificates: a re-created application has none; add new ones and hand them to the software that signs in as the app";
 pub(crate) const GUEST_GONE: &str = "a guest user deleted for good comes back only by being invited again: restore again with --invite-guests (no mail is sent; the guest then redeems the invitation), or invite them from the Entra admin center and restore again to bring back what needs them";
 pub(crate) const GUEST_REINVITED: &str = "guest users deleted for good are invited again (--invite-guests, no mail is sent) and must redeem the invitation before they can sign in: send them https://myapps.microsoft.com/?tenantid=<tenant id>, or resend the invitation from the Entra admin center; a guest restored from the recycle bin keeps its redemption";
 pub(crate) const SCHEDULE_RESTARTS: &str = "start date: a restored schedule starts when it is restored; it ends when the snapshot's did (or never, as it was)";
 pub(crate) const SCHEDULE_EXPIRED: &str = "schedules that have ended by the time of the restore are not restored: assign the role again, with a new end date, if it is still needed";
+pub(crate) const TERMS_FILE: &str = "a terms of use agreement deleted cannot be created again from a snapshot, which cannot hold its PDF (Graph does not give an agreement's file back): create it again in the Entra admin center (Identity Governance → Terms of use) with the same name and its PDF, then restore again to bring back its settings and the conditional access policies that require it";
+pub(crate) const STS_POLICY_ID: &str = "original ids: a policy deleted is re-created with a new id; its assignments to service principals are made again with it";
 pub(crate) const CA_UNKNOWN_IDS: &str = "ids that name nothing the snapshot holds (objects deleted before it, or of kinds not backed up) are written back as they were: check them in the policy";
 pub(crate) const CA_REPORT_ONLY: &str = "state: a re-created or changed policy is saved in report-only mode (enabledForReportingButNotEnforced) unless the restore is told to restore policy states; enable it once the sign-in logs show it does what is intended";
 
@@ -177,6 +194,37 @@ pub static KINDS: &[KindInfo] = &[
         cannot_restore: &[],
     },
     KindInfo {
+        name: CLAIMS_MAPPING_POLICY,
+        description: "claims-mapping policies (policies/claimsMappingPolicies): which claims the tokens of the applications they apply to carry",
+        depends_on: &[],
+        capabilities: Capabilities::ALL,
+        parent: None,
+        cannot_restore: &[STS_POLICY_ID],
+    },
+    KindInfo {
+        name: TOKEN_LIFETIME_POLICY,
+        description: "token-lifetime policies (policies/tokenLifetimePolicies): how long the access, ID and SAML tokens of the applications they apply to last",
+        depends_on: &[],
+        capabilities: Capabilities::ALL,
+        parent: None,
+        cannot_restore: &[STS_POLICY_ID],
+    },
+    KindInfo {
+        name: SERVICE_PRINCIPAL_POLICY,
+        description: "claims-mapping and token-lifetime policies assigned to service principals (at most one token-lifetime policy each)",
+        depends_on: &[
+            SERVICE_PRINCIPAL,
+            CLAIMS_MAPPING_POLICY,
+            TOKEN_LIFETIME_POLICY,
+        ],
+        capabilities: Capabilities::LINK,
+        parent: Some(Parent {
+            noun: "service principal",
+            members: "token policies",
+        }),
+        cannot_restore: &[],
+    },
+    KindInfo {
         name: SERVICE_PRINCIPAL_OWNER,
         description: "owners of service principals (enterprise applications)",
         depends_on: &[USER, SERVICE_PRINCIPAL],
@@ -239,6 +287,16 @@ pub static KINDS: &[KindInfo] = &[
         cannot_restore: &[],
     },
     KindInfo {
+        name: ROLE_SETTING,
+        description: "PIM settings of each directory role (its role management policy's rules): how long an activation lasts, whether it needs MFA, a justification or approval, how long eligibilities and assignments may last",
+        depends_on: &[ROLE_DEFINITION],
+        capabilities: WITH_OBJECT,
+        parent: None,
+        cannot_restore: &[
+            "approvers named in an approval rule are written back by the ids the snapshot holds: check them if they were deleted",
+        ],
+    },
+    KindInfo {
         name: ROLE_ELIGIBILITY,
         description: "PIM eligible directory role assignments (roleEligibilitySchedules): who may activate which role, where, until when",
         depends_on: &[
@@ -267,6 +325,14 @@ pub static KINDS: &[KindInfo] = &[
         cannot_restore: &[SCHEDULE_RESTARTS, SCHEDULE_EXPIRED],
     },
     KindInfo {
+        name: TERMS_OF_USE,
+        description: "terms of use agreements (identityGovernance/termsOfUse/agreements): name, whether users must open them before accepting, per-device acceptance, re-acceptance frequency and expiration; not their PDF",
+        depends_on: &[],
+        capabilities: Capabilities::ALL,
+        parent: None,
+        cannot_restore: &[TERMS_FILE],
+    },
+    KindInfo {
         name: CONDITIONAL_ACCESS_POLICY,
         description: "conditional access policies",
         depends_on: &[
@@ -277,6 +343,7 @@ pub static KINDS: &[KindInfo] = &[
             APPLICATION,
             ROLE_DEFINITION,
             AUTHENTICATION_STRENGTH,
+            TERMS_OF_USE,
         ],
         capabilities: Capabilities::ALL,
         parent: None,
@@ -290,6 +357,24 @@ pub static KINDS: &[KindInfo] = &[
         parent: None,
         cannot_restore: &[
             "users' registered authentication methods are not part of the policy and cannot be restored",
+        ],
+    },
+    KindInfo {
+        name: CROSS_TENANT_DEFAULT,
+        description: "the cross-tenant access policy's default settings: B2B collaboration and B2B direct connect, inbound and outbound; trust of other tenants' MFA and device claims; automatic consent; the identity providers guests redeem invitations with",
+        depends_on: &[],
+        capabilities: UPDATE_ONLY,
+        parent: None,
+        cannot_restore: &[],
+    },
+    KindInfo {
+        name: CROSS_TENANT_PARTNER,
+        description: "partner organisations of the cross-tenant access policy, by tenant id: the settings that replace the default for each",
+        depends_on: &[],
+        capabilities: Capabilities::ALL,
+        parent: None,
+        cannot_restore: &[
+            "a partner's identity synchronization settings (cross-tenant sync) are not backed up",
         ],
     },
     KindInfo {

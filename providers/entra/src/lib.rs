@@ -14,9 +14,11 @@
 //! applications (credential metadata only) and their federated identity credentials,
 //! service principals, owners of applications and service principals, app role assignments,
 //! delegated permission grants, directory role assignments, custom role definitions, PIM
-//! eligibilities and time-bound active assignments, administrative units and their members,
+//! eligibilities, time-bound active assignments and the roles' PIM settings, administrative units and their members,
 //! conditional access policies, named locations, authentication strengths, the authentication
-//! methods policy and the authorization policy. Collections are read at `$top=999` with `$select` of the kept properties, following
+//! methods policy, the authorization policy, terms of use agreements (not their PDF), the cross-tenant access policy (default settings and
+//! partners), and claims-mapping and token-lifetime policies with the service principals they
+//! are assigned to. Collections are read at `$top=999` with `$select` of the kept properties, following
 //! `@odata.nextLink`; per-object lists go through `$batch`, 20 requests per batch; `429` and
 //! `503` are retried after `Retry-After`, for whole requests and for single batch items.
 //!
@@ -31,10 +33,14 @@ pub mod kinds;
 
 mod ca;
 mod client;
+mod cross_tenant;
 mod read;
 mod records;
 mod restore;
+mod role_settings;
 mod roles;
+mod sts;
+mod terms;
 
 use std::path::Path;
 
@@ -168,6 +174,9 @@ impl WriteProvider for EntraProvider {
             )
         {
             return restore::expired(record);
+        }
+        if action == Action::Create && record.kind == kinds::TERMS_OF_USE {
+            return Some(kinds::TERMS_FILE.to_string());
         }
         if self.invite_guests || action != Action::Create || !restore::is_guest(record) {
             return None;

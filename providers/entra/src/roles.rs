@@ -55,7 +55,7 @@ impl Roles {
     }
 
     /// How a key names the role: a built-in one by its template id, a custom one by its name.
-    fn key_part(&self, id: &str) -> String {
+    pub(crate) fn key_part(&self, id: &str) -> String {
         match self.0.get(id) {
             Some(r) if !r.built_in => r.name.clone(),
             _ => id.to_string(),

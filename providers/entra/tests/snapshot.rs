@@ -119,6 +119,42 @@ async fn reads_every_kind_across_pages_and_batches() {
     let federated = entra.with_tenant(|t| t.federated.values().map(|f| f.len()).sum::<usize>());
     assert!(federated >= 2);
     assert_eq!(counts[FEDERATED_CREDENTIAL], federated);
+    let (token_policies, applied) = entra.with_tenant(|t| {
+        let live = |sp: &String| t.objects["servicePrincipals"].contains_key(sp);
+        (
+            t.sts_policies.len(),
+            t.policy_targets
+                .values()
+                .map(|s| s.iter().filter(|sp| live(sp)).count())
+                .sum::<usize>(),
+        )
+    });
+    assert!(token_policies >= 2 && applied >= 2);
+    assert_eq!(
+        counts[CLAIMS_MAPPING_POLICY] + counts[TOKEN_LIFETIME_POLICY],
+        token_policies
+    );
+    assert_eq!(counts[SERVICE_PRINCIPAL_POLICY], applied);
+    assert_eq!(counts[CROSS_TENANT_DEFAULT], 1);
+    assert_eq!(
+        counts[CROSS_TENANT_PARTNER],
+        entra.with_tenant(|t| t.cross_tenant_partners.len())
+    );
+    assert!(counts[CROSS_TENANT_PARTNER] >= 2);
+    assert_eq!(
+        counts[TERMS_OF_USE],
+        entra.with_tenant(|t| t.agreements.len())
+    );
+    assert!(
+        records.iter().any(|r| r.kind == CONDITIONAL_ACCESS_POLICY
+            && r.refs.iter().any(|x| x.kind == TERMS_OF_USE)),
+        "a policy requiring terms of use names them by ref"
+    );
+    assert_eq!(
+        counts[ROLE_SETTING],
+        entra.with_tenant(|t| t.role_definitions.len()),
+        "the PIM settings of every role, built in or custom"
+    );
 
     // 2,100 users at $top=999 take three pages; members and owners went through $batch.
     assert!(entra.requests("GET /users") >= 3, "users read in pages");
@@ -197,6 +233,13 @@ async fn reads_every_kind_across_pages_and_batches() {
         APPLICATION_OWNER,
         SERVICE_PRINCIPAL_OWNER,
         FEDERATED_CREDENTIAL,
+        CLAIMS_MAPPING_POLICY,
+        TOKEN_LIFETIME_POLICY,
+        SERVICE_PRINCIPAL_POLICY,
+        CROSS_TENANT_DEFAULT,
+        CROSS_TENANT_PARTNER,
+        TERMS_OF_USE,
+        ROLE_SETTING,
         ROLE_DEFINITION,
         ROLE_ELIGIBILITY,
         ROLE_ASSIGNMENT_SCHEDULE,

@@ -125,6 +125,16 @@ pub(crate) async fn record(
         | SERVICE_PRINCIPAL_OWNER
         | ADMINISTRATIVE_UNIT_MEMBER => link(client, kind, key).await,
         FEDERATED_CREDENTIAL => federated_credential(client, key).await,
+        ROLE_SETTING => crate::role_settings::fetch(client, key).await,
+        TERMS_OF_USE => Ok(crate::terms::live(client, key)
+            .await?
+            .map(|v| crate::terms::agreement(&v))),
+        CROSS_TENANT_DEFAULT | CROSS_TENANT_PARTNER => {
+            crate::cross_tenant::fetch(client, kind, key).await
+        }
+        CLAIMS_MAPPING_POLICY | TOKEN_LIFETIME_POLICY | SERVICE_PRINCIPAL_POLICY => {
+            crate::sts::fetch(client, kind, key).await
+        }
         CONDITIONAL_ACCESS_POLICY => conditional_access(client, key).await,
         AUTHORIZATION_POLICY => {
             let v = client
@@ -246,11 +256,17 @@ async fn conditional_access(
         .filter_map(ca::strength)
         .map(|r| r.id)
         .collect();
+    let terms = crate::terms::all(client)
+        .await?
+        .iter()
+        .map(|a| id_of(a).to_string())
+        .collect();
     let roles = role_names(client).await?;
     let known = ca::Known {
         index: &index,
         locations: &locations,
         strengths: &strengths,
+        terms: &terms,
         roles: &roles,
     };
     Ok(Some(ca::conditional_access_policy(&policy, &known)))

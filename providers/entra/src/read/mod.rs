@@ -43,6 +43,7 @@ struct Policies {
     policies: Vec<Value>,
     locations: HashSet<String>,
     strengths: HashSet<String>,
+    terms: HashSet<String>,
     definitions: Vec<Value>,
 }
 
@@ -81,6 +82,7 @@ impl Snapshot<'_> {
             self.app_role_assignments(&sps, &index),
             self.app_owners(&index),
             self.federated_credentials(&index),
+            self.token_policies(&index),
             self.grants(&index),
             self.roles(&index, &roles, &policies.definitions),
             self.conditional_access(&index, &roles, &policies),
@@ -238,6 +240,11 @@ impl Snapshot<'_> {
             strengths.insert(r.id.clone());
             Some(r)
         });
+        let mut terms = HashSet::new();
+        let terms_read = self.each_item(crate::terms::PATH, |v| {
+            terms.insert(id_of(v).to_string());
+            Some(crate::terms::agreement(v))
+        });
         let methods = async {
             let policy = self
                 .client
@@ -249,19 +256,25 @@ impl Snapshot<'_> {
                 .client
                 .get(&self.client.url("/policies/authorizationPolicy"))
                 .await?;
-            self.emit(records::authorization_policy(&policy)).await
+            self.emit(records::authorization_policy(&policy)).await?;
+            for r in crate::cross_tenant::records(self.client).await? {
+                self.emit(r).await?;
+            }
+            Ok(())
         };
-        let (policies, definitions, (), (), ()) = futures::try_join!(
+        let (policies, definitions, (), (), (), ()) = futures::try_join!(
             self.client.all("/identity/conditionalAccess/policies"),
             definitions(self.client),
             locations_read,
             strengths_read,
+            terms_read,
             methods,
         )?;
         Ok(Policies {
             policies,
             locations,
             strengths,
+            terms,
             definitions,
         })
     }
@@ -276,6 +289,7 @@ impl Snapshot<'_> {
             index,
             locations: &p.locations,
             strengths: &p.strengths,
+            terms: &p.terms,
             roles,
         };
         for v in &p.policies {
@@ -449,6 +463,17 @@ impl Snapshot<'_> {
         Ok(())
     }
 
+    /// Claims-mapping and token-lifetime policies with the service principals they apply
+    /// to: one list per family.
+    async fn token_policies(&self, index: &Index) -> Result<(), ProviderError> {
+        for family in crate::sts::FAMILIES {
+            for r in crate::sts::records(self.client, family, index).await? {
+                self.emit(r).await?;
+            }
+        }
+        Ok(())
+    }
+
     async fn grants(&self, index: &Index) -> Result<(), ProviderError> {
         for v in self.client.all("/oauth2PermissionGrants").await? {
             match records::grant(&v, index) {
@@ -474,13 +499,19 @@ impl Snapshot<'_> {
                 self.emit(r).await?;
             }
         }
-        let (eligible, active, assigned) = futures::try_join!(
+        let (eligible, active, assigned, settings) = futures::try_join!(
             self.client
                 .all("/roleManagement/directory/roleEligibilitySchedules"),
             self.client
                 .all("/roleManagement/directory/roleAssignmentSchedules"),
             self.client.all("/roleManagement/directory/roleAssignments"),
+            crate::role_settings::assignments(self.client, ""),
         )?;
+        for a in &settings {
+            if let Some(r) = crate::role_settings::record(a, roles) {
+                self.emit(r).await?;
+            }
+        }
         for v in eligible.iter().filter(|v| roles::direct(v)) {
             match roles::schedule(ROLE_ELIGIBILITY, v, index, roles) {
                 Some(r) => self.emit(r).await?,

@@ -6,11 +6,15 @@
 //! reach ([`reachable`]) and what it can never give back ([`cannot_restore`]), for the plan and
 //! its report.
 
+mod cross_tenant;
 mod federated;
 mod links;
 mod objects;
 mod policies;
+mod role_settings;
 mod roles;
+mod sts;
+mod terms;
 
 pub(crate) use roles::expired;
 
@@ -70,6 +74,14 @@ impl Restore<'_> {
                 self.save_federated(&record).await
             }
             (FEDERATED_CREDENTIAL, Action::Delete) => self.delete_federated(&record).await,
+            (CLAIMS_MAPPING_POLICY | TOKEN_LIFETIME_POLICY | SERVICE_PRINCIPAL_POLICY, action) => {
+                self.token_policy(action, &record).await
+            }
+            (CROSS_TENANT_DEFAULT, Action::Update) | (CROSS_TENANT_PARTNER, _) => {
+                self.cross_tenant(op.action, &record).await
+            }
+            (ROLE_SETTING, Action::Create | Action::Update) => self.role_setting(&record).await,
+            (TERMS_OF_USE, action) => self.terms_of_use(action, &record).await,
             (AUTHORIZATION_POLICY, Action::Create | Action::Update) => {
                 self.authorization(&record).await
             }
@@ -267,6 +279,7 @@ pub(crate) fn cannot_restore(
         .filter(|note| match record.kind.as_str() {
             // Said of the guest the plan leaves out (`refuses`), with what needs it.
             USER if **note == GUEST_GONE => false,
+            TERMS_OF_USE => false,
             USER if **note == GUEST_REINVITED => invite_guests && is_guest(record),
             ROLE_ELIGIBILITY | ROLE_ASSIGNMENT_SCHEDULE => **note != SCHEDULE_EXPIRED,
             USER if note.starts_with("users synchronised") => {

@@ -5,7 +5,12 @@
 //! per-item status, headers and bodies), bearer tokens that expire, application permissions
 //! checked per request (403 `Authorization_RequestDenied`), throttling with `429` and
 //! `Retry-After` per request and per batch item, Graph's error bodies, and the recycle bin
-//! (`directory/deletedItems`, restore keeping the original id, permanent delete).
+//! (`directory/deletedItems`, restore keeping the original id, permanent delete). Beside the
+//! directory: PIM (schedules and their requests, role settings), authentication strengths,
+//! claims-mapping and token-lifetime policies and their assignment to service principals, the
+//! cross-tenant access policy (default and partners, whose organisations the seeded guests
+//! come from), terms of use agreements and the authorization policy, each family in a module
+//! of its own.
 //!
 //! ```no_run
 //! # async fn demo() {
@@ -22,12 +27,16 @@
 
 mod api;
 mod authz;
+mod cross_tenant;
 mod federated;
 mod model;
 mod read;
+mod role_policies;
 mod roles;
 mod seed;
 mod strengths;
+mod sts_policies;
+mod terms;
 pub(crate) mod token;
 mod write;
 

@@ -90,6 +90,17 @@ pub struct Tenant {
     pub authorization_policy: Value,
     /// Authentication strengths, built-in and custom.
     pub strengths: BTreeMap<String, Value>,
+    /// Claims-mapping and token-lifetime policies (told apart by `@odata.type`), and the
+    /// service principals each applies to.
+    pub sts_policies: BTreeMap<String, Value>,
+    pub policy_targets: BTreeMap<String, BTreeSet<String>>,
+    /// The cross-tenant access policy's default settings, and its partners by tenant id.
+    pub cross_tenant_default: Value,
+    pub cross_tenant_partners: BTreeMap<String, Value>,
+    /// PIM rules of directory roles changed from Microsoft's defaults, by role definition id.
+    pub role_policy_rules: BTreeMap<String, Vec<Value>>,
+    /// Terms of use agreements.
+    pub agreements: BTreeMap<String, Value>,
     pub named_locations: BTreeMap<String, Value>,
     pub authentication_methods_policy: Value,
     /// Multi-tenant applications published elsewhere (Microsoft Graph…): appId → name and roles.
@@ -115,6 +126,12 @@ impl Tenant {
             role_eligibilities: BTreeMap::new(),
             ca_policies: BTreeMap::new(),
             strengths: BTreeMap::new(),
+            sts_policies: BTreeMap::new(),
+            policy_targets: BTreeMap::new(),
+            cross_tenant_default: super::cross_tenant::default_policy(),
+            cross_tenant_partners: BTreeMap::new(),
+            agreements: BTreeMap::new(),
+            role_policy_rules: BTreeMap::new(),
             authorization_policy: super::authz::default_policy(),
             named_locations: BTreeMap::new(),
             authentication_methods_policy: Value::Null,

@@ -42,6 +42,10 @@ pub(crate) fn get(t: &Tenant, req: &GraphRequest) -> GraphResult {
     if let Some(answer) = super::strengths::get(t, req, &s)
         .or_else(|| super::authz::get(t, req, &s))
         .or_else(|| super::federated::get(t, req, &s))
+        .or_else(|| super::sts_policies::get(t, req, &s))
+        .or_else(|| super::cross_tenant::get(t, req, &s))
+        .or_else(|| super::terms::get(t, req, &s))
+        .or_else(|| super::role_policies::get(t, req, &s))
     {
         return answer;
     }
@@ -323,7 +327,7 @@ fn list_objects(t: &Tenant, req: &GraphRequest, collection: &str) -> GraphResult
 }
 
 /// Members or owners: directory objects of any type, each with its `@odata.type`.
-fn related(
+pub(crate) fn related(
     t: &Tenant,
     req: &GraphRequest,
     ids: Option<&std::collections::BTreeSet<String>>,

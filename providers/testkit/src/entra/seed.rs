@@ -158,6 +158,12 @@ pub(crate) fn seed(spec: &SeedSpec) -> Tenant {
     let mut pim = StdRng::seed_from_u64(spec.seed ^ 0x5eed_0001);
     seed_privileged_access(&mut t, &mut pim, &users);
     super::strengths::seed(&mut t, !users.is_empty());
+    super::sts_policies::seed(&mut t, &sps);
+    if !users.is_empty() {
+        super::cross_tenant::seed(&mut t);
+        super::terms::seed(&mut t);
+        super::role_policies::seed(&mut t, ROLES[0].0);
+    }
     t
 }
 
@@ -300,11 +306,13 @@ fn seed_users(t: &mut Tenant, rng: &mut StdRng, n: usize) -> Vec<String> {
         let nick = format!("{}.{}{}", first.to_lowercase(), last.to_lowercase(), i);
         let guest = i > 2 && rng.gen_bool(0.04);
         let (upn, user_type, mail) = if guest {
-            let ext = format!("{nick}_fabrikam.com");
+            // Guests come from the partner organisations the cross-tenant settings list.
+            let (_, partner) =
+                super::cross_tenant::PARTNERS[i % super::cross_tenant::PARTNERS.len()];
             (
-                format!("{ext}#EXT#@{DOMAIN}"),
+                format!("{nick}_{partner}#EXT#@{DOMAIN}"),
                 "Guest",
-                format!("{nick}@fabrikam.com"),
+                format!("{nick}@{partner}"),
             )
         } else {
             (

@@ -148,6 +148,10 @@ pub const ALL_PERMISSIONS: &[&str] = &[
     "Policy.ReadWrite.ConditionalAccess",
     "Policy.ReadWrite.AuthenticationMethod",
     "Policy.ReadWrite.Authorization",
+    "Policy.ReadWrite.ApplicationConfiguration",
+    "Policy.ReadWrite.CrossTenantAccess",
+    "Agreement.ReadWrite.All",
+    "RoleManagementPolicy.ReadWrite.Directory",
     "Device.Read.All",
 ];
 
@@ -248,11 +252,34 @@ pub(crate) fn required(method: &str, segments: &[String]) -> &'static [&'static 
         ],
         ("identity", true) => &["Policy.Read.All", "Policy.ReadWrite.ConditionalAccess"],
         ("identity", false) => &["Policy.ReadWrite.ConditionalAccess"],
+        ("policies", true) if second.starts_with("roleManagementPolic") => &[
+            "RoleManagementPolicy.Read.Directory",
+            "RoleManagementPolicy.ReadWrite.Directory",
+            "RoleManagement.Read.Directory",
+            "RoleManagement.Read.All",
+            "RoleManagement.ReadWrite.Directory",
+        ],
         ("policies", true) => &["Policy.Read.All", "Policy.ReadWrite.AuthenticationMethod"],
         ("policies", false) if second == "authorizationPolicy" => {
             &["Policy.ReadWrite.Authorization"]
         }
+        ("policies", false) if second == "roleManagementPolicies" => &[
+            "RoleManagementPolicy.ReadWrite.Directory",
+            "RoleManagement.ReadWrite.Directory",
+        ],
+        ("policies", false) if second == "crossTenantAccessPolicy" => {
+            &["Policy.ReadWrite.CrossTenantAccess"]
+        }
+        ("policies", false)
+            if matches!(second, "claimsMappingPolicies" | "tokenLifetimePolicies") =>
+        {
+            &["Policy.ReadWrite.ApplicationConfiguration"]
+        }
         ("policies", false) => &["Policy.ReadWrite.AuthenticationMethod"],
+        ("identityGovernance", true) if second == "termsOfUse" => {
+            &["Agreement.Read.All", "Agreement.ReadWrite.All"]
+        }
+        ("identityGovernance", false) if second == "termsOfUse" => &["Agreement.ReadWrite.All"],
         ("devices", true) => &[
             "Device.Read.All",
             "Directory.Read.All",

@@ -22,6 +22,10 @@ pub(crate) fn write(t: &mut Tenant, req: &GraphRequest) -> GraphResult {
         .or_else(|| super::strengths::write(t, req, &s))
         .or_else(|| super::authz::write(t, req, &s))
         .or_else(|| super::federated::write(t, req, &s))
+        .or_else(|| super::sts_policies::write(t, req, &s))
+        .or_else(|| super::cross_tenant::write(t, req, &s))
+        .or_else(|| super::terms::write(t, req, &s))
+        .or_else(|| super::role_policies::write(t, req, &s))
     {
         return answer;
     }
@@ -729,6 +733,7 @@ fn create_role_assignment(t: &mut Tenant, body: Map<String, Value>) -> GraphResu
 /// Conditional access refuses policies naming users, groups or named locations that do not exist.
 fn check_policy_refs(t: &Tenant, body: &Map<String, Value>) -> Result<(), GraphError> {
     super::strengths::check_policy(t, body)?;
+    super::terms::check_policy(t, body)?;
     let Some(conditions) = body.get("conditions") else {
         return Ok(());
     };
