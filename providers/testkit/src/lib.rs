@@ -6,6 +6,8 @@
 //! - [`entra`]: a Microsoft Entra ID tenant (Microsoft Graph v1.0 and the token endpoint),
 //!   seeded deterministically, with `@odata.nextLink` paging, `$batch`, throttling, permissions
 //!   and the recycle bin.
+//! - [`gcp`]: a Google Cloud organization (the OAuth token endpoint with the JWT bearer
+//!   grant, and Resource Manager v3: folders, projects and their IAM policies with etags).
 //! - [`moto`]: moto's S3/IAM server for the AWS connector and the S3 repository.
 //! - [`ldap`]: a real OpenLDAP slapd in a temporary folder, seeded with users, groups and
 //!   organizational units.
@@ -14,10 +16,12 @@
 //! - `conformance` (feature `conformance`): the suite every connector passes, run by each
 //!   connector's integration test against these systems.
 
+pub mod budget;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod entra;
 pub mod faults;
+pub mod gcp;
 pub mod ldap;
 pub mod moto;
 pub mod okta;
