@@ -24,6 +24,9 @@ pub enum SourceConfig {
     #[cfg(feature = "ldap")]
     #[serde(rename = "ldap")]
     Ldap(iamsnap_ldap::LdapConfig),
+    #[cfg(feature = "gcp-iam")]
+    #[serde(rename = "gcp-iam")]
+    GcpIam(iamsnap_gcp_iam::GcpIamConfig),
 }
 
 /// Every provider of this build, with the switches of [`ConnectOptions`] it takes.
@@ -36,6 +39,8 @@ const PROVIDERS: &[(&str, &[Switch])] = &[
     ("entra", &[Switch::RestorePolicyState, Switch::InviteGuests]),
     #[cfg(feature = "ldap")]
     ("ldap", &[]),
+    #[cfg(feature = "gcp-iam")]
+    ("gcp-iam", &[]),
 ];
 
 /// The kinds a provider type declares (none for a type this build does not know): what
@@ -50,6 +55,8 @@ pub fn kinds(provider_type: &str) -> &'static [KindInfo] {
         "entra" => iamsnap_entra::kinds::KINDS,
         #[cfg(feature = "ldap")]
         "ldap" => iamsnap_ldap::kinds::KINDS,
+        #[cfg(feature = "gcp-iam")]
+        "gcp-iam" => iamsnap_gcp_iam::kinds::KINDS,
         _ => &[],
     }
 }
@@ -90,6 +97,8 @@ impl SourceConfig {
             SourceConfig::Entra(_) => "entra",
             #[cfg(feature = "ldap")]
             SourceConfig::Ldap(_) => "ldap",
+            #[cfg(feature = "gcp-iam")]
+            SourceConfig::GcpIam(_) => "gcp-iam",
         }
     }
 
@@ -119,6 +128,10 @@ impl SourceConfig {
             SourceConfig::Ldap(config) => Connector::read_write(iamsnap_ldap::LdapProvider::new(
                 name, config, base_dir, options,
             )?),
+            #[cfg(feature = "gcp-iam")]
+            SourceConfig::GcpIam(config) => Connector::read_write(
+                iamsnap_gcp_iam::GcpIamProvider::new(name, config, base_dir, options)?,
+            ),
         })
     }
 

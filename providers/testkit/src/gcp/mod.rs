@@ -125,6 +125,7 @@ impl GcpEmulator {
             serial: AtomicU64::new(1),
             budget: Budget::new(self.rate_limit),
             counts: Mutex::new(BTreeMap::new()),
+            races: Mutex::new(HashMap::new()),
         });
         let app = Router::new()
             .route("/token", post(token_endpoint))
@@ -163,7 +164,12 @@ struct Shared {
     serial: AtomicU64,
     budget: Budget,
     counts: Mutex<BTreeMap<String, u64>>,
+    /// Changes made by "another writer" just before the next `setIamPolicy` of a resource.
+    races: Mutex<HashMap<String, Edit>>,
 }
+
+/// A change to a policy.
+type Edit = Box<dyn FnOnce(&mut Policy) + Send + Sync>;
 
 impl Shared {
     fn count(&self, key: &str) {
@@ -302,7 +308,20 @@ fn v3(
             let mut org = shared.org.write().unwrap_or_else(|e| e.into_inner());
             let key = find(&org, name)?.name.clone();
             let r = org.resources.get_mut(&key).expect("found above");
-            r.policy.write(body)
+            let race = shared
+                .races
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&key);
+            if let Some(edit) = race {
+                edit(&mut r.policy);
+                r.policy.serial += 1;
+            }
+            let written = r.policy.write(body);
+            if written.is_err() {
+                shared.count("setIamPolicy:refused");
+            }
+            written
         }
         ("GET", name, None) => {
             let org = shared.org.read().unwrap_or_else(|e| e.into_inner());
@@ -487,6 +506,20 @@ impl RunningGcp {
         let r = org.resources.get_mut(name).expect("the resource exists");
         edit(&mut r.policy);
         r.policy.serial += 1;
+    }
+
+    /// Makes `edit` to `name`'s policy just before the next `setIamPolicy` of it is served, as
+    /// another writer between that writer's read and its write would: the write's etag is stale.
+    pub fn race_next_write(
+        &self,
+        name: &str,
+        edit: impl FnOnce(&mut Policy) + Send + Sync + 'static,
+    ) {
+        self.shared
+            .races
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.to_string(), Box::new(edit));
     }
 
     /// How many requests of each method were served: `*`, `token`, `POST getIamPolicy`, `429`, ….

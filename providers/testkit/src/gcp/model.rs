@@ -106,8 +106,11 @@ impl Policy {
                 ));
             }
         }
+        // Without a mask Google writes the bindings (and etag) only.
         let mask = body["updateMask"].as_str().unwrap_or("bindings,etag");
-        self.bindings = bindings;
+        if mask.contains("bindings") {
+            self.bindings = bindings;
+        }
         if mask.contains("auditConfigs") {
             self.audit_configs = policy["auditConfigs"]
                 .as_array()
