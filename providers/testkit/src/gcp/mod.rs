@@ -51,6 +51,7 @@ pub struct GcpEmulator {
     spec: model::SeedSpec,
     port: u16,
     rate_limit: Option<(u64, Duration)>,
+    empty_policies: bool,
 }
 
 impl GcpEmulator {
@@ -67,7 +68,13 @@ impl GcpEmulator {
             },
             port: 0,
             rate_limit: None,
+            empty_policies: false,
         }
+    }
+
+    /// The PEM of the private key the emulator's service account key file carries.
+    pub fn test_private_key() -> &'static str {
+        token::TEST_KEY_PEM
     }
 
     /// The organization's numeric id.
@@ -109,9 +116,25 @@ impl GcpEmulator {
         self
     }
 
+    /// The same organization, folders and projects, their IAM policies empty: what a
+    /// restore into a new hierarchy starts from.
+    pub fn empty_policies(mut self) -> Self {
+        self.empty_policies = true;
+        self
+    }
+
     /// Seeds the organization and serves it on 127.0.0.1.
     pub async fn start(self) -> std::io::Result<RunningGcp> {
-        let org = model::seed(&self.spec);
+        let mut org = model::seed(&self.spec);
+        if self.empty_policies {
+            for r in org.resources.values_mut() {
+                r.policy = Policy {
+                    version: 1,
+                    serial: 1,
+                    ..Default::default()
+                };
+            }
+        }
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port)).await?;
         let base_url = format!("http://127.0.0.1:{}", listener.local_addr()?.port());
         let shared = Arc::new(Shared {
