@@ -77,10 +77,11 @@ impl Subject for GcpOrg {
             Kind::Member => {
                 for b in &mut p.bindings {
                     let condition = b.get("condition").cloned();
-                    if b["role"] == attrs["role"] && condition.as_ref() == attrs.get("condition") {
-                        if let Some(m) = b["members"].as_array_mut() {
-                            m.retain(|x| *x != attrs["member"]);
-                        }
+                    if b["role"] == attrs["role"]
+                        && condition.as_ref() == attrs.get("condition")
+                        && let Some(m) = b["members"].as_array_mut()
+                    {
+                        m.retain(|x| *x != attrs["member"]);
                     }
                 }
                 p.bindings
