@@ -1,7 +1,9 @@
 //! End to end on an emulated Google Cloud organization: backup through the CLI, an incident
 //! made to the IAM policies (a project's policy replaced with one binding, a folder's
-//! conditional binding removed, the organization's audit config dropped), then
+//! conditional binding removed, the organization's audit config dropped, five service accounts
+//! deleted), then
 //! `restore --apply`: every member of every binding back, conditions byte for byte, what was
+//! the service accounts undeleted with their unique ids, what was
 //! added live since kept by an additive restore and removed by an authoritative one, and a
 //! second restore plans nothing. A write racing the restore (the etag moved between its read
 //! and its write) is kept.
@@ -46,7 +48,7 @@ fn workspace(cloud: &Cloud) -> Workspace {
     let ws = Workspace::new("http://127.0.0.1:9");
     std::fs::write(ws.path("gcp-key.json"), cloud.gcp.key_file().to_string()).unwrap();
     let text = format!(
-        "[repository]\nurl = \"repo\"\nrecipients = [\"{}\"]\nsigning_key_file = \"signing.key\"\nverify_key = \"{}\"\n\n[sources.gcp-test]\nprovider = \"gcp-iam\"\norganization = \"424242424242\"\ncredentials_file = \"gcp-key.json\"\ntoken_url = \"{url}/token\"\nresourcemanager_url = \"{url}\"\n",
+        "[repository]\nurl = \"repo\"\nrecipients = [\"{}\"]\nsigning_key_file = \"signing.key\"\nverify_key = \"{}\"\n\n[sources.gcp-test]\nprovider = \"gcp-iam\"\norganization = \"424242424242\"\ncredentials_file = \"gcp-key.json\"\ntoken_url = \"{url}/token\"\nresourcemanager_url = \"{url}\"\niam_url = \"{url}\"\n",
         ws.recipient,
         ws.verify_key,
         url = cloud.gcp.base_url()
@@ -144,6 +146,22 @@ fn gcp_policy_incident_is_restored_member_by_member() {
         p.bindings.retain(|b| b.get("condition").is_none())
     });
     gcp.edit_policy(&org, |p| p.audit_configs.clear());
+    let doomed: Vec<_> = gcp.accounts().into_iter().skip(1).step_by(37).take(5).collect();
+    for a in &doomed {
+        gcp.delete_account(&a.email);
+    }
+    let deleted = format!(
+        "deleted:serviceAccount:{}?uid={}",
+        doomed[0].email, doomed[0].unique_id
+    );
+    assert!(
+        gcp.resources().iter().any(|r| r
+            .policy
+            .bindings
+            .iter()
+            .any(|b| b["members"].as_array().unwrap().contains(&json!(deleted)))),
+        "a deleted account's members are marked deleted"
+    );
     assert_exit(&ws.iamsnap(&["diff", "gcp-test@latest", "live"]), 1);
 
     // Additive: every member back, the intruder kept.
@@ -184,6 +202,17 @@ fn gcp_policy_incident_is_restored_member_by_member() {
         describe(&refused)
     );
     restore(&ws, &["--mode", "authoritative", "--max-deletes", "1"]);
+    for a in &doomed {
+        let back = gcp
+            .accounts()
+            .into_iter()
+            .find(|x| x.email == a.email && x.deleted_at.is_none());
+        assert_eq!(
+            back.map(|x| x.unique_id),
+            Some(a.unique_id.clone()),
+            "undeleted with its unique id"
+        );
+    }
     assert_eq!(
         all_facts(gcp),
         before,

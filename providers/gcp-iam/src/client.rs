@@ -35,12 +35,15 @@ pub(crate) struct Client {
     tokens: Tokens,
     /// `https://cloudresourcemanager.googleapis.com/v3`.
     root: String,
+    /// `https://iam.googleapis.com/v1`.
+    iam_root: String,
 }
 
 impl Client {
     pub(crate) fn new(
         tokens: Tokens,
         resourcemanager: &Url,
+        iam: &Url,
         concurrency: usize,
     ) -> Result<Self, ProviderError> {
         let mut config = HttpConfig::new("Authorization", Secret::new("Bearer"));
@@ -50,6 +53,7 @@ impl Client {
             http: HttpClient::new(config)?,
             tokens,
             root: format!("{}/v3", resourcemanager.as_str().trim_end_matches('/')),
+            iam_root: format!("{}/v1", iam.as_str().trim_end_matches('/')),
         })
     }
 
@@ -60,6 +64,11 @@ impl Client {
     /// `path` under `/v3` (`folders:search`, `projects/p:getIamPolicy`).
     pub(crate) fn url(&self, path: &str) -> Url {
         Url::parse(&format!("{}/{path}", self.root)).expect("Resource Manager URLs are well formed")
+    }
+
+    /// `path` under IAM's `/v1` (`projects/p/serviceAccounts`).
+    pub(crate) fn iam_url(&self, path: &str) -> Url {
+        Url::parse(&format!("{}/{path}", self.iam_root)).expect("IAM URLs are well formed")
     }
 
     /// Sends with a valid token; once more with a new token when the API refuses it.
@@ -84,10 +93,19 @@ impl Client {
 
     /// Every item of `field` over all pages of a search or list.
     pub(crate) async fn all(&self, path: &str, field: &str) -> Result<Vec<Value>, ProviderError> {
+        self.all_of(self.url(path), field).await
+    }
+
+    /// Every item of `field` over all pages from `first`.
+    pub(crate) async fn all_of(
+        &self,
+        first: Url,
+        field: &str,
+    ) -> Result<Vec<Value>, ProviderError> {
         let mut out = Vec::new();
         let mut token: Option<String> = None;
         loop {
-            let mut url = self.url(path);
+            let mut url = first.clone();
             url.query_pairs_mut().append_pair("pageSize", "100");
             if let Some(t) = &token {
                 url.query_pairs_mut().append_pair("pageToken", t);

@@ -9,6 +9,8 @@ use url::Url;
 
 /// Google's OAuth 2.0 token endpoint.
 pub const DEFAULT_TOKEN_URL: &str = "https://oauth2.googleapis.com/token";
+/// IAM.
+pub const DEFAULT_IAM_URL: &str = "https://iam.googleapis.com";
 /// Resource Manager.
 pub const DEFAULT_RESOURCEMANAGER_URL: &str = "https://cloudresourcemanager.googleapis.com";
 
@@ -31,6 +33,8 @@ pub struct GcpIamConfig {
     pub token_url: Option<String>,
     /// Resource Manager endpoint (default `https://cloudresourcemanager.googleapis.com`).
     pub resourcemanager_url: Option<String>,
+    /// IAM endpoint (default `https://iam.googleapis.com`).
+    pub iam_url: Option<String>,
     /// Requests in flight at once (default 4, at most 16).
     pub concurrency: Option<usize>,
 }
@@ -69,6 +73,7 @@ impl GcpIamConfig {
         }
         self.token_url(source, None)?;
         self.resourcemanager_url(source)?;
+        self.iam_url(source)?;
         Ok(())
     }
 
@@ -113,6 +118,15 @@ impl GcpIamConfig {
                 .as_deref()
                 .unwrap_or(DEFAULT_RESOURCEMANAGER_URL),
             DEFAULT_RESOURCEMANAGER_URL,
+        )
+    }
+
+    pub(crate) fn iam_url(&self, source: &str) -> Result<Url, ProviderError> {
+        service_url(
+            source,
+            "iam_url",
+            self.iam_url.as_deref().unwrap_or(DEFAULT_IAM_URL),
+            DEFAULT_IAM_URL,
         )
     }
 }

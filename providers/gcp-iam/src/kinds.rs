@@ -2,6 +2,7 @@
 //!
 //! | kind | id and key |
 //! | --- | --- |
+//! | `gcp.service_account` | id: the unique id; key: the email |
 //! | `gcp.iam_member` | `RESOURCE ROLE[ if "TITLE" #HASH]\|MEMBER`: `projects/acme-prod roles/viewer\|group:ops@example.com` |
 //! | `gcp.audit_config` | `RESOURCE\|SERVICE`: `organizations/123\|allServices` |
 //!
@@ -11,15 +12,25 @@
 
 use iamsnap_provider::{Capabilities, KindInfo, Parent};
 
+pub const SERVICE_ACCOUNT: &str = "gcp.service_account";
 pub const IAM_MEMBER: &str = "gcp.iam_member";
 pub const AUDIT_CONFIG: &str = "gcp.audit_config";
 
 /// The kinds in restore order.
 pub static KINDS: &[KindInfo] = &[
     KindInfo {
+        name: SERVICE_ACCOUNT,
+        description: "service account of a project: email, display name, description, disabled; a deleted one is undeleted with its unique id",
+        depends_on: &[],
+        capabilities: Capabilities::ALL,
+        parent: None,
+        cannot_restore: &[],
+    },
+    KindInfo {
         name: IAM_MEMBER,
         description: "one member of one role binding (with its condition, kept byte for byte) in the IAM policy of the organization, a folder or a project",
-        depends_on: &[],
+        // A deleted service account comes back first, so its members turn plain again.
+        depends_on: &[SERVICE_ACCOUNT],
         capabilities: Capabilities::LINK,
         parent: Some(Parent {
             noun: "binding",

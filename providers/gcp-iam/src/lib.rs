@@ -20,6 +20,7 @@
 pub mod config;
 pub mod kinds;
 
+mod accounts;
 mod auth;
 mod client;
 mod read;
@@ -83,6 +84,7 @@ impl GcpIamProvider {
             client: Client::new(
                 tokens,
                 &config.resourcemanager_url(source_name)?,
+                &config.iam_url(source_name)?,
                 concurrency,
             )?,
             scope: Scope {

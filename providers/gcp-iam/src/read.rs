@@ -76,7 +76,7 @@ pub(crate) async fn snapshot(
     fan_out: usize,
 ) -> Result<(), ProviderError> {
     let names = resources(client, scope).await?;
-    let mut policies = stream::iter(names.into_iter().map(|name| async move {
+    let mut policies = stream::iter(names.iter().cloned().map(|name| async move {
         let policy = client.get_policy(&name).await?;
         Ok::<_, ProviderError>(records::of_policy(&name, &policy))
     }))
@@ -84,6 +84,21 @@ pub(crate) async fn snapshot(
     while let Some(records) = policies.try_next().await? {
         for record in records {
             sink.send(record)
+                .await
+                .map_err(|_| ProviderError::Cancelled)?;
+        }
+    }
+    drop(policies);
+    let lists: Vec<url::Url> = names
+        .iter()
+        .filter_map(|n| n.strip_prefix("projects/"))
+        .map(|p| client.iam_url(&format!("projects/{p}/serviceAccounts")))
+        .collect();
+    let mut accounts = stream::iter(lists.into_iter().map(|url| client.all_of(url, "accounts")))
+        .buffer_unordered(fan_out.max(1));
+    while let Some(page) = accounts.try_next().await? {
+        for account in &page {
+            sink.send(records::service_account(account))
                 .await
                 .map_err(|_| ProviderError::Cancelled)?;
         }
@@ -97,6 +112,13 @@ pub(crate) async fn fetch(
     kind: &str,
     key: &str,
 ) -> Result<Option<Record>, ProviderError> {
+    if kind == crate::kinds::SERVICE_ACCOUNT {
+        let url = client.iam_url(&format!("projects/-/serviceAccounts/{key}"));
+        return Ok(
+            iamsnap_http::found(client.send(Method::GET, &url, None).await)?
+                .map(|a| records::service_account(&a)),
+        );
+    }
     let resource = records::resource_of(key);
     let policy = match client.get_policy(resource).await {
         Ok(p) => p,

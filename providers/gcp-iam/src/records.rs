@@ -4,7 +4,7 @@ use iamsnap_provider::Record;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::kinds::{AUDIT_CONFIG, IAM_MEMBER};
+use crate::kinds::{AUDIT_CONFIG, IAM_MEMBER, SERVICE_ACCOUNT};
 
 /// `RESOURCE ROLE[ if "TITLE" #HASH]`: what names a binding in keys.
 pub(crate) fn binding_label(resource: &str, role: &str, condition: Option<&Value>) -> String {
@@ -60,4 +60,23 @@ pub(crate) fn of_policy(resource: &str, policy: &Value) -> Vec<Record> {
 /// The resource a key belongs to: what comes before the first space or `|`.
 pub(crate) fn resource_of(key: &str) -> &str {
     key.split([' ', '|']).next().unwrap_or(key)
+}
+
+/// A service account as IAM v1 shows it.
+pub(crate) fn service_account(account: &Value) -> Record {
+    let text = |f: &str| account[f].as_str().unwrap_or_default().to_string();
+    let attrs = json!({
+        "email": text("email"),
+        "projectId": text("projectId"),
+        "displayName": text("displayName"),
+        "description": text("description"),
+        "disabled": account["disabled"].as_bool().unwrap_or(false),
+    });
+    Record::new(
+        SERVICE_ACCOUNT,
+        text("uniqueId"),
+        text("email"),
+        attrs,
+        vec![],
+    )
 }

@@ -8,7 +8,7 @@ use iamsnap_provider::{Action, Operation, Outcome, ProviderError, Record};
 use serde_json::{Value, json};
 
 use crate::client::Client;
-use crate::kinds::{AUDIT_CONFIG, IAM_MEMBER};
+use crate::kinds::{AUDIT_CONFIG, IAM_MEMBER, SERVICE_ACCOUNT};
 
 /// Read-modify-write rounds before giving up on a policy that keeps moving.
 const ROUNDS: u32 = 8;
@@ -138,6 +138,9 @@ pub(crate) async fn apply(client: &Client, op: &Operation) -> Result<Outcome, Pr
         key: op.key.clone(),
         message: "the operation carries no record".into(),
     })?;
+    if op.kind == SERVICE_ACCOUNT {
+        return crate::accounts::apply(client, op, record).await;
+    }
     let attrs = &record.attrs;
     let resource = attrs["resource"].as_str().unwrap_or_default().to_string();
     let changed = match op.kind.as_str() {

@@ -17,6 +17,7 @@
 //! # }
 //! ```
 
+mod accounts;
 mod api;
 mod model;
 mod token;
@@ -35,6 +36,7 @@ use axum::routing::{any, post};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
+pub use accounts::Account;
 pub use model::{Org, Policy, Resource};
 pub use token::JWT_BEARER;
 
@@ -116,8 +118,8 @@ impl GcpEmulator {
         self
     }
 
-    /// The same organization, folders and projects, their IAM policies empty: what a
-    /// restore into a new hierarchy starts from.
+    /// The same organization, folders and projects, their IAM policies empty and no service
+    /// accounts: what a restore into a new hierarchy starts from.
     pub fn empty_policies(mut self) -> Self {
         self.empty_policies = true;
         self
@@ -134,6 +136,7 @@ impl GcpEmulator {
                     ..Default::default()
                 };
             }
+            org.accounts.clear();
         }
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port)).await?;
         let base_url = format!("http://127.0.0.1:{}", listener.local_addr()?.port());
@@ -153,6 +156,7 @@ impl GcpEmulator {
         let app = Router::new()
             .route("/token", post(token_endpoint))
             .route("/v3/{*rest}", any(v3_entry))
+            .route("/v1/{*rest}", any(v3_entry))
             .fallback(|method: Method, uri: Uri| async move {
                 GcpError::new(
                     404,
@@ -268,7 +272,8 @@ async fn v3_entry(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let path = uri.path().trim_start_matches("/v3/").to_string();
+    let iam = uri.path().starts_with("/v1/");
+    let path = uri.path()[4..].to_string();
     shared.count("*");
     shared.count(&format!(
         "{method} {}",
@@ -292,7 +297,13 @@ async fn v3_entry(
             }
         }
     };
-    match v3(&shared, &method, &path, &query, &body) {
+    let answer = if iam {
+        let mut org = shared.org.write().unwrap_or_else(|e| e.into_inner());
+        accounts::handle(&mut org, method.as_str(), &path, &query, &body)
+    } else {
+        v3(&shared, &method, &path, &query, &body)
+    };
+    match answer {
         Ok(v) => axum::Json(v).into_response(),
         Err(e) => e.into_response(),
     }
@@ -498,6 +509,27 @@ impl RunningGcp {
             &self.shared.client_email,
             &self.shared.token_url,
         )
+    }
+
+    /// Every service account, deleted ones included.
+    pub fn accounts(&self) -> Vec<accounts::Account> {
+        self.shared
+            .org
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .accounts
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// Deletes a service account as `DELETE …/serviceAccounts/EMAIL` would: its members in
+    /// every policy become `deleted:serviceAccount:EMAIL?uid=ID`.
+    pub fn delete_account(&self, email: &str) {
+        let mut org = self.shared.org.write().unwrap_or_else(|e| e.into_inner());
+        let path = format!("projects/-/serviceAccounts/{email}");
+        accounts::handle(&mut org, "DELETE", &path, &HashMap::new(), &Value::Null)
+            .expect("the account exists");
     }
 
     /// Every resource (organization, folders, projects), by name.

@@ -129,6 +129,8 @@ pub struct Org {
     pub id: String,
     /// By name.
     pub resources: BTreeMap<String, Resource>,
+    /// Service accounts, deleted ones included, by unique id.
+    pub accounts: BTreeMap<String, super::accounts::Account>,
 }
 
 /// What to seed.
@@ -152,7 +154,7 @@ pub fn seed(spec: &SeedSpec) -> Org {
     let mut rng = StdRng::seed_from_u64(spec.seed);
     let mut org = Org {
         id: spec.org.clone(),
-        resources: BTreeMap::new(),
+        ..Default::default()
     };
     let org_name = format!("organizations/{}", spec.org);
     let mut org_policy = Policy {
@@ -286,6 +288,25 @@ pub fn seed(spec: &SeedSpec) -> Org {
             "roles/pubsub.publisher",
         ][n % 3];
         let member = format!("serviceAccount:{email}");
+        let project_id = resource.project_id.clone().unwrap_or_default();
+        let unique_id = format!("1{:020}", 7_000_000 + n as u64 * 7919);
+        org.accounts.insert(
+            unique_id.clone(),
+            super::accounts::Account {
+                project_id,
+                email: email.clone(),
+                unique_id,
+                display_name: format!("Service account {n}"),
+                description: if n % 2 == 0 {
+                    format!("Runs job {n}")
+                } else {
+                    String::new()
+                },
+                disabled: n % 10 == 9,
+                deleted_at: None,
+            },
+        );
+        let resource = org.resources.get_mut(project).expect("seeded above");
         match resource
             .policy
             .bindings
