@@ -146,7 +146,13 @@ fn gcp_policy_incident_is_restored_member_by_member() {
         p.bindings.retain(|b| b.get("condition").is_none())
     });
     gcp.edit_policy(&org, |p| p.audit_configs.clear());
-    let doomed: Vec<_> = gcp.accounts().into_iter().skip(1).step_by(37).take(5).collect();
+    let doomed: Vec<_> = gcp
+        .accounts()
+        .into_iter()
+        .skip(1)
+        .step_by(37)
+        .take(5)
+        .collect();
     for a in &doomed {
         gcp.delete_account(&a.email);
     }

@@ -37,7 +37,7 @@ impl Subject for GcpOrg {
         std::fs::write(dir.join("gcp-key.json"), gcp.key_file().to_string())
             .expect("the key file is written");
         format!(
-            "provider = \"gcp-iam\"\norganization = \"555000111222\"\ncredentials_file = \"gcp-key.json\"\ntoken_url = \"{url}/token\"\nresourcemanager_url = \"{url}\"\n"
+            "provider = \"gcp-iam\"\norganization = \"555000111222\"\ncredentials_file = \"gcp-key.json\"\ntoken_url = \"{url}/token\"\nresourcemanager_url = \"{url}\"\niam_url = \"{url}\"\n"
         )
     }
 
@@ -55,9 +55,13 @@ impl Subject for GcpOrg {
             .map_err(|e| e.to_string())
     }
 
-    /// Takes the member out of its binding, or the service out of the audit configs, as a
-    /// `setIamPolicy` would.
+    /// Deletes a service account as IAM's `DELETE` does; takes a member out of its binding, or
+    /// a service out of the audit configs, as a `setIamPolicy` would.
     async fn delete(&self, gcp: &RunningGcp, record: &Record) -> Result<(), String> {
+        if record.kind == "gcp.service_account" {
+            gcp.delete_account(&record.key);
+            return Ok(());
+        }
         let resource = record.attrs["resource"]
             .as_str()
             .unwrap_or_default()

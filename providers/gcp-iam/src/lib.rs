@@ -9,12 +9,13 @@
 //! credentials_file = "iamsnap-sa.json" # a service account key; else GOOGLE_APPLICATION_CREDENTIALS
 //! ```
 //!
-//! Kinds (see [`kinds`]): every member of every role binding (conditions kept byte for byte)
-//! and every audit config of the organization's, each folder's and each project's policy,
-//! read at policy version 3.
+//! Kinds (see [`kinds`]): the projects' service accounts, and every member of every role
+//! binding (conditions kept byte for byte) and every audit config of the organization's, each
+//! folder's and each project's policy, read at policy version 3.
 //!
-//! `auth` signs the token assertion with the service account key; `client` speaks Resource
-//! Manager; `read` discovers the resources and reads their policies; `records` turns policies
+//! `accounts` restores service accounts (undeleting them by unique id); `auth` signs the token
+//! assertion with the service account key; `client` speaks Resource Manager and IAM; `read`
+//! discovers the resources and reads their policies and service accounts; `records` turns them
 //! into records; `restore` writes them back.
 
 pub mod config;

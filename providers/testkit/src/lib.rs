@@ -7,7 +7,8 @@
 //!   seeded deterministically, with `@odata.nextLink` paging, `$batch`, throttling, permissions
 //!   and the recycle bin.
 //! - [`gcp`]: a Google Cloud organization (the OAuth token endpoint with the JWT bearer
-//!   grant, and Resource Manager v3: folders, projects and their IAM policies with etags).
+//!   grant, Resource Manager v3: folders, projects and their IAM policies with etags, and IAM
+//!   v1 service accounts with undelete).
 //! - [`moto`]: moto's S3/IAM server for the AWS connector and the S3 repository.
 //! - [`ldap`]: a real OpenLDAP slapd in a temporary folder, seeded with users, groups and
 //!   organizational units.
