@@ -330,3 +330,48 @@ pub fn seed(spec: &SeedSpec) -> Org {
     }
     org
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conditional() -> Policy {
+        Policy {
+            version: 3,
+            serial: 1,
+            bindings: vec![
+                json!({"role": "roles/viewer", "members": ["user:a@example.com"],
+                "condition": {"title": "t", "expression": "request.time < timestamp(\"2030-01-01T00:00:00Z\")"}}),
+            ],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_conditional_policy_is_read_at_version_3_only() {
+        let policy = conditional();
+        assert_eq!(policy.read(1).unwrap_err().status, "INVALID_ARGUMENT");
+        assert_eq!(policy.read(3).unwrap()["version"], 3);
+    }
+
+    #[test]
+    fn a_stale_etag_is_refused_and_every_write_moves_the_etag() {
+        let mut policy = conditional();
+        let read = policy.read(3).unwrap();
+        let written = policy.write(&json!({"policy": read.clone()})).unwrap();
+        assert_ne!(written["etag"], read["etag"]);
+        let stale = policy.write(&json!({"policy": read})).unwrap_err();
+        assert_eq!((stale.code, stale.status), (409, "ABORTED"));
+    }
+
+    #[test]
+    fn conditions_need_policy_version_3() {
+        let mut policy = conditional();
+        let mut read = policy.read(3).unwrap();
+        read["version"] = json!(1);
+        assert_eq!(
+            policy.write(&json!({"policy": read})).unwrap_err().status,
+            "INVALID_ARGUMENT"
+        );
+    }
+}

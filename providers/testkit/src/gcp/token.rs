@@ -102,3 +102,57 @@ pub fn verify(assertion: &str, client_email: &str, audience: &str) -> Result<(),
 pub struct Issued {
     pub expires: Instant,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ring::rand::SystemRandom;
+    use ring::signature::RSA_PKCS1_SHA256;
+
+    fn assertion(claims: Value) -> String {
+        let head = URL_SAFE_NO_PAD.encode(json!({"alg": "RS256", "typ": "JWT"}).to_string());
+        let body = URL_SAFE_NO_PAD.encode(claims.to_string());
+        let pair = RsaKeyPair::from_pkcs8(&pem_body(TEST_KEY_PEM)).unwrap();
+        let mut sig = vec![0; pair.public().modulus_len()];
+        pair.sign(
+            &RSA_PKCS1_SHA256,
+            &SystemRandom::new(),
+            format!("{head}.{body}").as_bytes(),
+            &mut sig,
+        )
+        .unwrap();
+        format!("{head}.{body}.{}", URL_SAFE_NO_PAD.encode(sig))
+    }
+
+    #[test]
+    fn a_signed_assertion_is_accepted_and_a_tampered_one_refused() {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let claims = json!({"iss": "sa@p.iam.gserviceaccount.com", "aud": "http://127.0.0.1:1/token", "iat": now, "exp": now + 3600});
+        let good = assertion(claims.clone());
+        verify(
+            &good,
+            "sa@p.iam.gserviceaccount.com",
+            "http://127.0.0.1:2/token",
+        )
+        .unwrap();
+        let mut forged = claims;
+        forged["iss"] = json!("other@p.iam.gserviceaccount.com");
+        let (head, _) = good.rsplit_once('.').unwrap();
+        let (head, _) = head.split_once('.').unwrap();
+        let swapped = format!(
+            "{head}.{}.{}",
+            URL_SAFE_NO_PAD.encode(forged.to_string()),
+            good.rsplit_once('.').unwrap().1
+        );
+        let refused = verify(
+            &swapped,
+            "other@p.iam.gserviceaccount.com",
+            "http://127.0.0.1:2/token",
+        )
+        .unwrap_err();
+        assert_eq!(refused.1, "Invalid JWT Signature.");
+    }
+}
