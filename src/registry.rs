@@ -33,6 +33,9 @@ pub enum SourceConfig {
     #[cfg(feature = "ldap")]
     #[serde(rename = "ldap")]
     Ldap(iamsnap_ldap::LdapConfig),
+    #[cfg(feature = "gcp-iam")]
+    #[serde(rename = "gcp-iam")]
+    GcpIam(iamsnap_gcp_iam::GcpIamConfig),
 }
 
 /// Every provider of this build, with the switches of [`ConnectOptions`] it takes.
@@ -51,6 +54,8 @@ const PROVIDERS: &[(&str, &[Switch])] = &[
     ("azure-rbac", &[]),
     #[cfg(feature = "ldap")]
     ("ldap", &[]),
+    #[cfg(feature = "gcp-iam")]
+    ("gcp-iam", &[]),
 ];
 
 /// The kinds a provider type declares (none for a type this build does not know): what
@@ -71,6 +76,8 @@ pub fn kinds(provider_type: &str) -> &'static [KindInfo] {
         "azure-rbac" => iamsnap_azure_rbac::kinds::KINDS,
         #[cfg(feature = "ldap")]
         "ldap" => iamsnap_ldap::kinds::KINDS,
+        #[cfg(feature = "gcp-iam")]
+        "gcp-iam" => iamsnap_gcp_iam::kinds::KINDS,
         _ => &[],
     }
 }
@@ -117,6 +124,8 @@ impl SourceConfig {
             SourceConfig::AzureRbac(_) => "azure-rbac",
             #[cfg(feature = "ldap")]
             SourceConfig::Ldap(_) => "ldap",
+            #[cfg(feature = "gcp-iam")]
+            SourceConfig::GcpIam(_) => "gcp-iam",
         }
     }
 
@@ -162,6 +171,10 @@ impl SourceConfig {
             SourceConfig::Ldap(config) => Connector::read_write(iamsnap_ldap::LdapProvider::new(
                 name, config, base_dir, options,
             )?),
+            #[cfg(feature = "gcp-iam")]
+            SourceConfig::GcpIam(config) => Connector::read_write(
+                iamsnap_gcp_iam::GcpIamProvider::new(name, config, base_dir, options)?,
+            ),
         })
     }
 

@@ -9,6 +9,9 @@
 //! - [`azure`]: Azure Resource Manager's role-based access control (`Microsoft.Authorization`
 //!   and `Microsoft.Resources`) and the token endpoint, seeded deterministically, with
 //!   `nextLink` paging, throttling, ARM's error bodies and its replication delay.
+//! - [`gcp`]: a Google Cloud organization (the OAuth token endpoint with the JWT bearer
+//!   grant, Resource Manager v3: folders, projects and their IAM policies with etags, and IAM
+//!   v1 service accounts with undelete).
 //! - [`moto`]: moto's S3/IAM server for the AWS connector and the S3 repository.
 //! - [`ldap`]: a real OpenLDAP slapd, or a real Samba Active Directory domain controller, in a
 //!   temporary folder, seeded with users, groups and organizational units.
@@ -23,6 +26,7 @@ mod budget;
 pub mod conformance;
 pub mod entra;
 pub mod faults;
+pub mod gcp;
 pub mod ldap;
 pub mod moto;
 pub mod okta;

@@ -28,6 +28,9 @@ enum Command {
     /// Serve an emulated Azure tenant (Azure Resource Manager's role-based access control and
     /// the token endpoint) on 127.0.0.1.
     Azure(AzureArgs),
+    /// Serve an emulated Google Cloud organization (the OAuth token endpoint and Resource
+    /// Manager v3 with IAM policies) on 127.0.0.1.
+    Gcp(GcpArgs),
     /// Start a real directory server in a temporary folder, seeded: OpenLDAP's slapd on
     /// 127.0.0.1, or a Samba Active Directory domain controller on a 127.0.0.N of its own.
     Ldap(LdapArgs),
@@ -256,6 +259,69 @@ async fn serve_azure(args: AzureArgs) -> ExitCode {
 }
 
 #[derive(clap::Args)]
+struct GcpArgs {
+    /// Port to listen on (0: any free port).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// The organization's numeric id.
+    #[arg(long, default_value = "123456789012")]
+    org: String,
+    /// Folders to seed under the organization.
+    #[arg(long, default_value_t = 3)]
+    folders: usize,
+    /// Projects to seed, spread over the folders.
+    #[arg(long, default_value_t = 10)]
+    projects: usize,
+    /// Service accounts named in the projects' bindings.
+    #[arg(long, default_value_t = 30)]
+    service_accounts: usize,
+    /// Seed of the generator: the same seed gives the same organization.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Write the service account key (JSON) the token endpoint accepts to this file.
+    #[arg(long, value_name = "FILE")]
+    write_key: Option<std::path::PathBuf>,
+    /// API requests allowed per minute, answered with 429 and Retry-After beyond.
+    #[arg(long, value_name = "REQUESTS_PER_MINUTE")]
+    rate_limit: Option<u64>,
+}
+
+async fn serve_gcp(args: GcpArgs) -> ExitCode {
+    let mut emulator = iamsnap_testkit::gcp::GcpEmulator::builder()
+        .port(args.port)
+        .org(args.org)
+        .folders(args.folders)
+        .projects(args.projects)
+        .service_accounts(args.service_accounts)
+        .seed(args.seed);
+    if let Some(limit) = args.rate_limit {
+        emulator = emulator.rate_limit(limit, Duration::from_secs(60));
+    }
+    let running = match emulator.start().await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("iamsnap-testkit: cannot start the Google Cloud emulator: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(path) = &args.write_key {
+        let text = serde_json::to_string_pretty(&running.key_file()).unwrap_or_default();
+        if let Err(e) = std::fs::write(path, text) {
+            eprintln!("iamsnap-testkit: cannot write {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    }
+    let mut stdout = std::io::stdout();
+    let _ = writeln!(stdout, "listening on {}", running.base_url());
+    let _ = stdout.flush();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = running.wait() => {}
+    }
+    ExitCode::SUCCESS
+}
+
+#[derive(clap::Args)]
 struct OktaArgs {
     /// Port to listen on (0: any free port).
     #[arg(long, default_value_t = 0)]
@@ -293,6 +359,7 @@ async fn main() -> ExitCode {
     match cli.command {
         Command::Entra(args) => serve_entra(args).await,
         Command::Azure(args) => serve_azure(args).await,
+        Command::Gcp(args) => serve_gcp(args).await,
         Command::Ldap(args) => serve_ldap(args).await,
         Command::Okta(args) => {
             let mut emulator = OktaEmulator::builder()

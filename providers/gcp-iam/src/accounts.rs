@@ -1,0 +1,100 @@
+//! Restoring service accounts: a deleted one is undeleted by its unique id (same email, same
+//! unique id, so the `deleted:serviceAccount:` members of every policy turn plain again); one
+//! deleted longer than IAM keeps it is created again under the same email.
+
+use iamsnap_http::{found, status_of};
+use iamsnap_provider::{Action, Operation, Outcome, ProviderError, Record};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::client::Client;
+
+fn text<'a>(record: &'a Record, field: &str) -> &'a str {
+    record.attrs[field].as_str().unwrap_or_default()
+}
+
+async fn set_disabled(
+    client: &Client,
+    project: &str,
+    email: &str,
+    disabled: bool,
+) -> Result<(), ProviderError> {
+    let verb = if disabled { "disable" } else { "enable" };
+    let url = client.iam_url(&format!(
+        "projects/{project}/serviceAccounts/{email}:{verb}"
+    ));
+    client
+        .send(Method::POST, &url, Some(&json!({})))
+        .await
+        .map(|_| ())
+}
+
+pub(crate) async fn apply(
+    client: &Client,
+    op: &Operation,
+    record: &Record,
+) -> Result<Outcome, ProviderError> {
+    let (project, email) = (text(record, "projectId"), text(record, "email"));
+    match op.action {
+        Action::Create => {
+            let get = client.iam_url(&format!("projects/-/serviceAccounts/{email}"));
+            if let Some(live) = found(client.send(Method::GET, &get, None).await)? {
+                return Ok(Outcome::AlreadyDone {
+                    id: live["uniqueId"].as_str().unwrap_or_default().to_string(),
+                });
+            }
+            let undelete = client.iam_url(&format!(
+                "projects/{project}/serviceAccounts/{}:undelete",
+                record.id
+            ));
+            match client.send(Method::POST, &undelete, Some(&json!({}))).await {
+                Ok(_) => {
+                    // Undeleted as it was when deleted; the snapshot's state may differ.
+                    set_disabled(client, project, email, record.attrs["disabled"] == true).await?;
+                    return Ok(Outcome::Applied {
+                        id: record.id.clone(),
+                    });
+                }
+                Err(e) if matches!(status_of(&e), Some(404 | 400)) => {
+                    tracing::info!(
+                        email,
+                        "the service account can no longer be undeleted; creating it again"
+                    );
+                }
+                Err(e) => return Err(e),
+            }
+            let account_id = email.split('@').next().unwrap_or_default();
+            let body = json!({"accountId": account_id, "serviceAccount": {
+                "displayName": text(record, "displayName"), "description": text(record, "description")}});
+            let url = client.iam_url(&format!("projects/{project}/serviceAccounts"));
+            let created: Value = client.send(Method::POST, &url, Some(&body)).await?;
+            if record.attrs["disabled"] == true {
+                set_disabled(client, project, email, true).await?;
+            }
+            Ok(Outcome::Applied {
+                id: created["uniqueId"].as_str().unwrap_or_default().to_string(),
+            })
+        }
+        Action::Update => {
+            let url = client.iam_url(&format!("projects/{project}/serviceAccounts/{email}"));
+            let body = json!({"serviceAccount": {"displayName": text(record, "displayName"),
+                "description": text(record, "description")}, "updateMask": "displayName,description"});
+            let live = client.send(Method::PATCH, &url, Some(&body)).await?;
+            set_disabled(client, project, email, record.attrs["disabled"] == true).await?;
+            Ok(Outcome::Applied {
+                id: live["uniqueId"].as_str().unwrap_or(&record.id).to_string(),
+            })
+        }
+        Action::Delete => {
+            let url = client.iam_url(&format!("projects/{project}/serviceAccounts/{email}"));
+            match found(client.send(Method::DELETE, &url, None).await)? {
+                Some(_) => Ok(Outcome::Applied {
+                    id: record.id.clone(),
+                }),
+                None => Ok(Outcome::AlreadyDone {
+                    id: record.id.clone(),
+                }),
+            }
+        }
+    }
+}

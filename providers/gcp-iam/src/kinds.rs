@@ -1,0 +1,52 @@
+//! The record kinds of the Google Cloud IAM connector.
+//!
+//! | kind | id and key |
+//! | --- | --- |
+//! | `gcp.service_account` | id: the unique id; key: the email |
+//! | `gcp.iam_member` | `RESOURCE ROLE[ if "TITLE" #HASH]\|MEMBER`: `projects/acme-prod roles/viewer\|group:ops@example.com` |
+//! | `gcp.audit_config` | `RESOURCE\|SERVICE`: `organizations/123\|allServices` |
+//!
+//! `RESOURCE` is `organizations/ID`, `folders/ID` or `projects/PROJECT_ID`. A conditional
+//! binding's key names its condition's title and the first 8 hex digits of the SHA-256 of its
+//! expression, so that two conditions with one title stay apart.
+
+use iamsnap_provider::{Capabilities, KindInfo, Parent};
+
+pub const SERVICE_ACCOUNT: &str = "gcp.service_account";
+pub const IAM_MEMBER: &str = "gcp.iam_member";
+pub const AUDIT_CONFIG: &str = "gcp.audit_config";
+
+/// The kinds in restore order.
+pub static KINDS: &[KindInfo] = &[
+    KindInfo {
+        name: SERVICE_ACCOUNT,
+        description: "service account of a project: email, display name, description, disabled; a deleted one is undeleted with its unique id",
+        depends_on: &[],
+        capabilities: Capabilities::ALL,
+        parent: None,
+        cannot_restore: &[],
+    },
+    KindInfo {
+        name: IAM_MEMBER,
+        description: "one member of one role binding (with its condition, kept byte for byte) in the IAM policy of the organization, a folder or a project",
+        // A deleted service account comes back first, so its members turn plain again.
+        depends_on: &[SERVICE_ACCOUNT],
+        capabilities: Capabilities::LINK,
+        parent: Some(Parent {
+            noun: "binding",
+            members: "members",
+        }),
+        cannot_restore: &[],
+    },
+    KindInfo {
+        name: AUDIT_CONFIG,
+        description: "the Data Access audit logging of one service in the IAM policy of the organization, a folder or a project: log types and exempted members",
+        depends_on: &[],
+        capabilities: Capabilities::ALL,
+        parent: Some(Parent {
+            noun: "policy",
+            members: "audit configs",
+        }),
+        cannot_restore: &[],
+    },
+];

@@ -1,0 +1,82 @@
+//! IAM policies turned into records: one per member of each binding, one per audited service.
+
+use iamsnap_provider::Record;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::kinds::{AUDIT_CONFIG, IAM_MEMBER, SERVICE_ACCOUNT};
+
+/// `RESOURCE ROLE[ if "TITLE" #HASH]`: what names a binding in keys.
+pub(crate) fn binding_label(resource: &str, role: &str, condition: Option<&Value>) -> String {
+    match condition {
+        None => format!("{resource} {role}"),
+        Some(c) => {
+            let hash = Sha256::digest(c["expression"].as_str().unwrap_or("").as_bytes());
+            let hex: String = hash[..4].iter().map(|b| format!("{b:02x}")).collect();
+            format!(
+                "{resource} {role} if {:?} #{hex}",
+                c["title"].as_str().unwrap_or("")
+            )
+        }
+    }
+}
+
+/// The records of `resource`'s policy (read at version 3).
+pub(crate) fn of_policy(resource: &str, policy: &Value) -> Vec<Record> {
+    let mut out = Vec::new();
+    for binding in policy["bindings"].as_array().into_iter().flatten() {
+        let role = binding["role"].as_str().unwrap_or_default();
+        let condition = binding.get("condition").filter(|c| c.is_object());
+        let label = binding_label(resource, role, condition);
+        for member in binding["members"].as_array().into_iter().flatten() {
+            let member = member.as_str().unwrap_or_default();
+            let key = format!("{label}|{member}");
+            let mut attrs = json!({"resource": resource, "role": role, "member": member});
+            if let Some(c) = condition {
+                attrs["condition"] = c.clone();
+            }
+            out.push(Record::new(IAM_MEMBER, key.clone(), key, attrs, vec![]));
+        }
+    }
+    for config in policy["auditConfigs"].as_array().into_iter().flatten() {
+        let service = config["service"].as_str().unwrap_or_default();
+        let key = format!("{resource}|{service}");
+        let mut logs: Vec<Value> = config["auditLogConfigs"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        for l in &mut logs {
+            if let Some(m) = l.get_mut("exemptedMembers").and_then(Value::as_array_mut) {
+                m.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+            }
+        }
+        logs.sort_by(|a, b| a["logType"].as_str().cmp(&b["logType"].as_str()));
+        let attrs = json!({"resource": resource, "service": service, "auditLogConfigs": logs});
+        out.push(Record::new(AUDIT_CONFIG, key.clone(), key, attrs, vec![]));
+    }
+    out
+}
+
+/// The resource a key belongs to: what comes before the first space or `|`.
+pub(crate) fn resource_of(key: &str) -> &str {
+    key.split([' ', '|']).next().unwrap_or(key)
+}
+
+/// A service account as IAM v1 shows it.
+pub(crate) fn service_account(account: &Value) -> Record {
+    let text = |f: &str| account[f].as_str().unwrap_or_default().to_string();
+    let attrs = json!({
+        "email": text("email"),
+        "projectId": text("projectId"),
+        "displayName": text("displayName"),
+        "description": text("description"),
+        "disabled": account["disabled"].as_bool().unwrap_or(false),
+    });
+    Record::new(
+        SERVICE_ACCOUNT,
+        text("uniqueId"),
+        text("email"),
+        attrs,
+        vec![],
+    )
+}

@@ -1,0 +1,232 @@
+//! IAM v1 service accounts (`/v1/projects/{project}/serviceAccounts…`): list, get, create,
+//! patch, disable/enable, delete (soft: undeletable by unique id for 30 days) and undelete.
+//! A deleted account's members in every policy become `deleted:serviceAccount:EMAIL?uid=ID`,
+//! and plain again when it is undeleted.
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime};
+
+use serde_json::{Value, json};
+
+use super::api::GcpError;
+use super::model::Org;
+
+/// How long a deleted service account can be undeleted.
+pub const UNDELETE_WINDOW: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// A service account.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub project_id: String,
+    pub email: String,
+    pub unique_id: String,
+    pub display_name: String,
+    pub description: String,
+    pub disabled: bool,
+    /// When it was deleted; `None` while it lives.
+    pub deleted_at: Option<SystemTime>,
+}
+
+impl Account {
+    fn json(&self) -> Value {
+        let mut v = json!({
+            "name": format!("projects/{}/serviceAccounts/{}", self.project_id, self.email),
+            "projectId": self.project_id,
+            "uniqueId": self.unique_id,
+            "email": self.email,
+            "oauth2ClientId": self.unique_id,
+            "etag": "MDEwMjE5MjA=",
+        });
+        if !self.display_name.is_empty() {
+            v["displayName"] = self.display_name.clone().into();
+        }
+        if !self.description.is_empty() {
+            v["description"] = self.description.clone().into();
+        }
+        if self.disabled {
+            v["disabled"] = true.into();
+        }
+        v
+    }
+}
+
+/// Rewrites `from` into `to` in every policy, moving the etags of the policies touched.
+fn rename_member(org: &mut Org, from: &str, to: &str) {
+    for r in org.resources.values_mut() {
+        let mut touched = false;
+        for b in &mut r.policy.bindings {
+            for m in b["members"].as_array_mut().into_iter().flatten() {
+                if m == from {
+                    *m = to.into();
+                    touched = true;
+                }
+            }
+        }
+        if touched {
+            r.policy.serial += 1;
+        }
+    }
+}
+
+fn live<'a>(org: &'a mut Org, project: &str, id: &str) -> Result<&'a mut Account, GcpError> {
+    org.accounts
+        .values_mut()
+        .find(|a| {
+            a.deleted_at.is_none()
+                && (project == "-" || a.project_id == project)
+                && (a.email == id || a.unique_id == id)
+        })
+        .ok_or_else(|| GcpError::new(404, "NOT_FOUND", format!("Unknown service account {id}")))
+}
+
+/// `/v1/projects/{project}/serviceAccounts[/{id}][:verb]`.
+pub fn handle(
+    org: &mut Org,
+    method: &str,
+    path: &str,
+    query: &HashMap<String, String>,
+    body: &Value,
+) -> Result<Value, GcpError> {
+    let (path, verb) = match path.rsplit_once(':') {
+        Some((p, v)) if !v.contains('/') => (p, Some(v)),
+        _ => (path, None),
+    };
+    let parts: Vec<&str> = path.split('/').collect();
+    let (project, id) = match parts[..] {
+        ["projects", p, "serviceAccounts"] => (p, None),
+        ["projects", p, "serviceAccounts", id] => (p, Some(id)),
+        _ => {
+            return Err(GcpError::new(
+                404,
+                "NOT_FOUND",
+                format!("{method} /v1/{path} is not an API method."),
+            ));
+        }
+    };
+    match (method, id, verb) {
+        ("GET", None, None) => {
+            let all: Vec<&Account> = org
+                .accounts
+                .values()
+                .filter(|a| a.deleted_at.is_none() && (project == "-" || a.project_id == project))
+                .collect();
+            let size = query
+                .get("pageSize")
+                .and_then(|s| s.parse::<usize>().ok())
+                .filter(|s| *s > 0)
+                .unwrap_or(20)
+                .min(100);
+            let start: usize = match query.get("pageToken").filter(|t| !t.is_empty()) {
+                None => 0,
+                Some(t) => t
+                    .strip_prefix("sa-")
+                    .and_then(|n| n.parse().ok())
+                    .ok_or_else(|| GcpError::invalid("Invalid page token."))?,
+            };
+            let mut out = json!({"accounts": all.iter().skip(start).take(size).map(|a| a.json()).collect::<Vec<_>>()});
+            if start + size < all.len() {
+                out["nextPageToken"] = format!("sa-{}", start + size).into();
+            }
+            Ok(out)
+        }
+        ("GET", Some(id), None) => Ok(live(org, project, id)?.json()),
+        ("POST", None, None) => {
+            let account_id = body["accountId"].as_str().unwrap_or_default();
+            if !(6..=30).contains(&account_id.len()) {
+                return Err(GcpError::invalid(format!(
+                    "accountId {account_id:?} must be 6 to 30 characters."
+                )));
+            }
+            let email = format!("{account_id}@{project}.iam.gserviceaccount.com");
+            if org
+                .accounts
+                .values()
+                .any(|a| a.deleted_at.is_none() && a.email == email)
+            {
+                return Err(GcpError::new(
+                    409,
+                    "ALREADY_EXISTS",
+                    format!(
+                        "Service account {account_id} already exists within project projects/{project}."
+                    ),
+                ));
+            }
+            let unique_id = format!("1{:020}", 900_000_000 + org.accounts.len() as u64 * 104_729);
+            let sa = &body["serviceAccount"];
+            let account = Account {
+                project_id: project.to_string(),
+                email,
+                unique_id: unique_id.clone(),
+                display_name: sa["displayName"].as_str().unwrap_or_default().to_string(),
+                description: sa["description"].as_str().unwrap_or_default().to_string(),
+                disabled: false,
+                deleted_at: None,
+            };
+            let out = account.json();
+            org.accounts.insert(unique_id, account);
+            Ok(out)
+        }
+        ("PATCH", Some(id), None) => {
+            let a = live(org, project, id)?;
+            let sa = &body["serviceAccount"];
+            let mask = body["updateMask"].as_str().unwrap_or_default();
+            if mask.is_empty() {
+                return Err(GcpError::invalid("updateMask is required."));
+            }
+            if mask.contains("displayName") {
+                a.display_name = sa["displayName"].as_str().unwrap_or_default().to_string();
+            }
+            if mask.contains("description") {
+                a.description = sa["description"].as_str().unwrap_or_default().to_string();
+            }
+            Ok(a.json())
+        }
+        ("POST", Some(id), Some(v @ ("disable" | "enable"))) => {
+            live(org, project, id)?.disabled = v == "disable";
+            Ok(json!({}))
+        }
+        ("DELETE", Some(id), None) => {
+            let a = live(org, project, id)?;
+            a.deleted_at = Some(SystemTime::now());
+            let (plain, deleted) = (
+                format!("serviceAccount:{}", a.email),
+                format!("deleted:serviceAccount:{}?uid={}", a.email, a.unique_id),
+            );
+            rename_member(org, &plain, &deleted);
+            Ok(json!({}))
+        }
+        ("POST", Some(id), Some("undelete")) => {
+            let now = SystemTime::now();
+            let a = org
+                .accounts
+                .get(id)
+                .filter(|a| a.deleted_at.is_some_and(|t| now.duration_since(t).unwrap_or_default() < UNDELETE_WINDOW))
+                .cloned()
+                .ok_or_else(|| GcpError::new(404, "NOT_FOUND", format!("Service account with unique id {id} was not found or can no longer be undeleted.")))?;
+            if org
+                .accounts
+                .values()
+                .any(|x| x.deleted_at.is_none() && x.email == a.email)
+            {
+                return Err(GcpError::new(
+                    400,
+                    "FAILED_PRECONDITION",
+                    format!("An active service account with email {} exists.", a.email),
+                ));
+            }
+            let (plain, deleted) = (
+                format!("serviceAccount:{}", a.email),
+                format!("deleted:serviceAccount:{}?uid={}", a.email, a.unique_id),
+            );
+            rename_member(org, &deleted, &plain);
+            let account = org.accounts.get_mut(id).expect("found above");
+            account.deleted_at = None;
+            Ok(json!({"restoredAccount": account.json()}))
+        }
+        _ => Err(GcpError::new(
+            404,
+            "NOT_FOUND",
+            format!("{method} /v1/{path} is not an API method."),
+        )),
+    }
+}
