@@ -168,21 +168,12 @@ async fn serve_entra(args: EntraArgs) -> ExitCode {
     if let Some(limit) = args.rate_limit {
         emulator = emulator.rate_limit(limit, Duration::from_secs(60));
     }
-    let running = match emulator.start().await {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("iamsnap-testkit: cannot start the Entra emulator: {e}");
-            return ExitCode::from(2);
-        }
+    let running = match started("Entra", emulator.start().await) {
+        Ok(running) => running,
+        Err(code) => return code,
     };
-    let mut stdout = std::io::stdout();
-    let _ = writeln!(stdout, "listening on {}", running.base_url());
-    let _ = stdout.flush();
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = running.wait() => {}
-    }
-    ExitCode::SUCCESS
+    let url = running.base_url().to_string();
+    serve_until_stopped(&url, running.wait()).await
 }
 
 #[derive(clap::Args)]
@@ -241,21 +232,12 @@ async fn serve_azure(args: AzureArgs) -> ExitCode {
     if let Some(limit) = args.rate_limit {
         emulator = emulator.rate_limit(limit, Duration::from_secs(60));
     }
-    let running = match emulator.start().await {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("iamsnap-testkit: cannot start the Azure emulator: {e}");
-            return ExitCode::from(2);
-        }
+    let running = match started("Azure", emulator.start().await) {
+        Ok(running) => running,
+        Err(code) => return code,
     };
-    let mut stdout = std::io::stdout();
-    let _ = writeln!(stdout, "listening on {}", running.base_url());
-    let _ = stdout.flush();
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = running.wait() => {}
-    }
-    ExitCode::SUCCESS
+    let url = running.base_url().to_string();
+    serve_until_stopped(&url, running.wait()).await
 }
 
 #[derive(clap::Args)]
@@ -297,12 +279,9 @@ async fn serve_gcp(args: GcpArgs) -> ExitCode {
     if let Some(limit) = args.rate_limit {
         emulator = emulator.rate_limit(limit, Duration::from_secs(60));
     }
-    let running = match emulator.start().await {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("iamsnap-testkit: cannot start the Google Cloud emulator: {e}");
-            return ExitCode::from(2);
-        }
+    let running = match started("Google Cloud", emulator.start().await) {
+        Ok(running) => running,
+        Err(code) => return code,
     };
     if let Some(path) = &args.write_key {
         let text = serde_json::to_string_pretty(&running.key_file()).unwrap_or_default();
@@ -311,14 +290,8 @@ async fn serve_gcp(args: GcpArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    let mut stdout = std::io::stdout();
-    let _ = writeln!(stdout, "listening on {}", running.base_url());
-    let _ = stdout.flush();
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = running.wait() => {}
-    }
-    ExitCode::SUCCESS
+    let url = running.base_url().to_string();
+    serve_until_stopped(&url, running.wait()).await
 }
 
 #[derive(clap::Args)]
@@ -353,6 +326,27 @@ struct OktaArgs {
     consistency_delay_ms: u64,
 }
 
+/// The started emulator, or the exit code after saying why `name`'s emulator did not start.
+fn started<R, E: std::fmt::Display>(name: &str, start: Result<R, E>) -> Result<R, ExitCode> {
+    start.map_err(|e| {
+        eprintln!("iamsnap-testkit: cannot start the {name} emulator: {e}");
+        ExitCode::from(2)
+    })
+}
+
+/// Says where the emulator listens (scripts wait for this line), then serves until Ctrl-C or
+/// until the emulator ends.
+async fn serve_until_stopped(url: &str, served: impl std::future::Future<Output = ()>) -> ExitCode {
+    let mut stdout = std::io::stdout();
+    let _ = writeln!(stdout, "listening on {url}");
+    let _ = stdout.flush();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = served => {}
+    }
+    ExitCode::SUCCESS
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -374,21 +368,12 @@ async fn main() -> ExitCode {
             if let Some(limit) = args.rate_limit {
                 emulator = emulator.rate_limit(limit, Duration::from_secs(60));
             }
-            let running = match emulator.start().await {
-                Ok(r) => r,
-                Err(e) => {
-                    eprintln!("iamsnap-testkit: cannot start the Okta emulator: {e}");
-                    return ExitCode::from(2);
-                }
+            let running = match started("Okta", emulator.start().await) {
+                Ok(running) => running,
+                Err(code) => return code,
             };
-            let mut stdout = std::io::stdout();
-            let _ = writeln!(stdout, "listening on {}", running.base_url());
-            let _ = stdout.flush();
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = running.wait() => {}
-            }
-            ExitCode::SUCCESS
+            let url = running.base_url().to_string();
+            serve_until_stopped(&url, running.wait()).await
         }
     }
 }
