@@ -191,3 +191,29 @@ fn a_fleet_backs_up_four_at_a_time_and_names_the_sources_that_failed() {
     let refused = ws.iamsnap(&["backup", "--all", "--jobs", "0"]);
     assert_exit(&refused, 2);
 }
+
+#[test]
+fn a_reader_that_closes_the_pipe_early_ends_the_command_quietly() {
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    use assert_cmd::cargo::CommandCargoExt;
+    let mut child = std::process::Command::cargo_bin("iamsnap")
+        .unwrap()
+        .current_dir(dir.path())
+        .env_remove("IAMSNAP_CONFIG")
+        .args(["key", "generate", "--out", "key.txt"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // `| head -0`: the reader is gone before the command prints its recipient.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        !stderr(&output).contains("panicked"),
+        "{}",
+        describe(&output)
+    );
+    assert_exit(&output, 0);
+    assert!(dir.path().join("key.txt").exists());
+}

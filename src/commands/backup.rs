@@ -98,12 +98,12 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     if names.len() > 1 {
         let done = names.len() - failed.len();
         match failed.is_empty() {
-            true => println!("backed up {done} of {} sources", names.len()),
-            false => println!(
+            true => outln!("backed up {done} of {} sources", names.len())?,
+            false => outln!(
                 "backed up {done} of {} sources; failed: {}",
                 names.len(),
                 failed.join(", ")
-            ),
+            )?,
         }
     }
     if let Some(path) = &args.metrics_file {
@@ -173,14 +173,14 @@ async fn publish_one(
     run.records = published.manifest.counts.clone();
     run.bytes = published.size;
     run.requests = published.manifest.requests;
-    println!(
+    outln!(
         "{name}: snapshot {} — {} records, {} (requests {}, throttled {})",
         published.info.name,
         published.manifest.total_records(),
         human_bytes(published.size),
         run.requests.requests,
         run.requests.throttled
-    );
+    )?;
     Ok(())
 }
 

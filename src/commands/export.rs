@@ -129,11 +129,11 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     }
     fs::rename(staging.keep(), &args.out)
         .with_context(|| format!("cannot move the export to {}", args.out.display()))?;
-    println!(
+    outln!(
         "exported {} ({} records) to {}",
         info.name,
         total,
         args.out.display()
-    );
+    )?;
     Ok(ExitStatus::Ok)
 }

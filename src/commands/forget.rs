@@ -69,14 +69,14 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
             "remove": if args.dry_run { serde_json::to_value(&plan.remove)? } else { serde_json::to_value(&deleted)? },
             "locked": plan.locked,
         });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        outln!("{}", serde_json::to_string_pretty(&out)?)?;
     } else {
         for kept in &plan.keep {
-            println!(
+            outln!(
                 "keep    {}  ({})",
                 kept.snapshot.name,
                 kept.reasons.join(", ")
-            );
+            )?;
         }
         let verb = if args.dry_run {
             "would remove"
@@ -85,22 +85,22 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         };
         let removed = if args.dry_run { &plan.remove } else { &deleted };
         for s in removed {
-            println!("{verb:<7} {}", s.name);
+            outln!("{verb:<7} {}", s.name)?;
         }
         for locked in &plan.locked {
-            println!(
+            outln!(
                 "locked  {}  (object lock {} until {}; cannot be removed before then)",
                 locked.snapshot.name,
                 locked.mode,
                 locked.until.format("%Y-%m-%d %H:%M:%S UTC")
-            );
+            )?;
         }
-        println!(
+        outln!(
             "{} kept, {} {verb}, {} locked",
             plan.keep.len(),
             removed.len(),
             plan.locked.len()
-        );
+        )?;
     }
     // A locked snapshot the policy wanted gone is worth an operator's look: partial success.
     Ok(if plan.locked.is_empty() {

@@ -10,9 +10,9 @@ pub struct Args {}
 pub async fn run(ctx: &Context, _args: Args) -> anyhow::Result<ExitStatus> {
     let config = ctx.config()?;
     let repo = Repository::init(&config.repository()).await?;
-    println!("created repository at {}", repo.location());
+    outln!("created repository at {}", repo.location())?;
     if let Some(lock) = repo.object_lock() {
-        println!("object lock: {lock:?} applied to every snapshot");
+        outln!("object lock: {lock:?} applied to every snapshot")?;
     }
     Ok(ExitStatus::Ok)
 }

@@ -27,7 +27,7 @@ pub async fn run(_ctx: &Context, cmd: KeyCommand) -> anyhow::Result<ExitStatus> 
     match cmd {
         KeyCommand::Generate { out } => {
             let recipient = keys::write_identity(&out)?;
-            println!("{recipient}");
+            outln!("{recipient}")?;
             eprintln!(
                 "wrote the identity to {}; add the line above to repository.recipients",
                 out.display()
@@ -35,7 +35,7 @@ pub async fn run(_ctx: &Context, cmd: KeyCommand) -> anyhow::Result<ExitStatus> 
         }
         KeyCommand::Signing { out } => {
             let public = keys::generate_signing_key(&out)?;
-            println!("{public}");
+            outln!("{public}")?;
             eprintln!(
                 "wrote the signing key to {} and its public key to {}; set repository.signing_key_file on the backup host and repository.verify_key to the line above",
                 out.display(),

@@ -12,6 +12,16 @@ use iamsnap_engine::keys::KeyPermissions;
 
 use crate::logging::LogFormat;
 
+/// `println!` that returns the write's error instead of panicking: a reader that stops early
+/// (`iamsnap snapshots | head -1`) closes the pipe, and the command then ends quietly
+/// ([`closed_pipe`]) rather than with a panic.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+
 pub mod backup;
 pub mod completions;
 pub mod diff;
@@ -130,6 +140,13 @@ impl Context {
 }
 
 /// Runs the command and turns its result into the process exit code.
+/// Whether `err` is stdout's reader having closed the pipe: a bare `io::Error`, as `outln!`
+/// returns it. A broken pipe deeper in a chain (a provider's connection) is a real failure.
+fn closed_pipe(err: &anyhow::Error) -> bool {
+    err.downcast_ref::<std::io::Error>()
+        .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
 pub fn run(cli: Cli) -> ExitCode {
     // The AWS SDK reads these itself, so they never become `Secret`s: registered here, no
     // message of this process shows them either.
@@ -177,6 +194,8 @@ pub fn run(cli: Cli) -> ExitCode {
     });
     match result {
         Ok(status) => ExitCode::from(status as u8),
+        // Whoever read the output has all they wanted; nothing is wrong.
+        Err(err) if closed_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             let status = status_of(&err);
             eprintln!("error: {}", error::render(&err));

@@ -24,30 +24,33 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     let (info, manifest) = (&snapshot.info, snapshot.reader.manifest());
     if args.json {
         let out = serde_json::json!({ "snapshot": info, "manifest": manifest });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        outln!("{}", serde_json::to_string_pretty(&out)?)?;
         return Ok(ExitStatus::Ok);
     }
-    println!("snapshot   {}", info.name);
-    println!("source     {} ({})", manifest.source, manifest.provider);
-    println!(
+    outln!("snapshot   {}", info.name)?;
+    outln!("source     {} ({})", manifest.source, manifest.provider)?;
+    outln!(
         "taken      {} → {} ({:.1}s)",
         manifest.started.format("%Y-%m-%d %H:%M:%S UTC"),
         manifest.finished.format("%H:%M:%S UTC"),
         (manifest.finished - manifest.started).as_seconds_f64()
-    );
-    println!("size       {} encrypted", human_bytes(info.size));
-    println!(
+    )?;
+    outln!("size       {} encrypted", human_bytes(info.size))?;
+    outln!(
         "tool       iamsnap {} (format {})",
-        manifest.tool_version, manifest.format_version
-    );
-    println!(
+        manifest.tool_version,
+        manifest.format_version
+    )?;
+    outln!(
         "requests   {} (throttled {}, retried {})",
-        manifest.requests.requests, manifest.requests.throttled, manifest.requests.retries
-    );
-    println!("records    {}", manifest.total_records());
+        manifest.requests.requests,
+        manifest.requests.throttled,
+        manifest.requests.retries
+    )?;
+    outln!("records    {}", manifest.total_records())?;
     let width = manifest.counts.keys().map(|k| k.len()).max().unwrap_or(0);
     for (kind, count) in &manifest.counts {
-        println!("  {kind:<width$}  {count:>9}");
+        outln!("  {kind:<width$}  {count:>9}")?;
     }
     Ok(ExitStatus::Ok)
 }

@@ -19,11 +19,11 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     let repo = Repository::open(&config.repository()).await?;
     let snapshots = repo.snapshots(args.source.as_deref()).await?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&snapshots)?);
+        outln!("{}", serde_json::to_string_pretty(&snapshots)?)?;
         return Ok(ExitStatus::Ok);
     }
     if snapshots.is_empty() {
-        println!("no snapshots in {}", repo.location());
+        outln!("no snapshots in {}", repo.location())?;
         return Ok(ExitStatus::Ok);
     }
     let width = snapshots
@@ -32,16 +32,16 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         .max()
         .unwrap_or(4)
         .max(4);
-    println!("{:<width$}  {:<20}  {:>12}", "NAME", "TIME (UTC)", "SIZE");
+    outln!("{:<width$}  {:<20}  {:>12}", "NAME", "TIME (UTC)", "SIZE")?;
     for s in &snapshots {
-        println!(
+        outln!(
             "{:<width$}  {:<20}  {:>12}",
             s.name,
             s.time.format("%Y-%m-%d %H:%M:%S"),
             human_bytes(s.size)
-        );
+        )?;
     }
-    println!("{} snapshot(s)", snapshots.len());
+    outln!("{} snapshot(s)", snapshots.len())?;
     Ok(ExitStatus::Ok)
 }
 

@@ -76,23 +76,23 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         }
         .await;
         match result {
-            Ok(message) => println!("ok      {name}: {message}"),
+            Ok(message) => outln!("ok      {name}: {message}")?,
             Err(err) => {
                 failed += 1;
                 let status = status_of(&err);
                 if status as u8 > worst as u8 {
                     worst = status;
                 }
-                println!("FAILED  {name}: {}", render(&err));
+                outln!("FAILED  {name}: {}", render(&err))?;
             }
         }
     }
     if snapshots.len() > 1 {
-        println!(
+        outln!(
             "{} of {} snapshot(s) ok",
             snapshots.len() - failed,
             snapshots.len()
-        );
+        )?;
     }
     Ok(worst)
 }
