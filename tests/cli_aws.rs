@@ -13,7 +13,8 @@ use common::seed;
 
 use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region};
 use iamsnap_testkit::moto::MotoServer;
-use serde_json::{Value, json};
+use serde_json::json;
+use support::aws::json_of;
 use support::*;
 
 fn iam(endpoint: &str) -> aws_sdk_iam::Client {
@@ -42,34 +43,12 @@ const CANNOT_RESTORE: &[&str] = &[
 
 /// A workspace whose only source is the moto account at `endpoint`, and a runner of `iamsnap`
 /// in it with moto's credentials.
-fn aws_workspace(endpoint: &str) -> (Workspace, impl Fn(&[&str]) -> std::process::Output) {
-    let ws = Workspace::new("http://127.0.0.1:9");
-    let text = format!(
-        "[repository]\nurl = \"repo\"\nrecipients = [\"{}\"]\nsigning_key_file = \"signing.key\"\nverify_key = \"{}\"\n\n[sources.aws-test]\nprovider = \"aws-iam\"\nendpoint = \"{endpoint}\"\nregion = \"us-east-1\"\n",
-        ws.recipient, ws.verify_key
-    );
-    std::fs::write(ws.path("iamsnap.toml"), text).unwrap();
-    let (config, identity, dir) = (
-        ws.path("iamsnap.toml"),
-        ws.path("identity.txt"),
-        ws.dir.path().to_path_buf(),
-    );
-    let run = move |args: &[&str]| {
-        let mut cmd = assert_cmd::Command::cargo_bin("iamsnap").unwrap();
-        cmd.current_dir(&dir)
-            .env("IAMSNAP_CONFIG", &config)
-            .env("IAMSNAP_IDENTITY", &identity)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env_remove("AWS_PROFILE")
-            .args(args);
-        cmd.output().unwrap()
-    };
-    (ws, run)
-}
-
-fn json_of(output: &std::process::Output) -> Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {}", describe(output)))
+fn aws_workspace(endpoint: &str) -> (Workspace, impl Fn(&[&str]) -> std::process::Output + use<>) {
+    support::aws::workspace(
+        endpoint,
+        &[("aws-test", "aws-iam")],
+        support::aws::MOTO_CREDENTIALS,
+    )
 }
 
 #[test]
