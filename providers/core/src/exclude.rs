@@ -177,7 +177,7 @@ mod tests {
     async fn excluded_kinds_are_neither_sent_nor_reported_read() {
         let provider = ExcludeKinds::new(Both, ["t.key".to_string()].into());
         assert_eq!(provider.kinds_read(), ["t.user".to_string()].into());
-        let (sink, mut rx) = tokio::sync::mpsc::channel(1);
+        let (sink, mut rx) = tokio::sync::mpsc::channel::<Record>(1);
         let collect = async move {
             let mut kinds = Vec::new();
             while let Some(r) = rx.recv().await {
@@ -193,7 +193,7 @@ mod tests {
     #[tokio::test]
     async fn a_closed_sink_stops_the_connector() {
         let provider = ExcludeKinds::new(Both, BTreeSet::new());
-        let (sink, rx) = tokio::sync::mpsc::channel(1);
+        let (sink, rx) = tokio::sync::mpsc::channel::<Record>(1);
         drop(rx);
         let err = provider.snapshot(sink).await.unwrap_err();
         assert!(matches!(err, ProviderError::Cancelled), "{err}");
