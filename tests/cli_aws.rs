@@ -548,7 +548,11 @@ fn an_authoritative_restore_leaves_alone_the_ssh_keys_the_backup_did_not_read() 
     assert_eq!(report["failed"], 0, "{report:#}");
     runtime.block_on(async {
         assert_eq!(ssh_keys(1).await, 1, "the key added later stays");
-        assert_eq!(ssh_keys(0).await, 0, "nothing brings back what was not read");
+        assert_eq!(
+            ssh_keys(0).await,
+            0,
+            "nothing brings back what was not read"
+        );
         let groups = client.list_groups().send().await.unwrap();
         assert!(
             groups
