@@ -77,7 +77,7 @@ impl Config {
             message,
         };
         self.repository.validate().map_err(invalid)?;
-        for name in self.sources.keys() {
+        for (name, source) in &self.sources {
             if name.is_empty()
                 || !name
                     .chars()
@@ -87,6 +87,7 @@ impl Config {
                     "source name {name:?}: use letters, digits, '-', '_' and '.' only"
                 )));
             }
+            source.check_exclude_kinds(name).map_err(invalid)?;
         }
         Ok(())
     }

@@ -2,16 +2,32 @@
 //! configuration type, its constructor and the restore switches it takes. The only place in
 //! iamsnap that names a connector crate; each is behind a cargo feature of the same name.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use iamsnap_engine::error::{Classify, ExitStatus};
-use iamsnap_provider::{ConnectOptions, Connector, KindInfo, ProviderError, Switch};
+use iamsnap_provider::{
+    ConnectOptions, Connector, ExcludeKinds, KindInfo, ProviderError, Switch, WriteProvider,
+};
 use serde::Deserialize;
 
-/// `[sources.NAME]`: the `provider` field picks the connector, the rest is its configuration.
+/// `[sources.NAME]`: what every source takes, and its connector's configuration.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SourceConfig {
+    /// Kinds this source never reads (full names, `aws.ssh_public_key`): the connector skips
+    /// their requests, snapshots record that they were not read, and `diff` and `restore`
+    /// leave their live objects alone.
+    #[serde(default)]
+    pub exclude_kinds: Vec<String>,
+    /// `provider = "…"` picks the connector; the other fields are its configuration.
+    #[serde(flatten)]
+    pub connector: ConnectorConfig,
+}
+
+/// A connector's configuration, chosen by the source's `provider` field.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "provider")]
-pub enum SourceConfig {
+pub enum ConnectorConfig {
     #[cfg(feature = "okta")]
     #[serde(rename = "okta")]
     Okta(iamsnap_okta::OktaConfig),
@@ -109,23 +125,23 @@ impl Classify for ConnectError {
 impl SourceConfig {
     /// The provider type as written in configuration.
     pub fn provider_type(&self) -> &'static str {
-        match self {
+        match &self.connector {
             #[cfg(feature = "okta")]
-            SourceConfig::Okta(_) => "okta",
+            ConnectorConfig::Okta(_) => "okta",
             #[cfg(feature = "aws-iam")]
-            SourceConfig::AwsIam(_) => "aws-iam",
+            ConnectorConfig::AwsIam(_) => "aws-iam",
             #[cfg(feature = "aws-organizations")]
-            SourceConfig::AwsOrganizations(_) => "aws-organizations",
+            ConnectorConfig::AwsOrganizations(_) => "aws-organizations",
             #[cfg(feature = "aws-identity-center")]
-            SourceConfig::AwsIdentityCenter(_) => "aws-identity-center",
+            ConnectorConfig::AwsIdentityCenter(_) => "aws-identity-center",
             #[cfg(feature = "entra")]
-            SourceConfig::Entra(_) => "entra",
+            ConnectorConfig::Entra(_) => "entra",
             #[cfg(feature = "azure-rbac")]
-            SourceConfig::AzureRbac(_) => "azure-rbac",
+            ConnectorConfig::AzureRbac(_) => "azure-rbac",
             #[cfg(feature = "ldap")]
-            SourceConfig::Ldap(_) => "ldap",
+            ConnectorConfig::Ldap(_) => "ldap",
             #[cfg(feature = "gcp-iam")]
-            SourceConfig::GcpIam(_) => "gcp-iam",
+            ConnectorConfig::GcpIam(_) => "gcp-iam",
         }
     }
 
@@ -138,44 +154,82 @@ impl SourceConfig {
         options: &ConnectOptions,
     ) -> Result<Connector, ConnectError> {
         self.check_switches(name, options)?;
-        Ok(match self {
+        let options = &ConnectOptions {
+            exclude_kinds: self.exclude_kinds.iter().cloned().collect(),
+            ..options.clone()
+        };
+        Ok(match &self.connector {
             #[cfg(feature = "okta")]
-            SourceConfig::Okta(config) => Connector::read_write(iamsnap_okta::OktaProvider::new(
-                name, config, base_dir, options,
-            )?),
+            ConnectorConfig::Okta(config) => connector(
+                options,
+                iamsnap_okta::OktaProvider::new(name, config, base_dir, options)?,
+            ),
             #[cfg(feature = "aws-iam")]
-            SourceConfig::AwsIam(config) => Connector::read_write(
+            ConnectorConfig::AwsIam(config) => connector(
+                options,
                 iamsnap_aws_iam::AwsIamProvider::new(name, config, base_dir, options)?,
             ),
             #[cfg(feature = "aws-organizations")]
-            SourceConfig::AwsOrganizations(config) => {
-                Connector::read_write(iamsnap_aws_organizations::AwsOrganizationsProvider::new(
+            ConnectorConfig::AwsOrganizations(config) => connector(
+                options,
+                iamsnap_aws_organizations::AwsOrganizationsProvider::new(
                     name, config, base_dir, options,
-                )?)
-            }
+                )?,
+            ),
             #[cfg(feature = "aws-identity-center")]
-            SourceConfig::AwsIdentityCenter(config) => {
-                Connector::read_write(iamsnap_aws_identity_center::AwsIdentityCenterProvider::new(
+            ConnectorConfig::AwsIdentityCenter(config) => connector(
+                options,
+                iamsnap_aws_identity_center::AwsIdentityCenterProvider::new(
                     name, config, base_dir, options,
-                )?)
-            }
+                )?,
+            ),
             #[cfg(feature = "entra")]
-            SourceConfig::Entra(config) => Connector::read_write(
+            ConnectorConfig::Entra(config) => connector(
+                options,
                 iamsnap_entra::EntraProvider::new(name, config, base_dir, options)?,
             ),
             #[cfg(feature = "azure-rbac")]
-            SourceConfig::AzureRbac(config) => Connector::read_write(
+            ConnectorConfig::AzureRbac(config) => connector(
+                options,
                 iamsnap_azure_rbac::AzureRbacProvider::new(name, config, base_dir, options)?,
             ),
             #[cfg(feature = "ldap")]
-            SourceConfig::Ldap(config) => Connector::read_write(iamsnap_ldap::LdapProvider::new(
-                name, config, base_dir, options,
-            )?),
+            ConnectorConfig::Ldap(config) => connector(
+                options,
+                iamsnap_ldap::LdapProvider::new(name, config, base_dir, options)?,
+            ),
             #[cfg(feature = "gcp-iam")]
-            SourceConfig::GcpIam(config) => Connector::read_write(
+            ConnectorConfig::GcpIam(config) => connector(
+                options,
                 iamsnap_gcp_iam::GcpIamProvider::new(name, config, base_dir, options)?,
             ),
         })
+    }
+
+    /// Why `exclude_kinds` cannot be used: a name the provider has no kind of, or a kind
+    /// left out that a kind still read depends on (its objects could not be restored without
+    /// the excluded ones).
+    pub fn check_exclude_kinds(&self, name: &str) -> Result<(), String> {
+        let kinds = kinds(self.provider_type());
+        let excluded: BTreeSet<&str> = self.exclude_kinds.iter().map(String::as_str).collect();
+        for given in &excluded {
+            if !kinds.iter().any(|k| k.name == *given) {
+                return Err(format!(
+                    "source {name}: exclude_kinds names {given:?}, which {} does not read; its kinds are {}",
+                    self.provider_type(),
+                    kinds.iter().map(|k| k.name).collect::<Vec<_>>().join(", ")
+                ));
+            }
+        }
+        for kind in kinds.iter().filter(|k| !excluded.contains(k.name)) {
+            if let Some(needed) = kind.depends_on.iter().find(|d| excluded.contains(*d)) {
+                return Err(format!(
+                    "source {name}: exclude_kinds leaves out {needed}, which {} (still read) depends on; exclude {} too, or keep {needed}",
+                    kind.name, kind.name
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn check_switches(&self, name: &str, options: &ConnectOptions) -> Result<(), ConnectError> {
@@ -203,4 +257,12 @@ impl SourceConfig {
             }),
         }
     }
+}
+
+/// `provider` as the engine holds it: reading none of the kinds `options` excludes.
+fn connector<P: WriteProvider + 'static>(options: &ConnectOptions, provider: P) -> Connector {
+    if options.exclude_kinds.is_empty() {
+        return Connector::read_write(provider);
+    }
+    Connector::read_write(ExcludeKinds::new(provider, options.exclude_kinds.clone()))
 }

@@ -71,6 +71,7 @@ fn header() -> ManifestHeader {
         started: Utc.with_ymd_and_hms(2026, 11, 27, 2, 0, 0).unwrap(),
         finished: Utc.with_ymd_and_hms(2026, 11, 27, 2, 1, 0).unwrap(),
         requests: RequestStats::default(),
+        kinds_read: None,
     }
 }
 

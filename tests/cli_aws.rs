@@ -13,7 +13,8 @@ use common::seed;
 
 use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region};
 use iamsnap_testkit::moto::MotoServer;
-use serde_json::{Value, json};
+use serde_json::json;
+use support::aws::json_of;
 use support::*;
 
 fn iam(endpoint: &str) -> aws_sdk_iam::Client {
@@ -42,34 +43,12 @@ const CANNOT_RESTORE: &[&str] = &[
 
 /// A workspace whose only source is the moto account at `endpoint`, and a runner of `iamsnap`
 /// in it with moto's credentials.
-fn aws_workspace(endpoint: &str) -> (Workspace, impl Fn(&[&str]) -> std::process::Output) {
-    let ws = Workspace::new("http://127.0.0.1:9");
-    let text = format!(
-        "[repository]\nurl = \"repo\"\nrecipients = [\"{}\"]\nsigning_key_file = \"signing.key\"\nverify_key = \"{}\"\n\n[sources.aws-test]\nprovider = \"aws-iam\"\nendpoint = \"{endpoint}\"\nregion = \"us-east-1\"\n",
-        ws.recipient, ws.verify_key
-    );
-    std::fs::write(ws.path("iamsnap.toml"), text).unwrap();
-    let (config, identity, dir) = (
-        ws.path("iamsnap.toml"),
-        ws.path("identity.txt"),
-        ws.dir.path().to_path_buf(),
-    );
-    let run = move |args: &[&str]| {
-        let mut cmd = assert_cmd::Command::cargo_bin("iamsnap").unwrap();
-        cmd.current_dir(&dir)
-            .env("IAMSNAP_CONFIG", &config)
-            .env("IAMSNAP_IDENTITY", &identity)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env_remove("AWS_PROFILE")
-            .args(args);
-        cmd.output().unwrap()
-    };
-    (ws, run)
-}
-
-fn json_of(output: &std::process::Output) -> Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {}", describe(output)))
+fn aws_workspace(endpoint: &str) -> (Workspace, impl Fn(&[&str]) -> std::process::Output + use<>) {
+    support::aws::workspace(
+        endpoint,
+        &[("aws-test", "aws-iam")],
+        support::aws::MOTO_CREDENTIALS,
+    )
 }
 
 #[test]
@@ -442,4 +421,164 @@ fn a_wiped_aws_account_comes_back_through_the_cli() {
             );
         }
     }
+}
+
+/// A source that leaves SSH public keys out: its snapshots say so, and an authoritative
+/// restore neither deletes the keys added since nor brings back one deleted since; the plan
+/// names the kind it leaves alone and why, and the rest is restored as ever.
+#[test]
+fn an_authoritative_restore_leaves_alone_the_ssh_keys_the_backup_did_not_read() {
+    let moto = MotoServer::start_with_managed_policies();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let client = iam(&moto.endpoint);
+    runtime.block_on(seed::seed(&client, seed::SMALL));
+    let (ws, run) = aws_workspace(&moto.endpoint);
+    let config = std::fs::read_to_string(ws.path("iamsnap.toml")).unwrap();
+    std::fs::write(
+        ws.path("iamsnap.toml"),
+        format!("{config}exclude_kinds = [\"aws.ssh_public_key\"]\n"),
+    )
+    .unwrap();
+    assert_exit(&run(&["init"]), 0);
+    assert_exit(&run(&["backup", "--all"]), 0);
+    let shown = json_of(&run(&["show", "aws-test@latest", "--json"]));
+    let read = shown["manifest"]["kinds_read"].as_array().unwrap();
+    assert!(read.contains(&json!("aws.user")), "{shown:#}");
+    assert!(!read.contains(&json!("aws.ssh_public_key")), "{shown:#}");
+    assert!(
+        shown["manifest"]["counts"]
+            .get("aws.ssh_public_key")
+            .is_none(),
+        "{shown:#}"
+    );
+
+    let ssh_keys = |user: usize| {
+        let client = client.clone();
+        async move {
+            let keys = client
+                .list_ssh_public_keys()
+                .user_name(seed::user_name(user))
+                .send()
+                .await
+                .unwrap();
+            keys.ssh_public_keys().len()
+        }
+    };
+    // After the backup: a key added to one user, another user's key deleted, and a group
+    // made that an authoritative restore must delete.
+    runtime.block_on(async {
+        assert_eq!(ssh_keys(1).await, 0);
+        client
+            .upload_ssh_public_key()
+            .user_name(seed::user_name(1))
+            .ssh_public_key_body(format!("{} added-later", seed::SSH_PUBLIC_KEY))
+            .send()
+            .await
+            .unwrap();
+        let keys = client
+            .list_ssh_public_keys()
+            .user_name(seed::user_name(0))
+            .send()
+            .await
+            .unwrap();
+        client
+            .delete_ssh_public_key()
+            .user_name(seed::user_name(0))
+            .ssh_public_key_id(keys.ssh_public_keys()[0].ssh_public_key_id())
+            .send()
+            .await
+            .unwrap();
+        client
+            .create_group()
+            .group_name("made-after-the-backup")
+            .send()
+            .await
+            .unwrap();
+    });
+
+    // One delete is allowed: the group. The SSH key added since is not the snapshot's to judge.
+    let planned = json_of(&run(&[
+        "restore",
+        "aws-test@latest",
+        "--mode",
+        "authoritative",
+        "--max-deletes",
+        "1",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(
+        planned["left_alone"][0]["kind"], "aws.ssh_public_key",
+        "{planned:#}"
+    );
+    assert!(
+        planned["left_alone"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("did not read this kind"),
+        "{planned:#}"
+    );
+    let text = run(&[
+        "restore",
+        "aws-test@latest",
+        "--mode",
+        "authoritative",
+        "--max-deletes",
+        "1",
+    ]);
+    assert!(
+        stdout(&text).contains("Left alone, not read (1):\n  aws.ssh_public_key:"),
+        "{}",
+        describe(&text)
+    );
+    let applied = run(&[
+        "restore",
+        "aws-test@latest",
+        "--mode",
+        "authoritative",
+        "--max-deletes",
+        "1",
+        "--apply",
+        "--yes",
+        "--format",
+        "json",
+    ]);
+    assert_exit(&applied, 0);
+    let report = json_of(&applied);
+    assert_eq!(report["failed"], 0, "{report:#}");
+    runtime.block_on(async {
+        assert_eq!(ssh_keys(1).await, 1, "the key added later stays");
+        assert_eq!(
+            ssh_keys(0).await,
+            0,
+            "nothing brings back what was not read"
+        );
+        let groups = client.list_groups().send().await.unwrap();
+        assert!(
+            groups
+                .groups()
+                .iter()
+                .all(|g| g.group_name() != "made-after-the-backup"),
+            "the rest of the account is restored authoritatively"
+        );
+    });
+    let again = json_of(&run(&[
+        "restore",
+        "aws-test@latest",
+        "--mode",
+        "authoritative",
+        "--max-deletes",
+        "1",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(again["operations"], json!([]), "{again:#}");
+    // A diff against the live account compares the kinds both sides read, and says so.
+    let diff = run(&["diff", "aws-test@latest", "live"]);
+    assert_exit(&diff, 0);
+    assert!(
+        stderr(&diff).contains("not compared") && stderr(&diff).contains("aws.ssh_public_key"),
+        "{}",
+        describe(&diff)
+    );
 }

@@ -13,80 +13,20 @@ use std::collections::BTreeMap;
 
 use aws_sdk_identitystore::types::AttributeOperation;
 use aws_smithy_types::Document;
-use iamsnap_aws_identity_center::{AwsIdentityCenterConfig, AwsIdentityCenterProvider};
-use iamsnap_provider::{ConnectOptions, ReadProvider, Record};
+use common::{count, facts, live};
+use iamsnap_provider::Record;
 use iamsnap_testkit::moto::MotoServer;
-use serde_json::{Value, json};
+use serde_json::json;
+use support::aws::json_of;
 use support::*;
 
 /// A workspace whose only source is the instance at `endpoint`, and a runner of `iamsnap`.
-fn workspace(endpoint: &str) -> (Workspace, impl Fn(&[&str]) -> std::process::Output) {
-    let ws = Workspace::new("http://127.0.0.1:9");
-    let text = format!(
-        "[repository]\nurl = \"repo\"\nrecipients = [\"{}\"]\nsigning_key_file = \"signing.key\"\nverify_key = \"{}\"\n\n[sources.aws-sso]\nprovider = \"aws-identity-center\"\nendpoint = \"{endpoint}\"\nregion = \"us-east-1\"\n",
-        ws.recipient, ws.verify_key
-    );
-    std::fs::write(ws.path("iamsnap.toml"), text).unwrap();
-    let (config, identity, dir) = (
-        ws.path("iamsnap.toml"),
-        ws.path("identity.txt"),
-        ws.dir.path().to_path_buf(),
-    );
-    let run = move |args: &[&str]| {
-        let mut cmd = assert_cmd::Command::cargo_bin("iamsnap").unwrap();
-        cmd.current_dir(&dir)
-            .env("IAMSNAP_CONFIG", &config)
-            .env("IAMSNAP_IDENTITY", &identity)
-            .env("AWS_ACCESS_KEY_ID", common::KEY_ID)
-            .env("AWS_SECRET_ACCESS_KEY", common::SECRET)
-            .env_remove("AWS_PROFILE")
-            .args(args);
-        cmd.output().unwrap()
-    };
-    (ws, run)
-}
-
-fn json_of(output: &std::process::Output) -> Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {}", describe(output)))
-}
-
-/// Every record of the live instance, read by the connector itself.
-async fn live(endpoint: &str) -> Vec<Record> {
-    let cfg = AwsIdentityCenterConfig {
-        endpoint: Some(endpoint.to_string()),
-        ..AwsIdentityCenterConfig::default()
-    };
-    let provider = AwsIdentityCenterProvider::with_sdk_config(
-        "aws-sso",
-        &cfg,
-        &ConnectOptions::default(),
-        common::sdk_config(),
+fn workspace(endpoint: &str) -> (Workspace, impl Fn(&[&str]) -> std::process::Output + use<>) {
+    support::aws::workspace(
+        endpoint,
+        &[("aws-sso", "aws-identity-center")],
+        (common::KEY_ID, common::SECRET),
     )
-    .unwrap();
-    let (sink, mut rx) = tokio::sync::mpsc::channel(1024);
-    let collect = async {
-        let mut all = Vec::new();
-        while let Some(r) = rx.recv().await {
-            all.push(r);
-        }
-        all
-    };
-    let (done, all) = tokio::join!(provider.snapshot(sink), collect);
-    done.unwrap();
-    all
-}
-
-/// The facts of an instance: every record's attributes by kind and key, ids left out (the keys
-/// of memberships and assignments name both ends).
-fn facts(records: &[Record]) -> BTreeMap<(String, String), Value> {
-    records
-        .iter()
-        .map(|r| ((r.kind.clone(), r.key.clone()), r.attrs.clone()))
-        .collect()
-}
-
-fn count(records: &[Record], kind: &str) -> usize {
-    records.iter().filter(|r| r.kind == kind).count()
 }
 
 #[test]

@@ -8,161 +8,20 @@ mod support;
 #[path = "../providers/aws-organizations/tests/common/mod.rs"]
 mod common;
 
-use std::collections::BTreeMap;
-
+use common::facts;
 use iamsnap_testkit::moto::MotoServer;
-use serde_json::{Value, json};
+use serde_json::json;
+use support::aws::json_of;
 use support::*;
 
 /// A workspace whose only source is the organization of the moto server at `endpoint`, and a
 /// runner of `iamsnap` in it with moto's credentials.
-fn org_workspace(endpoint: &str) -> (Workspace, impl Fn(&[&str]) -> std::process::Output) {
-    let ws = Workspace::new("http://127.0.0.1:9");
-    let text = format!(
-        "[repository]\nurl = \"repo\"\nrecipients = [\"{}\"]\nsigning_key_file = \"signing.key\"\nverify_key = \"{}\"\n\n[sources.org]\nprovider = \"aws-organizations\"\nendpoint = \"{endpoint}\"\nregion = \"us-east-1\"\n",
-        ws.recipient, ws.verify_key
-    );
-    std::fs::write(ws.path("iamsnap.toml"), text).unwrap();
-    let (config, identity, dir) = (
-        ws.path("iamsnap.toml"),
-        ws.path("identity.txt"),
-        ws.dir.path().to_path_buf(),
-    );
-    let run = move |args: &[&str]| {
-        let mut cmd = assert_cmd::Command::cargo_bin("iamsnap").unwrap();
-        cmd.current_dir(&dir)
-            .env("IAMSNAP_CONFIG", &config)
-            .env("IAMSNAP_IDENTITY", &identity)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env_remove("AWS_PROFILE")
-            .args(args);
-        cmd.output().unwrap()
-    };
-    (ws, run)
-}
-
-fn json_of(output: &std::process::Output) -> Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {}", describe(output)))
-}
-
-/// Every live fact the restore must bring back, by name: OU paths with tags, each account's
-/// OU, each customer policy's content, description and tags, every attachment, delegations.
-async fn facts(org: &aws_sdk_organizations::Client) -> BTreeMap<String, Value> {
-    let mut out = BTreeMap::new();
-    let root = org.list_roots().send().await.unwrap().roots()[0]
-        .id()
-        .unwrap()
-        .to_string();
-    let mut names: BTreeMap<String, String> = BTreeMap::new();
-    names.insert(root.clone(), "root".into());
-    let mut level = vec![(root.clone(), String::new())];
-    while let Some((parent, path)) = level.pop() {
-        let accounts = org
-            .list_accounts_for_parent()
-            .parent_id(&parent)
-            .send()
-            .await
-            .unwrap();
-        for a in accounts.accounts() {
-            let tags = org
-                .list_tags_for_resource()
-                .resource_id(a.id().unwrap())
-                .send()
-                .await
-                .unwrap();
-            let tags: BTreeMap<_, _> = tags.tags().iter().map(|t| (t.key(), t.value())).collect();
-            out.insert(
-                format!("account {}", a.name().unwrap()),
-                json!({"ou": path, "tags": tags}),
-            );
-            names.insert(
-                a.id().unwrap().to_string(),
-                format!("account:{}", a.name().unwrap()),
-            );
-        }
-        let units = org
-            .list_organizational_units_for_parent()
-            .parent_id(&parent)
-            .send()
-            .await
-            .unwrap();
-        for u in units.organizational_units() {
-            let child = if path.is_empty() {
-                u.name().unwrap().to_string()
-            } else {
-                format!("{path}/{}", u.name().unwrap())
-            };
-            let tags = org
-                .list_tags_for_resource()
-                .resource_id(u.id().unwrap())
-                .send()
-                .await
-                .unwrap();
-            let tags: BTreeMap<_, _> = tags.tags().iter().map(|t| (t.key(), t.value())).collect();
-            out.insert(format!("ou {child}"), json!({ "tags": tags }));
-            names.insert(u.id().unwrap().to_string(), child.clone());
-            level.push((u.id().unwrap().to_string(), child));
-        }
-    }
-    for t in [
-        "SERVICE_CONTROL_POLICY",
-        "RESOURCE_CONTROL_POLICY",
-        "TAG_POLICY",
-        "AISERVICES_OPT_OUT_POLICY",
-    ] {
-        let policies = org.list_policies().filter(t.into()).send().await.unwrap();
-        for p in policies.policies() {
-            let id = p.id().unwrap();
-            let described = org.describe_policy().policy_id(id).send().await.unwrap();
-            let content: Value =
-                serde_json::from_str(described.policy().unwrap().content().unwrap()).unwrap();
-            let targets = org
-                .list_targets_for_policy()
-                .policy_id(id)
-                .send()
-                .await
-                .unwrap();
-            let mut at: Vec<String> = targets
-                .targets()
-                .iter()
-                .filter_map(|t| names.get(t.target_id().unwrap()).cloned())
-                .collect();
-            at.sort();
-            let tags = org
-                .list_tags_for_resource()
-                .resource_id(id)
-                .send()
-                .await
-                .unwrap();
-            let tags: BTreeMap<_, _> = tags.tags().iter().map(|t| (t.key(), t.value())).collect();
-            out.insert(
-                format!("policy {t}/{}", p.name().unwrap()),
-                json!({"content": content, "description": p.description(), "attached": at, "tags": tags}),
-            );
-        }
-    }
-    let admins = org.list_delegated_administrators().send().await.unwrap();
-    for a in admins.delegated_administrators() {
-        let services = org
-            .list_delegated_services_for_account()
-            .account_id(a.id().unwrap())
-            .send()
-            .await
-            .unwrap();
-        for s in services.delegated_services() {
-            out.insert(
-                format!(
-                    "delegated {} {}",
-                    a.name().unwrap(),
-                    s.service_principal().unwrap()
-                ),
-                json!(true),
-            );
-        }
-    }
-    out
+fn org_workspace(endpoint: &str) -> (Workspace, impl Fn(&[&str]) -> std::process::Output + use<>) {
+    support::aws::workspace(
+        endpoint,
+        &[("org", "aws-organizations")],
+        support::aws::MOTO_CREDENTIALS,
+    )
 }
 
 #[test]

@@ -69,3 +69,35 @@ fn unknown_field_in_a_source_is_named() {
     assert!(err.contains("c.toml"), "{err}");
     assert!(err.contains("sources"), "{err}");
 }
+
+#[test]
+fn exclude_kinds_names_kinds_of_the_provider_and_keeps_what_others_need() {
+    let source = |exclude: &str| {
+        format!(
+            "[repository]\nurl = \"/tmp/x\"\n\n[sources.iam]\nprovider = \"aws-iam\"\nexclude_kinds = [{exclude}]\n"
+        )
+    };
+    let ok = Config::parse(
+        &source("\"aws.ssh_public_key\", \"aws.signing_certificate\""),
+        Path::new("c.toml"),
+    )
+    .unwrap();
+    assert_eq!(ok.sources["iam"].exclude_kinds.len(), 2);
+
+    let err = Config::parse(&source("\"aws.sshkey\""), Path::new("c.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("\"aws.sshkey\"")
+            && err.contains("aws-iam does not read")
+            && err.contains("aws.ssh_public_key"),
+        "{err}"
+    );
+    let err = Config::parse(&source("\"aws.user\""), Path::new("c.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("leaves out aws.user, which") && err.contains("depends on"),
+        "{err}"
+    );
+}

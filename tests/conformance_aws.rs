@@ -14,7 +14,7 @@ use aws_sdk_iam::Client;
 use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
 use aws_sdk_iam::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use common::seed;
-use iamsnap::registry::SourceConfig;
+use iamsnap::registry::ConnectorConfig;
 use iamsnap_aws_iam::AwsIamProvider;
 use iamsnap_provider::{ConnectOptions, Connector, Record};
 use iamsnap_testkit::conformance::{self, Options, Subject};
@@ -70,7 +70,9 @@ impl Subject for AwsAccount {
 
     fn connect(&self, config: &Path, name: &str) -> Result<Connector, String> {
         let config = iamsnap::Config::load(config).map_err(|e| e.to_string())?;
-        let SourceConfig::AwsIam(source) = config.source(name).map_err(|e| e.to_string())? else {
+        let ConnectorConfig::AwsIam(source) =
+            &config.source(name).map_err(|e| e.to_string())?.connector
+        else {
             return Err(format!("source {name} is not an aws-iam source"));
         };
         let provider =

@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 
 use async_trait::async_trait;
-use iamsnap::registry::SourceConfig;
+use iamsnap::registry::ConnectorConfig;
 use iamsnap_aws_identity_center::AwsIdentityCenterProvider;
 use iamsnap_provider::{ConnectOptions, Connector, Record};
 use iamsnap_testkit::conformance::{self, Options, Subject};
@@ -62,8 +62,8 @@ impl Subject for IdentityCenter {
 
     fn connect(&self, config: &Path, name: &str) -> Result<Connector, String> {
         let config = iamsnap::Config::load(config).map_err(|e| e.to_string())?;
-        let SourceConfig::AwsIdentityCenter(source) =
-            config.source(name).map_err(|e| e.to_string())?
+        let ConnectorConfig::AwsIdentityCenter(source) =
+            &config.source(name).map_err(|e| e.to_string())?.connector
         else {
             return Err(format!(
                 "source {name} is not an aws-identity-center source"

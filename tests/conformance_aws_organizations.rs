@@ -12,7 +12,7 @@ use std::path::Path;
 use async_trait::async_trait;
 use aws_sdk_organizations::Client;
 use aws_sdk_organizations::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use iamsnap::registry::SourceConfig;
+use iamsnap::registry::ConnectorConfig;
 use iamsnap_aws_organizations::AwsOrganizationsProvider;
 use iamsnap_aws_organizations::kinds::{self, Target};
 use iamsnap_provider::{ConnectOptions, Connector, Record};
@@ -80,8 +80,8 @@ impl Subject for AwsOrganization {
 
     fn connect(&self, config: &Path, name: &str) -> Result<Connector, String> {
         let config = iamsnap::Config::load(config).map_err(|e| e.to_string())?;
-        let SourceConfig::AwsOrganizations(source) =
-            config.source(name).map_err(|e| e.to_string())?
+        let ConnectorConfig::AwsOrganizations(source) =
+            &config.source(name).map_err(|e| e.to_string())?.connector
         else {
             return Err(format!("source {name} is not an aws-organizations source"));
         };

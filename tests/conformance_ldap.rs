@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use async_trait::async_trait;
-use iamsnap::registry::SourceConfig;
+use iamsnap::registry::ConnectorConfig;
 use iamsnap_ldap::LdapProvider;
 use iamsnap_provider::{ConnectOptions, Connector, Parent, Record};
 use iamsnap_testkit::conformance::{self, Options, Subject};
@@ -69,7 +69,9 @@ impl Subject for Directory {
 
     fn connect(&self, config: &Path, name: &str) -> Result<Connector, String> {
         let loaded = iamsnap::Config::load(config).map_err(|e| e.to_string())?;
-        let SourceConfig::Ldap(source) = loaded.source(name).map_err(|e| e.to_string())? else {
+        let ConnectorConfig::Ldap(source) =
+            &loaded.source(name).map_err(|e| e.to_string())?.connector
+        else {
             return Err(format!("source {name} is not an ldap source"));
         };
         let dir = config.parent().unwrap_or(Path::new("."));

@@ -65,6 +65,7 @@ fn build(setup: &Setup, day: u32, users: usize) -> archive::BuiltArchive {
         started,
         finished: Utc.with_ymd_and_hms(2026, 11, day, 2, 3, 0).unwrap(),
         requests: RequestStats::default(),
+        kinds_read: None,
     };
     let recipients = keys::parse_recipients(&recipient(setup.dir.path())).unwrap();
     let signing = SigningKey::load(

@@ -87,6 +87,7 @@ fn build(keys: &Keys, users: usize) -> archive::BuiltArchive {
         started,
         finished: Utc.with_ymd_and_hms(2026, 11, 27, 2, 3, 0).unwrap(),
         requests: RequestStats::default(),
+        kinds_read: None,
     };
     let recipients = keys::parse_recipients(&[recipient]).unwrap();
     let signing = SigningKey::load(

@@ -20,6 +20,9 @@ pub struct AwsArgs {
     /// drifts between runs.
     #[arg(long, default_value_t = 5)]
     pub rounds: usize,
+    /// Kinds the source leaves out (`exclude_kinds`), such as `aws.ssh_public_key`.
+    #[arg(long, value_delimiter = ',')]
+    pub exclude_kinds: Vec<String>,
 }
 
 /// Seeds the account with boto3: half users (each in a group, one managed policy attached),
@@ -69,14 +72,21 @@ pub fn run(a: &AwsArgs) -> anyhow::Result<Vec<Row>> {
     );
 
     let mut work = Workdir::new()?;
+    let excluded: Vec<String> = a.exclude_kinds.iter().map(|k| format!("{k:?}")).collect();
     work.add_source(
         "aws",
         &format!(
-            "provider = \"aws-iam\"\nendpoint = \"{}\"\nregion = \"us-east-1\"\nconcurrency = {}",
-            moto.endpoint, a.concurrency
+            "provider = \"aws-iam\"\nendpoint = \"{}\"\nregion = \"us-east-1\"\nconcurrency = {}\nexclude_kinds = [{}]",
+            moto.endpoint,
+            a.concurrency,
+            excluded.join(", ")
         ),
         &CREDENTIALS,
     )?;
+    let leaving_out = match a.exclude_kinds.is_empty() {
+        true => String::new(),
+        false => format!(", {} left out", a.exclude_kinds.join(", ")),
+    };
     let mut walls = Vec::new();
     let mut awsclis = Vec::new();
     let mut ratios = Vec::new();
@@ -109,7 +119,7 @@ pub fn run(a: &AwsArgs) -> anyhow::Result<Vec<Row>> {
     Ok(vec![
         row(
             format!(
-                "AWS IAM backup of {} objects on moto (median of {rounds})",
+                "AWS IAM backup of {} objects on moto{leaving_out} (median of {rounds})",
                 a.objects
             ),
             format!(

@@ -16,6 +16,7 @@ mod entra;
 mod harness;
 mod identity_center;
 mod okta;
+mod organizations;
 mod pipeline;
 mod restore;
 mod scale;
@@ -43,6 +44,8 @@ enum Scenario {
     Aws(aws::AwsArgs),
     /// IAM Identity Center backup on moto, its requests beside the fewest the APIs allow.
     IdentityCenter(identity_center::IdentityCenterArgs),
+    /// AWS Organizations backup of a large organization on moto.
+    Organizations(organizations::OrganizationsArgs),
     /// Local pipeline throughput: records → canonical JSON → zstd → age → disk.
     Pipeline {
         #[arg(long, default_value_t = 1_000_000)]
@@ -90,6 +93,7 @@ fn main() -> anyhow::Result<()> {
         Scenario::Entra(a) => ("Entra backup", entra::backup_floor(&rt, &a)?),
         Scenario::Aws(a) => ("AWS IAM backup", aws::run(&a)?),
         Scenario::IdentityCenter(a) => ("IAM Identity Center backup", identity_center::run(&a)?),
+        Scenario::Organizations(a) => ("AWS Organizations backup", organizations::run(&a)?),
         Scenario::Pipeline { records } => ("Local pipeline", pipeline::run(&rt, records)?),
         Scenario::Scale { users, groups } => {
             let mut rows = Vec::new();
@@ -130,6 +134,7 @@ fn all(rt: &tokio::runtime::Runtime) -> Vec<Row> {
         ("entra", defaults(&["bench", "entra"])),
         ("aws", defaults(&["bench", "aws"])),
         ("identity-center", defaults(&["bench", "identity-center"])),
+        ("organizations", defaults(&["bench", "organizations"])),
         ("pipeline", defaults(&["bench", "pipeline"])),
         ("scale", defaults(&["bench", "scale"])),
         ("restore", defaults(&["bench", "restore"])),
@@ -141,6 +146,7 @@ fn all(rt: &tokio::runtime::Runtime) -> Vec<Row> {
             Scenario::Entra(a) => entra::backup_floor(rt, &a),
             Scenario::Aws(a) => aws::run(&a),
             Scenario::IdentityCenter(a) => identity_center::run(&a),
+            Scenario::Organizations(a) => organizations::run(&a),
             Scenario::Pipeline { records } => pipeline::run(rt, records),
             Scenario::Scale { users, groups } => users
                 .into_iter()

@@ -69,7 +69,11 @@ async fn open(
                 &ConnectOptions::default(),
             )?;
             let records = read_live(&source, connector.reader(), &JoinOptions::default()).await?;
-            Opened::Live { source, records }
+            Opened::Live {
+                source,
+                records,
+                kinds_read: connector.reader().kinds_read(),
+            }
         }
     })
 }
@@ -94,8 +98,21 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         new_label: new.label(),
         join: JoinOptions::default(),
     };
+    let unread = sides::not_read_by_both(kinds, &old, &new);
+    if !unread.is_empty() {
+        let unread: Vec<&str> = unread.iter().map(String::as_str).collect();
+        eprintln!(
+            "note: not compared, as one side did not read them (exclude_kinds): {}",
+            unread.join(", ")
+        );
+    }
     let result = tokio::task::block_in_place(|| {
-        diff(old.records()?, new.records()?, &options).map_err(anyhow::Error::from)
+        diff(
+            old.records_read(&unread)?,
+            new.records_read(&unread)?,
+            &options,
+        )
+        .map_err(anyhow::Error::from)
     })?;
     let same = match args.exit_code_ids {
         true => result.summary.is_identical(),

@@ -9,6 +9,7 @@ use std::process::Output;
 use assert_cmd::Command;
 use iamsnap_testkit::okta::{OktaEmulator, RunningOkta};
 
+pub mod aws;
 pub mod entra;
 pub mod okta_api;
 

@@ -110,6 +110,7 @@ pub async fn run(
         started,
         finished: Utc::now(),
         requests: provider.stats(),
+        kinds_read: Some(provider.kinds_read()),
     };
     let seal = seal.clone();
     let built = tokio::task::spawn_blocking(move || build(header, spool, &seal))

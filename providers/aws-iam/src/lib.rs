@@ -29,6 +29,7 @@ mod read;
 mod records;
 mod restore;
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use async_trait::async_trait;
@@ -50,6 +51,8 @@ pub struct AwsIamProvider {
     connection: Connection,
     fetched: FetchCache,
     restore: restore::State,
+    /// Kinds the source excludes: their requests are skipped.
+    excluded: BTreeSet<String>,
 }
 
 impl std::fmt::Debug for AwsIamProvider {
@@ -99,6 +102,7 @@ impl AwsIamProvider {
             connection: Connection::new(config, base),
             fetched: FetchCache::default(),
             restore: restore::State::default(),
+            excluded: options.exclude_kinds.clone(),
         })
     }
 }
@@ -121,7 +125,7 @@ impl ReadProvider for AwsIamProvider {
         let client = self.connection.iam().await;
         let scope = Scope {
             credential_report: self.config.credential_report(),
-            ..Scope::ALL
+            ..Scope::excluding(&self.excluded)
         };
         read::snapshot(client, scope, self.concurrency, sink).await
     }

@@ -1,6 +1,7 @@
 //! What the engine holds of a connector once it is built: [`Connector`], and the
 //! [`ConnectOptions`] fixed when it is built.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use crate::{ReadProvider, WriteProvider};
@@ -20,6 +21,10 @@ pub struct ConnectOptions {
     pub invite_guests: bool,
     /// Requests or operations in flight, instead of the source's configured `concurrency`.
     pub concurrency: Option<usize>,
+    /// Kinds the source leaves out (`exclude_kinds`): a connector skips the requests that
+    /// read only them. The registry also wraps the connector in [`crate::ExcludeKinds`], which
+    /// drops what a connector sends of them anyway and reports the kinds it reads.
+    pub exclude_kinds: BTreeSet<String>,
 }
 
 /// A switch of [`ConnectOptions`] that only some providers take.

@@ -25,6 +25,7 @@
 pub mod canonical;
 pub mod connect;
 pub mod error;
+pub mod exclude;
 pub mod ids;
 pub mod kind;
 pub mod read;
@@ -35,6 +36,7 @@ pub mod write;
 
 pub use connect::{ConnectOptions, Connector, Switch};
 pub use error::ProviderError;
+pub use exclude::ExcludeKinds;
 pub use ids::{IdMap, same_state, to_live};
 pub use kind::{Capabilities, KindInfo, Parent};
 pub use read::{ReadProvider, RecordSink, RequestStats, SnapshotStats};

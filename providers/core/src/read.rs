@@ -1,6 +1,6 @@
 //! The reading half of a connector: [`ReadProvider`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -40,6 +40,13 @@ pub trait ReadProvider: Send + Sync {
 
     /// Every kind this connector reads, with its restore metadata.
     fn kinds(&self) -> &'static [KindInfo];
+
+    /// The kinds [`snapshot`](Self::snapshot) reads: all of [`kinds`](Self::kinds) unless the
+    /// source leaves some out (`exclude_kinds`, see [`crate::ExcludeKinds`]). A snapshot
+    /// records them, so that a kind it did not read is never taken for one with no objects.
+    fn kinds_read(&self) -> BTreeSet<String> {
+        self.kinds().iter().map(|k| k.name.to_string()).collect()
+    }
 
     /// Makes exactly the reads `snapshot` starts with, nothing broader.
     async fn healthcheck(&self) -> Result<(), ProviderError>;

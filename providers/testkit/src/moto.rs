@@ -37,6 +37,18 @@ impl MotoServer {
         MotoServer::spawn(&python, &["-c", IDENTITY_CENTER], &[])
     }
 
+    /// Starts moto's server with both of the above: the Identity Center additions and the
+    /// AWS-managed IAM policies, so that one account holds an organization, an Identity Center
+    /// instance and IAM, as a management account does.
+    pub fn start_aws_estate() -> MotoServer {
+        let python = std::env::var("IAMSNAP_MOTO_PYTHON").unwrap_or_else(|_| "python3".into());
+        MotoServer::spawn(
+            &python,
+            &["-c", IDENTITY_CENTER],
+            &[("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")],
+        )
+    }
+
     fn start_with_env(env: &[(&str, &str)]) -> MotoServer {
         let program = std::env::var("IAMSNAP_MOTO_SERVER").unwrap_or_else(|_| "moto_server".into());
         MotoServer::spawn(&program, &[], env)

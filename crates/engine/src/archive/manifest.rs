@@ -1,6 +1,6 @@
 //! `manifest.json`: what an archive holds, with a SHA-256 and size for every other entry.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use iamsnap_provider::RequestStats;
@@ -40,6 +40,11 @@ pub struct Manifest {
     pub entries: BTreeMap<String, EntryDigest>,
     /// Requests and throttles the snapshot took.
     pub requests: RequestStats,
+    /// The kinds the snapshot read, read or not any object of them; absent from archives
+    /// written before kinds could be left out, which read every kind of their provider. A kind
+    /// it did not read is unknown to `diff` and `restore`, never taken for one with no objects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kinds_read: Option<BTreeSet<String>>,
 }
 
 /// The checksum and length of one archive entry.
@@ -63,9 +68,16 @@ pub struct ManifestHeader {
     pub started: DateTime<Utc>,
     pub finished: DateTime<Utc>,
     pub requests: RequestStats,
+    /// The kinds the connector read ([`iamsnap_provider::ReadProvider::kinds_read`]).
+    pub kinds_read: Option<BTreeSet<String>>,
 }
 
 impl Manifest {
+    /// Whether the snapshot read `kind`: a snapshot that records no kinds read them all.
+    pub fn read_kind(&self, kind: &str) -> bool {
+        self.kinds_read.as_ref().is_none_or(|k| k.contains(kind))
+    }
+
     /// Total number of records.
     pub fn total_records(&self) -> u64 {
         self.counts.values().sum()
@@ -149,6 +161,11 @@ impl Manifest {
             }
         }
         for kind in self.counts.keys() {
+            if !self.read_kind(kind) {
+                return Err(ArchiveError::Corrupt {
+                    reason: format!("manifest counts kind {kind} but says it was not read"),
+                });
+            }
             if !self.entries.contains_key(&records_path(kind)) {
                 return Err(ArchiveError::Corrupt {
                     reason: format!("manifest counts kind {kind} but lists no entry for it"),

@@ -32,6 +32,7 @@ fn header() -> ManifestHeader {
             throttled: 1,
             retries: 2,
         },
+        kinds_read: None,
     }
 }
 
@@ -138,6 +139,7 @@ fn manifest_for(files: &[(&str, &[u8], u64)]) -> Vec<u8> {
         counts: Default::default(),
         entries: Default::default(),
         requests: RequestStats::default(),
+        kinds_read: None,
     };
     for (kind, bytes, count) in files {
         manifest.counts.insert(kind.to_string(), *count);

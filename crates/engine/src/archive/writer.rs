@@ -78,6 +78,7 @@ pub(crate) fn write_archive_with(
             .map(|(k, f)| (records_path(k), f.digest.clone()))
             .collect(),
         requests: header.requests,
+        kinds_read: header.kinds_read,
     };
 
     let encryptor = age::Encryptor::with_recipients(
@@ -401,6 +402,7 @@ mod tests {
             started: chrono::Utc::now(),
             finished: chrono::Utc::now(),
             requests: Default::default(),
+            kinds_read: None,
         };
         let mut out = Inspecting {
             parent: parent.path(),

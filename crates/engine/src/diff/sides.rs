@@ -4,9 +4,10 @@
 //! source); the command line builds connectors for the live sides; [`Opened`] gives either
 //! kind of side as one sorted record stream.
 
+use std::collections::BTreeSet;
 use std::fs::File;
 
-use iamsnap_provider::Record;
+use iamsnap_provider::{KindInfo, Record};
 
 use crate::archive::spool::SortedRecords;
 use crate::archive::{ArchiveError, ArchiveReader};
@@ -78,6 +79,8 @@ pub enum Opened {
         source: String,
         /// Its records, sorted by (kind, id).
         records: SortedRecords,
+        /// The kinds the connector read ([`iamsnap_provider::ReadProvider::kinds_read`]).
+        kinds_read: BTreeSet<String>,
     },
 }
 
@@ -91,6 +94,28 @@ impl Opened {
             Opened::Snapshot(s) => s.info.name.clone(),
             Opened::Live { source, .. } => format!("live:{source}"),
         }
+    }
+
+    /// Whether this side read `kind`: a snapshot that records no kinds read them all.
+    pub fn read_kind(&self, kind: &str) -> bool {
+        match self {
+            Opened::Snapshot(s) => s.reader.manifest().read_kind(kind),
+            Opened::Live { kinds_read, .. } => kinds_read.contains(kind),
+        }
+    }
+
+    /// Its records, sorted by (kind, id), but those of the kinds in `unread`.
+    pub fn records_read(
+        &mut self,
+        unread: &BTreeSet<String>,
+    ) -> Result<SideRecords<'_>, OpenError> {
+        if unread.is_empty() {
+            return self.records();
+        }
+        let unread = unread.clone();
+        Ok(Box::new(self.records()?.filter(move |r| {
+            r.as_ref().map_or(true, |r| !unread.contains(&r.kind))
+        })))
     }
 
     /// Its records, sorted by (kind, id).
@@ -107,6 +132,16 @@ impl Opened {
             Opened::Live { records, .. } => Box::new(records.map(|r| r.map_err(ReadError::Spool))),
         })
     }
+}
+
+/// The kinds of `kinds` that one of the sides did not read: a comparison leaves them out,
+/// since what a side did not read is unknown, not absent.
+pub fn not_read_by_both(kinds: &[KindInfo], old: &Opened, new: &Opened) -> BTreeSet<String> {
+    kinds
+        .iter()
+        .filter(|k| !old.read_kind(k.name) || !new.read_kind(k.name))
+        .map(|k| k.name.to_string())
+        .collect()
 }
 
 fn snapshot_records(

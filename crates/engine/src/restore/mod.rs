@@ -29,8 +29,8 @@ pub use apply::{ApplyOptions, ApplyReport, Failure, Residual, apply};
 pub use ids::LiveIds;
 pub use journal::{Journal, JournalError, JournalKeys, JournalStore, LocalJournalStore};
 pub use plan::{
-    CannotRestore, Counts, Mode, Plan, PlanOptions, PlannedOp, Segment, Selector, Skipped, plan,
-    resolve_kind,
+    CannotRestore, Counts, LeftAlone, Mode, Plan, PlanOptions, PlannedOp, Segment, Selector,
+    Skipped, plan, resolve_kind,
 };
 pub use run::{Prepared, Request, Resumed, prepare};
 

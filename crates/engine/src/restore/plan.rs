@@ -81,6 +81,10 @@ pub struct PlanOptions {
     pub only: Vec<Selector>,
     /// `--kinds` (full names); `None` means every kind.
     pub kinds: Option<BTreeSet<String>>,
+    /// Kinds the snapshot or the live read did not read, and why: unknown rather than empty,
+    /// so nothing of them is planned, above all no delete of a live object the snapshot never
+    /// looked at.
+    pub left_alone: BTreeMap<String, String>,
     /// The identity the connector runs as and what gives it its rights: an operation that
     /// would weaken them is left out ([`WriteProvider::protects`]), in every mode.
     pub self_identity: Option<SelfIdentity>,
@@ -132,6 +136,14 @@ pub struct Skipped {
     pub reason: String,
 }
 
+/// A kind the plan leaves alone because one side did not read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeftAlone {
+    pub kind: String,
+    /// Which side did not read it, and what to do to restore it.
+    pub reason: String,
+}
+
 /// What the provider cannot give back for the objects a restore creates.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CannotRestore {
@@ -157,6 +169,9 @@ pub struct Plan {
     pub operations: Spilled<PlannedOp>,
     pub skipped: Vec<Skipped>,
     pub cannot_restore: Vec<CannotRestore>,
+    /// Kinds nothing is planned for because the snapshot or the live read did not read them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left_alone: Vec<LeftAlone>,
     /// Snapshot id → live id of every object found live under another id (joined by key):
     /// `(kind, snapshot id, live id)`. Objects joined by id are not listed.
     #[serde(default)]
@@ -277,7 +292,8 @@ where
     // Without --only (whose closure may pull in objects of any kind), records of kinds left
     // out by --kinds are never held: only their ids are.
     let wanted = |kind: &str| {
-        !options.only.is_empty() || options.kinds.as_ref().is_none_or(|k| k.contains(kind))
+        !options.left_alone.contains_key(kind)
+            && (!options.only.is_empty() || options.kinds.as_ref().is_none_or(|k| k.contains(kind)))
     };
     let dir = options.join.spool_dir.as_deref();
     // The moved ids, the objects to re-create and the refs of the updates and of the
@@ -445,6 +461,14 @@ where
     plan.ids = resolved.moved;
     plan.absent = absent.finish().map_err(RestoreError::Spill)?;
     plan.mode = options.mode;
+    plan.left_alone = options
+        .left_alone
+        .iter()
+        .map(|(kind, reason)| LeftAlone {
+            kind: kind.clone(),
+            reason: reason.clone(),
+        })
+        .collect();
     Ok(plan)
 }
 

@@ -10,7 +10,9 @@ use iamsnap_provider::{Action, KindInfo, redact};
 use crate::diff::render::short_value;
 use crate::report::{self, Detail, Entry, Kinds, Section, Style, thousands};
 use crate::restore::spill::Spilled;
-use crate::restore::{ApplyReport, CannotRestore, Mode, Plan, PlannedOp, Segment, Skipped};
+use crate::restore::{
+    ApplyReport, CannotRestore, LeftAlone, Mode, Plan, PlannedOp, Segment, Skipped,
+};
 
 fn verb(action: Action) -> &'static str {
     match action {
@@ -43,8 +45,14 @@ pub fn plan_text(
         plan.snapshot, plan.target
     )?;
     let outline = plan.outline()?;
-    if plan.operations.is_empty() && plan.skipped.is_empty() {
+    if plan.operations.is_empty() && plan.skipped.is_empty() && plan.left_alone.is_empty() {
         writeln!(out, "Nothing to do: the live state matches the snapshot.")?;
+    } else if plan.operations.is_empty() && plan.skipped.is_empty() {
+        writeln!(
+            out,
+            "Nothing to do: the kinds compared match the snapshot; {} kinds are left alone (below).",
+            plan.left_alone.len()
+        )?;
     } else if plan.operations.is_empty() {
         writeln!(
             out,
@@ -65,7 +73,20 @@ pub fn plan_text(
     }
     cannot_restore_text(&plan.cannot_restore, out, detail.limit)?;
     steps_text(plan, &outline, out, detail, kinds)?;
-    skipped_text(&plan.skipped, out, detail.limit)
+    skipped_text(&plan.skipped, out, detail.limit)?;
+    left_alone_text(&plan.left_alone, out)
+}
+
+/// The kinds one side did not read: nothing of them is planned, and why.
+fn left_alone_text(left: &[LeftAlone], out: &mut dyn Write) -> io::Result<()> {
+    if left.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "\nLeft alone, not read ({}):", left.len())?;
+    for l in left {
+        writeln!(out, "  {}: {}", l.kind, l.reason)?;
+    }
+    Ok(())
 }
 
 /// Operations per kind and action, kinds in dependency order.
@@ -271,6 +292,8 @@ pub fn plan_json(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
         operations: &'p Spilled<PlannedOp>,
         skipped: &'p [Skipped],
         cannot_restore: &'p [CannotRestore],
+        #[serde(skip_serializing_if = "<[LeftAlone]>::is_empty")]
+        left_alone: &'p [LeftAlone],
     }
     let mut out = io::BufWriter::new(out);
     serde_json::to_writer_pretty(
@@ -282,6 +305,7 @@ pub fn plan_json(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
             operations: &plan.operations,
             skipped: &plan.skipped,
             cannot_restore: &plan.cannot_restore,
+            left_alone: &plan.left_alone,
         },
     )?;
     writeln!(out)?;

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use iamsnap_provider::WriteProvider;
 
+use crate::archive::Manifest;
 use crate::diff::JoinOptions;
 use crate::live::read_live;
 use crate::open::OpenedSnapshot;
@@ -80,6 +81,7 @@ pub async fn prepare<'r>(
         .into());
     }
     let mut options = plan_options(request, target)?;
+    options.left_alone = left_alone(snapshot.reader.manifest(), target, &request.target);
     // In every mode: an additive restore can deactivate or demote as surely as an
     // authoritative one can delete.
     options.self_identity =
@@ -168,6 +170,35 @@ impl Prepared<'_> {
     }
 }
 
+/// The kinds of `target` that the snapshot or the live read did not read, with why: a restore
+/// plans nothing for them, since what one side did not read is unknown, not absent.
+pub fn left_alone(
+    manifest: &Manifest,
+    target: &dyn WriteProvider,
+    target_name: &str,
+) -> BTreeMap<String, String> {
+    let live = target.kinds_read();
+    target
+        .kinds()
+        .iter()
+        .filter_map(|k| {
+            let reason = if !manifest.read_kind(k.name) {
+                format!(
+                    "snapshot {} did not read this kind (its source excluded it): live objects of it are left as they are; restore it from a snapshot that read it",
+                    manifest.snapshot.as_deref().unwrap_or(&manifest.source)
+                )
+            } else if !live.contains(k.name) {
+                format!(
+                    "source {target_name} excludes this kind (exclude_kinds), so it was not read live; take it out of exclude_kinds to restore it"
+                )
+            } else {
+                return None;
+            };
+            Some((k.name.to_string(), reason))
+        })
+        .collect()
+}
+
 fn plan_options(
     request: &Request,
     target: &dyn WriteProvider,
@@ -194,6 +225,7 @@ fn plan_options(
         max_deletes: request.max_deletes,
         only,
         kinds: filter,
+        left_alone: BTreeMap::new(),
         self_identity: None,
         join: JoinOptions::default(),
     })

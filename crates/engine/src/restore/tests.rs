@@ -143,6 +143,54 @@ fn deletes_beyond_the_limit_are_refused_and_the_runner_is_never_deleted() {
     assert!(plan.skipped[0].reason.contains("runs as"));
 }
 
+/// A kind the snapshot did not read is unknown, not empty: an authoritative restore deletes
+/// nothing of it (here the stranger's membership, whose kind the snapshot left out) and the
+/// plan names it with why; the other kinds are planned as ever.
+#[test]
+fn kinds_the_snapshot_did_not_read_are_left_alone_even_by_an_authoritative_restore() {
+    let live = MemoryProvider::new(damaged());
+    let read: Vec<Record> = snapshot()
+        .into_iter()
+        .filter(|r| r.kind != "t.membership")
+        .collect();
+    let options = PlanOptions {
+        mode: Mode::Authoritative,
+        max_deletes: 10,
+        left_alone: [("t.membership".to_string(), "not read".to_string())].into(),
+        ..PlanOptions::default()
+    };
+    let plan = plan_for(&read, &live, &options).unwrap();
+    let planned = ops(&plan);
+    assert!(
+        planned.iter().all(|op| !op.contains("t.membership")),
+        "{planned:?}"
+    );
+    assert!(
+        planned.contains(&"0:Create t.user grace".to_string()),
+        "{planned:?}"
+    );
+    assert!(
+        planned
+            .iter()
+            .any(|op| op.contains("Delete t.user mallory")),
+        "{planned:?}"
+    );
+    assert_eq!(
+        plan.left_alone,
+        [LeftAlone {
+            kind: "t.membership".into(),
+            reason: "not read".into()
+        }]
+    );
+    let mut text = Vec::new();
+    render::plan_text(&plan, &mut text, &Detail::default(), &Kinds::new(KINDS)).unwrap();
+    let text = String::from_utf8(text).unwrap();
+    assert!(
+        text.contains("Left alone, not read (1):\n  t.membership: not read"),
+        "{text}"
+    );
+}
+
 /// The identity the connector runs as keeps its state and its rights in every mode: an
 /// additive restore does not switch it off as the snapshot has it, an authoritative one removes
 /// none of what grants it its rights; the plan says why and what to do by hand, nothing of it

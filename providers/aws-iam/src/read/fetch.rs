@@ -130,7 +130,8 @@ fn scope_of(kind: &str) -> Option<Scope> {
         },
         kinds::SSH_PUBLIC_KEY | kinds::SIGNING_CERTIFICATE => Scope {
             users: true,
-            user_keys: true,
+            ssh_keys: true,
+            signing_certificates: true,
             ..none
         },
         kinds::SERVER_CERTIFICATE => Scope {

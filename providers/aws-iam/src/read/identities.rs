@@ -153,14 +153,23 @@ impl Read<'_> {
                         user_extras(self.client, name, known).await
                     };
                     let keys = async {
-                        if !self.scope.user_keys {
+                        if !self.scope.ssh_keys && !self.scope.signing_certificates {
                             return Ok(UserKeys::default());
                         }
                         let created = user.create_date().map(|t| t.secs());
                         let known = report.and_then(|r| r.get(name, created));
-                        let certificates = known.map(|k| k.signing_certificates);
-                        super::keys::user_keys(self.client, name, certificates, self.concurrency)
-                            .await
+                        let certificates = match self.scope.signing_certificates {
+                            true => known.map(|k| k.signing_certificates),
+                            false => Some(false),
+                        };
+                        super::keys::user_keys(
+                            self.client,
+                            name,
+                            self.scope.ssh_keys,
+                            certificates,
+                            self.concurrency,
+                        )
+                        .await
                     };
                     let (extras, keys) = tokio::try_join!(extras, keys)
                         .map_err(|e| e.context(&format!("user {name}")))?;

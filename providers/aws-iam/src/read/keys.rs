@@ -12,15 +12,20 @@ use crate::public_keys::{self, SigningCertificate, SshKey, UserKeys};
 
 /// One user's SSH public keys and signing certificates: `ListSSHPublicKeys` and
 /// `ListSigningCertificates` side by side, then `GetSSHPublicKey` per key (the listing has no
-/// key body), `concurrency` at a time. `certificates` is what the credential report says:
-/// `Some(false)` spares the certificate listing of a user who has none.
+/// key body), `concurrency` at a time. `ssh` false skips the SSH keys (the source excludes
+/// them); `certificates` is what the credential report says: `Some(false)` spares the
+/// certificate listing of a user who has none.
 pub(super) async fn user_keys(
     client: &Client,
     name: &str,
+    ssh: bool,
     certificates: Option<bool>,
     concurrency: usize,
 ) -> Result<UserKeys, ApiError> {
     let ssh = async {
+        if !ssh {
+            return Ok(Vec::new());
+        }
         let listed = client
             .list_ssh_public_keys()
             .user_name(name)

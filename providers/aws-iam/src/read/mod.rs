@@ -38,8 +38,10 @@ pub(crate) struct Scope {
     /// Login profile, MFA devices and access keys: three calls per user, needed only for
     /// `aws.user` records themselves.
     pub user_extras: bool,
-    /// SSH public keys and signing certificates: two calls per user and one per SSH key.
-    pub user_keys: bool,
+    /// SSH public keys: a call per user and one per key.
+    pub ssh_keys: bool,
+    /// Signing certificates: a call per user the credential report shows with one.
+    pub signing_certificates: bool,
     pub server_certificates: bool,
     pub mfa_devices: bool,
     /// Whether the credential report may answer for `user_extras` (see [`report`]): a backup
@@ -58,10 +60,23 @@ pub(crate) struct Scope {
 }
 
 impl Scope {
+    /// Everything but the kinds in `excluded` whose reads can be skipped on their own.
+    pub fn excluding(excluded: &std::collections::BTreeSet<String>) -> Scope {
+        let read = |kind: &str| !excluded.contains(kind);
+        Scope {
+            ssh_keys: read(crate::kinds::SSH_PUBLIC_KEY),
+            signing_certificates: read(crate::kinds::SIGNING_CERTIFICATE),
+            server_certificates: read(crate::kinds::SERVER_CERTIFICATE),
+            mfa_devices: read(crate::kinds::VIRTUAL_MFA_DEVICE),
+            ..Scope::ALL
+        }
+    }
+
     pub const ALL: Scope = Scope {
         users: true,
         user_extras: true,
-        user_keys: true,
+        ssh_keys: true,
+        signing_certificates: true,
         server_certificates: true,
         mfa_devices: true,
         credential_report: true,

@@ -33,16 +33,6 @@ impl Moto {
         }
     }
 
-    fn sdk(&self) -> aws_config::SdkConfig {
-        aws_config::SdkConfig::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-                "testing", "testing", None, None, "tests",
-            )))
-            .build()
-    }
-
     /// The connector under test, with its endpoint set in its configuration as a user would.
     pub fn provider(&self) -> AwsIamProvider {
         self.provider_with(AwsIamConfig::default())
@@ -50,22 +40,41 @@ impl Moto {
 
     /// The connector under test with `cfg`, its endpoint and concurrency set here.
     pub fn provider_with(&self, cfg: AwsIamConfig) -> AwsIamProvider {
-        let cfg = AwsIamConfig {
-            endpoint: Some(self.endpoint.clone()),
-            concurrency: Some(4),
-            ..cfg
-        };
-        AwsIamProvider::with_sdk_config("aws-test", &cfg, &ConnectOptions::default(), self.sdk())
-            .unwrap()
+        provider_at(&self.endpoint, cfg)
     }
 
     /// A plain IAM client for seeding and breaking the account.
     pub fn iam(&self) -> aws_sdk_iam::Client {
-        let conf = aws_sdk_iam::config::Builder::from(&self.sdk())
-            .endpoint_url(&self.endpoint)
-            .build();
-        aws_sdk_iam::Client::from_conf(conf)
+        iam_at(&self.endpoint)
     }
+}
+
+fn sdk() -> aws_config::SdkConfig {
+    aws_config::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "testing", "testing", None, None, "tests",
+        )))
+        .build()
+}
+
+/// The connector under test against the moto server at `endpoint`, with `cfg`.
+pub fn provider_at(endpoint: &str, cfg: AwsIamConfig) -> AwsIamProvider {
+    let cfg = AwsIamConfig {
+        endpoint: Some(endpoint.to_string()),
+        concurrency: Some(4),
+        ..cfg
+    };
+    AwsIamProvider::with_sdk_config("aws-test", &cfg, &ConnectOptions::default(), sdk()).unwrap()
+}
+
+/// A plain IAM client of the moto server at `endpoint`.
+pub fn iam_at(endpoint: &str) -> aws_sdk_iam::Client {
+    let conf = aws_sdk_iam::config::Builder::from(&sdk())
+        .endpoint_url(endpoint)
+        .build();
+    aws_sdk_iam::Client::from_conf(conf)
 }
 
 /// Every record of a snapshot.

@@ -8,7 +8,11 @@ use aws_sdk_ssoadmin::config::{BehaviorVersion, Credentials, Region, SharedCrede
 use aws_sdk_ssoadmin::types::{
     CustomerManagedPolicyReference, PermissionsBoundary, PrincipalType, Tag, TargetType,
 };
-use iamsnap_provider::Record;
+use std::collections::BTreeMap;
+
+use iamsnap_aws_identity_center::{AwsIdentityCenterConfig, AwsIdentityCenterProvider};
+use iamsnap_provider::{ConnectOptions, ReadProvider, Record};
+use serde_json::Value;
 
 pub const KEY_ID: &str = "AKIAIDENTITYCENTER01";
 pub const SECRET: &str = "aws-ic-secret-DO-NOT-LEAK-41c2";
@@ -448,4 +452,43 @@ pub async fn delete(endpoint: &str, record: &Record) -> Result<(), String> {
         }
         other => Err(format!("no delete for kind {other}")),
     }
+}
+
+/// Every record of the live instance, read by the connector itself.
+pub async fn live(endpoint: &str) -> Vec<Record> {
+    let cfg = AwsIdentityCenterConfig {
+        endpoint: Some(endpoint.to_string()),
+        ..AwsIdentityCenterConfig::default()
+    };
+    let provider = AwsIdentityCenterProvider::with_sdk_config(
+        "aws-sso",
+        &cfg,
+        &ConnectOptions::default(),
+        sdk_config(),
+    )
+    .unwrap();
+    let (sink, mut rx) = tokio::sync::mpsc::channel(1024);
+    let collect = async {
+        let mut all = Vec::new();
+        while let Some(r) = rx.recv().await {
+            all.push(r);
+        }
+        all
+    };
+    let (done, all) = tokio::join!(provider.snapshot(sink), collect);
+    done.unwrap();
+    all
+}
+
+/// The facts of an instance: every record's attributes by kind and key, ids left out (the keys
+/// of memberships and assignments name both ends).
+pub fn facts(records: &[Record]) -> BTreeMap<(String, String), Value> {
+    records
+        .iter()
+        .map(|r| ((r.kind.clone(), r.key.clone()), r.attrs.clone()))
+        .collect()
+}
+
+pub fn count(records: &[Record], kind: &str) -> usize {
+    records.iter().filter(|r| r.kind == kind).count()
 }
