@@ -82,19 +82,9 @@ impl ArmClient {
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = Result<T, ProviderError>>,
     {
-        let token = self.tokens.bearer(None).await?;
-        self.http.set_credential(token.clone())?;
-        match call().await {
-            Err(ProviderError::Unauthorized { message, .. })
-                if message.starts_with("InvalidAuthenticationToken")
-                    || message.starts_with("ExpiredAuthenticationToken") =>
-            {
-                let fresh = self.tokens.bearer(Some(&token)).await?;
-                self.http.set_credential(fresh)?;
-                call().await
-            }
-            other => other,
-        }
+        self.tokens
+            .authorized(&self.http, token_refused, call)
+            .await
     }
 
     /// The object id of the service principal iamsnap signs in as: the `oid` claim of its
@@ -176,6 +166,12 @@ impl ArmClient {
         }
         Ok(out)
     }
+}
+
+/// Whether ARM's explanation of a 401 says the token sent expired or was revoked.
+fn token_refused(message: &str) -> bool {
+    message.starts_with("InvalidAuthenticationToken")
+        || message.starts_with("ExpiredAuthenticationToken")
 }
 
 /// ARM's error code of `error`, when it is an answer of `status`: `RoleAssignmentExists`.

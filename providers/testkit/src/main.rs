@@ -215,6 +215,10 @@ struct AzureArgs {
     /// Delay added to every answer, in milliseconds.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
+    /// A running Entra emulator of the same tenant and client (`iamsnap-testkit entra`): the
+    /// assignments name its principals, and a new assignment's principal is checked there.
+    #[arg(long, value_name = "URL")]
+    entra_url: Option<String>,
 }
 
 async fn serve_azure(args: AzureArgs) -> ExitCode {
@@ -231,6 +235,9 @@ async fn serve_azure(args: AzureArgs) -> ExitCode {
         .latency(Duration::from_millis(args.latency_ms));
     if let Some(limit) = args.rate_limit {
         emulator = emulator.rate_limit(limit, Duration::from_secs(60));
+    }
+    if let Some(url) = args.entra_url {
+        emulator = emulator.entra(url);
     }
     let running = match started("Azure", emulator.start().await) {
         Ok(running) => running,

@@ -2,21 +2,22 @@
 
 use iamsnap_provider::{ProviderError, Record};
 
-use super::{RoleNames, role_name, subscription_scope, subscriptions};
+use super::{Names, Reader, RoleNames, role_name, subscription_scope, subscriptions};
 use crate::client::{ArmClient, LOCKS_API, PIM_API, RBAC_API};
 use crate::kinds::{DENY_ASSIGNMENT, LOCK, ROLE_ASSIGNMENT, ROLE_DEFINITION, ROLE_ELIGIBILITY};
+use crate::directory::Principal;
 use crate::records;
 
 pub(crate) async fn record(
-    client: &ArmClient,
-    configured: Option<&[String]>,
+    reader: &Reader<'_>,
     kind: &str,
     key: &str,
 ) -> Result<Option<Record>, ProviderError> {
+    let client = reader.client;
     match kind {
-        ROLE_DEFINITION => custom_role(client, configured, key).await,
-        ROLE_ASSIGNMENT => assignment(client, key).await,
-        ROLE_ELIGIBILITY => eligibility(client, key).await,
+        ROLE_DEFINITION => custom_role(client, reader.subscriptions, key).await,
+        ROLE_ASSIGNMENT => assignment(reader, key).await,
+        ROLE_ELIGIBILITY => eligibility(reader, key).await,
         LOCK => {
             let found = iamsnap_http::found(client.get(&client.url(key, LOCKS_API, &[])).await)?;
             Ok(found.as_ref().and_then(records::lock))
@@ -71,11 +72,11 @@ pub(crate) async fn custom_role(
 
 /// The live assignment of `SCOPE|ROLE NAME|PRINCIPAL`, if any.
 pub(crate) async fn assignment(
-    client: &ArmClient,
+    reader: &Reader<'_>,
     key: &str,
 ) -> Result<Option<Record>, ProviderError> {
     by_principal(
-        client,
+        reader,
         key,
         "roleAssignments",
         RBAC_API,
@@ -86,11 +87,11 @@ pub(crate) async fn assignment(
 
 /// The live eligibility schedule of `SCOPE|ROLE NAME|PRINCIPAL`, if any.
 pub(crate) async fn eligibility(
-    client: &ArmClient,
+    reader: &Reader<'_>,
     key: &str,
 ) -> Result<Option<Record>, ProviderError> {
     by_principal(
-        client,
+        reader,
         key,
         "roleEligibilitySchedules",
         PIM_API,
@@ -99,18 +100,29 @@ pub(crate) async fn eligibility(
     .await
 }
 
-/// The item of list `what` at the key's scope for the key's principal and role.
+/// The item of list `what` at the key's scope for the key's principal and role. A principal
+/// named by its name in the directory is looked up there first.
 async fn by_principal(
-    client: &ArmClient,
+    reader: &Reader<'_>,
     key: &str,
     what: &str,
     api: &str,
-    record: fn(&serde_json::Value, &str, bool) -> Option<Record>,
+    record: fn(&serde_json::Value, &str, bool, Option<&Principal>) -> Option<Record>,
 ) -> Result<Option<Record>, ProviderError> {
+    let client = reader.client;
     let Some((scope, role, principal)) = records::split_assignment_key(key) else {
         return Ok(None);
     };
-    let filter = format!("principalId eq '{principal}'");
+    let principal_id = match (records::named_principal(principal), reader.directory) {
+        (None, _) => principal.to_string(),
+        (Some(named), Some(directory)) => match directory.resolve(&named).await? {
+            Some(id) => id,
+            None => return Ok(None),
+        },
+        // Keys of another configuration: no directory to find the principal in.
+        (Some(_), None) => return Ok(None),
+    };
+    let filter = format!("principalId eq '{principal_id}'");
     let url = client.url(
         &format!("{scope}/providers/Microsoft.Authorization/{what}"),
         api,
@@ -121,6 +133,8 @@ async fn by_principal(
         return Ok(None);
     };
     let mut names = RoleNames::new();
+    let mut principals = Names::default();
+    principals.learn(reader.directory, &items).await?;
     for item in &items {
         let props = &item["properties"];
         if !props["scope"]
@@ -132,7 +146,7 @@ async fn by_principal(
         let definition = props["roleDefinitionId"].as_str().unwrap_or_default();
         let (name, custom) = role_name(client, &mut names, definition).await?;
         if name == role {
-            return Ok(record(item, &name, custom));
+            return Ok(record(item, &name, custom, principals.of(item)));
         }
     }
     Ok(None)

@@ -71,6 +71,34 @@ fn scope_error((status, code): (u16, &'static str), scope: &str) -> ArmAnswer {
     error(status, code, message)
 }
 
+/// `409 ScopeLocked` when a lock of either level at `scope` or above it forbids deleting
+/// `id` there: both CanNotDelete and ReadOnly refuse deletes, whoever asks.
+fn scope_locked(arm: &Arm, id: &str, scope: &str) -> Option<ArmAnswer> {
+    let mut locked: Vec<&str> = arm
+        .locks
+        .values()
+        .filter(|l| contains(&l.scope, scope))
+        .map(|l| l.scope.as_str())
+        .collect();
+    if locked.is_empty() {
+        return None;
+    }
+    locked.sort();
+    locked.dedup();
+    let scopes = locked
+        .iter()
+        .map(|s| format!("'{s}'"))
+        .collect::<Vec<_>>()
+        .join(",");
+    Some(error(
+        409,
+        "ScopeLocked",
+        format!(
+            "The scope '{id}' cannot perform delete operation because following scope(s) are locked: {scopes}. Please remove the lock and try again."
+        ),
+    ))
+}
+
 /// Dispatches a request whose `api-version` and token were checked.
 pub(crate) fn dispatch(arm: &mut Arm, req: &ArmRequest) -> ArmAnswer {
     let segments: Vec<&str> = req.path.split('/').filter(|s| !s.is_empty()).collect();
@@ -261,6 +289,9 @@ fn authorization(arm: &mut Arm, req: &ArmRequest, scope: &str, rest: &[&str]) ->
             let key = n.to_ascii_lowercase();
             match arm.role_assignments.get(&key) {
                 Some(a) if norm(&a.scope) == norm(&scope) => {
+                    if let Some(refused) = scope_locked(arm, &a.id(), &scope) {
+                        return refused;
+                    }
                     let a = arm.role_assignments.remove(&key).expect("found above");
                     ArmAnswer::json(200, a.to_json())
                 }

@@ -25,6 +25,9 @@ pub(crate) struct SeedSpec {
     /// The object id of the client's service principal, given User Access Administrator on
     /// every subscription.
     pub client_oid: String,
+    /// The principals of a linked Entra tenant, (object id, type): the assignments name them
+    /// instead of principals of the emulator's own.
+    pub directory: Option<Vec<(String, String)>>,
 }
 
 /// Owner.
@@ -144,15 +147,25 @@ pub(crate) fn seed(spec: &SeedSpec) -> Arm {
     }
     let principals = (spec.assignments / 4).clamp(12, 400);
     let mut people = Vec::new();
-    for n in 0..principals {
-        let kind = match n % 5 {
-            0..=2 => "User",
-            3 => "Group",
-            _ => "ServicePrincipal",
-        };
-        let id = guid(&mut rng);
-        arm.principals.insert(id.clone(), kind.into());
-        people.push(id);
+    match &spec.directory {
+        Some(directory) => {
+            for (id, kind) in directory {
+                arm.principals.insert(id.clone(), kind.clone());
+                people.push(id.clone());
+            }
+        }
+        None => {
+            for n in 0..principals {
+                let kind = match n % 5 {
+                    0..=2 => "User",
+                    3 => "Group",
+                    _ => "ServicePrincipal",
+                };
+                let id = guid(&mut rng);
+                arm.principals.insert(id.clone(), kind.into());
+                people.push(id);
+            }
+        }
     }
     arm.principals
         .insert(spec.client_oid.clone(), "ServicePrincipal".into());
@@ -174,7 +187,7 @@ pub(crate) fn seed(spec: &SeedSpec) -> Arm {
             },
         );
     }
-    if subs.is_empty() {
+    if subs.is_empty() || people.is_empty() {
         return arm;
     }
     seed_authorization(
