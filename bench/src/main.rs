@@ -12,6 +12,7 @@
 //! ```
 
 mod aws;
+mod azure;
 mod entra;
 mod harness;
 mod identity_center;
@@ -39,6 +40,8 @@ enum Scenario {
     Okta(okta::OktaArgs),
     /// Entra ID backup against the rate-limit floor.
     Entra(entra::EntraArgs),
+    /// Azure RBAC backup against ARM's read limits.
+    Azure(azure::AzureArgs),
     /// AWS IAM backup on moto beside `aws iam get-account-authorization-details`.
     Aws(aws::AwsArgs),
     /// IAM Identity Center backup on moto, its requests beside the fewest the APIs allow.
@@ -88,6 +91,7 @@ fn main() -> anyhow::Result<()> {
     let (title, rows): (&str, Vec<Row>) = match scenario {
         Scenario::Okta(a) => ("Okta backup", okta::backup_floor(&rt, &a)?),
         Scenario::Entra(a) => ("Entra backup", entra::backup_floor(&rt, &a)?),
+        Scenario::Azure(a) => ("Azure RBAC backup", azure::backup_floor(&rt, &a)?),
         Scenario::Aws(a) => ("AWS IAM backup", aws::run(&a)?),
         Scenario::IdentityCenter(a) => ("IAM Identity Center backup", identity_center::run(&a)?),
         Scenario::Pipeline { records } => ("Local pipeline", pipeline::run(&rt, records)?),
@@ -128,6 +132,7 @@ fn all(rt: &tokio::runtime::Runtime) -> Vec<Row> {
             ]),
         ),
         ("entra", defaults(&["bench", "entra"])),
+        ("azure", defaults(&["bench", "azure"])),
         ("aws", defaults(&["bench", "aws"])),
         ("identity-center", defaults(&["bench", "identity-center"])),
         ("pipeline", defaults(&["bench", "pipeline"])),
@@ -139,6 +144,7 @@ fn all(rt: &tokio::runtime::Runtime) -> Vec<Row> {
         let result = match scenario {
             Scenario::Okta(a) => okta::backup_floor(rt, &a),
             Scenario::Entra(a) => entra::backup_floor(rt, &a),
+            Scenario::Azure(a) => azure::backup_floor(rt, &a),
             Scenario::Aws(a) => aws::run(&a),
             Scenario::IdentityCenter(a) => identity_center::run(&a),
             Scenario::Pipeline { records } => pipeline::run(rt, records),

@@ -23,6 +23,8 @@ pub(crate) const RBAC_API: &str = "2022-04-01";
 pub(crate) const PIM_API: &str = "2020-10-01";
 /// `api-version` of management locks.
 pub(crate) const LOCKS_API: &str = "2016-09-01";
+/// `api-version` of management groups.
+pub(crate) const MANAGEMENT_GROUPS_API: &str = "2020-05-01";
 /// `api-version` of subscriptions and resource groups.
 pub(crate) const RESOURCES_API: &str = "2022-12-01";
 

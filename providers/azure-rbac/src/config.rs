@@ -32,6 +32,9 @@ pub struct AzureRbacConfig {
     pub management_url: Option<String>,
     /// Requests in flight at once (default 4, at most 16).
     pub concurrency: Option<usize>,
+    /// Also back up the role assignments made at management groups, and the custom roles
+    /// assignable there (default false): every management group the application can list.
+    pub management_groups: Option<bool>,
     /// The configured Entra source of the same tenant whose settings are used to name each
     /// principal for good (user principal name, group display name and mail nickname, service
     /// principal app id), so that assignments follow principals re-created under new ids.

@@ -13,7 +13,8 @@
 //! Signs in with the OAuth2 client-credentials grant for ARM's resource
 //! (`https://management.azure.com/.default`), through the HTTP kit's `TokenSource` that the
 //! Entra connector uses too. Kinds (see [`kinds`]): custom role definitions, role assignments
-//! at subscription, resource group and resource scope (keyed by scope, role name and
+//! at management group (`management_groups = true`), subscription, resource group and
+//! resource scope (keyed by scope, role name and
 //! principal, never by GUID), PIM eligibility schedules, management locks, and deny
 //! assignments (read only: their owning service makes them). Lists follow `nextLink`; `429` is
 //! retried after `Retry-After`.
@@ -53,6 +54,7 @@ pub struct AzureRbacProvider {
     /// With `entra_source`: Graph, which names the principals for good.
     directory: Option<Directory>,
     subscriptions: Option<Vec<String>>,
+    management_groups: bool,
     concurrency: usize,
 }
 
@@ -94,6 +96,7 @@ impl AzureRbacProvider {
             client: ArmClient::new(source_name, &config, secret)?,
             directory,
             subscriptions: config.subscriptions.clone(),
+            management_groups: config.management_groups.unwrap_or(false),
             concurrency: config.concurrency(),
         })
     }
@@ -107,6 +110,7 @@ impl AzureRbacProvider {
             client: &self.client,
             directory: self.directory.as_ref(),
             subscriptions: self.subscriptions(),
+            management_groups: self.management_groups,
         }
     }
 }
@@ -158,6 +162,7 @@ impl WriteProvider for AzureRbacProvider {
             directory: self.directory.as_ref(),
             ids,
             subscriptions: self.subscriptions(),
+            management_groups: self.management_groups,
         }
         .apply(op)
         .await

@@ -113,15 +113,34 @@ pub(crate) fn named_principal(principal: &str) -> Option<Principal> {
     }
 }
 
+/// How an assignment's principal is named in its record.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Naming<'a> {
+    /// By object id: the source has no `entra_source`.
+    Id,
+    /// By its name in the directory; the object id is left out (a principal re-created has
+    /// another).
+    Named(&'a Principal),
+    /// By object id, the directory no longer holding the principal. The record's id carries
+    /// the object id too: the assignment ARM keeps for a principal deleted for good is another
+    /// object than the one a restore makes for the principal re-created, though ARM's id of
+    /// the first is the snapshot's id of the second.
+    Missing,
+}
+
+/// ARM's id of a record's id (an assignment's for a missing principal carries `|{object id}`).
+pub(crate) fn arm_id(record_id: &str) -> &str {
+    record_id.split('|').next().unwrap_or(record_id)
+}
+
 /// A role assignment, its role named by `role_name`; a ref to the role definition when the
-/// role is custom (`custom`), so that a restore re-creates the role first. With `named`, the
-/// principal's name in the directory, the key and attributes name the principal by it and
-/// leave its object id out (a principal re-created has another).
+/// role is custom (`custom`), so that a restore re-creates the role first; its principal
+/// named as `naming` says.
 pub(crate) fn role_assignment(
     value: &Value,
     role_name: &str,
     custom: bool,
-    named: Option<&Principal>,
+    naming: Naming<'_>,
 ) -> Option<Record> {
     let props = &value["properties"];
     let scope = props["scope"].as_str()?.to_string();
@@ -129,14 +148,20 @@ pub(crate) fn role_assignment(
     let mut attrs = Map::new();
     attrs.insert("scope".into(), json!(scope));
     attrs.insert("roleName".into(), json!(role_name));
-    let principal = match named {
-        Some(p) => {
+    let id = value["id"].as_str()?;
+    let (principal, id) = match naming {
+        Naming::Named(p) => {
             attrs.insert("principal".into(), p.attrs());
-            p.key()
+            (p.key(), id.to_string())
         }
-        None => {
+        Naming::Id => {
             attrs.insert("principalId".into(), json!(principal_id));
-            principal_id
+            (principal_id, id.to_string())
+        }
+        Naming::Missing => {
+            attrs.insert("principalId".into(), json!(principal_id));
+            let id = format!("{id}|{principal_id}");
+            (principal_id, id)
         }
     };
     attrs.insert(
@@ -156,7 +181,7 @@ pub(crate) fn role_assignment(
     };
     Some(Record::new(
         ROLE_ASSIGNMENT,
-        value["id"].as_str()?,
+        id,
         assignment_key(&scope, role_name, &principal),
         Value::Object(attrs),
         refs,
@@ -169,9 +194,9 @@ pub(crate) fn role_eligibility(
     value: &Value,
     role_name: &str,
     custom: bool,
-    named: Option<&Principal>,
+    naming: Naming<'_>,
 ) -> Option<Record> {
-    let mut record = role_assignment(value, role_name, custom, named)?;
+    let mut record = role_assignment(value, role_name, custom, naming)?;
     record.kind = ROLE_ELIGIBILITY.into();
     if let (Some(end), Value::Object(attrs)) = (
         value["properties"]["endDateTime"].as_str(),
@@ -288,7 +313,7 @@ mod tests {
             "name": "g1", "properties": {"scope": "/subscriptions/s1", "principalId": "P1",
             "principalType": "Group", "roleDefinitionId": "/subscriptions/s1/providers/Microsoft.Authorization/roleDefinitions/R1",
             "condition": null, "description": "why", "createdOn": "2024"}});
-        let r = role_assignment(&a, "Ops", true, None).unwrap();
+        let r = role_assignment(&a, "Ops", true, Naming::Id).unwrap();
         assert_eq!(r.key, "/subscriptions/s1|Ops|p1");
         assert_eq!(
             split_assignment_key(&r.key),
@@ -297,7 +322,7 @@ mod tests {
         assert_eq!(r.refs, vec![Ref::new("role", ROLE_DEFINITION, "r1")]);
         assert!(r.attrs.get("condition").is_none() && r.attrs["description"] == "why");
         assert!(
-            role_assignment(&a, "Owner", false, None)
+            role_assignment(&a, "Owner", false, Naming::Id)
                 .unwrap()
                 .refs
                 .is_empty()
@@ -313,7 +338,7 @@ mod tests {
             display_name: "Ops | Admins".into(),
             mail_nickname: "opsadmins".into(),
         };
-        let r = role_assignment(&a, "A|B", false, Some(&group)).unwrap();
+        let r = role_assignment(&a, "A|B", false, Naming::Named(&group)).unwrap();
         assert_eq!(r.key, "/subscriptions/s1|A|B|group:Ops | Admins <opsadmins>");
         assert!(r.attrs.get("principalId").is_none(), "{}", r.attrs);
         assert_eq!(r.attrs["principal"]["mailNickname"], "opsadmins");
@@ -321,6 +346,12 @@ mod tests {
         assert_eq!((scope, role), ("/subscriptions/s1", "A|B"));
         assert_eq!(named_principal(principal), Some(group));
         assert_eq!(named_principal("0b1f6471-1bf0-4dda-aec3-cb9272f09590"), None);
+        // A principal the directory lost: its assignment is another object than the one a
+        // restore makes for it re-created.
+        let orphan = role_assignment(&a, "Owner", false, Naming::Missing).unwrap();
+        assert_eq!(orphan.key, "/subscriptions/s1|Owner|p1");
+        assert_ne!(orphan.id, r.id);
+        assert_eq!(arm_id(&orphan.id), r.id);
     }
 
     #[test]

@@ -205,6 +205,9 @@ struct AzureArgs {
     /// Management locks to seed.
     #[arg(long, default_value_t = 12)]
     locks: usize,
+    /// Management groups to seed below the tenant root group (0: none, no root group either).
+    #[arg(long, default_value_t = 0)]
+    management_groups: usize,
     /// Seed of the generator: the same seed gives the same tenant.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -231,6 +234,7 @@ async fn serve_azure(args: AzureArgs) -> ExitCode {
         .assignments(args.assignments)
         .custom_roles(args.custom_roles)
         .locks(args.locks)
+        .management_groups(args.management_groups)
         .seed(args.seed)
         .latency(Duration::from_millis(args.latency_ms));
     if let Some(limit) = args.rate_limit {

@@ -2,11 +2,12 @@
 
 use iamsnap_provider::{ProviderError, Record};
 
-use super::{Names, Reader, RoleNames, role_name, subscription_scope, subscriptions};
-use crate::client::{ArmClient, LOCKS_API, PIM_API, RBAC_API};
+use super::{
+    Names, Reader, RoleNames, management_groups, role_name, subscription_scope, subscriptions,
+};
+use crate::client::{LOCKS_API, PIM_API, RBAC_API};
 use crate::kinds::{DENY_ASSIGNMENT, LOCK, ROLE_ASSIGNMENT, ROLE_DEFINITION, ROLE_ELIGIBILITY};
-use crate::directory::Principal;
-use crate::records;
+use crate::records::{self, Naming};
 
 pub(crate) async fn record(
     reader: &Reader<'_>,
@@ -15,7 +16,7 @@ pub(crate) async fn record(
 ) -> Result<Option<Record>, ProviderError> {
     let client = reader.client;
     match kind {
-        ROLE_DEFINITION => custom_role(client, reader.subscriptions, key).await,
+        ROLE_DEFINITION => custom_role(reader, key).await,
         ROLE_ASSIGNMENT => assignment(reader, key).await,
         ROLE_ELIGIBILITY => eligibility(reader, key).await,
         LOCK => {
@@ -48,18 +49,24 @@ pub(crate) async fn record(
     }
 }
 
-/// The custom role named `name`, found in the first subscription it is assignable in.
+/// The custom role named `name`, found in the first subscription (or, with
+/// `management_groups`, management group) it is assignable in.
 pub(crate) async fn custom_role(
-    client: &ArmClient,
-    configured: Option<&[String]>,
+    reader: &Reader<'_>,
     name: &str,
 ) -> Result<Option<Record>, ProviderError> {
+    let client = reader.client;
     let filter = format!("roleName eq '{}'", name.replace('\'', "''"));
-    for sub in subscriptions(client, configured).await? {
-        let path = format!(
-            "{}/providers/Microsoft.Authorization/roleDefinitions",
-            subscription_scope(&sub)
-        );
+    let mut scopes: Vec<String> = subscriptions(client, reader.subscriptions)
+        .await?
+        .iter()
+        .map(|s| subscription_scope(s))
+        .collect();
+    if reader.management_groups {
+        scopes.extend(management_groups(client).await?);
+    }
+    for scope in scopes {
+        let path = format!("{scope}/providers/Microsoft.Authorization/roleDefinitions");
         let found = client
             .all(client.url(&path, RBAC_API, &[("$filter", &filter)]))
             .await?;
@@ -107,7 +114,7 @@ async fn by_principal(
     key: &str,
     what: &str,
     api: &str,
-    record: fn(&serde_json::Value, &str, bool, Option<&Principal>) -> Option<Record>,
+    record: fn(&serde_json::Value, &str, bool, Naming<'_>) -> Option<Record>,
 ) -> Result<Option<Record>, ProviderError> {
     let client = reader.client;
     let Some((scope, role, principal)) = records::split_assignment_key(key) else {

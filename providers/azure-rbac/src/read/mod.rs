@@ -1,7 +1,8 @@
 //! The whole read, streamed to the sink list by list: the subscriptions, then for each the
 //! role definitions (custom ones kept, each once), the management locks, the deny assignments,
 //! the PIM eligibility schedules and the role assignments at, and below, the subscription.
-//! With `entra_source`, the principals of a subscription's assignments and eligibilities are
+//! With `management_groups`, every management group's custom roles and the assignments made
+//! at it come first. With `entra_source`, the principals of a subscription's assignments and eligibilities are
 //! named through Graph before their records are sent.
 
 pub(crate) mod fetch;
@@ -12,9 +13,9 @@ use std::collections::{HashMap, HashSet};
 use iamsnap_provider::{ProviderError, Record, RecordSink};
 use serde_json::Value;
 
-use crate::client::{ArmClient, LOCKS_API, PIM_API, RBAC_API, RESOURCES_API};
+use crate::client::{ArmClient, LOCKS_API, MANAGEMENT_GROUPS_API, PIM_API, RBAC_API, RESOURCES_API};
 use crate::directory::{Directory, Principal};
-use crate::records;
+use crate::records::{self, Naming};
 
 /// A subscription's scope, `/subscriptions/{id}`.
 pub(crate) fn subscription_scope(id: &str) -> String {
@@ -54,6 +55,22 @@ pub(crate) async fn subscriptions(
                 )))
         })
         .collect()
+}
+
+/// The scope of every management group the application can list
+/// (`/providers/Microsoft.Management/managementGroups/{name}`).
+pub(crate) async fn management_groups(client: &ArmClient) -> Result<Vec<String>, ProviderError> {
+    let url = client.url(
+        "/providers/Microsoft.Management/managementGroups",
+        MANAGEMENT_GROUPS_API,
+        &[],
+    );
+    Ok(client
+        .all(url)
+        .await?
+        .iter()
+        .filter_map(|g| g["id"].as_str().map(str::to_string))
+        .collect())
 }
 
 /// The first reads of a snapshot: a token and the list of subscriptions.
@@ -124,12 +141,18 @@ pub(crate) struct Reader<'a> {
     pub client: &'a ArmClient,
     pub directory: Option<&'a Directory>,
     pub subscriptions: Option<&'a [String]>,
+    /// Whether the role assignments at management groups are this source's.
+    pub management_groups: bool,
 }
 
 /// Principal object id → its name in the directory (none: not found there, a principal
 /// deleted), asked of Graph once per id.
 #[derive(Default)]
-pub(crate) struct Names(HashMap<String, Option<Principal>>);
+pub(crate) struct Names {
+    names: HashMap<String, Option<Principal>>,
+    /// Whether a directory names the principals (`entra_source`).
+    directory: bool,
+}
 
 impl Names {
     /// Asks Graph for the names of the principals of `items` not asked for yet.
@@ -141,11 +164,12 @@ impl Names {
         let Some(directory) = directory else {
             return Ok(());
         };
+        self.directory = true;
         let mut unknown: Vec<String> = items
             .iter()
             .filter_map(|i| i["properties"]["principalId"].as_str())
             .map(str::to_ascii_lowercase)
-            .filter(|id| !self.0.contains_key(id))
+            .filter(|id| !self.names.contains_key(id))
             .collect();
         unknown.sort();
         unknown.dedup();
@@ -155,15 +179,24 @@ impl Names {
         let mut found = directory.names(&unknown).await?;
         for id in unknown {
             let name = found.remove(&id);
-            self.0.insert(id, name);
+            self.names.insert(id, name);
         }
         Ok(())
     }
 
-    /// The name of the principal of `item`, if Graph gave one.
-    pub(crate) fn of(&self, item: &Value) -> Option<&Principal> {
-        let id = item["properties"]["principalId"].as_str()?;
-        self.0.get(&id.to_ascii_lowercase())?.as_ref()
+    /// How the record of `item` names its principal.
+    pub(crate) fn of(&self, item: &Value) -> Naming<'_> {
+        if !self.directory {
+            return Naming::Id;
+        }
+        let id = item["properties"]["principalId"]
+            .as_str()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        match self.names.get(&id) {
+            Some(Some(p)) => Naming::Named(p),
+            _ => Naming::Missing,
+        }
     }
 }
 
@@ -177,6 +210,52 @@ impl Reader<'_> {
         let subs = subscriptions(client, self.subscriptions).await?;
         let mut custom_roles: HashSet<String> = HashSet::new();
         let mut principals = Names::default();
+        let groups = if self.management_groups {
+            management_groups(client).await?
+        } else {
+            Vec::new()
+        };
+        for scope in &groups {
+            // The custom roles assignable at the group, and the assignments made at it
+            // (`atScope()` also gives those of the groups above, read there).
+            let definitions_url = client.url(
+                &format!("{scope}/providers/Microsoft.Authorization/roleDefinitions"),
+                RBAC_API,
+                &[("$filter", "type eq 'CustomRole'")],
+            );
+            let assignments_url = client.url(
+                &format!("{scope}/providers/Microsoft.Authorization/roleAssignments"),
+                RBAC_API,
+                &[("$filter", "atScope()")],
+            );
+            let (definitions, assignments) =
+                futures::try_join!(client.all(definitions_url), client.all(assignments_url))?;
+            for record in definitions.iter().filter_map(records::role_definition) {
+                if custom_roles.insert(record.id.clone()) {
+                    send(record).await?;
+                }
+            }
+            let assignments: Vec<Value> = assignments
+                .into_iter()
+                .filter(|i| {
+                    i["properties"]["scope"]
+                        .as_str()
+                        .is_some_and(|s| s.eq_ignore_ascii_case(scope))
+                })
+                .collect();
+            principals.learn(self.directory, &assignments).await?;
+            let mut names = names_of(&definitions);
+            for item in &assignments {
+                let definition = item["properties"]["roleDefinitionId"]
+                    .as_str()
+                    .unwrap_or_default();
+                let (name, custom) = role_name(client, &mut names, definition).await?;
+                let named = principals.of(item);
+                if let Some(record) = records::role_assignment(item, &name, custom, named) {
+                    send(record).await?;
+                }
+            }
+        }
         for sub in &subs {
             let scope = subscription_scope(sub);
             let locks_url = client.url(

@@ -193,7 +193,7 @@ pub(super) async fn update(
     client
         .send(
             Method::PUT,
-            &client.url(&current.id, RBAC_API, &[]),
+            &client.url(crate::records::arm_id(&current.id), RBAC_API, &[]),
             Some(&body),
         )
         .await?;
@@ -212,7 +212,7 @@ pub(super) async fn delete(
     let sent = client
         .send(
             Method::DELETE,
-            &client.url(&current.id, RBAC_API, &[]),
+            &client.url(crate::records::arm_id(&current.id), RBAC_API, &[]),
             None,
         )
         .await;

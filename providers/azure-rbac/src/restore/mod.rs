@@ -20,6 +20,7 @@ pub(crate) struct Restore<'a> {
     pub directory: Option<&'a Directory>,
     pub ids: &'a dyn IdMap,
     pub subscriptions: Option<&'a [String]>,
+    pub management_groups: bool,
 }
 
 /// Why an assignment or eligibility whose principal the directory read before the plan does
@@ -46,6 +47,7 @@ impl Restore<'_> {
             client: self.client,
             directory: self.directory,
             subscriptions: self.subscriptions,
+            management_groups: self.management_groups,
         }
     }
 

@@ -66,7 +66,7 @@ pub(super) async fn create(
         // Created by an earlier run (or by hand) meanwhile: bring it to the snapshot's state.
         Err(e) if arm_code(&e, 409) == Some("RoleDefinitionWithSameNameExists") => {
             let Some(live) =
-                fetch::custom_role(client, restore.subscriptions, &desired.key).await?
+                fetch::custom_role(&restore.reader(), &desired.key).await?
             else {
                 return Err(e);
             };

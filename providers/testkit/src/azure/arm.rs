@@ -8,7 +8,8 @@ use std::time::Instant;
 use serde_json::{Value, json};
 
 use super::model::{
-    Arm, DenyAssignment, Lock, Permission, RoleAssignment, RoleDefinition, contains, norm,
+    Arm, DenyAssignment, Lock, ManagementGroup, Permission, RoleAssignment, RoleDefinition,
+    contains, norm,
 };
 
 /// One ARM request, as the dispatcher sees it.
@@ -66,6 +67,7 @@ fn scope_error((status, code): (u16, &'static str), scope: &str) -> ArmAnswer {
         }
         "ResourceGroupNotFound" => format!("Resource group of scope '{scope}' could not be found."),
         "ResourceNotFound" => format!("The Resource '{scope}' was not found."),
+        "ManagementGroupNotFound" => format!("The management group of scope '{scope}' was not found."),
         _ => format!("The scope '{scope}' is not valid."),
     };
     error(status, code, message)
@@ -115,6 +117,9 @@ pub(crate) fn dispatch(arm: &mut Arm, req: &ArmRequest) -> ArmAnswer {
         let rest = &segments[i + 2..];
         return authorization(arm, req, &scope, rest);
     }
+    if get && is(0, "providers") && is(1, "Microsoft.Management") && is(2, "managementGroups") {
+        return management_groups(arm, req, &segments);
+    }
     match segments.len() {
         1 if get && is(0, "subscriptions") => {
             let items = arm
@@ -158,6 +163,78 @@ pub(crate) fn dispatch(arm: &mut Arm, req: &ArmRequest) -> ArmAnswer {
                            "location": g.location, "properties": {"provisioningState": "Succeeded"}})
                 })
                 .collect();
+            page(req, items)
+        }
+        _ => no_route(req),
+    }
+}
+
+fn management_group_json(arm: &Arm, g: &ManagementGroup) -> Value {
+    json!({"id": g.id(), "type": "Microsoft.Management/managementGroups", "name": g.name,
+           "properties": {"tenantId": arm.tenant_id, "displayName": g.display_name}})
+}
+
+/// `GET /providers/Microsoft.Management/managementGroups` (every group the caller can see),
+/// `…/{groupId}` and `…/{groupId}/descendants` (the groups and subscriptions below it, each
+/// with its parent).
+fn management_groups(arm: &Arm, req: &ArmRequest, segments: &[&str]) -> ArmAnswer {
+    let find = |name: &str| {
+        arm.management_groups
+            .iter()
+            .find(|g| g.name.eq_ignore_ascii_case(name))
+    };
+    let not_found = |name: &str| {
+        error(
+            404,
+            "NotFound",
+            format!("'/providers/Microsoft.Management/managementGroups/{name}' not found"),
+        )
+    };
+    match segments {
+        [_, _, _] => page(
+            req,
+            arm.management_groups
+                .iter()
+                .map(|g| management_group_json(arm, g))
+                .collect(),
+        ),
+        [_, _, _, name] => match find(name) {
+            Some(g) => {
+                let mut body = management_group_json(arm, g);
+                body["properties"]["details"] = json!({"parent": g.parent.as_ref()
+                    .and_then(|p| find(p)).map(|p| json!({"id": p.id(), "name": p.name, "displayName": p.display_name}))});
+                ArmAnswer::json(200, body)
+            }
+            None => not_found(name),
+        },
+        [_, _, _, name, d] if d.eq_ignore_ascii_case("descendants") => {
+            let Some(top) = find(name) else {
+                return not_found(name);
+            };
+            let mut items = Vec::new();
+            let mut frontier = vec![top.name.clone()];
+            while let Some(parent) = frontier.pop() {
+                let parent_group = find(&parent).expect("a listed group");
+                for s in &parent_group.subscriptions {
+                    let display = arm
+                        .subscriptions
+                        .iter()
+                        .find(|x| x.id == *s)
+                        .map(|x| x.name.clone())
+                        .unwrap_or_default();
+                    items.push(json!({"id": format!("/subscriptions/{s}"), "type": "Microsoft.Management/managementGroups/subscriptions",
+                        "name": s, "properties": {"displayName": display, "parent": {"id": parent_group.id()}}}));
+                }
+                for child in arm
+                    .management_groups
+                    .iter()
+                    .filter(|g| g.parent.as_deref() == Some(parent.as_str()))
+                {
+                    items.push(json!({"id": child.id(), "type": "Microsoft.Management/managementGroups",
+                        "name": child.name, "properties": {"displayName": child.display_name, "parent": {"id": parent_group.id()}}}));
+                    frontier.push(child.name.clone());
+                }
+            }
             page(req, items)
         }
         _ => no_route(req),

@@ -44,7 +44,7 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 pub use model::{
-    Arm, Lock, Permission, ResourceGroup, RoleAssignment, RoleDefinition, Subscription,
+    Arm, Lock, ManagementGroup, Permission, ResourceGroup, RoleAssignment, RoleDefinition, Subscription,
 };
 pub use seed::{OWNER, USER_ACCESS_ADMINISTRATOR};
 
@@ -87,6 +87,7 @@ impl AzureEmulator {
                 locks: 12,
                 seed: 1,
                 client_oid: String::new(),
+                management_groups: 0,
                 directory: None,
             },
             port: 0,
@@ -145,6 +146,14 @@ impl AzureEmulator {
 
     pub fn locks(mut self, n: usize) -> Self {
         self.spec.locks = n;
+        self
+    }
+
+    /// `n` management groups below the tenant root group (none by default, and then no root
+    /// group either), the subscriptions spread over them; each gets a Reader assignment, and
+    /// the first a custom role assignable there and assigned there.
+    pub fn management_groups(mut self, n: usize) -> Self {
+        self.spec.management_groups = n;
         self
     }
 
