@@ -126,7 +126,11 @@ fn entra_link(
         let SourceConfig::AzureRbac(azure) = &sources[name] else {
             unreachable!("{name} is an azure-rbac source");
         };
-        if !e.tenant_id.trim().eq_ignore_ascii_case(azure.tenant_id.trim()) {
+        if !e
+            .tenant_id
+            .trim()
+            .eq_ignore_ascii_case(azure.tenant_id.trim())
+        {
             return Err(format!(
                 "{field}: {entra:?} is tenant {:?} but this source is tenant {:?}; principals are named through the Entra source of the same tenant (write the same tenant_id in both)",
                 e.tenant_id.trim(),

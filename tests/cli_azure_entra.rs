@@ -169,11 +169,19 @@ fn an_owner_assignment_follows_its_group_re_created_by_an_entra_restore() {
         .unwrap_or_else(|| panic!("{key} is left out: {early:#}"));
     let reason = left_out["reason"].as_str().unwrap();
     assert!(
-        reason.contains("not in the directory") && reason.contains("restore source entra-test first"),
+        reason.contains("not in the directory")
+            && reason.contains("restore source entra-test first"),
         "{reason}"
     );
 
-    let entra_restore = ws.iamsnap(&["restore", "entra-test@latest", "--apply", "--yes", "--format", "json"]);
+    let entra_restore = ws.iamsnap(&[
+        "restore",
+        "entra-test@latest",
+        "--apply",
+        "--yes",
+        "--format",
+        "json",
+    ]);
     assert_exit(&entra_restore, 0);
     assert_eq!(json_of(&entra_restore)["failed"], 0);
     let new_id = entra
@@ -184,10 +192,20 @@ fn an_owner_assignment_follows_its_group_re_created_by_an_entra_restore() {
         .as_str()
         .unwrap()
         .to_string();
-    assert_ne!(new_id, old_id, "a group deleted for good comes back under a new id");
+    assert_ne!(
+        new_id, old_id,
+        "a group deleted for good comes back under a new id"
+    );
     assert!(!azure.owners(&sub).contains(&new_id));
 
-    let applied = ws.iamsnap(&["restore", "azure-test@latest", "--apply", "--yes", "--format", "json"]);
+    let applied = ws.iamsnap(&[
+        "restore",
+        "azure-test@latest",
+        "--apply",
+        "--yes",
+        "--format",
+        "json",
+    ]);
     assert_exit(&applied, 0);
     let report = json_of(&applied);
     assert_eq!(report["failed"], 0, "{report:#}");
@@ -198,7 +216,8 @@ fn an_owner_assignment_follows_its_group_re_created_by_an_entra_restore() {
     );
 
     for source in ["entra-test", "azure-test"] {
-        let again = json_of(&ws.iamsnap(&["restore", &format!("{source}@latest"), "--format", "json"]));
+        let again =
+            json_of(&ws.iamsnap(&["restore", &format!("{source}@latest"), "--format", "json"]));
         assert_eq!(again["operations"], json!([]), "{source}: {again:#}");
     }
     for output in [&backup, &entra_restore, &applied] {

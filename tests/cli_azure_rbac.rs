@@ -154,9 +154,7 @@ fn assignment_under_a_lock(tenant: &Tenant) -> String {
     tenant.azure.with_state(|arm| {
         arm.role_assignments
             .values()
-            .find(|a| {
-                arm.locks.values().any(|l| covers(&l.scope, &a.scope))
-            })
+            .find(|a| arm.locks.values().any(|l| covers(&l.scope, &a.scope)))
             .map(|a| a.id())
             .expect("an assignment under a lock")
     })
@@ -324,11 +322,9 @@ fn an_azure_rbac_incident_is_restored_whole() {
                 )
             })
             .find(|scope| {
-                !arm.locks.values().any(|l| {
-                    scope
-                        .to_lowercase()
-                        .starts_with(&l.scope.to_lowercase())
-                })
+                !arm.locks
+                    .values()
+                    .any(|l| scope.to_lowercase().starts_with(&l.scope.to_lowercase()))
             })
             .expect("a resource group no lock covers");
         (unlocked, arm.principals.keys().next().unwrap().clone())
@@ -401,9 +397,15 @@ fn an_azure_rbac_incident_is_restored_whole() {
 
     // Under a lock, ARM refuses the delete: the run says which lock to lift, and fails nothing.
     let lock = locks[0].clone();
-    let locked_scope = lock.split("/providers/Microsoft.Authorization/locks/").next().unwrap().to_string();
+    let locked_scope = lock
+        .split("/providers/Microsoft.Authorization/locks/")
+        .next()
+        .unwrap()
+        .to_string();
     let sub = locked_scope.split('/').nth(2).unwrap().to_string();
-    let extra = format!("{locked_scope}/providers/Microsoft.Authorization/roleAssignments/0f0f0f0f-1111-4222-8333-888888888888");
+    let extra = format!(
+        "{locked_scope}/providers/Microsoft.Authorization/roleAssignments/0f0f0f0f-1111-4222-8333-888888888888"
+    );
     let (status, body) = tenant.arm(
         Method::PUT,
         &extra,
@@ -462,8 +464,15 @@ fn an_azure_rbac_incident_is_restored_whole() {
         "--yes",
     ]);
     assert_exit(&lifted, 0);
-    assert_exit(&ws.iamsnap(&["restore", "azure-test@latest", "--apply", "--yes"]), 0);
-    assert_eq!(tenant.facts(), before, "the extra assignment is gone and the lock back");
+    assert_exit(
+        &ws.iamsnap(&["restore", "azure-test@latest", "--apply", "--yes"]),
+        0,
+    );
+    assert_eq!(
+        tenant.facts(),
+        before,
+        "the extra assignment is gone and the lock back"
+    );
     let own_left = tenant.azure.with_state(|arm| {
         arm.role_assignments
             .values()

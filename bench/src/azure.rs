@@ -97,7 +97,12 @@ pub fn backup_floor(rt: &tokio::runtime::Runtime, a: &AzureArgs) -> anyhow::Resu
                             .filter(|d| near(&d.scope))
                             .count(),
                     ),
-                    pages(arm.eligibilities.values().filter(|e| near(&e.scope)).count()),
+                    pages(
+                        arm.eligibilities
+                            .values()
+                            .filter(|e| near(&e.scope))
+                            .count(),
+                    ),
                     pages(
                         arm.role_assignments
                             .values()

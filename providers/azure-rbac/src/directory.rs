@@ -257,7 +257,8 @@ impl Directory {
             let body = json!({"ids": chunk, "types": ["user", "group", "servicePrincipal"]});
             let answer = self.send(Method::POST, &url, Some(&body)).await?;
             for item in answer["value"].as_array().into_iter().flatten() {
-                if let (Some(id), Some(p)) = (item["id"].as_str(), Principal::from_graph(item, None))
+                if let (Some(id), Some(p)) =
+                    (item["id"].as_str(), Principal::from_graph(item, None))
                 {
                     out.insert(id.to_ascii_lowercase(), p);
                 }
@@ -307,7 +308,10 @@ impl Directory {
 
     /// The object id of `principal` now: from the directory read before the plan, or asked of
     /// Graph (a principal re-created since). `None` when the directory does not hold it.
-    pub(crate) async fn resolve(&self, principal: &Principal) -> Result<Option<String>, ProviderError> {
+    pub(crate) async fn resolve(
+        &self,
+        principal: &Principal,
+    ) -> Result<Option<String>, ProviderError> {
         let cached = {
             let live = self.live.read().unwrap_or_else(|e| e.into_inner());
             live.as_ref().and_then(|m| m.get(&principal.key()).cloned())
@@ -358,7 +362,11 @@ mod tests {
             .collect();
         assert_eq!(
             keys,
-            ["user:ada@contoso.com", "group:Ops Admins <opsadmins>", "app:ab-12"]
+            [
+                "user:ada@contoso.com",
+                "group:Ops Admins <opsadmins>",
+                "app:ab-12"
+            ]
         );
         let group = Principal::Group {
             display_name: "Ops".into(),

@@ -339,13 +339,19 @@ mod tests {
             mail_nickname: "opsadmins".into(),
         };
         let r = role_assignment(&a, "A|B", false, Naming::Named(&group)).unwrap();
-        assert_eq!(r.key, "/subscriptions/s1|A|B|group:Ops | Admins <opsadmins>");
+        assert_eq!(
+            r.key,
+            "/subscriptions/s1|A|B|group:Ops | Admins <opsadmins>"
+        );
         assert!(r.attrs.get("principalId").is_none(), "{}", r.attrs);
         assert_eq!(r.attrs["principal"]["mailNickname"], "opsadmins");
         let (scope, role, principal) = split_assignment_key(&r.key).unwrap();
         assert_eq!((scope, role), ("/subscriptions/s1", "A|B"));
         assert_eq!(named_principal(principal), Some(group));
-        assert_eq!(named_principal("0b1f6471-1bf0-4dda-aec3-cb9272f09590"), None);
+        assert_eq!(
+            named_principal("0b1f6471-1bf0-4dda-aec3-cb9272f09590"),
+            None
+        );
         // A principal the directory lost: its assignment is another object than the one a
         // restore makes for it re-created.
         let orphan = role_assignment(&a, "Owner", false, Naming::Missing).unwrap();

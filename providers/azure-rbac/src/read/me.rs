@@ -8,7 +8,9 @@ use crate::client::RBAC_API;
 use crate::kinds::{PRINCIPAL, ROLE_ASSIGNMENT};
 use crate::records;
 
-pub(crate) async fn self_identity(reader: &Reader<'_>) -> Result<Option<SelfIdentity>, ProviderError> {
+pub(crate) async fn self_identity(
+    reader: &Reader<'_>,
+) -> Result<Option<SelfIdentity>, ProviderError> {
     let (client, configured) = (reader.client, reader.subscriptions);
     let oid = client.caller_oid().await?;
     let mut me = SelfIdentity::new(PRINCIPAL, &oid);

@@ -13,7 +13,9 @@ use std::collections::{HashMap, HashSet};
 use iamsnap_provider::{ProviderError, Record, RecordSink};
 use serde_json::Value;
 
-use crate::client::{ArmClient, LOCKS_API, MANAGEMENT_GROUPS_API, PIM_API, RBAC_API, RESOURCES_API};
+use crate::client::{
+    ArmClient, LOCKS_API, MANAGEMENT_GROUPS_API, PIM_API, RBAC_API, RESOURCES_API,
+};
 use crate::directory::{Directory, Principal};
 use crate::records::{self, Naming};
 
@@ -204,7 +206,11 @@ impl Reader<'_> {
     pub(crate) async fn snapshot(self, sink: RecordSink) -> Result<(), ProviderError> {
         let send = |record: Record| {
             let sink = &sink;
-            async move { sink.send(record).await.map_err(|_| ProviderError::Cancelled) }
+            async move {
+                sink.send(record)
+                    .await
+                    .map_err(|_| ProviderError::Cancelled)
+            }
         };
         let client = self.client;
         let subs = subscriptions(client, self.subscriptions).await?;

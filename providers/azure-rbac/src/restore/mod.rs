@@ -54,7 +54,10 @@ impl Restore<'_> {
     /// The object id to write for `record`'s principal: the live id of the principal it names
     /// by its name in the directory, or the object id it was recorded with. `Err` with the
     /// reason to skip when the directory does not hold the named principal.
-    pub(crate) async fn principal_id(&self, record: &Record) -> Result<Result<String, String>, ProviderError> {
+    pub(crate) async fn principal_id(
+        &self,
+        record: &Record,
+    ) -> Result<Result<String, String>, ProviderError> {
         let named = Principal::from_attrs(&record.attrs["principal"]);
         match (named, self.directory) {
             (Some(principal), Some(directory)) => Ok(match directory.resolve(&principal).await? {

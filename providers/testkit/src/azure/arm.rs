@@ -67,7 +67,9 @@ fn scope_error((status, code): (u16, &'static str), scope: &str) -> ArmAnswer {
         }
         "ResourceGroupNotFound" => format!("Resource group of scope '{scope}' could not be found."),
         "ResourceNotFound" => format!("The Resource '{scope}' was not found."),
-        "ManagementGroupNotFound" => format!("The management group of scope '{scope}' was not found."),
+        "ManagementGroupNotFound" => {
+            format!("The management group of scope '{scope}' was not found.")
+        }
         _ => format!("The scope '{scope}' is not valid."),
     };
     error(status, code, message)

@@ -75,7 +75,12 @@ impl EntraDirectory {
     }
 
     /// One Graph call, signed in again once if the token expired.
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> std::io::Result<Value> {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> std::io::Result<Value> {
         let url = if path.starts_with("http") {
             path.to_string()
         } else {
@@ -96,7 +101,9 @@ impl EntraDirectory {
             let status = response.status();
             let answer: Value = response.json().await.map_err(std::io::Error::other)?;
             if !status.is_success() {
-                return Err(std::io::Error::other(format!("{method} {url}: {status} {answer}")));
+                return Err(std::io::Error::other(format!(
+                    "{method} {url}: {status} {answer}"
+                )));
             }
             return Ok(answer);
         }
@@ -129,7 +136,11 @@ impl EntraDirectory {
     pub(crate) async fn lookup(&self, id: &str) -> std::io::Result<Option<String>> {
         let body = json!({"ids": [id], "types": ["user", "group", "servicePrincipal"]});
         let answer = self
-            .call(reqwest::Method::POST, "/directoryObjects/getByIds", Some(&body))
+            .call(
+                reqwest::Method::POST,
+                "/directoryObjects/getByIds",
+                Some(&body),
+            )
             .await?;
         Ok(answer["value"]
             .as_array()

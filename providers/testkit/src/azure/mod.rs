@@ -27,6 +27,8 @@ mod directory;
 mod model;
 mod pim;
 mod seed;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -44,7 +46,8 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 pub use model::{
-    Arm, Lock, ManagementGroup, Permission, ResourceGroup, RoleAssignment, RoleDefinition, Subscription,
+    Arm, Lock, ManagementGroup, Permission, ResourceGroup, RoleAssignment, RoleDefinition,
+    Subscription,
 };
 pub use seed::{OWNER, USER_ACCESS_ADMINISTRATOR};
 

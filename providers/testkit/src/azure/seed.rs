@@ -260,7 +260,10 @@ fn seed_management_groups(arm: &mut Arm, spec: &SeedSpec, people: &[String]) {
         },
     );
     let groups: Vec<String> = arm.management_groups[1..].iter().map(|g| g.id()).collect();
-    let mut grants: Vec<(String, String)> = groups.iter().map(|g| (g.clone(), reader.to_string())).collect();
+    let mut grants: Vec<(String, String)> = groups
+        .iter()
+        .map(|g| (g.clone(), reader.to_string()))
+        .collect();
     grants.push((first, auditor));
     for (n, (scope, role)) in grants.into_iter().enumerate() {
         let principal = people[rng.gen_range(0..people.len())].clone();
