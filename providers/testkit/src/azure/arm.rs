@@ -256,6 +256,12 @@ fn no_route(req: &ArmRequest) -> ArmAnswer {
 
 /// A page of `items` from `$skiptoken`, with the `nextLink` to the next one.
 pub(crate) fn page(req: &ArmRequest, items: Vec<Value>) -> ArmAnswer {
+    page_by(req, &items, Value::clone)
+}
+
+/// A page of `items`, only those of the page made JSON by `json`: a list of tens of
+/// thousands read page by page costs one page's JSON a request, not the whole list's.
+pub(crate) fn page_by<T>(req: &ArmRequest, items: &[T], json: impl Fn(&T) -> Value) -> ArmAnswer {
     let skip: usize = req
         .param("$skiptoken")
         .and_then(|s| s.parse().ok())
@@ -263,8 +269,10 @@ pub(crate) fn page(req: &ArmRequest, items: Vec<Value>) -> ArmAnswer {
     let end = (skip + req.page_size).min(items.len());
     let value: Vec<Value> = items
         .get(skip..end)
-        .map(<[Value]>::to_vec)
-        .unwrap_or_default();
+        .unwrap_or_default()
+        .iter()
+        .map(json)
+        .collect();
     let mut body = json!({"value": value});
     if end < items.len() {
         let mut query = url::form_urlencoded::Serializer::new(String::new());
@@ -601,9 +609,8 @@ fn list_role_assignments(arm: &Arm, req: &ArmRequest, scope: &str) -> ArmAnswer 
                 .as_ref()
                 .is_none_or(|p| p.eq_ignore_ascii_case(&a.principal_id))
         })
-        .map(RoleAssignment::to_json)
-        .collect();
-    page(req, items)
+        .collect::<Vec<&RoleAssignment>>();
+    page_by(req, &items, |a| a.to_json())
 }
 
 /// How long a new role definition stays unknown to role assignment creation.
