@@ -68,6 +68,12 @@ impl Config {
         })?;
         config.path = path.to_path_buf();
         config.check()?;
+        crate::registry::link_sources(&mut config.sources).map_err(|message| {
+            ConfigError::Invalid {
+                path: path.to_path_buf(),
+                message,
+            }
+        })?;
         Ok(config)
     }
 

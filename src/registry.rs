@@ -2,7 +2,7 @@
 //! configuration type, its constructor and the restore switches it takes. The only place in
 //! iamsnap that names a connector crate; each is behind a cargo feature of the same name.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use iamsnap_engine::error::{Classify, ExitStatus};
@@ -96,6 +96,84 @@ pub fn kinds(provider_type: &str) -> &'static [KindInfo] {
         "gcp-iam" => iamsnap_gcp_iam::kinds::KINDS,
         _ => &[],
     }
+}
+
+/// Fills in what a source takes from another source it names: an Azure RBAC source's
+/// `entra_source` (the Entra source whose settings name its principals). An error names the
+/// field and says what to write.
+pub fn link_sources(sources: &mut BTreeMap<String, SourceConfig>) -> Result<(), String> {
+    #[cfg(feature = "azure-rbac")]
+    {
+        let links: Vec<(String, String)> = sources
+            .iter()
+            .filter_map(|(name, source)| match &source.connector {
+                ConnectorConfig::AzureRbac(c) => c.entra_source.clone().map(|e| (name.clone(), e)),
+                #[allow(unreachable_patterns)]
+                _ => None,
+            })
+            .collect();
+        for (name, entra) in links {
+            let link = entra_link(sources, &name, &entra)?;
+            if let Some(ConnectorConfig::AzureRbac(c)) =
+                sources.get_mut(&name).map(|s| &mut s.connector)
+            {
+                c.entra = Some(link);
+            }
+        }
+    }
+    let _ = sources;
+    Ok(())
+}
+
+/// The settings of Entra source `entra`, named by Azure RBAC source `name`.
+#[cfg(feature = "azure-rbac")]
+fn entra_link(
+    sources: &BTreeMap<String, SourceConfig>,
+    name: &str,
+    entra: &str,
+) -> Result<iamsnap_azure_rbac::config::EntraLink, String> {
+    let field = format!("sources.{name}.entra_source");
+    let Some(target) = sources.get(entra) else {
+        return Err(format!(
+            "{field}: no source named {entra:?}; name the provider = \"entra\" source of the same tenant, or leave the field out to keep principals by object id"
+        ));
+    };
+    #[cfg(feature = "entra")]
+    if let ConnectorConfig::Entra(e) = &target.connector {
+        let ConnectorConfig::AzureRbac(azure) = &sources[name].connector else {
+            unreachable!("{name} is an azure-rbac source");
+        };
+        if !e
+            .tenant_id
+            .trim()
+            .eq_ignore_ascii_case(azure.tenant_id.trim())
+        {
+            return Err(format!(
+                "{field}: {entra:?} is tenant {:?} but this source is tenant {:?}; principals are named through the Entra source of the same tenant (write the same tenant_id in both)",
+                e.tenant_id.trim(),
+                azure.tenant_id.trim()
+            ));
+        }
+        return Ok(iamsnap_azure_rbac::config::EntraLink {
+            source_name: entra.to_string(),
+            tenant_id: e.tenant_id.clone(),
+            client_id: e.client_id.clone(),
+            client_secret_env: e.client_secret_env.clone(),
+            client_secret_file: e.client_secret_file.clone(),
+            login_url: e
+                .login_url
+                .clone()
+                .unwrap_or_else(|| iamsnap_entra::config::DEFAULT_LOGIN_URL.into()),
+            graph_url: e
+                .graph_url
+                .clone()
+                .unwrap_or_else(|| iamsnap_entra::config::DEFAULT_GRAPH_URL.into()),
+        });
+    }
+    Err(format!(
+        "{field}: {entra:?} is a {} source; name a provider = \"entra\" source of the same tenant",
+        target.provider_type()
+    ))
 }
 
 /// Why a connector could not be built.

@@ -1,10 +1,11 @@
 //! End to end on an emulated Azure tenant (3 subscriptions, 30 resource groups, 500 role
 //! assignments, some with conditions, 10 custom roles, locks): backup through the CLI, an
-//! incident made through Azure Resource Manager (assignments deleted, a custom role deleted
-//! with its assignments and another widened to `*`, a lock removed), then `restore --apply`:
+//! incident made through Azure Resource Manager (the locks lifted, assignments deleted, a custom
+//! role deleted with its assignments and another widened to `*`), then `restore --apply`:
 //! every fact back, the deleted role's assignments naming the re-created role, and a second
 //! plan empty. An authoritative restore removes an assignment the snapshot lacks, within
-//! `--max-deletes`, and never the one iamsnap signs in with.
+//! `--max-deletes`, and never the one iamsnap signs in with; one under a lock is skipped with
+//! the lock to lift (ARM answers 409 ScopeLocked).
 
 mod support;
 
@@ -148,6 +149,23 @@ fn workspace(tenant: &Tenant) -> Workspace {
     ws
 }
 
+/// The id of an assignment some lock covers.
+fn assignment_under_a_lock(tenant: &Tenant) -> String {
+    tenant.azure.with_state(|arm| {
+        arm.role_assignments
+            .values()
+            .find(|a| arm.locks.values().any(|l| covers(&l.scope, &a.scope)))
+            .map(|a| a.id())
+            .expect("an assignment under a lock")
+    })
+}
+
+/// Whether scope `outer` is `inner` or above it.
+fn covers(outer: &str, inner: &str) -> bool {
+    let (o, i) = (outer.to_lowercase(), inner.to_lowercase());
+    i == o || i.starts_with(&format!("{o}/"))
+}
+
 fn json_of(output: &std::process::Output) -> Value {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {}", describe(output)))
 }
@@ -180,7 +198,20 @@ fn an_azure_rbac_incident_is_restored_whole() {
         "{listed:#}"
     );
 
-    // The incident, through ARM.
+    // The incident, through ARM. The locks are lifted first: ARM refuses to delete an
+    // assignment under one (409 ScopeLocked).
+    let locks: Vec<String> = tenant
+        .azure
+        .with_state(|arm| arm.locks.values().map(|l| l.id()).collect());
+    let (status, body) = tenant.arm(Method::DELETE, &assignment_under_a_lock(&tenant), None);
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("ScopeLocked")),
+        "{body}"
+    );
+    for lock in &locks {
+        tenant.delete(lock);
+    }
     let (pages, assignments) = {
         let mut all = Vec::new();
         let mut pages = 0;
@@ -261,10 +292,6 @@ fn an_azure_rbac_incident_is_restored_whole() {
         Some(json!({"properties": role["properties"]})),
     );
     assert_eq!(status, 200, "{body}");
-    let lock = tenant
-        .azure
-        .with_state(|arm| arm.locks.values().next().unwrap().id());
-    tenant.delete(&lock);
     assert_ne!(tenant.facts(), before);
     assert_exit(&ws.iamsnap(&["diff", "azure-test@latest", "live"]), 1);
 
@@ -285,14 +312,22 @@ fn an_azure_rbac_incident_is_restored_whole() {
 
     // Authoritative: an assignment made after the backup goes, iamsnap's own stays.
     let (scope, principal) = tenant.azure.with_state(|arm| {
-        let rg = &arm.resource_groups[0];
-        (
-            format!(
-                "/subscriptions/{}/resourceGroups/{}",
-                rg.subscription, rg.name
-            ),
-            arm.principals.keys().next().unwrap().clone(),
-        )
+        let unlocked = arm
+            .resource_groups
+            .iter()
+            .map(|rg| {
+                format!(
+                    "/subscriptions/{}/resourceGroups/{}",
+                    rg.subscription, rg.name
+                )
+            })
+            .find(|scope| {
+                !arm.locks
+                    .values()
+                    .any(|l| scope.to_lowercase().starts_with(&l.scope.to_lowercase()))
+            })
+            .expect("a resource group no lock covers");
+        (unlocked, arm.principals.keys().next().unwrap().clone())
     });
     let sub = scope.split('/').nth(2).unwrap().to_string();
     let (status, body) = tenant.arm(
@@ -359,6 +394,85 @@ fn an_azure_rbac_incident_is_restored_whole() {
         "{scope}/providers/Microsoft.Authorization/roleAssignments/0f0f0f0f-1111-4222-8333-777777777777"
     ));
     assert_eq!(tenant.facts(), before, "the extra assignment is gone");
+
+    // Under a lock, ARM refuses the delete: the run says which lock to lift, and fails nothing.
+    let lock = locks[0].clone();
+    let locked_scope = lock
+        .split("/providers/Microsoft.Authorization/locks/")
+        .next()
+        .unwrap()
+        .to_string();
+    let sub = locked_scope.split('/').nth(2).unwrap().to_string();
+    let extra = format!(
+        "{locked_scope}/providers/Microsoft.Authorization/roleAssignments/0f0f0f0f-1111-4222-8333-888888888888"
+    );
+    let (status, body) = tenant.arm(
+        Method::PUT,
+        &extra,
+        Some(json!({"properties": {
+            "roleDefinitionId": format!("/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{}", iamsnap_testkit::azure::OWNER),
+            "principalId": principal}})),
+    );
+    assert_eq!(status, 201, "{body}");
+    let refused = ws.iamsnap(&[
+        "restore",
+        "azure-test@latest",
+        "--mode",
+        "authoritative",
+        "--max-deletes",
+        "1",
+        "--apply",
+        "--yes",
+        "--format",
+        "json",
+    ]);
+    assert_exit(&refused, 0);
+    let refused = json_of(&refused);
+    assert_eq!(refused["failed"], 0, "{refused:#}");
+    let reason = refused["skipped_operations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["reason"].as_str())
+        .find(|r| r.contains("ScopeLocked"))
+        .unwrap_or_else(|| panic!("the delete is skipped for the lock: {refused:#}"));
+    assert!(
+        reason.contains(&lock) && reason.contains("--kinds azure.role_assignment"),
+        "{reason}"
+    );
+    let covering: Vec<String> = tenant.azure.with_state(|arm| {
+        arm.locks
+            .values()
+            .filter(|l| covers(&l.scope, &locked_scope))
+            .map(|l| l.id())
+            .collect()
+    });
+    for lock in &covering {
+        assert!(reason.contains(lock.as_str()), "{lock} is named: {reason}");
+        tenant.delete(lock);
+    }
+    let lifted = ws.iamsnap(&[
+        "restore",
+        "azure-test@latest",
+        "--mode",
+        "authoritative",
+        "--max-deletes",
+        "1",
+        "--kinds",
+        "azure.role_assignment",
+        "--apply",
+        "--yes",
+    ]);
+    assert_exit(&lifted, 0);
+    assert_exit(
+        &ws.iamsnap(&["restore", "azure-test@latest", "--apply", "--yes"]),
+        0,
+    );
+    assert_eq!(
+        tenant.facts(),
+        before,
+        "the extra assignment is gone and the lock back"
+    );
     let own_left = tenant.azure.with_state(|arm| {
         arm.role_assignments
             .values()
@@ -412,9 +526,10 @@ fn an_assignment_whose_principal_is_gone_is_skipped_with_the_next_step() {
             .unwrap();
         (a.id(), a.principal_id.clone())
     });
-    tenant.delete(&id);
-    // The principal is deleted in Entra ID meanwhile, with every assignment it held.
+    // The principal is deleted in Entra ID, and every assignment it held with it (ARM would
+    // refuse those under a lock to an administrator; the directory is not asked).
     tenant.azure.with_state(|arm| {
+        arm.role_assignments.retain(|_, a| a.id() != id);
         arm.principals.remove(&principal);
         arm.role_assignments
             .retain(|_, a| a.principal_id != principal);

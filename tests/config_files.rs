@@ -101,3 +101,26 @@ fn exclude_kinds_names_kinds_of_the_provider_and_keeps_what_others_need() {
         "{err}"
     );
 }
+
+#[test]
+fn entra_source_names_an_entra_source_of_the_same_tenant() {
+    let azure = "[repository]\nurl = \"/tmp/x\"\n\n[sources.az]\nprovider = \"azure-rbac\"\ntenant_id = \"contoso.onmicrosoft.com\"\nclient_id = \"a\"\nclient_secret_env = \"S\"\nentra_source = \"dir\"\n";
+    for (extra, expected) in [
+        ("", "sources.az.entra_source: no source named \"dir\""),
+        (
+            "\n[sources.dir]\nprovider = \"okta\"\norg_url = \"https://x.okta.com\"\ntoken_env = \"T\"\n",
+            "\"dir\" is a okta source",
+        ),
+        (
+            "\n[sources.dir]\nprovider = \"entra\"\ntenant_id = \"fabrikam.onmicrosoft.com\"\nclient_id = \"b\"\nclient_secret_env = \"E\"\n",
+            "write the same tenant_id in both",
+        ),
+    ] {
+        let err = Config::parse(&format!("{azure}{extra}"), Path::new("t.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(expected), "{extra}: {err}");
+    }
+    let linked = "\n[sources.dir]\nprovider = \"entra\"\ntenant_id = \"Contoso.onmicrosoft.com\"\nclient_id = \"b\"\nclient_secret_env = \"E\"\n";
+    Config::parse(&format!("{azure}{linked}"), Path::new("t.toml")).unwrap();
+}

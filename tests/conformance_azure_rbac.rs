@@ -29,19 +29,21 @@ impl Subject for AzureTenant {
             AzureEmulator::builder()
                 .assignments(40)
                 .custom_roles(4)
-                .locks(5),
+                .locks(5)
+                .management_groups(2),
         )
         .await
     }
 
-    /// The same subscriptions, resource groups and directory, without custom roles, role
-    /// assignments (iamsnap's own aside) or locks.
+    /// The same management groups, subscriptions, resource groups and directory, without
+    /// custom roles, role assignments (iamsnap's own aside) or locks.
     async fn empty(&self) -> Result<RunningAzure, String> {
         start(
             AzureEmulator::builder()
                 .assignments(0)
                 .custom_roles(0)
-                .locks(0),
+                .locks(0)
+                .management_groups(2),
         )
         .await
     }
@@ -53,7 +55,7 @@ impl Subject for AzureTenant {
     fn source(&self, tenant: &RunningAzure, url: &str, dir: &Path) -> String {
         std::fs::write(dir.join("azure.secret"), SECRET).expect("the secret file is written");
         format!(
-            "provider = \"azure-rbac\"\ntenant_id = \"{}\"\nclient_id = \"{CLIENT_ID}\"\nclient_secret_file = \"azure.secret\"\nlogin_url = \"{url}\"\nmanagement_url = \"{url}\"\n",
+            "provider = \"azure-rbac\"\ntenant_id = \"{}\"\nclient_id = \"{CLIENT_ID}\"\nclient_secret_file = \"azure.secret\"\nlogin_url = \"{url}\"\nmanagement_url = \"{url}\"\nmanagement_groups = true\n",
             tenant.tenant_id()
         )
     }
@@ -147,6 +149,40 @@ impl Arm {
         Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
+    /// Deletes a role assignment as an administrator must: ARM refuses while a lock stands at
+    /// its scope or above (409 ScopeLocked), so those locks are lifted first (the restore puts
+    /// them back with the rest).
+    async fn delete_assignment(&self, id: &str) -> Result<(), String> {
+        match self.call(Method::DELETE, id).await {
+            Err(e) if e.contains("ScopeLocked") => {
+                let scope = id
+                    .split("/providers/Microsoft.Authorization/roleAssignments/")
+                    .next()
+                    .unwrap_or_default()
+                    .to_lowercase();
+                let locks = self
+                    .call(
+                        Method::GET,
+                        &format!("{scope}/providers/Microsoft.Authorization/locks"),
+                    )
+                    .await?;
+                for lock in locks["value"].as_array().into_iter().flatten() {
+                    let lock = lock["id"].as_str().unwrap_or_default();
+                    let at = lock
+                        .split("/providers/Microsoft.Authorization/locks/")
+                        .next()
+                        .unwrap_or_default()
+                        .to_lowercase();
+                    if scope == at || scope.starts_with(&format!("{at}/")) {
+                        self.call(Method::DELETE, lock).await?;
+                    }
+                }
+                self.call(Method::DELETE, id).await.map(|_| ())
+            }
+            other => other.map(|_| ()),
+        }
+    }
+
     /// Deletes `record` as an administrator would: a custom role after the assignments that
     /// use it (ARM refuses to delete a role in use).
     async fn delete(&self, record: &Record) -> Result<(), String> {
@@ -167,7 +203,7 @@ impl Arm {
                                 .as_str()
                                 .unwrap_or_default();
                             if role.ends_with(&record.id) {
-                                self.call(Method::DELETE, a["id"].as_str().unwrap_or_default())
+                                self.delete_assignment(a["id"].as_str().unwrap_or_default())
                                     .await?;
                             }
                         }
@@ -230,9 +266,8 @@ impl Arm {
                 }
                 Ok(())
             }
-            "azure.role_assignment" | "azure.lock" => {
-                self.call(Method::DELETE, &record.id).await.map(|_| ())
-            }
+            "azure.role_assignment" => self.delete_assignment(&record.id).await,
+            "azure.lock" => self.call(Method::DELETE, &record.id).await.map(|_| ()),
             other => Err(format!("no delete for kind {other}")),
         }
     }

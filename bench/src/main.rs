@@ -12,6 +12,7 @@
 //! ```
 
 mod aws;
+mod azure;
 mod entra;
 mod harness;
 mod identity_center;
@@ -40,6 +41,8 @@ enum Scenario {
     Okta(okta::OktaArgs),
     /// Entra ID backup against the rate-limit floor.
     Entra(entra::EntraArgs),
+    /// Azure RBAC backup against ARM's read limits.
+    Azure(azure::AzureArgs),
     /// AWS IAM backup on moto beside `aws iam get-account-authorization-details`.
     Aws(aws::AwsArgs),
     /// IAM Identity Center backup on moto, its requests beside the fewest the APIs allow.
@@ -91,6 +94,7 @@ fn main() -> anyhow::Result<()> {
     let (title, rows): (&str, Vec<Row>) = match scenario {
         Scenario::Okta(a) => ("Okta backup", okta::backup_floor(&rt, &a)?),
         Scenario::Entra(a) => ("Entra backup", entra::backup_floor(&rt, &a)?),
+        Scenario::Azure(a) => ("Azure RBAC backup", azure::backup_floor(&rt, &a)?),
         Scenario::Aws(a) => ("AWS IAM backup", aws::run(&a)?),
         Scenario::IdentityCenter(a) => ("IAM Identity Center backup", identity_center::run(&a)?),
         Scenario::Organizations(a) => ("AWS Organizations backup", organizations::run(&a)?),
@@ -132,6 +136,7 @@ fn all(rt: &tokio::runtime::Runtime) -> Vec<Row> {
             ]),
         ),
         ("entra", defaults(&["bench", "entra"])),
+        ("azure", defaults(&["bench", "azure"])),
         ("aws", defaults(&["bench", "aws"])),
         ("identity-center", defaults(&["bench", "identity-center"])),
         ("organizations", defaults(&["bench", "organizations"])),
@@ -144,6 +149,7 @@ fn all(rt: &tokio::runtime::Runtime) -> Vec<Row> {
         let result = match scenario {
             Scenario::Okta(a) => okta::backup_floor(rt, &a),
             Scenario::Entra(a) => entra::backup_floor(rt, &a),
+            Scenario::Azure(a) => azure::backup_floor(rt, &a),
             Scenario::Aws(a) => aws::run(&a),
             Scenario::IdentityCenter(a) => identity_center::run(&a),
             Scenario::Organizations(a) => organizations::run(&a),

@@ -23,6 +23,8 @@ pub(crate) const RBAC_API: &str = "2022-04-01";
 pub(crate) const PIM_API: &str = "2020-10-01";
 /// `api-version` of management locks.
 pub(crate) const LOCKS_API: &str = "2016-09-01";
+/// `api-version` of management groups.
+pub(crate) const MANAGEMENT_GROUPS_API: &str = "2020-05-01";
 /// `api-version` of subscriptions and resource groups.
 pub(crate) const RESOURCES_API: &str = "2022-12-01";
 
@@ -82,19 +84,9 @@ impl ArmClient {
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = Result<T, ProviderError>>,
     {
-        let token = self.tokens.bearer(None).await?;
-        self.http.set_credential(token.clone())?;
-        match call().await {
-            Err(ProviderError::Unauthorized { message, .. })
-                if message.starts_with("InvalidAuthenticationToken")
-                    || message.starts_with("ExpiredAuthenticationToken") =>
-            {
-                let fresh = self.tokens.bearer(Some(&token)).await?;
-                self.http.set_credential(fresh)?;
-                call().await
-            }
-            other => other,
-        }
+        self.tokens
+            .authorized(&self.http, token_refused, call)
+            .await
     }
 
     /// The object id of the service principal iamsnap signs in as: the `oid` claim of its
@@ -176,6 +168,12 @@ impl ArmClient {
         }
         Ok(out)
     }
+}
+
+/// Whether ARM's explanation of a 401 says the token sent expired or was revoked.
+fn token_refused(message: &str) -> bool {
+    message.starts_with("InvalidAuthenticationToken")
+        || message.starts_with("ExpiredAuthenticationToken")
 }
 
 /// ARM's error code of `error`, when it is an answer of `status`: `RoleAssignmentExists`.

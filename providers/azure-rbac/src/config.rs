@@ -32,6 +32,50 @@ pub struct AzureRbacConfig {
     pub management_url: Option<String>,
     /// Requests in flight at once (default 4, at most 16).
     pub concurrency: Option<usize>,
+    /// Also back up the role assignments made at management groups, and the custom roles
+    /// assignable there (default false): every management group the application can list.
+    pub management_groups: Option<bool>,
+    /// The configured Entra source of the same tenant whose settings are used to name each
+    /// principal for good (user principal name, group display name and mail nickname, service
+    /// principal app id), so that assignments follow principals re-created under new ids.
+    pub entra_source: Option<String>,
+    /// The Entra source `entra_source` names, filled in when the configuration file is read.
+    #[serde(skip)]
+    pub entra: Option<EntraLink>,
+}
+
+/// The settings of the Entra source an Azure RBAC source names its principals through: the
+/// same tenant, its own app registration (with Graph's `Directory.Read.All`).
+#[derive(Debug, Clone)]
+pub struct EntraLink {
+    /// The Entra source's name, said in messages.
+    pub source_name: String,
+    pub tenant_id: String,
+    pub client_id: String,
+    pub client_secret_env: Option<String>,
+    pub client_secret_file: Option<PathBuf>,
+    /// The identity platform endpoint, the Entra source's default applied.
+    pub login_url: String,
+    /// Microsoft Graph, the Entra source's default applied.
+    pub graph_url: String,
+}
+
+impl EntraLink {
+    /// The Entra source's token endpoint and Graph's address.
+    pub(crate) fn endpoints(&self) -> Result<(Url, Url), ProviderError> {
+        let name = &self.source_name;
+        let login = service_url(name, "login_url", &self.login_url, DEFAULT_LOGIN_URL)?;
+        let graph = service_url(
+            name,
+            "graph_url",
+            &self.graph_url,
+            "https://graph.microsoft.com",
+        )?;
+        let token_url = login
+            .join(&format!("{}/oauth2/v2.0/token", self.tenant_id.trim()))
+            .map_err(|e| ProviderError::Config(format!("sources.{name}.login_url: {e}")))?;
+        Ok((token_url, graph))
+    }
 }
 
 impl AzureRbacConfig {
@@ -70,6 +114,16 @@ impl AzureRbacConfig {
                     "sources.{source_name}.subscriptions: {bad:?} is not a subscription id; write the GUID shown in the portal's Subscriptions blade"
                 )));
             }
+        }
+        if let Some(entra) = &self.entra_source
+            && self.entra.is_none()
+        {
+            return Err(ProviderError::Config(format!(
+                "sources.{source_name}.entra_source: {entra:?} was not resolved to a configured provider = \"entra\" source"
+            )));
+        }
+        if let Some(link) = &self.entra {
+            link.endpoints()?;
         }
         self.endpoints(source_name).map(|_| ())
     }

@@ -24,7 +24,7 @@ pub static KINDS: &[KindInfo] = &[
     },
     KindInfo {
         name: ROLE_ASSIGNMENT,
-        description: "role assignments at subscription, resource group and resource scope: principal, role, condition, description",
+        description: "role assignments at management group, subscription, resource group and resource scope: principal, role, condition, description",
         depends_on: &[ROLE_DEFINITION],
         capabilities: Capabilities::ALL,
         parent: Some(Parent {

@@ -13,7 +13,8 @@
 //! Signs in with the OAuth2 client-credentials grant for ARM's resource
 //! (`https://management.azure.com/.default`), through the HTTP kit's `TokenSource` that the
 //! Entra connector uses too. Kinds (see [`kinds`]): custom role definitions, role assignments
-//! at subscription, resource group and resource scope (keyed by scope, role name and
+//! at management group (`management_groups = true`), subscription, resource group and
+//! resource scope (keyed by scope, role name and
 //! principal, never by GUID), PIM eligibility schedules, management locks, and deny
 //! assignments (read only: their owning service makes them). Lists follow `nextLink`; `429` is
 //! retried after `Retry-After`.
@@ -28,6 +29,7 @@ pub mod config;
 pub mod kinds;
 
 mod client;
+mod directory;
 mod read;
 mod records;
 mod restore;
@@ -43,12 +45,16 @@ use iamsnap_provider::{
 pub use config::AzureRbacConfig;
 
 use client::ArmClient;
+use directory::Directory;
 
 /// Connector to the role-based access control of one Azure tenant's subscriptions.
 #[derive(Debug)]
 pub struct AzureRbacProvider {
     client: ArmClient,
+    /// With `entra_source`: Graph, which names the principals for good.
+    directory: Option<Directory>,
     subscriptions: Option<Vec<String>>,
+    management_groups: bool,
     concurrency: usize,
 }
 
@@ -73,15 +79,39 @@ impl AzureRbacProvider {
             ..config.clone()
         };
         config.validate(source_name)?;
+        let directory = match &config.entra {
+            None => None,
+            Some(link) => {
+                let secret_file = link.client_secret_file.as_ref().map(|f| base_dir.join(f));
+                let what = format!("sources.{}.client_secret_env", link.source_name);
+                let secret = iamsnap_provider::secret::resolve(
+                    link.client_secret_env.as_deref(),
+                    secret_file.as_deref(),
+                    &what,
+                )?;
+                Some(Directory::new(link, secret)?)
+            }
+        };
         Ok(AzureRbacProvider {
             client: ArmClient::new(source_name, &config, secret)?,
+            directory,
             subscriptions: config.subscriptions.clone(),
+            management_groups: config.management_groups.unwrap_or(false),
             concurrency: config.concurrency(),
         })
     }
 
     fn subscriptions(&self) -> Option<&[String]> {
         self.subscriptions.as_deref()
+    }
+
+    fn reader(&self) -> read::Reader<'_> {
+        read::Reader {
+            client: &self.client,
+            directory: self.directory.as_ref(),
+            subscriptions: self.subscriptions(),
+            management_groups: self.management_groups,
+        }
     }
 }
 
@@ -96,25 +126,31 @@ impl ReadProvider for AzureRbacProvider {
     }
 
     async fn healthcheck(&self) -> Result<(), ProviderError> {
-        read::healthcheck(&self.client, self.subscriptions()).await
+        read::healthcheck(&self.client, self.subscriptions()).await?;
+        match &self.directory {
+            // A backup asks Graph for the names of principals: the Entra source's sign-in.
+            Some(directory) => directory.sign_in().await,
+            None => Ok(()),
+        }
     }
 
     async fn snapshot(&self, sink: RecordSink) -> Result<(), ProviderError> {
-        read::Snapshot {
-            client: &self.client,
-            subscriptions: self.subscriptions(),
-            sink,
-        }
-        .run()
-        .await
+        self.reader().snapshot(sink).await
     }
 
     async fn fetch(&self, kind: &str, key: &str) -> Result<Option<Record>, ProviderError> {
-        read::fetch::record(&self.client, self.subscriptions(), kind, key).await
+        read::fetch::record(&self.reader(), kind, key).await
     }
 
+    /// ARM's requests and Graph's together.
     fn stats(&self) -> RequestStats {
-        self.client.stats()
+        let mut stats = self.client.stats();
+        if let Some(graph) = self.directory.as_ref().map(Directory::stats) {
+            stats.requests += graph.requests;
+            stats.throttled += graph.throttled;
+            stats.retries += graph.retries;
+        }
+        stats
     }
 }
 
@@ -123,23 +159,40 @@ impl WriteProvider for AzureRbacProvider {
     async fn apply(&self, op: &Operation, ids: &dyn IdMap) -> Result<Outcome, ProviderError> {
         restore::Restore {
             client: &self.client,
+            directory: self.directory.as_ref(),
             ids,
             subscriptions: self.subscriptions(),
+            management_groups: self.management_groups,
         }
         .apply(op)
         .await
     }
 
-    /// An eligibility that has ended is not made again.
+    /// An eligibility that has ended is not made again; with `entra_source`, neither is an
+    /// assignment or eligibility of a principal the directory no longer holds.
     fn refuses(&self, action: Action, record: &Record) -> Option<String> {
-        (action != Action::Delete && record.kind == kinds::ROLE_ELIGIBILITY)
-            .then(|| restore::ended(record))
-            .flatten()
+        if action == Action::Delete {
+            return None;
+        }
+        if record.kind == kinds::ROLE_ELIGIBILITY
+            && let Some(reason) = restore::ended(record)
+        {
+            return Some(reason);
+        }
+        restore::principal_missing(self.directory.as_ref()?, record)
+    }
+
+    /// With `entra_source`: which principals the directory holds now, and under which ids.
+    async fn before_plan(&self) -> Result<(), ProviderError> {
+        match &self.directory {
+            Some(directory) => directory.load().await,
+            None => Ok(()),
+        }
     }
 
     /// The service principal of the token's `oid` and its role assignments.
     async fn self_identity(&self) -> Result<Option<SelfIdentity>, ProviderError> {
-        read::me::self_identity(&self.client, self.subscriptions()).await
+        read::me::self_identity(&self.reader()).await
     }
 
     fn concurrency(&self) -> usize {

@@ -1,12 +1,15 @@
 //! ARM objects → records, pure.
 //!
 //! Natural keys survive re-creation: a custom role is its `roleName` (unique in a tenant), a
-//! role assignment is `SCOPE|ROLE NAME|PRINCIPAL ID` (never its GUID, which a re-created
+//! role assignment is `SCOPE|ROLE NAME|PRINCIPAL` (never its GUID, which a re-created
 //! assignment does not keep), a lock its id (scope and name, both chosen by whoever made it).
+//! The principal is its object id, or, with `entra_source`, the name it keeps in the directory
+//! ([`Principal::key`]): `user:ada@contoso.com`, `group:Ops <ops>`, `app:{application id}`.
 
 use iamsnap_provider::{Record, Ref};
 use serde_json::{Map, Value, json};
 
+use crate::directory::Principal;
 use crate::kinds::{DENY_ASSIGNMENT, LOCK, ROLE_ASSIGNMENT, ROLE_DEFINITION, ROLE_ELIGIBILITY};
 
 /// The last segment of an ARM id: a role definition's GUID.
@@ -65,28 +68,102 @@ pub(crate) fn role_definition(value: &Value) -> Option<Record> {
     ))
 }
 
-/// The key of an assignment of `role_name` to `principal` at `scope`.
+/// The key of an assignment of `role_name` to `principal` (an object id, or a
+/// [`Principal::key`]) at `scope`.
 pub(crate) fn assignment_key(scope: &str, role_name: &str, principal: &str) -> String {
-    format!("{scope}|{role_name}|{}", principal.to_ascii_lowercase())
+    format!("{scope}|{role_name}|{principal}")
 }
 
-/// `(scope, role name, principal id)` of an assignment's key.
+/// The prefixes of [`Principal::key`].
+const NAMED: [&str; 3] = ["user:", "group:", "app:"];
+
+/// `(scope, role name, principal)` of an assignment's key. Scopes hold no `|`; a group's
+/// display name may, so the principal starts at the first `|` followed by a principal's name.
 pub(crate) fn split_assignment_key(key: &str) -> Option<(&str, &str, &str)> {
-    let (rest, principal) = key.rsplit_once('|')?;
-    let (scope, role) = rest.rsplit_once('|')?;
+    let (scope, rest) = key.split_once('|')?;
+    let named = rest
+        .match_indices('|')
+        .map(|(i, _)| i)
+        .find(|&i| NAMED.iter().any(|p| rest[i + 1..].starts_with(p)));
+    let (role, principal) = match named {
+        Some(i) => (&rest[..i], &rest[i + 1..]),
+        None => rest.rsplit_once('|')?,
+    };
     Some((scope, role, principal))
 }
 
+/// The principal an assignment key names by its name in the directory, if it does.
+pub(crate) fn named_principal(principal: &str) -> Option<Principal> {
+    let (kind, name) = principal.split_once(':')?;
+    match kind {
+        "user" => Some(Principal::User {
+            user_principal_name: name.to_string(),
+        }),
+        "app" => Some(Principal::ServicePrincipal {
+            app_id: name.to_string(),
+        }),
+        "group" => {
+            let (display_name, nickname) = name.rsplit_once(" <")?;
+            Some(Principal::Group {
+                display_name: display_name.to_string(),
+                mail_nickname: nickname.strip_suffix('>')?.to_string(),
+            })
+        }
+        _ => None,
+    }
+}
+
+/// How an assignment's principal is named in its record.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Naming<'a> {
+    /// By object id: the source has no `entra_source`.
+    Id,
+    /// By its name in the directory; the object id is left out (a principal re-created has
+    /// another).
+    Named(&'a Principal),
+    /// By object id, the directory no longer holding the principal. The record's id carries
+    /// the object id too: the assignment ARM keeps for a principal deleted for good is another
+    /// object than the one a restore makes for the principal re-created, though ARM's id of
+    /// the first is the snapshot's id of the second.
+    Missing,
+}
+
+/// ARM's id of a record's id (an assignment's for a missing principal carries `|{object id}`).
+pub(crate) fn arm_id(record_id: &str) -> &str {
+    record_id.split('|').next().unwrap_or(record_id)
+}
+
 /// A role assignment, its role named by `role_name`; a ref to the role definition when the
-/// role is custom (`custom`), so that a restore re-creates the role first.
-pub(crate) fn role_assignment(value: &Value, role_name: &str, custom: bool) -> Option<Record> {
+/// role is custom (`custom`), so that a restore re-creates the role first; its principal
+/// named as `naming` says.
+pub(crate) fn role_assignment(
+    value: &Value,
+    role_name: &str,
+    custom: bool,
+    naming: Naming<'_>,
+) -> Option<Record> {
     let props = &value["properties"];
     let scope = props["scope"].as_str()?.to_string();
-    let principal = props["principalId"].as_str()?.to_ascii_lowercase();
+    let principal_id = props["principalId"].as_str()?.to_ascii_lowercase();
     let mut attrs = Map::new();
     attrs.insert("scope".into(), json!(scope));
     attrs.insert("roleName".into(), json!(role_name));
-    attrs.insert("principalId".into(), json!(principal));
+    let id = value["id"].as_str()?;
+    let (principal, id) = match naming {
+        Naming::Named(p) => {
+            attrs.insert("principal".into(), p.attrs());
+            (p.key(), id.to_string())
+        }
+        Naming::Id => {
+            attrs.insert("principalId".into(), json!(principal_id));
+            (principal_id, id.to_string())
+        }
+        Naming::Missing => {
+            attrs.insert("principalId".into(), json!(principal_id));
+            let id = format!("{id}|{principal_id}");
+            (principal_id, id)
+        }
+    };
     attrs.insert(
         "principalType".into(),
         json!(props["principalType"].as_str().unwrap_or("Unknown")),
@@ -104,7 +181,7 @@ pub(crate) fn role_assignment(value: &Value, role_name: &str, custom: bool) -> O
     };
     Some(Record::new(
         ROLE_ASSIGNMENT,
-        value["id"].as_str()?,
+        id,
         assignment_key(&scope, role_name, &principal),
         Value::Object(attrs),
         refs,
@@ -113,8 +190,13 @@ pub(crate) fn role_assignment(value: &Value, role_name: &str, custom: bool) -> O
 
 /// A PIM eligibility schedule, keyed like an assignment; its end date kept (the start is
 /// when it was made, which a restore cannot give back).
-pub(crate) fn role_eligibility(value: &Value, role_name: &str, custom: bool) -> Option<Record> {
-    let mut record = role_assignment(value, role_name, custom)?;
+pub(crate) fn role_eligibility(
+    value: &Value,
+    role_name: &str,
+    custom: bool,
+    naming: Naming<'_>,
+) -> Option<Record> {
+    let mut record = role_assignment(value, role_name, custom, naming)?;
     record.kind = ROLE_ELIGIBILITY.into();
     if let (Some(end), Value::Object(attrs)) = (
         value["properties"]["endDateTime"].as_str(),
@@ -231,7 +313,7 @@ mod tests {
             "name": "g1", "properties": {"scope": "/subscriptions/s1", "principalId": "P1",
             "principalType": "Group", "roleDefinitionId": "/subscriptions/s1/providers/Microsoft.Authorization/roleDefinitions/R1",
             "condition": null, "description": "why", "createdOn": "2024"}});
-        let r = role_assignment(&a, "Ops", true).unwrap();
+        let r = role_assignment(&a, "Ops", true, Naming::Id).unwrap();
         assert_eq!(r.key, "/subscriptions/s1|Ops|p1");
         assert_eq!(
             split_assignment_key(&r.key),
@@ -239,7 +321,43 @@ mod tests {
         );
         assert_eq!(r.refs, vec![Ref::new("role", ROLE_DEFINITION, "r1")]);
         assert!(r.attrs.get("condition").is_none() && r.attrs["description"] == "why");
-        assert!(role_assignment(&a, "Owner", false).unwrap().refs.is_empty());
+        assert!(
+            role_assignment(&a, "Owner", false, Naming::Id)
+                .unwrap()
+                .refs
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn with_its_name_in_the_directory_an_assignment_follows_the_principal() {
+        let a = json!({"id": "/subscriptions/s1/providers/Microsoft.Authorization/roleAssignments/g1",
+            "properties": {"scope": "/subscriptions/s1", "principalId": "P1", "principalType": "Group",
+            "roleDefinitionId": "/subscriptions/s1/providers/Microsoft.Authorization/roleDefinitions/R1"}});
+        let group = Principal::Group {
+            display_name: "Ops | Admins".into(),
+            mail_nickname: "opsadmins".into(),
+        };
+        let r = role_assignment(&a, "A|B", false, Naming::Named(&group)).unwrap();
+        assert_eq!(
+            r.key,
+            "/subscriptions/s1|A|B|group:Ops | Admins <opsadmins>"
+        );
+        assert!(r.attrs.get("principalId").is_none(), "{}", r.attrs);
+        assert_eq!(r.attrs["principal"]["mailNickname"], "opsadmins");
+        let (scope, role, principal) = split_assignment_key(&r.key).unwrap();
+        assert_eq!((scope, role), ("/subscriptions/s1", "A|B"));
+        assert_eq!(named_principal(principal), Some(group));
+        assert_eq!(
+            named_principal("0b1f6471-1bf0-4dda-aec3-cb9272f09590"),
+            None
+        );
+        // A principal the directory lost: its assignment is another object than the one a
+        // restore makes for it re-created.
+        let orphan = role_assignment(&a, "Owner", false, Naming::Missing).unwrap();
+        assert_eq!(orphan.key, "/subscriptions/s1|Owner|p1");
+        assert_ne!(orphan.id, r.id);
+        assert_eq!(arm_id(&orphan.id), r.id);
     }
 
     #[test]

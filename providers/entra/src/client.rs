@@ -81,18 +81,13 @@ impl GraphClient {
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = Result<T, ProviderError>>,
     {
-        let token = self.tokens.bearer(None).await?;
-        self.http.set_credential(token.clone())?;
-        match call().await {
-            Err(ProviderError::Unauthorized { message, .. })
-                if message.starts_with("InvalidAuthenticationToken") =>
-            {
-                let fresh = self.tokens.bearer(Some(&token)).await?;
-                self.http.set_credential(fresh)?;
-                call().await
-            }
-            other => other,
-        }
+        self.tokens
+            .authorized(
+                &self.http,
+                |message| message.starts_with("InvalidAuthenticationToken"),
+                call,
+            )
+            .await
     }
 
     /// Gets a token now: the first thing a snapshot does, so bad credentials fail fast.

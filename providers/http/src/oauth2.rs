@@ -34,7 +34,7 @@ use iamsnap_provider::{ProviderError, Secret, redact};
 use serde::Deserialize;
 use url::Url;
 
-use crate::{HttpConfig, OAuth2Error, backoff, error_message, retry_wait};
+use crate::{HttpClient, HttpConfig, OAuth2Error, backoff, error_message, retry_wait};
 
 /// Where and as whom to ask for tokens.
 #[derive(Debug, Clone)]
@@ -124,6 +124,32 @@ impl TokenSource {
             "new access token"
         );
         Ok(token)
+    }
+
+    /// Runs `call` with a valid token set as `http`'s credential; once more with a new token
+    /// when the API refuses the one sent as expired or revoked meanwhile. `refused` reads the
+    /// API's explanation of a 401 (Graph's and ARM's start with their error code, such as
+    /// `InvalidAuthenticationToken`): a 401 for any other reason is returned as it is.
+    pub async fn authorized<T, F, Fut>(
+        &self,
+        http: &HttpClient,
+        refused: fn(&str) -> bool,
+        call: F,
+    ) -> Result<T, ProviderError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T, ProviderError>>,
+    {
+        let token = self.bearer(None).await?;
+        http.set_credential(token.clone())?;
+        match call().await {
+            Err(ProviderError::Unauthorized { message, .. }) if refused(&message) => {
+                let fresh = self.bearer(Some(&token)).await?;
+                http.set_credential(fresh)?;
+                call().await
+            }
+            other => other,
+        }
     }
 
     async fn request(&self) -> Result<(Secret, Duration), ProviderError> {

@@ -205,6 +205,9 @@ struct AzureArgs {
     /// Management locks to seed.
     #[arg(long, default_value_t = 12)]
     locks: usize,
+    /// Management groups to seed below the tenant root group (0: none, no root group either).
+    #[arg(long, default_value_t = 0)]
+    management_groups: usize,
     /// Seed of the generator: the same seed gives the same tenant.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -215,6 +218,10 @@ struct AzureArgs {
     /// Delay added to every answer, in milliseconds.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
+    /// A running Entra emulator of the same tenant and client (`iamsnap-testkit entra`): the
+    /// assignments name its principals, and a new assignment's principal is checked there.
+    #[arg(long, value_name = "URL")]
+    entra_url: Option<String>,
 }
 
 async fn serve_azure(args: AzureArgs) -> ExitCode {
@@ -227,10 +234,14 @@ async fn serve_azure(args: AzureArgs) -> ExitCode {
         .assignments(args.assignments)
         .custom_roles(args.custom_roles)
         .locks(args.locks)
+        .management_groups(args.management_groups)
         .seed(args.seed)
         .latency(Duration::from_millis(args.latency_ms));
     if let Some(limit) = args.rate_limit {
         emulator = emulator.rate_limit(limit, Duration::from_secs(60));
+    }
+    if let Some(url) = args.entra_url {
+        emulator = emulator.entra(url);
     }
     let running = match started("Azure", emulator.start().await) {
         Ok(running) => running,

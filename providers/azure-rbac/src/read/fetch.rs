@@ -2,21 +2,23 @@
 
 use iamsnap_provider::{ProviderError, Record};
 
-use super::{RoleNames, role_name, subscription_scope, subscriptions};
-use crate::client::{ArmClient, LOCKS_API, PIM_API, RBAC_API};
+use super::{
+    Names, Reader, RoleNames, management_groups, role_name, subscription_scope, subscriptions,
+};
+use crate::client::{LOCKS_API, PIM_API, RBAC_API};
 use crate::kinds::{DENY_ASSIGNMENT, LOCK, ROLE_ASSIGNMENT, ROLE_DEFINITION, ROLE_ELIGIBILITY};
-use crate::records;
+use crate::records::{self, Naming};
 
 pub(crate) async fn record(
-    client: &ArmClient,
-    configured: Option<&[String]>,
+    reader: &Reader<'_>,
     kind: &str,
     key: &str,
 ) -> Result<Option<Record>, ProviderError> {
+    let client = reader.client;
     match kind {
-        ROLE_DEFINITION => custom_role(client, configured, key).await,
-        ROLE_ASSIGNMENT => assignment(client, key).await,
-        ROLE_ELIGIBILITY => eligibility(client, key).await,
+        ROLE_DEFINITION => custom_role(reader, key).await,
+        ROLE_ASSIGNMENT => assignment(reader, key).await,
+        ROLE_ELIGIBILITY => eligibility(reader, key).await,
         LOCK => {
             let found = iamsnap_http::found(client.get(&client.url(key, LOCKS_API, &[])).await)?;
             Ok(found.as_ref().and_then(records::lock))
@@ -47,18 +49,24 @@ pub(crate) async fn record(
     }
 }
 
-/// The custom role named `name`, found in the first subscription it is assignable in.
+/// The custom role named `name`, found in the first subscription (or, with
+/// `management_groups`, management group) it is assignable in.
 pub(crate) async fn custom_role(
-    client: &ArmClient,
-    configured: Option<&[String]>,
+    reader: &Reader<'_>,
     name: &str,
 ) -> Result<Option<Record>, ProviderError> {
+    let client = reader.client;
     let filter = format!("roleName eq '{}'", name.replace('\'', "''"));
-    for sub in subscriptions(client, configured).await? {
-        let path = format!(
-            "{}/providers/Microsoft.Authorization/roleDefinitions",
-            subscription_scope(&sub)
-        );
+    let mut scopes: Vec<String> = subscriptions(client, reader.subscriptions)
+        .await?
+        .iter()
+        .map(|s| subscription_scope(s))
+        .collect();
+    if reader.management_groups {
+        scopes.extend(management_groups(client).await?);
+    }
+    for scope in scopes {
+        let path = format!("{scope}/providers/Microsoft.Authorization/roleDefinitions");
         let found = client
             .all(client.url(&path, RBAC_API, &[("$filter", &filter)]))
             .await?;
@@ -71,11 +79,11 @@ pub(crate) async fn custom_role(
 
 /// The live assignment of `SCOPE|ROLE NAME|PRINCIPAL`, if any.
 pub(crate) async fn assignment(
-    client: &ArmClient,
+    reader: &Reader<'_>,
     key: &str,
 ) -> Result<Option<Record>, ProviderError> {
     by_principal(
-        client,
+        reader,
         key,
         "roleAssignments",
         RBAC_API,
@@ -86,11 +94,11 @@ pub(crate) async fn assignment(
 
 /// The live eligibility schedule of `SCOPE|ROLE NAME|PRINCIPAL`, if any.
 pub(crate) async fn eligibility(
-    client: &ArmClient,
+    reader: &Reader<'_>,
     key: &str,
 ) -> Result<Option<Record>, ProviderError> {
     by_principal(
-        client,
+        reader,
         key,
         "roleEligibilitySchedules",
         PIM_API,
@@ -99,18 +107,29 @@ pub(crate) async fn eligibility(
     .await
 }
 
-/// The item of list `what` at the key's scope for the key's principal and role.
+/// The item of list `what` at the key's scope for the key's principal and role. A principal
+/// named by its name in the directory is looked up there first.
 async fn by_principal(
-    client: &ArmClient,
+    reader: &Reader<'_>,
     key: &str,
     what: &str,
     api: &str,
-    record: fn(&serde_json::Value, &str, bool) -> Option<Record>,
+    record: fn(&serde_json::Value, &str, bool, Naming<'_>) -> Option<Record>,
 ) -> Result<Option<Record>, ProviderError> {
+    let client = reader.client;
     let Some((scope, role, principal)) = records::split_assignment_key(key) else {
         return Ok(None);
     };
-    let filter = format!("principalId eq '{principal}'");
+    let principal_id = match (records::named_principal(principal), reader.directory) {
+        (None, _) => principal.to_string(),
+        (Some(named), Some(directory)) => match directory.resolve(&named).await? {
+            Some(id) => id,
+            None => return Ok(None),
+        },
+        // Keys of another configuration: no directory to find the principal in.
+        (Some(_), None) => return Ok(None),
+    };
+    let filter = format!("principalId eq '{principal_id}'");
     let url = client.url(
         &format!("{scope}/providers/Microsoft.Authorization/{what}"),
         api,
@@ -121,6 +140,8 @@ async fn by_principal(
         return Ok(None);
     };
     let mut names = RoleNames::new();
+    let mut principals = Names::default();
+    principals.learn(reader.directory, &items).await?;
     for item in &items {
         let props = &item["properties"];
         if !props["scope"]
@@ -132,7 +153,7 @@ async fn by_principal(
         let definition = props["roleDefinitionId"].as_str().unwrap_or_default();
         let (name, custom) = role_name(client, &mut names, definition).await?;
         if name == role {
-            return Ok(record(item, &name, custom));
+            return Ok(record(item, &name, custom, principals.of(item)));
         }
     }
     Ok(None)

@@ -10,8 +10,8 @@ use reqwest::Method;
 use serde_json::{Map, Value, json};
 
 use super::{Restore, new_guid, text};
-use crate::client::{RBAC_API, arm_code};
-use crate::kinds::ROLE_DEFINITION;
+use crate::client::{LOCKS_API, RBAC_API, arm_code};
+use crate::kinds::{ROLE_ASSIGNMENT, ROLE_DEFINITION};
 use crate::read::fetch;
 
 /// How long a role definition just created may stay unknown to role assignment creation
@@ -23,6 +23,12 @@ pub(super) const PRINCIPAL_REPLICATION: Duration = Duration::from_secs(8);
 
 /// What the operator does about an assignment whose principal is gone.
 pub(super) fn principal_gone(record: &Record) -> String {
+    if let Some(p) = crate::directory::Principal::from_attrs(&record.attrs["principal"]) {
+        return format!(
+            "ARM does not know {} under the id the directory gives it: if it was re-created a moment ago, run this restore again in a few minutes",
+            p.describe()
+        );
+    }
     format!(
         "its principal {} ({}) no longer exists in the directory: restore it first (an Entra restore brings deleted users, groups and service principals back from the recycle bin under the same id), then run this restore again; a principal deleted for good comes back under a new id, so assign {} at {} to it by hand",
         text(record, "principalId"),
@@ -78,14 +84,23 @@ pub(super) async fn definition_id(
         })
 }
 
-async fn body(restore: &Restore<'_>, desired: &Record) -> Result<Value, ProviderError> {
+/// The body of a role assignment `PUT`; `Err` with the reason to skip when its principal is
+/// not in the directory.
+async fn body(
+    restore: &Restore<'_>,
+    desired: &Record,
+) -> Result<Result<Value, String>, ProviderError> {
+    let principal = match restore.principal_id(desired).await? {
+        Ok(id) => id,
+        Err(reason) => return Ok(Err(reason)),
+    };
     let mut properties = Map::new();
     properties.insert(
         "roleDefinitionId".into(),
         json!(definition_id(restore, desired).await?),
     );
+    properties.insert("principalId".into(), json!(principal));
     for field in [
-        "principalId",
         "principalType",
         "description",
         "condition",
@@ -95,7 +110,7 @@ async fn body(restore: &Restore<'_>, desired: &Record) -> Result<Value, Provider
             properties.insert(field.into(), v.clone());
         }
     }
-    Ok(json!({"properties": properties}))
+    Ok(Ok(json!({"properties": properties})))
 }
 
 fn path(scope: &str, name: &str) -> String {
@@ -107,7 +122,10 @@ pub(super) async fn create(
     desired: &Record,
 ) -> Result<Outcome, ProviderError> {
     let client = restore.client;
-    let body = body(restore, desired).await?;
+    let body = match body(restore, desired).await? {
+        Ok(body) => body,
+        Err(reason) => return Ok(Outcome::Skipped { reason }),
+    };
     let url = client.url(&path(text(desired, "scope"), &new_guid()), RBAC_API, &[]);
     let started = Instant::now();
     let mut wait = Duration::from_millis(500);
@@ -148,7 +166,7 @@ pub(super) async fn create(
 /// The assignment exists already (an earlier run made it): brought to the snapshot's
 /// description and condition if they differ.
 async fn existing(restore: &Restore<'_>, desired: &Record) -> Result<Outcome, ProviderError> {
-    let Some(live) = fetch::assignment(restore.client, &desired.key).await? else {
+    let Some(live) = fetch::assignment(&restore.reader(), &desired.key).await? else {
         return Err(ProviderError::Precondition {
             kind: desired.kind.clone(),
             key: desired.key.clone(),
@@ -168,11 +186,14 @@ pub(super) async fn update(
     current: &Record,
 ) -> Result<Outcome, ProviderError> {
     let client = restore.client;
-    let body = body(restore, desired).await?;
+    let body = match body(restore, desired).await? {
+        Ok(body) => body,
+        Err(reason) => return Ok(Outcome::Skipped { reason }),
+    };
     client
         .send(
             Method::PUT,
-            &client.url(&current.id, RBAC_API, &[]),
+            &client.url(crate::records::arm_id(&current.id), RBAC_API, &[]),
             Some(&body),
         )
         .await?;
@@ -181,19 +202,63 @@ pub(super) async fn update(
     })
 }
 
+/// Deletes a live assignment the snapshot lacks. A lock at its scope or above makes ARM refuse
+/// (`409 ScopeLocked`): the operation is skipped with the locks to lift, never retried.
 pub(super) async fn delete(
     restore: &Restore<'_>,
     current: &Record,
 ) -> Result<Outcome, ProviderError> {
     let client = restore.client;
-    client
+    let sent = client
         .send(
             Method::DELETE,
-            &client.url(&current.id, RBAC_API, &[]),
+            &client.url(crate::records::arm_id(&current.id), RBAC_API, &[]),
             None,
         )
-        .await?;
-    Ok(Outcome::Applied {
-        id: current.id.clone(),
-    })
+        .await;
+    match sent {
+        Ok(_) => Ok(Outcome::Applied {
+            id: current.id.clone(),
+        }),
+        Err(e) if arm_code(&e, 409) == Some("ScopeLocked") => Ok(Outcome::Skipped {
+            reason: locked(restore, current).await?,
+        }),
+        Err(e) => Err(e),
+    }
+}
+
+/// What the operator does about an assignment ARM will not delete: the locks at its scope or
+/// above, by id and level, to lift for the time of the restore.
+async fn locked(restore: &Restore<'_>, current: &Record) -> Result<String, ProviderError> {
+    let client = restore.client;
+    let scope = text(current, "scope");
+    let url = client.url(
+        &format!("{scope}/providers/Microsoft.Authorization/locks"),
+        LOCKS_API,
+        &[],
+    );
+    let mut locks: Vec<String> = client
+        .all(url)
+        .await?
+        .iter()
+        .filter_map(|l| {
+            let id = l["id"].as_str()?;
+            let at = crate::records::lock_scope(id)?;
+            crate::read::within(at, scope).then(|| {
+                format!(
+                    "{id} ({})",
+                    l["properties"]["level"].as_str().unwrap_or("locked")
+                )
+            })
+        })
+        .collect();
+    locks.sort();
+    let which = if locks.is_empty() {
+        "a lock at its scope or above".to_string()
+    } else {
+        locks.join(", ")
+    };
+    Ok(format!(
+        "ARM refuses to delete it while {which} stands (ScopeLocked): remove the lock, run this restore again with --kinds {ROLE_ASSIGNMENT}, then once more without --kinds to put the lock back if the snapshot holds it"
+    ))
 }

@@ -52,13 +52,23 @@ async fn send(
     request_type: &str,
 ) -> Result<Outcome, ProviderError> {
     let client = restore.client;
+    let principal = match restore.principal_id(record).await? {
+        Ok(id) => id,
+        // Nothing to remove for a principal that is gone.
+        Err(_) if request_type == "AdminRemove" => {
+            return Ok(Outcome::AlreadyDone {
+                id: record.id.clone(),
+            });
+        }
+        Err(reason) => return Ok(Outcome::Skipped { reason }),
+    };
     let mut properties = Map::new();
     properties.insert("requestType".into(), json!(request_type));
     properties.insert(
         "roleDefinitionId".into(),
         json!(definition_id(restore, record).await?),
     );
-    properties.insert("principalId".into(), record.attrs["principalId"].clone());
+    properties.insert("principalId".into(), json!(principal));
     for field in ["condition", "conditionVersion"] {
         if let Some(v) = record.attrs.get(field) {
             properties.insert(field.into(), v.clone());
@@ -98,7 +108,7 @@ async fn send(
             Err(e) => e,
         };
         if request_type == "AdminAssign" && arm_code(&error, 409) == Some("RoleAssignmentExists") {
-            let live = fetch::eligibility(client, &record.key).await?;
+            let live = fetch::eligibility(&restore.reader(), &record.key).await?;
             return match live {
                 Some(live) => Ok(Outcome::AlreadyDone { id: live.id }),
                 None => Err(error),

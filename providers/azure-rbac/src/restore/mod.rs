@@ -9,17 +9,73 @@ mod roles;
 use iamsnap_provider::{Action, IdMap, Operation, Outcome, ProviderError, Record};
 
 use crate::client::ArmClient;
+use crate::directory::{Directory, Principal};
 use crate::kinds::{LOCK, ROLE_ASSIGNMENT, ROLE_DEFINITION, ROLE_ELIGIBILITY};
+use crate::read::Reader;
 
 pub(crate) use eligibilities::ended;
 
 pub(crate) struct Restore<'a> {
     pub client: &'a ArmClient,
+    pub directory: Option<&'a Directory>,
     pub ids: &'a dyn IdMap,
     pub subscriptions: Option<&'a [String]>,
+    pub management_groups: bool,
+}
+
+/// Why an assignment or eligibility whose principal the directory read before the plan does
+/// not hold is left out: the principal must come back first.
+pub(crate) fn principal_missing(directory: &Directory, record: &Record) -> Option<String> {
+    if record.kind != ROLE_ASSIGNMENT && record.kind != ROLE_ELIGIBILITY {
+        return None;
+    }
+    let principal = Principal::from_attrs(&record.attrs["principal"])?;
+    (directory.holds(&principal) == Some(false)).then(|| {
+        format!(
+            "{} is not in the directory: restore source {} first (it re-creates the principal, under a new id if it was deleted for good), then run this restore again; it then assigns {} at {} to the principal's id at that time",
+            principal.describe(),
+            directory.source(),
+            text(record, "roleName"),
+            text(record, "scope"),
+        )
+    })
 }
 
 impl Restore<'_> {
+    pub(crate) fn reader(&self) -> Reader<'_> {
+        Reader {
+            client: self.client,
+            directory: self.directory,
+            subscriptions: self.subscriptions,
+            management_groups: self.management_groups,
+        }
+    }
+
+    /// The object id to write for `record`'s principal: the live id of the principal it names
+    /// by its name in the directory, or the object id it was recorded with. `Err` with the
+    /// reason to skip when the directory does not hold the named principal.
+    pub(crate) async fn principal_id(
+        &self,
+        record: &Record,
+    ) -> Result<Result<String, String>, ProviderError> {
+        let named = Principal::from_attrs(&record.attrs["principal"]);
+        match (named, self.directory) {
+            (Some(principal), Some(directory)) => Ok(match directory.resolve(&principal).await? {
+                Some(id) => Ok(id),
+                None => Err(format!(
+                    "{} is not in the directory: restore source {} first, then run this restore again",
+                    principal.describe(),
+                    directory.source()
+                )),
+            }),
+            (Some(principal), None) => Ok(Err(format!(
+                "the snapshot names {} by its name in the directory, but this source has no entra_source to find it in: set entra_source to the Entra source of the same tenant",
+                principal.describe()
+            ))),
+            (None, _) => Ok(Ok(text(record, "principalId").to_string())),
+        }
+    }
+
     pub(crate) async fn apply(&self, op: &Operation) -> Result<Outcome, ProviderError> {
         let unsupported = || ProviderError::Unsupported {
             kind: op.kind.clone(),

@@ -65,9 +65,7 @@ pub(super) async fn create(
         Ok(_) => Ok(Outcome::Applied { id: guid }),
         // Created by an earlier run (or by hand) meanwhile: bring it to the snapshot's state.
         Err(e) if arm_code(&e, 409) == Some("RoleDefinitionWithSameNameExists") => {
-            let Some(live) =
-                fetch::custom_role(client, restore.subscriptions, &desired.key).await?
-            else {
+            let Some(live) = fetch::custom_role(&restore.reader(), &desired.key).await? else {
                 return Err(e);
             };
             if live.attrs == desired.attrs {

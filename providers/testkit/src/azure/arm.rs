@@ -8,7 +8,8 @@ use std::time::Instant;
 use serde_json::{Value, json};
 
 use super::model::{
-    Arm, DenyAssignment, Lock, Permission, RoleAssignment, RoleDefinition, contains, norm,
+    Arm, DenyAssignment, Lock, ManagementGroup, Permission, RoleAssignment, RoleDefinition,
+    contains, norm,
 };
 
 /// One ARM request, as the dispatcher sees it.
@@ -66,9 +67,40 @@ fn scope_error((status, code): (u16, &'static str), scope: &str) -> ArmAnswer {
         }
         "ResourceGroupNotFound" => format!("Resource group of scope '{scope}' could not be found."),
         "ResourceNotFound" => format!("The Resource '{scope}' was not found."),
+        "ManagementGroupNotFound" => {
+            format!("The management group of scope '{scope}' was not found.")
+        }
         _ => format!("The scope '{scope}' is not valid."),
     };
     error(status, code, message)
+}
+
+/// `409 ScopeLocked` when a lock of either level at `scope` or above it forbids deleting
+/// `id` there: both CanNotDelete and ReadOnly refuse deletes, whoever asks.
+fn scope_locked(arm: &Arm, id: &str, scope: &str) -> Option<ArmAnswer> {
+    let mut locked: Vec<&str> = arm
+        .locks
+        .values()
+        .filter(|l| contains(&l.scope, scope))
+        .map(|l| l.scope.as_str())
+        .collect();
+    if locked.is_empty() {
+        return None;
+    }
+    locked.sort();
+    locked.dedup();
+    let scopes = locked
+        .iter()
+        .map(|s| format!("'{s}'"))
+        .collect::<Vec<_>>()
+        .join(",");
+    Some(error(
+        409,
+        "ScopeLocked",
+        format!(
+            "The scope '{id}' cannot perform delete operation because following scope(s) are locked: {scopes}. Please remove the lock and try again."
+        ),
+    ))
 }
 
 /// Dispatches a request whose `api-version` and token were checked.
@@ -86,6 +118,9 @@ pub(crate) fn dispatch(arm: &mut Arm, req: &ArmRequest) -> ArmAnswer {
         let scope = format!("/{}", segments[..i].join("/"));
         let rest = &segments[i + 2..];
         return authorization(arm, req, &scope, rest);
+    }
+    if get && is(0, "providers") && is(1, "Microsoft.Management") && is(2, "managementGroups") {
+        return management_groups(arm, req, &segments);
     }
     match segments.len() {
         1 if get && is(0, "subscriptions") => {
@@ -136,6 +171,78 @@ pub(crate) fn dispatch(arm: &mut Arm, req: &ArmRequest) -> ArmAnswer {
     }
 }
 
+fn management_group_json(arm: &Arm, g: &ManagementGroup) -> Value {
+    json!({"id": g.id(), "type": "Microsoft.Management/managementGroups", "name": g.name,
+           "properties": {"tenantId": arm.tenant_id, "displayName": g.display_name}})
+}
+
+/// `GET /providers/Microsoft.Management/managementGroups` (every group the caller can see),
+/// `…/{groupId}` and `…/{groupId}/descendants` (the groups and subscriptions below it, each
+/// with its parent).
+fn management_groups(arm: &Arm, req: &ArmRequest, segments: &[&str]) -> ArmAnswer {
+    let find = |name: &str| {
+        arm.management_groups
+            .iter()
+            .find(|g| g.name.eq_ignore_ascii_case(name))
+    };
+    let not_found = |name: &str| {
+        error(
+            404,
+            "NotFound",
+            format!("'/providers/Microsoft.Management/managementGroups/{name}' not found"),
+        )
+    };
+    match segments {
+        [_, _, _] => page(
+            req,
+            arm.management_groups
+                .iter()
+                .map(|g| management_group_json(arm, g))
+                .collect(),
+        ),
+        [_, _, _, name] => match find(name) {
+            Some(g) => {
+                let mut body = management_group_json(arm, g);
+                body["properties"]["details"] = json!({"parent": g.parent.as_ref()
+                    .and_then(|p| find(p)).map(|p| json!({"id": p.id(), "name": p.name, "displayName": p.display_name}))});
+                ArmAnswer::json(200, body)
+            }
+            None => not_found(name),
+        },
+        [_, _, _, name, d] if d.eq_ignore_ascii_case("descendants") => {
+            let Some(top) = find(name) else {
+                return not_found(name);
+            };
+            let mut items = Vec::new();
+            let mut frontier = vec![top.name.clone()];
+            while let Some(parent) = frontier.pop() {
+                let parent_group = find(&parent).expect("a listed group");
+                for s in &parent_group.subscriptions {
+                    let display = arm
+                        .subscriptions
+                        .iter()
+                        .find(|x| x.id == *s)
+                        .map(|x| x.name.clone())
+                        .unwrap_or_default();
+                    items.push(json!({"id": format!("/subscriptions/{s}"), "type": "Microsoft.Management/managementGroups/subscriptions",
+                        "name": s, "properties": {"displayName": display, "parent": {"id": parent_group.id()}}}));
+                }
+                for child in arm
+                    .management_groups
+                    .iter()
+                    .filter(|g| g.parent.as_deref() == Some(parent.as_str()))
+                {
+                    items.push(json!({"id": child.id(), "type": "Microsoft.Management/managementGroups",
+                        "name": child.name, "properties": {"displayName": child.display_name, "parent": {"id": parent_group.id()}}}));
+                    frontier.push(child.name.clone());
+                }
+            }
+            page(req, items)
+        }
+        _ => no_route(req),
+    }
+}
+
 fn no_route(req: &ArmRequest) -> ArmAnswer {
     error(
         404,
@@ -149,6 +256,12 @@ fn no_route(req: &ArmRequest) -> ArmAnswer {
 
 /// A page of `items` from `$skiptoken`, with the `nextLink` to the next one.
 pub(crate) fn page(req: &ArmRequest, items: Vec<Value>) -> ArmAnswer {
+    page_by(req, &items, Value::clone)
+}
+
+/// A page of `items`, only those of the page made JSON by `json`: a list of tens of
+/// thousands read page by page costs one page's JSON a request, not the whole list's.
+pub(crate) fn page_by<T>(req: &ArmRequest, items: &[T], json: impl Fn(&T) -> Value) -> ArmAnswer {
     let skip: usize = req
         .param("$skiptoken")
         .and_then(|s| s.parse().ok())
@@ -156,8 +269,10 @@ pub(crate) fn page(req: &ArmRequest, items: Vec<Value>) -> ArmAnswer {
     let end = (skip + req.page_size).min(items.len());
     let value: Vec<Value> = items
         .get(skip..end)
-        .map(<[Value]>::to_vec)
-        .unwrap_or_default();
+        .unwrap_or_default()
+        .iter()
+        .map(json)
+        .collect();
     let mut body = json!({"value": value});
     if end < items.len() {
         let mut query = url::form_urlencoded::Serializer::new(String::new());
@@ -261,6 +376,9 @@ fn authorization(arm: &mut Arm, req: &ArmRequest, scope: &str, rest: &[&str]) ->
             let key = n.to_ascii_lowercase();
             match arm.role_assignments.get(&key) {
                 Some(a) if norm(&a.scope) == norm(&scope) => {
+                    if let Some(refused) = scope_locked(arm, &a.id(), &scope) {
+                        return refused;
+                    }
                     let a = arm.role_assignments.remove(&key).expect("found above");
                     ArmAnswer::json(200, a.to_json())
                 }
@@ -491,9 +609,8 @@ fn list_role_assignments(arm: &Arm, req: &ArmRequest, scope: &str) -> ArmAnswer 
                 .as_ref()
                 .is_none_or(|p| p.eq_ignore_ascii_case(&a.principal_id))
         })
-        .map(RoleAssignment::to_json)
-        .collect();
-    page(req, items)
+        .collect::<Vec<&RoleAssignment>>();
+    page_by(req, &items, |a| a.to_json())
 }
 
 /// How long a new role definition stays unknown to role assignment creation.

@@ -23,9 +23,12 @@
 //! the client's service principal), as Entra ID's do.
 
 mod arm;
+mod directory;
 mod model;
 mod pim;
 mod seed;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -43,7 +46,8 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 pub use model::{
-    Arm, Lock, Permission, ResourceGroup, RoleAssignment, RoleDefinition, Subscription,
+    Arm, Lock, ManagementGroup, Permission, ResourceGroup, RoleAssignment, RoleDefinition,
+    Subscription,
 };
 pub use seed::{OWNER, USER_ACCESS_ADMINISTRATOR};
 
@@ -65,6 +69,7 @@ pub struct AzureEmulator {
     page_size: usize,
     rate_limit: Option<(u64, Duration)>,
     latency: Duration,
+    entra_url: Option<String>,
 }
 
 impl AzureEmulator {
@@ -85,12 +90,24 @@ impl AzureEmulator {
                 locks: 12,
                 seed: 1,
                 client_oid: String::new(),
+                management_groups: 0,
+                directory: None,
             },
             port: 0,
             page_size: 100,
             rate_limit: None,
             latency: Duration::ZERO,
+            entra_url: None,
         }
+    }
+
+    /// Shares the principals of the Entra emulator at `url` (`http://127.0.0.1:PORT`), which
+    /// must serve the same tenant and know the same client: the seeded assignments name its
+    /// users, groups and service principals, and creating an assignment or eligibility asks it
+    /// whether the principal exists (`400 PrincipalNotFound` when it does not).
+    pub fn entra(mut self, url: impl Into<String>) -> Self {
+        self.entra_url = Some(url.into());
+        self
     }
 
     /// The tenant id accepted in token requests.
@@ -135,6 +152,14 @@ impl AzureEmulator {
         self
     }
 
+    /// `n` management groups below the tenant root group (none by default, and then no root
+    /// group either), the subscriptions spread over them; each gets a Reader assignment, and
+    /// the first a custom role assignable there and assigned there.
+    pub fn management_groups(mut self, n: usize) -> Self {
+        self.spec.management_groups = n;
+        self
+    }
+
     /// The same seed gives the same subscriptions, resource groups and principals, whatever
     /// the other counts: an empty tenant of a seed is the seeded one without its roles,
     /// assignments and locks.
@@ -174,6 +199,12 @@ impl AzureEmulator {
         spec.tenant = self.tenant.clone();
         spec.client_oid = client_oid(&self.client_id);
         let oid = spec.client_oid.clone();
+        let directory = self.entra_url.as_deref().map(|url| {
+            directory::EntraDirectory::new(url, &self.tenant, &self.client_id, &self.client_secret)
+        });
+        if let Some(directory) = &directory {
+            spec.directory = Some(directory.principals().await?);
+        }
         let state = tokio::task::spawn_blocking(move || seed::seed(&spec))
             .await
             .map_err(std::io::Error::other)?;
@@ -193,6 +224,7 @@ impl AzureEmulator {
             latency: self.latency,
             counts: Mutex::new(HashMap::new()),
             faults: Mutex::new(VecDeque::new()),
+            directory,
         });
         let app = Router::new()
             .route("/{tenant}/oauth2/v2.0/token", post(token))
@@ -240,9 +272,46 @@ struct Shared {
     latency: Duration,
     counts: Mutex<HashMap<String, u64>>,
     faults: Mutex<VecDeque<u16>>,
+    /// The linked Entra emulator, which says which principals exist.
+    directory: Option<directory::EntraDirectory>,
 }
 
 impl Shared {
+    /// Brings the tenant's knowledge of the principal a create names up to date with the
+    /// linked Entra emulator, as ARM asks Entra ID at each role assignment write.
+    async fn check_principal(&self, method: &Method, path: &str, body: &Bytes) {
+        let Some(directory) = &self.directory else {
+            return;
+        };
+        let lower = path.to_ascii_lowercase();
+        let creates = method == Method::PUT
+            && (lower.contains("/microsoft.authorization/roleassignments/")
+                || lower.contains("/microsoft.authorization/roleeligibilityschedulerequests/"));
+        if !creates {
+            return;
+        }
+        let Some(principal) = serde_json::from_slice::<Value>(body).ok().and_then(|b| {
+            b["properties"]["principalId"]
+                .as_str()
+                .map(str::to_ascii_lowercase)
+        }) else {
+            return;
+        };
+        if principal == self.client_oid {
+            return;
+        }
+        match directory.lookup(&principal).await {
+            Ok(found) => {
+                let mut arm = self.arm.write().unwrap_or_else(|e| e.into_inner());
+                match found {
+                    Some(kind) => arm.principals.insert(principal, kind),
+                    None => arm.principals.remove(&principal),
+                };
+            }
+            Err(e) => tracing::warn!(error = %e, "the linked Entra emulator did not answer"),
+        }
+    }
+
     fn count(&self, key: &str) {
         *self
             .counts
@@ -358,7 +427,11 @@ async fn entry(
     {
         shared.count("nextLink");
     }
-    let answer = check(&shared, &headers, &query).unwrap_or_else(|| {
+    let checked = check(&shared, &headers, &query);
+    if checked.is_none() {
+        shared.check_principal(&method, uri.path(), &body).await;
+    }
+    let answer = checked.unwrap_or_else(|| {
         let body = if body.is_empty() {
             None
         } else {

@@ -16,6 +16,41 @@ pub struct Subscription {
     pub name: String,
 }
 
+/// The resource type of management groups, as it appears in their ids.
+pub(crate) const MANAGEMENT_GROUPS: &str = "providers/Microsoft.Management/managementGroups";
+
+/// A management group: the tenant root group (named by the tenant id, no parent) or one below
+/// it, holding subscriptions.
+#[derive(Debug, Clone)]
+pub struct ManagementGroup {
+    pub name: String,
+    pub display_name: String,
+    pub parent: Option<String>,
+    pub subscriptions: Vec<String>,
+}
+
+impl ManagementGroup {
+    /// The ARM id, which is also its scope.
+    pub fn id(&self) -> String {
+        format!("/{MANAGEMENT_GROUPS}/{}", self.name)
+    }
+}
+
+/// The management group name of a management group scope.
+pub(crate) fn management_group_of(scope: &str) -> Option<&str> {
+    let parts: Vec<&str> = scope.split('/').filter(|s| !s.is_empty()).collect();
+    match parts.as_slice() {
+        [p, ns, t, name]
+            if p.eq_ignore_ascii_case("providers")
+                && ns.eq_ignore_ascii_case("Microsoft.Management")
+                && t.eq_ignore_ascii_case("managementGroups") =>
+        {
+            Some(name)
+        }
+        _ => None,
+    }
+}
+
 /// A resource group of a subscription.
 #[derive(Debug, Clone)]
 pub struct ResourceGroup {
@@ -171,6 +206,8 @@ impl Eligibility {
 pub struct Arm {
     pub tenant_id: String,
     pub subscriptions: Vec<Subscription>,
+    /// The tenant root group first; none unless seeded with management groups.
+    pub management_groups: Vec<ManagementGroup>,
     pub resource_groups: Vec<ResourceGroup>,
     /// Full ids of the resources (role assignments and locks may be made on them).
     pub resources: Vec<String>,
@@ -219,6 +256,14 @@ impl Arm {
         let n = norm(scope);
         if n == "/" {
             return Ok("/".into());
+        }
+        if let Some(name) = management_group_of(scope) {
+            return self
+                .management_groups
+                .iter()
+                .find(|g| g.name.eq_ignore_ascii_case(name))
+                .map(ManagementGroup::id)
+                .ok_or((404, "ManagementGroupNotFound"));
         }
         let parts: Vec<&str> = scope.split('/').filter(|s| !s.is_empty()).collect();
         let Some(sub) = subscription_of(scope) else {

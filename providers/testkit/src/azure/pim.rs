@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::arm::{ArmAnswer, ArmRequest, SETTLE, error, page};
+use super::arm::{ArmAnswer, ArmRequest, SETTLE, error, page_by};
 use super::model::{Arm, Eligibility, contains, norm};
 
 pub(crate) fn list(
@@ -26,9 +26,8 @@ pub(crate) fn list(
                 .as_ref()
                 .is_none_or(|p| p.eq_ignore_ascii_case(&e.principal_id))
         })
-        .map(Eligibility::to_json)
-        .collect();
-    page(req, items)
+        .collect::<Vec<&Eligibility>>();
+    page_by(req, &items, |e| e.to_json())
 }
 
 pub(crate) fn request(arm: &mut Arm, req: &ArmRequest, scope: &str, name: &str) -> ArmAnswer {

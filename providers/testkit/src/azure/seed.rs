@@ -8,8 +8,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::model::{
-    Arm, DenyAssignment, Eligibility, Lock, Permission, ResourceGroup, RoleAssignment,
-    RoleDefinition, Subscription,
+    Arm, DenyAssignment, Eligibility, Lock, ManagementGroup, Permission, ResourceGroup,
+    RoleAssignment, RoleDefinition, Subscription,
 };
 
 /// What to seed.
@@ -25,6 +25,13 @@ pub(crate) struct SeedSpec {
     /// The object id of the client's service principal, given User Access Administrator on
     /// every subscription.
     pub client_oid: String,
+    /// Management groups below the tenant root group (none: no root group either), the
+    /// subscriptions spread over them, each with a role assignment, and a custom role
+    /// assignable at the first.
+    pub management_groups: usize,
+    /// The principals of a linked Entra tenant, (object id, type): the assignments name them
+    /// instead of principals of the emulator's own.
+    pub directory: Option<Vec<(String, String)>>,
 }
 
 /// Owner.
@@ -144,15 +151,25 @@ pub(crate) fn seed(spec: &SeedSpec) -> Arm {
     }
     let principals = (spec.assignments / 4).clamp(12, 400);
     let mut people = Vec::new();
-    for n in 0..principals {
-        let kind = match n % 5 {
-            0..=2 => "User",
-            3 => "Group",
-            _ => "ServicePrincipal",
-        };
-        let id = guid(&mut rng);
-        arm.principals.insert(id.clone(), kind.into());
-        people.push(id);
+    match &spec.directory {
+        Some(directory) => {
+            for (id, kind) in directory {
+                arm.principals.insert(id.clone(), kind.clone());
+                people.push(id.clone());
+            }
+        }
+        None => {
+            for n in 0..principals {
+                let kind = match n % 5 {
+                    0..=2 => "User",
+                    3 => "Group",
+                    _ => "ServicePrincipal",
+                };
+                let id = guid(&mut rng);
+                arm.principals.insert(id.clone(), kind.into());
+                people.push(id);
+            }
+        }
     }
     arm.principals
         .insert(spec.client_oid.clone(), "ServicePrincipal".into());
@@ -174,7 +191,7 @@ pub(crate) fn seed(spec: &SeedSpec) -> Arm {
             },
         );
     }
-    if subs.is_empty() {
+    if subs.is_empty() || people.is_empty() {
         return arm;
     }
     seed_authorization(
@@ -183,7 +200,89 @@ pub(crate) fn seed(spec: &SeedSpec) -> Arm {
         &mut StdRng::seed_from_u64(spec.seed ^ 0xa2a2),
         &people,
     );
+    seed_management_groups(&mut arm, spec, &people);
     arm
+}
+
+/// The tenant root group, `spec.management_groups` groups below it holding the
+/// subscriptions, a Reader assignment on each, and a custom role assignable at the first,
+/// assigned there. Drawn from a generator of their own: the rest of the seed is unchanged.
+fn seed_management_groups(arm: &mut Arm, spec: &SeedSpec, people: &[String]) {
+    if spec.management_groups == 0 {
+        return;
+    }
+    let mut rng = StdRng::seed_from_u64(spec.seed ^ 0x3a3a);
+    let root = spec.tenant.clone();
+    arm.management_groups.push(ManagementGroup {
+        name: root.clone(),
+        display_name: "Tenant Root Group".into(),
+        parent: None,
+        subscriptions: Vec::new(),
+    });
+    for n in 0..spec.management_groups {
+        let subscriptions = arm
+            .subscriptions
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % spec.management_groups == n)
+            .map(|(_, s)| s.id.clone())
+            .collect();
+        arm.management_groups.push(ManagementGroup {
+            name: format!("mg-{:02}", n + 1),
+            display_name: format!("Landing zone {:02}", n + 1),
+            parent: Some(root.clone()),
+            subscriptions,
+        });
+    }
+    // An empty tenant of the seed has the same groups, without what is granted on them.
+    if spec.assignments == 0 {
+        return;
+    }
+    let reader = BUILT_IN[2].0;
+    let first = arm.management_groups[1].id();
+    let auditor = guid(&mut rng);
+    arm.role_definitions.insert(
+        auditor.clone(),
+        RoleDefinition {
+            name: auditor.clone(),
+            role_name: "Contoso Platform Auditor".into(),
+            description: "Reads the landing zone's policies and activity.".into(),
+            custom: true,
+            permissions: vec![Permission {
+                actions: vec![
+                    "Microsoft.Authorization/policyAssignments/read".into(),
+                    "Microsoft.Insights/eventtypes/*".into(),
+                ],
+                ..Permission::default()
+            }],
+            assignable_scopes: vec![first.clone()],
+            updated_on: "2024-05-06T07:08:09.0000000Z".into(),
+        },
+    );
+    let groups: Vec<String> = arm.management_groups[1..].iter().map(|g| g.id()).collect();
+    let mut grants: Vec<(String, String)> = groups
+        .iter()
+        .map(|g| (g.clone(), reader.to_string()))
+        .collect();
+    grants.push((first, auditor));
+    for (n, (scope, role)) in grants.into_iter().enumerate() {
+        let principal = people[rng.gen_range(0..people.len())].clone();
+        let name = guid(&mut rng);
+        arm.role_assignments.insert(
+            name.clone(),
+            RoleAssignment {
+                name,
+                scope,
+                role,
+                principal_type: arm.principals[&principal].clone(),
+                principal_id: principal,
+                description: (n == 0).then(|| "Platform team reads every landing zone".into()),
+                condition: None,
+                condition_version: None,
+                created_on: "2024-06-01T09:00:00.0000000Z".into(),
+            },
+        );
+    }
 }
 
 /// Custom roles, role assignments and locks: what a backup holds and an incident removes.
