@@ -15,6 +15,7 @@ mod aws;
 mod entra;
 mod harness;
 mod identity_center;
+mod ldap;
 mod okta;
 mod pipeline;
 mod restore;
@@ -59,6 +60,8 @@ enum Scenario {
     },
     /// Okta restore throughput against the rate-limit floor.
     Restore(restore::RestoreArgs),
+    /// OpenLDAP backup and restores of 100,000 entries on a real slapd.
+    Ldap(ldap::LdapArgs),
     /// Every scenario with its defaults, one table.
     All,
     /// Runs a program and writes its peak resident memory (KiB) to FILE (used internally).
@@ -99,6 +102,7 @@ fn main() -> anyhow::Result<()> {
             ("Memory and diff at scale", rows)
         }
         Scenario::Restore(a) => ("Okta restore", restore::restore(&rt, &a)?),
+        Scenario::Ldap(a) => ("OpenLDAP backup and restore", ldap::run(&a)?),
         Scenario::All => ("All", all(&rt)),
         Scenario::Rss { .. } => unreachable!("handled above"),
     };
@@ -133,6 +137,11 @@ fn all(rt: &tokio::runtime::Runtime) -> Vec<Row> {
         ("pipeline", defaults(&["bench", "pipeline"])),
         ("scale", defaults(&["bench", "scale"])),
         ("restore", defaults(&["bench", "restore"])),
+        // A tenth of the 100,000-entry directory: `ldap` alone runs it.
+        (
+            "ldap",
+            defaults(&["bench", "ldap", "--users", "9776", "--groups", "200"]),
+        ),
     ];
     let mut rows = Vec::new();
     for (name, scenario) in scenarios {
@@ -148,6 +157,7 @@ fn all(rt: &tokio::runtime::Runtime) -> Vec<Row> {
                 .collect::<anyhow::Result<Vec<Vec<Row>>>>()
                 .map(|r| r.into_iter().flatten().collect()),
             Scenario::Restore(a) => restore::restore(rt, &a),
+            Scenario::Ldap(a) => ldap::run(&a),
             Scenario::All | Scenario::Rss { .. } => Ok(Vec::new()),
         };
         match result {
