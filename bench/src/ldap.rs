@@ -63,20 +63,49 @@ fn applied(work: &Workdir, file: &str, run: &Run) -> anyhow::Result<(u64, u64)> 
     let report: Value = serde_json::from_str(&text)
         .with_context(|| format!("restore printed no report (exit {})", run.status))?;
     let count = |k: &str| report[k].as_u64().unwrap_or(0);
-    if count("failed") > 0 {
-        eprintln!(
-            "ldap: failures: {}",
-            serde_json::to_string(&report["failures"]).unwrap_or_default()
-        );
+    for what in ["failures", "residual"] {
+        if let Some(list) = report[what].as_array().filter(|l| !l.is_empty()) {
+            eprintln!("ldap: {file}: {} {what}, first: {}", list.len(), list[0]);
+        }
     }
     Ok((count("done"), count("failed")))
+}
+
+/// Waits until refint has taken the deleted department's users out of the groups: it does
+/// so in a thread of its own after each delete has returned, and a restore that re-adds a
+/// membership before refint got to it would see it taken away again. An incident is older
+/// than that when it is restored.
+fn settle(slapd: &Slapd, department: &str) -> anyhow::Result<()> {
+    let needle = format!(",{department},").to_lowercase();
+    let mut last = usize::MAX;
+    for _ in 0..240 {
+        let groups = slapd
+            .search(
+                &format!("ou=groups,{BASE_DN}"),
+                "(objectClass=*)",
+                &["member", "uniqueMember"],
+            )
+            .map_err(anyhow::Error::msg)?;
+        let left = groups.to_lowercase().matches(&needle).count();
+        // A group's last member stays: refint cannot take it away.
+        if left == last {
+            return Ok(());
+        }
+        last = left;
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    bail!("refint was still removing members of {department} after 2 minutes")
 }
 
 /// Operations a restore plan (`--format json`, written to `file`) holds.
 fn planned(work: &Workdir, file: &str) -> anyhow::Result<usize> {
     let text = std::fs::read_to_string(work.path().join(file))?;
     let plan: Value = serde_json::from_str(&text).context("the plan is not JSON")?;
-    Ok(plan["operations"].as_array().map_or(0, Vec::len))
+    let operations = plan["operations"].as_array().map_or(&[][..], Vec::as_slice);
+    for op in operations.iter().take(20) {
+        eprintln!("ldap: left in {file}: {op}");
+    }
+    Ok(operations.len())
 }
 
 pub fn run(a: &LdapArgs) -> anyhow::Result<Vec<Row>> {
@@ -128,8 +157,9 @@ pub fn run(a: &LdapArgs) -> anyhow::Result<Vec<Row>> {
     slapd
         .delete_tree(&format!("{department},{BASE_DN}"))
         .map_err(anyhow::Error::msg)?;
+    settle(&slapd, &department)?;
     eprintln!(
-        "ldap: {department} deleted in {:.1} s",
+        "ldap: {department} deleted in {:.1} s (refint done)",
         deleting.elapsed().as_secs_f64()
     );
     let in_place = ["restore", "ldap@latest"];

@@ -28,6 +28,8 @@ pub const ROOT_DN: &str = "cn=admin,dc=example,dc=org";
 pub struct Slapd {
     child: Child,
     dir: PathBuf,
+    /// slapd's `-h` argument: the URLs it listens on.
+    listen: String,
     password: String,
     /// `ldap://127.0.0.1:PORT`.
     pub url: String,
@@ -121,36 +123,32 @@ impl Slapd {
                 ca_file: dir.join("ca.pem"),
             }
         });
-        // `-d 0` keeps slapd in the foreground, so that its pid is the child's.
-        let child = Command::new(program("slapd"))
-            .arg("-f")
-            .arg(&conf)
-            .args(["-h", &listen, "-d", "0"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("cannot start slapd: {e}; {INSTALL}"))?;
-        let mut slapd = Slapd {
+        let child = serve(&conf, &listen, port).inspect_err(|_| {
+            let _ = std::fs::remove_dir_all(&dir);
+        })?;
+        Ok(Slapd {
             child,
             dir,
+            listen,
             password: root_password.to_string(),
             url,
             port,
             tls,
-        };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Ok(Some(status)) = slapd.child.try_wait() {
-                return Err(format!(
-                    "slapd exited with {status} before listening on {port}"
-                ));
-            }
-            if Instant::now() > deadline {
-                return Err(format!("slapd did not listen on port {port} within 20 s"));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Ok(slapd)
+        })
+    }
+
+    /// Kills slapd as a crash would (`SIGKILL`), keeping its folder, database and ports for
+    /// [`Slapd::restart`].
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts slapd again after [`Slapd::stop`], on the same ports and database.
+    pub fn restart(&mut self) -> Result<(), String> {
+        self.stop();
+        self.child = serve(&self.dir.join("slapd.conf"), &self.listen, self.port)?;
+        Ok(())
     }
 
     /// The folder slapd runs in (its configuration, database and seed).
@@ -185,6 +183,34 @@ impl Slapd {
         args.extend_from_slice(attrs);
         self.client("ldapsearch", &args, None)
     }
+}
+
+/// Starts slapd with `conf`, listening on `listen`, and waits until `port` takes connections.
+fn serve(conf: &Path, listen: &str, port: u16) -> Result<Child, String> {
+    // `-d 0` keeps slapd in the foreground, so that its pid is the child's.
+    let mut child = Command::new(program("slapd"))
+        .arg("-f")
+        .arg(conf)
+        .args(["-h", listen, "-d", "0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start slapd: {e}; {INSTALL}"))?;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!(
+                "slapd exited with {status} before listening on {port}"
+            ));
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("slapd did not listen on port {port} within 20 s"));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(child)
 }
 
 /// Runs the ldap-utils program `name` against `url`, bound as `bind_dn`: its standard output.
