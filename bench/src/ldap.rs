@@ -33,12 +33,7 @@ pub struct LdapArgs {
     pub concurrency: usize,
 }
 
-fn add_source(
-    work: &mut Workdir,
-    name: &str,
-    slapd: &Slapd,
-    a: &LdapArgs,
-) -> anyhow::Result<()> {
+fn add_source(work: &mut Workdir, name: &str, slapd: &Slapd, a: &LdapArgs) -> anyhow::Result<()> {
     // Hashes are saved so that the restore re-creates every account as it was; without them
     // the plan names each re-created account for a new password (100,000 lines of report).
     work.add_source(
@@ -216,7 +211,9 @@ pub fn run(a: &LdapArgs) -> anyhow::Result<Vec<Row>> {
             "0 operations",
         ),
         row(
-            format!("OpenLDAP restore in place after `{department}` and its users were deleted: wall, peak RSS"),
+            format!(
+                "OpenLDAP restore in place after `{department}` and its users were deleted: wall, peak RSS"
+            ),
             format!(
                 "{:.1} s, {:.0} MiB; {incident_done} operations done, {incident_failed} failed (exit {})",
                 incident.wall.as_secs_f64(),

@@ -110,7 +110,6 @@ pub fn transient(e: &ProviderError) -> bool {
     }
 }
 
-
 /// An entry as the server sent it: its DN and every attribute's values as bytes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Entry {
@@ -453,13 +452,38 @@ impl Connection {
                 url: self.url.clone(),
                 message: format!("{what}: {CONNECTION_FAILED} ({e})"),
             },
-            e => ProviderError::Transport {
-                url: self.url.clone(),
-                message: format!("{what}: {e}"),
+            e => match certificate_refused(&e) {
+                Some(why) => ProviderError::Transport {
+                    url: self.url.clone(),
+                    message: format!(
+                        "{what}: the server's TLS certificate was refused ({why}): set `ca_file` to the PEM file of the certificate authority that signed it (`openssl s_client -connect HOST:PORT -showcerts` shows the chain), and use a host name in `url` that the certificate names"
+                    ),
+                },
+                None => ProviderError::Transport {
+                    url: self.url.clone(),
+                    message: format!("{what}: {e}"),
+                },
             },
         }
     }
+}
 
+/// The reason rustls gave when it refused the server's certificate, if that is what `e` is.
+fn certificate_refused(e: &LdapError) -> Option<String> {
+    let tls = match e {
+        LdapError::Rustls { source } => Some(source),
+        LdapError::Io { source } => source
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>()),
+        _ => None,
+    }?;
+    match tls {
+        rustls::Error::InvalidCertificate(why) => Some(format!("{why:?}")),
+        _ => None,
+    }
+}
+
+impl Connection {
     /// A result code the operation did not expect.
     pub fn failed(&self, what: &str, dn: &str, result: &LdapResult) -> ProviderError {
         let url = if dn.is_empty() {
@@ -755,7 +779,9 @@ mod tests {
             "{message}"
         );
         let busy = c.failed("add", "cn=x,dc=example,dc=org", &code(rc::BUSY));
-        let message = c.gave_up("the restore operation", busy, Duration::from_secs(9)).to_string();
+        let message = c
+            .gave_up("the restore operation", busy, Duration::from_secs(9))
+            .to_string();
         assert!(
             message.contains("busy (51): server says")
                 && message.contains("still refused after 6 attempts")
@@ -802,13 +828,18 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(calls.load(Ordering::Relaxed), 1, "{err}");
-
     }
 
     #[test]
     fn digests_tell_dns_apart() {
         let a = digest("uid=user00001,ou=dept01,ou=people,dc=example,dc=org");
-        assert_eq!(a, digest("uid=user00001,ou=dept01,ou=people,dc=example,dc=org"));
-        assert_ne!(a, digest("uid=user00002,ou=dept01,ou=people,dc=example,dc=org"));
+        assert_eq!(
+            a,
+            digest("uid=user00001,ou=dept01,ou=people,dc=example,dc=org")
+        );
+        assert_ne!(
+            a,
+            digest("uid=user00002,ou=dept01,ou=people,dc=example,dc=org")
+        );
     }
 }

@@ -75,7 +75,9 @@ async fn a_backup_carries_on_when_the_server_restarts_half_way() {
     while let Some(r) = records.recv().await {
         got.push(r);
     }
-    read.await.unwrap().expect("the backup survives the restart");
+    read.await
+        .unwrap()
+        .expect("the backup survives the restart");
 
     let got = keys(&got);
     let unique: BTreeSet<&(String, String)> = got.iter().collect();
@@ -135,7 +137,11 @@ async fn a_restore_operation_whose_connection_drops_is_made_again() {
     );
     assert!(provider.stats().retries > before, "{:?}", provider.stats());
     let back = slapd
-        .search(&format!("{user},{BASE_DN}"), "(objectClass=*)", &["entryUUID"])
+        .search(
+            &format!("{user},{BASE_DN}"),
+            "(objectClass=*)",
+            &["entryUUID"],
+        )
         .unwrap();
     assert!(back.contains(&record.id), "{back}");
 }
@@ -143,9 +149,7 @@ async fn a_restore_operation_whose_connection_drops_is_made_again() {
 #[tokio::test]
 async fn a_server_that_stays_away_fails_the_run_with_what_to_do() {
     let slapd = Slapd::start(PASSWORD, &Seed::EMPTY).unwrap();
-    let relay = TcpRelay::start(&slapd.url, Relaying::Refuse)
-        .await
-        .unwrap();
+    let relay = TcpRelay::start(&slapd.url, Relaying::Refuse).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let provider = provider(dir.path(), relay.url(), "");
     let started = Instant::now();

@@ -86,7 +86,7 @@ impl Slapd {
         let conf = dir.join("slapd.conf");
         let mut text = slapd_conf(&dir, root_password);
         if tls {
-            make_certificates(&dir)?;
+            make_certificates(&dir, "127.0.0.1")?;
             let d = dir.display();
             text = format!(
                 "TLSCACertificateFile {d}/ca.pem\nTLSCertificateFile {d}/server.pem\nTLSCertificateKeyFile {d}/server.key\n{text}"
@@ -256,9 +256,9 @@ impl Drop for Slapd {
     }
 }
 
-/// A certificate authority (`ca.pem`) and a server certificate it signs for `127.0.0.1` and
-/// `localhost` (`server.pem`, `server.key`), in `dir`.
-fn make_certificates(dir: &Path) -> Result<(), String> {
+/// A certificate authority (`ca.pem`) and a server certificate it signs for `address` and
+/// `localhost` (`server.pem`, `server.key`, readable by its owner alone), in `dir`.
+pub(crate) fn make_certificates(dir: &Path, address: &str) -> Result<(), String> {
     let openssl = |args: &[&str]| -> Result<(), String> {
         let out = Command::new("openssl")
             .args(args)
@@ -277,7 +277,7 @@ fn make_certificates(dir: &Path) -> Result<(), String> {
     };
     std::fs::write(
         dir.join("server.ext"),
-        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+        format!("subjectAltName=IP:{address},DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"),
     )
     .map_err(|e| e.to_string())?;
     openssl(&[
@@ -327,7 +327,14 @@ fn make_certificates(dir: &Path) -> Result<(), String> {
         "2",
         "-extfile",
         "server.ext",
-    ])
+    ])?;
+    // Samba refuses a key file others can read.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        dir.join("server.key"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .map_err(|e| e.to_string())
 }
 
 /// The configuration: the schemas users and groups need, the mdb database under `dir`, the
