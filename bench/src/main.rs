@@ -16,6 +16,7 @@ mod azure;
 mod entra;
 mod harness;
 mod identity_center;
+mod ldap;
 mod okta;
 mod organizations;
 mod pipeline;
@@ -65,6 +66,8 @@ enum Scenario {
     },
     /// Okta restore throughput against the rate-limit floor.
     Restore(restore::RestoreArgs),
+    /// OpenLDAP backup and restores of 100,000 entries on a real slapd.
+    Ldap(ldap::LdapArgs),
     /// Every scenario with its defaults, one table.
     All,
     /// Runs a program and writes its peak resident memory (KiB) to FILE (used internally).
@@ -107,6 +110,7 @@ fn main() -> anyhow::Result<()> {
             ("Memory and diff at scale", rows)
         }
         Scenario::Restore(a) => ("Okta restore", restore::restore(&rt, &a)?),
+        Scenario::Ldap(a) => ("OpenLDAP backup and restore", ldap::run(&a)?),
         Scenario::All => ("All", all(&rt)),
         Scenario::Rss { .. } => unreachable!("handled above"),
     };
@@ -143,6 +147,11 @@ fn all(rt: &tokio::runtime::Runtime) -> Vec<Row> {
         ("pipeline", defaults(&["bench", "pipeline"])),
         ("scale", defaults(&["bench", "scale"])),
         ("restore", defaults(&["bench", "restore"])),
+        // A tenth of the 100,000-entry directory: `ldap` alone runs it.
+        (
+            "ldap",
+            defaults(&["bench", "ldap", "--users", "9776", "--groups", "200"]),
+        ),
     ];
     let mut rows = Vec::new();
     for (name, scenario) in scenarios {
@@ -160,6 +169,7 @@ fn all(rt: &tokio::runtime::Runtime) -> Vec<Row> {
                 .collect::<anyhow::Result<Vec<Vec<Row>>>>()
                 .map(|r| r.into_iter().flatten().collect()),
             Scenario::Restore(a) => restore::restore(rt, &a),
+            Scenario::Ldap(a) => ldap::run(&a),
             Scenario::All | Scenario::Rss { .. } => Ok(Vec::new()),
         };
         match result {

@@ -1,12 +1,17 @@
 //! The connection to the directory: TLS, the bind, paged searches, raw entries, request
-//! counters, and LDAP result codes turned into [`ProviderError`]s.
+//! counters, LDAP result codes turned into [`ProviderError`]s, and retries: a dropped
+//! connection, or a server that answers busy (51) or unavailable (52), is tried again on a new
+//! connection with a bounded backoff ([`Connection::retrying`]); a paged search that breaks
+//! off starts again and skips the entries it already gave.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use backon::{BackoffBuilder, ExponentialBuilder};
 use iamsnap_provider::{ProviderError, RequestStats, Secret};
 use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
 use ldap3::asn1::StructureTag;
@@ -23,6 +28,21 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest wait for the answer to the bind: a server that takes longer is not answering.
 const BIND_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Attempts of one operation (or one search) whose connection dropped or whose server said
+/// busy or unavailable, the first included: with [`BACKOFF_BASE`] doubling up to
+/// [`BACKOFF_MAX`], the last attempt comes 8 to 15 s after the first, which a server restart
+/// or a domain controller's failover fits in; a server down for longer fails the run with a
+/// message saying so.
+pub const ATTEMPTS: u32 = 6;
+/// The first wait between attempts (each wait is random in `[w/2, w)`, `w` doubling).
+pub const BACKOFF_BASE: Duration = Duration::from_millis(500);
+/// The longest wait between attempts.
+pub const BACKOFF_MAX: Duration = Duration::from_secs(10);
+
+/// Marks a [`ProviderError::Transport`] whose connection failed (refused, reset, closed) as
+/// opposed to one that timed out or whose TLS handshake failed: only the first is retried.
+const CONNECTION_FAILED: &str = "the connection to the server failed";
+
 /// LDAP result codes a connector acts on (RFC 4511, appendix A).
 pub mod rc {
     pub const SUCCESS: u32 = 0;
@@ -36,6 +56,58 @@ pub mod rc {
     pub const ENTRY_ALREADY_EXISTS: u32 = 68;
     pub const UNAVAILABLE_CRITICAL_EXTENSION: u32 = 12;
     pub const CONSTRAINT_VIOLATION: u32 = 19;
+    pub const BUSY: u32 = 51;
+    pub const UNAVAILABLE: u32 = 52;
+}
+
+/// The waits between the attempts of one operation: `ATTEMPTS - 1` of them, exponential with
+/// jitter (backon's jitter adds up to the delay itself, hence the halves).
+fn backoffs() -> backon::ExponentialBackoff {
+    ExponentialBuilder::new()
+        .with_jitter()
+        .with_factor(2.0)
+        .with_min_delay(BACKOFF_BASE / 2)
+        .with_max_delay(BACKOFF_MAX / 2)
+        .with_max_times(ATTEMPTS as usize - 1)
+        .build()
+}
+
+/// Whether an error of ldap3 means the connection is gone or could not be made, so that the
+/// same operation on a new connection may succeed: refused, reset or closed sockets, the
+/// connection's task gone, a search stream cut short. A timeout is not (a server that stopped
+/// answering would hold the run for `timeout_secs` on every attempt), nor a failed TLS
+/// handshake (the certificate will not change), nor a result code (see [`transient`]).
+pub fn connection_lost(e: &LdapError) -> bool {
+    use std::io::ErrorKind::*;
+    match e {
+        LdapError::Io { source } => matches!(
+            source.kind(),
+            ConnectionRefused
+                | ConnectionReset
+                | ConnectionAborted
+                | BrokenPipe
+                | UnexpectedEof
+                | NotConnected
+        ),
+        LdapError::OpSend { .. }
+        | LdapError::ResultRecv { .. }
+        | LdapError::IdScrubSend { .. }
+        | LdapError::MiscSend { .. }
+        | LdapError::EndOfStream => true,
+        _ => false,
+    }
+}
+
+/// Whether the operation that failed with `e` is worth another attempt: its connection failed,
+/// or the server answered busy (51) or unavailable (52).
+pub fn transient(e: &ProviderError) -> bool {
+    match e {
+        ProviderError::Transport { message, .. } => message.contains(CONNECTION_FAILED),
+        ProviderError::Http { status, .. } => {
+            u32::from(*status) == rc::BUSY || u32::from(*status) == rc::UNAVAILABLE
+        }
+        _ => false,
+    }
 }
 
 /// An entry as the server sent it: its DN and every attribute's values as bytes.
@@ -152,15 +224,75 @@ impl Connection {
         self.requests.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Runs `op` until it succeeds, fails for good, or has failed [`ATTEMPTS`] times with a
+    /// [`transient`] error; between attempts it waits, and the next attempt opens a new
+    /// connection and binds again when the last one closed. `op` must be safe to run again
+    /// after an attempt whose answer was lost: reads are, and each restore operation reads
+    /// the live entry again and takes "already there" or "already gone" as done.
+    pub async fn retrying<T, F, Fut>(&self, what: &str, mut op: F) -> Result<T, ProviderError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, ProviderError>>,
+    {
+        let mut waits = backoffs();
+        let started = std::time::Instant::now();
+        loop {
+            match op().await {
+                Err(e) if transient(&e) => match waits.next() {
+                    Some(wait) => self.pause(what, &e, wait).await,
+                    None => return Err(self.gave_up(what, e, started.elapsed())),
+                },
+                other => return other,
+            }
+        }
+    }
+
+    /// Waits before another attempt after `e`.
+    async fn pause(&self, what: &str, e: &ProviderError, wait: Duration) {
+        self.retries.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(
+            url = %self.url,
+            error = %e,
+            "{what} failed; trying again in {} ms",
+            wait.as_millis()
+        );
+        tokio::time::sleep(wait).await;
+    }
+
+    /// The error of the last of [`ATTEMPTS`] attempts, saying how long they took and what to
+    /// do.
+    pub fn gave_up(&self, what: &str, e: ProviderError, took: Duration) -> ProviderError {
+        let tried = format!("{ATTEMPTS} attempts over {} s", took.as_secs());
+        match e {
+            ProviderError::Transport { url, message } => ProviderError::Transport {
+                url,
+                message: format!(
+                    "{message}; {what} gave up after {tried}: check that the directory server is running and reachable from here, then run the command again (a restore run again does only what is left)"
+                ),
+            },
+            ProviderError::Http {
+                method,
+                url,
+                status,
+                message,
+            } => ProviderError::Http {
+                method,
+                url,
+                status,
+                message: format!(
+                    "{message}; the server still refused after {tried}: run the command again when the directory is less loaded (or lower `concurrency`); a restore run again does only what is left"
+                ),
+            },
+            other => other,
+        }
+    }
+
     /// A handle on the bound connection, opening and binding it when there is none or the
     /// last one closed.
     pub async fn handle(&self) -> Result<Ldap, ProviderError> {
         let mut slot = self.ldap.lock().await;
         let usable = slot.as_mut().is_some_and(|ldap| !ldap.is_closed());
         if !usable {
-            if slot.is_some() {
-                self.retries.fetch_add(1, Ordering::Relaxed);
-            }
             *slot = Some(self.open().await?);
         }
         let mut handle = slot.as_ref().expect("opened above").clone();
@@ -229,32 +361,60 @@ impl Connection {
         page_size: u32,
         controls: Vec<RawControl>,
     ) -> Result<Pages<'_>, ProviderError> {
+        let request = SearchRequest {
+            base: base.to_string(),
+            scope,
+            filter: filter.to_string(),
+            attrs: attrs.iter().map(|a| a.to_string()).collect(),
+            page_size,
+            controls,
+        };
+        let stream = self
+            .retrying("search", || self.start_search(&request))
+            .await?;
+        Ok(Pages {
+            connection: self,
+            request,
+            stream: Some(stream),
+            pending: Vec::new(),
+            given: HashSet::new(),
+            waits: None,
+            done: false,
+        })
+    }
+
+    /// Sends the first page's request of `request`.
+    async fn start_search(
+        &self,
+        request: &SearchRequest,
+    ) -> Result<SearchStream<'static, String, Vec<String>>, ProviderError> {
         let mut ldap = self.handle().await?;
-        if !controls.is_empty() {
-            ldap.with_controls(controls);
+        if !request.controls.is_empty() {
+            ldap.with_controls(request.controls.clone());
         }
-        let attrs: Vec<String> = attrs.iter().map(|a| a.to_string()).collect();
-        let size = i32::try_from(page_size).unwrap_or(i32::MAX);
+        let size = i32::try_from(request.page_size).unwrap_or(i32::MAX);
         let adapters: Vec<Box<dyn Adapter<'static, String, Vec<String>>>> = vec![
             Box::new(EntriesOnly::new()),
             Box::new(PagedResults::new(size)),
         ];
         self.count();
-        let stream = ldap
-            .streaming_search_with(adapters, base, scope, filter, attrs)
-            .await
-            .map_err(|e| self.transport("search", e))?;
-        Ok(Pages {
-            connection: self,
-            base: base.to_string(),
-            stream,
-            page_size: page_size as usize,
-            done: false,
-        })
+        ldap.streaming_search_with(
+            adapters,
+            &request.base,
+            request.scope,
+            &request.filter,
+            request.attrs.clone(),
+        )
+        .await
+        .map_err(|e| self.transport("search", e))
     }
 
     /// The entry `dn` with `attrs`, or `None` when it does not exist.
     pub async fn read(&self, dn: &str, attrs: &[&str]) -> Result<Option<Entry>, ProviderError> {
+        self.retrying("read", || self.read_once(dn, attrs)).await
+    }
+
+    async fn read_once(&self, dn: &str, attrs: &[&str]) -> Result<Option<Entry>, ProviderError> {
         let mut found = None;
         let mut ldap = self.handle().await?;
         self.count();
@@ -288,13 +448,42 @@ impl Connection {
     pub fn transport(&self, what: &str, e: LdapError) -> ProviderError {
         match e {
             LdapError::LdapResult { result } => self.failed(what, "", &result),
-            e => ProviderError::Transport {
+            e if connection_lost(&e) => ProviderError::Transport {
                 url: self.url.clone(),
-                message: format!("{what}: {e}"),
+                message: format!("{what}: {CONNECTION_FAILED} ({e})"),
+            },
+            e => match certificate_refused(&e) {
+                Some(why) => ProviderError::Transport {
+                    url: self.url.clone(),
+                    message: format!(
+                        "{what}: the server's TLS certificate was refused ({why}): set `ca_file` to the PEM file of the certificate authority that signed it (`openssl s_client -connect HOST:PORT -showcerts` shows the chain), and use a host name in `url` that the certificate names"
+                    ),
+                },
+                None => ProviderError::Transport {
+                    url: self.url.clone(),
+                    message: format!("{what}: {e}"),
+                },
             },
         }
     }
+}
 
+/// The reason rustls gave when it refused the server's certificate, if that is what `e` is.
+fn certificate_refused(e: &LdapError) -> Option<String> {
+    let tls = match e {
+        LdapError::Rustls { source } => Some(source),
+        LdapError::Io { source } => source
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>()),
+        _ => None,
+    }?;
+    match tls {
+        rustls::Error::InvalidCertificate(why) => Some(format!("{why:?}")),
+        _ => None,
+    }
+}
+
+impl Connection {
     /// A result code the operation did not expect.
     pub fn failed(&self, what: &str, dn: &str, result: &LdapResult) -> ProviderError {
         let url = if dn.is_empty() {
@@ -324,49 +513,119 @@ impl Connection {
     }
 }
 
+/// What a search asks for, kept to send it again when its connection drops.
+struct SearchRequest {
+    base: String,
+    scope: Scope,
+    filter: String,
+    attrs: Vec<String>,
+    page_size: u32,
+    controls: Vec<RawControl>,
+}
+
 /// The pages of one search, in the order the server sends them.
+///
+/// When the connection drops between or inside pages (or the server answers busy or
+/// unavailable), the search is sent again from its start on a new connection — a paged
+/// search's cookie belongs to the connection that began it — and the entries already given
+/// (or waiting in the page being filled) are skipped by a 128-bit digest of their DN, 16 bytes
+/// an entry.
 pub struct Pages<'c> {
     connection: &'c Connection,
-    base: String,
-    stream: SearchStream<'static, String, Vec<String>>,
-    page_size: usize,
+    request: SearchRequest,
+    /// `None` after the connection failed, until the search is sent again.
+    stream: Option<SearchStream<'static, String, Vec<String>>>,
+    /// The page being filled, kept across a restart.
+    pending: Vec<Entry>,
+    /// The digests of the DNs given or pending.
+    given: HashSet<u128>,
+    /// The waits left, and when the failures began, while a search keeps failing.
+    waits: Option<(backon::ExponentialBackoff, std::time::Instant)>,
     done: bool,
+}
+
+/// A digest of `dn` that two different DNs of one search do not share in practice.
+fn digest(dn: &str) -> u128 {
+    let half = |salt: u8| {
+        let mut h = std::hash::DefaultHasher::new();
+        salt.hash(&mut h);
+        dn.hash(&mut h);
+        h.finish()
+    };
+    (u128::from(half(1)) << 64) | u128::from(half(2))
 }
 
 impl Pages<'_> {
     /// The next page of entries; `None` after the last.
     pub async fn next(&mut self) -> Result<Option<Vec<Entry>>, ProviderError> {
-        if self.done {
-            return Ok(None);
-        }
-        let conn = self.connection;
-        let mut page = Vec::with_capacity(self.page_size);
-        while page.len() < self.page_size {
-            let next = self
-                .stream
-                .next()
-                .await
-                .map_err(|e| conn.transport("search", e))?;
-            match next {
-                Some(entry) => page.push(Entry::parse(entry, &conn.url)?),
-                None => {
-                    self.done = true;
-                    let result = self.stream.finish().await;
-                    if result.rc != rc::SUCCESS && result.rc != rc::NO_SUCH_OBJECT {
-                        return Err(conn.failed("search", &self.base, &result));
-                    }
-                    break;
-                }
+        loop {
+            match self.fill().await {
+                Err(e) if transient(&e) => self.restart(e).await?,
+                Err(e) => return Err(e),
+                Ok(()) => break,
             }
         }
+        self.waits = None;
         if !self.done {
-            conn.count();
+            self.connection.count();
         }
+        let page = std::mem::take(&mut self.pending);
         Ok(if page.is_empty() && self.done {
             None
         } else {
             Some(page)
         })
+    }
+
+    /// Reads entries into the pending page until it is full or the search ends.
+    async fn fill(&mut self) -> Result<(), ProviderError> {
+        let conn = self.connection;
+        let page_size = self.request.page_size as usize;
+        while !self.done && self.pending.len() < page_size {
+            let stream = match &mut self.stream {
+                Some(stream) => stream,
+                None => self.stream.insert(conn.start_search(&self.request).await?),
+            };
+            let next = match stream.next().await {
+                Ok(next) => next,
+                Err(e) => {
+                    // A stream that failed gives nothing more (ldap3 panics if asked).
+                    self.stream = None;
+                    return Err(conn.transport("search", e));
+                }
+            };
+            match next {
+                Some(entry) => {
+                    let entry = Entry::parse(entry, &conn.url)?;
+                    if self.given.insert(digest(&entry.dn)) {
+                        self.pending.push(entry);
+                    }
+                }
+                None => {
+                    let result = stream.finish().await;
+                    if result.rc != rc::SUCCESS && result.rc != rc::NO_SUCH_OBJECT {
+                        return Err(conn.failed("search", &self.request.base, &result));
+                    }
+                    self.done = true;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// After `e`, waits, then sends the search again; gives up after [`ATTEMPTS`].
+    async fn restart(&mut self, e: ProviderError) -> Result<(), ProviderError> {
+        let conn = self.connection;
+        let (waits, started) = self
+            .waits
+            .get_or_insert_with(|| (backoffs(), std::time::Instant::now()));
+        let Some(wait) = waits.next() else {
+            return Err(conn.gave_up("the search", e, started.elapsed()));
+        };
+        conn.pause("search", &e, wait).await;
+        // The next `fill` sends the search again from its start.
+        self.stream = None;
+        Ok(())
     }
 }
 
@@ -416,4 +675,171 @@ fn tls_config(ca: &Path) -> Result<rustls::ClientConfig, ProviderError> {
     Ok(rustls::ClientConfig::builder()
         .with_root_certificates(roots)
         .with_no_client_auth())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn io(kind: std::io::ErrorKind) -> LdapError {
+        LdapError::Io {
+            source: std::io::Error::from(kind),
+        }
+    }
+
+    fn code(rc: u32) -> LdapResult {
+        LdapResult {
+            rc,
+            matched: String::new(),
+            text: "server says".into(),
+            refs: vec![],
+            ctrls: vec![],
+        }
+    }
+
+    fn connection() -> Connection {
+        let config: LdapConfig = toml::from_str(
+            "url = \"ldap://127.0.0.1:1\"\nbind_dn = \"cn=admin,dc=example,dc=org\"\nbind_password_env = \"X\"\nbase_dn = \"dc=example,dc=org\"",
+        )
+        .unwrap();
+        Connection::new(&config, Path::new("."), Secret::new("pw-not-shown"))
+    }
+
+    #[test]
+    fn a_dropped_or_refused_connection_is_tried_again_a_timeout_or_tls_failure_is_not() {
+        use std::io::ErrorKind::*;
+        for kind in [
+            ConnectionRefused,
+            ConnectionReset,
+            ConnectionAborted,
+            BrokenPipe,
+            UnexpectedEof,
+        ] {
+            assert!(connection_lost(&io(kind)), "{kind:?}");
+        }
+        assert!(connection_lost(&LdapError::EndOfStream));
+        // rustls reports a refused certificate as invalid data: the next attempt would fail
+        // the same way.
+        assert!(!connection_lost(&io(InvalidData)));
+        assert!(!connection_lost(&io(PermissionDenied)));
+        let elapsed = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap()
+            .block_on(async {
+                tokio::time::timeout(Duration::from_millis(1), std::future::pending::<()>()).await
+            })
+            .unwrap_err();
+        let timeout = LdapError::Timeout { elapsed };
+        assert!(!connection_lost(&timeout));
+        assert!(!connection_lost(&LdapError::FilterParsing));
+
+        let c = connection();
+        assert!(transient(&c.transport("search", LdapError::EndOfStream)));
+        assert!(transient(&c.transport("connect", io(ConnectionRefused))));
+        assert!(!transient(&c.transport("connect", io(InvalidData))));
+        assert!(!transient(&c.transport("search", timeout)));
+    }
+
+    #[test]
+    fn busy_and_unavailable_are_tried_again_other_codes_are_not() {
+        let c = connection();
+        for rc in [rc::BUSY, rc::UNAVAILABLE] {
+            assert!(transient(&c.failed("add", "cn=x", &code(rc))), "{rc}");
+            let wrapped = c.transport("bind", LdapError::LdapResult { result: code(rc) });
+            assert!(transient(&wrapped), "{rc}");
+        }
+        for rc in [
+            rc::NO_SUCH_OBJECT,
+            rc::INVALID_CREDENTIALS,
+            rc::INSUFFICIENT_ACCESS,
+            rc::ENTRY_ALREADY_EXISTS,
+            53,
+            80,
+        ] {
+            assert!(!transient(&c.failed("add", "cn=x", &code(rc))), "{rc}");
+        }
+        assert!(!transient(&ProviderError::Config("x".into())));
+    }
+
+    #[test]
+    fn the_final_error_says_what_failed_and_what_to_do() {
+        let c = connection();
+        let lost = c.transport("search", LdapError::EndOfStream);
+        let message = c
+            .gave_up("the search", lost, Duration::from_secs(14))
+            .to_string();
+        assert!(
+            message.starts_with("ldap://127.0.0.1:1: search: the connection to the server failed"),
+            "{message}"
+        );
+        assert!(
+            message.contains("gave up after 6 attempts over 14 s")
+                && message.contains("check that the directory server is running"),
+            "{message}"
+        );
+        let busy = c.failed("add", "cn=x,dc=example,dc=org", &code(rc::BUSY));
+        let message = c
+            .gave_up("the restore operation", busy, Duration::from_secs(9))
+            .to_string();
+        assert!(
+            message.contains("busy (51): server says")
+                && message.contains("still refused after 6 attempts")
+                && message.contains("less loaded"),
+            "{message}"
+        );
+        assert!(!message.contains("pw-not-shown"));
+    }
+
+    #[test]
+    fn the_waits_are_bounded() {
+        let waits: Vec<Duration> = backoffs().collect();
+        assert_eq!(waits.len(), ATTEMPTS as usize - 1);
+        for (n, wait) in waits.iter().enumerate() {
+            let cap = (BACKOFF_BASE * 2u32.pow(n as u32)).min(BACKOFF_MAX);
+            assert!(*wait >= cap / 2 && *wait <= cap, "wait {n}: {wait:?}");
+        }
+        let total: Duration = waits.iter().sum();
+        assert!(total <= Duration::from_secs(16), "{total:?}");
+    }
+
+    #[tokio::test]
+    async fn retrying_stops_at_success_or_at_a_lasting_error() {
+        let c = connection();
+        let calls = std::sync::atomic::AtomicU32::new(0);
+        let out = c
+            .retrying("read", || async {
+                match calls.fetch_add(1, Ordering::Relaxed) {
+                    0 | 1 => Err(c.transport("read", LdapError::EndOfStream)),
+                    _ => Ok(7),
+                }
+            })
+            .await
+            .unwrap();
+        assert_eq!((out, calls.load(Ordering::Relaxed)), (7, 3));
+        assert_eq!(c.stats().retries, 2);
+
+        calls.store(0, Ordering::Relaxed);
+        let err = c
+            .retrying("read", || async {
+                calls.fetch_add(1, Ordering::Relaxed);
+                Err::<(), _>(c.failed("read", "", &code(rc::NO_SUCH_OBJECT)))
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(calls.load(Ordering::Relaxed), 1, "{err}");
+    }
+
+    #[test]
+    fn digests_tell_dns_apart() {
+        let a = digest("uid=user00001,ou=dept01,ou=people,dc=example,dc=org");
+        assert_eq!(
+            a,
+            digest("uid=user00001,ou=dept01,ou=people,dc=example,dc=org")
+        );
+        assert_ne!(
+            a,
+            digest("uid=user00002,ou=dept01,ou=people,dc=example,dc=org")
+        );
+    }
 }

@@ -1,7 +1,8 @@
 //! A TCP relay on loopback for servers that do not speak HTTP (a directory server's LDAP),
 //! where the fault proxy cannot go: it forwards bytes both ways, holds each chunk the client
-//! sends for a while when told to slow down, or closes every connection at once when told to
-//! refuse.
+//! sends for a while when told to slow down, closes every connection at once when told to
+//! refuse, and cuts the connections open when told to sever them (a network drop, a server
+//! restart behind a load balancer).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,6 +26,8 @@ pub struct TcpRelay {
     url: String,
     /// `u64::MAX` refuses; any other value is the delay in milliseconds.
     mode: Arc<AtomicU64>,
+    /// Bumped by [`TcpRelay::sever`]; each connection ends when it changes.
+    severed: tokio::sync::watch::Sender<u64>,
     task: JoinHandle<()>,
 }
 
@@ -40,21 +43,34 @@ impl TcpRelay {
         let url = format!("{scheme}://{}", listener.local_addr()?);
         let mode = Arc::new(AtomicU64::new(0));
         let relay_mode = mode.clone();
+        let (severed, _) = tokio::sync::watch::channel(0u64);
+        let relay_severed = severed.clone();
         let task = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let (mode, target) = (relay_mode.clone(), target.clone());
+                let mut severed = relay_severed.subscribe();
                 tokio::spawn(async move {
                     if mode.load(Ordering::Relaxed) == u64::MAX {
                         drop(client);
                         return;
                     }
                     if let Ok(server) = TcpStream::connect(&target).await {
-                        relay(client, server, mode).await;
+                        // Dropping both sockets closes them: the client sees its connection
+                        // end, as when a network drops it.
+                        tokio::select! {
+                            _ = relay(client, server, mode) => {}
+                            _ = severed.changed() => {}
+                        }
                     }
                 });
             }
         });
-        let relay = TcpRelay { url, mode, task };
+        let relay = TcpRelay {
+            url,
+            mode,
+            severed,
+            task,
+        };
         relay.set(relaying);
         Ok(relay)
     }
@@ -70,6 +86,18 @@ impl TcpRelay {
             Relaying::Refuse => u64::MAX,
         };
         self.mode.store(value, Ordering::Relaxed);
+    }
+}
+
+impl TcpRelay {
+    /// Closes every connection open now; later ones are relayed as before.
+    pub fn sever(&self) {
+        self.severed.send_modify(|n| *n += 1);
+    }
+
+    /// Connections open now.
+    pub fn open_connections(&self) -> usize {
+        self.severed.receiver_count()
     }
 }
 

@@ -14,7 +14,21 @@ use crate::Source;
 use crate::kinds::{COMPUTER, GROUP, MEMBERSHIP, USER};
 use crate::records::PASSWORD_NOT_SAVED;
 
+/// One operation, run again from its start (reading the live entry again) when its connection
+/// drops or the server answers busy or unavailable: each step takes a value or entry already
+/// there, or already gone, as done, so an attempt whose answer was lost is not made twice.
 pub async fn apply(
+    source: &Source,
+    op: &Operation,
+    ids: &dyn IdMap,
+) -> Result<Outcome, ProviderError> {
+    source
+        .connection
+        .retrying("the restore operation", || apply_once(source, op, ids))
+        .await
+}
+
+async fn apply_once(
     source: &Source,
     op: &Operation,
     ids: &dyn IdMap,

@@ -28,6 +28,8 @@ pub const ROOT_DN: &str = "cn=admin,dc=example,dc=org";
 pub struct Slapd {
     child: Child,
     dir: PathBuf,
+    /// slapd's `-h` argument: the URLs it listens on.
+    listen: String,
     password: String,
     /// `ldap://127.0.0.1:PORT`.
     pub url: String,
@@ -84,7 +86,7 @@ impl Slapd {
         let conf = dir.join("slapd.conf");
         let mut text = slapd_conf(&dir, root_password);
         if tls {
-            make_certificates(&dir)?;
+            make_certificates(&dir, "127.0.0.1")?;
             let d = dir.display();
             text = format!(
                 "TLSCACertificateFile {d}/ca.pem\nTLSCertificateFile {d}/server.pem\nTLSCertificateKeyFile {d}/server.key\n{text}"
@@ -121,36 +123,32 @@ impl Slapd {
                 ca_file: dir.join("ca.pem"),
             }
         });
-        // `-d 0` keeps slapd in the foreground, so that its pid is the child's.
-        let child = Command::new(program("slapd"))
-            .arg("-f")
-            .arg(&conf)
-            .args(["-h", &listen, "-d", "0"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("cannot start slapd: {e}; {INSTALL}"))?;
-        let mut slapd = Slapd {
+        let child = serve(&conf, &listen, port).inspect_err(|_| {
+            let _ = std::fs::remove_dir_all(&dir);
+        })?;
+        Ok(Slapd {
             child,
             dir,
+            listen,
             password: root_password.to_string(),
             url,
             port,
             tls,
-        };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Ok(Some(status)) = slapd.child.try_wait() {
-                return Err(format!(
-                    "slapd exited with {status} before listening on {port}"
-                ));
-            }
-            if Instant::now() > deadline {
-                return Err(format!("slapd did not listen on port {port} within 20 s"));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Ok(slapd)
+        })
+    }
+
+    /// Kills slapd as a crash would (`SIGKILL`), keeping its folder, database and ports for
+    /// [`Slapd::restart`].
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts slapd again after [`Slapd::stop`], on the same ports and database.
+    pub fn restart(&mut self) -> Result<(), String> {
+        self.stop();
+        self.child = serve(&self.dir.join("slapd.conf"), &self.listen, self.port)?;
+        Ok(())
     }
 
     /// The folder slapd runs in (its configuration, database and seed).
@@ -185,6 +183,34 @@ impl Slapd {
         args.extend_from_slice(attrs);
         self.client("ldapsearch", &args, None)
     }
+}
+
+/// Starts slapd with `conf`, listening on `listen`, and waits until `port` takes connections.
+fn serve(conf: &Path, listen: &str, port: u16) -> Result<Child, String> {
+    // `-d 0` keeps slapd in the foreground, so that its pid is the child's.
+    let mut child = Command::new(program("slapd"))
+        .arg("-f")
+        .arg(conf)
+        .args(["-h", listen, "-d", "0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start slapd: {e}; {INSTALL}"))?;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!(
+                "slapd exited with {status} before listening on {port}"
+            ));
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("slapd did not listen on port {port} within 20 s"));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(child)
 }
 
 /// Runs the ldap-utils program `name` against `url`, bound as `bind_dn`: its standard output.
@@ -230,9 +256,9 @@ impl Drop for Slapd {
     }
 }
 
-/// A certificate authority (`ca.pem`) and a server certificate it signs for `127.0.0.1` and
-/// `localhost` (`server.pem`, `server.key`), in `dir`.
-fn make_certificates(dir: &Path) -> Result<(), String> {
+/// A certificate authority (`ca.pem`) and a server certificate it signs for `address` and
+/// `localhost` (`server.pem`, `server.key`, readable by its owner alone), in `dir`.
+pub(crate) fn make_certificates(dir: &Path, address: &str) -> Result<(), String> {
     let openssl = |args: &[&str]| -> Result<(), String> {
         let out = Command::new("openssl")
             .args(args)
@@ -251,7 +277,7 @@ fn make_certificates(dir: &Path) -> Result<(), String> {
     };
     std::fs::write(
         dir.join("server.ext"),
-        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+        format!("subjectAltName=IP:{address},DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"),
     )
     .map_err(|e| e.to_string())?;
     openssl(&[
@@ -301,7 +327,14 @@ fn make_certificates(dir: &Path) -> Result<(), String> {
         "2",
         "-extfile",
         "server.ext",
-    ])
+    ])?;
+    // Samba refuses a key file others can read.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        dir.join("server.key"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .map_err(|e| e.to_string())
 }
 
 /// The configuration: the schemas users and groups need, the mdb database under `dir`, the

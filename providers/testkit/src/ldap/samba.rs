@@ -41,6 +41,9 @@ pub struct SambaDc {
     password: String,
     /// `ldap://127.0.0.N:389`.
     pub url: String,
+    /// Where it serves LDAPS (and StartTLS on `url`), when started with
+    /// [`SambaDc::start_tls`].
+    pub tls: Option<super::Tls>,
     /// Held while the server runs: no other server takes its address.
     _address: File,
 }
@@ -192,8 +195,15 @@ fn free_address() -> Result<(String, File), String> {
     Err("no loopback address 127.0.0.2–254 has port 389 free".into())
 }
 
-fn smb_conf(dir: &Path, address: &str) -> String {
+fn smb_conf(dir: &Path, address: &str, tls: bool) -> String {
     let d = dir.display();
+    let tls = if tls {
+        format!(
+            "tls enabled = yes\n\ttls keyfile = {d}/tls/server.key\n\ttls certfile = {d}/tls/server.pem\n\ttls cafile = {d}/tls/ca.pem"
+        )
+    } else {
+        "tls enabled = no".to_string()
+    };
     format!(
         r#"[global]
 	netbios name = {HOST}
@@ -204,7 +214,7 @@ fn smb_conf(dir: &Path, address: &str) -> String {
 	interfaces = {address}/8
 	bind interfaces only = yes
 	ldap server require strong auth = no
-	tls enabled = no
+	{tls}
 	private dir = {d}/private
 	state directory = {d}/state
 	cache directory = {d}/cache
@@ -224,6 +234,18 @@ impl SambaDc {
     /// [`Seed::EMPTY`], its RIDs drawn from [`super::ad_seed::EMPTY_DOMAIN_RIDS`] up), the administrator binding with `admin_password` (which must meet
     /// AD's complexity rules: three of upper case, lower case, digits and symbols).
     pub fn start(admin_password: &str, seed: &Seed) -> Result<SambaDc, String> {
+        SambaDc::launch(admin_password, seed, false)
+    }
+
+    /// As [`SambaDc::start`], also serving LDAPS on port 636 and StartTLS on port 389, with a
+    /// certificate for its address signed by a certificate authority made for it with
+    /// `openssl` (Samba's own self-signed one names the host, not the loopback address a
+    /// client connects to).
+    pub fn start_tls(admin_password: &str, seed: &Seed) -> Result<SambaDc, String> {
+        SambaDc::launch(admin_password, seed, true)
+    }
+
+    fn launch(admin_password: &str, seed: &Seed, tls: bool) -> Result<SambaDc, String> {
         static STARTED: AtomicU64 = AtomicU64::new(0);
         let template = template(admin_password, Some(*seed))?;
         let dir = std::env::temp_dir().join(format!(
@@ -235,7 +257,18 @@ impl SambaDc {
         copy_dir(&template, &dir)?;
         let (address, lock) = free_address()?;
         let conf = dir.join("etc/smb.conf");
-        std::fs::write(&conf, smb_conf(&dir, &address)).map_err(|e| e.to_string())?;
+        std::fs::write(&conf, smb_conf(&dir, &address, tls)).map_err(|e| e.to_string())?;
+        let tls = if tls {
+            let certs = dir.join("tls");
+            std::fs::create_dir_all(&certs).map_err(|e| e.to_string())?;
+            super::make_certificates(&certs, &address)?;
+            Some(super::Tls {
+                ldaps_url: format!("ldaps://{address}:636"),
+                ca_file: certs.join("ca.pem"),
+            })
+        } else {
+            None
+        };
         // Simple binds in clear text suffice on loopback, and with TLS off no start spends
         // seconds making keys. `-i`: in the foreground, so that its pid is the child's; one process serves all.
         let child = Command::new("samba")
@@ -250,6 +283,7 @@ impl SambaDc {
             dir,
             password: admin_password.to_string(),
             url: format!("ldap://{address}:389"),
+            tls,
             _address: lock,
         };
         let deadline = Instant::now() + Duration::from_secs(60);
