@@ -18,6 +18,9 @@ pub struct ConnectOptions {
     /// Re-create guest users deleted for good by inviting them again, without sending them
     /// mail; they redeem the invitation before they can sign in.
     pub invite_guests: bool,
+    /// Create custom roles deleted for good, whose id the provider still holds, again under a
+    /// suffixed id, and grant their members that role instead.
+    pub rename_deleted_roles: bool,
     /// Requests or operations in flight, instead of the source's configured `concurrency`.
     pub concurrency: Option<usize>,
 }
@@ -31,6 +34,8 @@ pub enum Switch {
     RestorePolicyState,
     /// [`ConnectOptions::invite_guests`].
     InviteGuests,
+    /// [`ConnectOptions::rename_deleted_roles`].
+    RenameDeletedRoles,
 }
 
 impl Switch {
@@ -40,6 +45,7 @@ impl Switch {
             Switch::ActivateUsers => "--activate-users",
             Switch::RestorePolicyState => "--restore-policy-state",
             Switch::InviteGuests => "--invite-guests",
+            Switch::RenameDeletedRoles => "--rename-deleted-roles",
         }
     }
 }
@@ -56,6 +62,9 @@ impl ConnectOptions {
         }
         if self.invite_guests {
             on.push(Switch::InviteGuests);
+        }
+        if self.rename_deleted_roles {
+            on.push(Switch::RenameDeletedRoles);
         }
         on
     }

@@ -316,7 +316,12 @@ async fn v3_entry(
     );
     let answer = if iam {
         let mut org = shared.org.write().unwrap_or_else(|e| e.into_inner());
-        let parts: Vec<&str> = path.split(':').next().unwrap_or_default().split('/').collect();
+        let parts: Vec<&str> = path
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .split('/')
+            .collect();
         if matches!(parts[..], ["organizations" | "projects", _, "roles", ..]) {
             roles::handle(&mut org, method.as_str(), &path, &query, &body)
         } else {

@@ -362,7 +362,10 @@ fn seed_roles(org: &mut Org, org_name: &str, projects: &[String], n: usize) {
             (org_name.to_string(), org_name.to_string())
         } else {
             let project = &projects[i % projects.len()];
-            let id = org.resources[project].project_id.clone().unwrap_or_default();
+            let id = org.resources[project]
+                .project_id
+                .clone()
+                .unwrap_or_default();
             (format!("projects/{id}"), project.clone())
         };
         let name = format!("{parent}/roles/custom.role{i:03}");
@@ -390,9 +393,10 @@ fn seed_roles(org: &mut Org, org_name: &str, projects: &[String], n: usize) {
             .get_mut(&policy_of)
             .expect("seeded above")
             .policy;
-        policy
-            .bindings
-            .push(binding(&name, vec![format!("group:custom-{i}@example.com")]));
+        policy.bindings.push(binding(
+            &name,
+            vec![format!("group:custom-{i}@example.com")],
+        ));
     }
 }
 

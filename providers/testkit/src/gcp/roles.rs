@@ -84,11 +84,7 @@ pub fn expire(org: &mut Org, now: SystemTime) {
 /// Whether `role` may be newly bound: a predefined role, or a custom role that exists and is
 /// not deleted.
 pub fn bindable(org: &Org, role: &str) -> bool {
-    !role.contains("/roles/")
-        || org
-            .roles
-            .get(role)
-            .is_some_and(|r| r.deleted_at.is_none())
+    !role.contains("/roles/") || org.roles.get(role).is_some_and(|r| r.deleted_at.is_none())
 }
 
 fn parent_exists(org: &Org, parent: &str) -> bool {
@@ -152,7 +148,9 @@ fn set_fields(role: &mut Role, body: &Value, mask: &[&str]) -> Result<(), GcpErr
     if wants("title") {
         let title = body["title"].as_str().unwrap_or_default();
         if title.chars().count() > 100 {
-            return Err(GcpError::invalid("The role title must be at most 100 characters."));
+            return Err(GcpError::invalid(
+                "The role title must be at most 100 characters.",
+            ));
         }
         role.title = title.to_string();
     }
@@ -170,9 +168,7 @@ fn set_fields(role: &mut Role, body: &Value, mask: &[&str]) -> Result<(), GcpErr
         for p in body["includedPermissions"].as_array().into_iter().flatten() {
             let p = p.as_str().unwrap_or_default();
             if p.split('.').count() < 3 || p.split('.').any(str::is_empty) {
-                return Err(GcpError::invalid(format!(
-                    "Permission {p} is not valid."
-                )));
+                return Err(GcpError::invalid(format!("Permission {p} is not valid.")));
             }
             permissions.push(p.to_string());
         }
@@ -253,7 +249,9 @@ pub fn handle(
                 return Err(GcpError::new(
                     400,
                     "FAILED_PRECONDITION",
-                    format!("You can't create a role_id ({role_id}) which has been marked for deletion."),
+                    format!(
+                        "You can't create a role_id ({role_id}) which has been marked for deletion."
+                    ),
                 ));
             }
             let mut role = Role {
@@ -357,14 +355,18 @@ mod tests {
         org.roles.get_mut(&role).unwrap().deleted_at = Some(deleted_at);
         expire(&mut org, SystemTime::now());
         assert!(
-            org.resources
-                .values()
-                .all(|r| r.policy.bindings.iter().all(|b| b["role"] != role.as_str())),
+            org.resources.values().all(|r| r
+                .policy
+                .bindings
+                .iter()
+                .all(|b| b["role"] != role.as_str())),
             "its bindings are removed"
         );
         let undelete = format!("{role}:undelete");
         assert_eq!(
-            handle(&mut org, "POST", &undelete, &none, &json!({})).unwrap_err().code,
+            handle(&mut org, "POST", &undelete, &none, &json!({}))
+                .unwrap_err()
+                .code,
             404
         );
         let create = json!({"roleId": id, "role": {"title": "again"}});
@@ -385,7 +387,9 @@ mod tests {
         let body = json!({"title": "New", "etag": read["etag"]});
         handle(&mut org, "PATCH", &role, &mask, &body).unwrap();
         assert_eq!(
-            handle(&mut org, "PATCH", &role, &mask, &body).unwrap_err().code,
+            handle(&mut org, "PATCH", &role, &mask, &body)
+                .unwrap_err()
+                .code,
             409
         );
     }
