@@ -9,14 +9,15 @@
 //! credentials_file = "iamsnap-sa.json" # a service account key; else GOOGLE_APPLICATION_CREDENTIALS
 //! ```
 //!
-//! Kinds (see [`kinds`]): the projects' service accounts, and every member of every role
+//! Kinds (see [`kinds`]): the projects' service accounts, the custom roles of the
+//! organization and the projects, and every member of every role
 //! binding (conditions kept byte for byte) and every audit config of the organization's, each
 //! folder's and each project's policy, read at policy version 3.
 //!
 //! `accounts` restores service accounts (undeleting them by unique id); `auth` signs the token
 //! assertion with the service account key; `client` speaks Resource Manager and IAM; `read`
 //! discovers the resources and reads their policies and service accounts; `records` turns them
-//! into records; `restore` writes them back.
+//! into records; `restore` writes them back, `roles` the custom roles.
 
 pub mod config;
 pub mod kinds;
