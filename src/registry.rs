@@ -71,7 +71,7 @@ const PROVIDERS: &[(&str, &[Switch])] = &[
     #[cfg(feature = "ldap")]
     ("ldap", &[]),
     #[cfg(feature = "gcp-iam")]
-    ("gcp-iam", &[]),
+    ("gcp-iam", &[Switch::RenameDeletedRoles]),
 ];
 
 /// The kinds a provider type declares (none for a type this build does not know): what

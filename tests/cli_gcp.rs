@@ -11,6 +11,7 @@
 mod support;
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use iamsnap_testkit::gcp::{GcpEmulator, Policy, RunningGcp};
 use serde_json::{Value, json};
@@ -22,6 +23,10 @@ struct Cloud {
 }
 
 fn start(folders: usize, projects: usize, service_accounts: usize) -> Cloud {
+    start_with(folders, projects, service_accounts, 30)
+}
+
+fn start_with(folders: usize, projects: usize, service_accounts: usize, roles: usize) -> Cloud {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -34,6 +39,7 @@ fn start(folders: usize, projects: usize, service_accounts: usize) -> Cloud {
                 .folders(folders)
                 .projects(projects)
                 .service_accounts(service_accounts)
+                .custom_roles(roles)
                 .seed(17)
                 .start(),
         )
@@ -168,6 +174,9 @@ fn gcp_policy_incident_is_restored_member_by_member() {
             .any(|b| b["members"].as_array().unwrap().contains(&json!(deleted)))),
         "a deleted account's members are marked deleted"
     );
+    let roles_before = gcp.roles();
+    let role = roles_before[3].clone();
+    gcp.delete_role(&role.name, Duration::from_secs(2 * 24 * 3600));
     assert_exit(&ws.iamsnap(&["diff", "gcp-test@latest", "live"]), 1);
 
     // Additive: every member back, the intruder kept.
@@ -223,6 +232,13 @@ fn gcp_policy_incident_is_restored_member_by_member() {
         all_facts(gcp),
         before,
         "every binding, member, condition and audit config is back"
+    );
+    let back = gcp.roles();
+    assert_eq!(back.len(), roles_before.len());
+    let undeleted = back.iter().find(|r| r.name == role.name).unwrap();
+    assert!(
+        undeleted.deleted_at.is_none() && undeleted.permissions == role.permissions,
+        "the custom role deleted two days ago is undeleted: {undeleted:?}"
     );
     let again = json_of(&ws.iamsnap(&[
         "restore",
@@ -287,4 +303,66 @@ fn gcp_a_write_racing_the_restore_is_kept() {
     );
     let again = json_of(&ws.iamsnap(&["restore", "gcp-test@latest", "--format", "json"]));
     assert_eq!(again["operations"], json!([]), "{again:#}");
+}
+
+#[test]
+fn gcp_a_custom_role_deleted_for_good_is_reported_then_created_again_under_a_new_id() {
+    let cloud = start_with(1, 3, 3, 6);
+    let gcp = &cloud.gcp;
+    let ws = workspace(&cloud);
+    assert_exit(&ws.iamsnap(&["init"]), 0);
+    assert_exit(&ws.iamsnap(&["backup", "--all"]), 0);
+    let role = gcp
+        .roles()
+        .into_iter()
+        .find(|r| r.name.starts_with("projects/"))
+        .unwrap();
+    let granted = |name: &str| {
+        gcp.resources()
+            .iter()
+            .flat_map(|r| r.policy.bindings.clone())
+            .filter(|b| b["role"] == name)
+            .flat_map(|b| b["members"].as_array().cloned().unwrap_or_default())
+            .collect::<Vec<_>>()
+    };
+    let members = granted(&role.name);
+    assert!(!members.is_empty());
+    // Deleted ten days ago: gone for good with its bindings, its id held by IAM.
+    gcp.delete_role(&role.name, Duration::from_secs(10 * 24 * 3600));
+    assert!(granted(&role.name).is_empty());
+
+    let report = restore(&ws, &[]);
+    let text = report.to_string();
+    assert!(
+        text.contains("--rename-deleted-roles"),
+        "the report says what to do: {report:#}"
+    );
+    assert!(gcp.roles().iter().all(|r| r.name != role.name));
+
+    restore(&ws, &["--rename-deleted-roles"]);
+    let renamed = format!("{}_restored", role.name);
+    let created = gcp
+        .roles()
+        .into_iter()
+        .find(|r| r.name == renamed)
+        .unwrap_or_else(|| panic!("{renamed} is created"));
+    let sorted = |p: &[String]| p.iter().cloned().collect::<BTreeSet<_>>();
+    assert_eq!(sorted(&created.permissions), sorted(&role.permissions));
+    assert_eq!(created.title, role.title);
+    assert_eq!(
+        granted(&renamed),
+        members,
+        "its members are granted the new role"
+    );
+    for mode in ["additive", "authoritative"] {
+        let again = json_of(&ws.iamsnap(&[
+            "restore",
+            "gcp-test@latest",
+            "--mode",
+            mode,
+            "--format",
+            "json",
+        ]));
+        assert_eq!(again["operations"], json!([]), "{mode}: {again:#}");
+    }
 }

@@ -62,6 +62,11 @@ impl Subject for GcpOrg {
             gcp.delete_account(&record.key);
             return Ok(());
         }
+        if record.kind == "gcp.custom_role" {
+            // Deleted just now: IAM keeps it, undeletable, for 7 days.
+            gcp.delete_role(&record.key, std::time::Duration::ZERO);
+            return Ok(());
+        }
         let resource = record.attrs["resource"]
             .as_str()
             .unwrap_or_default()

@@ -84,6 +84,11 @@ pub struct Args {
     /// what needs them out; each must redeem the invitation again. Entra ID only.
     #[arg(long)]
     invite_guests: bool,
+    /// Create custom roles deleted for good, whose id IAM still holds (up to 37 days after
+    /// the deletion), again as ID_restored, and grant their members that role instead. Google
+    /// Cloud IAM only.
+    #[arg(long)]
+    rename_deleted_roles: bool,
 }
 
 /// Builds the connector for `name` with the restore switches of `args`.
@@ -92,6 +97,7 @@ fn connect(config: &Config, name: &str, args: &Args) -> anyhow::Result<Connector
         activate_users: args.activate_users,
         restore_policy_state: args.restore_policy_state,
         invite_guests: args.invite_guests,
+        rename_deleted_roles: args.rename_deleted_roles,
         ..ConnectOptions::default()
     };
     Ok(config

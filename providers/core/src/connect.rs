@@ -19,6 +19,9 @@ pub struct ConnectOptions {
     /// Re-create guest users deleted for good by inviting them again, without sending them
     /// mail; they redeem the invitation before they can sign in.
     pub invite_guests: bool,
+    /// Create custom roles deleted for good, whose id the provider still holds, again under a
+    /// suffixed id, and grant their members that role instead.
+    pub rename_deleted_roles: bool,
     /// Requests or operations in flight, instead of the source's configured `concurrency`.
     pub concurrency: Option<usize>,
     /// Kinds the source leaves out (`exclude_kinds`): a connector skips the requests that
@@ -36,6 +39,8 @@ pub enum Switch {
     RestorePolicyState,
     /// [`ConnectOptions::invite_guests`].
     InviteGuests,
+    /// [`ConnectOptions::rename_deleted_roles`].
+    RenameDeletedRoles,
 }
 
 impl Switch {
@@ -45,6 +50,7 @@ impl Switch {
             Switch::ActivateUsers => "--activate-users",
             Switch::RestorePolicyState => "--restore-policy-state",
             Switch::InviteGuests => "--invite-guests",
+            Switch::RenameDeletedRoles => "--rename-deleted-roles",
         }
     }
 }
@@ -61,6 +67,9 @@ impl ConnectOptions {
         }
         if self.invite_guests {
             on.push(Switch::InviteGuests);
+        }
+        if self.rename_deleted_roles {
+            on.push(Switch::RenameDeletedRoles);
         }
         on
     }

@@ -5,6 +5,7 @@
 //! | `gcp.service_account` | id: the unique id; key: the email |
 //! | `gcp.iam_member` | `RESOURCE ROLE[ if "TITLE" #HASH]\|MEMBER`: `projects/acme-prod roles/viewer\|group:ops@example.com` |
 //! | `gcp.audit_config` | `RESOURCE\|SERVICE`: `organizations/123\|allServices` |
+//! | `gcp.custom_role` | id and key: its name, `organizations/123/roles/ID` or `projects/PROJECT_ID/roles/ID` |
 //!
 //! `RESOURCE` is `organizations/ID`, `folders/ID` or `projects/PROJECT_ID`. A conditional
 //! binding's key names its condition's title and the first 8 hex digits of the SHA-256 of its
@@ -15,6 +16,7 @@ use iamsnap_provider::{Capabilities, KindInfo, Parent};
 pub const SERVICE_ACCOUNT: &str = "gcp.service_account";
 pub const IAM_MEMBER: &str = "gcp.iam_member";
 pub const AUDIT_CONFIG: &str = "gcp.audit_config";
+pub const CUSTOM_ROLE: &str = "gcp.custom_role";
 
 /// The kinds in restore order.
 pub static KINDS: &[KindInfo] = &[
@@ -27,10 +29,19 @@ pub static KINDS: &[KindInfo] = &[
         cannot_restore: &[],
     },
     KindInfo {
+        name: CUSTOM_ROLE,
+        description: "custom role of the organization or a project: title, description, permissions, launch stage (deleted ones grant nothing and are not kept); one deleted within 7 days is undeleted",
+        depends_on: &[],
+        capabilities: Capabilities::ALL,
+        parent: None,
+        cannot_restore: &[],
+    },
+    KindInfo {
         name: IAM_MEMBER,
         description: "one member of one role binding (with its condition, kept byte for byte) in the IAM policy of the organization, a folder or a project",
         // A deleted service account comes back first, so its members turn plain again.
-        depends_on: &[SERVICE_ACCOUNT],
+        // A deleted custom role comes back first, so that it can be granted again.
+        depends_on: &[SERVICE_ACCOUNT, CUSTOM_ROLE],
         capabilities: Capabilities::LINK,
         parent: Some(Parent {
             noun: "binding",

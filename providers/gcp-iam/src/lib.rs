@@ -9,14 +9,15 @@
 //! credentials_file = "iamsnap-sa.json" # a service account key; else GOOGLE_APPLICATION_CREDENTIALS
 //! ```
 //!
-//! Kinds (see [`kinds`]): the projects' service accounts, and every member of every role
+//! Kinds (see [`kinds`]): the projects' service accounts, the custom roles of the
+//! organization and the projects, and every member of every role
 //! binding (conditions kept byte for byte) and every audit config of the organization's, each
 //! folder's and each project's policy, read at policy version 3.
 //!
 //! `accounts` restores service accounts (undeleting them by unique id); `auth` signs the token
 //! assertion with the service account key; `client` speaks Resource Manager and IAM; `read`
 //! discovers the resources and reads their policies and service accounts; `records` turns them
-//! into records; `restore` writes them back.
+//! into records; `restore` writes them back, `roles` the custom roles.
 
 pub mod config;
 pub mod kinds;
@@ -27,13 +28,14 @@ mod client;
 mod read;
 mod records;
 mod restore;
+mod roles;
 
 use std::path::Path;
 
 use async_trait::async_trait;
 use iamsnap_provider::{
-    ConnectOptions, IdMap, KindInfo, Operation, Outcome, ProviderError, ReadProvider, Record,
-    RecordSink, RequestStats, WriteProvider,
+    Action, ConnectOptions, IdMap, KindInfo, Operation, Outcome, ProviderError, ReadProvider,
+    Record, RecordSink, RequestStats, WriteProvider,
 };
 
 pub use config::GcpIamConfig;
@@ -47,6 +49,7 @@ pub struct GcpIamProvider {
     client: Client,
     scope: Scope,
     concurrency: usize,
+    roles: roles::Roles,
 }
 
 impl GcpIamProvider {
@@ -94,6 +97,10 @@ impl GcpIamProvider {
                 folders: config.folders(),
             },
             concurrency,
+            roles: roles::Roles {
+                rename: options.rename_deleted_roles,
+                ..roles::Roles::default()
+            },
         })
     }
 }
@@ -118,7 +125,9 @@ impl ReadProvider for GcpIamProvider {
     }
 
     async fn snapshot(&self, sink: RecordSink) -> Result<(), ProviderError> {
-        read::snapshot(&self.client, &self.scope, sink, self.concurrency).await
+        let roles = read::snapshot(&self.client, &self.scope, sink, self.concurrency).await?;
+        *self.roles.live.lock().unwrap_or_else(|e| e.into_inner()) = roles;
+        Ok(())
     }
 
     async fn fetch(&self, kind: &str, key: &str) -> Result<Option<Record>, ProviderError> {
@@ -133,7 +142,15 @@ impl ReadProvider for GcpIamProvider {
 #[async_trait]
 impl WriteProvider for GcpIamProvider {
     async fn apply(&self, op: &Operation, _ids: &dyn IdMap) -> Result<Outcome, ProviderError> {
-        restore::apply(&self.client, op).await
+        restore::apply(&self.client, &self.roles, op).await
+    }
+
+    fn refuses(&self, action: Action, record: &Record) -> Option<String> {
+        match record.kind.as_str() {
+            kinds::CUSTOM_ROLE => self.roles.refuses(action, record),
+            kinds::IAM_MEMBER => self.roles.refuses_member(action, record),
+            _ => None,
+        }
     }
 
     /// One at a time per kind: every operation rewrites a whole policy, and parallel writes to

@@ -1,6 +1,8 @@
 //! Discovery (the organization, its folders and projects through Resource Manager v3 lists,
 //! or the configured projects) and the policies read as records.
 
+use std::collections::BTreeSet;
+
 use futures::{StreamExt, TryStreamExt, stream};
 use iamsnap_provider::{ProviderError, Record, RecordSink};
 use reqwest::Method;
@@ -68,13 +70,14 @@ pub(crate) async fn resources(
     Ok(out)
 }
 
-/// Reads every policy, `fan_out` at once, and sends its records.
+/// Reads every policy, service account and custom role, `fan_out` requests at once, and
+/// sends their records; returns the names of the custom roles read (deleted ones included).
 pub(crate) async fn snapshot(
     client: &Client,
     scope: &Scope,
     sink: RecordSink,
     fan_out: usize,
-) -> Result<(), ProviderError> {
+) -> Result<BTreeSet<String>, ProviderError> {
     let names = resources(client, scope).await?;
     let mut policies = stream::iter(names.iter().cloned().map(|name| async move {
         let policy = client.get_policy(&name).await?;
@@ -103,7 +106,30 @@ pub(crate) async fn snapshot(
                 .map_err(|_| ProviderError::Cancelled)?;
         }
     }
-    Ok(())
+    drop(accounts);
+    // Custom roles live in the organization and in projects; deleted ones are listed too, to
+    // know which ids are still taken, but not backed up: they grant nothing.
+    let parents = names
+        .iter()
+        .filter(|n| n.starts_with("organizations/") || n.starts_with("projects/"));
+    let lists: Vec<url::Url> = parents
+        .map(|p| client.iam_url(&format!("{p}/roles?view=FULL&showDeleted=true")))
+        .collect();
+    let mut roles = stream::iter(lists.into_iter().map(|url| client.all_of(url, "roles")))
+        .buffer_unordered(fan_out.max(1));
+    let mut seen = BTreeSet::new();
+    while let Some(page) = roles.try_next().await? {
+        for role in &page {
+            seen.insert(role["name"].as_str().unwrap_or_default().to_string());
+            let Some(record) = records::live_role(role) else {
+                continue;
+            };
+            sink.send(record)
+                .await
+                .map_err(|_| ProviderError::Cancelled)?;
+        }
+    }
+    Ok(seen)
 }
 
 /// One record read again.
@@ -112,6 +138,13 @@ pub(crate) async fn fetch(
     kind: &str,
     key: &str,
 ) -> Result<Option<Record>, ProviderError> {
+    if kind == crate::kinds::CUSTOM_ROLE {
+        let url = client.iam_url(key);
+        return Ok(
+            iamsnap_http::found(client.send(Method::GET, &url, None).await)?
+                .and_then(|r| records::live_role(&r)),
+        );
+    }
     if kind == crate::kinds::SERVICE_ACCOUNT {
         let url = client.iam_url(&format!("projects/-/serviceAccounts/{key}"));
         return Ok(

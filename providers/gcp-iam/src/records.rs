@@ -4,7 +4,7 @@ use iamsnap_provider::Record;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::kinds::{AUDIT_CONFIG, IAM_MEMBER, SERVICE_ACCOUNT};
+use crate::kinds::{AUDIT_CONFIG, CUSTOM_ROLE, IAM_MEMBER, SERVICE_ACCOUNT};
 
 /// `RESOURCE ROLE[ if "TITLE" #HASH]`: what names a binding in keys.
 pub(crate) fn binding_label(resource: &str, role: &str, condition: Option<&Value>) -> String {
@@ -79,4 +79,34 @@ pub(crate) fn service_account(account: &Value) -> Record {
         attrs,
         vec![],
     )
+}
+
+/// A custom role as IAM v1 shows it (`view=FULL`), its permissions sorted; `None` for a
+/// deleted one, which grants nothing.
+pub(crate) fn live_role(role: &Value) -> Option<Record> {
+    (role["deleted"] != true).then(|| custom_role(role))
+}
+
+/// A custom role as IAM v1 shows it (`view=FULL`), its permissions sorted.
+pub(crate) fn custom_role(role: &Value) -> Record {
+    let name = role["name"].as_str().unwrap_or_default();
+    let (parent, role_id) = name.split_once("/roles/").unwrap_or((name, ""));
+    let mut permissions: Vec<&str> = role["includedPermissions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    permissions.sort_unstable();
+    permissions.dedup();
+    let attrs = json!({
+        "parent": parent,
+        "roleId": role_id,
+        "title": role["title"].as_str().unwrap_or_default(),
+        "description": role["description"].as_str().unwrap_or_default(),
+        "includedPermissions": permissions,
+        // A role created without a stage is ALPHA.
+        "stage": role["stage"].as_str().unwrap_or("ALPHA"),
+    });
+    Record::new(CUSTOM_ROLE, name, name, attrs, vec![])
 }

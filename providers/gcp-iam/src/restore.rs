@@ -8,7 +8,8 @@ use iamsnap_provider::{Action, Operation, Outcome, ProviderError, Record};
 use serde_json::{Value, json};
 
 use crate::client::Client;
-use crate::kinds::{AUDIT_CONFIG, IAM_MEMBER, SERVICE_ACCOUNT};
+use crate::kinds::{AUDIT_CONFIG, CUSTOM_ROLE, IAM_MEMBER, SERVICE_ACCOUNT};
+use crate::roles::Roles;
 
 /// Read-modify-write rounds before giving up on a policy that keeps moving.
 const ROUNDS: u32 = 8;
@@ -128,7 +129,11 @@ fn edit_audit(policy: &mut Value, service: &str, logs: Option<&Value>) -> bool {
 }
 
 /// Performs one operation.
-pub(crate) async fn apply(client: &Client, op: &Operation) -> Result<Outcome, ProviderError> {
+pub(crate) async fn apply(
+    client: &Client,
+    roles: &Roles,
+    op: &Operation,
+) -> Result<Outcome, ProviderError> {
     let record: &Record = match op.action {
         Action::Delete => op.current.as_ref(),
         _ => op.desired.as_ref(),
@@ -141,15 +146,42 @@ pub(crate) async fn apply(client: &Client, op: &Operation) -> Result<Outcome, Pr
     if op.kind == SERVICE_ACCOUNT {
         return crate::accounts::apply(client, op, record).await;
     }
-    let attrs = &record.attrs;
+    if op.kind == CUSTOM_ROLE {
+        return roles.apply(client, op, record).await;
+    }
+    let mut attrs = record.attrs.clone();
+    // A member of a role created again under another id is granted that one.
+    let role = attrs["role"].as_str().unwrap_or_default().to_string();
+    let stand_in = roles
+        .stand_in(&role)
+        .filter(|_| op.action == Action::Create);
+    if let Some(n) = &stand_in {
+        attrs["role"] = n.clone().into();
+    }
+    let attrs = &attrs;
     let resource = attrs["resource"].as_str().unwrap_or_default().to_string();
     let changed = match op.kind.as_str() {
         IAM_MEMBER => {
             let add = op.action != Action::Delete;
-            modify(client, &resource, "bindings,etag", |p| {
+            let written = modify(client, &resource, "bindings,etag", |p| {
                 edit_member(p, attrs, add)
             })
-            .await?
+            .await;
+            match written {
+                // A custom role deleted for good (and not created again) cannot be granted.
+                Err(ProviderError::Http {
+                    status: 400,
+                    message,
+                    ..
+                }) if add && role.contains("/roles/") && message.contains("does not exist") => {
+                    return Ok(Outcome::Skipped {
+                        reason: format!(
+                            "its custom role {role} no longer exists (deleted for good): restore the role first (with --rename-deleted-roles while IAM holds its id), then restore again"
+                        ),
+                    });
+                }
+                other => other?,
+            }
         }
         AUDIT_CONFIG => {
             let service = attrs["service"].as_str().unwrap_or_default();
@@ -168,6 +200,11 @@ pub(crate) async fn apply(client: &Client, op: &Operation) -> Result<Outcome, Pr
             });
         }
     };
+    if let Some(n) = stand_in {
+        return Ok(Outcome::Skipped {
+            reason: format!("granted {n} instead, which stands in for {role}"),
+        });
+    }
     Ok(if changed {
         Outcome::Applied {
             id: record.id.clone(),

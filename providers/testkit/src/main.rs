@@ -268,6 +268,9 @@ struct GcpArgs {
     /// Service accounts named in the projects' bindings.
     #[arg(long, default_value_t = 30)]
     service_accounts: usize,
+    /// Custom roles, in the organization and the projects, each granted to a group.
+    #[arg(long, default_value_t = 10)]
+    custom_roles: usize,
     /// Seed of the generator: the same seed gives the same organization.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -286,6 +289,7 @@ async fn serve_gcp(args: GcpArgs) -> ExitCode {
         .folders(args.folders)
         .projects(args.projects)
         .service_accounts(args.service_accounts)
+        .custom_roles(args.custom_roles)
         .seed(args.seed);
     if let Some(limit) = args.rate_limit {
         emulator = emulator.rate_limit(limit, Duration::from_secs(60));

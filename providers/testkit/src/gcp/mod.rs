@@ -3,7 +3,8 @@
 //! write out) and Resource Manager v3 (`/v3/…`) as Google's public REST reference describes
 //! it: `organizations.get`, `folders.search`/`list`, `projects.search`/`list`/`get`, and
 //! `getIamPolicy`/`setIamPolicy` on the organization, folders and projects, and IAM v1
-//! (`/v1/…`) service accounts with their soft delete and undelete, with
+//! (`/v1/…`) service accounts with their soft delete and undelete and custom roles with
+//! their 7-day undelete window and 37-day id hold, with
 //! `nextPageToken` paging, etags that change on every write (409 `ABORTED` on a stale one),
 //! policy versions (conditions need version 3; reading a conditional policy at a lower
 //! version is refused), Google's error bodies, and 429 `RESOURCE_EXHAUSTED` with
@@ -21,6 +22,7 @@
 mod accounts;
 mod api;
 mod model;
+mod roles;
 mod token;
 
 use std::collections::{BTreeMap, HashMap};
@@ -39,6 +41,7 @@ use tokio::sync::oneshot;
 
 pub use accounts::Account;
 pub use model::{Org, Policy, Resource};
+pub use roles::Role;
 pub use token::JWT_BEARER;
 
 use crate::budget::Budget;
@@ -67,6 +70,7 @@ impl GcpEmulator {
                 folders: 3,
                 projects: 10,
                 service_accounts: 30,
+                custom_roles: 10,
                 seed: 1,
             },
             port: 0,
@@ -99,6 +103,13 @@ impl GcpEmulator {
     /// Service accounts named in the projects' bindings.
     pub fn service_accounts(mut self, n: usize) -> Self {
         self.spec.service_accounts = n;
+        self
+    }
+
+    /// Custom roles, every fifth in the organization and the others in the projects, each
+    /// granted in the policy of where it is defined.
+    pub fn custom_roles(mut self, n: usize) -> Self {
+        self.spec.custom_roles = n;
         self
     }
 
@@ -138,6 +149,7 @@ impl GcpEmulator {
                 };
             }
             org.accounts.clear();
+            org.roles.clear();
         }
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port)).await?;
         let base_url = format!("http://127.0.0.1:{}", listener.local_addr()?.port());
@@ -298,9 +310,24 @@ async fn v3_entry(
             }
         }
     };
+    // Roles deleted more than 7 days ago go for good, with their bindings.
+    roles::expire(
+        &mut shared.org.write().unwrap_or_else(|e| e.into_inner()),
+        std::time::SystemTime::now(),
+    );
     let answer = if iam {
         let mut org = shared.org.write().unwrap_or_else(|e| e.into_inner());
-        accounts::handle(&mut org, method.as_str(), &path, &query, &body)
+        let parts: Vec<&str> = path
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .split('/')
+            .collect();
+        if matches!(parts[..], ["organizations" | "projects", _, "roles", ..]) {
+            roles::handle(&mut org, method.as_str(), &path, &query, &body)
+        } else {
+            accounts::handle(&mut org, method.as_str(), &path, &query, &body)
+        }
     } else {
         v3(&shared, &method, &path, &query, &body)
     };
@@ -342,6 +369,22 @@ fn v3(
         ("POST", name, Some("setIamPolicy")) => {
             let mut org = shared.org.write().unwrap_or_else(|e| e.into_inner());
             let key = find(&org, name)?.name.clone();
+            // A custom role that is missing or deleted cannot be granted anew.
+            let held: Vec<Value> = org.resources[&key]
+                .policy
+                .bindings
+                .iter()
+                .map(|b| b["role"].clone())
+                .collect();
+            for b in body["policy"]["bindings"].as_array().into_iter().flatten() {
+                let role = b["role"].as_str().unwrap_or_default();
+                if !held.contains(&b["role"]) && !roles::bindable(&org, role) {
+                    shared.count("setIamPolicy:refused");
+                    return Err(GcpError::invalid(format!(
+                        "Role ({role}) does not exist in the resource's hierarchy."
+                    )));
+                }
+            }
             let r = org.resources.get_mut(&key).expect("found above");
             let race = shared
                 .races
@@ -531,6 +574,28 @@ impl RunningGcp {
         let path = format!("projects/-/serviceAccounts/{email}");
         accounts::handle(&mut org, "DELETE", &path, &HashMap::new(), &Value::Null)
             .expect("the account exists");
+    }
+
+    /// Every custom role that is not deleted for good.
+    pub fn roles(&self) -> Vec<Role> {
+        self.shared
+            .org
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .roles
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// Deletes a custom role as `DELETE /v1/ROLE_NAME` would have `ago` before now: more
+    /// than 7 days ago, it is deleted for good with its bindings, its id held for 37 days.
+    pub fn delete_role(&self, name: &str, ago: Duration) {
+        let mut org = self.shared.org.write().unwrap_or_else(|e| e.into_inner());
+        let role = org.roles.get_mut(name).expect("the role exists");
+        role.deleted_at = Some(std::time::SystemTime::now() - ago);
+        role.serial += 1;
+        roles::expire(&mut org, std::time::SystemTime::now());
     }
 
     /// Every resource (organization, folders, projects), by name.

@@ -131,6 +131,11 @@ pub struct Org {
     pub resources: BTreeMap<String, Resource>,
     /// Service accounts, deleted ones included, by unique id.
     pub accounts: BTreeMap<String, super::accounts::Account>,
+    /// Custom roles, deleted ones included until they are deleted for good, by name.
+    pub roles: BTreeMap<String, super::roles::Role>,
+    /// Names of custom roles deleted for good, with when they were deleted: their ids cannot
+    /// be used again yet.
+    pub reserved_roles: BTreeMap<String, std::time::SystemTime>,
 }
 
 /// What to seed.
@@ -140,6 +145,7 @@ pub struct SeedSpec {
     pub folders: usize,
     pub projects: usize,
     pub service_accounts: usize,
+    pub custom_roles: usize,
     pub seed: u64,
 }
 
@@ -320,6 +326,7 @@ pub fn seed(spec: &SeedSpec) -> Org {
             None => resource.policy.bindings.push(binding(role, vec![member])),
         }
     }
+    seed_roles(&mut org, &org_name, &projects, spec.custom_roles);
     for r in org.resources.values_mut() {
         for b in &mut r.policy.bindings {
             if let Some(m) = b["members"].as_array_mut() {
@@ -329,6 +336,68 @@ pub fn seed(spec: &SeedSpec) -> Org {
         r.policy.serial = 1;
     }
     org
+}
+
+/// Permissions the seeded custom roles grant.
+const PERMISSIONS: &[&str] = &[
+    "compute.instances.get",
+    "compute.instances.list",
+    "compute.instances.start",
+    "compute.instances.stop",
+    "storage.buckets.get",
+    "storage.buckets.list",
+    "storage.objects.get",
+    "storage.objects.list",
+    "logging.logEntries.list",
+    "monitoring.timeSeries.list",
+    "pubsub.topics.publish",
+    "iam.serviceAccounts.actAs",
+];
+
+/// Custom roles: every fifth in the organization, the others spread over the projects, each
+/// granted to a group in the policy of where it is defined.
+fn seed_roles(org: &mut Org, org_name: &str, projects: &[String], n: usize) {
+    for i in 0..n {
+        let (parent, policy_of) = if i % 5 == 0 || projects.is_empty() {
+            (org_name.to_string(), org_name.to_string())
+        } else {
+            let project = &projects[i % projects.len()];
+            let id = org.resources[project]
+                .project_id
+                .clone()
+                .unwrap_or_default();
+            (format!("projects/{id}"), project.clone())
+        };
+        let name = format!("{parent}/roles/custom.role{i:03}");
+        let permissions: Vec<String> = (0..3)
+            .map(|k| PERMISSIONS[(i * 5 + k * 3) % PERMISSIONS.len()].to_string())
+            .collect();
+        org.roles.insert(
+            name.clone(),
+            super::roles::Role {
+                name: name.clone(),
+                title: format!("Custom role {i}"),
+                description: if i % 2 == 0 {
+                    format!("Operators of service {i}")
+                } else {
+                    String::new()
+                },
+                permissions,
+                stage: ["GA", "BETA", "ALPHA"][i % 3].to_string(),
+                deleted_at: None,
+                serial: 1,
+            },
+        );
+        let policy = &mut org
+            .resources
+            .get_mut(&policy_of)
+            .expect("seeded above")
+            .policy;
+        policy.bindings.push(binding(
+            &name,
+            vec![format!("group:custom-{i}@example.com")],
+        ));
+    }
 }
 
 #[cfg(test)]
