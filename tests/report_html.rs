@@ -12,8 +12,7 @@ use support::*;
 
 /// Markup in a field anyone who can edit a profile controls. Had it run, the page's title
 /// would change; had it become an element, the DOM would hold an `<img>`.
-const HOSTILE: &str =
-    "<script>document.title='pwned'</script></script><img src=x onerror=\"document.title='pwned'\">";
+const HOSTILE: &str = "<script>document.title='pwned'</script></script><img src=x onerror=\"document.title='pwned'\">";
 
 /// The Chromium binary, or `None` where none is installed (`scripts/test.sh` installs it, so
 /// in CI a missing browser fails the test instead of skipping it).
@@ -107,9 +106,19 @@ fn html_reports_open_in_a_browser_and_filter() {
     });
     assert_exit(&ws.iamsnap(&["backup", "--all"]), 0);
 
-    let refused = ws.iamsnap(&["diff", "okta-test@latest~1", "okta-test@latest", "--format", "html"]);
+    let refused = ws.iamsnap(&[
+        "diff",
+        "okta-test@latest~1",
+        "okta-test@latest",
+        "--format",
+        "html",
+    ]);
     assert_exit(&refused, 2);
-    assert!(stderr(&refused).contains("pass --out FILE"), "{}", describe(&refused));
+    assert!(
+        stderr(&refused).contains("pass --out FILE"),
+        "{}",
+        describe(&refused)
+    );
 
     let diff = ws.iamsnap(&[
         "diff",
@@ -126,7 +135,11 @@ fn html_reports_open_in_a_browser_and_filter() {
     let html = std::fs::read_to_string(&page).unwrap();
     assert!(html.contains("3 differences: "), "{html}");
     assert!(html.contains("signature verified"), "{html}");
-    assert_eq!(html.matches("<script").count(), 3, "a value became an element");
+    assert_eq!(
+        html.matches("<script").count(),
+        3,
+        "a value became an element"
+    );
 
     let plan = ws.iamsnap(&[
         "restore",
@@ -139,7 +152,10 @@ fn html_reports_open_in_a_browser_and_filter() {
     assert_exit(&plan, 1);
     let plan_html = std::fs::read_to_string(ws.path("plan.html")).unwrap();
     assert!(plan_html.contains("3 operations: "), "{plan_html}");
-    assert!(plan_html.contains("additive: nothing is deleted"), "{plan_html}");
+    assert!(
+        plan_html.contains("additive: nothing is deleted"),
+        "{plan_html}"
+    );
 
     let Some(browser) = chromium() else {
         eprintln!(
@@ -155,7 +171,10 @@ fn html_reports_open_in_a_browser_and_filter() {
         .iter()
         .find(|k| k.ends_with(&format!("|{removed}")))
         .unwrap_or_else(|| panic!("the removed membership in {keys:?}"));
-    assert!(keys.contains(&hostile) && keys.contains(&titled), "{keys:?}");
+    assert!(
+        keys.contains(&hostile) && keys.contains(&titled),
+        "{keys:?}"
+    );
     assert_eq!(keys.len(), 3, "{keys:?}");
     // The hostile display name is text in the side-by-side field diff, and never ran.
     assert!(dom.contains("<title>iamsnap diff: "), "{dom}");
@@ -166,7 +185,10 @@ fn html_reports_open_in_a_browser_and_filter() {
     let dom = browse(&browser, &page, "q=chief%20diff", &["--dump-dom"]);
     assert!(dom.contains("showing 1 of 3"), "{dom}");
     assert_eq!(row_keys(&dom), vec![titled.clone()]);
-    assert!(dom.contains("/attrs/profile/title"), "the field diff is shown: {dom}");
+    assert!(
+        dom.contains("/attrs/profile/title"),
+        "the field diff is shown: {dom}"
+    );
     let dom = browse(&browser, &page, "action=removed", &["--dump-dom"]);
     assert_eq!(row_keys(&dom), vec![membership.clone()]);
     let dom = browse(&browser, &page, "q=pwned", &["--dump-dom"]);
@@ -184,7 +206,11 @@ fn html_reports_open_in_a_browser_and_filter() {
         &[&format!("--screenshot={}", shot.display())],
     );
     let png = std::fs::read(&shot).unwrap();
-    assert!(png.starts_with(b"\x89PNG") && png.len() > 20_000, "{} bytes", png.len());
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 20_000,
+        "{} bytes",
+        png.len()
+    );
     // The picture in docs/reports.md: `IAMSNAP_REPORT_SCREENSHOT=docs/report-diff.png`.
     if let Some(keep) = std::env::var_os("IAMSNAP_REPORT_SCREENSHOT") {
         std::fs::write(&keep, &png).unwrap();

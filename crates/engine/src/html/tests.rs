@@ -187,7 +187,10 @@ fn a_plan_groups_what_cannot_be_restored_by_reason() {
     assert_eq!(page.matches("<script").count(), 3, "{page}");
     assert!(page.contains("3 operations: "), "{page}");
     // The reason's head says what is lost, the rest what to do.
-    assert!(page.contains("<h3>password<span class=\"count\">2 objects"), "{page}");
+    assert!(
+        page.contains("<h3>password<span class=\"count\">2 objects"),
+        "{page}"
+    );
     assert!(
         page.contains("<p class=\"step\">restored users have none; send them a password reset</p>"),
         "{page}"
