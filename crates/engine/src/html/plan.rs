@@ -94,10 +94,7 @@ pub fn write_plan(
 ) -> io::Result<()> {
     let title = format!("iamsnap restore plan: {} → {}", plan.snapshot, plan.target);
     let mut facts = head.facts();
-    facts.push((
-        "operations",
-        thousands(plan.operations.len() as u64).to_string(),
-    ));
+    facts.push(("operations", thousands(plan.operations.len() as u64)));
     let page_header = header(
         "iamsnap restore plan",
         &[("snapshot", &head.snapshot)],

@@ -321,6 +321,13 @@
   window.addEventListener('hashchange', restore);
 
   restore();
+  if (location.hash.length > 1) {
+    // Opened from a link to a view: show the table, and the chosen row in it.
+    $('objects').scrollIntoView();
+    const at = view.indexOf(selected);
+    if (at >= 0) viewport.scrollTop = Math.max(0, at * ROW - viewport.clientHeight / 3);
+    draw();
+  }
   if (selected < 0) {
     // Open the first object that has fields to compare, so the page shows one at once.
     const first = view.find((i) => (rows[i].fields || []).length > 0);
