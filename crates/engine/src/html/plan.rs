@@ -313,7 +313,7 @@ pub fn write_outcome(
 /// The cannot-restore report grouped by reason: what is lost, what to do about it, and
 /// the objects per kind (the first [`KEYS_SHOWN`] of each).
 fn cannot_restore(items: &[CannotRestore]) -> io::Result<Markup> {
-    let mut reasons: Vec<(&str, Vec<(&CannotRestore, Vec<String>)>)> = Vec::new();
+    let mut reasons: Vec<(&str, PerKind<'_>)> = Vec::new();
     for item in items {
         let keys = item
             .keys
@@ -350,6 +350,9 @@ fn cannot_restore(items: &[CannotRestore]) -> io::Result<Markup> {
         }
     })
 }
+
+/// The kinds under one reason: each item with the keys shown of it.
+type PerKind<'a> = Vec<(&'a CannotRestore, Vec<String>)>;
 
 /// The operations the plan leaves out, and why.
 fn skipped(items: &[Skipped]) -> Markup {
