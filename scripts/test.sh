@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every check and test on a fresh machine: installs the tools the tests use (Debian's
-# age, minisign, zstd, openssl, OpenLDAP, Samba AD; moto's server from PyPI), then fmt, clippy
+# age, minisign, zstd, openssl, OpenLDAP, Samba AD, Chromium; moto's server from PyPI), then fmt, clippy
 # and the tests.
 # Servers (moto, emulators) are started by the tests themselves on free loopback ports.
 set -euo pipefail
@@ -24,6 +24,8 @@ for pkg in samba-ad-provision samba-dsdb-modules; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 command -v ldbmodify >/dev/null 2>&1 || need_apt+=(ldb-tools)
+# Headless Chromium: tests/report_html.rs opens the HTML reports in a real browser.
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 if ((${#need_apt[@]})); then
     echo "installing ${need_apt[*]} (apt)"
     export DEBIAN_FRONTEND=noninteractive

@@ -88,6 +88,23 @@ pub fn run(rt: &tokio::runtime::Runtime, users: usize, groups: usize) -> anyhow:
             "json",
         ],
     )?;
+    // The same plan as one page for people, written as the plan is read.
+    let html = work.iamsnap(&[
+        "restore",
+        "okta@latest~1",
+        "--target",
+        "empty",
+        "--format",
+        "html",
+        "--out",
+        "recreate.html",
+    ])?;
+    let html_path = work.path().join("recreate.html");
+    let html_mib = std::fs::metadata(&html_path)?.len() as f64 / (1024.0 * 1024.0);
+    // To open it in a browser afterwards: IAMSNAP_BENCH_KEEP_HTML=FILE.
+    if let Some(keep) = std::env::var_os("IAMSNAP_BENCH_KEEP_HTML") {
+        std::fs::copy(&html_path, keep)?;
+    }
     let creates = std::fs::read_to_string(work.path().join("recreate.txt"))?
         .lines()
         .filter(|l| l.contains(". create "))
@@ -181,6 +198,17 @@ pub fn run(rt: &tokio::runtime::Runtime, users: usize, groups: usize) -> anyhow:
             "",
         ),
     ];
+    rows.push(row(
+        "↳ the same plan as one HTML page (`--format html --out`): wall, peak RSS, file size"
+            .to_string(),
+        format!(
+            "{:.1} s, {:.0} MiB, {html_mib:.1} MiB (exit {})",
+            html.wall.as_secs_f64(),
+            html.peak_rss_mib,
+            html.status
+        ),
+        "flat, < 300 MB",
+    ));
     if let Some((capped, full)) = rendered {
         rows.push(row(
             "↳ rendering alone (the plan read back from its JSON): default / --full".to_string(),

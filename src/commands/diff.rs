@@ -5,12 +5,14 @@
 //! of the other side's source. Exit status like diff(1): 0 same, 1 different.
 
 use std::io::IsTerminal;
+use std::path::PathBuf;
 
 use iamsnap::registry;
 
 use iamsnap_engine::diff::sides::{self, Opened, SideRef};
 use iamsnap_engine::diff::{DiffOptions, JoinOptions, diff, render};
 use iamsnap_engine::error::ExitStatus;
+use iamsnap_engine::html::{self, Side, Signature, diff::DiffHeader};
 use iamsnap_engine::live::read_live;
 use iamsnap_engine::repo::Repository;
 use iamsnap_engine::report::Kinds;
@@ -18,13 +20,16 @@ use iamsnap_provider::ConnectOptions;
 
 use crate::commands::Context;
 use crate::commands::open::OpenArgs;
-use crate::commands::output::{ListArgs, Output};
+use crate::commands::output::{ListArgs, Output, html_needs_out};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     Text,
     Json,
     Markdown,
+    // One self-contained page (needs --out); a doc comment here would turn the whole help
+    // into its long form.
+    Html,
 }
 
 #[derive(Debug, clap::Args)]
@@ -36,9 +41,13 @@ pub struct Args {
     b: String,
     #[command(flatten)]
     open: OpenArgs,
-    /// Output format (the JSON schema is in docs/diff-json.md).
+    /// Output format (the JSON schema is in docs/diff-json.md, the HTML page in
+    /// docs/reports.md).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// Write the report to FILE instead of stdout (required with --format html).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
     /// Also list the objects whose only difference is their ids (re-created objects, and
     /// relationships naming them).
     #[arg(long)]
@@ -78,6 +87,29 @@ async fn open(
     })
 }
 
+/// A side as the HTML report's header names it.
+fn side(ctx: &Context, opened: &Opened) -> anyhow::Result<Side> {
+    Ok(match opened {
+        Opened::Snapshot(s) => Side {
+            name: s.info.name.clone(),
+            source: s.info.source.clone(),
+            provider: s.reader.manifest().provider.clone(),
+            time: s.info.time,
+            signature: match s.signature_checked {
+                true => Signature::Verified,
+                false => Signature::NotChecked,
+            },
+        },
+        Opened::Live { source, .. } => Side {
+            name: opened.label(),
+            source: source.clone(),
+            provider: provider_type(ctx, opened)?,
+            time: chrono::Utc::now(),
+            signature: Signature::Live,
+        },
+    })
+}
+
 /// The provider type of a side: from the snapshot's manifest, or the configured source.
 fn provider_type(ctx: &Context, side: &Opened) -> anyhow::Result<String> {
     Ok(match side {
@@ -87,12 +119,17 @@ fn provider_type(ctx: &Context, side: &Opened) -> anyhow::Result<String> {
 }
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
+    html_needs_out(args.format == Format::Html, args.out.as_deref())?;
     let config = ctx.config()?;
     let repo = Repository::open(&config.repository()).await?;
     let (a, b) = sides::resolve(&repo, &args.a, &args.b).await?;
     let mut old = open(ctx, &repo, a, &args.open).await?;
     let mut new = open(ctx, &repo, b, &args.open).await?;
     let kinds = registry::kinds(&provider_type(ctx, &old)?);
+    let header = DiffHeader {
+        old: side(ctx, &old)?,
+        new: side(ctx, &new)?,
+    };
     let options = DiffOptions {
         old_label: old.label(),
         new_label: new.label(),
@@ -121,11 +158,13 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let detail = args.list.detail(args.show_ids, colour);
     let kinds = Kinds::new(kinds);
-    let mut out = Output::open(args.format != Format::Json && !args.list.no_pager);
+    let paged = args.format != Format::Json && !args.list.no_pager;
+    let mut out = Output::to(args.out.as_deref(), paged)?;
     let written = match args.format {
         Format::Text => render::text(result, &mut out, &detail, &kinds),
         Format::Json => render::json(result, &mut out),
         Format::Markdown => render::markdown(result, &mut out, &detail, &kinds),
+        Format::Html => html::diff::write(result, &header, args.show_ids, &kinds, &mut out),
     }
     .map_err(anyhow::Error::from);
     match written {

@@ -1,8 +1,13 @@
 //! How long reports are printed: the options `diff` and `restore` share (`--limit`, `--full`,
-//! `--no-pager`) and the pager a long report goes through on a terminal, as git does.
+//! `--no-pager`), the pager a long report goes through on a terminal, as git does, and
+//! `--out FILE`.
 
 use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+
+use anyhow::Context as _;
+use iamsnap::error::UsageError;
 
 use iamsnap_engine::report::{DEFAULT_LIMIT, Detail};
 
@@ -33,13 +38,46 @@ impl ListArgs {
     }
 }
 
-/// Where a report goes: stdout, or a pager reading it.
+/// `--format html` without `--out`: a page is a file to open or send, not terminal output.
+pub fn html_needs_out(html: bool, out: Option<&Path>) -> anyhow::Result<()> {
+    if html && out.is_none() {
+        return Err(UsageError(
+            "--format html writes one self-contained file: pass --out FILE (e.g. --out report.html)".into(),
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// Where a report goes: stdout, a pager reading it, or a file.
 pub enum Output {
     Stdout(io::BufWriter<io::StdoutLock<'static>>),
     Pager(Child, io::BufWriter<std::process::ChildStdin>),
+    /// Written beside `path` and moved onto it once complete, so that a report cut short by
+    /// an error never stands in for a whole one.
+    File(io::BufWriter<tempfile::NamedTempFile>, PathBuf),
 }
 
 impl Output {
+    /// `--out FILE` when given, else stdout (through a pager when `paged`).
+    pub fn to(path: Option<&Path>, paged: bool) -> anyhow::Result<Output> {
+        let Some(path) = path else {
+            return Ok(Output::open(paged));
+        };
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        let file = tempfile::Builder::new()
+            .prefix(".iamsnap-report-")
+            .tempfile_in(dir)
+            .with_context(|| format!("cannot write the report to {}", path.display()))?;
+        Ok(Output::File(
+            io::BufWriter::with_capacity(256 * 1024, file),
+            path.to_path_buf(),
+        ))
+    }
+
     /// A pager when stdout is a terminal, `paged` and a pager is configured; stdout otherwise.
     pub fn open(paged: bool) -> Output {
         let stdout = io::stdout();
@@ -66,16 +104,27 @@ impl Output {
 
     /// Flushes and waits for the pager to quit. A pager quit early (the reader had seen
     /// enough) is no error.
-    pub fn finish(self) -> io::Result<()> {
+    pub fn finish(self) -> anyhow::Result<()> {
         match self {
-            Output::Stdout(mut out) => out.flush(),
+            Output::Stdout(mut out) => Ok(out.flush()?),
+            Output::File(out, path) => {
+                let written = |e: io::Error| {
+                    anyhow::Error::new(e)
+                        .context(format!("cannot write the report to {}", path.display()))
+                };
+                let file = out.into_inner().map_err(|e| written(e.into_error()))?;
+                file.as_file().sync_all().map_err(written)?;
+                file.persist(&path).map_err(|e| written(e.error))?;
+                eprintln!("wrote {}", path.display());
+                Ok(())
+            }
             Output::Pager(mut child, mut stdin) => {
                 let flushed = stdin.flush();
                 drop(stdin);
                 child.wait()?;
                 match flushed {
                     Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-                    other => other,
+                    other => Ok(other?),
                 }
             }
         }
@@ -99,6 +148,7 @@ impl Write for Output {
         match self {
             Output::Stdout(out) => out.write(buf),
             Output::Pager(_, out) => out.write(buf),
+            Output::File(out, _) => out.write(buf),
         }
     }
 
@@ -106,6 +156,7 @@ impl Write for Output {
         match self {
             Output::Stdout(out) => out.flush(),
             Output::Pager(_, out) => out.flush(),
+            Output::File(out, _) => out.flush(),
         }
     }
 }

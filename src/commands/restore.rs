@@ -8,10 +8,13 @@
 //! as) are no failure: they are listed, with what to do by hand.
 
 use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
 
 use iamsnap::Config;
 use iamsnap_engine::backup::Seal;
 use iamsnap_engine::error::ExitStatus;
+use iamsnap_engine::html::plan::{PlanHeader, write_outcome, write_plan};
+use iamsnap_engine::html::{Side, Signature};
 use iamsnap_engine::keys::SigningKey;
 use iamsnap_engine::repo::Repository;
 use iamsnap_engine::restore::{self, ApplyReport, JournalKeys, Mode, Plan, Request, render};
@@ -19,7 +22,7 @@ use iamsnap_provider::{ConnectOptions, Connector};
 
 use crate::commands::Context;
 use crate::commands::open::OpenArgs;
-use crate::commands::output::{ListArgs, Output};
+use crate::commands::output::{ListArgs, Output, html_needs_out};
 use iamsnap::error::UsageError;
 use iamsnap_engine::report::Kinds;
 
@@ -35,6 +38,8 @@ pub enum ModeArg {
 pub enum Format {
     Text,
     Json,
+    // One self-contained page (needs --out); see the note on diff's format.
+    Html,
 }
 
 #[derive(Debug, clap::Args)]
@@ -67,8 +72,14 @@ pub struct Args {
     /// Continue the latest unfinished restore of this snapshot into the target.
     #[arg(long)]
     resume: bool,
+    /// Output format of the plan, or with --apply of the outcome (the HTML page is described
+    /// in docs/reports.md).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// Write the plan (with --apply: the outcome) to FILE instead of stdout (required with
+    /// --format html). With --apply, the plan is shown on the terminal first.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
     #[command(flatten)]
     list: ListArgs,
     /// Activate restored users that were active (the provider emails them an activation link).
@@ -134,6 +145,7 @@ fn journal_keys(ctx: &Context, config: &Config, args: &Args) -> anyhow::Result<J
 }
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
+    html_needs_out(args.format == Format::Html, args.out.as_deref())?;
     let config = ctx.config()?;
     let keys = journal_keys(ctx, config, &args)?;
     let repo = Repository::open(&config.repository()).await?;
@@ -147,14 +159,31 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         ))
     })?;
     let snapshot = args.open.open(ctx, &repo, &info.name).await?;
+    let report = Report {
+        header: PlanHeader {
+            snapshot: Side {
+                name: info.name.clone(),
+                source: info.source.clone(),
+                provider: snapshot.reader.manifest().provider.clone(),
+                time: info.time,
+                signature: match snapshot.signature_checked {
+                    true => Signature::Verified,
+                    false => Signature::NotChecked,
+                },
+            },
+            target: target.clone(),
+            mode: match args.mode {
+                ModeArg::Additive => Mode::Additive,
+                ModeArg::Authoritative => Mode::Authoritative,
+            },
+        },
+        kinds: Kinds::new(provider.kinds()),
+    };
     let request = Request {
         target,
         only: args.only.clone(),
         kinds: args.kinds.clone(),
-        mode: match args.mode {
-            ModeArg::Additive => Mode::Additive,
-            ModeArg::Authoritative => Mode::Authoritative,
-        },
+        mode: report.header.mode,
         max_deletes: args.max_deletes,
         resume: args.resume,
     };
@@ -173,19 +202,26 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
             );
         }
         confirm(&args, plan)?;
-        return print_report(&args, &prepared.execute(provider).await?);
+        return print_report(&args, &report, &prepared.execute(provider).await?);
     }
 
-    if !args.apply || args.format == Format::Text {
+    // With --apply, the operator sees the plan as text before confirming (JSON prints only
+    // the outcome); without, the plan is the report.
+    let format = match (args.apply, args.format) {
+        (false, format) => Some(format),
+        (true, Format::Json) => None,
+        (true, _) => Some(Format::Text),
+    };
+    if let Some(format) = format {
         // The plan goes through the pager only when nothing is asked after it.
-        let paged = args.format == Format::Text && !args.apply && !args.list.no_pager;
-        let mut out = Output::open(paged);
+        let paged = format == Format::Text && !args.apply && !args.list.no_pager;
+        let file = args.out.as_deref().filter(|_| !args.apply);
+        let mut out = Output::to(file, paged)?;
         let detail = args.list.detail(false, false);
-        let written = match args.format {
-            Format::Text => {
-                render::plan_text(plan, &mut out, &detail, &Kinds::new(provider.kinds()))
-            }
+        let written = match format {
+            Format::Text => render::plan_text(plan, &mut out, &detail, &report.kinds),
             Format::Json => render::plan_json(plan, &mut out),
+            Format::Html => write_plan(plan, &report.header, &report.kinds, &mut out),
         }
         .map_err(anyhow::Error::from);
         match written {
@@ -201,9 +237,10 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         });
     }
     if plan.operations.is_empty() {
-        if args.format == Format::Json {
+        if args.format != Format::Text || args.out.is_some() {
             print_report(
                 &args,
+                &report,
                 &ApplyReport {
                     skipped: plan.skipped.len(),
                     skipped_operations: plan.skipped.clone(),
@@ -215,7 +252,13 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         return Ok(ExitStatus::Ok);
     }
     confirm(&args, plan)?;
-    print_report(&args, &prepared.execute(provider).await?)
+    print_report(&args, &report, &prepared.execute(provider).await?)
+}
+
+/// What a report needs to know besides the plan or the outcome.
+struct Report {
+    header: PlanHeader,
+    kinds: Kinds,
 }
 
 /// Asks before changing anything, unless `--yes`; refuses when nobody can be asked.
@@ -244,13 +287,14 @@ fn confirm(args: &Args, plan: &Plan) -> anyhow::Result<()> {
     }
 }
 
-fn print_report(args: &Args, report: &ApplyReport) -> anyhow::Result<ExitStatus> {
-    let mut out = std::io::stdout().lock();
+fn print_report(args: &Args, about: &Report, report: &ApplyReport) -> anyhow::Result<ExitStatus> {
+    let mut out = Output::to(args.out.as_deref(), false)?;
     match args.format {
         Format::Text => render::report_text(report, &mut out)?,
         Format::Json => render::report_json(report, &mut out)?,
+        Format::Html => write_outcome(report, &about.header, &about.kinds, &mut out)?,
     }
-    out.flush()?;
+    out.finish()?;
     Ok(if report.is_complete() {
         ExitStatus::Ok
     } else {

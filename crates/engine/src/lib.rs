@@ -8,6 +8,7 @@
 //!   is decrypted.
 //! - [`diff::diff`] compares two sorted record streams (snapshots, or a snapshot and the live
 //!   provider) by merge-join.
+//! - [`html`] writes a diff, a restore plan or a restore's outcome as one self-contained page.
 //! - [`restore::prepare`] plans the return of a provider to a snapshot's state and
 //!   [`restore::execute`] applies the plan through the connector's writing half
 //!   ([`iamsnap_provider::WriteProvider`]), journalled, resumable and verified.
@@ -24,6 +25,7 @@ pub mod backup;
 pub mod config;
 pub mod diff;
 pub mod error;
+pub mod html;
 pub mod keys;
 pub mod live;
 pub mod metrics;

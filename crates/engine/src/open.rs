@@ -89,6 +89,8 @@ pub struct Fetched {
     /// own name). Signatures made before they named their snapshot do not; such an archive's
     /// name is checked only once it is decrypted, against its manifest.
     pub name_signed: bool,
+    /// Whether the signature was checked at all (not with `--insecure-skip-signature`).
+    pub signature_checked: bool,
 }
 
 /// A snapshot open for reading its manifest and records.
@@ -99,6 +101,8 @@ pub struct OpenedSnapshot {
     pub reader: ArchiveReader<File>,
     /// The downloaded archive the reader reads, deleted when dropped.
     pub file: tempfile::NamedTempFile,
+    /// Whether its signature was checked (not with `--insecure-skip-signature`).
+    pub signature_checked: bool,
 }
 
 impl OpenOptions {
@@ -146,6 +150,7 @@ impl OpenOptions {
             info,
             file,
             name_signed,
+            signature_checked: self.verify_key.is_some(),
         })
     }
 
@@ -192,6 +197,7 @@ impl OpenOptions {
             info: fetched.info,
             reader,
             file: fetched.file,
+            signature_checked: fetched.signature_checked,
         })
     }
 }

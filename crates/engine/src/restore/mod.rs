@@ -127,6 +127,6 @@ impl crate::error::Classify for RestoreError {
 }
 
 #[cfg(test)]
-mod memory;
+pub(crate) mod memory;
 #[cfg(test)]
 mod tests;

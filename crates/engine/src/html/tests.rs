@@ -1,0 +1,208 @@
+use std::io::{self, Write};
+
+use chrono::{TimeZone, Utc};
+use iamsnap_provider::Record;
+use serde_json::{Value, json};
+
+use super::diff::{DiffHeader, write};
+use super::plan::{PlanHeader, write_plan};
+use super::{Side, Signature};
+use crate::diff::{DiffOptions, diff};
+use crate::report::Kinds;
+use crate::restore::memory::{KINDS, MemoryProvider};
+use crate::restore::{Mode, PlanOptions, plan};
+
+fn sorted(mut records: Vec<Record>) -> impl Iterator<Item = Result<Record, io::Error>> {
+    records.sort_by(|a, b| (&a.kind, &a.id).cmp(&(&b.kind, &b.id)));
+    records.into_iter().map(Ok)
+}
+
+fn user(id: &str, login: &str, name: &str) -> Record {
+    Record::new("t.user", id, login, json!({"name": name}), vec![])
+}
+
+const EVIL: &str = "<script>alert(1)</script>";
+const BREAKOUT: &str = "</script><script>alert(2)</script><!--";
+
+fn side(name: &str, signature: Signature) -> Side {
+    Side {
+        name: name.into(),
+        source: "mem".into(),
+        provider: "memory".into(),
+        time: Utc.with_ymd_and_hms(2026, 11, 27, 2, 0, 0).unwrap(),
+        signature,
+    }
+}
+
+/// A diff in which attacker-controlled values (a display name, a login) hold markup.
+fn hostile_diff_page() -> String {
+    let old = vec![user("u1", "ada", "Ada"), user("u2", "grace", "Grace")];
+    let new = vec![
+        user("u1", "ada", EVIL),
+        user("u3", BREAKOUT, "Mallory"),
+        user("u4", "linus", "Linus"),
+    ];
+    let result = diff(sorted(old), sorted(new), &DiffOptions::default()).unwrap();
+    let head = DiffHeader {
+        old: side("mem/20261127T020000Z-1a2b3c4d", Signature::Verified),
+        new: side("live:<b>mem</b>", Signature::Live),
+    };
+    let mut out = Vec::new();
+    write(result, &head, false, &Kinds::new(KINDS), &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+/// The text of the `<script>` element with this id.
+fn block<'p>(page: &'p str, id: &str) -> &'p str {
+    let open = format!("<script type=\"application/json\" id=\"{id}\">");
+    let start = page.find(&open).expect("the data block") + open.len();
+    let len = page[start..].find("</script>").expect("its end");
+    &page[start..start + len]
+}
+
+#[test]
+fn markup_in_values_stays_text() {
+    let page = hostile_diff_page();
+    // Two data blocks and the page's own script: nothing a value held became an element.
+    assert_eq!(page.matches("<script").count(), 3, "{page}");
+    assert!(!page.contains("<!--"), "{page}");
+    assert!(!page.contains("alert(1)</script>"), "{page}");
+    // In the header, maud escaped the side's name.
+    assert!(page.contains("live:&lt;b&gt;mem&lt;/b&gt;"), "{page}");
+    // The data still carries the values exactly.
+    let rows: Value = serde_json::from_str(block(&page, "rows")).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 4);
+    let changed = rows.iter().find(|r| r["status"] == "changed").unwrap();
+    assert_eq!(changed["fields"][0]["path"], "/attrs/name");
+    assert_eq!(changed["fields"][0]["new"], EVIL);
+    assert!(rows.iter().any(|r| r["key"] == BREAKOUT));
+    assert!(block(&page, "rows").contains("\\u003c/script\\u003e"));
+}
+
+#[test]
+fn the_policy_allows_only_the_pages_own_script_and_no_request() {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    let page = hostile_diff_page();
+    let start = page.rfind("<script>").unwrap() + "<script>".len();
+    let script = &page[start..start + page[start..].find("</script>").unwrap()];
+    let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(script));
+    assert!(
+        page.contains(&format!("script-src 'sha256-{hash}'")),
+        "{page}"
+    );
+    assert!(page.contains("default-src 'none'"));
+    for fetch in ["http://", "https://", "src=\"//"] {
+        assert!(!page.contains(fetch), "the page names {fetch}");
+    }
+}
+
+#[test]
+fn the_summary_counts_and_charts_each_kind() {
+    let page = hostile_diff_page();
+    assert!(page.contains("4 differences: "), "{page}");
+    assert!(page.contains("signature verified"), "{page}");
+    assert!(page.contains("2026-11-27 02:00:00 UTC"), "{page}");
+    // Bars scale to the widest row: 2 added, 1 removed, 1 changed of t.user.
+    for span in [
+        r#"<span class="add" title="2 added" style="width:50.00%">"#,
+        r#"<span class="rem" title="1 removed" style="width:25.00%">"#,
+        r#"<span class="chg" title="1 changed" style="width:25.00%">"#,
+    ] {
+        assert!(page.contains(span), "{span} in {page}");
+    }
+    let config: Value = serde_json::from_str(block(&page, "config")).unwrap();
+    assert_eq!(config["kinds"], json!(["t.user"]));
+    assert_eq!(config["action_field"], "status");
+}
+
+/// A writer that refuses any single write larger than a row could be: the page must not be
+/// built whole in memory and written at once.
+struct Streamed {
+    largest: usize,
+    total: usize,
+}
+
+impl Write for Streamed {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.largest = self.largest.max(buf.len());
+        self.total += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_large_diff_is_written_piece_by_piece() {
+    let old: Vec<Record> = (0..20_000)
+        .map(|i| user(&format!("u{i:05}"), &format!("user{i:05}"), "Old name"))
+        .collect();
+    let new: Vec<Record> = (0..20_000)
+        .map(|i| user(&format!("u{i:05}"), &format!("user{i:05}"), "New name"))
+        .collect();
+    let result = diff(sorted(old), sorted(new), &DiffOptions::default()).unwrap();
+    let head = DiffHeader {
+        old: side("a", Signature::NotChecked),
+        new: side("b", Signature::Verified),
+    };
+    let mut out = Streamed {
+        largest: 0,
+        total: 0,
+    };
+    write(result, &head, false, &Kinds::new(KINDS), &mut out).unwrap();
+    assert!(out.total > 20_000 * 100, "{} bytes", out.total);
+    // The style sheet and the script are the largest pieces.
+    assert!(out.largest < 32 * 1024, "a write of {} bytes", out.largest);
+}
+
+#[test]
+fn a_plan_groups_what_cannot_be_restored_by_reason() {
+    let snapshot = vec![
+        user("u1", "ada", "Ada"),
+        user("u2", "grace", EVIL),
+        user("u3", "linus", "Linus"),
+    ];
+    let live = MemoryProvider::new(vec![user("u1", "ada", "Ada L.")]);
+    let mut p = plan(
+        sorted(snapshot),
+        sorted(live.all()),
+        &live,
+        &PlanOptions::default(),
+    )
+    .unwrap();
+    p.snapshot = "mem/20261127T020000Z-00000000".into();
+    p.target = "mem".into();
+    let head = PlanHeader {
+        snapshot: side(&p.snapshot, Signature::Verified),
+        target: "mem".into(),
+        mode: Mode::Additive,
+    };
+    let mut out = Vec::new();
+    write_plan(&p, &head, &Kinds::new(KINDS), &mut out).unwrap();
+    let page = String::from_utf8(out).unwrap();
+    assert_eq!(page.matches("<script").count(), 3, "{page}");
+    assert!(page.contains("3 operations: "), "{page}");
+    // The reason's head says what is lost, the rest what to do.
+    assert!(
+        page.contains("<h3>password<span class=\"count\">2 objects"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<p class=\"step\">restored users have none; send them a password reset</p>"),
+        "{page}"
+    );
+    assert!(page.contains("<li>grace</li>"), "{page}");
+    let rows: Value = serde_json::from_str(block(&page, "rows")).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    let update = rows.iter().find(|r| r["action"] == "update").unwrap();
+    assert_eq!(update["key"], "ada");
+    assert_eq!(update["fields"][0]["old"], "Ada L.");
+    assert_eq!(update["fields"][0]["new"], "Ada");
+    assert!(rows.iter().all(|r| r.get("desired").is_none()));
+    assert_eq!(rows[0]["step"], 1);
+}
