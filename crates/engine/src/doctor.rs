@@ -33,7 +33,12 @@ pub fn exit_status<'a>(checks: impl IntoIterator<Item = &'a Check>) -> ExitStatu
 /// What a connector says of its reads, and with `restore` of the writes a restore needs.
 pub async fn source(connector: &Connector, restore: bool) -> Vec<Check> {
     let mut checks = connector.reader().check_reads().await;
-    if restore {
+    if restore && checks.iter().any(|c| c.status == Status::Fail) {
+        checks.push(Check::note(
+            "restore permissions",
+            "not checked: fix the failed checks above first",
+        ));
+    } else if restore {
         match connector.writer() {
             Some(writer) => checks.extend(writer.check_writes().await),
             None => checks.push(Check::note(
