@@ -45,7 +45,7 @@ struct Line {
 
 #[derive(Debug, Serialize)]
 struct Report {
-    /// The worst status of all checks.
+    /// The worst status of all checks: `ok`, `warn` or `fail`.
     status: Status,
     checks: Vec<Line>,
 }
@@ -60,15 +60,14 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         }
         args.sources.clone()
     };
-    let mut lines: Vec<Line> =
-        doctor::repository(&config.repository(), args.identity.as_deref())
-            .await
-            .into_iter()
-            .map(|check| Line {
-                scope: "repository".into(),
-                check,
-            })
-            .collect();
+    let mut lines: Vec<Line> = doctor::repository(&config.repository(), args.identity.as_deref())
+        .await
+        .into_iter()
+        .map(|check| Line {
+            scope: "repository".into(),
+            check,
+        })
+        .collect();
     // One source at a time: each makes a handful of requests, and the lines keep their order.
     for name in &names {
         let source = config.source(name)?;
@@ -87,9 +86,11 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     }
     let status = doctor::exit_status(lines.iter().map(|l| &l.check));
     let report = Report {
+        // A note is nothing to act on: it leaves the report `ok`, as it leaves the exit 0.
         status: lines
             .iter()
             .map(|l| l.check.status)
+            .filter(|s| *s != Status::Note)
             .max()
             .unwrap_or(Status::Ok),
         checks: lines,
@@ -113,7 +114,10 @@ fn print_table(report: &Report) {
     };
     let scope = width(|l| l.scope.len(), "SCOPE");
     let check = width(|l| l.check.check.len(), "CHECK");
-    println!("{:<scope$}  {:<check$}  {:<6}  DETAIL", "SCOPE", "CHECK", "STATUS");
+    println!(
+        "{:<scope$}  {:<check$}  {:<6}  DETAIL",
+        "SCOPE", "CHECK", "STATUS"
+    );
     for line in &report.checks {
         println!(
             "{:<scope$}  {:<check$}  {:<6}  {}",

@@ -99,7 +99,10 @@ async fn object_lock(repo: &Repository) -> Check {
     };
     let wanted = format!("{}, {} days", lock_mode_name(lock.mode), lock.days);
     match repo.check_object_lock().await {
-        Ok(()) => Check::ok("object lock", format!("{wanted}: the bucket has Object Lock on")),
+        Ok(()) => Check::ok(
+            "object lock",
+            format!("{wanted}: the bucket has Object Lock on"),
+        ),
         Err(e) => Check::fail("object lock", e.to_string()),
     }
 }
@@ -126,12 +129,16 @@ async fn clock(repo: &Repository) -> Check {
     if skew.abs() > CLOCK_FAIL {
         Check::fail(
             "clock",
-            format!("{text}: S3 refuses requests signed more than 15 minutes off; synchronise this host's clock (NTP)"),
+            format!(
+                "{text}: S3 refuses requests signed more than 15 minutes off; synchronise this host's clock (NTP)"
+            ),
         )
     } else if skew.abs() > CLOCK_WARN {
         Check::warn(
             "clock",
-            format!("{text}: snapshot times and Object Lock dates follow this host's clock; synchronise it (NTP)"),
+            format!(
+                "{text}: snapshot times and Object Lock dates follow this host's clock; synchronise it (NTP)"
+            ),
         )
     } else {
         Check::ok("clock", text)

@@ -141,7 +141,10 @@ mod tests {
     use super::*;
 
     fn statuses(checks: &[Check]) -> Vec<(&str, Status)> {
-        checks.iter().map(|c| (c.check.as_str(), c.status)).collect()
+        checks
+            .iter()
+            .map(|c| (c.check.as_str(), c.status))
+            .collect()
     }
 
     #[test]

@@ -50,10 +50,7 @@ pub trait ReadProvider: Send + Sync {
     /// permitted, a refused one named in the provider's words. Makes reads only. The default
     /// makes the reads of [`ReadProvider::healthcheck`] ([`doctor::from_healthcheck`]).
     async fn check_reads(&self) -> Vec<Check> {
-        doctor::from_healthcheck(
-            self.healthcheck().await,
-            "the first reads a backup makes",
-        )
+        doctor::from_healthcheck(self.healthcheck().await, "the first reads a backup makes")
     }
 
     /// Reads the full state and sends every record to `sink`. A closed sink means the engine
