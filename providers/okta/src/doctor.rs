@@ -18,50 +18,73 @@ use crate::client::OktaClient;
 use crate::kinds::*;
 use crate::records::{Principal, str_at};
 
-/// Each family's read: the scope that grants it and the list a backup pages through.
-const READS: &[(&str, &str, &[(&str, &str)])] = &[
-    ("okta.users.read", "/api/v1/users", &[("limit", "1")]),
-    ("okta.groups.read", "/api/v1/groups", &[("limit", "1")]),
-    ("okta.apps.read", "/api/v1/apps", &[("limit", "1")]),
+/// Each family's read: the scope that grants it, the list a backup pages through, and whether
+/// a backup goes on without it (a family an org may lack, such as API Access Management or
+/// the Identity Engine's lists, is read as empty, with a warning, when Okta refuses it).
+const READS: &[(&str, &str, &[(&str, &str)], bool)] = &[
+    ("okta.users.read", "/api/v1/users", &[("limit", "1")], false),
+    (
+        "okta.groups.read",
+        "/api/v1/groups",
+        &[("limit", "1")],
+        false,
+    ),
+    ("okta.apps.read", "/api/v1/apps", &[("limit", "1")], false),
     (
         "okta.policies.read",
         "/api/v1/policies",
         &[("type", "OKTA_SIGN_ON")],
+        false,
     ),
-    ("okta.networkZones.read", "/api/v1/zones", &[("limit", "1")]),
-    ("okta.roles.read", "/api/v1/iam/roles", &[]),
     (
-        "okta.authorizationServers.read",
-        "/api/v1/authorizationServers",
+        "okta.networkZones.read",
+        "/api/v1/zones",
         &[("limit", "1")],
+        false,
     ),
-    ("okta.idps.read", "/api/v1/idps", &[("limit", "1")]),
+    ("okta.idps.read", "/api/v1/idps", &[("limit", "1")], false),
     (
         "okta.trustedOrigins.read",
         "/api/v1/trustedOrigins",
         &[("limit", "1")],
+        false,
     ),
-    ("okta.authenticators.read", "/api/v1/authenticators", &[]),
-    ("okta.behaviors.read", "/api/v1/behaviors", &[]),
-    ("okta.userTypes.read", "/api/v1/meta/types/user", &[]),
+    ("okta.userTypes.read", "/api/v1/meta/types/user", &[], false),
     (
         "okta.schemas.read",
         "/api/v1/meta/schemas/group/default",
         &[],
+        false,
     ),
     (
         "okta.profileMappings.read",
         "/api/v1/mappings",
         &[("limit", "1")],
+        false,
     ),
-    ("okta.eventHooks.read", "/api/v1/eventHooks", &[]),
-    ("okta.inlineHooks.read", "/api/v1/inlineHooks", &[]),
+    ("okta.roles.read", "/api/v1/iam/roles", &[], true),
+    (
+        "okta.authorizationServers.read",
+        "/api/v1/authorizationServers",
+        &[("limit", "1")],
+        true,
+    ),
+    (
+        "okta.authenticators.read",
+        "/api/v1/authenticators",
+        &[],
+        true,
+    ),
+    ("okta.behaviors.read", "/api/v1/behaviors", &[], true),
+    ("okta.eventHooks.read", "/api/v1/eventHooks", &[], true),
+    ("okta.inlineHooks.read", "/api/v1/inlineHooks", &[], true),
     (
         "okta.logStreams.read",
         "/api/v1/logStreams",
         &[("limit", "1")],
+        true,
     ),
-    ("okta.brands.read", "/api/v1/brands", &[]),
+    ("okta.brands.read", "/api/v1/brands", &[], true),
 ];
 
 /// The scope a restore needs to write each kind.
@@ -86,6 +109,7 @@ fn write_scope(kind: &str) -> &'static str {
         EVENT_HOOK => "okta.eventHooks.manage",
         INLINE_HOOK => "okta.inlineHooks.manage",
         LOG_STREAM => "okta.logStreams.manage",
+        EMAIL_SETTINGS | EMAIL_CUSTOMIZATION => "okta.templates.manage",
         _ => "okta.brands.manage",
     }
 }
@@ -93,12 +117,11 @@ fn write_scope(kind: &str) -> &'static str {
 /// The write scopes a standard admin role grants, after Okta's table of administrator roles
 /// and permissions. `None`: every one (Super Administrator).
 fn granted_by_standard(role: &str) -> Option<&'static [&'static str]> {
-    const ALL_BUT_ROLES: &[&str] = &[
+    const ORG_ADMIN: &[&str] = &[
         "okta.users.manage",
         "okta.groups.manage",
         "okta.apps.manage",
         "okta.networkZones.manage",
-        "okta.policies.manage",
         "okta.authorizationServers.manage",
         "okta.trustedOrigins.manage",
         "okta.idps.manage",
@@ -111,11 +134,13 @@ fn granted_by_standard(role: &str) -> Option<&'static [&'static str]> {
         "okta.inlineHooks.manage",
         "okta.logStreams.manage",
         "okta.brands.manage",
+        "okta.templates.manage",
     ];
     Some(match role {
         "SUPER_ADMIN" => return None,
-        // Only a Super Administrator assigns admin roles and manages custom roles.
-        "ORG_ADMIN" => ALL_BUT_ROLES,
+        // Only a Super Administrator assigns admin roles, manages custom roles and writes
+        // every policy type.
+        "ORG_ADMIN" => ORG_ADMIN,
         "USER_ADMIN" => &["okta.users.manage", "okta.groups.manage"],
         "APP_ADMIN" => &["okta.apps.manage"],
         "API_ACCESS_MANAGEMENT_ADMIN" => &["okta.authorizationServers.manage"],
@@ -136,6 +161,7 @@ fn granted_by_permission(permission: &str) -> Option<&'static str> {
         "okta.authzServers.manage" => "okta.authorizationServers.manage",
         "okta.identityProviders.manage" => "okta.idps.manage",
         "okta.customizations.manage" => "okta.brands.manage",
+        "okta.templates.manage" => "okta.templates.manage",
         _ => return None,
     })
 }
@@ -155,12 +181,16 @@ pub(crate) async fn check_reads(c: &OktaClient) -> Vec<Check> {
         ),
     ];
     let mut permitted = Vec::new();
-    for (scope, path, query) in READS {
+    for (scope, path, query, optional) in READS {
         match c.get(&c.url(path, query)).await {
             Ok(_) => permitted.push(*scope),
-            Err(e @ ProviderError::Forbidden { .. }) => checks.push(Check::fail(
+            Err(e) if e.is_auth() && *optional => checks.push(Check::warn(
                 format!("read {scope}"),
-                format!("{e}; a backup needs {scope}: give the token's administrator a role that grants it (docs/okta.md)"),
+                format!("{e}; a backup goes on without this family (it logs a warning), so the org lacks the feature or the token's administrator a role granting {scope} (docs/okta.md)"),
+            )),
+            Err(e) if e.is_auth() => checks.push(Check::fail(
+                format!("read {scope}"),
+                format!("{e}; a backup needs {scope}: give the token's administrator a role that grants it, such as Read-only Administrator (docs/okta.md)"),
             )),
             Err(e) => checks.push(Check::fail(format!("read {scope}"), e.to_string())),
         }
@@ -350,6 +380,9 @@ mod tests {
         assert_eq!(checks[0].status, Status::Ok);
         let org = judge(&grant(&["ORG_ADMIN"]), KINDS);
         let names: Vec<&str> = org.iter().map(|c| c.check.as_str()).collect();
-        assert_eq!(names, ["restore okta.roles.manage"]);
+        assert_eq!(
+            names,
+            ["restore okta.policies.manage", "restore okta.roles.manage"]
+        );
     }
 }
