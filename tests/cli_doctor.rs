@@ -194,3 +194,73 @@ fn an_unreachable_source_fails_with_a_line_saying_so() {
     // An unknown source is a usage error.
     assert_exit(&ws.iamsnap(&["doctor", "--source", "nope"]), 2);
 }
+
+#[test]
+fn an_s3_repository_is_checked_for_object_lock_and_its_clock() {
+    use iamsnap_testkit::moto::MotoServer;
+    let moto = MotoServer::start();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let client = s3_client(&moto.endpoint);
+    runtime.block_on(async {
+        client
+            .create_bucket()
+            .bucket("locked")
+            .object_lock_enabled_for_bucket(true)
+            .send()
+            .await
+            .unwrap();
+        client.create_bucket().bucket("plain").send().await.unwrap();
+    });
+    let org = Org::start(20, 4, 1);
+    let repository = |bucket: &str| {
+        format!(
+            "url = \"s3://{bucket}/nightly\"\nendpoint = \"{}\"\nregion = \"us-east-1\"\npath_style = true\nobject_lock = {{ mode = \"governance\", days = 30 }}",
+            moto.endpoint
+        )
+    };
+    let ws = Workspace::with_repository(&org.url(), &repository("locked"));
+    let aws = |args: &[&str]| {
+        let mut cmd = assert_cmd::Command::cargo_bin("iamsnap").unwrap();
+        cmd.current_dir(ws.dir.path())
+            .env("IAMSNAP_CONFIG", ws.path("iamsnap.toml"))
+            .env("IAMSNAP_IDENTITY", ws.path("identity.txt"))
+            .env("IAMSNAP_TEST_OKTA_TOKEN", OKTA_TOKEN)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env_remove("AWS_PROFILE")
+            .args(args);
+        cmd.output().unwrap()
+    };
+    assert_exit(&aws(&["init"]), 0);
+    let out = aws(&["doctor", "--format", "json"]);
+    assert_exit(&out, 0);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status_of(&report, "repository", "writable"), "ok");
+    assert_eq!(status_of(&report, "repository", "object lock"), "ok");
+    // moto's Date header is this machine's clock: within a minute.
+    assert_eq!(status_of(&report, "repository", "clock"), "ok");
+    assert!(!stdout(&out).contains("testing"), "{}", describe(&out));
+
+    // The same configuration over a bucket made without Object Lock: `init` recorded no lock
+    // there, but the configuration asks for one.
+    runtime.block_on(async {
+        client
+            .put_object()
+            .bucket("plain")
+            .key("nightly/iamsnap-repo.json")
+            .body(
+                br#"{"format_version": 1, "created": "2026-01-01T00:00:00Z"}"#
+                    .to_vec()
+                    .into(),
+            )
+            .send()
+            .await
+            .unwrap();
+    });
+    ws.write_config(&org.url(), &repository("plain"), true);
+    let out = aws(&["doctor", "--format", "json"]);
+    assert_exit(&out, 3);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status_of(&report, "repository", "object lock"), "fail");
+    assert_eq!(status_of(&report, "repository", "writable"), "ok");
+}
