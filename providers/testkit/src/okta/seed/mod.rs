@@ -605,9 +605,10 @@ pub(crate) fn read_only_admin(org: &mut Org) -> Option<String> {
     let user = org
         .users
         .values()
+        .rev()
         .filter(|u| u.status == "ACTIVE" && u.id != org.me && !org.user_roles.contains_key(&u.id))
         .map(|u| u.id.clone())
-        .last()?;
+        .next()?;
     let role = new_role(org, "READ_ONLY_ADMIN", None, None);
     org.user_roles.insert(user.clone(), vec![role]);
     org.read_only_me = Some(user.clone());
