@@ -21,71 +21,95 @@ use crate::records::{Principal, str_at};
 /// Each family's read: the scope that grants it, the list a backup pages through, and whether
 /// a backup goes on without it (a family an org may lack, such as API Access Management or
 /// the Identity Engine's lists, is read as empty, with a warning, when Okta refuses it).
-const READS: &[(&str, &str, &[(&str, &str)], bool)] = &[
-    ("okta.users.read", "/api/v1/users", &[("limit", "1")], false),
-    (
+const READS: &[Read] = &[
+    Read::new("okta.users.read", "/api/v1/users", &[("limit", "1")], false),
+    Read::new(
         "okta.groups.read",
         "/api/v1/groups",
         &[("limit", "1")],
         false,
     ),
-    ("okta.apps.read", "/api/v1/apps", &[("limit", "1")], false),
-    (
+    Read::new("okta.apps.read", "/api/v1/apps", &[("limit", "1")], false),
+    Read::new(
         "okta.policies.read",
         "/api/v1/policies",
         &[("type", "OKTA_SIGN_ON")],
         false,
     ),
-    (
+    Read::new(
         "okta.networkZones.read",
         "/api/v1/zones",
         &[("limit", "1")],
         false,
     ),
-    ("okta.idps.read", "/api/v1/idps", &[("limit", "1")], false),
-    (
+    Read::new("okta.idps.read", "/api/v1/idps", &[("limit", "1")], false),
+    Read::new(
         "okta.trustedOrigins.read",
         "/api/v1/trustedOrigins",
         &[("limit", "1")],
         false,
     ),
-    ("okta.userTypes.read", "/api/v1/meta/types/user", &[], false),
-    (
+    Read::new("okta.userTypes.read", "/api/v1/meta/types/user", &[], false),
+    Read::new(
         "okta.schemas.read",
         "/api/v1/meta/schemas/group/default",
         &[],
         false,
     ),
-    (
+    Read::new(
         "okta.profileMappings.read",
         "/api/v1/mappings",
         &[("limit", "1")],
         false,
     ),
-    ("okta.roles.read", "/api/v1/iam/roles", &[], true),
-    (
+    Read::new("okta.roles.read", "/api/v1/iam/roles", &[], true),
+    Read::new(
         "okta.authorizationServers.read",
         "/api/v1/authorizationServers",
         &[("limit", "1")],
         true,
     ),
-    (
+    Read::new(
         "okta.authenticators.read",
         "/api/v1/authenticators",
         &[],
         true,
     ),
-    ("okta.behaviors.read", "/api/v1/behaviors", &[], true),
-    ("okta.eventHooks.read", "/api/v1/eventHooks", &[], true),
-    ("okta.inlineHooks.read", "/api/v1/inlineHooks", &[], true),
-    (
+    Read::new("okta.behaviors.read", "/api/v1/behaviors", &[], true),
+    Read::new("okta.eventHooks.read", "/api/v1/eventHooks", &[], true),
+    Read::new("okta.inlineHooks.read", "/api/v1/inlineHooks", &[], true),
+    Read::new(
         "okta.logStreams.read",
         "/api/v1/logStreams",
         &[("limit", "1")],
         true,
     ),
-    ("okta.brands.read", "/api/v1/brands", &[], true),
+    Read::new("okta.brands.read", "/api/v1/brands", &[], true),
 ];
+
+/// One family's read, as in [`READS`].
+struct Read {
+    scope: &'static str,
+    path: &'static str,
+    query: &'static [(&'static str, &'static str)],
+    optional: bool,
+}
+
+impl Read {
+    const fn new(
+        scope: &'static str,
+        path: &'static str,
+        query: &'static [(&'static str, &'static str)],
+        optional: bool,
+    ) -> Read {
+        Read {
+            scope,
+            path,
+            query,
+            optional,
+        }
+    }
+}
 
 /// The scope a restore needs to write each kind.
 fn write_scope(kind: &str) -> &'static str {
@@ -181,10 +205,11 @@ pub(crate) async fn check_reads(c: &OktaClient) -> Vec<Check> {
         ),
     ];
     let mut permitted = Vec::new();
-    for (scope, path, query, optional) in READS {
-        match c.get(&c.url(path, query)).await {
-            Ok(_) => permitted.push(*scope),
-            Err(e) if e.is_auth() && *optional => checks.push(Check::warn(
+    for read in READS {
+        let (scope, optional) = (read.scope, read.optional);
+        match c.get(&c.url(read.path, read.query)).await {
+            Ok(_) => permitted.push(scope),
+            Err(e) if e.is_auth() && optional => checks.push(Check::warn(
                 format!("read {scope}"),
                 format!("{e}; a backup goes on without this family (it logs a warning), so the org lacks the feature or the token's administrator a role granting {scope} (docs/okta.md)"),
             )),
