@@ -83,6 +83,9 @@ cat iamsnap.toml
 step "iamsnap init"
 iamsnap init
 
+step "iamsnap doctor --restore   (the repository, the keys and the org's token, changing nothing)"
+iamsnap doctor --restore
+
 step "iamsnap backup --all"
 iamsnap backup --all --metrics-file metrics.prom
 

@@ -25,6 +25,7 @@ macro_rules! outln {
 pub mod backup;
 pub mod completions;
 pub mod diff;
+pub mod doctor;
 pub mod export;
 pub mod forget;
 pub mod init;
@@ -108,6 +109,8 @@ pub enum Command {
     Restore(restore::Args),
     /// Delete old snapshots by a retention policy.
     Forget(forget::Args),
+    /// Check the repository, the keys and each source's access, changing nothing.
+    Doctor(doctor::Args),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions(completions::Args),
     /// Print the manual page, or write one page per command into a folder.
@@ -189,6 +192,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Diff(args) => diff::run(&ctx, args).await,
             Command::Restore(args) => restore::run(&ctx, args).await,
             Command::Forget(args) => forget::run(&ctx, args).await,
+            Command::Doctor(args) => doctor::run(&ctx, args).await,
             Command::Completions(_) | Command::Man(_) => unreachable!("answered above"),
         }
     });

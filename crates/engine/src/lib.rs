@@ -12,6 +12,8 @@
 //! - [`restore::prepare`] plans the return of a provider to a snapshot's state and
 //!   [`restore::execute`] applies the plan through the connector's writing half
 //!   ([`iamsnap_provider::WriteProvider`]), journalled, resumable and verified.
+//! - [`doctor`] checks the repository, the keys and each source's rights without changing
+//!   anything.
 //! - [`retention`] decides which snapshots `forget` removes; [`keys`] makes and reads the keys.
 //! - [`scratch`] holds every temporary file of records, encrypted with a key that lives only in
 //!   memory, in a folder only the owner may enter.
@@ -24,6 +26,7 @@ pub mod archive;
 pub mod backup;
 pub mod config;
 pub mod diff;
+pub mod doctor;
 pub mod error;
 pub mod html;
 pub mod keys;

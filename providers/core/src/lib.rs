@@ -11,6 +11,9 @@
 //!   which identity it runs as ([`WriteProvider::self_identity`]) and which operations would
 //!   weaken it ([`WriteProvider::protects`]).
 //!
+//! Both halves answer `iamsnap doctor` ([`doctor`]): [`ReadProvider::check_reads`] and
+//! [`WriteProvider::check_writes`] have defaults built on the healthcheck.
+//!
 //! Secrets are [`Secret`]s: making one registers it with [`redact`], whose
 //! [`scrub`](redact::scrub) removes it (and anything that looks like a credential) from any text.
 //!
@@ -24,6 +27,7 @@
 
 pub mod canonical;
 pub mod connect;
+pub mod doctor;
 pub mod error;
 pub mod exclude;
 pub mod ids;
@@ -35,6 +39,7 @@ pub mod secret;
 pub mod write;
 
 pub use connect::{ConnectOptions, Connector, Switch};
+pub use doctor::Check;
 pub use error::ProviderError;
 pub use exclude::ExcludeKinds;
 pub use ids::{IdMap, same_state, to_live};

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use crate::doctor::{self, Check};
 use crate::{KindInfo, ProviderError, Record};
 
 /// Where a connector sends the records of a snapshot. Bounded: a slow archive writer slows the
@@ -50,6 +51,14 @@ pub trait ReadProvider: Send + Sync {
 
     /// Makes exactly the reads `snapshot` starts with, nothing broader.
     async fn healthcheck(&self) -> Result<(), ProviderError>;
+
+    /// What `iamsnap doctor` reports of this source for a backup: reachable, credentials
+    /// (with their expiry where the provider tells it), and that every read the backup needs is
+    /// permitted, a refused one named in the provider's words. Makes reads only. The default
+    /// makes the reads of [`ReadProvider::healthcheck`] ([`doctor::from_healthcheck`]).
+    async fn check_reads(&self) -> Vec<Check> {
+        doctor::from_healthcheck(self.healthcheck().await, "the first reads a backup makes")
+    }
 
     /// Reads the full state and sends every record to `sink`. A closed sink means the engine
     /// gave up: stop and return [`ProviderError::Cancelled`].

@@ -5,6 +5,7 @@ use std::fmt;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use crate::doctor::Check;
 use crate::{IdMap, ProviderError, ReadProvider, Record};
 
 /// What a restore operation does.
@@ -222,6 +223,14 @@ pub trait WriteProvider: ReadProvider {
     /// new display name) lets those through.
     fn protects(&self, op: &Operation, me: &SelfIdentity) -> Option<String> {
         me.guard(op)
+    }
+
+    /// What `iamsnap doctor --restore` reports: whether the writes a restore needs are
+    /// permitted, asked of the provider without changing anything (a token's granted scopes or
+    /// roles, a policy simulation), each missing one named in the provider's words. The
+    /// default says it cannot be checked without writing.
+    async fn check_writes(&self) -> Vec<Check> {
+        vec![Check::cannot_check_writes(self.provider_type())]
     }
 
     /// Operations of one kind a restore runs at once (the source's `concurrency`): each kind

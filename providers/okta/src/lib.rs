@@ -30,6 +30,7 @@ pub mod config;
 pub mod kinds;
 
 mod client;
+mod doctor;
 mod read;
 mod records;
 mod restore;
@@ -38,8 +39,8 @@ use std::path::Path;
 
 use async_trait::async_trait;
 use iamsnap_provider::{
-    Action, ConnectOptions, IdMap, KindInfo, Operation, Outcome, ProviderError, ReadProvider,
-    Record, RecordSink, RequestStats, SelfIdentity, WriteProvider,
+    Action, Check, ConnectOptions, IdMap, KindInfo, Operation, Outcome, ProviderError,
+    ReadProvider, Record, RecordSink, RequestStats, SelfIdentity, WriteProvider,
 };
 
 pub use config::OktaConfig;
@@ -108,6 +109,10 @@ impl ReadProvider for OktaProvider {
         read::healthcheck(&self.client).await
     }
 
+    async fn check_reads(&self) -> Vec<Check> {
+        doctor::check_reads(&self.client).await
+    }
+
     async fn snapshot(&self, sink: RecordSink) -> Result<(), ProviderError> {
         read::Snapshot {
             client: &self.client,
@@ -160,6 +165,10 @@ impl WriteProvider for OktaProvider {
 
     fn protects(&self, op: &Operation, me: &SelfIdentity) -> Option<String> {
         restore::protects(op, me, self.activate_users)
+    }
+
+    async fn check_writes(&self) -> Vec<Check> {
+        doctor::check_writes(&self.client, kinds::KINDS).await
     }
 
     fn concurrency(&self) -> usize {

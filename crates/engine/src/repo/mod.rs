@@ -162,6 +162,12 @@ pub trait ReadBackend: Send + Sync {
 
     /// The Object Lock on `path`, if any (even one that has expired).
     async fn retention(&self, path: &str) -> Result<Option<Retention>, RepoError>;
+
+    /// The storage's own clock (an S3 answer's `Date` header), to compare this host's with;
+    /// `None` for storage that has no clock of its own (a local folder).
+    async fn clock(&self) -> Result<Option<DateTime<Utc>>, RepoError> {
+        Ok(None)
+    }
 }
 
 /// Writing to storage. Nothing here replaces an existing object.
@@ -321,6 +327,35 @@ impl Repository {
     /// The Object Lock new snapshots get.
     pub fn object_lock(&self) -> Option<LockDefaults> {
         self.lock
+    }
+
+    /// Fails unless the storage can apply Object Lock.
+    pub async fn check_object_lock(&self) -> Result<(), RepoError> {
+        self.backend.check_object_lock().await
+    }
+
+    /// The storage's clock, where it has one ([`ReadBackend::clock`]).
+    pub async fn clock(&self) -> Result<Option<DateTime<Utc>>, RepoError> {
+        self.backend.clock().await
+    }
+
+    /// Writes a small object under `doctor/` and removes it again: whether this host may
+    /// write to the repository. An object the store keeps under a default Object Lock is
+    /// left behind (it holds no data) and reported as `Ok(false)`.
+    pub async fn probe_write(&self) -> Result<bool, RepoError> {
+        let path = format!(
+            "doctor/{}-{}.probe",
+            Utc::now().format("%Y%m%dT%H%M%SZ"),
+            hex::encode(rand::random::<[u8; 4]>())
+        );
+        self.backend
+            .put_new(&path, Body::Bytes(b"iamsnap doctor\n"), None)
+            .await?;
+        match self.backend.delete(&path).await {
+            Ok(()) => Ok(true),
+            Err(RepoError::Locked { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// Snapshots of `source` (all sources when `None`), oldest first.

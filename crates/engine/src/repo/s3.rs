@@ -542,6 +542,41 @@ impl ReadBackend for S3Backend {
             head.object_lock_retain_until_date(),
         ))
     }
+
+    async fn clock(&self) -> Result<Option<DateTime<Utc>>, RepoError> {
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(None));
+        // Any answer carries the store's `Date` (a refusal too): the repository file's head is
+        // the smallest request every repository answers.
+        let result = self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(self.key(super::REPO_FILE))
+            .customize()
+            .interceptor(DateHeader(seen.clone()))
+            .send()
+            .await;
+        let date = seen.lock().unwrap_or_else(|e| e.into_inner()).take();
+        match date {
+            Some(date) => DateTime::parse_from_rfc2822(&date)
+                .map(|d| Some(d.with_timezone(&Utc)))
+                .map_err(|e| RepoError::Storage {
+                    location: self.location(),
+                    action: "read the clock of",
+                    path: super::REPO_FILE.into(),
+                    message: format!("its Date header {date:?} is not a date: {e}"),
+                }),
+            None => match result {
+                Err(e) => Err(self.failure("read the clock of", super::REPO_FILE, e)),
+                Ok(_) => Err(RepoError::Storage {
+                    location: self.location(),
+                    action: "read the clock of",
+                    path: super::REPO_FILE.into(),
+                    message: "the answer carried no Date header".into(),
+                }),
+            },
+        }
+    }
 }
 
 #[async_trait]
@@ -643,6 +678,28 @@ impl WriteBackend for S3Backend {
             }
             Err(e) => Err(self.failure("read the Object Lock configuration of", "", e)),
         }
+    }
+}
+
+/// Keeps the `Date` header of the answer to one request.
+#[derive(Debug)]
+struct DateHeader(std::sync::Arc<std::sync::Mutex<Option<String>>>);
+
+impl aws_sdk_s3::config::Intercept for DateHeader {
+    fn name(&self) -> &'static str {
+        "DateHeader"
+    }
+
+    fn read_before_deserialization(
+        &self,
+        context: &aws_sdk_s3::config::interceptors::BeforeDeserializationInterceptorContextRef<'_>,
+        _: &aws_sdk_s3::config::RuntimeComponents,
+        _: &mut aws_sdk_s3::config::ConfigBag,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        if let Some(date) = context.response().headers().get("date") {
+            *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(date.to_string());
+        }
+        Ok(())
     }
 }
 

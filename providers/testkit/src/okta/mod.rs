@@ -113,8 +113,9 @@ impl OktaEmulator {
         self
     }
 
-    /// A second token that may read but not write: writes sent with it get Okta's 403
-    /// `E0000006`, naming the permission they need.
+    /// A second token that may read but not write: it acts as a Read-only Administrator
+    /// (`/users/me` is that user, whose only role is `READ_ONLY_ADMIN`), and writes sent with
+    /// it get Okta's 403 `E0000006`, naming the permission they need.
     pub fn read_only_token(mut self, token: impl Into<String>) -> Self {
         self.read_only_token = Some(token.into());
         self
@@ -162,6 +163,9 @@ impl OktaEmulator {
         let addr = listener.local_addr()?;
         let base_url = format!("http://127.0.0.1:{}", addr.port());
         let mut org = org;
+        if self.read_only_token.is_some() {
+            seed::read_only_admin(&mut org);
+        }
         org.base = base_url.clone();
         org.consistency_delay = self.consistency_delay;
         let shared = Arc::new(Shared {
@@ -270,7 +274,7 @@ fn router(shared: Arc<Shared>) -> Router {
 async fn gate(
     State(shared): State<Arc<Shared>>,
     matched: Option<MatchedPath>,
-    req: Request,
+    mut req: Request,
     next: Next,
 ) -> Response {
     shared.count("*");
@@ -300,6 +304,7 @@ async fn gate(
         if req.method() != axum::http::Method::GET && req.method() != axum::http::Method::HEAD {
             return ApiError::forbidden(req.method().as_str(), req.uri().path()).into_response();
         }
+        req.extensions_mut().insert(ReadOnlyCaller);
     }
     let bucket = format!(
         "{} {}",
@@ -330,6 +335,10 @@ async fn gate(
     h.insert("x-rate-limit-reset", HeaderValue::from(reset));
     response
 }
+
+/// Marks a request made with the read-only token: `/users/me` is its Read-only Administrator.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ReadOnlyCaller;
 
 /// A running emulated org; the server stops when this is dropped.
 pub struct RunningOkta {

@@ -84,6 +84,8 @@ pub struct Org {
     pub(crate) users: BTreeMap<String, User>,
     pub(crate) logins: HashMap<String, String>,
     pub(crate) me: String,
+    /// The user the read-only token acts as, a Read-only Administrator, when there is one.
+    pub(crate) read_only_me: Option<String>,
     pub(crate) groups: BTreeMap<String, Value>,
     pub(crate) everyone: String,
     pub(crate) members: HashMap<String, BTreeSet<String>>,
@@ -145,6 +147,7 @@ impl Org {
             users: BTreeMap::new(),
             logins: HashMap::new(),
             me: String::new(),
+            read_only_me: None,
             groups: BTreeMap::new(),
             everyone: String::new(),
             members: HashMap::new(),

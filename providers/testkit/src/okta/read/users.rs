@@ -5,15 +5,15 @@ use std::ops::Bound::Unbounded;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::routing::get;
 use serde_json::Value;
 
 use super::{Q, S, after};
-use crate::okta::Shared;
 use crate::okta::api::{ApiError, ApiResult, expression, limit, ok, page, page_of_text, take_page};
 use crate::okta::expr::{Expr, at_path};
 use crate::okta::model::User;
+use crate::okta::{ReadOnlyCaller, Shared};
 
 pub(super) fn routes() -> Router<Arc<Shared>> {
     Router::new()
@@ -77,9 +77,17 @@ async fn list_users(State(s): S, Query(p): Q) -> ApiResult {
     ))
 }
 
-async fn get_user(State(s): S, Path(id): Path<String>) -> ApiResult {
+async fn get_user(
+    State(s): S,
+    caller: Option<Extension<ReadOnlyCaller>>,
+    Path(id): Path<String>,
+) -> ApiResult {
     let org = s.read();
-    let key = if id == "me" { org.me.clone() } else { id };
+    let key = match (id.as_str(), caller, &org.read_only_me) {
+        ("me", Some(_), Some(read_only)) => read_only.clone(),
+        ("me", _, _) => org.me.clone(),
+        _ => id,
+    };
     org.user_by_ref(&key)
         .map(|u| u.to_json(&org.base))
         .map_or_else(|| Err(ApiError::not_found(&key, "User")), ok)

@@ -598,6 +598,23 @@ fn seed_custom_roles(org: &mut Org) {
     super::iam::seed(org, &okta, user.as_deref());
 }
 
+/// Makes an active user without roles a Read-only Administrator, the user a read-only API
+/// token acts as (an Okta API token has the roles of the admin who created it), and returns
+/// its id. The last such user: the first one gets a custom role.
+pub(crate) fn read_only_admin(org: &mut Org) -> Option<String> {
+    let user = org
+        .users
+        .values()
+        .rev()
+        .filter(|u| u.status == "ACTIVE" && u.id != org.me && !org.user_roles.contains_key(&u.id))
+        .map(|u| u.id.clone())
+        .next()?;
+    let role = new_role(org, "READ_ONLY_ADMIN", None, None);
+    org.user_roles.insert(user.clone(), vec![role]);
+    org.read_only_me = Some(user.clone());
+    Some(user)
+}
+
 fn new_role(org: &mut Org, role_type: &str, group: Option<String>, app: Option<String>) -> Role {
     let id = org.new_id("ra1");
     let created = past(org);
