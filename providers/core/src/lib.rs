@@ -11,6 +11,9 @@
 //!   which identity it runs as ([`WriteProvider::self_identity`]) and which operations would
 //!   weaken it ([`WriteProvider::protects`]).
 //!
+//! A connector that can read its provider's audit log also implements [`AuditLog`] and returns
+//! it from [`ReadProvider::audit_log`]: who made each change a diff shows.
+//!
 //! Secrets are [`Secret`]s: making one registers it with [`redact`], whose
 //! [`scrub`](redact::scrub) removes it (and anything that looks like a credential) from any text.
 //!
@@ -22,6 +25,7 @@
 
 #![warn(missing_docs)]
 
+pub mod audit;
 pub mod canonical;
 pub mod connect;
 pub mod error;
@@ -33,6 +37,7 @@ pub mod redact;
 pub mod secret;
 pub mod write;
 
+pub use audit::{Actor, ActorKind, AuditEvent, AuditLog, Destructive, Target, Window};
 pub use connect::{ConnectOptions, Connector, Switch};
 pub use error::ProviderError;
 pub use ids::{IdMap, same_state, to_live};

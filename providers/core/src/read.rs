@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::{KindInfo, ProviderError, Record};
+use crate::{AuditLog, KindInfo, ProviderError, Record};
 
 /// Where a connector sends the records of a snapshot. Bounded: a slow archive writer slows the
 /// reads instead of piling records up in memory.
@@ -54,4 +54,9 @@ pub trait ReadProvider: Send + Sync {
 
     /// Requests made so far.
     fn stats(&self) -> RequestStats;
+
+    /// The provider's audit log, when this connector can read it: who made each change.
+    fn audit_log(&self) -> Option<&dyn AuditLog> {
+        None
+    }
 }
