@@ -133,6 +133,8 @@ pub struct Org {
     pub(crate) mappings: BTreeMap<String, Value>,
     /// Whether the org has Okta Identity Governance, which the Group Owners API comes with.
     pub(crate) governance: bool,
+    /// The System Log, oldest first: when each event was published, and the event.
+    pub(crate) logs: Vec<(DateTime<Utc>, Value)>,
 }
 
 const ID_CHARS: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
@@ -183,6 +185,7 @@ impl Org {
             app_schema_custom: HashMap::new(),
             mappings: BTreeMap::new(),
             governance: true,
+            logs: Vec::new(),
         }
     }
 
