@@ -24,6 +24,8 @@ for pkg in samba-ad-provision samba-dsdb-modules; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 command -v ldbmodify >/dev/null 2>&1 || need_apt+=(ldb-tools)
+# The quickstart's incident script, which the `diff --who` test runs against the emulator.
+command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 if ((${#need_apt[@]})); then
     echo "installing ${need_apt[*]} (apt)"
     export DEBIAN_FRONTEND=noninteractive

@@ -2,19 +2,21 @@
 //!
 //! Each side is a snapshot reference (`SOURCE@latest`, `SOURCE@latest~N`,
 //! `SOURCE@YYYY-MM-DD`, a snapshot name) or `live:SOURCE`; plain `live` means the live state
-//! of the other side's source. Exit status like diff(1): 0 same, 1 different.
+//! of the other side's source. Exit status like diff(1): 0 same, 1 different. With `--who`,
+//! each change names the audit events that touched it between the two sides' times.
 
 use std::io::IsTerminal;
 
 use iamsnap::registry;
 
 use iamsnap_engine::diff::sides::{self, Opened, SideRef};
-use iamsnap_engine::diff::{DiffOptions, JoinOptions, diff, render};
+use iamsnap_engine::diff::who::{self, AuditSummary, Who};
+use iamsnap_engine::diff::{Diff, DiffOptions, JoinOptions, diff, render};
 use iamsnap_engine::error::ExitStatus;
 use iamsnap_engine::live::read_live;
 use iamsnap_engine::repo::Repository;
 use iamsnap_engine::report::Kinds;
-use iamsnap_provider::ConnectOptions;
+use iamsnap_provider::{ConnectOptions, Window};
 
 use crate::commands::Context;
 use crate::commands::open::OpenArgs;
@@ -46,6 +48,10 @@ pub struct Args {
     /// Exit 1 when objects were re-created under new ids, even if nothing else differs.
     #[arg(long)]
     exit_code_ids: bool,
+    /// Name who made each change: the source's audit log between the two sides' times
+    /// (Okta System Log, Entra directory audits), with actor, time, operation and client IP.
+    #[arg(long)]
+    who: bool,
     #[command(flatten)]
     list: ListArgs,
 }
@@ -82,6 +88,45 @@ fn provider_type(ctx: &Context, side: &Opened) -> anyhow::Result<String> {
     })
 }
 
+/// Gives the changes of `result` the audit events of the source between the two sides' times.
+async fn who(ctx: &Context, old: &Opened, new: &Opened, result: Diff) -> anyhow::Result<Diff> {
+    let time = |side: &Opened| match side {
+        Opened::Snapshot(s) => s.info.time,
+        Opened::Live { .. } => chrono::Utc::now(),
+    };
+    let source = match (old, new) {
+        (_, Opened::Live { source, .. }) | (Opened::Live { source, .. }, _) => source.clone(),
+        (Opened::Snapshot(s), _) => s.info.source.clone(),
+    };
+    let (a, b) = (time(old), time(new));
+    let window = Window {
+        since: a.min(b),
+        until: a.max(b),
+    };
+    let config = ctx.config()?;
+    let (who, audit) = match config.source(&source) {
+        Ok(configured) => {
+            let connector =
+                configured.connect(&source, &config.base_dir(), &ConnectOptions::default())?;
+            let targets = result.target_ids();
+            who::read(&source, connector.reader().audit_log(), window, &targets).await
+        }
+        Err(_) => (
+            Who::default(),
+            AuditSummary {
+                source: source.clone(),
+                since: window.since,
+                until: window.until,
+                events: 0,
+                note: Some(format!(
+                    "{source} is not a configured source: its audit log, where who made each change is read, cannot be reached"
+                )),
+            },
+        ),
+    };
+    Ok(result.annotate(who, audit))
+}
+
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     let config = ctx.config()?;
     let repo = Repository::open(&config.repository()).await?;
@@ -93,10 +138,14 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         old_label: old.label(),
         new_label: new.label(),
         join: JoinOptions::default(),
+        keep_ids: args.who,
     };
-    let result = tokio::task::block_in_place(|| {
+    let mut result = tokio::task::block_in_place(|| {
         diff(old.records()?, new.records()?, &options).map_err(anyhow::Error::from)
     })?;
+    if args.who {
+        result = who(ctx, &old, &new, result).await?;
+    }
     let same = match args.exit_code_ids {
         true => result.summary.is_identical(),
         false => result.summary.is_same(),

@@ -17,6 +17,7 @@ pub mod completions;
 pub mod diff;
 pub mod export;
 pub mod forget;
+pub mod incidents;
 pub mod init;
 pub mod key;
 pub mod man;
@@ -96,6 +97,8 @@ pub enum Command {
     Diff(diff::Args),
     /// Plan, then apply, the return of a provider to a snapshot's state.
     Restore(restore::Args),
+    /// List destructive events of a source's audit log by actor, with the restore that undoes them.
+    Incidents(incidents::Args),
     /// Delete old snapshots by a retention policy.
     Forget(forget::Args),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
@@ -171,6 +174,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Export(args) => export::run(&ctx, args).await,
             Command::Diff(args) => diff::run(&ctx, args).await,
             Command::Restore(args) => restore::run(&ctx, args).await,
+            Command::Incidents(args) => incidents::run(&ctx, args).await,
             Command::Forget(args) => forget::run(&ctx, args).await,
             Command::Completions(_) | Command::Man(_) => unreachable!("answered above"),
         }

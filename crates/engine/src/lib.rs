@@ -24,6 +24,7 @@ pub mod backup;
 pub mod config;
 pub mod diff;
 pub mod error;
+pub mod incidents;
 pub mod keys;
 pub mod live;
 pub mod metrics;

@@ -3,17 +3,19 @@
 //!
 //! An event touches a change when one of its targets is the object (its id on either side),
 //! or, for a relationship record (a membership, an assignment), when its targets include
-//! every object the record names: removing a member names the user and the group. A source
+//! every object the record names: removing a member names the user and the group. A removed
+//! record that names a deleted object also gets the deletion (a member of a deleted group, a
+//! scope of a deleted authorization server). A source
 //! whose connector reads no audit log, or whose credentials may not read it, gets a note in
 //! the summary instead, and the diff prints as without `--who`.
 
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
-use iamsnap_provider::{AuditEvent, AuditLog, Window};
+use iamsnap_provider::{AuditEvent, AuditLog, Destructive, Window};
 use serde::{Deserialize, Serialize};
 
-use crate::diff::Change;
+use crate::diff::{Change, Status};
 
 /// What the summary says about the audit log read for a diff.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,6 +96,17 @@ impl Who {
                         .any(|t| t.id.as_str() == p.as_str())
                 })
             }));
+        }
+        // A removed record that names a deleted object (a member of a deleted group, a scope
+        // of a deleted server) went with it: the deletion says who.
+        if change.status == Status::Removed {
+            let named = change.refs.iter().map(|r| r.id.as_str());
+            for id in named.chain(parts.iter().map(String::as_str)) {
+                found.extend(self.by_target.get(id).into_iter().flatten().filter(|&&i| {
+                    let e = &self.events[i];
+                    e.destructive == Some(Destructive::Deletion) && e.targets.len() == 1
+                }));
+            }
         }
         let mut events: Vec<AuditEvent> = found.into_iter().map(|i| self.events[i].clone()).collect();
         events.sort_by_key(|e| e.time);
