@@ -26,7 +26,7 @@ fn diff_who_names_the_actor_of_every_deletion_of_the_quickstart_incident() {
     let ws = Workspace::new(&org.url());
     ws.add_okta_source("okta-demo", &org.url(), "");
     assert_exit(&ws.iamsnap(&["init"]), 0);
-    assert_exit(&ws.iamsnap(&["backup", "okta-demo"]), 0);
+    assert_exit(&ws.iamsnap(&["backup", "--source", "okta-demo"]), 0);
     let admin = Api::new(&ws, &org.url()).self_login();
     let did = incident(&org);
     assert!(did.contains("deleted group"), "{did}");

@@ -93,7 +93,8 @@ fn named_ids(req: &GraphRequest, segments: &[String]) -> Vec<String> {
 /// Entra logs for a write, its category and operation type.
 fn activity(t: &Tenant, req: &GraphRequest, s: &[&str]) -> (String, &'static str, &'static str) {
     let action = req.body.as_ref().and_then(|b| b["action"].as_str());
-    let noun = |collection: &str| match collection {
+    fn noun(collection: &str) -> &str {
+        match collection {
         "users" => "user",
         "groups" => "group",
         "applications" => "application",
@@ -106,7 +107,8 @@ fn activity(t: &Tenant, req: &GraphRequest, s: &[&str]) -> (String, &'static str
         "authorizationPolicy" => "authorization policy",
         "federatedIdentityCredentials" => "federated identity credential",
         other => other,
-    };
+        }
+    }
     let category = match s.first().copied().unwrap_or("") {
         "users" | "invitations" => "UserManagement",
         "groups" => "GroupManagement",

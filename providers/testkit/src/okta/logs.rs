@@ -27,50 +27,65 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
     Router::new().route("/api/v1/logs", get(list))
 }
 
-/// The event type Okta logs for a write, by method and route.
+/// The route with each id parameter written `{}` and each `{action}` as the path has it:
+/// `/api/v1/users/{id}/lifecycle/{action}` → `/api/v1/users/{}/lifecycle/deactivate`.
+fn shape(route: &str, path: &str) -> String {
+    route
+        .split('/')
+        .zip(path.split('/'))
+        .map(|(r, p)| match r {
+            "{action}" => p,
+            r if r.starts_with('{') => "{}",
+            r => r,
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The event type Okta logs for a write, by method and route shape ([`shape`]).
 fn event_type(method: &Method, route: &str) -> String {
     let known = match (method.as_str(), route) {
         ("POST", "/api/v1/users") => "user.lifecycle.create",
-        ("DELETE", "/api/v1/users/{userId}") => "user.lifecycle.delete.initiated",
-        ("POST" | "PUT", "/api/v1/users/{userId}") => "user.account.update_profile",
-        ("POST", "/api/v1/users/{userId}/lifecycle/activate") => "user.lifecycle.activate",
-        ("POST", "/api/v1/users/{userId}/lifecycle/deactivate") => "user.lifecycle.deactivate",
-        ("POST", "/api/v1/users/{userId}/lifecycle/suspend") => "user.lifecycle.suspend",
-        ("POST", "/api/v1/users/{userId}/lifecycle/unsuspend") => "user.lifecycle.unsuspend",
-        ("POST", "/api/v1/users/{userId}/lifecycle/reset_factors") => "user.mfa.factor.reset_all",
-        ("DELETE", "/api/v1/users/{userId}/factors/{factorId}") => "user.mfa.factor.deactivate",
-        ("POST", "/api/v1/users/{userId}/roles") => "user.account.privilege.grant",
-        ("DELETE", "/api/v1/users/{userId}/roles/{roleId}") => "user.account.privilege.revoke",
-        ("POST", "/api/v1/groups/{groupId}/roles") => "group.privilege.grant",
-        ("DELETE", "/api/v1/groups/{groupId}/roles/{roleId}") => "group.privilege.revoke",
+        ("DELETE", "/api/v1/users/{}") => "user.lifecycle.delete.initiated",
+        ("POST" | "PUT", "/api/v1/users/{}") => "user.account.update_profile",
+        ("POST", "/api/v1/users/{}/lifecycle/activate") => "user.lifecycle.activate",
+        ("POST", "/api/v1/users/{}/lifecycle/deactivate") => "user.lifecycle.deactivate",
+        ("POST", "/api/v1/users/{}/lifecycle/suspend") => "user.lifecycle.suspend",
+        ("POST", "/api/v1/users/{}/lifecycle/unsuspend") => "user.lifecycle.unsuspend",
+        ("POST", "/api/v1/users/{}/lifecycle/reset_factors") => "user.mfa.factor.reset_all",
+        ("DELETE", "/api/v1/users/{}/factors/{}") => "user.mfa.factor.deactivate",
+        ("POST", "/api/v1/users/{}/roles") => "user.account.privilege.grant",
+        ("DELETE", "/api/v1/users/{}/roles/{}") => "user.account.privilege.revoke",
+        ("POST", "/api/v1/groups/{}/roles") => "group.privilege.grant",
+        ("DELETE", "/api/v1/groups/{}/roles/{}") => "group.privilege.revoke",
         ("POST", "/api/v1/groups") => "group.lifecycle.create",
-        ("DELETE", "/api/v1/groups/{groupId}") => "group.lifecycle.delete",
-        ("PUT", "/api/v1/groups/{groupId}") => "group.profile.update",
-        ("PUT", "/api/v1/groups/{groupId}/users/{userId}") => "group.user_membership.add",
-        ("DELETE", "/api/v1/groups/{groupId}/users/{userId}") => "group.user_membership.remove",
+        ("DELETE", "/api/v1/groups/{}") => "group.lifecycle.delete",
+        ("PUT", "/api/v1/groups/{}") => "group.profile.update",
+        ("PUT", "/api/v1/groups/{}/users/{}") => "group.user_membership.add",
+        ("DELETE", "/api/v1/groups/{}/users/{}") => "group.user_membership.remove",
         ("POST", "/api/v1/apps") => "application.lifecycle.create",
-        ("PUT", "/api/v1/apps/{appId}") => "application.lifecycle.update",
-        ("DELETE", "/api/v1/apps/{appId}") => "application.lifecycle.delete",
-        ("POST", "/api/v1/apps/{appId}/users") | ("PUT", "/api/v1/apps/{appId}/users/{userId}") => {
+        ("PUT", "/api/v1/apps/{}") => "application.lifecycle.update",
+        ("DELETE", "/api/v1/apps/{}") => "application.lifecycle.delete",
+        ("POST", "/api/v1/apps/{}/users") | ("PUT", "/api/v1/apps/{}/users/{}") => {
             "application.user_membership.add"
         }
-        ("DELETE", "/api/v1/apps/{appId}/users/{userId}") => "application.user_membership.remove",
-        ("PUT", "/api/v1/apps/{appId}/groups/{groupId}") => "group.application_assignment.add",
-        ("DELETE", "/api/v1/apps/{appId}/groups/{groupId}") => {
+        ("DELETE", "/api/v1/apps/{}/users/{}") => "application.user_membership.remove",
+        ("PUT", "/api/v1/apps/{}/groups/{}") => "group.application_assignment.add",
+        ("DELETE", "/api/v1/apps/{}/groups/{}") => {
             "group.application_assignment.remove"
         }
         ("POST", "/api/v1/policies") => "policy.lifecycle.create",
-        ("PUT", "/api/v1/policies/{policyId}") => "policy.lifecycle.update",
-        ("DELETE", "/api/v1/policies/{policyId}") => "policy.lifecycle.delete",
-        ("POST", "/api/v1/policies/{policyId}/rules") => "policy.rule.add",
-        ("PUT", "/api/v1/policies/{policyId}/rules/{ruleId}") => "policy.rule.update",
-        ("DELETE", "/api/v1/policies/{policyId}/rules/{ruleId}") => "policy.rule.delete",
-        ("DELETE", "/api/v1/authorizationServers/{authServerId}") => "oauth2.as.deleted",
-        ("POST", "/api/v1/authorizationServers/{authServerId}/lifecycle/deactivate") => {
+        ("PUT", "/api/v1/policies/{}") => "policy.lifecycle.update",
+        ("DELETE", "/api/v1/policies/{}") => "policy.lifecycle.delete",
+        ("POST", "/api/v1/policies/{}/rules") => "policy.rule.add",
+        ("PUT", "/api/v1/policies/{}/rules/{}") => "policy.rule.update",
+        ("DELETE", "/api/v1/policies/{}/rules/{}") => "policy.rule.delete",
+        ("DELETE", "/api/v1/authorizationServers/{}") => "oauth2.as.deleted",
+        ("POST", "/api/v1/authorizationServers/{}/lifecycle/deactivate") => {
             "oauth2.as.deactivated"
         }
-        ("DELETE", "/api/v1/idps/{idpId}") => "system.idp.lifecycle.delete",
-        ("POST", "/api/v1/idps/{idpId}/lifecycle/deactivate") => "system.idp.lifecycle.deactivate",
+        ("DELETE", "/api/v1/idps/{}") => "system.idp.lifecycle.delete",
+        ("POST", "/api/v1/idps/{}/lifecycle/deactivate") => "system.idp.lifecycle.deactivate",
         _ => "",
     };
     if !known.is_empty() {
@@ -99,7 +114,7 @@ fn params_of(route: &str, path: &str) -> Vec<(String, String)> {
         .zip(path.split('/'))
         .filter_map(|(r, p)| {
             let name = r.strip_prefix('{')?.strip_suffix('}')?;
-            Some((name.to_string(), p.to_string()))
+            (name != "action").then(|| (name.to_string(), p.to_string()))
         })
         .collect()
 }
@@ -226,6 +241,7 @@ pub(crate) async fn record(
         .trim()
         .to_string();
     let params = params_of(&route, req.uri().path());
+    let shape = shape(&route, req.uri().path());
     // Names are read before the write: a deleted object has none afterwards.
     let mut targets: Vec<Value> = {
         let org = shared.read();
@@ -247,7 +263,7 @@ pub(crate) async fn record(
     {
         targets.push(org.log_target("", id));
     }
-    org.log(event_type(&method, &route), targets, &ip);
+    org.log(event_type(&method, &shape), targets, &ip);
     Response::from_parts(parts, Body::from(bytes))
 }
 
@@ -320,4 +336,36 @@ async fn list(State(shared): State<Arc<Shared>>, Query(params): Query<Params>) -
         .then(|| items.last().and_then(|e| e["uuid"].as_str()).map(String::from))
         .flatten();
     Ok(page(&org.base, "/api/v1/logs", &params, size, items, next))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_types_follow_the_route_and_action() {
+        let user = shape(
+            "/api/v1/users/{id}/lifecycle/{action}",
+            "/api/v1/users/00u1/lifecycle/deactivate",
+        );
+        assert_eq!(user, "/api/v1/users/{}/lifecycle/deactivate");
+        assert_eq!(event_type(&Method::POST, &user), "user.lifecycle.deactivate");
+        let member = shape("/api/v1/groups/{id}/users/{user}", "/api/v1/groups/00g1/users/00u1");
+        assert_eq!(
+            event_type(&Method::DELETE, &member),
+            "group.user_membership.remove"
+        );
+        assert_eq!(
+            event_type(&Method::DELETE, "/api/v1/zones/{}"),
+            "zone.lifecycle.delete"
+        );
+        assert_eq!(
+            event_type(&Method::POST, "/api/v1/zones"),
+            "zone.lifecycle.create"
+        );
+        assert_eq!(
+            params_of("/api/v1/apps/{id}/lifecycle/{action}", "/api/v1/apps/0oa1/lifecycle/activate"),
+            [("id".to_string(), "0oa1".to_string())]
+        );
+    }
 }
