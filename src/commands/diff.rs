@@ -104,25 +104,31 @@ async fn who(ctx: &Context, old: &Opened, new: &Opened, result: Diff) -> anyhow:
         until: a.max(b),
     };
     let config = ctx.config()?;
-    let (who, audit) = match config.source(&source) {
-        Ok(configured) => {
-            let connector =
-                configured.connect(&source, &config.base_dir(), &ConnectOptions::default())?;
+    let unread = |note: String| {
+        let audit = AuditSummary {
+            source: source.clone(),
+            since: window.since,
+            until: window.until,
+            events: 0,
+            note: Some(note),
+        };
+        (Who::default(), audit)
+    };
+    let connected = config.source(&source).map(|configured| {
+        configured.connect(&source, &config.base_dir(), &ConnectOptions::default())
+    });
+    let (who, audit) = match connected {
+        Ok(Ok(connector)) => {
             let targets = result.target_ids();
             who::read(&source, connector.reader().audit_log(), window, &targets).await
         }
-        Err(_) => (
-            Who::default(),
-            AuditSummary {
-                source: source.clone(),
-                since: window.since,
-                until: window.until,
-                events: 0,
-                note: Some(format!(
-                    "{source} is not a configured source: its audit log, where who made each change is read, cannot be reached"
-                )),
-            },
-        ),
+        // The diff itself needs no connection: say why the authors are missing, go on.
+        Ok(Err(e)) => unread(format!(
+            "{source}: its audit log could not be reached ({e}); changes are shown without who made them"
+        )),
+        Err(_) => unread(format!(
+            "{source} is not a configured source: its audit log, where who made each change is read, cannot be reached"
+        )),
     };
     Ok(result.annotate(who, audit))
 }

@@ -36,6 +36,7 @@ pub mod config;
 pub mod dn;
 pub mod flavor;
 pub mod kinds;
+mod audit;
 mod read;
 pub mod records;
 mod restore;
@@ -146,6 +147,10 @@ impl ReadProvider for LdapProvider {
 
     fn stats(&self) -> RequestStats {
         self.source.connection.stats()
+    }
+
+    fn audit_log(&self) -> Option<&dyn iamsnap_provider::AuditLog> {
+        Some(self)
     }
 }
 
