@@ -56,7 +56,14 @@ fn incidents_list_each_destructive_event_by_actor_with_a_restore_that_works() {
     let links = DeletedAppLinks::delete(&tenant);
     let authorization = ChangedAuthorization::change(&tenant);
 
-    let listed = ws.iamsnap(&["incidents", "entra-test", "--since", "1h", "--format", "json"]);
+    let listed = ws.iamsnap(&[
+        "incidents",
+        "entra-test",
+        "--since",
+        "1h",
+        "--format",
+        "json",
+    ]);
     assert_exit(&listed, 1);
     let report = json_of(&listed);
     let actors = report["actors"].as_array().unwrap();
@@ -65,7 +72,10 @@ fn incidents_list_each_destructive_event_by_actor_with_a_restore_that_works() {
     assert_eq!(actor["actor"]["id"], CLIENT_ID);
     assert_eq!(actor["actor"]["type"], "app");
     let events = actor["events"].as_array().unwrap();
-    let operations: Vec<&str> = events.iter().map(|e| e["operation"].as_str().unwrap()).collect();
+    let operations: Vec<&str> = events
+        .iter()
+        .map(|e| e["operation"].as_str().unwrap())
+        .collect();
     for expected in [
         "Delete user",
         "Hard delete user",
@@ -77,22 +87,36 @@ fn incidents_list_each_destructive_event_by_actor_with_a_restore_that_works() {
         "Delete federated identity credential",
         "Update authorization policy",
     ] {
-        assert!(operations.contains(&expected), "{expected} in {operations:#?}");
+        assert!(
+            operations.contains(&expected),
+            "{expected} in {operations:#?}"
+        );
     }
     assert!(
         !operations.iter().any(|o| o.starts_with("Add ")),
         "only destructive events: {operations:?}"
     );
     let only = |e: &Value| -> Vec<String> {
-        e["only"].as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_string()).collect()
+        e["only"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect()
     };
     let deleted_role = events
         .iter()
         .find(|e| e["operation"] == "Delete role definition")
         .unwrap();
     let role_name = role.definition["displayName"].as_str().unwrap();
-    assert_eq!(only(deleted_role), [format!("entra.role_definition:{role_name}")]);
-    let guest_deleted = events.iter().find(|e| e["operation"] == "Delete user").unwrap();
+    assert_eq!(
+        only(deleted_role),
+        [format!("entra.role_definition:{role_name}")]
+    );
+    let guest_deleted = events
+        .iter()
+        .find(|e| e["operation"] == "Delete user")
+        .unwrap();
     assert_eq!(guest_deleted["targets"][0]["id"], guest.id.as_str());
 
     // Text names the actor and prints the command.
@@ -100,7 +124,10 @@ fn incidents_list_each_destructive_event_by_actor_with_a_restore_that_works() {
     assert_exit(&text, 1);
     let text = stdout(&text);
     let command = actor["restore"].as_str().unwrap();
-    assert!(text.contains(&format!("(app {CLIENT_ID})")) && text.contains(command), "{text}");
+    assert!(
+        text.contains(&format!("(app {CLIENT_ID})")) && text.contains(command),
+        "{text}"
+    );
 
     // The printed command, run as printed (confirmed with --yes), brings the objects back.
     let args = words(command);
@@ -126,7 +153,11 @@ fn without_the_audit_permission_incidents_says_which_to_grant_and_diff_still_pri
     assert_exit(&ws.iamsnap(&["backup", "--all"]), 0);
     let listed = ws.iamsnap(&["incidents", "entra-test", "--since", "2h"]);
     assert_exit(&listed, 3);
-    assert!(stderr(&listed).contains("`AuditLog.Read.All`"), "{}", describe(&listed));
+    assert!(
+        stderr(&listed).contains("`AuditLog.Read.All`"),
+        "{}",
+        describe(&listed)
+    );
     let diff = ws.iamsnap(&["diff", "entra-test@latest", "live", "--who"]);
     assert_exit(&diff, 0);
     let text = stdout(&diff);

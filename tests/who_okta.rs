@@ -31,7 +31,14 @@ fn diff_who_names_the_actor_of_every_deletion_of_the_quickstart_incident() {
     let did = incident(&org);
     assert!(did.contains("deleted group"), "{did}");
 
-    let diff = ws.iamsnap(&["diff", "okta-demo@latest", "live", "--who", "--format", "json"]);
+    let diff = ws.iamsnap(&[
+        "diff",
+        "okta-demo@latest",
+        "live",
+        "--who",
+        "--format",
+        "json",
+    ]);
     assert_exit(&diff, 1);
     let report: Value = serde_json::from_slice(&diff.stdout).unwrap();
     let audit = &report["summary"]["audit"];
@@ -39,11 +46,17 @@ fn diff_who_names_the_actor_of_every_deletion_of_the_quickstart_incident() {
     assert!(audit["note"].is_null(), "{audit}");
     assert!(audit["events"].as_u64().unwrap() > 10, "{audit}");
     let changes = report["changes"].as_array().unwrap();
-    let removed: Vec<&Value> = changes.iter().filter(|c| c["status"] == "removed").collect();
+    let removed: Vec<&Value> = changes
+        .iter()
+        .filter(|c| c["status"] == "removed")
+        .collect();
     assert!(removed.len() > 10, "{report:#}");
     for change in &removed {
         let events = change["events"].as_array().unwrap_or_else(|| {
-            panic!("no events for the removed {} {}", change["kind"], change["key"])
+            panic!(
+                "no events for the removed {} {}",
+                change["kind"], change["key"]
+            )
         });
         assert!(
             events.iter().any(|e| e["actor"]["name"] == admin.as_str()
@@ -52,7 +65,10 @@ fn diff_who_names_the_actor_of_every_deletion_of_the_quickstart_incident() {
             "{change:#}"
         );
     }
-    let users: Vec<&&Value> = removed.iter().filter(|c| c["kind"] == "okta.user").collect();
+    let users: Vec<&&Value> = removed
+        .iter()
+        .filter(|c| c["kind"] == "okta.user")
+        .collect();
     assert_eq!(users.len(), 3, "{removed:#?}");
     for user in users {
         let ops: Vec<&str> = user["events"]
@@ -77,18 +93,42 @@ fn diff_who_names_the_actor_of_every_deletion_of_the_quickstart_incident() {
     let text = ws.iamsnap(&["diff", "okta-demo@latest", "live", "--who", "--full"]);
     assert_exit(&text, 1);
     let text = stdout(&text);
-    assert!(text.contains("who: ") && text.contains(&format!("by {admin} (")), "{text}");
-    assert!(text.contains("user.lifecycle.delete.initiated from 127.0.0.1"), "{text}");
+    assert!(
+        text.contains("who: ") && text.contains(&format!("by {admin} (")),
+        "{text}"
+    );
+    assert!(
+        text.contains("user.lifecycle.delete.initiated from 127.0.0.1"),
+        "{text}"
+    );
     let logs_before = org.okta.requests("/api/v1/logs");
     let plain = ws.iamsnap(&["diff", "okta-demo@latest", "live", "--format", "json"]);
     assert_exit(&plain, 1);
     assert_eq!(org.okta.requests("/api/v1/logs"), logs_before);
     assert!(!stdout(&plain).contains("\"events\""));
-    let markdown = ws.iamsnap(&["diff", "okta-demo@latest", "live", "--who", "--format", "markdown"]);
-    assert!(stdout(&markdown).contains(&format!("by `{admin}`")), "{}", stdout(&markdown));
+    let markdown = ws.iamsnap(&[
+        "diff",
+        "okta-demo@latest",
+        "live",
+        "--who",
+        "--format",
+        "markdown",
+    ]);
+    assert!(
+        stdout(&markdown).contains(&format!("by `{admin}`")),
+        "{}",
+        stdout(&markdown)
+    );
 
     // The destructive events, by actor, with the command that undoes them.
-    let incidents = ws.iamsnap(&["incidents", "okta-demo", "--since", "1h", "--format", "json"]);
+    let incidents = ws.iamsnap(&[
+        "incidents",
+        "okta-demo",
+        "--since",
+        "1h",
+        "--format",
+        "json",
+    ]);
     assert_exit(&incidents, 1);
     let found: Value = serde_json::from_slice(&incidents.stdout).unwrap();
     let actors = found["actors"].as_array().unwrap();

@@ -49,7 +49,8 @@ pub struct Args {
     #[arg(long)]
     exit_code_ids: bool,
     /// Name who made each change: the source's audit log between the two sides' times
-    /// (Okta System Log, Entra directory audits), with actor, time, operation and client IP.
+    /// (Okta System Log, Entra directory audits, LDAP's last change of each entry), with actor,
+    /// time, operation and client IP.
     #[arg(long)]
     who: bool,
     #[command(flatten)]

@@ -26,6 +26,7 @@ pub struct Args {
     /// How far back: a duration (30m, 24h, 7d) or a time (2026-12-01T08:00:00Z).
     #[arg(long, value_name = "WHEN", default_value = "24h", value_parser = since)]
     since: DateTime<Utc>,
+    /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
     #[command(flatten)]
@@ -37,7 +38,11 @@ fn since(text: &str) -> Result<DateTime<Utc>, String> {
     if let Ok(at) = DateTime::parse_from_rfc3339(text) {
         return Ok(at.with_timezone(&Utc));
     }
-    let bad = || format!("{text:?}: write a duration such as 30m, 24h or 7d, or a time such as 2026-12-01T08:00:00Z");
+    let bad = || {
+        format!(
+            "{text:?}: write a duration such as 30m, 24h or 7d, or a time such as 2026-12-01T08:00:00Z"
+        )
+    };
     let (number, unit) = text.split_at(text.len().saturating_sub(1));
     let n: i64 = number.parse().map_err(|_| bad())?;
     let span = match unit {
@@ -69,7 +74,11 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     };
     let events = log.events(window, &[]).await.map_err(|e| {
         let hint = match e.is_auth() {
-            true => format!("; grant `{}` to the credentials of {}", log.permission(), args.source),
+            true => format!(
+                "; grant `{}` to the credentials of {}",
+                log.permission(),
+                args.source
+            ),
             false => String::new(),
         };
         anyhow::Error::from(e).context(format!("reading the audit log of {}{hint}", args.source))

@@ -144,7 +144,11 @@ pub fn shell_word(word: &str) -> String {
 
 /// Groups `events` by actor (in order of each actor's first event) with their undo commands
 /// against `snapshot`.
-pub fn group(events: Vec<AuditEvent>, located: &Located, snapshot: Option<&str>) -> Vec<ActorEvents> {
+pub fn group(
+    events: Vec<AuditEvent>,
+    located: &Located,
+    snapshot: Option<&str>,
+) -> Vec<ActorEvents> {
     let mut order: Vec<Actor> = Vec::new();
     let mut by_actor: BTreeMap<Actor, Vec<Found>> = BTreeMap::new();
     for event in events {
@@ -155,11 +159,14 @@ pub fn group(events: Vec<AuditEvent>, located: &Located, snapshot: Option<&str>)
         if !by_actor.contains_key(&event.actor) {
             order.push(event.actor.clone());
         }
-        by_actor.entry(event.actor.clone()).or_default().push(Found {
-            event,
-            only,
-            not_in_snapshot,
-        });
+        by_actor
+            .entry(event.actor.clone())
+            .or_default()
+            .push(Found {
+                event,
+                only,
+                not_in_snapshot,
+            });
     }
     order
         .into_iter()
@@ -218,7 +225,10 @@ pub fn text(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         report.until.format("%Y-%m-%d %H:%M:%S UTC")
     )?;
     if let Some(name) = &report.snapshot {
-        writeln!(out, "restore commands read {name}, the last snapshot before them")?;
+        writeln!(
+            out,
+            "restore commands read {name}, the last snapshot before them"
+        )?;
     }
     if let Some(note) = &report.note {
         writeln!(out, "{note}")?;
@@ -230,7 +240,13 @@ pub fn text(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             iamsnap_provider::ActorKind::App => "app",
             iamsnap_provider::ActorKind::Unknown => "actor",
         };
-        writeln!(out, "\n{} ({kind} {}): {} events", a.name, a.id, group.events.len())?;
+        writeln!(
+            out,
+            "\n{} ({kind} {}): {} events",
+            a.name,
+            a.id,
+            group.events.len()
+        )?;
         for found in &group.events {
             let e = &found.event;
             let targets: Vec<String> = e.targets.iter().map(describe).collect();
@@ -294,14 +310,30 @@ mod tests {
         let events = destructive(vec![
             event("user.delete", Some(Destructive::Deletion), "eve", &["u1"]),
             event("member.add", None, "eve", &["u1", "g1"]),
-            event("member.remove", Some(Destructive::Deletion), "mallory", &["u2", "g1"]),
-            event("role.grant", Some(Destructive::RoleGrant), "mallory", &["u3"]),
+            event(
+                "member.remove",
+                Some(Destructive::Deletion),
+                "mallory",
+                &["u2", "g1"],
+            ),
+            event(
+                "role.grant",
+                Some(Destructive::RoleGrant),
+                "mallory",
+                &["u3"],
+            ),
             event("user.delete", Some(Destructive::Deletion), "eve", &["u9"]),
         ]);
         assert_eq!(events.len(), 4, "only destructive events are kept");
         let records = vec![
             Record::new("okta.user", "u1", "ada@example.com", json!({}), vec![]),
-            Record::new("okta.user", "u2", "bob o'neil@example.com", json!({}), vec![]),
+            Record::new(
+                "okta.user",
+                "u2",
+                "bob o'neil@example.com",
+                json!({}),
+                vec![],
+            ),
             Record::new("okta.user", "u3", "cy@example.com", json!({}), vec![]),
             Record::new("okta.group", "g1", "Sales", json!({}), vec![]),
             Record::new(
@@ -309,7 +341,10 @@ mod tests {
                 "g1:u2",
                 "Sales|bob",
                 json!({}),
-                vec![Ref::new("group", "okta.group", "g1"), Ref::new("user", "okta.user", "u2")],
+                vec![
+                    Ref::new("group", "okta.group", "g1"),
+                    Ref::new("user", "okta.user", "u2"),
+                ],
             ),
         ];
         let located = locate(&events, records.into_iter().map(Ok::<_, ()>)).unwrap();

@@ -202,14 +202,23 @@ mod tests {
         assert_eq!(d("Delete user"), Some(Destructive::Deletion));
         assert_eq!(d("Hard delete user"), Some(Destructive::Deletion));
         assert_eq!(d("Remove member from group"), Some(Destructive::Deletion));
-        assert_eq!(d("Update authorization policy"), Some(Destructive::PolicyChange));
-        assert_eq!(d("Delete conditional access policy"), Some(Destructive::PolicyChange));
+        assert_eq!(
+            d("Update authorization policy"),
+            Some(Destructive::PolicyChange)
+        );
+        assert_eq!(
+            d("Delete conditional access policy"),
+            Some(Destructive::PolicyChange)
+        );
         assert_eq!(
             d("Remove eligible member from role in PIM completed (permanent)"),
             Some(Destructive::Deletion)
         );
         assert_eq!(d("Add member to role"), Some(Destructive::RoleGrant));
-        assert_eq!(d("Admin deleted security info"), Some(Destructive::MfaReset));
+        assert_eq!(
+            d("Admin deleted security info"),
+            Some(Destructive::MfaReset)
+        );
         assert_eq!(d("Add user"), None);
         assert_eq!(d("Update user"), None);
     }

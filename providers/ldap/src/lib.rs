@@ -31,12 +31,12 @@
 //! `objectSid`) rather than re-created.
 //! See `docs/ldap.md` for the rights the bind account needs.
 
+mod audit;
 pub mod client;
 pub mod config;
 pub mod dn;
 pub mod flavor;
 pub mod kinds;
-mod audit;
 mod read;
 pub mod records;
 mod restore;

@@ -157,8 +157,7 @@ impl AuditLog for OktaProvider {
         targets: &[String],
     ) -> Result<Vec<AuditEvent>, ProviderError> {
         let (since, until) = (stamp(window.since), stamp(window.until));
-        let filters: Vec<Option<String>> = if targets.is_empty() || targets.len() > MOST_FILTERED
-        {
+        let filters: Vec<Option<String>> = if targets.is_empty() || targets.len() > MOST_FILTERED {
             vec![None]
         } else {
             targets

@@ -108,7 +108,8 @@ impl Who {
                 }));
             }
         }
-        let mut events: Vec<AuditEvent> = found.into_iter().map(|i| self.events[i].clone()).collect();
+        let mut events: Vec<AuditEvent> =
+            found.into_iter().map(|i| self.events[i].clone()).collect();
         events.sort_by_key(|e| e.time);
         events
     }

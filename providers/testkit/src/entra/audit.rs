@@ -81,8 +81,7 @@ fn named_ids(req: &GraphRequest, segments: &[String]) -> Vec<String> {
         }
     }
     // A singleton such as the authorization policy is named by its path.
-    if ids.is_empty() && req.method == "PATCH" && segments.len() == 2 && segments[0] == "policies"
-    {
+    if ids.is_empty() && req.method == "PATCH" && segments.len() == 2 && segments[0] == "policies" {
         ids.push(segments[1].clone());
     }
     ids.dedup();
@@ -95,18 +94,18 @@ fn activity(t: &Tenant, req: &GraphRequest, s: &[&str]) -> (String, &'static str
     let action = req.body.as_ref().and_then(|b| b["action"].as_str());
     fn noun(collection: &str) -> &str {
         match collection {
-        "users" => "user",
-        "groups" => "group",
-        "applications" => "application",
-        "servicePrincipals" => "service principal",
-        "administrativeUnits" => "administrative unit",
-        "roleDefinitions" => "role definition",
-        "roleAssignments" => "member to role",
-        "conditionalAccess" | "policies" => "conditional access policy",
-        "authenticationStrengthPolicies" => "authentication strength policy",
-        "authorizationPolicy" => "authorization policy",
-        "federatedIdentityCredentials" => "federated identity credential",
-        other => other,
+            "users" => "user",
+            "groups" => "group",
+            "applications" => "application",
+            "servicePrincipals" => "service principal",
+            "administrativeUnits" => "administrative unit",
+            "roleDefinitions" => "role definition",
+            "roleAssignments" => "member to role",
+            "conditionalAccess" | "policies" => "conditional access policy",
+            "authenticationStrengthPolicies" => "authentication strength policy",
+            "authorizationPolicy" => "authorization policy",
+            "federatedIdentityCredentials" => "federated identity credential",
+            other => other,
         }
     }
     let category = match s.first().copied().unwrap_or("") {
@@ -151,21 +150,13 @@ fn activity(t: &Tenant, req: &GraphRequest, s: &[&str]) -> (String, &'static str
             format!("Remove {} from {}", rel.trim_end_matches('s'), noun(c)),
             "Unassign",
         ),
-        ("PUT" | "DELETE", [USERS, _, "manager", "$ref"]) => {
-            ("Update user".to_string(), "Update")
-        }
+        ("PUT" | "DELETE", [USERS, _, "manager", "$ref"]) => ("Update user".to_string(), "Update"),
         ("DELETE", ["directory", "deletedItems", id]) => {
-            let kind = t
-                .deleted
-                .get(*id)
-                .map_or("object", |d| noun(d.collection));
+            let kind = t.deleted.get(*id).map_or("object", |d| noun(d.collection));
             (format!("Hard delete {kind}"), "Delete")
         }
         ("POST", ["directory", "deletedItems", id, "restore"]) => {
-            let kind = t
-                .deleted
-                .get(*id)
-                .map_or("object", |d| noun(d.collection));
+            let kind = t.deleted.get(*id).map_or("object", |d| noun(d.collection));
             (format!("Restore {kind}"), "Update")
         }
         ("POST", ["invitations"]) => ("Invite external user".to_string(), "Add"),
@@ -238,9 +229,10 @@ pub(crate) fn record(t: &mut Tenant, client: &str, pending: Pending, answer: &Gr
         .objects
         .get("servicePrincipals")
         .and_then(|sps| sps.iter().find(|(_, sp)| sp["appId"] == client))
-        .map_or((Value::Null, Value::String(client.to_string())), |(id, sp)| {
-            (Value::String(id.clone()), sp["displayName"].clone())
-        });
+        .map_or(
+            (Value::Null, Value::String(client.to_string())),
+            |(id, sp)| (Value::String(id.clone()), sp["displayName"].clone()),
+        );
     let at = Utc::now();
     let id = format!("Directory_{}", t.new_id());
     let entry = json!({
@@ -344,7 +336,10 @@ mod tests {
 
     #[test]
     fn filters_take_bounds_on_the_activity_time() {
-        let b = bounds("activityDateTime ge 2026-12-01T00:00:00Z and activityDateTime lt 2026-12-02T00:00:00Z").unwrap();
+        let b = bounds(
+            "activityDateTime ge 2026-12-01T00:00:00Z and activityDateTime lt 2026-12-02T00:00:00Z",
+        )
+        .unwrap();
         assert_eq!(b.len(), 2);
         assert_eq!(b[0].0, "ge");
         assert!(bounds("category eq 'Policy'").is_err());

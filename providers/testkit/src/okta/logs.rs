@@ -71,9 +71,7 @@ fn event_type(method: &Method, route: &str) -> String {
         }
         ("DELETE", "/api/v1/apps/{}/users/{}") => "application.user_membership.remove",
         ("PUT", "/api/v1/apps/{}/groups/{}") => "group.application_assignment.add",
-        ("DELETE", "/api/v1/apps/{}/groups/{}") => {
-            "group.application_assignment.remove"
-        }
+        ("DELETE", "/api/v1/apps/{}/groups/{}") => "group.application_assignment.remove",
         ("POST", "/api/v1/policies") => "policy.lifecycle.create",
         ("PUT", "/api/v1/policies/{}") => "policy.lifecycle.update",
         ("DELETE", "/api/v1/policies/{}") => "policy.lifecycle.delete",
@@ -81,9 +79,7 @@ fn event_type(method: &Method, route: &str) -> String {
         ("PUT", "/api/v1/policies/{}/rules/{}") => "policy.rule.update",
         ("DELETE", "/api/v1/policies/{}/rules/{}") => "policy.rule.delete",
         ("DELETE", "/api/v1/authorizationServers/{}") => "oauth2.as.deleted",
-        ("POST", "/api/v1/authorizationServers/{}/lifecycle/deactivate") => {
-            "oauth2.as.deactivated"
-        }
+        ("POST", "/api/v1/authorizationServers/{}/lifecycle/deactivate") => "oauth2.as.deactivated",
         ("DELETE", "/api/v1/idps/{}") => "system.idp.lifecycle.delete",
         ("POST", "/api/v1/idps/{}/lifecycle/deactivate") => "system.idp.lifecycle.deactivate",
         _ => "",
@@ -157,7 +153,11 @@ impl Org {
             return target("PolicyEntity", "unknown", &named(policy, "name"));
         }
         if let Some(server) = self.auth_servers.get(id) {
-            return target("AuthorizationServer", "unknown", &named(&server.server, "name"));
+            return target(
+                "AuthorizationServer",
+                "unknown",
+                &named(&server.server, "name"),
+            );
         }
         if let Some(idp) = self.idps.get(id) {
             return target("IdentityProvider", "unknown", &named(idp, "name"));
@@ -277,7 +277,11 @@ fn instant(params: &Params, name: &str) -> Result<Option<DateTime<Utc>>, ApiErro
         .map(|t| {
             DateTime::parse_from_rfc3339(t)
                 .map(|t| t.with_timezone(&Utc))
-                .map_err(|_| bad_request(format!("Api validation failed: {name}: {t:?} is not an ISO 8601 date and time")))
+                .map_err(|_| {
+                    bad_request(format!(
+                        "Api validation failed: {name}: {t:?} is not an ISO 8601 date and time"
+                    ))
+                })
         })
         .transpose()
 }
@@ -333,7 +337,12 @@ async fn list(State(shared): State<Arc<Shared>>, Query(params): Query<Params>) -
     let rest = &selected[start..];
     let items: Vec<Value> = rest.iter().take(size).map(|e| (*e).clone()).collect();
     let next = (rest.len() > size)
-        .then(|| items.last().and_then(|e| e["uuid"].as_str()).map(String::from))
+        .then(|| {
+            items
+                .last()
+                .and_then(|e| e["uuid"].as_str())
+                .map(String::from)
+        })
         .flatten();
     Ok(page(&org.base, "/api/v1/logs", &params, size, items, next))
 }
@@ -349,8 +358,14 @@ mod tests {
             "/api/v1/users/00u1/lifecycle/deactivate",
         );
         assert_eq!(user, "/api/v1/users/{}/lifecycle/deactivate");
-        assert_eq!(event_type(&Method::POST, &user), "user.lifecycle.deactivate");
-        let member = shape("/api/v1/groups/{id}/users/{user}", "/api/v1/groups/00g1/users/00u1");
+        assert_eq!(
+            event_type(&Method::POST, &user),
+            "user.lifecycle.deactivate"
+        );
+        let member = shape(
+            "/api/v1/groups/{id}/users/{user}",
+            "/api/v1/groups/00g1/users/00u1",
+        );
         assert_eq!(
             event_type(&Method::DELETE, &member),
             "group.user_membership.remove"
@@ -364,7 +379,10 @@ mod tests {
             "zone.lifecycle.create"
         );
         assert_eq!(
-            params_of("/api/v1/apps/{id}/lifecycle/{action}", "/api/v1/apps/0oa1/lifecycle/activate"),
+            params_of(
+                "/api/v1/apps/{id}/lifecycle/{action}",
+                "/api/v1/apps/0oa1/lifecycle/activate"
+            ),
             [("id".to_string(), "0oa1".to_string())]
         );
     }
