@@ -198,7 +198,7 @@ mod tests {
 
     #[test]
     fn incident_categories_follow_the_activities() {
-        let d = |a| destructive(a);
+        let d = destructive;
         assert_eq!(d("Delete user"), Some(Destructive::Deletion));
         assert_eq!(d("Hard delete user"), Some(Destructive::Deletion));
         assert_eq!(d("Remove member from group"), Some(Destructive::Deletion));

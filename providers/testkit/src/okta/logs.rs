@@ -292,11 +292,7 @@ fn instant(params: &Params, name: &str) -> Result<Option<DateTime<Utc>>, ApiErro
 async fn list(State(shared): State<Arc<Shared>>, Query(params): Query<Params>) -> ApiResult {
     let until = instant(&params, "until")?.unwrap_or_else(Utc::now);
     let since = instant(&params, "since")?.unwrap_or(until - chrono::Duration::days(7));
-    let filter = expression(&Params::from_iter(
-        params
-            .get("filter")
-            .map(|f| ("filter".to_string(), f.clone())),
-    ))?;
+    let filter = expression(&params)?;
     let descending = params
         .get("sortOrder")
         .is_some_and(|s| s.eq_ignore_ascii_case("DESCENDING"));
