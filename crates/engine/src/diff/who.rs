@@ -87,8 +87,8 @@ impl Who {
             found.extend(self.by_target.get(id).into_iter().flatten());
         }
         if parts.len() >= 2 {
-            let mut candidates = self.by_target.get(&parts[0]).into_iter().flatten();
-            found.extend(candidates.by_ref().filter(|&&i| {
+            let candidates = self.by_target.get(&parts[0]).into_iter().flatten();
+            found.extend(candidates.filter(|&&i| {
                 parts.iter().all(|p| {
                     self.events[i]
                         .targets
