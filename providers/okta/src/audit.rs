@@ -200,7 +200,7 @@ impl AuditLog for OktaProvider {
                 );
             }
         }
-        events.sort_by(|a, b| a.time.cmp(&b.time));
+        events.sort_by_key(|e| e.time);
         Ok(events)
     }
 }
