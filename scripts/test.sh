@@ -26,6 +26,8 @@ done
 command -v ldbmodify >/dev/null 2>&1 || need_apt+=(ldb-tools)
 # Headless Chromium: tests/report_html.rs opens the HTML reports in a real browser.
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+# The quickstart's incident script, which the `diff --who` test runs against the emulator.
+command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 if ((${#need_apt[@]})); then
     echo "installing ${need_apt[*]} (apt)"
     export DEBIAN_FRONTEND=noninteractive

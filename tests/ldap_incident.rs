@@ -216,3 +216,39 @@ fn without_password_hashes_a_recreated_user_is_named_for_a_new_password() {
         "{back}"
     );
 }
+
+#[test]
+fn diff_who_names_the_dn_that_last_changed_an_entry() {
+    let slapd = Slapd::start(PASSWORD, &SEED).unwrap();
+    let (_ws, run) = ldap_workspace(&slapd, "");
+    assert_exit(&run(&["init"]), 0);
+    assert_exit(&run(&["backup", "--all"]), 0);
+    let changed = SEED.user_dn(1);
+    slapd
+        .modify(&format!(
+            "dn: {}\nchangetype: modify\nreplace: title\ntitle: Intruder\n",
+            dn(&changed)
+        ))
+        .unwrap();
+    let diff = run(&["diff", "corp@latest", "live", "--who", "--format", "json"]);
+    assert_exit(&diff, 1);
+    let report = json_of(&diff);
+    assert!(report["summary"]["audit"]["note"].is_null(), "{report:#}");
+    let change = report["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| {
+            c["kind"] == "ldap.user" && c["key"].as_str().unwrap().eq_ignore_ascii_case(&changed)
+        })
+        .unwrap_or_else(|| panic!("{report:#}"));
+    let event = &change["events"][0];
+    assert!(
+        event["actor"]["name"]
+            .as_str()
+            .unwrap()
+            .eq_ignore_ascii_case(ROOT_DN),
+        "{change:#}"
+    );
+    assert_eq!(event["operation"], "modify", "{change:#}");
+}

@@ -2,7 +2,8 @@
 //!
 //! Each side is a snapshot reference (`SOURCE@latest`, `SOURCE@latest~N`,
 //! `SOURCE@YYYY-MM-DD`, a snapshot name) or `live:SOURCE`; plain `live` means the live state
-//! of the other side's source. Exit status like diff(1): 0 same, 1 different.
+//! of the other side's source. Exit status like diff(1): 0 same, 1 different. With `--who`,
+//! each change names the audit events that touched it between the two sides' times.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -10,13 +11,14 @@ use std::path::PathBuf;
 use iamsnap::registry;
 
 use iamsnap_engine::diff::sides::{self, Opened, SideRef};
-use iamsnap_engine::diff::{DiffOptions, JoinOptions, diff, render};
+use iamsnap_engine::diff::who::{self, AuditSummary, Who};
+use iamsnap_engine::diff::{Diff, DiffOptions, JoinOptions, diff, render};
 use iamsnap_engine::error::ExitStatus;
 use iamsnap_engine::html::{self, Side, Signature, diff::DiffHeader};
 use iamsnap_engine::live::read_live;
 use iamsnap_engine::repo::Repository;
 use iamsnap_engine::report::Kinds;
-use iamsnap_provider::ConnectOptions;
+use iamsnap_provider::{ConnectOptions, Window};
 
 use crate::commands::Context;
 use crate::commands::open::OpenArgs;
@@ -55,6 +57,11 @@ pub struct Args {
     /// Exit 1 when objects were re-created under new ids, even if nothing else differs.
     #[arg(long)]
     exit_code_ids: bool,
+    /// Name who made each change: the source's audit log between the two sides' times
+    /// (Okta System Log, Entra directory audits, LDAP's last change of each entry), with actor,
+    /// time, operation and client IP.
+    #[arg(long)]
+    who: bool,
     #[command(flatten)]
     list: ListArgs,
 }
@@ -118,6 +125,51 @@ fn provider_type(ctx: &Context, side: &Opened) -> anyhow::Result<String> {
     })
 }
 
+/// Gives the changes of `result` the audit events of the source between the two sides' times.
+async fn who(ctx: &Context, old: &Opened, new: &Opened, result: Diff) -> anyhow::Result<Diff> {
+    let time = |side: &Opened| match side {
+        Opened::Snapshot(s) => s.info.time,
+        Opened::Live { .. } => chrono::Utc::now(),
+    };
+    let source = match (old, new) {
+        (_, Opened::Live { source, .. }) | (Opened::Live { source, .. }, _) => source.clone(),
+        (Opened::Snapshot(s), _) => s.info.source.clone(),
+    };
+    let (a, b) = (time(old), time(new));
+    let window = Window {
+        since: a.min(b),
+        until: a.max(b),
+    };
+    let config = ctx.config()?;
+    let unread = |note: String| {
+        let audit = AuditSummary {
+            source: source.clone(),
+            since: window.since,
+            until: window.until,
+            events: 0,
+            note: Some(note),
+        };
+        (Who::default(), audit)
+    };
+    let connected = config.source(&source).map(|configured| {
+        configured.connect(&source, &config.base_dir(), &ConnectOptions::default())
+    });
+    let (who, audit) = match connected {
+        Ok(Ok(connector)) => {
+            let targets = result.target_ids();
+            who::read(&source, connector.reader().audit_log(), window, &targets).await
+        }
+        // The diff itself needs no connection: say why the authors are missing, go on.
+        Ok(Err(e)) => unread(format!(
+            "{source}: its audit log could not be reached ({e}); changes are shown without who made them"
+        )),
+        Err(_) => unread(format!(
+            "{source} is not a configured source: its audit log, where who made each change is read, cannot be reached"
+        )),
+    };
+    Ok(result.annotate(who, audit))
+}
+
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     html_needs_out(args.format == Format::Html, args.out.as_deref())?;
     let config = ctx.config()?;
@@ -134,6 +186,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         old_label: old.label(),
         new_label: new.label(),
         join: JoinOptions::default(),
+        keep_ids: args.who,
     };
     let unread = sides::not_read_by_both(kinds, &old, &new);
     if !unread.is_empty() {
@@ -143,7 +196,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
             unread.join(", ")
         );
     }
-    let result = tokio::task::block_in_place(|| {
+    let mut result = tokio::task::block_in_place(|| {
         diff(
             old.records_read(&unread)?,
             new.records_read(&unread)?,
@@ -151,6 +204,9 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         )
         .map_err(anyhow::Error::from)
     })?;
+    if args.who {
+        result = who(ctx, &old, &new, result).await?;
+    }
     let same = match args.exit_code_ids {
         true => result.summary.is_identical(),
         false => result.summary.is_same(),

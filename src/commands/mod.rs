@@ -28,6 +28,7 @@ pub mod diff;
 pub mod doctor;
 pub mod export;
 pub mod forget;
+pub mod incidents;
 pub mod init;
 pub mod key;
 pub mod man;
@@ -107,6 +108,8 @@ pub enum Command {
     Diff(diff::Args),
     /// Plan, then apply, the return of a provider to a snapshot's state.
     Restore(restore::Args),
+    /// List destructive events of a source's audit log by actor, with the restore that undoes them.
+    Incidents(incidents::Args),
     /// Delete old snapshots by a retention policy.
     Forget(forget::Args),
     /// Check the repository, the keys and each source's access, changing nothing.
@@ -191,6 +194,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Export(args) => export::run(&ctx, args).await,
             Command::Diff(args) => diff::run(&ctx, args).await,
             Command::Restore(args) => restore::run(&ctx, args).await,
+            Command::Incidents(args) => incidents::run(&ctx, args).await,
             Command::Forget(args) => forget::run(&ctx, args).await,
             Command::Doctor(args) => doctor::run(&ctx, args).await,
             Command::Completions(_) | Command::Man(_) => unreachable!("answered above"),

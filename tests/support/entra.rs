@@ -2,7 +2,7 @@
 //! workspace whose configuration backs it up, and the steps of the incidents the tests make
 //! (each returns what it removed so that a test can check it came back).
 
-use iamsnap_testkit::entra::{EntraEmulator, RunningEntra};
+use iamsnap_testkit::entra::{ALL_PERMISSIONS, EntraEmulator, RunningEntra};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -21,6 +21,11 @@ pub struct Tenant {
 
 impl Tenant {
     pub fn start() -> Tenant {
+        Tenant::start_without("")
+    }
+
+    /// A tenant whose client has every permission but `missing`.
+    pub fn start_without(missing: &str) -> Tenant {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -30,7 +35,15 @@ impl Tenant {
             .block_on(
                 EntraEmulator::builder()
                     .tenant("contoso-cli")
-                    .client(CLIENT_ID, SECRET)
+                    .client_with_permissions(
+                        CLIENT_ID,
+                        SECRET,
+                        ALL_PERMISSIONS
+                            .iter()
+                            .filter(|p| **p != missing)
+                            .map(|p| p.to_string())
+                            .collect(),
+                    )
                     .users(300)
                     .groups(40)
                     .apps(6)

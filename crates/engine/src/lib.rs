@@ -29,6 +29,7 @@ pub mod diff;
 pub mod doctor;
 pub mod error;
 pub mod html;
+pub mod incidents;
 pub mod keys;
 pub mod live;
 pub mod metrics;

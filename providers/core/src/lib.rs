@@ -13,6 +13,8 @@
 //!
 //! Both halves answer `iamsnap doctor` ([`doctor`]): [`ReadProvider::check_reads`] and
 //! [`WriteProvider::check_writes`] have defaults built on the healthcheck.
+//! A connector that can read its provider's audit log also implements [`AuditLog`] and returns
+//! it from [`ReadProvider::audit_log`]: who made each change a diff shows.
 //!
 //! Secrets are [`Secret`]s: making one registers it with [`redact`], whose
 //! [`scrub`](redact::scrub) removes it (and anything that looks like a credential) from any text.
@@ -25,6 +27,7 @@
 
 #![warn(missing_docs)]
 
+pub mod audit;
 pub mod canonical;
 pub mod connect;
 pub mod doctor;
@@ -38,6 +41,7 @@ pub mod redact;
 pub mod secret;
 pub mod write;
 
+pub use audit::{Actor, ActorKind, AuditEvent, AuditLog, Destructive, Target, Window};
 pub use connect::{ConnectOptions, Connector, Switch};
 pub use doctor::Check;
 pub use error::ProviderError;

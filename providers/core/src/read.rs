@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::doctor::{self, Check};
-use crate::{KindInfo, ProviderError, Record};
+use crate::{AuditLog, KindInfo, ProviderError, Record};
 
 /// Where a connector sends the records of a snapshot. Bounded: a slow archive writer slows the
 /// reads instead of piling records up in memory.
@@ -70,4 +70,9 @@ pub trait ReadProvider: Send + Sync {
 
     /// Requests made so far.
     fn stats(&self) -> RequestStats;
+
+    /// The provider's audit log, when this connector can read it: who made each change.
+    fn audit_log(&self) -> Option<&dyn AuditLog> {
+        None
+    }
 }

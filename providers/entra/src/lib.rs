@@ -31,6 +31,7 @@
 pub mod config;
 pub mod kinds;
 
+mod audit;
 mod ca;
 mod client;
 mod cross_tenant;
@@ -144,6 +145,10 @@ impl ReadProvider for EntraProvider {
 
     fn stats(&self) -> RequestStats {
         self.client.stats()
+    }
+
+    fn audit_log(&self) -> Option<&dyn iamsnap_provider::AuditLog> {
+        Some(self)
     }
 }
 

@@ -31,6 +31,7 @@
 //! `objectSid`) rather than re-created.
 //! See `docs/ldap.md` for the rights the bind account needs.
 
+mod audit;
 pub mod client;
 pub mod config;
 pub mod dn;
@@ -146,6 +147,10 @@ impl ReadProvider for LdapProvider {
 
     fn stats(&self) -> RequestStats {
         self.source.connection.stats()
+    }
+
+    fn audit_log(&self) -> Option<&dyn iamsnap_provider::AuditLog> {
+        Some(self)
     }
 }
 

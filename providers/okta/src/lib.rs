@@ -22,6 +22,9 @@
 //! The token needs read access for backups (a read-only admin token is enough) and super-admin
 //! rights for restores.
 //!
+//! Who made each change is read from the System Log (`/api/v1/logs`), which needs
+//! `okta.logs.read`.
+//!
 //! [`config`] holds and checks the source's configuration; `client` speaks the Management API;
 //! `read` takes the snapshot and reads single objects back; `records` turns API objects into
 //! records; `restore` writes records back, one file per family of kinds.
@@ -29,6 +32,7 @@
 pub mod config;
 pub mod kinds;
 
+mod audit;
 mod client;
 mod doctor;
 mod read;
@@ -130,6 +134,10 @@ impl ReadProvider for OktaProvider {
 
     fn stats(&self) -> RequestStats {
         self.client.stats()
+    }
+
+    fn audit_log(&self) -> Option<&dyn iamsnap_provider::AuditLog> {
+        Some(self)
     }
 }
 

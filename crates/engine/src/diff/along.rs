@@ -219,6 +219,7 @@ mod tests {
             matched_by: None,
             fields: Vec::new(),
             refs: refs.iter().map(|(k, i)| Ref::new("to", *k, *i)).collect(),
+            events: Vec::new(),
         }
     }
 

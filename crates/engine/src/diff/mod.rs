@@ -23,9 +23,9 @@
 //! # Ok(()) }
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use iamsnap_provider::{Record, Ref};
+use iamsnap_provider::{AuditEvent, Record, Ref};
 use serde::{Deserialize, Serialize};
 
 use crate::archive::spool::{SortedRecords, Spool};
@@ -39,6 +39,7 @@ pub mod moved;
 
 pub mod render;
 pub mod sides;
+pub mod who;
 
 pub use fields::{FieldChange, field_changes};
 pub use join::{JoinOptions, Joined, MatchedBy, join};
@@ -125,6 +126,9 @@ pub struct Change {
     /// (a membership) can be told apart by the objects it names.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub refs: Vec<Ref>,
+    /// With `--who`: the audit events that touched the object between the two sides' times.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<AuditEvent>,
 }
 
 impl Change {
@@ -140,6 +144,7 @@ impl Change {
                 matched_by: None,
                 fields: Vec::new(),
                 refs: r.refs,
+                events: Vec::new(),
             }),
             Joined::Right(r) => Some(Change {
                 kind: r.kind,
@@ -150,6 +155,7 @@ impl Change {
                 matched_by: None,
                 fields: Vec::new(),
                 refs: Vec::new(),
+                events: Vec::new(),
             }),
             Joined::Both { left, right, by } => {
                 if left == right {
@@ -168,6 +174,7 @@ impl Change {
                     matched_by: Some(by),
                     fields,
                     refs: Vec::new(),
+                    events: Vec::new(),
                 })
             }
         }
@@ -236,6 +243,9 @@ pub struct Summary {
     pub new_records: u64,
     pub total: Counts,
     pub kinds: BTreeMap<String, Counts>,
+    /// With `--who`: the audit log read for the report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit: Option<who::AuditSummary>,
 }
 
 impl Summary {
@@ -257,6 +267,8 @@ pub struct DiffOptions {
     pub old_label: String,
     pub new_label: String,
     pub join: JoinOptions,
+    /// Keep the ids of what differs ([`Diff::target_ids`]), to ask an audit log about them.
+    pub keep_ids: bool,
 }
 
 /// The result of a comparison: the summary, the changes and the re-created objects, each
@@ -265,6 +277,9 @@ pub struct Diff {
     pub summary: Summary,
     changes: SortedRecords,
     recreated: SortedRecords,
+    /// With [`DiffOptions::keep_ids`]: the ids an audit log may name for the changes.
+    target_ids: BTreeSet<String>,
+    who: Option<std::sync::Arc<who::Who>>,
 }
 
 fn carried<T: serde::de::DeserializeOwned>(
@@ -296,17 +311,41 @@ pub struct Parts {
 }
 
 impl Diff {
-    /// The changes in (kind, key) order, read back from the spool.
+    /// The changes in (kind, key) order, read back from the spool (with their events, once
+    /// [`Diff::annotate`]d).
     pub fn changes(self) -> impl Iterator<Item = Result<Change, DiffError>> {
-        carried(self.changes)
+        let who = self.who;
+        carried(self.changes).map(move |c: Result<Change, DiffError>| match &who {
+            Some(who) => c.map(|c| who.annotate(c)),
+            None => c,
+        })
+    }
+
+    /// The ids an audit log may name for the changes (kept with [`DiffOptions::keep_ids`]).
+    pub fn target_ids(&self) -> Vec<String> {
+        self.target_ids.iter().cloned().collect()
+    }
+
+    /// Gives each change the events of `who` that touched it, and the summary what was read.
+    pub fn annotate(mut self, who: who::Who, audit: who::AuditSummary) -> Diff {
+        self.summary.audit = Some(audit);
+        self.who = Some(std::sync::Arc::new(who));
+        self
     }
 
     /// The summary, the changes and the re-created objects, each in (kind, key) order.
     pub fn into_parts(self) -> Parts {
+        let summary = self.summary.clone();
+        let recreated = Box::new(carried(self.recreated));
+        let who = self.who;
+        let changes = carried(self.changes).map(move |c: Result<Change, DiffError>| match &who {
+            Some(who) => c.map(|c| who.annotate(c)),
+            None => c,
+        });
         Parts {
-            summary: self.summary,
-            changes: Box::new(carried(self.changes)),
-            recreated: Box::new(carried(self.recreated)),
+            summary,
+            changes: Box::new(changes),
+            recreated,
         }
     }
 }
@@ -331,6 +370,7 @@ where
     // a membership sorts before the user it names.
     let mut pending = SpillWriter::<(Record, Record)>::new(dir)?;
     let mut moved = MovedIds::new(dir, budget)?;
+    let mut target_ids = BTreeSet::new();
     let (old_records, new_records) = join(old, new, &options.join, |joined| {
         let kind = match &joined {
             Joined::Left(r) | Joined::Right(r) => &r.kind,
@@ -361,6 +401,9 @@ where
             Status::Added => counts.added += 1,
             Status::Removed => counts.removed += 1,
             Status::Changed => counts.changed += 1,
+        }
+        if options.keep_ids {
+            who::target_ids(&change, &mut target_ids);
         }
         sorted.push(&carrier(&change.kind, &change.key, &change)?)?;
         Ok(())
@@ -405,7 +448,11 @@ where
                     new_id: Some(right.id),
                     fields,
                     refs: Vec::new(),
+                    events: Vec::new(),
                 };
+                if options.keep_ids {
+                    who::target_ids(&change, &mut target_ids);
+                }
                 sorted.push(&carrier(&change.kind, &change.key, &change)?)?;
             }
         }
@@ -421,6 +468,8 @@ where
         summary,
         changes: sorted.finish()?,
         recreated: recreated.finish()?,
+        target_ids,
+        who: None,
     })
 }
 

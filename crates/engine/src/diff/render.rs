@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::diff::along::{Along, Finder, Found};
+use crate::diff::who;
 use crate::diff::{Change, Counts, Diff, DiffError, MatchedBy, Recreated, Status, Summary};
 use crate::report::{self, Detail, Entry, Kinds, NAMES, Section, Style, thousands};
 use crate::restore::spill::SpillWriter;
@@ -74,7 +75,7 @@ fn entry_of_change(change: Change, style: Style, colour: bool) -> Entry {
         Status::Removed => ("-", "31", "removed"),
         Status::Changed => ("~", "33", "changed"),
     };
-    let details = change
+    let mut details: Vec<String> = change
         .fields
         .iter()
         .map(|f| {
@@ -90,6 +91,8 @@ fn entry_of_change(change: Change, style: Style, colour: bool) -> Entry {
             }
         })
         .collect();
+    let quote = |t: &str| style.code(t);
+    details.extend(change.events.iter().map(|e| who::event_line(e, &quote)));
     let head = match style {
         Style::Text => paint(colour, code, mark),
         Style::Markdown => format!("**{verb}**"),
@@ -230,6 +233,9 @@ fn write_summary(
     }
     if let Some(line) = recreated {
         writeln!(out, "{line}")?;
+    }
+    if let Some(audit) = &s.audit {
+        writeln!(out, "{}", who::summary_line(audit))?;
     }
     if s.is_identical() {
         return Ok(());

@@ -18,6 +18,7 @@ fn options() -> DiffOptions {
         old_label: "okta-prod@2026-11-27".into(),
         new_label: "live:okta-prod".into(),
         join: JoinOptions::default(),
+        keep_ids: false,
     }
 }
 

@@ -10,7 +10,8 @@
 //! claims-mapping and token-lifetime policies and their assignment to service principals, the
 //! cross-tenant access policy (default and partners, whose organisations the seeded guests
 //! come from), terms of use agreements and the authorization policy, each family in a module
-//! of its own.
+//! of its own. Every write made through Graph is recorded as a directory audit
+//! (`/auditLogs/directoryAudits`).
 //!
 //! ```no_run
 //! # async fn demo() {
@@ -26,6 +27,7 @@
 //! members of dynamic groups are what the rule evaluated to, but rules are not re-evaluated.
 
 mod api;
+mod audit;
 mod authz;
 mod cross_tenant;
 mod federated;
@@ -351,9 +353,20 @@ fn handle(shared: &Shared, req: &GraphRequest) -> GraphResponse {
     }
     let result = if req.method == "GET" {
         let tenant = shared.tenant.read().unwrap_or_else(|e| e.into_inner());
-        read::get(&tenant, req)
+        match segments.as_slice() {
+            [a, b] if a == "auditLogs" && b == "directoryAudits" => audit::list(&tenant, req),
+            _ => read::get(&tenant, req),
+        }
     } else {
-        write::write(&mut shared.tenant(), req)
+        let mut tenant = shared.tenant();
+        let pending = audit::before(&tenant, req);
+        let result = write::write(&mut tenant, req);
+        if let Ok(answer) = &result
+            && (200..300).contains(&answer.status)
+        {
+            audit::record(&mut tenant, &client, pending, answer);
+        }
+        result
     };
     result.unwrap_or_else(|e| e.response())
 }

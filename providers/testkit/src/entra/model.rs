@@ -107,6 +107,8 @@ pub struct Tenant {
     pub external_apps: BTreeMap<String, Value>,
     pub(crate) base: String,
     ids: StdRng,
+    /// Directory audits of the writes made through Graph, oldest first.
+    pub(crate) audits: Vec<super::audit::Audit>,
 }
 
 impl Tenant {
@@ -142,6 +144,7 @@ impl Tenant {
             // from one seed (a source and the empty tenant it is restored into) would hand out
             // each other's ids.
             ids: StdRng::from_entropy(),
+            audits: Vec::new(),
         }
     }
 

@@ -153,6 +153,7 @@ pub const ALL_PERMISSIONS: &[&str] = &[
     "Agreement.ReadWrite.All",
     "RoleManagementPolicy.ReadWrite.Directory",
     "Device.Read.All",
+    "AuditLog.Read.All",
 ];
 
 /// The permissions any one of which allows `method path` (Graph's "least privileged" tables).
@@ -301,6 +302,7 @@ pub(crate) fn required(method: &str, segments: &[String]) -> &'static [&'static 
             "Application.Read.All",
             "Application.ReadWrite.All",
         ],
+        ("auditLogs", true) => &["AuditLog.Read.All"],
         ("directory", false) => &[
             "Directory.ReadWrite.All",
             "User.ReadWrite.All",

@@ -1,6 +1,7 @@
 //! An emulated Okta org serving the Management API (`/api/v1/…`) from Okta's public reference:
 //! the same paths, JSON shapes, `limit`/`after` paging with `Link` headers, `SSWS` token auth,
-//! `X-Rate-Limit-*` headers with 429s when the budget is spent, and Okta's error bodies.
+//! `X-Rate-Limit-*` headers with 429s when the budget is spent, Okta's error bodies, and the
+//! System Log (`/api/v1/logs`) recording every write made through the API.
 //!
 //! ```no_run
 //! # async fn demo() {
@@ -27,6 +28,7 @@ mod hooks;
 mod iam;
 mod idps;
 mod incidents;
+mod logs;
 mod mappings;
 mod model;
 mod origins;
@@ -263,6 +265,11 @@ fn router(shared: Arc<Shared>) -> Router {
         .merge(iam::routes())
         .merge(hooks::routes())
         .merge(brands::routes())
+        .merge(logs::routes())
+        .route_layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            logs::record,
+        ))
         .route_layer(axum::middleware::from_fn_with_state(shared.clone(), gate))
         .fallback(|req: Request| async move {
             ApiError::not_found(req.uri().path(), req.method().as_str())

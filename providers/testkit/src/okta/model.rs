@@ -135,6 +135,10 @@ pub struct Org {
     pub(crate) mappings: BTreeMap<String, Value>,
     /// Whether the org has Okta Identity Governance, which the Group Owners API comes with.
     pub(crate) governance: bool,
+    /// The System Log, oldest first: when each event was published, and the event.
+    pub(crate) logs: Vec<(DateTime<Utc>, Value)>,
+    /// The token lacks `okta.logs.read`: the System Log answers 403.
+    pub(crate) logs_denied: bool,
 }
 
 const ID_CHARS: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
@@ -186,6 +190,8 @@ impl Org {
             app_schema_custom: HashMap::new(),
             mappings: BTreeMap::new(),
             governance: true,
+            logs: Vec::new(),
+            logs_denied: false,
         }
     }
 
