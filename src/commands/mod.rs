@@ -15,6 +15,7 @@ use crate::logging::LogFormat;
 pub mod backup;
 pub mod completions;
 pub mod diff;
+pub mod drill;
 pub mod export;
 pub mod forget;
 pub mod init;
@@ -96,6 +97,8 @@ pub enum Command {
     Diff(diff::Args),
     /// Plan, then apply, the return of a provider to a snapshot's state.
     Restore(restore::Args),
+    /// Prove a snapshot restores: restore it into a sandbox source, verify, report fidelity.
+    Drill(drill::Args),
     /// Delete old snapshots by a retention policy.
     Forget(forget::Args),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
@@ -171,6 +174,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Export(args) => export::run(&ctx, args).await,
             Command::Diff(args) => diff::run(&ctx, args).await,
             Command::Restore(args) => restore::run(&ctx, args).await,
+            Command::Drill(args) => drill::run(&ctx, args).await,
             Command::Forget(args) => forget::run(&ctx, args).await,
             Command::Completions(_) | Command::Man(_) => unreachable!("answered above"),
         }

@@ -11,6 +11,8 @@
 //! - [`restore::prepare`] plans the return of a provider to a snapshot's state and
 //!   [`restore::execute`] applies the plan through the connector's writing half
 //!   ([`iamsnap_provider::WriteProvider`]), journalled, resumable and verified.
+//! - [`drill::run`] restores a snapshot into a sandbox source and reports the restore time and
+//!   the fidelity (restorable facts back / restorable facts).
 //! - [`retention`] decides which snapshots `forget` removes; [`keys`] makes and reads the keys.
 //! - [`scratch`] holds every temporary file of records, encrypted with a key that lives only in
 //!   memory, in a folder only the owner may enter.
@@ -23,6 +25,7 @@ pub mod archive;
 pub mod backup;
 pub mod config;
 pub mod diff;
+pub mod drill;
 pub mod error;
 pub mod keys;
 pub mod live;
