@@ -39,6 +39,17 @@ fn a_drill_into_a_second_org_brings_back_every_restorable_fact() {
     let facts = &report["facts"];
     assert!(facts["restorable"].as_u64().unwrap() > 30, "{report:#}");
     assert_eq!(facts["back"], facts["restorable"]);
+    // Okta's default rules are never re-created; re-created users lose their passwords.
+    assert!(facts["cannot_restore"].as_u64().unwrap() > 0, "{report:#}");
+    let lost = report["cannot_restore"].as_array().unwrap();
+    assert!(
+        lost.iter().any(|c| c["kind"] == "okta.user" && c["reason"].as_str().unwrap().contains("password")),
+        "{report:#}"
+    );
+    println!(
+        "drill: {} facts, {} restorable, restore {:.2} s",
+        facts["total"], facts["restorable"], report["restore_seconds"].as_f64().unwrap()
+    );
     assert!(report["restore_seconds"].as_f64().unwrap() > 0.0);
     assert!(report["operations_done"].as_u64().unwrap() > 0);
     let users = sandbox.okta.with_org(|o| o.counts().users);

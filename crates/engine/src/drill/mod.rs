@@ -7,9 +7,10 @@
 //! the drilled kinds:
 //!
 //! - *cannot restore*: records the plan leaves out (what the connector can never write, what
-//!   would weaken its own identity) and records the connector reports as not restorable in
-//!   full (a user re-created without its password); by the provider's own rules they count
-//!   neither for nor against the drill;
+//!   would weaken its own identity) and objects the connector refuses to re-create (Okta's
+//!   own default objects); by the provider's own rules they count neither for nor against
+//!   the drill. An object re-created with a loss the connector reports (a user without its
+//!   password) is restorable: it must come back, and the loss is listed beside it;
 //! - *not back*: records the second plan still creates or updates;
 //! - *back*: the rest. Fidelity is back / (facts − cannot restore).
 //!
@@ -205,7 +206,16 @@ async fn drill(
     let prepared = restore::prepare(repo, snapshot, target, &restore_request, keys.clone()).await?;
     let plan = &prepared.plan;
 
-    // What the plan leaves out or reports as not restorable in full, by (kind, key).
+    // What the plan writes; a cannot-restore entry of an object it writes is a partial loss
+    // (a user re-created without its password), one of an object it does not write is an
+    // object the provider refuses to re-create.
+    let mut written: BTreeSet<(String, String)> = BTreeSet::new();
+    for op in plan.operations.iter().map_err(DrillError::Spill)? {
+        let op = op.map_err(DrillError::Spill)?;
+        if op.action != Action::Delete {
+            written.insert((op.kind, op.key));
+        }
+    }
     let mut cannot: BTreeSet<(String, String)> = plan
         .skipped
         .iter()
@@ -220,7 +230,10 @@ async fn drill(
             if shown.len() < KEYS_SHOWN {
                 shown.push(key.clone());
             }
-            cannot.insert((entry.kind.clone(), key));
+            let fact = (entry.kind.clone(), key);
+            if !written.contains(&fact) {
+                cannot.insert(fact);
+            }
         }
         cannot_restore.push(CannotRestoreEntry {
             kind: entry.kind.clone(),
