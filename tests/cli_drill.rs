@@ -48,26 +48,43 @@ fn a_drill_into_a_second_org_brings_back_every_restorable_fact() {
     );
     println!(
         "drill: {} facts, {} restorable, restore {:.2} s",
-        facts["total"], facts["restorable"], report["restore_seconds"].as_f64().unwrap()
+        facts["total"],
+        facts["restorable"],
+        report["restore_seconds"].as_f64().unwrap()
     );
     assert!(report["restore_seconds"].as_f64().unwrap() > 0.0);
     assert!(report["operations_done"].as_u64().unwrap() > 0);
     let users = sandbox.okta.with_org(|o| o.counts().users);
-    assert!(users >= 30, "the sandbox holds the restored users ({users})");
+    assert!(
+        users >= 30,
+        "the sandbox holds the restored users ({users})"
+    );
 
     let metrics = std::fs::read_to_string(ws.path("drill.prom")).unwrap();
     let labels = "{source=\"okta-test\",target=\"sandbox\",provider=\"okta\"}";
-    assert!(metrics.contains(&format!("iamsnap_drill_success{labels} 1")), "{metrics}");
+    assert!(
+        metrics.contains(&format!("iamsnap_drill_success{labels} 1")),
+        "{metrics}"
+    );
     assert!(metrics.contains(&format!("iamsnap_drill_fidelity_ratio{labels} 1.000000")));
     assert!(metrics.contains("iamsnap_drill_restore_duration_seconds{"));
-    assert!(!ws.path("repo/leases/sandbox.json").exists(), "the lease is released");
+    assert!(
+        !ws.path("repo/leases/sandbox.json").exists(),
+        "the lease is released"
+    );
 
     // Drilled again, the sandbox already matches: nothing to write, still every fact back.
     let again = ws.iamsnap(&["drill", "okta-test@latest", "--target", "sandbox"]);
     assert_exit(&again, 0);
     let text = stdout(&again);
-    assert!(text.contains("PASSED: every restorable fact came back"), "{text}");
-    assert!(text.contains("fidelity        100.0 % of restorable facts"), "{text}");
+    assert!(
+        text.contains("PASSED: every restorable fact came back"),
+        "{text}"
+    );
+    assert!(
+        text.contains("fidelity        100.0 % of restorable facts"),
+        "{text}"
+    );
     assert!(text.contains("restore time"), "{text}");
     assert!(!text.contains(OKTA_TOKEN) && !stderr(&again).contains(OKTA_TOKEN));
 }
@@ -93,14 +110,27 @@ fn a_drill_where_facts_cannot_come_back_fails_and_names_them() {
     ]);
     assert_exit(&drilled, 1);
     let text = stdout(&drilled);
-    assert!(text.contains("FAILED: restorable facts did not come back"), "{}", describe(&drilled));
+    assert!(
+        text.contains("FAILED: restorable facts did not come back"),
+        "{}",
+        describe(&drilled)
+    );
     assert!(text.contains("Did not come back ("), "{text}");
     assert!(text.contains("okta.custom_role "), "{text}");
     let metrics = std::fs::read_to_string(ws.path("drill.prom")).unwrap();
-    assert!(metrics.contains("iamsnap_drill_success{source=\"okta-test\",target=\"sandbox\",provider=\"okta\"} 0"), "{metrics}");
+    assert!(
+        metrics.contains(
+            "iamsnap_drill_success{source=\"okta-test\",target=\"sandbox\",provider=\"okta\"} 0"
+        ),
+        "{metrics}"
+    );
 
     // A drill into the snapshot's own source is refused before anything is written.
     let own = ws.iamsnap(&["drill", "okta-test@latest", "--target", "okta-test"]);
     assert_exit(&own, 2);
-    assert!(stderr(&own).contains("is the snapshot's own source"), "{}", describe(&own));
+    assert!(
+        stderr(&own).contains("is the snapshot's own source"),
+        "{}",
+        describe(&own)
+    );
 }

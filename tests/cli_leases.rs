@@ -76,11 +76,16 @@ fn second_run_refused(ws: &Workspace, first: Child) {
     assert_exit(&second, 3);
     let text = stderr(&second);
     assert!(
-        text.contains("okta-test: backup failed: source okta-test is leased by another run: backup run"),
+        text.contains(
+            "okta-test: backup failed: source okta-test is leased by another run: backup run"
+        ),
         "{}",
         describe(&second)
     );
-    assert!(text.contains("on host ") && text.contains("lease expires "), "{text}");
+    assert!(
+        text.contains("on host ") && text.contains("lease expires "),
+        "{text}"
+    );
     assert!(text.contains("this run wrote nothing"), "{text}");
 }
 
@@ -124,7 +129,11 @@ fn a_lease_of_another_host_is_respected_until_it_expires_then_taken_over() {
     assert_exit(&ws.iamsnap(&["init"]), 0);
     let lease = ws.path("repo/leases/okta-test.json");
 
-    write_lease(&lease, "node-7", chrono::Utc::now() + chrono::TimeDelta::minutes(5));
+    write_lease(
+        &lease,
+        "node-7",
+        chrono::Utc::now() + chrono::TimeDelta::minutes(5),
+    );
     let before = std::fs::read(&lease).unwrap();
     let held = ws.iamsnap(&["backup", "--source", "okta-test"]);
     assert_exit(&held, 3);
@@ -137,7 +146,11 @@ fn a_lease_of_another_host_is_respected_until_it_expires_then_taken_over() {
     assert_eq!(std::fs::read(&lease).unwrap(), before, "left as it was");
 
     // The holder died ten minutes ago; its lease expired a second ago.
-    write_lease(&lease, "node-7", chrono::Utc::now() - chrono::TimeDelta::seconds(1));
+    write_lease(
+        &lease,
+        "node-7",
+        chrono::Utc::now() - chrono::TimeDelta::seconds(1),
+    );
     let taken = ws.iamsnap(&["backup", "--source", "okta-test"]);
     assert_exit(&taken, 0);
     assert_eq!(ws.archives("okta-test").len(), 1);
@@ -187,7 +200,11 @@ fn two_backups_of_a_source_on_s3_publish_one_snapshot() {
 
     // A run that died left its lease; once expired, the next run replaces it (If-Match).
     let stale = ws.path("stale.json");
-    write_lease(&stale, "node-9", chrono::Utc::now() - chrono::TimeDelta::seconds(1));
+    write_lease(
+        &stale,
+        "node-9",
+        chrono::Utc::now() - chrono::TimeDelta::seconds(1),
+    );
     runtime.block_on(async {
         client
             .put_object()

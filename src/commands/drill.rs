@@ -77,9 +77,8 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
                     error: Some(err.to_string()),
                     ..drill::DrillReport::default()
                 };
-                drill::metrics::write(path, &failed).with_context(|| {
-                    format!("cannot write the metrics file {}", path.display())
-                })?;
+                drill::metrics::write(path, &failed)
+                    .with_context(|| format!("cannot write the metrics file {}", path.display()))?;
             }
             return Err(err.into());
         }
@@ -104,8 +103,5 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
 /// The source a snapshot reference names: `okta-prod` of `okta-prod@latest` or
 /// `okta-prod/20261127T020000Z-1a2b3c4d`.
 fn source_of(reference: &str) -> &str {
-    reference
-        .split(['@', '/'])
-        .next()
-        .unwrap_or(reference)
+    reference.split(['@', '/']).next().unwrap_or(reference)
 }

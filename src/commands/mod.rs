@@ -24,6 +24,7 @@ pub mod man;
 pub mod open;
 pub mod output;
 pub mod restore;
+pub mod schedule;
 pub mod show;
 pub mod snapshots;
 pub mod verify;
@@ -99,6 +100,9 @@ pub enum Command {
     Restore(restore::Args),
     /// Prove a snapshot restores: restore it into a sandbox source, verify, report fidelity.
     Drill(drill::Args),
+    /// Render the schedules that run iamsnap for a fleet of sources.
+    #[command(subcommand)]
+    Schedule(schedule::ScheduleCommand),
     /// Delete old snapshots by a retention policy.
     Forget(forget::Args),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
@@ -176,6 +180,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Restore(args) => restore::run(&ctx, args).await,
             Command::Drill(args) => drill::run(&ctx, args).await,
             Command::Forget(args) => forget::run(&ctx, args).await,
+            Command::Schedule(cmd) => schedule::run(&ctx, cmd).await,
             Command::Completions(_) | Command::Man(_) => unreachable!("answered above"),
         }
     });

@@ -149,8 +149,13 @@ mod tests {
         write(&path, &report).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         let labels = "{source=\"okta-prod\",target=\"sandbox\",provider=\"okta\"}";
-        assert!(text.contains(&format!("iamsnap_drill_success{labels} 1")), "{text}");
-        assert!(text.contains(&format!("iamsnap_drill_restore_duration_seconds{labels} 4.250")));
+        assert!(
+            text.contains(&format!("iamsnap_drill_success{labels} 1")),
+            "{text}"
+        );
+        assert!(text.contains(&format!(
+            "iamsnap_drill_restore_duration_seconds{labels} 4.250"
+        )));
         assert!(text.contains(&format!("{LAST_SUCCESS}{labels} 1010")));
 
         report.started = chrono::DateTime::from_timestamp(5_000, 0).unwrap();
@@ -159,8 +164,14 @@ mod tests {
         report.fidelity = 0.9;
         write(&path, &report).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains(&format!("iamsnap_drill_success{labels} 0")), "{text}");
+        assert!(
+            text.contains(&format!("iamsnap_drill_success{labels} 0")),
+            "{text}"
+        );
         assert!(text.contains(&format!("iamsnap_drill_fidelity_ratio{labels} 0.900000")));
-        assert!(text.contains(&format!("{LAST_SUCCESS}{labels} 1010")), "{text}");
+        assert!(
+            text.contains(&format!("{LAST_SUCCESS}{labels} 1010")),
+            "{text}"
+        );
     }
 }

@@ -25,8 +25,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Classify, ExitStatus};
 use crate::open::OpenError;
-use crate::repo::{RepoError, Repository};
 use crate::repo::lease::LeaseError;
+use crate::repo::{RepoError, Repository};
 use crate::restore::{self, Failure, JournalKeys, Mode, Request, RestoreError, resolve_kind};
 
 pub mod metrics;

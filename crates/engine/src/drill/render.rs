@@ -90,7 +90,11 @@ pub fn text(report: &DrillReport, out: &mut dyn Write) -> io::Result<()> {
 
 fn more(out: &mut dyn Write, count: usize) -> io::Result<()> {
     if count > LISTED {
-        writeln!(out, "  … and {} more (--format json lists them all)", count - LISTED)?;
+        writeln!(
+            out,
+            "  … and {} more (--format json lists them all)",
+            count - LISTED
+        )?;
     }
     Ok(())
 }

@@ -74,10 +74,7 @@ pub enum LeaseError {
     #[error(
         "source {source_name}: the lease of this run was taken over by {holder} (this run could not renew it in time); nothing was published"
     )]
-    Lost {
-        source_name: String,
-        holder: String,
-    },
+    Lost { source_name: String, holder: String },
     #[error(
         "{location}: {path} is not a lease iamsnap can read ({reason}); if no run is using the source, delete the object"
     )]
@@ -285,7 +282,9 @@ impl Lease {
         }
         match self.backend.delete_if(&self.path, &held.tag).await {
             Ok(()) => tracing::debug!(path = %self.path, "lease released"),
-            Err(e) => tracing::warn!(path = %self.path, error = %e, "the lease was not released; it expires on its own"),
+            Err(e) => {
+                tracing::warn!(path = %self.path, error = %e, "the lease was not released; it expires on its own")
+            }
         }
     }
 }
@@ -377,11 +376,19 @@ mod tests {
         );
         assert_eq!(err.exit_status(), Some(ExitStatus::Failure));
         // Another source is independent.
-        repo.take_lease("aws", "backup").await.unwrap().release().await;
+        repo.take_lease("aws", "backup")
+            .await
+            .unwrap()
+            .release()
+            .await;
         lease.confirm().await.unwrap();
         lease.release().await;
         assert!(!dir.path().join("leases/okta.json").exists());
-        repo.take_lease("okta", "backup").await.unwrap().release().await;
+        repo.take_lease("okta", "backup")
+            .await
+            .unwrap()
+            .release()
+            .await;
     }
 
     #[tokio::test]
@@ -409,7 +416,10 @@ mod tests {
         let err = stale.confirm().await.unwrap_err();
         assert!(matches!(err, LeaseError::Lost { .. }), "{err}");
         stale.release().await;
-        assert!(path.exists(), "the old holder does not delete the new lease");
+        assert!(
+            path.exists(),
+            "the old holder does not delete the new lease"
+        );
         winner.confirm().await.unwrap();
         winner.release().await;
         assert!(!path.exists());

@@ -24,8 +24,8 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use rustix::fs::{AtFlags, FileType, FlockOperation, Mode, OFlags, RenameFlags};
-use sha2::{Digest, Sha256};
 use rustix::io::Errno;
+use sha2::{Digest, Sha256};
 
 use super::{Body, ObjectInfo, ReadBackend, RepoError, Retention, WriteBackend, check_path};
 
@@ -354,11 +354,18 @@ impl LocalBackend {
 
     /// Opens the folder of `path` locked exclusively against other conditional writers (the
     /// lock ends when the descriptor closes), and checks that `path` still has version `tag`.
-    fn lock_and_check(&self, path: &str, tag: &str, action: &'static str) -> Result<OwnedFd, RepoError> {
+    fn lock_and_check(
+        &self,
+        path: &str,
+        tag: &str,
+        action: &'static str,
+    ) -> Result<OwnedFd, RepoError> {
         check_path(path)?;
         let (dir_part, _) = split(path);
         let not_found = || self.io("delete", path, io::ErrorKind::NotFound.into());
-        let dir = self.open_dir(dir_part, false, action)?.ok_or_else(not_found)?;
+        let dir = self
+            .open_dir(dir_part, false, action)?
+            .ok_or_else(not_found)?;
         rustix::fs::flock(&dir, FlockOperation::LockExclusive)
             .map_err(|e| self.io("lock the folder of", path, e.into()))?;
         let (_, current) = self.get_tagged_blocking(path)?;

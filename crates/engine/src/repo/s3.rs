@@ -701,7 +701,12 @@ impl WriteBackend for S3Backend {
 impl S3Backend {
     /// A conditional write refused: [`RepoError::Changed`] on a 412 or 409 (another writer got
     /// there first), [`RepoError::NotFound`] when the object is gone.
-    fn conditional_failure<E>(&self, action: &'static str, path: &str, err: SdkError<E>) -> RepoError
+    fn conditional_failure<E>(
+        &self,
+        action: &'static str,
+        path: &str,
+        err: SdkError<E>,
+    ) -> RepoError
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
