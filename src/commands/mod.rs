@@ -98,7 +98,7 @@ pub enum Command {
     Diff(diff::Args),
     /// Plan, then apply, the return of a provider to a snapshot's state.
     Restore(restore::Args),
-    /// Prove a snapshot restores: restore it into a sandbox source, verify, report fidelity.
+    /// Restore a snapshot into a sandbox source, verify it and report the fidelity.
     Drill(drill::Args),
     /// Render the schedules that run iamsnap for a fleet of sources.
     #[command(subcommand)]
