@@ -11,11 +11,13 @@ use iamsnap_engine::archive::ArchiveError;
 use iamsnap_engine::backup::BackupError;
 use iamsnap_engine::diff::DiffError;
 use iamsnap_engine::diff::sides::SideError;
+use iamsnap_engine::drill::DrillError;
 use iamsnap_engine::error::{Classify, ExitStatus};
 use iamsnap_engine::keys::KeyError;
 use iamsnap_engine::live::LiveError;
 use iamsnap_engine::open::OpenError;
 use iamsnap_engine::repo::RepoError;
+use iamsnap_engine::repo::lease::LeaseError;
 use iamsnap_engine::restore::{JournalError, Refusal, RestoreError};
 use iamsnap_engine::retention::EmptyPolicy;
 use iamsnap_provider::{ProviderError, redact};
@@ -48,6 +50,7 @@ fn classify(error: &(dyn Error + 'static)) -> Option<ExitStatus> {
         ArchiveError,
         KeyError,
         RepoError,
+        LeaseError,
         OpenError,
         BackupError,
         LiveError,
@@ -56,6 +59,7 @@ fn classify(error: &(dyn Error + 'static)) -> Option<ExitStatus> {
         Refusal,
         JournalError,
         RestoreError,
+        DrillError,
         EmptyPolicy,
     );
     None

@@ -26,6 +26,7 @@ pub mod backup;
 pub mod completions;
 pub mod diff;
 pub mod doctor;
+pub mod drill;
 pub mod export;
 pub mod forget;
 pub mod incidents;
@@ -35,6 +36,7 @@ pub mod man;
 pub mod open;
 pub mod output;
 pub mod restore;
+pub mod schedule;
 pub mod show;
 pub mod snapshots;
 pub mod verify;
@@ -110,6 +112,11 @@ pub enum Command {
     Restore(restore::Args),
     /// List destructive events of a source's audit log by actor, with the restore that undoes them.
     Incidents(incidents::Args),
+    /// Restore a snapshot into a sandbox source, verify it and report the fidelity.
+    Drill(drill::Args),
+    /// Render the schedules that run iamsnap for a fleet of sources.
+    #[command(subcommand)]
+    Schedule(schedule::ScheduleCommand),
     /// Delete old snapshots by a retention policy.
     Forget(forget::Args),
     /// Check the repository, the keys and each source's access, changing nothing.
@@ -197,6 +204,8 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Incidents(args) => incidents::run(&ctx, args).await,
             Command::Forget(args) => forget::run(&ctx, args).await,
             Command::Doctor(args) => doctor::run(&ctx, args).await,
+            Command::Drill(args) => drill::run(&ctx, args).await,
+            Command::Schedule(cmd) => schedule::run(&ctx, cmd).await,
             Command::Completions(_) | Command::Man(_) => unreachable!("answered above"),
         }
     });

@@ -129,19 +129,24 @@ fn journal_keys(ctx: &Context, config: &Config, args: &Args) -> anyhow::Result<J
         )
         .into());
     }
+    Ok(JournalKeys {
+        seal: Some(journal_seal(ctx, config)?),
+        open,
+    })
+}
+
+/// What seals the journal of a restore that applies: the recipients and this host's signing
+/// key.
+pub(crate) fn journal_seal(ctx: &Context, config: &Config) -> anyhow::Result<Seal> {
     let key_path = config.repository().signing_key_file.ok_or_else(|| {
         UsageError(
             "repository.signing_key_file is not set: a restore that applies keeps its journal in the repository, encrypted to repository.recipients and signed; create a key with `iamsnap key signing --out FILE`".into(),
         )
     })?;
-    let seal = Seal::new(
+    Ok(Seal::new(
         config.repository.recipients.clone(),
         SigningKey::load(&key_path, ctx.global.key_permissions())?,
-    )?;
-    Ok(JournalKeys {
-        seal: Some(seal),
-        open,
-    })
+    )?)
 }
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {

@@ -3,7 +3,9 @@
 //! The pipeline is one straight path: the connector's records → a bounded channel → the spool
 //! (an external sort by kind and id, on disk beyond its budget) → tar → zstd → age → a
 //! temporary file → its minisign signature → the repository, which publishes both at once.
-//! Nothing is published unless every step succeeded.
+//! Nothing is published unless every step succeeded, and only by the run that holds the
+//! source's lease ([`crate::repo::lease`]): a second run of the same source stops before
+//! reading anything.
 
 use std::sync::Arc;
 
@@ -14,6 +16,7 @@ use crate::archive::{self, ArchiveError, BuiltArchive, ManifestHeader, Spool};
 use crate::error::{Classify, ExitStatus};
 use crate::keys::{self, KeyError, SigningKey};
 use crate::live::{self, Progress, SpoolFailure};
+use crate::repo::lease::LeaseError;
 use crate::repo::{RepoError, Repository, SnapshotInfo};
 
 /// What protects a snapshot (and a restore's journal): the recipients it is encrypted to and
@@ -69,6 +72,8 @@ pub enum BackupError {
     Key(#[from] KeyError),
     #[error(transparent)]
     Repo(#[from] RepoError),
+    #[error(transparent)]
+    Lease(#[from] LeaseError),
 }
 
 impl Classify for BackupError {
@@ -79,6 +84,7 @@ impl Classify for BackupError {
             BackupError::Archive(e) => e.exit_status(),
             BackupError::Key(e) => e.exit_status(),
             BackupError::Repo(e) => e.exit_status(),
+            BackupError::Lease(e) => e.exit_status(),
         }
     }
 }
@@ -90,6 +96,20 @@ pub async fn run(
     provider: &dyn ReadProvider,
     seal: &Seal,
     progress: Arc<dyn Progress>,
+) -> Result<Published, BackupError> {
+    let lease = repo.take_lease(source_name, "backup").await?;
+    let published = read_and_publish(repo, source_name, provider, seal, progress, &lease).await;
+    lease.release().await;
+    published
+}
+
+async fn read_and_publish(
+    repo: &Repository,
+    source_name: &str,
+    provider: &dyn ReadProvider,
+    seal: &Seal,
+    progress: Arc<dyn Progress>,
+    lease: &crate::repo::lease::Lease,
 ) -> Result<Published, BackupError> {
     let started = Utc::now();
     tracing::info!(source = %source_name, provider = provider.provider_type(), "backup started");
@@ -116,6 +136,7 @@ pub async fn run(
     let built = tokio::task::spawn_blocking(move || build(header, spool, &seal))
         .await
         .map_err(BackupError::Task)??;
+    lease.confirm().await?;
     let info = repo.publish_built(&built).await?;
     tracing::info!(source = %source_name, snapshot = %info.name, records = built.manifest.total_records(), bytes = built.size, "backup published");
     Ok(Published {

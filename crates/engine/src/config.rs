@@ -34,6 +34,9 @@ pub struct RepositoryConfig {
     /// S3 only: seconds to wait for the first byte of an answer before the attempt is given up
     /// and retried (default 120), so a connection that stalls cannot hang a backup.
     pub timeout_seconds: Option<u64>,
+    /// Seconds a run's lease on a source lasts without renewal (default 600): after a run dies,
+    /// the next one waits this long before taking its lease over.
+    pub lease_seconds: Option<u64>,
 }
 
 /// `object_lock = { mode = "governance", days = 30 }`.
@@ -71,6 +74,9 @@ impl RepositoryConfig {
         } else if self.object_lock.is_some() {
             return Err("repository.object_lock applies to S3 repositories only".into());
         }
+        if self.lease_seconds == Some(0) {
+            return Err("repository.lease_seconds must be at least 1".into());
+        }
         if self.timeout_seconds == Some(0) {
             return Err("repository.timeout_seconds must be at least 1".into());
         }
@@ -84,6 +90,14 @@ impl RepositoryConfig {
                 .map_err(|e| format!("repository.verify_key: {e}"))?;
         }
         Ok(())
+    }
+
+    /// How long a lease lasts.
+    pub fn lease_ttl(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(
+            self.lease_seconds
+                .unwrap_or(crate::repo::lease::DEFAULT_LEASE_SECONDS),
+        )
     }
 
     /// The table with relative paths (a plain-path or `file://` URL, the signing key file)

@@ -14,6 +14,8 @@
 //!   ([`iamsnap_provider::WriteProvider`]), journalled, resumable and verified.
 //! - [`doctor`] checks the repository, the keys and each source's rights without changing
 //!   anything.
+//! - [`drill::run`] restores a snapshot into a sandbox source and reports the restore time and
+//!   the fidelity (restorable facts back / restorable facts).
 //! - [`retention`] decides which snapshots `forget` removes; [`keys`] makes and reads the keys.
 //! - [`scratch`] holds every temporary file of records, encrypted with a key that lives only in
 //!   memory, in a folder only the owner may enter.
@@ -27,6 +29,7 @@ pub mod backup;
 pub mod config;
 pub mod diff;
 pub mod doctor;
+pub mod drill;
 pub mod error;
 pub mod html;
 pub mod incidents;

@@ -31,7 +31,8 @@ pub(crate) enum Principal {
         display_name: String,
         mail_nickname: String,
     },
-    ServicePrincipal {
+    /// A service principal, named by its application's id.
+    App {
         app_id: String,
     },
 }
@@ -49,7 +50,7 @@ impl Principal {
                 display_name,
                 mail_nickname,
             } => format!("group:{display_name} <{mail_nickname}>"),
-            Principal::ServicePrincipal { app_id } => {
+            Principal::App { app_id } => {
                 format!("app:{}", app_id.to_ascii_lowercase())
             }
         }
@@ -65,7 +66,7 @@ impl Principal {
                 display_name,
                 mail_nickname,
             } => json!({"displayName": display_name, "mailNickname": mail_nickname}),
-            Principal::ServicePrincipal { app_id } => {
+            Principal::App { app_id } => {
                 json!({"appId": app_id.to_ascii_lowercase()})
             }
         }
@@ -87,7 +88,7 @@ impl Principal {
                 mail_nickname,
             });
         }
-        text("appId").map(|app_id| Principal::ServicePrincipal { app_id })
+        text("appId").map(|app_id| Principal::App { app_id })
     }
 
     /// A Graph directory object (`@odata.type` saying which) as a principal.
@@ -101,7 +102,7 @@ impl Principal {
                 display_name: text("displayName")?,
                 mail_nickname: text("mailNickname")?,
             }),
-            "#microsoft.graph.servicePrincipal" => Some(Principal::ServicePrincipal {
+            "#microsoft.graph.servicePrincipal" => Some(Principal::App {
                 app_id: text("appId")?,
             }),
             _ => None,
@@ -118,7 +119,7 @@ impl Principal {
                 display_name,
                 mail_nickname,
             } => format!("group {display_name} <{mail_nickname}>"),
-            Principal::ServicePrincipal { app_id } => {
+            Principal::App { app_id } => {
                 format!("the service principal of application {app_id}")
             }
         }
@@ -334,7 +335,7 @@ impl Directory {
                 quoted(display_name),
                 quoted(mail_nickname)
             ),
-            Principal::ServicePrincipal { app_id } => format!(
+            Principal::App { app_id } => format!(
                 "/servicePrincipals?$filter=appId eq {}&$select=id",
                 quoted(app_id)
             ),

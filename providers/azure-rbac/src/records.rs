@@ -99,7 +99,7 @@ pub(crate) fn named_principal(principal: &str) -> Option<Principal> {
         "user" => Some(Principal::User {
             user_principal_name: name.to_string(),
         }),
-        "app" => Some(Principal::ServicePrincipal {
+        "app" => Some(Principal::App {
             app_id: name.to_string(),
         }),
         "group" => {

@@ -11,6 +11,11 @@
 //! elsewhere, say) can neither send a write out of the repository nor hide what is in it:
 //! listing, reading, writing and deleting all stop at it with [`RepoError::Link`], an
 //! integrity error naming it. The root itself may be a link: the operator chose it.
+//!
+//! A lease is the one object replaced in place. Creating it is the same no-replace rename;
+//! replacing or deleting it happens under an exclusive `flock` on its folder, after checking
+//! that it still holds the bytes the caller read, so two runs racing for a stale lease cannot
+//! both win.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -18,8 +23,9 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
-use rustix::fs::{AtFlags, FileType, Mode, OFlags, RenameFlags};
+use rustix::fs::{AtFlags, FileType, FlockOperation, Mode, OFlags, RenameFlags};
 use rustix::io::Errno;
+use sha2::{Digest, Sha256};
 
 use super::{Body, ObjectInfo, ReadBackend, RepoError, Retention, WriteBackend, check_path};
 
@@ -335,6 +341,86 @@ impl LocalBackend {
     }
 }
 
+impl LocalBackend {
+    /// Reads `path` with the SHA-256 of its bytes as its version tag.
+    fn get_tagged_blocking(&self, path: &str) -> Result<(Vec<u8>, String), RepoError> {
+        let mut bytes = Vec::new();
+        self.open_file(path)?
+            .read_to_end(&mut bytes)
+            .map_err(|e| self.io("read", path, e))?;
+        let tag = tag_of(&bytes);
+        Ok((bytes, tag))
+    }
+
+    /// Opens the folder of `path` locked exclusively against other conditional writers (the
+    /// lock ends when the descriptor closes), and checks that `path` still has version `tag`.
+    fn lock_and_check(
+        &self,
+        path: &str,
+        tag: &str,
+        action: &'static str,
+    ) -> Result<OwnedFd, RepoError> {
+        check_path(path)?;
+        let (dir_part, _) = split(path);
+        let not_found = || self.io("delete", path, io::ErrorKind::NotFound.into());
+        let dir = self
+            .open_dir(dir_part, false, action)?
+            .ok_or_else(not_found)?;
+        rustix::fs::flock(&dir, FlockOperation::LockExclusive)
+            .map_err(|e| self.io("lock the folder of", path, e.into()))?;
+        let (_, current) = self.get_tagged_blocking(path)?;
+        if current != tag {
+            return Err(RepoError::Changed {
+                location: self.location(),
+                path: path.to_string(),
+            });
+        }
+        Ok(dir)
+    }
+
+    fn replace_if_blocking(&self, path: &str, bytes: &[u8], tag: &str) -> Result<(), RepoError> {
+        let dir = self.lock_and_check(path, tag, "write")?;
+        let (_, name) = split(path);
+        let temp = format!("{TEMP_PREFIX}{:016x}", rand::random::<u64>());
+        let fd = rustix::fs::openat(
+            &dir,
+            temp.as_str(),
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o600),
+        )
+        .map_err(|e| self.io("write", path, e.into()))?;
+        let mut file = File::from(fd);
+        let written = file
+            .write_all(bytes)
+            .and_then(|()| file.sync_all())
+            .map_err(|e| self.io("write", path, e))
+            .and_then(|()| {
+                // A plain rename replaces the object whole; the folder lock and the check above
+                // make it conditional.
+                rustix::fs::renameat(&dir, temp.as_str(), &dir, name)
+                    .map_err(|e| self.io("write", path, e.into()))
+            });
+        if written.is_err() {
+            let _ = rustix::fs::unlinkat(&dir, temp.as_str(), AtFlags::empty());
+        }
+        written?;
+        rustix::fs::fsync(&dir).map_err(|e| self.io("sync the folder of", path, e.into()))
+    }
+
+    fn delete_if_blocking(&self, path: &str, tag: &str) -> Result<(), RepoError> {
+        let dir = self.lock_and_check(path, tag, "delete")?;
+        let (_, name) = split(path);
+        rustix::fs::unlinkat(&dir, name, AtFlags::empty())
+            .map_err(|e| self.io("delete", path, e.into()))?;
+        rustix::fs::fsync(&dir).map_err(|e| self.io("sync the folder of", path, e.into()))
+    }
+}
+
+/// The version tag of a local object: the SHA-256 of its bytes, in hex.
+fn tag_of(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
 /// Runs blocking file-system work off the async runtime.
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, RepoError> + Send + 'static,
@@ -420,6 +506,24 @@ impl WriteBackend for LocalBackend {
             location: self.location(),
             reason: "is a local folder, which has no Object Lock".into(),
         })
+    }
+
+    async fn get_tagged(&self, path: &str) -> Result<(Vec<u8>, String), RepoError> {
+        let this = self.clone();
+        let path = path.to_string();
+        blocking(move || this.get_tagged_blocking(&path)).await
+    }
+
+    async fn replace_if(&self, path: &str, bytes: &[u8], tag: &str) -> Result<(), RepoError> {
+        let this = self.clone();
+        let (path, bytes, tag) = (path.to_string(), bytes.to_vec(), tag.to_string());
+        blocking(move || this.replace_if_blocking(&path, &bytes, &tag)).await
+    }
+
+    async fn delete_if(&self, path: &str, tag: &str) -> Result<(), RepoError> {
+        let this = self.clone();
+        let (path, tag) = (path.to_string(), tag.to_string());
+        blocking(move || this.delete_if_blocking(&path, &tag)).await
     }
 }
 

@@ -6,9 +6,12 @@
 //! snapshots/<source>/<stamp>-<hex>.iamsnap.minisig    signature, written first
 //! snapshots/<source>/<stamp>-<hex>.iamsnap            archive, written last: present = complete
 //! journals/…                                          restore journals
+//! leases/<source>.json                                who is backing up the source now
 //! ```
 //! A backend is two small traits ([`ReadBackend`], [`WriteBackend`]); writes never replace an
-//! existing object, so a published snapshot cannot be altered through iamsnap.
+//! existing object, so a published snapshot cannot be altered through iamsnap. The one
+//! exception is a lease ([`lease`]): it is replaced, and deleted, only by a conditional write
+//! that names the version read, so that of two runs racing for it exactly one wins.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -20,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{LockMode, ObjectLockConfig, RepositoryConfig};
 use crate::error::{Classify, ExitStatus};
 
+pub mod lease;
 pub mod local;
 pub mod s3;
 pub mod snapshot;
@@ -49,6 +53,8 @@ pub enum RepoError {
     AlreadyExists { location: String, path: String },
     #[error("{location}: {path} does not exist")]
     NotFound { location: String, path: String },
+    #[error("{location}: {path} changed since it was read; another run wrote it")]
+    Changed { location: String, path: String },
     #[error("{location}: cannot {action} {path}: {source}")]
     Io {
         location: String,
@@ -116,6 +122,7 @@ impl Classify for RepoError {
             RepoError::BadRepoFile { .. }
             | RepoError::AlreadyExists { .. }
             | RepoError::NotFound { .. }
+            | RepoError::Changed { .. }
             | RepoError::Io { .. }
             | RepoError::Storage { .. }
             | RepoError::Locked { .. } => ExitStatus::Failure,
@@ -188,6 +195,17 @@ pub trait WriteBackend: ReadBackend {
 
     /// Fails unless the store can apply Object Lock.
     async fn check_object_lock(&self) -> Result<(), RepoError>;
+
+    /// Reads a small object with its version tag (S3: the ETag; a folder: the SHA-256 of its
+    /// bytes), for [`WriteBackend::replace_if`] and [`WriteBackend::delete_if`]. Leases only.
+    async fn get_tagged(&self, path: &str) -> Result<(Vec<u8>, String), RepoError>;
+
+    /// Replaces `path` with `bytes` if its version is still `tag`; [`RepoError::Changed`] when
+    /// another writer got there first. Leases only: snapshots and journals are never replaced.
+    async fn replace_if(&self, path: &str, bytes: &[u8], tag: &str) -> Result<(), RepoError>;
+
+    /// Removes `path` if its version is still `tag`; [`RepoError::Changed`] otherwise.
+    async fn delete_if(&self, path: &str, tag: &str) -> Result<(), RepoError>;
 }
 
 /// `iamsnap-repo.json`.
@@ -222,6 +240,8 @@ pub struct Repository {
     backend: Arc<dyn WriteBackend>,
     file: RepoFile,
     lock: Option<LockDefaults>,
+    /// How long a lease lasts before another run may take it over.
+    lease_ttl: std::time::Duration,
 }
 
 impl std::fmt::Debug for Repository {
@@ -230,6 +250,7 @@ impl std::fmt::Debug for Repository {
             .field("location", &self.backend.location())
             .field("file", &self.file)
             .field("lock", &self.lock)
+            .field("lease_ttl", &self.lease_ttl)
             .finish()
     }
 }
@@ -247,7 +268,11 @@ impl Repository {
     /// Creates the repository `config` names; refuses when one exists there.
     pub async fn init(config: &RepositoryConfig) -> Result<Repository, RepoError> {
         let backend = backend_for(config).await?;
-        Repository::init_with(backend, config.object_lock.map(LockDefaults::from)).await
+        Ok(
+            Repository::init_with(backend, config.object_lock.map(LockDefaults::from))
+                .await?
+                .with_lease_ttl(config.lease_ttl()),
+        )
     }
 
     /// Creates a repository on `backend` with Object Lock defaults `lock`.
@@ -275,13 +300,24 @@ impl Repository {
             backend,
             file,
             lock,
+            lease_ttl: std::time::Duration::from_secs(lease::DEFAULT_LEASE_SECONDS),
         })
     }
 
     /// Opens the repository `config` names.
     pub async fn open(config: &RepositoryConfig) -> Result<Repository, RepoError> {
         let backend = backend_for(config).await?;
-        Repository::open_with(backend, config.object_lock.map(LockDefaults::from)).await
+        Ok(
+            Repository::open_with(backend, config.object_lock.map(LockDefaults::from))
+                .await?
+                .with_lease_ttl(config.lease_ttl()),
+        )
+    }
+
+    /// Leases of this repository last `ttl` (default [`lease::DEFAULT_LEASE_SECONDS`]).
+    pub fn with_lease_ttl(mut self, ttl: std::time::Duration) -> Repository {
+        self.lease_ttl = ttl;
+        self
     }
 
     /// Opens the repository on `backend`; `lock` (from the configuration) overrides the
@@ -313,6 +349,7 @@ impl Repository {
             backend,
             file,
             lock,
+            lease_ttl: std::time::Duration::from_secs(lease::DEFAULT_LEASE_SECONDS),
         })
     }
 

@@ -4,7 +4,8 @@
 //! checksum the store verifies; every get asks for the stored checksum and checks it. Archives
 //! above a threshold go up as a multipart upload, so memory stays at one part. With Object
 //! Lock configured, each object gets its own mode and retain-until date, and a delete is refused
-//! with the date the lock ends instead of leaving a delete marker.
+//! with the date the lock ends instead of leaving a delete marker. A lease is replaced and
+//! deleted with `If-Match` on the ETag read, so of two runs racing for it one gets a 412.
 
 use std::path::Path;
 
@@ -677,6 +678,84 @@ impl WriteBackend for S3Backend {
                 )))
             }
             Err(e) => Err(self.failure("read the Object Lock configuration of", "", e)),
+        }
+    }
+
+    async fn get_tagged(&self, path: &str) -> Result<(Vec<u8>, String), RepoError> {
+        check_path(path)?;
+        let output = self.get(path).await?;
+        let tag = output.e_tag().unwrap_or_default().to_string();
+        let mut bytes = Vec::new();
+        self.receive(path, output, |chunk| {
+            bytes.extend_from_slice(chunk);
+            Ok(())
+        })
+        .await?;
+        Ok((bytes, tag))
+    }
+
+    async fn replace_if(&self, path: &str, bytes: &[u8], tag: &str) -> Result<(), RepoError> {
+        check_path(path)?;
+        let mut request = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(self.key(path))
+            .if_match(tag)
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+            .checksum_sha256(BASE64.encode(Sha256::digest(bytes)))
+            .body(ByteStream::from(bytes.to_vec()));
+        if let Some(key) = &self.sse_kms_key_id {
+            request = request
+                .server_side_encryption(ServerSideEncryption::AwsKms)
+                .ssekms_key_id(key);
+        }
+        match request.send().await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(self.conditional_failure("replace", path, e)),
+        }
+    }
+
+    async fn delete_if(&self, path: &str, tag: &str) -> Result<(), RepoError> {
+        check_path(path)?;
+        match self
+            .client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(self.key(path))
+            .if_match(tag)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => Err(self.conditional_failure("delete", path, e)),
+        }
+    }
+}
+
+impl S3Backend {
+    /// A conditional write refused: [`RepoError::Changed`] on a 412 or 409 (another writer got
+    /// there first), [`RepoError::NotFound`] when the object is gone.
+    fn conditional_failure<E>(
+        &self,
+        action: &'static str,
+        path: &str,
+        err: SdkError<E>,
+    ) -> RepoError
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let status = err.raw_response().map(|r| r.status().as_u16());
+        let code = err.as_service_error().and_then(|e| e.code());
+        if Self::is_conflict(&err) {
+            RepoError::Changed {
+                location: self.location(),
+                path: path.to_string(),
+            }
+        } else if status == Some(404) || code == Some("NoSuchKey") {
+            self.not_found(path)
+        } else {
+            self.failure(action, path, err)
         }
     }
 }
