@@ -183,7 +183,7 @@ spec:
             - name: signing
               secret:
                 secretName: {signing_secret}
-                defaultMode: 0400
+                defaultMode: 256  # 0400, written in decimal: YAML 1.1 and 1.2 read a leading 0 differently
             - name: tmp
               emptyDir: {{}}
 "#,
