@@ -140,6 +140,15 @@ fn host_name() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// Whether the holder ran on this host and its process is gone: a run killed here (a crash,
+/// `kill -9`) need not block the next one until its lease expires. A reused pid keeps the
+/// lease, which errs on the safe side.
+fn died_here(holder: &LeaseRecord) -> bool {
+    holder.host == host_name()
+        && holder.pid != std::process::id()
+        && !std::path::Path::new(&format!("/proc/{}", holder.pid)).exists()
+}
+
 fn delta(d: Duration) -> TimeDelta {
     TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX)
 }
@@ -192,7 +201,7 @@ impl Repository {
                     reason: e.to_string(),
                 })?;
             let now = Utc::now();
-            if current.expires > now {
+            if current.expires > now && !died_here(&current) {
                 return Err(LeaseError::Held {
                     source_name: source.to_string(),
                     holder: Box::new(current),
