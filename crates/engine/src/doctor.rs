@@ -188,7 +188,7 @@ fn signing_key(config: &RepositoryConfig) -> Vec<Check> {
     }]
 }
 
-/// A secret key file's mode: 0600 (or stricter) passes; readable by others warns (backup and
+/// A secret key file's mode: 0600 (or stricter) passes; any access by others warns (backup and
 /// restore refuse it unless `--allow-insecure-key-permissions`); writable by others fails,
 /// since anyone could put their own key in its place.
 fn key_file_mode(path: &Path) -> Check {
@@ -209,11 +209,11 @@ fn key_file_mode(path: &Path) -> Check {
                 name,
                 format!("mode {mode:04o}: other users may replace this key; {fix}"),
             )
-        } else if mode & 0o044 != 0 {
+        } else if crate::keys::others_have_access(mode) {
             Check::warn(
                 name,
                 format!(
-                    "mode {mode:04o}: other users may read this secret key, and iamsnap refuses it unless --allow-insecure-key-permissions; {fix}"
+                    "mode {mode:04o}: other users have access to this secret key, and iamsnap refuses it unless --allow-insecure-key-permissions; {fix}"
                 ),
             )
         } else {
@@ -264,6 +264,8 @@ mod tests {
         assert_eq!(readable.status, Status::Warn);
         assert!(readable.detail.contains("chmod 600"), "{}", readable.detail);
         assert_eq!(with_mode(0o666).status, Status::Fail);
+        // Whatever the loader refuses warns here too, an execute bit for the group included.
+        assert_eq!(with_mode(0o610).status, Status::Warn);
         assert_eq!(
             key_file_mode(&dir.path().join("missing")).status,
             Status::Fail

@@ -511,6 +511,12 @@ impl<R> Seek for ForwardOnly<R> {
     }
 }
 
+/// Whether a secret key file of this mode is refused under [`KeyPermissions::OwnerOnly`]:
+/// any bit for its group or for other users.
+pub(crate) fn others_have_access(mode: u32) -> bool {
+    mode & 0o077 != 0
+}
+
 /// The text of the secret key file `path`, its key lines registered as secrets. Its mode is
 /// checked on the file opened, not on the path, so the file read is the file checked.
 fn read_key_file(path: &Path, permissions: KeyPermissions) -> Result<String, KeyError> {
@@ -526,7 +532,7 @@ fn read_key_file(path: &Path, permissions: KeyPermissions) -> Result<String, Key
         // Pipes and devices (`--identity /dev/stdin`, process substitution) have no file mode
         // to speak of.
         let mode = metadata.permissions().mode() & 0o7777;
-        if metadata.is_file() && mode & 0o077 != 0 {
+        if metadata.is_file() && others_have_access(mode) {
             return Err(KeyError::InsecurePermissions {
                 path: path.to_path_buf(),
                 mode,
