@@ -156,52 +156,7 @@ fn an_estate_wide_incident_is_undone_source_by_source() {
             .unwrap();
         // An IAM role deleted with what held it, and a user's SSH key.
         let role = seed::role_name(1);
-        let attached = client
-            .list_attached_role_policies()
-            .role_name(&role)
-            .send()
-            .await
-            .unwrap();
-        for p in attached.attached_policies() {
-            client
-                .detach_role_policy()
-                .role_name(&role)
-                .policy_arn(p.policy_arn().unwrap())
-                .send()
-                .await
-                .unwrap();
-        }
-        let inline = client
-            .list_role_policies()
-            .role_name(&role)
-            .send()
-            .await
-            .unwrap();
-        for name in inline.policy_names() {
-            client
-                .delete_role_policy()
-                .role_name(&role)
-                .policy_name(name)
-                .send()
-                .await
-                .unwrap();
-        }
-        let profiles = client
-            .list_instance_profiles_for_role()
-            .role_name(&role)
-            .send()
-            .await
-            .unwrap();
-        for profile in profiles.instance_profiles() {
-            client
-                .remove_role_from_instance_profile()
-                .instance_profile_name(profile.instance_profile_name())
-                .role_name(&role)
-                .send()
-                .await
-                .unwrap();
-        }
-        client.delete_role().role_name(&role).send().await.unwrap();
+        iam::delete_role(&client, &role).await;
         let keys = client
             .list_ssh_public_keys()
             .user_name(&ssh_user)

@@ -11,21 +11,10 @@ mod common;
 
 use common::seed;
 
-use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region};
 use iamsnap_testkit::moto::MotoServer;
 use serde_json::json;
 use support::aws::json_of;
 use support::*;
-
-fn iam(endpoint: &str) -> aws_sdk_iam::Client {
-    let config = aws_sdk_iam::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
-        .build();
-    aws_sdk_iam::Client::from_conf(config)
-}
 
 /// The services whose service-linked roles the incident test seeds.
 const SERVICES: [&str; 2] = [
@@ -55,7 +44,7 @@ fn aws_workspace(endpoint: &str) -> (Workspace, impl Fn(&[&str]) -> std::process
 fn aws_incident_restores_through_the_cli() {
     let moto = MotoServer::start_with_managed_policies();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let client = iam(&moto.endpoint);
+    let client = common::iam_at(&moto.endpoint);
     let mut expected = runtime.block_on(seed::seed(&client, seed::SMALL));
     // Two service-linked roles: one an incident deletes, one nobody touches.
     let linked = runtime.block_on(async {
@@ -89,54 +78,7 @@ fn aws_incident_restores_through_the_cli() {
     // The incident.
     let (role, user) = (seed::role_name(1), seed::user_name(2));
     runtime.block_on(async {
-        let attached = client
-            .list_attached_role_policies()
-            .role_name(&role)
-            .send()
-            .await
-            .unwrap();
-        for p in attached.attached_policies() {
-            client
-                .detach_role_policy()
-                .role_name(&role)
-                .policy_arn(p.policy_arn().unwrap())
-                .send()
-                .await
-                .unwrap();
-        }
-        for name in client
-            .list_role_policies()
-            .role_name(&role)
-            .send()
-            .await
-            .unwrap()
-            .policy_names()
-        {
-            client
-                .delete_role_policy()
-                .role_name(&role)
-                .policy_name(name)
-                .send()
-                .await
-                .unwrap();
-        }
-        for profile in client
-            .list_instance_profiles_for_role()
-            .role_name(&role)
-            .send()
-            .await
-            .unwrap()
-            .instance_profiles()
-        {
-            client
-                .remove_role_from_instance_profile()
-                .instance_profile_name(profile.instance_profile_name())
-                .role_name(&role)
-                .send()
-                .await
-                .unwrap();
-        }
-        client.delete_role().role_name(&role).send().await.unwrap();
+        common::delete_role(&client, &role).await;
         client
             .delete_service_linked_role()
             .role_name(&linked[0].0)
@@ -430,7 +372,7 @@ fn a_wiped_aws_account_comes_back_through_the_cli() {
 fn an_authoritative_restore_leaves_alone_the_ssh_keys_the_backup_did_not_read() {
     let moto = MotoServer::start_with_managed_policies();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let client = iam(&moto.endpoint);
+    let client = common::iam_at(&moto.endpoint);
     runtime.block_on(seed::seed(&client, seed::SMALL));
     let (ws, run) = aws_workspace(&moto.endpoint);
     let config = std::fs::read_to_string(ws.path("iamsnap.toml")).unwrap();

@@ -77,6 +77,57 @@ pub fn iam_at(endpoint: &str) -> aws_sdk_iam::Client {
     aws_sdk_iam::Client::from_conf(conf)
 }
 
+/// Deletes role `role` as IAM requires: its managed policies detached, its inline policies
+/// deleted and its instance profiles left first.
+pub async fn delete_role(client: &aws_sdk_iam::Client, role: &str) {
+    let attached = client
+        .list_attached_role_policies()
+        .role_name(role)
+        .send()
+        .await
+        .unwrap();
+    for p in attached.attached_policies() {
+        client
+            .detach_role_policy()
+            .role_name(role)
+            .policy_arn(p.policy_arn().unwrap())
+            .send()
+            .await
+            .unwrap();
+    }
+    let inline = client
+        .list_role_policies()
+        .role_name(role)
+        .send()
+        .await
+        .unwrap();
+    for name in inline.policy_names() {
+        client
+            .delete_role_policy()
+            .role_name(role)
+            .policy_name(name)
+            .send()
+            .await
+            .unwrap();
+    }
+    let profiles = client
+        .list_instance_profiles_for_role()
+        .role_name(role)
+        .send()
+        .await
+        .unwrap();
+    for profile in profiles.instance_profiles() {
+        client
+            .remove_role_from_instance_profile()
+            .instance_profile_name(profile.instance_profile_name())
+            .role_name(role)
+            .send()
+            .await
+            .unwrap();
+    }
+    client.delete_role().role_name(role).send().await.unwrap();
+}
+
 /// Every record of a snapshot.
 pub async fn snapshot(provider: &AwsIamProvider) -> Vec<Record> {
     let (sink, mut rx) = tokio::sync::mpsc::channel(64);
