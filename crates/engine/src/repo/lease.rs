@@ -143,8 +143,8 @@ fn host_name() -> String {
 /// Whether the holder ran on this host and its process is gone: a run killed here (a crash,
 /// `kill -9`) need not block the next one until its lease expires. A reused pid keeps the
 /// lease, which errs on the safe side.
-fn died_here(holder: &LeaseRecord) -> bool {
-    holder.host == host_name()
+fn died_here(holder: &LeaseRecord, this_host: &str) -> bool {
+    holder.host == this_host
         && holder.pid != std::process::id()
         && !std::path::Path::new(&format!("/proc/{}", holder.pid)).exists()
 }
@@ -194,14 +194,9 @@ impl Repository {
                 Err(RepoError::NotFound { .. }) => continue,
                 Err(e) => return Err(e.into()),
             };
-            let current: LeaseRecord =
-                serde_json::from_slice(&stored).map_err(|e| LeaseError::Unreadable {
-                    location: backend.location(),
-                    path: path.clone(),
-                    reason: e.to_string(),
-                })?;
+            let current = parse(&stored, backend.as_ref(), &path)?;
             let now = Utc::now();
-            if current.expires > now && !died_here(&current) {
+            if current.expires > now && !died_here(&current, &record.host) {
                 return Err(LeaseError::Held {
                     source_name: source.to_string(),
                     holder: Box::new(current),
@@ -213,7 +208,11 @@ impl Repository {
             match backend.replace_if(&path, &bytes, &tag).await {
                 Ok(()) => {
                     let (_, tag) = backend.get_tagged(&path).await?;
-                    tracing::warn!(source, stale = %current, "took over an expired lease");
+                    tracing::warn!(
+                        source,
+                        stale = %current,
+                        "took over a stale lease (expired, or its run on this host is gone)"
+                    );
                     return Ok(Lease::start(backend, path, ttl, record, tag));
                 }
                 // Another run took it over, or its holder released it: look again.
@@ -222,12 +221,7 @@ impl Repository {
             }
         }
         let (stored, _) = backend.get_tagged(&path).await?;
-        let current: LeaseRecord =
-            serde_json::from_slice(&stored).map_err(|e| LeaseError::Unreadable {
-                location: backend.location(),
-                path: path.clone(),
-                reason: e.to_string(),
-            })?;
+        let current = parse(&stored, backend.as_ref(), &path)?;
         Err(LeaseError::Held {
             source_name: source.to_string(),
             holder: Box::new(current),
@@ -351,6 +345,15 @@ async fn renew(backend: &dyn WriteBackend, path: &str, ttl: Duration, held: &mut
         }
         Err(e) => tracing::warn!(path, error = %e, "the lease could not be renewed; trying again"),
     }
+}
+
+/// The lease stored at `path`, or why it cannot be read.
+fn parse(stored: &[u8], backend: &dyn WriteBackend, path: &str) -> Result<LeaseRecord, LeaseError> {
+    serde_json::from_slice(stored).map_err(|e| LeaseError::Unreadable {
+        location: backend.location(),
+        path: path.to_string(),
+        reason: e.to_string(),
+    })
 }
 
 fn holder_of(stored: &[u8]) -> String {
