@@ -338,6 +338,12 @@ fn gcp_a_custom_role_deleted_for_good_is_reported_then_created_again_under_a_new
         "the report says what to do: {report:#}"
     );
     assert!(gcp.roles().iter().all(|r| r.name != role.name));
+    // Run again identically: the role and its members are skipped again, never counted done
+    // (nor then found missing by verification).
+    let again = restore(&ws, &[]);
+    assert_eq!(again["done"], 0, "{again:#}");
+    assert_eq!(again["skipped"], report["skipped"], "{again:#}");
+    assert_eq!(again["residual"], json!([]), "{again:#}");
 
     restore(&ws, &["--rename-deleted-roles"]);
     let renamed = format!("{}_restored", role.name);
