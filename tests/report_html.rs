@@ -4,82 +4,15 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use serde_json::json;
+use support::browser::{browse, chromium, row_keys};
 use support::*;
 
 /// Markup in a field anyone who can edit a profile controls. Had it run, the page's title
 /// would change; had it become an element, the DOM would hold an `<img>`.
 const HOSTILE: &str = "<script>document.title='pwned'</script></script><img src=x onerror=\"document.title='pwned'\">";
-
-/// The Chromium binary, or `None` where none is installed (`scripts/test.sh` installs it, so
-/// in CI a missing browser fails the test instead of skipping it).
-fn chromium() -> Option<PathBuf> {
-    for name in ["chromium", "chromium-browser", "google-chrome"] {
-        let found = Command::new("sh")
-            .args(["-c", &format!("command -v {name}")])
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
-        if found.is_some() {
-            return found;
-        }
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "Chromium is not installed: scripts/test.sh installs it from apt"
-    );
-    None
-}
-
-/// Runs headless Chromium on `page` (with `fragment` as the address's `#…`) and returns
-/// what it printed: the DOM after the page's script ran, or nothing with a screenshot.
-fn browse(browser: &Path, page: &Path, fragment: &str, extra: &[&str]) -> String {
-    let profile = tempfile::tempdir().unwrap();
-    let url = format!("file://{}#{fragment}", page.display());
-    let output = Command::new(browser)
-        .args([
-            "--headless",
-            // Root in a container has no user namespace to sandbox with.
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--no-first-run",
-            "--hide-scrollbars",
-            "--window-size=1400,1000",
-            "--virtual-time-budget=5000",
-            &format!("--user-data-dir={}", profile.path().display()),
-        ])
-        .args(extra)
-        .arg(&url)
-        .output()
-        .expect("chromium runs");
-    assert!(
-        output.status.success(),
-        "chromium failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
-
-/// The keys of the table's rows in a dumped DOM, in order.
-fn row_keys(dom: &str) -> Vec<String> {
-    dom.split("<div class=\"row")
-        .skip(1)
-        .map(|row| {
-            let cells: Vec<&str> = row
-                .split("<div class=\"cell\" role=\"cell\" title=\"")
-                .skip(1)
-                .map(|c| &c[..c.find('"').unwrap()])
-                .collect();
-            // Columns: status (a badge), kind, key, ids, fields.
-            cells[1].to_string()
-        })
-        .collect()
-}
 
 #[test]
 fn html_reports_open_in_a_browser_and_filter() {

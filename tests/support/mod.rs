@@ -10,6 +10,7 @@ use assert_cmd::Command;
 use iamsnap_testkit::okta::{OktaEmulator, RunningOkta};
 
 pub mod aws;
+pub mod browser;
 pub mod entra;
 pub mod okta_api;
 
