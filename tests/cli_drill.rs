@@ -136,7 +136,11 @@ fn a_drill_where_facts_cannot_come_back_fails_and_names_them() {
         "html",
     ]);
     assert_exit(&refused, 2);
-    assert!(stderr(&refused).contains("pass --out FILE"), "{}", describe(&refused));
+    assert!(
+        stderr(&refused).contains("pass --out FILE"),
+        "{}",
+        describe(&refused)
+    );
     let paged = ws.iamsnap(&[
         "drill",
         "okta-test@latest",
@@ -165,7 +169,11 @@ fn a_drill_where_facts_cannot_come_back_fails_and_names_them() {
         "{html}"
     );
     assert!(!html.contains(OKTA_TOKEN));
-    assert_eq!(html.matches("<script").count(), 3, "a value became an element");
+    assert_eq!(
+        html.matches("<script").count(),
+        3,
+        "a value became an element"
+    );
     let not_back: Vec<String> = serde_json::from_str::<Value>(&stdout(&ws.iamsnap(&[
         "drill",
         "okta-test@latest",
@@ -196,7 +204,11 @@ fn a_drill_where_facts_cannot_come_back_fails_and_names_them() {
             &[&format!("--screenshot={}", shot.display())],
         );
         let png = std::fs::read(&shot).unwrap();
-        assert!(png.starts_with(b"\x89PNG") && png.len() > 20_000, "{} bytes", png.len());
+        assert!(
+            png.starts_with(b"\x89PNG") && png.len() > 20_000,
+            "{} bytes",
+            png.len()
+        );
         // The picture in docs/operations.md: `IAMSNAP_REPORT_SCREENSHOT=docs/report-drill.png`.
         if let Some(keep) = std::env::var_os("IAMSNAP_REPORT_SCREENSHOT") {
             std::fs::write(keep, &png).unwrap();

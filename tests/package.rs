@@ -153,7 +153,10 @@ fn the_debian_package_installs_a_working_iamsnap_with_units_completions_and_manu
         let linted = run("shellcheck", &[path.to_str().unwrap()]);
         assert!(linted.status.success(), "{script}: {linted:?}");
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(!text.contains("systemctl enable"), "{script} enables a unit");
+        assert!(
+            !text.contains("systemctl enable"),
+            "{script} enables a unit"
+        );
     }
     let prerm = std::fs::read_to_string(control.join("prerm")).unwrap();
     assert!(

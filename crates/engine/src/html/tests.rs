@@ -210,9 +210,7 @@ fn a_plan_groups_what_cannot_be_restored_by_reason() {
 /// A drill in which a user's display name and a provider's error hold markup, and a secret
 /// the provider echoed.
 fn hostile_drill() -> crate::drill::DrillReport {
-    use crate::drill::{
-        CannotRestoreEntry, DrillReport, Facts, KindFacts, NotBack, Verification,
-    };
+    use crate::drill::{CannotRestoreEntry, DrillReport, Facts, KindFacts, NotBack, Verification};
     use iamsnap_provider::Action;
     let facts = |total, cannot_restore, not_back| Facts {
         total,
@@ -281,7 +279,9 @@ fn hostile_drill() -> crate::drill::DrillReport {
             action: Action::Create,
             kind: "t.group".into(),
             key: "Engineering".into(),
-            error: format!("503 {EVIL} Authorization: SSWS 00abcdefghijklmnopqrstuvwxyz0123456789ABCD"),
+            error: format!(
+                "503 {EVIL} Authorization: SSWS 00abcdefghijklmnopqrstuvwxyz0123456789ABCD"
+            ),
         }],
         journal: "journals/sandbox/20261129T050000000Z-00000000".into(),
         error: None,
@@ -298,7 +298,10 @@ fn a_drill_page_shows_the_verdict_fidelity_per_kind_and_what_did_not_come_back()
     assert_eq!(page.matches("<script").count(), 3, "{page}");
     assert!(!page.contains("alert(1)</script>"), "{page}");
     assert!(page.contains("live:&lt;b&gt;sandbox&lt;/b&gt;"), "{page}");
-    assert!(!page.contains("SSWS 00abcdef"), "the echoed token is scrubbed: {page}");
+    assert!(
+        !page.contains("SSWS 00abcdef"),
+        "the echoed token is scrubbed: {page}"
+    );
 
     assert!(
         page.contains("<p class=\"banner fail\">FAILED: restorable facts did not come back</p>"),
@@ -308,11 +311,11 @@ fn a_drill_page_shows_the_verdict_fidelity_per_kind_and_what_did_not_come_back()
     assert!(page.contains(" (6 of 8 back)"), "{page}");
     assert!(page.contains("12.3 s from the first write"), "{page}");
     assert!(page.contains("signature verified"), "{page}");
-    assert!(page.contains("2026-11-27 02:00:00 UTC"), "the snapshot's time: {page}");
     assert!(
-        page.contains("7 objects written and read back: "),
-        "{page}"
+        page.contains("2026-11-27 02:00:00 UTC"),
+        "the snapshot's time: {page}"
     );
+    assert!(page.contains("7 objects written and read back: "), "{page}");
     assert!(page.contains("3 still differ from the snapshot"), "{page}");
     // Per kind, bars scaled to the widest row (t.user: 3 back, 1 not back, 2 cannot).
     for span in [
@@ -332,7 +335,10 @@ fn a_drill_page_shows_the_verdict_fidelity_per_kind_and_what_did_not_come_back()
 
     let rows: Value = serde_json::from_str(block(&page, "rows")).unwrap();
     let rows = rows.as_array().unwrap();
-    let outcomes: Vec<&str> = rows.iter().map(|r| r["outcome"].as_str().unwrap()).collect();
+    let outcomes: Vec<&str> = rows
+        .iter()
+        .map(|r| r["outcome"].as_str().unwrap())
+        .collect();
     assert_eq!(outcomes, ["different", "missing", "failed"]);
     assert_eq!(rows[0]["fields"][0]["old"], "Grace");
     assert_eq!(rows[0]["fields"][0]["new"], BREAKOUT);

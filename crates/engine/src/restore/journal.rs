@@ -113,11 +113,17 @@ impl crate::error::Classify for JournalError {
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum OpEnd {
     /// It took effect (or had already): a resumed restore does not run it again.
-    Done { outcome: Outcome },
+    Done {
+        outcome: Outcome,
+    },
     /// The connector declined it, doing nothing: a resumed restore runs it again, since its
     /// cause (a role still held, a lock on the scope) may have been dealt with meanwhile.
-    Skipped { reason: String },
-    Failed { error: String },
+    Skipped {
+        reason: String,
+    },
+    Failed {
+        error: String,
+    },
 }
 
 /// What a journal says about one operation.

@@ -46,9 +46,15 @@ fn a_declined_operation_is_journalled_as_skipped_and_run_again_on_resume() {
         let options = PlanOptions::default();
         let plan = plan_for(&snapshot(), &live, &options).unwrap();
         let journal = Journal::create(&store, &plan, &test_keys()).await.unwrap();
-        let first = apply(&plan, &live, &journal, &BTreeMap::new(), &ApplyOptions::default())
-            .await
-            .unwrap();
+        let first = apply(
+            &plan,
+            &live,
+            &journal,
+            &BTreeMap::new(),
+            &ApplyOptions::default(),
+        )
+        .await
+        .unwrap();
         // Grace created and Ada renamed back; Engineering declined, so its two memberships
         // cannot be made.
         assert_eq!((first.done, first.failed), (2, 2), "{first:?}");
