@@ -215,7 +215,7 @@ pub fn s3_client(endpoint: &str) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(config)
 }
 
-/// Restore operations that ended (done or failed), counted in the journal segments
+/// Restore operations that ended (done, skipped or failed), counted in the journal segments
 /// (`ops/*.sealed`, opened with the workspace's keys; `ops/*.jsonl` of journals written before
 /// they were sealed) under `dir`, a folder of the repository `repo/journals/…`.
 #[allow(dead_code)]
