@@ -54,6 +54,28 @@ fn a_drill_into_a_second_org_brings_back_every_restorable_fact() {
     );
     assert!(report["restore_seconds"].as_f64().unwrap() > 0.0);
     assert!(report["operations_done"].as_u64().unwrap() > 0);
+    // Per kind, the facts add up to the totals; every user came back.
+    let kinds = report["kinds"].as_array().unwrap();
+    for field in ["total", "restorable", "back", "cannot_restore"] {
+        let sum: u64 = kinds.iter().map(|k| k[field].as_u64().unwrap()).sum();
+        assert_eq!(sum, facts[field].as_u64().unwrap(), "{field}: {report:#}");
+    }
+    let users = kinds.iter().find(|k| k["kind"] == "okta.user").unwrap();
+    assert!(users["back"].as_u64().unwrap() >= 30, "{users}");
+    assert_eq!(users["back"], users["restorable"], "{users}");
+    // Verification read back what was written; what still differs is what cannot be restored
+    // (users re-created without passwords).
+    let verification = &report["verification"];
+    assert_eq!(
+        verification["read_back"], report["operations_done"],
+        "{report:#}"
+    );
+    assert_eq!(
+        verification["still_different"], verification["explained"],
+        "{report:#}"
+    );
+    assert_eq!(report["signature_checked"], true);
+    assert!(report["snapshot_time"].is_string(), "{report:#}");
     let users = sandbox.okta.with_org(|o| o.counts().users);
     assert!(
         users >= 30,
