@@ -213,6 +213,8 @@ fn gcp_policy_incident_is_restored_member_by_member() {
     added.id = "live-only".into();
     gcp.insert_deny_policy(added);
     assert_exit(&ws.iamsnap(&["diff", "gcp-test@latest", "live"]), 1);
+    // Another writer changes the tampered deny policy between the restore's read and write.
+    gcp.race_next_deny_writes(1);
 
     // Additive: every member back, the intruder kept.
     restore(&ws, &[]);
@@ -251,6 +253,11 @@ fn gcp_policy_incident_is_restored_member_by_member() {
     assert!(
         gcp.count("GET operations") >= 2,
         "the restore waited for IAM's operations to be done"
+    );
+    assert_eq!(
+        gcp.count("denypolicies:conflict"),
+        1,
+        "the write with a stale etag was refused, then made again on what was read anew"
     );
 
     // Authoritative: the intruder and the deny policy attached since go, counted against

@@ -116,6 +116,9 @@ pub struct DenyPolicies {
     next: u64,
     /// The message the next operation fails with, its change not made.
     fail_next: Option<String>,
+    /// Updates and deletes still to find their policy changed by another writer since it
+    /// was read: their etag is stale.
+    races: u32,
 }
 
 impl DenyPolicies {
@@ -367,6 +370,7 @@ pub(super) fn handle(
         ("PUT", ["policies", point, "denypolicies", id]) => {
             let resource = attachment(org, point)?;
             let key = (resource.clone(), id.to_string());
+            race(org, &key);
             let policy = org
                 .deny
                 .policies
@@ -385,6 +389,7 @@ pub(super) fn handle(
         ("DELETE", ["policies", point, "denypolicies", id]) => {
             let resource = attachment(org, point)?;
             let key = (resource.clone(), id.to_string());
+            race(org, &key);
             let policy = org
                 .deny
                 .policies
@@ -395,6 +400,18 @@ pub(super) fn handle(
             Ok(commit(org, &name, None))
         }
         _ => Err(unknown()),
+    }
+}
+
+/// Another writer's change to the policy at `key`, just before a write, while races are due.
+fn race(org: &mut Org, key: &(String, String)) {
+    let deny = &mut org.deny;
+    if deny.races > 0
+        && let Some(p) = deny.policies.get_mut(key)
+    {
+        deny.races -= 1;
+        p.serial += 1;
+        p.update_time = now();
     }
 }
 
@@ -606,6 +623,13 @@ impl RunningGcp {
             .expect("the deny policy exists");
         edit(policy);
         policy.serial += 1;
+    }
+
+    /// Makes the next `n` updates and deletes of deny policies find their policy changed by
+    /// another writer since it was read, as a write between their read and their write would.
+    pub fn race_next_deny_writes(&self, n: u32) {
+        let mut org = self.shared.org.write().unwrap_or_else(|e| e.into_inner());
+        org.deny.races = n;
     }
 
     /// Makes the next deny policy write's operation finish with an error carrying `message`,
