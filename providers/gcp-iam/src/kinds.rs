@@ -44,7 +44,10 @@ pub static KINDS: &[KindInfo] = &[
         depends_on: &[],
         capabilities: Capabilities::ALL,
         parent: None,
-        cannot_restore: &[],
+        cannot_restore: &[
+            "original uid: a re-created deny policy gets a new uid (its name and policy id are kept)",
+            "annotations changed on a live deny policy: IAM sets them only at creation; delete the policy and restore again to get them back",
+        ],
     },
     KindInfo {
         name: IAM_MEMBER,
