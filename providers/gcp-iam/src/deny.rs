@@ -24,7 +24,7 @@ const MAX_PAUSE: Duration = Duration::from_secs(5);
 
 /// `policies/cloudresourcemanager.googleapis.com%2FRESOURCE/denypolicies`: the attachment point
 /// is the resource's full name, URL-encoded into one path segment.
-pub(crate) fn parent(resource: &str) -> String {
+fn parent(resource: &str) -> String {
     let point: String = url::form_urlencoded::byte_serialize(
         format!("cloudresourcemanager.googleapis.com/{resource}").as_bytes(),
     )
@@ -39,7 +39,7 @@ fn key(resource: &str, id: &str) -> String {
 
 /// A deny policy as `get` answers it, attached to `resource` (`organizations/ID`,
 /// `folders/ID`, `projects/PROJECT_ID`). What IAM sets itself (uid, etag, times) is left out.
-pub(crate) fn record(resource: &str, policy: &Value) -> Record {
+fn record(resource: &str, policy: &Value) -> Record {
     let name = policy["name"].as_str().unwrap_or_default();
     let id = name.rsplit('/').next().unwrap_or_default();
     let key = key(resource, id);
