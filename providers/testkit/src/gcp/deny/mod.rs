@@ -5,7 +5,8 @@
 //! answers metadata only (no rules), 1,000 a page whatever `pageSize` says; `createPolicy`,
 //! `update` and `delete` answer a `google.longrunning.Operation` that is not done on its first
 //! poll (`GET /v2/{name=policies/*/*/*/operations/*}`) and done, with the policy as its
-//! response or a `google.rpc.Status` as its error, on a later one; a stale `etag` is refused
+//! response or a `google.rpc.Status` as its error, on a later one (the change itself is made at
+//! once, so a client that never polls still sees it); a stale `etag` is refused
 //! with 409 `ABORTED`; permissions must be in the v2 form `SERVICE_FQDN/RESOURCE.VERB`.
 
 use std::collections::{BTreeMap, HashMap};
