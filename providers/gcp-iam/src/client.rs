@@ -71,6 +71,12 @@ impl Client {
         Url::parse(&format!("{}/{path}", self.iam_root)).expect("IAM URLs are well formed")
     }
 
+    /// `path` under IAM's `/v2` (`policies/ATTACHMENT_POINT/denypolicies`), its `%2F` kept.
+    pub(crate) fn iam_v2_url(&self, path: &str) -> Url {
+        let root = self.iam_root.trim_end_matches("/v1");
+        Url::parse(&format!("{root}/v2/{path}")).expect("IAM URLs are well formed")
+    }
+
     /// Sends with a valid token; once more with a new token when the API refuses it.
     pub(crate) async fn send(
         &self,

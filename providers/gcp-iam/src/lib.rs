@@ -12,10 +12,12 @@
 //! Kinds (see [`kinds`]): the projects' service accounts, the custom roles of the
 //! organization and the projects, and every member of every role
 //! binding (conditions kept byte for byte) and every audit config of the organization's, each
-//! folder's and each project's policy, read at policy version 3.
+//! folder's and each project's policy, read at policy version 3, and the IAM v2 deny policies
+//! attached to each of them.
 //!
 //! `accounts` restores service accounts (undeleting them by unique id); `auth` signs the token
-//! assertion with the service account key; `client` speaks Resource Manager and IAM; `read`
+//! assertion with the service account key; `client` speaks Resource Manager and IAM; `deny`
+//! reads and writes deny policies, waiting for IAM's long-running operations; `read`
 //! discovers the resources and reads their policies and service accounts; `records` turns them
 //! into records; `restore` writes them back, `roles` the custom roles.
 
@@ -25,6 +27,7 @@ pub mod kinds;
 mod accounts;
 mod auth;
 mod client;
+mod deny;
 mod read;
 mod records;
 mod restore;

@@ -8,7 +8,7 @@ use iamsnap_provider::{Action, Operation, Outcome, ProviderError, Record};
 use serde_json::{Value, json};
 
 use crate::client::Client;
-use crate::kinds::{AUDIT_CONFIG, CUSTOM_ROLE, IAM_MEMBER, SERVICE_ACCOUNT};
+use crate::kinds::{AUDIT_CONFIG, CUSTOM_ROLE, DENY_POLICY, IAM_MEMBER, SERVICE_ACCOUNT};
 use crate::roles::Roles;
 
 /// Read-modify-write rounds before giving up on a policy that keeps moving.
@@ -148,6 +148,9 @@ pub(crate) async fn apply(
     }
     if op.kind == CUSTOM_ROLE {
         return roles.apply(client, op, record).await;
+    }
+    if op.kind == DENY_POLICY {
+        return crate::deny::apply(client, op, record).await;
     }
     let mut attrs = record.attrs.clone();
     // A member of a role created again under another id is granted that one.

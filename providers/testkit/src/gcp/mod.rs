@@ -4,7 +4,8 @@
 //! it: `organizations.get`, `folders.search`/`list`, `projects.search`/`list`/`get`, and
 //! `getIamPolicy`/`setIamPolicy` on the organization, folders and projects, and IAM v1
 //! (`/v1/…`) service accounts with their soft delete and undelete and custom roles with
-//! their 7-day undelete window and 37-day id hold, with
+//! their 7-day undelete window and 37-day id hold, and IAM v2 (`/v2/…`) deny policies written
+//! through long-running operations, with
 //! `nextPageToken` paging, etags that change on every write (409 `ABORTED` on a stale one),
 //! policy versions (conditions need version 3; reading a conditional policy at a lower
 //! version is refused), Google's error bodies, and 429 `RESOURCE_EXHAUSTED` with
@@ -21,6 +22,7 @@
 
 mod accounts;
 mod api;
+mod deny;
 mod model;
 mod roles;
 mod token;
@@ -40,6 +42,7 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 pub use accounts::Account;
+pub use deny::DenyPolicy;
 pub use model::{Org, Policy, Resource};
 pub use roles::Role;
 pub use token::JWT_BEARER;
@@ -61,8 +64,8 @@ pub struct GcpEmulator {
 }
 
 impl GcpEmulator {
-    /// Organization `123456789012`, 3 folders, 10 projects, 30 service accounts, seed 1, a
-    /// free port, no rate limit.
+    /// Organization `123456789012`, 3 folders, 10 projects, 30 service accounts, 10 custom
+    /// roles, 3 deny policies, seed 1, a free port, no rate limit.
     pub fn builder() -> GcpEmulator {
         GcpEmulator {
             spec: model::SeedSpec {
@@ -71,6 +74,7 @@ impl GcpEmulator {
                 projects: 10,
                 service_accounts: 30,
                 custom_roles: 10,
+                deny_policies: 3,
                 seed: 1,
             },
             port: 0,
@@ -113,6 +117,13 @@ impl GcpEmulator {
         self
     }
 
+    /// IAM v2 deny policies: the first on the organization, then one per folder, then on
+    /// projects.
+    pub fn deny_policies(mut self, n: usize) -> Self {
+        self.spec.deny_policies = n;
+        self
+    }
+
     pub fn seed(mut self, seed: u64) -> Self {
         self.spec.seed = seed;
         self
@@ -150,6 +161,7 @@ impl GcpEmulator {
             }
             org.accounts.clear();
             org.roles.clear();
+            org.deny = Default::default();
         }
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port)).await?;
         let base_url = format!("http://127.0.0.1:{}", listener.local_addr()?.port());
@@ -170,6 +182,7 @@ impl GcpEmulator {
             .route("/token", post(token_endpoint))
             .route("/v3/{*rest}", any(v3_entry))
             .route("/v1/{*rest}", any(v3_entry))
+            .route("/v2/{*rest}", any(deny::entry))
             .fallback(|method: Method, uri: Uri| async move {
                 GcpError::new(
                     404,

@@ -136,6 +136,8 @@ pub struct Org {
     /// Names of custom roles deleted for good, with when they were deleted: their ids cannot
     /// be used again yet.
     pub reserved_roles: BTreeMap<String, std::time::SystemTime>,
+    /// IAM v2 deny policies and the operations that wrote them.
+    pub deny: super::deny::DenyPolicies,
 }
 
 /// What to seed.
@@ -146,6 +148,7 @@ pub struct SeedSpec {
     pub projects: usize,
     pub service_accounts: usize,
     pub custom_roles: usize,
+    pub deny_policies: usize,
     pub seed: u64,
 }
 
@@ -327,6 +330,7 @@ pub fn seed(spec: &SeedSpec) -> Org {
         }
     }
     seed_roles(&mut org, &org_name, &projects, spec.custom_roles);
+    super::deny::seed(&mut org, spec.deny_policies);
     for r in org.resources.values_mut() {
         for b in &mut r.policy.bindings {
             if let Some(m) = b["members"].as_array_mut() {
