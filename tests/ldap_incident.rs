@@ -1,5 +1,5 @@
-//! End to end on a real OpenLDAP slapd, through the CLI: a seeded directory (500 users, 40
-//! groups with nested groups, OUs one inside another) is backed up; an incident — an OU with
+//! End to end on a real OpenLDAP slapd, through the CLI: a seeded directory (5,000 users, 300
+//! groups with nested groups, 20 OUs, some one inside another) is backed up; an incident — an OU with
 //! its users deleted, memberships removed, attributes changed, a user renamed and moved — is
 //! undone by `restore --apply`: every entry and attribute is back, the re-created and the
 //! renamed users with their own `entryUUID`, and a second plan is empty.
@@ -15,9 +15,9 @@ use support::*;
 const PASSWORD: &str = "ldap-incident-root-password-7a31";
 
 const SEED: Seed = Seed {
-    users: 500,
-    groups: 40,
-    ous: 5,
+    users: 5_000,
+    groups: 300,
+    ous: 20,
     seed: 11,
 };
 
@@ -143,6 +143,7 @@ fn an_openldap_incident_is_undone_with_every_entry_uuid_kept() {
         "the renamed user is moved back, not re-created"
     );
 
+    let started = std::time::Instant::now();
     let applied = run(&[
         "restore",
         "corp@latest",
@@ -151,6 +152,7 @@ fn an_openldap_incident_is_undone_with_every_entry_uuid_kept() {
         "--format",
         "json",
     ]);
+    println!("restore --apply: {:?}", started.elapsed());
     assert_exit(&applied, 0);
     let report = json_of(&applied);
     assert_eq!(report["failed"], 0, "{report:#}");

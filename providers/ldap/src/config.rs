@@ -22,6 +22,11 @@ pub const DEFAULT_CONCURRENCY: usize = 8;
 /// stopped answering fails a nightly backup instead of holding it forever.
 pub const DEFAULT_TIMEOUT_SECS: u64 = 60;
 
+/// Seconds a restore on OpenLDAP waits at most for the refint overlay's pending work when
+/// `refint_wait_secs` is not set: a unit of thousands of users deleted from a directory of
+/// 100,000 entries queues minutes of it.
+pub const DEFAULT_REFINT_WAIT_SECS: u64 = 3600;
+
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LdapConfig {
@@ -62,6 +67,10 @@ pub struct LdapConfig {
     pub concurrency: Option<usize>,
     /// Seconds each operation may wait for the server (default 60).
     pub timeout_secs: Option<u64>,
+    /// OpenLDAP: the longest a restore waits, before its first write, for the refint overlay
+    /// to finish the work deletes and renames made before it queued (default 3600; 0: never
+    /// wait, for a server without refint).
+    pub refint_wait_secs: Option<u64>,
 }
 
 impl LdapConfig {
@@ -71,6 +80,10 @@ impl LdapConfig {
 
     pub fn timeout(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS))
+    }
+
+    pub fn refint_wait(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.refint_wait_secs.unwrap_or(DEFAULT_REFINT_WAIT_SECS))
     }
 
     pub fn concurrency(&self) -> usize {

@@ -47,7 +47,7 @@ fn values(op: &Operation, record: &Record) -> Result<Values, ProviderError> {
 }
 
 /// An entry id the server can be asked to keep: the text form of a UUID.
-fn is_uuid(id: &str) -> bool {
+pub fn is_uuid(id: &str) -> bool {
     id.len() == 36 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
 }
 
