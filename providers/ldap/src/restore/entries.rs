@@ -97,7 +97,7 @@ pub async fn create(source: &Source, op: &Operation) -> Result<Outcome, Provider
             | rc::CONSTRAINT_VIOLATION
             | 53 => tracing::warn!(
                 dn = %dn,
-                "the server would not keep the entry's {} ({}): it is re-created with a new one",
+                "the server would not keep the entry's {} ({}): it is re-created with a new one; give the bind account manage access to keep ids (docs/ldap.md, Rights of the bind account)",
                 flavor.id_attribute(),
                 added.text
             ),

@@ -65,28 +65,19 @@ pub const NEW_SID: &str = "objectSid: no longer in CN=Deleted Objects (past its 
 pub const NEW_SID_UNREADABLE: &str = "objectSid: the bind account cannot read CN=Deleted Objects, so the deleted object cannot be found and reanimated with its SID: it is re-created with a new one; grant the bind account read access to CN=Deleted Objects and the Reanimate Tombstones right (docs/ldap.md, Rights of the bind account) and plan the restore again, or else grant the new SID its permissions again wherever the old one was named (file shares, ACLs, other domains' groups, applications)";
 
 /// What an entry re-created on a server that does not keep ids loses.
-pub const NEW_ENTRY_UUID: &str = "entryUUID: the server does not let a client set it (flavor generic, or no Relax Rules control), so the entry is re-created with a new entryUUID: references by DN (group members, manager, seeAlso) are unaffected; update what follows the entry by its entryUUID (sync consumers, applications that store it), or restore with a bind account that has manage access on a server offering the Relax Rules control";
-
-/// `supportedControl` value of a server that takes the Relax Rules control, which lets a
-/// client set `entryUUID` on an add (draft-zeilenga-ldap-relax).
-pub const RELAX_RULES: &str = "1.3.6.1.4.1.4203.666.5.12";
+pub const NEW_ENTRY_UUID: &str = "entryUUID: a generic LDAP server does not let a client set it, so the entry is re-created with a new entryUUID: references by DN (group members, manager, seeAlso) are unaffected; update what follows the entry by its entryUUID (sync consumers, applications that store it); on OpenLDAP set flavor = \"openldap\" and restore with a bind account that has manage access, which keeps it (Relax Rules control)";
 
 /// What a plan needs to know of the live server that the records do not tell: on Active
 /// Directory, which deleted objects can be reanimated; elsewhere, whether re-created entries
-/// keep their `entryUUID`.
+/// keep their `entryUUID`. OpenLDAP keeps them with the Relax Rules control, which it does not
+/// list in its root DSE: whether the bind account may use it (`manage` access) shows only
+/// when an add is made, and a refusal then is logged for each entry.
 pub async fn before_plan(source: &Source) -> Result<(), ProviderError> {
     let flavor = crate::read::flavor(source).await?;
     if flavor == Flavor::ActiveDirectory {
         return reanimate::read_tombstones(source).await;
     }
-    let kept = flavor.keeps_ids() && {
-        let dse = source
-            .connection
-            .read("", &["supportedControl"])
-            .await?
-            .unwrap_or_default();
-        dse.text("supportedControl").iter().any(|c| c == RELAX_RULES)
-    };
+    let kept = flavor.keeps_ids();
     if !kept {
         tracing::warn!(
             flavor = flavor.name(),
