@@ -77,6 +77,9 @@ pub(crate) struct Source {
     /// Set once the server's refint overlay finished what was queued before the restore's
     /// first write (OpenLDAP).
     pub refint_settled: tokio::sync::OnceCell<()>,
+    /// The groups this restore added holding themselves (lower-case DN), and whether they
+    /// still do.
+    pub placeholders: std::sync::Mutex<std::collections::HashMap<String, bool>>,
 }
 
 /// A connection to one directory's subtree.
@@ -125,6 +128,7 @@ impl LdapProvider {
                 tombstones: std::sync::RwLock::new(None),
                 ids_kept: std::sync::RwLock::new(None),
                 refint_settled: tokio::sync::OnceCell::new(),
+                placeholders: std::sync::Mutex::new(std::collections::HashMap::new()),
             },
             concurrency: options.concurrency.unwrap_or_else(|| config.concurrency()),
         })
