@@ -370,9 +370,10 @@ fn a_bind_account_that_cannot_read_deleted_objects_is_warned() {
     assert_exit(&planned, 1);
     let lost = lost_for(&json_of(&planned));
     assert!(
-        lost.iter().any(|r| r.contains("cannot read CN=Deleted Objects")
-            && r.contains("new one")
-            && r.contains("Reanimate Tombstones")),
+        lost.iter()
+            .any(|r| r.contains("cannot read CN=Deleted Objects")
+                && r.contains("new one")
+                && r.contains("Reanimate Tombstones")),
         "{lost:#?}"
     );
     assert!(

@@ -295,7 +295,10 @@ fn memberships_put_back_while_refint_is_still_at_work_stay() {
         "--format",
         "json",
     ]);
-    println!("restore --apply while refint works: {:?}", started.elapsed());
+    println!(
+        "restore --apply while refint works: {:?}",
+        started.elapsed()
+    );
     assert_exit(&applied, 0);
     assert_eq!(json_of(&applied)["failed"], 0);
 
@@ -346,9 +349,16 @@ fn entries_re_created_without_their_entry_uuid_are_named_in_the_plan() {
         .flat_map(|c| c["keys"].as_array().unwrap())
         .map(|k| k.as_str().unwrap().to_lowercase())
         .collect();
-    assert_eq!(named, BTreeSet::from([user.clone(), group.clone()]), "{plan:#}");
+    assert_eq!(
+        named,
+        BTreeSet::from([user.clone(), group.clone()]),
+        "{plan:#}"
+    );
     assert!(
-        lost[0]["reason"].as_str().unwrap().contains("new entryUUID")
+        lost[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("new entryUUID")
             && lost[0]["reason"].as_str().unwrap().contains("Relax Rules"),
         "{plan:#}"
     );

@@ -100,7 +100,10 @@ pub async fn add(
     if let Some(holds_itself) = known {
         let mut mods = vec![Mod::Add(attribute.clone(), HashSet::from([value.clone()]))];
         if holds_itself {
-            mods.push(Mod::Delete(attribute.clone(), HashSet::from([group.clone()])));
+            mods.push(Mod::Delete(
+                attribute.clone(),
+                HashSet::from([group.clone()]),
+            ));
         }
         let added = source
             .connection

@@ -27,9 +27,14 @@ pub async fn apply(
     if crate::read::flavor(source).await? == Flavor::OpenLdap {
         let limit = source.config.refint_wait();
         if !limit.is_zero() {
+            let probe = refint::Probe::new(&source.base.to_string());
             source
                 .refint_settled
-                .get_or_try_init(|| refint::settle(source, limit))
+                .get_or_try_init(|| {
+                    source
+                        .connection
+                        .retrying("waiting for refint", || probe.settle(source, limit))
+                })
                 .await?;
         }
     }

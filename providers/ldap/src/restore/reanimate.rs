@@ -61,7 +61,10 @@ pub fn unreadable_warning(source: &Source, container: &str) -> String {
 
 /// The deleted objects container of the domain `source` is in.
 pub async fn container(source: &Source) -> Result<String, ProviderError> {
-    Ok(format!("CN=Deleted Objects,{}", naming_context(source).await?))
+    Ok(format!(
+        "CN=Deleted Objects,{}",
+        naming_context(source).await?
+    ))
 }
 
 /// Whether the bind account can read the deleted objects `container`. A domain controller
@@ -125,8 +128,7 @@ pub async fn read_tombstones(source: &Source) -> Result<(), ProviderError> {
                 .map(|e| records::id_of(e, Flavor::ActiveDirectory)),
         );
     }
-    *source.tombstones.write().unwrap_or_else(|e| e.into_inner()) =
-        Some(Tombstones::Readable(ids));
+    *source.tombstones.write().unwrap_or_else(|e| e.into_inner()) = Some(Tombstones::Readable(ids));
     Ok(())
 }
 

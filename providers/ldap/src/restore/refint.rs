@@ -30,83 +30,95 @@ const QUIET: Duration = Duration::from_secs(30);
 /// The longest pause between two looks at the probe group.
 const MOST: Duration = Duration::from_secs(2);
 
-/// The probe entries' names: one restore's alone (a restore running beside it uses others).
-fn probe_names(base: &str) -> (String, String) {
-    let tag = format!(
-        "{:x}{:x}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default()
-    );
-    (
-        format!("cn=iamsnap-refint-probe-{tag},{base}"),
-        format!("cn=iamsnap-refint-probe-{tag}-member,{base}"),
-    )
+/// The probe entries of one restore (a restore running beside it uses others).
+pub struct Probe {
+    group: String,
+    member: String,
 }
 
-/// Waits until refint has done what was queued before this restore, at most `limit`.
-pub async fn settle(source: &Source, limit: Duration) -> Result<(), ProviderError> {
-    let base = source.base.to_string();
-    let (group, member) = probe_names(&base);
-    let add = |dn: String, attrs: Vec<(&'static str, Vec<String>)>| async move {
-        let attrs: Vec<(Vec<u8>, HashSet<Vec<u8>>)> = attrs
-            .into_iter()
-            .map(|(n, v)| {
-                (
-                    n.as_bytes().to_vec(),
-                    v.into_iter().map(String::into_bytes).collect(),
-                )
-            })
-            .collect();
-        let added = source
-            .connection
-            .writer(vec![])
-            .await?
-            .add(&dn, attrs)
-            .await
-            .map_err(|e| source.connection.transport("write", e))?;
-        Ok::<_, ProviderError>(added)
-    };
-    let cn = |dn: &str| dn[3..dn.find(',').unwrap_or(dn.len())].to_string();
-    let added = add(
-        member.clone(),
-        vec![
-            ("objectClass", vec!["applicationProcess".into()]),
-            ("cn", vec![cn(&member)]),
-        ],
-    )
-    .await?;
-    if added.rc != rc::SUCCESS {
-        tracing::warn!(
-            "could not add the probe entry {member} ({}): the restore does not wait for the server's refint overlay, whose pending work may take away member values it puts back",
-            added.text
+impl Probe {
+    pub fn new(base: &str) -> Probe {
+        let tag = format!(
+            "{:x}{:x}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default()
         );
-        return Ok(());
+        Probe {
+            group: format!("cn=iamsnap-refint-probe-{tag},{base}"),
+            member: format!("cn=iamsnap-refint-probe-{tag}-member,{base}"),
+        }
     }
-    let added = add(
-        group.clone(),
-        vec![
-            ("objectClass", vec!["groupOfNames".into()]),
-            ("cn", vec![cn(&group)]),
-            ("member", vec![group.clone(), member.clone()]),
-        ],
-    )
-    .await?;
-    let waited = if added.rc == rc::SUCCESS {
-        delete(source, &member).await?;
-        wait(source, &group, &member, limit).await
-    } else {
-        delete(source, &member).await?;
-        tracing::warn!(
-            "could not add the probe group {group} ({}): the restore does not wait for the server's refint overlay",
-            added.text
-        );
-        return Ok(());
-    };
-    delete(source, &group).await?;
-    waited
+
+    /// Waits until refint has done what was queued before this restore, at most `limit`.
+    /// Safe to run again after an attempt whose connection dropped: an entry already added
+    /// or already deleted is taken as done.
+    pub async fn settle(&self, source: &Source, limit: Duration) -> Result<(), ProviderError> {
+        let (group, member) = (&self.group, &self.member);
+        let cn = |dn: &str| dn[3..dn.find(',').unwrap_or(dn.len())].to_string();
+        let added = add(
+            source,
+            member,
+            vec![
+                ("objectClass", vec!["applicationProcess".into()]),
+                ("cn", vec![cn(member)]),
+            ],
+        )
+        .await?;
+        if added.rc != rc::SUCCESS && added.rc != rc::ENTRY_ALREADY_EXISTS {
+            tracing::warn!(
+                "could not add the probe entry {member} ({}): the restore does not wait for the server's refint overlay, whose pending work may take away member values it puts back",
+                added.text
+            );
+            return Ok(());
+        }
+        let added = add(
+            source,
+            group,
+            vec![
+                ("objectClass", vec!["groupOfNames".into()]),
+                ("cn", vec![cn(group)]),
+                ("member", vec![group.clone(), member.clone()]),
+            ],
+        )
+        .await?;
+        delete(source, member).await?;
+        if added.rc != rc::SUCCESS && added.rc != rc::ENTRY_ALREADY_EXISTS {
+            tracing::warn!(
+                "could not add the probe group {group} ({}): the restore does not wait for the server's refint overlay",
+                added.text
+            );
+            return Ok(());
+        }
+        let waited = wait(source, group, member, limit).await;
+        delete(source, group).await?;
+        waited
+    }
+}
+
+async fn add(
+    source: &Source,
+    dn: &str,
+    attrs: Vec<(&'static str, Vec<String>)>,
+) -> Result<ldap3::LdapResult, ProviderError> {
+    let attrs: Vec<(Vec<u8>, HashSet<Vec<u8>>)> = attrs
+        .into_iter()
+        .map(|(n, v)| {
+            (
+                n.as_bytes().to_vec(),
+                v.into_iter().map(String::into_bytes).collect(),
+            )
+        })
+        .collect();
+    source
+        .connection
+        .writer(vec![])
+        .await?
+        .add(dn, attrs)
+        .await
+        .map_err(|e| source.connection.transport("write", e))
 }
 
 async fn delete(source: &Source, dn: &str) -> Result<(), ProviderError> {
@@ -119,7 +131,9 @@ async fn delete(source: &Source, dn: &str) -> Result<(), ProviderError> {
         .map_err(|e| source.connection.transport("write", e))?;
     match result.rc {
         rc::SUCCESS | rc::NO_SUCH_OBJECT => Ok(()),
-        _ => Err(source.connection.failed("delete (refint probe)", dn, &result)),
+        _ => Err(source
+            .connection
+            .failed("delete (refint probe)", dn, &result)),
     }
 }
 
@@ -208,8 +222,10 @@ mod tests {
 
     #[test]
     fn probes_are_named_under_the_base() {
-        let (group, member) = probe_names("dc=example,dc=org");
-        assert!(group.starts_with("cn=iamsnap-refint-probe-") && group.ends_with(",dc=example,dc=org"));
+        let probe = Probe::new("dc=example,dc=org");
+        let (group, member) = (&probe.group, &probe.member);
+        assert!(group.starts_with("cn=iamsnap-refint-probe-"));
+        assert!(group.ends_with(",dc=example,dc=org"));
         assert!(member.ends_with("-member,dc=example,dc=org"));
         assert!(member.starts_with(&group[..group.find(',').unwrap()]));
     }
