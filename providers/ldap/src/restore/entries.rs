@@ -46,6 +46,9 @@ fn values(op: &Operation, record: &Record) -> Result<Values, ProviderError> {
         .collect())
 }
 
+/// An entry's attributes as an add sends them.
+type Attributes = Vec<(Vec<u8>, HashSet<Vec<u8>>)>;
+
 /// An entry id the server can be asked to keep: the text form of a UUID.
 pub fn is_uuid(id: &str) -> bool {
     id.len() == 36 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
@@ -63,8 +66,8 @@ pub async fn create(source: &Source, op: &Operation) -> Result<Outcome, Provider
     }
     let dn = dn(source, op, &op.key)?.to_string();
     // The entry as added: its attributes, and whether a group holds itself.
-    let entry = || -> Result<(Vec<(Vec<u8>, HashSet<Vec<u8>>)>, bool), ProviderError> {
-        let mut attrs: Vec<(Vec<u8>, HashSet<Vec<u8>>)> = values(op, record)?
+    let entry = || -> Result<(Attributes, bool), ProviderError> {
+        let mut attrs: Attributes = values(op, record)?
             .into_values()
             .map(|(name, v)| (name.into_bytes(), v.into_iter().collect()))
             .collect();
@@ -130,7 +133,7 @@ pub async fn create(source: &Source, op: &Operation) -> Result<Outcome, Provider
 /// A group of names or of unique names must have a member: until its first membership is
 /// restored, a re-created one holds itself, which the membership's add then removes. Whether
 /// it does.
-fn placeholder_member(attrs: &mut Vec<(Vec<u8>, HashSet<Vec<u8>>)>, dn: &str) -> bool {
+fn placeholder_member(attrs: &mut Attributes, dn: &str) -> bool {
     let mut added = false;
     let classes: Vec<String> = attrs
         .iter()
