@@ -1,11 +1,12 @@
-//! Headless Chromium for the tests of the HTML reports: where it is, how to open a page in it,
-//! and what the page's table shows.
+//! Headless Chromium for the HTML report tests: find it, open a page, read the table back
+//! from the DOM the page's script drew.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The Chromium binary, or `None` where none is installed (`scripts/test.sh` installs it, so
-/// in CI a missing browser fails the test instead of skipping it).
+/// The Chromium binary, or `None` where none is installed. `scripts/test.sh` installs it and
+/// sets `IAMSNAP_REQUIRE_BROWSER`, so there (and wherever `CI` is set) a missing browser
+/// fails the test instead of skipping it.
 pub fn chromium() -> Option<PathBuf> {
     for name in ["chromium", "chromium-browser", "google-chrome"] {
         let found = Command::new("sh")
@@ -19,7 +20,7 @@ pub fn chromium() -> Option<PathBuf> {
         }
     }
     assert!(
-        std::env::var_os("CI").is_none(),
+        std::env::var_os("CI").is_none() && std::env::var_os("IAMSNAP_REQUIRE_BROWSER").is_none(),
         "Chromium is not installed: scripts/test.sh installs it from apt"
     );
     None
@@ -55,19 +56,31 @@ pub fn browse(browser: &Path, page: &Path, fragment: &str, extra: &[&str]) -> St
     String::from_utf8(output.stdout).unwrap()
 }
 
-/// The keys of the table's rows in a dumped DOM, in order.
-pub fn row_keys(dom: &str) -> Vec<String> {
+/// The text cells of each row of the table drawn in a dumped DOM, in order (the status
+/// badge and the count of fields left out): kind, key, ids, then `who` when the report names
+/// actors.
+pub fn table_rows(dom: &str) -> Vec<Vec<String>> {
     dom.split("<div class=\"row")
         .skip(1)
         .map(|row| {
-            let cells: Vec<&str> = row
-                .split("<div class=\"cell\" role=\"cell\" title=\"")
+            row.split("<div class=\"cell\" role=\"cell\" title=\"")
                 .skip(1)
-                .map(|c| &c[..c.find('"').unwrap()])
-                .collect();
-            // The badge and numbers have no title: of the cells with one, the kind comes
-            // first and the key second, in every report.
-            cells[1].to_string()
+                .map(|c| unescape(&c[..c.find('"').unwrap()]))
+                .collect()
         })
         .collect()
+}
+
+/// The keys of the table's rows in a dumped DOM, in order.
+pub fn row_keys(dom: &str) -> Vec<String> {
+    table_rows(dom).into_iter().map(|r| r[1].clone()).collect()
+}
+
+/// An attribute's text as the DOM serializer escaped it.
+fn unescape(attr: &str) -> String {
+    attr.replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&nbsp;", "\u{a0}")
+        .replace("&amp;", "&")
 }

@@ -59,6 +59,19 @@ impl Org {
     }
 }
 
+/// Runs the quickstart's incident (`scripts/okta-incident.py`) against the org at `url`
+/// through its Management API, as `scripts/quickstart.sh` does; returns what it printed.
+pub fn okta_incident(url: &str) -> String {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/okta-incident.py");
+    let out = std::process::Command::new("python3")
+        .args([script, url])
+        .env("OKTA_API_TOKEN", OKTA_TOKEN)
+        .output()
+        .expect("python3 runs the incident script (scripts/test.sh installs it)");
+    assert!(out.status.success(), "{}", describe(&out));
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// A folder with an identity, a signing key, a configuration and an initialised repository.
 pub struct Workspace {
     pub dir: tempfile::TempDir,

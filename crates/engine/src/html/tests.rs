@@ -61,6 +61,75 @@ fn block<'p>(page: &'p str, id: &str) -> &'p str {
 }
 
 #[test]
+fn actors_and_kinds_not_compared_stay_text() {
+    use crate::diff::who::{AuditSummary, Who};
+    use iamsnap_provider::{Actor, ActorKind, AuditEvent, Target};
+    let old = vec![user("u1", "ada", "Ada"), user("u2", "grace", "Grace")];
+    let new = vec![user("u1", "ada", "Ada Lovelace")];
+    let options = DiffOptions {
+        keep_ids: true,
+        not_compared: vec!["t.<i>role</i>".into()],
+        ..DiffOptions::default()
+    };
+    let result = diff(sorted(old), sorted(new), &options).unwrap();
+    let time = Utc.with_ymd_and_hms(2026, 11, 28, 9, 0, 0).unwrap();
+    // Anyone who can edit a profile names the actor of the events they cause.
+    let deletion = AuditEvent {
+        time,
+        actor: Actor {
+            kind: ActorKind::User,
+            id: "u9".into(),
+            name: EVIL.into(),
+        },
+        operation: "user.lifecycle.delete.initiated".into(),
+        targets: vec![Target {
+            id: "u2".into(),
+            kind: "User".into(),
+            name: BREAKOUT.into(),
+        }],
+        client_ip: Some("203.0.113.7".into()),
+        outcome: "success".into(),
+        destructive: None,
+    };
+    let audit = AuditSummary {
+        source: "mem".into(),
+        since: time,
+        until: time,
+        events: 1,
+        note: Some("<b>kept 90 days</b>".into()),
+    };
+    let result = result.annotate(Who::new(vec![deletion]), audit);
+    let head = DiffHeader {
+        old: side("mem/20261127T020000Z-1a2b3c4d", Signature::Verified),
+        new: side("live:mem", Signature::Live),
+    };
+    let mut out = Vec::new();
+    write(result, &head, false, &Kinds::new(KINDS), &mut out).unwrap();
+    let page = String::from_utf8(out).unwrap();
+    assert_eq!(page.matches("<script").count(), 3, "{page}");
+    assert!(!page.contains("<!--") && !page.contains("<i>") && !page.contains("<b>"));
+    assert!(
+        page.contains(
+            "not compared, as one side did not read them (exclude_kinds): t.&lt;i&gt;role&lt;/i&gt;"
+        ),
+        "{page}"
+    );
+    assert!(
+        page.contains("who: 1 audit events of mem from ") && page.contains("&lt;b&gt;kept"),
+        "{page}"
+    );
+    let rows: Value = serde_json::from_str(block(&page, "rows")).unwrap();
+    let removed = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["status"] == "removed")
+        .unwrap();
+    assert_eq!(removed["events"][0]["actor"]["name"], EVIL);
+    assert_eq!(removed["events"][0]["targets"][0]["name"], BREAKOUT);
+}
+
+#[test]
 fn markup_in_values_stays_text() {
     let page = hostile_diff_page();
     // Two data blocks and the page's own script: nothing a value held became an element.
