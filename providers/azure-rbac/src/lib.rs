@@ -30,6 +30,7 @@ pub mod kinds;
 
 mod client;
 mod directory;
+mod doctor;
 mod read;
 mod records;
 mod restore;
@@ -37,6 +38,7 @@ mod restore;
 use std::path::Path;
 
 use async_trait::async_trait;
+use iamsnap_provider::doctor::Check;
 use iamsnap_provider::{
     Action, ConnectOptions, IdMap, KindInfo, Operation, Outcome, ProviderError, ReadProvider,
     Record, RecordSink, RequestStats, SelfIdentity, WriteProvider,
@@ -134,6 +136,19 @@ impl ReadProvider for AzureRbacProvider {
         }
     }
 
+    /// The healthcheck's reads, then ARM's list of the application's permissions at every
+    /// scope against the operations a backup reads with.
+    async fn check_reads(&self) -> Vec<Check> {
+        let first = self.healthcheck().await;
+        doctor::check_reads(
+            &self.client,
+            first,
+            self.subscriptions(),
+            self.management_groups,
+        )
+        .await
+    }
+
     async fn snapshot(&self, sink: RecordSink) -> Result<(), ProviderError> {
         self.reader().snapshot(sink).await
     }
@@ -193,6 +208,12 @@ impl WriteProvider for AzureRbacProvider {
     /// The service principal of the token's `oid` and its role assignments.
     async fn self_identity(&self) -> Result<Option<SelfIdentity>, ProviderError> {
         read::me::self_identity(&self.reader()).await
+    }
+
+    /// ARM's list of the application's permissions at every scope against the operations a
+    /// restore writes with.
+    async fn check_writes(&self) -> Vec<Check> {
+        doctor::check_writes(&self.client, self.subscriptions(), self.management_groups).await
     }
 
     fn concurrency(&self) -> usize {

@@ -25,6 +25,7 @@ pub mod kinds;
 mod accounts;
 mod auth;
 mod client;
+mod doctor;
 mod read;
 mod records;
 mod restore;
@@ -33,6 +34,7 @@ mod roles;
 use std::path::Path;
 
 use async_trait::async_trait;
+use iamsnap_provider::doctor::Check;
 use iamsnap_provider::{
     Action, ConnectOptions, IdMap, KindInfo, Operation, Outcome, ProviderError, ReadProvider,
     Record, RecordSink, RequestStats, WriteProvider,
@@ -124,6 +126,13 @@ impl ReadProvider for GcpIamProvider {
         self.client.get_policy(&first).await.map(|_| ())
     }
 
+    /// The healthcheck's reads, the key's expiry, and `testIamPermissions` for every
+    /// permission a backup reads with, on every resource it reads.
+    async fn check_reads(&self) -> Vec<Check> {
+        let first = self.healthcheck().await;
+        doctor::check_reads(&self.client, &self.scope, first, self.concurrency).await
+    }
+
     async fn snapshot(&self, sink: RecordSink) -> Result<(), ProviderError> {
         let roles = read::snapshot(&self.client, &self.scope, sink, self.concurrency).await?;
         *self.roles.live.lock().unwrap_or_else(|e| e.into_inner()) = roles;
@@ -151,6 +160,11 @@ impl WriteProvider for GcpIamProvider {
             kinds::IAM_MEMBER => self.roles.refuses_member(action, record),
             _ => None,
         }
+    }
+
+    /// `testIamPermissions` for every permission a restore writes with, on every resource.
+    async fn check_writes(&self) -> Vec<Check> {
+        doctor::check_writes(&self.client, &self.scope, self.concurrency).await
     }
 
     /// One at a time per kind: every operation rewrites a whole policy, and parallel writes to

@@ -25,6 +25,7 @@
 mod arm;
 mod directory;
 mod model;
+mod permissions;
 mod pim;
 mod seed;
 #[cfg(test)]
@@ -455,6 +456,7 @@ async fn entry(
             body,
             base: shared.base_url.clone(),
             page_size: shared.page_size,
+            caller: shared.client_oid.clone(),
         };
         let mut state = shared.arm.write().unwrap_or_else(|e| e.into_inner());
         arm::dispatch(&mut state, &req)

@@ -33,6 +33,7 @@ fn call(arm: &mut Arm, method: &str, path: &str, query: &[(&str, &str)]) -> (u16
         body: None,
         base: "http://127.0.0.1:1".into(),
         page_size: 100,
+        caller: String::new(),
     };
     let answer = dispatch(arm, &req);
     (answer.status, answer.body.unwrap_or(Value::Null))
