@@ -202,7 +202,7 @@ pub(crate) async fn check_reads(
             Check::fail(
                 format!("read {operation}"),
                 format!(
-                    "missing: the application may not {operation} at {}, which a backup reads with; assign it Reader there (docs/azure-rbac.md)",
+                    "missing: the roles of the application do not permit {operation} at {}, which a backup reads with; assign it Reader there (docs/azure-rbac.md)",
                     named(at)
                 ),
             )
@@ -233,7 +233,7 @@ pub(crate) async fn check_writes(
                 Check::fail(
                     format!("restore {operation}"),
                     format!(
-                        "missing: the application may not {operation} at {}, which a restore needs; restore with an app registration assigned User Access Administrator (Owner for locks) there (docs/azure-rbac.md)",
+                        "missing: the roles of the application do not permit {operation} at {}, which a restore needs; restore with an app registration assigned User Access Administrator there (docs/azure-rbac.md)",
                         named(at)
                     ),
                 )
