@@ -351,3 +351,61 @@ pub(crate) fn required(method: &str, segments: &[String]) -> &'static [&'static 
         _ => &["Directory.ReadWrite.All"],
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+
+    fn claims(token: &str) -> serde_json::Value {
+        let payload = token.split('.').nth(1).expect("a JWT has three parts");
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .expect("base64url without padding");
+        serde_json::from_slice(&bytes).expect("the payload is JSON")
+    }
+
+    #[test]
+    fn an_app_only_token_carries_the_granted_permissions_in_roles() {
+        let granted = vec!["User.Read.All".to_string(), "Policy.Read.All".to_string()];
+        let token = access_token(
+            "contoso",
+            "app-1",
+            "https://graph.microsoft.com",
+            &granted,
+            Duration::from_secs(3599),
+            7,
+        );
+        assert_eq!(token.split('.').count(), 3);
+        let c = claims(&token);
+        assert_eq!(c["roles"], json!(granted));
+        assert_eq!(c["appid"], "app-1");
+        assert_eq!(c["idtyp"], "app");
+        assert_eq!(c["aud"], "https://graph.microsoft.com");
+        assert_eq!(c["iss"], "https://sts.windows.net/contoso/");
+        let (iat, exp) = (c["iat"].as_i64().unwrap(), c["exp"].as_i64().unwrap());
+        assert_eq!(exp - iat, 3599);
+    }
+
+    #[test]
+    fn without_a_granted_permission_the_roles_claim_is_left_out() {
+        let token = access_token(
+            "t",
+            "app",
+            "https://graph.microsoft.com",
+            &[],
+            DEFAULT_LIFETIME,
+            1,
+        );
+        assert!(claims(&token).get("roles").is_none());
+        let other = access_token(
+            "t",
+            "app",
+            "https://graph.microsoft.com",
+            &[],
+            DEFAULT_LIFETIME,
+            2,
+        );
+        assert_ne!(token, other, "every token issued is a new one");
+    }
+}

@@ -2,8 +2,10 @@
 //! (`POST /token`, the JWT bearer grant signed with a service account key the emulator can
 //! write out) and Resource Manager v3 (`/v3/…`) as Google's public REST reference describes
 //! it: `organizations.get`, `folders.search`/`list`, `projects.search`/`list`/`get`, and
-//! `getIamPolicy`/`setIamPolicy` on the organization, folders and projects, and IAM v1
-//! (`/v1/…`) service accounts with their soft delete and undelete and custom roles with
+//! `getIamPolicy`/`setIamPolicy`/`testIamPermissions` on the organization, folders and
+//! projects (the caller's permissions from its bindings, see [`GcpEmulator::caller_roles`]),
+//! and IAM v1 (`/v1/…`): the caller's own key (`serviceAccounts.keys.get`, with its
+//! `validBeforeTime`), service accounts with their soft delete and undelete and custom roles with
 //! their 7-day undelete window and 37-day id hold, with
 //! `nextPageToken` paging, etags that change on every write (409 `ABORTED` on a stale one),
 //! policy versions (conditions need version 3; reading a conditional policy at a lower

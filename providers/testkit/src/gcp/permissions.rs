@@ -158,3 +158,82 @@ pub(crate) fn test(org: &Org, name: &str, member: &str, body: &Value) -> Result<
         json!({ "permissions": held })
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gcp::model::{SeedSpec, seed};
+
+    const ME: &str = "serviceAccount:me@p.iam.gserviceaccount.com";
+
+    fn org() -> Org {
+        seed(&SeedSpec {
+            org: "1".into(),
+            folders: 1,
+            projects: 2,
+            service_accounts: 2,
+            custom_roles: 5,
+            seed: 3,
+        })
+    }
+
+    fn held(org: &Org, resource: &str, asked: &[&str]) -> Value {
+        test(org, resource, ME, &json!({ "permissions": asked })).unwrap()
+    }
+
+    #[test]
+    fn an_organization_binding_reaches_its_projects_and_only_what_the_role_grants() {
+        let mut org = org();
+        let project = org
+            .resources
+            .keys()
+            .find(|n| n.starts_with("projects/"))
+            .cloned()
+            .unwrap();
+        let asked = [PROJECT_GET_POLICY, PROJECT_SET_POLICY];
+        assert_eq!(held(&org, &project, &asked), json!({}), "nothing bound yet");
+        org.resources
+            .get_mut("organizations/1")
+            .unwrap()
+            .policy
+            .bindings
+            .push(json!({"role": "roles/iam.securityReviewer", "members": [ME]}));
+        assert_eq!(
+            held(&org, &project, &asked),
+            json!({ "permissions": [PROJECT_GET_POLICY] })
+        );
+    }
+
+    #[test]
+    fn custom_roles_grant_their_permissions_until_deleted_and_conditions_grant_nothing() {
+        let mut org = org();
+        let (name, permission) = {
+            let role = org
+                .roles
+                .values()
+                .find(|r| r.name.starts_with("organizations/"))
+                .expect("a custom role of the organization");
+            (role.name.clone(), role.permissions[0].clone())
+        };
+        let root = org.resources.get_mut("organizations/1").unwrap();
+        root.policy
+            .bindings
+            .push(json!({"role": name, "members": [ME]}));
+        root.policy.bindings.push(json!({"role": "roles/owner", "members": [ME],
+            "condition": {"title": "later", "expression": "request.time > timestamp('2999-01-01T00:00:00Z')"}}));
+        let asked = [permission.as_str(), ORG_SET_POLICY];
+        assert_eq!(
+            held(&org, "organizations/1", &asked),
+            json!({ "permissions": [permission] })
+        );
+        org.roles.get_mut(&name).unwrap().deleted_at = Some(std::time::SystemTime::now());
+        assert_eq!(held(&org, "organizations/1", &asked), json!({}));
+        let wild = test(
+            &org,
+            "organizations/1",
+            ME,
+            &json!({"permissions": ["iam.*"]}),
+        );
+        assert!(wild.is_err(), "wildcards are refused");
+    }
+}
