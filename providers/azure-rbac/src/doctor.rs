@@ -287,7 +287,7 @@ mod tests {
         let write = "Microsoft.Authorization/roleAssignments/write";
         assert!(!permits(&[contributor.clone(), reader.clone()], write));
         assert!(permits(
-            &[contributor.clone()],
+            std::slice::from_ref(&contributor),
             "Microsoft.Authorization/locks/read"
         ));
         let uaa = json!({"actions": ["*/read", "Microsoft.Authorization/*"]});
