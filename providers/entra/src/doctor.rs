@@ -594,7 +594,7 @@ mod tests {
         let now: DateTime<Utc> = "2026-06-01T00:00:00Z".parse().unwrap();
         let app = |end: &str| {
             serde_json::json!({"displayName": "iamsnap", "passwordCredentials": [
-                {"displayName": "old", "endDateTime": "2026-01-01T00:00:00Z"},
+                {"displayName": "retired", "endDateTime": "2026-01-01T00:00:00Z"},
                 {"displayName": "nightly", "endDateTime": end},
             ]})
         };
@@ -606,7 +606,7 @@ mod tests {
             soon.detail
         );
         assert!(
-            !soon.detail.contains("old"),
+            !soon.detail.contains("retired"),
             "an ended secret is no one's: {}",
             soon.detail
         );
