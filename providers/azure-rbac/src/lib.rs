@@ -23,7 +23,8 @@
 //! under new GUIDs with the live role's definition id (retrying while ARM replicates a role
 //! just created), updates custom roles' permissions in place, and never deletes or changes the
 //! assignments of the service principal it signs in as. The roles needed are listed in
-//! `docs/azure-rbac.md`.
+//! `docs/azure-rbac.md`; `iamsnap doctor` asks ARM for the application's permissions at each
+//! scope and names each operation missing.
 
 pub mod config;
 pub mod kinds;

@@ -26,7 +26,8 @@
 //! administrative units back from `directory/deletedItems` (original id kept) and creates only
 //! what is gone for good. Conditional access policies are written in report-only state unless
 //! [`ConnectOptions::restore_policy_state`] is on. The Graph application permissions needed
-//! are listed in `docs/entra.md`.
+//! are listed in `docs/entra.md`; `iamsnap doctor` reads those granted from the access token's
+//! `roles` claim and names each one missing.
 
 pub mod config;
 pub mod kinds;

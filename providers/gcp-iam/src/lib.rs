@@ -17,7 +17,8 @@
 //! `accounts` restores service accounts (undeleting them by unique id); `auth` signs the token
 //! assertion with the service account key; `client` speaks Resource Manager and IAM; `read`
 //! discovers the resources and reads their policies and service accounts; `records` turns them
-//! into records; `restore` writes them back, `roles` the custom roles.
+//! into records; `restore` writes them back, `roles` the custom roles; `doctor` asks
+//! `testIamPermissions` which of the permissions a backup and a restore need the key holds.
 
 pub mod config;
 pub mod kinds;
