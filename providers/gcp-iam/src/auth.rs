@@ -175,6 +175,11 @@ impl Tokens {
         })
     }
 
+    /// The service account the key belongs to, and the key's id (never the key).
+    pub(crate) fn key_id(&self) -> (&str, &str) {
+        (&self.key.client_email, &self.key.private_key_id)
+    }
+
     /// The `Authorization` value to send: the current token, or a new one when it is missing,
     /// due for refresh, or `stale` (the API refused it).
     pub(crate) async fn bearer(&self, stale: Option<&Secret>) -> Result<Secret, ProviderError> {

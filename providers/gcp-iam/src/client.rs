@@ -57,6 +57,11 @@ impl Client {
         })
     }
 
+    /// The service account the client signs in as, and its key's id.
+    pub(crate) fn key_id(&self) -> (&str, &str) {
+        self.tokens.key_id()
+    }
+
     pub(crate) fn stats(&self) -> RequestStats {
         self.http.stats()
     }

@@ -19,7 +19,8 @@
 //! assertion with the service account key; `client` speaks Resource Manager and IAM; `deny`
 //! reads and writes deny policies, waiting for IAM's long-running operations; `read`
 //! discovers the resources and reads their policies and service accounts; `records` turns them
-//! into records; `restore` writes them back, `roles` the custom roles.
+//! into records; `restore` writes them back, `roles` the custom roles; `doctor` asks
+//! `testIamPermissions` which of the permissions a backup and a restore need the key holds.
 
 pub mod config;
 pub mod kinds;
@@ -28,6 +29,7 @@ mod accounts;
 mod auth;
 mod client;
 mod deny;
+mod doctor;
 mod read;
 mod records;
 mod restore;
@@ -36,6 +38,7 @@ mod roles;
 use std::path::Path;
 
 use async_trait::async_trait;
+use iamsnap_provider::doctor::Check;
 use iamsnap_provider::{
     Action, ConnectOptions, IdMap, KindInfo, Operation, Outcome, ProviderError, ReadProvider,
     Record, RecordSink, RequestStats, WriteProvider,
@@ -127,6 +130,13 @@ impl ReadProvider for GcpIamProvider {
         self.client.get_policy(&first).await.map(|_| ())
     }
 
+    /// The healthcheck's reads, the key's expiry, and `testIamPermissions` for every
+    /// permission a backup reads with, on every resource it reads.
+    async fn check_reads(&self) -> Vec<Check> {
+        let first = self.healthcheck().await;
+        doctor::check_reads(&self.client, &self.scope, first, self.concurrency).await
+    }
+
     async fn snapshot(&self, sink: RecordSink) -> Result<(), ProviderError> {
         let roles = read::snapshot(&self.client, &self.scope, sink, self.concurrency).await?;
         *self.roles.live.lock().unwrap_or_else(|e| e.into_inner()) = roles;
@@ -154,6 +164,11 @@ impl WriteProvider for GcpIamProvider {
             kinds::IAM_MEMBER => self.roles.refuses_member(action, record),
             _ => None,
         }
+    }
+
+    /// `testIamPermissions` for every permission a restore writes with, on every resource.
+    async fn check_writes(&self) -> Vec<Check> {
+        doctor::check_writes(&self.client, &self.scope, self.concurrency).await
     }
 
     /// One at a time per kind: every operation rewrites a whole policy, and parallel writes to

@@ -2,8 +2,10 @@
 //! (`POST /token`, the JWT bearer grant signed with a service account key the emulator can
 //! write out) and Resource Manager v3 (`/v3/…`) as Google's public REST reference describes
 //! it: `organizations.get`, `folders.search`/`list`, `projects.search`/`list`/`get`, and
-//! `getIamPolicy`/`setIamPolicy` on the organization, folders and projects, and IAM v1
-//! (`/v1/…`) service accounts with their soft delete and undelete and custom roles with
+//! `getIamPolicy`/`setIamPolicy`/`testIamPermissions` on the organization, folders and
+//! projects (the caller's permissions from its bindings, see [`GcpEmulator::caller_roles`]),
+//! and IAM v1 (`/v1/…`): the caller's own key (`serviceAccounts.keys.get`, with its
+//! `validBeforeTime`), service accounts with their soft delete and undelete and custom roles with
 //! their 7-day undelete window and 37-day id hold, and IAM v2 (`/v2/…`) deny policies written
 //! through long-running operations, with
 //! `nextPageToken` paging, etags that change on every write (409 `ABORTED` on a stale one),
@@ -24,6 +26,7 @@ mod accounts;
 mod api;
 mod deny;
 mod model;
+mod permissions;
 mod roles;
 mod token;
 
@@ -61,6 +64,8 @@ pub struct GcpEmulator {
     port: u16,
     rate_limit: Option<(u64, Duration)>,
     empty_policies: bool,
+    caller_roles: Vec<String>,
+    key_lifetime: Option<Duration>,
 }
 
 impl GcpEmulator {
@@ -80,7 +85,26 @@ impl GcpEmulator {
             port: 0,
             rate_limit: None,
             empty_policies: false,
+            caller_roles: Vec::new(),
+            key_lifetime: None,
         }
+    }
+
+    /// Binds the service account of [`RunningGcp::key_file`] to these roles
+    /// (`roles/browser`, a custom role's name) in the organization's policy, as an
+    /// administrator granting it access does; `testIamPermissions` answers from them. Other
+    /// calls are not refused for want of a permission.
+    pub fn caller_roles(mut self, roles: &[&str]) -> Self {
+        self.caller_roles = roles.iter().map(|r| r.to_string()).collect();
+        self
+    }
+
+    /// The key of [`RunningGcp::key_file`] expires this long after the emulator starts (its
+    /// `validBeforeTime`, as an organization policy `iam.serviceAccountKeyExpiryHours` sets
+    /// it); by default it never expires.
+    pub fn key_expires_in(mut self, lifetime: Duration) -> Self {
+        self.key_lifetime = Some(lifetime);
+        self
     }
 
     /// The PEM of the private key the emulator's service account key file carries.
@@ -163,14 +187,28 @@ impl GcpEmulator {
             org.roles.clear();
             org.deny = Default::default();
         }
+        let client_email = format!(
+            "iamsnap-backup@org-admin-{}.iam.gserviceaccount.com",
+            self.spec.org
+        );
+        let org_name = format!("organizations/{}", self.spec.org);
+        if let Some(root) = org.resources.get_mut(&org_name) {
+            for role in &self.caller_roles {
+                root.policy.bindings.push(
+                    json!({"role": role, "members": [format!("serviceAccount:{client_email}")]}),
+                );
+            }
+        }
+        let key_valid_before = self
+            .key_lifetime
+            .map(|l| chrono::Utc::now() + l)
+            .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string());
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port)).await?;
         let base_url = format!("http://127.0.0.1:{}", listener.local_addr()?.port());
         let shared = Arc::new(Shared {
             org: RwLock::new(org),
-            client_email: format!(
-                "iamsnap-backup@org-admin-{}.iam.gserviceaccount.com",
-                self.spec.org
-            ),
+            key_valid_before,
+            client_email,
             token_url: format!("{base_url}/token"),
             tokens: Mutex::new(HashMap::new()),
             serial: AtomicU64::new(1),
@@ -211,6 +249,8 @@ impl GcpEmulator {
 
 struct Shared {
     org: RwLock<Org>,
+    /// The `validBeforeTime` of the caller's key; `None`: it never expires.
+    key_valid_before: Option<String>,
     client_email: String,
     token_url: String,
     tokens: Mutex<HashMap<String, Issued>>,
@@ -336,7 +376,12 @@ async fn v3_entry(
             .unwrap_or_default()
             .split('/')
             .collect();
-        if matches!(parts[..], ["organizations" | "projects", _, "roles", ..]) {
+        if let ["projects", _, "serviceAccounts", email, "keys", id] = parts[..]
+            && method == Method::GET
+            && email == shared.client_email
+        {
+            caller_key(&shared, id)
+        } else if matches!(parts[..], ["organizations" | "projects", _, "roles", ..]) {
             roles::handle(&mut org, method.as_str(), &path, &query, &body)
         } else {
             accounts::handle(&mut org, method.as_str(), &path, &query, &body)
@@ -378,6 +423,12 @@ fn v3(
                     .as_i64()
                     .unwrap_or(0),
             )
+        }
+        ("POST", name, Some("testIamPermissions")) => {
+            let org = shared.org.read().unwrap_or_else(|e| e.into_inner());
+            let key = find(&org, name)?.name.clone();
+            let member = format!("serviceAccount:{}", shared.client_email);
+            permissions::test(&org, &key, &member, body)
         }
         ("POST", name, Some("setIamPolicy")) => {
             let mut org = shared.org.write().unwrap_or_else(|e| e.into_inner());
@@ -424,6 +475,26 @@ fn v3(
             format!("{method} /v3/{path} is not an API method."),
         )),
     }
+}
+
+/// `GET /v1/projects/-/serviceAccounts/EMAIL/keys/KEY_ID` of the caller's own key (IAM's
+/// `serviceAccounts.keys.get`), the one its key file holds.
+fn caller_key(shared: &Shared, id: &str) -> Result<Value, GcpError> {
+    let name = format!(
+        "projects/org-admin/serviceAccounts/{}/keys/{id}",
+        shared.client_email
+    );
+    if id != token::KEY_ID {
+        return Err(GcpError::not_found(&name));
+    }
+    Ok(json!({
+        "name": name,
+        "validAfterTime": "2026-01-01T00:00:00Z",
+        "validBeforeTime": shared.key_valid_before.as_deref().unwrap_or("9999-12-31T23:59:59Z"),
+        "keyAlgorithm": "KEY_ALG_RSA_2048",
+        "keyOrigin": "GOOGLE_PROVIDED",
+        "keyType": "USER_MANAGED",
+    }))
 }
 
 /// A resource by name; a project also by its project id (`projects/acme-001-prod`).
@@ -566,6 +637,12 @@ impl RunningGcp {
             &self.shared.client_email,
             &self.shared.token_url,
         )
+    }
+
+    /// The member the key file's service account is named by in policies,
+    /// `serviceAccount:EMAIL`.
+    pub fn caller_member(&self) -> String {
+        format!("serviceAccount:{}", self.shared.client_email)
     }
 
     /// Every service account, deleted ones included.
