@@ -173,6 +173,7 @@ mod tests {
             projects: 2,
             service_accounts: 2,
             custom_roles: 5,
+            deny_policies: 0,
             seed: 3,
         })
     }
