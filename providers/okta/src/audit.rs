@@ -122,6 +122,7 @@ impl LogEvent {
                     } else {
                         display
                     },
+                    record: None,
                 }
             })
             .collect();
