@@ -8,39 +8,6 @@ use serde_json::Value;
 use support::entra::*;
 use support::*;
 
-/// The words of a command printed for a POSIX shell (single quotes only, as printed).
-fn words(command: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut word = String::new();
-    let mut quoted = false;
-    let mut any = false;
-    let mut chars = command.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => {
-                quoted = !quoted;
-                any = true;
-            }
-            '\\' if !quoted => {
-                if let Some(next) = chars.next() {
-                    word.push(next);
-                }
-            }
-            ' ' if !quoted => {
-                if any || !word.is_empty() {
-                    out.push(std::mem::take(&mut word));
-                }
-                any = false;
-            }
-            c => word.push(c),
-        }
-    }
-    if any || !word.is_empty() {
-        out.push(word);
-    }
-    out
-}
-
 #[test]
 fn incidents_list_each_destructive_event_by_actor_with_a_restore_that_works() {
     let tenant = Tenant::start();
@@ -130,7 +97,7 @@ fn incidents_list_each_destructive_event_by_actor_with_a_restore_that_works() {
     );
 
     // The printed command, run as printed (confirmed with --yes), brings the objects back.
-    let args = words(command);
+    let args = shell_words(command);
     assert_eq!(args[0], "iamsnap");
     let mut run: Vec<&str> = args[1..].iter().map(String::as_str).collect();
     run.extend(["--yes", "--format", "json"]);

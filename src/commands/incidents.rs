@@ -63,7 +63,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     let connector = source.connect(&args.source, &config.base_dir(), &ConnectOptions::default())?;
     let Some(log) = connector.reader().audit_log() else {
         anyhow::bail!(
-            "{}: the {} connector does not read its provider's audit log; incidents reads Okta's System Log and Entra's directory audits",
+            "{}: the {} connector does not read its provider's audit log; incidents reads Okta's System Log, Entra's directory audits, LDAP and Active Directory change stamps and AWS CloudTrail",
             args.source,
             source.provider_type()
         );

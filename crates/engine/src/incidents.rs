@@ -53,7 +53,7 @@ pub struct Report {
 /// Where the targets of the events are in the snapshot.
 #[derive(Debug, Default)]
 pub struct Located {
-    /// Object id → `KIND:KEY`.
+    /// Object id, or a target's own `KIND:KEY`, → `KIND:KEY`.
     objects: HashMap<String, String>,
     /// Sorted ids a relationship record names → `KIND:KEY`.
     relationships: HashMap<Vec<String>, String>,
@@ -76,15 +76,23 @@ pub fn locate<E>(
 ) -> Result<Located, E> {
     let wanted: HashSet<&str> = events
         .iter()
-        .flat_map(|e| e.targets.iter().map(|t| t.id.as_str()))
+        .flat_map(|e| e.targets.iter())
+        .filter(|t| t.record.is_none())
+        .map(|t| t.id.as_str())
+        .collect();
+    let wanted_records: HashSet<&str> = events
+        .iter()
+        .flat_map(|e| e.targets.iter().filter_map(|t| t.record.as_deref()))
         .collect();
     let mut located = Located::default();
     for record in records {
         let record = record?;
+        let selector = format!("{}:{}", record.kind, record.key);
+        if wanted_records.contains(selector.as_str()) {
+            located.objects.insert(selector.clone(), selector.clone());
+        }
         if wanted.contains(record.id.as_str()) {
-            located
-                .objects
-                .insert(record.id.clone(), format!("{}:{}", record.kind, record.key));
+            located.objects.insert(record.id.clone(), selector);
         }
         if record.refs.len() >= 2 && record.refs.iter().all(|r| wanted.contains(r.id.as_str())) {
             let mut ids: Vec<String> = record.refs.iter().map(|r| r.id.clone()).collect();
@@ -112,7 +120,11 @@ impl Located {
         let mut only = Vec::new();
         let mut missing = Vec::new();
         for target in &event.targets {
-            match self.objects.get(&target.id) {
+            let found = match &target.record {
+                Some(record) => self.objects.get(record),
+                None => self.objects.get(&target.id),
+            };
+            match found {
                 Some(selector) => only.push(selector.clone()),
                 None if event.targets.len() == 1 => missing.push(describe(target)),
                 None => {}
@@ -297,12 +309,38 @@ mod tests {
                     id: t.to_string(),
                     kind: "User".into(),
                     name: String::new(),
+                    record: None,
                 })
                 .collect(),
             client_ip: None,
             outcome: "success".into(),
             destructive: kind,
         }
+    }
+
+    #[test]
+    fn a_target_named_by_its_record_is_undone_by_that_record() {
+        let mut deleted = event("DeleteUser", Some(Destructive::Deletion), "eve", &["ada"]);
+        deleted.targets[0].record = Some("aws.user:ada".into());
+        let mut gone = event("DeleteRole", Some(Destructive::Deletion), "eve", &["ops"]);
+        gone.targets[0].record = Some("aws.role:ops".into());
+        let events = destructive(vec![deleted, gone]);
+        let records = vec![
+            Record::new("aws.user", "AIDAADA", "ada", json!({}), vec![]),
+            Record::new("aws.group", "AGPAOPS", "ops", json!({}), vec![]),
+        ];
+        let located = locate(&events, records.into_iter().map(Ok::<_, ()>)).unwrap();
+        let groups = group(events, &located, Some("iam/1"));
+        assert_eq!(groups[0].events[0].only, ["aws.user:ada"]);
+        assert_eq!(
+            groups[0].events[1].not_in_snapshot.len(),
+            1,
+            "a role named ops is not the group named ops"
+        );
+        assert_eq!(
+            groups[0].restore.as_deref(),
+            Some("iamsnap restore iam/1 --only aws.user:ada --apply")
+        );
     }
 
     #[test]

@@ -24,6 +24,7 @@ use aws_smithy_runtime_api::client::interceptors::context::{
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
+use iamsnap_aws_cloudtrail::CloudTrail;
 use iamsnap_provider::{ProviderError, RequestStats};
 use tokio::sync::OnceCell;
 
@@ -50,6 +51,7 @@ pub(crate) struct Connection {
     config: AwsIamConfig,
     base: std::sync::Mutex<Option<Base>>,
     built: OnceCell<(aws_sdk_iam::Client, aws_config::SdkConfig)>,
+    trail: OnceCell<CloudTrail>,
     counter: Arc<Counter>,
 }
 
@@ -59,6 +61,7 @@ impl Connection {
             config: config.clone(),
             base: std::sync::Mutex::new(Some(base)),
             built: OnceCell::new(),
+            trail: OnceCell::new(),
             counter: Arc::new(Counter::default()),
         }
     }
@@ -79,6 +82,15 @@ impl Connection {
                     .unwrap_or(Base::Chain);
                 build(&self.config, base, self.counter.clone()).await
             })
+            .await
+    }
+
+    /// The reader of CloudTrail's event history in `region` (else the source's), with the
+    /// same credentials and endpoint, built on first use.
+    pub async fn trail(&self, region: Option<&str>) -> &CloudTrail {
+        let sdk = &self.built().await.1;
+        self.trail
+            .get_or_init(|| async { CloudTrail::new(sdk, region) })
             .await
     }
 

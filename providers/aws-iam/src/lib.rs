@@ -21,6 +21,7 @@
 //! call retries throttling with exponential backoff and jitter ([`client::MAX_ATTEMPTS`] attempts) and is
 //! counted for [`ReadProvider::stats`]. See `docs/aws-iam.md` for the IAM permissions each side needs.
 
+mod audit;
 pub mod client;
 pub mod config;
 pub mod kinds;
@@ -141,6 +142,11 @@ impl ReadProvider for AwsIamProvider {
 
     fn stats(&self) -> RequestStats {
         self.connection.stats()
+    }
+
+    /// CloudTrail's event history of IAM calls (`cloudtrail:LookupEvents`).
+    fn audit_log(&self) -> Option<&dyn iamsnap_provider::AuditLog> {
+        Some(self)
     }
 }
 

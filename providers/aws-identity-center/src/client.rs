@@ -20,6 +20,7 @@ use aws_smithy_runtime_api::client::interceptors::context::{
 };
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
+use iamsnap_aws_cloudtrail::CloudTrail;
 use iamsnap_provider::{ProviderError, RequestStats};
 use tokio::sync::OnceCell;
 
@@ -43,6 +44,8 @@ pub(crate) struct Clients {
     pub store: aws_sdk_identitystore::Client,
     /// For `GetCallerIdentity` only.
     pub sts: aws_sdk_sts::Client,
+    /// CloudTrail's event history of the instance's region, for who changed what.
+    pub trail: CloudTrail,
 }
 
 /// The clients of one source and their request counters. They are built on first use:
@@ -137,6 +140,7 @@ async fn build(cfg: &AwsIdentityCenterConfig, base: Base, counter: Arc<Counter>)
         sso: aws_sdk_ssoadmin::Client::from_conf(sso),
         store: aws_sdk_identitystore::Client::from_conf(store),
         sts: aws_sdk_sts::Client::new(&sdk),
+        trail: CloudTrail::new(&sdk, None),
     }
 }
 

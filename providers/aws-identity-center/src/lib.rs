@@ -22,6 +22,7 @@
 //! counted for [`ReadProvider::stats`]. See `docs/aws-identity-center.md` for the permissions
 //! each side needs.
 
+mod audit;
 pub mod client;
 pub mod config;
 pub mod kinds;
@@ -149,6 +150,11 @@ impl ReadProvider for AwsIdentityCenterProvider {
 
     fn stats(&self) -> RequestStats {
         self.connection.stats()
+    }
+
+    /// CloudTrail's event history of Identity Center and Identity Store calls (`cloudtrail:LookupEvents`).
+    fn audit_log(&self) -> Option<&dyn iamsnap_provider::AuditLog> {
+        Some(self)
     }
 }
 

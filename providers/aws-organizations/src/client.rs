@@ -20,6 +20,7 @@ use aws_smithy_runtime_api::client::interceptors::context::{
 };
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
+use iamsnap_aws_cloudtrail::CloudTrail;
 use iamsnap_provider::{ProviderError, RequestStats};
 use tokio::sync::OnceCell;
 
@@ -45,7 +46,8 @@ pub(crate) enum Base {
 pub(crate) struct Connection {
     config: AwsOrganizationsConfig,
     base: std::sync::Mutex<Option<Base>>,
-    built: OnceCell<Client>,
+    built: OnceCell<(Client, aws_config::SdkConfig)>,
+    trail: OnceCell<CloudTrail>,
     counter: Arc<Counter>,
 }
 
@@ -55,12 +57,26 @@ impl Connection {
             config: config.clone(),
             base: std::sync::Mutex::new(Some(base)),
             built: OnceCell::new(),
+            trail: OnceCell::new(),
             counter: Arc::new(Counter::default()),
         }
     }
 
     /// The Organizations client, built on first use.
     pub async fn client(&self) -> &Client {
+        &self.built().await.0
+    }
+
+    /// The reader of CloudTrail's event history in `region` (else the source's), with the
+    /// same credentials and endpoint, built on first use.
+    pub async fn trail(&self, region: Option<&str>) -> &CloudTrail {
+        let sdk = &self.built().await.1;
+        self.trail
+            .get_or_init(|| async { CloudTrail::new(sdk, region) })
+            .await
+    }
+
+    async fn built(&self) -> &(Client, aws_config::SdkConfig) {
         self.built
             .get_or_init(|| async {
                 let base = self
@@ -81,7 +97,11 @@ impl Connection {
 
 /// Builds the client for `cfg` (checked by [`AwsOrganizationsConfig::validate`]). Nothing is
 /// sent: credentials are resolved on first use.
-async fn build(cfg: &AwsOrganizationsConfig, base: Base, counter: Arc<Counter>) -> Client {
+async fn build(
+    cfg: &AwsOrganizationsConfig,
+    base: Base,
+    counter: Arc<Counter>,
+) -> (Client, aws_config::SdkConfig) {
     let mut sdk = match base {
         Base::Given(sdk) => *sdk,
         Base::Chain => {
@@ -117,7 +137,7 @@ async fn build(cfg: &AwsOrganizationsConfig, base: Base, counter: Arc<Counter>) 
                 .with_max_backoff(Duration::from_secs(20)),
         )
         .interceptor(CountRequests(counter));
-    Client::from_conf(conf.build())
+    (Client::from_conf(conf.build()), sdk)
 }
 
 /// Request counters shared by the client's interceptor and the provider.

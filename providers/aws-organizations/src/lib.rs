@@ -24,6 +24,7 @@
 //! exponential backoff and jitter ([`client::MAX_ATTEMPTS`] attempts) and is counted for
 //! [`ReadProvider::stats`]. See `docs/aws-organizations.md` for the permissions each side needs.
 
+mod audit;
 pub mod client;
 pub mod config;
 pub mod kinds;
@@ -134,6 +135,11 @@ impl ReadProvider for AwsOrganizationsProvider {
 
     fn stats(&self) -> RequestStats {
         self.connection.stats()
+    }
+
+    /// CloudTrail's event history of Organizations calls (`cloudtrail:LookupEvents`).
+    fn audit_log(&self) -> Option<&dyn iamsnap_provider::AuditLog> {
+        Some(self)
     }
 }
 

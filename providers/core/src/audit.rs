@@ -47,6 +47,11 @@ pub struct Target {
     /// A login or display name, when the log has one.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub name: String,
+    /// The record it is, as `KIND:KEY` (the selector `restore --only` takes), when the log
+    /// names the object otherwise than by the id its record carries: CloudTrail names an IAM
+    /// user by its name, the record carries its unique id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<String>,
 }
 
 /// What an event did, for the `incidents` report: the destructive operations an operator

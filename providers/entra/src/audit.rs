@@ -134,6 +134,7 @@ impl DirectoryAudit {
                     } else {
                         upn
                     },
+                    record: None,
                 }
             })
             .collect();

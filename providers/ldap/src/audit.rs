@@ -87,6 +87,7 @@ impl AuditLog for LdapProvider {
                             id: records::id_of(&entry, flavor),
                             kind: "entry".into(),
                             name: dn.to_string(),
+                            record: None,
                         }],
                         client_ip: None,
                         outcome: "success".into(),

@@ -124,6 +124,7 @@ impl LogEvent {
                     } else {
                         display
                     },
+                    record: None,
                 }
             })
             .collect();

@@ -12,7 +12,9 @@
 //! - [`gcp`]: a Google Cloud organization (the OAuth token endpoint with the JWT bearer
 //!   grant, Resource Manager v3: folders, projects and their IAM policies with etags, and IAM
 //!   v1 service accounts with undelete).
-//! - [`moto`]: moto's S3/IAM server for the AWS connector and the S3 repository.
+//! - [`moto`]: moto's S3/IAM server for the AWS connector and the S3 repository;
+//!   [`cloudtrail`] CloudTrail's event history (`LookupEvents`) of the changes made through
+//!   a front put before it.
 //! - [`ldap`]: a real OpenLDAP slapd, or a real Samba Active Directory domain controller, in a
 //!   temporary folder, seeded with users, groups and organizational units.
 //! - [`faults`]: a fault-injecting HTTP proxy to put between iamsnap and any of these;
@@ -22,6 +24,7 @@
 
 pub mod azure;
 mod budget;
+pub mod cloudtrail;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod entra;

@@ -6,7 +6,9 @@
 //! every object the record names: removing a member names the user and the group. A removed
 //! record that names a deleted object also gets the deletion (a member of a deleted group, a
 //! scope of a deleted authorization server), and so does a changed record that lost its
-//! reference to one (a resource set naming a deleted group). A source whose connector reads
+//! reference to one (a resource set naming a deleted group). Logs that name objects otherwise
+//! than by the ids records carry (CloudTrail names IAM users by name) give their targets'
+//! records as `KIND:KEY`, matched to the change's kind and key. A source whose connector reads
 //! no audit log, or whose credentials may not read it, gets a note in the summary instead,
 //! and the diff prints as without `--who`.
 
@@ -38,6 +40,9 @@ pub struct AuditSummary {
 pub struct Who {
     events: Vec<AuditEvent>,
     by_target: HashMap<String, Vec<usize>>,
+    /// Events by the `KIND:KEY` of the records their targets name (logs that name objects by
+    /// name, such as CloudTrail's).
+    by_record: HashMap<String, Vec<usize>>,
 }
 
 /// The ids an object's events may name: its own on either side, and for a relationship
@@ -92,15 +97,28 @@ impl Who {
     /// Indexes `events` by target id.
     pub fn new(events: Vec<AuditEvent>) -> Who {
         let mut by_target: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_record: HashMap<String, Vec<usize>> = HashMap::new();
+        let note = |map: &mut HashMap<String, Vec<usize>>, key: &str, i: usize| {
+            let at = map.entry(key.to_string()).or_default();
+            if at.last() != Some(&i) {
+                at.push(i);
+            }
+        };
         for (i, event) in events.iter().enumerate() {
+            // A target named by its record is that record only: its id is a name, which
+            // another kind's record may carry as its id.
             for target in &event.targets {
-                let at = by_target.entry(target.id.clone()).or_default();
-                if at.last() != Some(&i) {
-                    at.push(i);
+                match &target.record {
+                    Some(record) => note(&mut by_record, record, i),
+                    None => note(&mut by_target, &target.id, i),
                 }
             }
         }
-        Who { events, by_target }
+        Who {
+            events,
+            by_target,
+            by_record,
+        }
     }
 
     /// The events that touched `change`, oldest first.
@@ -110,6 +128,8 @@ impl Who {
         for id in own {
             found.extend(self.by_target.get(id).into_iter().flatten());
         }
+        let record = format!("{}:{}", change.kind, change.key);
+        found.extend(self.by_record.get(&record).into_iter().flatten());
         if parts.len() >= 2 {
             let candidates = self.by_target.get(&parts[0]).into_iter().flatten();
             found.extend(candidates.filter(|&&i| {
@@ -280,6 +300,7 @@ mod tests {
                     id: id.to_string(),
                     kind: "UserGroup".into(),
                     name: String::new(),
+                    record: None,
                 })
                 .collect(),
             client_ip: None,
@@ -297,6 +318,36 @@ mod tests {
             new_id: Some("iam1".into()),
             matched_by: Some(MatchedBy::Id),
             fields,
+            refs: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+
+    fn event_naming(operation: &str, targets: Vec<Target>) -> AuditEvent {
+        AuditEvent {
+            time: Utc::now(),
+            actor: Actor {
+                kind: ActorKind::User,
+                id: "arn:aws:iam::123456789012:user/eve".into(),
+                name: "eve".into(),
+            },
+            operation: operation.into(),
+            targets,
+            client_ip: None,
+            outcome: "success".into(),
+            destructive: Some(Destructive::Deletion),
+        }
+    }
+
+    fn removed(kind: &str, key: &str, id: &str) -> Change {
+        Change {
+            kind: kind.into(),
+            key: key.into(),
+            status: Status::Removed,
+            old_id: Some(id.into()),
+            new_id: None,
+            matched_by: None,
+            fields: Vec::new(),
             refs: Vec::new(),
             events: Vec::new(),
         }
@@ -337,5 +388,27 @@ mod tests {
             new: Some(json!("")),
         }]);
         assert!(who.events_for(&kept).is_empty());
+    }
+
+    #[test]
+    fn events_naming_a_record_by_kind_and_key_reach_its_change() {
+        let by_name = |record: &str| Target {
+            id: "ada".into(),
+            kind: "AWS::IAM::User".into(),
+            name: "ada".into(),
+            record: Some(record.into()),
+        };
+        let who = Who::new(vec![
+            event_naming("DeleteUser", vec![by_name("aws.user:ada")]),
+            event_naming("DeleteRole", vec![by_name("aws.role:ada")]),
+        ]);
+        let user = who.events_for(&removed("aws.user", "ada", "AIDAADA"));
+        assert_eq!(user.len(), 1);
+        assert_eq!(user[0].operation, "DeleteUser");
+        assert!(
+            who.events_for(&removed("aws.group", "ada", "AGPAADA"))
+                .is_empty(),
+            "a record of another kind with the same key is not the target"
+        );
     }
 }

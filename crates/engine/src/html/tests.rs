@@ -86,6 +86,7 @@ fn actors_and_kinds_not_compared_stay_text() {
             id: "u2".into(),
             kind: "User".into(),
             name: BREAKOUT.into(),
+            record: None,
         }],
         client_ip: Some("203.0.113.7".into()),
         outcome: "success".into(),
