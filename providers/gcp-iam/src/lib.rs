@@ -9,12 +9,14 @@
 //! credentials_file = "iamsnap-sa.json" # a service account key; else GOOGLE_APPLICATION_CREDENTIALS
 //! ```
 //!
-//! Kinds (see [`kinds`]): the projects' service accounts, the custom roles of the
-//! organization and the projects, and every member of every role
+//! Kinds (see [`kinds`]): the projects' service accounts with the members of their own
+//! policies and their user-managed keys (listed, never the private half), the custom roles of
+//! the organization and the projects, and every member of every role
 //! binding (conditions kept byte for byte) and every audit config of the organization's, each
 //! folder's and each project's policy, read at policy version 3.
 //!
-//! `accounts` restores service accounts (undeleting them by unique id); `auth` signs the token
+//! `accounts` reads service accounts' own policies and keys and restores service accounts
+//! (undeleting them by unique id); `keys` sets keys back to enabled or disabled; `auth` signs the token
 //! assertion with the service account key; `client` speaks Resource Manager and IAM; `read`
 //! discovers the resources and reads their policies and service accounts; `records` turns them
 //! into records; `restore` writes them back, `roles` the custom roles.
@@ -25,6 +27,7 @@ pub mod kinds;
 mod accounts;
 mod auth;
 mod client;
+mod keys;
 mod read;
 mod records;
 mod restore;
@@ -148,7 +151,10 @@ impl WriteProvider for GcpIamProvider {
     fn refuses(&self, action: Action, record: &Record) -> Option<String> {
         match record.kind.as_str() {
             kinds::CUSTOM_ROLE => self.roles.refuses(action, record),
-            kinds::IAM_MEMBER => self.roles.refuses_member(action, record),
+            kinds::IAM_MEMBER | kinds::SERVICE_ACCOUNT_MEMBER => {
+                self.roles.refuses_member(action, record)
+            }
+            kinds::SERVICE_ACCOUNT_KEY => keys::refuses(action, record),
             _ => None,
         }
     }

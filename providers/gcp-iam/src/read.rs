@@ -99,14 +99,22 @@ pub(crate) async fn snapshot(
         .collect();
     let mut accounts = stream::iter(lists.into_iter().map(|url| client.all_of(url, "accounts")))
         .buffer_unordered(fan_out.max(1));
+    let mut account_names = Vec::new();
     while let Some(page) = accounts.try_next().await? {
         for account in &page {
-            sink.send(records::service_account(account))
+            let record = records::service_account(account);
+            account_names.push(format!(
+                "projects/{}/serviceAccounts/{}",
+                record.attrs["projectId"].as_str().unwrap_or_default(),
+                record.key
+            ));
+            sink.send(record)
                 .await
                 .map_err(|_| ProviderError::Cancelled)?;
         }
     }
     drop(accounts);
+    crate::accounts::read_own(client, account_names, &sink, fan_out).await?;
     // Custom roles live in the organization and in projects; deleted ones are listed too, to
     // know which ids are still taken, but not backed up: they grant nothing.
     let parents = names
@@ -143,6 +151,13 @@ pub(crate) async fn fetch(
         return Ok(
             iamsnap_http::found(client.send(Method::GET, &url, None).await)?
                 .and_then(|r| records::live_role(&r)),
+        );
+    }
+    if kind == crate::kinds::SERVICE_ACCOUNT_KEY {
+        let url = client.iam_url(key);
+        return Ok(
+            iamsnap_http::found(client.send(Method::GET, &url, None).await)?
+                .map(|k| records::service_account_key(&k)),
         );
     }
     if kind == crate::kinds::SERVICE_ACCOUNT {

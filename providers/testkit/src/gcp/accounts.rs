@@ -1,7 +1,12 @@
 //! IAM v1 service accounts (`/v1/projects/{project}/serviceAccounts…`): list, get, create,
-//! patch, disable/enable, delete (soft: undeletable by unique id for 30 days) and undelete.
+//! patch, disable/enable, delete (soft: undeletable by unique id for 30 days) and undelete,
+//! each account's own IAM policy (`getIamPolicy`/`setIamPolicy`: who may act as it) and its
+//! keys (see [`super::keys`]).
 //! A deleted account's members in every policy become `deleted:serviceAccount:EMAIL?uid=ID`,
-//! and plain again when it is undeleted.
+//! and plain again when it is undeleted. The reference does not say whether an undeleted
+//! account gets its own policy and its user-managed keys back; the emulator takes the
+//! stricter reading (they are gone with the account), so that a restore has to bring the
+//! policy back itself and report the keys.
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
@@ -9,7 +14,8 @@ use std::time::{Duration, SystemTime};
 use serde_json::{Value, json};
 
 use super::api::GcpError;
-use super::model::Org;
+use super::keys::Key;
+use super::model::{Org, Policy};
 
 /// How long a deleted service account can be undeleted.
 pub const UNDELETE_WINDOW: Duration = Duration::from_secs(30 * 24 * 3600);
@@ -25,6 +31,10 @@ pub struct Account {
     pub disabled: bool,
     /// When it was deleted; `None` while it lives.
     pub deleted_at: Option<SystemTime>,
+    /// Its own IAM policy: who may act as it.
+    pub policy: Policy,
+    /// Its user-managed keys.
+    pub keys: Vec<Key>,
 }
 
 impl Account {
@@ -50,11 +60,14 @@ impl Account {
     }
 }
 
-/// Rewrites `from` into `to` in every policy, moving the etags of the policies touched.
+/// Rewrites `from` into `to` in every policy (the resources' and the service accounts' own),
+/// moving the etags of the policies touched.
 fn rename_member(org: &mut Org, from: &str, to: &str) {
-    for r in org.resources.values_mut() {
+    let resources = org.resources.values_mut().map(|r| &mut r.policy);
+    let accounts = org.accounts.values_mut().map(|a| &mut a.policy);
+    for policy in resources.chain(accounts) {
         let mut touched = false;
-        for b in &mut r.policy.bindings {
+        for b in &mut policy.bindings {
             for m in b["members"].as_array_mut().into_iter().flatten() {
                 if m == from {
                     *m = to.into();
@@ -63,7 +76,7 @@ fn rename_member(org: &mut Org, from: &str, to: &str) {
             }
         }
         if touched {
-            r.policy.serial += 1;
+            policy.serial += 1;
         }
     }
 }
@@ -92,6 +105,10 @@ pub fn handle(
         _ => (path, None),
     };
     let parts: Vec<&str> = path.split('/').collect();
+    if let ["projects", project, "serviceAccounts", id, "keys", ..] = parts[..] {
+        let account = live(org, project, id)?;
+        return super::keys::handle(account, method, &parts[5..], verb, query);
+    }
     let (project, id) = match parts[..] {
         ["projects", p, "serviceAccounts"] => (p, None),
         ["projects", p, "serviceAccounts", id] => (p, Some(id)),
@@ -161,6 +178,12 @@ pub fn handle(
                 description: sa["description"].as_str().unwrap_or_default().to_string(),
                 disabled: false,
                 deleted_at: None,
+                policy: Policy {
+                    version: 1,
+                    serial: 1,
+                    ..Default::default()
+                },
+                keys: Vec::new(),
             };
             let out = account.json();
             org.accounts.insert(unique_id, account);
@@ -185,9 +208,31 @@ pub fn handle(
             live(org, project, id)?.disabled = v == "disable";
             Ok(json!({}))
         }
+        // The request body must be empty: the version is a query parameter here, unlike
+        // Resource Manager's `options` in the body.
+        ("POST", Some(id), Some("getIamPolicy")) => {
+            if body.as_object().is_some_and(|o| !o.is_empty()) {
+                return Err(GcpError::invalid(
+                    "Invalid JSON payload received. Unknown name \"options\": Cannot find field.",
+                ));
+            }
+            let version = match query.get("options.requestedPolicyVersion") {
+                None => 0,
+                Some(v) => v.parse().map_err(|_| {
+                    GcpError::invalid(format!(
+                        "Invalid value at 'options.requested_policy_version' (TYPE_INT32), \"{v}\""
+                    ))
+                })?,
+            };
+            live(org, project, id)?.policy.read(version)
+        }
+        ("POST", Some(id), Some("setIamPolicy")) => live(org, project, id)?.policy.write(body),
         ("DELETE", Some(id), None) => {
             let a = live(org, project, id)?;
             a.deleted_at = Some(SystemTime::now());
+            a.policy.bindings.clear();
+            a.policy.serial += 1;
+            a.keys.clear();
             let (plain, deleted) = (
                 format!("serviceAccount:{}", a.email),
                 format!("deleted:serviceAccount:{}?uid={}", a.email, a.unique_id),

@@ -21,6 +21,7 @@
 
 mod accounts;
 mod api;
+mod keys;
 mod model;
 mod roles;
 mod token;
@@ -40,6 +41,7 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 pub use accounts::Account;
+pub use keys::Key;
 pub use model::{Org, Policy, Resource};
 pub use roles::Role;
 pub use token::JWT_BEARER;
@@ -574,6 +576,19 @@ impl RunningGcp {
         let path = format!("projects/-/serviceAccounts/{email}");
         accounts::handle(&mut org, "DELETE", &path, &HashMap::new(), &Value::Null)
             .expect("the account exists");
+    }
+
+    /// Changes a live service account as writes through the API would (a change to its
+    /// policy moves that policy's etag).
+    pub fn edit_account(&self, email: &str, edit: impl FnOnce(&mut Account)) {
+        let mut org = self.shared.org.write().unwrap_or_else(|e| e.into_inner());
+        let account = org
+            .accounts
+            .values_mut()
+            .find(|a| a.email == email && a.deleted_at.is_none())
+            .expect("the account exists");
+        edit(account);
+        account.policy.serial += 1;
     }
 
     /// Every custom role that is not deleted for good.

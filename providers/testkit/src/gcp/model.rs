@@ -278,6 +278,7 @@ pub fn seed(spec: &SeedSpec) -> Org {
         projects.push(name);
     }
     // Service accounts live in projects and are granted roles there.
+    let mut previous: Option<String> = None;
     for n in 0..spec.service_accounts {
         if projects.is_empty() {
             break;
@@ -294,6 +295,7 @@ pub fn seed(spec: &SeedSpec) -> Org {
             "roles/pubsub.publisher",
         ][n % 3];
         let member = format!("serviceAccount:{email}");
+        let policy = account_policy(n, previous.replace(email.clone()).as_deref());
         let project_id = resource.project_id.clone().unwrap_or_default();
         let unique_id = format!("1{:020}", 7_000_000 + n as u64 * 7919);
         org.accounts.insert(
@@ -310,6 +312,8 @@ pub fn seed(spec: &SeedSpec) -> Org {
                 },
                 disabled: n % 10 == 9,
                 deleted_at: None,
+                policy,
+                keys: account_keys(n),
             },
         );
         let resource = org.resources.get_mut(project).expect("seeded above");
@@ -336,6 +340,57 @@ pub fn seed(spec: &SeedSpec) -> Org {
         r.policy.serial = 1;
     }
     org
+}
+
+/// A service account's own policy: deployers who may act as every fourth account, the account
+/// before it allowed to mint its tokens (so that deleting one account marks members of another
+/// account's policy deleted), and a conditional grant on every eighth.
+fn account_policy(n: usize, previous: Option<&str>) -> Policy {
+    let mut bindings = Vec::new();
+    if n % 4 == 0 {
+        bindings.push(binding(
+            "roles/iam.serviceAccountUser",
+            vec![format!("group:deployers-{}@example.com", n % 5)],
+        ));
+    }
+    if n % 4 == 1
+        && let Some(previous) = previous
+    {
+        bindings.push(binding(
+            "roles/iam.serviceAccountTokenCreator",
+            vec![format!("serviceAccount:{previous}")],
+        ));
+    }
+    if n % 8 == 0 {
+        bindings.push(json!({
+            "role": "roles/iam.serviceAccountTokenCreator",
+            "members": [format!("user:oncall-{}@example.com", n % 3)],
+            "condition": {
+                "title": "break glass",
+                "description": "Incident response only",
+                "expression": "request.time < timestamp(\"2031-06-30T00:00:00Z\")"
+            }
+        }));
+    }
+    Policy {
+        version: if n % 8 == 0 { 3 } else { 1 },
+        bindings,
+        serial: 1,
+        ..Default::default()
+    }
+}
+
+/// A user-managed key on every third account, one in three of them disabled.
+fn account_keys(n: usize) -> Vec<super::keys::Key> {
+    if n % 3 != 0 {
+        return Vec::new();
+    }
+    vec![super::keys::Key {
+        id: format!("{:040x}", 0x5eed_0000_u64 + n as u64 * 7_919),
+        valid_after: format!("2025-{:02}-01T08:00:00Z", 1 + n % 12),
+        valid_before: "9999-12-31T23:59:59Z".into(),
+        disabled: n % 9 == 0,
+    }]
 }
 
 /// Permissions the seeded custom roles grant.
