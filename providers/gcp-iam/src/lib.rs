@@ -6,7 +6,7 @@
 //! provider = "gcp-iam"
 //! organization = "123456789012"       # and/or projects = ["acme-prod", "acme-stage"]
 //! folders = true                      # the organization's folders and their policies
-//! credentials_file = "iamsnap-sa.json" # a service account key; else GOOGLE_APPLICATION_CREDENTIALS
+//! credentials_file = "iamsnap-sa.json" # else Application Default Credentials
 //! ```
 //!
 //! Kinds (see [`kinds`]): the projects' service accounts with the members of their own
@@ -69,23 +69,12 @@ impl GcpIamProvider {
             ..config.clone()
         };
         config.validate(source_name)?;
-        let (path, what) = match &config.credentials_file {
-            Some(f) => (
-                base_dir.join(f),
-                format!("sources.{source_name}.credentials_file"),
-            ),
-            None => match std::env::var_os("GOOGLE_APPLICATION_CREDENTIALS") {
-                Some(f) => (f.into(), "GOOGLE_APPLICATION_CREDENTIALS".to_string()),
-                None => {
-                    return Err(ProviderError::Config(format!(
-                        "sources.{source_name}: no credentials; set credentials_file = \"KEY.json\" (a service account key) or GOOGLE_APPLICATION_CREDENTIALS to its path"
-                    )));
-                }
-            },
-        };
-        let key = auth::KeyFile::read(&path, &what)?;
-        let token_url = config.token_url(source_name, key.token_uri.as_deref())?;
-        let tokens = auth::Tokens::new(key, token_url)?;
+        let credentials = auth::Credentials::find(
+            config.credentials_file.as_ref().map(|f| base_dir.join(f)),
+            source_name,
+        )?;
+        let token_url = config.token_url(source_name, credentials.token_uri())?;
+        let tokens = auth::Tokens::new(credentials, token_url)?;
         let concurrency = config.concurrency();
         Ok(GcpIamProvider {
             client: Client::new(

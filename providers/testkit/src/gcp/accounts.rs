@@ -275,3 +275,80 @@ pub fn handle(
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gcp::model::{SeedSpec, seed};
+
+    fn org() -> Org {
+        seed(&SeedSpec {
+            org: "1".into(),
+            folders: 0,
+            projects: 2,
+            service_accounts: 6,
+            custom_roles: 0,
+            seed: 1,
+        })
+    }
+
+    fn version(v: &str) -> HashMap<String, String> {
+        HashMap::from([("options.requestedPolicyVersion".to_string(), v.to_string())])
+    }
+
+    #[test]
+    fn an_account_policy_takes_its_version_as_a_query_parameter_and_conditions_need_3() {
+        let mut org = org();
+        let first = org.accounts.values().next().unwrap().clone();
+        let path = format!("projects/{}/serviceAccounts/{}:getIamPolicy", first.project_id, first.email);
+        let in_body = json!({"options": {"requestedPolicyVersion": 3}});
+        assert_eq!(handle(&mut org, "POST", &path, &HashMap::new(), &in_body).unwrap_err().code, 400);
+        // The first seeded account has a conditional binding.
+        assert_eq!(handle(&mut org, "POST", &path, &version("1"), &Value::Null).unwrap_err().status, "INVALID_ARGUMENT");
+        let policy = handle(&mut org, "POST", &path, &version("3"), &Value::Null).unwrap();
+        assert_eq!(policy["version"], 3);
+        assert!(policy["etag"].is_string());
+    }
+
+    #[test]
+    fn deleting_an_account_marks_it_deleted_in_other_accounts_policies_and_drops_its_own() {
+        let mut org = org();
+        let accounts: Vec<Account> = org.accounts.values().cloned().collect();
+        let (first, second) = (&accounts[0], &accounts[1]);
+        let member = json!(format!("serviceAccount:{}", first.email));
+        assert!(second.policy.bindings.iter().any(|b| b["members"].as_array().unwrap().contains(&member)));
+        let path = format!("projects/-/serviceAccounts/{}", first.email);
+        handle(&mut org, "DELETE", &path, &HashMap::new(), &Value::Null).unwrap();
+        let deleted = json!(format!("deleted:serviceAccount:{}?uid={}", first.email, first.unique_id));
+        let now = &org.accounts[&second.unique_id];
+        assert!(now.policy.bindings.iter().any(|b| b["members"].as_array().unwrap().contains(&deleted)));
+        assert!(now.policy.serial > second.policy.serial, "its etag moved");
+        let gone = &org.accounts[&first.unique_id];
+        assert!(gone.policy.bindings.is_empty() && gone.keys.is_empty());
+        let undelete = format!("projects/{}/serviceAccounts/{}:undelete", first.project_id, first.unique_id);
+        handle(&mut org, "POST", &undelete, &HashMap::new(), &json!({})).unwrap();
+        let plain = &org.accounts[&second.unique_id];
+        assert!(plain.policy.bindings.iter().any(|b| b["members"].as_array().unwrap().contains(&member)));
+    }
+
+    #[test]
+    fn keys_are_listed_without_private_material_and_user_managed_apart() {
+        let mut org = org();
+        let first = org.accounts.values().next().unwrap().clone();
+        let path = format!("projects/{}/serviceAccounts/{}/keys", first.project_id, first.email);
+        let all = handle(&mut org, "GET", &path, &HashMap::new(), &Value::Null).unwrap();
+        let user = HashMap::from([("keyTypes".to_string(), "USER_MANAGED".to_string())]);
+        let managed = handle(&mut org, "GET", &path, &user, &Value::Null).unwrap();
+        assert_eq!(all["keys"].as_array().unwrap().len(), first.keys.len() + 1);
+        assert_eq!(managed["keys"].as_array().unwrap().len(), first.keys.len());
+        assert!(!all.to_string().contains("privateKeyData"));
+        let key = &first.keys[0];
+        assert!(key.disabled, "the first seeded key is disabled");
+        let enable = format!("{path}/{}:enable", key.id);
+        handle(&mut org, "POST", &enable, &HashMap::new(), &json!({})).unwrap();
+        let got = handle(&mut org, "GET", &format!("{path}/{}", key.id), &HashMap::new(), &Value::Null).unwrap();
+        assert_eq!(got.get("disabled"), None);
+        let bad = HashMap::from([("keyTypes".to_string(), "ALL".to_string())]);
+        assert_eq!(handle(&mut org, "GET", &path, &bad, &Value::Null).unwrap_err().code, 400);
+    }
+}

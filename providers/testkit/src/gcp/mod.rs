@@ -1,6 +1,8 @@
 //! An emulated Google Cloud organization on one port: the OAuth 2.0 token endpoint
 //! (`POST /token`, the JWT bearer grant signed with a service account key the emulator can
-//! write out) and Resource Manager v3 (`/v3/…`) as Google's public REST reference describes
+//! write out, and the refresh token grant of a user's application default credentials), the
+//! metadata server's token endpoint (`GET /computeMetadata/v1/…/default/token`) and Resource
+//! Manager v3 (`/v3/…`) as Google's public REST reference describes
 //! it: `organizations.get`, `folders.search`/`list`, `projects.search`/`list`/`get`, and
 //! `getIamPolicy`/`setIamPolicy` on the organization, folders and projects, and IAM v1
 //! (`/v1/…`) service accounts with their soft delete and undelete and custom roles with
@@ -36,7 +38,7 @@ use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, post};
+use axum::routing::{any, get, post};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
@@ -59,6 +61,7 @@ pub struct GcpEmulator {
     spec: model::SeedSpec,
     port: u16,
     rate_limit: Option<(u64, Duration)>,
+    iam_rate_limit: Option<(u64, Duration)>,
     empty_policies: bool,
 }
 
@@ -77,6 +80,7 @@ impl GcpEmulator {
             },
             port: 0,
             rate_limit: None,
+            iam_rate_limit: None,
             empty_policies: false,
         }
     }
@@ -126,9 +130,17 @@ impl GcpEmulator {
         self
     }
 
-    /// At most `requests` API requests per window `per`, answered with 429 beyond.
+    /// At most `requests` API requests per window `per`, answered with 429 beyond: Resource
+    /// Manager's, and IAM's too unless [`GcpEmulator::iam_rate_limit`] gives IAM its own.
     pub fn rate_limit(mut self, requests: u64, per: Duration) -> Self {
         self.rate_limit = Some((requests, per));
+        self
+    }
+
+    /// IAM's own budget: Google counts each API's quota apart (Resource Manager's reads at
+    /// 600 a minute per consumer project, IAM's at 6,000).
+    pub fn iam_rate_limit(mut self, requests: u64, per: Duration) -> Self {
+        self.iam_rate_limit = Some((requests, per));
         self
     }
 
@@ -165,11 +177,16 @@ impl GcpEmulator {
             tokens: Mutex::new(HashMap::new()),
             serial: AtomicU64::new(1),
             budget: Budget::new(self.rate_limit),
+            iam_budget: self.iam_rate_limit.map(|l| Budget::new(Some(l))),
             counts: Mutex::new(BTreeMap::new()),
             races: Mutex::new(HashMap::new()),
         });
         let app = Router::new()
             .route("/token", post(token_endpoint))
+            .route(
+                "/computeMetadata/v1/instance/service-accounts/default/token",
+                get(metadata_token),
+            )
             .route("/v3/{*rest}", any(v3_entry))
             .route("/v1/{*rest}", any(v3_entry))
             .fallback(|method: Method, uri: Uri| async move {
@@ -205,6 +222,8 @@ struct Shared {
     tokens: Mutex<HashMap<String, Issued>>,
     serial: AtomicU64,
     budget: Budget,
+    /// IAM's budget when it has its own.
+    iam_budget: Option<Budget>,
     counts: Mutex<BTreeMap<String, u64>>,
     /// Changes made by "another writer" just before the next `setIamPolicy` of a resource.
     races: Mutex<HashMap<String, Edit>>,
@@ -248,20 +267,51 @@ async fn token_endpoint(State(shared): State<Arc<Shared>>, body: Bytes) -> Respo
         )
             .into_response()
     };
-    if form.get("grant_type").map(String::as_str) != Some(JWT_BEARER) {
-        return refuse("unsupported_grant_type", "Invalid grant_type.".into());
-    }
-    let Some(assertion) = form.get("assertion") else {
-        return refuse(
-            "invalid_request",
-            "Missing required parameter: assertion".into(),
-        );
+    let checked = match form.get("grant_type").map(String::as_str) {
+        Some(JWT_BEARER) => match form.get("assertion") {
+            Some(assertion) => token::verify(assertion, &shared.client_email, &shared.token_url),
+            None => Err((
+                "invalid_request",
+                "Missing required parameter: assertion".into(),
+            )),
+        },
+        Some("refresh_token") => {
+            shared.count("token:refresh_token");
+            token::verify_refresh(&form)
+        }
+        _ => Err(("unsupported_grant_type", "Invalid grant_type.".into())),
     };
-    if let Err((error, description)) =
-        token::verify(assertion, &shared.client_email, &shared.token_url)
-    {
+    if let Err((error, description)) = checked {
         return refuse(error, description);
     }
+    axum::Json(issue(&shared)).into_response()
+}
+
+/// `GET /computeMetadata/v1/instance/service-accounts/default/token`: the token of the
+/// service account the VM runs as. The metadata server answers only requests that carry
+/// `Metadata-Flavor: Google` and refuses any that went through a proxy (`X-Forwarded-For`),
+/// so that a page cannot make a browser fetch tokens.
+async fn metadata_token(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    shared.count("metadata");
+    let flavor = headers.get("metadata-flavor").and_then(|v| v.to_str().ok());
+    if flavor != Some("Google") || headers.contains_key("x-forwarded-for") {
+        return (
+            axum::http::StatusCode::FORBIDDEN,
+            [("metadata-flavor", "Google")],
+            "Missing required header \"Metadata-Flavor\": \"Google\"\n",
+        )
+            .into_response();
+    }
+    let mut response = axum::Json(issue(&shared)).into_response();
+    response.headers_mut().insert(
+        "metadata-flavor",
+        axum::http::HeaderValue::from_static("Google"),
+    );
+    response
+}
+
+/// A new access token: `{"access_token", "expires_in", "token_type"}`.
+fn issue(shared: &Shared) -> Value {
     let token = format!(
         "ya29.emulated-{:016x}",
         shared.serial.fetch_add(1, Ordering::Relaxed) * 0x9e37_79b9
@@ -276,7 +326,7 @@ async fn token_endpoint(State(shared): State<Arc<Shared>>, body: Bytes) -> Respo
                 expires: Instant::now() + token::LIFETIME,
             },
         );
-    axum::Json(json!({"access_token": token, "expires_in": token::LIFETIME.as_secs(), "token_type": "Bearer"})).into_response()
+    json!({"access_token": token, "expires_in": token::LIFETIME.as_secs(), "token_type": "Bearer"})
 }
 
 async fn v3_entry(
@@ -297,7 +347,11 @@ async fn v3_entry(
     if let Err(e) = shared.authenticate(&headers) {
         return e.into_response();
     }
-    if let Err(seconds) = shared.budget.take() {
+    let budget = match &shared.iam_budget {
+        Some(b) if iam => b,
+        _ => &shared.budget,
+    };
+    if let Err(seconds) = budget.take() {
         shared.count("429");
         return GcpError::throttled(seconds).into_response();
     }
@@ -312,11 +366,21 @@ async fn v3_entry(
             }
         }
     };
-    // Roles deleted more than 7 days ago go for good, with their bindings.
-    roles::expire(
-        &mut shared.org.write().unwrap_or_else(|e| e.into_inner()),
-        std::time::SystemTime::now(),
-    );
+    // Roles deleted more than 7 days ago go for good, with their bindings. Most requests find
+    // nothing due under the read lock, and never wait for the write lock.
+    let now = std::time::SystemTime::now();
+    let due = shared
+        .org
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .next_expiry
+        .is_some_and(|t| t <= now);
+    if due {
+        roles::expire(
+            &mut shared.org.write().unwrap_or_else(|e| e.into_inner()),
+            now,
+        );
+    }
     let answer = if iam {
         let mut org = shared.org.write().unwrap_or_else(|e| e.into_inner());
         let parts: Vec<&str> = path
@@ -555,6 +619,18 @@ impl RunningGcp {
             &self.shared.client_email,
             &self.shared.token_url,
         )
+    }
+
+    /// A user's application default credentials file (`authorized_user`) whose refresh token
+    /// the token endpoint accepts. It names no token endpoint, as gcloud's does not.
+    pub fn user_credentials(&self) -> Value {
+        token::user_credentials()
+    }
+
+    /// `host:port` to put in `GCE_METADATA_HOST`: the emulator serves the metadata server's
+    /// token endpoint too.
+    pub fn metadata_host(&self) -> &str {
+        self.base_url.trim_start_matches("http://")
     }
 
     /// Every service account, deleted ones included.

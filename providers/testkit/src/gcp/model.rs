@@ -136,6 +136,9 @@ pub struct Org {
     /// Names of custom roles deleted for good, with when they were deleted: their ids cannot
     /// be used again yet.
     pub reserved_roles: BTreeMap<String, std::time::SystemTime>,
+    /// When the next deleted role is due to go for good or to free its id (see
+    /// [`super::roles::expire`]); `None` while no role is deleted.
+    pub next_expiry: Option<std::time::SystemTime>,
 }
 
 /// What to seed.

@@ -48,6 +48,36 @@ pub fn key_file(org_project: &str, client_email: &str, token_uri: &str) -> Value
 /// Why an assertion is refused: `(error, error_description)` of RFC 6749 §5.2.
 type Refusal = (&'static str, String);
 
+/// The OAuth client of the emulator's user credentials (`gcloud auth application-default
+/// login`'s), and its secret and refresh token: made up for these tests.
+pub const USER_CLIENT_ID: &str = "764086051850-emulated.apps.googleusercontent.com";
+pub const USER_CLIENT_SECRET: &str = "emulated-client-secret-d3b07384";
+pub const USER_REFRESH_TOKEN: &str = "1//emulated-refresh-token-c157a79031e1c40f";
+
+/// A user's application default credentials file, as `gcloud auth application-default login`
+/// writes it (it names no token endpoint: Google's is implied).
+pub fn user_credentials() -> Value {
+    json!({
+        "type": "authorized_user",
+        "client_id": USER_CLIENT_ID,
+        "client_secret": USER_CLIENT_SECRET,
+        "refresh_token": USER_REFRESH_TOKEN,
+        "quota_project_id": "org-admin",
+    })
+}
+
+/// Checks a refresh token grant (RFC 6749 §6) against the emulator's user credentials.
+pub fn verify_refresh(form: &std::collections::HashMap<String, String>) -> Result<(), Refusal> {
+    let field = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
+    if field("client_id") != USER_CLIENT_ID || field("client_secret") != USER_CLIENT_SECRET {
+        return Err(("invalid_client", "The OAuth client was not found.".into()));
+    }
+    if field("refresh_token") != USER_REFRESH_TOKEN {
+        return Err(("invalid_grant", "Token has been expired or revoked.".into()));
+    }
+    Ok(())
+}
+
 /// Checks an assertion for `client_email` addressed to `audience`.
 pub fn verify(assertion: &str, client_email: &str, audience: &str) -> Result<(), Refusal> {
     let invalid = |m: &str| ("invalid_grant", m.to_string());
