@@ -182,10 +182,10 @@ impl GcpEmulator {
             races: Mutex::new(HashMap::new()),
         });
         let app = Router::new()
-            .route("/token", post(token_endpoint))
+            .route("/token", post(token::endpoint))
             .route(
                 "/computeMetadata/v1/instance/service-accounts/default/token",
-                get(metadata_token),
+                get(token::metadata),
             )
             .route("/v3/{*rest}", any(v3_entry))
             .route("/v1/{*rest}", any(v3_entry))
@@ -256,79 +256,6 @@ impl Shared {
     }
 }
 
-/// `POST /token`: an access token for a valid signed assertion.
-async fn token_endpoint(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
-    shared.count("token");
-    let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
-    let refuse = |error: &str, description: String| {
-        (
-            axum::http::StatusCode::BAD_REQUEST,
-            axum::Json(json!({"error": error, "error_description": description})),
-        )
-            .into_response()
-    };
-    let checked = match form.get("grant_type").map(String::as_str) {
-        Some(JWT_BEARER) => match form.get("assertion") {
-            Some(assertion) => token::verify(assertion, &shared.client_email, &shared.token_url),
-            None => Err((
-                "invalid_request",
-                "Missing required parameter: assertion".into(),
-            )),
-        },
-        Some("refresh_token") => {
-            shared.count("token:refresh_token");
-            token::verify_refresh(&form)
-        }
-        _ => Err(("unsupported_grant_type", "Invalid grant_type.".into())),
-    };
-    if let Err((error, description)) = checked {
-        return refuse(error, description);
-    }
-    axum::Json(issue(&shared)).into_response()
-}
-
-/// `GET /computeMetadata/v1/instance/service-accounts/default/token`: the token of the
-/// service account the VM runs as. The metadata server answers only requests that carry
-/// `Metadata-Flavor: Google` and refuses any that went through a proxy (`X-Forwarded-For`),
-/// so that a page cannot make a browser fetch tokens.
-async fn metadata_token(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    shared.count("metadata");
-    let flavor = headers.get("metadata-flavor").and_then(|v| v.to_str().ok());
-    if flavor != Some("Google") || headers.contains_key("x-forwarded-for") {
-        return (
-            axum::http::StatusCode::FORBIDDEN,
-            [("metadata-flavor", "Google")],
-            "Missing required header \"Metadata-Flavor\": \"Google\"\n",
-        )
-            .into_response();
-    }
-    let mut response = axum::Json(issue(&shared)).into_response();
-    response.headers_mut().insert(
-        "metadata-flavor",
-        axum::http::HeaderValue::from_static("Google"),
-    );
-    response
-}
-
-/// A new access token: `{"access_token", "expires_in", "token_type"}`.
-fn issue(shared: &Shared) -> Value {
-    let token = format!(
-        "ya29.emulated-{:016x}",
-        shared.serial.fetch_add(1, Ordering::Relaxed) * 0x9e37_79b9
-    );
-    shared
-        .tokens
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(
-            token.clone(),
-            Issued {
-                expires: Instant::now() + token::LIFETIME,
-            },
-        );
-    json!({"access_token": token, "expires_in": token::LIFETIME.as_secs(), "token_type": "Bearer"})
-}
-
 async fn v3_entry(
     State(shared): State<Arc<Shared>>,
     method: Method,
@@ -353,7 +280,12 @@ async fn v3_entry(
     };
     if let Err(seconds) = budget.take() {
         shared.count("429");
-        return GcpError::throttled(seconds).into_response();
+        let service = if iam {
+            "iam.googleapis.com"
+        } else {
+            "cloudresourcemanager.googleapis.com"
+        };
+        return GcpError::throttled(seconds, service).into_response();
     }
     let body: Value = if body.is_empty() {
         Value::Null

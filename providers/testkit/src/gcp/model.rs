@@ -42,22 +42,25 @@ impl Policy {
         self.bindings.iter().any(|b| b.get("condition").is_some())
     }
 
-    /// The policy as `getIamPolicy` answers it at `requested` version.
+    /// The policy as `getIamPolicy` answers it at `requested` version. Below version 3 a
+    /// conditional binding is shown without its condition, its role named
+    /// `ROLE_withcond_HASH`, as IAM does (its "withcond" troubleshooting page): a client that
+    /// forgets the version sees that something is hidden, and cannot write it back.
     pub fn read(&self, requested: i64) -> Result<Value, GcpError> {
         if !matches!(requested, 0 | 1 | 3) {
             return Err(GcpError::invalid(format!(
                 "Invalid requested policy version {requested}: must be 0, 1 or 3."
             )));
         }
-        if self.has_conditions() && requested < 3 {
-            return Err(GcpError::invalid(
-                "The policy has conditional role bindings: request it with options.requestedPolicyVersion 3.",
-            ));
-        }
-        let mut out =
-            json!({ "version": if self.has_conditions() { 3 } else { 1 }, "etag": self.etag() });
-        if !self.bindings.is_empty() {
-            out["bindings"] = Value::Array(self.bindings.clone());
+        let full = requested == 3 && self.has_conditions();
+        let mut out = json!({ "version": if full { 3 } else { 1 }, "etag": self.etag() });
+        let bindings: Vec<Value> = if full || !self.has_conditions() {
+            self.bindings.clone()
+        } else {
+            self.bindings.iter().map(withcond).collect()
+        };
+        if !bindings.is_empty() {
+            out["bindings"] = Value::Array(bindings);
         }
         if !self.audit_configs.is_empty() {
             out["auditConfigs"] = Value::Array(self.audit_configs.clone());
@@ -91,10 +94,9 @@ impl Policy {
             .filter(|b| b["members"].as_array().is_some_and(|m| !m.is_empty()))
             .collect();
         for b in &bindings {
-            if b["role"]
-                .as_str()
-                .is_none_or(|r| !r.starts_with("roles/") && !r.contains("/roles/"))
-            {
+            if b["role"].as_str().is_none_or(|r| {
+                (!r.starts_with("roles/") && !r.contains("/roles/")) || r.contains("_withcond_")
+            }) {
                 return Err(GcpError::invalid(format!(
                     "Role {} is not a valid role name.",
                     b["role"]
@@ -121,6 +123,23 @@ impl Policy {
         self.serial += 1;
         self.read(3)
     }
+}
+
+/// A conditional binding as a version 1 read shows it: no condition, and the role named
+/// `ROLE_withcond_` and 20 hex digits of a hash of the condition.
+fn withcond(binding: &Value) -> Value {
+    let Some(condition) = binding.get("condition") else {
+        return binding.clone();
+    };
+    let hash = ring::digest::digest(&ring::digest::SHA256, condition.to_string().as_bytes());
+    let hex: String = hash.as_ref()[..10]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    json!({
+        "role": format!("{}_withcond_{hex}", binding["role"].as_str().unwrap_or_default()),
+        "members": binding["members"],
+    })
 }
 
 /// The organization and everything under it.
@@ -475,10 +494,18 @@ mod tests {
     }
 
     #[test]
-    fn a_conditional_policy_is_read_at_version_3_only() {
-        let policy = conditional();
-        assert_eq!(policy.read(1).unwrap_err().status, "INVALID_ARGUMENT");
+    fn a_conditional_policy_read_below_version_3_hides_its_conditions_and_cannot_be_written_back()
+    {
+        let mut policy = conditional();
         assert_eq!(policy.read(3).unwrap()["version"], 3);
+        assert_eq!(policy.read(2).unwrap_err().status, "INVALID_ARGUMENT");
+        let v1 = policy.read(1).unwrap();
+        assert_eq!(v1["version"], 1);
+        let role = v1["bindings"][0]["role"].as_str().unwrap();
+        assert!(role.starts_with("roles/viewer_withcond_") && role.len() == 42, "{role}");
+        assert!(v1["bindings"][0].get("condition").is_none());
+        let refused = policy.write(&json!({"policy": v1})).unwrap_err();
+        assert_eq!(refused.status, "INVALID_ARGUMENT");
     }
 
     #[test]
