@@ -337,23 +337,35 @@ fn gcp_service_accounts_own_policies_come_back_and_lost_keys_are_reported() {
         .clone();
     let stripped = before
         .iter()
-        .find(|a| ![&doomed.email, &keyed.email].contains(&&a.email) && !a.policy.bindings.is_empty())
+        .find(|a| {
+            ![&doomed.email, &keyed.email].contains(&&a.email) && !a.policy.bindings.is_empty()
+        })
         .unwrap()
         .clone();
 
-    gcp.edit_account(&keyed.email, |a| a.keys.iter_mut().for_each(|k| k.disabled = true));
+    gcp.edit_account(&keyed.email, |a| {
+        a.keys.iter_mut().for_each(|k| k.disabled = true)
+    });
     gcp.edit_account(&stripped.email, |a| a.policy.bindings.clear());
     gcp.delete_account(&doomed.email);
-    let marked = format!("deleted:serviceAccount:{}?uid={}", doomed.email, doomed.unique_id);
+    let marked = format!(
+        "deleted:serviceAccount:{}?uid={}",
+        doomed.email, doomed.unique_id
+    );
     assert!(
-        own(&next.email).0.iter().any(|f| f.ends_with(&format!("\"{marked}\""))),
+        own(&next.email)
+            .0
+            .iter()
+            .any(|f| f.ends_with(&format!("\"{marked}\""))),
         "the deleted account is marked deleted in the other account's policy"
     );
 
     let report = restore(&ws, &[]);
     let lost = report["cannot_restore"].to_string();
     assert!(
-        lost.contains("gcp.service_account_key") && lost.contains(&doomed.keys[0].id) && lost.contains("keys create KEY.json"),
+        lost.contains("gcp.service_account_key")
+            && lost.contains(&doomed.keys[0].id)
+            && lost.contains("keys create KEY.json"),
         "the deleted account's key is reported with the next step: {report:#}"
     );
     let back = gcp
@@ -361,9 +373,20 @@ fn gcp_service_accounts_own_policies_come_back_and_lost_keys_are_reported() {
         .into_iter()
         .find(|a| a.email == doomed.email && a.deleted_at.is_none())
         .unwrap();
-    assert_eq!(back.unique_id, doomed.unique_id, "undeleted with its unique id");
-    assert_eq!(own(&doomed.email).0, facts(&doomed.policy).0, "its own policy is back");
-    assert_eq!(own(&next.email).0, facts(&next.policy).0, "the member is plain again");
+    assert_eq!(
+        back.unique_id, doomed.unique_id,
+        "undeleted with its unique id"
+    );
+    assert_eq!(
+        own(&doomed.email).0,
+        facts(&doomed.policy).0,
+        "its own policy is back"
+    );
+    assert_eq!(
+        own(&next.email).0,
+        facts(&next.policy).0,
+        "the member is plain again"
+    );
     assert_eq!(own(&stripped.email).0, facts(&stripped.policy).0);
     assert!(
         own(&keyed.email).1.iter().all(|k| !k.disabled),
@@ -378,7 +401,11 @@ fn gcp_service_accounts_own_policies_come_back_and_lost_keys_are_reported() {
 fn iamsnap_adc(ws: &Workspace, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     let config = ws.path("iamsnap.toml");
     let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(&config, text.replace("credentials_file = \"gcp-key.json\"\n", "")).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("credentials_file = \"gcp-key.json\"\n", ""),
+    )
+    .unwrap();
     let mut cmd = assert_cmd::Command::cargo_bin("iamsnap").unwrap();
     cmd.current_dir(ws.path("."))
         .env("IAMSNAP_CONFIG", &config)
@@ -419,14 +446,21 @@ fn gcp_application_default_credentials_user_file_gcloud_file_then_metadata_serve
         let value = user[secret].as_str().unwrap();
         assert!(!printed.contains(value), "{secret} shows: {printed}");
     }
-    assert!(!printed.contains("ya29."), "an access token shows: {printed}");
+    assert!(
+        !printed.contains("ya29."),
+        "an access token shows: {printed}"
+    );
 
     // gcloud's application default credentials file, found where CLOUDSDK_CONFIG points.
     std::fs::create_dir_all(ws.path("gcloud")).unwrap();
     let gcloud = ws.path("gcloud/application_default_credentials.json");
     std::fs::copy(&adc, &gcloud).unwrap();
     let refreshed = gcp.count("token:refresh_token");
-    let backup = iamsnap_adc(&ws, &["backup", "--all"], &[("GCE_METADATA_HOST", unreachable)]);
+    let backup = iamsnap_adc(
+        &ws,
+        &["backup", "--all"],
+        &[("GCE_METADATA_HOST", unreachable)],
+    );
     assert_exit(&backup, 0);
     assert!(gcp.count("token:refresh_token") > refreshed);
     std::fs::remove_file(&gcloud).unwrap();
@@ -441,10 +475,15 @@ fn gcp_application_default_credentials_user_file_gcloud_file_then_metadata_serve
     assert!(gcp.count("metadata") >= 1);
 
     // Off Google Cloud, with no file: the error says what to set.
-    let refused = iamsnap_adc(&ws, &["backup", "--all"], &[("GCE_METADATA_HOST", unreachable)]);
+    let refused = iamsnap_adc(
+        &ws,
+        &["backup", "--all"],
+        &[("GCE_METADATA_HOST", unreachable)],
+    );
     assert_exit(&refused, 3);
     assert!(
-        stderr(&refused).contains("metadata server") && stderr(&refused).contains("GOOGLE_APPLICATION_CREDENTIALS"),
+        stderr(&refused).contains("metadata server")
+            && stderr(&refused).contains("GOOGLE_APPLICATION_CREDENTIALS"),
         "{}",
         describe(&refused)
     );

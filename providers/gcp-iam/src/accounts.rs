@@ -27,7 +27,8 @@ pub(crate) async fn read_own(
         };
         let mut out = records::of_policy(&name, &policy);
         let mut url = client.iam_url(&format!("{name}/keys"));
-        url.query_pairs_mut().append_pair("keyTypes", "USER_MANAGED");
+        url.query_pairs_mut()
+            .append_pair("keyTypes", "USER_MANAGED");
         if let Some(keys) = found(client.send(Method::GET, &url, None).await)? {
             let keys = keys["keys"].as_array().into_iter().flatten();
             out.extend(keys.map(records::service_account_key));

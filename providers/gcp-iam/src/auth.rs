@@ -64,7 +64,9 @@ impl Credentials {
         if let Some(path) = configured {
             return Credentials::read(&path, &format!("sources.{source}.credentials_file"));
         }
-        if let Some(path) = std::env::var_os("GOOGLE_APPLICATION_CREDENTIALS").filter(|p| !p.is_empty()) {
+        if let Some(path) =
+            std::env::var_os("GOOGLE_APPLICATION_CREDENTIALS").filter(|p| !p.is_empty())
+        {
             return Credentials::read(Path::new(&path), "GOOGLE_APPLICATION_CREDENTIALS");
         }
         if let Some(path) = gcloud_file().filter(|p| p.is_file()) {
@@ -74,7 +76,8 @@ impl Credentials {
             .ok()
             .filter(|h| !h.is_empty())
             .unwrap_or_else(|| METADATA_HOST.to_string());
-        let url = format!("http://{host}/computeMetadata/v1/instance/service-accounts/default/token");
+        let url =
+            format!("http://{host}/computeMetadata/v1/instance/service-accounts/default/token");
         let url = Url::parse(&url).ok().filter(|u| u.path().starts_with("/computeMetadata/")).ok_or_else(|| {
             ProviderError::Config(format!(
                 "GCE_METADATA_HOST: {host:?} is not a host name with an optional port, such as \"{METADATA_HOST}\" or \"169.254.169.254:80\""
@@ -109,7 +112,10 @@ impl Credentials {
             }
             "authorized_user" => {
                 let raw: RawUser = serde_json::from_str(&text).map_err(not_json)?;
-                if [&raw.client_id, &raw.client_secret, &raw.refresh_token].iter().any(|f| f.is_empty()) {
+                if [&raw.client_id, &raw.client_secret, &raw.refresh_token]
+                    .iter()
+                    .any(|f| f.is_empty())
+                {
                     return Err(ProviderError::Config(format!(
                         "{what}: {} lacks client_id, client_secret or refresh_token; run `gcloud auth application-default login` again",
                         path.display()

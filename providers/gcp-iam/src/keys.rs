@@ -71,7 +71,11 @@ mod tests {
         );
         let create = refuses(Action::Create, &key).unwrap();
         assert!(create.contains("keys create KEY.json --iam-account sa@p.iam.gserviceaccount.com"));
-        assert!(refuses(Action::Delete, &key).unwrap().contains("keys delete abc"));
+        assert!(
+            refuses(Action::Delete, &key)
+                .unwrap()
+                .contains("keys delete abc")
+        );
         assert_eq!(refuses(Action::Update, &key), None);
     }
 }

@@ -53,7 +53,11 @@ fn system_key(account: &Account) -> Value {
 }
 
 fn not_found(id: &str) -> GcpError {
-    GcpError::new(404, "NOT_FOUND", format!("Service account key {id} does not exist."))
+    GcpError::new(
+        404,
+        "NOT_FOUND",
+        format!("Service account key {id} does not exist."),
+    )
 }
 
 /// `…/keys` (`rest` empty) or `…/keys/{id}[:verb]` of a live `account`.

@@ -494,15 +494,17 @@ mod tests {
     }
 
     #[test]
-    fn a_conditional_policy_read_below_version_3_hides_its_conditions_and_cannot_be_written_back()
-    {
+    fn a_conditional_policy_read_below_version_3_hides_its_conditions_and_cannot_be_written_back() {
         let mut policy = conditional();
         assert_eq!(policy.read(3).unwrap()["version"], 3);
         assert_eq!(policy.read(2).unwrap_err().status, "INVALID_ARGUMENT");
         let v1 = policy.read(1).unwrap();
         assert_eq!(v1["version"], 1);
         let role = v1["bindings"][0]["role"].as_str().unwrap();
-        assert!(role.starts_with("roles/viewer_withcond_") && role.len() == 42, "{role}");
+        assert!(
+            role.starts_with("roles/viewer_withcond_") && role.len() == 42,
+            "{role}"
+        );
         assert!(v1["bindings"][0].get("condition").is_none());
         let refused = policy.write(&json!({"policy": v1})).unwrap_err();
         assert_eq!(refused.status, "INVALID_ARGUMENT");
