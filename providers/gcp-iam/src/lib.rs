@@ -87,6 +87,7 @@ impl GcpIamProvider {
                 organization: config.organization.clone(),
                 projects: config.projects.clone(),
                 folders: config.folders(),
+                excluded: options.exclude_kinds.clone(),
             },
             concurrency,
             roles: roles::Roles {

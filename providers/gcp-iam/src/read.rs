@@ -16,6 +16,8 @@ pub(crate) struct Scope {
     pub organization: Option<String>,
     pub projects: Vec<String>,
     pub folders: bool,
+    /// Kinds the source leaves out (`exclude_kinds`), whose requests are skipped.
+    pub excluded: BTreeSet<String>,
 }
 
 /// Every resource whose policy is backed up: `organizations/ID`, `folders/ID`,
@@ -114,7 +116,7 @@ pub(crate) async fn snapshot(
         }
     }
     drop(accounts);
-    crate::accounts::read_own(client, account_names, &sink, fan_out).await?;
+    crate::accounts::read_own(client, account_names, &scope.excluded, &sink, fan_out).await?;
     // Custom roles live in the organization and in projects; deleted ones are listed too, to
     // know which ids are still taken, but not backed up: they grant nothing.
     let parents = names
