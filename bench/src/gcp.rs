@@ -36,7 +36,7 @@ pub struct GcpArgs {
     pub concurrency: usize,
 }
 
-/// The emulator's page of folders and projects, the one the connector asks for.
+/// The page the connector asks for in every list.
 const PAGE: usize = 100;
 /// The quotas' window.
 const WINDOW: u64 = 60;
@@ -75,22 +75,26 @@ pub fn run(rt: &tokio::runtime::Runtime, a: &GcpArgs) -> anyhow::Result<Vec<Row>
         .map(|p| pages(children(&p.name, "folders/")) + pages(children(&p.name, "projects/")))
         .sum();
     let rm_minimum = 1 + listing + resources.len() as u64;
-    // IAM: per project a page of service accounts (at most 100 a page) and a page of custom
-    // roles (300 a page), the organization's roles, and per account its policy and its keys.
+    // IAM: per project the pages of its service accounts and of its custom roles, the pages
+    // of the organization's roles, and per account its policy and its keys.
     let accounts = gcp.accounts();
     let roles = gcp.roles();
     let per_project = |id: &str| {
         let prefix = format!("projects/{id}/roles/");
         let accounts = accounts.iter().filter(|x| x.project_id == id).count();
         let roles = roles.iter().filter(|r| r.name.starts_with(&prefix)).count();
-        (accounts.div_ceil(100).max(1) + roles.div_ceil(300).max(1)) as u64
+        pages(accounts) + pages(roles)
     };
+    let org_roles = roles
+        .iter()
+        .filter(|r| r.name.starts_with("organizations/"))
+        .count();
     let iam_minimum = resources
         .iter()
         .filter_map(|r| r.project_id.as_deref())
         .map(per_project)
         .sum::<u64>()
-        + 1
+        + pages(org_roles)
         + 2 * accounts.len() as u64;
     let records = {
         let members = |bindings: &[serde_json::Value]| -> usize {
