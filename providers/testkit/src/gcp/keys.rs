@@ -87,7 +87,12 @@ pub fn handle(
             if system {
                 keys.push(system_key(account));
             }
-            Ok(json!({ "keys": keys }))
+            // Google's JSON leaves out an empty list.
+            Ok(if keys.is_empty() {
+                json!({})
+            } else {
+                json!({ "keys": keys })
+            })
         }
         (_, [id], _) => {
             let at = account

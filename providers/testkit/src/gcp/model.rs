@@ -86,6 +86,11 @@ impl Policy {
             ));
         }
         let version = policy["version"].as_i64().unwrap_or(1);
+        if !matches!(version, 0 | 1 | 3) {
+            return Err(GcpError::invalid(format!(
+                "Invalid policy version {version}: must be 0, 1 or 3."
+            )));
+        }
         let bindings: Vec<Value> = policy["bindings"]
             .as_array()
             .cloned()
@@ -526,8 +531,14 @@ mod tests {
         let mut read = policy.read(3).unwrap();
         read["version"] = json!(1);
         assert_eq!(
-            policy.write(&json!({"policy": read})).unwrap_err().status,
+            policy.write(&json!({"policy": read.clone()})).unwrap_err().status,
             "INVALID_ARGUMENT"
+        );
+        read["version"] = json!(2);
+        assert_eq!(
+            policy.write(&json!({"policy": read})).unwrap_err().status,
+            "INVALID_ARGUMENT",
+            "only 0, 1 and 3 are versions"
         );
     }
 }
