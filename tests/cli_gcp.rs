@@ -328,7 +328,7 @@ fn gcp_service_accounts_own_policies_come_back_and_lost_keys_are_reported() {
         .position(|a| !a.keys.is_empty() && !a.keys[0].disabled && !a.policy.bindings.is_empty())
         .unwrap();
     let (doomed, next) = (before[doomed].clone(), before[doomed + 1].clone());
-    let minter = format!("serviceAccount:{}", doomed.email);
+    let minter = format!("\"serviceAccount:{}\"", doomed.email);
     assert!(facts(&next.policy).0.iter().any(|f| f.ends_with(&minter)));
     let keyed = before
         .iter()
