@@ -140,7 +140,12 @@ pub fn handle(
                     .and_then(|n| n.parse().ok())
                     .ok_or_else(|| GcpError::invalid("Invalid page token."))?,
             };
-            let page: Vec<Value> = all.iter().skip(start).take(size).map(|a| a.json()).collect();
+            let page: Vec<Value> = all
+                .iter()
+                .skip(start)
+                .take(size)
+                .map(|a| a.json())
+                .collect();
             // Google's JSON leaves out an empty list, as it does every empty field.
             let mut out = json!({});
             if !page.is_empty() {

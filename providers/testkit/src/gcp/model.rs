@@ -531,7 +531,10 @@ mod tests {
         let mut read = policy.read(3).unwrap();
         read["version"] = json!(1);
         assert_eq!(
-            policy.write(&json!({"policy": read.clone()})).unwrap_err().status,
+            policy
+                .write(&json!({"policy": read.clone()}))
+                .unwrap_err()
+                .status,
             "INVALID_ARGUMENT"
         );
         read["version"] = json!(2);
