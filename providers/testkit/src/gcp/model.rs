@@ -374,7 +374,7 @@ pub fn seed(spec: &SeedSpec) -> Org {
 /// account's policy deleted), and a conditional grant on every eighth.
 fn account_policy(n: usize, previous: Option<&str>) -> Policy {
     let mut bindings = Vec::new();
-    if n % 4 == 0 {
+    if n.is_multiple_of(4) {
         bindings.push(binding(
             "roles/iam.serviceAccountUser",
             vec![format!("group:deployers-{}@example.com", n % 5)],
@@ -388,7 +388,7 @@ fn account_policy(n: usize, previous: Option<&str>) -> Policy {
             vec![format!("serviceAccount:{previous}")],
         ));
     }
-    if n % 8 == 0 {
+    if n.is_multiple_of(8) {
         bindings.push(json!({
             "role": "roles/iam.serviceAccountTokenCreator",
             "members": [format!("user:oncall-{}@example.com", n % 3)],
@@ -400,7 +400,7 @@ fn account_policy(n: usize, previous: Option<&str>) -> Policy {
         }));
     }
     Policy {
-        version: if n % 8 == 0 { 3 } else { 1 },
+        version: if n.is_multiple_of(8) { 3 } else { 1 },
         bindings,
         serial: 1,
         ..Default::default()
@@ -409,14 +409,14 @@ fn account_policy(n: usize, previous: Option<&str>) -> Policy {
 
 /// A user-managed key on every third account, one in three of them disabled.
 fn account_keys(n: usize) -> Vec<super::keys::Key> {
-    if n % 3 != 0 {
+    if !n.is_multiple_of(3) {
         return Vec::new();
     }
     vec![super::keys::Key {
         id: format!("{:040x}", 0x5eed_0000_u64 + n as u64 * 7_919),
         valid_after: format!("2025-{:02}-01T08:00:00Z", 1 + n % 12),
         valid_before: "9999-12-31T23:59:59Z".into(),
-        disabled: n % 9 == 0,
+        disabled: n.is_multiple_of(9),
     }]
 }
 
