@@ -81,64 +81,74 @@ pub(crate) async fn snapshot(
     fan_out: usize,
 ) -> Result<BTreeSet<String>, ProviderError> {
     let names = resources(client, scope).await?;
-    let mut policies = stream::iter(names.iter().cloned().map(|name| async move {
-        let policy = client.get_policy(&name).await?;
-        Ok::<_, ProviderError>(records::of_policy(&name, &policy))
-    }))
-    .buffer_unordered(fan_out.max(1));
-    while let Some(records) = policies.try_next().await? {
-        for record in records {
-            sink.send(record)
-                .await
-                .map_err(|_| ProviderError::Cancelled)?;
-        }
-    }
-    drop(policies);
-    let lists: Vec<url::Url> = names
-        .iter()
-        .filter_map(|n| n.strip_prefix("projects/"))
-        .map(|p| client.iam_url(&format!("projects/{p}/serviceAccounts")))
-        .collect();
-    let mut accounts = stream::iter(lists.into_iter().map(|url| client.all_of(url, "accounts")))
+    // Google counts Resource Manager's and IAM's quotas apart: their reads go side by side, so
+    // that neither waits on the other's quota.
+    let (sink, names) = (&sink, &names);
+    let resource_manager = async {
+        let mut policies = stream::iter(names.iter().cloned().map(|name| async move {
+            let policy = client.get_policy(&name).await?;
+            Ok::<_, ProviderError>(records::of_policy(&name, &policy))
+        }))
         .buffer_unordered(fan_out.max(1));
-    let mut account_names = Vec::new();
-    while let Some(page) = accounts.try_next().await? {
-        for account in &page {
-            let record = records::service_account(account);
-            account_names.push(format!(
-                "projects/{}/serviceAccounts/{}",
-                record.attrs["projectId"].as_str().unwrap_or_default(),
-                record.key
-            ));
-            sink.send(record)
-                .await
-                .map_err(|_| ProviderError::Cancelled)?;
+        while let Some(records) = policies.try_next().await? {
+            for record in records {
+                sink.send(record)
+                    .await
+                    .map_err(|_| ProviderError::Cancelled)?;
+            }
         }
-    }
-    drop(accounts);
-    crate::accounts::read_own(client, account_names, &scope.excluded, &sink, fan_out).await?;
-    // Custom roles live in the organization and in projects; deleted ones are listed too, to
-    // know which ids are still taken, but not backed up: they grant nothing.
-    let parents = names
-        .iter()
-        .filter(|n| n.starts_with("organizations/") || n.starts_with("projects/"));
-    let lists: Vec<url::Url> = parents
-        .map(|p| client.iam_url(&format!("{p}/roles?view=FULL&showDeleted=true")))
-        .collect();
-    let mut roles = stream::iter(lists.into_iter().map(|url| client.all_of(url, "roles")))
-        .buffer_unordered(fan_out.max(1));
-    let mut seen = BTreeSet::new();
-    while let Some(page) = roles.try_next().await? {
-        for role in &page {
-            seen.insert(role["name"].as_str().unwrap_or_default().to_string());
-            let Some(record) = records::live_role(role) else {
-                continue;
-            };
-            sink.send(record)
-                .await
-                .map_err(|_| ProviderError::Cancelled)?;
+        Ok::<_, ProviderError>(())
+    };
+    let iam = async {
+        let lists: Vec<url::Url> = names
+            .iter()
+            .filter_map(|n| n.strip_prefix("projects/"))
+            .map(|p| client.iam_url(&format!("projects/{p}/serviceAccounts")))
+            .collect();
+        let mut accounts =
+            stream::iter(lists.into_iter().map(|url| client.all_of(url, "accounts")))
+                .buffer_unordered(fan_out.max(1));
+        let mut account_names = Vec::new();
+        while let Some(page) = accounts.try_next().await? {
+            for account in &page {
+                let record = records::service_account(account);
+                account_names.push(format!(
+                    "projects/{}/serviceAccounts/{}",
+                    record.attrs["projectId"].as_str().unwrap_or_default(),
+                    record.key
+                ));
+                sink.send(record)
+                    .await
+                    .map_err(|_| ProviderError::Cancelled)?;
+            }
         }
-    }
+        drop(accounts);
+        crate::accounts::read_own(client, account_names, &scope.excluded, sink, fan_out).await?;
+        // Custom roles live in the organization and in projects; deleted ones are listed too, to
+        // know which ids are still taken, but not backed up: they grant nothing.
+        let parents = names
+            .iter()
+            .filter(|n| n.starts_with("organizations/") || n.starts_with("projects/"));
+        let lists: Vec<url::Url> = parents
+            .map(|p| client.iam_url(&format!("{p}/roles?view=FULL&showDeleted=true")))
+            .collect();
+        let mut roles = stream::iter(lists.into_iter().map(|url| client.all_of(url, "roles")))
+            .buffer_unordered(fan_out.max(1));
+        let mut seen = BTreeSet::new();
+        while let Some(page) = roles.try_next().await? {
+            for role in &page {
+                seen.insert(role["name"].as_str().unwrap_or_default().to_string());
+                let Some(record) = records::live_role(role) else {
+                    continue;
+                };
+                sink.send(record)
+                    .await
+                    .map_err(|_| ProviderError::Cancelled)?;
+            }
+        }
+        Ok(seen)
+    };
+    let ((), seen) = futures::try_join!(resource_manager, iam)?;
     Ok(seen)
 }
 
