@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole iamsnap story on one machine, no cloud account needed: an emulated Okta org,
 # a local-folder repository, fresh keys, a backup, the snapshot list and its manifest; then an
-# incident made through the Okta API, the damage shown by `diff`, the restore plan, `--apply`,
+# incident made through the Okta API, the damage shown by `diff` (and as an HTML page naming who
+# made each change, from the org's System Log), the restore plan, `--apply`,
 # and a final diff in which only what Okta can never give back remains: three users who came back
 # STAGED (without credentials), and a line counting the objects re-created under new ids.
 #
@@ -113,6 +114,10 @@ python3 "$root/scripts/okta-incident.py" "$org_url"
 
 step "iamsnap diff okta-demo@latest live   (what the incident changed)"
 differences iamsnap diff okta-demo@latest live
+
+step "iamsnap diff okta-demo@latest live --who --format html --out report.html   (who did it, as a page to forward)"
+differences iamsnap diff okta-demo@latest live --who --format html --out report.html
+echo "open $work/report.html in a browser: every change with the System Log events that made it"
 
 step "iamsnap restore okta-demo@latest   (the plan only)"
 differences iamsnap restore okta-demo@latest

@@ -24,8 +24,10 @@ for pkg in samba-ad-provision samba-dsdb-modules; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 command -v ldbmodify >/dev/null 2>&1 || need_apt+=(ldb-tools)
-# Headless Chromium: tests/report_html.rs opens the HTML reports in a real browser.
+# Headless Chromium: tests/report_html.rs opens the HTML reports in a real browser, and
+# fails rather than skips when it is missing here.
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+export IAMSNAP_REQUIRE_BROWSER=1
 # The quickstart's incident script, which the `diff --who` test runs against the emulator.
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 if ((${#need_apt[@]})); then

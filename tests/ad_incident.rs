@@ -295,3 +295,96 @@ fn objects_no_domain_holds_come_back_with_new_sids_and_accounts_disabled() {
     let sid = values(was, "objectSid")[0];
     assert!(!is.contains(sid), "a new SID: {is}");
 }
+
+/// A bind account that may not read `CN=Deleted Objects` (here a plain domain user) cannot
+/// find a deleted object to reanimate: the backup warns, and the restore plan names each
+/// deleted object as re-created with a new SID for that reason, with the right to grant.
+#[test]
+fn a_bind_account_that_cannot_read_deleted_objects_is_warned() {
+    let seed = Seed {
+        users: 12,
+        groups: 3,
+        ous: 2,
+        seed: 4,
+    };
+    const READER_PASSWORD: &str = "Plain-Reader-Pw-81d2";
+    let dc = SambaDc::start(PASSWORD, &seed).unwrap();
+    let reader = dc.add_user("plain-reader", READER_PASSWORD).unwrap();
+    let ws = Workspace::new("http://127.0.0.1:9");
+    let text = format!(
+        "[repository]\nurl = \"repo\"\nrecipients = [\"{}\"]\nsigning_key_file = \"signing.key\"\nverify_key = \"{}\"\n\n{}\n[sources.plain]\nprovider = \"ldap\"\nurl = \"{}\"\nbind_dn = \"{reader}\"\nbind_password_env = \"IAMSNAP_TEST_READER_PASSWORD\"\nbase_dn = \"{AD_BASE_DN}\"\n",
+        ws.recipient,
+        ws.verify_key,
+        source("corp", &dc),
+        dc.url
+    );
+    std::fs::write(ws.path("iamsnap.toml"), text).unwrap();
+    let run = |args: &[&str]| {
+        let mut cmd = assert_cmd::Command::cargo_bin("iamsnap").unwrap();
+        cmd.current_dir(ws.dir.path())
+            .env("IAMSNAP_CONFIG", ws.path("iamsnap.toml"))
+            .env("IAMSNAP_IDENTITY", ws.path("identity.txt"))
+            .env("IAMSNAP_TEST_AD_PASSWORD", PASSWORD)
+            .env("IAMSNAP_TEST_READER_PASSWORD", READER_PASSWORD)
+            .env_remove("IAMSNAP_LOG")
+            .args(args);
+        cmd.output().unwrap()
+    };
+    assert_exit(&run(&["init"]), 0);
+    let backup = run(&["backup", "--source", "plain"]);
+    assert_exit(&backup, 0);
+    let stderr = String::from_utf8_lossy(&backup.stderr);
+    assert!(
+        stderr.contains("cannot read CN=Deleted Objects")
+            && stderr.contains("new SIDs")
+            && stderr.contains("Reanimate Tombstones"),
+        "{}",
+        describe(&backup)
+    );
+    let quiet = run(&["backup", "--source", "corp"]);
+    assert_exit(&quiet, 0);
+    assert!(
+        !String::from_utf8_lossy(&quiet.stderr).contains("Deleted Objects"),
+        "the administrator reads it: {}",
+        describe(&quiet)
+    );
+
+    let user = ad_seed::user_dn(&seed, 5);
+    dc.delete_tree(&dn(&user)).unwrap();
+    let lost_for = |plan: &Value| -> Vec<String> {
+        plan["cannot_restore"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| {
+                c["keys"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|k| k.as_str().unwrap().eq_ignore_ascii_case(&user))
+            })
+            .map(|c| c["reason"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let planned = run(&["restore", "plain@latest", "--format", "json"]);
+    assert_exit(&planned, 1);
+    let lost = lost_for(&json_of(&planned));
+    assert!(
+        lost.iter()
+            .any(|r| r.contains("cannot read CN=Deleted Objects")
+                && r.contains("new one")
+                && r.contains("Reanimate Tombstones")),
+        "{lost:#?}"
+    );
+    assert!(
+        String::from_utf8_lossy(&planned.stderr).contains("cannot read CN=Deleted Objects"),
+        "{}",
+        describe(&planned)
+    );
+    // The administrator's plan reanimates the same user: nothing is lost.
+    let admin = json_of(&run(&["restore", "corp@latest", "--format", "json"]));
+    assert!(
+        lost_for(&admin).iter().all(|r| !r.starts_with("objectSid")),
+        "{admin:#}"
+    );
+}

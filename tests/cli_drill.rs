@@ -1,6 +1,6 @@
 //! `iamsnap drill`: a snapshot of one emulated Okta org restored into a second one (the
 //! sandbox), with the restore time, the fidelity and the cannot-restore list reported, as
-//! text, JSON and Prometheus gauges.
+//! text, JSON, an HTML page (opened in headless Chromium) and Prometheus gauges.
 
 mod support;
 
@@ -54,6 +54,28 @@ fn a_drill_into_a_second_org_brings_back_every_restorable_fact() {
     );
     assert!(report["restore_seconds"].as_f64().unwrap() > 0.0);
     assert!(report["operations_done"].as_u64().unwrap() > 0);
+    // Per kind, the facts add up to the totals; every user came back.
+    let kinds = report["kinds"].as_array().unwrap();
+    for field in ["total", "restorable", "back", "cannot_restore"] {
+        let sum: u64 = kinds.iter().map(|k| k[field].as_u64().unwrap()).sum();
+        assert_eq!(sum, facts[field].as_u64().unwrap(), "{field}: {report:#}");
+    }
+    let users = kinds.iter().find(|k| k["kind"] == "okta.user").unwrap();
+    assert!(users["back"].as_u64().unwrap() >= 30, "{users}");
+    assert_eq!(users["back"], users["restorable"], "{users}");
+    // Verification read back what was written; what still differs is what cannot be restored
+    // (users re-created without passwords).
+    let verification = &report["verification"];
+    assert_eq!(
+        verification["read_back"], report["operations_done"],
+        "{report:#}"
+    );
+    assert_eq!(
+        verification["still_different"], verification["explained"],
+        "{report:#}"
+    );
+    assert_eq!(report["signature_checked"], true);
+    assert!(report["snapshot_time"].is_string(), "{report:#}");
     let users = sandbox.okta.with_org(|o| o.counts().users);
     assert!(
         users >= 30,
@@ -124,6 +146,100 @@ fn a_drill_where_facts_cannot_come_back_fails_and_names_them() {
         ),
         "{metrics}"
     );
+
+    // The same drill as a page for an auditor: the verdict, the fidelity, and each custom
+    // role that did not come back, in a table a browser draws.
+    let refused = ws.iamsnap(&[
+        "drill",
+        "okta-test@latest",
+        "--target",
+        "sandbox",
+        "--format",
+        "html",
+    ]);
+    assert_exit(&refused, 2);
+    assert!(
+        stderr(&refused).contains("pass --out FILE"),
+        "{}",
+        describe(&refused)
+    );
+    let paged = ws.iamsnap(&[
+        "drill",
+        "okta-test@latest",
+        "--target",
+        "sandbox",
+        "--format",
+        "html",
+        "--out",
+        "drill.html",
+    ]);
+    assert_exit(&paged, 1);
+    assert_eq!(stdout(&paged), "");
+    let page = ws.path("drill.html");
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        html.contains("<p class=\"banner fail\">FAILED: restorable facts did not come back</p>"),
+        "{html}"
+    );
+    assert!(html.contains("of restorable facts"), "{html}");
+    assert!(html.contains("signature verified"), "{html}");
+    assert!(html.contains("live:sandbox"), "{html}");
+    assert!(html.contains("okta.custom_role"), "{html}");
+    // The cannot-restore report, by reason with the next step (secrets the API never returns).
+    assert!(
+        html.contains("<section id=\"cannot\">") && html.contains("<p class=\"step\">"),
+        "{html}"
+    );
+    assert!(!html.contains(OKTA_TOKEN));
+    assert_eq!(
+        html.matches("<script").count(),
+        3,
+        "a value became an element"
+    );
+    let not_back: Vec<String> = serde_json::from_str::<Value>(&stdout(&ws.iamsnap(&[
+        "drill",
+        "okta-test@latest",
+        "--target",
+        "sandbox",
+        "--format",
+        "json",
+    ])))
+    .unwrap()["not_back"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["key"].as_str().unwrap().to_string())
+        .collect();
+    if let Some(browser) = browser::chromium() {
+        let dom = browser::browse(&browser, &page, "", &["--dump-dom"]);
+        let mut keys = browser::row_keys(&dom);
+        keys.sort();
+        let mut expected = not_back.clone();
+        expected.sort();
+        assert!(!keys.is_empty());
+        assert_eq!(keys, expected, "the table lists what did not come back");
+        let shot = ws.path("drill.png");
+        browser::browse(
+            &browser,
+            &page,
+            "",
+            &[&format!("--screenshot={}", shot.display())],
+        );
+        let png = std::fs::read(&shot).unwrap();
+        assert!(
+            png.starts_with(b"\x89PNG") && png.len() > 20_000,
+            "{} bytes",
+            png.len()
+        );
+        // The picture in docs/operations.md: `IAMSNAP_REPORT_SCREENSHOT=docs/report-drill.png`.
+        if let Some(keep) = std::env::var_os("IAMSNAP_REPORT_SCREENSHOT") {
+            std::fs::write(keep, &png).unwrap();
+        }
+    } else {
+        eprintln!(
+            "SKIPPED the browser half of this test: no chromium on PATH (scripts/test.sh installs it with apt)"
+        );
+    }
 
     // A drill into the snapshot's own source is refused before anything is written.
     let own = ws.iamsnap(&["drill", "okta-test@latest", "--target", "okta-test"]);

@@ -1,9 +1,9 @@
 //! End to end on an emulated Google Cloud organization: backup through the CLI, an incident
 //! made to the IAM policies (a project's policy replaced with one binding, a folder's
 //! conditional binding removed, the organization's audit config dropped, five service accounts
-//! deleted), then
+//! deleted, a deny policy removed and another changed), then
 //! `restore --apply`: every member of every binding back, conditions byte for byte, what was
-//! the service accounts undeleted with their unique ids, what was
+//! the service accounts undeleted with their unique ids, the deny policies as backed up, what was
 //! added live since kept by an additive restore and removed by an authoritative one, and a
 //! second restore plans nothing. A write racing the restore (the etag moved between its read
 //! and its write) is kept.
@@ -13,7 +13,7 @@ mod support;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use iamsnap_testkit::gcp::{GcpEmulator, Policy, RunningGcp};
+use iamsnap_testkit::gcp::{DenyPolicy, GcpEmulator, Policy, RunningGcp};
 use serde_json::{Value, json};
 use support::*;
 
@@ -40,6 +40,7 @@ fn start_with(folders: usize, projects: usize, service_accounts: usize, roles: u
                 .projects(projects)
                 .service_accounts(service_accounts)
                 .custom_roles(roles)
+                .deny_policies(6)
                 .seed(17)
                 .start(),
         )
@@ -93,6 +94,23 @@ fn all_facts(gcp: &RunningGcp) -> Vec<(String, Facts)> {
         .collect()
 }
 
+/// Every deny policy's attachment point, id, display name, annotations and rules.
+fn deny_facts(gcp: &RunningGcp) -> BTreeSet<String> {
+    gcp.deny_policies()
+        .iter()
+        .map(|p| {
+            format!(
+                "{} {} {:?} {} {}",
+                p.resource,
+                p.id,
+                p.display_name,
+                p.annotations,
+                Value::Array(p.rules.clone())
+            )
+        })
+        .collect()
+}
+
 fn restore(ws: &Workspace, extra: &[&str]) -> Value {
     let mut args = vec![
         "restore",
@@ -116,6 +134,7 @@ fn gcp_policy_incident_is_restored_member_by_member() {
     let gcp = &cloud.gcp;
     let ws = workspace(&cloud);
     let before = all_facts(gcp);
+    let denies_before = deny_facts(gcp);
     assert_exit(&ws.iamsnap(&["init"]), 0);
     let backup = ws.iamsnap(&["backup", "--all"]);
     assert_exit(&backup, 0);
@@ -177,7 +196,25 @@ fn gcp_policy_incident_is_restored_member_by_member() {
     let roles_before = gcp.roles();
     let role = roles_before[3].clone();
     gcp.delete_role(&role.name, Duration::from_secs(2 * 24 * 3600));
+    let denies = gcp.deny_policies();
+    let conditional_deny = denies
+        .iter()
+        .find(|p| p.rules[0]["denyRule"].get("denialCondition").is_some())
+        .unwrap()
+        .clone();
+    gcp.delete_deny_policy(&conditional_deny.resource, &conditional_deny.id);
+    let tampered = denies.iter().find(|p| p.id != conditional_deny.id).unwrap();
+    gcp.edit_deny_policy(&tampered.resource, &tampered.id, |p| {
+        p.display_name = "weakened".into();
+        p.rules[0]["denyRule"]["exceptionPrincipals"] =
+            json!(["principal://goog/subject/mallory@example.net"]);
+    });
+    let mut added = tampered.clone();
+    added.id = "live-only".into();
+    gcp.insert_deny_policy(added);
     assert_exit(&ws.iamsnap(&["diff", "gcp-test@latest", "live"]), 1);
+    // Another writer changes the tampered deny policy between the restore's read and write.
+    gcp.race_next_deny_writes(1);
 
     // Additive: every member back, the intruder kept.
     restore(&ws, &[]);
@@ -200,8 +237,31 @@ fn gcp_policy_incident_is_restored_member_by_member() {
             .any(|b| b.get("condition").is_some())
             && restored.version == 3
     );
+    let back: Vec<DenyPolicy> = gcp.deny_policies();
+    let recreated = back
+        .iter()
+        .find(|p| p.resource == conditional_deny.resource && p.id == conditional_deny.id)
+        .expect("the removed deny policy is created again under its id");
+    assert_eq!(
+        recreated.rules, conditional_deny.rules,
+        "its rules and denial condition are back byte for byte"
+    );
+    assert!(
+        back.iter().any(|p| p.id == "live-only"),
+        "additive keeps a deny policy attached since"
+    );
+    assert!(
+        gcp.count("GET operations") >= 2,
+        "the restore waited for IAM's operations to be done"
+    );
+    assert_eq!(
+        gcp.count("denypolicies:conflict"),
+        1,
+        "the write with a stale etag was refused, then made again on what was read anew"
+    );
 
-    // Authoritative: the intruder goes, counted against --max-deletes.
+    // Authoritative: the intruder and the deny policy attached since go, counted against
+    // --max-deletes.
     let refused = ws.iamsnap(&[
         "restore",
         "gcp-test@latest",
@@ -216,7 +276,7 @@ fn gcp_policy_incident_is_restored_member_by_member() {
         "a delete needs --max-deletes: {}",
         describe(&refused)
     );
-    restore(&ws, &["--mode", "authoritative", "--max-deletes", "1"]);
+    restore(&ws, &["--mode", "authoritative", "--max-deletes", "2"]);
     for a in &doomed {
         let back = gcp
             .accounts()
@@ -232,6 +292,11 @@ fn gcp_policy_incident_is_restored_member_by_member() {
         all_facts(gcp),
         before,
         "every binding, member, condition and audit config is back"
+    );
+    assert_eq!(
+        deny_facts(gcp),
+        denies_before,
+        "every deny policy is as backed up, the one attached since deleted"
     );
     let back = gcp.roles();
     assert_eq!(back.len(), roles_before.len());
@@ -522,6 +587,12 @@ fn gcp_a_custom_role_deleted_for_good_is_reported_then_created_again_under_a_new
         "the report says what to do: {report:#}"
     );
     assert!(gcp.roles().iter().all(|r| r.name != role.name));
+    // Run again identically: the role and its members are skipped again, never counted done
+    // (nor then found missing by verification).
+    let again = restore(&ws, &[]);
+    assert_eq!(again["done"], 0, "{again:#}");
+    assert_eq!(again["skipped"], report["skipped"], "{again:#}");
+    assert_eq!(again["residual"], json!([]), "{again:#}");
 
     restore(&ws, &["--rename-deleted-roles"]);
     let renamed = format!("{}_restored", role.name);
@@ -549,4 +620,28 @@ fn gcp_a_custom_role_deleted_for_good_is_reported_then_created_again_under_a_new
         ]));
         assert_eq!(again["operations"], json!([]), "{mode}: {again:#}");
     }
+}
+
+#[test]
+fn gcp_a_deny_policy_operation_that_fails_is_reported_and_a_new_restore_finishes_it() {
+    let cloud = start_with(1, 2, 2, 0);
+    let gcp = &cloud.gcp;
+    let ws = workspace(&cloud);
+    assert_exit(&ws.iamsnap(&["init"]), 0);
+    assert_exit(&ws.iamsnap(&["backup", "--all"]), 0);
+    let before = deny_facts(gcp);
+    let first = gcp.deny_policies()[0].clone();
+    gcp.delete_deny_policy(&first.resource, &first.id);
+    gcp.fail_next_deny_operation("Internal error encountered.");
+    let failed = ws.iamsnap(&["restore", "gcp-test@latest", "--apply", "--yes"]);
+    assert_ne!(failed.status.code(), Some(0), "{}", describe(&failed));
+    let said = format!("{}{}", stdout(&failed), stderr(&failed));
+    assert!(
+        said.contains("(ABORTED): Internal error encountered.") && said.contains(&first.id),
+        "the error names the policy and IAM's reason: {said}"
+    );
+    restore(&ws, &[]);
+    assert_eq!(deny_facts(gcp), before);
+    let again = json_of(&ws.iamsnap(&["restore", "gcp-test@latest", "--format", "json"]));
+    assert_eq!(again["operations"], json!([]), "{again:#}");
 }

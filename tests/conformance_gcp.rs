@@ -55,8 +55,9 @@ impl Subject for GcpOrg {
             .map_err(|e| e.to_string())
     }
 
-    /// Deletes a service account as IAM's `DELETE` does; takes a member out of its binding, or
-    /// a service out of the audit configs, as a `setIamPolicy` would.
+    /// Deletes a service account, a custom role or a deny policy as IAM's `DELETE` does; takes
+    /// a member out of its binding, or a service out of the audit configs, as a `setIamPolicy`
+    /// would.
     async fn delete(&self, gcp: &RunningGcp, record: &Record) -> Result<(), String> {
         if record.kind == "gcp.service_account" {
             gcp.delete_account(&record.key);
@@ -99,6 +100,11 @@ impl Subject for GcpOrg {
             })
             .ok_or_else(|| format!("no resource {resource}"))?
             .name;
+        if record.kind == "gcp.deny_policy" {
+            let id = record.attrs["policyId"].as_str().unwrap_or_default();
+            gcp.delete_deny_policy(&name, id);
+            return Ok(());
+        }
         let attrs = record.attrs.clone();
         gcp.edit_policy(&name, move |p| match record_kind(&attrs) {
             Kind::Member => without_member(&mut p.bindings, &attrs),

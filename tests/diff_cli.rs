@@ -176,3 +176,54 @@ fn a_group_deleted_and_recreated_alike_is_recreated_not_changed() {
         json!(members)
     );
 }
+
+#[test]
+fn kinds_one_side_did_not_read_are_named_in_every_format() {
+    let org = Org::start(30, 6, 2);
+    let ws = Workspace::new(&org.url());
+    ws.add_okta_source(
+        "okta-lean",
+        &org.url(),
+        "exclude_kinds = [\"okta.group_owner\"]\n",
+    );
+    assert_exit(&ws.iamsnap(&["init"]), 0);
+    assert_exit(&ws.iamsnap(&["backup", "--source", "okta-test"]), 0);
+    let sides = ["diff", "okta-test@latest", "live:okta-lean"];
+    let line = "not compared, as one side did not read them (exclude_kinds): ";
+
+    let json_diff = ws.iamsnap(&[&sides[..], &["--format", "json"]].concat());
+    assert_exit(&json_diff, 0);
+    let report: Value = serde_json::from_slice(&json_diff.stdout).unwrap();
+    assert_eq!(
+        report["summary"]["not_compared"],
+        json!(["okta.group_owner"]),
+        "{report:#}"
+    );
+    assert!(report["summary"]["kinds"].get("okta.group_owner").is_none());
+    assert!(
+        stderr(&json_diff).contains(&format!("{line}okta.group_owner")),
+        "{}",
+        describe(&json_diff)
+    );
+
+    let text = ws.iamsnap(&sides);
+    assert_exit(&text, 0);
+    assert!(
+        stdout(&text).contains(&format!("{line}okta.group_owner\n")),
+        "{}",
+        describe(&text)
+    );
+    let html = ws.iamsnap(&[&sides[..], &["--format", "html", "--out", "r.html"]].concat());
+    assert_exit(&html, 0);
+    let page = std::fs::read_to_string(ws.path("r.html")).unwrap();
+    assert!(page.contains(&format!("{line}okta.group_owner")), "{page}");
+
+    // Both sides read every kind: no such field, no such line.
+    let full = ws.iamsnap(&["diff", "okta-test@latest", "live", "--format", "json"]);
+    assert_exit(&full, 0);
+    let report: Value = serde_json::from_slice(&full.stdout).unwrap();
+    assert!(
+        report["summary"].get("not_compared").is_none(),
+        "{report:#}"
+    );
+}

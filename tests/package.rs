@@ -1,6 +1,7 @@
 //! The Debian package, built by `./scripts/package.sh` from the binary these tests run: it
-//! installs a working binary, units systemd accepts, completions, manual pages, an example
-//! configuration, and maintainer scripts that pass shellcheck.
+//! installs a working binary, the backup's and the drill's units (disabled) that systemd
+//! accepts, completions, manual pages, an example configuration, and maintainer scripts that
+//! pass shellcheck.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -102,7 +103,12 @@ fn the_debian_package_installs_a_working_iamsnap_with_units_completions_and_manu
     let units = dir.path().join("units");
     std::fs::create_dir(&units).unwrap();
     let mut unit_paths = Vec::new();
-    for name in ["iamsnap-backup.service", "iamsnap-backup.timer"] {
+    for name in [
+        "iamsnap-backup.service",
+        "iamsnap-backup.timer",
+        "iamsnap-drill.service",
+        "iamsnap-drill.timer",
+    ] {
         let text = std::fs::read_to_string(files.join("lib/systemd/system").join(name)).unwrap();
         assert!(
             !text.contains("/usr/local/bin"),
@@ -125,6 +131,20 @@ fn the_debian_package_installs_a_working_iamsnap_with_units_completions_and_manu
         "",
         "systemd-analyze warns"
     );
+    let drill = std::fs::read_to_string(units.join("iamsnap-drill.service")).unwrap();
+    assert!(
+        drill.contains(" drill ${DRILL_SNAPSHOT} --target ${DRILL_SANDBOX} ")
+            && drill.contains("EnvironmentFile=/etc/iamsnap/drill.env"),
+        "the drill names what it drills in drill.env, not in the unit: {drill}"
+    );
+    let timer = std::fs::read_to_string(units.join("iamsnap-drill.timer")).unwrap();
+    assert!(timer.contains("OnCalendar=Sun "), "weekly: {timer}");
+
+    // Installed disabled: nothing links a unit into a target, and no script enables one.
+    assert!(
+        !files.join("etc/systemd").exists(),
+        "the package enables a unit"
+    );
 
     // Maintainer scripts: present, executable, lint-clean, and the user they create has a
     // private home.
@@ -132,7 +152,17 @@ fn the_debian_package_installs_a_working_iamsnap_with_units_completions_and_manu
         let path = control.join(script);
         let linted = run("shellcheck", &[path.to_str().unwrap()]);
         assert!(linted.status.success(), "{script}: {linted:?}");
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            !text.contains("systemctl enable"),
+            "{script} enables a unit"
+        );
     }
+    let prerm = std::fs::read_to_string(control.join("prerm")).unwrap();
+    assert!(
+        prerm.contains("iamsnap-drill.timer"),
+        "a scheduled drill is stopped before the binary goes: {prerm}"
+    );
     let postinst = std::fs::read_to_string(control.join("postinst")).unwrap();
     assert!(postinst.contains("adduser --system"), "{postinst}");
     assert!(

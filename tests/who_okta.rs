@@ -9,17 +9,6 @@ use serde_json::Value;
 use support::okta_api::Api;
 use support::*;
 
-fn incident(org: &Org) -> String {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/okta-incident.py");
-    let out = std::process::Command::new("python3")
-        .args([script, &org.url()])
-        .env("OKTA_API_TOKEN", OKTA_TOKEN)
-        .output()
-        .expect("python3 runs the incident script (scripts/test.sh installs it)");
-    assert!(out.status.success(), "{}", describe(&out));
-    String::from_utf8(out.stdout).unwrap()
-}
-
 #[test]
 fn diff_who_names_the_actor_of_every_deletion_of_the_quickstart_incident() {
     let org = Org::start(200, 40, 8);
@@ -28,7 +17,7 @@ fn diff_who_names_the_actor_of_every_deletion_of_the_quickstart_incident() {
     assert_exit(&ws.iamsnap(&["init"]), 0);
     assert_exit(&ws.iamsnap(&["backup", "--source", "okta-demo"]), 0);
     let admin = Api::new(&ws, &org.url()).self_login();
-    let did = incident(&org);
+    let did = okta_incident(&org.url());
     assert!(did.contains("deleted group"), "{did}");
 
     let diff = ws.iamsnap(&[

@@ -182,12 +182,6 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         old: side(ctx, &old)?,
         new: side(ctx, &new)?,
     };
-    let options = DiffOptions {
-        old_label: old.label(),
-        new_label: new.label(),
-        join: JoinOptions::default(),
-        keep_ids: args.who,
-    };
     let unread = sides::not_read_by_both(kinds, &old, &new);
     if !unread.is_empty() {
         let unread: Vec<&str> = unread.iter().map(String::as_str).collect();
@@ -196,6 +190,13 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
             unread.join(", ")
         );
     }
+    let options = DiffOptions {
+        old_label: old.label(),
+        new_label: new.label(),
+        join: JoinOptions::default(),
+        keep_ids: args.who,
+        not_compared: unread.iter().cloned().collect(),
+    };
     let mut result = tokio::task::block_in_place(|| {
         diff(
             old.records_read(&unread)?,

@@ -196,9 +196,9 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     let plan = &prepared.plan;
     if let Some(resumed) = &prepared.resumed {
         eprintln!(
-            "resuming {}: {} of {} operations already ended",
+            "resuming {}: {} of {} operations already done",
             resumed.journal.dir,
-            resumed.ended(),
+            resumed.done(),
             plan.operations.len()
         );
         if resumed.journal.legacy {

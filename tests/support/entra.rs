@@ -26,6 +26,16 @@ impl Tenant {
 
     /// A tenant whose client has every permission but `missing`.
     pub fn start_without(missing: &str) -> Tenant {
+        let granted: Vec<&str> = ALL_PERMISSIONS
+            .iter()
+            .copied()
+            .filter(|p| *p != missing)
+            .collect();
+        Tenant::start_with(&granted)
+    }
+
+    /// A tenant whose client is granted exactly these application permissions.
+    pub fn start_with(granted: &[&str]) -> Tenant {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -38,11 +48,7 @@ impl Tenant {
                     .client_with_permissions(
                         CLIENT_ID,
                         SECRET,
-                        ALL_PERMISSIONS
-                            .iter()
-                            .filter(|p| **p != missing)
-                            .map(|p| p.to_string())
-                            .collect(),
+                        granted.iter().map(|p| p.to_string()).collect(),
                     )
                     .users(300)
                     .groups(40)

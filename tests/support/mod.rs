@@ -10,6 +10,7 @@ use assert_cmd::Command;
 use iamsnap_testkit::okta::{OktaEmulator, RunningOkta};
 
 pub mod aws;
+pub mod browser;
 pub mod entra;
 pub mod okta_api;
 
@@ -56,6 +57,19 @@ impl Org {
     pub fn url(&self) -> String {
         self.okta.base_url().to_string()
     }
+}
+
+/// Runs the quickstart's incident (`scripts/okta-incident.py`) against the org at `url`
+/// through its Management API, as `scripts/quickstart.sh` does; returns what it printed.
+pub fn okta_incident(url: &str) -> String {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/okta-incident.py");
+    let out = std::process::Command::new("python3")
+        .args([script, url])
+        .env("OKTA_API_TOKEN", OKTA_TOKEN)
+        .output()
+        .expect("python3 runs the incident script (scripts/test.sh installs it)");
+    assert!(out.status.success(), "{}", describe(&out));
+    String::from_utf8(out.stdout).unwrap()
 }
 
 /// A folder with an identity, a signing key, a configuration and an initialised repository.
@@ -214,7 +228,7 @@ pub fn s3_client(endpoint: &str) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(config)
 }
 
-/// Restore operations that ended (done or failed), counted in the journal segments
+/// Restore operations that ended (done, skipped or failed), counted in the journal segments
 /// (`ops/*.sealed`, opened with the workspace's keys; `ops/*.jsonl` of journals written before
 /// they were sealed) under `dir`, a folder of the repository `repo/journals/…`.
 #[allow(dead_code)]

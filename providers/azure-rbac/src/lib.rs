@@ -23,13 +23,15 @@
 //! under new GUIDs with the live role's definition id (retrying while ARM replicates a role
 //! just created), updates custom roles' permissions in place, and never deletes or changes the
 //! assignments of the service principal it signs in as. The roles needed are listed in
-//! `docs/azure-rbac.md`.
+//! `docs/azure-rbac.md`; `iamsnap doctor` asks ARM for the application's permissions at each
+//! scope and names each operation missing.
 
 pub mod config;
 pub mod kinds;
 
 mod client;
 mod directory;
+mod doctor;
 mod read;
 mod records;
 mod restore;
@@ -37,6 +39,7 @@ mod restore;
 use std::path::Path;
 
 use async_trait::async_trait;
+use iamsnap_provider::doctor::Check;
 use iamsnap_provider::{
     Action, ConnectOptions, IdMap, KindInfo, Operation, Outcome, ProviderError, ReadProvider,
     Record, RecordSink, RequestStats, SelfIdentity, WriteProvider,
@@ -134,6 +137,19 @@ impl ReadProvider for AzureRbacProvider {
         }
     }
 
+    /// The healthcheck's reads, then ARM's list of the application's permissions at every
+    /// scope against the operations a backup reads with.
+    async fn check_reads(&self) -> Vec<Check> {
+        let first = self.healthcheck().await;
+        doctor::check_reads(
+            &self.client,
+            first,
+            self.subscriptions(),
+            self.management_groups,
+        )
+        .await
+    }
+
     async fn snapshot(&self, sink: RecordSink) -> Result<(), ProviderError> {
         self.reader().snapshot(sink).await
     }
@@ -193,6 +209,12 @@ impl WriteProvider for AzureRbacProvider {
     /// The service principal of the token's `oid` and its role assignments.
     async fn self_identity(&self) -> Result<Option<SelfIdentity>, ProviderError> {
         read::me::self_identity(&self.reader()).await
+    }
+
+    /// ARM's list of the application's permissions at every scope against the operations a
+    /// restore writes with.
+    async fn check_writes(&self) -> Vec<Check> {
+        doctor::check_writes(&self.client, self.subscriptions(), self.management_groups).await
     }
 
     fn concurrency(&self) -> usize {

@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 
+use crate::doctor::Check;
 use crate::{
     Action, IdMap, KindInfo, Operation, Outcome, ProviderError, ReadProvider, Record, RecordSink,
     RequestStats, SelfIdentity, WriteProvider,
@@ -45,6 +46,10 @@ impl<P: ReadProvider> ReadProvider for ExcludeKinds<P> {
 
     async fn healthcheck(&self) -> Result<(), ProviderError> {
         self.inner.healthcheck().await
+    }
+
+    async fn check_reads(&self) -> Vec<Check> {
+        self.inner.check_reads().await
     }
 
     async fn snapshot(&self, sink: RecordSink) -> Result<(), ProviderError> {
@@ -107,6 +112,10 @@ impl<P: WriteProvider> WriteProvider for ExcludeKinds<P> {
         self.inner.protects(op, me)
     }
 
+    async fn check_writes(&self) -> Vec<Check> {
+        self.inner.check_writes().await
+    }
+
     fn concurrency(&self) -> usize {
         self.inner.concurrency()
     }
@@ -150,6 +159,9 @@ mod tests {
         async fn healthcheck(&self) -> Result<(), ProviderError> {
             Ok(())
         }
+        async fn check_reads(&self) -> Vec<Check> {
+            vec![Check::ok("reads", "asked of the connector")]
+        }
         async fn snapshot(&self, sink: RecordSink) -> Result<(), ProviderError> {
             for kind in ["t.user", "t.key", "t.user"] {
                 let record = Record {
@@ -188,6 +200,29 @@ mod tests {
         let (read, kinds) = tokio::join!(provider.snapshot(sink), collect);
         read.unwrap();
         assert_eq!(kinds, ["t.user", "t.user"]);
+    }
+
+    #[async_trait]
+    impl WriteProvider for Both {
+        async fn apply(&self, _: &Operation, _: &dyn IdMap) -> Result<Outcome, ProviderError> {
+            Err(ProviderError::Cancelled)
+        }
+        async fn check_writes(&self) -> Vec<Check> {
+            vec![Check::ok("restore permissions", "asked of the connector")]
+        }
+    }
+
+    #[tokio::test]
+    async fn doctor_asks_the_connector_itself() {
+        let provider = ExcludeKinds::new(Both, ["t.key".to_string()].into());
+        assert_eq!(
+            provider.check_reads().await[0].detail,
+            "asked of the connector"
+        );
+        assert_eq!(
+            provider.check_writes().await[0].detail,
+            "asked of the connector"
+        );
     }
 
     #[tokio::test]

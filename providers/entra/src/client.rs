@@ -96,6 +96,20 @@ impl GraphClient {
         self.http.set_credential(token)
     }
 
+    /// The claims of the access token Graph is called with (a JWT's payload, decoded without
+    /// checking its signature: they are only read to say what the token carries); `None` for
+    /// a token that is no readable JWT. The token itself never leaves this function.
+    pub(crate) async fn token_claims(&self) -> Result<Option<Value>, ProviderError> {
+        use base64::Engine;
+        let bearer = self.tokens.bearer(None).await?;
+        let token = bearer.expose().trim_start_matches("Bearer ");
+        let payload = token.split('.').nth(1).unwrap_or_default();
+        let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload.trim_end_matches('='))
+            .ok();
+        Ok(decoded.and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok()))
+    }
+
     pub(crate) async fn get(&self, url: &Url) -> Result<Value, ProviderError> {
         self.get_as(url).await
     }

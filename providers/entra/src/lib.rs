@@ -26,7 +26,8 @@
 //! administrative units back from `directory/deletedItems` (original id kept) and creates only
 //! what is gone for good. Conditional access policies are written in report-only state unless
 //! [`ConnectOptions::restore_policy_state`] is on. The Graph application permissions needed
-//! are listed in `docs/entra.md`.
+//! are listed in `docs/entra.md`; `iamsnap doctor` reads those granted from the access token's
+//! `roles` claim and names each one missing.
 
 pub mod config;
 pub mod kinds;
@@ -35,6 +36,7 @@ mod audit;
 mod ca;
 mod client;
 mod cross_tenant;
+mod doctor;
 mod read;
 mod records;
 mod restore;
@@ -46,6 +48,7 @@ mod terms;
 use std::path::Path;
 
 use async_trait::async_trait;
+use iamsnap_provider::doctor::Check;
 use iamsnap_provider::{
     Action, ConnectOptions, IdMap, KindInfo, Operation, Outcome, ProviderError, ReadProvider,
     Record, RecordSink, RequestStats, SelfIdentity, WriteProvider,
@@ -128,6 +131,12 @@ impl ReadProvider for EntraProvider {
 
     async fn healthcheck(&self) -> Result<(), ProviderError> {
         read::healthcheck(&self.client).await
+    }
+
+    /// The application permissions in the access token's `roles` claim, against those a
+    /// backup reads with; the token's and the client secrets' expiry.
+    async fn check_reads(&self) -> Vec<Check> {
+        doctor::check_reads(&self.client, &self.client_id).await
     }
 
     async fn snapshot(&self, sink: RecordSink) -> Result<(), ProviderError> {
@@ -221,6 +230,12 @@ impl WriteProvider for EntraProvider {
 
     fn protects(&self, op: &Operation, me: &SelfIdentity) -> Option<String> {
         restore::protects(op, me)
+    }
+
+    /// The application permissions in the access token's `roles` claim, against those a
+    /// restore of this connector's kinds writes with.
+    async fn check_writes(&self) -> Vec<Check> {
+        doctor::check_writes(&self.client, kinds::KINDS, self.invite_guests).await
     }
 
     fn concurrency(&self) -> usize {

@@ -334,6 +334,16 @@ impl Tokens {
         })
     }
 
+    /// Who the credentials sign in as, and the key's id when they are a service account key
+    /// (never the key); empty for user credentials and the metadata server, which have no key.
+    pub(crate) fn key_id(&self) -> (&str, &str) {
+        match &self.credentials {
+            Credentials::ServiceAccount(key) => (&key.client_email, &key.private_key_id),
+            Credentials::User(_) => ("the user of the application default credentials", ""),
+            Credentials::Metadata(_) => ("the metadata server's service account", ""),
+        }
+    }
+
     /// The `Authorization` value to send: the current token, or a new one when it is missing,
     /// due for refresh, or `stale` (the API refused it).
     pub(crate) async fn bearer(&self, stale: Option<&Secret>) -> Result<Secret, ProviderError> {

@@ -57,6 +57,11 @@ impl Client {
         })
     }
 
+    /// The service account the client signs in as, and its key's id.
+    pub(crate) fn key_id(&self) -> (&str, &str) {
+        self.tokens.key_id()
+    }
+
     pub(crate) fn stats(&self) -> RequestStats {
         self.http.stats()
     }
@@ -69,6 +74,12 @@ impl Client {
     /// `path` under IAM's `/v1` (`projects/p/serviceAccounts`).
     pub(crate) fn iam_url(&self, path: &str) -> Url {
         Url::parse(&format!("{}/{path}", self.iam_root)).expect("IAM URLs are well formed")
+    }
+
+    /// `path` under IAM's `/v2` (`policies/ATTACHMENT_POINT/denypolicies`), its `%2F` kept.
+    pub(crate) fn iam_v2_url(&self, path: &str) -> Url {
+        let root = self.iam_root.trim_end_matches("/v1");
+        Url::parse(&format!("{root}/v2/{path}")).expect("IAM URLs are well formed")
     }
 
     /// Sends with a valid token; once more with a new token when the API refuses it.

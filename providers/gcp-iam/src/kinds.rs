@@ -8,6 +8,7 @@
 //! | `gcp.custom_role` | id and key: its name, `organizations/123/roles/ID` or `projects/PROJECT_ID/roles/ID` |
 //! | `gcp.service_account_member` | `projects/PROJECT_ID/serviceAccounts/EMAIL ROLE[ if "TITLE" #HASH]\|MEMBER` |
 //! | `gcp.service_account_key` | id and key: its name, `projects/PROJECT_ID/serviceAccounts/EMAIL/keys/KEY_ID` |
+//! | `gcp.deny_policy` | id and key: `RESOURCE\|POLICY_ID`: `organizations/123\|no-sa-key-creation` |
 //!
 //! `RESOURCE` is `organizations/ID`, `folders/ID` or `projects/PROJECT_ID`. A conditional
 //! binding's key names its condition's title and the first 8 hex digits of the SHA-256 of its
@@ -21,6 +22,7 @@ pub const AUDIT_CONFIG: &str = "gcp.audit_config";
 pub const CUSTOM_ROLE: &str = "gcp.custom_role";
 pub const SERVICE_ACCOUNT_MEMBER: &str = "gcp.service_account_member";
 pub const SERVICE_ACCOUNT_KEY: &str = "gcp.service_account_key";
+pub const DENY_POLICY: &str = "gcp.deny_policy";
 
 /// The kinds in restore order.
 pub static KINDS: &[KindInfo] = &[
@@ -41,11 +43,23 @@ pub static KINDS: &[KindInfo] = &[
         cannot_restore: &[],
     },
     KindInfo {
+        name: DENY_POLICY,
+        description: "IAM v2 deny policy attached to the organization, a folder or a project: display name and rules (denied and excepted principals and permissions, denial condition) kept byte for byte",
+        depends_on: &[],
+        capabilities: Capabilities::ALL,
+        parent: None,
+        cannot_restore: &[
+            "original uid: a re-created deny policy gets a new uid (its name and policy id are kept)",
+            "annotations changed on a live deny policy: IAM sets them only at creation; delete the policy and restore again to get them back",
+        ],
+    },
+    KindInfo {
         name: IAM_MEMBER,
         description: "one member of one role binding (with its condition, kept byte for byte) in the IAM policy of the organization, a folder or a project",
         // A deleted service account comes back first, so its members turn plain again.
         // A deleted custom role comes back first, so that it can be granted again.
-        depends_on: &[SERVICE_ACCOUNT, CUSTOM_ROLE],
+        // Deny policies come back first, so that no grant is restored before what restricts it.
+        depends_on: &[SERVICE_ACCOUNT, CUSTOM_ROLE, DENY_POLICY],
         capabilities: Capabilities::LINK,
         parent: Some(Parent {
             noun: "binding",

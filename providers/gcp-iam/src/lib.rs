@@ -13,13 +13,16 @@
 //! policies and their user-managed keys (listed, never the private half), the custom roles of
 //! the organization and the projects, and every member of every role
 //! binding (conditions kept byte for byte) and every audit config of the organization's, each
-//! folder's and each project's policy, read at policy version 3.
+//! folder's and each project's policy, read at policy version 3, and the IAM v2 deny policies
+//! attached to each of them.
 //!
 //! `accounts` reads service accounts' own policies and keys and restores service accounts
-//! (undeleting them by unique id); `keys` sets keys back to enabled or disabled; `auth` signs the token
-//! assertion with the service account key; `client` speaks Resource Manager and IAM; `read`
+//! (undeleting them by unique id); `keys` sets keys back to enabled or disabled; `auth` finds
+//! Application Default Credentials and gets tokens; `client` speaks Resource Manager and IAM;
+//! `deny` reads and writes deny policies, waiting for IAM's long-running operations; `read`
 //! discovers the resources and reads their policies and service accounts; `records` turns them
-//! into records; `restore` writes them back, `roles` the custom roles.
+//! into records; `restore` writes them back, `roles` the custom roles; `doctor` asks
+//! `testIamPermissions` which of the permissions a backup and a restore need the key holds.
 
 pub mod config;
 pub mod kinds;
@@ -27,6 +30,8 @@ pub mod kinds;
 mod accounts;
 mod auth;
 mod client;
+mod deny;
+mod doctor;
 mod keys;
 mod read;
 mod records;
@@ -36,6 +41,7 @@ mod roles;
 use std::path::Path;
 
 use async_trait::async_trait;
+use iamsnap_provider::doctor::Check;
 use iamsnap_provider::{
     Action, ConnectOptions, IdMap, KindInfo, Operation, Outcome, ProviderError, ReadProvider,
     Record, RecordSink, RequestStats, WriteProvider,
@@ -117,6 +123,13 @@ impl ReadProvider for GcpIamProvider {
         self.client.get_policy(&first).await.map(|_| ())
     }
 
+    /// The healthcheck's reads, the key's expiry, and `testIamPermissions` for every
+    /// permission a backup reads with, on every resource it reads.
+    async fn check_reads(&self) -> Vec<Check> {
+        let first = self.healthcheck().await;
+        doctor::check_reads(&self.client, &self.scope, first, self.concurrency).await
+    }
+
     async fn snapshot(&self, sink: RecordSink) -> Result<(), ProviderError> {
         let roles = read::snapshot(&self.client, &self.scope, sink, self.concurrency).await?;
         *self.roles.live.lock().unwrap_or_else(|e| e.into_inner()) = roles;
@@ -147,6 +160,11 @@ impl WriteProvider for GcpIamProvider {
             kinds::SERVICE_ACCOUNT_KEY => keys::refuses(action, record),
             _ => None,
         }
+    }
+
+    /// `testIamPermissions` for every permission a restore writes with, on every resource.
+    async fn check_writes(&self) -> Vec<Check> {
+        doctor::check_writes(&self.client, &self.scope, self.concurrency).await
     }
 
     /// One at a time per kind: every operation rewrites a whole policy, and parallel writes to

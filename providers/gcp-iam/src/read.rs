@@ -72,7 +72,7 @@ pub(crate) async fn resources(
     Ok(out)
 }
 
-/// Reads every policy, service account and custom role, `fan_out` requests at once, and
+/// Reads every policy, service account, custom role and deny policy, `fan_out` requests at once, and
 /// sends their records; returns the names of the custom roles read (deleted ones included).
 pub(crate) async fn snapshot(
     client: &Client,
@@ -146,6 +146,23 @@ pub(crate) async fn snapshot(
                     .map_err(|_| ProviderError::Cancelled)?;
             }
         }
+        drop(roles);
+        // Deny policies (IAM v2, on IAM's quota) attach to the organization, folders and
+        // projects alike.
+        let mut denies = stream::iter(
+            names
+                .iter()
+                .cloned()
+                .map(|n| async move { crate::deny::read(client, &n).await }),
+        )
+        .buffer_unordered(fan_out.max(1));
+        while let Some(records) = denies.try_next().await? {
+            for record in records {
+                sink.send(record)
+                    .await
+                    .map_err(|_| ProviderError::Cancelled)?;
+            }
+        }
         Ok(seen)
     };
     let ((), seen) = futures::try_join!(resource_manager, iam)?;
@@ -171,6 +188,9 @@ pub(crate) async fn fetch(
             iamsnap_http::found(client.send(Method::GET, &url, None).await)?
                 .map(|k| records::service_account_key(&k)),
         );
+    }
+    if kind == crate::kinds::DENY_POLICY {
+        return crate::deny::fetch(client, key).await;
     }
     if kind == crate::kinds::SERVICE_ACCOUNT {
         let url = client.iam_url(&format!("projects/-/serviceAccounts/{key}"));

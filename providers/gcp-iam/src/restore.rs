@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::client::Client;
 use crate::kinds::{
-    AUDIT_CONFIG, CUSTOM_ROLE, IAM_MEMBER, SERVICE_ACCOUNT, SERVICE_ACCOUNT_KEY,
+    AUDIT_CONFIG, CUSTOM_ROLE, DENY_POLICY, IAM_MEMBER, SERVICE_ACCOUNT, SERVICE_ACCOUNT_KEY,
     SERVICE_ACCOUNT_MEMBER,
 };
 use crate::roles::Roles;
@@ -154,6 +154,9 @@ pub(crate) async fn apply(
     }
     if op.kind == SERVICE_ACCOUNT_KEY {
         return crate::keys::apply(client, op, record).await;
+    }
+    if op.kind == DENY_POLICY {
+        return crate::deny::apply(client, op, record).await;
     }
     let mut attrs = record.attrs.clone();
     // A member of a role created again under another id is granted that one.

@@ -70,7 +70,16 @@ pub(crate) struct Source {
     pub schema: tokio::sync::OnceCell<schema::Schema>,
     /// Active Directory: the ids of the deleted objects still in `CN=Deleted Objects`, read
     /// before each restore plan (`None` until then).
-    pub tombstones: std::sync::RwLock<Option<std::collections::HashSet<String>>>,
+    pub tombstones: std::sync::RwLock<Option<restore::reanimate::Tombstones>>,
+    /// Whether a re-created entry gets its `entryUUID` back (OpenLDAP with the Relax Rules
+    /// control), read before each restore plan (`None` until then).
+    pub ids_kept: std::sync::RwLock<Option<bool>>,
+    /// Set once the server's refint overlay finished what was queued before the restore's
+    /// first write (OpenLDAP).
+    pub refint_settled: tokio::sync::OnceCell<()>,
+    /// The groups this restore added holding themselves (lower-case DN), and whether they
+    /// still do.
+    pub placeholders: std::sync::Mutex<std::collections::HashMap<String, bool>>,
 }
 
 /// A connection to one directory's subtree.
@@ -117,6 +126,9 @@ impl LdapProvider {
                 detected: tokio::sync::OnceCell::new(),
                 schema: tokio::sync::OnceCell::new(),
                 tombstones: std::sync::RwLock::new(None),
+                ids_kept: std::sync::RwLock::new(None),
+                refint_settled: tokio::sync::OnceCell::new(),
+                placeholders: std::sync::Mutex::new(std::collections::HashMap::new()),
             },
             concurrency: options.concurrency.unwrap_or_else(|| config.concurrency()),
         })
@@ -161,15 +173,17 @@ impl WriteProvider for LdapProvider {
     }
 
     /// An account whose password hash the backup does not hold needs a new password; an
-    /// Active Directory object that is no longer in `CN=Deleted Objects` comes back with a
+    /// entry re-created where the server does not keep ids gets a new `entryUUID`; an Active
+    /// Directory object that cannot be reanimated from `CN=Deleted Objects` comes back with a
     /// new SID.
     fn cannot_restore(&self, record: &Record) -> Vec<String> {
         restore::cannot_restore(&self.source, record)
     }
 
-    /// Active Directory: which deleted objects can still be reanimated.
+    /// Active Directory: which deleted objects can still be reanimated; other servers:
+    /// whether re-created entries keep their `entryUUID`.
     async fn before_plan(&self) -> Result<(), ProviderError> {
-        restore::reanimate::read_tombstones(&self.source).await
+        restore::before_plan(&self.source).await
     }
 
     fn reachable(&self, desired: Record, live: &Record) -> Record {

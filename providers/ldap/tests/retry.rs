@@ -103,7 +103,8 @@ async fn a_restore_operation_whose_connection_drops_is_made_again() {
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let provider = provider(dir.path(), relay.url(), "");
+    // The add is the operation's first write: no wait for refint's pending work before it.
+    let provider = provider(dir.path(), relay.url(), "refint_wait_secs = 0");
     let records = snapshot(&provider).await;
     let user = seed.user_dn(4);
     let record = records

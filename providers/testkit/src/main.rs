@@ -271,6 +271,9 @@ struct GcpArgs {
     /// Custom roles, in the organization and the projects, each granted to a group.
     #[arg(long, default_value_t = 10)]
     custom_roles: usize,
+    /// IAM v2 deny policies, on the organization, then the folders, then the projects.
+    #[arg(long, default_value_t = 3)]
+    deny_policies: usize,
     /// Seed of the generator: the same seed gives the same organization.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -294,6 +297,7 @@ async fn serve_gcp(args: GcpArgs) -> ExitCode {
         .projects(args.projects)
         .service_accounts(args.service_accounts)
         .custom_roles(args.custom_roles)
+        .deny_policies(args.deny_policies)
         .seed(args.seed);
     if let Some(limit) = args.rate_limit {
         emulator = emulator.rate_limit(limit, Duration::from_secs(60));

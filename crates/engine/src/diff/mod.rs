@@ -246,6 +246,10 @@ pub struct Summary {
     /// With `--who`: the audit log read for the report.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audit: Option<who::AuditSummary>,
+    /// Kinds left out of the comparison because one side did not read them (a source's
+    /// `exclude_kinds`): what a side did not read is unknown, not absent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_compared: Vec<String>,
 }
 
 impl Summary {
@@ -269,6 +273,9 @@ pub struct DiffOptions {
     pub join: JoinOptions,
     /// Keep the ids of what differs ([`Diff::target_ids`]), to ask an audit log about them.
     pub keep_ids: bool,
+    /// Kinds the caller leaves out because one side did not read them, carried into the
+    /// summary ([`Summary::not_compared`]).
+    pub not_compared: Vec<String>,
 }
 
 /// The result of a comparison: the summary, the changes and the re-created objects, each
@@ -361,6 +368,7 @@ where
     let mut summary = Summary {
         old: options.old_label.clone(),
         new: options.new_label.clone(),
+        not_compared: options.not_compared.clone(),
         ..Summary::default()
     };
     let (dir, budget) = (options.join.spool_dir.as_deref(), options.join.spool_budget);

@@ -156,6 +156,17 @@ fn recreated_line(s: &Summary, detail: &Detail) -> Option<String> {
     })
 }
 
+/// The sentence about kinds left out because one side did not read them, if any.
+pub fn not_compared_line(s: &Summary, code: &dyn Fn(&str) -> String) -> Option<String> {
+    (!s.not_compared.is_empty()).then(|| {
+        let kinds: Vec<String> = s.not_compared.iter().map(|k| code(k)).collect();
+        format!(
+            "not compared, as one side did not read them (exclude_kinds): {}",
+            kinds.join(", ")
+        )
+    })
+}
+
 fn summary_rows(s: &Summary, kinds: &Kinds, style: Style) -> Vec<(String, Vec<u64>)> {
     let shown = s
         .kinds
@@ -236,6 +247,9 @@ fn write_summary(
     }
     if let Some(audit) = &s.audit {
         writeln!(out, "{}", who::summary_line(audit))?;
+    }
+    if let Some(line) = not_compared_line(s, &code) {
+        writeln!(out, "{line}")?;
     }
     if s.is_identical() {
         return Ok(());

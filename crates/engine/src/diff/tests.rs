@@ -19,6 +19,7 @@ fn options() -> DiffOptions {
         new_label: "live:okta-prod".into(),
         join: JoinOptions::default(),
         keep_ids: false,
+        not_compared: Vec::new(),
     }
 }
 
@@ -212,6 +213,61 @@ fn text_report() {
     let mut out = Vec::new();
     render::text(d, &mut out, &Detail::default(), &Kinds::default()).unwrap();
     insta::assert_snapshot!(String::from_utf8(out).unwrap());
+}
+
+#[test]
+fn kinds_not_compared_are_named_in_every_format() {
+    let (before, after) = incident();
+    let unread = || DiffOptions {
+        not_compared: vec!["okta.factor".into(), "okta.user_role".into()],
+        ..options()
+    };
+    let line = "not compared, as one side did not read them (exclude_kinds): ";
+    let d = diff(
+        ok(sorted(before.clone())),
+        ok(sorted(after.clone())),
+        &unread(),
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    render::text(d, &mut out, &Detail::default(), &Kinds::default()).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.contains(&format!("{line}okta.factor, okta.user_role\n")),
+        "{text}"
+    );
+    let d = diff(
+        ok(sorted(before.clone())),
+        ok(sorted(after.clone())),
+        &unread(),
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    render::markdown(d, &mut out, &Detail::default(), &Kinds::default()).unwrap();
+    let markdown = String::from_utf8(out).unwrap();
+    assert!(
+        markdown.contains(&format!("{line}`okta.factor`, `okta.user_role`")),
+        "{markdown}"
+    );
+    let d = diff(
+        ok(sorted(before.clone())),
+        ok(sorted(after.clone())),
+        &unread(),
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    render::json(d, &mut out).unwrap();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(
+        v["summary"]["not_compared"],
+        json!(["okta.factor", "okta.user_role"])
+    );
+    // Without such kinds the field is absent and the line is not written.
+    let d = diff(ok(sorted(before)), ok(sorted(after)), &options()).unwrap();
+    let mut out = Vec::new();
+    render::json(d, &mut out).unwrap();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert!(v["summary"].get("not_compared").is_none(), "{v}");
 }
 
 #[test]
@@ -487,7 +543,12 @@ fn keys(v: &Value) -> std::collections::BTreeSet<String> {
 fn json_output_has_exactly_the_documented_fields() {
     let doc = documented_fields();
     let (before, after) = incident();
-    let d = diff(ok(sorted(before)), ok(sorted(after)), &options()).unwrap();
+    // One side did not read a kind: the summary says so.
+    let unread = DiffOptions {
+        not_compared: vec!["okta.factor".into()],
+        ..options()
+    };
+    let d = diff(ok(sorted(before)), ok(sorted(after)), &unread).unwrap();
     let mut out = Vec::new();
     render::json(d, &mut out).unwrap();
     let v: Value = serde_json::from_slice(&out).unwrap();

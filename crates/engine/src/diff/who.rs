@@ -5,9 +5,10 @@
 //! or, for a relationship record (a membership, an assignment), when its targets include
 //! every object the record names: removing a member names the user and the group. A removed
 //! record that names a deleted object also gets the deletion (a member of a deleted group, a
-//! scope of a deleted authorization server). A source
-//! whose connector reads no audit log, or whose credentials may not read it, gets a note in
-//! the summary instead, and the diff prints as without `--who`.
+//! scope of a deleted authorization server), and so does a changed record that lost its
+//! reference to one (a resource set naming a deleted group). A source whose connector reads
+//! no audit log, or whose credentials may not read it, gets a note in the summary instead,
+//! and the diff prints as without `--who`.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -57,11 +58,34 @@ fn named(change: &Change) -> (Vec<&str>, Vec<String>) {
     (own, parts)
 }
 
+/// The objects a changed record referred to on the old side and no longer does (a resource
+/// set whose group was deleted): its `/refs/…` fields' ids missing from their new value.
+fn dropped_refs(change: &Change) -> Vec<String> {
+    let ids = |value: &Option<serde_json::Value>| -> BTreeSet<String> {
+        let items = value.as_ref().and_then(|v| v.as_array());
+        items
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r["id"].as_str().map(str::to_string))
+            .collect()
+    };
+    change
+        .fields
+        .iter()
+        .filter(|f| f.path.starts_with("/refs/"))
+        .flat_map(|f| {
+            let kept = ids(&f.new);
+            ids(&f.old).into_iter().filter(move |id| !kept.contains(id))
+        })
+        .collect()
+}
+
 /// The ids worth asking the log about for `change`.
 pub fn target_ids(change: &Change, into: &mut BTreeSet<String>) {
     let (own, parts) = named(change);
     into.extend(own.into_iter().map(str::to_string));
     into.extend(parts);
+    into.extend(dropped_refs(change));
 }
 
 impl Who {
@@ -98,15 +122,23 @@ impl Who {
             }));
         }
         // A removed record that names a deleted object (a member of a deleted group, a scope
-        // of a deleted server) went with it: the deletion says who.
-        if change.status == Status::Removed {
-            let named = change.refs.iter().map(|r| r.id.as_str());
-            for id in named.chain(parts.iter().map(String::as_str)) {
-                found.extend(self.by_target.get(id).into_iter().flatten().filter(|&&i| {
-                    let e = &self.events[i];
-                    e.destructive == Some(Destructive::Deletion) && e.targets.len() == 1
-                }));
-            }
+        // of a deleted server) went with it, and a changed record that lost its reference to
+        // one (a resource set naming a deleted group) changed with it: the deletion says who.
+        let went_with: Vec<String> = match change.status {
+            Status::Removed => change
+                .refs
+                .iter()
+                .map(|r| r.id.clone())
+                .chain(parts.iter().cloned())
+                .collect(),
+            Status::Changed => dropped_refs(change),
+            Status::Added => Vec::new(),
+        };
+        for id in &went_with {
+            found.extend(self.by_target.get(id).into_iter().flatten().filter(|&&i| {
+                let e = &self.events[i];
+                e.destructive == Some(Destructive::Deletion) && e.targets.len() == 1
+            }));
         }
         let mut events: Vec<AuditEvent> =
             found.into_iter().map(|i| self.events[i].clone()).collect();
@@ -220,5 +252,90 @@ pub fn summary_line(audit: &AuditSummary) -> String {
     match &audit.note {
         Some(note) => format!("{read}; {note}"),
         None => read,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use iamsnap_provider::{Actor, ActorKind, Target};
+    use serde_json::json;
+
+    use super::*;
+    use crate::diff::FieldChange;
+    use crate::diff::join::MatchedBy;
+
+    fn event(operation: &str, destructive: Option<Destructive>, targets: &[&str]) -> AuditEvent {
+        AuditEvent {
+            time: Utc.with_ymd_and_hms(2026, 12, 6, 10, 0, 0).unwrap(),
+            actor: Actor {
+                kind: ActorKind::User,
+                id: "00uadmin".into(),
+                name: "admin@example.com".into(),
+            },
+            operation: operation.into(),
+            targets: targets
+                .iter()
+                .map(|id| Target {
+                    id: id.to_string(),
+                    kind: "UserGroup".into(),
+                    name: String::new(),
+                })
+                .collect(),
+            client_ip: None,
+            outcome: "success".into(),
+            destructive,
+        }
+    }
+
+    fn changed(fields: Vec<FieldChange>) -> Change {
+        Change {
+            kind: "okta.resource_set".into(),
+            key: "Team support".into(),
+            status: Status::Changed,
+            old_id: Some("iam1".into()),
+            new_id: Some("iam1".into()),
+            matched_by: Some(MatchedBy::Id),
+            fields,
+            refs: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_reference_lost_to_a_deletion_names_who_deleted_it() {
+        let who = Who::new(vec![
+            event(
+                "group.lifecycle.delete",
+                Some(Destructive::Deletion),
+                &["00g1"],
+            ),
+            event("group.profile.update", None, &["00g2"]),
+            event(
+                "group.lifecycle.delete",
+                Some(Destructive::Deletion),
+                &["00g3"],
+            ),
+        ]);
+        let change = changed(vec![FieldChange {
+            path: "/refs/resource".into(),
+            old: Some(
+                json!([{"kind": "okta.group", "id": "00g1"}, {"kind": "okta.group", "id": "00g2"}]),
+            ),
+            new: Some(json!([{"kind": "okta.group", "id": "00g2"}])),
+        }]);
+        let events = who.events_for(&change);
+        assert_eq!(events.len(), 1, "{events:#?}");
+        assert_eq!(events[0].targets[0].id, "00g1");
+        let mut ids = BTreeSet::new();
+        target_ids(&change, &mut ids);
+        assert!(ids.contains("00g1") && !ids.contains("00g2"), "{ids:?}");
+        // A reference kept, or an attribute changed, takes no one's deletion.
+        let kept = changed(vec![FieldChange {
+            path: "/attrs/description".into(),
+            old: Some(json!("00g3")),
+            new: Some(json!("")),
+        }]);
+        assert!(who.events_for(&kept).is_empty());
     }
 }

@@ -16,17 +16,19 @@
 //!
 //! The restore time is measured from the first write to the end of verification.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use iamsnap_provider::{Action, WriteProvider};
 use serde::{Deserialize, Serialize};
 
+use crate::diff::FieldChange;
 use crate::error::{Classify, ExitStatus};
 use crate::open::OpenError;
 use crate::repo::lease::LeaseError;
 use crate::repo::{RepoError, Repository};
+use crate::report::Kinds;
 use crate::restore::{self, Failure, JournalKeys, Mode, Request, RestoreError, resolve_kind};
 
 pub mod metrics;
@@ -53,17 +55,29 @@ pub struct DrillReport {
     /// The sandbox restored into.
     pub target: String,
     pub provider: String,
+    /// When the snapshot was taken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_time: Option<DateTime<Utc>>,
+    /// Whether the snapshot's signature was checked (not with `--insecure-skip-signature`).
+    #[serde(default)]
+    pub signature_checked: bool,
     pub started: DateTime<Utc>,
     /// Seconds from the first write to the end of verification.
     pub restore_seconds: f64,
     /// Seconds for the whole drill: plan, restore, verification and the second plan.
     pub duration_seconds: f64,
     pub facts: Facts,
+    /// The facts of each drilled kind, in dependency order.
+    #[serde(default)]
+    pub kinds: Vec<KindFacts>,
     /// Back / restorable, from 0 to 1 (1 when nothing is restorable).
     pub fidelity: f64,
     /// Operations of the restore: done, failed.
     pub operations_done: usize,
     pub operations_failed: usize,
+    /// What reading the written objects back after the restore found.
+    #[serde(default)]
+    pub verification: Verification,
     /// What the connector reports it cannot restore, with what to do by hand.
     pub cannot_restore: Vec<CannotRestoreEntry>,
     /// Restorable records that did not come back.
@@ -87,6 +101,27 @@ pub struct Facts {
     pub not_back: u64,
 }
 
+/// The facts of one kind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KindFacts {
+    pub kind: String,
+    #[serde(flatten)]
+    pub facts: Facts,
+}
+
+/// What the restore's verification found: each object it wrote read back and compared with
+/// the snapshot (nothing when the sandbox already matched and nothing was written).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verification {
+    /// Objects written and read back.
+    pub read_back: usize,
+    /// Of those, objects that still differ from the snapshot.
+    pub still_different: usize,
+    /// Of those, differences that what cannot be restored explains (a user re-created without
+    /// its password cannot be active).
+    pub explained: usize,
+}
+
 /// One cannot-restore entry of the plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CannotRestoreEntry {
@@ -98,7 +133,7 @@ pub struct CannotRestoreEntry {
 }
 
 /// A restorable record that did not come back.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NotBack {
     /// What the second plan still does: `create` (missing) or `update` (different).
     pub action: Action,
@@ -107,6 +142,21 @@ pub struct NotBack {
     /// The fields that still differ, for an update.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<String>,
+    /// The same fields with the sandbox's value beside the snapshot's, for the HTML report.
+    /// Not in the JSON report, whose `fields` stay paths.
+    #[serde(skip)]
+    pub changes: Vec<FieldChange>,
+}
+
+impl Facts {
+    /// Back / restorable, from 0 to 1 (1 when nothing is restorable).
+    pub fn fidelity(&self) -> f64 {
+        if self.restorable == 0 {
+            1.0
+        } else {
+            self.back as f64 / self.restorable as f64
+        }
+    }
 }
 
 /// Keys listed per cannot-restore entry.
@@ -203,6 +253,7 @@ async fn drill(
 
     let snapshot = keys.open.open(repo, &name).await?;
     let manifest = snapshot.reader.manifest().clone();
+    let (snapshot_time, signature_checked) = (snapshot.info.time, snapshot.signature_checked);
     let prepared = restore::prepare(repo, snapshot, target, &restore_request, keys.clone()).await?;
     let plan = &prepared.plan;
 
@@ -266,44 +317,61 @@ async fn drill(
             kind: op.kind,
             key: op.key,
             fields: op.fields.iter().map(|f| f.path.clone()).collect(),
+            changes: op.fields,
         });
     }
 
-    let total: u64 = manifest
-        .counts
-        .iter()
-        .filter(|(kind, _)| drilled.as_ref().is_none_or(|d| d.contains(*kind)))
-        .map(|(_, n)| n)
-        .sum();
-    let cannot_count = cannot
-        .iter()
-        .filter(|(kind, _)| drilled.as_ref().is_none_or(|d| d.contains(kind)))
-        .count() as u64;
-    let restorable = total.saturating_sub(cannot_count);
-    let not_back_count = not_back.len() as u64;
-    let back = restorable.saturating_sub(not_back_count);
+    let in_drill = |kind: &str| drilled.as_ref().is_none_or(|d| d.contains(kind));
+    let mut per_kind: BTreeMap<String, Facts> = BTreeMap::new();
+    for (kind, n) in manifest.counts.iter().filter(|(k, _)| in_drill(k)) {
+        per_kind.entry(kind.clone()).or_default().total += n;
+    }
+    for (kind, _) in cannot.iter().filter(|(k, _)| in_drill(k)) {
+        per_kind.entry(kind.clone()).or_default().cannot_restore += 1;
+    }
+    for item in &not_back {
+        per_kind.entry(item.kind.clone()).or_default().not_back += 1;
+    }
+    let mut facts = Facts::default();
+    for f in per_kind.values_mut() {
+        f.restorable = f.total.saturating_sub(f.cannot_restore);
+        f.back = f.restorable.saturating_sub(f.not_back);
+        facts.total += f.total;
+        facts.cannot_restore += f.cannot_restore;
+        facts.restorable += f.restorable;
+        facts.back += f.back;
+        facts.not_back += f.not_back;
+    }
+    let order = Kinds::new(target.kinds());
+    let kinds = order
+        .sort(per_kind.keys())
+        .into_iter()
+        .map(|k| KindFacts {
+            kind: k.clone(),
+            facts: per_kind[k],
+        })
+        .collect();
+    let explained = applied.residual.len() - applied.unexplained();
     Ok(DrillReport {
         snapshot: name,
         source: manifest.source.clone(),
         target: request.target.clone(),
         provider: manifest.provider.clone(),
+        snapshot_time: Some(snapshot_time),
+        signature_checked,
         started: Utc::now(),
         restore_seconds,
         duration_seconds: 0.0,
-        facts: Facts {
-            total,
-            cannot_restore: cannot_count,
-            restorable,
-            back,
-            not_back: not_back_count,
-        },
-        fidelity: if restorable == 0 {
-            1.0
-        } else {
-            back as f64 / restorable as f64
-        },
+        facts,
+        kinds,
+        fidelity: facts.fidelity(),
         operations_done: applied.done,
         operations_failed: applied.failed,
+        verification: Verification {
+            read_back: applied.done,
+            still_different: applied.residual.len(),
+            explained,
+        },
         cannot_restore,
         not_back,
         failures: applied.failures,

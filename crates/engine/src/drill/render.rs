@@ -49,6 +49,16 @@ pub fn text(report: &DrillReport, out: &mut dyn Write) -> io::Result<()> {
         "  operations      {} done, {} failed",
         report.operations_done, report.operations_failed
     )?;
+    let v = &report.verification;
+    if v.read_back > 0 {
+        writeln!(
+            out,
+            "  verification    {} objects read back, {} still differ ({} explained by what cannot be restored)",
+            thousands(v.read_back as u64),
+            thousands(v.still_different as u64),
+            thousands(v.explained as u64)
+        )?;
+    }
     if !report.journal.is_empty() {
         writeln!(out, "  journal         {}", report.journal)?;
     }

@@ -8,6 +8,8 @@ use std::io::Write;
 use maud::html;
 use serde::Serialize;
 
+use crate::diff::render::not_compared_line;
+use crate::diff::who;
 use crate::diff::{Diff, DiffError, Recreated};
 use crate::html::{Bar, Config, Page, Side, header, summary_table};
 use crate::report::{Kinds, thousands};
@@ -110,6 +112,12 @@ pub fn write(
                     @if show_ids { "listed in the table" } @else { "--show-ids lists them" }
                     ")."
                 }
+            }
+            @if let Some(audit) = &s.audit {
+                p.note { (who::summary_line(audit)) }
+            }
+            @if let Some(line) = not_compared_line(s, &|k| k.to_string()) {
+                p.note { (line) }
             }
             @if !rows.is_empty() {
                 (summary_table(&["added", "removed", "changed", "re-created", "unchanged"], &rows))

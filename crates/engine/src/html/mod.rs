@@ -1,6 +1,6 @@
 //! Reports as one self-contained HTML file, for the people who read them away from a terminal
 //! (a security lead, an auditor, a change board): a diff ([`diff`]), a restore plan and a
-//! restore's outcome ([`plan`]).
+//! restore's outcome ([`plan`]), a restore drill ([`drill`]).
 //!
 //! A page holds everything it needs: its style sheet and script are inline, and its
 //! Content-Security-Policy allows no request at all and no script but its own (by hash), so it
@@ -29,6 +29,7 @@ use sha2::{Digest, Sha256};
 use crate::report::thousands;
 
 pub mod diff;
+pub mod drill;
 pub mod plan;
 
 #[cfg(test)]
@@ -305,4 +306,49 @@ fn bar_label(bars: &[Bar]) -> String {
         .map(|b| format!("{} {}", thousands(b.count), b.label))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// What one kind loses for one reason: how many objects, and the keys shown of them.
+struct Lost<'a> {
+    kind: &'a str,
+    reason: &'a str,
+    count: usize,
+    keys: Vec<String>,
+}
+
+/// The cannot-restore report grouped by reason: what is lost (the reason up to its first
+/// `: `), what to do about it (the rest), and the objects per kind. `more` follows the count
+/// of keys not shown.
+fn cannot_restore_section(items: &[Lost<'_>], more: &str) -> Markup {
+    let mut reasons: Vec<(&str, Vec<&Lost<'_>>)> = Vec::new();
+    for item in items {
+        match reasons.iter_mut().find(|(r, _)| *r == item.reason) {
+            Some((_, group)) => group.push(item),
+            None => reasons.push((item.reason, vec![item])),
+        }
+    }
+    html! {
+        @if !reasons.is_empty() {
+            section #cannot {
+                h2 { "Cannot be restored: needs action after the restore" }
+                @for (reason, group) in &reasons {
+                    @let total: usize = group.iter().map(|i| i.count).sum();
+                    @let (what, next) = reason.split_once(": ").unwrap_or((reason, ""));
+                    article.reason {
+                        h3 { (what) span.count { (thousands(total as u64)) " objects" } }
+                        @if !next.is_empty() { p.step { (next) } }
+                        @for item in group {
+                            details {
+                                summary { code { (item.kind) } " (" (thousands(item.count as u64)) ")" }
+                                ul.keys { @for key in &item.keys { li { (key) } } }
+                                @if item.count > item.keys.len() {
+                                    p.note { "… and " (thousands((item.count - item.keys.len()) as u64)) " more " (more) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -10,7 +10,7 @@ use maud::{Markup, html};
 use serde::Serialize;
 
 use crate::diff::FieldChange;
-use crate::html::{Bar, Config, Page, Side, header, summary_table};
+use crate::html::{Bar, Config, Lost, Page, Side, cannot_restore_section, header, summary_table};
 use crate::report::{Kinds, thousands};
 use crate::restore::{ApplyReport, CannotRestore, Mode, Plan, Skipped};
 
@@ -310,49 +310,28 @@ pub fn write_outcome(
     })
 }
 
-/// The cannot-restore report grouped by reason: what is lost, what to do about it, and
-/// the objects per kind (the first [`KEYS_SHOWN`] of each).
+/// The cannot-restore report grouped by reason, with the first [`KEYS_SHOWN`] keys of each
+/// kind.
 fn cannot_restore(items: &[CannotRestore]) -> io::Result<Markup> {
-    let mut reasons: Vec<(&str, PerKind<'_>)> = Vec::new();
+    let mut lost = Vec::with_capacity(items.len());
     for item in items {
         let keys = item
             .keys
             .iter()?
             .take(KEYS_SHOWN)
             .collect::<io::Result<Vec<_>>>()?;
-        match reasons.iter_mut().find(|(r, _)| *r == item.reason) {
-            Some((_, group)) => group.push((item, keys)),
-            None => reasons.push((&item.reason, vec![(item, keys)])),
-        }
+        lost.push(Lost {
+            kind: &item.kind,
+            reason: &item.reason,
+            count: item.count,
+            keys,
+        });
     }
-    Ok(html! {
-        @if !reasons.is_empty() {
-            section #cannot {
-                h2 { "Cannot be restored: needs action after the restore" }
-                @for (reason, group) in &reasons {
-                    @let total: usize = group.iter().map(|(i, _)| i.count).sum();
-                    @let (what, next) = reason.split_once(": ").unwrap_or((reason, ""));
-                    article.reason {
-                        h3 { (what) span.count { (thousands(total as u64)) " objects" } }
-                        @if !next.is_empty() { p.step { (next) } }
-                        @for (item, keys) in group {
-                            details {
-                                summary { code { (item.kind) } " (" (thousands(item.count as u64)) ")" }
-                                ul.keys { @for key in keys { li { (key) } } }
-                                @if item.count > keys.len() {
-                                    p.note { "… and " (thousands((item.count - keys.len()) as u64)) " more (--format json lists them all)" }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    })
+    Ok(cannot_restore_section(
+        &lost,
+        "(--format json lists them all)",
+    ))
 }
-
-/// The kinds under one reason: each item with the keys shown of it.
-type PerKind<'a> = Vec<(&'a CannotRestore, Vec<String>)>;
 
 /// The operations the plan leaves out, and why.
 fn skipped(items: &[Skipped]) -> Markup {

@@ -235,9 +235,16 @@
       const head = el('tr');
       for (const k of keys) head.appendChild(el('th', null, k.replace(/_/g, ' ')));
       table.appendChild(head);
+      // Targets by name and type, as a reader looks for them; the ids stay in the data.
+      const target = (t) => (t && typeof t === 'object' ? (t.name || t.id) + (t.type ? ' (' + t.type + ')' : '') : text(t));
+      const cell = (e, k) => {
+        if (k === 'actor') return actor(e);
+        if (k === 'targets' && Array.isArray(e.targets)) return e.targets.map(target).join(', ');
+        return text(e[k]);
+      };
       for (const e of evs) {
         const line = el('tr');
-        for (const k of keys) line.appendChild(el('td', 'mono', k === 'actor' ? actor(e) : text(e[k])));
+        for (const k of keys) line.appendChild(el('td', 'mono', cell(e, k)));
         table.appendChild(line);
       }
       detail.appendChild(table);

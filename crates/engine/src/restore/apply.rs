@@ -502,6 +502,7 @@ async fn run(
     journal: &Journal<'_>,
     ids: &LiveIds,
 ) -> Result<Ended, RestoreError> {
+    // A skip took no effect: only what was done is taken from the journal.
     if let Some(OpEnd::Done { outcome }) = &state.end {
         return Ok(ended(op, outcome));
     }
@@ -510,13 +511,7 @@ async fn run(
             Ok(Some(outcome)) => {
                 remember(ids, op, &outcome);
                 journal
-                    .ended(
-                        op.seq,
-                        state.attempts,
-                        &OpEnd::Done {
-                            outcome: outcome.clone(),
-                        },
-                    )
+                    .ended(op.seq, state.attempts, &end_of(&outcome))
                     .await?;
                 return Ok(ended(op, &outcome));
             }
@@ -535,15 +530,7 @@ async fn run(
     match provider.apply(&op.operation(), ids).await.map(scrubbed) {
         Ok(outcome) => {
             remember(ids, op, &outcome);
-            journal
-                .ended(
-                    op.seq,
-                    attempt,
-                    &OpEnd::Done {
-                        outcome: outcome.clone(),
-                    },
-                )
-                .await?;
+            journal.ended(op.seq, attempt, &end_of(&outcome)).await?;
             Ok(ended(op, &outcome))
         }
         Err(e) => {
@@ -574,6 +561,18 @@ fn scrubbed(outcome: Outcome) -> Outcome {
             reason: redact::scrubbed(reason),
         },
         other => other,
+    }
+}
+
+/// How an operation that ended with `outcome` is journalled: a skip is never done.
+fn end_of(outcome: &Outcome) -> OpEnd {
+    match outcome {
+        Outcome::Skipped { reason } => OpEnd::Skipped {
+            reason: reason.clone(),
+        },
+        done => OpEnd::Done {
+            outcome: done.clone(),
+        },
     }
 }
 

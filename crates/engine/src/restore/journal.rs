@@ -7,7 +7,8 @@
 //!   whole organisation is hundreds of megabytes of JSON), written first;
 //! - `ops/<segment>.sealed` — events, one JSON object a line: `{"seq":4,"attempt":1,"started":
 //!   "<time>"}` just before an operation runs, `{"seq":4,"attempt":1,"end":{…}}` with its
-//!   [`OpEnd`] (outcome or error) after;
+//!   [`OpEnd`] (done with its outcome, skipped with the connector's reason, or failed with the
+//!   error) after;
 //! - `finished.sealed` — written once every operation has ended without failure.
 //!
 //! Journals written before they were sealed (`plan.json.zst`, `ops/<segment>.jsonl`,
@@ -111,8 +112,18 @@ impl crate::error::Classify for JournalError {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum OpEnd {
-    Done { outcome: Outcome },
-    Failed { error: String },
+    /// It took effect (or had already): a resumed restore does not run it again.
+    Done {
+        outcome: Outcome,
+    },
+    /// The connector declined it, doing nothing: a resumed restore runs it again, since its
+    /// cause (a role still held, a lock on the scope) may have been dealt with meanwhile.
+    Skipped {
+        reason: String,
+    },
+    Failed {
+        error: String,
+    },
 }
 
 /// What a journal says about one operation.
@@ -122,6 +133,25 @@ pub struct OpState {
     pub attempts: u32,
     /// How the highest attempt ended, if it did.
     pub end: Option<OpEnd>,
+}
+
+impl OpState {
+    /// Whether the operation took effect, so that a resumed restore must not run it again.
+    pub fn is_done(&self) -> bool {
+        matches!(self.end, Some(OpEnd::Done { .. }))
+    }
+
+    /// The state with a skip journalled as done (as iamsnap did before skips had an end of
+    /// their own) read as the skip it was.
+    pub fn normalized(self) -> OpState {
+        let end = match self.end {
+            Some(OpEnd::Done {
+                outcome: Outcome::Skipped { reason },
+            }) => Some(OpEnd::Skipped { reason }),
+            other => other,
+        };
+        OpState { end, ..self }
+    }
 }
 
 /// One line of a segment.
@@ -365,6 +395,7 @@ impl<'a> Journal<'a> {
         }
         for (seq, state) in states.iter_mut() {
             state.end = ends.remove(&(*seq, state.attempts));
+            *state = std::mem::take(state).normalized();
         }
         Ok(states)
     }

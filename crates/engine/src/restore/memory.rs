@@ -69,6 +69,9 @@ pub struct MemoryProvider {
     pub lose_on_create: Option<&'static str>,
     /// The key of an object the provider never lets a restore create (an app's own group).
     pub refused: Option<&'static str>,
+    /// The key of an object whose create the provider declines when asked, doing nothing
+    /// (as a connector answers `Skipped` for a role whose id is still held).
+    pub declines: Option<&'static str>,
     /// Reads by key that miss a created object before it shows, like a replica lagging the
     /// writes.
     pub stale_reads: usize,
@@ -92,6 +95,7 @@ impl MemoryProvider {
             me: None,
             lose_on_create: None,
             refused: None,
+            declines: None,
             stale_reads: 0,
             stale: Mutex::new(BTreeMap::new()),
         }
@@ -183,6 +187,9 @@ impl WriteProvider for MemoryProvider {
             });
         }
         match op.action {
+            Action::Create if self.declines == Some(op.key.as_str()) => Ok(Outcome::Skipped {
+                reason: "declined: its id is still held".into(),
+            }),
             Action::Create => {
                 if self.idempotent
                     && let Some(existing) = self.find(&op.kind, &op.key)

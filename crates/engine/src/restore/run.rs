@@ -54,9 +54,9 @@ pub struct Resumed<'r> {
 }
 
 impl Resumed<'_> {
-    /// How many operations had already ended.
-    pub fn ended(&self) -> usize {
-        self.states.values().filter(|s| s.end.is_some()).count()
+    /// How many operations had already taken effect (and are not run again).
+    pub fn done(&self) -> usize {
+        self.states.values().filter(|s| s.is_done()).count()
     }
 }
 

@@ -11,6 +11,8 @@ use super::spill::Spilled;
 use super::*;
 use crate::report::{Detail, Kinds};
 
+mod skipped;
+
 fn sorted(mut records: Vec<Record>) -> impl Iterator<Item = Result<Record, std::io::Error>> {
     records.sort_by(|a, b| (&a.kind, &a.id).cmp(&(&b.kind, &b.id)));
     records.into_iter().map(Ok)

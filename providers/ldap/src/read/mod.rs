@@ -122,9 +122,24 @@ pub async fn directory(
     Ok(map)
 }
 
+/// Warns when the bind account cannot read `CN=Deleted Objects`: a restore with the same
+/// rights would re-create deleted objects with new SIDs instead of reanimating them.
+async fn warn_if_deleted_objects_unreadable(source: &Source) -> Result<(), ProviderError> {
+    use crate::restore::reanimate;
+    let container = reanimate::container(source).await?;
+    if !reanimate::readable(source, &container).await? {
+        tracing::warn!("{}", reanimate::unreadable_warning(source, &container));
+    }
+    Ok(())
+}
+
 /// Every record under `base_dn`, sent to `sink` page by page.
 pub async fn snapshot(source: &Source, sink: RecordSink) -> Result<(), ProviderError> {
     let flavor = flavor(source).await?;
+    if flavor == Flavor::ActiveDirectory {
+        // Said at every backup, so that the right is granted long before an incident needs it.
+        warn_if_deleted_objects_unreadable(source).await?;
+    }
     let schema = crate::schema::of(source, flavor).await?;
     let directory = directory(source, flavor).await?;
     let ctx = Context {

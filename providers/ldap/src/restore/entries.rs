@@ -15,7 +15,7 @@ use crate::flavor::Flavor;
 use crate::kinds::{COMPUTER, GROUP, USER};
 use crate::read::flavor;
 use crate::records::{self, Context, values_of};
-use crate::restore::reanimate;
+use crate::restore::{members, reanimate};
 
 fn precondition(op: &Operation, message: impl Into<String>) -> ProviderError {
     ProviderError::Precondition {
@@ -46,8 +46,11 @@ fn values(op: &Operation, record: &Record) -> Result<Values, ProviderError> {
         .collect())
 }
 
+/// An entry's attributes as an add sends them.
+type Attributes = Vec<(Vec<u8>, HashSet<Vec<u8>>)>;
+
 /// An entry id the server can be asked to keep: the text form of a UUID.
-fn is_uuid(id: &str) -> bool {
+pub fn is_uuid(id: &str) -> bool {
     id.len() == 36 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
 }
 
@@ -62,17 +65,19 @@ pub async fn create(source: &Source, op: &Operation) -> Result<Outcome, Provider
         return create_in_active_directory(source, op, record, &dn).await;
     }
     let dn = dn(source, op, &op.key)?.to_string();
-    let mut attrs: Vec<(Vec<u8>, HashSet<Vec<u8>>)> = values(op, record)?
-        .into_values()
-        .map(|(name, v)| (name.into_bytes(), v.into_iter().collect()))
-        .collect();
-    if record.kind == GROUP {
-        placeholder_member(&mut attrs, &dn);
-    }
+    // The entry as added: its attributes, and whether a group holds itself.
+    let entry = || -> Result<(Attributes, bool), ProviderError> {
+        let mut attrs: Attributes = values(op, record)?
+            .into_values()
+            .map(|(name, v)| (name.into_bytes(), v.into_iter().collect()))
+            .collect();
+        let holds_itself = record.kind == GROUP && placeholder_member(&mut attrs, &dn);
+        Ok((attrs, holds_itself))
+    };
     let keep_id = flavor.keeps_ids() && is_uuid(&record.id);
     if keep_id {
-        let mut with_id = attrs.clone();
-        with_id.push((
+        let (mut attrs, holds_itself) = entry()?;
+        attrs.push((
             flavor.id_attribute().as_bytes().to_vec(),
             HashSet::from([record.id.as_bytes().to_vec()]),
         ));
@@ -81,11 +86,14 @@ pub async fn create(source: &Source, op: &Operation) -> Result<Outcome, Provider
             .connection
             .writer(vec![relax])
             .await?
-            .add(&dn, with_id)
+            .add(&dn, attrs)
             .await
             .map_err(|e| source.connection.transport("write", e))?;
         match added.rc {
             rc::SUCCESS => {
+                if holds_itself {
+                    members::note_placeholder(source, &dn);
+                }
                 return Ok(Outcome::Applied {
                     id: record.id.clone(),
                 });
@@ -97,13 +105,14 @@ pub async fn create(source: &Source, op: &Operation) -> Result<Outcome, Provider
             | rc::CONSTRAINT_VIOLATION
             | 53 => tracing::warn!(
                 dn = %dn,
-                "the server would not keep the entry's {} ({}): it is re-created with a new one",
+                "the server would not keep the entry's {} ({}): it is re-created with a new one; give the bind account manage access to keep ids (docs/ldap.md, Rights of the bind account)",
                 flavor.id_attribute(),
                 added.text
             ),
             _ => return Err(source.connection.failed("add", &dn, &added)),
         }
     }
+    let (attrs, holds_itself) = entry()?;
     let added = source
         .connection
         .writer(vec![])
@@ -112,6 +121,7 @@ pub async fn create(source: &Source, op: &Operation) -> Result<Outcome, Provider
         .await
         .map_err(|e| source.connection.transport("write", e))?;
     match added.rc {
+        rc::SUCCESS if holds_itself => members::note_placeholder(source, &dn),
         rc::SUCCESS => {}
         rc::ENTRY_ALREADY_EXISTS => return existing(source, op, &dn, flavor).await,
         _ => return Err(source.connection.failed("add", &dn, &added)),
@@ -121,8 +131,10 @@ pub async fn create(source: &Source, op: &Operation) -> Result<Outcome, Provider
 }
 
 /// A group of names or of unique names must have a member: until its first membership is
-/// restored, a re-created one holds itself, which the membership's add then removes.
-fn placeholder_member(attrs: &mut Vec<(Vec<u8>, HashSet<Vec<u8>>)>, dn: &str) {
+/// restored, a re-created one holds itself, which the membership's add then removes. Whether
+/// it does.
+fn placeholder_member(attrs: &mut Attributes, dn: &str) -> bool {
+    let mut added = false;
     let classes: Vec<String> = attrs
         .iter()
         .filter(|(n, _)| n.eq_ignore_ascii_case(b"objectClass"))
@@ -141,8 +153,10 @@ fn placeholder_member(attrs: &mut Vec<(Vec<u8>, HashSet<Vec<u8>>)>, dn: &str) {
                 attribute.as_bytes().to_vec(),
                 HashSet::from([dn.as_bytes().to_vec()]),
             ));
+            added = true;
         }
     }
+    added
 }
 
 async fn live_id(
@@ -529,7 +543,7 @@ mod tests {
             b"objectClass".to_vec(),
             HashSet::from([b"groupOfNames".to_vec()]),
         )];
-        placeholder_member(&mut attrs, dn);
+        assert!(placeholder_member(&mut attrs, dn));
         assert_eq!(
             attrs[1],
             (b"member".to_vec(), HashSet::from([dn.as_bytes().to_vec()]))
@@ -538,7 +552,7 @@ mod tests {
             b"objectClass".to_vec(),
             HashSet::from([b"posixGroup".to_vec()]),
         )];
-        placeholder_member(&mut posix, dn);
+        assert!(!placeholder_member(&mut posix, dn));
         assert_eq!(posix.len(), 1);
         assert!(is_uuid("eaeef6c8-8586-1041-82cc-f3bc4d04065b"));
         assert!(!is_uuid("uid=ada"));

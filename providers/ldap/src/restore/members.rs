@@ -51,6 +51,28 @@ fn live_id(record: &Record, ids: &dyn IdMap) -> String {
     format!("{}|{}", live("group", group_id), live("member", member_id))
 }
 
+/// Notes that the group `dn`, just added by this restore, holds itself until its first
+/// membership comes back.
+pub fn note_placeholder(source: &Source, dn: &str) {
+    source
+        .placeholders
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(dn.to_lowercase(), true);
+}
+
+/// What this restore knows of `group` holding itself: `Some(true)` when it added the group
+/// that way and no membership took the value away yet (the caller now does), `Some(false)`
+/// once one did, `None` for a group it did not add.
+fn take_placeholder(source: &Source, group: &str) -> Option<bool> {
+    let mut held = source
+        .placeholders
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    held.get_mut(&group.to_lowercase())
+        .map(|holds| std::mem::replace(holds, false))
+}
+
 pub async fn add(
     source: &Source,
     op: &Operation,
@@ -66,6 +88,44 @@ pub async fn add(
         })?;
     let (group, attribute, value) = parts(source, op, record)?;
     let id = live_id(record, ids);
+    let dn_valued = !attribute.eq_ignore_ascii_case("memberUid");
+    let itself = value.eq_ignore_ascii_case(&group);
+    // A group this restore added: the value comes in and, for the first, the group's own
+    // goes, in one modify; no other write is needed.
+    let known = if dn_valued && !itself {
+        take_placeholder(source, &group)
+    } else {
+        None
+    };
+    if let Some(holds_itself) = known {
+        let mut mods = vec![Mod::Add(attribute.clone(), HashSet::from([value.clone()]))];
+        if holds_itself {
+            mods.push(Mod::Delete(
+                attribute.clone(),
+                HashSet::from([group.clone()]),
+            ));
+        }
+        let added = source
+            .connection
+            .writer(vec![])
+            .await?
+            .modify(&group, mods)
+            .await
+            .map_err(|e| source.connection.transport("write", e))?;
+        match added.rc {
+            rc::SUCCESS => return Ok(Outcome::Applied { id }),
+            rc::ATTRIBUTE_OR_VALUE_EXISTS if !holds_itself => {
+                return Ok(Outcome::AlreadyDone { id });
+            }
+            // Someone else changed the group meanwhile: the general way below copes.
+            rc::ATTRIBUTE_OR_VALUE_EXISTS | rc::NO_SUCH_ATTRIBUTE => {}
+            _ => {
+                return Err(source
+                    .connection
+                    .failed("modify (add member)", &group, &added));
+            }
+        }
+    }
     let mods = vec![Mod::Add(attribute.clone(), HashSet::from([value.clone()]))];
     let added = source
         .connection
@@ -85,9 +145,8 @@ pub async fn add(
     };
     // The group held itself while it had no other member (see the group's add): no longer.
     // Active Directory groups may be empty and never get one.
-    let dn_valued = !attribute.eq_ignore_ascii_case("memberUid");
     let placeholder = crate::read::flavor(source).await? != crate::flavor::Flavor::ActiveDirectory;
-    if placeholder && dn_valued && value.to_lowercase() != group.to_lowercase() {
+    if placeholder && dn_valued && !itself {
         let mods = vec![Mod::Delete(attribute, HashSet::from([group.clone()]))];
         let removed = source
             .connection

@@ -15,7 +15,6 @@ use crate::Source;
 use crate::client::rc;
 use crate::dn::Dn;
 use crate::flavor::Flavor;
-use crate::read::flavor;
 use crate::records;
 
 /// LDAP_SERVER_SHOW_DELETED_OID: searches and modifies see deleted objects.
@@ -43,10 +42,71 @@ async fn naming_context(source: &Source) -> Result<String, ProviderError> {
         .unwrap_or_else(|| source.config.base_dn.clone()))
 }
 
+/// What a restore plan knows of `CN=Deleted Objects`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tombstones {
+    /// The ids of the deleted objects in it.
+    Readable(HashSet<String>),
+    /// The bind account may not read it: no deleted object can be found to reanimate.
+    Unreadable,
+}
+
+/// What the operator is told when the bind account cannot read `CN=Deleted Objects`.
+pub fn unreadable_warning(source: &Source, container: &str) -> String {
+    format!(
+        "{} cannot read {container}: a restore cannot find deleted objects there to reanimate, so it re-creates them with new SIDs (every ACL, file share and group elsewhere naming the old SID stops working); grant the bind account List Contents and Read Property on the container, and the restore account the Reanimate Tombstones right (docs/ldap.md, Rights of the bind account)",
+        source.connection.bind_dn()
+    )
+}
+
+/// The deleted objects container of the domain `source` is in.
+pub async fn container(source: &Source) -> Result<String, ProviderError> {
+    Ok(format!(
+        "CN=Deleted Objects,{}",
+        naming_context(source).await?
+    ))
+}
+
+/// Whether the bind account can read the deleted objects `container`. A domain controller
+/// hides deleted objects from an account without read access to it: Windows answers
+/// noSuchObject or insufficientAccessRights, Samba shows the container without its
+/// attributes; its own `isDeleted`, under the show-deleted control, tells them apart.
+pub async fn readable(source: &Source, container: &str) -> Result<bool, ProviderError> {
+    let pages = source
+        .connection
+        .search_with(
+            container,
+            Scope::Base,
+            "(objectClass=*)",
+            &["isDeleted"],
+            source.config.page_size(),
+            vec![show_deleted()],
+        )
+        .await;
+    let mut pages = match pages {
+        Err(ProviderError::Forbidden { .. }) => return Ok(false),
+        other => other?,
+    };
+    let mut seen = false;
+    loop {
+        match pages.next().await {
+            Ok(Some(page)) => seen |= page.iter().any(|e| !e.text("isDeleted").is_empty()),
+            Ok(None) => return Ok(seen),
+            Err(ProviderError::Forbidden { .. }) => return Ok(false),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// Notes the ids of every deleted object still in `CN=Deleted Objects`, for the plan to tell
-/// reanimated objects (same SID) from re-created ones (new SID).
+/// reanimated objects (same SID) from re-created ones (new SID); when the bind account cannot
+/// read the container, says so loudly and notes that nothing can be reanimated.
 pub async fn read_tombstones(source: &Source) -> Result<(), ProviderError> {
-    if flavor(source).await? != Flavor::ActiveDirectory {
+    let container = container(source).await?;
+    if !readable(source, &container).await? {
+        tracing::warn!("{}", unreadable_warning(source, &container));
+        *source.tombstones.write().unwrap_or_else(|e| e.into_inner()) =
+            Some(Tombstones::Unreadable);
         return Ok(());
     }
     let base = naming_context(source).await?;
@@ -68,19 +128,26 @@ pub async fn read_tombstones(source: &Source) -> Result<(), ProviderError> {
                 .map(|e| records::id_of(e, Flavor::ActiveDirectory)),
         );
     }
-    *source.tombstones.write().unwrap_or_else(|e| e.into_inner()) = Some(ids);
+    *source.tombstones.write().unwrap_or_else(|e| e.into_inner()) = Some(Tombstones::Readable(ids));
     Ok(())
 }
 
 /// Whether the object `id` can be reanimated: still a tombstone, or not known (no plan read
 /// the tombstones; reanimation is tried first anyway).
 pub fn in_deleted_objects(source: &Source, id: &str) -> bool {
-    source
-        .tombstones
-        .read()
-        .unwrap_or_else(|e| e.into_inner())
-        .as_ref()
-        .is_none_or(|ids| ids.contains(id))
+    match &*source.tombstones.read().unwrap_or_else(|e| e.into_inner()) {
+        None => true,
+        Some(Tombstones::Readable(ids)) => ids.contains(id),
+        Some(Tombstones::Unreadable) => false,
+    }
+}
+
+/// Whether the last plan found `CN=Deleted Objects` unreadable.
+pub fn deleted_objects_unreadable(source: &Source) -> bool {
+    matches!(
+        *source.tombstones.read().unwrap_or_else(|e| e.into_inner()),
+        Some(Tombstones::Unreadable)
+    )
 }
 
 /// Brings the deleted object of `record` back to `dn`, with the attributes it must have

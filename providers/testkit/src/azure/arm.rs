@@ -23,6 +23,8 @@ pub(crate) struct ArmRequest {
     pub base: String,
     /// Items per page of a list.
     pub page_size: usize,
+    /// The object id of the principal the token was issued to.
+    pub caller: String,
 }
 
 impl ArmRequest {
@@ -346,6 +348,7 @@ fn authorization(arm: &mut Arm, req: &ArmRequest, scope: &str, rest: &[&str]) ->
         Err(e) => return scope_error(e, scope),
     };
     match (resource.as_deref(), req.method.as_str(), name) {
+        (Some("permissions"), "GET", None) => super::permissions::list(arm, req, &scope),
         (Some("roledefinitions"), "GET", None) => list_role_definitions(arm, req, &scope),
         (Some("roledefinitions"), "GET", Some(id)) => {
             match arm.role_definitions.get(&id.to_ascii_lowercase()) {

@@ -7,7 +7,9 @@
 //! throttling with `429` and `Retry-After`, and ARM's replication delay: a role definition
 //! just created is unknown to role assignment creation for a moment
 //! (`400 RoleDefinitionDoesNotExist`). PIM eligibility schedules are listed and written through
-//! `roleEligibilityScheduleRequests`; deny assignments are listed, never written.
+//! `roleEligibilityScheduleRequests`; deny assignments are listed, never written. The caller's
+//! permissions at a scope are listed (`…/providers/Microsoft.Authorization/permissions`) from
+//! the roles assigned to it there and above.
 //!
 //! ```no_run
 //! # async fn demo() {
@@ -25,6 +27,7 @@
 mod arm;
 mod directory;
 mod model;
+mod permissions;
 mod pim;
 mod seed;
 #[cfg(test)]
@@ -455,6 +458,7 @@ async fn entry(
             body,
             base: shared.base_url.clone(),
             page_size: shared.page_size,
+            caller: shared.client_oid.clone(),
         };
         let mut state = shared.arm.write().unwrap_or_else(|e| e.into_inner());
         arm::dispatch(&mut state, &req)

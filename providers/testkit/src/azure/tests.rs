@@ -1,10 +1,11 @@
 //! The emulated ARM's answers that no connector test reaches: management groups and their
-//! descendants, and the lock that refuses an assignment's delete.
+//! descendants, the lock that refuses an assignment's delete, and whose permissions reach a
+//! scope.
 
 use serde_json::Value;
 
 use super::arm::{ArmRequest, dispatch};
-use super::model::Arm;
+use super::model::{Arm, RoleAssignment};
 use super::seed::{SeedSpec, seed};
 
 fn tenant() -> Arm {
@@ -33,6 +34,7 @@ fn call(arm: &mut Arm, method: &str, path: &str, query: &[(&str, &str)]) -> (u16
         body: None,
         base: "http://127.0.0.1:1".into(),
         page_size: 100,
+        caller: String::new(),
     };
     let answer = dispatch(arm, &req);
     (answer.status, answer.body.unwrap_or(Value::Null))
@@ -133,4 +135,54 @@ fn a_lock_at_or_above_the_scope_refuses_an_assignments_delete() {
     arm.locks.clear();
     let (status, body) = call(&mut arm, "DELETE", &id, &[]);
     assert_eq!(status, 200, "{body}");
+}
+
+#[test]
+fn permissions_list_the_sets_of_the_callers_roles_at_the_scope_and_above() {
+    let mut arm = tenant();
+    let sub = arm.subscriptions[0].id.clone();
+    let rg = arm
+        .resource_groups
+        .iter()
+        .find(|g| g.subscription == sub)
+        .map(|g| format!("/subscriptions/{sub}/resourceGroups/{}", g.name))
+        .expect("a resource group in the first subscription");
+    let caller = "caller-oid".to_string();
+    arm.role_assignments.insert(
+        "caller-1".into(),
+        RoleAssignment {
+            name: "caller-1".into(),
+            scope: format!("/subscriptions/{sub}"),
+            role: "acdd72a7-3385-48ef-bd42-f606fba81ae7".into(),
+            principal_id: caller.clone(),
+            principal_type: "ServicePrincipal".into(),
+            description: None,
+            condition: None,
+            condition_version: None,
+            created_on: "2026-01-01T00:00:00Z".into(),
+        },
+    );
+    let list = |arm: &mut Arm, scope: &str, caller: &str| {
+        let req = ArmRequest {
+            method: "GET".into(),
+            path: format!("{scope}/providers/Microsoft.Authorization/permissions"),
+            query: vec![("api-version".into(), "2022-04-01".into())],
+            body: None,
+            base: "http://127.0.0.1:1".into(),
+            page_size: 100,
+            caller: caller.into(),
+        };
+        let answer = dispatch(arm, &req);
+        assert_eq!(answer.status, 200, "{:?}", answer.body);
+        answer.body.unwrap()["value"].as_array().unwrap().clone()
+    };
+    // Reader at the subscription reaches its resource groups.
+    let below = list(&mut arm, &rg, &caller);
+    assert_eq!(below.len(), 1, "{below:?}");
+    assert_eq!(below[0]["actions"], serde_json::json!(["*/read"]));
+    assert_eq!(below[0]["notActions"], serde_json::json!([]));
+    // Nothing for a principal holding no role, nor for another subscription.
+    assert!(list(&mut arm, &rg, "someone-else").is_empty());
+    let other = format!("/subscriptions/{}", arm.subscriptions[1].id);
+    assert!(list(&mut arm, &other, &caller).is_empty());
 }

@@ -2,8 +2,8 @@
 //! identity platform's token endpoint (`/{tenant}/oauth2/v2.0/token`) on one port, from the
 //! public Graph reference: the same paths and JSON shapes, `$top`/`$select`/`$filter`/
 //! `$expand=manager`, `@odata.nextLink` paging with `$skiptoken`, JSON `$batch` (20 requests,
-//! per-item status, headers and bodies), bearer tokens that expire, application permissions
-//! checked per request (403 `Authorization_RequestDenied`), throttling with `429` and
+//! per-item status, headers and bodies), app-only access tokens (JWTs whose `roles` claim lists
+//! the client's application permissions) that expire, application permissions checked per request (403 `Authorization_RequestDenied`), throttling with `429` and
 //! `Retry-After` per request and per batch item, Graph's error bodies, and the recycle bin
 //! (`directory/deletedItems`, restore keeping the original id, permanent delete). Beside the
 //! directory: PIM (schedules and their requests, role settings), authentication strengths,

@@ -298,6 +298,7 @@ mod tests {
             projects: 2,
             service_accounts: 6,
             custom_roles: 0,
+            deny_policies: 0,
             seed: 1,
         })
     }

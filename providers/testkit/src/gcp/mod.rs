@@ -4,9 +4,12 @@
 //! metadata server's token endpoint (`GET /computeMetadata/v1/…/default/token`) and Resource
 //! Manager v3 (`/v3/…`) as Google's public REST reference describes
 //! it: `organizations.get`, `folders.search`/`list`, `projects.search`/`list`/`get`, and
-//! `getIamPolicy`/`setIamPolicy` on the organization, folders and projects, and IAM v1
-//! (`/v1/…`) service accounts with their soft delete and undelete and custom roles with
-//! their 7-day undelete window and 37-day id hold, with
+//! `getIamPolicy`/`setIamPolicy`/`testIamPermissions` on the organization, folders and
+//! projects (the caller's permissions from its bindings, see [`GcpEmulator::caller_roles`]),
+//! and IAM v1 (`/v1/…`): the caller's own key (`serviceAccounts.keys.get`, with its
+//! `validBeforeTime`), service accounts with their soft delete and undelete and custom roles with
+//! their 7-day undelete window and 37-day id hold, and IAM v2 (`/v2/…`) deny policies written
+//! through long-running operations, with
 //! `nextPageToken` paging, etags that change on every write (409 `ABORTED` on a stale one),
 //! policy versions (conditions need version 3; reading a conditional policy at a lower
 //! version is refused), Google's error bodies, and 429 `RESOURCE_EXHAUSTED` with
@@ -23,8 +26,10 @@
 
 mod accounts;
 mod api;
+mod deny;
 mod keys;
 mod model;
+mod permissions;
 mod roles;
 mod token;
 
@@ -43,6 +48,7 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 pub use accounts::Account;
+pub use deny::DenyPolicy;
 pub use keys::Key;
 pub use model::{Org, Policy, Resource};
 pub use roles::Role;
@@ -63,11 +69,13 @@ pub struct GcpEmulator {
     rate_limit: Option<(u64, Duration)>,
     iam_rate_limit: Option<(u64, Duration)>,
     empty_policies: bool,
+    caller_roles: Vec<String>,
+    key_lifetime: Option<Duration>,
 }
 
 impl GcpEmulator {
-    /// Organization `123456789012`, 3 folders, 10 projects, 30 service accounts, seed 1, a
-    /// free port, no rate limit.
+    /// Organization `123456789012`, 3 folders, 10 projects, 30 service accounts, 10 custom
+    /// roles, 3 deny policies, seed 1, a free port, no rate limit.
     pub fn builder() -> GcpEmulator {
         GcpEmulator {
             spec: model::SeedSpec {
@@ -76,13 +84,33 @@ impl GcpEmulator {
                 projects: 10,
                 service_accounts: 30,
                 custom_roles: 10,
+                deny_policies: 3,
                 seed: 1,
             },
             port: 0,
             rate_limit: None,
             iam_rate_limit: None,
             empty_policies: false,
+            caller_roles: Vec::new(),
+            key_lifetime: None,
         }
+    }
+
+    /// Binds the service account of [`RunningGcp::key_file`] to these roles
+    /// (`roles/browser`, a custom role's name) in the organization's policy, as an
+    /// administrator granting it access does; `testIamPermissions` answers from them. Other
+    /// calls are not refused for want of a permission.
+    pub fn caller_roles(mut self, roles: &[&str]) -> Self {
+        self.caller_roles = roles.iter().map(|r| r.to_string()).collect();
+        self
+    }
+
+    /// The key of [`RunningGcp::key_file`] expires this long after the emulator starts (its
+    /// `validBeforeTime`, as an organization policy `iam.serviceAccountKeyExpiryHours` sets
+    /// it); by default it never expires.
+    pub fn key_expires_in(mut self, lifetime: Duration) -> Self {
+        self.key_lifetime = Some(lifetime);
+        self
     }
 
     /// The PEM of the private key the emulator's service account key file carries.
@@ -116,6 +144,13 @@ impl GcpEmulator {
     /// granted in the policy of where it is defined.
     pub fn custom_roles(mut self, n: usize) -> Self {
         self.spec.custom_roles = n;
+        self
+    }
+
+    /// IAM v2 deny policies: the first on the organization, then one per folder, then on
+    /// projects.
+    pub fn deny_policies(mut self, n: usize) -> Self {
+        self.spec.deny_policies = n;
         self
     }
 
@@ -164,15 +199,30 @@ impl GcpEmulator {
             }
             org.accounts.clear();
             org.roles.clear();
+            org.deny = Default::default();
         }
+        let client_email = format!(
+            "iamsnap-backup@org-admin-{}.iam.gserviceaccount.com",
+            self.spec.org
+        );
+        let org_name = format!("organizations/{}", self.spec.org);
+        if let Some(root) = org.resources.get_mut(&org_name) {
+            for role in &self.caller_roles {
+                root.policy.bindings.push(
+                    json!({"role": role, "members": [format!("serviceAccount:{client_email}")]}),
+                );
+            }
+        }
+        let key_valid_before = self
+            .key_lifetime
+            .map(|l| chrono::Utc::now() + l)
+            .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string());
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port)).await?;
         let base_url = format!("http://127.0.0.1:{}", listener.local_addr()?.port());
         let shared = Arc::new(Shared {
             org: RwLock::new(org),
-            client_email: format!(
-                "iamsnap-backup@org-admin-{}.iam.gserviceaccount.com",
-                self.spec.org
-            ),
+            key_valid_before,
+            client_email,
             token_url: format!("{base_url}/token"),
             tokens: Mutex::new(HashMap::new()),
             serial: AtomicU64::new(1),
@@ -189,6 +239,7 @@ impl GcpEmulator {
             )
             .route("/v3/{*rest}", any(v3_entry))
             .route("/v1/{*rest}", any(v3_entry))
+            .route("/v2/{*rest}", any(deny::entry))
             .fallback(|method: Method, uri: Uri| async move {
                 GcpError::new(
                     404,
@@ -217,6 +268,8 @@ impl GcpEmulator {
 
 struct Shared {
     org: RwLock<Org>,
+    /// The `validBeforeTime` of the caller's key; `None`: it never expires.
+    key_valid_before: Option<String>,
     client_email: String,
     token_url: String,
     tokens: Mutex<HashMap<String, Issued>>,
@@ -321,7 +374,12 @@ async fn v3_entry(
             .unwrap_or_default()
             .split('/')
             .collect();
-        if matches!(parts[..], ["organizations" | "projects", _, "roles", ..]) {
+        if let ["projects", _, "serviceAccounts", email, "keys", id] = parts[..]
+            && method == Method::GET
+            && email == shared.client_email
+        {
+            caller_key(&shared, id)
+        } else if matches!(parts[..], ["organizations" | "projects", _, "roles", ..]) {
             roles::handle(&mut org, method.as_str(), &path, &query, &body)
         } else {
             accounts::handle(&mut org, method.as_str(), &path, &query, &body)
@@ -363,6 +421,12 @@ fn v3(
                     .as_i64()
                     .unwrap_or(0),
             )
+        }
+        ("POST", name, Some("testIamPermissions")) => {
+            let org = shared.org.read().unwrap_or_else(|e| e.into_inner());
+            let key = find(&org, name)?.name.clone();
+            let member = format!("serviceAccount:{}", shared.client_email);
+            permissions::test(&org, &key, &member, body)
         }
         ("POST", name, Some("setIamPolicy")) => {
             let mut org = shared.org.write().unwrap_or_else(|e| e.into_inner());
@@ -409,6 +473,26 @@ fn v3(
             format!("{method} /v3/{path} is not an API method."),
         )),
     }
+}
+
+/// `GET /v1/projects/-/serviceAccounts/EMAIL/keys/KEY_ID` of the caller's own key (IAM's
+/// `serviceAccounts.keys.get`), the one its key file holds.
+fn caller_key(shared: &Shared, id: &str) -> Result<Value, GcpError> {
+    let name = format!(
+        "projects/org-admin/serviceAccounts/{}/keys/{id}",
+        shared.client_email
+    );
+    if id != token::KEY_ID {
+        return Err(GcpError::not_found(&name));
+    }
+    Ok(json!({
+        "name": name,
+        "validAfterTime": "2026-01-01T00:00:00Z",
+        "validBeforeTime": shared.key_valid_before.as_deref().unwrap_or("9999-12-31T23:59:59Z"),
+        "keyAlgorithm": "KEY_ALG_RSA_2048",
+        "keyOrigin": "GOOGLE_PROVIDED",
+        "keyType": "USER_MANAGED",
+    }))
 }
 
 /// A resource by name; a project also by its project id (`projects/acme-001-prod`).
@@ -563,6 +647,12 @@ impl RunningGcp {
     /// token endpoint too.
     pub fn metadata_host(&self) -> &str {
         self.base_url.trim_start_matches("http://")
+    }
+
+    /// The member the key file's service account is named by in policies,
+    /// `serviceAccount:EMAIL`.
+    pub fn caller_member(&self) -> String {
+        format!("serviceAccount:{}", self.shared.client_email)
     }
 
     /// Every service account, deleted ones included.

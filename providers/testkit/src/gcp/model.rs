@@ -163,6 +163,8 @@ pub struct Org {
     /// When the next deleted role is due to go for good or to free its id (see
     /// [`super::roles::expire`]); `None` while no role is deleted.
     pub next_expiry: Option<std::time::SystemTime>,
+    /// IAM v2 deny policies and the operations that wrote them.
+    pub deny: super::deny::DenyPolicies,
 }
 
 /// What to seed.
@@ -173,6 +175,7 @@ pub struct SeedSpec {
     pub projects: usize,
     pub service_accounts: usize,
     pub custom_roles: usize,
+    pub deny_policies: usize,
     pub seed: u64,
 }
 
@@ -358,6 +361,7 @@ pub fn seed(spec: &SeedSpec) -> Org {
         }
     }
     seed_roles(&mut org, &org_name, &projects, spec.custom_roles);
+    super::deny::seed(&mut org, spec.deny_policies);
     for r in org.resources.values_mut() {
         for b in &mut r.policy.bindings {
             if let Some(m) = b["members"].as_array_mut() {

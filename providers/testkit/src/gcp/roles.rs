@@ -344,6 +344,7 @@ mod tests {
             projects: 2,
             service_accounts: 0,
             custom_roles: 2,
+            deny_policies: 0,
             seed: 1,
         })
     }

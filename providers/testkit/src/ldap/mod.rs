@@ -177,6 +177,32 @@ impl Slapd {
         self.client("ldapdelete", &["-r", dn], None).map(|_| ())
     }
 
+    /// Waits until the refint overlay has done everything queued before this call, at most
+    /// `limit`: it works through deletes and renames in order, in a thread of its own, so
+    /// once it took a probe entry deleted now out of a probe group, it is done with earlier
+    /// ones. The probes are removed.
+    pub fn wait_for_refint(&self, limit: Duration) -> Result<(), String> {
+        let group = format!("cn=refint-probe,{BASE_DN}");
+        let member = format!("cn=refint-probe-member,{BASE_DN}");
+        self.modify(&format!(
+            "dn: {member}\nchangetype: add\nobjectClass: applicationProcess\ncn: refint-probe-member\n\n\
+             dn: {group}\nchangetype: add\nobjectClass: groupOfNames\ncn: refint-probe\nmember: {group}\nmember: {member}\n\n\
+             dn: {member}\nchangetype: delete\n"
+        ))?;
+        let deadline = Instant::now() + limit;
+        while self
+            .search(&group, "(objectClass=*)", &["member"])?
+            .to_lowercase()
+            .contains(&member)
+        {
+            if Instant::now() > deadline {
+                return Err(format!("refint was still busy after {limit:?}"));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        self.modify(&format!("dn: {group}\nchangetype: delete\n"))
+    }
+
     /// `ldapsearch -LLL` of the subtree at `base`: the LDIF text.
     pub fn search(&self, base: &str, filter: &str, attrs: &[&str]) -> Result<String, String> {
         let mut args = vec!["-LLL", "-o", "ldif-wrap=no", "-b", base, filter];

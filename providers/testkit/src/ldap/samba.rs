@@ -325,6 +325,21 @@ impl SambaDc {
         super::client(&self.url, AD_ADMIN_DN, &self.password, name, args, input)
     }
 
+    /// Adds a plain domain user `name` (a member of Domain Users only) with `password`, which
+    /// must meet AD's complexity rules: its DN. Made with `samba-tool` on the domain's database
+    /// beside the running server, which sets the password without a TLS connection.
+    pub fn add_user(&self, name: &str, password: &str) -> Result<String, String> {
+        run(
+            Command::new("samba-tool")
+                .args(["user", "create", name, password, "-H"])
+                .arg(self.dir.join("private/sam.ldb"))
+                .arg("-s")
+                .arg(self.dir.join("etc/smb.conf")),
+            "samba-tool user create",
+        )?;
+        Ok(format!("CN={name},CN=Users,{AD_BASE_DN}"))
+    }
+
     /// Applies LDIF change records with `ldapmodify`; `controls` are `-e` extensions such as
     /// `!1.2.840.113556.1.4.417` (show deleted objects).
     pub fn modify(&self, ldif: &str) -> Result<(), String> {

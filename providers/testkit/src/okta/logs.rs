@@ -1,8 +1,8 @@
 //! The System Log: every write made through the API is recorded as a `LogEvent` (uuid,
 //! published, eventType, actor, client, outcome, target) and served by `GET /api/v1/logs` with
 //! `since`/`until`, `filter` (SCIM expressions on event fields, `target.id` matching any
-//! target), `sortOrder`, `limit` and `after` paging with `Link` headers, as the System Log API
-//! reference describes. The actor is the user the API token belongs to (`/users/me`), as Okta
+//! target), `q` keywords, `sortOrder`, `limit` and `after` paging with `Link` headers, and the
+//! reference's limits and errors on them, as the System Log API reference describes. The actor is the user the API token belongs to (`/users/me`), as Okta
 //! logs a token's calls.
 
 use std::sync::Arc;
@@ -286,12 +286,68 @@ fn instant(params: &Params, name: &str) -> Result<Option<DateTime<Utc>>, ApiErro
         .transpose()
 }
 
+/// How far before now `since` may reach: the reference's 400 for an older one.
+const OLDEST_SINCE_DAYS: i64 = 180;
+/// Longest keyword of `q`, and most keywords, as the reference limits them.
+const KEYWORD_CHARS: usize = 40;
+const KEYWORDS: usize = 10;
+
+/// The limits the System Log reference sets on a query: `since` at most 180 days back
+/// (E0000053), `q` keywords of at most 40 characters, 10 at most (E0000001).
+fn within_limits(params: &Params, since: DateTime<Utc>) -> Result<(), ApiError> {
+    if since < Utc::now() - chrono::Duration::days(OLDEST_SINCE_DAYS) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "E0000053",
+            "Invalid parameter: The since parameter is over 180 days prior to the current day."
+                .to_string(),
+        ));
+    }
+    let keywords: Vec<&str> = params
+        .get("q")
+        .map(|q| q.split_whitespace().collect())
+        .unwrap_or_default();
+    if keywords.iter().any(|k| k.chars().count() > KEYWORD_CHARS) {
+        return Err(bad_request("Api validation failed: 'q': Freeform search cannot contain items longer than 40 characters. Please shorten the items in your search or use an advanced filter to query by specific fields.".to_string()));
+    }
+    if keywords.len() > KEYWORDS {
+        return Err(bad_request(format!(
+            "Api validation failed: 'q': Freeform search cannot contain more than {KEYWORDS} items. Please use fewer items in your search or use an advanced filter to query by specific fields."
+        )));
+    }
+    Ok(())
+}
+
+/// True when every keyword of `q` is one of `event`'s values, or part of one split at
+/// hyphens (case-insensitive), as the reference's keyword filter matches.
+fn has_keywords(event: &Value, q: &str) -> bool {
+    fn words(v: &Value, into: &mut Vec<String>) {
+        match v {
+            Value::String(s) => {
+                let s = s.to_lowercase();
+                into.extend(s.split(['-', ' ']).map(str::to_string));
+                into.push(s);
+            }
+            Value::Array(a) => a.iter().for_each(|v| words(v, into)),
+            Value::Object(o) => o.values().for_each(|v| words(v, into)),
+            Value::Null => {}
+            other => into.push(other.to_string()),
+        }
+    }
+    let mut all = Vec::new();
+    words(event, &mut all);
+    q.split_whitespace()
+        .all(|k| all.iter().any(|w| *w == k.to_lowercase()))
+}
+
 /// `GET /api/v1/logs`: events with `published` in `[since, until)`, `since` defaulting to
 /// seven days before `until` (now), filtered, in `sortOrder`, a page of `limit` (100, at
 /// most 1,000) from the `after` cursor (the last uuid of the previous page).
 async fn list(State(shared): State<Arc<Shared>>, Query(params): Query<Params>) -> ApiResult {
     let until = instant(&params, "until")?.unwrap_or_else(Utc::now);
     let since = instant(&params, "since")?.unwrap_or(until - chrono::Duration::days(7));
+    within_limits(&params, since)?;
+    let q = params.get("q").cloned().unwrap_or_default();
     let filter = expression(&params)?;
     let descending = params
         .get("sortOrder")
@@ -319,6 +375,7 @@ async fn list(State(shared): State<Arc<Shared>>, Query(params): Query<Params>) -
         .filter(|(at, _)| *at >= since && *at < until)
         .map(|(_, e)| e)
         .filter(|e| filter.as_ref().is_none_or(|f| f.holds(&|a| lookup(e, a))))
+        .filter(|e| q.is_empty() || has_keywords(e, &q))
         .collect();
     if descending {
         selected.reverse();

@@ -460,6 +460,16 @@ impl Org {
         &self.me
     }
 
+    /// Gives the API token to another user, as if another administrator's token made the
+    /// calls from now on: `/users/me` and the System Log's actor name that user.
+    pub fn set_token_owner(&mut self, user_id: &str) -> bool {
+        if !self.users.contains_key(user_id) {
+            return false;
+        }
+        self.me = user_id.to_string();
+        true
+    }
+
     /// A user as Okta returns it.
     pub fn user_json(&self, id_or_login: &str) -> Option<Value> {
         self.user_by_ref(id_or_login).map(|u| u.to_json(&self.base))
