@@ -371,6 +371,190 @@ fn gcp_a_write_racing_the_restore_is_kept() {
 }
 
 #[test]
+fn gcp_service_accounts_own_policies_come_back_and_lost_keys_are_reported() {
+    let cloud = start(1, 4, 24);
+    let gcp = &cloud.gcp;
+    let ws = workspace(&cloud);
+    assert_exit(&ws.iamsnap(&["init"]), 0);
+    assert_exit(&ws.iamsnap(&["backup", "--all"]), 0);
+    let before = gcp.accounts();
+    let own = |email: &str| {
+        let account = gcp
+            .accounts()
+            .into_iter()
+            .find(|a| a.email == email && a.deleted_at.is_none())
+            .unwrap_or_else(|| panic!("{email} is live"));
+        (facts(&account.policy).0, account.keys)
+    };
+    // An account with a key and a policy naming who may act as it; the next account's policy
+    // lets this one mint its tokens.
+    let doomed = before
+        .iter()
+        .position(|a| !a.keys.is_empty() && !a.keys[0].disabled && !a.policy.bindings.is_empty())
+        .unwrap();
+    let (doomed, next) = (before[doomed].clone(), before[doomed + 1].clone());
+    let minter = format!("\"serviceAccount:{}\"", doomed.email);
+    assert!(facts(&next.policy).0.iter().any(|f| f.ends_with(&minter)));
+    let keyed = before
+        .iter()
+        .find(|a| a.email != doomed.email && a.keys.iter().any(|k| !k.disabled))
+        .unwrap()
+        .clone();
+    let stripped = before
+        .iter()
+        .find(|a| {
+            ![&doomed.email, &keyed.email].contains(&&a.email) && !a.policy.bindings.is_empty()
+        })
+        .unwrap()
+        .clone();
+
+    gcp.edit_account(&keyed.email, |a| {
+        a.keys.iter_mut().for_each(|k| k.disabled = true)
+    });
+    gcp.edit_account(&stripped.email, |a| a.policy.bindings.clear());
+    gcp.delete_account(&doomed.email);
+    let marked = format!(
+        "deleted:serviceAccount:{}?uid={}",
+        doomed.email, doomed.unique_id
+    );
+    assert!(
+        own(&next.email)
+            .0
+            .iter()
+            .any(|f| f.ends_with(&format!("\"{marked}\""))),
+        "the deleted account is marked deleted in the other account's policy"
+    );
+
+    let report = restore(&ws, &[]);
+    let lost = report["cannot_restore"].to_string();
+    assert!(
+        lost.contains("gcp.service_account_key")
+            && lost.contains(&doomed.keys[0].id)
+            && lost.contains("keys create KEY.json"),
+        "the deleted account's key is reported with the next step: {report:#}"
+    );
+    let back = gcp
+        .accounts()
+        .into_iter()
+        .find(|a| a.email == doomed.email && a.deleted_at.is_none())
+        .unwrap();
+    assert_eq!(
+        back.unique_id, doomed.unique_id,
+        "undeleted with its unique id"
+    );
+    assert_eq!(
+        own(&doomed.email).0,
+        facts(&doomed.policy).0,
+        "its own policy is back"
+    );
+    assert_eq!(
+        own(&next.email).0,
+        facts(&next.policy).0,
+        "the member is plain again"
+    );
+    assert_eq!(own(&stripped.email).0, facts(&stripped.policy).0);
+    assert!(
+        own(&keyed.email).1.iter().all(|k| !k.disabled),
+        "the key disabled since the backup is enabled again"
+    );
+    let again = json_of(&ws.iamsnap(&["restore", "gcp-test@latest", "--format", "json"]));
+    assert_eq!(again["operations"], json!([]), "{again:#}");
+}
+
+/// `iamsnap ARGS` with this workspace's configuration, without a credentials file, and with
+/// Google's credential variables as `env` sets them (and none from the machine running the test).
+fn iamsnap_adc(ws: &Workspace, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let config = ws.path("iamsnap.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("credentials_file = \"gcp-key.json\"\n", ""),
+    )
+    .unwrap();
+    let mut cmd = assert_cmd::Command::cargo_bin("iamsnap").unwrap();
+    cmd.current_dir(ws.path("."))
+        .env("IAMSNAP_CONFIG", &config)
+        .env("IAMSNAP_IDENTITY", ws.path("identity.txt"))
+        .env_remove("GOOGLE_APPLICATION_CREDENTIALS")
+        .env_remove("GCE_METADATA_HOST")
+        .env("CLOUDSDK_CONFIG", ws.path("gcloud"))
+        .envs(env.iter().copied())
+        .args(args);
+    cmd.output().unwrap()
+}
+
+#[test]
+fn gcp_application_default_credentials_user_file_gcloud_file_then_metadata_server() {
+    let cloud = start(1, 2, 2);
+    let gcp = &cloud.gcp;
+    let ws = workspace(&cloud);
+    assert_exit(&ws.iamsnap(&["init"]), 0);
+    let user = gcp.user_credentials();
+    std::fs::write(ws.path("adc.json"), user.to_string()).unwrap();
+    let adc = ws.path("adc.json");
+    let unreachable = "127.0.0.1:9";
+
+    // GOOGLE_APPLICATION_CREDENTIALS naming a user's credentials: the refresh token grant.
+    let backup = iamsnap_adc(
+        &ws,
+        &["backup", "--all"],
+        &[
+            ("GOOGLE_APPLICATION_CREDENTIALS", adc.to_str().unwrap()),
+            ("GCE_METADATA_HOST", unreachable),
+            ("IAMSNAP_LOG", "debug"),
+        ],
+    );
+    assert_exit(&backup, 0);
+    assert!(gcp.count("token:refresh_token") >= 1);
+    let printed = format!("{}{}", stdout(&backup), stderr(&backup));
+    for secret in ["refresh_token", "client_secret"] {
+        let value = user[secret].as_str().unwrap();
+        assert!(!printed.contains(value), "{secret} shows: {printed}");
+    }
+    assert!(
+        !printed.contains("ya29."),
+        "an access token shows: {printed}"
+    );
+
+    // gcloud's application default credentials file, found where CLOUDSDK_CONFIG points.
+    std::fs::create_dir_all(ws.path("gcloud")).unwrap();
+    let gcloud = ws.path("gcloud/application_default_credentials.json");
+    std::fs::copy(&adc, &gcloud).unwrap();
+    let refreshed = gcp.count("token:refresh_token");
+    let backup = iamsnap_adc(
+        &ws,
+        &["backup", "--all"],
+        &[("GCE_METADATA_HOST", unreachable)],
+    );
+    assert_exit(&backup, 0);
+    assert!(gcp.count("token:refresh_token") > refreshed);
+    std::fs::remove_file(&gcloud).unwrap();
+
+    // No file at all: the metadata server, at GCE_METADATA_HOST.
+    let backup = iamsnap_adc(
+        &ws,
+        &["backup", "--all"],
+        &[("GCE_METADATA_HOST", gcp.metadata_host())],
+    );
+    assert_exit(&backup, 0);
+    assert!(gcp.count("metadata") >= 1);
+
+    // Off Google Cloud, with no file: the error says what to set.
+    let refused = iamsnap_adc(
+        &ws,
+        &["backup", "--all"],
+        &[("GCE_METADATA_HOST", unreachable)],
+    );
+    assert_exit(&refused, 3);
+    assert!(
+        stderr(&refused).contains("metadata server")
+            && stderr(&refused).contains("GOOGLE_APPLICATION_CREDENTIALS"),
+        "{}",
+        describe(&refused)
+    );
+}
+
+#[test]
 fn gcp_a_custom_role_deleted_for_good_is_reported_then_created_again_under_a_new_id() {
     let cloud = start_with(1, 3, 3, 6);
     let gcp = &cloud.gcp;

@@ -63,6 +63,24 @@ impl Subject for GcpOrg {
             gcp.delete_account(&record.key);
             return Ok(());
         }
+        if record.kind == "gcp.service_account_key" {
+            // As `keys.delete` does; a key never comes back, and the restore says so.
+            let id = record.attrs["keyId"].clone();
+            let email = record.attrs["serviceAccount"].as_str().unwrap_or_default();
+            gcp.edit_account(email, |a| a.keys.retain(|k| k.id != id));
+            return Ok(());
+        }
+        if record.kind == "gcp.service_account_member" {
+            // A `setIamPolicy` on the account without this member.
+            let attrs = record.attrs.clone();
+            let email = attrs["resource"]
+                .as_str()
+                .and_then(|r| r.rsplit('/').next())
+                .unwrap_or_default()
+                .to_string();
+            gcp.edit_account(&email, |a| without_member(&mut a.policy.bindings, &attrs));
+            return Ok(());
+        }
         if record.kind == "gcp.custom_role" {
             // Deleted just now: IAM keeps it, undeletable, for 7 days.
             gcp.delete_role(&record.key, std::time::Duration::ZERO);
@@ -89,19 +107,7 @@ impl Subject for GcpOrg {
         }
         let attrs = record.attrs.clone();
         gcp.edit_policy(&name, move |p| match record_kind(&attrs) {
-            Kind::Member => {
-                for b in &mut p.bindings {
-                    let condition = b.get("condition").cloned();
-                    if b["role"] == attrs["role"]
-                        && condition.as_ref() == attrs.get("condition")
-                        && let Some(m) = b["members"].as_array_mut()
-                    {
-                        m.retain(|x| *x != attrs["member"]);
-                    }
-                }
-                p.bindings
-                    .retain(|b| b["members"].as_array().is_some_and(|m| !m.is_empty()));
-            }
+            Kind::Member => without_member(&mut p.bindings, &attrs),
             Kind::Audit => p.audit_configs.retain(|c| c["service"] != attrs["service"]),
         });
         Ok(())
@@ -110,6 +116,21 @@ impl Subject for GcpOrg {
     fn throttle(&self) -> Fault {
         Fault::RetryAfter(1)
     }
+}
+
+/// Takes the member `attrs` names out of its binding (role and condition alike), and drops
+/// the binding when it is left empty, as IAM does.
+fn without_member(bindings: &mut Vec<serde_json::Value>, attrs: &serde_json::Value) {
+    for b in bindings.iter_mut() {
+        let condition = b.get("condition").cloned();
+        if b["role"] == attrs["role"]
+            && condition.as_ref() == attrs.get("condition")
+            && let Some(m) = b["members"].as_array_mut()
+        {
+            m.retain(|x| *x != attrs["member"]);
+        }
+    }
+    bindings.retain(|b| b["members"].as_array().is_some_and(|m| !m.is_empty()));
 }
 
 enum Kind {

@@ -14,6 +14,7 @@
 mod aws;
 mod azure;
 mod entra;
+mod gcp;
 mod harness;
 mod identity_center;
 mod ldap;
@@ -50,6 +51,8 @@ enum Scenario {
     IdentityCenter(identity_center::IdentityCenterArgs),
     /// AWS Organizations backup of a large organization on moto.
     Organizations(organizations::OrganizationsArgs),
+    /// Google Cloud IAM backup of 1,000 projects against the default read quotas.
+    Gcp(gcp::GcpArgs),
     /// Local pipeline throughput: records → canonical JSON → zstd → age → disk.
     Pipeline {
         #[arg(long, default_value_t = 1_000_000)]
@@ -101,6 +104,7 @@ fn main() -> anyhow::Result<()> {
         Scenario::Aws(a) => ("AWS IAM backup", aws::run(&a)?),
         Scenario::IdentityCenter(a) => ("IAM Identity Center backup", identity_center::run(&a)?),
         Scenario::Organizations(a) => ("AWS Organizations backup", organizations::run(&a)?),
+        Scenario::Gcp(a) => ("Google Cloud IAM backup", gcp::run(&rt, &a)?),
         Scenario::Pipeline { records } => ("Local pipeline", pipeline::run(&rt, records)?),
         Scenario::Scale { users, groups } => {
             let mut rows = Vec::new();
@@ -144,6 +148,7 @@ fn all(rt: &tokio::runtime::Runtime) -> Vec<Row> {
         ("aws", defaults(&["bench", "aws"])),
         ("identity-center", defaults(&["bench", "identity-center"])),
         ("organizations", defaults(&["bench", "organizations"])),
+        ("gcp", defaults(&["bench", "gcp"])),
         ("pipeline", defaults(&["bench", "pipeline"])),
         ("scale", defaults(&["bench", "scale"])),
         ("restore", defaults(&["bench", "restore"])),
@@ -162,6 +167,7 @@ fn all(rt: &tokio::runtime::Runtime) -> Vec<Row> {
             Scenario::Aws(a) => aws::run(&a),
             Scenario::IdentityCenter(a) => identity_center::run(&a),
             Scenario::Organizations(a) => organizations::run(&a),
+            Scenario::Gcp(a) => gcp::run(rt, &a),
             Scenario::Pipeline { records } => pipeline::run(rt, records),
             Scenario::Scale { users, groups } => users
                 .into_iter()

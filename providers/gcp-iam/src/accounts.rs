@@ -1,13 +1,58 @@
-//! Restoring service accounts: a deleted one is undeleted by its unique id (same email, same
-//! unique id, so the `deleted:serviceAccount:` members of every policy turn plain again); one
-//! deleted longer than IAM keeps it is created again under the same email.
+//! Service accounts' own policies and keys read, and service accounts restored: a deleted one
+//! is undeleted by its unique id (same email, same unique id, so the `deleted:serviceAccount:`
+//! members of every policy turn plain again); one deleted longer than IAM keeps it is created
+//! again under the same email.
 
+use std::collections::BTreeSet;
+
+use futures::{StreamExt, TryStreamExt, stream};
 use iamsnap_http::{found, status_of};
-use iamsnap_provider::{Action, Operation, Outcome, ProviderError, Record};
+use iamsnap_provider::{Action, Operation, Outcome, ProviderError, Record, RecordSink};
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::client::Client;
+use crate::records;
+
+/// Reads the own policy and the user-managed keys of each account (`projects/P/serviceAccounts/
+/// EMAIL`), `fan_out` accounts at once, and sends their records; a kind in `excluded` costs no
+/// request. An account deleted since it was listed has neither.
+pub(crate) async fn read_own(
+    client: &Client,
+    accounts: Vec<String>,
+    excluded: &BTreeSet<String>,
+    sink: &RecordSink,
+    fan_out: usize,
+) -> Result<(), ProviderError> {
+    let policies = !excluded.contains(crate::kinds::SERVICE_ACCOUNT_MEMBER);
+    let keys = !excluded.contains(crate::kinds::SERVICE_ACCOUNT_KEY);
+    let mut reads = stream::iter(accounts.into_iter().map(|name| async move {
+        let mut out = Vec::new();
+        if policies {
+            let Some(policy) = found(client.get_policy(&name).await)? else {
+                return Ok(out);
+            };
+            out.extend(records::of_policy(&name, &policy));
+        }
+        let mut url = client.iam_url(&format!("{name}/keys"));
+        url.query_pairs_mut()
+            .append_pair("keyTypes", "USER_MANAGED");
+        if keys && let Some(keys) = found(client.send(Method::GET, &url, None).await)? {
+            let keys = keys["keys"].as_array().into_iter().flatten();
+            out.extend(keys.map(records::service_account_key));
+        }
+        Ok::<_, ProviderError>(out)
+    }))
+    .buffer_unordered(fan_out.max(1));
+    while let Some(records) = reads.try_next().await? {
+        for record in records {
+            sink.send(record)
+                .await
+                .map_err(|_| ProviderError::Cancelled)?;
+        }
+    }
+    Ok(())
+}
 
 fn text<'a>(record: &'a Record, field: &str) -> &'a str {
     record.attrs[field].as_str().unwrap_or_default()

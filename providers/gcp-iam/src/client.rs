@@ -130,8 +130,16 @@ impl Client {
         }
     }
 
-    /// A resource's policy at version 3 (conditions included).
+    /// A resource's policy at version 3 (conditions included). A service account's own
+    /// policy (`projects/P/serviceAccounts/EMAIL`) is IAM's, which takes the version as a query
+    /// parameter and an empty body; the others are Resource Manager's.
     pub(crate) async fn get_policy(&self, resource: &str) -> Result<Value, ProviderError> {
+        if is_account(resource) {
+            let mut url = self.iam_url(&format!("{resource}:getIamPolicy"));
+            url.query_pairs_mut()
+                .append_pair("options.requestedPolicyVersion", "3");
+            return self.send(Method::POST, &url, None).await;
+        }
         let body = serde_json::json!({"options": {"requestedPolicyVersion": 3}});
         self.send(
             Method::POST,
@@ -149,11 +157,18 @@ impl Client {
         mask: &str,
     ) -> Result<Value, ProviderError> {
         let body = serde_json::json!({"policy": policy, "updateMask": mask});
-        self.send(
-            Method::POST,
-            &self.url(&format!("{resource}:setIamPolicy")),
-            Some(&body),
-        )
-        .await
+        let path = format!("{resource}:setIamPolicy");
+        let url = if is_account(resource) {
+            self.iam_url(&path)
+        } else {
+            self.url(&path)
+        };
+        self.send(Method::POST, &url, Some(&body)).await
     }
+}
+
+/// Whether `resource` is a service account (`projects/P/serviceAccounts/EMAIL`), whose policy
+/// IAM serves.
+pub(crate) fn is_account(resource: &str) -> bool {
+    resource.contains("/serviceAccounts/")
 }

@@ -25,8 +25,9 @@ pub struct GcpIamConfig {
     pub projects: Vec<String>,
     /// Whether the organization's folders and their policies are backed up (default true).
     pub folders: Option<bool>,
-    /// Service account key (JSON); relative paths are taken from the config file's folder.
-    /// Without it, the key file named by `GOOGLE_APPLICATION_CREDENTIALS` is used.
+    /// Service account key or user credentials (JSON); relative paths are taken from the
+    /// config file's folder. Without it, Application Default Credentials: the file named by
+    /// `GOOGLE_APPLICATION_CREDENTIALS`, gcloud's, or the metadata server.
     pub credentials_file: Option<PathBuf>,
     /// Token endpoint (default `https://oauth2.googleapis.com/token`, or the key file's
     /// `token_uri`).

@@ -225,6 +225,12 @@ fn named(resources: &[String]) -> String {
 /// The key in use, when the service account may read its own keys.
 async fn key_expiry(c: &Client) -> Check {
     let (email, id) = c.key_id();
+    if id.is_empty() {
+        return Check::note(
+            "key expiry",
+            "not checked: the credentials are not a service account key",
+        );
+    }
     let url = c.iam_url(&format!("projects/-/serviceAccounts/{email}/keys/{id}"));
     match c.send(Method::GET, &url, None).await {
         Ok(key) => judge_key(&key, id, Utc::now()),

@@ -6,6 +6,8 @@
 //! | `gcp.iam_member` | `RESOURCE ROLE[ if "TITLE" #HASH]\|MEMBER`: `projects/acme-prod roles/viewer\|group:ops@example.com` |
 //! | `gcp.audit_config` | `RESOURCE\|SERVICE`: `organizations/123\|allServices` |
 //! | `gcp.custom_role` | id and key: its name, `organizations/123/roles/ID` or `projects/PROJECT_ID/roles/ID` |
+//! | `gcp.service_account_member` | `projects/PROJECT_ID/serviceAccounts/EMAIL ROLE[ if "TITLE" #HASH]\|MEMBER` |
+//! | `gcp.service_account_key` | id and key: its name, `projects/PROJECT_ID/serviceAccounts/EMAIL/keys/KEY_ID` |
 //! | `gcp.deny_policy` | id and key: `RESOURCE\|POLICY_ID`: `organizations/123\|no-sa-key-creation` |
 //!
 //! `RESOURCE` is `organizations/ID`, `folders/ID` or `projects/PROJECT_ID`. A conditional
@@ -18,6 +20,8 @@ pub const SERVICE_ACCOUNT: &str = "gcp.service_account";
 pub const IAM_MEMBER: &str = "gcp.iam_member";
 pub const AUDIT_CONFIG: &str = "gcp.audit_config";
 pub const CUSTOM_ROLE: &str = "gcp.custom_role";
+pub const SERVICE_ACCOUNT_MEMBER: &str = "gcp.service_account_member";
+pub const SERVICE_ACCOUNT_KEY: &str = "gcp.service_account_key";
 pub const DENY_POLICY: &str = "gcp.deny_policy";
 
 /// The kinds in restore order.
@@ -61,6 +65,26 @@ pub static KINDS: &[KindInfo] = &[
             noun: "binding",
             members: "members",
         }),
+        cannot_restore: &[],
+    },
+    KindInfo {
+        name: SERVICE_ACCOUNT_MEMBER,
+        description: "one member of one role binding (with its condition, kept byte for byte) in a service account's own IAM policy: who may act as it or mint its tokens",
+        // The account comes back (undeleted or created again) before its policy can be written.
+        depends_on: &[SERVICE_ACCOUNT, CUSTOM_ROLE],
+        capabilities: Capabilities::LINK,
+        parent: Some(Parent {
+            noun: "binding",
+            members: "members",
+        }),
+        cannot_restore: &[],
+    },
+    KindInfo {
+        name: SERVICE_ACCOUNT_KEY,
+        description: "user-managed key of a service account, by id, algorithm and validity dates (never its private half); a key disabled or enabled since is set back",
+        depends_on: &[SERVICE_ACCOUNT],
+        capabilities: Capabilities::ALL,
+        parent: None,
         cannot_restore: &[],
     },
     KindInfo {

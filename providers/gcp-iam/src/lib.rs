@@ -6,18 +6,20 @@
 //! provider = "gcp-iam"
 //! organization = "123456789012"       # and/or projects = ["acme-prod", "acme-stage"]
 //! folders = true                      # the organization's folders and their policies
-//! credentials_file = "iamsnap-sa.json" # a service account key; else GOOGLE_APPLICATION_CREDENTIALS
+//! credentials_file = "iamsnap-sa.json" # else Application Default Credentials
 //! ```
 //!
-//! Kinds (see [`kinds`]): the projects' service accounts, the custom roles of the
-//! organization and the projects, and every member of every role
+//! Kinds (see [`kinds`]): the projects' service accounts with the members of their own
+//! policies and their user-managed keys (listed, never the private half), the custom roles of
+//! the organization and the projects, and every member of every role
 //! binding (conditions kept byte for byte) and every audit config of the organization's, each
 //! folder's and each project's policy, read at policy version 3, and the IAM v2 deny policies
 //! attached to each of them.
 //!
-//! `accounts` restores service accounts (undeleting them by unique id); `auth` signs the token
-//! assertion with the service account key; `client` speaks Resource Manager and IAM; `deny`
-//! reads and writes deny policies, waiting for IAM's long-running operations; `read`
+//! `accounts` reads service accounts' own policies and keys and restores service accounts
+//! (undeleting them by unique id); `keys` sets keys back to enabled or disabled; `auth` finds
+//! Application Default Credentials and gets tokens; `client` speaks Resource Manager and IAM;
+//! `deny` reads and writes deny policies, waiting for IAM's long-running operations; `read`
 //! discovers the resources and reads their policies and service accounts; `records` turns them
 //! into records; `restore` writes them back, `roles` the custom roles; `doctor` asks
 //! `testIamPermissions` which of the permissions a backup and a restore need the key holds.
@@ -30,6 +32,7 @@ mod auth;
 mod client;
 mod deny;
 mod doctor;
+mod keys;
 mod read;
 mod records;
 mod restore;
@@ -72,23 +75,12 @@ impl GcpIamProvider {
             ..config.clone()
         };
         config.validate(source_name)?;
-        let (path, what) = match &config.credentials_file {
-            Some(f) => (
-                base_dir.join(f),
-                format!("sources.{source_name}.credentials_file"),
-            ),
-            None => match std::env::var_os("GOOGLE_APPLICATION_CREDENTIALS") {
-                Some(f) => (f.into(), "GOOGLE_APPLICATION_CREDENTIALS".to_string()),
-                None => {
-                    return Err(ProviderError::Config(format!(
-                        "sources.{source_name}: no credentials; set credentials_file = \"KEY.json\" (a service account key) or GOOGLE_APPLICATION_CREDENTIALS to its path"
-                    )));
-                }
-            },
-        };
-        let key = auth::KeyFile::read(&path, &what)?;
-        let token_url = config.token_url(source_name, key.token_uri.as_deref())?;
-        let tokens = auth::Tokens::new(key, token_url)?;
+        let credentials = auth::Credentials::find(
+            config.credentials_file.as_ref().map(|f| base_dir.join(f)),
+            source_name,
+        )?;
+        let token_url = config.token_url(source_name, credentials.token_uri())?;
+        let tokens = auth::Tokens::new(credentials, token_url)?;
         let concurrency = config.concurrency();
         Ok(GcpIamProvider {
             client: Client::new(
@@ -101,6 +93,7 @@ impl GcpIamProvider {
                 organization: config.organization.clone(),
                 projects: config.projects.clone(),
                 folders: config.folders(),
+                excluded: options.exclude_kinds.clone(),
             },
             concurrency,
             roles: roles::Roles {
@@ -161,7 +154,10 @@ impl WriteProvider for GcpIamProvider {
     fn refuses(&self, action: Action, record: &Record) -> Option<String> {
         match record.kind.as_str() {
             kinds::CUSTOM_ROLE => self.roles.refuses(action, record),
-            kinds::IAM_MEMBER => self.roles.refuses_member(action, record),
+            kinds::IAM_MEMBER | kinds::SERVICE_ACCOUNT_MEMBER => {
+                self.roles.refuses_member(action, record)
+            }
+            kinds::SERVICE_ACCOUNT_KEY => keys::refuses(action, record),
             _ => None,
         }
     }

@@ -16,6 +16,8 @@ pub(crate) struct Scope {
     pub organization: Option<String>,
     pub projects: Vec<String>,
     pub folders: bool,
+    /// Kinds the source leaves out (`exclude_kinds`), whose requests are skipped.
+    pub excluded: BTreeSet<String>,
 }
 
 /// Every resource whose policy is backed up: `organizations/ID`, `folders/ID`,
@@ -79,72 +81,91 @@ pub(crate) async fn snapshot(
     fan_out: usize,
 ) -> Result<BTreeSet<String>, ProviderError> {
     let names = resources(client, scope).await?;
-    let mut policies = stream::iter(names.iter().cloned().map(|name| async move {
-        let policy = client.get_policy(&name).await?;
-        Ok::<_, ProviderError>(records::of_policy(&name, &policy))
-    }))
-    .buffer_unordered(fan_out.max(1));
-    while let Some(records) = policies.try_next().await? {
-        for record in records {
-            sink.send(record)
-                .await
-                .map_err(|_| ProviderError::Cancelled)?;
-        }
-    }
-    drop(policies);
-    let lists: Vec<url::Url> = names
-        .iter()
-        .filter_map(|n| n.strip_prefix("projects/"))
-        .map(|p| client.iam_url(&format!("projects/{p}/serviceAccounts")))
-        .collect();
-    let mut accounts = stream::iter(lists.into_iter().map(|url| client.all_of(url, "accounts")))
+    // Google counts Resource Manager's and IAM's quotas apart: their reads go side by side, so
+    // that neither waits on the other's quota.
+    let (sink, names) = (&sink, &names);
+    let resource_manager = async {
+        let mut policies = stream::iter(names.iter().cloned().map(|name| async move {
+            let policy = client.get_policy(&name).await?;
+            Ok::<_, ProviderError>(records::of_policy(&name, &policy))
+        }))
         .buffer_unordered(fan_out.max(1));
-    while let Some(page) = accounts.try_next().await? {
-        for account in &page {
-            sink.send(records::service_account(account))
-                .await
-                .map_err(|_| ProviderError::Cancelled)?;
+        while let Some(records) = policies.try_next().await? {
+            for record in records {
+                sink.send(record)
+                    .await
+                    .map_err(|_| ProviderError::Cancelled)?;
+            }
         }
-    }
-    drop(accounts);
-    // Custom roles live in the organization and in projects; deleted ones are listed too, to
-    // know which ids are still taken, but not backed up: they grant nothing.
-    let parents = names
-        .iter()
-        .filter(|n| n.starts_with("organizations/") || n.starts_with("projects/"));
-    let lists: Vec<url::Url> = parents
-        .map(|p| client.iam_url(&format!("{p}/roles?view=FULL&showDeleted=true")))
-        .collect();
-    let mut roles = stream::iter(lists.into_iter().map(|url| client.all_of(url, "roles")))
-        .buffer_unordered(fan_out.max(1));
-    let mut seen = BTreeSet::new();
-    while let Some(page) = roles.try_next().await? {
-        for role in &page {
-            seen.insert(role["name"].as_str().unwrap_or_default().to_string());
-            let Some(record) = records::live_role(role) else {
-                continue;
-            };
-            sink.send(record)
-                .await
-                .map_err(|_| ProviderError::Cancelled)?;
-        }
-    }
-    drop(roles);
-    // Deny policies attach to the organization, folders and projects alike.
-    let mut denies = stream::iter(
-        names
+        Ok::<_, ProviderError>(())
+    };
+    let iam = async {
+        let lists: Vec<url::Url> = names
             .iter()
-            .cloned()
-            .map(|n| async move { crate::deny::read(client, &n).await }),
-    )
-    .buffer_unordered(fan_out.max(1));
-    while let Some(records) = denies.try_next().await? {
-        for record in records {
-            sink.send(record)
-                .await
-                .map_err(|_| ProviderError::Cancelled)?;
+            .filter_map(|n| n.strip_prefix("projects/"))
+            .map(|p| client.iam_url(&format!("projects/{p}/serviceAccounts")))
+            .collect();
+        let mut accounts =
+            stream::iter(lists.into_iter().map(|url| client.all_of(url, "accounts")))
+                .buffer_unordered(fan_out.max(1));
+        let mut account_names = Vec::new();
+        while let Some(page) = accounts.try_next().await? {
+            for account in &page {
+                let record = records::service_account(account);
+                account_names.push(format!(
+                    "projects/{}/serviceAccounts/{}",
+                    record.attrs["projectId"].as_str().unwrap_or_default(),
+                    record.key
+                ));
+                sink.send(record)
+                    .await
+                    .map_err(|_| ProviderError::Cancelled)?;
+            }
         }
-    }
+        drop(accounts);
+        crate::accounts::read_own(client, account_names, &scope.excluded, sink, fan_out).await?;
+        // Custom roles live in the organization and in projects; deleted ones are listed too, to
+        // know which ids are still taken, but not backed up: they grant nothing.
+        let parents = names
+            .iter()
+            .filter(|n| n.starts_with("organizations/") || n.starts_with("projects/"));
+        let lists: Vec<url::Url> = parents
+            .map(|p| client.iam_url(&format!("{p}/roles?view=FULL&showDeleted=true")))
+            .collect();
+        let mut roles = stream::iter(lists.into_iter().map(|url| client.all_of(url, "roles")))
+            .buffer_unordered(fan_out.max(1));
+        let mut seen = BTreeSet::new();
+        while let Some(page) = roles.try_next().await? {
+            for role in &page {
+                seen.insert(role["name"].as_str().unwrap_or_default().to_string());
+                let Some(record) = records::live_role(role) else {
+                    continue;
+                };
+                sink.send(record)
+                    .await
+                    .map_err(|_| ProviderError::Cancelled)?;
+            }
+        }
+        drop(roles);
+        // Deny policies (IAM v2, on IAM's quota) attach to the organization, folders and
+        // projects alike.
+        let mut denies = stream::iter(
+            names
+                .iter()
+                .cloned()
+                .map(|n| async move { crate::deny::read(client, &n).await }),
+        )
+        .buffer_unordered(fan_out.max(1));
+        while let Some(records) = denies.try_next().await? {
+            for record in records {
+                sink.send(record)
+                    .await
+                    .map_err(|_| ProviderError::Cancelled)?;
+            }
+        }
+        Ok(seen)
+    };
+    let ((), seen) = futures::try_join!(resource_manager, iam)?;
     Ok(seen)
 }
 
@@ -159,6 +180,13 @@ pub(crate) async fn fetch(
         return Ok(
             iamsnap_http::found(client.send(Method::GET, &url, None).await)?
                 .and_then(|r| records::live_role(&r)),
+        );
+    }
+    if kind == crate::kinds::SERVICE_ACCOUNT_KEY {
+        let url = client.iam_url(key);
+        return Ok(
+            iamsnap_http::found(client.send(Method::GET, &url, None).await)?
+                .map(|k| records::service_account_key(&k)),
         );
     }
     if kind == crate::kinds::DENY_POLICY {

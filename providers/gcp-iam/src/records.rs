@@ -4,7 +4,10 @@ use iamsnap_provider::Record;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::kinds::{AUDIT_CONFIG, CUSTOM_ROLE, IAM_MEMBER, SERVICE_ACCOUNT};
+use crate::kinds::{
+    AUDIT_CONFIG, CUSTOM_ROLE, IAM_MEMBER, SERVICE_ACCOUNT, SERVICE_ACCOUNT_KEY,
+    SERVICE_ACCOUNT_MEMBER,
+};
 
 /// `RESOURCE ROLE[ if "TITLE" #HASH]`: what names a binding in keys.
 pub(crate) fn binding_label(resource: &str, role: &str, condition: Option<&Value>) -> String {
@@ -21,8 +24,14 @@ pub(crate) fn binding_label(resource: &str, role: &str, condition: Option<&Value
     }
 }
 
-/// The records of `resource`'s policy (read at version 3).
+/// The records of `resource`'s policy (read at version 3): a service account's own policy
+/// gives records of their own kind, the same shape.
 pub(crate) fn of_policy(resource: &str, policy: &Value) -> Vec<Record> {
+    let kind = if crate::client::is_account(resource) {
+        SERVICE_ACCOUNT_MEMBER
+    } else {
+        IAM_MEMBER
+    };
     let mut out = Vec::new();
     for binding in policy["bindings"].as_array().into_iter().flatten() {
         let role = binding["role"].as_str().unwrap_or_default();
@@ -35,7 +44,7 @@ pub(crate) fn of_policy(resource: &str, policy: &Value) -> Vec<Record> {
             if let Some(c) = condition {
                 attrs["condition"] = c.clone();
             }
-            out.push(Record::new(IAM_MEMBER, key.clone(), key, attrs, vec![]));
+            out.push(Record::new(kind, key.clone(), key, attrs, vec![]));
         }
     }
     for config in policy["auditConfigs"].as_array().into_iter().flatten() {
@@ -79,6 +88,25 @@ pub(crate) fn service_account(account: &Value) -> Record {
         attrs,
         vec![],
     )
+}
+
+/// A user-managed key as IAM v1 lists it: what names it and when it is valid. The list never
+/// carries the private half, and the public half is left out as it says nothing a restore
+/// could use.
+pub(crate) fn service_account_key(key: &Value) -> Record {
+    let name = key["name"].as_str().unwrap_or_default();
+    let (account, id) = name.split_once("/keys/").unwrap_or((name, ""));
+    let text = |f: &str| key[f].as_str().unwrap_or_default();
+    let attrs = json!({
+        "serviceAccount": account.rsplit('/').next().unwrap_or_default(),
+        "keyId": id,
+        "keyAlgorithm": text("keyAlgorithm"),
+        "keyOrigin": text("keyOrigin"),
+        "validAfterTime": text("validAfterTime"),
+        "validBeforeTime": text("validBeforeTime"),
+        "disabled": key["disabled"].as_bool().unwrap_or(false),
+    });
+    Record::new(SERVICE_ACCOUNT_KEY, name, name, attrs, vec![])
 }
 
 /// A custom role as IAM v1 shows it (`view=FULL`), its permissions sorted; `None` for a

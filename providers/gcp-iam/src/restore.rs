@@ -8,7 +8,10 @@ use iamsnap_provider::{Action, Operation, Outcome, ProviderError, Record};
 use serde_json::{Value, json};
 
 use crate::client::Client;
-use crate::kinds::{AUDIT_CONFIG, CUSTOM_ROLE, DENY_POLICY, IAM_MEMBER, SERVICE_ACCOUNT};
+use crate::kinds::{
+    AUDIT_CONFIG, CUSTOM_ROLE, DENY_POLICY, IAM_MEMBER, SERVICE_ACCOUNT, SERVICE_ACCOUNT_KEY,
+    SERVICE_ACCOUNT_MEMBER,
+};
 use crate::roles::Roles;
 
 /// Read-modify-write rounds before giving up on a policy that keeps moving.
@@ -149,6 +152,9 @@ pub(crate) async fn apply(
     if op.kind == CUSTOM_ROLE {
         return roles.apply(client, op, record).await;
     }
+    if op.kind == SERVICE_ACCOUNT_KEY {
+        return crate::keys::apply(client, op, record).await;
+    }
     if op.kind == DENY_POLICY {
         return crate::deny::apply(client, op, record).await;
     }
@@ -164,7 +170,7 @@ pub(crate) async fn apply(
     let attrs = &attrs;
     let resource = attrs["resource"].as_str().unwrap_or_default().to_string();
     let changed = match op.kind.as_str() {
-        IAM_MEMBER => {
+        IAM_MEMBER | SERVICE_ACCOUNT_MEMBER => {
             let add = op.action != Action::Delete;
             let written = modify(client, &resource, "bindings,etag", |p| {
                 edit_member(p, attrs, add)

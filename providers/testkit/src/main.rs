@@ -280,9 +280,13 @@ struct GcpArgs {
     /// Write the service account key (JSON) the token endpoint accepts to this file.
     #[arg(long, value_name = "FILE")]
     write_key: Option<std::path::PathBuf>,
-    /// API requests allowed per minute, answered with 429 and Retry-After beyond.
+    /// API requests allowed per minute, answered with 429 and Retry-After beyond (Resource
+    /// Manager's, and IAM's unless --iam-rate-limit is given; Google's defaults: 600 and 6000).
     #[arg(long, value_name = "REQUESTS_PER_MINUTE")]
     rate_limit: Option<u64>,
+    /// IAM requests allowed per minute, counted apart from Resource Manager's.
+    #[arg(long, value_name = "REQUESTS_PER_MINUTE")]
+    iam_rate_limit: Option<u64>,
 }
 
 async fn serve_gcp(args: GcpArgs) -> ExitCode {
@@ -297,6 +301,9 @@ async fn serve_gcp(args: GcpArgs) -> ExitCode {
         .seed(args.seed);
     if let Some(limit) = args.rate_limit {
         emulator = emulator.rate_limit(limit, Duration::from_secs(60));
+    }
+    if let Some(limit) = args.iam_rate_limit {
+        emulator = emulator.iam_rate_limit(limit, Duration::from_secs(60));
     }
     let running = match started("Google Cloud", emulator.start().await) {
         Ok(running) => running,

@@ -11,6 +11,8 @@ pub struct GcpError {
     pub status: &'static str,
     pub message: String,
     pub retry_after: Option<u64>,
+    /// `error.details`: typed messages such as a `google.rpc.ErrorInfo`.
+    pub details: Option<serde_json::Value>,
 }
 
 impl GcpError {
@@ -20,6 +22,7 @@ impl GcpError {
             status,
             message: message.into(),
             retry_after: None,
+            details: None,
         }
     }
 
@@ -43,21 +46,39 @@ impl GcpError {
         )
     }
 
-    pub fn throttled(seconds: u64) -> Self {
+    /// A spent read quota of `service` (`cloudresourcemanager.googleapis.com`,
+    /// `iam.googleapis.com`), with the `ErrorInfo` Google adds to say which quota it was.
+    pub fn throttled(seconds: u64, service: &str) -> Self {
         let mut e = GcpError::new(
             429,
             "RESOURCE_EXHAUSTED",
-            "Quota exceeded for quota metric 'Read requests' and limit 'Read requests per minute'.",
+            format!(
+                "Quota exceeded for quota metric 'Read requests' and limit 'Read requests per minute' of service '{service}' for consumer 'project_number:100000000001'."
+            ),
         );
         e.retry_after = Some(seconds);
+        e.details = Some(json!([{
+            "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+            "reason": "RATE_LIMIT_EXCEEDED",
+            "domain": "googleapis.com",
+            "metadata": {
+                "service": service,
+                "consumer": "projects/100000000001",
+                "quota_metric": format!("{service}/read_requests"),
+                "quota_limit": "ReadRequestsPerMinutePerProject",
+            }
+        }]));
         e
     }
 }
 
 impl IntoResponse for GcpError {
     fn into_response(self) -> Response {
-        let body =
+        let mut body =
             json!({"error": {"code": self.code, "message": self.message, "status": self.status}});
+        if let Some(details) = self.details {
+            body["error"]["details"] = details;
+        }
         let status = StatusCode::from_u16(self.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (status, axum::Json(body)).into_response();
         if let Some(s) = self.retry_after

@@ -1,6 +1,8 @@
 //! An emulated Google Cloud organization on one port: the OAuth 2.0 token endpoint
 //! (`POST /token`, the JWT bearer grant signed with a service account key the emulator can
-//! write out) and Resource Manager v3 (`/v3/…`) as Google's public REST reference describes
+//! write out, and the refresh token grant of a user's application default credentials), the
+//! metadata server's token endpoint (`GET /computeMetadata/v1/…/default/token`) and Resource
+//! Manager v3 (`/v3/…`) as Google's public REST reference describes
 //! it: `organizations.get`, `folders.search`/`list`, `projects.search`/`list`/`get`, and
 //! `getIamPolicy`/`setIamPolicy`/`testIamPermissions` on the organization, folders and
 //! projects (the caller's permissions from its bindings, see [`GcpEmulator::caller_roles`]),
@@ -25,13 +27,14 @@
 mod accounts;
 mod api;
 mod deny;
+mod keys;
 mod model;
 mod permissions;
 mod roles;
 mod token;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -40,12 +43,13 @@ use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, post};
+use axum::routing::{any, get, post};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 pub use accounts::Account;
 pub use deny::DenyPolicy;
+pub use keys::Key;
 pub use model::{Org, Policy, Resource};
 pub use roles::Role;
 pub use token::JWT_BEARER;
@@ -63,6 +67,7 @@ pub struct GcpEmulator {
     spec: model::SeedSpec,
     port: u16,
     rate_limit: Option<(u64, Duration)>,
+    iam_rate_limit: Option<(u64, Duration)>,
     empty_policies: bool,
     caller_roles: Vec<String>,
     key_lifetime: Option<Duration>,
@@ -84,6 +89,7 @@ impl GcpEmulator {
             },
             port: 0,
             rate_limit: None,
+            iam_rate_limit: None,
             empty_policies: false,
             caller_roles: Vec::new(),
             key_lifetime: None,
@@ -159,9 +165,17 @@ impl GcpEmulator {
         self
     }
 
-    /// At most `requests` API requests per window `per`, answered with 429 beyond.
+    /// At most `requests` API requests per window `per`, answered with 429 beyond: Resource
+    /// Manager's, and IAM's too unless [`GcpEmulator::iam_rate_limit`] gives IAM its own.
     pub fn rate_limit(mut self, requests: u64, per: Duration) -> Self {
         self.rate_limit = Some((requests, per));
+        self
+    }
+
+    /// IAM's own budget: Google counts each API's quota apart (Resource Manager's reads at
+    /// 600 a minute per consumer project, IAM's at 6,000).
+    pub fn iam_rate_limit(mut self, requests: u64, per: Duration) -> Self {
+        self.iam_rate_limit = Some((requests, per));
         self
     }
 
@@ -213,11 +227,16 @@ impl GcpEmulator {
             tokens: Mutex::new(HashMap::new()),
             serial: AtomicU64::new(1),
             budget: Budget::new(self.rate_limit),
+            iam_budget: self.iam_rate_limit.map(|l| Budget::new(Some(l))),
             counts: Mutex::new(BTreeMap::new()),
             races: Mutex::new(HashMap::new()),
         });
         let app = Router::new()
-            .route("/token", post(token_endpoint))
+            .route("/token", post(token::endpoint))
+            .route(
+                "/computeMetadata/v1/instance/service-accounts/default/token",
+                get(token::metadata),
+            )
             .route("/v3/{*rest}", any(v3_entry))
             .route("/v1/{*rest}", any(v3_entry))
             .route("/v2/{*rest}", any(deny::entry))
@@ -256,6 +275,8 @@ struct Shared {
     tokens: Mutex<HashMap<String, Issued>>,
     serial: AtomicU64,
     budget: Budget,
+    /// IAM's budget when it has its own.
+    iam_budget: Option<Budget>,
     counts: Mutex<BTreeMap<String, u64>>,
     /// Changes made by "another writer" just before the next `setIamPolicy` of a resource.
     races: Mutex<HashMap<String, Edit>>,
@@ -288,48 +309,6 @@ impl Shared {
     }
 }
 
-/// `POST /token`: an access token for a valid signed assertion.
-async fn token_endpoint(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
-    shared.count("token");
-    let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
-    let refuse = |error: &str, description: String| {
-        (
-            axum::http::StatusCode::BAD_REQUEST,
-            axum::Json(json!({"error": error, "error_description": description})),
-        )
-            .into_response()
-    };
-    if form.get("grant_type").map(String::as_str) != Some(JWT_BEARER) {
-        return refuse("unsupported_grant_type", "Invalid grant_type.".into());
-    }
-    let Some(assertion) = form.get("assertion") else {
-        return refuse(
-            "invalid_request",
-            "Missing required parameter: assertion".into(),
-        );
-    };
-    if let Err((error, description)) =
-        token::verify(assertion, &shared.client_email, &shared.token_url)
-    {
-        return refuse(error, description);
-    }
-    let token = format!(
-        "ya29.emulated-{:016x}",
-        shared.serial.fetch_add(1, Ordering::Relaxed) * 0x9e37_79b9
-    );
-    shared
-        .tokens
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(
-            token.clone(),
-            Issued {
-                expires: Instant::now() + token::LIFETIME,
-            },
-        );
-    axum::Json(json!({"access_token": token, "expires_in": token::LIFETIME.as_secs(), "token_type": "Bearer"})).into_response()
-}
-
 async fn v3_entry(
     State(shared): State<Arc<Shared>>,
     method: Method,
@@ -348,9 +327,18 @@ async fn v3_entry(
     if let Err(e) = shared.authenticate(&headers) {
         return e.into_response();
     }
-    if let Err(seconds) = shared.budget.take() {
+    let budget = match &shared.iam_budget {
+        Some(b) if iam => b,
+        _ => &shared.budget,
+    };
+    if let Err(seconds) = budget.take() {
         shared.count("429");
-        return GcpError::throttled(seconds).into_response();
+        let service = if iam {
+            "iam.googleapis.com"
+        } else {
+            "cloudresourcemanager.googleapis.com"
+        };
+        return GcpError::throttled(seconds, service).into_response();
     }
     let body: Value = if body.is_empty() {
         Value::Null
@@ -363,11 +351,21 @@ async fn v3_entry(
             }
         }
     };
-    // Roles deleted more than 7 days ago go for good, with their bindings.
-    roles::expire(
-        &mut shared.org.write().unwrap_or_else(|e| e.into_inner()),
-        std::time::SystemTime::now(),
-    );
+    // Roles deleted more than 7 days ago go for good, with their bindings. Most requests find
+    // nothing due under the read lock, and never wait for the write lock.
+    let now = std::time::SystemTime::now();
+    let due = shared
+        .org
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .next_expiry
+        .is_some_and(|t| t <= now);
+    if due {
+        roles::expire(
+            &mut shared.org.write().unwrap_or_else(|e| e.into_inner()),
+            now,
+        );
+    }
     let answer = if iam {
         let mut org = shared.org.write().unwrap_or_else(|e| e.into_inner());
         let parts: Vec<&str> = path
@@ -639,6 +637,18 @@ impl RunningGcp {
         )
     }
 
+    /// A user's application default credentials file (`authorized_user`) whose refresh token
+    /// the token endpoint accepts. It names no token endpoint, as gcloud's does not.
+    pub fn user_credentials(&self) -> Value {
+        token::user_credentials()
+    }
+
+    /// `host:port` to put in `GCE_METADATA_HOST`: the emulator serves the metadata server's
+    /// token endpoint too.
+    pub fn metadata_host(&self) -> &str {
+        self.base_url.trim_start_matches("http://")
+    }
+
     /// The member the key file's service account is named by in policies,
     /// `serviceAccount:EMAIL`.
     pub fn caller_member(&self) -> String {
@@ -664,6 +674,19 @@ impl RunningGcp {
         let path = format!("projects/-/serviceAccounts/{email}");
         accounts::handle(&mut org, "DELETE", &path, &HashMap::new(), &Value::Null)
             .expect("the account exists");
+    }
+
+    /// Changes a live service account as writes through the API would (a change to its
+    /// policy moves that policy's etag).
+    pub fn edit_account(&self, email: &str, edit: impl FnOnce(&mut Account)) {
+        let mut org = self.shared.org.write().unwrap_or_else(|e| e.into_inner());
+        let account = org
+            .accounts
+            .values_mut()
+            .find(|a| a.email == email && a.deleted_at.is_none())
+            .expect("the account exists");
+        edit(account);
+        account.policy.serial += 1;
     }
 
     /// Every custom role that is not deleted for good.

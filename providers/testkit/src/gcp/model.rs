@@ -42,22 +42,25 @@ impl Policy {
         self.bindings.iter().any(|b| b.get("condition").is_some())
     }
 
-    /// The policy as `getIamPolicy` answers it at `requested` version.
+    /// The policy as `getIamPolicy` answers it at `requested` version. Below version 3 a
+    /// conditional binding is shown without its condition, its role named
+    /// `ROLE_withcond_HASH`, as IAM does (its "withcond" troubleshooting page): a client that
+    /// forgets the version sees that something is hidden, and cannot write it back.
     pub fn read(&self, requested: i64) -> Result<Value, GcpError> {
         if !matches!(requested, 0 | 1 | 3) {
             return Err(GcpError::invalid(format!(
                 "Invalid requested policy version {requested}: must be 0, 1 or 3."
             )));
         }
-        if self.has_conditions() && requested < 3 {
-            return Err(GcpError::invalid(
-                "The policy has conditional role bindings: request it with options.requestedPolicyVersion 3.",
-            ));
-        }
-        let mut out =
-            json!({ "version": if self.has_conditions() { 3 } else { 1 }, "etag": self.etag() });
-        if !self.bindings.is_empty() {
-            out["bindings"] = Value::Array(self.bindings.clone());
+        let full = requested == 3 && self.has_conditions();
+        let mut out = json!({ "version": if full { 3 } else { 1 }, "etag": self.etag() });
+        let bindings: Vec<Value> = if full || !self.has_conditions() {
+            self.bindings.clone()
+        } else {
+            self.bindings.iter().map(withcond).collect()
+        };
+        if !bindings.is_empty() {
+            out["bindings"] = Value::Array(bindings);
         }
         if !self.audit_configs.is_empty() {
             out["auditConfigs"] = Value::Array(self.audit_configs.clone());
@@ -83,6 +86,11 @@ impl Policy {
             ));
         }
         let version = policy["version"].as_i64().unwrap_or(1);
+        if !matches!(version, 0 | 1 | 3) {
+            return Err(GcpError::invalid(format!(
+                "Invalid policy version {version}: must be 0, 1 or 3."
+            )));
+        }
         let bindings: Vec<Value> = policy["bindings"]
             .as_array()
             .cloned()
@@ -91,10 +99,9 @@ impl Policy {
             .filter(|b| b["members"].as_array().is_some_and(|m| !m.is_empty()))
             .collect();
         for b in &bindings {
-            if b["role"]
-                .as_str()
-                .is_none_or(|r| !r.starts_with("roles/") && !r.contains("/roles/"))
-            {
+            if b["role"].as_str().is_none_or(|r| {
+                (!r.starts_with("roles/") && !r.contains("/roles/")) || r.contains("_withcond_")
+            }) {
                 return Err(GcpError::invalid(format!(
                     "Role {} is not a valid role name.",
                     b["role"]
@@ -123,6 +130,23 @@ impl Policy {
     }
 }
 
+/// A conditional binding as a version 1 read shows it: no condition, and the role named
+/// `ROLE_withcond_` and 20 hex digits of a hash of the condition.
+fn withcond(binding: &Value) -> Value {
+    let Some(condition) = binding.get("condition") else {
+        return binding.clone();
+    };
+    let hash = ring::digest::digest(&ring::digest::SHA256, condition.to_string().as_bytes());
+    let hex: String = hash.as_ref()[..10]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    json!({
+        "role": format!("{}_withcond_{hex}", binding["role"].as_str().unwrap_or_default()),
+        "members": binding["members"],
+    })
+}
+
 /// The organization and everything under it.
 #[derive(Debug, Clone, Default)]
 pub struct Org {
@@ -136,6 +160,9 @@ pub struct Org {
     /// Names of custom roles deleted for good, with when they were deleted: their ids cannot
     /// be used again yet.
     pub reserved_roles: BTreeMap<String, std::time::SystemTime>,
+    /// When the next deleted role is due to go for good or to free its id (see
+    /// [`super::roles::expire`]); `None` while no role is deleted.
+    pub next_expiry: Option<std::time::SystemTime>,
     /// IAM v2 deny policies and the operations that wrote them.
     pub deny: super::deny::DenyPolicies,
 }
@@ -281,6 +308,7 @@ pub fn seed(spec: &SeedSpec) -> Org {
         projects.push(name);
     }
     // Service accounts live in projects and are granted roles there.
+    let mut previous: Option<String> = None;
     for n in 0..spec.service_accounts {
         if projects.is_empty() {
             break;
@@ -297,6 +325,7 @@ pub fn seed(spec: &SeedSpec) -> Org {
             "roles/pubsub.publisher",
         ][n % 3];
         let member = format!("serviceAccount:{email}");
+        let policy = account_policy(n, previous.replace(email.clone()).as_deref());
         let project_id = resource.project_id.clone().unwrap_or_default();
         let unique_id = format!("1{:020}", 7_000_000 + n as u64 * 7919);
         org.accounts.insert(
@@ -313,6 +342,8 @@ pub fn seed(spec: &SeedSpec) -> Org {
                 },
                 disabled: n % 10 == 9,
                 deleted_at: None,
+                policy,
+                keys: account_keys(n),
             },
         );
         let resource = org.resources.get_mut(project).expect("seeded above");
@@ -340,6 +371,57 @@ pub fn seed(spec: &SeedSpec) -> Org {
         r.policy.serial = 1;
     }
     org
+}
+
+/// A service account's own policy: deployers who may act as every fourth account, the account
+/// before it allowed to mint its tokens (so that deleting one account marks members of another
+/// account's policy deleted), and a conditional grant on every eighth.
+fn account_policy(n: usize, previous: Option<&str>) -> Policy {
+    let mut bindings = Vec::new();
+    if n.is_multiple_of(4) {
+        bindings.push(binding(
+            "roles/iam.serviceAccountUser",
+            vec![format!("group:deployers-{}@example.com", n % 5)],
+        ));
+    }
+    if n % 4 == 1
+        && let Some(previous) = previous
+    {
+        bindings.push(binding(
+            "roles/iam.serviceAccountTokenCreator",
+            vec![format!("serviceAccount:{previous}")],
+        ));
+    }
+    if n.is_multiple_of(8) {
+        bindings.push(json!({
+            "role": "roles/iam.serviceAccountTokenCreator",
+            "members": [format!("user:oncall-{}@example.com", n % 3)],
+            "condition": {
+                "title": "break glass",
+                "description": "Incident response only",
+                "expression": "request.time < timestamp(\"2031-06-30T00:00:00Z\")"
+            }
+        }));
+    }
+    Policy {
+        version: if n.is_multiple_of(8) { 3 } else { 1 },
+        bindings,
+        serial: 1,
+        ..Default::default()
+    }
+}
+
+/// A user-managed key on every third account, one in three of them disabled.
+fn account_keys(n: usize) -> Vec<super::keys::Key> {
+    if !n.is_multiple_of(3) {
+        return Vec::new();
+    }
+    vec![super::keys::Key {
+        id: format!("{:040x}", 0x5eed_0000_u64 + n as u64 * 7_919),
+        valid_after: format!("2025-{:02}-01T08:00:00Z", 1 + n % 12),
+        valid_before: "9999-12-31T23:59:59Z".into(),
+        disabled: n.is_multiple_of(9),
+    }]
 }
 
 /// Permissions the seeded custom roles grant.
@@ -421,10 +503,20 @@ mod tests {
     }
 
     #[test]
-    fn a_conditional_policy_is_read_at_version_3_only() {
-        let policy = conditional();
-        assert_eq!(policy.read(1).unwrap_err().status, "INVALID_ARGUMENT");
+    fn a_conditional_policy_read_below_version_3_hides_its_conditions_and_cannot_be_written_back() {
+        let mut policy = conditional();
         assert_eq!(policy.read(3).unwrap()["version"], 3);
+        assert_eq!(policy.read(2).unwrap_err().status, "INVALID_ARGUMENT");
+        let v1 = policy.read(1).unwrap();
+        assert_eq!(v1["version"], 1);
+        let role = v1["bindings"][0]["role"].as_str().unwrap();
+        assert!(
+            role.starts_with("roles/viewer_withcond_") && role.len() == 42,
+            "{role}"
+        );
+        assert!(v1["bindings"][0].get("condition").is_none());
+        let refused = policy.write(&json!({"policy": v1})).unwrap_err();
+        assert_eq!(refused.status, "INVALID_ARGUMENT");
     }
 
     #[test]
@@ -443,8 +535,17 @@ mod tests {
         let mut read = policy.read(3).unwrap();
         read["version"] = json!(1);
         assert_eq!(
-            policy.write(&json!({"policy": read})).unwrap_err().status,
+            policy
+                .write(&json!({"policy": read.clone()}))
+                .unwrap_err()
+                .status,
             "INVALID_ARGUMENT"
+        );
+        read["version"] = json!(2);
+        assert_eq!(
+            policy.write(&json!({"policy": read})).unwrap_err().status,
+            "INVALID_ARGUMENT",
+            "only 0, 1 and 3 are versions"
         );
     }
 }

@@ -79,6 +79,10 @@ pub fn expire(org: &mut Org, now: SystemTime) {
         }
     }
     org.reserved_roles.retain(|_, t| age(*t) < REUSE_AFTER);
+    let deleted = org.roles.values().filter_map(|r| r.deleted_at);
+    let undeletable = deleted.map(|t| t + UNDELETE_WINDOW);
+    let held = org.reserved_roles.values().map(|t| *t + REUSE_AFTER);
+    org.next_expiry = undeletable.chain(held).min();
 }
 
 /// Whether `role` may be newly bound: a predefined role, or a custom role that exists and is
@@ -298,9 +302,13 @@ pub fn handle(
                     format!("The role {name} is already deleted."),
                 ));
             }
-            role.deleted_at = Some(SystemTime::now());
+            let now = SystemTime::now();
+            role.deleted_at = Some(now);
             role.serial += 1;
-            Ok(role.json(true))
+            let out = role.json(true);
+            let due = now + UNDELETE_WINDOW;
+            org.next_expiry = Some(org.next_expiry.map_or(due, |t| t.min(due)));
+            Ok(out)
         }
         ("POST", Some(name), Some("undelete")) => {
             let role = org.roles.get_mut(&name).ok_or_else(|| not_found(&name))?;
@@ -375,6 +383,24 @@ mod tests {
         assert_eq!((refused.code, refused.status), (400, "FAILED_PRECONDITION"));
         expire(&mut org, SystemTime::now() + REUSE_AFTER);
         handle(&mut org, "POST", &path, &none, &create).unwrap();
+    }
+
+    #[test]
+    fn nothing_is_due_until_a_role_is_deleted() {
+        let mut org = org();
+        expire(&mut org, SystemTime::now());
+        assert_eq!(org.next_expiry, None);
+        let role = org.roles.keys().next().unwrap().clone();
+        handle(&mut org, "DELETE", &role, &HashMap::new(), &Value::Null).unwrap();
+        let due = org.next_expiry.expect("a deleted role is due");
+        assert!(due > SystemTime::now() + UNDELETE_WINDOW - Duration::from_secs(60));
+        expire(&mut org, due);
+        assert!(!org.roles.contains_key(&role), "gone for good once due");
+        assert_eq!(
+            org.next_expiry,
+            Some(org.reserved_roles[&role] + REUSE_AFTER),
+            "next due: its id freed"
+        );
     }
 
     #[test]

@@ -1,9 +1,19 @@
-//! The OAuth 2.0 token endpoint of Google's service accounts: the JWT bearer grant (RFC 7523)
-//! with an RS256 assertion signed by the service account's key, checked against the key's
-//! public part.
+//! The OAuth 2.0 token endpoint: the JWT bearer grant (RFC 7523) with an RS256 assertion
+//! signed by the service account's key, checked against the key's public part, and the refresh
+//! token grant of a user's application default credentials; and the metadata server's token
+//! endpoint.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+
+use super::Shared;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use ring::signature::{KeyPair, RSA_PKCS1_2048_8192_SHA256, RsaKeyPair, UnparsedPublicKey};
@@ -47,6 +57,36 @@ pub fn key_file(org_project: &str, client_email: &str, token_uri: &str) -> Value
 
 /// Why an assertion is refused: `(error, error_description)` of RFC 6749 §5.2.
 type Refusal = (&'static str, String);
+
+/// The OAuth client of the emulator's user credentials (`gcloud auth application-default
+/// login`'s), and its secret and refresh token: made up for these tests.
+pub const USER_CLIENT_ID: &str = "764086051850-emulated.apps.googleusercontent.com";
+pub const USER_CLIENT_SECRET: &str = "emulated-client-secret-d3b07384";
+pub const USER_REFRESH_TOKEN: &str = "1//emulated-refresh-token-c157a79031e1c40f";
+
+/// A user's application default credentials file, as `gcloud auth application-default login`
+/// writes it (it names no token endpoint: Google's is implied).
+pub fn user_credentials() -> Value {
+    json!({
+        "type": "authorized_user",
+        "client_id": USER_CLIENT_ID,
+        "client_secret": USER_CLIENT_SECRET,
+        "refresh_token": USER_REFRESH_TOKEN,
+        "quota_project_id": "org-admin",
+    })
+}
+
+/// Checks a refresh token grant (RFC 6749 §6) against the emulator's user credentials.
+pub fn verify_refresh(form: &HashMap<String, String>) -> Result<(), Refusal> {
+    let field = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
+    if field("client_id") != USER_CLIENT_ID || field("client_secret") != USER_CLIENT_SECRET {
+        return Err(("invalid_client", "The OAuth client was not found.".into()));
+    }
+    if field("refresh_token") != USER_REFRESH_TOKEN {
+        return Err(("invalid_grant", "Token has been expired or revoked.".into()));
+    }
+    Ok(())
+}
 
 /// Checks an assertion for `client_email` addressed to `audience`.
 pub fn verify(assertion: &str, client_email: &str, audience: &str) -> Result<(), Refusal> {
@@ -101,6 +141,79 @@ pub fn verify(assertion: &str, client_email: &str, audience: &str) -> Result<(),
 #[derive(Debug, Clone)]
 pub struct Issued {
     pub expires: Instant,
+}
+
+/// `POST /token`: an access token for a valid signed assertion.
+pub(super) async fn endpoint(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    shared.count("token");
+    let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
+    let refuse = |error: &str, description: String| {
+        (
+            axum::http::StatusCode::BAD_REQUEST,
+            axum::Json(json!({"error": error, "error_description": description})),
+        )
+            .into_response()
+    };
+    let checked = match form.get("grant_type").map(String::as_str) {
+        Some(JWT_BEARER) => match form.get("assertion") {
+            Some(assertion) => verify(assertion, &shared.client_email, &shared.token_url),
+            None => Err((
+                "invalid_request",
+                "Missing required parameter: assertion".into(),
+            )),
+        },
+        Some("refresh_token") => {
+            shared.count("token:refresh_token");
+            verify_refresh(&form)
+        }
+        _ => Err(("unsupported_grant_type", "Invalid grant_type.".into())),
+    };
+    if let Err((error, description)) = checked {
+        return refuse(error, description);
+    }
+    axum::Json(issue(&shared)).into_response()
+}
+
+/// `GET /computeMetadata/v1/instance/service-accounts/default/token`: the token of the
+/// service account the VM runs as. The metadata server answers only requests that carry
+/// `Metadata-Flavor: Google` and refuses any that went through a proxy (`X-Forwarded-For`),
+/// so that a page cannot make a browser fetch tokens.
+pub(super) async fn metadata(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    shared.count("metadata");
+    let flavor = headers.get("metadata-flavor").and_then(|v| v.to_str().ok());
+    if flavor != Some("Google") || headers.contains_key("x-forwarded-for") {
+        return (
+            axum::http::StatusCode::FORBIDDEN,
+            [("metadata-flavor", "Google")],
+            "Missing required header \"Metadata-Flavor\": \"Google\"\n",
+        )
+            .into_response();
+    }
+    let mut response = axum::Json(issue(&shared)).into_response();
+    response.headers_mut().insert(
+        "metadata-flavor",
+        axum::http::HeaderValue::from_static("Google"),
+    );
+    response
+}
+
+/// A new access token: `{"access_token", "expires_in", "token_type"}`.
+fn issue(shared: &Shared) -> Value {
+    let token = format!(
+        "ya29.emulated-{:016x}",
+        shared.serial.fetch_add(1, Ordering::Relaxed) * 0x9e37_79b9
+    );
+    shared
+        .tokens
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(
+            token.clone(),
+            Issued {
+                expires: Instant::now() + LIFETIME,
+            },
+        );
+    json!({"access_token": token, "expires_in": LIFETIME.as_secs(), "token_type": "Bearer"})
 }
 
 #[cfg(test)]

@@ -506,9 +506,11 @@ pub(super) async fn entry(
     if let Err(e) = shared.authenticate(&headers) {
         return e.into_response();
     }
-    if let Err(seconds) = shared.budget.take() {
+    // IAM v2 counts against IAM's quota.
+    let budget = shared.iam_budget.as_ref().unwrap_or(&shared.budget);
+    if let Err(seconds) = budget.take() {
         shared.count("429");
-        return GcpError::throttled(seconds).into_response();
+        return GcpError::throttled(seconds, "iam.googleapis.com").into_response();
     }
     let body: Value = if body.is_empty() {
         Value::Null
