@@ -400,5 +400,23 @@ where
     }
 }
 
+/// The actions of statement `sid` of a policy a documentation page shows: what each AWS
+/// connector's test holds its list of restore actions to, so that doctor asks about the
+/// policy the documentation tells operators to attach.
+pub fn documented_actions<'a>(page: &'a str, sid: &str) -> Vec<&'a str> {
+    let Some(start) = page.find(&format!("\"Sid\": \"{sid}\"")) else {
+        return Vec::new();
+    };
+    let statement = &page[start..];
+    let (Some(open), Some(close)) = (statement.find('['), statement.find(']')) else {
+        return Vec::new();
+    };
+    statement[open + 1..close]
+        .split(',')
+        .map(|a| a.trim().trim_matches('"'))
+        .filter(|a| !a.is_empty())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests;

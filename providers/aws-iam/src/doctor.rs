@@ -2,8 +2,8 @@
 //! credentials are and how old, and whether IAM's policy simulator allows them the actions a
 //! restore makes.
 
-/// Every action a restore may make: the `IamsnapRestoreWrite` statement of `docs/aws-iam.md`,
-/// which a test keeps equal to this list.
+/// Every action a restore may make: the `IamsnapRestoreWrite` statement of `docs/aws-iam.md`, which a test keeps
+/// equal to this list.
 pub(crate) const RESTORE_ACTIONS: &[&str] = &[
     "iam:CreatePolicy",
     "iam:CreatePolicyVersion",
@@ -82,20 +82,12 @@ pub(crate) const RESTORE_ACTIONS: &[&str] = &[
 mod tests {
     use super::*;
 
-    /// The documented restore policy and the actions doctor asks about are one list.
     #[test]
     fn the_actions_asked_are_the_documented_restore_policy() {
-        let doc = include_str!("../../../docs/aws-iam.md");
-        let start = doc
-            .find("\"Sid\": \"IamsnapRestoreWrite\"")
-            .expect("the restore statement");
-        let actions = &doc[start..];
-        let actions = &actions[actions.find('[').unwrap() + 1..actions.find(']').unwrap()];
-        let documented: Vec<&str> = actions
-            .split(',')
-            .map(|a| a.trim().trim_matches('"'))
-            .filter(|a| !a.is_empty())
-            .collect();
-        assert_eq!(documented, RESTORE_ACTIONS);
+        let page = include_str!("../../../docs/aws-iam.md");
+        assert_eq!(
+            iamsnap_aws_caller::documented_actions(page, "IamsnapRestoreWrite"),
+            RESTORE_ACTIONS
+        );
     }
 }

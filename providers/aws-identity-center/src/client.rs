@@ -43,6 +43,8 @@ pub(crate) struct Clients {
     pub store: aws_sdk_identitystore::Client,
     /// For `GetCallerIdentity` only.
     pub sts: aws_sdk_sts::Client,
+    /// The configuration the clients are built on, for `iamsnap doctor`'s questions.
+    pub sdk: aws_config::SdkConfig,
 }
 
 /// The clients of one source and their request counters. They are built on first use:
@@ -137,6 +139,7 @@ async fn build(cfg: &AwsIdentityCenterConfig, base: Base, counter: Arc<Counter>)
         sso: aws_sdk_ssoadmin::Client::from_conf(sso),
         store: aws_sdk_identitystore::Client::from_conf(store),
         sts: aws_sdk_sts::Client::new(&sdk),
+        sdk,
     }
 }
 

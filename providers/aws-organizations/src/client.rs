@@ -45,7 +45,7 @@ pub(crate) enum Base {
 pub(crate) struct Connection {
     config: AwsOrganizationsConfig,
     base: std::sync::Mutex<Option<Base>>,
-    built: OnceCell<Client>,
+    built: OnceCell<(Client, aws_config::SdkConfig)>,
     counter: Arc<Counter>,
 }
 
@@ -61,6 +61,15 @@ impl Connection {
 
     /// The Organizations client, built on first use.
     pub async fn client(&self) -> &Client {
+        &self.built().await.0
+    }
+
+    /// The configuration the client is built on, for `iamsnap doctor`'s questions.
+    pub async fn sdk(&self) -> &aws_config::SdkConfig {
+        &self.built().await.1
+    }
+
+    async fn built(&self) -> &(Client, aws_config::SdkConfig) {
         self.built
             .get_or_init(|| async {
                 let base = self
@@ -81,7 +90,11 @@ impl Connection {
 
 /// Builds the client for `cfg` (checked by [`AwsOrganizationsConfig::validate`]). Nothing is
 /// sent: credentials are resolved on first use.
-async fn build(cfg: &AwsOrganizationsConfig, base: Base, counter: Arc<Counter>) -> Client {
+async fn build(
+    cfg: &AwsOrganizationsConfig,
+    base: Base,
+    counter: Arc<Counter>,
+) -> (Client, aws_config::SdkConfig) {
     let mut sdk = match base {
         Base::Given(sdk) => *sdk,
         Base::Chain => {
@@ -117,7 +130,7 @@ async fn build(cfg: &AwsOrganizationsConfig, base: Base, counter: Arc<Counter>) 
                 .with_max_backoff(Duration::from_secs(20)),
         )
         .interceptor(CountRequests(counter));
-    Client::from_conf(conf.build())
+    (Client::from_conf(conf.build()), sdk)
 }
 
 /// Request counters shared by the client's interceptor and the provider.
