@@ -214,8 +214,8 @@ mod tests {
         assert_eq!(
             REANIMATE_TOMBSTONES.0,
             [
-                0x56, 0x51, 0xec, 0x45, 0x7e, 0xdb, 0xbb, 0x47, 0xb5, 0x3f, 0xdb, 0xeb, 0x2d,
-                0x03, 0xc4, 0x0f
+                0x56, 0x51, 0xec, 0x45, 0x7e, 0xdb, 0xbb, 0x47, 0xb5, 0x3f, 0xdb, 0xeb, 0x2d, 0x03,
+                0xc4, 0x0f
             ]
         );
     }
@@ -232,7 +232,11 @@ mod tests {
         ]);
         let domain = class_guid("domainDNS");
         let may = |sids: &[Sid], right, object| grants(&sd, domain, sids, right, object).unwrap();
-        assert!(may(&[admins.clone()], CONTROL_ACCESS, Some(REANIMATE_TOMBSTONES)));
+        assert!(may(
+            &[admins.clone()],
+            CONTROL_ACCESS,
+            Some(REANIMATE_TOMBSTONES)
+        ));
         assert!(may(&[admins.clone()], DELETE, None));
         // Denied before the group's grant is reached.
         assert!(!may(
@@ -243,11 +247,7 @@ mod tests {
         // Inherit-only: for the children, not this object.
         assert!(!may(&[user.clone()], DELETE, None));
         // An extended right granted for one object type is not another.
-        assert!(!may(
-            &[user],
-            CONTROL_ACCESS,
-            class_guid("user")
-        ));
+        assert!(!may(&[user], CONTROL_ACCESS, class_guid("user")));
         assert_eq!(grants(&[1, 0], None, &[], DELETE, None), None);
     }
 }
