@@ -113,7 +113,7 @@ fn dacl(sd: &[u8]) -> Option<Vec<Ace>> {
         if object {
             let present = u32::from_le_bytes(rest.get(0..4)?.try_into().ok()?);
             rest = &rest[4..];
-            let mut guid = |rest: &mut &[u8]| -> Option<Guid> {
+            let guid = |rest: &mut &[u8]| -> Option<Guid> {
                 let g = Guid(rest.get(0..16)?.try_into().ok()?);
                 *rest = &rest[16..];
                 Some(g)
