@@ -233,11 +233,11 @@ mod tests {
         let domain = class_guid("domainDNS");
         let may = |sids: &[Sid], right, object| grants(&sd, domain, sids, right, object).unwrap();
         assert!(may(
-            &[admins.clone()],
+            std::slice::from_ref(&admins),
             CONTROL_ACCESS,
             Some(REANIMATE_TOMBSTONES)
         ));
-        assert!(may(&[admins.clone()], DELETE, None));
+        assert!(may(std::slice::from_ref(&admins), DELETE, None));
         // Denied before the group's grant is reached.
         assert!(!may(
             &[user.clone(), admins.clone()],
@@ -245,7 +245,7 @@ mod tests {
             Some(REANIMATE_TOMBSTONES)
         ));
         // Inherit-only: for the children, not this object.
-        assert!(!may(&[user.clone()], DELETE, None));
+        assert!(!may(std::slice::from_ref(&user), DELETE, None));
         // An extended right granted for one object type is not another.
         assert!(!may(&[user], CONTROL_ACCESS, class_guid("user")));
         assert_eq!(grants(&[1, 0], None, &[], DELETE, None), None);
