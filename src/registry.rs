@@ -3,7 +3,7 @@
 //! iamsnap that names a connector crate; each is behind a cargo feature of the same name.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use iamsnap_engine::error::{Classify, ExitStatus};
 use iamsnap_provider::{
@@ -176,6 +176,19 @@ fn entra_link(
     ))
 }
 
+/// The AWS shared credentials file when it exists: `AWS_SHARED_CREDENTIALS_FILE`, else
+/// `~/.aws/credentials`, where the AWS SDKs look.
+fn aws_shared_credentials_file() -> Option<(String, PathBuf)> {
+    let (what, path) = match std::env::var_os("AWS_SHARED_CREDENTIALS_FILE") {
+        Some(path) => ("AWS_SHARED_CREDENTIALS_FILE", PathBuf::from(path)),
+        None => (
+            "the AWS shared credentials file",
+            PathBuf::from(std::env::var_os("HOME")?).join(".aws/credentials"),
+        ),
+    };
+    path.exists().then(|| (what.to_string(), path))
+}
+
 /// Why a connector could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
@@ -221,6 +234,57 @@ impl SourceConfig {
             #[cfg(feature = "gcp-iam")]
             ConnectorConfig::GcpIam(_) => "gcp-iam",
         }
+    }
+
+    /// The files source `name` reads a secret from, each with what names it
+    /// (`sources.corp.bind_password_file`), relative paths taken from `base_dir`. A file the
+    /// environment names (`GOOGLE_APPLICATION_CREDENTIALS`) counts when the source would use it;
+    /// the AWS shared credentials file counts when it exists, since the AWS chain may read it.
+    pub fn secret_files(&self, name: &str, base_dir: &Path) -> Vec<(String, PathBuf)> {
+        let field = |field: &str, path: &Option<PathBuf>| {
+            path.as_ref()
+                .map(|p| (format!("sources.{name}.{field}"), base_dir.join(p)))
+        };
+        #[allow(unused_mut)]
+        let mut files: Vec<(String, PathBuf)> = Vec::new();
+        match &self.connector {
+            #[cfg(feature = "okta")]
+            ConnectorConfig::Okta(c) => files.extend(field("token_file", &c.token_file)),
+            #[cfg(feature = "entra")]
+            ConnectorConfig::Entra(c) => {
+                files.extend(field("client_secret_file", &c.client_secret_file))
+            }
+            #[cfg(feature = "azure-rbac")]
+            ConnectorConfig::AzureRbac(c) => {
+                files.extend(field("client_secret_file", &c.client_secret_file));
+                if let Some(link) = &c.entra {
+                    let what = format!("sources.{}.client_secret_file", link.source_name);
+                    files.extend(
+                        link.client_secret_file
+                            .as_ref()
+                            .map(|p| (what, base_dir.join(p))),
+                    );
+                }
+            }
+            #[cfg(feature = "ldap")]
+            ConnectorConfig::Ldap(c) => {
+                files.extend(field("bind_password_file", &c.bind_password_file))
+            }
+            #[cfg(feature = "gcp-iam")]
+            ConnectorConfig::GcpIam(c) => match field("credentials_file", &c.credentials_file) {
+                Some(file) => files.push(file),
+                None => files.extend(
+                    std::env::var_os("GOOGLE_APPLICATION_CREDENTIALS")
+                        .map(|p| ("GOOGLE_APPLICATION_CREDENTIALS".to_string(), p.into())),
+                ),
+            },
+            #[allow(unreachable_patterns)]
+            _ => {}
+        }
+        if self.provider_type().starts_with("aws-") {
+            files.extend(aws_shared_credentials_file());
+        }
+        files
     }
 
     /// Builds the connector for source `name`. Relative paths in the source's configuration

@@ -264,3 +264,61 @@ fn an_s3_repository_is_checked_for_object_lock_and_its_clock() {
     assert_eq!(status_of(&report, "repository", "object lock"), "fail");
     assert_eq!(status_of(&report, "repository", "writable"), "ok");
 }
+
+#[cfg(unix)]
+#[test]
+fn secret_files_others_may_read_warn_and_missing_ones_fail() {
+    use std::os::unix::fs::PermissionsExt;
+    let org = Org::start(20, 4, 1);
+    let ws = workspace(&org);
+    std::fs::write(ws.path("okta.token"), OKTA_TOKEN).unwrap();
+    std::fs::set_permissions(
+        ws.path("okta.token"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let config = std::fs::read_to_string(ws.path("iamsnap.toml")).unwrap();
+    std::fs::write(
+        ws.path("iamsnap.toml"),
+        format!(
+            "{config}\n[sources.from-file]\nprovider = \"okta\"\norg_url = \"{}\"\ntoken_file = \"okta.token\"\n\n[sources.lost]\nprovider = \"okta\"\norg_url = \"{}\"\ntoken_file = \"lost.token\"\n",
+            org.url(),
+            org.url()
+        ),
+    )
+    .unwrap();
+
+    let out = ws.iamsnap(&["doctor", "--source", "from-file", "--format", "json"]);
+    assert_exit(&out, 1);
+    assert_no_secret(&out);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let name = format!("secret file {}", ws.path("okta.token").display());
+    assert_eq!(status_of(&report, "from-file", &name), "warn");
+    let line = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == name.as_str())
+        .unwrap();
+    let detail = line["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("mode 0644") && detail.contains("sources.from-file.token_file"),
+        "{detail}"
+    );
+    assert!(detail.contains("chmod 600"), "{detail}");
+    // The token in the file works: only its mode is wrong.
+    assert_eq!(status_of(&report, "from-file", "credentials"), "ok");
+
+    std::fs::set_permissions(
+        ws.path("okta.token"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    assert_exit(&ws.iamsnap(&["doctor", "--source", "from-file"]), 0);
+
+    let out = ws.iamsnap(&["doctor", "--source", "lost", "--format", "json"]);
+    assert_exit(&out, 3);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let name = format!("secret file {}", ws.path("lost.token").display());
+    assert_eq!(status_of(&report, "lost", &name), "fail");
+}

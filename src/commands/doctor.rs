@@ -71,10 +71,18 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     // One source at a time: each makes a handful of requests, and the lines keep their order.
     for name in &names {
         let source = config.source(name)?;
-        let checks = match source.connect(name, &config.base_dir(), &ConnectOptions::default()) {
-            Ok(connector) => doctor::source(&connector, args.restore).await,
-            Err(e) => vec![Check::fail("configuration", e.to_string())],
-        };
+        let base_dir = config.base_dir();
+        let mut checks: Vec<Check> = source
+            .secret_files(name, &base_dir)
+            .iter()
+            .map(|(what, path)| doctor::secret_file_mode(what, path))
+            .collect();
+        checks.extend(
+            match source.connect(name, &base_dir, &ConnectOptions::default()) {
+                Ok(connector) => doctor::source(&connector, args.restore).await,
+                Err(e) => vec![Check::fail("configuration", e.to_string())],
+            },
+        );
         lines.extend(checks.into_iter().map(|check| Line {
             scope: name.clone(),
             check,

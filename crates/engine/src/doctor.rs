@@ -192,8 +192,33 @@ fn signing_key(config: &RepositoryConfig) -> Vec<Check> {
 /// restore refuse it unless `--allow-insecure-key-permissions`); writable by others fails,
 /// since anyone could put their own key in its place.
 fn key_file_mode(path: &Path) -> Check {
-    let name = format!("key file {}", path.display());
-    let metadata = match std::fs::metadata(path) {
+    private_file(
+        format!("key file {}", path.display()),
+        path,
+        "other users have access to this secret key, and iamsnap refuses it unless --allow-insecure-key-permissions",
+        Some("other users may replace this key"),
+    )
+}
+
+/// A file a source's secret is read from (`token_file`, `bind_password_file`, a credentials
+/// file), named by `what` (`sources.corp.bind_password_file`): missing or unreadable fails, as
+/// the source cannot connect; any access by the group or others warns, since they can read the
+/// secret.
+pub fn secret_file_mode(what: &str, path: &Path) -> Check {
+    private_file(
+        format!("secret file {}", path.display()),
+        path,
+        &format!("other users may read this secret ({what})"),
+        None,
+    )
+}
+
+/// Whether `path` is a regular file only its owner may read: `shared` says what any access by
+/// the group or others means, `replaceable` (when set) what write access by them means, which
+/// fails.
+fn private_file(name: String, path: &Path, shared: &str, replaceable: Option<&str>) -> Check {
+    // Opening, not only `stat`: a file this user may not read fails here, not at the backup.
+    let metadata = match std::fs::File::open(path).and_then(|f| f.metadata()) {
         Ok(metadata) => metadata,
         Err(e) => return Check::fail(name, format!("cannot read it: {e}")),
     };
@@ -204,25 +229,17 @@ fn key_file_mode(path: &Path) -> Check {
         let fix = chmod(path);
         if !metadata.is_file() {
             Check::note(name, "not a regular file: no mode to check")
-        } else if mode & 0o022 != 0 {
-            Check::fail(
-                name,
-                format!("mode {mode:04o}: other users may replace this key; {fix}"),
-            )
+        } else if let Some(replaceable) = replaceable.filter(|_| mode & 0o022 != 0) {
+            Check::fail(name, format!("mode {mode:04o}: {replaceable}; {fix}"))
         } else if crate::keys::others_have_access(mode) {
-            Check::warn(
-                name,
-                format!(
-                    "mode {mode:04o}: other users have access to this secret key, and iamsnap refuses it unless --allow-insecure-key-permissions; {fix}"
-                ),
-            )
+            Check::warn(name, format!("mode {mode:04o}: {shared}; {fix}"))
         } else {
             Check::ok(name, format!("mode {mode:04o}"))
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = metadata;
+        let _ = (metadata, shared, replaceable);
         Check::note(name, "file modes are checked on Unix only")
     }
 }
@@ -270,5 +287,32 @@ mod tests {
             key_file_mode(&dir.path().join("missing")).status,
             Status::Fail
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn secret_files_others_may_read_warn_and_missing_ones_fail() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("okta.token");
+        std::fs::write(&path, "x").unwrap();
+        let with_mode = |mode| {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            secret_file_mode("sources.okta.token_file", &path)
+        };
+        assert_eq!(with_mode(0o600).status, Status::Ok);
+        let readable = with_mode(0o640);
+        assert_eq!(readable.status, Status::Warn);
+        assert!(
+            readable.detail.contains("sources.okta.token_file")
+                && readable.detail.contains("chmod 600"),
+            "{}",
+            readable.detail
+        );
+        // A secret others may overwrite is theirs to read too: a warning, not a failure.
+        assert_eq!(with_mode(0o666).status, Status::Warn);
+        let missing = secret_file_mode("x", &dir.path().join("missing"));
+        assert_eq!(missing.status, Status::Fail);
+        assert!(missing.check.contains("missing"), "{}", missing.check);
     }
 }

@@ -94,6 +94,11 @@ impl Connection {
             .await
     }
 
+    /// The SDK configuration the client is built on: the source's credentials and endpoint.
+    pub async fn sdk(&self) -> &aws_config::SdkConfig {
+        &self.built().await.1
+    }
+
     /// The ARN the credentials act as (`sts:GetCallerIdentity`).
     pub async fn caller_arn(&self) -> Result<String, ProviderError> {
         let sts = aws_sdk_sts::Client::new(&self.built().await.1);

@@ -24,6 +24,7 @@
 mod audit;
 pub mod client;
 pub mod config;
+mod doctor;
 pub mod kinds;
 mod public_keys;
 mod read;
@@ -34,6 +35,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use async_trait::async_trait;
+use iamsnap_provider::doctor::{Check, Status};
 use iamsnap_provider::{
     Action, ConnectOptions, IdMap, KindInfo, Operation, Outcome, ProviderError, ReadProvider,
     Record, RecordSink, RequestStats, SelfIdentity, WriteProvider,
@@ -122,6 +124,19 @@ impl ReadProvider for AwsIamProvider {
         read::healthcheck(self.connection.iam().await, &self.source).await
     }
 
+    /// The healthcheck's read, then who the credentials are and how old
+    /// ([`iamsnap_aws_caller::credentials`]).
+    async fn check_reads(&self) -> Vec<Check> {
+        let mut checks = iamsnap_provider::doctor::from_healthcheck(
+            self.healthcheck().await,
+            "iam:GetAccountAuthorizationDetails",
+        );
+        if checks.iter().all(|c| c.status != Status::Fail) {
+            checks.extend(iamsnap_aws_caller::credentials(self.connection.sdk().await).await);
+        }
+        checks
+    }
+
     async fn snapshot(&self, sink: RecordSink) -> Result<(), ProviderError> {
         let client = self.connection.iam().await;
         let scope = Scope {
@@ -182,6 +197,15 @@ impl WriteProvider for AwsIamProvider {
 
     fn protects(&self, op: &Operation, me: &SelfIdentity) -> Option<String> {
         restore::protects(op, me)
+    }
+
+    /// IAM's policy simulator, asked about every action of the restore policy.
+    async fn check_writes(&self) -> Vec<Check> {
+        iamsnap_aws_caller::restore_permissions(
+            self.connection.sdk().await,
+            doctor::RESTORE_ACTIONS,
+        )
+        .await
     }
 
     fn concurrency(&self) -> usize {

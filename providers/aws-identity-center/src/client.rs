@@ -46,6 +46,8 @@ pub(crate) struct Clients {
     pub sts: aws_sdk_sts::Client,
     /// CloudTrail's event history of the instance's region, for who changed what.
     pub trail: CloudTrail,
+    /// The configuration the clients are built on, for `iamsnap doctor`'s questions.
+    pub sdk: aws_config::SdkConfig,
 }
 
 /// The clients of one source and their request counters. They are built on first use:
@@ -141,6 +143,7 @@ async fn build(cfg: &AwsIdentityCenterConfig, base: Base, counter: Arc<Counter>)
         store: aws_sdk_identitystore::Client::from_conf(store),
         sts: aws_sdk_sts::Client::new(&sdk),
         trail: CloudTrail::new(&sdk, None),
+        sdk,
     }
 }
 

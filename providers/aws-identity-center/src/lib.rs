@@ -25,6 +25,7 @@
 mod audit;
 pub mod client;
 pub mod config;
+mod doctor;
 pub mod kinds;
 mod read;
 mod records;
@@ -33,6 +34,7 @@ mod restore;
 use std::path::Path;
 
 use async_trait::async_trait;
+use iamsnap_provider::doctor::{Check, Status};
 use iamsnap_provider::{
     Action, ConnectOptions, IdMap, KindInfo, Operation, Outcome, ProviderError, ReadProvider,
     Record, RecordSink, RequestStats, SelfIdentity, WriteProvider,
@@ -134,6 +136,21 @@ impl ReadProvider for AwsIdentityCenterProvider {
         read::healthcheck(clients, instance).await
     }
 
+    /// The healthcheck's reads, then who the credentials are and how old
+    /// ([`iamsnap_aws_caller::credentials`]).
+    async fn check_reads(&self) -> Vec<Check> {
+        let mut checks = iamsnap_provider::doctor::from_healthcheck(
+            self.healthcheck().await,
+            "sso:ListInstances, identitystore:ListUsers",
+        );
+        if checks.iter().all(|c| c.status != Status::Fail) {
+            checks.extend(
+                iamsnap_aws_caller::credentials(&self.connection.clients().await.sdk).await,
+            );
+        }
+        checks
+    }
+
     async fn snapshot(&self, sink: RecordSink) -> Result<(), ProviderError> {
         let (clients, instance) = self.open().await?;
         read::snapshot(clients, instance, self.concurrency, sink).await
@@ -227,6 +244,15 @@ impl WriteProvider for AwsIdentityCenterProvider {
 
     fn reachable(&self, desired: Record, live: &Record) -> Record {
         restore::reachable(desired, live)
+    }
+
+    /// IAM's policy simulator, asked about every action of the restore policy.
+    async fn check_writes(&self) -> Vec<Check> {
+        iamsnap_aws_caller::restore_permissions(
+            &self.connection.clients().await.sdk,
+            doctor::RESTORE_ACTIONS,
+        )
+        .await
     }
 
     fn concurrency(&self) -> usize {

@@ -76,6 +76,11 @@ impl Connection {
             .await
     }
 
+    /// The configuration the client is built on, for `iamsnap doctor`'s questions.
+    pub async fn sdk(&self) -> &aws_config::SdkConfig {
+        &self.built().await.1
+    }
+
     async fn built(&self) -> &(Client, aws_config::SdkConfig) {
         self.built
             .get_or_init(|| async {

@@ -27,6 +27,7 @@
 mod audit;
 pub mod client;
 pub mod config;
+mod doctor;
 pub mod kinds;
 mod read;
 mod records;
@@ -35,6 +36,7 @@ mod restore;
 use std::path::Path;
 
 use async_trait::async_trait;
+use iamsnap_provider::doctor::{Check, Status};
 use iamsnap_provider::{
     Action, ConnectOptions, IdMap, KindInfo, Operation, Outcome, ProviderError, ReadProvider,
     Record, RecordSink, RequestStats, WriteProvider,
@@ -120,6 +122,19 @@ impl ReadProvider for AwsOrganizationsProvider {
         read::healthcheck(self.connection.client().await).await
     }
 
+    /// The healthcheck's reads, then who the credentials are and how old
+    /// ([`iamsnap_aws_caller::credentials`]).
+    async fn check_reads(&self) -> Vec<Check> {
+        let mut checks = iamsnap_provider::doctor::from_healthcheck(
+            self.healthcheck().await,
+            "organizations:DescribeOrganization, organizations:ListRoots",
+        );
+        if checks.iter().all(|c| c.status != Status::Fail) {
+            checks.extend(iamsnap_aws_caller::credentials(self.connection.sdk().await).await);
+        }
+        checks
+    }
+
     async fn snapshot(&self, sink: RecordSink) -> Result<(), ProviderError> {
         read::snapshot(self.connection.client().await, self.concurrency, sink).await
     }
@@ -157,6 +172,15 @@ impl WriteProvider for AwsOrganizationsProvider {
 
     fn reachable(&self, desired: Record, live: &Record) -> Record {
         restore::reachable(desired, live)
+    }
+
+    /// IAM's policy simulator, asked about every action of the restore policy.
+    async fn check_writes(&self) -> Vec<Check> {
+        iamsnap_aws_caller::restore_permissions(
+            self.connection.sdk().await,
+            doctor::RESTORE_ACTIONS,
+        )
+        .await
     }
 
     fn concurrency(&self) -> usize {

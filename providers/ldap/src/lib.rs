@@ -35,6 +35,7 @@ mod audit;
 pub mod client;
 pub mod config;
 pub mod dn;
+mod doctor;
 pub mod flavor;
 pub mod kinds;
 mod read;
@@ -194,6 +195,12 @@ impl WriteProvider for LdapProvider {
     /// that hold it.
     async fn self_identity(&self) -> Result<Option<SelfIdentity>, ProviderError> {
         read::me::self_identity(&self.source).await
+    }
+
+    /// Active Directory's effective rights and security descriptors; on other servers, whether
+    /// they can be asked at all.
+    async fn check_writes(&self) -> Vec<iamsnap_provider::doctor::Check> {
+        doctor::check_writes(&self.source).await
     }
 
     fn concurrency(&self) -> usize {
