@@ -9,7 +9,7 @@ mod support;
 use std::process::Output;
 
 use serde_json::Value;
-use support::{Workspace, assert_exit, describe, stdout};
+use support::{Workspace, assert_exit, describe, stdout, write_secret};
 
 /// The check `check` of `scope` in a JSON report.
 fn check<'a>(report: &'a Value, scope: &str, check: &str) -> &'a Value {
@@ -224,7 +224,7 @@ mod azure {
 
     fn ready(tenant: &Tenant) -> Workspace {
         let ws = Workspace::new("http://127.0.0.1:9");
-        std::fs::write(ws.path("azure.secret"), SECRET).unwrap();
+        write_secret(&ws.path("azure.secret"), SECRET);
         let text = format!(
             "[repository]\nurl = \"repo\"\nrecipients = [\"{}\"]\nsigning_key_file = \"signing.key\"\nverify_key = \"{}\"\n\n[sources.azure-test]\nprovider = \"azure-rbac\"\ntenant_id = \"{}\"\nclient_id = \"{CLIENT_ID}\"\nclient_secret_file = \"azure.secret\"\nlogin_url = \"{url}\"\nmanagement_url = \"{url}\"\n",
             ws.recipient,
@@ -347,7 +347,7 @@ mod gcp {
 
     fn ready(cloud: &Cloud) -> Workspace {
         let ws = Workspace::new("http://127.0.0.1:9");
-        std::fs::write(ws.path("gcp-key.json"), cloud.gcp.key_file().to_string()).unwrap();
+        write_secret(&ws.path("gcp-key.json"), &cloud.gcp.key_file().to_string());
         let text = format!(
             "[repository]\nurl = \"repo\"\nrecipients = [\"{}\"]\nsigning_key_file = \"signing.key\"\nverify_key = \"{}\"\n\n[sources.gcp-test]\nprovider = \"gcp-iam\"\norganization = \"{ORG}\"\ncredentials_file = \"gcp-key.json\"\ntoken_url = \"{url}/token\"\nresourcemanager_url = \"{url}\"\niam_url = \"{url}\"\n",
             ws.recipient,

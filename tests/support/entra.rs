@@ -141,7 +141,7 @@ impl Tenant {
 /// A workspace whose configuration backs up `tenant` as the source `entra-test`.
 pub fn workspace(tenant: &Tenant) -> Workspace {
     let ws = Workspace::new("http://127.0.0.1:9");
-    std::fs::write(ws.path("entra.secret"), SECRET).unwrap();
+    super::write_secret(&ws.path("entra.secret"), SECRET);
     let text = format!(
         "[repository]\nurl = \"repo\"\nrecipients = [\"{}\"]\nsigning_key_file = \"signing.key\"\nverify_key = \"{}\"\n\n[sources.entra-test]\nprovider = \"entra\"\ntenant_id = \"{}\"\nclient_id = \"{CLIENT_ID}\"\nclient_secret_file = \"entra.secret\"\nlogin_url = \"{url}\"\ngraph_url = \"{url}\"\n",
         ws.recipient,

@@ -191,6 +191,14 @@ pub fn run_in(dir: &Path, args: &[&str]) -> Output {
     output
 }
 
+/// Writes a secret the way an operator should: readable by its owner only (`doctor` warns on
+/// any other mode).
+pub fn write_secret(path: &Path, secret: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, secret).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
 pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
