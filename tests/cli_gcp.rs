@@ -645,3 +645,38 @@ fn gcp_a_deny_policy_operation_that_fails_is_reported_and_a_new_restore_finishes
     let again = json_of(&ws.iamsnap(&["restore", "gcp-test@latest", "--format", "json"]));
     assert_eq!(again["operations"], json!([]), "{again:#}");
 }
+
+#[test]
+fn gcp_deny_policy_annotations_changed_live_stay_live_and_leave_the_next_plan_empty() {
+    let cloud = start_with(1, 2, 2, 0);
+    let gcp = &cloud.gcp;
+    let ws = workspace(&cloud);
+    assert_exit(&ws.iamsnap(&["init"]), 0);
+    assert_exit(&ws.iamsnap(&["backup", "--all"]), 0);
+    let policy = gcp.deny_policies()[0].clone();
+    gcp.edit_deny_policy(&policy.resource, &policy.id, |p| {
+        p.display_name = "weakened".into();
+        p.annotations = json!({"owner": "someone-else"});
+    });
+    restore(&ws, &[]);
+    let now = gcp
+        .deny_policies()
+        .into_iter()
+        .find(|p| p.resource == policy.resource && p.id == policy.id)
+        .unwrap();
+    assert_eq!(
+        now.display_name, policy.display_name,
+        "the rules' side is back"
+    );
+    assert_eq!(
+        now.annotations,
+        json!({"owner": "someone-else"}),
+        "IAM keeps the live annotations"
+    );
+    let again = json_of(&ws.iamsnap(&["restore", "gcp-test@latest", "--format", "json"]));
+    assert_eq!(again["operations"], json!([]), "{again:#}");
+    // The difference stays visible to whoever compares the snapshot with the live tenant.
+    let diff = ws.iamsnap(&["diff", "gcp-test@latest", "live"]);
+    assert_exit(&diff, 1);
+    assert!(stdout(&diff).contains("annotations"), "{}", describe(&diff));
+}

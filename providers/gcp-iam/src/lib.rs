@@ -162,6 +162,16 @@ impl WriteProvider for GcpIamProvider {
         }
     }
 
+    /// IAM sets a deny policy's annotations only when it is created (`policies.update` takes
+    /// the display name and rules): a live policy keeps its own, so that a restore never plans
+    /// an update it cannot make. The kind's `cannot_restore` says how to get them back.
+    fn reachable(&self, mut desired: Record, live: &Record) -> Record {
+        if desired.kind == kinds::DENY_POLICY {
+            desired.attrs["annotations"] = live.attrs["annotations"].clone();
+        }
+        desired
+    }
+
     /// `testIamPermissions` for every permission a restore writes with, on every resource.
     async fn check_writes(&self) -> Vec<Check> {
         doctor::check_writes(&self.client, &self.scope, self.concurrency).await
