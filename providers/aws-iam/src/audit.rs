@@ -34,26 +34,6 @@ impl AuditLog for AwsIamProvider {
     }
 }
 
-/// A target named by its record.
-fn record(kind: &str, key: &str, type_word: &str) -> Target {
-    Target {
-        id: key.to_string(),
-        kind: type_word.to_string(),
-        name: key.to_string(),
-        record: Some(format!("{kind}:{key}")),
-    }
-}
-
-/// A target named by the id its record carries (an ARN, a key id, a serial number).
-fn by_id(id: &str, type_word: &str) -> Target {
-    Target {
-        id: id.to_string(),
-        kind: type_word.to_string(),
-        name: String::new(),
-        record: None,
-    }
-}
-
 /// The principal a call names (`userName`, `groupName`, `roleName`), if any.
 fn principal(call: &Call) -> Option<(Principal, &str)> {
     [
@@ -71,7 +51,7 @@ fn principal_target(p: Principal, name: &str) -> Target {
         Principal::Group => "AWS::IAM::Group",
         Principal::Role => "AWS::IAM::Role",
     };
-    record(p.kind(), name, word)
+    Target::of_record(p.kind(), name, word)
 }
 
 /// The records an IAM call touched. A relationship (a membership, an attachment, an inline
@@ -84,7 +64,7 @@ pub(crate) fn targets(call: &Call) -> Vec<Target> {
         if grant {
             out.push(principal_target(Principal::Group, group));
         }
-        out.push(record(
+        out.push(Target::of_record(
             kinds::GROUP_MEMBERSHIP,
             &format!("{group}|{user}"),
             "GroupMembership",
@@ -92,7 +72,7 @@ pub(crate) fn targets(call: &Call) -> Vec<Target> {
         return out;
     }
     if let Some(profile) = call.param("instanceProfileName") {
-        out.push(record(
+        out.push(Target::of_record(
             kinds::INSTANCE_PROFILE,
             profile,
             "AWS::IAM::InstanceProfile",
@@ -104,7 +84,7 @@ pub(crate) fn targets(call: &Call) -> Vec<Target> {
             if grant {
                 out.push(principal_target(p, name));
             }
-            out.push(record(
+            out.push(Target::of_record(
                 kinds::POLICY_ATTACHMENT,
                 &kinds::relation_key(p, name, arn),
                 "PolicyAttachment",
@@ -112,7 +92,7 @@ pub(crate) fn targets(call: &Call) -> Vec<Target> {
             return out;
         }
         if let Some(policy) = call.param("policyName") {
-            out.push(record(
+            out.push(Target::of_record(
                 kinds::INLINE_POLICY,
                 &kinds::relation_key(p, name, policy),
                 "InlinePolicy",
@@ -126,19 +106,19 @@ pub(crate) fn targets(call: &Call) -> Vec<Target> {
             ("certificateId", "SigningCertificate"),
         ] {
             if let Some(id) = call.param(param) {
-                return vec![by_id(id, word)];
+                return vec![Target::by_id(id, word)];
             }
         }
         out.push(principal_target(p, name));
         if let Some(serial) = call.param("serialNumber") {
-            out.push(by_id(serial, "MFADevice"));
+            out.push(Target::by_id(serial, "MFADevice"));
         }
         out.extend(created_ids(call));
         return out;
     }
     if let Some(arn) = call.param("policyArn") {
         if !kinds::is_aws_managed(arn) {
-            out.push(record(
+            out.push(Target::of_record(
                 kinds::POLICY,
                 kinds::arn_name(arn),
                 "AWS::IAM::Policy",
@@ -152,17 +132,25 @@ pub(crate) fn targets(call: &Call) -> Vec<Target> {
         ("serialNumber", "MFADevice"),
     ] {
         if let Some(arn) = call.param(param) {
-            return vec![by_id(arn, word)];
+            return vec![Target::by_id(arn, word)];
         }
     }
     if let Some(alias) = call.param("accountAlias") {
-        return vec![record(kinds::ACCOUNT_ALIAS, alias, "AccountAlias")];
+        return vec![Target::of_record(
+            kinds::ACCOUNT_ALIAS,
+            alias,
+            "AccountAlias",
+        )];
     }
     if let Some(name) = call.param("serverCertificateName") {
-        return vec![record(kinds::SERVER_CERTIFICATE, name, "ServerCertificate")];
+        return vec![Target::of_record(
+            kinds::SERVER_CERTIFICATE,
+            name,
+            "ServerCertificate",
+        )];
     }
     if call.name.ends_with("AccountPasswordPolicy") {
-        return vec![record(
+        return vec![Target::of_record(
             kinds::PASSWORD_POLICY,
             kinds::PASSWORD_POLICY_KEY,
             "PasswordPolicy",
@@ -182,7 +170,7 @@ fn created_ids(call: &Call) -> Vec<Target> {
     .into_iter()
     .filter_map(|(object, field, word)| {
         let id = call.response.get(object)?.get(field)?.as_str()?;
-        Some(by_id(id, word))
+        Some(Target::by_id(id, word))
     })
     .collect()
 }

@@ -36,15 +36,6 @@ impl AuditLog for AwsIdentityCenterProvider {
     }
 }
 
-fn by_id(id: &str, type_word: &str) -> Target {
-    Target {
-        id: id.to_string(),
-        kind: type_word.to_string(),
-        name: String::new(),
-        record: None,
-    }
-}
-
 /// The records an Identity Center call touched. A grant (an assignment made, a member added)
 /// also names the permission set or group it widened, whose authoritative restore takes the
 /// grant back.
@@ -62,25 +53,25 @@ pub(crate) fn targets(call: &Call) -> Vec<Target> {
             _ => Principal::User,
         };
         if grant {
-            out.push(by_id(set, "PermissionSet"));
+            out.push(Target::by_id(set, "PermissionSet"));
         }
-        out.push(by_id(
+        out.push(Target::by_id(
             &kinds::assignment_id(set, account, principal_kind, principal),
             "AccountAssignment",
         ));
         return out;
     }
     if let Some(set) = call.param("permissionSetArn") {
-        return vec![by_id(set, "PermissionSet")];
+        return vec![Target::by_id(set, "PermissionSet")];
     }
     if let Some(membership) = call
         .param("membershipId")
         .or_else(|| call.response.get("membershipId").and_then(|v| v.as_str()))
     {
         if grant && let Some(group) = call.param("groupId") {
-            out.push(by_id(group, "Group"));
+            out.push(Target::by_id(group, "Group"));
         }
-        out.push(by_id(membership, "GroupMembership"));
+        out.push(Target::by_id(membership, "GroupMembership"));
         return out;
     }
     for (param, word) in [("userId", "User"), ("groupId", "Group")] {
@@ -88,7 +79,7 @@ pub(crate) fn targets(call: &Call) -> Vec<Target> {
             .param(param)
             .or_else(|| call.response.get(param).and_then(|v| v.as_str()))
         {
-            return vec![by_id(id, word)];
+            return vec![Target::by_id(id, word)];
         }
     }
     out

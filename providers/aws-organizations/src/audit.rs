@@ -34,21 +34,12 @@ impl AuditLog for AwsOrganizationsProvider {
     }
 }
 
-fn by_id(id: &str, type_word: &str) -> Target {
-    Target {
-        id: id.to_string(),
-        kind: type_word.to_string(),
-        name: String::new(),
-        record: None,
-    }
-}
-
 /// The records an Organizations call touched.
 pub(crate) fn targets(call: &Call) -> Vec<Target> {
     if let (Some(account), Some(service)) =
         (call.param("accountId"), call.param("servicePrincipal"))
     {
-        return vec![by_id(
+        return vec![Target::by_id(
             &format!("{account}|{service}"),
             "DelegatedAdministrator",
         )];
@@ -63,7 +54,7 @@ pub(crate) fn targets(call: &Call) -> Vec<Target> {
         ("resourceId", "Resource"),
     ] {
         if let Some(id) = call.param(param) {
-            out.push(by_id(id, word));
+            out.push(Target::by_id(id, word));
         }
     }
     out

@@ -54,6 +54,28 @@ pub struct Target {
     pub record: Option<String>,
 }
 
+impl Target {
+    /// An object named by the id its record carries, with the provider's word for its type.
+    pub fn by_id(id: &str, kind: &str) -> Self {
+        Target {
+            id: id.to_string(),
+            kind: kind.to_string(),
+            name: String::new(),
+            record: None,
+        }
+    }
+
+    /// An object the log names by its record's key (`record_kind:key`) rather than by its id.
+    pub fn of_record(record_kind: &str, key: &str, kind: &str) -> Self {
+        Target {
+            id: key.to_string(),
+            kind: kind.to_string(),
+            name: key.to_string(),
+            record: Some(format!("{record_kind}:{key}")),
+        }
+    }
+}
+
 /// What an event did, for the `incidents` report: the destructive operations an operator
 /// would want undone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
